@@ -1,0 +1,182 @@
+"""The command line: load the config, call one library function, render the result.
+
+TensorFlow is imported only inside the commands that need it (train, forecast, evaluate).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from seqcast import __version__
+from seqcast.errors import ConfigError, SeqcastError
+
+app = typer.Typer(
+    name="seqcast",
+    help="Forecast time series from CSV files with Keras recurrent networks (LSTM, GRU, SimpleRNN).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+_state = {"debug": False}
+T = TypeVar("T")
+
+ConfigArg = Annotated[Path, typer.Argument(help="YAML config file.", show_default=False)]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a config key, value parsed as YAML: --set model.units=[64,32]."),
+]
+RunOpt = Annotated[Path | None, typer.Option("--run", help="Run directory. Default: runs/latest.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"seqcast {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    _state["debug"] = debug
+
+
+def guarded(fn: Callable[[], T]) -> T:
+    """Run fn; a SeqcastError becomes one message on stderr and its exit code."""
+    from seqcast import console
+
+    try:
+        return fn()
+    except SeqcastError as exc:
+        if _state["debug"]:
+            raise
+        console.error(exc.render())
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        console.error("interrupted")
+        raise typer.Exit(130) from None
+    except Exception as exc:  # an unexpected fault: still one message, traceback with --debug
+        if _state["debug"]:
+            raise
+        console.error(f"{type(exc).__name__}: {exc}\n  (run with --debug for the traceback)")
+        raise typer.Exit(1) from None
+
+
+@app.command("window-preview")
+def window_preview(
+    config: ConfigArg,
+    limit: Annotated[int, typer.Option("--limit", min=0, help="Rows of the layout to show.")] = 12,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document (SPEC.md) on stdout.")] = False,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Also draw the layout into this PNG.")] = None,
+    overrides: SetOpt = None,
+) -> None:
+    """Show which rows become which samples, batches, streams and targets, and every tensor's shape."""
+    from seqcast import console
+    from seqcast.config import load_config
+    from seqcast.preview import plan, plot_preview, preview_doc
+
+    def go() -> None:
+        cfg = load_config(config, overrides or [])
+        p = plan(cfg)
+        doc = preview_doc(p, limit=limit)
+        if as_json:
+            sys.stdout.write(json.dumps(doc) + "\n")
+        else:
+            for note in p.ds.notes:
+                console.note(note)
+            for table in console.preview_tables(doc):
+                console.out.print(table)
+            if doc["mode"] == "stateful":
+                trim = doc["trim"]
+                console.out.print(f"{trim['how']}: {trim['dropped']}")
+        if plot is not None:
+            plot_preview(p, str(plot), limit=None)
+            if not as_json:
+                console.out.print(f"layout drawn to {plot}")
+
+    guarded(go)
+
+
+@app.command()
+def train(
+    config: ConfigArg,
+    overrides: SetOpt = None,
+    output_dir: Annotated[
+        Path | None, typer.Option("--output-dir", help="Run directory (overrides output.dir).")
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace a non-empty run directory once the new run is complete.")
+    ] = False,
+    resume: Annotated[
+        Path | None, typer.Option("--resume", help="Continue an interrupted run from its checkpoint.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+) -> None:
+    """Load the CSV, build windows or stateful batches, train, evaluate, write a run directory."""
+    from seqcast.config import load_config
+
+    def go() -> None:
+        cfg = load_config(config, overrides or [])
+        from seqcast.train import train_run
+
+        train_run(cfg, config_path=config, output_dir=output_dir, overwrite=overwrite, resume=resume, quiet=quiet)
+
+    guarded(go)
+
+
+@app.command()
+def forecast(
+    steps: Annotated[int, typer.Option("--steps", help="Steps to forecast for every series.")],
+    run: RunOpt = None,
+    data: Annotated[
+        Path | None, typer.Option("--data", help="History to forecast from (default: the training CSV).")
+    ] = None,
+    future: Annotated[Path | None, typer.Option("--future", help="CSV with future values of data.features.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", help="Write the forecast to this CSV or .parquet file.")
+    ] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Draw history and forecast into this PNG.")] = None,
+) -> None:
+    """Autoregressive N-step forecast for every series, from the end of its history."""
+
+    def go() -> None:
+        if steps <= 0:
+            raise ConfigError(f"--steps must be a positive number of steps, got {steps}")
+        from seqcast.forecast import forecast_command
+
+        forecast_command(run=run, steps=steps, data=data, future=future, output=output, plot=plot)
+
+    guarded(go)
+
+
+@app.command()
+def evaluate(
+    run: RunOpt = None,
+    horizon: Annotated[int | None, typer.Option("--horizon", help="Steps per backtest origin.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+) -> None:
+    """Rolling-origin backtest on the test split: model vs naive and seasonal-naive baselines."""
+
+    def go() -> None:
+        if horizon is not None and horizon <= 0:
+            raise ConfigError(f"--horizon must be positive, got {horizon}")
+        from seqcast.evaluate import evaluate_command
+
+        evaluate_command(run=run, horizon=horizon, as_json=as_json)
+
+    guarded(go)
+
+
+def main() -> Any:
+    return app()

@@ -1,0 +1,272 @@
+"""The YAML config: nested pydantic models, `--set` overrides, errors that name the key."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from seqcast.errors import ConfigError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Split(_Section):
+    """Chronological split per series: fractions in [0, 1) or whole row counts."""
+
+    val: float | int = 0.1
+    test: float | int = 0.2
+
+    @field_validator("val", "test")
+    @classmethod
+    def _non_negative(cls, v: float | int) -> float | int:
+        if v < 0:
+            raise ValueError("must be a fraction in [0, 1) or a row count >= 1, not negative")
+        if isinstance(v, float) and v >= 1:
+            if v.is_integer():
+                return int(v)
+            raise ValueError("a fraction must be below 1 (or give a whole row count)")
+        return v
+
+    def rows(self, n: int) -> tuple[int, int]:
+        """(val rows, test rows) for a series of n rows."""
+
+        def count(v: float | int) -> int:
+            return int(round(n * v)) if isinstance(v, float) else int(v)
+
+        return count(self.val), count(self.test)
+
+
+class DataConfig(_Section):
+    path: Path
+    time_column: str | None = None
+    series_column: str | None = None
+    targets: list[str] = Field(min_length=1)
+    features: list[str] = []
+    missing: Literal["error", "interpolate", "ffill", "drop"] = "error"
+    split: Split = Split()
+    scaler: Literal["standard", "minmax", "none"] = "standard"
+    transform: Literal["none", "difference", "window_norm", "auto"] = "auto"
+
+    @field_validator("targets", "features", mode="before")
+    @classmethod
+    def _one_name_is_a_list(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _columns_distinct(self) -> DataConfig:
+        both = set(self.targets) & set(self.features)
+        if both:
+            raise ValueError(f"column(s) {sorted(both)} are both in targets and features")
+        if len(set(self.targets)) != len(self.targets):
+            raise ValueError("targets: a column is listed twice")
+        for key in ("time_column", "series_column"):
+            col = getattr(self, key)
+            if col is not None and col in self.targets + self.features:
+                raise ValueError(f"{key} {col!r} cannot also be a target or feature")
+        return self
+
+
+class WindowsConfig(_Section):
+    mode: Literal["lookback", "stateful"] = "lookback"
+    look_back: int = Field(24, gt=0)
+    horizon: int = Field(1, gt=0)
+    stride: int = Field(1, gt=0)
+    num_steps: int = Field(96, gt=0)
+    streams: int = Field(8, gt=0)
+
+
+class ModelConfig(_Section):
+    kind: Literal["many_to_one", "many_to_many", "encoder_decoder"] = "many_to_one"
+    cell: Literal["lstm", "gru", "simple_rnn"] = "lstm"
+    units: list[int] = Field(default_factory=lambda: [64, 32], min_length=1)
+    dropout: float = Field(0.0, ge=0.0, lt=1.0)
+
+    @field_validator("units", mode="before")
+    @classmethod
+    def _one_size_is_a_list(cls, v: Any) -> Any:
+        return [v] if isinstance(v, int) else v
+
+    @field_validator("units")
+    @classmethod
+    def _positive(cls, v: list[int]) -> list[int]:
+        if any(u <= 0 for u in v):
+            raise ValueError("every layer needs at least 1 unit")
+        return v
+
+
+class EarlyStopping(_Section):
+    patience: int | None = Field(10, ge=0)  # null switches early stopping off
+
+
+class TrainingConfig(_Section):
+    epochs: int = Field(50, gt=0)
+    batch_size: int = Field(32, gt=0)
+    learning_rate: float = Field(0.001, gt=0)
+    loss: Literal["mse", "mae", "huber"] = "mse"
+    reset_states: Literal["epoch", "batch", "never"] = "epoch"
+    shuffle: bool | None = None
+    distribute: Literal["none", "mirrored", "multi_worker"] = "none"
+    early_stopping: EarlyStopping = EarlyStopping()
+    seed: int = 0
+    tensorboard: bool = False
+
+
+class EvaluateConfig(_Section):
+    season: int = Field(1, gt=0)
+    horizon: int = Field(1, gt=0)
+
+
+class OutputConfig(_Section):
+    dir: Path | None = None
+
+
+class Config(_Section):
+    data: DataConfig
+    windows: WindowsConfig = WindowsConfig()
+    model: ModelConfig = ModelConfig()
+    training: TrainingConfig = TrainingConfig()
+    evaluate: EvaluateConfig = EvaluateConfig()
+    output: OutputConfig = OutputConfig()
+
+    @model_validator(mode="after")
+    def _combinations(self) -> Config:
+        stateful = self.windows.mode == "stateful"
+        if stateful and self.training.shuffle:
+            raise _KeyedError(
+                "training.shuffle",
+                "shuffle: true cannot be used with windows.mode: stateful "
+                "(row r of batch k+1 must continue row r of batch k); remove it or set it false",
+            )
+        if stateful and self.model.kind == "encoder_decoder":
+            raise _KeyedError("model.kind", "encoder_decoder works on look-back windows; use windows.mode: lookback")
+        if self.training.shuffle is None:
+            self.training.shuffle = not stateful
+        return self
+
+    @property
+    def stateful(self) -> bool:
+        return self.windows.mode == "stateful"
+
+    @property
+    def inputs(self) -> list[str]:
+        """Model input columns, in order: targets then features."""
+        return self.data.targets + self.data.features
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved config as plain YAML-able data."""
+        return self.model_dump(mode="json")
+
+
+class _KeyedError(ValueError):
+    """A cross-field error that belongs to one key."""
+
+    def __init__(self, key: str, message: str) -> None:
+        self.key = key
+        super().__init__(message)
+
+
+def _all_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
+    keys = []
+    for name, field in model.model_fields.items():
+        keys.append(prefix + name)
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            keys += _all_keys(ann, prefix + name + ".")
+    return keys
+
+
+def _error_text(err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"])
+        msg = e["msg"]
+        ctx = e.get("ctx") or {}
+        if isinstance(ctx.get("error"), _KeyedError):
+            key, msg = ctx["error"].key, str(ctx["error"])
+        elif msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        if e["type"] == "extra_forbidden":
+            near = difflib.get_close_matches(key, _all_keys(Config), n=1, cutoff=0.6)
+            msg = "unknown key" + (f"; did you mean {near[0]!r}?" if near else "")
+        elif e["type"] == "missing":
+            msg = "required key is missing"
+        lines.append(f"{key}: {msg}" if key else msg)
+    return "\n".join(lines)
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """Split 'a.b=value' into (['a', 'b'], YAML-parsed value)."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set expects KEY=VALUE, got {text!r}", hint="for example --set training.epochs=5")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--set {key}: value {raw!r} is not valid YAML ({exc})") from None
+    return key.strip().split("."), value
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply `--set` overrides to the raw config mapping (before validation)."""
+    for text in overrides:
+        path, value = parse_override(text)
+        node = raw
+        for i, part in enumerate(path[:-1]):
+            nxt = node.setdefault(part, {})
+            if not isinstance(nxt, dict):
+                where = ".".join(path[: i + 1])
+                raise ConfigError(f"--set {'.'.join(path)}: {where} is not a section")
+            node = nxt
+        node[path[-1]] = value
+    return raw
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """The YAML mapping in `path`, read with yaml.safe_load."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        pos = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
+        raise ConfigError(f"malformed YAML at {pos}: {exc.problem}", where=str(path)) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"malformed YAML: {exc}", where=str(path)) from None
+    if raw is None:
+        raise ConfigError("the config file is empty; it needs at least data.path and data.targets", where=str(path))
+    if not isinstance(raw, dict):
+        raise ConfigError("the config must be a mapping of sections (data:, windows:, ...)", where=str(path))
+    return raw
+
+
+def validate(raw: dict[str, Any], *, source: str, base_dir: Path) -> Config:
+    """Validate a raw mapping; relative data.path resolves against base_dir."""
+    try:
+        cfg = Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_error_text(exc), where=source) from None
+    if not cfg.data.path.is_absolute():
+        cfg.data.path = (base_dir / cfg.data.path).resolve()
+    return cfg
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
+    """Read, override and validate a config; output.dir defaults to runs/<config stem>."""
+    path = Path(path)
+    raw = apply_overrides(read_yaml(path), overrides or [])
+    cfg = validate(raw, source=str(path), base_dir=path.resolve().parent)
+    if cfg.output.dir is None:
+        cfg.output.dir = Path("runs") / path.stem
+    cfg.output.dir = Path(cfg.output.dir).expanduser().absolute()
+    return cfg

@@ -1,0 +1,368 @@
+"""Read the CSV, split it into series, handle missing values, split chronologically, scale.
+
+Plain CSVs are read with the csv module and numpy so that window-preview stays instant;
+parquet files, folders and large CSVs go through pandas (imported only then).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from seqcast import timeaxis
+from seqcast.config import DataConfig
+from seqcast.errors import ConfigError, DataError
+from seqcast.timeaxis import Freq, TimeKind
+
+NA_STRINGS = {"", "na", "n/a", "nan", "null", "none", "#n/a", "-"}
+_PANDAS_ABOVE = 20 * 2**20  # bytes: past this a CSV is read by pandas' C parser
+
+
+@dataclass
+class Series:
+    """One independent sequence: values (n, inputs) in original units, targets first."""
+
+    name: str
+    times: np.ndarray  # (n,) datetime64[ns], int64 (years, ...), or row positions when there is no time column
+    values: np.ndarray  # (n, n_inputs) float64
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+@dataclass
+class Parts:
+    """Chronological split of one series: train [0, train_end), val [train_end, val_end), test [val_end, n)."""
+
+    train_end: int
+    val_end: int
+    n: int
+
+    def bounds(self, part: str) -> tuple[int, int]:
+        return {"train": (0, self.train_end), "val": (self.train_end, self.val_end), "test": (self.val_end, self.n)}[
+            part
+        ]
+
+
+@dataclass
+class Dataset:
+    """Every series of the file, in one column order, with its time axis described."""
+
+    series: list[Series]
+    targets: list[str]
+    features: list[str]
+    time_kind: TimeKind
+    freq: Freq | None
+    source: str
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def inputs(self) -> list[str]:
+        return self.targets + self.features
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.series]
+
+
+# A table is {column: (rows,) array}, with the file line of every row (the header is line 1).
+Table = tuple[dict[str, np.ndarray], np.ndarray]
+
+
+def _read_csv_light(path: Path) -> Table:
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh, skipinitialspace=True)
+        header = next(reader, None)
+        if header is None or not any(h.strip() for h in header):
+            raise DataError("the file is empty", where=str(path))
+        header = [h.strip() for h in header]
+        rows = [r for r in reader if r]
+    if not rows:
+        raise DataError("the file has a header but no rows", where=str(path))
+    width = len(header)
+    for i, r in enumerate(rows):
+        if len(r) != width:
+            raise DataError(f"line {i + 2} has {len(r)} fields, the header has {width}", where=str(path))
+    cols = list(zip(*rows, strict=True))
+    return {h: np.asarray(c, dtype=object) for h, c in zip(header, cols, strict=True)}, np.arange(len(rows)) + 2
+
+
+def _read_pandas(path: Path) -> Table:
+    import pandas as pd
+
+    try:
+        if path.suffix.lower() in {".parquet", ".pq"}:
+            df = pd.read_parquet(path)
+        else:
+            df = pd.read_csv(path, skipinitialspace=True, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise DataError("the file is empty", where=str(path)) from None
+    except (ValueError, pd.errors.ParserError, ImportError) as exc:
+        raise DataError(f"cannot read the file: {exc}", where=str(path)) from None
+    if df.empty:
+        raise DataError("the file has a header but no rows", where=str(path))
+    return {str(c).strip(): df[c].to_numpy(dtype=object) for c in df.columns}, np.arange(len(df)) + 2
+
+
+def read_table(path: Path) -> Table:
+    """The columns of a CSV or parquet file, or of every such file in a folder, with errors naming the file."""
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in {".csv", ".parquet", ".pq"})
+        if not files:
+            raise DataError("the folder holds no .csv or .parquet files", where=str(path))
+        tables = [read_table(p) for p in files]
+        cols = list(tables[0][0])
+        for p, (t, _) in zip(files, tables, strict=True):
+            if list(t) != cols:
+                raise DataError(f"its columns {list(t)} differ from {cols} in {files[0].name}", where=str(p))
+        return {c: np.concatenate([t[c] for t, _ in tables]) for c in cols}, np.concatenate([ln for _, ln in tables])
+    if not path.exists():
+        raise DataError("data file not found", where=str(path), hint="check data.path in the config")
+    try:
+        if path.suffix.lower() in {".parquet", ".pq"} or path.stat().st_size > _PANDAS_ABOVE:
+            return _read_pandas(path)
+        return _read_csv_light(path)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"cannot read the file: {exc}", where=str(path)) from None
+
+
+def _numeric(raw: np.ndarray, col: str, lines: np.ndarray, source: str) -> np.ndarray:
+    """Column as float64; empty and NA strings become NaN; anything else that is not a number is an error."""
+    try:
+        return raw.astype(np.float64)
+    except (ValueError, TypeError):
+        pass
+    out = np.empty(len(raw))
+    for i, v in enumerate(raw):
+        if v is None or (isinstance(v, str) and v.strip().lower() in NA_STRINGS):
+            out[i] = np.nan
+            continue
+        try:
+            out[i] = float(v)
+        except (ValueError, TypeError):
+            raise DataError(f"column {col!r}, line {lines[i]}: {v!r} is not a number", where=source) from None
+    return out
+
+
+def _check_columns(table: dict[str, np.ndarray], cfg: DataConfig, source: str) -> None:
+    have = list(table)
+    wanted: list[tuple[str, str | None]] = [("data.targets", c) for c in cfg.targets] + [
+        ("data.features", c) for c in cfg.features
+    ]
+    wanted += [("data.time_column", cfg.time_column), ("data.series_column", cfg.series_column)]
+    for key, col in wanted:
+        if col is not None and col not in table:
+            raise ConfigError(f"{col!r} is not a column of {source}; its columns are {have}", where=key)
+
+
+def _fill(values: np.ndarray, how: str) -> np.ndarray:
+    """Fill non-finite values per column: linear interpolation, or carry the last value forward."""
+    out = values.copy()
+    pos = np.arange(len(out))
+    for j in range(out.shape[1]):
+        ok = np.isfinite(out[:, j])
+        if ok.all() or not ok.any():
+            continue
+        if how == "interpolate":
+            out[~ok, j] = np.interp(pos[~ok], pos[ok], out[ok, j])
+        else:  # ffill, then the leading gap takes the first value
+            last = np.maximum.accumulate(np.where(ok, pos, -1))
+            first = np.flatnonzero(ok)[0]
+            out[:, j] = out[np.where(last < 0, first, last), j]
+    return out
+
+
+def _handle_missing(
+    values: np.ndarray, lines: np.ndarray, how: str, label: str, columns: list[str], source: str
+) -> np.ndarray:
+    """values with missing, NaN and infinite entries handled; `drop` returns a row mask instead via NaN rows."""
+    bad = ~np.isfinite(values)
+    if not bad.any():
+        return values
+    if how == "error":
+        rows, cols = np.nonzero(bad)
+        named = sorted({int(lines[r]) for r in rows if lines[r] >= 0})
+        gaps = len({int(r) for r in rows if lines[r] < 0})
+        what = f"missing, NaN or infinite values in column(s) {sorted({columns[c] for c in cols})}{label}"
+        if named:
+            what += f" at line(s) {named[:8]}{' ...' if len(named) > 8 else ''}"
+        if gaps:
+            what += f"{' and' if named else ''} at {gaps} missing timestamp(s)"
+        raise DataError(what, where=source, hint="set data.missing to interpolate, ffill or drop")
+    values = np.where(np.isinf(values), np.nan, values)
+    if how == "drop":
+        return values
+    if (~np.isfinite(values)).all(axis=0).any():
+        col = columns[int(np.flatnonzero((~np.isfinite(values)).all(axis=0))[0])]
+        raise DataError(f"column {col!r}{label} has no values at all", where=source)
+    return _fill(values, how)
+
+
+def load_dataset(cfg: DataConfig) -> Dataset:
+    """Read cfg.path and return its series, sorted, checked and with missing values handled."""
+    source = str(cfg.path)
+    table, lines = read_table(Path(cfg.path))
+    _check_columns(table, cfg, source)
+    columns = cfg.targets + cfg.features
+    values = np.column_stack([_numeric(table[c], c, lines, source) for c in columns])
+
+    kind: TimeKind = "none"
+    times: np.ndarray | None = None
+    if cfg.time_column is not None:
+        raw = table[cfg.time_column]
+        try:
+            times, kind = timeaxis.parse_times(raw)
+        except ValueError as exc:
+            i = exc.args[0] if exc.args and isinstance(exc.args[0], int) else 0
+            raise DataError(
+                f"time column {cfg.time_column!r}, line {lines[i]}: {raw[i]!r} is not a date or an integer",
+                where=source,
+            ) from None
+
+    if cfg.series_column is not None:
+        keys = table[cfg.series_column].astype(str)
+        empty = np.flatnonzero(np.char.strip(keys.astype(str)) == "")
+        if len(empty):
+            raise DataError(
+                f"series column {cfg.series_column!r}, line {lines[empty[0]]}: the series name is missing", where=source
+            )
+        names, first_seen, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        order = np.argsort(first_seen)  # series in order of first appearance
+        groups = [(str(names[g]), np.flatnonzero(inverse == g)) for g in order]
+    else:
+        groups = [("", np.arange(len(lines)))]
+
+    out: list[Series] = []
+    notes: list[str] = []
+    freqs: list[Freq] = []
+    for name, rows in groups:
+        label = f" of series {name!r}" if name else ""
+        vals, ln = values[rows], lines[rows]
+        if times is not None:
+            t = times[rows]
+            order = np.argsort(t, kind="stable")
+            if (np.diff(order) < 0).any():
+                notes.append(f"rows{label} were not in time order; sorted by {cfg.time_column}")
+            t, vals, ln = t[order], vals[order], ln[order]
+            dup = np.flatnonzero(t[1:] == t[:-1])
+            if len(dup):
+                d = dup[0]
+                raise DataError(
+                    f"duplicate timestamp {timeaxis.fmt(t[d], kind)}{label} at lines {min(ln[d], ln[d + 1])} "
+                    f"and {max(ln[d], ln[d + 1])}",
+                    where=source,
+                    hint="one row per timestamp; set data.series_column if the file holds several series",
+                )
+        else:
+            t = np.arange(len(vals), dtype=np.int64)
+        freq = timeaxis.infer_freq(t, kind)
+        full = timeaxis.grid(t, freq) if kind != "none" else None
+        if full is not None and not (len(full) == len(t) and np.array_equal(full, t)):
+            off = np.setdiff1d(t, full)
+            if len(off):
+                raise DataError(
+                    f"irregular timestamps{label}: {timeaxis.fmt(off[0], kind)} does not fall on the "
+                    f"series' step of {freq.alias if freq else '?'} from {timeaxis.fmt(t[0], kind)}",
+                    where=source,
+                    hint="resample the file to a regular frequency first",
+                )
+            missing = np.setdiff1d(full, t)
+            shown = ", ".join(timeaxis.fmt(m, kind) for m in missing[:3])
+            if cfg.missing == "error":
+                raise DataError(
+                    f"{len(missing)} missing timestamp(s){label} at frequency {freq.alias if freq else '?'}, "
+                    f"first {shown}",
+                    where=source,
+                    hint="set data.missing to interpolate or ffill to fill them, or drop to ignore the gaps",
+                )
+            notes.append(f"{len(missing)} missing timestamp(s){label} (first: {shown}); data.missing: {cfg.missing}")
+            if cfg.missing in ("interpolate", "ffill"):
+                pos = np.searchsorted(full, t)
+                grid_vals = np.full((len(full), vals.shape[1]), np.nan)
+                grid_vals[pos] = vals
+                grid_ln = np.full(len(full), -1)
+                grid_ln[pos] = ln
+                t, vals, ln = full, grid_vals, grid_ln
+        vals = _handle_missing(vals, ln, cfg.missing, label, columns, source)
+        keep = np.isfinite(vals).all(axis=1)
+        if not keep.all():
+            notes.append(f"dropped {int((~keep).sum())} row(s) with missing values{label}")
+            t, vals = t[keep], vals[keep]
+        if len(vals) == 0:
+            raise DataError(f"no rows left{label} after dropping missing values", where=source)
+        out.append(Series(name=name, times=t, values=np.ascontiguousarray(vals, dtype=np.float64)))
+        if freq is not None:
+            freqs.append(freq)
+
+    common = max(set(freqs), key=freqs.count) if freqs else (Freq("integer", 1) if kind != "datetime" else None)
+    return Dataset(out, list(cfg.targets), list(cfg.features), kind, common, source, notes)
+
+
+def split_parts(ds: Dataset, cfg: DataConfig, min_train: int = 1) -> list[Parts]:
+    """Chronological train/val/test bounds of every series."""
+    parts = []
+    for s in ds.series:
+        n = len(s)
+        val, test = cfg.split.rows(n)
+        train = n - val - test
+        if train < min_train:
+            raise DataError(
+                f"series {s.name or '(the only one)'!r} has {n} rows: after data.split val={val} and test={test} "
+                f"rows, {train} remain for training, fewer than the {min_train} needed",
+                where=ds.source,
+                hint="lower data.split.val / data.split.test or windows.look_back",
+            )
+        parts.append(Parts(train_end=train, val_end=train + val, n=n))
+    return parts
+
+
+@dataclass
+class Scaler:
+    """Per-series, per-column affine scaling fitted on each series' training part."""
+
+    kind: str
+    center: np.ndarray  # (n_series, n_inputs)
+    scale: np.ndarray  # (n_series, n_inputs)
+
+    @classmethod
+    def fit(cls, kind: str, ds: Dataset, parts: list[Parts]) -> Scaler:
+        k, f = len(ds.series), len(ds.inputs)
+        center, scale = np.zeros((k, f)), np.ones((k, f))
+        for i, (s, p) in enumerate(zip(ds.series, parts, strict=True)):
+            train = s.values[: p.train_end]
+            if kind == "standard":
+                center[i], scale[i] = train.mean(axis=0), train.std(axis=0)
+            elif kind == "minmax":
+                center[i], scale[i] = train.min(axis=0), train.max(axis=0) - train.min(axis=0)
+        scale[~(scale > 1e-12)] = 1.0  # a constant column is centred, never divided by zero
+        return cls(kind, center, scale)
+
+    def transform(self, i: int, values: np.ndarray) -> np.ndarray:
+        return (values - self.center[i]) / self.scale[i]
+
+    def inverse(self, i: int, values: np.ndarray, n_cols: int | None = None) -> np.ndarray:
+        """Original units of the first n_cols columns (all when None)."""
+        k = values.shape[-1] if n_cols is None else n_cols
+        return values * self.scale[i, :k] + self.center[i, :k]
+
+    def to_json(self, names: list[str], columns: list[str]) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "series": {
+                n: {
+                    c: {"center": float(self.center[i, j]), "scale": float(self.scale[i, j])}
+                    for j, c in enumerate(columns)
+                }
+                for i, n in enumerate(names)
+            },
+        }
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any], names: list[str], columns: list[str]) -> Scaler:
+        center = np.array([[doc["series"][n][c]["center"] for c in columns] for n in names])
+        scale = np.array([[doc["series"][n][c]["scale"] for c in columns] for n in names])
+        return cls(doc["kind"], center, scale)
