@@ -150,9 +150,8 @@ def _numeric(raw: np.ndarray, col: str, lines: np.ndarray, source: str) -> np.nd
 
 def _check_columns(table: dict[str, np.ndarray], cfg: DataConfig, source: str) -> None:
     have = list(table)
-    wanted: list[tuple[str, str | None]] = [("data.targets", c) for c in cfg.targets] + [
-        ("data.features", c) for c in cfg.features
-    ]
+    wanted: list[tuple[str, str | None]] = [("data.targets", c) for c in cfg.targets]
+    wanted += [("data.features", c) for c in cfg.features]
     wanted += [("data.time_column", cfg.time_column), ("data.series_column", cfg.series_column)]
     for key, col in wanted:
         if col is not None and col not in table:

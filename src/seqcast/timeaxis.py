@@ -167,7 +167,7 @@ def fmt(t: object, kind: TimeKind) -> str:
     """A timestamp as people write it: 2024-03-01 13:00, 2024-03-01, or 1871."""
     if kind != "datetime":
         return str(int(t))  # type: ignore[call-overload]
-    s = str(np.datetime64(t, "s")  # type: ignore[call-overload]).replace("T", " ")
+    s = str(np.datetime64(t, "s")).replace("T", " ")  # type: ignore[call-overload]
     if s.endswith(" 00:00:00"):
         return s[:-9]
     return s[:-3] if s.endswith(":00") else s
