@@ -1,9 +1,11 @@
 """Build the Keras model a config describes. Keras is imported inside the functions (it costs seconds).
 
 Shapes: input (batch, time, n_inputs), inputs ordered targets then features.
-  many_to_one:     RNN ... RNN(return_sequences=False) -> Dense(horizon * n_targets) -> Reshape -> (batch, horizon, n_targets)
-  many_to_many:    RNN(return_sequences=True) ... -> TimeDistributed(Dense(n_targets)) -> (batch, time, n_targets)
-  encoder_decoder: encoder RNNs -> RepeatVector(horizon) -> decoder RNNs -> TimeDistributed(Dense) -> (batch, horizon, n_targets)
+  many_to_one:     RNNs, the last with return_sequences=False -> Dense(horizon * n_targets) -> Reshape
+                   -> (batch, horizon, n_targets)
+  many_to_many:    RNNs with return_sequences=True -> TimeDistributed(Dense(n_targets)) -> (batch, time, n_targets)
+  encoder_decoder: encoder RNNs -> RepeatVector(horizon) -> decoder RNNs -> TimeDistributed(Dense)
+                   -> (batch, horizon, n_targets)
 Only built-in layers: model.keras loads with keras.saving.load_model alone.
 """
 
