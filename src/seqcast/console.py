@@ -78,3 +78,119 @@ def preview_tables(doc: dict[str, Any]) -> list[Any]:
             shapes.add_row(f"layer {layer['layer']} {layer['cell']} {name}", str(tuple(shp)), "(batch, units)")
     tables.append(shapes)
     return tables
+
+
+def train_header(cfg: Any, prep: Any, policy: str) -> None:
+    """What is about to be trained, and when states are reset."""
+    p = prep.plan
+    ds = prep.ds
+    what = f"{len(ds.series)} series" + (
+        f" ({', '.join(ds.names[:4])}{', ...' if len(ds.names) > 4 else ''})" if ds.names[0] else ""
+    )
+    units = "+".join(str(u) for u in cfg.model.units)
+    out.print(
+        f"[bold]seqcast train[/]: {what}, targets {ds.targets}"
+        + (f", features {ds.features}" if ds.features else "")
+        + f"\n  model {cfg.model.kind} {cfg.model.cell.upper()}({units}), batch {p.batch_size}, "
+        f"transform {prep.transform} ({prep.transform_why})\n  states: {policy}",
+        highlight=False,
+    )
+
+
+class EpochProgress:
+    """A Keras callback drawing a rich progress bar per epoch with loss, val_loss, seconds and ETA."""
+
+    def __new__(cls, epochs: int, rows: list[dict[str, Any]]) -> Any:
+        import keras
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        class _Progress(keras.callbacks.Callback):
+            def on_train_begin(self, logs: Any = None) -> None:
+                self.bar = Progress(
+                    TextColumn("epoch"),
+                    MofNCompleteColumn(),
+                    BarColumn(),
+                    TextColumn("{task.fields[stats]}"),
+                    TextColumn("eta"),
+                    TimeRemainingColumn(),
+                    console=err,
+                    transient=False,
+                )
+                self.bar.start()
+                self.task = self.bar.add_task("train", total=epochs, stats="")
+
+            def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+                r = rows[-1] if rows else {}
+                stats = f"loss {r.get('loss', float('nan')):.4g}"
+                if r.get("val_loss") == r.get("val_loss"):  # not NaN
+                    stats += f"  val_loss {r['val_loss']:.4g}"
+                stats += f"  {r.get('seconds', 0):.1f}s/epoch"
+                self.bar.update(self.task, completed=epoch + 1, stats=stats)
+
+            def on_train_end(self, logs: Any = None) -> None:
+                self.bar.stop()
+
+        return _Progress()
+
+
+def metrics_table(doc: dict[str, Any]) -> None:
+    """The backtest as a table; the best method stands out."""
+    t = Table(
+        title=f"test backtest: {doc['origins']} origins x horizon {doc['horizon']} (season {doc['season']})",
+        title_justify="left",
+    )
+    t.add_column("method")
+    t.add_column("target")
+    for m in ("MAE", "RMSE", "sMAPE %", "MASE"):
+        t.add_column(m, justify="right")
+    targets = list(doc["per_target"])
+    for name in ("model", "naive", "seasonal_naive"):
+        style = "bold green" if name == doc.get("best") else None
+        rows = [("all", doc[name])] if len(targets) > 1 else []
+        rows += [(tg, doc["per_target"][tg][name]) for tg in targets]
+        for k, (tg, v) in enumerate(rows):
+            t.add_row(
+                name if k == 0 else "", tg, *(f"{v[m]:.4g}" for m in ("mae", "rmse", "smape", "mase")), style=style
+            )
+    out.print(t)
+    steps = doc.get("by_step", {})
+    h = doc["horizon"]
+    if steps and h > 1:
+        shown = sorted({1, 2, 3, h, *range(6, h + 1, max(6, h // 4))})  # a few steps, always the first and last
+        s = Table(title="MAE by horizon step", title_justify="left")
+        s.add_column("step", justify="right")
+        for name in steps:
+            s.add_column(name, justify="right")
+        for k in shown:
+            s.add_row(str(k), *(f"{steps[name]['mae'][k - 1]:.4g}" for name in steps))
+        out.print(s)
+
+
+def train_summary(rows: list[dict[str, Any]], seconds: float, target: Any, metrics: dict[str, Any]) -> None:
+    import math
+
+    finite = [r for r in rows if not math.isnan(r["val_loss"])]
+    best = min(finite, key=lambda r: r["val_loss"]) if finite else (rows[-1] if rows else None)
+    t = Table(title="training summary", title_justify="left", show_header=False)
+    t.add_column("what")
+    t.add_column("value")
+    t.add_row("epochs run", str(len(rows)))
+    if best:
+        t.add_row("best epoch", f"{best['epoch']} (loss {best['loss']:.4g}, val_loss {best['val_loss']:.4g})")
+    t.add_row("time", f"{seconds:.1f} s")
+    t.add_row("run directory", str(target))
+    out.print(t)
+    metrics_table(metrics)
+
+
+def forecast_table(frame: Any, run: Any, steps: int, output: Any, plot: Any) -> None:
+    t = Table(title=f"forecast: {steps} steps for {len(frame) // steps} series (first rows)", title_justify="left")
+    for c in frame.columns:
+        t.add_column(str(c), justify="right" if frame[c].dtype.kind in "fi" else "left")
+    for _, r in frame.head(12).iterrows():
+        t.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in r.tolist()))
+    out.print(t)
+    if output is not None:
+        out.print(f"wrote {len(frame)} rows to {output}")
+    if plot is not None:
+        out.print(f"plot written to {plot}")

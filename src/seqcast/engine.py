@@ -146,7 +146,7 @@ def load(path: str | Path) -> NumpyModel:
         with zipfile.ZipFile(path) as z:
             config = json.loads(z.read("config.json"))
             with z.open("model.weights.h5") as fh, h5py.File(fh, "r") as h5:
-                return _from_config(config, h5)
+                return _from_config(config, lambda i, key: _vars(h5, key))
     except (OSError, KeyError, zipfile.BadZipFile, ValueError) as exc:
         raise DataError(f"cannot read the model: {exc}", where=str(path)) from None
 
@@ -158,11 +158,23 @@ def _vars(h5: Any, key: str) -> list[np.ndarray]:
     return [np.asarray(v[str(i)], dtype=np.float64) for i in range(len(v))]
 
 
-def _from_config(config: dict[str, Any], h5: Any) -> NumpyModel:
+def from_keras(model: Any) -> NumpyModel:
+    """A NumpyModel with the current weights of an in-memory Keras model (no saving)."""
+    config = {"config": {"name": model.name, "layers": []}}
+    for layer in model.layers:
+        conf = layer.get_config()
+        if layer.__class__.__name__ == "InputLayer":
+            conf = {"batch_shape": list(layer.batch_shape)}
+        config["config"]["layers"].append({"class_name": layer.__class__.__name__, "config": conf})
+    weights = [[np.asarray(w, dtype=np.float64) for w in layer.get_weights()] for layer in model.layers]
+    return _from_config(config, lambda i, key: weights[i])
+
+
+def _from_config(config: dict[str, Any], weights_of: Any) -> NumpyModel:
     layers: list[tuple[str, Any]] = []
     counts: dict[str, int] = {}
     batch_size, n_inputs, n_targets, stateful = None, 0, 0, False
-    for spec in config["config"]["layers"]:
+    for index, spec in enumerate(config["config"]["layers"]):
         cls, conf = spec["class_name"], spec["config"]
         base = _snake(cls) if cls != "InputLayer" else "input_layer"
         key = base if base not in counts else f"{base}_{counts[base]}"
@@ -171,7 +183,7 @@ def _from_config(config: dict[str, Any], h5: Any) -> NumpyModel:
             shape = conf.get("batch_shape") or conf.get("batch_input_shape")
             batch_size, n_inputs = shape[0], shape[-1]
         elif cls in ("LSTM", "GRU", "SimpleRNN"):
-            kernel, recurrent, bias = _vars(h5, key)
+            kernel, recurrent, bias = weights_of(index, key)
             cell = {"LSTM": "lstm", "GRU": "gru", "SimpleRNN": "simple_rnn"}[cls]
             if cell == "gru" and not conf.get("reset_after", True):
                 raise ValueError("GRU layers with reset_after=False are not supported")
@@ -187,7 +199,7 @@ def _from_config(config: dict[str, Any], h5: Any) -> NumpyModel:
             )
             layers.append(("rnn", rec))
         elif cls == "Dense" or (cls == "TimeDistributed" and conf["layer"]["class_name"] == "Dense"):
-            w, b = _vars(h5, key)
+            w, b = weights_of(index, key)
             act = conf["activation"] if cls == "Dense" else conf["layer"]["config"]["activation"]
             layers.append(("dense", (w, b, act)))
             n_targets = w.shape[1]

@@ -1,0 +1,155 @@
+"""Rolling-origin backtest on the test split: the model against naive and seasonal-naive forecasts.
+
+Origins: the start of each series' test part, then one every `horizon` steps; a last block
+shorter than `horizon` is dropped. From each origin every method forecasts `horizon` steps
+from all data before it. MASE divides by the in-sample seasonal-naive MAE (season m) of
+everything before the test part. Metrics are pure numpy functions over (origins, horizon) arrays.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from seqcast.errors import DataError
+
+METRICS = ("mae", "rmse", "smape", "mase")
+
+
+def origins(test_start: int, n: int, horizon: int) -> np.ndarray:
+    """Backtest origins of one series: test_start, test_start + horizon, ... while a full block fits."""
+    return np.arange(test_start, n - horizon + 1, horizon, dtype=np.int64)
+
+
+def naive(y: np.ndarray, origin: int, horizon: int) -> np.ndarray:
+    """The last value before origin, repeated: (horizon, targets)."""
+    return np.repeat(y[origin - 1 : origin], horizon, axis=0)
+
+
+def seasonal_naive(y: np.ndarray, origin: int, horizon: int, season: int) -> np.ndarray:
+    """The value one season before each step, reusing the last season for long horizons: (horizon, targets)."""
+    h = np.arange(horizon)
+    return y[origin - season + (h % season)]
+
+
+def mase_scale(y: np.ndarray, season: int) -> np.ndarray:
+    """In-sample seasonal-naive MAE per column of y (rows before the test part): (targets,)."""
+    if len(y) <= season:
+        return np.full(y.shape[1], np.nan)
+    scale = np.mean(np.abs(y[season:] - y[:-season]), axis=0)
+    return np.where(scale > 0, scale, np.nan)
+
+
+def scores(pred: np.ndarray, true: np.ndarray, scale: np.ndarray) -> dict[str, float]:
+    """MAE, RMSE, sMAPE (percent, 0-200) and MASE of pred vs true (..., targets), MASE scaled per column."""
+    err = pred - true
+    denom = np.abs(pred) + np.abs(true)
+    smape = np.where(denom > 0, 2 * np.abs(err) / np.where(denom > 0, denom, 1), 0.0)
+    return {
+        "mae": float(np.mean(np.abs(err))),
+        "rmse": float(np.sqrt(np.mean(err**2))),
+        "smape": float(100 * np.mean(smape)),
+        "mase": float(np.nanmean(np.abs(err) / scale)) if np.isfinite(scale).any() else float("nan"),
+    }
+
+
+def backtest(
+    series: list[np.ndarray],
+    test_starts: list[int],
+    horizon: int,
+    season: int,
+    targets: list[str],
+    model_forecast: Any,
+) -> dict[str, Any]:
+    """Score model_forecast(jobs) against the baselines.
+
+    series: each (n, inputs) in original units, targets first; jobs = [(series index, origin)];
+    model_forecast answers (jobs, horizon, targets).
+    """
+    n_t = len(targets)
+    jobs = [
+        (i, int(o))
+        for i, (s, t0) in enumerate(zip(series, test_starts, strict=True))
+        for o in origins(t0, len(s), horizon)
+    ]
+    if not jobs:
+        raise DataError(
+            f"the test part is shorter than evaluate.horizon={horizon} in every series: no backtest origin",
+            hint="raise data.split.test or lower evaluate.horizon",
+        )
+    if any(o - season < 0 for _, o in jobs):
+        raise DataError(f"evaluate.season={season} is longer than the history before the test part")
+    methods = {
+        "model": np.asarray(model_forecast(jobs), dtype=np.float64),
+        "naive": np.stack([naive(series[i][:, :n_t], o, horizon) for i, o in jobs]),
+        "seasonal_naive": np.stack([seasonal_naive(series[i][:, :n_t], o, horizon, season) for i, o in jobs]),
+    }
+    true = np.stack([series[i][o : o + horizon, :n_t] for i, o in jobs])  # (jobs, horizon, targets)
+    scale = np.stack([mase_scale(series[i][: test_starts[i], :n_t], season) for i, _ in jobs])[:, None, :]
+    doc: dict[str, Any] = {"horizon": horizon, "origins": len(jobs), "season": season}
+    per_target: dict[str, dict[str, Any]] = {t: {} for t in targets}
+    for name, pred in methods.items():
+        per = {t: scores(pred[..., j], true[..., j], scale[..., j]) for j, t in enumerate(targets)}
+        for t in targets:
+            per_target[t][name] = per[t]
+        doc[name] = {m: float(np.mean([per[t][m] for t in targets])) for m in METRICS}
+    doc["per_target"] = per_target
+    doc["by_step"] = {
+        name: {"mae": [float(v) for v in np.mean(np.abs(pred - true), axis=(0, 2))]} for name, pred in methods.items()
+    }
+    best = min(
+        ("model", "naive", "seasonal_naive"),
+        key=lambda k: doc[k]["mase"] if np.isfinite(doc[k]["mase"]) else doc[k]["mae"],
+    )
+    doc["best"] = best
+    return doc
+
+
+def backtest_run(run_dir: Path, horizon: int | None = None) -> dict[str, Any]:
+    """Backtest a (possibly still staging) run directory on its own data's test split."""
+    import json
+
+    import yaml
+
+    from seqcast import engine
+    from seqcast import forecast as fc
+    from seqcast.config import validate
+    from seqcast.data import load_dataset
+
+    cfg = validate(
+        yaml.safe_load((run_dir / "config.yaml").read_text()), source=str(run_dir / "config.yaml"), base_dir=run_dir
+    )
+    run = fc.Run(
+        run_dir, cfg, json.loads((run_dir / "preprocess.json").read_text()), engine.load(run_dir / "model.keras")
+    )
+    h = horizon or cfg.evaluate.horizon
+    ds = load_dataset(cfg.data)
+    names = ds.names
+    values = [s.values for s in ds.series]
+    test_starts = [int(s["val_end"]) for s in run.pre["series"]]
+    n_t = run.n_targets
+
+    def model_forecast(jobs: list[tuple[int, int]]) -> np.ndarray:
+        hist = [values[i][:o] for i, o in jobs]
+        fut = [values[i][o : o + h, n_t:] for i, o in jobs] if run.pre["features"] else None
+        return fc.forecast_histories(run, hist, [names[i] for i, _ in jobs], h, fut)
+
+    return backtest(values, test_starts, h, cfg.evaluate.season, ds.targets, model_forecast)
+
+
+def evaluate_command(*, run: Path | None, horizon: int | None, as_json: bool) -> None:
+    import json
+    import sys
+
+    from seqcast import console, rundir
+
+    path = rundir.resolve_run(run)
+    doc = backtest_run(path, horizon)
+    if horizon is None or horizon == doc["horizon"]:
+        rundir.write_json(path / "metrics.json", doc)
+    if as_json:
+        sys.stdout.write(json.dumps(doc) + "\n")
+    else:
+        console.metrics_table(doc)
