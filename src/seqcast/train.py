@@ -95,7 +95,8 @@ def prepare(cfg: Config, ds: Dataset | None = None) -> Prepared:
     """Load and lay out the data, fit the scaler on the training parts, choose and apply the transform."""
     p = plan(cfg, ds)
     scaler = Scaler.fit(cfg.data.scaler, p.ds, p.parts)
-    transform, why = cfg.data.transform, "set in the config"
+    transform: str = cfg.data.transform
+    why = "set in the config"
     if transform == "auto":
         transform, why = choose(p.ds, p.parts, scaler, cfg.windows.mode)
     if transform == "window_norm" and cfg.stateful:
