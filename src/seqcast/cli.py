@@ -52,6 +52,10 @@ def _root(
     _state["debug"] = debug
 
 
+def debug_enabled() -> bool:
+    return _state["debug"]
+
+
 def guarded(fn: Callable[[], T]) -> T:
     """Run fn; a SeqcastError becomes one message on stderr and its exit code."""
     from seqcast import console

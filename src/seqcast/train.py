@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +26,6 @@ from seqcast.errors import DataError
 from seqcast.preview import Plan, plan
 from seqcast.transform import choose, to_model_units
 from seqcast.windows import LookbackWindows, StreamLayout, stateful_arrays
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 @dataclass
@@ -358,7 +355,10 @@ def train_run(
 ) -> Path:
     """Train, evaluate on the test split and write the run directory; returns its path."""
     from seqcast import rundir
+    from seqcast.cli import debug_enabled
+    from seqcast.tfimport import import_tf
 
+    import_tf(quiet=not debug_enabled())
     target = Path(output_dir).absolute() if output_dir is not None else Path(cfg.output.dir or "runs/run").absolute()
     prep = prepare(cfg)  # data and config errors come before anything touches the disk
     rundir.check_target(target, overwrite)
