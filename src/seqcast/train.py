@@ -358,6 +358,13 @@ def train_run(
     from seqcast.cli import debug_enabled
     from seqcast.tfimport import import_tf
 
+    if resume is not None:
+        from seqcast.errors import ConfigError
+
+        raise ConfigError(
+            "resuming an interrupted run is not available yet; an interrupted run leaves nothing behind, so train again",
+            where="--resume",
+        )
     import_tf(quiet=not debug_enabled())
     target = Path(output_dir).absolute() if output_dir is not None else Path(cfg.output.dir or "runs/run").absolute()
     prep = prepare(cfg)  # data and config errors come before anything touches the disk
