@@ -362,7 +362,7 @@ def train_run(
         from seqcast.errors import ConfigError
 
         raise ConfigError(
-            "resuming an interrupted run is not available yet; an interrupted run leaves nothing behind, so train again",
+            "resuming is not available yet; an interrupted run leaves nothing behind, so train again",
             where="--resume",
         )
     import_tf(quiet=not debug_enabled())
