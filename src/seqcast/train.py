@@ -373,19 +373,45 @@ def train_run(
         console.note(n)
     if not quiet:
         console.train_header(cfg, prep, reset_policy_text(cfg))
-    with rundir.staging(target, overwrite) as work:
-        t0 = time.perf_counter()
-        model, rows = fit(prep, quiet=quiet, workdir=work)
-        seconds = time.perf_counter() - t0
-        model.save(work / "model.keras")
-        (work / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
-        rundir.write_json(work / "preprocess.json", prep.preprocess_doc())
-        (work / "history.csv").write_text(_history_csv(rows))
-        from seqcast.evaluate import backtest_run
+    import signal
 
-        metrics = backtest_run(work, horizon=cfg.evaluate.horizon)
-        rundir.write_json(work / "metrics.json", metrics)
+    def _terminate(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt  # SIGTERM stops like Ctrl-C: the partial run folder is removed
+
+    previous = signal.signal(signal.SIGTERM, _terminate) if _main_thread() else None
+    try:
+        with rundir.staging(target, overwrite) as work:
+            metrics, rows, seconds = _train_into(work, prep, cfg, quiet)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     rundir.point_latest(target)
     if not quiet:
         console.train_summary(rows, seconds, target, metrics)
     return target
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _train_into(
+    work: Path, prep: Prepared, cfg: Config, quiet: bool
+) -> tuple[dict[str, Any], list[dict[str, Any]], float]:
+    """Train and write every run file into the staging folder `work`."""
+    from seqcast import rundir
+
+    t0 = time.perf_counter()
+    model, rows = fit(prep, quiet=quiet, workdir=work)
+    seconds = time.perf_counter() - t0
+    model.save(work / "model.keras")
+    (work / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+    rundir.write_json(work / "preprocess.json", prep.preprocess_doc())
+    (work / "history.csv").write_text(_history_csv(rows))
+    from seqcast.evaluate import backtest_run
+
+    metrics = backtest_run(work, horizon=cfg.evaluate.horizon)
+    rundir.write_json(work / "metrics.json", metrics)
+    return metrics, rows, seconds
