@@ -192,8 +192,13 @@ def _error_text(err: ValidationError) -> str:
         elif msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
         if e["type"] == "extra_forbidden":
-            near = difflib.get_close_matches(key, _all_keys(Config), n=1, cutoff=0.6)
-            msg = "unknown key" + (f"; did you mean {near[0]!r}?" if near else "")
+            prefix, _, last = key.rpartition(".")
+            siblings = [k for k in _all_keys(Config) if k.rpartition(".")[0] == prefix]
+            near = difflib.get_close_matches(last, [k.rpartition(".")[2] for k in siblings], n=1, cutoff=0.6)
+            if near:
+                msg = f"unknown key; did you mean {(prefix + '.' if prefix else '') + near[0]!r}?"
+            else:
+                msg = f"unknown key; valid keys here: {', '.join(k.rpartition('.')[2] for k in siblings)}"
         elif e["type"] == "missing":
             msg = "required key is missing"
         lines.append(f"{key}: {msg}" if key else msg)
