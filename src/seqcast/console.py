@@ -100,7 +100,7 @@ def train_header(cfg: Any, prep: Any, policy: str) -> None:
 class EpochProgress:
     """A Keras callback drawing a rich progress bar per epoch with loss, val_loss, seconds and ETA."""
 
-    def __new__(cls, epochs: int, rows: list[dict[str, Any]]) -> Any:
+    def __new__(cls, epochs: int, rows: list[dict[str, Any]], start: int = 0) -> Any:
         import keras
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -117,7 +117,7 @@ class EpochProgress:
                     transient=False,
                 )
                 self.bar.start()
-                self.task = self.bar.add_task("train", total=epochs, stats="")
+                self.task = self.bar.add_task("train", total=epochs, completed=start, stats="")
 
             def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
                 r = rows[-1] if rows else {}

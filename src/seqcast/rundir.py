@@ -17,6 +17,11 @@ RUN_FILES = ("model.keras", "config.yaml", "preprocess.json", "history.csv", "me
 LATEST = Path("runs") / "latest"
 
 
+def checkpoint_dir(target: Path) -> Path:
+    """Where training keeps its per-epoch checkpoint: a hidden sibling, never inside the run directory."""
+    return target.parent / f".{target.name}.checkpoint"
+
+
 def check_target(target: Path, overwrite: bool) -> None:
     """Refuse a non-empty run directory unless --overwrite (exit 2)."""
     if target.exists() and (not target.is_dir() or any(target.iterdir())) and not overwrite:

@@ -9,9 +9,11 @@ on each series' training part before scoring the validation part.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,7 @@ import yaml
 from seqcast import console
 from seqcast.config import Config
 from seqcast.data import Dataset, Scaler
-from seqcast.errors import DataError
+from seqcast.errors import ConfigError, DataError, SeqcastError
 from seqcast.preview import Plan, plan
 from seqcast.transform import choose, to_model_units
 from seqcast.windows import LookbackWindows, StreamLayout, stateful_arrays
@@ -113,14 +115,24 @@ def _flat(arrays: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def window_dataset(
-    prep: Prepared, windows: LookbackWindows, batch_size: int, shuffle: bool, seed: int, drop_remainder: bool = False
+    prep: Prepared,
+    windows: LookbackWindows,
+    batch_size: int,
+    shuffle: bool,
+    seed: int,
+    drop_remainder: bool = False,
+    epochs: tuple[int, int] | None = None,
 ) -> Any:
-    """tf.data pipeline of (x, y) batches; each batch gathers its windows in the graph."""
+    """tf.data pipeline of (x, y) batches; each batch gathers its windows in the graph.
+
+    With epochs=(first, end) the pipeline spans those epochs (fit with steps_per_epoch), and epoch e's
+    order is a stateless shuffle keyed by (seed, e): a resumed run sees exactly the batches it would have.
+    """
     import tensorflow as tf
 
     flat, offsets = _flat(prep.arrays)
     data = tf.constant(flat)  # (rows, inputs): the only copy of the data
-    starts = offsets[windows.series] + windows.starts  # (windows,) global start rows
+    starts = tf.constant(offsets[windows.series] + windows.starts)  # (windows,) global start rows
     shape, n_t, norm = windows.shape, prep.n_targets, prep.transform == "window_norm"
     x_steps = tf.range(shape.look_back, dtype=tf.int64)
     y_steps = tf.range(shape.target_offset, shape.target_offset + shape.target_len, dtype=tf.int64)
@@ -133,14 +145,15 @@ def window_dataset(
             x, y = x - last, y - last[:, :, :n_t]
         return x, y
 
-    ds = tf.data.Dataset.from_tensor_slices(starts)
-    if shuffle:
-        ds = ds.shuffle(len(starts), seed=seed, reshuffle_each_iteration=True)
-    return (
-        ds.batch(batch_size, drop_remainder=drop_remainder)
-        .map(gather, num_parallel_calls=tf.data.AUTOTUNE)
-        .prefetch(tf.data.AUTOTUNE)
-    )
+    def epoch_order(e: Any) -> Any:
+        order = tf.random.experimental.stateless_shuffle(starts, seed=tf.stack([tf.constant(seed, tf.int64), e]))
+        return tf.data.Dataset.from_tensor_slices(order if shuffle else starts).batch(batch_size, drop_remainder)
+
+    if epochs is not None:
+        ds = tf.data.Dataset.range(epochs[0], epochs[1]).flat_map(epoch_order)
+    else:
+        ds = tf.data.Dataset.from_tensor_slices(starts).batch(batch_size, drop_remainder)
+    return ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
 def _loss_np(name: str, pred: np.ndarray, true: np.ndarray) -> float:
@@ -180,7 +193,9 @@ def stateful_validation_data(prep: Prepared) -> tuple[np.ndarray, np.ndarray, np
     return warm.astype(np.float32), x.astype(np.float32), y.astype(np.float32)
 
 
-def _make_callbacks(prep: Prepared, model: Any, quiet: bool, rows: list[dict[str, Any]], workdir: Path) -> list[Any]:
+def _make_callbacks(
+    prep: Prepared, quiet: bool, rows: list[dict[str, Any]], workdir: Path, session: Session
+) -> list[Any]:
     import keras
 
     from seqcast.model import reset_states
@@ -263,16 +278,41 @@ def _make_callbacks(prep: Prepared, model: Any, quiet: bool, rows: list[dict[str
             callbacks.append(StatefulValidation(data))
     callbacks.append(EpochLog())
     monitor = "val_loss" if _has_val(prep) else "loss"
-    if cfg.training.early_stopping.patience is not None:
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                monitor=monitor, patience=cfg.training.early_stopping.patience, restore_best_weights=True, verbose=0
-            )
-        )
+    patience = cfg.training.early_stopping.patience
+
+    class BestKeeper(keras.callbacks.Callback):
+        """Early stopping on `monitor` that restores the best weights; its state survives a checkpoint."""
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            value = float((logs or {}).get(monitor, np.nan))
+            if np.isfinite(value) and value < session.best:
+                session.best, session.best_epoch, session.wait = value, epoch + 1, 0
+                session.best_weights = [np.array(w) for w in self.model.get_weights()]
+            else:
+                session.wait += 1
+            if patience is not None and session.wait >= patience:
+                self.model.stop_training = True
+
+        def on_train_end(self, logs: Any = None) -> None:
+            if patience is not None and session.best_weights is not None and not session.interrupted:
+                self.model.set_weights(session.best_weights)
+
+    class Checkpointer(keras.callbacks.Callback):
+        """After every complete, finite epoch: model (with optimizer), history and early-stopping state."""
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            if session.interrupted or not rows or not np.isfinite(rows[-1]["loss"]):
+                return  # a cut-short or diverged epoch is never saved: resume repeats it
+            if session.checkpoint is not None:
+                save_checkpoint(session.checkpoint, self.model, rows, session, cfg)
+                session.saved_epoch = epoch + 1
+
+    callbacks.append(BestKeeper())
+    callbacks.append(Checkpointer())
     if cfg.training.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(workdir / "logs")))
     if not quiet:
-        callbacks.append(console.EpochProgress(cfg.training.epochs, rows))
+        callbacks.append(console.EpochProgress(cfg.training.epochs, rows, start=session.epochs_done))
     return callbacks
 
 
@@ -282,8 +322,100 @@ def _has_val(prep: Prepared) -> bool:
     return prep.plan.val is not None and len(prep.plan.val) > 0
 
 
-def fit(prep: Prepared, *, quiet: bool = False, workdir: Path | None = None) -> tuple[Any, list[dict[str, Any]]]:
-    """Build, compile and fit the model (one model.fit); returns it with one history row per epoch."""
+@dataclass
+class Session:
+    """What a checkpoint must carry for a resumed run to end exactly where an uninterrupted one would."""
+
+    checkpoint: Path | None = None
+    epochs_done: int = 0
+    best: float = float("inf")
+    best_epoch: int = 0
+    wait: int = 0
+    best_weights: list[np.ndarray] | None = None
+    interrupted: bool = False
+    saved_epoch: int = 0  # the last epoch written to the checkpoint
+
+
+class Interrupted(SeqcastError):
+    """Ctrl-C or SIGTERM: training stopped after the current batch."""
+
+    exit_code = 130
+
+
+def save_checkpoint(path: Path, model: Any, rows: list[dict[str, Any]], session: Session, cfg: Config) -> None:
+    """Write the checkpoint folder atomically: model.keras (optimizer included), state.json, best.npz."""
+    import json
+    import shutil
+
+    tmp = path.parent / (path.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    model.save(tmp / "model.keras")
+    state = {
+        "epochs_done": len(rows),
+        "rows": rows,
+        "best": session.best,
+        "best_epoch": session.best_epoch,
+        "wait": session.wait,
+        "config": _resumable(cfg),
+    }
+    (tmp / "state.json").write_text(json.dumps(state))
+    if session.best_weights is not None:
+        np.savez(tmp / "best.npz", *session.best_weights)
+    old = path.parent / (path.name + ".old")
+    if path.exists():
+        path.rename(old)
+    tmp.rename(path)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _resumable(cfg: Config) -> dict[str, Any]:
+    """The config a checkpoint must match to be resumed (output and epoch count may differ)."""
+    doc = cfg.to_dict()
+    doc.pop("output", None)
+    doc["training"].pop("epochs", None)
+    return doc
+
+
+def load_checkpoint(path: Path, cfg: Config) -> tuple[Any, list[dict[str, Any]], Session]:
+    """(model, history rows, session) from a checkpoint folder, checked against the config."""
+    import json
+
+    import keras
+
+    state_file = path / "state.json"
+    if not state_file.exists() or not (path / "model.keras").exists():
+        raise ConfigError(f"{path} is not a seqcast checkpoint (no state.json / model.keras)", where="--resume")
+    state = json.loads(state_file.read_text())
+    if state["config"] != _resumable(cfg):
+        raise ConfigError(
+            "the config differs from the checkpoint's (only training.epochs and output may change)",
+            where="--resume",
+        )
+    model = keras.saving.load_model(path / "model.keras", safe_mode=True)
+    best = None
+    if (path / "best.npz").exists():
+        with np.load(path / "best.npz", allow_pickle=False) as z:
+            best = [z[f"arr_{i}"] for i in range(len(z.files))]
+    session = Session(
+        path, int(state["epochs_done"]), float(state["best"]), int(state["best_epoch"]), int(state["wait"]), best
+    )
+    return model, list(state["rows"]), session
+
+
+def fit(
+    prep: Prepared,
+    *,
+    quiet: bool = False,
+    workdir: Path | None = None,
+    checkpoint: Path | None = None,
+    resume: Path | None = None,
+) -> tuple[Any, list[dict[str, Any]]]:
+    """Build, compile and fit the model (one model.fit); returns it with one history row per epoch.
+
+    checkpoint: folder rewritten after every complete epoch; resume: a checkpoint to continue from.
+    Ctrl-C / SIGTERM stop after the current batch and raise Interrupted (the checkpoint stays).
+    """
     import keras
     import tensorflow as tf
 
@@ -293,36 +425,87 @@ def fit(prep: Prepared, *, quiet: bool = False, workdir: Path | None = None) -> 
     keras.utils.set_random_seed(cfg.training.seed)
     tf.config.experimental.enable_op_determinism()
     n_in, n_t = len(prep.ds.inputs), prep.n_targets
-    model = build_model(cfg, n_in, n_t, batch_size=p.batch_size)
-    model.compile(optimizer=keras.optimizers.Adam(cfg.training.learning_rate), loss=cfg.training.loss)
-    rows: list[dict[str, Any]] = []
-    callbacks = _make_callbacks(prep, model, quiet, rows, workdir or Path("."))
-    if cfg.stateful:
-        lay = p.train
-        assert isinstance(lay, StreamLayout)
-        x, y = stateful_arrays(lay, [np.nan_to_num(a) for a in prep.arrays], n_t)
-        model.fit(
-            x.astype(np.float32),
-            y.astype(np.float32),
-            batch_size=lay.batch_size,
-            epochs=cfg.training.epochs,
-            shuffle=False,
-            callbacks=callbacks,
-            verbose=0,
-        )
+    if resume is not None:
+        model, rows, session = load_checkpoint(resume, cfg)
+        session.checkpoint = checkpoint or resume
+        session.saved_epoch = session.epochs_done
     else:
-        assert isinstance(p.train, LookbackWindows)
-        train_ds = window_dataset(prep, p.train, cfg.training.batch_size, bool(cfg.training.shuffle), cfg.training.seed)
-        val_ds = window_dataset(prep, p.val, 256, False, 0) if p.val is not None and len(p.val) else None
-        model.fit(
-            train_ds, validation_data=val_ds, epochs=cfg.training.epochs, callbacks=callbacks, verbose=0, shuffle=False
-        )
+        model = build_model(cfg, n_in, n_t, batch_size=p.batch_size)
+        model.compile(optimizer=keras.optimizers.Adam(cfg.training.learning_rate), loss=cfg.training.loss)
+        rows, session = [], Session(checkpoint)
+    callbacks = _make_callbacks(prep, quiet, rows, workdir or Path("."), session)
+    first, epochs = session.epochs_done, cfg.training.epochs
+    with _stop_on_signals(model, session):
+        if first >= epochs:
+            pass
+        elif cfg.stateful:
+            lay = p.train
+            assert isinstance(lay, StreamLayout)
+            x, y = stateful_arrays(lay, [np.nan_to_num(a) for a in prep.arrays], n_t)
+            model.fit(
+                x.astype(np.float32),
+                y.astype(np.float32),
+                batch_size=lay.batch_size,
+                epochs=epochs,
+                initial_epoch=first,
+                shuffle=False,
+                callbacks=callbacks,
+                verbose=0,
+            )
+        else:
+            assert isinstance(p.train, LookbackWindows)
+            bs = cfg.training.batch_size
+            train_ds = window_dataset(
+                prep, p.train, bs, bool(cfg.training.shuffle), cfg.training.seed, epochs=(first, epochs)
+            )
+            val_ds = window_dataset(prep, p.val, 256, False, 0) if p.val is not None and len(p.val) else None
+            model.fit(
+                train_ds,
+                validation_data=val_ds,
+                epochs=epochs,
+                initial_epoch=first,
+                steps_per_epoch=-(-len(p.train) // bs),
+                callbacks=callbacks,
+                verbose=0,
+                shuffle=False,
+            )
+    ckpt = session.checkpoint if session.saved_epoch else None
+    where = f"; the checkpoint of epoch {session.saved_epoch} is kept at {ckpt}" if ckpt else ""
+    resume_hint = f"resume with: seqcast train CONFIG --resume {ckpt}" if ckpt else None
+    if session.interrupted:
+        raise Interrupted(f"training interrupted{where}", hint=resume_hint)
     if rows and not np.isfinite(rows[-1]["loss"]):
         raise DataError(
-            f"the loss became {rows[-1]['loss']} in epoch {rows[-1]['epoch']}: training diverged",
-            hint="lower training.learning_rate, or check the data for extreme values",
+            f"the loss became {rows[-1]['loss']} in epoch {rows[-1]['epoch']}: training diverged{where}",
+            hint="lower training.learning_rate, or check the data for extreme values"
+            + (f"; {resume_hint}" if resume_hint else ""),
         )
     return model, rows
+
+
+@contextlib.contextmanager
+def _stop_on_signals(model: Any, session: Session) -> Iterator[None]:
+    """First Ctrl-C / SIGTERM: finish the current batch and stop; a second one stops at once."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if session.interrupted:
+            raise KeyboardInterrupt
+        session.interrupted = True
+        model.stop_training = True
+        console.note("stopping after the current batch (press Ctrl-C again to stop at once)")
+
+    saved = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, h in saved.items():
+            signal.signal(sig, h)
 
 
 def _history_csv(rows: list[dict[str, Any]]) -> str:
@@ -358,17 +541,13 @@ def train_run(
     from seqcast.cli import debug_enabled
     from seqcast.tfimport import import_tf
 
-    if resume is not None:
-        from seqcast.errors import ConfigError
-
-        raise ConfigError(
-            "resuming is not available yet; an interrupted run leaves nothing behind, so train again",
-            where="--resume",
-        )
     import_tf(quiet=not debug_enabled())
     target = Path(output_dir).absolute() if output_dir is not None else Path(cfg.output.dir or "runs/run").absolute()
     prep = prepare(cfg)  # data and config errors come before anything touches the disk
     rundir.check_target(target, overwrite)
+    if resume is not None and not (resume / "state.json").exists():
+        raise ConfigError(f"{resume} is not a seqcast checkpoint (no state.json)", where="--resume")
+    checkpoint = rundir.checkpoint_dir(target)
     for n in prep.ds.notes:
         console.note(n)
     if not quiet:
@@ -381,10 +560,15 @@ def train_run(
     previous = signal.signal(signal.SIGTERM, _terminate) if _main_thread() else None
     try:
         with rundir.staging(target, overwrite) as work:
-            metrics, rows, seconds = _train_into(work, prep, cfg, quiet)
+            metrics, rows, seconds = _train_into(work, prep, cfg, quiet, checkpoint, resume)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+    import shutil
+
+    shutil.rmtree(checkpoint, ignore_errors=True)  # the run is complete: its checkpoint has served
+    if resume is not None and resume.resolve() != checkpoint.resolve():
+        shutil.rmtree(resume, ignore_errors=True)
     rundir.point_latest(target)
     if not quiet:
         console.train_summary(rows, seconds, target, metrics)
@@ -398,13 +582,13 @@ def _main_thread() -> bool:
 
 
 def _train_into(
-    work: Path, prep: Prepared, cfg: Config, quiet: bool
+    work: Path, prep: Prepared, cfg: Config, quiet: bool, checkpoint: Path, resume: Path | None
 ) -> tuple[dict[str, Any], list[dict[str, Any]], float]:
     """Train and write every run file into the staging folder `work`."""
     from seqcast import rundir
 
     t0 = time.perf_counter()
-    model, rows = fit(prep, quiet=quiet, workdir=work)
+    model, rows = fit(prep, quiet=quiet, workdir=work, checkpoint=checkpoint, resume=resume)
     seconds = time.perf_counter() - t0
     model.save(work / "model.keras")
     (work / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
