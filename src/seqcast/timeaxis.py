@@ -88,12 +88,15 @@ def parse_times(raw: np.ndarray) -> tuple[np.ndarray, TimeKind]:
         pass
     try:
         f = text.astype(np.float64)
-        if np.all(np.isfinite(f)) and np.all(f % 1 == 0):
-            return f.astype(np.int64), "integer"
     except ValueError:
         pass
+    else:  # numbers, never dates: pandas would read 1871.5 as May 1871
+        whole = np.isfinite(f) & (f % 1 == 0)
+        if not whole.all():
+            raise ValueError(int(np.flatnonzero(~whole)[0]))
+        return f.astype(np.int64), "integer"
     try:
-        return np.array(text, dtype="datetime64[ns]"), "datetime"
+        times = np.array(text, dtype="datetime64[ns]")
     except ValueError:
         import pandas as pd  # day-first, month names, time zones: pandas knows them all
 
@@ -102,6 +105,10 @@ def parse_times(raw: np.ndarray) -> tuple[np.ndarray, TimeKind]:
         if len(bad):
             raise ValueError(int(bad[0])) from None
         return parsed.to_numpy(dtype="datetime64[ns]"), "datetime"
+    missing = np.flatnonzero(np.isnat(times))  # numpy reads "" and "NaT" as NaT: a missing timestamp
+    if len(missing):
+        raise ValueError(int(missing[0]))
+    return times, "datetime"
 
 
 def _month_parts(times: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

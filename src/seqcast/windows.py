@@ -58,6 +58,8 @@ def lookback_starts(shape: WindowShape, first: int, lo: int, hi: int, stride: in
 
 def gather(values: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
     """Rows [p, p + length) for every p in starts: (len(starts), length, features), one copy."""
+    if len(starts) == 0:  # no window: even a series shorter than `length` has none to gather
+        return np.empty((0, length, *values.shape[1:]), dtype=values.dtype)
     view = sliding_window_view(values, length, axis=0)  # (n - length + 1, features, length), no copy
     return np.ascontiguousarray(view[starts].transpose(0, 2, 1))
 

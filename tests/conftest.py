@@ -1,0 +1,61 @@
+"""Shared fixtures: tiny CSVs and configs written into tmp_path, series whose values equal their time index."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+
+def index_csv(n: int, series: list[str] | None = None, start: int = 2000) -> str:
+    """CSV `year[,s],y` whose value y equals the row position inside its series (years start, start+1, ...)."""
+    if not series:
+        return "year,y\n" + "".join(f"{start + i},{i}\n" for i in range(n))
+    rows = [f"{start + i},{s},{i}\n" for s in series for i in range(n)]
+    return "year,s,y\n" + "".join(rows)
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+@pytest.fixture(name="index_csv")
+def index_csv_fixture() -> Callable[..., str]:
+    """The index_csv helper, for tests that build their own files."""
+    return index_csv
+
+
+@pytest.fixture
+def write_project(tmp_path: Path) -> Callable[..., Path]:
+    """write_project(csv_text, name="cfg", **sections) writes data.csv and <name>.yaml into tmp_path.
+
+    The config points at data.csv by a relative path; its `data` section defaults to the columns of
+    index_csv (year, y); keyword arguments are merged into the config section by section. Returns the
+    config's path.
+    """
+
+    def write(csv: str | None = None, name: str = "cfg", raw: str | None = None, **sections: Any) -> Path:
+        (tmp_path / "data.csv").write_text(index_csv(40) if csv is None else csv)
+        path = tmp_path / f"{name}.yaml"
+        if raw is not None:
+            path.write_text(raw)
+            return path
+        base: dict[str, Any] = {
+            "data": {"path": "data.csv", "time_column": "year", "targets": ["y"], "transform": "none"},
+            "windows": {"look_back": 5, "horizon": 1},
+            "model": {"units": [4]},
+            "training": {"batch_size": 8},
+        }
+        path.write_text(yaml.safe_dump(_merge(base, sections), sort_keys=False))
+        return path
+
+    return write

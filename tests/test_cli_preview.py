@@ -1,0 +1,389 @@
+"""`seqcast window-preview` through the CLI: tables, the JSON document of SPEC.md, plots, errors, no TensorFlow."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import Result
+from typer.testing import CliRunner
+
+from seqcast.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
+WriteProject = Callable[..., Path]
+IndexCsv = Callable[..., str]
+
+runner = CliRunner()
+
+
+def invoke(*args: object) -> Result:
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def preview_json(*args: object) -> dict[str, Any]:
+    res = invoke("window-preview", *args, "--json")
+    assert res.exit_code == 0, res.output
+    return json.loads(res.stdout)  # stdout holds one JSON document and nothing else
+
+
+def assert_one_error(res: Result, code: int, message: str) -> None:
+    """Exit `code`, one message on stderr containing `message`, nothing on stdout, no traceback."""
+    assert res.exit_code == code, res.output
+    assert res.stdout == ""
+    assert res.stderr.startswith("error: ")
+    assert res.stderr.count("error:") == 1
+    assert message in " ".join(res.stderr.split())  # rich may wrap long lines
+    assert "Traceback" not in res.output
+
+
+def assert_stateful_rows(doc: dict[str, Any]) -> None:
+    """Row r of batch b + 1 continues row r of batch b; every chunk and its targets lie in the training part."""
+    batch = doc["batch_size"]
+    train = {s["name"]: s["train"] for s in doc["series"]}
+    rows = doc["rows"]
+    for k, r in enumerate(rows):
+        assert (r["batch"], r["row"]) == divmod(k, batch)
+        lo, hi = train[r["series"]]
+        assert lo <= r["start"] < r["end"] <= hi
+        assert lo <= r["target_start"] and r["target_end"] <= hi
+        assert r["end"] - r["start"] == doc["x_shape"][1]
+        assert r["target_end"] - r["target_start"] == doc["y_shape"][1]
+        if k >= batch:
+            prev = rows[k - batch]
+            assert (prev["series"], prev["stream"]) == (r["series"], r["stream"])
+            assert r["start"] == prev["end"]
+
+
+# ---------------------------------------------------------------- help
+
+
+def test_help_lists_every_command() -> None:
+    res = invoke("--help")
+    assert res.exit_code == 0
+    for command in ("window-preview", "train", "forecast", "evaluate"):
+        assert command in res.stdout
+
+
+@pytest.mark.parametrize("command", ["window-preview", "train", "forecast", "evaluate"])
+def test_every_command_has_help(command: str) -> None:
+    res = invoke(command, "--help")
+    assert res.exit_code == 0, res.output
+    assert "Usage:" in res.stdout and "--help" in res.stdout
+
+
+# ---------------------------------------------------------------- lookback mode
+
+
+def test_table_output_mentions_shapes(write_project: WriteProject) -> None:
+    cfg = write_project()
+    res = invoke("window-preview", cfg)
+    assert res.exit_code == 0, res.output
+    out = " ".join(res.stdout.split())  # rich wraps titles to the table's width
+    # 40 yearly rows; train [0, 28); windows of 5 inputs + 1 target: starts 0..22
+    assert "look-back windows of the training part (23 windows, 3 batches, shuffled each epoch)" in out
+    assert "[0, 28)" in out and "[28, 32)" in out and "[32, 40)" in out
+    assert "(8, 5, 1)" in out and "(8, 1, 1)" in out
+    assert "layer 0 lstm h" in out and "layer 0 lstm c" in out and "(8, 4)" in out
+    assert "[22, 27)" not in out  # --limit 12 by default: the last window is not listed
+    assert "[11, 16)" in out and "2011..2015" in out
+
+
+def test_json_lookback_follows_the_spec(write_project: WriteProject) -> None:
+    doc = preview_json(write_project(), "--limit", 100)
+    assert doc["mode"] == "lookback"
+    assert doc["x_shape"] == [8, 5, 1] and doc["y_shape"] == [8, 1, 1]
+    assert doc["batches"] == 3 and doc["windows"] == 23
+    assert len(doc["rows"]) == 23
+    for k, r in enumerate(doc["rows"]):
+        assert r["batch"] == k // 8 and r["row"] == k % 8 and r["series"] == ""
+        assert (r["start"], r["end"], r["target_start"], r["target_end"]) == (k, k + 5, k + 5, k + 6)
+        assert (r["time_start"], r["time_end"]) == (str(2000 + k), str(2004 + k))
+        assert r["target_end"] <= 28  # no training target from val or test
+    assert doc["layers"] == [{"layer": 0, "cell": "lstm", "units": 4, "states": {"h": [8, 4], "c": [8, 4]}}]
+    assert doc["series"] == [
+        {"name": "", "rows": 40, "train": [0, 28], "val": [28, 32], "test": [32, 40], "first": "2000", "last": "2039"}
+    ]
+    assert (doc["targets"], doc["features"], doc["frequency"], doc["notes"]) == (["y"], [], 1, [])
+
+
+def test_json_many_to_many_targets_are_inputs_shifted_by_one(write_project: WriteProject) -> None:
+    cfg = write_project(model={"kind": "many_to_many", "units": [4]}, windows={"look_back": 4, "stride": 3})
+    doc = preview_json(cfg, "--limit", 100)
+    assert doc["x_shape"] == [8, 4, 1] and doc["y_shape"] == [8, 4, 1]
+    assert [r["start"] for r in doc["rows"]] == list(range(0, 24, 3))  # last target row 27 < 28
+    for r in doc["rows"]:
+        assert (r["target_start"], r["target_end"]) == (r["start"] + 1, r["end"] + 1)
+
+
+def test_limit_cuts_the_rows(write_project: WriteProject) -> None:
+    cfg = write_project()
+    assert len(preview_json(cfg)["rows"]) == 12
+    assert len(preview_json(cfg, "--limit", 3)["rows"]) == 3
+    assert preview_json(cfg, "--limit", 0)["rows"] == []
+
+
+def test_set_overrides_reach_the_preview(write_project: WriteProject) -> None:
+    cfg = write_project()
+    doc = preview_json(cfg, "--set", "windows.look_back=3", "--set", "model.units=[2,3]", "--set", "model.cell=gru")
+    assert doc["x_shape"] == [8, 3, 1]
+    assert [layer["states"] for layer in doc["layers"]] == [{"h": [8, 2]}, {"h": [8, 3]}]
+
+
+@pytest.mark.parametrize(
+    ("cell", "states"),
+    [("lstm", ["h", "c"]), ("gru", ["h"]), ("simple_rnn", ["h"])],
+)
+@pytest.mark.parametrize("mode", ["lookback", "stateful"])
+def test_state_shapes_per_cell(
+    write_project: WriteProject, index_csv: IndexCsv, cell: str, states: list[str], mode: str
+) -> None:
+    cfg = write_project(
+        index_csv(40, ["A", "B", "C"]),
+        data={"series_column": "s"},
+        windows={"mode": mode, "num_steps": 4, "streams": 2},
+        model={"cell": cell, "units": [5, 3, 7], "kind": "many_to_many"},
+    )
+    doc = preview_json(cfg)
+    batch = 3 * 2 if mode == "stateful" else 8  # stateful: series x streams; lookback: training.batch_size
+    assert doc["x_shape"][0] == batch
+    assert doc["layers"] == [
+        {"layer": i, "cell": cell, "units": u, "states": {s: [batch, u] for s in states}}
+        for i, u in enumerate([5, 3, 7])
+    ]
+
+
+# ---------------------------------------------------------------- stateful mode
+
+
+def test_json_stateful_follows_the_spec(write_project: WriteProject, index_csv: IndexCsv) -> None:
+    cfg = write_project(
+        index_csv(40, ["A", "B"]),
+        data={"series_column": "s"},
+        windows={"mode": "stateful", "num_steps": 3, "streams": 2},
+        model={"kind": "many_to_many", "units": [4]},
+    )
+    doc = preview_json(cfg, "--limit", 1000)
+    assert doc["mode"] == "stateful"
+    # train [0, 28): the last target is row 27, so 27 input rows, 4 chunks of 3 in each of 2 streams = 24 used
+    assert doc["x_shape"] == [4, 3, 1] and doc["y_shape"] == [4, 3, 1]
+    assert (doc["batches"], doc["batch_size"], doc["streams"]) == (4, 4, 2)
+    assert doc["trim"]["dropped"] == {"A": 3, "B": 3}
+    assert len(doc["rows"]) == 4 * 4
+    assert doc["rows"][:4] == [
+        {"batch": 0, "row": 0, "series": "A", "stream": 0, "start": 3, "end": 6, "target_start": 4, "target_end": 7,
+         "time_start": "2003", "time_end": "2005"},
+        {"batch": 0, "row": 1, "series": "A", "stream": 1, "start": 15, "end": 18, "target_start": 16,
+         "target_end": 19, "time_start": "2015", "time_end": "2017"},
+        {"batch": 0, "row": 2, "series": "B", "stream": 0, "start": 3, "end": 6, "target_start": 4, "target_end": 7,
+         "time_start": "2003", "time_end": "2005"},
+        {"batch": 0, "row": 3, "series": "B", "stream": 1, "start": 15, "end": 18, "target_start": 16,
+         "target_end": 19, "time_start": "2015", "time_end": "2017"},
+    ]  # fmt: skip
+    assert_stateful_rows(doc)
+    assert max(r["target_end"] for r in doc["rows"]) == 28  # the newest training rows are kept
+    assert doc["layers"] == [{"layer": 0, "cell": "lstm", "units": 4, "states": {"h": [4, 4], "c": [4, 4]}}]
+
+
+def test_stateful_series_of_different_lengths_are_trimmed(write_project: WriteProject, index_csv: IndexCsv) -> None:
+    csv = index_csv(40, ["long"]) + index_csv(20, ["short"]).split("\n", 1)[1]
+    cfg = write_project(
+        csv,
+        data={"series_column": "s", "split": {"val": 0, "test": 0}},
+        windows={"mode": "stateful", "num_steps": 2, "streams": 3},
+        model={"kind": "many_to_one", "units": [4]},
+        training={"shuffle": False},
+    )
+    doc = preview_json(cfg, "--limit", 1000)
+    # many_to_one, horizon 1: 39 and 19 usable rows; rounds of 3 x 2 = 6 rows: 6 and 3 chunks, trimmed to 3
+    assert doc["batches"] == 3 and doc["x_shape"] == [6, 2, 1] and doc["y_shape"] == [6, 1, 1]
+    assert doc["trim"]["dropped"] == {"long": 21, "short": 1}
+    assert "trimmed" in doc["trim"]["how"]
+    assert_stateful_rows(doc)
+    res = invoke("window-preview", cfg)
+    assert res.exit_code == 0, res.output
+    out = " ".join(res.stdout.split())
+    assert "{'long': 21, 'short': 1}" in out
+    assert "row r of batch k+1 continues row r of batch k (3 batches of 6 rows)" in out
+
+
+def test_notes_go_to_stderr_or_into_the_json(write_project: WriteProject, index_csv: IndexCsv) -> None:
+    lines = index_csv(40).splitlines()
+    cfg = write_project("\n".join([lines[0], lines[2], lines[1], *lines[3:]]) + "\n")
+    note = "rows were not in time order; sorted by year"
+    res = invoke("window-preview", cfg)
+    assert res.exit_code == 0 and note in res.stderr and note not in res.stdout
+    assert preview_json(cfg)["notes"] == [note]
+
+
+# ---------------------------------------------------------------- plot
+
+
+def test_plot_writes_a_png(write_project: WriteProject, index_csv: IndexCsv, tmp_path: Path) -> None:
+    cfg = write_project(
+        index_csv(40, ["A", "B"]),
+        data={"series_column": "s"},
+        windows={"mode": "stateful", "num_steps": 3, "streams": 2},
+        model={"kind": "many_to_many"},
+    )
+    png = tmp_path / "layout.png"
+    res = invoke("window-preview", cfg, "--plot", png)
+    assert res.exit_code == 0, res.output
+    assert f"layout drawn to {png}" in " ".join(res.stdout.split())
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 1000
+
+
+def test_plot_with_json_keeps_stdout_json(write_project: WriteProject, tmp_path: Path) -> None:
+    png = tmp_path / "p.png"
+    doc = preview_json(write_project(), "--plot", png)
+    assert doc["mode"] == "lookback"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# ---------------------------------------------------------------- errors
+
+
+def test_config_error_exits_2(write_project: WriteProject) -> None:
+    cfg = write_project(training={"epochs": 0})
+    assert_one_error(invoke("window-preview", cfg), 2, f"{cfg}: training.epochs: Input should be greater than 0")
+    assert_one_error(invoke("window-preview", cfg, "--json"), 2, "training.epochs: Input should be greater than 0")
+
+
+def test_bad_set_exits_2(write_project: WriteProject) -> None:
+    res = invoke("window-preview", write_project(), "--set", "windows.look_back")
+    assert_one_error(res, 2, "--set expects KEY=VALUE, got 'windows.look_back'")
+
+
+def test_shuffle_with_stateful_exits_2(write_project: WriteProject) -> None:
+    res = invoke("window-preview", write_project(), "--set", "windows.mode=stateful", "--set", "training.shuffle=true")
+    assert_one_error(res, 2, "training.shuffle: shuffle: true cannot be used with windows.mode: stateful")
+
+
+def test_malformed_yaml_exits_2(write_project: WriteProject) -> None:
+    cfg = write_project(raw="data:\n  path: data.csv\n  targets: [y\n")
+    assert_one_error(invoke("window-preview", cfg), 2, "malformed YAML at line")
+
+
+def test_missing_config_exits_2(tmp_path: Path) -> None:
+    assert_one_error(invoke("window-preview", tmp_path / "nope.yaml"), 2, "config file not found")
+
+
+def test_target_not_a_column_exits_2(write_project: WriteProject) -> None:
+    cfg = write_project(data={"targets": ["pressure"]})
+    assert_one_error(invoke("window-preview", cfg), 2, "data.targets: 'pressure' is not a column of")
+
+
+def test_data_error_exits_1(write_project: WriteProject, tmp_path: Path) -> None:
+    cfg = write_project("year,y\n2000,1\n2001,abc\n2002,3\n")
+    assert_one_error(
+        invoke("window-preview", cfg), 1, f"{tmp_path / 'data.csv'}: column 'y', line 3: 'abc' is not a number"
+    )
+
+
+def test_missing_data_file_exits_1(write_project: WriteProject, tmp_path: Path) -> None:
+    cfg = write_project(data={"path": "gone.csv"})
+    assert_one_error(invoke("window-preview", cfg, "--json"), 1, f"{tmp_path / 'gone.csv'}: data file not found")
+
+
+def test_series_too_short_exits_1(write_project: WriteProject, index_csv: IndexCsv) -> None:
+    cfg = write_project(index_csv(5), windows={"look_back": 10})
+    assert_one_error(invoke("window-preview", cfg), 1, "shorter than windows.look_back + horizon (11 rows needed)")
+
+
+def test_stateful_too_short_exits_1(write_project: WriteProject) -> None:
+    cfg = write_project(windows={"mode": "stateful", "num_steps": 10, "streams": 4}, model={"kind": "many_to_many"})
+    assert_one_error(invoke("window-preview", cfg), 1, "not enough for one chunk of windows.num_steps=10")
+
+
+def test_debug_shows_the_exception(write_project: WriteProject) -> None:
+    cfg = write_project(training={"epochs": 0})
+    res = invoke("--debug", "window-preview", cfg)
+    assert res.exit_code != 0
+    assert type(res.exception).__name__ == "ConfigError"
+
+
+# ---------------------------------------------------------------- the sample configs
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=[c.stem for c in CONFIGS])
+def test_sample_configs_preview(config: Path) -> None:
+    raw = yaml.safe_load(config.read_text())
+    doc = preview_json(config, "--limit", 100_000)
+    windows = raw.get("windows", {})
+    assert doc["mode"] == windows.get("mode", "lookback")
+    n_in = len(raw["data"]["targets"]) + len(raw["data"].get("features", []))
+    assert doc["x_shape"][2] == n_in and doc["y_shape"][2] == len(raw["data"]["targets"])
+    assert len(doc["layers"]) == len(raw["model"]["units"])
+    assert doc["rows"]
+    if doc["mode"] == "stateful":
+        assert doc["x_shape"][:2] == [len(doc["series"]) * windows["streams"], windows["num_steps"]]
+        assert len(doc["rows"]) == doc["batches"] * doc["batch_size"]
+        assert_stateful_rows(doc)
+    else:
+        assert doc["x_shape"][1] == windows["look_back"]
+        assert len(doc["rows"]) == doc["windows"]
+        train = {s["name"]: s["train"][1] for s in doc["series"]}
+        assert all(r["target_end"] <= train[r["series"]] for r in doc["rows"])
+        assert all(r["end"] - r["start"] == windows["look_back"] for r in doc["rows"])
+
+
+# ---------------------------------------------------------------- no TensorFlow
+
+
+WRAPPER = """
+import json, os, runpy, sys
+sys.argv = ["seqcast", *sys.argv[1:]]
+code = 0
+try:
+    runpy.run_module("seqcast", run_name="__main__", alter_sys=True)
+except SystemExit as exc:
+    code = exc.code or 0
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "tf_keras"))
+with open(os.environ["SEQCAST_TEST_REPORT"], "w") as fh:
+    json.dump({"code": code, "heavy": heavy, "seqcast": "seqcast.cli" in sys.modules}, fh)
+"""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["window-preview", "CONFIG", "--json"]], ids=["help", "preview"])
+def test_help_and_preview_do_not_import_tensorflow(
+    write_project: WriteProject, tmp_path: Path, args: list[str]
+) -> None:
+    cfg = write_project(windows={"mode": "stateful", "num_steps": 3, "streams": 2}, model={"kind": "many_to_many"})
+    report = tmp_path / "report.json"
+    script = tmp_path / "wrapper.py"
+    script.write_text(WRAPPER)
+    env = {**os.environ, "SEQCAST_TEST_REPORT": str(report)}
+    argv = [str(cfg) if a == "CONFIG" else a for a in args]
+    proc = subprocess.run(
+        [sys.executable, str(script), *argv], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(report.read_text())
+    assert result["seqcast"] and result["code"] == 0
+    assert result["heavy"] == []
+    if args[0] == "--help":
+        assert "window-preview" in proc.stdout
+    else:
+        assert json.loads(proc.stdout)["mode"] == "stateful"
+
+
+def test_python_m_seqcast_window_preview(write_project: WriteProject) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "seqcast", "window-preview", str(write_project()), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["x_shape"] == [8, 5, 1]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert "seqcast.preview" in imported
+    assert not {m for m in imported if m.split(".")[0] in ("tensorflow", "keras")}

@@ -1,0 +1,241 @@
+"""The YAML config: defaults, `--set` overrides, errors that name the key, paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from seqcast.config import Config, Split, apply_overrides, load_config, parse_override
+from seqcast.errors import ConfigError
+
+BASE = "data:\n  path: data.csv\n  targets: [y]\n"
+
+
+@pytest.fixture
+def cfg_file(tmp_path: Path) -> Path:
+    (tmp_path / "data.csv").write_text("year,y\n2000,1\n")
+    return tmp_path / "cfg.yaml"
+
+
+def config_error(path: Path, text: str, overrides: list[str] | None = None) -> str:
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_config(path, overrides)
+    assert err.value.exit_code == 2
+    return err.value.render()
+
+
+def test_defaults_filled_in(cfg_file: Path) -> None:
+    cfg_file.write_text(BASE)
+    cfg = load_config(cfg_file)
+    assert cfg.data.targets == ["y"] and cfg.data.features == []
+    assert (cfg.data.missing, cfg.data.scaler, cfg.data.transform) == ("error", "standard", "auto")
+    assert (cfg.data.split.val, cfg.data.split.test) == (0.1, 0.2)
+    w = cfg.windows
+    assert (w.mode, w.look_back, w.horizon, w.stride, w.num_steps, w.streams) == ("lookback", 24, 1, 1, 96, 8)
+    assert (cfg.model.kind, cfg.model.cell, cfg.model.units, cfg.model.dropout) == ("many_to_one", "lstm", [64, 32], 0)
+    t = cfg.training
+    assert (t.epochs, t.batch_size, t.learning_rate, t.loss, t.reset_states) == (50, 32, 0.001, "mse", "epoch")
+    assert t.shuffle is True  # lookback mode: shuffled
+    assert (t.distribute, t.early_stopping.patience, t.seed) == ("none", 10, 0)
+    assert (cfg.evaluate.season, cfg.evaluate.horizon) == (1, 1)
+    assert not cfg.stateful and cfg.inputs == ["y"]
+
+
+def test_resolved_config_round_trips(cfg_file: Path) -> None:
+    cfg_file.write_text(BASE + "windows:\n  mode: stateful\n")
+    cfg = load_config(cfg_file)
+    doc = cfg.to_dict()
+    assert doc["training"]["shuffle"] is False  # stateful: never shuffled, and the default is written out
+    assert doc["windows"]["mode"] == "stateful"
+    assert Config.model_validate(yaml.safe_load(yaml.safe_dump(doc))).to_dict() == doc
+
+
+def test_relative_data_path_resolves_against_the_config_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "configs").mkdir()
+    cwd = tmp_path / "work" / "here"  # a different depth: resolving against cwd would give work/sample/x.csv
+    cwd.mkdir(parents=True)
+    path = tmp_path / "configs" / "tanks.yaml"
+    path.write_text("data:\n  path: ../sample/x.csv\n  targets: y\n")
+    monkeypatch.chdir(cwd)
+    cfg = load_config(path)
+    assert cfg.data.path == (tmp_path / "sample" / "x.csv").resolve()
+    assert cfg.data.targets == ["y"]  # one name is a list of one
+    # output.dir defaults to runs/<config stem>, against the current directory
+    assert cfg.output.dir == (cwd / "runs" / "tanks").absolute()
+    # a relative config path works the same
+    assert load_config(Path("../../configs/tanks.yaml")).data.path == (tmp_path / "sample" / "x.csv").resolve()
+
+
+def test_absolute_data_path_and_explicit_output_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    data = tmp_path / "abs.csv"
+    path = tmp_path / "c.yaml"
+    path.write_text(f"data:\n  path: {data}\n  targets: [y]\noutput:\n  dir: out/here\n")
+    cfg = load_config(path)
+    assert cfg.data.path == data
+    assert cfg.output.dir == tmp_path / "out" / "here"
+
+
+def test_set_overrides_reach_nested_keys_and_parse_yaml(cfg_file: Path) -> None:
+    cfg_file.write_text(BASE + "model:\n  units: [8]\n")
+    cfg = load_config(
+        cfg_file,
+        [
+            "model.units=[64,32]",
+            "training.epochs=3",
+            "training.learning_rate=1e-2",
+            "data.split.test=5",
+            "training.early_stopping.patience=null",
+            "model.cell=gru",
+            "data.features=[a, b]",
+        ],
+    )
+    assert cfg.model.units == [64, 32]
+    assert cfg.training.epochs == 3
+    assert cfg.training.learning_rate == 0.01
+    assert cfg.data.split.test == 5 and isinstance(cfg.data.split.test, int)
+    assert cfg.training.early_stopping.patience is None
+    assert cfg.model.cell == "gru"
+    assert cfg.data.features == ["a", "b"]
+
+
+def test_set_creates_missing_sections(cfg_file: Path) -> None:
+    cfg_file.write_text(BASE)
+    cfg = load_config(cfg_file, ["windows.mode=stateful", "windows.num_steps=12"])
+    assert cfg.stateful and cfg.windows.num_steps == 12 and cfg.training.shuffle is False
+
+
+def test_parse_override() -> None:
+    assert parse_override("model.units=[64,32]") == (["model", "units"], [64, 32])
+    assert parse_override(" training.shuffle =false") == (["training", "shuffle"], False)
+    assert parse_override("data.path=a=b.csv") == (["data", "path"], "a=b.csv")
+    assert parse_override("output.dir=") == (["output", "dir"], None)
+
+
+def test_apply_overrides_on_raw_mapping() -> None:
+    raw = {"data": {"path": "x.csv"}}
+    assert apply_overrides(raw, ["data.split.val=0.3", "model.units=16"]) == {
+        "data": {"path": "x.csv", "split": {"val": 0.3}},
+        "model": {"units": 16},
+    }
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("training", "--set expects KEY=VALUE, got 'training'"),
+        ("=3", "--set expects KEY=VALUE, got '=3'"),
+        ("data.path.x=1", "--set data.path.x: data.path is not a section"),
+        ("model.units=[1,", "--set model.units: value '[1,' is not valid YAML"),
+    ],
+)
+def test_bad_set_overrides(cfg_file: Path, override: str, message: str) -> None:
+    assert message in config_error(cfg_file, BASE, [override])
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("training:\n  epochs: 0\n", "training.epochs: Input should be greater than 0"),
+        ("windows:\n  look_back: -2\n", "windows.look_back: Input should be greater than 0"),
+        ("model:\n  units: [4, 0]\n", "model.units: every layer needs at least 1 unit"),
+        ("model:\n  dropout: 1.0\n", "model.dropout: Input should be less than 1"),
+        ("model:\n  cell: transformer\n", "model.cell: Input should be 'lstm', 'gru' or 'simple_rnn'"),
+        ("training:\n  epochs: many\n", "training.epochs: Input should be a valid integer"),
+        ("data:\n  split: {val: 1.5}\n", "data.split.val: a fraction must be below 1"),
+        ("data:\n  split: {test: -0.1}\n", "data.split.test: must be a fraction in [0, 1) or a row count"),
+    ],
+)
+def test_errors_name_the_key(cfg_file: Path, text: str, message: str) -> None:
+    # later sections replace the base's keys, so merge by hand: the data section stays valid
+    raw = yaml.safe_load(BASE)
+    for section, values in yaml.safe_load(text).items():
+        raw.setdefault(section, {}).update(values)
+    rendered = config_error(cfg_file, yaml.safe_dump(raw))
+    assert rendered.startswith(f"{cfg_file}: {message}")
+
+
+def test_error_names_the_key_via_set(cfg_file: Path) -> None:
+    assert (
+        config_error(cfg_file, BASE, ["training.epochs=0"])
+        == f"{cfg_file}: training.epochs: Input should be greater than 0"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("trainig:\n  epochs: 3\n", "trainig: unknown key; did you mean 'training'?"),
+        ("training:\n  epoch: 3\n", "training.epoch: unknown key; did you mean 'training.epochs'?"),
+        ("windows:\n  lookback: 3\n", "windows.lookback: unknown key; did you mean 'windows.look_back'?"),
+        ("data:\n  scaling: none\n", "data.scaling: unknown key; did you mean 'data.scaler'?"),
+        (
+            "windows:\n  zzz: 3\n",
+            "windows.zzz: unknown key; valid keys here: mode, look_back, horizon, stride, num_steps, streams",
+        ),
+    ],
+)
+def test_unknown_key_suggests_the_closest(cfg_file: Path, text: str, message: str) -> None:
+    raw = yaml.safe_load(BASE)
+    for section, values in yaml.safe_load(text).items():
+        raw.setdefault(section, {}).update(values)
+    assert config_error(cfg_file, yaml.safe_dump(raw)) == f"{cfg_file}: {message}"
+
+
+def test_missing_required_keys(cfg_file: Path) -> None:
+    assert config_error(cfg_file, "data:\n  path: x.csv\n") == f"{cfg_file}: data.targets: required key is missing"
+    assert config_error(cfg_file, "windows: {}\n") == f"{cfg_file}: data: required key is missing"
+
+
+def test_shuffle_with_stateful_is_an_error_naming_training_shuffle(cfg_file: Path) -> None:
+    rendered = config_error(cfg_file, BASE + "windows:\n  mode: stateful\ntraining:\n  shuffle: true\n")
+    assert rendered.startswith(
+        f"{cfg_file}: training.shuffle: shuffle: true cannot be used with windows.mode: stateful"
+    )
+    # shuffle false is fine with stateful, shuffle true is fine with lookback
+    cfg_file.write_text(BASE + "windows:\n  mode: stateful\ntraining:\n  shuffle: false\n")
+    assert load_config(cfg_file).training.shuffle is False
+    cfg_file.write_text(BASE + "training:\n  shuffle: false\n")
+    assert load_config(cfg_file).training.shuffle is False
+
+
+def test_encoder_decoder_with_stateful_names_model_kind(cfg_file: Path) -> None:
+    rendered = config_error(cfg_file, BASE + "windows:\n  mode: stateful\nmodel:\n  kind: encoder_decoder\n")
+    assert rendered.startswith(f"{cfg_file}: model.kind: encoder_decoder works on look-back windows")
+
+
+def test_column_in_targets_and_features(cfg_file: Path) -> None:
+    rendered = config_error(cfg_file, "data:\n  path: d.csv\n  targets: [y]\n  features: [y]\n")
+    assert rendered == f"{cfg_file}: data: column(s) ['y'] are both in targets and features"
+
+
+def test_malformed_yaml_gives_line_and_column(cfg_file: Path) -> None:
+    rendered = config_error(cfg_file, BASE + "windows:\n  look_back: : 3\n")
+    assert rendered == f"{cfg_file}: malformed YAML at line 5, column 14: mapping values are not allowed here"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "the config file is empty; it needs at least data.path and data.targets"),
+        ("- data\n", "the config must be a mapping of sections (data:, windows:, ...)"),
+    ],
+)
+def test_empty_or_non_mapping_config(cfg_file: Path, text: str, message: str) -> None:
+    assert config_error(cfg_file, text) == f"{cfg_file}: {message}"
+
+
+def test_config_file_not_found(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config file not found: .*nope.yaml"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_split_rows() -> None:
+    assert Split(val=0.1, test=0.2).rows(100) == (10, 20)
+    assert Split(val=0.15, test=0.3).rows(20) == (3, 6)
+    assert Split(val=3, test=2.0).rows(100) == (3, 2)  # 2.0 is a row count
+    assert isinstance(Split(test=2.0).test, int)
+    assert Split(val=0, test=0.0).rows(7) == (0, 0)

@@ -1,0 +1,361 @@
+"""Reading CSVs into series: parsing, sorting, duplicates, gaps, missing values, splits and scaling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from seqcast.config import DataConfig
+from seqcast.data import Dataset, Scaler, Series, load_dataset, split_parts
+from seqcast.errors import ConfigError, DataError
+from seqcast.timeaxis import Freq
+
+
+def load(tmp_path: Path, csv: str, **data: Any) -> Dataset:
+    path = tmp_path / "d.csv"
+    path.write_text(csv)
+    data.setdefault("targets", ["y"])
+    return load_dataset(DataConfig(path=path, **data))
+
+
+def data_error(tmp_path: Path, csv: str, **data: Any) -> str:
+    with pytest.raises(DataError) as err:
+        load(tmp_path, csv, **data)
+    assert err.value.exit_code == 1
+    return err.value.render()
+
+
+def csv_of(times: list[str], values: list[float | str]) -> str:
+    return "t,y\n" + "".join(f"{t},{v}\n" for t, v in zip(times, values, strict=True))
+
+
+# ---------------------------------------------------------------- parsing and sorting
+
+
+def test_integer_years(tmp_path: Path) -> None:
+    ds = load(tmp_path, "year,y\n1871,1120\n1872,1160.5\n1873,963\n", time_column="year")
+    (s,) = ds.series
+    assert ds.time_kind == "integer" and ds.freq == Freq("integer", 1)
+    assert s.times.dtype == np.int64 and s.times.tolist() == [1871, 1872, 1873]
+    assert s.values.dtype == np.float64 and s.values[:, 0].tolist() == [1120.0, 1160.5, 963.0]
+    assert s.name == "" and ds.names == [""] and ds.notes == []
+
+
+def test_dates(tmp_path: Path) -> None:
+    ds = load(
+        tmp_path,
+        csv_of(["2024-03-01 00:00:00", "2024-03-01 01:00:00", "2024-03-01 02:00:00"], [1, 2, 3]),
+        time_column="t",
+    )
+    (s,) = ds.series
+    assert ds.time_kind == "datetime" and s.times.dtype == np.dtype("datetime64[ns]")
+    assert s.times[2] == np.datetime64("2024-03-01T02:00")
+    assert ds.freq is not None and ds.freq.alias == "h"
+
+
+def test_no_time_column_uses_row_positions(tmp_path: Path) -> None:
+    ds = load(tmp_path, "y,x\n5,1\n6,2\n7,3\n", features=["x"])
+    (s,) = ds.series
+    assert ds.time_kind == "none"
+    assert s.times.tolist() == [0, 1, 2]
+    assert s.values.tolist() == [[5, 1], [6, 2], [7, 3]]  # targets, then features
+    assert ds.inputs == ["y", "x"]
+
+
+def test_columns_ordered_targets_then_features(tmp_path: Path) -> None:
+    csv = "t,a,b,c\n1,10,20,30\n2,11,21,31\n"
+    ds = load(tmp_path, csv, time_column="t", targets=["c", "a"], features=["b"])
+    assert ds.series[0].values.tolist() == [[30, 10, 20], [31, 11, 21]]
+    assert (ds.targets, ds.features) == (["c", "a"], ["b"])
+
+
+def test_unsorted_rows_are_sorted_with_a_note(tmp_path: Path) -> None:
+    ds = load(tmp_path, csv_of(["2002", "2000", "2001"], [2, 0, 1]), time_column="t")
+    (s,) = ds.series
+    assert s.times.tolist() == [2000, 2001, 2002]
+    assert s.values[:, 0].tolist() == [0, 1, 2]  # values travel with their timestamps
+    assert ds.notes == ["rows were not in time order; sorted by t"]
+
+
+def test_duplicate_timestamps_name_the_lines(tmp_path: Path) -> None:
+    text = data_error(tmp_path, csv_of(["2000", "2001", "2002", "2001"], [0, 1, 2, 3]), time_column="t")
+    assert text.startswith(f"{tmp_path / 'd.csv'}: duplicate timestamp 2001 at lines 3 and 5")
+    assert "set data.series_column" in text
+
+
+def test_duplicate_dates_within_a_series(tmp_path: Path) -> None:
+    csv = "t,s,y\n2024-01-01,A,1\n2024-01-01,B,1\n2024-01-02,A,2\n2024-01-02,B,2\n2024-01-02,B,3\n"
+    text = data_error(tmp_path, csv, time_column="t", series_column="s")
+    assert "duplicate timestamp 2024-01-02 of series 'B' at lines 5 and 6" in text
+
+
+def test_bad_timestamp_names_line_and_value(tmp_path: Path) -> None:
+    text = data_error(tmp_path, csv_of(["2024-01-01", "2024-01-02", "soon"], [1, 2, 3]), time_column="t")
+    assert text == f"{tmp_path / 'd.csv'}: time column 't', line 4: 'soon' is not a date or an integer"
+
+
+def test_empty_timestamp_names_its_line(tmp_path: Path) -> None:
+    text = data_error(tmp_path, csv_of(["2024-01-01", "", "2024-01-03"], [1, 2, 3]), time_column="t")
+    assert text == f"{tmp_path / 'd.csv'}: time column 't', line 3: '' is not a date or an integer"
+
+
+def test_non_numeric_value_names_column_line_and_value(tmp_path: Path) -> None:
+    text = data_error(tmp_path, "t,x,y\n1,1,2\n2,3,abc\n3,4,5\n", time_column="t", features=["x"])
+    assert text == f"{tmp_path / 'd.csv'}: column 'y', line 3: 'abc' is not a number"
+
+
+def test_missing_column_is_a_config_error_naming_the_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as err:
+        load(tmp_path, "t,y\n1,2\n", time_column="t", targets=["pressure"])
+    assert (
+        err.value.render()
+        == f"data.targets: 'pressure' is not a column of {tmp_path / 'd.csv'}; its columns are ['t', 'y']"
+    )
+    with pytest.raises(ConfigError, match="^data.series_column: 'tank' is not a column"):
+        load(tmp_path, "t,y\n1,2\n", time_column="t", series_column="tank")
+
+
+@pytest.mark.parametrize(
+    ("csv", "message"),
+    [
+        ("", "the file is empty"),
+        ("t,y\n", "the file has a header but no rows"),
+        ("t,y\n1,2\n2,3,4\n", "line 3 has 3 fields, the header has 2"),
+    ],
+)
+def test_malformed_files(tmp_path: Path, csv: str, message: str) -> None:
+    assert data_error(tmp_path, csv, time_column="t") == f"{tmp_path / 'd.csv'}: {message}"
+
+
+def test_data_file_not_found(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="data file not found"):
+        load_dataset(DataConfig(path=tmp_path / "nope.csv", targets=["y"]))
+
+
+def test_a_folder_of_csvs_is_one_table(tmp_path: Path) -> None:
+    (tmp_path / "parts").mkdir()
+    (tmp_path / "parts" / "a.csv").write_text("t,s,y\n1,A,1\n2,A,2\n")
+    (tmp_path / "parts" / "b.csv").write_text("t,s,y\n1,B,5\n2,B,6\n")
+    ds = load_dataset(DataConfig(path=tmp_path / "parts", targets=["y"], time_column="t", series_column="s"))
+    assert ds.names == ["A", "B"]
+    assert [s.values[:, 0].tolist() for s in ds.series] == [[1, 2], [5, 6]]
+
+
+# ---------------------------------------------------------------- frequency
+
+
+@pytest.mark.parametrize(
+    ("times", "alias"),
+    [
+        (["2024-03-01 00:00", "2024-03-01 01:00", "2024-03-01 02:00", "2024-03-01 03:00"], "h"),
+        (["2024-03-01 00:00", "2024-03-01 00:15", "2024-03-01 00:30"], "15min"),
+        (["2024-02-27", "2024-02-28", "2024-02-29", "2024-03-01"], "D"),
+        (["2024-01-01", "2024-01-08", "2024-01-15", "2024-01-22"], "7D"),
+        (["2023-11-01", "2023-12-01", "2024-01-01", "2024-02-01", "2024-03-01"], "MS"),
+        (["2023-11-30", "2023-12-31", "2024-01-31", "2024-02-29", "2024-03-31"], "ME"),
+        (["2023-01-01", "2023-04-01", "2023-07-01", "2023-10-01"], "QS"),
+        (["2020-01-01", "2021-01-01", "2022-01-01"], "YS"),
+        (["2020-12-31", "2021-12-31", "2022-12-31"], "YE"),
+        (["1700", "1701", "1702", "1703"], 1),
+        (["1950", "1960", "1970"], 10),
+    ],
+)
+def test_frequency_inferred(tmp_path: Path, times: list[str], alias: str | int) -> None:
+    ds = load(tmp_path, csv_of(times, list(range(len(times)))), time_column="t")
+    assert ds.freq is not None and ds.freq.alias == alias
+    assert len(ds.series[0]) == len(times)  # a regular series: nothing added, nothing dropped
+    assert ds.notes == []
+
+
+# ---------------------------------------------------------------- gaps and missing values
+
+GAPPY = csv_of(["2024-01-01", "2024-01-02", "2024-01-05", "2024-01-06"], [1, 2, 8, 10])
+
+
+def test_missing_timestamps_raise_naming_the_first(tmp_path: Path) -> None:
+    text = data_error(tmp_path, GAPPY, time_column="t")
+    assert text.startswith(f"{tmp_path / 'd.csv'}: 2 missing timestamp(s) at frequency D, first 2024-01-03")
+    assert "set data.missing to interpolate or ffill" in text
+
+
+def test_missing_years_raise_naming_the_first(tmp_path: Path) -> None:
+    csv = "t,s,y\n2000,A,1\n2001,A,2\n2000,B,1\n2002,B,3\n2001,B,2\n2004,B,4\n"
+    text = data_error(tmp_path, csv, time_column="t", series_column="s")
+    assert "1 missing timestamp(s) of series 'B' at frequency 1, first 2003" in text
+
+
+def test_gaps_interpolated_exactly(tmp_path: Path) -> None:
+    ds = load(tmp_path, GAPPY, time_column="t", missing="interpolate")
+    (s,) = ds.series
+    assert s.times.astype("datetime64[D]").astype(str).tolist() == [
+        "2024-01-01",
+        "2024-01-02",
+        "2024-01-03",
+        "2024-01-04",
+        "2024-01-05",
+        "2024-01-06",
+    ]
+    assert s.values[:, 0].tolist() == [1, 2, 4, 6, 8, 10]
+    assert ds.notes == ["2 missing timestamp(s) (first: 2024-01-03, 2024-01-04); data.missing: interpolate"]
+
+
+def test_gaps_forward_filled_exactly(tmp_path: Path) -> None:
+    ds = load(tmp_path, GAPPY, time_column="t", missing="ffill")
+    assert ds.series[0].values[:, 0].tolist() == [1, 2, 2, 2, 8, 10]
+    assert len(ds.series[0].times) == 6
+
+
+def test_gaps_dropped_keep_the_rows_as_they_are(tmp_path: Path) -> None:
+    ds = load(tmp_path, GAPPY, time_column="t", missing="drop")
+    (s,) = ds.series
+    assert s.values[:, 0].tolist() == [1, 2, 8, 10]
+    assert s.times.astype("datetime64[D]").astype(str).tolist() == [
+        "2024-01-01",
+        "2024-01-02",
+        "2024-01-05",
+        "2024-01-06",
+    ]
+
+
+def test_missing_values_raise_naming_the_line(tmp_path: Path) -> None:
+    text = data_error(tmp_path, csv_of(["1", "2", "3", "4"], [1, "", "NA", 4]), time_column="t")
+    assert text.startswith(
+        f"{tmp_path / 'd.csv'}: missing, NaN or infinite values in column(s) ['y'] at line(s) [3, 4]"
+    )
+    assert "hint: set data.missing to interpolate, ffill or drop" in text
+
+
+def test_missing_values_in_two_columns_filled_exactly(tmp_path: Path) -> None:
+    csv = "t,y,x\n1,0,\n2,,10\n3,,nan\n4,6,40\n5,inf,50\n6,10,\n"
+    ds = load(tmp_path, csv, time_column="t", features=["x"], missing="interpolate")
+    # y: linear between 0 and 6, then between 6 and 10; x: the leading gap takes the first value
+    assert ds.series[0].values.tolist() == [[0, 10], [2, 10], [4, 25], [6, 40], [8, 50], [10, 50]]
+    ds = load(tmp_path, csv, time_column="t", features=["x"], missing="ffill")
+    assert ds.series[0].values.tolist() == [[0, 10], [0, 10], [0, 10], [6, 40], [6, 50], [10, 50]]
+    ds = load(tmp_path, csv, time_column="t", features=["x"], missing="drop")
+    assert ds.series[0].times.tolist() == [4]
+    assert ds.notes == ["dropped 5 row(s) with missing values"]
+
+
+def test_gap_and_missing_value_interpolated_together(tmp_path: Path) -> None:
+    csv = csv_of(["2024-03-01 00:00", "2024-03-01 01:00", "2024-03-01 03:00", "2024-03-01 04:00"], [0, "", 30, 40])
+    ds = load(tmp_path, csv, time_column="t", missing="interpolate")
+    assert ds.series[0].values[:, 0].tolist() == [0, 10, 20, 30, 40]
+
+
+def test_a_column_with_no_values_at_all(tmp_path: Path) -> None:
+    text = data_error(tmp_path, csv_of(["1", "2"], ["", ""]), time_column="t", missing="ffill")
+    assert "column 'y' has no values at all" in text
+
+
+def test_irregular_timestamps(tmp_path: Path) -> None:
+    times = [f"2024-01-01 {h:02d}:00" for h in range(6)] + ["2024-01-01 06:30", "2024-01-01 07:00"]
+    text = data_error(tmp_path, csv_of(times, list(range(8))), time_column="t", missing="interpolate")
+    assert "irregular timestamps: 2024-01-01 06:30 does not fall on the series' step of h" in text
+
+
+# ---------------------------------------------------------------- series
+
+
+def test_series_column_splits_in_order_of_appearance(tmp_path: Path) -> None:
+    csv = "t,tank,y\n2,Tank B,21\n1,Tank B,20\n1,Tank A,10\n2,Tank A,11\n3,Tank A,12\n1,Tank C,30\n"
+    ds = load(tmp_path, csv, time_column="t", series_column="tank")
+    assert ds.names == ["Tank B", "Tank A", "Tank C"]
+    assert [s.values[:, 0].tolist() for s in ds.series] == [[20, 21], [10, 11, 12], [30]]
+    assert [s.times.tolist() for s in ds.series] == [[1, 2], [1, 2, 3], [1]]
+    assert ds.notes == ["rows of series 'Tank B' were not in time order; sorted by t"]
+
+
+def test_missing_series_name(tmp_path: Path) -> None:
+    text = data_error(tmp_path, "t,s,y\n1,A,1\n2,,2\n", time_column="t", series_column="s")
+    assert text == f"{tmp_path / 'd.csv'}: series column 's', line 3: the series name is missing"
+
+
+def test_sample_tanks(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parent.parent
+    cfg = DataConfig(
+        path=root / "sample_data" / "tanks.csv",
+        time_column="time",
+        series_column="tank",
+        targets=["pressure", "temperature"],
+    )
+    ds = load_dataset(cfg)
+    assert ds.names == ["Tank A", "Tank B", "Tank C", "Tank D"]
+    assert [len(s) for s in ds.series] == [1440] * 4
+    assert ds.freq == Freq("fixed", 3600 * 10**9)
+
+
+# ---------------------------------------------------------------- split and scaler
+
+
+def index_dataset(*lengths: int) -> Dataset:
+    series = [Series(f"s{i}", np.arange(n), np.arange(n, dtype=np.float64)[:, None]) for i, n in enumerate(lengths)]
+    return Dataset(series, ["y"], [], "integer", Freq("integer", 1), "memory.csv")
+
+
+def test_split_parts_fractions_and_counts() -> None:
+    ds = index_dataset(100, 10)
+    parts = split_parts(ds, DataConfig(path="m.csv", targets=["y"], split={"val": 0.1, "test": 0.2}))
+    assert [(p.train_end, p.val_end, p.n) for p in parts] == [(70, 80, 100), (7, 8, 10)]
+    assert parts[0].bounds("train") == (0, 70)
+    assert parts[0].bounds("val") == (70, 80)
+    assert parts[0].bounds("test") == (80, 100)
+    parts = split_parts(ds, DataConfig(path="m.csv", targets=["y"], split={"val": 3, "test": 4}))
+    assert [(p.train_end, p.val_end, p.n) for p in parts] == [(93, 96, 100), (3, 6, 10)]
+    parts = split_parts(ds, DataConfig(path="m.csv", targets=["y"], split={"val": 0, "test": 0}))
+    assert [p.bounds("val") for p in parts] == [(100, 100), (10, 10)]
+
+
+def test_split_parts_too_few_training_rows() -> None:
+    ds = index_dataset(100, 10)
+    with pytest.raises(DataError) as err:
+        split_parts(ds, DataConfig(path="m.csv", targets=["y"], split={"val": 3, "test": 4}), min_train=5)
+    assert err.value.render().startswith(
+        "memory.csv: series 's1' has 10 rows: after data.split val=3 and test=4 rows, 3 remain for training, "
+        "fewer than the 5 needed"
+    )
+
+
+def test_scaler_fitted_on_the_training_part_only() -> None:
+    # values 0..9 and 0..19; train parts [0, 6) and [0, 14): val and test rows must not move the statistics
+    ds = index_dataset(10, 20)
+    parts = split_parts(ds, DataConfig(path="m.csv", targets=["y"], split={"val": 0.2, "test": 0.1}))
+    assert [p.train_end for p in parts] == [7, 14]
+    std = Scaler.fit("standard", ds, parts)
+    assert std.center[:, 0].tolist() == [3.0, 6.5]  # mean of 0..6 and of 0..13
+    assert std.scale[:, 0].tolist() == pytest.approx([2.0, np.sqrt((14**2 - 1) / 12)])  # population std
+    mm = Scaler.fit("minmax", ds, parts)
+    assert mm.center[:, 0].tolist() == [0.0, 0.0] and mm.scale[:, 0].tolist() == [6.0, 13.0]
+    none = Scaler.fit("none", ds, parts)
+    assert none.center.tolist() == [[0.0], [0.0]] and none.scale.tolist() == [[1.0], [1.0]]
+
+    x = ds.series[1].values
+    z = mm.transform(1, x)
+    assert z[[0, 13], 0].tolist() == [0.0, 1.0] and z[19, 0] == pytest.approx(19 / 13)
+    assert mm.inverse(1, z) == pytest.approx(x)
+
+
+def test_scaler_constant_column_is_only_centred() -> None:
+    series = [Series("c", np.arange(4), np.array([[5.0, 0.0], [5.0, 1.0], [5.0, 2.0], [9.0, 3.0]]))]
+    ds = Dataset(series, ["y"], ["x"], "integer", None, "m.csv")
+    from seqcast.data import Parts
+
+    sc = Scaler.fit("standard", ds, [Parts(train_end=3, val_end=4, n=4)])
+    assert sc.center.tolist() == [[5.0, 1.0]]
+    assert sc.scale[0, 0] == 1.0  # constant in training: never divided by zero
+    assert sc.transform(0, series[0].values)[:, 0].tolist() == [0.0, 0.0, 0.0, 4.0]
+    assert sc.inverse(0, np.array([[1.0]]), n_cols=1).tolist() == [[6.0]]
+
+
+def test_scaler_json_round_trip() -> None:
+    ds = index_dataset(10, 20)
+    parts = split_parts(ds, DataConfig(path="m.csv", targets=["y"]))
+    sc = Scaler.fit("standard", ds, parts)
+    doc = sc.to_json(ds.names, ["y"])
+    assert doc["kind"] == "standard" and doc["series"]["s0"]["y"]["center"] == 3.0
+    back = Scaler.from_json(doc, ds.names, ["y"])
+    assert back.kind == "standard"
+    assert back.center.tolist() == sc.center.tolist() and back.scale.tolist() == sc.scale.tolist()

@@ -1,0 +1,226 @@
+"""Time axes: parsing timestamps, inferring frequencies, regular grids, future steps, formatting."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from seqcast.timeaxis import Freq, fmt, future, grid, infer_freq, parse_times
+
+H = 3_600 * 10**9
+DAY = 24 * H
+
+
+def dt(*texts: str) -> np.ndarray:
+    return np.array(texts, dtype="datetime64[ns]")
+
+
+def days(times: np.ndarray) -> list[str]:
+    return times.astype("datetime64[D]").astype(str).tolist()
+
+
+# ---------------------------------------------------------------- parse_times
+
+
+def test_parse_integers_and_whole_floats() -> None:
+    times, kind = parse_times(np.array(["1871", "1872", "1873"], dtype=object))
+    assert kind == "integer" and times.dtype == np.int64 and times.tolist() == [1871, 1872, 1873]
+    times, kind = parse_times(np.array(["1871.0", "1872"], dtype=object))
+    assert kind == "integer" and times.tolist() == [1871, 1872]
+
+
+def test_parse_iso_dates() -> None:
+    times, kind = parse_times(np.array(["2024-03-01 13:00:00", "2024-03-01T14:00"], dtype=object))
+    assert kind == "datetime" and times.dtype == np.dtype("datetime64[ns]")
+    assert times.tolist() == dt("2024-03-01T13:00", "2024-03-01T14:00").tolist()
+
+
+def test_parse_other_date_formats_through_pandas() -> None:
+    times, kind = parse_times(np.array(["1 Mar 2024", "2 Mar 2024"], dtype=object))
+    assert kind == "datetime"
+    assert days(times) == ["2024-03-01", "2024-03-02"]
+
+
+def test_parse_error_carries_the_first_bad_row() -> None:
+    with pytest.raises(ValueError) as err:
+        parse_times(np.array(["2024-01-01", "2024-01-02", "never", "later"], dtype=object))
+    assert err.value.args == (2,)
+
+
+def test_a_fractional_number_is_not_a_time() -> None:
+    # pandas alone would read 1871.5 as May 1871
+    with pytest.raises(ValueError) as err:
+        parse_times(np.array(["1871", "1871.5", "1872"], dtype=object))
+    assert err.value.args == (1,)
+
+
+@pytest.mark.parametrize("blank", ["", "NaT"])
+def test_a_missing_timestamp_is_not_a_time(blank: str) -> None:
+    # numpy alone reads "" and "NaT" as NaT, which then looks like an irregular step
+    with pytest.raises(ValueError) as err:
+        parse_times(np.array(["2024-01-01", "2024-01-02", blank, "2024-01-04"], dtype=object))
+    assert err.value.args == (2,)
+
+
+# ---------------------------------------------------------------- infer_freq
+
+
+@pytest.mark.parametrize(
+    ("times", "freq"),
+    [
+        (dt("2024-03-01T00", "2024-03-01T01", "2024-03-01T02"), Freq("fixed", H)),
+        (dt("2024-03-01", "2024-03-02", "2024-03-04", "2024-03-05"), Freq("fixed", DAY)),  # a gap: still daily
+        (dt("2024-01-01", "2024-01-08", "2024-01-15"), Freq("fixed", 7 * DAY)),
+        (dt("2024-01-01", "2024-02-01", "2024-04-01", "2024-05-01"), Freq("month", 1, "start")),  # April missing
+        (dt("2024-01-31", "2024-02-29", "2024-03-31"), Freq("month", 1, "end")),
+        (dt("2023-03-31", "2023-06-30", "2023-09-30"), Freq("month", 3, "end")),
+        (dt("2020-01-01", "2021-01-01", "2022-01-01"), Freq("month", 12, "start")),
+        (dt("2024-01-15", "2024-02-15", "2024-03-15"), Freq("fixed", 31 * DAY)),  # mid-month: no calendar anchor
+    ],
+)
+def test_infer_freq_datetime(times: np.ndarray, freq: Freq) -> None:
+    assert infer_freq(times, "datetime") == freq
+
+
+def test_infer_freq_integers_and_short_series() -> None:
+    assert infer_freq(np.array([1700, 1701, 1702]), "integer") == Freq("integer", 1)
+    assert infer_freq(np.array([1950, 1960, 1980, 1990]), "integer") == Freq("integer", 10)
+    assert infer_freq(np.array([5]), "integer") == Freq("integer", 1)
+    assert infer_freq(np.arange(4), "none") == Freq("integer", 1)
+    assert infer_freq(dt("2024-01-01"), "datetime") is None
+
+
+# ---------------------------------------------------------------- grid and future
+
+
+def test_grid() -> None:
+    assert grid(np.array([2000, 2001, 2004]), Freq("integer", 1)).tolist() == [2000, 2001, 2002, 2003, 2004]
+    assert grid(np.array([1950, 1970]), Freq("integer", 10)).tolist() == [1950, 1960, 1970]
+    hourly = grid(dt("2024-03-01T22", "2024-03-02T01"), Freq("fixed", H))
+    assert hourly.dtype == np.dtype("datetime64[ns]")
+    assert hourly.tolist() == dt("2024-03-01T22", "2024-03-01T23", "2024-03-02T00", "2024-03-02T01").tolist()
+    assert days(grid(dt("2023-12-31", "2024-03-31"), Freq("month", 1, "end"))) == [
+        "2023-12-31",
+        "2024-01-31",
+        "2024-02-29",
+        "2024-03-31",
+    ]
+    assert days(grid(dt("2023-11-01", "2024-02-01"), Freq("month", 1, "start"))) == [
+        "2023-11-01",
+        "2023-12-01",
+        "2024-01-01",
+        "2024-02-01",
+    ]
+    assert grid(np.array([3]), Freq("integer", 1)) is None
+    assert grid(np.array([3, 4]), None) is None
+
+
+def test_future() -> None:
+    assert future(np.int64(1970), Freq("integer", 1), 3).tolist() == [1971, 1972, 1973]
+    assert future(1990, Freq("integer", 5), 2).tolist() == [1995, 2000]
+    assert (
+        future(np.datetime64("2024-03-01T23:00"), Freq("fixed", H), 2).tolist()
+        == dt("2024-03-02T00", "2024-03-02T01").tolist()
+    )
+    assert days(future(np.datetime64("2024-01-31"), Freq("month", 1, "end"), 3)) == [
+        "2024-02-29",
+        "2024-03-31",
+        "2024-04-30",
+    ]
+    assert days(future(np.datetime64("2024-11-01"), Freq("month", 1, "start"), 3)) == [
+        "2024-12-01",
+        "2025-01-01",
+        "2025-02-01",
+    ]
+    assert days(future(np.datetime64("2023-12-31"), Freq("month", 12, "end"), 2)) == ["2024-12-31", "2025-12-31"]
+
+
+@given(
+    start=st.integers(0, 2000),
+    step_hours=st.integers(1, 48),
+    n=st.integers(2, 30),
+    steps=st.integers(1, 10),
+)
+def test_future_continues_the_grid(start: int, step_hours: int, n: int, steps: int) -> None:
+    base = np.datetime64("2020-01-01T00", "ns") + np.timedelta64(start, "h")
+    times = base + np.arange(n) * np.timedelta64(step_hours, "h")
+    freq = infer_freq(times, "datetime")
+    assert freq == Freq("fixed", step_hours * H)
+    whole = base + np.arange(n + steps) * np.timedelta64(step_hours, "h")
+    assert future(times[-1], freq, steps).tolist() == whole[n:].tolist()
+    assert grid(times, freq).tolist() == times.tolist()
+
+
+@given(
+    month0=st.integers(0, 600), step=st.integers(1, 24), n=st.integers(2, 12), anchor=st.sampled_from(["start", "end"])
+)
+def test_month_grid_round_trip(month0: int, step: int, n: int, anchor: str) -> None:
+    months = (np.datetime64("1970-01", "M") + month0 + step * np.arange(n)).astype("datetime64[M]")
+    first_day = months.astype("datetime64[D]")
+    times = (first_day if anchor == "start" else (months + 1).astype("datetime64[D]") - 1).astype("datetime64[ns]")
+    freq = infer_freq(times, "datetime")
+    assert freq == Freq("month", step, anchor)  # type: ignore[arg-type]
+    assert grid(times, freq).tolist() == times.tolist()
+    assert future(times[-2], freq, 1).tolist() == times[-1:].tolist()
+
+
+# ---------------------------------------------------------------- aliases and formatting
+
+
+@pytest.mark.parametrize(
+    ("alias", "freq", "canonical"),
+    [
+        ("h", Freq("fixed", H), "h"),
+        ("H", Freq("fixed", H), "h"),
+        ("2h", Freq("fixed", 2 * H), "2h"),
+        ("15min", Freq("fixed", 15 * 60 * 10**9), "15min"),
+        ("D", Freq("fixed", DAY), "D"),
+        ("W", Freq("fixed", 7 * DAY), "7D"),
+        ("MS", Freq("month", 1, "start"), "MS"),
+        ("ME", Freq("month", 1, "end"), "ME"),
+        ("M", Freq("month", 1, "end"), "ME"),
+        ("QS", Freq("month", 3, "start"), "QS"),
+        ("6MS", Freq("month", 6, "start"), "6MS"),
+        ("YS", Freq("month", 12, "start"), "YS"),
+        ("A", Freq("month", 12, "end"), "YE"),
+        (1, Freq("integer", 1), 1),
+        ("5", Freq("integer", 5), 5),
+    ],
+)
+def test_freq_aliases(alias: str | int, freq: Freq, canonical: str | int) -> None:
+    assert Freq.parse(alias) == freq
+    assert freq.alias == canonical
+    assert Freq.parse(canonical) == freq
+
+
+def test_unknown_aliases() -> None:
+    assert Freq.parse(None) is None
+    assert Freq.parse("fortnightly-ish") is None
+    assert Freq.parse("1.5h") is None
+
+
+@given(
+    st.one_of(
+        st.builds(Freq, st.just("fixed"), st.integers(1, 10**15)),
+        st.builds(Freq, st.just("month"), st.integers(1, 36), st.sampled_from(["start", "end"])),
+        st.builds(Freq, st.just("integer"), st.integers(1, 100)),
+    )
+)
+def test_alias_round_trips(freq: Freq) -> None:
+    assert Freq.parse(freq.alias) == freq
+
+
+@pytest.mark.parametrize(
+    ("t", "kind", "text"),
+    [
+        (np.datetime64("2024-03-01T13:00"), "datetime", "2024-03-01 13:00"),
+        (np.datetime64("2024-03-01T00:00"), "datetime", "2024-03-01"),
+        (np.datetime64("2024-03-01T13:00:05"), "datetime", "2024-03-01 13:00:05"),
+        (np.int64(1871), "integer", "1871"),
+        (7, "none", "7"),
+    ],
+)
+def test_fmt(t: object, kind: str, text: str) -> None:
+    assert fmt(t, kind) == text  # type: ignore[arg-type]
