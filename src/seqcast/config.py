@@ -257,6 +257,8 @@ def read_yaml(path: Path) -> dict[str, Any]:
 
 def validate(raw: dict[str, Any], *, source: str, base_dir: Path) -> Config:
     """Validate a raw mapping; relative data.path resolves against base_dir."""
+    # An empty section (`windows:` with nothing under it) means "all defaults".
+    raw = {k: ({} if v is None and k != "data" else v) for k, v in raw.items()}
     try:
         cfg = Config.model_validate(raw)
     except ValidationError as exc:
