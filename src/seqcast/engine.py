@@ -218,5 +218,6 @@ def _from_config(config: dict[str, Any], weights_of: Any) -> NumpyModel:
             continue
         else:
             raise ValueError(f"layer type {cls} is not one seqcast builds")
-    kind = config["config"].get("name", "").removeprefix("seqcast_").rsplit("_", 1)[0]
+    name = config["config"].get("name", "").removeprefix("seqcast_")  # seqcast_<kind>_<cell>
+    kind = next((name.removesuffix("_" + c) for c in ("simple_rnn", "lstm", "gru") if name.endswith("_" + c)), name)
     return NumpyModel(layers, n_inputs, n_targets, batch_size if stateful else None, stateful, kind)

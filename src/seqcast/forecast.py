@@ -144,7 +144,10 @@ def forecast_histories(
     scaler = run.scaler(names)
     model = run.model
     look_back = run.pre["look_back"]
-    stateful_like = run.pre["mode"] == "stateful" or run.pre["kind"] == "many_to_many"
+    stateful_like = run.pre["mode"] == "stateful"
+    # a look-back many_to_many model was trained on look_back steps from zero states: its window slides
+    # (one step at a time, the last output is the next step), and window_norm applies to it as well
+    last_step_only = run.pre["kind"] == "many_to_many"
     # Working units: scaled levels; differences for `difference` (integrated back at the end).
     scaled = [scaler.transform(i, h) for i, h in enumerate(histories)]
     fut = (
@@ -161,10 +164,7 @@ def forecast_histories(
         work = scaled
     fut_arr = np.stack(fut) if fut else None
     if stateful_like:
-        if run.pre["mode"] == "stateful":
-            span = max(len(w) for w in work)  # the whole known history, shorter series padded and masked
-        else:
-            span = look_back  # a look-back many_to_many model saw look_back steps from zero states
+        span = max(len(w) for w in work)  # the whole known history, shorter series padded and masked
         hist, mask = _left_pad(work, span)
 
         def run_model(x: np.ndarray, m: np.ndarray | None) -> np.ndarray:
@@ -180,7 +180,8 @@ def forecast_histories(
 
         def predict(x: np.ndarray) -> np.ndarray:
             model.reset(x.shape[0])
-            return model(x)
+            y = model(x)
+            return y[:, -1:] if last_step_only else y
 
         pred = rolling_forecast(predict, window, steps, n_t, fut_arr, normalise=transform == "window_norm")
     if transform == "difference":

@@ -155,7 +155,9 @@ def grid(times: np.ndarray, freq: Freq | None) -> np.ndarray | None:
         m, *_ = _month_parts(times[[0, -1]])
         return _months_to_times(np.arange(m[0], m[1] + 1, freq.step), freq.anchor)
     t = times.astype(np.int64)
-    return np.arange(t[0], t[-1] + 1, freq.step, dtype=np.int64).astype("datetime64[ns]")
+    # np.arange sizes its result in float64, which loses the last step of long ns spans (weekly data)
+    count = (int(t[-1]) - int(t[0])) // freq.step + 1
+    return (t[0] + freq.step * np.arange(count, dtype=np.int64)).astype("datetime64[ns]")
 
 
 def future(last: np.generic | int, freq: Freq, steps: int) -> np.ndarray:
