@@ -1,0 +1,332 @@
+"""Training: stateful batches and resets, every kind and cell, --set, seeds, and the run directory."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from seqcast import train
+from seqcast.cli import app
+from seqcast.config import load_config
+from seqcast.errors import ConfigError
+from seqcast.rundir import RUN_FILES
+
+keras = pytest.importorskip("keras")
+
+
+@pytest.fixture(autouse=True)
+def _chdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # runs/ and runs/latest stay inside the test's folder
+
+
+def sine_csv(path: Path, rows: int = 80) -> Path:
+    """Two daily series A and B: y a sine, x a shifted cosine (a feature)."""
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["time", "series", "y", "x"])
+        for k, name in enumerate("AB"):
+            for t in range(rows):
+                day = np.datetime64("2022-01-01") + t
+                w.writerow([str(day), name, round(np.sin(0.4 * t + k), 6), round(np.cos(0.4 * t + 2 * k), 6)])
+    return path
+
+
+def write_config(tmp: Path, **sections: dict[str, Any]) -> Path:
+    """A tiny config (units 4, a few epochs) on sine.csv, sections updated from the keyword arguments."""
+    doc: dict[str, dict[str, Any]] = {
+        "data": {
+            "path": str(sine_csv(tmp / "sine.csv")),
+            "time_column": "time",
+            "series_column": "series",
+            "targets": ["y"],
+            "features": ["x"],
+            "scaler": "standard",
+            "transform": "none",
+        },
+        "windows": {"look_back": 8, "horizon": 2, "num_steps": 8, "streams": 2},
+        "model": {"units": [4], "cell": "lstm"},
+        "training": {"epochs": 4, "batch_size": 16, "learning_rate": 0.02, "early_stopping": {"patience": None}},
+    }
+    for key, value in sections.items():
+        doc[key].update(value)
+    path = tmp / "tiny.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def stateful_cfg(tmp: Path, cell: str = "lstm", **training: Any) -> Any:
+    return load_config(
+        write_config(tmp, windows={"mode": "stateful"}, model={"kind": "many_to_many", "cell": cell}, training=training)
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# (a) stateful training: chunks continue each other, states reset when configured
+
+
+def test_stateful_chunks_equal_the_stateless_model_on_the_whole_sequence(tmp_path: Path) -> None:
+    from seqcast.model import build_model, reset_states
+    from seqcast.windows import stateful_arrays
+
+    prep = train.prepare(stateful_cfg(tmp_path))
+    model, rows = train.fit(prep, quiet=True)
+    assert len(rows) == 4
+    lay = prep.plan.train
+    B, n_t = lay.batch_size, prep.n_targets
+    assert (B, lay.batches) == (4, 3)  # 2 series x 2 streams; 3 chunks of 8 steps per stream
+
+    x, _ = stateful_arrays(lay, prep.arrays, n_t)  # (batches * B, num_steps, inputs), batch-major
+    chunks = x.reshape(lay.batches, B, lay.num_steps, -1)
+    whole = np.concatenate(list(chunks), axis=1)  # (B, batches * num_steps, inputs): row r's chunks in order
+    for r in range(B):  # row r of batch k+1 continues row r of batch k: one contiguous stretch of its series
+        series, stream = lay.locate(r)
+        start = lay.first[series] + stream * lay.chunks * lay.num_steps
+        np.testing.assert_array_equal(whole[r], prep.arrays[series][start : start + whole.shape[1]])
+
+    reset_states(model)
+    fed_in_chunks = np.concatenate([np.asarray(model(c.astype(np.float32))) for c in chunks], axis=1)
+    stateless = build_model(prep.cfg, len(prep.ds.inputs), n_t, stateful=False)
+    stateless.set_weights(model.get_weights())
+    at_once = np.asarray(stateless(whole.astype(np.float32)))
+
+    assert fed_in_chunks.shape == (B, lay.batches * lay.num_steps, n_t)
+    np.testing.assert_allclose(fed_in_chunks, at_once, atol=1e-5, rtol=1e-5)
+    # and without the reset the states of the last call would leak in
+    leaked = np.asarray(model(chunks[0].astype(np.float32)))
+    assert not np.allclose(leaked, at_once[:, : lay.num_steps], atol=1e-4)
+
+
+class StateProbe(keras.callbacks.Callback):
+    """Records whether every recurrent state is zero at each callback point."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.log: list[tuple[str, int, bool]] = []
+
+    def _zero(self) -> bool:
+        from seqcast.model import recurrent_layers
+
+        states = [np.asarray(s) for layer in recurrent_layers(self.model) for s in layer.states]
+        assert states, "a stateful model has state variables"
+        return all(not s.any() for s in states)
+
+    def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+        self.log.append(("epoch_begin", epoch, self._zero()))
+
+    def on_train_batch_begin(self, batch: int, logs: Any = None) -> None:
+        self.log.append(("batch_begin", batch, self._zero()))
+
+    def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+        self.log.append(("batch_end", batch, self._zero()))
+
+    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        self.log.append(("epoch_end", epoch, self._zero()))
+
+
+def probe_fit(tmp: Path, monkeypatch: pytest.MonkeyPatch, policy: str) -> list[tuple[str, int, bool]]:
+    """Fit a stateful model with a StateProbe placed after seqcast's own callbacks."""
+    probe = StateProbe()
+    make = train._make_callbacks
+    monkeypatch.setattr(train, "_make_callbacks", lambda *a, **k: [*make(*a, **k), probe])
+    train.fit(train.prepare(stateful_cfg(tmp, cell="gru", epochs=2, reset_states=policy)), quiet=True)
+    return probe.log
+
+
+def zero_at(log: list[tuple[str, int, bool]], event: str) -> list[bool]:
+    return [z for e, _, z in log if e == event]
+
+
+def test_states_are_zero_at_each_epoch_start_and_carry_between_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = probe_fit(tmp_path, monkeypatch, "epoch")
+    assert zero_at(log, "epoch_begin") == [True, True]  # reset by seqcast's callback ...
+    assert zero_at(log, "epoch_end") == [False, False]  # ... although the epoch left non-zero states behind
+    assert zero_at(log, "batch_end") == [False] * 6
+    assert zero_at(log, "batch_begin") == [True, False, False, True, False, False]  # carried within an epoch
+
+
+def test_reset_states_batch_zeroes_before_every_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    log = probe_fit(tmp_path, monkeypatch, "batch")
+    assert zero_at(log, "batch_begin") == [True] * 6
+    assert zero_at(log, "batch_end") == [False] * 6
+
+
+def test_reset_states_never_carries_states_into_the_next_epoch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    log = probe_fit(tmp_path, monkeypatch, "never")
+    assert zero_at(log, "epoch_begin") == [True, False]  # only the start of training is zero
+
+
+# ---------------------------------------------------------------------------------------------
+# (b) every kind and cell trains, and the loss goes down
+
+KINDS = [
+    ("many_to_one", "lookback"),
+    ("many_to_many", "lookback"),
+    ("many_to_many", "stateful"),
+    ("encoder_decoder", "lookback"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cell", ["lstm", "gru", "simple_rnn"])
+@pytest.mark.parametrize(("kind", "mode"), KINDS, ids=[f"{k}-{m}" for k, m in KINDS])
+def test_tiny_model_trains_and_loss_decreases(tmp_path: Path, kind: str, mode: str, cell: str) -> None:
+    cfg = load_config(write_config(tmp_path, windows={"mode": mode}, model={"kind": kind, "cell": cell}))
+    prep = train.prepare(cfg)
+    model, rows = train.fit(prep, quiet=True)
+
+    assert [r["epoch"] for r in rows] == [1, 2, 3, 4]
+    assert rows[0]["loss"] > rows[-1]["loss"]
+    assert all(np.isfinite(r["val_loss"]) for r in rows)
+    assert model.layers[1].__class__.__name__ == {"lstm": "LSTM", "gru": "GRU", "simple_rnn": "SimpleRNN"}[cell]
+    assert model.output_shape[-1] == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# (c) --set reaches the model, (d) seeds, (e) the run directory
+
+
+def rnn_units(model: Any) -> list[int]:
+    return [layer.units for layer in model.layers if isinstance(layer, keras.layers.RNN)]
+
+
+def test_set_overrides_reach_the_saved_model(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    res = CliRunner().invoke(
+        app,
+        ["train", str(config), "--quiet", "--set", "model.units=[5,3]", "--set", "training.epochs=1"]
+        + ["--set", "model.cell=gru", "--output-dir", "out"],
+    )
+    assert res.exit_code == 0, res.output
+
+    model = keras.saving.load_model(tmp_path / "out" / "model.keras")
+    assert rnn_units(model) == [5, 3]
+    assert [type(layer).__name__ for layer in model.layers if isinstance(layer, keras.layers.RNN)] == ["GRU", "GRU"]
+    saved = yaml.safe_load((tmp_path / "out" / "config.yaml").read_text())
+    assert saved["model"]["units"] == [5, 3] and saved["training"]["epochs"] == 1
+    assert len((tmp_path / "out" / "history.csv").read_text().splitlines()) == 1 + 1
+
+
+@pytest.mark.slow
+def test_same_seed_same_weights_other_seed_other_weights(tmp_path: Path) -> None:
+    def weights(seed: int) -> list[np.ndarray]:
+        cfg = load_config(write_config(tmp_path, training={"seed": seed, "epochs": 2}))
+        assert cfg.training.shuffle  # shuffled windows: the seed has to fix their order too
+        model, _ = train.fit(train.prepare(cfg), quiet=True)
+        return model.get_weights()
+
+    first, again, other = weights(3), weights(3), weights(4)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
+    assert not all(np.array_equal(a, b) for a, b in zip(first, other, strict=True))
+
+
+def test_train_run_writes_a_complete_run_directory(tmp_path: Path) -> None:
+    config = write_config(tmp_path, windows={"mode": "stateful"}, model={"kind": "many_to_many"})
+    cfg = load_config(config, ["training.epochs=3", "model.units=[3,2]"])  # --set, as the CLI passes it
+    out = train.train_run(cfg, quiet=True)
+
+    assert out == tmp_path / "runs" / "tiny"
+    assert sorted(p.name for p in out.iterdir()) == sorted(RUN_FILES)
+    assert (tmp_path / "runs" / "latest").resolve() == out.resolve()
+    assert not [p for p in (tmp_path / "runs").iterdir() if p.name.startswith(".")]  # no staging left over
+
+    lines = (out / "history.csv").read_text().splitlines()
+    assert lines[0] == "epoch,loss,val_loss,seconds"
+    assert [line.split(",")[0] for line in lines[1:]] == ["1", "2", "3"]
+    assert all(float(v) >= 0 for line in lines[1:] for v in line.split(",")[1:])
+
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert {"horizon", "origins", "model", "naive", "seasonal_naive", "per_target"} <= set(metrics)
+    assert set(metrics["per_target"]) == {"y"}
+    assert set(metrics["model"]) == {"mae", "rmse", "smape", "mase"}
+
+    pre = json.loads((out / "preprocess.json").read_text())
+    assert pre["inputs"] == ["y", "x"] and pre["frequency"] == "D"
+    assert [s["last"] for s in pre["series"]] == ["2022-03-21", "2022-03-21"]
+    assert set(pre["scaler"]["series"]) == {"A", "B"}
+
+    resolved = yaml.safe_load((out / "config.yaml").read_text())
+    assert resolved["training"]["shuffle"] is False  # defaults filled in
+    assert resolved["model"]["dropout"] == 0.0
+
+    model = keras.saving.load_model(out / "model.keras")  # the stateful model keeps its batch, any time steps
+    assert tuple(model.inputs[0].shape) == (4, None, 2)
+    assert rnn_units(model) == [3, 2]
+    assert model.output_shape == (4, None, 1)
+
+
+@pytest.mark.slow
+def test_model_keras_loads_without_seqcast(tmp_path: Path) -> None:
+    out = train.train_run(load_config(write_config(tmp_path, training={"epochs": 1})), quiet=True)
+    code = (
+        "import sys, keras\n"
+        f"m = keras.saving.load_model({str(out / 'model.keras')!r})\n"
+        "assert not any(k.startswith('seqcast') for k in sys.modules), 'seqcast was imported'\n"
+        "print(m.output_shape)\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.strip().splitlines()[-1] == "(None, 2, 1)"
+
+
+def test_existing_output_dir_is_refused_then_replaced_with_overwrite(tmp_path: Path) -> None:
+    config = write_config(tmp_path, training={"epochs": 1})
+    target = tmp_path / "runs" / "tiny"
+    target.mkdir(parents=True)
+    (target / "keep.txt").write_text("mine")
+    runner = CliRunner()
+
+    res = runner.invoke(app, ["train", str(config), "--quiet"])
+    assert res.exit_code == 2
+    assert str(target) in res.stderr and "--overwrite" in res.stderr
+    assert (target / "keep.txt").read_text() == "mine"
+    assert sorted(p.name for p in target.iterdir()) == ["keep.txt"]
+
+    with pytest.raises(ConfigError):
+        train.train_run(load_config(config), quiet=True)
+    assert (target / "keep.txt").exists()
+
+    res = runner.invoke(app, ["train", str(config), "--quiet", "--overwrite"])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in target.iterdir()) == sorted(RUN_FILES)
+    assert (tmp_path / "runs" / "latest").resolve() == target.resolve()
+
+
+def test_a_failed_run_leaves_nothing_and_keeps_the_old_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing appears until the run is complete, and --overwrite replaces the old folder only then."""
+
+    def broken_fit(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("training blew up")
+
+    monkeypatch.setattr(train, "fit", broken_fit)
+    config = write_config(tmp_path)
+    with pytest.raises(RuntimeError):
+        train.train_run(load_config(config), quiet=True)
+    assert not (tmp_path / "runs" / "tiny").exists()
+    assert not [p for p in (tmp_path / "runs").glob(".*")]
+
+    old = tmp_path / "runs" / "tiny"
+    old.mkdir()
+    (old / "model.keras").write_text("the old model")
+    with pytest.raises(RuntimeError):
+        train.train_run(load_config(config), overwrite=True, quiet=True)
+    assert (old / "model.keras").read_text() == "the old model"
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["tiny"]
+
+
+def test_data_errors_come_before_the_run_directory_is_touched(tmp_path: Path) -> None:
+    config = write_config(tmp_path, data={"targets": ["nope"]}, training={"epochs": 1})
+    res = CliRunner().invoke(app, ["train", str(config), "--quiet"])
+    assert res.exit_code == 2
+    assert "nope" in res.stderr and "data.targets" in res.stderr
+    assert not (tmp_path / "runs").exists()
