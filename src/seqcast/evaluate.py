@@ -94,7 +94,13 @@ def backtest(
         per = {t: scores(pred[..., j], true[..., j], scale[..., j]) for j, t in enumerate(targets)}
         for t in targets:
             per_target[t][name] = per[t]
-        doc[name] = {m: float(np.mean([per[t][m] for t in targets])) for m in METRICS}
+        # overall = mean over targets; a target without a MASE scale (constant history) is left out of MASE
+        doc[name] = {
+            m: float(np.nanmean([per[t][m] for t in targets]))
+            if any(np.isfinite(per[t][m]) for t in targets)
+            else float("nan")
+            for m in METRICS
+        }
     doc["per_target"] = per_target
     doc["by_step"] = {
         name: {"mae": [float(v) for v in np.mean(np.abs(pred - true), axis=(0, 2))]} for name, pred in methods.items()

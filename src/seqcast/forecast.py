@@ -80,17 +80,19 @@ def stateful_forecast(
     n_targets: int,
     future: np.ndarray | None = None,
     mask: np.ndarray | None = None,
+    per_step: bool | None = None,
 ) -> np.ndarray:
     """Warm the states on the history, then feed every prediction back.
 
     run_model(x, mask) continues the states (fresh, zero states before the history);
     history: (batch, time, inputs), mask False where a shorter series is padded on the left.
-    A many_to_many model answers every step (one step fed back at a time); a model whose output
-    is shorter than its input answers a block of horizon steps (the block is fed back whole).
+    A many_to_many model answers every step (per_step: one step fed back at a time); a many_to_one
+    model answers a block of horizon steps (the block is fed back whole).
     """
     b, t, n_in = history.shape
     y = run_model(history, mask)  # (batch, time or horizon, n_targets)
-    per_step = y.shape[1] == t and t > 1 or (t == 1 and y.shape[1] == 1)
+    if per_step is None:  # guess from the shapes; callers that know the model kind say it
+        per_step = y.shape[1] == t and t > 1 or (t == 1 and y.shape[1] == 1)
     out: list[np.ndarray] = []
     done = 0
     while True:
@@ -171,7 +173,8 @@ def forecast_histories(
             return model(x, mask=m)
 
         model.reset(len(work))
-        pred = stateful_forecast(run_model, hist, steps, n_t, fut_arr, mask if not mask.all() else None)
+        per_step = run.pre["kind"] == "many_to_many"
+        pred = stateful_forecast(run_model, hist, steps, n_t, fut_arr, mask if not mask.all() else None, per_step)
     else:
         if min(len(w) for w in work) < look_back:
             short = names[int(np.argmin([len(w) for w in work]))]

@@ -65,6 +65,7 @@ def point_latest(target: Path, base: Path | None = None) -> None:
     except OSError:  # no symlinks here: a one-line text file names the run
         tmp.write_text(str(target.resolve()) + "\n")
     if latest.is_dir() and not latest.is_symlink():
+        tmp.unlink()
         return  # a real folder named 'latest' is the user's: leave it
     os.replace(tmp, latest)
 
@@ -91,13 +92,21 @@ def write_json(path: Path, doc: Any) -> None:
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    """Write through a temporary file in the same folder, then rename: `path` is never half written."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise DataError(f"cannot write the file: {exc.strerror or exc}", where=str(path)) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise DataError(
+                f"cannot write the file: {exc.strerror or exc}; it was left as it was", where=str(path)
+            ) from None
         raise

@@ -98,7 +98,7 @@ def parse_times(raw: np.ndarray) -> tuple[np.ndarray, TimeKind]:
     try:
         times = np.array(text, dtype="datetime64[ns]")
     except ValueError:
-        import pandas as pd  # day-first, month names, time zones: pandas knows them all
+        import pandas as pd  # month names, US-style dates (month first), time zones: pandas knows them all
 
         parsed = pd.to_datetime(pd.Series(text), errors="coerce", format="mixed", utc=True).dt.tz_localize(None)
         bad = np.flatnonzero(parsed.isna().to_numpy())
