@@ -139,9 +139,35 @@ def load_run(path: Path | None) -> Run:
 
 
 def forecast_histories(
-    run: Run, histories: list[np.ndarray], names: list[str], steps: int, future: list[np.ndarray] | None = None
+    run: Run,
+    histories: list[np.ndarray],
+    names: list[str],
+    steps: int,
+    future: list[np.ndarray] | None = None,
+    series_batch: int = 4096,
 ) -> np.ndarray:
-    """Forecast `steps` rows after each history (n_i, inputs) in original units: (series, steps, n_targets)."""
+    """Forecast `steps` rows after each history (n_i, inputs) in original units: (series, steps, n_targets).
+
+    Series are forecast `series_batch` at a time, so memory stays bounded for any number of series.
+    """
+    if len(histories) > series_batch:
+        parts = [
+            _forecast_batch(
+                run,
+                histories[a : a + series_batch],
+                names[a : a + series_batch],
+                steps,
+                future[a : a + series_batch] if future else None,
+            )
+            for a in range(0, len(histories), series_batch)
+        ]
+        return np.concatenate(parts)
+    return _forecast_batch(run, histories, names, steps, future)
+
+
+def _forecast_batch(
+    run: Run, histories: list[np.ndarray], names: list[str], steps: int, future: list[np.ndarray] | None
+) -> np.ndarray:
     n_t, transform = run.n_targets, run.pre["transform"]
     scaler = run.scaler(names)
     model = run.model
