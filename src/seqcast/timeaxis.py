@@ -149,6 +149,7 @@ def grid(times: np.ndarray, freq: Freq | None) -> np.ndarray | None:
     """Every timestamp from the first to the last at `freq`; None when there is nothing to compare."""
     if freq is None or len(times) < 2:
         return None
+    _check_grid_size(times, freq)
     if freq.kind == "integer":
         return np.arange(times[0], times[-1] + 1, freq.step, dtype=np.int64)
     if freq.kind == "month":
@@ -158,6 +159,27 @@ def grid(times: np.ndarray, freq: Freq | None) -> np.ndarray | None:
     # np.arange sizes its result in float64, which loses the last step of long ns spans (weekly data)
     count = (int(t[-1]) - int(t[0])) // freq.step + 1
     return (t[0] + freq.step * np.arange(count, dtype=np.int64)).astype("datetime64[ns]")
+
+
+MAX_GRID_GROWTH = 100  # a regular grid may hold at most this many times the rows given (plus a margin)
+
+
+def _check_grid_size(times: np.ndarray, freq: Freq) -> None:
+    """Refuse a grid that would dwarf the data (wildly irregular timestamps) before allocating it."""
+    if freq.kind == "month":
+        m, *_ = _month_parts(times[[0, -1]])
+        count = (int(m[1]) - int(m[0])) // freq.step + 1
+    else:
+        count = (int(np.int64(times[-1])) - int(np.int64(times[0]))) // freq.step + 1
+    if count > MAX_GRID_GROWTH * len(times) + 1000:
+        from seqcast.errors import DataError
+
+        kind: TimeKind = "integer" if freq.kind == "integer" else "datetime"
+        raise DataError(
+            f"irregular timestamps: at the most common step ({freq.alias}) the span from {fmt(times[0], kind)} "
+            f"to {fmt(times[-1], kind)} would need {count:,} rows, but the series has {len(times):,}",
+            hint="resample the file to a regular frequency first",
+        )
 
 
 def future(last: np.generic | int, freq: Freq, steps: int) -> np.ndarray:
