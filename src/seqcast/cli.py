@@ -58,6 +58,8 @@ def debug_enabled() -> bool:
 
 def guarded(fn: Callable[[], T]) -> T:
     """Run fn; a SeqcastError becomes one message on stderr and its exit code."""
+    from rich.markup import escape
+
     from seqcast import console
 
     try:
@@ -65,7 +67,7 @@ def guarded(fn: Callable[[], T]) -> T:
     except SeqcastError as exc:
         if _state["debug"]:
             raise
-        console.error(exc.render())
+        console.error(escape(exc.render()))  # file names and cell values are text, never rich markup
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         console.error("interrupted")
@@ -73,8 +75,21 @@ def guarded(fn: Callable[[], T]) -> T:
     except Exception as exc:  # an unexpected fault: still one message, traceback with --debug
         if _state["debug"]:
             raise
-        console.error(f"{type(exc).__name__}: {exc}\n  (run with --debug for the traceback)")
+        console.error(escape(f"{type(exc).__name__}: {exc}") + "\n  (run with --debug for the traceback)")
         raise typer.Exit(1) from None
+
+
+def _plain(value: Any) -> Any:
+    """The strings of a document escaped for rich: series names and columns are text, never markup."""
+    from rich.markup import escape
+
+    if isinstance(value, str):
+        return escape(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
 
 
 @app.command("window-preview")
@@ -86,6 +101,8 @@ def window_preview(
     overrides: SetOpt = None,
 ) -> None:
     """Show which rows become which samples, batches, streams and targets, and every tensor's shape."""
+    from rich.markup import escape
+
     from seqcast import console
     from seqcast.config import load_config
     from seqcast.preview import plan, plot_preview, preview_doc
@@ -98,16 +115,16 @@ def window_preview(
             sys.stdout.write(json.dumps(doc) + "\n")
         else:
             for note in p.ds.notes:
-                console.note(note)
-            for table in console.preview_tables(doc):
+                console.note(escape(note))
+            for table in console.preview_tables(_plain(doc)):
                 console.out.print(table)
             if doc["mode"] == "stateful":
                 trim = doc["trim"]
-                console.out.print(f"{trim['how']}: {trim['dropped']}")
+                console.out.print(escape(f"{trim['how']}: {trim['dropped']}"))
         if plot is not None:
             plot_preview(p, str(plot), limit=None)
             if not as_json:
-                console.out.print(f"layout drawn to {plot}")
+                console.out.print(escape(f"layout drawn to {plot}"))
 
     guarded(go)
 

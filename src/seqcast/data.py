@@ -309,8 +309,9 @@ def split_parts(ds: Dataset, cfg: DataConfig, min_train: int = 1) -> list[Parts]
         val, test = cfg.split.rows(n)
         train = n - val - test
         if train < min_train:
+            who = f"series {s.name!r}" if s.name else "the series"
             raise DataError(
-                f"series {s.name or '(the only one)'!r} has {n} rows: after data.split val={val} and test={test} "
+                f"{who} has {n} rows: after data.split val={val} and test={test} "
                 f"rows, {train} remain for training, fewer than the {min_train} needed",
                 where=ds.source,
                 hint="lower data.split.val / data.split.test or windows.look_back",

@@ -107,6 +107,6 @@ def atomic_write(path: Path, data: bytes) -> None:
             os.unlink(tmp)
         if isinstance(exc, OSError):
             raise DataError(
-                f"cannot write the file: {exc.strerror or exc}; it was left as it was", where=str(path)
+                f"cannot write the file: {exc.strerror or exc} (nothing was written)", where=str(path)
             ) from None
         raise
