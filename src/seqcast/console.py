@@ -6,6 +6,7 @@ import sys
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 # Piped output (files, CI logs, READMEs) gets room for the full tables instead of 80 columns.
@@ -88,13 +89,13 @@ def train_header(cfg: Any, prep: Any, policy: str) -> None:
         f" ({', '.join(ds.names[:4])}{', ...' if len(ds.names) > 4 else ''})" if ds.names[0] else ""
     )
     units = "+".join(str(u) for u in cfg.model.units)
-    out.print(
-        f"[bold]seqcast train[/]: {what}, targets {ds.targets}"
+    body = (
+        f"{what}, targets {ds.targets}"
         + (f", features {ds.features}" if ds.features else "")
         + f"\n  model {cfg.model.kind} {cfg.model.cell.upper()}({units}), batch {p.batch_size}, "
-        f"transform {prep.transform} ({prep.transform_why})\n  states: {policy}",
-        highlight=False,
+        f"transform {prep.transform} ({prep.transform_why})\n  states: {policy}"
     )
+    out.print("[bold]seqcast train[/]: " + escape(body), highlight=False)  # names are data, never markup
 
 
 class EpochProgress:
@@ -150,7 +151,10 @@ def metrics_table(doc: dict[str, Any]) -> None:
         rows += [(tg, doc["per_target"][tg][name]) for tg in targets]
         for k, (tg, v) in enumerate(rows):
             t.add_row(
-                name if k == 0 else "", tg, *(f"{v[m]:.4g}" for m in ("mae", "rmse", "smape", "mase")), style=style
+                name if k == 0 else "",
+                escape(tg),
+                *(f"{v[m]:.4g}" for m in ("mae", "rmse", "smape", "mase")),
+                style=style,
             )
     out.print(t)
     steps = doc.get("by_step", {})
@@ -178,7 +182,7 @@ def train_summary(rows: list[dict[str, Any]], seconds: float, target: Any, metri
     if best:
         t.add_row("best epoch", f"{best['epoch']} (loss {best['loss']:.4g}, val_loss {best['val_loss']:.4g})")
     t.add_row("time", f"{seconds:.1f} s")
-    t.add_row("run directory", str(target))
+    t.add_row("run directory", escape(str(target)))
     out.print(t)
     metrics_table(metrics)
 
@@ -186,11 +190,11 @@ def train_summary(rows: list[dict[str, Any]], seconds: float, target: Any, metri
 def forecast_table(frame: Any, run: Any, steps: int, output: Any, plot: Any) -> None:
     t = Table(title=f"forecast: {steps} steps for {len(frame) // steps} series (first rows)", title_justify="left")
     for c in frame.columns:
-        t.add_column(str(c), justify="right" if frame[c].dtype.kind in "fi" else "left")
+        t.add_column(escape(str(c)), justify="right" if frame[c].dtype.kind in "fi" else "left")
     for _, r in frame.head(12).iterrows():
-        t.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in r.tolist()))
+        t.add_row(*(f"{v:.4g}" if isinstance(v, float) else escape(str(v)) for v in r.tolist()))
     out.print(t)
     if output is not None:
-        out.print(f"wrote {len(frame)} rows to {output}")
+        out.print(escape(f"wrote {len(frame)} rows to {output}"))
     if plot is not None:
-        out.print(f"plot written to {plot}")
+        out.print(escape(f"plot written to {plot}"))
