@@ -65,15 +65,20 @@ def plan(cfg: Config, ds: Dataset | None = None) -> Plan:
     test = lookback_windows(shape, firsts, [p.bounds("test") for p in parts])
     train: LookbackWindows | StreamLayout
     if cfg.stateful:
-        train = stream_layout(
-            firsts,
-            [p.train_end for p in parts],
-            cfg.windows.streams,
-            cfg.windows.num_steps,
-            many_to_many=cfg.model.kind == "many_to_many",
-            horizon=cfg.windows.horizon,
-            names=ds.names,
-        )
+        from seqcast.errors import DataError
+
+        try:
+            train = stream_layout(
+                firsts,
+                [p.train_end for p in parts],
+                cfg.windows.streams,
+                cfg.windows.num_steps,
+                many_to_many=cfg.model.kind == "many_to_many",
+                horizon=cfg.windows.horizon,
+                names=ds.names,
+            )
+        except DataError as exc:  # the layout knows the series, the plan knows the file
+            raise DataError(exc.message, where=exc.where or ds.source, hint=exc.hint) from None
     else:
         train = lookback_windows(shape, firsts, [p.bounds("train") for p in parts], cfg.windows.stride)
         if len(train) == 0:
