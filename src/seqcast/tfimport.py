@@ -2,6 +2,9 @@
 
 TensorFlow's native code prints CUDA probing messages straight to file descriptor 2 before
 its log level applies; a CPU user needs none of them. `seqcast --debug` keeps them.
+
+SEQCAST_LOGICAL_CPUS=N splits the CPU into N logical devices (for training.distribute: mirrored on a
+machine without GPUs, and its tests); it must apply before TensorFlow initialises its devices.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ def import_tf(quiet: bool = True) -> Any:
     if not quiet:
         import tensorflow as tf
 
+        _logical_cpus(tf)
         return tf
     sys.stderr.flush()
     saved = os.dup(2)
@@ -33,4 +37,17 @@ def import_tf(quiet: bool = True) -> Any:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+    _logical_cpus(tf)
     return tf
+
+
+def _logical_cpus(tf: Any) -> None:
+    """Honour SEQCAST_LOGICAL_CPUS=N: N logical CPU devices (a no-op once devices are initialised)."""
+    raw = os.environ.get("SEQCAST_LOGICAL_CPUS", "").strip()
+    n = int(raw) if raw.isdigit() else 0
+    if n > 1:
+        cpus = tf.config.list_physical_devices("CPU")
+        try:
+            tf.config.set_logical_device_configuration(cpus[0], [tf.config.LogicalDeviceConfiguration()] * n)
+        except RuntimeError:  # devices already initialised in this process
+            pass

@@ -1,7 +1,9 @@
 """Train the model a config describes and write its run directory.
 
-One model.fit over all epochs. Look-back windows are fed by tf.data, gathering each batch's
-windows from one flat array of all series (no (N, look_back, inputs) array ever exists).
+One custom training loop over all epochs, under the strategy of training.distribute (distribute.py), that
+drives the Keras callbacks as model.fit would (model.fit fails under MultiWorkerMirroredStrategy with Keras 3,
+keras-team/keras#20585). Look-back windows are fed by tf.data, gathering each batch's windows from one flat
+array of all series (no (N, look_back, inputs) array ever exists).
 Stateful batches are fed in layout order with shuffle off; a callback resets every recurrent
 layer's state at the start of each epoch (or batch), and validation warms a copy of the model
 on each series' training part before scoring the validation part.
@@ -411,69 +413,70 @@ def fit(
     checkpoint: Path | None = None,
     resume: Path | None = None,
 ) -> tuple[Any, list[dict[str, Any]]]:
-    """Build, compile and fit the model (one model.fit); returns it with one history row per epoch.
+    """Build, compile and train the model under training.distribute; returns it with one history row per epoch.
 
+    One custom training loop for every strategy (see _train_loop); the Keras callbacks run as under model.fit.
     checkpoint: folder rewritten after every complete epoch; resume: a checkpoint to continue from.
     Ctrl-C / SIGTERM stop after the current batch and raise Interrupted (the checkpoint stays).
     """
     import keras
     import tensorflow as tf
 
+    from seqcast import distribute
     from seqcast.model import build_model
 
     cfg, p = prep.cfg, prep.plan
+    strategy = distribute.get_strategy(cfg)  # first: multi_worker must exist before TensorFlow runs any op
+    replicas = strategy.num_replicas_in_sync
     keras.utils.set_random_seed(cfg.training.seed)
     tf.config.experimental.enable_op_determinism()
     n_in, n_t = len(prep.ds.inputs), prep.n_targets
-    if resume is not None:
-        model, rows, session = load_checkpoint(resume, cfg)
-        session.checkpoint = checkpoint or resume
-        session.saved_epoch = session.epochs_done
-    else:
-        model = build_model(cfg, n_in, n_t, batch_size=p.batch_size)
-        model.compile(optimizer=keras.optimizers.Adam(cfg.training.learning_rate), loss=cfg.training.loss)
-        rows, session = [], Session(checkpoint)
-    callbacks = _make_callbacks(prep, quiet, rows, workdir or Path("."), session)
-    first, epochs = session.epochs_done, cfg.training.epochs
-    with _stop_on_signals(model, session):
-        if first >= epochs:
-            pass
-        elif cfg.stateful:
-            lay = p.train
-            assert isinstance(lay, StreamLayout)
-            x, y = stateful_arrays(lay, [np.nan_to_num(a) for a in prep.arrays], n_t)
-            model.fit(
-                x.astype(np.float32),
-                y.astype(np.float32),
-                batch_size=lay.batch_size,
-                epochs=epochs,
-                initial_epoch=first,
-                shuffle=False,
-                callbacks=callbacks,
-                verbose=0,
-            )
+    # stateful: the model of one replica holds its block of rows (the whole batch without a strategy)
+    batch = distribute.replica_rows(cfg, p.batch_size, replicas) if cfg.stateful else p.batch_size
+    with strategy.scope(), distribute.per_replica_states():
+        if resume is not None:
+            model, rows, session = load_checkpoint(resume, cfg)
+            session.checkpoint = checkpoint or resume
+            session.saved_epoch = session.epochs_done
+            if cfg.stateful and model.inputs[0].shape[0] != batch:
+                raise ConfigError(
+                    f"the checkpoint's stateful model has {model.inputs[0].shape[0]} rows per replica, this run "
+                    f"{batch} ({replicas} replicas): resume with the number of replicas it was trained with",
+                    where="--resume",
+                )
         else:
-            assert isinstance(p.train, LookbackWindows)
-            bs = cfg.training.batch_size
-            train_ds = window_dataset(
-                prep, p.train, bs, bool(cfg.training.shuffle), cfg.training.seed, epochs=(first, epochs)
-            )
-            val_ds = window_dataset(prep, p.val, 256, False, 0) if p.val is not None and len(p.val) else None
-            model.fit(
-                train_ds,
-                validation_data=val_ds,
-                epochs=epochs,
-                initial_epoch=first,
-                steps_per_epoch=-(-len(p.train) // bs),
-                callbacks=callbacks,
-                verbose=0,
-                shuffle=False,
-            )
+            model = build_model(cfg, n_in, n_t, batch_size=batch)
+            model.compile(optimizer=keras.optimizers.Adam(cfg.training.learning_rate), loss=cfg.training.loss)
+            rows, session = [], Session(checkpoint)
+        if not model.optimizer.built:  # its slots must exist before the step function is traced
+            model.optimizer.build(model.trainable_variables)
+    if replicas > 1 and not quiet:
+        per = f"{batch} rows (streams)" if cfg.stateful else f"about {-(-p.batch_size // replicas)} windows"
+        console.note(
+            f"training.distribute {cfg.training.distribute}: {replicas} replicas; each takes {per} "
+            f"of every global batch of {p.batch_size}"
+        )
+    callbacks = _make_callbacks(prep, quiet, rows, workdir or Path("."), session)
+    lost: Exception | None = None
+    if session.epochs_done < cfg.training.epochs:
+        with _stop_on_signals(model, session):
+            try:
+                _train_loop(prep, model, strategy, callbacks, session)
+            except tf.errors.OpError as exc:
+                if not distribute.is_lost_peer(cfg, exc):
+                    raise
+                lost = exc
+    if cfg.stateful and replicas > 1:  # the saved model keeps the whole training batch (SPEC)
+        whole = build_model(cfg, n_in, n_t, batch_size=p.batch_size)
+        whole.set_weights(model.get_weights())
+        model = whole
     ckpt = session.checkpoint if session.saved_epoch else None
     where = f"; the checkpoint of epoch {session.saved_epoch} is kept at {ckpt}" if ckpt else ""
     resume_hint = f"resume with: seqcast train CONFIG --resume {ckpt}" if ckpt else None
     if session.interrupted:
         raise Interrupted(f"training interrupted{where}", hint=resume_hint)
+    if lost is not None:
+        raise distribute.lost_peer(lost, where) from lost
     if rows and not np.isfinite(rows[-1]["loss"]):
         raise DataError(
             f"the loss became {rows[-1]['loss']} in epoch {rows[-1]['epoch']}: training diverged{where}",
@@ -481,6 +484,107 @@ def fit(
             + (f"; {resume_hint}" if resume_hint else ""),
         )
     return model, rows
+
+
+def _train_loop(prep: Prepared, model: Any, strategy: Any, callbacks: list[Any], session: Session) -> None:
+    """Epochs session.epochs_done .. training.epochs: a tf.function step per global batch, callbacks as in fit.
+
+    Each replica computes the compiled loss per sample on its part of the batch; tf.nn.compute_average_loss
+    divides the sum by the GLOBAL batch (all replicas' rows), and the optimizer sums the replicas' gradients,
+    so any number of replicas takes the step one device would take on the whole batch. The epoch's loss is
+    the mean over its samples, val_loss (look-back mode) the mean over the validation windows in inference
+    mode, both computed under the same strategy. model.stop_training (early stopping, Ctrl-C) ends training
+    after the current batch.
+    """
+    import keras
+    import tensorflow as tf
+
+    from seqcast import distribute
+
+    cfg, p = prep.cfg, prep.plan
+    first, epochs = session.epochs_done, cfg.training.epochs
+    loss_fn = keras.losses.get(cfg.training.loss)  # the compiled loss, per sample and step
+    sum_ = tf.distribute.ReduceOp.SUM
+
+    def per_sample(y: Any, pred: Any) -> Any:
+        err = loss_fn(y, pred)  # (batch, steps): the loss reduced over targets only
+        return tf.reduce_mean(err, axis=list(range(1, len(err.shape))))  # (batch,)
+
+    def replica_train(x: Any, y: Any) -> tuple[Any, Any]:
+        n = tf.cast(tf.shape(x)[0], tf.float32)
+        n_global = tf.distribute.get_replica_context().all_reduce(sum_, n)
+        with tf.GradientTape() as tape:
+            per = per_sample(y, model(x, training=True))
+            loss = tf.nn.compute_average_loss(per, global_batch_size=tf.cast(n_global, tf.int64))
+        grads = tape.gradient(loss, model.trainable_variables)
+        model.optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+        return loss, n
+
+    def replica_eval(x: Any, y: Any) -> tuple[Any, Any]:
+        return tf.reduce_sum(per_sample(y, model(x, training=False))), tf.cast(tf.shape(x)[0], tf.float32)
+
+    def both(fn: Any) -> Any:
+        def step(x: Any, y: Any) -> tuple[Any, Any]:
+            a, b = strategy.run(fn, args=(x, y))
+            return strategy.reduce(sum_, a, axis=None), strategy.reduce(sum_, b, axis=None)
+
+        return tf.function(step, reduce_retracing=True)
+
+    train_step, eval_step = both(replica_train), both(replica_eval)
+
+    if cfg.stateful:
+        lay = p.train
+        assert isinstance(lay, StreamLayout)
+        x, y = stateful_arrays(lay, [np.nan_to_num(a) for a in prep.arrays], prep.n_targets)
+        x, y, steps, big = x.astype(np.float32), y.astype(np.float32), lay.batches, lay.batch_size
+
+        def batches() -> Iterator[tuple[Any, Any]]:  # layout order; replica i always gets the same rows
+            for _ in range(first, epochs):
+                for k in range(steps):
+                    yield distribute.replica_blocks(strategy, x[k * big : (k + 1) * big], y[k * big : (k + 1) * big])
+
+        source: Iterator[tuple[Any, Any]] = batches()
+        val_ds = None
+    else:
+        assert isinstance(p.train, LookbackWindows)
+        bs = cfg.training.batch_size
+        steps = -(-len(p.train) // bs)
+        train_ds = window_dataset(
+            prep, p.train, bs, bool(cfg.training.shuffle), cfg.training.seed, epochs=(first, epochs)
+        )
+        source = iter(distribute.distribute_dataset(strategy, train_ds))
+        val_ds = (
+            distribute.distribute_dataset(strategy, window_dataset(prep, p.val, 256, False, 0))
+            if p.val is not None and len(p.val)
+            else None
+        )
+
+    cbs = keras.callbacks.CallbackList(callbacks, model=model, verbose=0, epochs=epochs, steps=steps)
+    model.stop_training = False
+    cbs.on_train_begin()
+    logs: dict[str, Any] = {}
+    for epoch in range(first, epochs):
+        cbs.on_epoch_begin(epoch)
+        total, count = 0.0, 0.0
+        for step in range(steps):
+            cbs.on_train_batch_begin(step)
+            xb, yb = next(source)
+            loss, n = train_step(xb, yb)
+            total, count = total + float(loss) * float(n), count + float(n)
+            cbs.on_train_batch_end(step, {"loss": total / count})
+            if model.stop_training:
+                break
+        logs = {"loss": total / count if count else float("nan")}
+        if val_ds is not None and not session.interrupted:
+            v_total, v_count = 0.0, 0.0
+            for xb, yb in val_ds:
+                s, n = eval_step(xb, yb)
+                v_total, v_count = v_total + float(s), v_count + float(n)
+            logs["val_loss"] = v_total / v_count if v_count else float("nan")
+        cbs.on_epoch_end(epoch, logs)
+        if model.stop_training:
+            break
+    cbs.on_train_end(logs)
 
 
 @contextlib.contextmanager
@@ -536,14 +640,20 @@ def train_run(
     resume: Path | None = None,
     quiet: bool = False,
 ) -> Path:
-    """Train, evaluate on the test split and write the run directory; returns its path."""
-    from seqcast import rundir
+    """Train, evaluate on the test split and write the run directory; returns its path.
+
+    A multi_worker task other than the chief trains its share and writes nothing (see _train_worker).
+    """
+    from seqcast import distribute, rundir
     from seqcast.cli import debug_enabled
     from seqcast.tfimport import import_tf
 
     import_tf(quiet=not debug_enabled())
+    distribute.check(cfg)  # multi_worker: TF_CONFIG names the cluster and this task
     target = Path(output_dir).absolute() if output_dir is not None else Path(cfg.output.dir or "runs/run").absolute()
     prep = prepare(cfg)  # data and config errors come before anything touches the disk
+    if not distribute.is_chief(cfg):
+        return _train_worker(prep, cfg, target, quiet, resume)
     rundir.check_target(target, overwrite)
     if resume is not None and not (resume / "state.json").exists():
         raise ConfigError(f"{resume} is not a seqcast checkpoint (no state.json)", where="--resume")
@@ -572,6 +682,25 @@ def train_run(
     rundir.point_latest(target)
     if not quiet:
         console.train_summary(rows, seconds, target, metrics)
+    return target
+
+
+def _train_worker(prep: Prepared, cfg: Config, target: Path, quiet: bool, resume: Path | None) -> Path:
+    """A non-chief multi_worker task: train in step with the chief into a throwaway folder, write nothing.
+
+    Returns the run directory the chief writes. With --resume, every worker needs the checkpoint at that
+    path (a shared folder, or a copy).
+    """
+    import tempfile
+
+    from seqcast import distribute
+
+    if not quiet:
+        console.train_header(cfg, prep, reset_policy_text(cfg))
+    with tempfile.TemporaryDirectory(prefix="seqcast-worker-") as tmp:
+        fit(prep, quiet=quiet, workdir=Path(tmp), checkpoint=None, resume=resume)
+    if not quiet:
+        console.note(f"{distribute.task_name()}: training done; the chief writes the run directory, this task nothing")
     return target
 
 

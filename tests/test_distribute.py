@@ -1,0 +1,230 @@
+"""training.distribute: mirrored over two logical CPUs and multi_worker over two local processes train like one device.
+
+Every run goes through `python -m seqcast train` in a subprocess: logical devices and the multi-worker cluster
+must be set up before TensorFlow initialises, once per process.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from seqcast import distribute
+from seqcast.cli import app
+from seqcast.config import load_config
+from seqcast.errors import ConfigError
+from seqcast.rundir import RUN_FILES
+
+keras = pytest.importorskip("keras")
+
+MODES = {
+    "lookback": [],
+    "stateful": ["--set", "windows.mode=stateful", "--set", "model.kind=many_to_many"],
+}
+ATOL = 1e-4
+
+
+def write_config(tmp: Path) -> Path:
+    """Two daily series of 80 rows (sine target, cosine feature); units 4, 2 epochs, global batch 31.
+
+    Look-back: 94 training windows, so the last batch of each epoch has 1 window and one replica of two gets
+    none. Stateful: 2 series x 2 streams = 4 rows per batch, 2 per replica.
+    """
+    data = tmp / "sine.csv"
+    with data.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["time", "series", "y", "x"])
+        for k, name in enumerate("AB"):
+            for t in range(80):
+                day = np.datetime64("2022-01-01") + t
+                w.writerow([str(day), name, round(np.sin(0.4 * t + k), 6), round(np.cos(0.4 * t + 2 * k), 6)])
+    doc: dict[str, Any] = {
+        "data": {
+            "path": str(data),
+            "time_column": "time",
+            "series_column": "series",
+            "targets": ["y"],
+            "features": ["x"],
+            "transform": "none",
+        },
+        "windows": {"look_back": 8, "horizon": 2, "num_steps": 8, "streams": 2},
+        "model": {"units": [4]},
+        "training": {"epochs": 2, "batch_size": 31, "learning_rate": 0.02, "early_stopping": {"patience": None}},
+    }
+    path = tmp / "tiny.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CONFIG", "SEQCAST_LOGICAL_CPUS")}
+    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    env.update(extra)
+    return env
+
+
+def _cmd(config: Path, distribute_: str, mode: str, *extra: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "seqcast",
+        "train",
+        str(config),
+        "--output-dir",
+        "out",
+        "--set",
+        f"training.distribute={distribute_}",
+        *MODES[mode],
+        *extra,
+    ]
+
+
+def _single(config: Path, mode: str, cwd: Path) -> Path:
+    """The one-device reference run (training.distribute: none, the same global batch)."""
+    cwd.mkdir()
+    res = subprocess.run(
+        _cmd(config, "none", mode, "-q"), cwd=cwd, env=_env(), capture_output=True, text=True, timeout=300
+    )
+    assert res.returncode == 0, res.stderr
+    return cwd / "out"
+
+
+def _assert_same_training(reference: Path, run: Path) -> None:
+    a = keras.saving.load_model(reference / "model.keras")
+    b = keras.saving.load_model(run / "model.keras")
+    assert tuple(a.inputs[0].shape) == tuple(b.inputs[0].shape)  # a stateful model keeps the whole batch
+    for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
+        np.testing.assert_allclose(wb, wa, atol=ATOL, rtol=0)
+    ha = [r.split(",")[:3] for r in (reference / "history.csv").read_text().splitlines()[1:]]
+    hb = [r.split(",")[:3] for r in (run / "history.csv").read_text().splitlines()[1:]]
+    assert len(ha) == len(hb) == 2
+    np.testing.assert_allclose(np.array(hb, float), np.array(ha, float), atol=ATOL, rtol=0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", list(MODES))
+def test_mirrored_over_two_logical_cpus_matches_one_device(tmp_path: Path, mode: str) -> None:
+    config = write_config(tmp_path)
+    reference = _single(config, mode, tmp_path / "single")
+    (tmp_path / "mirrored").mkdir()
+    res = subprocess.run(
+        _cmd(config, "mirrored", mode),
+        cwd=tmp_path / "mirrored",
+        env=_env(SEQCAST_LOGICAL_CPUS="2"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stderr
+    assert "training.distribute mirrored: 2 replicas" in res.stderr  # really two devices
+    assert sorted(p.name for p in (tmp_path / "mirrored" / "out").iterdir()) == sorted(RUN_FILES)
+    _assert_same_training(reference, tmp_path / "mirrored" / "out")
+
+
+def _free_ports(n: int) -> list[int]:
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", list(MODES))
+def test_multi_worker_two_processes_chief_writes_and_matches_one_device(tmp_path: Path, mode: str) -> None:
+    config = write_config(tmp_path)
+    reference = _single(config, mode, tmp_path / "single")
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in _free_ports(2)]}
+    dirs = [tmp_path / "chief", tmp_path / "worker"]
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        for index, cwd in enumerate(dirs):
+            cwd.mkdir()
+            tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
+            env = _env(TF_CONFIG=tf_config, SEQCAST_CLUSTER_TIMEOUT="120")
+            with (tmp_path / f"log{index}.txt").open("wb") as log:  # a file: a full pipe would block the process
+                procs.append(
+                    subprocess.Popen(_cmd(config, "multi_worker", mode, "-q"), cwd=cwd, env=env, stdout=log, stderr=log)
+                )
+        deadline = time.monotonic() + 300
+        for proc in procs:
+            proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    logs = [(tmp_path / f"log{i}.txt").read_text() for i in range(2)]
+    assert [p.returncode for p in procs] == [0, 0], logs
+
+    chief, worker = dirs
+    assert sorted(p.name for p in (chief / "out").iterdir()) == sorted(RUN_FILES)
+    assert (chief / "runs" / "latest").resolve() == (chief / "out").resolve()
+    assert not [p.name for p in chief.iterdir() if p.name.startswith(".")], "no checkpoint or staging left"
+    assert list(worker.iterdir()) == [], "the worker writes no run directory, checkpoint or runs/latest"
+    _assert_same_training(reference, chief / "out")
+
+
+def test_multi_worker_without_tf_config_is_a_config_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    config = write_config(tmp_path)
+    res = CliRunner().invoke(app, ["train", str(config), "-q", "--set", "training.distribute=multi_worker"])
+    assert res.exit_code == 2
+    assert "training.distribute" in res.stderr and "TF_CONFIG" in res.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def test_chief_and_bad_tf_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = load_config(write_config(tmp_path), ["training.distribute=multi_worker"])
+    two = ["127.0.0.1:1", "127.0.0.1:2"]
+
+    def tf_config(cluster: dict[str, Any], kind: str, index: int) -> None:
+        monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster, "task": {"type": kind, "index": index}}))
+
+    tf_config({"worker": two}, "worker", 0)
+    assert distribute.is_chief(cfg)
+    tf_config({"worker": two}, "worker", 1)
+    assert not distribute.is_chief(cfg)
+    tf_config({"chief": two[:1], "worker": two[1:]}, "worker", 0)
+    assert not distribute.is_chief(cfg)  # a named chief writes, not worker 0
+    tf_config({"chief": two[:1], "worker": two[1:]}, "chief", 0)
+    assert distribute.is_chief(cfg)
+    assert distribute.is_chief(load_config(write_config(tmp_path)))  # distribute none: always
+
+    for bad in ["{not json", json.dumps({"task": {"type": "worker", "index": 0}})]:
+        monkeypatch.setenv("TF_CONFIG", bad)
+        with pytest.raises(ConfigError) as err:
+            distribute.check(cfg)
+        assert err.value.where == "training.distribute"
+    tf_config({"worker": two}, "worker", 2)
+    with pytest.raises(ConfigError, match="not in the cluster"):
+        distribute.check(cfg)
+    tf_config({"worker": two, "ps": two}, "ps", 0)
+    with pytest.raises(ConfigError, match="only 'chief' and 'worker'"):
+        distribute.check(cfg)
+
+
+def test_stateful_rows_must_split_evenly_over_replicas(tmp_path: Path) -> None:
+    cfg = load_config(write_config(tmp_path), ["windows.mode=stateful"])
+    assert distribute.replica_rows(cfg, 4, 2) == 2
+    assert distribute.replica_rows(cfg, 4, 1) == 4
+    with pytest.raises(ConfigError) as err:
+        distribute.replica_rows(cfg, 6, 4)
+    assert err.value.where == "training.distribute"
+    assert "each row continues itself" in err.value.message
