@@ -74,7 +74,7 @@ class DataConfig(_Section):
 
 class WindowsConfig(_Section):
     mode: Literal["lookback", "stateful"] = "lookback"
-    look_back: int = Field(24, gt=0)
+    look_back: int = Field(24, gt=0)  # unset with evaluate.season > 1: max(12, season + 1), see Config
     horizon: int = Field(1, gt=0)
     stride: int = Field(1, gt=0)
     num_steps: int = Field(96, gt=0)
@@ -101,7 +101,8 @@ class ModelConfig(_Section):
 
 
 class EarlyStopping(_Section):
-    patience: int | None = Field(10, ge=0)  # null switches early stopping off
+    # null switches early stopping off; 20, not 10: small series plateau for 10+ epochs (bench/ACCURACY.md)
+    patience: int | None = Field(20, ge=0)
 
 
 class TrainingConfig(_Section):
@@ -147,6 +148,9 @@ class Config(_Section):
             raise _KeyedError("model.kind", "encoder_decoder works on look-back windows; use windows.mode: lookback")
         if self.training.shuffle is None:
             self.training.shuffle = not stateful
+        if "look_back" not in self.windows.model_fields_set and self.evaluate.season > 1:
+            # seasonal data: one whole season and the step before it, at least 12 steps (bench/ACCURACY.md)
+            self.windows.look_back = max(12, self.evaluate.season + 1)
         return self
 
     @property

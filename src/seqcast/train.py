@@ -99,7 +99,7 @@ def prepare(cfg: Config, ds: Dataset | None = None) -> Prepared:
     transform: str = cfg.data.transform
     why = "set in the config"
     if transform == "auto":
-        transform, why = choose(p.ds, p.parts, scaler, cfg.windows.mode)
+        transform, why = choose(cfg, p, scaler)  # trains each candidate briefly (transform.py)
     if transform == "window_norm" and cfg.stateful:
         from seqcast.errors import ConfigError
 

@@ -3,14 +3,34 @@
 Recurrent networks cannot extrapolate to a level they never saw: a trending series drifts out
 of the scaled range its training part covered. `difference` models x[t] - x[t-1]; `window_norm`
 subtracts each window's last input row from its inputs and targets, so the network sees shapes,
-not levels. `auto` picks per data set from the training and validation parts only (see choose()).
+not levels. Neither is always better: levels win on a series that returns to the same range
+(the network learns where it is in a cycle), shapes win on a trend or a level shift.
+
+`auto` therefore decides per data set by a validation backtest (see choose()): two candidates,
+levels (`none`) and a level-free transform (`window_norm` for look-back windows, `difference`
+for stateful models, which have no window to normalise), are each trained briefly with the
+config's own settings, then forecast from every origin of the validation part, evaluate.horizon
+steps ahead, from the history before that origin. The one with the lower mean absolute error,
+scaled by the training part's in-sample seasonal-naive MAE (MASE), is chosen; a tie keeps levels.
+Only the training and validation parts are ever looked at: the test part stays unseen.
+Without a validation part, a range rule decides (see out_of_range()).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from seqcast.data import Dataset, Parts, Scaler
+
+if TYPE_CHECKING:
+    from seqcast.config import Config
+    from seqcast.preview import Plan
+
+BRIEF_EPOCHS = 20  # epochs each `auto` candidate trains at most (early stopping as configured)
+MAX_ORIGINS = 60  # validation origins scored per series at most (evenly spread over the part)
 
 
 def to_model_units(scaled: np.ndarray, transform: str) -> np.ndarray:
@@ -32,21 +52,121 @@ def out_of_range(ds: Dataset, parts: list[Parts], scaler: Scaler) -> float:
             continue
         train = scaler.transform(i, s.values[: p.train_end])[:, :n_t]
         val = scaler.transform(i, s.values[p.train_end : p.val_end])[:, :n_t]
-        lo, hi = train.min(axis=0), train.max(axis=0)
+        lo, hi = np.nanmin(train, axis=0), np.nanmax(train, axis=0)
         width = np.maximum(hi - lo, 1e-12)
-        excess = np.maximum(val.max(axis=0) - hi, 0) + np.maximum(lo - val.min(axis=0), 0)
-        worst = max(worst, float((excess / width).max()))
+        excess = np.maximum(np.nanmax(val, axis=0) - hi, 0) + np.maximum(lo - np.nanmin(val, axis=0), 0)
+        worst = max(worst, float(np.nan_to_num(excess / width).max()))
     return worst
 
 
-def choose(ds: Dataset, parts: list[Parts], scaler: Scaler, mode: str) -> tuple[str, str]:
-    """(transform, why) for `auto`: levels when the validation part stays in the trained range, else changes.
+def level_free(mode: str) -> str:
+    """The level-free candidate of `auto`: per-window normalisation, or differences in stateful mode."""
+    return "window_norm" if mode == "lookback" else "difference"
 
-    Look-back models get per-window normalisation, stateful models differences (no window to normalise).
-    Only the training and validation parts are looked at: the test part stays unseen.
+
+def choose_by_range(ds: Dataset, parts: list[Parts], scaler: Scaler, mode: str) -> tuple[str, str]:
+    """(transform, why) without a validation backtest: level-free when the newest rows leave the older rows' range.
+
+    With a validation part it is compared with the training part; without one, the last fifth of
+    the training part with the rest of it.
     """
+    if all(p.val_end <= p.train_end for p in parts):
+        parts = [Parts(train_end=max(1, (4 * p.train_end) // 5), val_end=p.train_end, n=p.n) for p in parts]
     drift = out_of_range(ds, parts, scaler)
-    level_free = "window_norm" if mode == "lookback" else "difference"
     if drift > 0.05:
-        return level_free, f"validation values leave the training range by {drift:.0%} of it: trend or level shift"
-    return "none", f"validation values stay within the training range (excess {drift:.0%})"
+        return level_free(mode), f"newer values leave the earlier range by {drift:.0%} of it: trend or level shift"
+    return "none", f"newer values stay within the earlier range (excess {drift:.0%})"
+
+
+def validation_jobs(p: Plan, horizon: int) -> tuple[list[tuple[int, int]], int]:
+    """([(series, origin)], steps): origins in every series' validation part, each with `steps` rows after it.
+
+    steps = evaluate.horizon, or the shortest validation part when that is shorter.
+    """
+    lengths = [q.val_end - q.train_end for q in p.parts if q.val_end > q.train_end]
+    if not lengths:
+        return [], 0
+    steps = max(1, min(horizon, min(lengths)))
+    jobs = []
+    for i, q in enumerate(p.parts):
+        if q.val_end - q.train_end < steps:
+            continue
+        origins = np.arange(q.train_end, q.val_end - steps + 1)
+        if len(origins) > MAX_ORIGINS:
+            origins = origins[np.unique(np.linspace(0, len(origins) - 1, MAX_ORIGINS).round().astype(np.int64))]
+        jobs += [(i, int(o)) for o in origins]
+    return jobs, steps
+
+
+def validation_mase(run: Any, p: Plan, jobs: list[tuple[int, int]], steps: int) -> float:
+    """Mean |error| / in-sample seasonal-naive MAE of the training part, over every job, step and target."""
+    from seqcast import forecast as fc
+    from seqcast.evaluate import mase_scale
+
+    ds, n_t = p.ds, len(p.ds.targets)
+    season = p.cfg.evaluate.season
+    values = [s.values for s in ds.series]
+    hist = [values[i][:o] for i, o in jobs]
+    fut = [values[i][o : o + steps, n_t:] for i, o in jobs] if ds.features else None
+    pred = fc.forecast_histories(run, hist, [ds.names[i] for i, _ in jobs], steps, fut)
+    true = np.stack([values[i][o : o + steps, :n_t] for i, o in jobs])
+    scales = []
+    for i, q in enumerate(p.parts):
+        train = values[i][: q.train_end, :n_t]
+        scale = mase_scale(train, season if len(train) > season else 1)
+        if not np.isfinite(scale).all():  # a too short or constant part: naive, then unscaled
+            scale = np.where(np.isfinite(scale), scale, mase_scale(train, 1))
+            scale = np.where(np.isfinite(scale), scale, 1.0)
+        scales.append(scale)
+    scale = np.stack([scales[i] for i, _ in jobs])[:, None, :]
+    err = np.abs(pred - true) / scale
+    return float(np.nanmean(err)) if np.isfinite(err).any() else float("inf")
+
+
+def candidate_score(
+    cfg: Config, p: Plan, scaler: Scaler, transform: str, jobs: list[tuple[int, int]], steps: int
+) -> float:
+    """Train `transform` briefly (at most BRIEF_EPOCHS) on the training part; its validation MASE."""
+    from pathlib import Path
+
+    from seqcast import engine
+    from seqcast import forecast as fc
+    from seqcast.train import Prepared, fit
+
+    brief = cfg.model_copy(deep=True)
+    brief.training.epochs = min(cfg.training.epochs, BRIEF_EPOCHS)
+    brief.training.tensorboard = False
+    plan = replace(p, cfg=brief)
+    arrays = [to_model_units(scaler.transform(i, s.values), transform) for i, s in enumerate(p.ds.series)]
+    prep = Prepared(plan, scaler, transform, "auto candidate", arrays)
+    model, _ = fit(prep, quiet=True)
+    run = fc.Run(Path("."), brief, prep.preprocess_doc(), engine.from_keras(model))
+    return validation_mase(run, p, jobs, steps)
+
+
+def choose(cfg: Config, p: Plan, scaler: Scaler) -> tuple[str, str]:
+    """(transform, why) for `auto`: the candidate with the lower validation-backtest MASE (see the module doc).
+
+    Trains each candidate briefly (TensorFlow is imported here). Uses the training and validation
+    parts only; the test part is never read.
+    """
+    from seqcast.errors import DataError
+
+    mode = cfg.windows.mode
+    jobs, steps = validation_jobs(p, cfg.evaluate.horizon)
+    if not jobs:
+        transform, why = choose_by_range(p.ds, p.parts, scaler, mode)
+        return transform, why + "; no validation part to backtest on"
+    scores: dict[str, float] = {}
+    for candidate in ("none", level_free(mode)):
+        try:
+            scores[candidate] = candidate_score(cfg, p, scaler, candidate, jobs, steps)
+        except DataError:  # this candidate diverged: the other one is chosen
+            scores[candidate] = float("inf")
+    best = min(scores, key=lambda k: scores[k] if np.isfinite(scores[k]) else np.inf)
+    if not np.isfinite(scores[best]):
+        transform, why = choose_by_range(p.ds, p.parts, scaler, mode)
+        return transform, why + "; neither candidate could be scored on the validation part"
+    shown = " vs ".join(f"{k} {v:.3f}" for k, v in scores.items())
+    epochs = min(cfg.training.epochs, BRIEF_EPOCHS)
+    return best, f"validation MASE {shown}; {len(jobs)} origins x {steps} steps, {epochs}-epoch trials"
