@@ -26,6 +26,7 @@ Usage: python bench/bench_accuracy.py [--smoke] [--seeds 0,1,2] [--series nile,c
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import importlib.metadata as md
 import json
@@ -37,7 +38,7 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -182,6 +183,17 @@ def anchor(
     return doc["model"]["mase"], time.perf_counter() - t0
 
 
+@contextlib.contextmanager
+def inside(folder: Path) -> Iterator[None]:
+    """Run the block with `folder` as the current directory."""
+    old = Path.cwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(old)
+
+
 def machine() -> str:
     def ver(name: str) -> str:
         try:
@@ -228,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notes: each auto candidate is a new fit
     t_all = time.perf_counter()
     rows: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="seqcast-bench-") as tmp:
+    # train writes runs/latest into the current directory: keep it in the temporary folder
+    with tempfile.TemporaryDirectory(prefix="seqcast-bench-") as tmp, inside(Path(tmp)):
         folder = Path(tmp)
         for name in names:
             spec = SERIES[name]
