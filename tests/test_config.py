@@ -39,7 +39,7 @@ def test_defaults_filled_in(cfg_file: Path) -> None:
     t = cfg.training
     assert (t.epochs, t.batch_size, t.learning_rate, t.loss, t.reset_states) == (50, 32, 0.001, "mse", "epoch")
     assert t.shuffle is True  # lookback mode: shuffled
-    assert (t.distribute, t.early_stopping.patience, t.seed) == ("none", 10, 0)
+    assert (t.distribute, t.early_stopping.patience, t.seed) == ("none", 20, 0)
     assert (cfg.evaluate.season, cfg.evaluate.horizon) == (1, 1)
     assert not cfg.stateful and cfg.inputs == ["y"]
 
