@@ -1,7 +1,8 @@
 """Import TensorFlow and Keras once, without the C++ start-up chatter on stderr.
 
 TensorFlow's native code prints CUDA probing messages straight to file descriptor 2 before
-its log level applies; a CPU user needs none of them. `seqcast --debug` keeps them.
+its log level applies, and its Python logger warns about expected retracing; a CPU user needs none
+of them. `seqcast --debug` keeps them.
 
 SEQCAST_LOGICAL_CPUS=N splits the CPU into N logical devices (for training.distribute: mirrored on a
 machine without GPUs, and its tests); it must apply before TensorFlow initialises its devices.
@@ -37,6 +38,9 @@ def import_tf(quiet: bool = True) -> Any:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+    # Python-side warnings too (e.g. "triggered tf.function retracing" when transform: auto trains several
+    # candidate models one after another: each is a new model, so tracing again is expected).
+    tf.get_logger().setLevel("ERROR")
     _logical_cpus(tf)
     return tf
 
