@@ -7,6 +7,7 @@ parquet files, folders and large CSVs go through pandas (imported only then).
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,18 +109,20 @@ def _read_pandas(path: Path) -> Table:
     return {str(c).strip(): df[c].to_numpy(dtype=object) for c in df.columns}, np.arange(len(df)) + 2
 
 
-def read_table(path: Path) -> Table:
-    """The columns of a CSV or parquet file, or of every such file in a folder, with errors naming the file."""
+def data_files(path: Path) -> list[Path]:
+    """The file itself, or every .csv / .parquet file of a folder in name order."""
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in {".csv", ".parquet", ".pq"})
+        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in {".csv", ".parquet", ".pq"})
         if not files:
             raise DataError("the folder holds no .csv or .parquet files", where=str(path))
-        tables = [read_table(p) for p in files]
-        cols = list(tables[0][0])
-        for p, (t, _) in zip(files, tables, strict=True):
-            if list(t) != cols:
-                raise DataError(f"its columns {list(t)} differ from {cols} in {files[0].name}", where=str(p))
-        return {c: np.concatenate([t[c] for t, _ in tables]) for c in cols}, np.concatenate([ln for _, ln in tables])
+        return files
+    if not path.exists():
+        raise DataError("data file not found", where=str(path), hint="check data.path in the config")
+    return [path]
+
+
+def read_table(path: Path) -> Table:
+    """The columns of one CSV or parquet file, with errors naming the file."""
     if not path.exists():
         raise DataError("data file not found", where=str(path), hint="check data.path in the config")
     try:
@@ -128,6 +131,70 @@ def read_table(path: Path) -> Table:
         return _read_csv_light(path)
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise DataError(f"cannot read the file: {exc}", where=str(path)) from None
+
+
+@dataclass
+class _Rows:
+    """What one file contributes, already as numbers: its text is dropped before the next file is read."""
+
+    values: np.ndarray  # (n, inputs) float64
+    times: np.ndarray | None
+    kind: TimeKind
+    keys: np.ndarray | None  # series names (str)
+    lines: np.ndarray  # file line of every row
+
+
+def _read_rows(path: Path, cfg: DataConfig) -> _Rows:
+    table, lines = read_table(path)
+    source = str(path)
+    _check_columns(table, cfg, source)
+    values = np.column_stack([_numeric(table[c], c, lines, source) for c in cfg.targets + cfg.features])
+    kind: TimeKind = "none"
+    times: np.ndarray | None = None
+    if cfg.time_column is not None:
+        raw = table[cfg.time_column]
+        try:
+            times, kind = timeaxis.parse_times(raw)
+        except ValueError as exc:
+            i = exc.args[0] if exc.args and isinstance(exc.args[0], int) else 0
+            raise DataError(
+                f"time column {cfg.time_column!r}, line {lines[i]}: {raw[i]!r} is not a date or an integer",
+                where=source,
+            ) from None
+    keys: np.ndarray | None = None
+    if cfg.series_column is not None:
+        keys = table[cfg.series_column].astype(str)
+        empty = np.flatnonzero(np.char.strip(keys) == "")
+        if len(empty):
+            raise DataError(
+                f"series column {cfg.series_column!r}, line {lines[empty[0]]}: the series name is missing", where=source
+            )
+    return _Rows(values, times, kind, keys, lines)
+
+
+def _gather(files: list[Path], cfg: DataConfig) -> tuple[_Rows, np.ndarray]:
+    """Every file's rows, read one file at a time, joined; and the file index of every row."""
+    parts: list[_Rows] = []
+    for f in files:
+        rows = _read_rows(f, cfg)
+        if parts and rows.kind != parts[0].kind:
+            raise DataError(
+                f"time column {cfg.time_column!r} holds {rows.kind} values here but {parts[0].kind} values in "
+                f"{files[0].name}",
+                where=str(f),
+            )
+        parts.append(rows)
+    if len(parts) == 1:
+        return parts[0], np.zeros(len(parts[0].lines), dtype=np.int32)
+    first = parts[0]
+    joined = _Rows(
+        values=np.concatenate([r.values for r in parts]),
+        times=None if first.times is None else np.concatenate([r.times for r in parts if r.times is not None]),
+        kind=first.kind,
+        keys=None if first.keys is None else np.concatenate([r.keys for r in parts if r.keys is not None]),
+        lines=np.concatenate([r.lines for r in parts]),
+    )
+    return joined, np.concatenate([np.full(len(r.lines), i, dtype=np.int32) for i, r in enumerate(parts)])
 
 
 def _numeric(raw: np.ndarray, col: str, lines: np.ndarray, source: str) -> np.ndarray:
@@ -176,16 +243,28 @@ def _fill(values: np.ndarray, how: str) -> np.ndarray:
 
 
 def _handle_missing(
-    values: np.ndarray, lines: np.ndarray, how: str, label: str, columns: list[str], source: str
+    values: np.ndarray,
+    ix: np.ndarray,
+    at: Callable[[int], str] | None,
+    lines: np.ndarray,
+    how: str,
+    label: str,
+    columns: list[str],
+    source: str,
 ) -> np.ndarray:
-    """values with missing, NaN and infinite entries handled; `drop` returns a row mask instead via NaN rows."""
+    """values with missing, NaN and infinite entries handled; `drop` leaves NaN rows for the caller to drop.
+
+    ix is each row's index in the input (-1 for a filled gap); rows are named by their file line, or by
+    at(index) ('b.csv line 7') when the input is a folder of files.
+    """
     bad = ~np.isfinite(values)
     if not bad.any():
         return values
     if how == "error":
         rows, cols = np.nonzero(bad)
-        named = sorted({int(lines[r]) for r in rows if lines[r] >= 0})
-        gaps = len({int(r) for r in rows if lines[r] < 0})
+        found = sorted({int(ix[r]) for r in rows if ix[r] >= 0})
+        named: list[Any] = [at(i) for i in found] if at else sorted({int(lines[i]) for i in found})
+        gaps = len({int(r) for r in rows if ix[r] < 0})
         what = f"missing, NaN or infinite values in column(s) {sorted({columns[c] for c in cols})}{label}"
         if named:
             what += f" at line(s) {named[:8]}{' ...' if len(named) > 8 else ''}"
@@ -204,55 +283,42 @@ def _handle_missing(
 def load_dataset(cfg: DataConfig) -> Dataset:
     """Read cfg.path and return its series, sorted, checked and with missing values handled."""
     source = str(cfg.path)
-    table, lines = read_table(Path(cfg.path))
-    _check_columns(table, cfg, source)
+    files = data_files(Path(cfg.path))
+    rows, file_of = _gather(files, cfg)
+    values, times, kind, lines = rows.values, rows.times, rows.kind, rows.lines
     columns = cfg.targets + cfg.features
-    values = np.column_stack([_numeric(table[c], c, lines, source) for c in columns])
 
-    kind: TimeKind = "none"
-    times: np.ndarray | None = None
-    if cfg.time_column is not None:
-        raw = table[cfg.time_column]
-        try:
-            times, kind = timeaxis.parse_times(raw)
-        except ValueError as exc:
-            i = exc.args[0] if exc.args and isinstance(exc.args[0], int) else 0
-            raise DataError(
-                f"time column {cfg.time_column!r}, line {lines[i]}: {raw[i]!r} is not a date or an integer",
-                where=source,
-            ) from None
+    def at(i: int) -> str:
+        """Where row i came from: 'line 7', or 'b.csv line 7' when the data is a folder of files."""
+        return f"line {lines[i]}" if len(files) == 1 else f"{files[file_of[i]].name} line {lines[i]}"
 
-    if cfg.series_column is not None:
-        keys = table[cfg.series_column].astype(str)
-        empty = np.flatnonzero(np.char.strip(keys.astype(str)) == "")
-        if len(empty):
-            raise DataError(
-                f"series column {cfg.series_column!r}, line {lines[empty[0]]}: the series name is missing", where=source
-            )
-        names, first_seen, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    if rows.keys is not None:
+        names, first_seen, inverse = np.unique(rows.keys, return_index=True, return_inverse=True)
         order = np.argsort(first_seen)  # series in order of first appearance
         groups = [(str(names[g]), np.flatnonzero(inverse == g)) for g in order]
     else:
         groups = [("", np.arange(len(lines)))]
+    del rows
 
     out: list[Series] = []
     notes: list[str] = []
     freqs: list[Freq] = []
-    for name, rows in groups:
+    for name, members in groups:
         label = f" of series {name!r}" if name else ""
-        vals, ln = values[rows], lines[rows]
+        vals, ix = values[members], members  # ix: the row's index in the input, -1 once a gap is filled
         if times is not None:
-            t = times[rows]
+            t = times[members]
             order = np.argsort(t, kind="stable")
             if (np.diff(order) < 0).any():
                 notes.append(f"rows{label} were not in time order; sorted by {cfg.time_column}")
-            t, vals, ln = t[order], vals[order], ln[order]
+            t, vals, ix = t[order], vals[order], ix[order]
             dup = np.flatnonzero(t[1:] == t[:-1])
             if len(dup):
                 d = dup[0]
+                a, b = sorted((int(ix[d]), int(ix[d + 1])))
+                where_rows = f"lines {lines[a]} and {lines[b]}" if len(files) == 1 else f"{at(a)} and {at(b)}"
                 raise DataError(
-                    f"duplicate timestamp {timeaxis.fmt(t[d], kind)}{label} at lines {min(ln[d], ln[d + 1])} "
-                    f"and {max(ln[d], ln[d + 1])}",
+                    f"duplicate timestamp {timeaxis.fmt(t[d], kind)}{label} at {where_rows}",
                     where=source,
                     hint="one row per timestamp; set data.series_column if the file holds several series",
                 )
@@ -283,10 +349,10 @@ def load_dataset(cfg: DataConfig) -> Dataset:
                 pos = np.searchsorted(full, t)
                 grid_vals = np.full((len(full), vals.shape[1]), np.nan)
                 grid_vals[pos] = vals
-                grid_ln = np.full(len(full), -1)
-                grid_ln[pos] = ln
-                t, vals, ln = full, grid_vals, grid_ln
-        vals = _handle_missing(vals, ln, cfg.missing, label, columns, source)
+                grid_ix = np.full(len(full), -1)
+                grid_ix[pos] = ix
+                t, vals, ix = full, grid_vals, grid_ix
+        vals = _handle_missing(vals, ix, at if len(files) > 1 else None, lines, cfg.missing, label, columns, source)
         keep = np.isfinite(vals).all(axis=1)
         if not keep.all():
             notes.append(f"dropped {int((~keep).sum())} row(s) with missing values{label}")

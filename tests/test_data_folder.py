@@ -1,0 +1,106 @@
+"""data.path may be a folder of CSV and parquet files: read one file at a time, one or more series per file,
+a series may continue from one file into the next, and every error names the file and line at fault."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from seqcast.config import DataConfig
+from seqcast.data import Dataset, load_dataset
+from seqcast.errors import ConfigError, DataError
+
+
+def rows(series: str, years: range, offset: float = 0.0) -> str:
+    """Lines `year,series,y` whose y is the year minus 2000 plus offset."""
+    return "".join(f"{t},{series},{t - 2000 + offset}\n" for t in years)
+
+
+def load(path: Path, **data: Any) -> Dataset:
+    data.setdefault("targets", ["y"])
+    return load_dataset(DataConfig(path=path, time_column="year", series_column="s", **data))
+
+
+def error(path: Path, **data: Any) -> str:
+    with pytest.raises(DataError) as err:
+        load(path, **data)
+    assert err.value.exit_code == 1
+    return " ".join(err.value.render().split())
+
+
+def test_folder_equals_one_file(tmp_path: Path) -> None:
+    header = "year,s,y\n"
+    (tmp_path / "one.csv").write_text(header + rows("A", range(2000, 2010)) + rows("B", range(2000, 2010), 100))
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    (folder / "a.csv").write_text(header + rows("A", range(2000, 2010)))
+    (folder / "b.csv").write_text(header + rows("B", range(2000, 2010), 100))
+    (folder / "notes.txt").write_text("not data")  # ignored: only .csv and .parquet files are read
+    whole, parts = load(tmp_path / "one.csv"), load(folder)
+    assert parts.names == whole.names == ["A", "B"]
+    for a, b in zip(whole.series, parts.series, strict=True):
+        np.testing.assert_array_equal(a.times, b.times)
+        np.testing.assert_array_equal(a.values, b.values)
+    np.testing.assert_array_equal(parts.series[1].values[:, 0], np.arange(10) + 100.0)
+
+
+def test_series_continues_across_files_and_parquet(tmp_path: Path) -> None:
+    pd = pytest.importorskip("pandas")
+    (tmp_path / "2000s.csv").write_text("year,s,y\n" + rows("A", range(2000, 2005)))
+    later = pd.DataFrame({"year": range(2005, 2010), "s": "A", "y": [t - 2000.0 for t in range(2005, 2010)]})
+    later.to_parquet(tmp_path / "2005s.parquet")
+    (s,) = load(tmp_path).series
+    np.testing.assert_array_equal(s.times, np.arange(2000, 2010))
+    np.testing.assert_array_equal(s.values[:, 0], np.arange(10.0))
+
+
+def test_files_may_list_rows_out_of_order_and_have_extra_columns(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("year,s,y\n" + rows("A", range(2005, 2010)))
+    (tmp_path / "b.csv").write_text("year,s,y,unused\n" + "".join(f"{t},A,{t - 2000},x\n" for t in range(2000, 2005)))
+    ds = load(tmp_path)
+    np.testing.assert_array_equal(ds.series[0].values[:, 0], np.arange(10.0))
+    assert any("not in time order" in n for n in ds.notes)
+
+
+def test_non_number_names_the_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("year,s,y\n" + rows("A", range(2000, 2005)))
+    (tmp_path / "b.csv").write_text("year,s,y\n2005,A,5\n2006,A,six\n")
+    assert error(tmp_path) == f"{tmp_path / 'b.csv'}: column 'y', line 3: 'six' is not a number"
+
+
+def test_missing_column_names_the_file(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("year,s,y\n" + rows("A", range(2000, 2005)))
+    (tmp_path / "b.csv").write_text("year,s,z\n2005,A,5\n")
+    with pytest.raises(ConfigError) as err:
+        load(tmp_path)
+    assert "'y' is not a column of " + str(tmp_path / "b.csv") in err.value.render()
+
+
+def test_duplicate_across_files_names_both(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("year,s,y\n" + rows("A", range(2000, 2005)))
+    (tmp_path / "b.csv").write_text("year,s,y\n2005,A,5\n2003,A,3\n")
+    text = error(tmp_path)
+    assert "duplicate timestamp 2003 of series 'A' at a.csv line 5 and b.csv line 3" in text
+
+
+def test_nan_rows_named_by_file(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("year,s,y\n" + rows("A", range(2000, 2005)))
+    (tmp_path / "b.csv").write_text("year,s,y\n2005,A,\n2006,A,6\n")
+    text = error(tmp_path)
+    assert "line(s) ['b.csv line 2']" in text and "data.missing" in text
+
+
+def test_mixed_time_kinds_refused(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("year,s,y\n2000,A,1\n2001,A,2\n")
+    (tmp_path / "b.csv").write_text("year,s,y\n2024-01-01,A,3\n")
+    assert error(tmp_path) == (
+        f"{tmp_path / 'b.csv'}: time column 'year' holds datetime values here but integer values in a.csv"
+    )
+
+
+def test_empty_folder(tmp_path: Path) -> None:
+    (tmp_path / "readme.txt").write_text("no data here")
+    assert error(tmp_path) == f"{tmp_path}: the folder holds no .csv or .parquet files"
