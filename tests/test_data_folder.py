@@ -104,3 +104,23 @@ def test_mixed_time_kinds_refused(tmp_path: Path) -> None:
 def test_empty_folder(tmp_path: Path) -> None:
     (tmp_path / "readme.txt").write_text("no data here")
     assert error(tmp_path) == f"{tmp_path}: the folder holds no .csv or .parquet files"
+
+
+def test_large_csv_read_in_chunks_equals_one_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import seqcast.data
+
+    path = tmp_path / "d.csv"
+    path.write_text("year,s,y\n" + rows("A", range(2000, 2010)) + rows("B", range(2000, 2010), 100))
+    whole = load(path)
+    monkeypatch.setattr(seqcast.data, "_PANDAS_ABOVE", 0)  # every CSV counts as large: pandas, in chunks
+    monkeypatch.setattr(seqcast.data, "_CHUNK_ROWS", 3)
+    chunked = load(path)
+    assert chunked.names == whole.names
+    for a, b in zip(whole.series, chunked.series, strict=True):
+        np.testing.assert_array_equal(a.times, b.times)
+        np.testing.assert_array_equal(a.values, b.values)
+
+    path.write_text("year,s,y\n" + rows("A", range(2000, 2007)) + "2007,A,oops\n")  # line 9, in the third chunk
+    assert error(path) == f"{path}: column 'y', line 9: 'oops' is not a number"
+    path.write_text("year,s,y\n")
+    assert error(path) == f"{path}: the file has a header but no rows"

@@ -1,13 +1,15 @@
 """Read the CSV, split it into series, handle missing values, split chronologically, scale.
 
 Plain CSVs are read with the csv module and numpy so that window-preview stays instant;
-parquet files, folders and large CSVs go through pandas (imported only then).
+parquet files, folders and large CSVs go through pandas (imported only then). A folder is read one file at
+a time and a large CSV in chunks of rows, each turned into numbers before the next is read, so the text of
+the whole input never sits in memory at once (the numbers do: float64 values, the time axis, series names).
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,14 +123,39 @@ def data_files(path: Path) -> list[Path]:
     return [path]
 
 
-def read_table(path: Path) -> Table:
-    """The columns of one CSV or parquet file, with errors naming the file."""
+_CHUNK_ROWS = 200_000  # rows per chunk of a large CSV: each chunk becomes numbers before the next is read
+
+
+def _read_pandas_chunks(path: Path) -> Iterator[Table]:
+    import pandas as pd
+
+    try:
+        reader = pd.read_csv(path, skipinitialspace=True, dtype=str, keep_default_na=False, chunksize=_CHUNK_ROWS)
+        seen = 0
+        for df in reader:
+            if df.empty:
+                continue
+            yield {str(c).strip(): df[c].to_numpy(dtype=object) for c in df.columns}, np.arange(len(df)) + seen + 2
+            seen += len(df)
+    except pd.errors.EmptyDataError:
+        raise DataError("the file is empty", where=str(path)) from None
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise DataError(f"cannot read the file: {exc}", where=str(path)) from None
+    if not seen:
+        raise DataError("the file has a header but no rows", where=str(path))
+
+
+def read_tables(path: Path) -> Iterator[Table]:
+    """The columns of one CSV or parquet file, with errors naming the file; a large CSV in chunks of rows."""
     if not path.exists():
         raise DataError("data file not found", where=str(path), hint="check data.path in the config")
     try:
-        if path.suffix.lower() in {".parquet", ".pq"} or path.stat().st_size > _PANDAS_ABOVE:
-            return _read_pandas(path)
-        return _read_csv_light(path)
+        if path.suffix.lower() in {".parquet", ".pq"}:
+            yield _read_pandas(path)
+        elif path.stat().st_size > _PANDAS_ABOVE:
+            yield from _read_pandas_chunks(path)
+        else:
+            yield _read_csv_light(path)
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise DataError(f"cannot read the file: {exc}", where=str(path)) from None
 
@@ -144,9 +171,7 @@ class _Rows:
     lines: np.ndarray  # file line of every row
 
 
-def _read_rows(path: Path, cfg: DataConfig) -> _Rows:
-    table, lines = read_table(path)
-    source = str(path)
+def _to_rows(table: dict[str, np.ndarray], lines: np.ndarray, cfg: DataConfig, source: str) -> _Rows:
     _check_columns(table, cfg, source)
     values = np.column_stack([_numeric(table[c], c, lines, source) for c in cfg.targets + cfg.features])
     kind: TimeKind = "none"
@@ -173,19 +198,24 @@ def _read_rows(path: Path, cfg: DataConfig) -> _Rows:
 
 
 def _gather(files: list[Path], cfg: DataConfig) -> tuple[_Rows, np.ndarray]:
-    """Every file's rows, read one file at a time, joined; and the file index of every row."""
+    """Every file's rows, read one file (or chunk of a large CSV) at a time, joined; and each row's file index."""
     parts: list[_Rows] = []
-    for f in files:
-        rows = _read_rows(f, cfg)
-        if parts and rows.kind != parts[0].kind:
-            raise DataError(
-                f"time column {cfg.time_column!r} holds {rows.kind} values here but {parts[0].kind} values in "
-                f"{files[0].name}",
-                where=str(f),
-            )
-        parts.append(rows)
+    file_of: list[np.ndarray] = []
+    for i, f in enumerate(files):
+        for table, lines in read_tables(f):
+            rows = _to_rows(table, lines, cfg, str(f))
+            del table
+            if parts and rows.kind != parts[0].kind:
+                before = f"in {files[0].name}" if i else f"before line {rows.lines[0]}"
+                raise DataError(
+                    f"time column {cfg.time_column!r} holds {rows.kind} values here but {parts[0].kind} values "
+                    f"{before}",
+                    where=str(f),
+                )
+            parts.append(rows)
+            file_of.append(np.full(len(rows.lines), i, dtype=np.int32))
     if len(parts) == 1:
-        return parts[0], np.zeros(len(parts[0].lines), dtype=np.int32)
+        return parts[0], file_of[0]
     first = parts[0]
     joined = _Rows(
         values=np.concatenate([r.values for r in parts]),
@@ -194,7 +224,7 @@ def _gather(files: list[Path], cfg: DataConfig) -> tuple[_Rows, np.ndarray]:
         keys=None if first.keys is None else np.concatenate([r.keys for r in parts if r.keys is not None]),
         lines=np.concatenate([r.lines for r in parts]),
     )
-    return joined, np.concatenate([np.full(len(r.lines), i, dtype=np.int32) for i, r in enumerate(parts)])
+    return joined, np.concatenate(file_of)
 
 
 def _numeric(raw: np.ndarray, col: str, lines: np.ndarray, source: str) -> np.ndarray:
