@@ -105,6 +105,45 @@ def test_lookback_windows_empty() -> None:
     assert len(win) == 0 and win.series.dtype == np.int64
 
 
+def test_lookback_windows_hold_one_range_per_series_exact() -> None:
+    # series 1 has no window (too short): window numbers run on into series 2
+    shape = WindowShape(look_back=3, horizon=2)
+    win = lookback_windows(shape, [0, 0, 1], [(0, 12), (0, 4), (0, 11)], stride=2)
+    assert win.firsts.tolist() == [0, 0, 1] and win.counts.tolist() == [4, 0, 3] and win.stride == 2
+    assert win.offsets.tolist() == [0, 4, 4]
+    series, starts = win.locate(np.array([6, 0, 3, 4, 5], dtype=np.int64))
+    assert series.tolist() == [2, 0, 0, 2, 2] and starts.tolist() == [5, 0, 6, 1, 3]
+    assert win.series.tolist() == [0, 0, 0, 0, 2, 2, 2]
+    assert win.starts.tolist() == [0, 2, 4, 6, 1, 3, 5]
+    assert win.input_range(4) == (1, 4) and win.target_range(4) == (4, 6)
+
+
+@SETTINGS
+@given(
+    st.lists(st.tuples(st.integers(0, 3), st.integers(0, 40)), min_size=1, max_size=5),
+    st.integers(1, 6),
+    st.integers(1, 3),
+    st.booleans(),
+    st.integers(1, 4),
+)
+def test_locate_matches_the_concatenated_starts(
+    parts: list[tuple[int, int]], look_back: int, horizon: int, many: bool, stride: int
+) -> None:
+    """locate(k) for every window number equals concatenating lookback_starts series by series."""
+    shape = WindowShape(look_back, horizon, many)
+    firsts = [f for f, _ in parts]
+    bounds = [(0, n) for _, n in parts]
+    win = lookback_windows(shape, firsts, bounds, stride)
+    want = [
+        (i, int(p))
+        for i, (f, (lo, hi)) in enumerate(zip(firsts, bounds, strict=True))
+        for p in lookback_starts(shape, f, lo, hi, stride)
+    ]
+    series, starts = win.locate(np.arange(len(win), dtype=np.int64))
+    assert list(zip(series.tolist(), starts.tolist(), strict=True)) == want
+    assert len(win) == len(want)
+
+
 # ---------------------------------------------------------------- look-back properties
 
 

@@ -41,6 +41,7 @@ class Prepared:
     transform: str
     transform_why: str
     arrays: list[np.ndarray]  # per series (n, inputs) in model units
+    flat: np.ndarray | None = None  # (rows, inputs): all series one after another, `arrays` are views of it
 
     @property
     def cfg(self) -> Config:
@@ -106,14 +107,67 @@ def prepare(cfg: Config, ds: Dataset | None = None) -> Prepared:
         raise ConfigError(
             "window_norm needs look-back windows; use difference in stateful mode", where="data.transform"
         )
-    arrays = [to_model_units(scaler.transform(i, s.values), transform) for i, s in enumerate(p.ds.series)]
-    return Prepared(p, scaler, transform, why, arrays)
+    flat, arrays = model_arrays(p.ds, scaler, transform)
+    return Prepared(p, scaler, transform, why, arrays, flat)
 
 
-def _flat(arrays: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """All series stacked into one (rows, inputs) float32 array, and each series' first row in it."""
-    offsets = np.concatenate([[0], np.cumsum([len(a) for a in arrays])[:-1]]).astype(np.int64)
-    return np.nan_to_num(np.concatenate(arrays).astype(np.float32)), offsets
+def model_arrays(ds: Dataset, scaler: Scaler, transform: str) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Every series in model units (float64): one (rows, inputs) buffer and a view of it per series.
+
+    The buffer is 64-byte aligned so that window_dataset hands it to TensorFlow without a copy.
+    """
+    lengths = [len(s) for s in ds.series]
+    flat = aligned_empty((sum(lengths), len(ds.inputs)), np.float64)
+    arrays, o = [], 0
+    for i, (s, n) in enumerate(zip(ds.series, lengths, strict=True)):
+        flat[o : o + n] = to_model_units(scaler.transform(i, s.values), transform)
+        arrays.append(flat[o : o + n])
+        o += n
+    return flat, arrays
+
+
+def aligned_empty(shape: tuple[int, int], dtype: Any) -> np.ndarray:
+    """np.empty(shape, dtype) starting on a 64-byte boundary (TensorFlow copies a less aligned buffer)."""
+    nbytes = shape[0] * shape[1] * np.dtype(dtype).itemsize
+    buf = np.empty(nbytes + 64, np.uint8)
+    skip = -buf.ctypes.data % 64
+    return buf[skip : skip + nbytes].view(dtype).reshape(shape)
+
+
+def _flat(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, inputs) array of all series one after another, and each series' first row in it.
+
+    prep.flat itself when prepare made it (no copy; float64, NaN kept: the graph cleans each batch);
+    otherwise one aligned float32 copy, filled series by series.
+    """
+    lengths = [len(a) for a in prep.arrays]
+    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    if prep.flat is not None:
+        return prep.flat, offsets
+    flat = aligned_empty((sum(lengths), len(prep.ds.inputs)), np.float32)
+    for a, o in zip(prep.arrays, offsets, strict=True):
+        flat[o : o + len(a)] = a
+    return flat, offsets
+
+
+def _tensor(a: np.ndarray) -> Any:
+    """a as a TensorFlow tensor sharing its memory (dlpack); a copy unless a is C-contiguous and 64-byte aligned.
+
+    (TensorFlow's kernels assume aligned buffers and dlpack does not check: a misaligned one aborts in a gather.)
+    """
+    import tensorflow as tf
+
+    if not a.flags.c_contiguous or not a.flags.writeable or a.ctypes.data % 64:
+        return tf.constant(a)
+    try:
+        return tf.experimental.dlpack.from_dlpack(a.__dlpack__())
+    except (BufferError, TypeError, ValueError, tf.errors.OpError):  # read-only, odd strides
+        return tf.constant(a)
+
+
+def _all_finite(a: np.ndarray, rows: int = 1 << 18) -> bool:
+    """No NaN or inf in a, checked in blocks of rows (no array-sized temporary)."""
+    return all(np.isfinite(a[k : k + rows]).all() for k in range(0, len(a), rows))
 
 
 def window_dataset(
@@ -132,30 +186,47 @@ def window_dataset(
     """
     import tensorflow as tf
 
-    flat, offsets = _flat(prep.arrays)
-    data = tf.constant(flat)  # (rows, inputs): the only copy of the data
-    starts = tf.constant(offsets[windows.series] + windows.starts)  # (windows,) global start rows
+    flat, offsets = _flat(prep)
+    data = _tensor(flat)  # (rows, inputs), the memory of prep.flat: no copy of the data
+    clean = not _all_finite(flat)  # e.g. row 0 of a differenced series: NaN -> 0 per batch, as np.nan_to_num
+    n, bs, stride = len(windows), batch_size, windows.stride
+    ends = np.cumsum(windows.counts)  # (series,) one past each series' last window number
+    # window k of series i starts at global row base[i] + k * stride (windows.py, LookbackWindows)
+    base = tf.constant(offsets + windows.firsts - (ends - windows.counts) * stride)
+    ends_t = tf.constant(ends)
     shape, n_t, norm = windows.shape, prep.n_targets, prep.transform == "window_norm"
-    x_steps = tf.range(shape.look_back, dtype=tf.int64)
-    y_steps = tf.range(shape.target_offset, shape.target_offset + shape.target_len, dtype=tf.int64)
+    span = tf.range(shape.span, dtype=tf.int64)  # inputs and targets: one gather
+    lo, hi = np.finfo(np.float32).min, np.finfo(np.float32).max
+    index_dtype = tf.int32 if n < 2**31 else tf.int64  # window numbers: 4 bytes each per epoch order
 
-    def gather(s: Any) -> tuple[Any, Any]:
-        x = tf.gather(data, s[:, None] + x_steps)  # (batch, look_back, inputs)
-        y = tf.gather(data, s[:, None] + y_steps)[:, :, :n_t]  # (batch, target steps, targets)
+    def gather(k: Any) -> tuple[Any, Any]:
+        k = tf.cast(k, tf.int64)  # (batch,) window numbers
+        s = tf.gather(base, tf.searchsorted(ends_t, k, side="right")) + k * stride  # (batch,) global start rows
+        w = tf.cast(tf.gather(data, s[:, None] + span), tf.float32)  # (batch, span, inputs)
+        if clean:
+            w = tf.clip_by_value(tf.where(tf.math.is_nan(w), tf.zeros_like(w), w), lo, hi)
+        x = w[:, : shape.look_back]  # (batch, look_back, inputs)
+        y = w[:, shape.target_offset : shape.target_offset + shape.target_len, :n_t]  # (batch, target steps, targets)
         if norm:
             last = x[:, -1:, :]  # (batch, 1, inputs)
             x, y = x - last, y - last[:, :, :n_t]
         return x, y
 
     def epoch_order(e: Any) -> Any:
-        order = tf.random.experimental.stateless_shuffle(starts, seed=tf.stack([tf.constant(seed, tf.int64), e]))
-        return tf.data.Dataset.from_tensor_slices(order if shuffle else starts).batch(batch_size, drop_remainder)
+        order = tf.range(n, dtype=index_dtype)
+        if shuffle:  # the permutation depends on (seed, e) and n only, not on what is shuffled
+            order = tf.random.experimental.stateless_shuffle(order, seed=tf.stack([tf.constant(seed, tf.int64), e]))
+        return tf.data.Dataset.from_tensor_slices(order).batch(bs, drop_remainder)
 
     if epochs is not None:
         ds = tf.data.Dataset.range(epochs[0], epochs[1]).flat_map(epoch_order)
     else:
-        ds = tf.data.Dataset.from_tensor_slices(starts).batch(batch_size, drop_remainder)
-    return ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+        ds = tf.data.Dataset.from_tensor_slices(tf.range(n, dtype=index_dtype)).batch(bs, drop_remainder)
+    # tf.data's default static rewrites serialize the pipeline when its iterator is made, `data` included: a
+    # transient copy of the whole data set. The pipeline is already what they would make it (parallel map, prefetch).
+    options = tf.data.Options()
+    options.experimental_optimization.apply_default_optimizations = False
+    return ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE).with_options(options)
 
 
 def _loss_np(name: str, pred: np.ndarray, true: np.ndarray) -> float:

@@ -131,14 +131,14 @@ def candidate_score(
 
     from seqcast import engine
     from seqcast import forecast as fc
-    from seqcast.train import Prepared, fit
+    from seqcast.train import Prepared, fit, model_arrays
 
     brief = cfg.model_copy(deep=True)
     brief.training.epochs = min(cfg.training.epochs, BRIEF_EPOCHS)
     brief.training.tensorboard = False
     plan = replace(p, cfg=brief)
-    arrays = [to_model_units(scaler.transform(i, s.values), transform) for i, s in enumerate(p.ds.series)]
-    prep = Prepared(plan, scaler, transform, "auto candidate", arrays)
+    flat, arrays = model_arrays(p.ds, scaler, transform)
+    prep = Prepared(plan, scaler, transform, "auto candidate", arrays, flat)
     model, _ = fit(prep, quiet=True)
     run = fc.Run(Path("."), brief, prep.preprocess_doc(), engine.from_keras(model))
     return validation_mase(run, p, jobs, steps)

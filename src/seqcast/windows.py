@@ -8,6 +8,7 @@ Nothing here copies a series into an (N, look_back, features) array: windows are
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -48,12 +49,18 @@ def lookback_starts(shape: WindowShape, first: int, lo: int, hi: int, stride: in
     every target lies in [lo, hi) (many_to_many: the last target does; the earlier ones are
     the inputs' own next steps, which for a training window all lie in the training part).
     """
+    p_min, count = lookback_range(shape, first, lo, hi, stride)
+    return p_min + stride * np.arange(count, dtype=np.int64)
+
+
+def lookback_range(shape: WindowShape, first: int, lo: int, hi: int, stride: int = 1) -> tuple[int, int]:
+    """(first start, number of windows) of lookback_starts: the starts are first + stride * [0, count)."""
     need = shape.target_len if not shape.many_to_many else 1  # targets that must be >= lo
     p_min = max(first, lo - shape.target_offset - shape.target_len + need)
     p_max = hi - shape.span  # last target row = p + span - 1 <= hi - 1
     if p_max < p_min:
-        return np.empty(0, dtype=np.int64)
-    return np.arange(p_min, p_max + 1, stride, dtype=np.int64)
+        return p_min, 0
+    return p_min, (p_max - p_min) // stride + 1
 
 
 def gather(values: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
@@ -66,26 +73,56 @@ def gather(values: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class LookbackWindows:
-    """The windows of one part over all series, addressed as (series, start) pairs."""
+    """The windows of one part over all series, held as one range of starts per series.
+
+    Window k (series-major, starts ascending within a series) of series i starts at
+    firsts[i] + (k - offsets[i]) * stride, where offsets[i] = counts[0] + ... + counts[i - 1].
+    Nothing per window is stored: `series` and `starts` are computed on first use (previews, tests);
+    training computes the starts of each batch from its window numbers (`locate`, or in the graph).
+    """
 
     shape: WindowShape
-    series: np.ndarray  # (windows,) series number
-    starts: np.ndarray  # (windows,) start p inside that series
+    firsts: np.ndarray  # (n_series,) int64 start of each series' first window
+    counts: np.ndarray  # (n_series,) int64 windows in each series
+    stride: int = 1
 
     def __len__(self) -> int:
-        return len(self.starts)
+        return int(self.counts.sum())
+
+    @property
+    def offsets(self) -> np.ndarray:
+        """(n_series,) number of the first window of each series."""
+        return np.concatenate([[0], np.cumsum(self.counts)[:-1]]).astype(np.int64)
+
+    def locate(self, k: np.ndarray | np.integer | int) -> tuple[np.ndarray, np.ndarray]:
+        """(series, start) of the window numbers k (any int array), without the per-window arrays."""
+        k = np.asarray(k, dtype=np.int64)
+        ends = np.cumsum(self.counts)
+        i = np.searchsorted(ends, k, side="right")  # series whose windows end after k
+        return i, self.firsts[i] + (k - (ends[i] - self.counts[i])) * self.stride
+
+    @cached_property
+    def series(self) -> np.ndarray:
+        """(windows,) int64 series number of every window."""
+        return np.repeat(np.arange(len(self.counts), dtype=np.int64), self.counts)
+
+    @cached_property
+    def starts(self) -> np.ndarray:
+        """(windows,) int64 start p of every window inside its series."""
+        return self.locate(np.arange(len(self), dtype=np.int64))[1]
 
     def input_range(self, k: int) -> tuple[int, int]:
-        p = int(self.starts[k])
+        p = int(self.locate(np.int64(k))[1])
         return p, p + self.shape.look_back
 
     def target_range(self, k: int) -> tuple[int, int]:
-        p = int(self.starts[k]) + self.shape.target_offset
+        p = int(self.locate(np.int64(k))[1]) + self.shape.target_offset
         return p, p + self.shape.target_len
 
     def __repr__(self) -> str:
         head = ", ".join(
-            f"s{self.series[k]}:{self.input_range(k)}->{self.target_range(k)}" for k in range(min(3, len(self)))
+            f"s{int(self.locate(np.int64(k))[0])}:{self.input_range(k)}->{self.target_range(k)}"
+            for k in range(min(3, len(self)))
         )
         more = ", ..." if len(self) > 3 else ""
         return f"LookbackWindows({len(self)} windows, look_back={self.shape.look_back}, {head}{more})"
@@ -94,13 +131,13 @@ class LookbackWindows:
 def lookback_windows(
     shape: WindowShape, firsts: list[int], bounds: list[tuple[int, int]], stride: int = 1
 ) -> LookbackWindows:
-    """Windows whose targets fall in bounds[i] = (lo, hi) of each series i."""
-    starts = [lookback_starts(shape, f, lo, hi, stride) for f, (lo, hi) in zip(firsts, bounds, strict=True)]
-    series = [np.full(len(s), i, dtype=np.int64) for i, s in enumerate(starts)]
+    """Windows whose targets fall in bounds[i] = (lo, hi) of each series i (see lookback_starts)."""
+    ranges = [lookback_range(shape, f, lo, hi, stride) for f, (lo, hi) in zip(firsts, bounds, strict=True)]
     return LookbackWindows(
         shape,
-        np.concatenate(series) if series else np.empty(0, np.int64),
-        np.concatenate(starts) if starts else np.empty(0, np.int64),
+        np.array([r[0] for r in ranges], dtype=np.int64),
+        np.array([r[1] for r in ranges], dtype=np.int64),
+        stride,
     )
 
 
