@@ -72,7 +72,8 @@ class Recurrent:
             if self.cell == "lstm":
                 h, c = state
                 z = xw[:, t] + h @ self.recurrent  # gates i, f, c, o
-                i, f, g, o = ract(z[:, :u]), ract(z[:, u : 2 * u]), act(z[:, 2 * u : 3 * u]), ract(z[:, 3 * u :])
+                s = ract(z)  # one call for all gates (elementwise: the same numbers as per gate); c uses act
+                i, f, g, o = s[:, :u], s[:, u : 2 * u], act(z[:, 2 * u : 3 * u]), s[:, 3 * u :]
                 c2 = f * c + i * g
                 new: State = (o * act(c2), c2)
             elif self.cell == "gru":

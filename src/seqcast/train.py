@@ -240,7 +240,13 @@ def _loss_np(name: str, pred: np.ndarray, true: np.ndarray) -> float:
 
 
 def stateful_validation_data(prep: Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """(warm, x, y) for stateful validation: the common tail of every training part, then the val part."""
+    """(warm, x, y) for stateful validation: the common tail of every training part, then the val part.
+
+    The warm-up is at most one stream's span (chunks * num_steps rows), the longest run of steps the model
+    carries its states over in training (states are reset every epoch); with reset_states never it is the
+    whole training part. The warm-up runs step by step on the numpy engine after every epoch, so on a long
+    series warming on the whole training part would cost more than the epoch itself (160,000 steps: ~6 s).
+    """
     lay = prep.plan.train
     assert isinstance(lay, StreamLayout)
     parts = prep.plan.parts
@@ -248,6 +254,8 @@ def stateful_validation_data(prep: Prepared) -> tuple[np.ndarray, np.ndarray, np
     if val_len < lay.target_len + (0 if lay.target_offset == 1 else lay.num_steps - 1):
         return None
     warm_len = min(p.train_end - f for p, f in zip(parts, lay.first, strict=True))
+    if prep.cfg.training.reset_states != "never":
+        warm_len = min(warm_len, lay.chunks * lay.num_steps)
     n_t = prep.n_targets
     warm = np.stack([a[p.train_end - warm_len : p.train_end] for a, p in zip(prep.arrays, parts, strict=True)])
     if lay.target_offset == 1:  # many_to_many: one-step targets over the val part
@@ -483,11 +491,13 @@ def fit(
     workdir: Path | None = None,
     checkpoint: Path | None = None,
     resume: Path | None = None,
+    callbacks: list[Any] | None = None,
 ) -> tuple[Any, list[dict[str, Any]]]:
     """Build, compile and train the model under training.distribute; returns it with one history row per epoch.
 
     One custom training loop for every strategy (see _train_loop); the Keras callbacks run as under model.fit.
     checkpoint: folder rewritten after every complete epoch; resume: a checkpoint to continue from.
+    callbacks: extra Keras callbacks, run after seqcast's own (their logs carry loss and val_loss).
     Ctrl-C / SIGTERM stop after the current batch and raise Interrupted (the checkpoint stays).
     """
     import keras
@@ -527,7 +537,7 @@ def fit(
             f"training.distribute {cfg.training.distribute}: {replicas} replicas; each takes {per} "
             f"of every global batch of {p.batch_size}"
         )
-    callbacks = _make_callbacks(prep, quiet, rows, workdir or Path("."), session)
+    callbacks = _make_callbacks(prep, quiet, rows, workdir or Path("."), session) + list(callbacks or [])
     lost: Exception | None = None
     if session.epochs_done < cfg.training.epochs:
         with _stop_on_signals(model, session):
