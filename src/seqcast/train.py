@@ -183,6 +183,7 @@ def window_dataset(
 
     With epochs=(first, end) the pipeline spans those epochs (fit with steps_per_epoch), and epoch e's
     order is a stateless shuffle keyed by (seed, e): a resumed run sees exactly the batches it would have.
+    The pipeline reads prep.flat in place (TensorFlow shares its memory): prep.arrays must not change while it runs.
     """
     import tensorflow as tf
 
