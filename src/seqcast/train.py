@@ -112,15 +112,21 @@ def prepare(cfg: Config, ds: Dataset | None = None) -> Prepared:
 
 
 def model_arrays(ds: Dataset, scaler: Scaler, transform: str) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Every series in model units (float64): one (rows, inputs) buffer and a view of it per series.
+    """Every series in model units: one (rows, inputs) float32 buffer and a view of it per series.
 
-    The buffer is 64-byte aligned so that window_dataset hands it to TensorFlow without a copy.
+    float32 because the model computes in float32: transforms are computed in float64 (a block of rows at a
+    time) and rounded once, the numbers a float64 buffer cast per batch would give, at half the memory. The
+    buffer is 64-byte aligned so that window_dataset hands it to TensorFlow without a copy.
     """
     lengths = [len(s) for s in ds.series]
-    flat = aligned_empty((sum(lengths), len(ds.inputs)), np.float64)
+    flat = aligned_empty((sum(lengths), len(ds.inputs)), np.float32)
     arrays, o = [], 0
+    block = 1 << 18  # rows at a time: the float64 temporaries of scaling stay small
     for i, (s, n) in enumerate(zip(ds.series, lengths, strict=True)):
-        flat[o : o + n] = to_model_units(scaler.transform(i, s.values), transform)
+        for k in range(0, n, block):
+            lo = max(k - 1, 0)  # one row before the block: `difference` needs it
+            units = to_model_units(scaler.transform(i, s.values[lo : k + block]), transform)
+            flat[o + k : o + min(k + block, n)] = units[k - lo :]
         arrays.append(flat[o : o + n])
         o += n
     return flat, arrays
@@ -137,7 +143,7 @@ def aligned_empty(shape: tuple[int, int], dtype: Any) -> np.ndarray:
 def _flat(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
     """(rows, inputs) array of all series one after another, and each series' first row in it.
 
-    prep.flat itself when prepare made it (no copy; float64, NaN kept: the graph cleans each batch);
+    prep.flat itself when prepare made it (no copy; float32, NaN kept: the graph cleans each batch);
     otherwise one aligned float32 copy, filled series by series.
     """
     lengths = [len(a) for a in prep.arrays]
