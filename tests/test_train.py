@@ -218,6 +218,20 @@ def test_set_overrides_reach_the_saved_model(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_unrolled_stateful_train_step_equals_the_looped_one_and_keeps_the_model_unrolled_false(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = stateful_cfg(tmp_path, epochs=2)
+    assert cfg.windows.num_steps <= train.UNROLL_MAX_STEPS
+    unrolled, _ = train.fit(train.prepare(cfg), quiet=True)
+    monkeypatch.setattr(train, "UNROLL_MAX_STEPS", 0)  # the tf.while_loop graph
+    looped, _ = train.fit(train.prepare(cfg), quiet=True)
+    for a, b in zip(unrolled.get_weights(), looped.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)  # float rounding only
+    assert all(not layer.get_config().get("unroll", False) for layer in unrolled.layers)
+
+
+@pytest.mark.slow
 def test_same_seed_same_weights_other_seed_other_weights(tmp_path: Path) -> None:
     def weights(seed: int) -> list[np.ndarray]:
         cfg = load_config(write_config(tmp_path, training={"seed": seed, "epochs": 2}))

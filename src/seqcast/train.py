@@ -593,6 +593,9 @@ def _train_loop(prep: Prepared, model: Any, strategy: Any, callbacks: list[Any],
     first, epochs = session.epochs_done, cfg.training.epochs
     loss_fn = keras.losses.get(cfg.training.loss)  # the compiled loss, per sample and step
     sum_ = tf.distribute.ReduceOp.SUM
+    # stateful batches always have num_steps time steps: the train step is traced with the recurrent layers
+    # unrolled (no tf.while_loop; see _unrolled). Tracing grows with num_steps, hence the cap.
+    unroll = cfg.stateful and cfg.windows.num_steps <= UNROLL_MAX_STEPS
 
     def per_sample(y: Any, pred: Any) -> Any:
         err = loss_fn(y, pred)  # (batch, steps): the loss reduced over targets only
@@ -601,7 +604,7 @@ def _train_loop(prep: Prepared, model: Any, strategy: Any, callbacks: list[Any],
     def replica_train(x: Any, y: Any) -> tuple[Any, Any]:
         n = tf.cast(tf.shape(x)[0], tf.float32)
         n_global = tf.distribute.get_replica_context().all_reduce(sum_, n)
-        with tf.GradientTape() as tape:
+        with tf.GradientTape() as tape, _unrolled(model, unroll):
             per = per_sample(y, model(x, training=True))
             loss = tf.nn.compute_average_loss(per, global_batch_size=tf.cast(n_global, tf.int64))
         grads = tape.gradient(loss, model.trainable_variables)
@@ -673,6 +676,28 @@ def _train_loop(prep: Prepared, model: Any, strategy: Any, callbacks: list[Any],
         if model.stop_training:
             break
     cbs.on_train_end(logs)
+
+
+UNROLL_MAX_STEPS = 100  # stateful num_steps up to this: the train step is traced unrolled (_unrolled)
+
+
+@contextlib.contextmanager
+def _unrolled(model: Any, on: bool) -> Iterator[None]:
+    """Within: the model's recurrent layers unroll their time loop (a fixed number of steps, no tf.while_loop).
+
+    Used while the stateful train step is traced (its Python body runs only then): the same cell equations
+    without the while loop's per-iteration overhead, ~40% less time per batch of 50 steps on CPU for ~2 s more
+    tracing (bench_training); the numbers differ from the looped graph's by float rounding only. Restored on
+    exit, so model.keras and checkpoints keep unroll=False and accept any number of time steps.
+    """
+    layers = [layer for layer in model.layers if on and getattr(layer, "unroll", None) is False]
+    for layer in layers:
+        layer.unroll = True
+    try:
+        yield
+    finally:
+        for layer in layers:
+            layer.unroll = False
 
 
 @contextlib.contextmanager
