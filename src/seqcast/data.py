@@ -189,7 +189,8 @@ def _to_rows(table: dict[str, np.ndarray], lines: np.ndarray, cfg: DataConfig, s
     keys: np.ndarray | None = None
     if cfg.series_column is not None:
         keys = table[cfg.series_column].astype(str)
-        empty = np.flatnonzero(np.char.strip(keys) == "")
+        blank = [k for k in np.unique(keys) if not k.strip()]  # (names, not rows: numpy.char costs 15 ms to import)
+        empty = np.flatnonzero(np.isin(keys, blank)) if blank else np.zeros(0, np.int64)
         if len(empty):
             raise DataError(
                 f"series column {cfg.series_column!r}, line {lines[empty[0]]}: the series name is missing", where=source
