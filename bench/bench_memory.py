@@ -4,7 +4,8 @@
 lookback mode, LSTM(64, 32) many_to_one, batch 32. A materialised (windows, 256, 4) float32 array would need
 ~20 GB. Measured in subprocesses, peak RSS from resource.getrusage(RUSAGE_SELF).ru_maxrss:
   baseline:  import TensorFlow + Keras, build and compile the model
-  measured:  the same, then generate the data, seqcast.windows.lookback_windows, seqcast.train.window_dataset
+  measured:  the same, then generate the data (float64, as loaded), seqcast.windows.lookback_windows,
+             seqcast.train.model_arrays (the float32 model-unit buffer), seqcast.train.window_dataset
              and one training step (model.fit, steps_per_epoch=1)
   fixed:     the baseline plus one training step on 10,000 rows (the step's own, size-independent cost)
   prepare:   like measured, but from a data set through seqcast.train.prepare (scaler, model units, windows):
@@ -113,13 +114,12 @@ def child(mode: str, rows: int, out: str) -> None:
 
     from seqcast.data import Dataset, Parts, Scaler, Series
     from seqcast.preview import Plan
-    from seqcast.train import Prepared, aligned_empty, prepare, window_dataset
+    from seqcast.train import Prepared, aligned_empty, model_arrays, prepare, window_dataset
     from seqcast.windows import WindowShape, lookback_windows
 
     n = 10_000 if mode == "fixed" else rows
     rng = np.random.default_rng(0)
-    # the raw data, float64 (rows, inputs), already in model units: generated straight into the kind of
-    # buffer seqcast.train.model_arrays fills (64-byte aligned), then random walks in place (no temporaries)
+    # the raw data, float64 (rows, inputs), as load_dataset holds it: random walks generated in place
     values = aligned_empty((n, N_IN), np.float64)
     for k in range(0, n, 1 << 20):
         values[k : k + (1 << 20)] = rng.standard_normal((min(1 << 20, n - k), N_IN))
@@ -145,7 +145,9 @@ def child(mode: str, rows: int, out: str) -> None:
         parts = [Parts(n, n, n)]
         plan = Plan(cfg, ds, parts, windows, None, None)
         scaler = Scaler("none", np.zeros((1, N_IN)), np.ones((1, N_IN)))
-        prep = Prepared(plan, scaler, "none", "bench", [values], values)
+        flat, arrays = model_arrays(ds, scaler, "none")  # what prepare() makes: the float32 model-unit buffer
+        mark("model units")
+        prep = Prepared(plan, scaler, "none", "bench", arrays, flat)
     train_ds = window_dataset(prep, windows, BATCH, True, 0, epochs=(0, 1))
     mark("window_dataset")
     model.fit(train_ds, epochs=1, steps_per_epoch=1, verbose=0)
@@ -238,7 +240,7 @@ def main() -> None:
     times_mb = rows * 8 / 2**20
     by_stage = {s["stage"]: s for s in stages}
     data_stage = by_stage["raw data"]["peak_mb"] - by_stage["tensorflow + model"]["peak_mb"]
-    step_data = over - step_fixed - data_stage
+    step_data = over - step_fixed - data_stage - raw_mb / 2  # beyond the float32 model-unit buffer
 
     def cell(xs: list[float]) -> str:
         return f"{statistics.median(xs):.0f} | {', '.join(f'{x:.0f}' for x in xs)}"
@@ -247,23 +249,27 @@ def main() -> None:
 
 {machine()}
 
-{rows:,} rows x {N_IN} inputs, one series; raw data {raw_mb:.0f} MiB as float64 (seqcast's in-memory form, and the
-form `prepare` hands to training; {raw_mb / 2:.0f} MiB as float32). {windows_est:,} windows of {LOOK_BACK} steps: a
-materialised float32 window array would take {materialised_gb:.1f} GiB. Subprocesses, {rounds} rounds, medians of
-peak RSS (`ru_maxrss`).
+{rows:,} rows x {N_IN} inputs, one series; raw data {raw_mb:.0f} MiB as float64 (seqcast's in-memory form after
+loading; training reads a float32 copy in model units, {raw_mb / 2:.0f} MiB). {windows_est:,} windows of
+{LOOK_BACK} steps: a materialised float32 window array would take {materialised_gb:.1f} GiB. Subprocesses,
+{rounds} rounds, medians of peak RSS (`ru_maxrss`).
 
 | | median peak RSS MiB | runs |
 |---|---|---|
 | baseline: TensorFlow + Keras imported, model built and compiled | {cell(base)} |
 | baseline + one training step on 10,000 rows | {cell(fixed)} |
-| measured: + data, `lookback_windows`, `window_dataset`, one training step | {cell(meas)} |
+| measured: + data, `lookback_windows`, `model_arrays`, `window_dataset`, one training step | {cell(meas)} |
 | not the target's definition: the same from a loaded data set through `prepare()` | {cell(whole)} |
 
 - Peak above the baseline, the raw data itself included: **{over:.0f} MiB = {ratio:.2f} x the raw data**
   ({over / (raw_mb / 2):.2f} x its float32 size). Target < 2x: {verdict}. The code before (commit
-  959bb96), re-measured on 2026-11-23 against the same 757 MiB baseline: 613 MiB = 4.02 x.
+  959bb96), re-measured on 2026-11-23: 613 MiB = 4.02 x (that run read the float64 data in place as its
+  model units, so it did not hold the separate model-unit buffer that `seqcast train` holds).
+- The training input alone, above the baseline and the loaded data set: **{over - data_stage:.0f} MiB =
+  {(over - data_stage) / raw_mb:.2f} x the raw data** (< 2x).
 - What it is made of: the data set ({data_stage:.0f} MiB: the values, {raw_mb:.0f} MiB, and the series' int64 time
-  axis, {times_mb:.0f} MiB); the first training step's own cost, about {step_fixed:.0f} MiB, the same for 10,000 rows
+  axis, {times_mb:.0f} MiB); the float32 model-unit buffer ({raw_mb / 2:.0f} MiB); the first training step's own
+  cost, about {step_fixed:.0f} MiB, the same for 10,000 rows
   (tracing, optimizer slots, tf.data threads); and {step_data:.0f} MiB that grows with the data: the epoch's
   shuffled order of window numbers ({rows * 4 / 2**20:.0f} MiB of int32, plus the `tf.range` it is shuffled from
   while the shuffle runs). Without the size-independent step cost: {(over - step_fixed) / raw_mb:.2f} x.
@@ -274,23 +280,24 @@ peak RSS (`ru_maxrss`).
 {stage_table(last)}
 
 How the input is built now: `lookback_windows` keeps one range per series (first start, count, stride), not two
-int64 arrays per window, so it costs nothing here. `window_dataset` hands the float64 model-unit buffer to
-TensorFlow by dlpack (no copy; `prepare` fills it 64-byte aligned); each batch's starts are computed in the
-graph from its window numbers, its inputs and targets are one gather, cast to float32 per batch. tf.data's
-default static rewrites are off: they serialized the pipeline at iterator creation, a transient copy of the data
-(+{raw_mb:.0f} MiB). The shuffle still draws a full permutation of the window numbers per epoch (int32 instead
-of int64) so that the batch order, and `--resume`, stay what they were.
+int64 arrays per window, so it costs nothing here. `model_arrays` scales and transforms a block of rows at a
+time into one float32 buffer, 64-byte aligned, which `window_dataset` hands to TensorFlow by dlpack (no copy);
+each batch's starts are computed in the graph from its window numbers, its inputs and targets are one gather.
+tf.data's default static rewrites are off: they serialized the pipeline at iterator creation, a transient
+copy of the data (+{raw_mb:.0f} MiB). The shuffle still draws a full permutation of the window numbers per
+epoch (int32 instead of int64) so that the batch order, and `--resume`, stay what they were.
 
-Why the target is still missed: the data set alone is {data_stage / raw_mb:.2f} x the raw values (its time axis
-counts) and the size-independent first-step cost is {step_fixed / raw_mb:.2f} x at this size, which leaves
-{2 - (data_stage + step_fixed) / raw_mb:.2f} x for everything else; the per-epoch permutation takes
-{step_data / raw_mb:.2f} x. Levers not taken: a keyed O(1)-memory permutation of the window numbers (e.g. a Feistel
-network with cycle walking) would drop it but changes every model's batch order; counting the first step's
-fixed cost in the baseline would pass, but that changes the definition.
+Why the target is missed when the loaded data counts: the data set alone is {data_stage / raw_mb:.2f} x the raw
+values (its time axis counts), the model-unit buffer 0.50 x and the size-independent first-step cost
+{step_fixed / raw_mb:.2f} x at this size: {data_stage / raw_mb + 0.5 + step_fixed / raw_mb:.2f} x before the
+per-epoch permutation of the window numbers (about {rows * 4 / 2**20 / raw_mb:.2f} x) and the block temporaries.
+Levers not taken: keeping only the float32 model units (dropping the float64 data after `prepare`) would pass,
+but the backtest at the end of training and the preprocess record read the data in original units; a keyed
+O(1)-memory permutation of the window numbers (e.g. a Feistel network with cycle walking) would save the
+permutation but change every model's batch order, and would not be enough alone.
 
-Not counted (the "via prepare()" row shows them): the real `seqcast train` path keeps the loaded data set
-(float64) and, from `prepare`, the model-unit buffer (one more raw-size array), and fitting the scaler and the
-transform make raw-size temporaries; the CSV reader's own peak is not measured here. Stage by stage:
+The "via prepare()" row is the same through `prepare` (fitting the scaler, whose mean and std make raw-size
+temporaries, and the split); the CSV reader's own peak is not measured here. Stage by stage:
 
 | stage | peak MiB | rss MiB | seconds since start |
 |---|---|---|---|
