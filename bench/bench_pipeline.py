@@ -357,7 +357,7 @@ epoch {epochs} of {epochs} (epoch 1 includes tracing), {rounds} rounds alternati
 - What `window_dataset` does per batch: the epoch's permutation of int32 window numbers (a stateless shuffle keyed
   by (seed, epoch)) is batched; one map computes the batch's start rows in the graph (searchsorted on the
   per-series window counts), gathers inputs and targets in one `tf.gather` of a (batch, span) row-index matrix
-  from the float64 model-unit buffer (shared with numpy, no copy), casts to float32 and slices x and y; it runs
+  from the model-unit buffer (shared with numpy, no copy; float32 since 3623d71) and slices x and y; it runs
   in parallel and is prefetched. tf.data's default static rewrites are off (as Keras does for numpy input).
 - seqcast's own `fit` (custom loop: Keras callbacks and a host sync per batch) vs `model.fit` on the same
   pipeline: {sps_fit / sps_tf:.2f}x the steps per second; vs numpy arrays under `model.fit`: {sps_fit / sps_np:.2f}x.
