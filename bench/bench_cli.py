@@ -74,9 +74,14 @@ def entry_point() -> Path:
     return script
 
 
+# Children may cache bytecode, as after `pip install .` (pip compiles the package): without this, an editable
+# install under PYTHONDONTWRITEBYTECODE=1 (set on this machine) recompiles seqcast's sources on every run.
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def wall(cmd: list[str]) -> float:
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=ENV)
     seconds = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stderr[-2000:]}")
@@ -99,7 +104,9 @@ sys.stderr.write("\\nHEAVY_MODULES=" + json.dumps(heavy) + "\\n")
 def heavy_modules(args: list[str]) -> list[str]:
     """Modules of TensorFlow & co. in sys.modules after the command ran in-process."""
     code = MODULES_PROBE.format(heavy=set(HEAVY))
-    proc = subprocess.run([sys.executable, "-c", code, json.dumps(args)], cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(args)], cwd=ROOT, capture_output=True, text=True, env=ENV
+    )
     found = re.search(r"HEAVY_MODULES=(.*)", proc.stderr)
     if not found:
         raise RuntimeError(f"probe failed:\n{proc.stderr[-2000:]}")
@@ -109,7 +116,11 @@ def heavy_modules(args: list[str]) -> list[str]:
 def import_times(args: list[str]) -> list[tuple[int, int, int, str]]:
     """(self us, cumulative us, depth, module) of every import, from python -X importtime."""
     proc = subprocess.run(
-        [sys.executable, "-X", "importtime", str(entry_point()), *args], cwd=ROOT, capture_output=True, text=True
+        [sys.executable, "-X", "importtime", str(entry_point()), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=ENV,
     )
     rows = []
     for line in proc.stderr.splitlines():
@@ -122,9 +133,9 @@ def import_times(args: list[str]) -> list[tuple[int, int, int, str]]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--smoke", action="store_true", help="2 runs per command, nothing written")
-    ap.add_argument("--runs", type=int, default=None, help="runs per command (default 7)")
+    ap.add_argument("--runs", type=int, default=None, help="runs per command (default 15)")
     args = ap.parse_args()
-    runs = args.runs or (2 if args.smoke else 7)
+    runs = args.runs or (2 if args.smoke else 15)
     exe = entry_point()
     print(machine())
     print(f"entry point: {exe}")
