@@ -342,7 +342,7 @@ def plot_forecast(
 
     targets = run.pre["targets"]
     k, m = len(ds.series), len(targets)
-    cols = min(k, 3)
+    cols = min(3, int(np.ceil(np.sqrt(k))))  # 4 series: 2 x 2, not 3 + 1
     rows = -(-k // cols)
     fig, axes = plt.subplots(rows * m, cols, figsize=(4.2 * cols, 2.4 * rows * m), squeeze=False)
     for i, s in enumerate(ds.series):
@@ -359,13 +359,13 @@ def plot_forecast(
             )
             ax.set_title(f"{s.name + ': ' if s.name else ''}{t}", fontsize=9)
             ax.tick_params(labelsize=7)
+            ax.tick_params(axis="x", labelrotation=25)  # every panel keeps its dates (autofmt_xdate hides them)
             if i == 0 and j == 0:
                 ax.legend(fontsize=7)
     for extra in range(k, rows * cols):
         r, c = divmod(extra, cols)
         for j in range(m):
             axes[r * m + j, c].axis("off")
-    fig.autofmt_xdate()
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
