@@ -591,3 +591,20 @@ def test_forecast_of_a_series_unknown_to_the_run_is_a_data_error(tmp_path: Path)
 
     with pytest.raises(DataError, match="'B'"):
         forecast.forecast(forecast.load_run(run_dir), 2, data=other)
+
+
+def test_forecast_plot_has_a_panel_per_series_and_target(tmp_path: Path) -> None:
+    import matplotlib.image
+
+    data = wave_csv(tmp_path / "d.csv", [40, 40, 40, 40], ["a", "b"])
+    run_dir = make_run(tmp_path, write_config(tmp_path / "c.yaml", config_doc(data, ["a", "b"])))
+    (tmp_path / "forecast.png").write_bytes(b"old")  # replaced only by a complete new file
+
+    res = CliRunner().invoke(app, ["forecast", "--run", str(run_dir), "--steps", "5", "--plot", "forecast.png"])
+
+    assert res.exit_code == 0, res.output
+    assert "plot written to forecast.png" in res.output
+    png = tmp_path / "forecast.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    height, width, _ = matplotlib.image.imread(png).shape
+    assert height > width  # 4 series x 2 targets: a 2 x 2 grid of series, each a column of 2 panels: 4 rows, 2 columns
