@@ -359,3 +359,21 @@ def test_scaler_json_round_trip() -> None:
     back = Scaler.from_json(doc, ds.names, ["y"])
     assert back.kind == "standard"
     assert back.center.tolist() == sc.center.tolist() and back.scale.tolist() == sc.scale.tolist()
+
+
+@pytest.mark.parametrize("block", [1, 3, 7, 1000])
+def test_scaler_in_blocks_equals_numpy_on_the_whole_part(block: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Scaler.fit reads the training part a block of rows at a time (no temporary of its size)
+    import seqcast.data as data
+
+    monkeypatch.setattr(data, "_STAT_ROWS", block)
+    rng = np.random.default_rng(1)
+    values = np.cumsum(rng.standard_normal((50, 3)), axis=0) * 10 + 100
+    ds = Dataset([Series("a", np.arange(50), values)], ["y"], ["u", "v"], "integer", None, "m.csv")
+    parts = [data.Parts(train_end=41, val_end=45, n=50)]
+    std = Scaler.fit("standard", ds, parts)
+    assert std.center[0] == pytest.approx(values[:41].mean(axis=0), rel=1e-14)
+    assert std.scale[0] == pytest.approx(values[:41].std(axis=0), rel=1e-12)
+    mm = Scaler.fit("minmax", ds, parts)
+    assert mm.center[0].tolist() == values[:41].min(axis=0).tolist()  # exact: min and max do not round
+    assert mm.scale[0].tolist() == (values[:41].max(axis=0) - values[:41].min(axis=0)).tolist()

@@ -344,3 +344,31 @@ def test_data_errors_come_before_the_run_directory_is_touched(tmp_path: Path) ->
     assert res.exit_code == 2
     assert "nope" in res.stderr and "data.targets" in res.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def test_release_data_frees_the_original_units_and_keeps_the_preprocess_record(tmp_path: Path) -> None:
+    import gc
+    import weakref
+
+    prep = train.prepare(load_config(write_config(tmp_path)))
+    before = prep.preprocess_doc()
+    units = [a.copy() for a in prep.arrays]
+    gone = [weakref.ref(s.values) for s in prep.ds.series] + [weakref.ref(s.times) for s in prep.ds.series]
+    prep.release_data()
+    gc.collect()
+    assert [r() is None for r in gone] == [True] * 4  # nothing keeps the float64 values or time axes alive
+    assert [s.values.shape for s in prep.ds.series] == [(0, 2), (0, 2)]
+    assert prep.preprocess_doc() == before  # rows, first and last timestamps, splits: as before
+    assert before["series"][0]["rows"] == 80 and before["series"][0]["last"] == "2022-03-21"
+    assert all(np.array_equal(a, b) for a, b in zip(prep.arrays, units, strict=True))  # model units untouched
+    prep.release_data()  # a second call changes nothing
+    assert prep.preprocess_doc() == before
+
+
+def test_prepare_release_gives_the_same_model_units_and_record_and_frees_the_data(tmp_path: Path) -> None:
+    cfg = load_config(write_config(tmp_path, data={"transform": "difference"}))
+    kept, freed = train.prepare(cfg), train.prepare(cfg, release=True)
+    assert freed.preprocess_doc() == kept.preprocess_doc()
+    assert all(np.array_equal(a, b, equal_nan=True) for a, b in zip(kept.arrays, freed.arrays, strict=True))
+    assert [len(s.values) for s in freed.ds.series] == [0, 0] and [len(s.values) for s in kept.ds.series] == [80, 80]
+    assert [len(s.times) for s in freed.ds.series] == [2, 2]

@@ -25,7 +25,7 @@ import yaml
 
 from seqcast import console
 from seqcast.config import Config
-from seqcast.data import Dataset, Scaler
+from seqcast.data import Dataset, Parts, Scaler
 from seqcast.errors import ConfigError, DataError, SeqcastError
 from seqcast.preview import Plan, plan
 from seqcast.transform import choose, to_model_units
@@ -42,6 +42,7 @@ class Prepared:
     transform_why: str
     arrays: list[np.ndarray]  # per series (n, inputs) in model units
     flat: np.ndarray | None = None  # (rows, inputs): all series one after another, `arrays` are views of it
+    released: list[dict[str, Any]] | None = None  # series_doc() once release_data() freed the original units
 
     @property
     def cfg(self) -> Config:
@@ -56,8 +57,6 @@ class Prepared:
         return len(self.ds.targets)
 
     def preprocess_doc(self) -> dict[str, Any]:
-        from seqcast import timeaxis
-
         cfg, ds = self.cfg, self.ds
         return {
             "format": 1,
@@ -79,22 +78,63 @@ class Prepared:
             "transform_requested": cfg.data.transform,
             "transform_reason": self.transform_why,
             "scaler": self.scaler.to_json(ds.names, ds.inputs),
-            "series": [
-                {
-                    "name": s.name,
-                    "rows": len(s),
-                    "first": timeaxis.fmt(s.times[0], ds.time_kind),
-                    "last": timeaxis.fmt(s.times[-1], ds.time_kind),
-                    "train_end": p.train_end,
-                    "val_end": p.val_end,
-                }
-                for s, p in zip(ds.series, self.plan.parts, strict=True)
-            ],
+            "series": self.series_doc(),
         }
 
+    def series_doc(self) -> list[dict[str, Any]]:
+        """Name, rows, first and last timestamp and split of every series (kept by release_data)."""
+        return self.released if self.released is not None else series_doc(self.ds, self.plan.parts)
 
-def prepare(cfg: Config, ds: Dataset | None = None) -> Prepared:
-    """Load and lay out the data, fit the scaler on the training parts, choose and apply the transform."""
+    def release_data(self) -> None:
+        """Free every series' values and time axis in original units: training reads only the model units.
+
+        The float64 values and the int64/datetime64 times are 1.25x the raw data and would sit unused through
+        training (the backtest at the end reads the data file again, in the run's own terms). Afterwards each
+        series keeps its name, its first and last timestamp and no values; preprocess_doc is unchanged.
+        Nothing may read ds.series[i].values or .times after this. `prepare(release=True)` does it as early
+        as it can.
+        """
+        if self.released is None:
+            self.released = self.series_doc()
+        _drop_times(self.ds)
+        _drop_values(self.ds)
+
+
+def series_doc(ds: Dataset, parts: list[Parts]) -> list[dict[str, Any]]:
+    """What preprocess.json records of every series: name, rows, first and last timestamp, split ends."""
+    from seqcast import timeaxis
+
+    return [
+        {
+            "name": s.name,
+            "rows": len(s),
+            "first": timeaxis.fmt(s.times[0], ds.time_kind),
+            "last": timeaxis.fmt(s.times[-1], ds.time_kind),
+            "train_end": p.train_end,
+            "val_end": p.val_end,
+        }
+        for s, p in zip(ds.series, parts, strict=True)
+    ]
+
+
+def _drop_times(ds: Dataset) -> None:
+    for s in ds.series:
+        if len(s.times) > 2:
+            s.times = s.times[[0, -1]]  # a copy: no view keeps the whole axis alive
+
+
+def _drop_values(ds: Dataset) -> None:
+    for s in ds.series:
+        s.values = np.empty((0, s.values.shape[1]), s.values.dtype)
+
+
+def prepare(cfg: Config, ds: Dataset | None = None, *, release: bool = False) -> Prepared:
+    """Load and lay out the data, fit the scaler on the training parts, choose and apply the transform.
+
+    release=True (what `seqcast train` asks): the original units are freed as soon as they are not needed,
+    the time axes before the model-unit buffer is filled and the values after it (Prepared.release_data);
+    the peak then holds the values and the float32 model units, not the time axes too.
+    """
     p = plan(cfg, ds)
     scaler = Scaler.fit(cfg.data.scaler, p.ds, p.parts)
     transform: str = cfg.data.transform
@@ -107,8 +147,14 @@ def prepare(cfg: Config, ds: Dataset | None = None) -> Prepared:
         raise ConfigError(
             "window_norm needs look-back windows; use difference in stateful mode", where="data.transform"
         )
+    released = series_doc(p.ds, p.parts) if release else None
+    if release:
+        _drop_times(p.ds)
     flat, arrays = model_arrays(p.ds, scaler, transform)
-    return Prepared(p, scaler, transform, why, arrays, flat)
+    prep = Prepared(p, scaler, transform, why, arrays, flat, released)
+    if release:
+        prep.release_data()
+    return prep
 
 
 def model_arrays(ds: Dataset, scaler: Scaler, transform: str) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -121,7 +167,7 @@ def model_arrays(ds: Dataset, scaler: Scaler, transform: str) -> tuple[np.ndarra
     lengths = [len(s) for s in ds.series]
     flat = aligned_empty((sum(lengths), len(ds.inputs)), np.float32)
     arrays, o = [], 0
-    block = 1 << 18  # rows at a time: the float64 temporaries of scaling stay small
+    block = 1 << 16  # rows at a time: the float64 temporaries of scaling stay small (2 MiB per 4 columns)
     for i, (s, n) in enumerate(zip(ds.series, lengths, strict=True)):
         for k in range(0, n, block):
             lo = max(k - 1, 0)  # one row before the block: `difference` needs it
@@ -627,7 +673,8 @@ def _train_loop(prep: Prepared, model: Any, strategy: Any, callbacks: list[Any],
         lay = p.train
         assert isinstance(lay, StreamLayout)
         x, y = stateful_arrays(lay, [np.nan_to_num(a) for a in prep.arrays], prep.n_targets)
-        x, y, steps, big = x.astype(np.float32), y.astype(np.float32), lay.batches, lay.batch_size
+        x, y = x.astype(np.float32, copy=False), y.astype(np.float32, copy=False)  # stacked float32 already: no copy
+        steps, big = lay.batches, lay.batch_size
 
         def batches() -> Iterator[tuple[Any, Any]]:  # layout order; replica i always gets the same rows
             for _ in range(first, epochs):
@@ -764,7 +811,9 @@ def train_run(
     import_tf(quiet=not debug_enabled())
     distribute.check(cfg)  # multi_worker: TF_CONFIG names the cluster and this task
     target = Path(output_dir).absolute() if output_dir is not None else Path(cfg.output.dir or "runs/run").absolute()
-    prep = prepare(cfg)  # data and config errors come before anything touches the disk
+    # data and config errors come before anything touches the disk; from here on only the model-unit buffer
+    # holds the data (the original units are freed: 1.25x the raw data less while training)
+    prep = prepare(cfg, release=True)
     if not distribute.is_chief(cfg):
         return _train_worker(prep, cfg, target, quiet, resume)
     rundir.check_target(target, overwrite)
