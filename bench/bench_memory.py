@@ -4,12 +4,12 @@
 lookback mode, LSTM(64, 32) many_to_one, batch 32. A materialised (windows, 256, 4) float32 array would need
 ~20 GB. Measured in subprocesses, peak RSS from resource.getrusage(RUSAGE_SELF).ru_maxrss:
   baseline:  import TensorFlow + Keras, build and compile the model
-  measured:  the same, then generate the data (float64, as loaded), seqcast.windows.lookback_windows,
-             seqcast.train.model_arrays (the float32 model-unit buffer), seqcast.train.window_dataset
-             and one training step (model.fit, steps_per_epoch=1)
-  fixed:     the baseline plus one training step on 10,000 rows (the step's own, size-independent cost)
-  prepare:   like measured, but from a data set through seqcast.train.prepare (scaler, model units, windows):
-             the whole path of `seqcast train`, reported beside the target, not part of it
+  measured:  the same, then generate the data set (float64 values and an int64 time axis, as loaded), and
+             `seqcast train`'s path: seqcast.train.prepare(release=True) (scaler, windows, float32 model-unit
+             buffer; the time axis freed before the buffer is filled, the values after), then
+             seqcast.train.window_dataset and one training step (model.fit, steps_per_epoch=1)
+  fixed:     the same path on 10,000 rows (the step's own, size-independent cost)
+  held:      for comparison, the original units kept through training (no prepare, no release)
 Target: measured - baseline < 2 x the raw data (rows x 4 x 8 bytes), the raw data itself included.
 Several rounds (median).
 
@@ -125,20 +125,23 @@ def child(mode: str, rows: int, out: str) -> None:
         values[k : k + (1 << 20)] = rng.standard_normal((min(1 << 20, n - k), N_IN))
     np.cumsum(values, axis=0, out=values)
     values *= 1e-2
-    series = Series("s", np.arange(n, dtype=np.int64), values)
-    ds = Dataset([series], cols[:2], cols[2:], "integer", None, "bench_memory")
+    ds = Dataset([Series("s", np.arange(n, dtype=np.int64), values)], cols[:2], cols[2:], "integer", None, "x")
+    del values  # the data set alone holds the data, as after load_dataset
     mark("raw data")
 
-    if mode == "prepare":  # the whole path of `seqcast train`: scaler, model units, split, windows
+    if mode in ("measure", "fixed"):  # the path of `seqcast train`: prepare, then only the model units
         cfg = validate(
             {**raw, "data": {**raw["data"], "scaler": "standard", "split": {"val": 0, "test": 0}}},
             source="bench_memory",
             base_dir=Path.cwd(),
         )
-        prep = prepare(cfg, ds)
+        # as train_run does: scaler fitted on the training part, windows, the time axis freed, the float32
+        # model-unit buffer filled, the float64 values freed
+        prep = prepare(cfg, ds, release=True)
+        del ds
         windows = prep.plan.train
-        mark("prepare")
-    else:
+        mark("prepare(release=True)")
+    else:  # "held": the original units kept through training (seqcast before prepare(release=True))
         shape = WindowShape(LOOK_BACK, 1)
         windows = lookback_windows(shape, [0], [(0, n)])
         mark("lookback_windows")
@@ -188,9 +191,9 @@ def main() -> None:
     print(machine())
     print(f"{rows:,} rows x {N_IN} inputs: raw data {raw_mb:.0f} MiB (float64); materialised windows would be "
           f"{materialised_gb:.1f} GiB (float32)")  # fmt: skip
-    base, fixed, meas, whole = [], [], [], []
+    base, fixed, meas, held = [], [], [], []
     last: list[dict[str, Any]] = []
-    last_whole: list[dict[str, Any]] = []
+    last_held: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench_memory_") as tmp:
         for r in range(rounds):
             b = run_child("baseline", rows, Path(tmp))
@@ -198,25 +201,25 @@ def main() -> None:
             t0 = time.perf_counter()
             m = run_child("measure", rows, Path(tmp))
             wall = time.perf_counter() - t0
-            w = run_child("prepare", rows, Path(tmp))
+            h = run_child("held", rows, Path(tmp))
             base.append(b[-1]["peak_mb"])
             fixed.append(f[-2]["peak_mb"])
             meas.append(m[-2]["peak_mb"])
-            whole.append(w[-2]["peak_mb"])
-            last, last_whole = m, w
+            held.append(h[-2]["peak_mb"])
+            last, last_held = m, h
             print(
                 f"  round {r + 1}: baseline peak {base[-1]:.0f} MiB, +1 small step {fixed[-1]:.0f} MiB, "
-                f"measured peak {meas[-1]:.0f} MiB (child {wall:.1f} s), via prepare() {whole[-1]:.0f} MiB",
+                f"measured peak {meas[-1]:.0f} MiB (child {wall:.1f} s), original units held {held[-1]:.0f} MiB",
                 flush=True,
             )
     over = statistics.median(m - b for m, b in zip(meas, base, strict=True))
     step_fixed = statistics.median(f - b for f, b in zip(fixed, base, strict=True))
     ratio = over / raw_mb
-    over_whole = statistics.median(m - b for m, b in zip(whole, base, strict=True))
+    over_held = statistics.median(m - b for m, b in zip(held, base, strict=True))
     ok = ratio < 2
     print(f"peak above baseline: {over:.0f} MiB = {ratio:.2f} x raw data  {'PASS' if ok else 'FAIL'} (< 2x)")
     print(f"  of which a size-independent training-step cost of ~{step_fixed:.0f} MiB")
-    print(f"  the whole path from a loaded data set via prepare(): {over_whole:.0f} MiB = {over_whole / raw_mb:.2f} x")
+    print(f"  with the original units held through training: {over_held:.0f} MiB = {over_held / raw_mb:.2f} x")
 
     def stage_rows(doc: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [s for s in doc if "stage" in s]
@@ -227,6 +230,7 @@ def main() -> None:
         t = s["t"] - t_first
         print(f"  {s['stage']:20s} peak {s['peak_mb']:7.0f} MiB  rss {s['rss_mb']:7.0f} MiB  t {t:6.1f} s")
     if args.smoke:
+        assert stages[-1]["stage"] == "one training step" and over > 0
         print("smoke run OK (nothing written)")
         return
 
@@ -238,13 +242,19 @@ def main() -> None:
 
     verdict = "**PASS**" if ok else "**FAIL**"
     times_mb = rows * 8 / 2**20
-    by_stage = {s["stage"]: s for s in stages}
-    data_stage = by_stage["raw data"]["peak_mb"] - by_stage["tensorflow + model"]["peak_mb"]
-    step_data = over - step_fixed - data_stage - raw_mb / 2  # beyond the float32 model-unit buffer
+    by = {s["stage"]: s for s in stages}
+    top = by["tensorflow + model"]["peak_mb"]
+    at_prepare = by["prepare(release=True)"]["peak_mb"] - top
+    after_release = by["prepare(release=True)"]["rss_mb"] - top
+    step_peak = by["one training step"]["rss_mb"] - top
 
     def cell(xs: list[float]) -> str:
         return f"{statistics.median(xs):.0f} | {', '.join(f'{x:.0f}' for x in xs)}"
 
+    MEASURED_ROW = (  # noqa: N806
+        "| **measured**: + the data set, then `seqcast train`'s path: `prepare(release=True)` (scaler, windows, "
+        "model units; the original units freed), `window_dataset`, one training step"
+    )
     body = f"""## Windowing memory: 5,000,000 rows, look_back 256 (bench_memory.py)
 
 {machine()}
@@ -252,56 +262,46 @@ def main() -> None:
 {rows:,} rows x {N_IN} inputs, one series; raw data {raw_mb:.0f} MiB as float64 (seqcast's in-memory form after
 loading; training reads a float32 copy in model units, {raw_mb / 2:.0f} MiB). {windows_est:,} windows of
 {LOOK_BACK} steps: a materialised float32 window array would take {materialised_gb:.1f} GiB. Subprocesses,
-{rounds} rounds, medians of peak RSS (`ru_maxrss`).
+{rounds} rounds, medians of peak RSS (`ru_maxrss`, the process's high-water mark: the peak of any stage counts).
 
 | | median peak RSS MiB | runs |
 |---|---|---|
 | baseline: TensorFlow + Keras imported, model built and compiled | {cell(base)} |
-| baseline + one training step on 10,000 rows | {cell(fixed)} |
-| measured: + data, `lookback_windows`, `model_arrays`, `window_dataset`, one training step | {cell(meas)} |
-| not the target's definition: the same from a loaded data set through `prepare()` | {cell(whole)} |
+| baseline + the same path on 10,000 rows (the training step's size-independent cost) | {cell(fixed)} |
+{MEASURED_ROW} | {cell(meas)} |
+| for comparison: the original units held through training (no release; no scaler fit) | {cell(held)} |
 
-- Peak above the baseline, the raw data itself included: **{over:.0f} MiB = {ratio:.2f} x the raw data**
-  ({over / (raw_mb / 2):.2f} x its float32 size). Target < 2x: {verdict}. The code before (commit
-  959bb96), re-measured on 2026-11-23: 613 MiB = 4.02 x (that run read the float64 data in place as its
-  model units, so it did not hold the separate model-unit buffer that `seqcast train` holds).
-- The training input alone, above the baseline and the loaded data set: **{over - data_stage:.0f} MiB =
-  {(over - data_stage) / raw_mb:.2f} x the raw data** (< 2x).
-- What it is made of: the data set ({data_stage:.0f} MiB: the values, {raw_mb:.0f} MiB, and the series' int64 time
-  axis, {times_mb:.0f} MiB); the float32 model-unit buffer ({raw_mb / 2:.0f} MiB); the first training step's own
-  cost, about {step_fixed:.0f} MiB, the same for 10,000 rows
-  (tracing, optimizer slots, tf.data threads); and {step_data:.0f} MiB that grows with the data: the epoch's
-  shuffled order of window numbers ({rows * 4 / 2**20:.0f} MiB of int32, plus the `tf.range` it is shuffled from
-  while the shuffle runs). Without the size-independent step cost: {(over - step_fixed) / raw_mb:.2f} x.
+- Peak above the baseline, the loaded data set itself included: **{over:.0f} MiB = {ratio:.2f} x the raw data**.
+  Target < 2x: {verdict}. Before this change: 2.65 x measured on 2026-11-23 with the original units held;
+  {over_held / raw_mb:.2f} x in this run (the comparison row), 4.02 x at commit 959bb96.
+- Where the peak is: inside `prepare` ({at_prepare:.0f} MiB above the baseline: the float64 values, {raw_mb:.0f} MiB,
+  beside the float32 model-unit buffer being filled, {raw_mb / 2:.0f} MiB, and the block temporaries; the int64
+  time axis, {times_mb:.0f} MiB, is freed before the buffer is filled). The values are freed when it is full
+  (rss {after_release:.0f} MiB above the baseline after `prepare`), so the training step's own cost (about
+  {step_fixed:.0f} MiB for any size: tracing, optimizer slots, tf.data threads) and the epoch's shuffled window
+  numbers ({rows * 4 / 2**20:.0f} MiB of int32) come on top of the model units alone (rss {step_peak:.0f} MiB
+  above the baseline after the step).
 - The measured process stage by stage (last round; peak is the running maximum, rss the current size):
 
 | stage | peak MiB | rss MiB | seconds since start |
 |---|---|---|---|
 {stage_table(last)}
 
-How the input is built now: `lookback_windows` keeps one range per series (first start, count, stride), not two
-int64 arrays per window, so it costs nothing here. `model_arrays` scales and transforms a block of rows at a
-time into one float32 buffer, 64-byte aligned, which `window_dataset` hands to TensorFlow by dlpack (no copy);
-each batch's starts are computed in the graph from its window numbers, its inputs and targets are one gather.
-tf.data's default static rewrites are off: they serialized the pipeline at iterator creation, a transient
-copy of the data (+{raw_mb:.0f} MiB). The shuffle still draws a full permutation of the window numbers per
-epoch (int32 instead of int64) so that the batch order, and `--resume`, stay what they were.
+How the input is built: `lookback_windows` keeps one range per series (first start, count, stride), not two
+int64 arrays per window, so it costs nothing here. `Scaler.fit` computes means and deviations a block of rows
+at a time (numpy's `std` of the whole part made a temporary of its size). `model_arrays` scales and transforms
+a block of rows at a time into one float32 buffer, 64-byte aligned, which `window_dataset` hands to TensorFlow
+by dlpack (no copy); each batch's starts are computed in the graph from its window numbers, its inputs and
+targets are one gather. tf.data's default static rewrites are off: they serialized the pipeline at iterator
+creation, a transient copy of the data (+{raw_mb:.0f} MiB). The shuffle draws a full permutation of the window
+numbers per epoch (int32) so that the batch order, and `--resume`, stay what they were. `seqcast train` needs
+the original units only after training, for the backtest, which reads the data file again.
 
-Why the target is missed when the loaded data counts: the data set alone is {data_stage / raw_mb:.2f} x the raw
-values (its time axis counts), the model-unit buffer 0.50 x and the size-independent first-step cost
-{step_fixed / raw_mb:.2f} x at this size: {data_stage / raw_mb + 0.5 + step_fixed / raw_mb:.2f} x before the
-per-epoch permutation of the window numbers (about {rows * 4 / 2**20 / raw_mb:.2f} x) and the block temporaries.
-Levers not taken: keeping only the float32 model units (dropping the float64 data after `prepare`) would pass,
-but the backtest at the end of training and the preprocess record read the data in original units; a keyed
-O(1)-memory permutation of the window numbers (e.g. a Feistel network with cycle walking) would save the
-permutation but change every model's batch order, and would not be enough alone.
-
-The "via prepare()" row is the same through `prepare` (fitting the scaler, whose mean and std make raw-size
-temporaries, and the split); the CSV reader's own peak is not measured here. Stage by stage:
+The comparison row, stage by stage:
 
 | stage | peak MiB | rss MiB | seconds since start |
 |---|---|---|---|
-{stage_table(last_whole)}
+{stage_table(last_held)}
 """
     write_section("bench_memory", body)
     print("wrote the bench/RESULTS.md section")
