@@ -12,15 +12,16 @@ What it does (full run; --smoke uses tiny sizes and writes nothing):
      stateful validation every epoch) with windows.mode stateful and windows.streams in STREAMS, and
      training.learning_rate = 0.001 * streams ** 0.75 (a config choice: Adam's step scaled with the batch;
      0.5 and 1.0 were tried too, by hand, before the recorded run: --lr-power).
-  4. Every arm runs in its own process. An observer callback stamps the wall time at each epoch end (clock
-     from just before the model is built, so building, tracing and seqcast's own validation count; the
-     snapshot of the weights is taken with the clock paused) and keeps the epoch's weights.
+  4. Every arm runs in its own process, TensorFlow and Keras imported before its clock starts. An observer
+     callback stamps the wall time at each epoch end (clock from just before the model is built, so building,
+     tracing and seqcast's own validation count; the snapshot of the weights is taken with the clock paused)
+     and keeps the epoch's weights. In round r every arm starts from the same initial weights (Keras seed r).
   5. One yardstick for every arm, computed afterwards from the snapshots: the validation loss of
      seqcast's original stateful validation, on the numpy engine's equations (float64): zero states, warm on
      the WHOLE training part, then mse of the one-step predictions of every val row (scaled units).
-     Target = the best yardstick loss the seed reaches in its SEED_EPOCHS epochs (first round). Time to
+     Target of round r = the best yardstick loss round r's seed reaches in its SEED_EPOCHS epochs. Time to
      target = the wall time at the end of the first epoch whose yardstick loss <= target.
-     Pass: seed time / seqcast time >= 5 for the best streams value (medians over rounds).
+     Pass: the median over rounds of (seed time / seqcast time) >= 5 for the best streams value.
 
 Usage: python bench/bench_training.py [--smoke] [--rounds N] [--streams 8,16,32,64]
 """
@@ -98,7 +99,7 @@ def series(n: int, seed: int = 0) -> np.ndarray:
     )
 
 
-def prepared(n: int, streams: int, epochs: int, lr: float) -> Any:
+def prepared(n: int, streams: int, epochs: int, lr: float, seed: int = 0) -> Any:
     """seqcast's Prepared for the benchmark series (in memory, no CSV): stateful many_to_many LSTM(32)."""
     from seqcast.config import validate
     from seqcast.data import Dataset, Series
@@ -117,6 +118,7 @@ def prepared(n: int, streams: int, epochs: int, lr: float) -> Any:
             "epochs": epochs,
             "learning_rate": lr,
             "early_stopping": {"patience": None},
+            "seed": seed,
         },
     }
     cfg = validate(raw, source="bench_training", base_dir=ROOT)
@@ -170,8 +172,8 @@ class Observer:
         out.with_suffix(".json").write_text(json.dumps(doc))
 
 
-def child_seed(n: int, epochs: int, cap_s: float, out: Path) -> None:
-    """The seed's recipe in plain Keras: batch 1, one fit per epoch, reset after each."""
+def child_seed(n: int, epochs: int, cap_s: float, init: int, out: Path) -> None:
+    """The seed's recipe in plain Keras: batch 1, one fit per epoch, reset after each; weights drawn with seed init."""
     import keras
     import tensorflow as tf
 
@@ -183,7 +185,7 @@ def child_seed(n: int, epochs: int, cap_s: float, out: Path) -> None:
     x = v[first : first + chunks * NUM_STEPS].reshape(chunks, NUM_STEPS, 1)
     y = v[first + 1 : first + 1 + chunks * NUM_STEPS].reshape(chunks, NUM_STEPS, 1)
     tf.config.experimental.enable_op_determinism()  # as seqcast.train.fit does: same kernels on both sides
-    keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(init)  # the same initial weights as the seqcast arms of this round
     t0 = time.perf_counter()
     obs = Observer(t0, None, cap_s)
     inp = keras.Input(batch_shape=(1, NUM_STEPS, 1))
@@ -201,12 +203,14 @@ def child_seed(n: int, epochs: int, cap_s: float, out: Path) -> None:
 
 
 def child_seqcast(
-    n: int, streams: int, epochs: int, target: float | None, cap_s: float, power: float, out: Path
+    n: int, streams: int, epochs: int, target: float | None, cap_s: float, power: float, init: int, out: Path
 ) -> None:
     """seqcast.train.fit with the stream layout; stops once its own val_loss reaches the target."""
+    from seqcast.tfimport import import_tf
     from seqcast.train import fit
 
-    prep = prepared(n, streams, epochs, BASE_LR * streams**power)
+    import_tf()  # TensorFlow and Keras imported before the clock starts, as in the seed's process
+    prep = prepared(n, streams, epochs, BASE_LR * streams**power, seed=init)
     lay = prep.plan.train
     t0 = time.perf_counter()
     obs = Observer(t0, target, cap_s)
@@ -289,23 +293,9 @@ def time_to(doc: dict[str, Any], target: float) -> tuple[float | None, int | Non
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--smoke", action="store_true", help="tiny sizes, one round, nothing written")
-    ap.add_argument(
-        "--rounds",
-        type=int,
-        default=None,
-        help="rounds of seed vs the best streams (default 2)",
-    )
-    ap.add_argument(
-        "--streams",
-        default=None,
-        help="comma-separated streams values (default 8,16,32,64)",
-    )
-    ap.add_argument(
-        "--seed-epochs",
-        type=int,
-        default=None,
-        help="the seed's budget in epochs (default 4)",
-    )
+    ap.add_argument("--rounds", type=int, default=None, help="rounds, one initial-weights seed each (default 3)")
+    ap.add_argument("--streams", default=None, help="comma-separated streams values (default 8,16,32,64)")
+    ap.add_argument("--seed-epochs", type=int, default=None, help="the seed's budget in epochs (default 4)")
     ap.add_argument("--lr-power", type=float, default=LR_POWER, help="learning rate = 0.001 * streams ** this")
     ap.add_argument("--child", choices=["seed", "seqcast"], help=argparse.SUPPRESS)
     ap.add_argument("--n", type=int, default=200_000, help=argparse.SUPPRESS)
@@ -313,103 +303,86 @@ def main() -> None:
     ap.add_argument("--target", type=float, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--cap", type=float, default=0.0, help=argparse.SUPPRESS)
     ap.add_argument("--streams-one", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--init", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child == "seed":
-        return child_seed(args.n, args.epochs, args.cap, args.out)
+        return child_seed(args.n, args.epochs, args.cap, args.init, args.out)
     if args.child == "seqcast":
-        return child_seqcast(args.n, args.streams_one, args.epochs, args.target, args.cap, args.lr_power, args.out)
+        return child_seqcast(
+            args.n, args.streams_one, args.epochs, args.target, args.cap, args.lr_power, args.init, args.out
+        )
 
     smoke = args.smoke
     n = 4_000 if smoke else 200_000
-    rounds = args.rounds or (1 if smoke else 2)
+    rounds = args.rounds or (1 if smoke else 3)
     streams = [int(s) for s in (args.streams or ("4" if smoke else "8,16,32,64")).split(",")]
     seed_epochs = args.seed_epochs or (2 if smoke else 4)
     seq_epochs, seq_cap, seed_cap = (3, 20.0, 20.0) if smoke else (200, 150.0, 400.0)
     t_start = time.perf_counter()
-    print(
-        f"series of {n} steps; seed {seed_epochs} epochs; streams {streams}; {rounds} round(s)",
-        flush=True,
-    )
+    print(f"series of {n} steps; seed {seed_epochs} epochs; streams {streams}; {rounds} round(s)", flush=True)
 
+    # round r: initial weights from seed r for every arm; target_r = the seed's best yardstick loss in its budget
+    seed_runs: list[dict[str, Any]] = []
+    seq_runs: dict[int, list[dict[str, Any]]] = {s: [] for s in streams}
+    targets: list[float] = []
     with tempfile.TemporaryDirectory(prefix="bench_training-") as tmp:
         work = Path(tmp)
-        seed_runs: list[dict[str, Any]] = []
-        seq_runs: dict[int, list[dict[str, Any]]] = {s: [] for s in streams}
-
-        def seed_round(r: int) -> dict[str, Any]:
+        for r in range(rounds):
             doc = run_child(
-                [
-                    "seed",
-                    "--n",
-                    str(n),
-                    "--epochs",
-                    str(seed_epochs),
-                    "--cap",
-                    str(seed_cap),
-                ],
+                ["seed", "--n", str(n), "--epochs", str(seed_epochs), "--cap", str(seed_cap), "--init", str(r)],
                 work / f"seed{r}",
             )
             doc["val"] = list(yardstick(n, doc["weights"]))
             seed_runs.append(doc)
+            targets.append(float(min(doc["val"])))
             print(
-                f"seed round {r}: stamps {np.round(doc['stamps'], 1)} val {np.round(doc['val'], 5)}",
+                f"round {r} seed: stamps {np.round(doc['stamps'], 1)} val {np.round(doc['val'], 5)}; "
+                f"target {targets[-1]:.6f}",
                 flush=True,
             )
-            return doc
+            for s in streams:
+                a = ["seqcast", "--n", str(n), "--streams-one", str(s), "--epochs", str(seq_epochs)]
+                a += ["--lr-power", repr(args.lr_power), "--init", str(r)]
+                doc = run_child([*a, "--target", repr(targets[-1]), "--cap", str(seq_cap)], work / f"seq{s}_{r}")
+                doc["val"] = list(yardstick(n, doc["weights"]))
+                seq_runs[s].append(doc)
+                t, e = time_to(doc, targets[-1])
+                print(
+                    f"round {r} streams {s}: {len(doc['stamps'])} epochs, "
+                    f"{'not reached' if t is None else f'target at {t:.1f} s (epoch {e})'}; "
+                    f"yardstick {doc['val'][-1]:.5f} (own val_loss {doc['own_val'][-1]:.5f})",
+                    flush=True,
+                )
 
-        def seq_round(s: int, r: int, target: float) -> dict[str, Any]:
-            a = [
-                "seqcast",
-                "--n",
-                str(n),
-                "--streams-one",
-                str(s),
-                "--epochs",
-                str(seq_epochs),
-                "--lr-power",
-                repr(args.lr_power),
-            ]
-            doc = run_child(
-                [*a, "--target", repr(target), "--cap", str(seq_cap)],
-                work / f"seq{s}_{r}",
-            )
-            doc["val"] = list(yardstick(n, doc["weights"]))
-            seq_runs[s].append(doc)
-            print(
-                f"streams {s} round {r}: {len(doc['stamps'])} epochs, last stamp {doc['stamps'][-1]:.1f} s, "
-                f"yardstick {doc['val'][-1]:.5f} (own val_loss {doc['own_val'][-1]:.5f})",
-                flush=True,
-            )
-            return doc
+    seed_times = [time_to(d, tg)[0] for d, tg in zip(seed_runs, targets, strict=True)]
 
-        first = seed_round(0)
-        target = float(min(first["val"]))
-        print(f"target val loss {target:.6f}", flush=True)
-        for s in streams:
-            seq_round(s, 0, target)
+    def ratios(s: int) -> list[float]:
+        """Per round: seed time to its target / this arm's time to the same target (0 if never reached)."""
+        out = []
+        for d, tg, st in zip(seq_runs[s], targets, seed_times, strict=True):
+            t = time_to(d, tg)[0]
+            out.append(st / t if t and st else 0.0)
+        return out
 
-        def med_time(runs: list[dict[str, Any]]) -> float:
-            ts = [time_to(d, target)[0] for d in runs]
-            return statistics.median([t if t is not None else math.inf for t in ts])
-
-        best = min(streams, key=lambda s: med_time(seq_runs[s]))
-        for r in range(1, rounds):  # alternate: seed, then the winner
-            seed_round(r)
-            seq_round(best, r, target)
-
-    seed_times = [time_to(d, target)[0] for d in seed_runs]
+    best = max(streams, key=lambda s: statistics.median(ratios(s)))
+    ratio = statistics.median(ratios(best))
     seed_med = statistics.median([t for t in seed_times if t is not None])
-    best_med = med_time(seq_runs[best])
-    ratio = seed_med / best_med
+    best_med = statistics.median(
+        [
+            t if t is not None else math.inf
+            for t in (time_to(d, tg)[0] for d, tg in zip(seq_runs[best], targets, strict=True))
+        ]
+    )
     ok = ratio >= 5.0
     elapsed = time.perf_counter() - t_start
-    print(f"seed {seed_med:.1f} s, seqcast streams {best} {best_med:.1f} s: {ratio:.2f}x ({'PASS' if ok else 'FAIL'})")
+    print(f"seqcast streams {best}: median ratio {ratio:.2f}x ({'PASS' if ok else 'FAIL'}); per round {ratios(best)}")
     print(f"benchmark took {elapsed:.0f} s")
     if smoke:
-        assert math.isfinite(target) and all(math.isfinite(v) for d in seed_runs for v in d["val"])
+        assert all(math.isfinite(v) for d in seed_runs for v in d["val"]) and all(math.isfinite(t) for t in targets)
         print("smoke: nothing written")
         return
+    plot_curves(seed_runs, seq_runs[best], best, targets, HERE / "training_curves.png")
 
     def fmt(ts: list[float | None]) -> str:
         return ", ".join("not reached" if t is None else f"{t:.1f}" for t in ts)
@@ -423,8 +396,10 @@ def main() -> None:
         f"One series of {n:,} steps (three sines, periods 50, 377 and 13.7 steps, plus N(0, 0.1^2) noise, seed 0),",
         "split 80/10/10, standard-scaled on the training part (`seqcast.train.prepare`); stateful many_to_many",
         f"LSTM({UNITS}) + TimeDistributed(Dense(1)), num_steps {NUM_STEPS}, next-step targets, mse, Adam. Each arm",
-        "runs in its own process; the clock starts just before the model is built (building, tracing and seqcast's own",
-        "per-epoch validation count; the observer's weight snapshot does not).",
+        "runs in its own process with TensorFlow and Keras imported before its clock starts; the clock starts just",
+        "before the model is built (building, tracing and seqcast's own per-epoch validation count; the observer's",
+        f"weight snapshot does not). {rounds} rounds: in round r every arm starts from the same initial weights",
+        "(Keras seed r).",
         "",
         f"- **seed**: plain Keras, `batch_shape=(1, {NUM_STEPS}, 1)`, Adam(0.001), one "
         "`model.fit(x, y, batch_size=1, epochs=1, shuffle=False)` per epoch then `layer.reset_state()`; "
@@ -437,49 +412,99 @@ def main() -> None:
         "- **the same validation loss**: one yardstick for every arm, from each epoch's weights: zero states, warm "
         "on the whole training part, then the mse of the one-step predictions of all "
         f"{int(n * 0.1):,} validation rows in scaled units (seqcast's stateful validation equations, numpy, float64). "
-        f"**Target = the seed's best loss within its {seed_epochs} epochs: {target:.6f}.** Time to target = wall "
-        "time at the end of the first epoch whose loss <= target.",
+        f"**Target of round r = the best loss of round r's seed within its {seed_epochs} epochs.** Time to target = "
+        "wall time at the end of the first epoch whose loss <= target. The ratio is taken per round (seed time / "
+        "seqcast time, same target, same initial weights); the figure is the median over rounds.",
         "",
-        "| arm | batch | learning rate | batches / epoch | runs: seconds to target | median s | epochs to target "
-        "| final val loss |",
-        "|---|---|---|---|---|---|---|---|",
+        "| round | target | seed: s to target (epoch) | "
+        + " | ".join(f"streams {s}: s (epoch)" for s in streams)
+        + " |",
+        "|---|---|---|" + "---|" * len(streams),
     ]
-    seed_ep = [time_to(d, target)[1] for d in seed_runs]
-    lines.append(
-        f"| seed (1 stream) | 1 | {BASE_LR:g} | {sd['batches']:,} | {fmt(seed_times)} | {seed_med:.1f} | "
-        f"{', '.join(str(e) for e in seed_ep)} | {seed_runs[-1]['val'][-1]:.6f} |"
-    )
-    for s in streams:
-        runs = seq_runs[s]
-        ts = [time_to(d, target) for d in runs]
-        med = med_time(runs)
+
+    def cell(d: dict[str, Any], tg: float) -> str:
+        t, e = time_to(d, tg)
+        return "not reached" if t is None else f"{t:.1f} ({e})"
+
+    for r in range(rounds):
         lines.append(
-            f"| seqcast streams {s}{' (best)' if s == best else ''} | {runs[0]['batch']} | "
-            f"{BASE_LR * s**args.lr_power:.4g} | {runs[0]['batches']} | "
-            f"{fmt([t for t, _ in ts])} | {med:.1f} | {', '.join(str(e) for _, e in ts)} | {runs[-1]['val'][-1]:.6f} |"
+            f"| {r} | {targets[r]:.6f} | {cell(seed_runs[r], targets[r])} | "
+            + " | ".join(cell(seq_runs[s][r], targets[r]) for s in streams)
+            + " |"
         )
-    best_times = [time_to(d, target)[0] for d in seq_runs[best]]
-    paired = ", ".join(f"{a / b:.2f}x" if a and b else "n/a" for a, b in zip(seed_times, best_times, strict=False))
-    per_epoch = [b - a for a, b in zip([0.0, *sd["stamps"]], sd["stamps"], strict=False)]
-    win = seq_runs[best][0]
     lines += [
         "",
-        f"- Seed per-epoch wall times (round 1): {', '.join(f'{t:.1f}' for t in per_epoch)} s; "
-        f"yardstick per epoch: {', '.join(f'{v:.5f}' for v in sd['val'])}.",
-        f"- seqcast streams {best} (round 1) yardstick per epoch: {', '.join(f'{v:.5f}' for v in win['val'])}; "
-        f"its own val_loss: {', '.join(f'{v:.5f}' for v in win['own_val'])}.",
-        f"- Time to target, seed / seqcast streams {best} (medians, {len(seed_runs)} seed and "
-        f"{len(seq_runs[best])} seqcast runs): **{ratio:.2f}x** (per round: {paired}). "
-        f"Target >= 5x: **{'PASS' if ok else 'FAIL'}**.",
-        f"- A seqcast run stops once its own val_loss reaches the target (cap {seq_cap:.0f} s); the final val loss "
-        "is the yardstick's at its last epoch. seqcast's own val_loss warms on at most one stream's span "
-        "(chunks x num_steps rows, see `stateful_validation_data`), the yardstick on the whole training part. "
-        "Near the target both layouts' validation losses wobble from epoch to epoch (see the per-epoch "
-        "lists), so the epoch of the first hit carries some luck on both sides. The whole benchmark took "
-        f"{elapsed / 60:.1f} min.",
+        "| arm | batch | learning rate | batches / epoch | per-round ratio to the seed | median ratio |",
+        "|---|---|---|---|---|---|",
+    ]
+    for s in streams:
+        rs = ratios(s)
+        lines.append(
+            f"| seqcast streams {s}{' (best)' if s == best else ''} | {seq_runs[s][0]['batch']} | "
+            f"{BASE_LR * s**args.lr_power:.4g} | {seq_runs[s][0]['batches']} | "
+            f"{', '.join(f'{x:.2f}x' if x else 'not reached' for x in rs)} | {statistics.median(rs):.2f}x |"
+        )
+    per_epoch = [[b - a for a, b in zip([0.0, *d["stamps"]], d["stamps"], strict=False)] for d in seed_runs]
+    win = seq_runs[best][0]
+    win_epochs = [b - a for a, b in zip([0.0, *win["stamps"]], win["stamps"], strict=False)]
+    lines += [
+        "",
+        f"- Time to target, seed / seqcast streams {best}: **{ratio:.2f}x**, the median of the per-round ratios "
+        f"(medians of the times: seed {seed_med:.1f} s, seqcast {best_med:.1f} s). Target >= 5x: "
+        f"**{'PASS' if ok else 'FAIL'}**. The benchmark before 2026-12-01 measured 3.97x (2026-11-23) with Keras "
+        "imported inside seqcast's clock only (~2.5 s per run) and one target from the first seed run.",
+        "- Seed per-epoch wall times: "
+        + "; ".join(f"round {r}: {', '.join(f'{t:.1f}' for t in pe)} s" for r, pe in enumerate(per_epoch))
+        + ". Seed yardstick per epoch: "
+        + "; ".join(f"round {r}: {', '.join(f'{v:.5f}' for v in d['val'])}" for r, d in enumerate(seed_runs))
+        + ".",
+        f"- seqcast streams {best}, round 0: wall time per epoch {', '.join(f'{t:.2f}' for t in win_epochs)} s "
+        "(the first includes building the model and tracing the unrolled train step); yardstick per epoch "
+        f"{', '.join(f'{v:.5f}' for v in win['val'])}; its own val_loss "
+        f"{', '.join(f'{v:.5f}' for v in win['own_val'])}.",
+        f"- A seqcast run stops once its own val_loss reaches the target (cap {seq_cap:.0f} s); seqcast's own "
+        "val_loss warms on at most one stream's span (chunks x num_steps rows, see `stateful_validation_data`), the "
+        "yardstick on the whole training part. The seed is not repeatable run to run even with the same initial "
+        "weights and op determinism on, and its validation loss is not monotone (batch-1 Adam steps): where its best "
+        "epoch falls sets its round's target and time, hence a target and a ratio per round.",
+        f"- Validation loss against wall time, every round (seed and seqcast streams {best}):",
+        "",
+        "![training curves](training_curves.png)",
+        "",
+        f"The whole benchmark took {elapsed / 60:.1f} min.",
     ]
     write_section("bench_training", "\n".join(lines))
     print("wrote the bench/RESULTS.md section")
+
+
+def plot_curves(
+    seed_runs: list[dict[str, Any]], best_runs: list[dict[str, Any]], best: int, targets: list[float], path: Path
+) -> None:
+    """Yardstick validation loss against wall time, seed and the best streams, one colour per round."""
+    import matplotlib
+    import matplotlib.ticker
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
+    for r, (sd, sq, tg) in enumerate(zip(seed_runs, best_runs, targets, strict=True)):
+        colour = f"C{r}"
+        ax.plot(sd["stamps"], sd["val"], "o--", color=colour, label=f"seed (batch 1), round {r}")
+        ax.plot(sq["stamps"], sq["val"], "s-", color=colour, label=f"seqcast streams {best}, round {r}")
+        ax.axhline(tg, color=colour, lw=0.6, alpha=0.6)
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.set_xticks([2, 3, 5, 10, 20, 30, 50, 100])
+    ax.set_xlabel("wall time since the model was built (s, log)")
+    ax.set_ylabel("validation mse (scaled units)")
+    ax.set_title("stateful LSTM(32), 200,000 steps (horizontal lines: each round's target)", fontsize=10)
+    ax.legend(fontsize=7, ncol=2)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
 
 
 if __name__ == "__main__":
