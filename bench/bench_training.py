@@ -356,24 +356,16 @@ def main() -> None:
                 )
 
     seed_times = [time_to(d, tg)[0] for d, tg in zip(seed_runs, targets, strict=True)]
+    seq_times = {s: [time_to(d, tg)[0] for d, tg in zip(seq_runs[s], targets, strict=True)] for s in streams}
 
     def ratios(s: int) -> list[float]:
         """Per round: seed time to its target / this arm's time to the same target (0 if never reached)."""
-        out = []
-        for d, tg, st in zip(seq_runs[s], targets, seed_times, strict=True):
-            t = time_to(d, tg)[0]
-            out.append(st / t if t and st else 0.0)
-        return out
+        return [st / t if t and st else 0.0 for st, t in zip(seed_times, seq_times[s], strict=True)]
 
     best = max(streams, key=lambda s: statistics.median(ratios(s)))
     ratio = statistics.median(ratios(best))
     seed_med = statistics.median([t for t in seed_times if t is not None])
-    best_med = statistics.median(
-        [
-            t if t is not None else math.inf
-            for t in (time_to(d, tg)[0] for d, tg in zip(seq_runs[best], targets, strict=True))
-        ]
-    )
+    best_med = statistics.median([t if t is not None else math.inf for t in seq_times[best]])
     ok = ratio >= 5.0
     elapsed = time.perf_counter() - t_start
     print(f"seqcast streams {best}: median ratio {ratio:.2f}x ({'PASS' if ok else 'FAIL'}); per round {ratios(best)}")

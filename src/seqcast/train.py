@@ -147,8 +147,9 @@ def prepare(cfg: Config, ds: Dataset | None = None, *, release: bool = False) ->
         raise ConfigError(
             "window_norm needs look-back windows; use difference in stateful mode", where="data.transform"
         )
-    released = series_doc(p.ds, p.parts) if release else None
-    if release:
+    released = None
+    if release:  # the time axes are not read past this point: free them before the buffer is filled
+        released = series_doc(p.ds, p.parts)
         _drop_times(p.ds)
     flat, arrays = model_arrays(p.ds, scaler, transform)
     prep = Prepared(p, scaler, transform, why, arrays, flat, released)
