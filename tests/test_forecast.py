@@ -539,6 +539,101 @@ def test_backtest_run_uses_the_test_split_of_the_run(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# (d2) backtests in one pass: every origin forecast as if its history were the whole file
+
+ORIGIN_CASES = [
+    # (id, windows, model, transform, features, lengths)
+    ("stateful-m2m-difference-feature", {"mode": "stateful"}, {"kind": "many_to_many"}, "difference", ["f"], [50, 62]),
+    ("stateful-m2o-gru", {"mode": "stateful"}, {"kind": "many_to_one", "cell": "gru"}, "none", [], [48, 41]),
+    ("lookback-m2o-window_norm", {"mode": "lookback"}, {"kind": "many_to_one"}, "window_norm", [], [40, 46]),
+    ("lookback-encdec-difference", {"mode": "lookback"}, {"kind": "encoder_decoder"}, "difference", ["f"], [40]),
+    ("lookback-m2m-simple_rnn", {"mode": "lookback"}, {"kind": "many_to_many", "cell": "simple_rnn"}, "none", [], [44]),
+]
+
+
+@pytest.mark.parametrize(
+    ("windows", "model", "transform", "features", "lengths"),
+    [c[1:] for c in ORIGIN_CASES],
+    ids=[c[0] for c in ORIGIN_CASES],
+)
+def test_forecast_origins_equal_a_forecast_from_each_truncated_history(
+    tmp_path: Path,
+    windows: dict[str, Any],
+    model: dict[str, Any],
+    transform: str,
+    features: list[str],
+    lengths: list[int],
+) -> None:
+    """One pass over each series with its states kept at the origins (stateful), or every origin's window in one
+    batch (look-back), answers what forecasting each origin's history on its own answers."""
+    data = wave_csv(tmp_path / "data.csv", lengths, ["a"], features)
+    doc = config_doc(data, ["a"], windows=windows, model=model)
+    doc["data"] |= {"features": features, "scaler": "standard", "transform": transform}
+    run = forecast.load_run(make_run(tmp_path, write_config(tmp_path / "c.yaml", doc), seed=2))
+    values = list(series_values(data, ["a", *features]).values())
+    names = ["A", "B"][: len(lengths)]
+    steps = 5
+    jobs = [(i, o) for i, v in enumerate(values) for o in (8, 9, 17, len(v) - steps, len(v) - 2)]
+    fut = [values[i][o : o + steps, 1:] for i, o in jobs] if features else None
+    if fut is not None:  # the last origins run past the file: their future feature rows are made up
+        fut = [np.concatenate([f, np.full((steps - len(f), len(features)), 0.25)]) for f in fut]
+
+    got = forecast.forecast_origins(run, values, names, jobs, steps, fut)
+
+    assert got.shape == (len(jobs), steps, 1)
+    for j, (i, o) in enumerate(jobs):
+        alone = forecast.forecast_histories(run, [values[i][:o]], [names[i]], steps, [fut[j]] if fut else None)
+        np.testing.assert_allclose(got[j], alone[0], rtol=1e-5, atol=1e-5, err_msg=f"series {names[i]}, origin {o}")
+
+
+def test_stateful_origins_equal_a_plain_keras_loop_on_each_truncated_history(tmp_path: Path) -> None:
+    import keras
+
+    data = wave_csv(tmp_path / "data.csv", [40, 52], ["a"])
+    doc = config_doc(data, ["a"], windows={"mode": "stateful"}, model={"kind": "many_to_many"})
+    run_dir = make_run(tmp_path, write_config(tmp_path / "c.yaml", doc), seed=4)
+    values = list(series_values(data, ["a"]).values())
+    jobs = [(0, 3), (1, 3), (0, 39), (1, 30), (1, 51)]
+
+    got = forecast.forecast_origins(forecast.load_run(run_dir), values, ["A", "B"], jobs, 6)
+
+    km = keras.saving.load_model(run_dir / "model.keras")
+    for j, (i, o) in enumerate(jobs):
+        np.testing.assert_allclose(got[j], keras_stateful_loop(km, values[i][:o], 6), rtol=1e-5, atol=1e-5)
+
+
+def test_a_long_stateful_backtest_holds_no_history_per_origin(tmp_path: Path) -> None:
+    """20,000 rows and 400 origins: the peak while forecasting every origin stays far below one scaled copy of
+    the history per origin (400 x 20,000 x 8 bytes = 64 MB) or one state per row (20,000 x 14 x 4 = 1.1 MB)."""
+    import tracemalloc
+
+    data = wave_csv(tmp_path / "data.csv", [20_000], ["a"])
+    doc = config_doc(data, ["a"], windows={"mode": "stateful", "num_steps": 50}, model={"kind": "many_to_many"})
+    run = forecast.load_run(make_run(tmp_path, write_config(tmp_path / "c.yaml", doc)))
+    values = list(series_values(data, ["a"]).values())
+    jobs = [(0, int(o)) for o in np.linspace(100, 19_990, 400)]
+    tracemalloc.start()
+    try:
+        got = forecast.forecast_origins(run, values, ["A"], jobs, 10)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert got.shape == (400, 10, 1)
+    assert peak < 1.0e6, f"peak {peak / 1e6:.2f} MB"
+
+
+def test_a_history_too_short_for_the_model_names_the_series(tmp_path: Path) -> None:
+    data = wave_csv(tmp_path / "data.csv", [40], ["a"])
+    run = forecast.load_run(make_run(tmp_path, write_config(tmp_path / "c.yaml", config_doc(data, ["a"]))))
+    values = list(series_values(data, ["a"]).values())
+    with pytest.raises(
+        DataError,
+        match=r"series 'A' has 5 rows before the forecast origin; the model needs at least 6 \(windows.look_back=6\)",
+    ):
+        forecast.forecast_origins(run, values, ["A"], [(0, 5)], 3)
+
+
+# ---------------------------------------------------------------------------------------------
 # (e) CLI errors
 
 

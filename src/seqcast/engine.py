@@ -3,14 +3,22 @@ SimpleRNN step plus a Dense head is a few numpy lines. Forecast and evaluate run
 so they start in a fraction of a second and work where TensorFlow is not installed; tests check
 it against the Keras model itself.
 
+It computes in float32, the dtype of model.keras and of Keras' own forward pass. Each layer projects
+its inputs onto the gates once for all time steps (one matmul), then the recurrence runs step by step
+in preallocated buffers; nothing is kept per step unless the caller asks for it. `warm` runs a long
+history a block of time steps at a time and keeps the states only where asked (backtest origins).
+BLAS threads: `blas_threads` gives small matrices one thread (see BLAS_MIN_FLOPS).
+
 Shapes: x (batch, time, n_inputs); state of a layer: (h,) or (h, c), each (batch, units).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,18 +28,43 @@ import numpy as np
 from seqcast.errors import DataError
 
 State = tuple[np.ndarray, ...]
+DTYPE = np.float32  # model.keras holds float32 weights; Keras computes its forward pass in float32
+Act = Callable[[np.ndarray, np.ndarray], Any]  # act(x, out): out = f(x), out may be x itself
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (np.tanh(0.5 * x) + 1.0)  # numerically stable, = 1 / (1 + exp(-x))
+def _sigmoid(x: np.ndarray, out: np.ndarray) -> None:
+    np.multiply(x, 0.5, out=out)  # 1 / (1 + exp(-x)) = (tanh(x / 2) + 1) / 2: no overflow, 3 in-place passes
+    np.tanh(out, out=out)
+    out *= 0.5
+    out += 0.5
 
 
-_ACT: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "tanh": np.tanh,
+def _linear(x: np.ndarray, out: np.ndarray) -> None:
+    if out is not x:
+        np.copyto(out, x)
+
+
+_ACT: dict[str, Act] = {
+    "tanh": lambda x, out: np.tanh(x, out=out),
     "sigmoid": _sigmoid,
-    "relu": lambda x: np.maximum(x, 0.0),
-    "linear": lambda x: x,
+    "relu": lambda x, out: np.maximum(x, 0.0, out=out),
+    "linear": _linear,
 }
+
+
+def activation(name: str) -> Act:
+    if name not in _ACT:
+        raise ValueError(f"activation {name!r} is not one seqcast's engine knows ({', '.join(_ACT)})")
+    return _ACT[name]
+
+
+def _apply(name: str, x: np.ndarray) -> np.ndarray:
+    activation(name)(x, x)
+    return x
+
+
+# (step, rows, sink positions): after local step `step`, the states of `rows` are copied to those positions
+Taps = dict[int, tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass
@@ -46,53 +79,98 @@ class Recurrent:
     activation: str = "tanh"
     recurrent_activation: str = "sigmoid"
 
+    def __post_init__(self) -> None:
+        self.kernel = np.ascontiguousarray(self.kernel, dtype=DTYPE)
+        self.recurrent = np.ascontiguousarray(self.recurrent, dtype=DTYPE)
+        self.bias = np.ascontiguousarray(self.bias, dtype=DTYPE)
+        self._act, self._ract = activation(self.activation), activation(self.recurrent_activation)
+
     @property
     def units(self) -> int:
         return self.recurrent.shape[0]
 
     def zero_state(self, batch: int) -> State:
-        z = np.zeros((batch, self.units))
+        z = np.zeros((batch, self.units), DTYPE)
         return (z, z.copy()) if self.cell == "lstm" else (z,)
 
-    def run(self, x: np.ndarray, state: State, mask: np.ndarray | None = None) -> tuple[np.ndarray, State, list[State]]:
-        """Outputs (batch, time, units), the final state, and the state after every step.
+    def project(self, x: np.ndarray) -> np.ndarray:
+        """The input part of every gate for all time steps at once, bias included: (batch, time, gates * units)."""
+        b, t, n = x.shape
+        xw = np.matmul(x.reshape(b * t, n), self.kernel).reshape(b, t, -1)
+        xw += self.bias[0] if self.cell == "gru" else self.bias  # gru: the input bias; the recurrent one is inside
+        return xw
 
-        Where mask[:, t] is False the step is skipped: the state carries over unchanged (Keras masking).
+    def scan(
+        self,
+        xw: np.ndarray,
+        state: State,
+        mask: np.ndarray | None = None,
+        outs: np.ndarray | None = None,
+        taps: tuple[Taps, State] | None = None,
+    ) -> State:
+        """The state after running the projected inputs xw (batch, time, gates * units) from `state`.
+
+        outs (batch, time, units), when given, receives h after every step. Where mask[:, t] is False the step
+        is skipped: the state carries over unchanged (Keras masking). taps = ({step: (rows, positions)}, sinks):
+        after that step the states of those rows are copied into sinks[k][positions]. `state` itself is not
+        changed: the step works on a copy, in place.
         """
-        act, ract = _ACT[self.activation], _ACT[self.recurrent_activation]
-        u = self.units
-        if self.cell == "gru":
-            xw = x @ self.kernel + self.bias[0]  # (batch, time, 3u), input bias inside
+        u, b = self.units, xw.shape[0]
+        state = tuple(np.array(s, dtype=DTYPE) for s in state)  # a copy: the caller's arrays stay as they were
+        h = state[0]
+        act, ract = self._act, self._ract
+        rec = self.recurrent
+        if self.cell == "lstm":
+            c = state[1]
+            z = np.empty((b, 4 * u), DTYPE)  # gates i, f, c, o
+            g = np.empty((b, u), DTYPE)
+        elif self.cell == "gru":
             rb = self.bias[1]
+            hr = np.empty((b, 3 * u), DTYPE)  # recurrent part of the update, reset and candidate gates
+            zr = np.empty((b, 2 * u), DTYPE)
+            g = np.empty((b, u), DTYPE)
         else:
-            xw = x @ self.kernel + self.bias  # (batch, time, gates * u)
-        steps: list[State] = []
-        outs = np.empty(x.shape[:2] + (u,))
-        for t in range(x.shape[1]):
+            g = np.empty((b, u), DTYPE)
+        tap_at, sinks = taps if taps is not None else ({}, ())
+        for t in range(xw.shape[1]):
+            old = tuple(s.copy() for s in state) if mask is not None else ()
             if self.cell == "lstm":
-                h, c = state
-                z = xw[:, t] + h @ self.recurrent  # gates i, f, c, o
-                s = ract(z)  # one call for all gates (elementwise: the same numbers as per gate); c uses act
-                i, f, g, o = s[:, :u], s[:, u : 2 * u], act(z[:, 2 * u : 3 * u]), s[:, 3 * u :]
-                c2 = f * c + i * g
-                new: State = (o * act(c2), c2)
+                np.matmul(h, rec, out=z)
+                z += xw[:, t]
+                act(z[:, 2 * u : 3 * u], g)  # candidate, before the gates' activation overwrites z
+                ract(z, z)  # one call for all gates; the candidate's quarter is unused
+                c *= z[:, u : 2 * u]  # f * c
+                g *= z[:, :u]  # i * candidate
+                c += g
+                act(c, h)
+                h *= z[:, 3 * u :]  # o * act(c)
             elif self.cell == "gru":
-                (h,) = state
-                hr = h @ self.recurrent + rb  # reset_after=True: the reset gate scales the recurrent part
-                zg = ract(xw[:, t, :u] + hr[:, :u])
-                rg = ract(xw[:, t, u : 2 * u] + hr[:, u : 2 * u])
-                hh = act(xw[:, t, 2 * u :] + rg * hr[:, 2 * u :])
-                new = (zg * h + (1 - zg) * hh,)
+                np.matmul(h, rec, out=hr)  # reset_after=True: the reset gate scales the recurrent candidate
+                hr += rb
+                np.add(xw[:, t, : 2 * u], hr[:, : 2 * u], out=zr)
+                ract(zr, zr)  # update gate z, reset gate r
+                np.multiply(zr[:, u:], hr[:, 2 * u :], out=g)
+                g += xw[:, t, 2 * u :]
+                act(g, g)  # candidate hh
+                h -= g  # h = z * h + (1 - z) * hh = hh + z * (h - hh)
+                h *= zr[:, :u]
+                h += g
             else:
-                (h,) = state
-                new = (act(xw[:, t] + h @ self.recurrent),)
+                np.matmul(h, rec, out=g)
+                g += xw[:, t]
+                act(g, h)
             if mask is not None:
-                keep = mask[:, t][:, None]
-                new = tuple(np.where(keep, n, s) for n, s in zip(new, state, strict=True))
-            state = new
-            outs[:, t] = state[0]
-            steps.append(state)
-        return outs, state, steps
+                skip = ~mask[:, t]
+                if skip.any():
+                    for s, o in zip(state, old, strict=True):
+                        s[skip] = o[skip]
+            if outs is not None:
+                outs[:, t] = h
+            if t in tap_at:
+                rows, at = tap_at[t]
+                for s, sink in zip(state, sinks, strict=True):
+                    sink[at] = s[rows]
+        return state
 
 
 @dataclass
@@ -115,28 +193,99 @@ class NumpyModel:
         """Zero states for `batch` rows (any number: the training batch size does not matter)."""
         self.states = [r.zero_state(batch) for r in self.recurrent]
 
-    def __call__(self, x: np.ndarray, mask: np.ndarray | None = None, keep_steps: bool = False) -> Any:
+    def __call__(self, x: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
         """Run x (batch, time, n_inputs), continuing self.states like a stateful Keras model."""
-        x = np.asarray(x, dtype=np.float64)
+        x = np.asarray(x, dtype=DTYPE)
         if len(self.states) != len(self.recurrent) or (self.states and self.states[0][0].shape[0] != x.shape[0]):
             self.reset(x.shape[0])
         k = 0
-        per_step: list[list[State]] = []
         for tag, obj in self.layers:
             if tag == "rnn":
-                outs, self.states[k], steps = obj.run(x, self.states[k], mask)
-                per_step.append(steps)
-                x = outs if obj.return_sequences else outs[:, -1]
-                k += 1
+                outs = np.empty(x.shape[:2] + (obj.units,), DTYPE) if obj.return_sequences else None
+                self.states[k] = obj.scan(obj.project(x), self.states[k], mask, outs)
+                x = outs if outs is not None else self.states[k][0]  # never changed in place later (scan copies)
                 mask = mask if obj.return_sequences else None
+                k += 1
             elif tag == "dense":
                 w, b, act = obj
-                x = _ACT[act](x @ w + b)
+                x = _apply(act, np.matmul(x, w) + b)
             elif tag == "repeat":
                 x = np.repeat(x[:, None, :], obj, axis=1)
             elif tag == "reshape":
                 x = x.reshape((x.shape[0],) + tuple(obj))
-        return (x, per_step) if keep_steps else x
+        return x
+
+    def warm(self, x: np.ndarray, rows: np.ndarray, steps: np.ndarray, block: int = 256) -> list[State]:
+        """From zero states, the state of every recurrent layer after steps[j] time steps of row rows[j] of x.
+
+        x: (batch, time, n_inputs); rows, steps: (snapshots,) ints, 0 <= steps <= time (0: the zero state).
+        Returns per layer a tuple (h,) or (h, c) of (snapshots, units) arrays, ready to be self.states for a
+        batch of snapshots. The stack runs `block` time steps at a time: memory holds one block of every
+        layer's outputs and the snapshots, never a state per time step. Only for stateful stacks (the
+        recurrent layers first, one after the other, as seqcast's stateful kinds are).
+        """
+        rnns = self.recurrent
+        if [tag for tag, _ in self.layers[: len(rnns)]] != ["rnn"] * len(rnns):
+            raise ValueError("warm() needs a model whose recurrent layers come first (a stateful kind)")
+        x = np.asarray(x, dtype=DTYPE)
+        rows, steps = np.asarray(rows, np.int64), np.asarray(steps, np.int64)
+        sinks = [tuple(np.zeros((len(rows), r.units), DTYPE) for _ in r.zero_state(0)) for r in rnns]
+        states = [r.zero_state(x.shape[0]) for r in rnns]
+        last = int(steps.max(initial=0))
+        by_step = np.argsort(steps, kind="stable")
+        bounds = np.searchsorted(steps[by_step], np.arange(1, last + 2))  # snapshots after step s: [bounds[s-1], ..)
+        for a in range(0, last, block):
+            e = min(a + block, last)
+            taps: Taps = {}
+            for s in range(a + 1, e + 1):  # the state after s steps is the state after local step s - 1 - a
+                at = by_step[bounds[s - 1] : bounds[s]]
+                if len(at):
+                    taps[s - 1 - a] = (rows[at], at)
+            xb = x[:, a:e]
+            for k, r in enumerate(rnns):
+                outs = np.empty((xb.shape[0], e - a, r.units), DTYPE) if k < len(rnns) - 1 else None
+                states[k] = r.scan(r.project(xb), states[k], None, outs, (taps, sinks[k]))
+                if outs is not None:
+                    xb = outs
+        return sinks
+
+    def blas_threads(self, batch: int) -> contextlib.AbstractContextManager[Any]:
+        """BLAS threads for this model's recurrent matmuls at `batch` rows (see blas_threads)."""
+        width = max((r.units * r.recurrent.shape[1] for r in self.recurrent), default=0)
+        return blas_threads(2 * batch * width)
+
+
+# BLAS threads (bench_blas.py, this project's 2-core machine): a second OpenBLAS thread makes a float32 matmul
+# of the engine's shapes 1.6-2x faster from about 2 MFLOP on, quiet or beside one busy process, and nothing
+# below; beside as many busy processes as cores it waits for one, up to a whole time slice per matmul
+# (64x64 @ 64x256: 20 us with one thread, 12 us with two on a quiet machine, 24 ms with two among busy
+# processes). So: one thread below BLAS_MIN_FLOPS, and above it the default only while the load average
+# leaves room for the second thread.
+BLAS_MIN_FLOPS = 4_000_000
+_controller: Any = None
+
+
+def core_free() -> bool:
+    """Is the 1-minute load average, this process included, below the cores + 0.5 (room for a second thread)?"""
+    try:
+        return os.getloadavg()[0] < len(os.sched_getaffinity(0)) + 0.5
+    except (OSError, AttributeError):  # no load average or affinity on this platform: assume busy
+        return False
+
+
+@contextlib.contextmanager
+def blas_threads(flops: int) -> Iterator[None]:
+    """Within: one BLAS thread, unless the step's largest matmul has BLAS_MIN_FLOPS or more and a core is free."""
+    global _controller
+    if flops >= BLAS_MIN_FLOPS and core_free():
+        yield
+        return
+    from threadpoolctl import ThreadpoolController
+
+    if _controller is None:
+        _controller = ThreadpoolController()
+    with _controller.limit(limits=1, user_api="blas"):
+        yield
 
 
 def _snake(name: str) -> str:
@@ -162,7 +311,7 @@ def _vars(h5: Any, key: str) -> list[np.ndarray]:
     group = h5["layers"][key]
     group = group["cell"] if "cell" in group else group["layer"] if "layer" in group else group
     v = group["vars"]
-    return [np.asarray(v[str(i)], dtype=np.float64) for i in range(len(v))]
+    return [np.asarray(v[str(i)], dtype=DTYPE) for i in range(len(v))]
 
 
 def from_keras(model: Any) -> NumpyModel:
@@ -173,7 +322,7 @@ def from_keras(model: Any) -> NumpyModel:
         if layer.__class__.__name__ == "InputLayer":
             conf = {"batch_shape": list(layer.batch_shape)}
         config["config"]["layers"].append({"class_name": layer.__class__.__name__, "config": conf})
-    weights = [[np.asarray(w, dtype=np.float64) for w in layer.get_weights()] for layer in model.layers]
+    weights = [[np.asarray(w, dtype=DTYPE) for w in layer.get_weights()] for layer in model.layers]
     return _from_config(config, lambda i, key: weights[i])
 
 
@@ -206,8 +355,9 @@ def _from_config(config: dict[str, Any], weights_of: Any) -> NumpyModel:
             )
             layers.append(("rnn", rec))
         elif cls == "Dense" or (cls == "TimeDistributed" and conf["layer"]["class_name"] == "Dense"):
-            w, b = weights_of(index, key)
+            w, b = (np.ascontiguousarray(a, dtype=DTYPE) for a in weights_of(index, key))
             act = conf["activation"] if cls == "Dense" else conf["layer"]["config"]["activation"]
+            activation(act)  # an unknown activation is refused when the model is read, not mid-forecast
             layers.append(("dense", (w, b, act)))
             n_targets = w.shape[1]
         elif cls == "RepeatVector":

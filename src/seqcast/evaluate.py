@@ -87,7 +87,8 @@ def backtest(
         "seasonal_naive": np.stack([seasonal_naive(series[i][:, :n_t], o, horizon, season) for i, o in jobs]),
     }
     true = np.stack([series[i][o : o + horizon, :n_t] for i, o in jobs])  # (jobs, horizon, targets)
-    scale = np.stack([mase_scale(series[i][: test_starts[i], :n_t], season) for i, _ in jobs])[:, None, :]
+    per_series = np.stack([mase_scale(s[:t0, :n_t], season) for s, t0 in zip(series, test_starts, strict=True)])
+    scale = per_series[[i for i, _ in jobs]][:, None, :]  # (jobs, 1, targets): one pass over each history
     doc: dict[str, Any] = {"horizon": horizon, "origins": len(jobs), "season": season}
     per_target: dict[str, dict[str, Any]] = {t: {} for t in targets}
     for name, pred in methods.items():
@@ -138,9 +139,8 @@ def backtest_run(run_dir: Path, horizon: int | None = None) -> dict[str, Any]:
     n_t = run.n_targets
 
     def model_forecast(jobs: list[tuple[int, int]]) -> np.ndarray:
-        hist = [values[i][:o] for i, o in jobs]
         fut = [values[i][o : o + h, n_t:] for i, o in jobs] if run.pre["features"] else None
-        return fc.forecast_histories(run, hist, [names[i] for i, _ in jobs], h, fut)
+        return fc.forecast_origins(run, values, names, jobs, h, fut)
 
     return backtest(values, test_starts, h, cfg.evaluate.season, ds.targets, model_forecast)
 

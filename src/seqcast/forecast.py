@@ -42,7 +42,7 @@ def rolling_forecast(
     With normalise, every window has its last row subtracted before predict and added back after.
     """
     b, look_back, n_in = window.shape
-    buf = np.asarray(window, dtype=np.float64)
+    buf = np.asarray(window)  # its own dtype: float32 model units stay float32
     out: list[np.ndarray] = []
     done = 0
     while done < steps:
@@ -62,7 +62,7 @@ def rolling_forecast(
 
 def _future_rows(future: np.ndarray | None, at: int, h: int, b: int, n_feat: int, buf: np.ndarray) -> np.ndarray:
     if n_feat == 0:
-        return np.zeros((b, h, 0))
+        return np.zeros((b, h, 0), buf.dtype)
     assert future is not None
     rows = future[:, at : at + h]
     if rows.shape[1] < h:  # past the last step asked for: rows that only feed unused predictions
@@ -146,88 +146,144 @@ def forecast_histories(
     future: list[np.ndarray] | None = None,
     series_batch: int = 4096,
 ) -> np.ndarray:
-    """Forecast `steps` rows after each history (n_i, inputs) in original units: (series, steps, n_targets).
-
-    Series are forecast `series_batch` at a time, so memory stays bounded for any number of series.
-    """
-    if len(histories) > series_batch:
-        parts = [
-            _forecast_batch(
-                run,
-                histories[a : a + series_batch],
-                names[a : a + series_batch],
-                steps,
-                future[a : a + series_batch] if future else None,
-            )
-            for a in range(0, len(histories), series_batch)
-        ]
-        return np.concatenate(parts)
-    return _forecast_batch(run, histories, names, steps, future)
+    """Forecast `steps` rows after each history (n_i, inputs) in original units: (series, steps, n_targets)."""
+    jobs = [(i, len(h)) for i, h in enumerate(histories)]
+    return forecast_origins(run, histories, names, jobs, steps, future, batch=series_batch)
 
 
-def _forecast_batch(
-    run: Run, histories: list[np.ndarray], names: list[str], steps: int, future: list[np.ndarray] | None
+def forecast_origins(
+    run: Run,
+    values: list[np.ndarray],
+    names: list[str],
+    jobs: list[tuple[int, int]],
+    steps: int,
+    future: list[np.ndarray] | None = None,
+    batch: int = 4096,
 ) -> np.ndarray:
+    """Forecast `steps` rows after every origin, in original units: (jobs, steps, n_targets).
+
+    values[i]: series i (n_i, inputs) in original units; job (i, o) forecasts rows o, o + 1, ... of series i
+    from values[i][:o] alone; future[j]: (steps, features) known future features of job j, original units.
+    A backtest's origins cost what one pass over each history costs, plus the forecasts:
+      look-back models: each origin's window, all origins `batch` at a time, one model call per step;
+      stateful and many_to_many models: every series is warmed once over its history (NumpyModel.warm),
+      the states are kept at the origins only, and every origin is forecast from its snapshot, `batch`
+      origins at a time. Memory: origins x state size, never history x state size.
+    """
     n_t, transform = run.n_targets, run.pre["transform"]
+    first = 1 if transform == "difference" else 0  # a differenced series has no model-unit row 0
+    stateful = run.pre["mode"] == "stateful"
+    need = 1 if stateful else run.pre["look_back"]  # model-unit rows before an origin
+    series = np.array([i for i, _ in jobs], dtype=np.int64)
+    origin = np.array([o for _, o in jobs], dtype=np.int64)
+    short = np.flatnonzero(origin - first < need)
+    if len(short):
+        why = f"windows.look_back={need}" if not stateful else "one row to start from"
+        if first:
+            why += ", plus one: data.transform difference starts at the second row"
+        raise DataError(
+            f"series {names[int(series[short[0]])]!r} has {int(origin[short[0]])} rows before the forecast origin; "
+            f"the model needs at least {need + first} ({why})"
+        )
     scaler = run.scaler(names)
+    # model units (float32, what the network reads) of the rows each series' origins need
+    lo = {i: 0 if stateful else int(origin[series == i].min()) - need - first for i in np.unique(series).tolist()}
+    hi = {i: int(origin[series == i].max()) for i in lo}
+    units = {i: _model_units(scaler.transform(i, values[i][lo[i] : hi[i]]), transform) for i in lo}
+    fut = None
+    if future is not None and run.pre["features"]:
+        last = np.stack([scaler.transform(int(i), values[i][o - 1])[n_t:] for i, o in jobs])  # (jobs, features)
+        fut = np.stack([scaler.transform(int(i), np.column_stack([np.zeros((len(f), n_t)), f]))[:, n_t:]
+                        for (i, _), f in zip(jobs, future, strict=True)])  # fmt: skip
+        if transform == "difference":
+            fut = np.diff(np.concatenate([last[:, None], fut], axis=1), axis=1)
+        fut = fut.astype(np.float32)
     model = run.model
-    look_back = run.pre["look_back"]
-    stateful_like = run.pre["mode"] == "stateful"
-    # a look-back many_to_many model was trained on look_back steps from zero states: its window slides
-    # (one step at a time, the last output is the next step), and window_norm applies to it as well
-    last_step_only = run.pre["kind"] == "many_to_many"
-    # Working units: scaled levels; differences for `difference` (integrated back at the end).
-    scaled = [scaler.transform(i, h) for i, h in enumerate(histories)]
-    fut = (
-        [scaler.transform(i, np.column_stack([np.zeros((len(f), n_t)), f]))[:, n_t:] for i, f in enumerate(future)]
-        if future
-        else None
-    )
-    if transform == "difference":
-        last_level = np.stack([s[-1, :n_t] for s in scaled])  # (series, n_targets)
-        if fut is not None:
-            fut = [np.diff(np.concatenate([s[-1:, n_t:], f]), axis=0) for s, f in zip(scaled, fut, strict=True)]
-        work = [np.diff(s, axis=0) for s in scaled]
-    else:
-        work = scaled
-    fut_arr = np.stack(fut) if fut else None
-    if stateful_like:
-        span = max(len(w) for w in work)  # the whole known history, shorter series padded and masked
-        hist, mask = _left_pad(work, span)
-
-        def run_model(x: np.ndarray, m: np.ndarray | None) -> np.ndarray:
-            return model(x, mask=m)
-
-        model.reset(len(work))
-        per_step = run.pre["kind"] == "many_to_many"
-        pred = stateful_forecast(run_model, hist, steps, n_t, fut_arr, mask if not mask.all() else None, per_step)
-    else:
-        if min(len(w) for w in work) < look_back:
-            short = names[int(np.argmin([len(w) for w in work]))]
-            raise DataError(f"series {short!r} has fewer rows than windows.look_back={look_back}")
-        window = np.stack([w[-look_back:] for w in work])
-
-        def predict(x: np.ndarray) -> np.ndarray:
-            model.reset(x.shape[0])
-            y = model(x)
-            return y[:, -1:] if last_step_only else y
-
-        pred = rolling_forecast(predict, window, steps, n_t, fut_arr, normalise=transform == "window_norm")
-    if transform == "difference":
-        pred = last_level[:, None, :] + np.cumsum(pred, axis=1)
-    return np.stack([scaler.inverse(i, pred[i], n_t) for i in range(len(histories))])
+    pred = np.empty((len(jobs), steps, n_t), np.float32)
+    with model.blas_threads(min(batch, len(jobs))):
+        if stateful:
+            _stateful_origins(run, units, series, origin - first, steps, fut, pred, batch)
+        else:
+            _lookback_origins(run, units, lo, series, origin, steps, fut, pred, batch)
+    out = pred.astype(np.float64)
+    if transform == "difference":  # integrate the predicted changes from the last known level
+        level = np.stack([scaler.transform(int(i), values[i][o - 1])[:n_t] for i, o in jobs])
+        out = level[:, None, :] + np.cumsum(out, axis=1)
+    return out * scaler.scale[series, None, :n_t] + scaler.center[series, None, :n_t]
 
 
-def _left_pad(arrays: list[np.ndarray], span: int) -> tuple[np.ndarray, np.ndarray]:
-    """(batch, span, inputs) with each array's last `span` rows right-aligned, and the mask of real rows."""
-    n_in = arrays[0].shape[1]
-    out = np.zeros((len(arrays), span, n_in))
-    mask = np.zeros((len(arrays), span), dtype=bool)
-    for i, a in enumerate(arrays):
-        a = a[-span:]
-        out[i, span - len(a) :] = a
-        mask[i, span - len(a) :] = True
-    return out, mask
+def _model_units(scaled: np.ndarray, transform: str) -> np.ndarray:
+    from seqcast.transform import to_model_units
+
+    return to_model_units(scaled, transform).astype(np.float32)
+
+
+def _lookback_origins(
+    run: Run,
+    units: dict[int, np.ndarray],
+    lo: dict[int, int],
+    series: np.ndarray,
+    origin: np.ndarray,
+    steps: int,
+    fut: np.ndarray | None,
+    pred: np.ndarray,
+    batch: int,
+) -> None:
+    """pred[j] = the rolling forecast from the look_back model-unit rows before origin j, `batch` origins at a time."""
+    model, n_t, look_back = run.model, run.n_targets, run.pre["look_back"]
+    last_step_only = run.pre["kind"] == "many_to_many"  # a look-back many_to_many model: its last output is next
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        model.reset(x.shape[0])  # every window starts from zero states, as in training
+        y = model(x)
+        return y[:, -1:] if last_step_only else y
+
+    norm = run.pre["transform"] == "window_norm"
+    for a in range(0, len(series), batch):
+        b = min(a + batch, len(series))
+        pairs = zip(series[a:b].tolist(), origin[a:b].tolist(), strict=True)
+        window = np.stack([units[i][o - lo[i] - look_back : o - lo[i]] for i, o in pairs])  # (origins, look_back, in)
+        f = fut[a:b] if fut is not None else None
+        pred[a:b] = rolling_forecast(predict, window, steps, n_t, f, normalise=norm)
+
+
+def _stateful_origins(
+    run: Run,
+    units: dict[int, np.ndarray],
+    series: np.ndarray,
+    known: np.ndarray,
+    steps: int,
+    fut: np.ndarray | None,
+    pred: np.ndarray,
+    batch: int,
+) -> None:
+    """pred[j] = the forecast after the first known[j] model-unit rows of series[j]'s units.
+
+    The series are warmed `batch` at a time, left-aligned from zero states (a shorter series' padding comes
+    after its own rows and is never read), keeping each origin's states after all but its last known row;
+    then every origin runs that row from its snapshot and feeds its predictions back.
+    """
+    model, n_t = run.model, run.n_targets
+    per_step = run.pre["kind"] == "many_to_many"
+    first = 1 if run.pre["transform"] == "difference" else 0
+    names = sorted(units)
+    for a in range(0, len(names), batch):
+        group = names[a : a + batch]
+        pos = {i: r for r, i in enumerate(group)}
+        mine = np.flatnonzero(np.isin(series, group))
+        span = int(known[mine].max()) - 1
+        x = np.zeros((len(group), span, units[group[0]].shape[1]), np.float32)
+        for r, i in enumerate(group):
+            rows = units[i][first : first + span]
+            x[r, : len(rows)] = rows
+        rows_of = np.array([pos[int(i)] for i in series[mine]], dtype=np.int64)
+        snaps = model.warm(x, rows_of, known[mine] - 1)
+        for c in range(0, len(mine), batch):
+            jobs = mine[c : c + batch]
+            model.states = [tuple(s[c : c + batch] for s in layer) for layer in snaps]
+            last = np.stack([units[int(series[j])][first + known[j] - 1] for j in jobs])[:, None]  # (jobs, 1, inputs)
+            f = fut[jobs] if fut is not None else None
+            pred[jobs] = stateful_forecast(lambda x, m: model(x, mask=m), last, steps, n_t, f, None, per_step)
 
 
 def history_dataset(run: Run, data: Path | None) -> Dataset:

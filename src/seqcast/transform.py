@@ -106,9 +106,8 @@ def validation_mase(run: Any, p: Plan, jobs: list[tuple[int, int]], steps: int) 
     ds, n_t = p.ds, len(p.ds.targets)
     season = p.cfg.evaluate.season
     values = [s.values for s in ds.series]
-    hist = [values[i][:o] for i, o in jobs]
     fut = [values[i][o : o + steps, n_t:] for i, o in jobs] if ds.features else None
-    pred = fc.forecast_histories(run, hist, [ds.names[i] for i, _ in jobs], steps, fut)
+    pred = fc.forecast_origins(run, values, ds.names, jobs, steps, fut)
     true = np.stack([values[i][o : o + steps, :n_t] for i, o in jobs])
     scales = []
     for i, q in enumerate(p.parts):
