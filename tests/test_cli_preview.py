@@ -72,11 +72,29 @@ def test_help_lists_every_command() -> None:
         assert command in res.stdout
 
 
+USAGE = {
+    "window-preview": "Usage: seqcast window-preview [OPTIONS] CONFIG",
+    "train": "Usage: seqcast train [OPTIONS] CONFIG",
+    "forecast": "Usage: seqcast forecast [OPTIONS]",
+    "evaluate": "Usage: seqcast evaluate [OPTIONS]",
+}
+METAVARS = {
+    "window-preview": ["--limit K", "--plot FILE", "--set KEY=VALUE"],
+    "train": ["--set KEY=VALUE", "--output-dir DIR", "--resume DIR"],
+    "forecast": ["--steps N", "--run DIR", "--data CSV", "--future CSV", "--output FILE", "--plot FILE"],
+    "evaluate": ["--run DIR", "--horizon H"],
+}
+
+
 @pytest.mark.parametrize("command", ["window-preview", "train", "forecast", "evaluate"])
-def test_every_command_has_help(command: str) -> None:
+def test_every_command_has_help_with_real_metavars_and_an_example(command: str) -> None:
     res = invoke(command, "--help")
     assert res.exit_code == 0, res.output
-    assert "Usage:" in res.stdout and "--help" in res.stdout
+    assert res.stdout.splitlines()[0] == USAGE[command]
+    for option in METAVARS[command]:
+        assert option in res.stdout, option
+    assert "list[str]" not in res.stdout and "<int>" not in res.stdout and "{" not in res.stdout
+    assert f"Example: seqcast {command} " in res.stdout
 
 
 # ---------------------------------------------------------------- lookback mode

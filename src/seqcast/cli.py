@@ -13,9 +13,19 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from typer.core import TyperCommand
 
 from seqcast import __version__
 from seqcast.errors import ConfigError, SeqcastError
+
+
+class _Command(TyperCommand):
+    """Usage lines as Click writes them: `seqcast train [OPTIONS] CONFIG`, not typer's `{CONFIG}`."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        pieces = super().collect_usage_pieces(ctx)
+        return [p[1:-1] if p.startswith("{") and p.endswith("}") else p for p in pieces]
+
 
 app = typer.Typer(
     name="seqcast",
@@ -29,12 +39,14 @@ app = typer.Typer(
 _state = {"debug": False}
 T = TypeVar("T")
 
-ConfigArg = Annotated[Path, typer.Argument(help="YAML config file.", show_default=False)]
+ConfigArg = Annotated[Path, typer.Argument(metavar="CONFIG", help="YAML config file.", show_default=False)]
 SetOpt = Annotated[
     list[str] | None,
-    typer.Option("--set", help="Override a config key, value parsed as YAML: --set model.units=[64,32]."),
+    typer.Option(
+        "--set", metavar="KEY=VALUE", help="Override a config key, value parsed as YAML: --set model.units=[64,32]."
+    ),
 ]
-RunOpt = Annotated[Path | None, typer.Option("--run", help="Run directory. Default: runs/latest.")]
+RunOpt = Annotated[Path | None, typer.Option("--run", metavar="DIR", help="Run directory. Default: runs/latest.")]
 
 
 def _version(value: bool) -> None:
@@ -93,12 +105,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
-@app.command("window-preview")
+@app.command(
+    "window-preview", cls=_Command, epilog="Example: seqcast window-preview configs/tanks_stateful.yaml --limit 6"
+)
 def window_preview(
     config: ConfigArg,
-    limit: Annotated[int, typer.Option("--limit", min=0, help="Rows of the layout to show.")] = 12,
+    limit: Annotated[int, typer.Option("--limit", metavar="K", min=0, help="Rows of the layout to show.")] = 12,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document (SPEC.md) on stdout.")] = False,
-    plot: Annotated[Path | None, typer.Option("--plot", help="Also draw the layout into this PNG.")] = None,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", metavar="FILE", help="Also draw the layout into this PNG.")
+    ] = None,
     overrides: SetOpt = None,
 ) -> None:
     """Show which rows become which samples, batches, streams and targets, and every tensor's shape."""
@@ -130,18 +146,18 @@ def window_preview(
     guarded(go)
 
 
-@app.command()
+@app.command(cls=_Command, epilog="Example: seqcast train configs/quickstart.yaml --set training.epochs=5")
 def train(
     config: ConfigArg,
     overrides: SetOpt = None,
     output_dir: Annotated[
-        Path | None, typer.Option("--output-dir", help="Run directory (overrides output.dir).")
+        Path | None, typer.Option("--output-dir", metavar="DIR", help="Run directory (overrides output.dir).")
     ] = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace a non-empty run directory once the new run is complete.")
     ] = False,
     resume: Annotated[
-        Path | None, typer.Option("--resume", help="Continue an interrupted run from its checkpoint.")
+        Path | None, typer.Option("--resume", metavar="DIR", help="Continue an interrupted run from its checkpoint.")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
 ) -> None:
@@ -157,18 +173,22 @@ def train(
     guarded(go)
 
 
-@app.command()
+@app.command(cls=_Command, epilog="Example: seqcast forecast --steps 24 --output forecast.csv --plot forecast.png")
 def forecast(
-    steps: Annotated[int, typer.Option("--steps", help="Steps to forecast for every series.")],
+    steps: Annotated[int, typer.Option("--steps", metavar="N", help="Steps to forecast for every series.")],
     run: RunOpt = None,
     data: Annotated[
-        Path | None, typer.Option("--data", help="History to forecast from (default: the training CSV).")
+        Path | None, typer.Option("--data", metavar="CSV", help="History to forecast from (default: the training CSV).")
     ] = None,
-    future: Annotated[Path | None, typer.Option("--future", help="CSV with future values of data.features.")] = None,
+    future: Annotated[
+        Path | None, typer.Option("--future", metavar="CSV", help="CSV with future values of data.features.")
+    ] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", help="Write the forecast to this CSV or .parquet file.")
+        Path | None, typer.Option("--output", metavar="FILE", help="Write the forecast to this CSV or .parquet file.")
     ] = None,
-    plot: Annotated[Path | None, typer.Option("--plot", help="Draw history and forecast into this PNG.")] = None,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", metavar="FILE", help="Draw history and forecast into this PNG.")
+    ] = None,
 ) -> None:
     """Autoregressive N-step forecast for every series, from the end of its history."""
 
@@ -182,10 +202,10 @@ def forecast(
     guarded(go)
 
 
-@app.command()
+@app.command(cls=_Command, epilog="Example: seqcast evaluate --run runs/quickstart --horizon 12 --json")
 def evaluate(
     run: RunOpt = None,
-    horizon: Annotated[int | None, typer.Option("--horizon", help="Steps per backtest origin.")] = None,
+    horizon: Annotated[int | None, typer.Option("--horizon", metavar="H", help="Steps per backtest origin.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
 ) -> None:
     """Rolling-origin backtest on the test split: model vs naive and seasonal-naive baselines."""

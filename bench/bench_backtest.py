@@ -1,0 +1,171 @@
+"""Long series: `seqcast train` and `seqcast evaluate` from 2,000 to 200,000 rows, time and peak RSS.
+
+One hourly series (a daily sine with noise), as a user with years of sensor data has it. Two configs, each
+trained for one epoch with transform none and evaluated with season 24 and horizon 24:
+  stateful:  many_to_many LSTM(32, 16), num_steps 24, streams 4 (the setup of issue #11);
+  look-back: many_to_one LSTM(32, 16), look_back 24 (the default mode and kind).
+Every number is one child process: wall time and that child's own peak RSS (os.wait4). evaluate runs 3 times
+per point (median time, largest peak). Targets (stateful): train at 24,000 rows under 2.5 GB, evaluate under
+600 MB, evaluate's time from 2,000 to 24,000 rows at most 15x (linear is 12x); 200,000 rows train and evaluate.
+Writes bench/backtest_scaling.png.
+
+Usage: python bench/bench_backtest.py [--smoke] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from _common import HERE, QUIET_TF, entry_point, machine, run_measured, write_section
+
+CONFIGS = {
+    "stateful": """\
+windows: {mode: stateful, num_steps: 24, streams: 4}
+model: {kind: many_to_many, units: [32, 16]}
+""",
+    "look-back": """\
+windows: {mode: lookback, look_back: 24}
+model: {kind: many_to_one, units: [32, 16]}
+""",
+}
+COMMON = """\
+data: {{path: {csv}, time_column: time, targets: [y], transform: none}}
+training: {{epochs: 1}}
+evaluate: {{season: 24, horizon: 24}}
+"""
+
+
+def make_csv(path: Path, rows: int) -> None:
+    rng = np.random.default_rng(0)
+    t = np.datetime64("2015-01-01T00:00") + np.arange(rows).astype("timedelta64[h]")
+    y = np.sin(2 * np.pi * np.arange(rows) / 24) + 0.1 * rng.standard_normal(rows)
+    stamps = np.char.replace(np.datetime_as_string(t, unit="s"), "T", " ")
+    with path.open("w") as fh:
+        fh.write("time,y\n")
+        fh.writelines(f"{a},{b:.5f}\n" for a, b in zip(stamps, y, strict=True))
+
+
+def point(work: Path, mode: str, rows: int, evals: int) -> dict[str, Any]:
+    folder = work / f"{mode}-{rows}"
+    folder.mkdir(parents=True, exist_ok=True)
+    csv = folder / "series.csv"
+    make_csv(csv, rows)
+    cfg = folder / "bench.yaml"
+    cfg.write_text(COMMON.format(csv=csv) + CONFIGS[mode])
+    run = folder / "run"
+    train_s, train_mb, _ = run_measured(
+        [*entry_point(), "train", str(cfg), "--output-dir", str(run), "--quiet"], env=QUIET_TF, cwd=folder
+    )
+    ev = [run_measured([*entry_point(), "evaluate", "--run", str(run), "--json"], cwd=folder) for _ in range(evals)]
+    res = {
+        "mode": mode,
+        "rows": rows,
+        "train_s": train_s,
+        "train_mb": train_mb,
+        "eval_s": statistics.median(e[0] for e in ev),
+        "eval_mb": max(e[1] for e in ev),
+        "eval_runs": [e[0] for e in ev],
+    }
+    print(
+        f"  {mode:9s} {rows:7d} rows: train {train_s:6.1f} s {train_mb:6.0f} MB, evaluate {res['eval_s']:5.2f} s "
+        f"{res['eval_mb']:5.0f} MB",
+        flush=True,
+    )
+    return res
+
+
+def plot(points: list[dict[str, Any]], path: Path, note: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    styles = {"stateful": "o-", "look-back": "s--"}
+    for mode in CONFIGS:
+        mine = sorted((p for p in points if p["mode"] == mode), key=lambda p: p["rows"])
+        rows = [p["rows"] for p in mine]
+        for what, color in (("train", "tab:blue"), ("eval", "tab:orange")):
+            label = f"{mode} {'train' if what == 'train' else 'evaluate'}"
+            axes[0].plot(rows, [p[f"{what}_s"] for p in mine], styles[mode], color=color, label=label)
+            axes[1].plot(rows, [p[f"{what}_mb"] for p in mine], styles[mode], color=color, label=label)
+    lo = min(p["rows"] for p in points)
+    hi = max(p["rows"] for p in points)
+    ref = min(p["eval_s"] for p in points if p["rows"] == lo)
+    axes[0].plot([lo, hi], [ref, ref * hi / lo], ":", color="grey", label="linear in rows")
+    axes[0].set(xscale="log", yscale="log", xlabel="rows of history", ylabel="seconds (whole process)", title="time")
+    axes[1].set(xscale="log", yscale="log", xlabel="rows of history", ylabel="peak RSS, MB", title="memory")
+    for ax in axes:
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(note, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--smoke", action="store_true", help="two small sizes, nothing written to bench/")
+    ap.add_argument("--keep", type=Path, default=None, help="work in this folder and keep it")
+    args = ap.parse_args()
+    sizes = [600, 1200] if args.smoke else [2_000, 8_000, 24_000, 72_000, 200_000]
+    evals = 1 if args.smoke else 3
+    print(machine())
+    with tempfile.TemporaryDirectory(prefix="bench_backtest_") as tmp:
+        work = args.keep or Path(tmp)
+        points = [point(work, mode, rows, evals) for mode in CONFIGS for rows in sizes]
+    if args.smoke:
+        print("smoke run OK (nothing written)")
+        return
+
+    verdict = lambda ok: "**PASS**" if ok else "**FAIL**"  # noqa: E731
+    at = {(p["mode"], p["rows"]): p for p in points}
+    s24, s2 = at[("stateful", 24_000)], at[("stateful", 2_000)]
+    growth = s24["eval_s"] / s2["eval_s"]
+    png = HERE / "backtest_scaling.png"
+    plot(points, png, "one hourly series, LSTM(32, 16), one epoch; evaluate: season 24, horizon 24; whole processes")
+    rows = "\n".join(
+        f"| {p['mode']} | {p['rows']:,} | {p['train_s']:.1f} | {p['train_mb']:.0f} | {p['eval_s']:.2f} "
+        f"({', '.join(f'{t:.2f}' for t in p['eval_runs'])}) | {p['eval_mb']:.0f} |"
+        for p in points
+    )
+    body = f"""## Long series: train and evaluate from 2,000 to 200,000 rows (bench_backtest.py)
+
+{machine()}
+
+One hourly series (daily sine with noise). Stateful: many_to_many LSTM(32, 16), num_steps 24, streams 4. Look-back
+(the default): many_to_one LSTM(32, 16), look_back 24. Both one epoch, transform none, evaluate season 24 and
+horizon 24 (the test part is the last 20 %: at 200,000 rows, 1,666 origins). Each figure is one whole child process
+(`seqcast train`, `seqcast evaluate --json`) with its own peak RSS; evaluate ran 3 times (median time, largest peak).
+
+![time and peak RSS against rows](backtest_scaling.png)
+
+| mode | rows | train s | train peak MB | evaluate s (runs) | evaluate peak MB |
+|---|---|---|---|---|---|
+{rows}
+
+Stateful targets:
+- train at 24,000 rows: peak {s24["train_mb"]:.0f} MB, under 2.5 GB: {verdict(s24["train_mb"] < 2500)}
+  (before: killed above 6 GB in the end-of-training backtest).
+- evaluate at 24,000 rows: peak {s24["eval_mb"]:.0f} MB, under 600 MB: {verdict(s24["eval_mb"] < 600)}.
+- evaluate's time from 2,000 to 24,000 rows: {growth:.1f}x, at most 15x: {verdict(growth <= 15)} (the fixed cost of
+  starting Python and reading the model is part of both).
+- 200,000 rows: trained in {at[("stateful", 200_000)]["train_s"]:.0f} s and evaluated in
+  {at[("stateful", 200_000)]["eval_s"]:.1f} s: {verdict(True)} (before: killed above 3 GB after 9 s).
+
+How: each series is warmed once over its history with the states kept at the backtest origins only
+(`NumpyModel.warm`, a block of 256 time steps at a time), then all origins are forecast from their snapshots in
+one batch; look-back origins are one batch of windows per step. Nothing holds a state per time step.
+"""
+    write_section("bench_backtest", body)
+    print(f"wrote bench/RESULTS.md section and {png.name}")
+
+
+if __name__ == "__main__":
+    main()
