@@ -128,9 +128,10 @@ def _drop_values(ds: Dataset) -> None:
         s.values = np.empty((0, s.values.shape[1]), s.values.dtype)
 
 
-def prepare(cfg: Config, ds: Dataset | None = None, *, release: bool = False) -> Prepared:
+def prepare(cfg: Config, ds: Dataset | None = None, *, release: bool = False, quiet: bool = True) -> Prepared:
     """Load and lay out the data, fit the scaler on the training parts, choose and apply the transform.
 
+    quiet=False shows the progress of the `auto` trials (stderr).
     release=True (what `seqcast train` asks): the original units are freed as soon as they are not needed,
     the time axes before the model-unit buffer is filled and the values after it (Prepared.release_data);
     the peak then holds the values and the float32 model units, not the time axes too.
@@ -140,7 +141,7 @@ def prepare(cfg: Config, ds: Dataset | None = None, *, release: bool = False) ->
     transform: str = cfg.data.transform
     why = "set in the config"
     if transform == "auto":
-        transform, why = choose(cfg, p, scaler)  # trains each candidate briefly (transform.py)
+        transform, why = choose(cfg, p, scaler, quiet=quiet)  # trains each candidate briefly (transform.py)
     if transform == "window_norm" and cfg.stateful:
         from seqcast.errors import ConfigError
 
@@ -822,7 +823,7 @@ def train_run(
     target = Path(output_dir).absolute() if output_dir is not None else Path(cfg.output.dir or "runs/run").absolute()
     # data and config errors come before anything touches the disk; from here on only the model-unit buffer
     # holds the data (the original units are freed: 1.25x the raw data less while training)
-    prep = prepare(cfg, release=True)
+    prep = prepare(cfg, release=True, quiet=quiet)
     if not distribute.is_chief(cfg):
         return _train_worker(prep, cfg, target, quiet, resume)
     rundir.check_target(target, overwrite)

@@ -123,7 +123,7 @@ def validation_mase(run: Any, p: Plan, jobs: list[tuple[int, int]], steps: int) 
 
 
 def candidate_score(
-    cfg: Config, p: Plan, scaler: Scaler, transform: str, jobs: list[tuple[int, int]], steps: int
+    cfg: Config, p: Plan, scaler: Scaler, transform: str, jobs: list[tuple[int, int]], steps: int, quiet: bool = True
 ) -> float:
     """Train `transform` briefly (at most BRIEF_EPOCHS) on the training part; its validation MASE."""
     from pathlib import Path
@@ -138,16 +138,16 @@ def candidate_score(
     plan = replace(p, cfg=brief)
     flat, arrays = model_arrays(p.ds, scaler, transform)
     prep = Prepared(plan, scaler, transform, "auto candidate", arrays, flat)
-    model, _ = fit(prep, quiet=True)
+    model, _ = fit(prep, quiet=quiet)
     run = fc.Run(Path("."), brief, prep.preprocess_doc(), engine.from_keras(model))
     return validation_mase(run, p, jobs, steps)
 
 
-def choose(cfg: Config, p: Plan, scaler: Scaler) -> tuple[str, str]:
+def choose(cfg: Config, p: Plan, scaler: Scaler, quiet: bool = True) -> tuple[str, str]:
     """(transform, why) for `auto`: the candidate with the lower validation-backtest MASE (see the module doc).
 
-    Trains each candidate briefly (TensorFlow is imported here). Uses the training and validation
-    parts only; the test part is never read.
+    Trains each candidate briefly (TensorFlow is imported here); quiet=False shows each trial's progress on
+    stderr. Uses the training and validation parts only; the test part is never read.
     """
     from seqcast.errors import DataError
 
@@ -157,9 +157,18 @@ def choose(cfg: Config, p: Plan, scaler: Scaler) -> tuple[str, str]:
         transform, why = choose_by_range(p.ds, p.parts, scaler, mode)
         return transform, why + "; no validation part to backtest on"
     scores: dict[str, float] = {}
-    for candidate in ("none", level_free(mode)):
+    candidates = ("none", level_free(mode))
+    epochs = min(cfg.training.epochs, BRIEF_EPOCHS)
+    for k, candidate in enumerate(candidates):
+        if not quiet:
+            from seqcast import console
+
+            console.note(
+                f"data.transform auto: trial {k + 1} of {len(candidates)}, {candidate}: at most {epochs} epochs, "
+                f"then a backtest from {len(jobs)} validation origins"
+            )
         try:
-            scores[candidate] = candidate_score(cfg, p, scaler, candidate, jobs, steps)
+            scores[candidate] = candidate_score(cfg, p, scaler, candidate, jobs, steps, quiet)
         except DataError:  # this candidate diverged: the other one is chosen
             scores[candidate] = float("inf")
     best = min(scores, key=lambda k: scores[k] if np.isfinite(scores[k]) else np.inf)
@@ -167,5 +176,4 @@ def choose(cfg: Config, p: Plan, scaler: Scaler) -> tuple[str, str]:
         transform, why = choose_by_range(p.ds, p.parts, scaler, mode)
         return transform, why + "; neither candidate could be scored on the validation part"
     shown = " vs ".join(f"{k} {v:.3f}" for k, v in scores.items())
-    epochs = min(cfg.training.epochs, BRIEF_EPOCHS)
     return best, f"validation MASE {shown}; {len(jobs)} origins x {steps} steps, {epochs}-epoch trials"
