@@ -26,18 +26,21 @@ def version(name: str) -> str:
         return "not installed"
 
 
-def machine() -> str:
-    """One line: cores, memory, architecture, versions and the time of the run."""
-    mem = "?"
+def machine(*packages: str) -> str:
+    """One line: CPU, cores, memory, versions (numpy, TensorFlow, Keras and `packages`) and the time of the run."""
+    mem, cpu = "?", platform.machine()
     try:
-        line = next(ln for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal"))
-        mem = f"{int(line.split()[1]) / 2**20:.1f} GiB"
+        lines = Path("/proc/meminfo").read_text().splitlines()
+        mem = f"{int(next(ln for ln in lines if ln.startswith('MemTotal')).split()[1]) / 2**20:.1f} GiB"
+        info = Path("/proc/cpuinfo").read_text().splitlines()
+        cpu = next(ln.split(":", 1)[1].strip() for ln in info if ln.startswith("model name"))
     except (OSError, StopIteration, ValueError):
         pass
+    extra = "".join(f", {name} {version(name)}" for name in packages)
     return (
-        f"Machine: nproc {len(os.sched_getaffinity(0))}, memory {mem}, {platform.machine()}; "
+        f"Machine: {cpu}, nproc {len(os.sched_getaffinity(0))}, memory {mem}, {platform.machine()}; "
         f"python {platform.python_version()}, numpy {version('numpy')}, tensorflow {version('tensorflow')}, "
-        f"keras {version('keras')}; {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}"
+        f"keras {version('keras')}{extra}; {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}"
     )
 
 

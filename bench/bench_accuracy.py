@@ -27,12 +27,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as dt
-import importlib.metadata as md
 import json
 import logging
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -44,6 +41,7 @@ from typing import Any
 
 import numpy as np
 import yaml
+from _common import machine
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -194,30 +192,6 @@ def inside(folder: Path) -> Iterator[None]:
         os.chdir(old)
 
 
-def machine() -> str:
-    def ver(name: str) -> str:
-        try:
-            return md.version(name)
-        except md.PackageNotFoundError:
-            return "not installed"
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        cpu = next(
-            ln.split(":", 1)[1].strip()
-            for ln in Path("/proc/cpuinfo").read_text().splitlines()
-            if ln.startswith("model name")
-        )
-    except (OSError, StopIteration):
-        pass
-    return (
-        f"Machine: {cpu}, nproc {len(os.sched_getaffinity(0))}, {platform.system()} {platform.machine()}; "
-        f"python {platform.python_version()}, seqcast {ver('seqcast')}, tensorflow {ver('tensorflow')}, "
-        f"keras {ver('keras')}, numpy {np.__version__}, statsmodels {ver('statsmodels')}; "
-        f"{dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}"
-    )
-
-
 def fmt(v: float) -> str:
     return f"{v:.3f}" if np.isfinite(v) else "n/a"
 
@@ -330,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     cmd = "python bench/bench_accuracy.py" + (f" --seeds {args.seeds}" if args.seeds != "0,1,2" else "")
     body = f"""# Forecast accuracy (bench_accuracy.py)
 
-{machine()}
+{machine("seqcast", "statsmodels")}
 
 Command: `{cmd}` ({total / 60:.1f} min in all). MASE on the test part (the last 20 % of each series; lower is
 better; 1.0 = the in-sample seasonal-naive error before the test part), rolling origin: one origin every

@@ -19,11 +19,8 @@ Usage: python bench/bench_memory.py [--smoke] [--rows N] [--rounds N]
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import importlib.metadata as md
 import json
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -32,42 +29,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _common import machine, write_section
+
 HERE = Path(__file__).resolve().parent
 N_IN, LOOK_BACK, BATCH = 4, 256, 32
-
-
-def machine() -> str:
-    mem = "?"
-    try:
-        line = next(ln for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal"))
-        mem = f"{int(line.split()[1]) / 2**20:.1f} GiB"
-    except (OSError, StopIteration, ValueError):
-        pass
-
-    def ver(name: str) -> str:
-        try:
-            return md.version(name)
-        except md.PackageNotFoundError:
-            return "not installed"
-
-    return (
-        f"Machine: nproc {len(os.sched_getaffinity(0))}, memory {mem}, {platform.machine()}; "
-        f"python {platform.python_version()}, numpy {ver('numpy')}, tensorflow {ver('tensorflow')}, "
-        f"keras {ver('keras')}; {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}"
-    )
-
-
-def write_section(name: str, body: str) -> None:
-    """Replace (or append) the section between the markers of `name` in bench/RESULTS.md."""
-    path = HERE / "RESULTS.md"
-    text = path.read_text() if path.exists() else "# seqcast benchmarks\n\nEach section is written by its script.\n"
-    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-    block = f"{start}\n{body.rstrip()}\n{end}"
-    if start in text and end in text:
-        text = text[: text.index(start)] + block + text[text.index(end) + len(end) :]
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    path.write_text(text)
 
 
 # --------------------------------------------------------------------------------------------- child

@@ -186,16 +186,25 @@ def forecast_origins(
             f"the model needs at least {need + first} ({why})"
         )
     scaler = run.scaler(names)
-    # model units (float32, what the network reads) of the rows each series' origins need
-    lo = {i: 0 if stateful else int(origin[series == i].min()) - need - first for i in np.unique(series).tolist()}
-    hi = {i: int(origin[series == i].max()) for i in lo}
-    units = {i: _model_units(scaler.transform(i, values[i][lo[i] : hi[i]]), transform) for i in lo}
+    # model units (float32, what the network reads) of the rows each series' origins need: all rows before the
+    # last origin for a stateful model, the windows of the first to the last origin for a look-back model
+    ids, which = np.unique(series, return_inverse=True)
+    lo, hi = np.full(len(ids), np.iinfo(np.int64).max), np.zeros(len(ids), np.int64)
+    np.minimum.at(lo, which, origin - need - first)
+    np.maximum.at(hi, which, origin)
+    if stateful:
+        lo[:] = 0
+    units = {
+        i: _model_units(scaler.transform(i, values[i][a:b]), transform)
+        for i, a, b in zip(ids.tolist(), lo.tolist(), hi.tolist(), strict=True)
+    }
+    start = dict(zip(ids.tolist(), lo.tolist(), strict=True))  # the row of values[i] that is units[i][0]
     fut = None
     if future is not None and run.pre["features"]:
-        last = np.stack([scaler.transform(int(i), values[i][o - 1])[n_t:] for i, o in jobs])  # (jobs, features)
-        fut = np.stack([scaler.transform(int(i), np.column_stack([np.zeros((len(f), n_t)), f]))[:, n_t:]
+        fut = np.stack([scaler.transform(i, np.column_stack([np.zeros((len(f), n_t)), f]))[:, n_t:]
                         for (i, _), f in zip(jobs, future, strict=True)])  # fmt: skip
-        if transform == "difference":
+        if transform == "difference":  # changes from the last known feature row on
+            last = np.stack([scaler.transform(i, values[i][o - 1])[n_t:] for i, o in jobs])  # (jobs, features)
             fut = np.diff(np.concatenate([last[:, None], fut], axis=1), axis=1)
         fut = fut.astype(np.float32)
     model = run.model
@@ -204,10 +213,10 @@ def forecast_origins(
         if stateful:
             _stateful_origins(run, units, series, origin - first, steps, fut, pred, batch)
         else:
-            _lookback_origins(run, units, lo, series, origin, steps, fut, pred, batch)
+            _lookback_origins(run, units, start, series, origin, steps, fut, pred, batch)
     out = pred.astype(np.float64)
     if transform == "difference":  # integrate the predicted changes from the last known level
-        level = np.stack([scaler.transform(int(i), values[i][o - 1])[:n_t] for i, o in jobs])
+        level = np.stack([scaler.transform(i, values[i][o - 1])[:n_t] for i, o in jobs])
         out = level[:, None, :] + np.cumsum(out, axis=1)
     return out * scaler.scale[series, None, :n_t] + scaler.center[series, None, :n_t]
 
@@ -221,7 +230,7 @@ def _model_units(scaled: np.ndarray, transform: str) -> np.ndarray:
 def _lookback_origins(
     run: Run,
     units: dict[int, np.ndarray],
-    lo: dict[int, int],
+    start: dict[int, int],
     series: np.ndarray,
     origin: np.ndarray,
     steps: int,
@@ -242,7 +251,7 @@ def _lookback_origins(
     for a in range(0, len(series), batch):
         b = min(a + batch, len(series))
         pairs = zip(series[a:b].tolist(), origin[a:b].tolist(), strict=True)
-        window = np.stack([units[i][o - lo[i] - look_back : o - lo[i]] for i, o in pairs])  # (origins, look_back, in)
+        window = np.stack([units[i][o - start[i] - look_back : o - start[i]] for i, o in pairs])  # (origins, lb, in)
         f = fut[a:b] if fut is not None else None
         pred[a:b] = rolling_forecast(predict, window, steps, n_t, f, normalise=norm)
 
