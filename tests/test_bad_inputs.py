@@ -438,6 +438,425 @@ CASES = [
 ]
 
 
+# ---------------------------------------------------------------------------------------------
+# round two (issue #12): what a hostile user tried
+
+
+def _days(n: int, start: str = "2021-01-01") -> list[str]:
+    import numpy as np
+
+    return [str(np.datetime64(start) + k) for k in range(n)]
+
+
+def _dated(days: list[str], header: str = "day,y") -> str:
+    return header + "\n" + "".join(f"{d},{k}\n" for k, d in enumerate(days))
+
+
+def _fifo(c: Ctx, name: str) -> Path:
+    path = c.tmp / name
+    if path.exists():
+        path.unlink()
+    os.mkfifo(path)
+    return path
+
+
+def _fifo_config(c: Ctx) -> list[object]:
+    c.project()
+    return preview(_fifo(c, "fifo.yaml"))
+
+
+def _fifo_data(c: Ctx) -> list[object]:
+    cfg = c.project()
+    _fifo(c, "data.csv")
+    return preview(cfg)
+
+
+def _set(key_value: str) -> Setup:
+    def setup(c: Ctx) -> list[object]:
+        return preview(c.project(), "--set", key_value)
+
+    return setup
+
+
+def _two_frequencies(c: Ctx) -> list[object]:
+    rows = [f"{d},A,{k}" for k, d in enumerate(_days(30))] + [f"2021-01-01 {h:02d}:00,B,{h}" for h in range(24)]
+    return preview(c.project(csv_rows(*rows, header="day,s,y"), data={"time_column": "day", "series_column": "s"}))
+
+
+def _readonly_parent(c: Ctx) -> list[object]:
+    import subprocess
+
+    cfg = c.project(csv_rows(*years(40)))
+    folder = c.tmp / "locked"
+    folder.mkdir()
+    if os.geteuid() == 0:  # root writes anywhere a mode allows nothing: the immutable flag stops it too
+        subprocess.run(["chattr", "+i", str(folder)], check=True)
+        c.request.addfinalizer(lambda: subprocess.run(["chattr", "-i", str(folder)], check=True))
+    else:
+        folder.chmod(0o555)
+        c.request.addfinalizer(lambda: folder.chmod(0o755))
+    return ["train", cfg, "--set", "training.epochs=1", "--quiet", "--output-dir", folder / "run"]
+
+
+def _resume_damaged(c: Ctx) -> list[object]:
+    ckpt = c.tmp / "ckpt"
+    ckpt.mkdir()
+    (ckpt / "state.json").write_text("{not json")
+    (ckpt / "model.keras").write_text("x")
+    return _train(c, csv_rows(*years(40)), "--resume", ckpt)
+
+
+def _resume_unsafe(c: Ctx) -> list[object]:
+    import json
+
+    import keras
+
+    from seqcast.config import load_config
+    from seqcast.train import _resumable
+
+    cfg = c.project(csv_rows(*years(40)))
+    ckpt = c.tmp / "ckpt"
+    ckpt.mkdir()
+    overrides = ["training.epochs=1", "model.units=[4]"]
+    state = {"epochs_done": 1, "rows": [], "best": None, "best_epoch": 0, "wait": 0}
+    state["config"] = _resumable(load_config(cfg, overrides))
+    (ckpt / "state.json").write_text(json.dumps(state))
+    inp = keras.Input((5, 1))
+    keras.Model(inp, keras.layers.Lambda(lambda x: x * 2)(inp)).save(ckpt / "model.keras")
+    return ["train", cfg, *[a for o in overrides for a in ("--set", o)], "--quiet", "--resume", ckpt]
+
+
+def _run_copy(c: Ctx, edit: Callable[[Path], None] | None = None) -> Path:
+    import shutil
+
+    copy = c.tmp / "copy"
+    shutil.copytree(c.run(), copy)
+    if edit is not None:
+        edit(copy)
+    return copy
+
+
+def _edit_pre(change: Callable[[dict[str, Any]], Any]) -> Callable[[Path], None]:
+    import json
+
+    def edit(run: Path) -> None:
+        pre = json.loads((run / "preprocess.json").read_text())
+        change(pre)
+        (run / "preprocess.json").write_text(json.dumps(pre))
+
+    return edit
+
+
+def _forecast_copy(edit: Callable[[Path], None]) -> Setup:
+    def setup(c: Ctx) -> list[object]:
+        fut = future_csv(c.tmp / "future.csv", ["2022-02-10", "2022-02-11"])
+        return ["forecast", "--run", _run_copy(c, edit), "--steps", 2, "--future", fut]
+
+    return setup
+
+
+def _other_model(run: Path) -> None:
+    from seqcast.config import validate
+    from seqcast.model import build_model
+
+    cfg = validate({"data": {"path": "x.csv", "targets": ["a", "b"], "features": ["c"]}}, source="x", base_dir=run)
+    build_model(cfg, 3, 2).save(run / "model.keras")
+
+
+def _zip_bomb(run: Path) -> None:
+    import zipfile
+
+    (run / "model.keras").unlink()
+    with zipfile.ZipFile(run / "model.keras", "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("config.json", " " * (40 * 2**20))  # 40 MiB of spaces: a few kB compressed
+
+
+def _tagged_config(run: Path) -> None:
+    text = (run / "config.yaml").read_text()
+    (run / "config.yaml").write_text(text + "extra: !!python/object/apply:os.system ['true']\n")
+
+
+def _gained_series(c: Ctx) -> list[object]:
+    more = sine_csv(c.tmp / "more.csv")
+    more.write_text(more.read_text() + "".join(f"2022-01-{d:02d},C,0.5,0.5\n" for d in range(1, 31)))
+
+    def edit(run: Path) -> None:
+        doc = yaml.safe_load((run / "config.yaml").read_text())
+        doc["data"]["path"] = str(more)
+        (run / "config.yaml").write_text(yaml.safe_dump(doc))
+
+    return ["evaluate", "--run", _run_copy(c, edit)]
+
+
+def _hourly_history(c: Ctx) -> list[object]:
+    hist = c.tmp / "hourly.csv"
+    hist.write_text(
+        "time,series,y,x\n" + "".join(f"2022-01-01 {h:02d}:00,{s},0.1,0.2\n" for s in "AB" for h in range(20))
+    )
+    return ["forecast", "--run", c.run(), "--data", hist, "--steps", 2]
+
+
+def _near_2262(c: Ctx) -> list[object]:
+    hist = c.tmp / "late.csv"
+    days = _days(20, "2262-03-20")
+    hist.write_text("time,series,y,x\n" + "".join(f"{d},{s},0.1,0.2\n" for s in "AB" for d in days))
+    return ["forecast", "--run", c.run(), "--data", hist, "--steps", 10]
+
+
+@pytest.fixture(scope="module")
+def stateful_difference_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("stateful")
+    cfg = tiny_config(
+        folder,
+        data={"features": [], "transform": "difference"},
+        windows={"mode": "stateful", "num_steps": 4, "streams": 1},
+        model={"kind": "many_to_many"},
+    )
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(folder)
+        res = invoke("train", cfg, "--output-dir", folder / "run", "--quiet")
+    assert res.exit_code == 0, (res.stderr, res.exception)
+    return folder / "run"
+
+
+def _one_row_history(c: Ctx) -> list[object]:
+    hist = c.tmp / "one.csv"
+    hist.write_text("time,series,y\n2022-03-01,A,0.1\n2022-03-01,B,0.2\n")
+    run = c.request.getfixturevalue("stateful_difference_run")
+    return ["forecast", "--run", run, "--data", hist, "--steps", 3]
+
+
+HOSTILE = [
+    Case(
+        "dates before 1677",
+        lambda c: preview(c.project(_dated(["1650-01-01", *_days(39, "1650-01-02")]), data={"time_column": "day"})),
+        1,
+        ("time column 'day', line 2", "'1650-01-01' is outside the dates seqcast can hold (1677-09-22 to 2262-04-10)"),
+    ),
+    Case(
+        "dates after 2262",
+        lambda c: preview(c.project(_dated(_days(40, "2262-03-20")), data={"time_column": "day"})),
+        1,
+        ("line 24", "'2262-04-11' is outside the dates"),
+    ),
+    Case(
+        "two columns of one name",
+        lambda c: preview(c.project(csv_rows(*[f"{2000 + i},{i},{i}" for i in range(40)], header="year,y,y"))),
+        1,
+        ("data.csv", "columns 2 and 3 of the header are both named 'y'"),
+    ),
+    Case(
+        "two names equal once spaces are stripped",
+        lambda c: preview(c.project(csv_rows(*[f"{2000 + i},{i},{i}" for i in range(40)], header='year,y,"y "'))),
+        1,
+        ("columns 2 and 3", "'y' and 'y '", "once spaces are stripped"),
+    ),
+    Case(
+        "mixed date formats with missing: interpolate",
+        lambda c: preview(
+            c.project(
+                _dated([*_days(20), "01/21/2021", *_days(19, "2021-01-22")]),
+                data={"time_column": "day", "missing": "interpolate"},
+            )
+        ),
+        1,
+        ("line 22", "'01/21/2021' does not follow the date format of the first row (%Y-%m-%d)"),
+    ),
+    Case(
+        "time values beyond int64",
+        lambda c: preview(c.project(csv_rows(*years(39), "99999999999999999999,39"))),
+        1,
+        ("time column 'year', line 41", "is too large for a time value"),
+    ),
+    Case(
+        "series of two frequencies",
+        _two_frequencies,
+        1,
+        ("series 'A' has a step of D but series 'B' a step of h", "one model, one frequency"),
+    ),
+    Case("config is a FIFO", _fifo_config, 2, ("fifo.yaml", "not a regular file")),
+    Case("data file is a FIFO", _fifo_data, 1, ("data.csv", "not a regular file")),
+    Case(
+        "data.path is /dev/zero",
+        lambda c: preview(c.project(data={"path": "/dev/zero"})),
+        1,
+        ("/dev/zero", "not a regular file"),
+    ),
+    Case("split.val: .nan", _set("data.split.val=.nan"), 2, ("data.split.val", "must be a finite number")),
+    Case("split.val: true", _set("data.split.val=true"), 2, ("data.split.val", "true is a boolean, not a number")),
+    Case("seed -1", _set("training.seed=-1"), 2, ("training.seed", "greater than or equal to 0")),
+    Case("seed 2**40", _set("training.seed=1099511627776"), 2, ("training.seed", "less than 4294967296")),
+    Case(
+        "epochs 10**19",
+        _set("training.epochs=10000000000000000000"),
+        2,
+        ("training.epochs", "less than or equal to 1000000"),
+    ),
+    Case("batch_size 10**19", _set("training.batch_size=10000000000000000000"), 2, ("training.batch_size", "1000000")),
+    Case("units [1000000]", _set("model.units=[1000000]"), 2, ("model.units", "more than 65,536 units")),
+    Case(
+        "learning_rate .inf",
+        _set("training.learning_rate=.inf"),
+        2,
+        ("training.learning_rate", "finite number"),
+    ),
+    Case(
+        "a target named step without a time column",
+        lambda c: preview(
+            c.project(
+                csv_rows(*[str(i) for i in range(40)], header="step"), data={"time_column": None, "targets": ["step"]}
+            )
+        ),
+        2,
+        ("data", "a column named 'step' needs data.time_column"),
+    ),
+    Case(
+        "train: values near 1e308",
+        lambda c: _train(c, csv_rows(*[f"{2000 + i},{'1e308' if i % 2 else '-1e308'}" for i in range(40)])),
+        1,
+        ("column 'y'", "values up to 1e+308 overflow the standard scaler"),
+    ),
+    Case(
+        "train: a model too large for the machine",
+        lambda c: _train(c, csv_rows(*years(40)), "--set", "model.units=[60000, 60000]"),
+        2,
+        ("model.units", "parameters", "GiB"),
+    ),
+    Case(
+        "train: evaluate.horizon longer than the test part",
+        lambda c: _train(c, csv_rows(*years(40)), "--set", "evaluate.horizon=50"),
+        1,
+        ("the test part is shorter than evaluate.horizon=50", "data.split.test"),
+    ),
+    Case(
+        "train --overwrite into the folder of the data and config",
+        lambda c: _train(c, csv_rows(*years(40)), "--output-dir", c.tmp, "--overwrite"),
+        2,
+        ("output.dir", "holds the data", "cannot go there"),
+    ),
+    Case(
+        "train --output-dir . --overwrite in a project folder",
+        lambda c: _train(c, csv_rows(*years(40)), "--output-dir", ".", "--overwrite"),
+        2,
+        ("output.dir", "holds the data"),
+    ),
+    Case(
+        "train --overwrite with output.dir /",
+        lambda c: _train(c, csv_rows(*years(40)), "--output-dir", "/", "--overwrite"),
+        2,
+        ("output.dir", "/ holds the data"),
+    ),
+    Case(
+        "train --overwrite with output.dir the config file",
+        lambda c: _train(c, csv_rows(*years(40)), "--output-dir", c.tmp / "cfg.yaml", "--overwrite"),
+        2,
+        ("output.dir", "cfg.yaml is a file, not a run directory"),
+    ),
+    Case(
+        "train --overwrite with output.dir the CSV",
+        lambda c: _train(c, csv_rows(*years(40)), "--output-dir", c.tmp / "data.csv", "--overwrite"),
+        2,
+        ("output.dir", "data.csv is a file"),
+    ),
+    Case(
+        "train --overwrite over a folder seqcast did not write",
+        lambda c: _train(c, csv_rows(*years(40)), "--output-dir", c.tmp / "runs" / "keep", "--overwrite"),
+        2,
+        ("output.dir", "not a seqcast run directory", ".seqcast-run"),
+    ),
+    Case(
+        "train into a dangling symbolic link",
+        lambda c: [
+            (c.tmp / "link").symlink_to(c.tmp / "nowhere"),
+            *_train(c, csv_rows(*years(40)), "--output-dir", c.tmp / "link"),
+        ][1:],
+        2,
+        ("output.dir", "link is a symbolic link to nothing"),
+    ),
+    Case(
+        "train into a folder under a file",
+        lambda c: [
+            (c.tmp / "afile").write_text("x"),
+            *_train(c, csv_rows(*years(40)), "--output-dir", c.tmp / "afile" / "run"),
+        ][1:],
+        1,
+        ("cannot create the folder for the run", "afile is a file"),
+    ),
+    Case("train into a read-only folder", _readonly_parent, 1, ("locked", "cannot write the run there")),
+    Case("train --resume with a damaged state.json", _resume_damaged, 2, ("--resume", "state.json is damaged")),
+    Case("train --resume with an unsafe model.keras", _resume_unsafe, 2, ("--resume", "cannot be loaded safely")),
+    Case(
+        "a model.keras from another run",
+        _forecast_copy(_other_model),
+        1,
+        ("copy", "model.keras takes 3 inputs", "the files come from different runs"),
+    ),
+    Case(
+        "preprocess.json without a key",
+        _forecast_copy(_edit_pre(lambda pre: pre.pop("kind"))),
+        1,
+        ("preprocess.json", "has no valid 'kind'"),
+    ),
+    Case(
+        "preprocess.json with an extra column",
+        _forecast_copy(_edit_pre(lambda pre: pre["scaler"]["series"]["A"].update(z={"center": 0, "scale": 1}))),
+        1,
+        ("preprocess.json", "['z']", "not among its inputs"),
+    ),
+    Case(
+        "preprocess.json with a NaN scale",
+        _forecast_copy(_edit_pre(lambda pre: pre["scaler"]["series"]["B"]["y"].update(scale=float("nan")))),
+        1,
+        ("preprocess.json", "series 'B', column 'y'", "finite, positive"),
+    ),
+    Case(
+        "preprocess.json that is not JSON",
+        _forecast_copy(lambda run: (run / "preprocess.json").write_text("{oops")),
+        1,
+        ("preprocess.json cannot be read",),
+    ),
+    Case(
+        "the run's config.yaml with a Python tag",
+        _forecast_copy(_tagged_config),
+        1,
+        ("config.yaml", "the run's config is damaged", "python/object/apply:os.system"),
+    ),
+    Case(
+        "a model.keras that is a zip bomb",
+        _forecast_copy(_zip_bomb),
+        1,
+        ("model.keras", "config.json would inflate", "41,943,040 bytes"),
+    ),
+    Case("evaluate after the data gained a series", _gained_series, 1, ("more.csv", "series ['C']", "not in the run")),
+    Case(
+        "forecast --data hourly on a daily run",
+        _hourly_history,
+        1,
+        ("hourly.csv", "the history has a step of h", "a step of D"),
+    ),
+    Case("forecast past 2262", _near_2262, 1, ("--steps", "10 steps ahead", "past 2262-04-10")),
+    Case(
+        "forecast --steps 10**7",
+        lambda c: ["forecast", "--run", c.run(), "--steps", 10**7],
+        1,
+        ("--steps", "10,000,000 steps is more than seqcast forecasts (100,000)"),
+    ),
+    Case(
+        "forecast --steps 10**12",
+        lambda c: ["forecast", "--run", c.run(), "--steps", 10**12],
+        1,
+        ("--steps", "more than seqcast forecasts"),
+    ),
+    Case(
+        "stateful difference run, forecast --data with one row per series",
+        _one_row_history,
+        1,
+        ("series 'A' has 1 rows before the forecast origin", "needs at least 2", "difference"),
+    ),
+]
+CASES += HOSTILE
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input(case: Case, tmp_path: Path, write_project: WriteProject, request: pytest.FixtureRequest) -> None:
     keep = tmp_path / "runs" / "keep" / "precious.txt"
@@ -510,6 +929,7 @@ def test_failed_train_with_overwrite_keeps_the_old_run(
     old = tmp_path / "runs" / "mine"
     old.mkdir(parents=True)
     (old / "model.keras").write_text("yesterday's model")
+    (old / ".seqcast-run").write_text("a run seqcast wrote\n")
     before = snapshot(tmp_path)
     res = invoke("train", cfg, "--overwrite", "--quiet")
     assert res.exit_code == 1 and "the GPU caught fire" in res.stderr
@@ -536,9 +956,10 @@ def test_overwrite_replaces_the_run_once_complete(tmp_path: Path, trained_run: P
     old = tmp_path / "run"
     old.mkdir()
     (old / "notes.txt").write_text("old")
+    (old / ".seqcast-run").write_text("a run seqcast wrote\n")
     res = invoke("train", cfg, "--output-dir", old, "--overwrite", "--quiet")
     assert res.exit_code == 0, res.stderr
-    assert sorted(p.name for p in old.iterdir()) == sorted(RUN_FILES)
+    assert sorted(p.name for p in old.iterdir()) == sorted([*RUN_FILES, ".seqcast-run"])
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no staging or checkpoint left
 
 
@@ -607,7 +1028,9 @@ def test_set_values_are_parsed_safely(tmp_path: Path, write_project: WriteProjec
 
 
 def _source() -> dict[str, str]:
-    return {p.name: p.read_text() for p in sorted(SRC.rglob("*.py"))}
+    files = {p.name: p.read_text() for p in sorted(SRC.rglob("*.py"))}
+    assert "cli.py" in files and len(files) > 10, f"no source found under {SRC}: the scans below would pass on nothing"
+    return files
 
 
 def test_no_pickle_anywhere_in_src() -> None:
@@ -633,3 +1056,270 @@ def test_keras_models_load_with_safe_mode() -> None:
         assert "safe_mode=False" not in text, name
         assert "enable_unsafe_deserialization" not in text, name
     assert calls >= 1
+
+
+# ---------------------------------------------------------------------------------------------
+# round two (issue #12): run directories, outputs and documents
+
+
+def _marked_run(path: Path, text: str = "yesterday's model") -> Path:
+    path.mkdir(parents=True)
+    (path / "model.keras").write_text(text)
+    (path / ".seqcast-run").write_text("a run seqcast wrote\n")
+    return path
+
+
+def test_a_second_train_into_the_same_output_dir_is_stopped_by_the_lock(
+    tmp_path: Path, write_project: WriteProject
+) -> None:
+    from seqcast import rundir
+
+    cfg = write_project(csv_rows(*years(40)), output={"dir": "runs/mine"})
+    target = tmp_path / "runs" / "mine"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with rundir.lock(target):  # the first train, still running
+        before = snapshot(tmp_path)
+        res = invoke("train", cfg, "--set", "training.epochs=1", "--quiet")
+        assert_fault(res, 1, "runs/mine", f"another seqcast train (process {os.getpid()}) is writing this run")
+        assert snapshot(tmp_path) == before
+    assert not (target.parent / ".mine.lock").exists()  # released and removed
+    res = invoke("train", cfg, "--set", "training.epochs=1", "--quiet")
+    assert res.exit_code == 0, res.stderr
+
+
+def test_an_interrupt_during_the_final_backtest_keeps_the_old_run(
+    tmp_path: Path, write_project: WriteProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from seqcast import evaluate
+
+    def ctrl_c(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(evaluate, "backtest_run", ctrl_c)
+    cfg = write_project(csv_rows(*years(40)), output={"dir": "runs/mine"})
+    _marked_run(tmp_path / "runs" / "mine")
+    before = snapshot(tmp_path)
+    res = invoke("train", cfg, "--set", "training.epochs=1", "--overwrite", "--quiet")
+    assert res.exit_code == 130 and "interrupted" in res.stderr
+    assert said(res, "the checkpoint of the training so far is kept at", ".mine.checkpoint", "--resume")
+    after = {k: v for k, v in snapshot(tmp_path).items() if not k.startswith("runs/.mine.checkpoint")}
+    assert after == before  # the old run as it was, no partial folder or lock: only the checkpoint is new
+
+
+def test_a_full_disk_while_writing_the_run_keeps_the_old_run(
+    tmp_path: Path, write_project: WriteProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from seqcast import train
+
+    def full(rows: Any) -> str:
+        raise OSError(28, "No space left on device", "history.csv")
+
+    monkeypatch.setattr(train, "_history_csv", full)
+    cfg = write_project(csv_rows(*years(40)), output={"dir": "runs/mine"})
+    _marked_run(tmp_path / "runs" / "mine")
+    before = snapshot(tmp_path)
+    res = invoke("train", cfg, "--set", "training.epochs=1", "--overwrite", "--quiet")
+    assert_fault(res, 1, "runs/mine", "No space left on device", "the existing run is unchanged")
+    after = {k: v for k, v in snapshot(tmp_path).items() if not k.startswith("runs/.mine.checkpoint")}
+    assert after == before
+
+
+@pytest.mark.parametrize("exchange", [True, False], ids=["renameat2 exchange", "rename aside"])
+def test_overwrite_swaps_the_complete_run_in_and_leaves_nothing_beside_it(
+    tmp_path: Path, write_project: WriteProject, monkeypatch: pytest.MonkeyPatch, exchange: bool
+) -> None:
+    from seqcast import rundir
+
+    if not exchange:  # a file system without RENAME_EXCHANGE: the old run is renamed aside first
+        monkeypatch.setattr(rundir, "_exchange", lambda a, b: False)
+    cfg = write_project(csv_rows(*years(40)), output={"dir": "runs/mine"})
+    _marked_run(tmp_path / "runs" / "mine")
+    res = invoke("train", cfg, "--set", "training.epochs=1", "--overwrite", "--quiet")
+    assert res.exit_code == 0, res.stderr
+    assert sorted(p.name for p in (tmp_path / "runs" / "mine").iterdir()) == sorted([*rundir.RUN_FILES, rundir.MARKER])
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["latest", "mine"]
+
+
+def test_a_crash_between_the_two_renames_is_recovered_by_the_next_command(tmp_path: Path) -> None:
+    """Killed after the old run was renamed aside and before the new one arrived: the next look at the run
+    directory (any command) puts the old run back; a dead process's staging folder is removed."""
+    from seqcast import rundir
+
+    runs = tmp_path / "runs"
+    old = _marked_run(runs / ".mine.old-999999999")  # the pid of no running process
+    (runs / ".mine.partial-999999999_x").mkdir()
+    target = runs / "mine"
+    rundir.recover(target)
+    assert (target / "model.keras").read_text() == "yesterday's model"
+    assert sorted(p.name for p in runs.iterdir()) == ["mine"]
+    assert not old.exists()
+    mine = _marked_run(runs / f".other.old-{os.getpid()}")  # a swap of a running process is left to it
+    rundir.recover(runs / "other")
+    assert mine.exists() and not (runs / "other").exists()
+
+
+def test_a_complete_run_is_not_failed_by_runs_latest(tmp_path: Path, write_project: WriteProject) -> None:
+    """`runs` is a file of the user's: the run is written elsewhere and complete; runs/latest cannot be made."""
+    cfg = write_project(csv_rows(*years(40)))
+    (tmp_path / "runs").write_text("my notes, not a folder")
+    res = invoke("train", cfg, "--set", "training.epochs=1", "--output-dir", tmp_path / "elsewhere", "--quiet")
+    assert res.exit_code == 0, res.stderr
+    assert said(res, "could not point", "runs/latest", "--run", "elsewhere")
+    assert (tmp_path / "runs").read_text() == "my notes, not a folder"
+    assert (tmp_path / "elsewhere" / "metrics.json").exists()
+
+
+def test_resume_keeps_a_checkpoint_folder_that_holds_a_file_of_the_users(tmp_path: Path) -> None:
+    from seqcast.train import _drop_resumed
+
+    mine = tmp_path / "ckpt"
+    mine.mkdir()
+    for name in ("model.keras", "state.json", "best.npz", "notes.txt"):
+        (mine / name).write_text(name)
+    note = _drop_resumed(mine, tmp_path / ".run.checkpoint")
+    assert note is not None and "kept" in note and "notes.txt" in note
+    assert (mine / "notes.txt").read_text() == "notes.txt"
+    (mine / "notes.txt").unlink()
+    assert _drop_resumed(mine, tmp_path / ".run.checkpoint") is None
+    assert not mine.exists()  # nothing but the checkpoint's own files: removed once the run is complete
+
+
+def test_run_files_follow_the_umask(trained_run: Path) -> None:
+    import stat
+
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(trained_run.stat().st_mode) == 0o777 & ~mask
+    for p in trained_run.iterdir():
+        assert stat.S_IMODE(p.stat().st_mode) == 0o666 & ~mask, p.name
+
+
+def test_evaluate_with_another_horizon_prints_and_keeps_metrics_json(tmp_path: Path, trained_run: Path) -> None:
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    before = (run / "metrics.json").read_text()
+    for horizon in (2, 6):  # 2: the table of MAE by step shows steps 1 and 2 only
+        res = invoke("evaluate", "--run", run, "--horizon", horizon)
+        assert res.exit_code == 0, res.stderr
+        assert f"horizon {horizon}" in res.stdout
+    assert (run / "metrics.json").read_text() == before
+
+
+def test_evaluate_json_is_strict_with_null_and_a_reason(tmp_path: Path, trained_run: Path) -> None:
+    """A target constant before the test part has no MASE scale: null with mase_why, never a bare NaN."""
+    import json
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    flat = tmp_path / "flat.csv"
+    flat.write_text(
+        "time,series,y,x\n"
+        + "".join(
+            f"2022-{1 + t // 31:02d}-{1 + t % 31:02d},{s},{0.5 if t < 35 else t},0.1\n" for s in "AB" for t in range(40)
+        )
+    )
+    doc = yaml.safe_load((run / "config.yaml").read_text())
+    doc["data"]["path"] = str(flat)
+    (run / "config.yaml").write_text(yaml.safe_dump(doc))
+
+    def no_constants(name: str) -> None:
+        raise AssertionError(f"{name} in the JSON")
+
+    res = invoke("evaluate", "--run", run, "--json")
+    assert res.exit_code == 0, res.stderr
+    out = json.loads(res.stdout, parse_constant=no_constants)
+    assert out["model"]["mase"] is None and "constant" in out["model"]["mase_why"]
+    assert out["per_target"]["y"]["naive"]["mase"] is None
+    json.loads((run / "metrics.json").read_text(), parse_constant=no_constants)
+
+
+def test_terminal_control_codes_in_names_are_shown_escaped(tmp_path: Path, write_project: WriteProject) -> None:
+    red = "\x1b[31mRED\x1b[0m"
+    csv = "year,s,y\n" + "".join(f"{2000 + i},{name},{i}\n" for name in (red, "B") for i in range(40))
+    res = invoke("window-preview", write_project(csv, data={"series_column": "s"}))
+    assert res.exit_code == 0, res.stderr
+    assert "\x1b" not in res.stdout
+    assert "\\x1b[31mRED\\x1b[0m" in res.stdout
+
+
+def test_forecast_output_through_a_symlink_writes_its_target(tmp_path: Path, trained_run: Path) -> None:
+    real = tmp_path / "real.csv"
+    real.write_text("old\n")
+    link = tmp_path / "out.csv"
+    link.symlink_to(real)
+    fut = future_csv(tmp_path / "future.csv", ["2022-02-10", "2022-02-11"])
+    res = invoke("forecast", "--run", trained_run, "--steps", 2, "--future", fut, "--output", link)
+    assert res.exit_code == 0, res.stderr
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert real.read_text().splitlines()[0] == "series,time,y"
+
+
+def test_forecast_output_dash_writes_the_csv_to_stdout(tmp_path: Path, trained_run: Path) -> None:
+    import csv as _csv
+    import io
+
+    fut = future_csv(tmp_path / "future.csv", ["2022-02-10", "2022-02-11"])
+    res = invoke("forecast", "--run", trained_run, "--steps", 2, "--future", fut, "--output", "-")
+    assert res.exit_code == 0, res.stderr
+    rows = list(_csv.reader(io.StringIO(res.stdout)))
+    assert rows[0] == ["series", "time", "y"] and len(rows) == 5
+    assert "forecast: 2 steps for 2 series" in res.stderr and "wrote 4 rows to stdout" in res.stderr
+    assert not (tmp_path / "-").exists()
+
+
+def test_plot_draws_the_first_series_of_many_and_says_so(tmp_path: Path, trained_run: Path) -> None:
+    import numpy as np
+
+    from seqcast import forecast as fc
+    from seqcast.data import Dataset, Series
+
+    run = fc.load_run(trained_run)
+    days = np.datetime64("2022-01-01", "ns") + np.arange(30).astype("timedelta64[D]")
+    many = [Series(f"S{i}", days, np.zeros((30, 2))) for i in range(40)]
+    ds = Dataset(many, ["y"], ["x"], "datetime", run.freq, "mem")
+    future = [days[-1] + np.arange(1, 4).astype("timedelta64[D]") for _ in many]
+    drawn = fc.plot_forecast(run, ds, future, np.zeros((40, 3, 1)), tmp_path / "p.png")
+    assert drawn == fc.PLOT_SERIES == 12
+    assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_window_preview_plot_into_a_missing_folder_creates_it(tmp_path: Path, write_project: WriteProject) -> None:
+    res = invoke("window-preview", write_project(), "--plot", tmp_path / "new" / "layout.png")
+    assert res.exit_code == 0, res.stderr
+    assert (tmp_path / "new" / "layout.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_parameter_count_is_what_keras_counts() -> None:
+    from seqcast.config import validate
+    from seqcast.model import build_model, parameter_count
+
+    for kind in ("many_to_one", "many_to_many", "encoder_decoder"):
+        for cell in ("lstm", "gru", "simple_rnn"):
+            raw = {
+                "data": {"path": "x.csv", "targets": ["a", "b"], "features": ["c"]},
+                "windows": {"horizon": 3},
+                "model": {"kind": kind, "cell": cell, "units": [5, 4]},
+            }
+            cfg = validate(raw, source="x", base_dir=Path("."))
+            assert parameter_count(cfg, 3, 2) == build_model(cfg, 3, 2).count_params(), (kind, cell)
+
+
+def test_forecast_output_into_a_pipe_writes_it_and_leaves_the_pipe(tmp_path: Path, trained_run: Path) -> None:
+    """A path that is no regular file (a pipe, /dev/stdout) is written directly, never replaced by a file."""
+    import stat
+    import threading
+
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(pipe.read_bytes()), daemon=True)
+    reader.start()
+    fut = future_csv(tmp_path / "future.csv", ["2022-02-10", "2022-02-11"])
+    res = invoke("forecast", "--run", trained_run, "--steps", 2, "--future", fut, "--output", pipe)
+    reader.join(timeout=30)
+    assert res.exit_code == 0, res.stderr
+    assert stat.S_ISFIFO(pipe.lstat().st_mode)
+    assert got and got[0].decode().splitlines()[0] == "series,time,y"

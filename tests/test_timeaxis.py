@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from seqcast.timeaxis import Freq, fmt, future, grid, infer_freq, parse_times
+from seqcast.timeaxis import Freq, TimeValueError, fmt, future, grid, infer_freq, parse_times
 
 H = 3_600 * 10**9
 DAY = 24 * H
@@ -43,25 +43,58 @@ def test_parse_other_date_formats_through_pandas() -> None:
     assert days(times) == ["2024-03-01", "2024-03-02"]
 
 
+@pytest.mark.parametrize(
+    ("values", "index", "why"),
+    [
+        (["1650-01-01", "1651-01-01"], 0, "is outside the dates seqcast can hold (1677-09-22 to 2262-04-10)"),
+        (["2262-04-09", "2262-04-10", "2262-04-11"], 2, "is outside the dates"),
+        (["01/05/2021", "01/06/1650"], 1, "is outside the dates seqcast can hold"),  # pandas would wrap it to 2234
+        (["2021-01-05", "05/01/2021"], 1, "does not follow the date format of the first row (%Y-%m-%d)"),
+        (["05/01/2021", "2021-01-05"], 1, "does not follow the date format of the first row (%m/%d/%Y)"),
+        (["2020", "99999999999999999999"], 1, "is too large for a time value"),
+        (["2020", "1e30"], 1, "is too large for a time value"),
+    ],
+    ids=["before 1677", "after 2262", "before 1677, US format", "ISO then US", "US then ISO", "int64", "float"],
+)
+def test_times_outside_the_axis_or_in_mixed_formats_are_refused(values: list[str], index: int, why: str) -> None:
+    with pytest.raises(TimeValueError) as err:
+        parse_times(np.array(values, dtype=object))
+    assert err.value.index == index and err.value.why.startswith(why)
+
+
+def test_future_timestamps_past_the_axis_are_refused() -> None:
+    last = np.datetime64("2262-01-01", "ns")
+    assert str(future(last, Freq("fixed", 86_400 * 10**9), 99)[-1])[:10] == "2262-04-10"
+    with pytest.raises(ValueError, match="would run past 2262-04-10"):
+        future(last, Freq("fixed", 86_400 * 10**9), 100)
+    assert str(future(last, Freq("month", 1, "start"), 3)[-1])[:10] == "2262-04-01"
+    with pytest.raises(ValueError, match="would run past 2262-04-10"):
+        future(last, Freq("month", 1, "start"), 4)
+    with pytest.raises(ValueError, match="would run past 2262-04-10"):
+        future(last, Freq("month", 1, "end"), 3)  # 2262-04-30
+    with pytest.raises(ValueError, match="would pass 9223372036854775807"):
+        future(2**62, Freq("integer", 2**61), 2)
+
+
 def test_parse_error_carries_the_first_bad_row() -> None:
-    with pytest.raises(ValueError) as err:
+    with pytest.raises(TimeValueError) as err:
         parse_times(np.array(["2024-01-01", "2024-01-02", "never", "later"], dtype=object))
-    assert err.value.args == (2,)
+    assert (err.value.index, err.value.why) == (2, "is not a date or an integer")
 
 
 def test_a_fractional_number_is_not_a_time() -> None:
     # pandas alone would read 1871.5 as May 1871
-    with pytest.raises(ValueError) as err:
+    with pytest.raises(TimeValueError) as err:
         parse_times(np.array(["1871", "1871.5", "1872"], dtype=object))
-    assert err.value.args == (1,)
+    assert (err.value.index, err.value.why) == (1, "is not a date or an integer")
 
 
 @pytest.mark.parametrize("blank", ["", "NaT"])
 def test_a_missing_timestamp_is_not_a_time(blank: str) -> None:
     # numpy alone reads "" and "NaT" as NaT, which then looks like an irregular step
-    with pytest.raises(ValueError) as err:
+    with pytest.raises(TimeValueError) as err:
         parse_times(np.array(["2024-01-01", "2024-01-02", blank, "2024-01-04"], dtype=object))
-    assert err.value.args == (2,)
+    assert (err.value.index, err.value.why) == (2, "is not a date or an integer")
 
 
 # ---------------------------------------------------------------- infer_freq

@@ -19,7 +19,7 @@ from seqcast import train
 from seqcast.cli import app
 from seqcast.config import load_config
 from seqcast.errors import ConfigError
-from seqcast.rundir import RUN_FILES
+from seqcast.rundir import MARKER, RUN_FILES
 
 
 @pytest.fixture(autouse=True)
@@ -291,7 +291,7 @@ def test_train_run_writes_a_complete_run_directory(tmp_path: Path) -> None:
     out = train.train_run(cfg, quiet=True)
 
     assert out == tmp_path / "runs" / "tiny"
-    assert sorted(p.name for p in out.iterdir()) == sorted(RUN_FILES)
+    assert sorted(p.name for p in out.iterdir()) == sorted([*RUN_FILES, MARKER])
     assert (tmp_path / "runs" / "latest").resolve() == out.resolve()
     assert not [p for p in (tmp_path / "runs").iterdir() if p.name.startswith(".")]  # no staging left over
 
@@ -339,13 +339,14 @@ def test_existing_output_dir_is_refused_then_replaced_with_overwrite(tmp_path: P
     target = tmp_path / "runs" / "tiny"
     target.mkdir(parents=True)
     (target / "keep.txt").write_text("mine")
+    (target / ".seqcast-run").write_text("a run seqcast wrote\n")  # --overwrite replaces only such folders
     runner = CliRunner()
 
     res = runner.invoke(app, ["train", str(config), "--quiet"])
     assert res.exit_code == 2
     assert str(target) in res.stderr and "--overwrite" in res.stderr
     assert (target / "keep.txt").read_text() == "mine"
-    assert sorted(p.name for p in target.iterdir()) == ["keep.txt"]
+    assert sorted(p.name for p in target.iterdir()) == [MARKER, "keep.txt"]
 
     with pytest.raises(ConfigError):
         train.train_run(load_config(config), quiet=True)
@@ -353,7 +354,7 @@ def test_existing_output_dir_is_refused_then_replaced_with_overwrite(tmp_path: P
 
     res = runner.invoke(app, ["train", str(config), "--quiet", "--overwrite"])
     assert res.exit_code == 0, res.output
-    assert sorted(p.name for p in target.iterdir()) == sorted(RUN_FILES)
+    assert sorted(p.name for p in target.iterdir()) == sorted([*RUN_FILES, MARKER])
     assert (tmp_path / "runs" / "latest").resolve() == target.resolve()
 
 
@@ -373,6 +374,7 @@ def test_a_failed_run_leaves_nothing_and_keeps_the_old_run(tmp_path: Path, monke
     old = tmp_path / "runs" / "tiny"
     old.mkdir()
     (old / "model.keras").write_text("the old model")
+    (old / ".seqcast-run").write_text("a run seqcast wrote\n")
     with pytest.raises(RuntimeError):
         train.train_run(load_config(config), overwrite=True, quiet=True)
     assert (old / "model.keras").read_text() == "the old model"

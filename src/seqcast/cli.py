@@ -71,7 +71,6 @@ def debug_enabled() -> bool:
 
 def guarded(fn: Callable[[], T]) -> T:
     """Run fn; a SeqcastError becomes one message on stderr and its exit code."""
-    from rich.markup import escape
 
     from seqcast import console
 
@@ -80,7 +79,7 @@ def guarded(fn: Callable[[], T]) -> T:
     except SeqcastError as exc:
         if _state["debug"]:
             raise
-        console.error(escape(exc.render()))  # file names and cell values are text, never rich markup
+        console.error(console.safe(exc.render()))  # file names and cell values are text, never rich markup
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         console.error("interrupted")
@@ -88,16 +87,16 @@ def guarded(fn: Callable[[], T]) -> T:
     except Exception as exc:  # an unexpected fault: still one message, traceback with --debug
         if _state["debug"]:
             raise
-        console.error(escape(f"{type(exc).__name__}: {exc}") + "\n  (run with --debug for the traceback)")
+        console.error(console.safe(f"{type(exc).__name__}: {exc}") + "\n  (run with --debug for the traceback)")
         raise typer.Exit(1) from None
 
 
 def _plain(value: Any) -> Any:
     """The strings of a document escaped for rich: series names and columns are text, never markup."""
-    from rich.markup import escape
+    from seqcast.console import safe
 
     if isinstance(value, str):
-        return escape(value)
+        return safe(value)
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -118,7 +117,6 @@ def window_preview(
     overrides: SetOpt = None,
 ) -> None:
     """Show which rows become which samples, batches, streams and targets, and every tensor's shape."""
-    from rich.markup import escape
 
     from seqcast import console
     from seqcast.config import load_config
@@ -132,16 +130,17 @@ def window_preview(
             sys.stdout.write(json.dumps(doc) + "\n")
         else:
             for note in p.ds.notes:
-                console.note(escape(note))
-            for table in console.preview_tables(_plain(doc)):
+                console.note(note)
+            shown = doc | {"series": doc["series"][: max(limit, 1)]}  # thousands of series: the first --limit
+            for table in console.preview_tables(_plain(shown), total_series=len(doc["series"])):
                 console.out.print(table)
             if doc["mode"] == "stateful":
                 trim = doc["trim"]
-                console.out.print(escape(f"{trim['how']}: {trim['dropped']}"))
+                console.out.print(console.safe(f"{trim['how']}: {trim['dropped']}"))
         if plot is not None:
             plot_preview(p, str(plot), limit=None)
             if not as_json:
-                console.out.print(escape(f"layout drawn to {plot}"))
+                console.out.print(console.safe(f"layout drawn to {plot}"))
 
     guarded(go)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -11,9 +12,28 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from seqcast.errors import ConfigError
 
+BIG = 2**31 - 1  # sizes and counts above this overflow the int32 and int64 arithmetic they end up in
+
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # allow_inf_nan=False: .nan and .inf are refused by name (split.val: .nan crashed in arithmetic)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_for_numbers(cls, data: Any) -> Any:
+        """YAML's true/false are not numbers: `split.val: true` must not mean 1."""
+        if isinstance(data, dict):
+            for name, field in cls.model_fields.items():
+                kind = str(field.annotation)
+                numeric = ("int" in kind or "float" in kind) and "bool" not in kind
+                value = data.get(name)
+                if numeric and (
+                    isinstance(value, bool) or isinstance(value, list) and any(isinstance(v, bool) for v in value)
+                ):
+                    shown = yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+                    raise _KeyedError(name, f"{shown} is a boolean, not a number; a number is needed here")
+        return data
 
 
 class Split(_Section):
@@ -21,6 +41,13 @@ class Split(_Section):
 
     val: float | int = 0.1
     test: float | int = 0.2
+
+    @field_validator("val", "test", mode="before")
+    @classmethod
+    def _finite(cls, v: Any) -> Any:
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ValueError(f"must be a finite number, not {v}")
+        return v
 
     @field_validator("val", "test")
     @classmethod
@@ -69,16 +96,21 @@ class DataConfig(_Section):
             col = getattr(self, key)
             if col is not None and col in self.targets + self.features:
                 raise ValueError(f"{key} {col!r} cannot also be a target or feature")
+        if self.time_column is None and "step" in [*self.targets, self.series_column]:
+            raise ValueError(
+                "a column named 'step' needs data.time_column: without one, the forecast numbers its rows in a "
+                "column 'step', which would clash with it"
+            )
         return self
 
 
 class WindowsConfig(_Section):
     mode: Literal["lookback", "stateful"] = "lookback"
-    look_back: int = Field(24, gt=0)  # unset with evaluate.season > 1: max(12, season + 1), see Config
-    horizon: int = Field(1, gt=0)
-    stride: int = Field(1, gt=0)
-    num_steps: int = Field(96, gt=0)
-    streams: int = Field(8, gt=0)
+    look_back: int = Field(24, gt=0, le=BIG)  # unset with evaluate.season > 1: max(12, season + 1), see Config
+    horizon: int = Field(1, gt=0, le=BIG)
+    stride: int = Field(1, gt=0, le=BIG)
+    num_steps: int = Field(96, gt=0, le=BIG)
+    streams: int = Field(8, gt=0, le=BIG)
 
 
 class ModelConfig(_Section):
@@ -97,30 +129,32 @@ class ModelConfig(_Section):
     def _positive(cls, v: list[int]) -> list[int]:
         if any(u <= 0 for u in v):
             raise ValueError("every layer needs at least 1 unit")
+        if any(u > 65_536 for u in v):
+            raise ValueError("a layer of more than 65,536 units is beyond what seqcast trains")
         return v
 
 
 class EarlyStopping(_Section):
     # null switches early stopping off; 20, not 10: small series plateau for 10+ epochs (bench/ACCURACY.md)
-    patience: int | None = Field(20, ge=0)
+    patience: int | None = Field(20, ge=0, le=BIG)
 
 
 class TrainingConfig(_Section):
-    epochs: int = Field(50, gt=0)
-    batch_size: int = Field(32, gt=0)
+    epochs: int = Field(50, gt=0, le=1_000_000)
+    batch_size: int = Field(32, gt=0, le=1_000_000)
     learning_rate: float = Field(0.001, gt=0)
     loss: Literal["mse", "mae", "huber"] = "mse"
     reset_states: Literal["epoch", "batch", "never"] = "epoch"
     shuffle: bool | None = None
     distribute: Literal["none", "mirrored", "multi_worker"] = "none"
     early_stopping: EarlyStopping = EarlyStopping()
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=2**32)  # what numpy, Python and TensorFlow all take
     tensorboard: bool = False
 
 
 class EvaluateConfig(_Section):
-    season: int = Field(1, gt=0)
-    horizon: int = Field(1, gt=0)
+    season: int = Field(1, gt=0, le=BIG)
+    horizon: int = Field(1, gt=0, le=BIG)
 
 
 class OutputConfig(_Section):
@@ -191,8 +225,8 @@ def _error_text(err: ValidationError) -> str:
         key = ".".join(str(p) for p in e["loc"])
         msg = e["msg"]
         ctx = e.get("ctx") or {}
-        if isinstance(ctx.get("error"), _KeyedError):
-            key, msg = ctx["error"].key, str(ctx["error"])
+        if isinstance(ctx.get("error"), _KeyedError):  # its key is relative to the section the error arose in
+            key, msg = ".".join(filter(None, [key, ctx["error"].key])), str(ctx["error"])
         elif msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
         if e["type"] == "extra_forbidden":
@@ -238,6 +272,8 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
 
 def read_yaml(path: Path) -> dict[str, Any]:
     """The YAML mapping in `path`, read with yaml.safe_load."""
+    if path.exists() and not path.is_file() and not path.is_dir():  # a FIFO or device: reading it may never end
+        raise ConfigError(f"cannot read config file {path}: not a regular file (a pipe, device or socket)")
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -14,23 +14,38 @@ out = Console() if sys.stdout.isatty() else Console(width=160)
 err = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=160)
 
 
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0)]}
+
+
+def safe(text: str) -> str:
+    """Text from the data (series, columns, paths) as it may be shown: no rich markup, no terminal control codes."""
+    return escape(text.translate(_CONTROL))
+
+
 def error(message: str) -> None:
     err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
 
 
 def note(message: str) -> None:
-    err.print(f"[dim]{message}[/]", highlight=False, soft_wrap=True)
+    """A remark on stderr; `message` is shown as plain text (no markup, no control codes)."""
+    err.print(f"[dim]{safe(message)}[/]", highlight=False, soft_wrap=True)
 
 
-def preview_tables(doc: dict[str, Any]) -> list[Any]:
-    """Tables for a window-preview document: the series, the rows, the state shapes."""
+def preview_tables(doc: dict[str, Any], total_series: int | None = None) -> list[Any]:
+    """Tables for a window-preview document: the series, the rows, the state shapes.
+
+    total_series: how many series there are when doc["series"] holds only the first few.
+    """
     tables: list[Any] = []
-    series = Table(title="series and chronological split (row positions, end exclusive)", title_justify="left")
+    shown = doc["series"]
+    total = total_series or len(shown)
+    more = f"; the first {len(shown)} of {total} series" if len(shown) < total else ""
+    series = Table(title=f"series and chronological split (row positions, end exclusive{more})", title_justify="left")
     for c in ("series", "rows", "first", "last", "train", "val", "test"):
         series.add_column(
             c, justify="right" if c == "rows" else "left", no_wrap=c not in ("series", "time", "first", "last")
         )
-    for s in doc["series"]:
+    for s in shown:
         series.add_row(
             s["name"] or "-",
             str(s["rows"]),
@@ -95,7 +110,7 @@ def train_header(cfg: Any, prep: Any, policy: str) -> None:
         + f"\n  model {cfg.model.kind} {cfg.model.cell.upper()}({units}), batch {p.batch_size}, "
         f"transform {prep.transform} ({prep.transform_why})\n  states: {policy}"
     )
-    out.print("[bold]seqcast train[/]: " + escape(body), highlight=False)  # names are data, never markup
+    out.print("[bold]seqcast train[/]: " + safe(body), highlight=False)  # names are data, never markup
 
 
 class EpochProgress:
@@ -152,7 +167,7 @@ def metrics_table(doc: dict[str, Any]) -> None:
         for k, (tg, v) in enumerate(rows):
             t.add_row(
                 name if k == 0 else "",
-                escape(tg),
+                safe(tg),
                 *(f"{v[m]:.4g}" for m in ("mae", "rmse", "smape", "mase")),
                 style=style,
             )
@@ -160,7 +175,7 @@ def metrics_table(doc: dict[str, Any]) -> None:
     steps = doc.get("by_step", {})
     h = doc["horizon"]
     if steps and h > 1:
-        shown = sorted({1, 2, 3, h, *range(6, h + 1, max(6, h // 4))})  # a few steps, always the first and last
+        shown = sorted(k for k in {1, 2, 3, h, *range(6, h + 1, max(6, h // 4))} if k <= h)  # the first and last
         s = Table(title="MAE by horizon step", title_justify="left")
         s.add_column("step", justify="right")
         for name in steps:
@@ -182,19 +197,25 @@ def train_summary(rows: list[dict[str, Any]], seconds: float, target: Any, metri
     if best:
         t.add_row("best epoch", f"{best['epoch']} (loss {best['loss']:.4g}, val_loss {best['val_loss']:.4g})")
     t.add_row("time", f"{seconds:.1f} s")
-    t.add_row("run directory", escape(str(target)))
+    t.add_row("run directory", safe(str(target)))
     out.print(t)
     metrics_table(metrics)
 
 
-def forecast_table(frame: Any, run: Any, steps: int, output: Any, plot: Any) -> None:
-    t = Table(title=f"forecast: {steps} steps for {len(frame) // steps} series (first rows)", title_justify="left")
+def forecast_table(
+    frame: Any, run: Any, steps: int, output: Any, plot: Any, drawn: int = 0, to_stderr: bool = False
+) -> None:
+    """The first rows of the forecast, and where it went (on stderr when the CSV itself goes to stdout)."""
+    where = err if to_stderr else out
+    n_series = len(frame) // steps
+    t = Table(title=f"forecast: {steps} steps for {n_series} series (first rows)", title_justify="left")
     for c in frame.columns:
-        t.add_column(escape(str(c)), justify="right" if frame[c].dtype.kind in "fi" else "left")
+        t.add_column(safe(str(c)), justify="right" if frame[c].dtype.kind in "fi" else "left")
     for _, r in frame.head(12).iterrows():
-        t.add_row(*(f"{v:.4g}" if isinstance(v, float) else escape(str(v)) for v in r.tolist()))
-    out.print(t)
+        t.add_row(*(f"{v:.4g}" if isinstance(v, float) else safe(str(v)) for v in r.tolist()))
+    where.print(t)
     if output is not None:
-        out.print(escape(f"wrote {len(frame)} rows to {output}"))
+        where.print(safe(f"wrote {len(frame)} rows to {'stdout' if to_stderr else output}"))
     if plot is not None:
-        out.print(escape(f"plot written to {plot}"))
+        more = f" (the first {drawn} of {n_series} series)" if drawn < n_series else ""
+        where.print(safe(f"plot written to {plot}{more}"))

@@ -76,13 +76,35 @@ class Dataset:
 Table = tuple[dict[str, np.ndarray], np.ndarray]
 
 
+def _check_header(header: list[str], path: Path) -> list[str]:
+    """The column names, stripped; two columns of one name (after stripping spaces) would be merged: refused."""
+    names = [str(h).strip() for h in header]
+    seen: dict[str, int] = {}
+    for k, name in enumerate(names):
+        if name in seen:
+            same = f"{header[seen[name]]!r} and {header[k]!r}" if header[seen[name]] != header[k] else repr(name)
+            raise DataError(
+                f"columns {seen[name] + 1} and {k + 1} of the header are both named {same}"
+                + (" once spaces are stripped" if header[seen[name]] != header[k] else ""),
+                where=str(path),
+                hint="give every column its own name",
+            )
+        seen[name] = k
+    return names
+
+
+def _csv_header(path: Path) -> list[str]:
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        return next(csv.reader(fh, skipinitialspace=True), [])
+
+
 def _read_csv_light(path: Path) -> Table:
     with path.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.reader(fh, skipinitialspace=True)
         header = next(reader, None)
         if header is None or not any(h.strip() for h in header):
             raise DataError("the file is empty", where=str(path))
-        header = [h.strip() for h in header]
+        header = _check_header(header, path)
         rows = [r for r in reader if r]
     if not rows:
         raise DataError("the file has a header but no rows", where=str(path))
@@ -108,7 +130,9 @@ def _read_pandas(path: Path) -> Table:
         raise DataError(f"cannot read the file: {exc}", where=str(path)) from None
     if df.empty:
         raise DataError("the file has a header but no rows", where=str(path))
-    return {str(c).strip(): df[c].to_numpy(dtype=object) for c in df.columns}, np.arange(len(df)) + 2
+    header = [str(c) for c in df.columns] if path.suffix.lower() in {".parquet", ".pq"} else _csv_header(path)
+    names = _check_header(header, path)  # pandas renames a repeated CSV column 'y.1': check the file's own header
+    return {n: df[c].to_numpy(dtype=object) for n, c in zip(names, df.columns, strict=True)}, np.arange(len(df)) + 2
 
 
 def data_files(path: Path) -> list[Path]:
@@ -120,7 +144,14 @@ def data_files(path: Path) -> list[Path]:
         return files
     if not path.exists():
         raise DataError("data file not found", where=str(path), hint="check data.path in the config")
+    _regular(path)
     return [path]
+
+
+def _regular(path: Path) -> None:
+    """Refuse a FIFO, a device or a socket: reading one may never end (/dev/zero, a pipe nobody writes)."""
+    if not path.is_file():
+        raise DataError("not a regular file (a pipe, device or socket): seqcast reads files", where=str(path))
 
 
 _CHUNK_ROWS = 200_000  # rows per chunk of a large CSV: each chunk becomes numbers before the next is read
@@ -129,13 +160,15 @@ _CHUNK_ROWS = 200_000  # rows per chunk of a large CSV: each chunk becomes numbe
 def _read_pandas_chunks(path: Path) -> Iterator[Table]:
     import pandas as pd
 
+    names = _check_header(_csv_header(path), path)
     try:
         reader = pd.read_csv(path, skipinitialspace=True, dtype=str, keep_default_na=False, chunksize=_CHUNK_ROWS)
         seen = 0
         for df in reader:
             if df.empty:
                 continue
-            yield {str(c).strip(): df[c].to_numpy(dtype=object) for c in df.columns}, np.arange(len(df)) + seen + 2
+            cols = dict(zip(names, (df[c].to_numpy(dtype=object) for c in df.columns), strict=True))
+            yield cols, np.arange(len(df)) + seen + 2
             seen += len(df)
     except pd.errors.EmptyDataError:
         raise DataError("the file is empty", where=str(path)) from None
@@ -149,6 +182,7 @@ def read_tables(path: Path) -> Iterator[Table]:
     """The columns of one CSV or parquet file, with errors naming the file; a large CSV in chunks of rows."""
     if not path.exists():
         raise DataError("data file not found", where=str(path), hint="check data.path in the config")
+    _regular(path)
     try:
         if path.suffix.lower() in {".parquet", ".pq"}:
             yield _read_pandas(path)
@@ -180,10 +214,9 @@ def _to_rows(table: dict[str, np.ndarray], lines: np.ndarray, cfg: DataConfig, s
         raw = table[cfg.time_column]
         try:
             times, kind = timeaxis.parse_times(raw)
-        except ValueError as exc:
-            i = exc.args[0] if exc.args and isinstance(exc.args[0], int) else 0
+        except timeaxis.TimeValueError as exc:
             raise DataError(
-                f"time column {cfg.time_column!r}, line {lines[i]}: {raw[i]!r} is not a date or an integer",
+                f"time column {cfg.time_column!r}, line {lines[exc.index]}: {raw[exc.index]!r} {exc.why}",
                 where=source,
             ) from None
     keys: np.ndarray | None = None
@@ -325,15 +358,19 @@ def load_dataset(cfg: DataConfig) -> Dataset:
 
     if rows.keys is not None:
         names, first_seen, inverse = np.unique(rows.keys, return_index=True, return_inverse=True)
+        # row numbers grouped by series (file order within each): one sort, not one scan of all rows per series
+        by_series = np.argsort(inverse, kind="stable")
+        ends = np.cumsum(np.bincount(inverse, minlength=len(names)))
+        starts = ends - np.bincount(inverse, minlength=len(names))
         order = np.argsort(first_seen)  # series in order of first appearance
-        groups = [(str(names[g]), np.flatnonzero(inverse == g)) for g in order]
+        groups = [(str(names[g]), by_series[starts[g] : ends[g]]) for g in order]
     else:
         groups = [("", np.arange(len(lines)))]
     del rows
 
     out: list[Series] = []
     notes: list[str] = []
-    freqs: list[Freq] = []
+    freqs: dict[Freq, str] = {}  # each frequency seen, with the first series that has it
     for name, members in groups:
         label = f" of series {name!r}" if name else ""
         vals, ix = values[members], members  # ix: the row's index in the input, -1 once a gap is filled
@@ -391,10 +428,18 @@ def load_dataset(cfg: DataConfig) -> Dataset:
         if len(vals) == 0:
             raise DataError(f"no rows left{label} after dropping missing values", where=source)
         out.append(Series(name=name, times=t, values=np.ascontiguousarray(vals, dtype=np.float64)))
-        if freq is not None:
-            freqs.append(freq)
+        if freq is not None and len(members) > 1:  # one row shows no step
+            freqs.setdefault(freq, name)
+            if len(freqs) > 1:
+                (f1, n1), (f2, n2) = list(freqs.items())[:2]
+                raise DataError(
+                    f"series {n1!r} has a step of {f1.alias} but series {n2!r} a step of {f2.alias}: one model, one "
+                    "frequency (the forecast's timestamps continue it)",
+                    where=source,
+                    hint="resample the series to one frequency, or train them in separate runs",
+                )
 
-    common = max(set(freqs), key=freqs.count) if freqs else (Freq("integer", 1) if kind != "datetime" else None)
+    common = next(iter(freqs), None) or (Freq("integer", 1) if kind != "datetime" else None)
     return Dataset(out, list(cfg.targets), list(cfg.features), kind, common, source, notes)
 
 
@@ -458,6 +503,16 @@ class Scaler:
             elif kind == "minmax":
                 lo, hi = _blockwise(train, np.min), _blockwise(train, np.max)
                 center[i], scale[i] = lo, hi - lo
+        bad = ~(np.isfinite(center) & np.isfinite(scale))
+        if bad.any():  # values near the float64 limit (1e308): their mean or spread overflows
+            i, j = (int(v[0]) for v in np.nonzero(bad))
+            who = f"series {ds.series[i].name!r}, " if ds.series[i].name else ""
+            big = float(np.nanmax(np.abs(ds.series[i].values[: parts[i].train_end, j])))
+            raise DataError(
+                f"{who}column {ds.inputs[j]!r}: values up to {big:.3g} overflow the {kind} scaler's statistics",
+                where=ds.source,
+                hint="express the column in other units (divide it by a power of ten)",
+            )
         scale[~(scale > 1e-12)] = 1.0  # a constant column is centred, never divided by zero
         return cls(kind, center, scale)
 

@@ -300,11 +300,29 @@ def load(path: str | Path) -> NumpyModel:
     path = Path(path)
     try:
         with zipfile.ZipFile(path) as z:
+            _check_sizes(z, path)
             config = json.loads(z.read("config.json"))
             with z.open("model.weights.h5") as fh, h5py.File(fh, "r") as h5:
                 return _from_config(config, lambda i, key: _vars(h5, key))
     except (OSError, KeyError, zipfile.BadZipFile, ValueError) as exc:
         raise DataError(f"cannot read the model: {exc}", where=str(path)) from None
+
+
+CONFIG_MAX_BYTES = 16 * 2**20  # a seqcast model's config.json is a few kB
+BOMB_RATIO = 100  # float weights compress by a few percent; a member that inflates 100-fold is not weights
+
+
+def _check_sizes(z: zipfile.ZipFile, path: Path) -> None:
+    """Refuse, before inflating anything, a model.keras whose members would inflate far beyond a model's size."""
+    for info in z.infolist():
+        limit = CONFIG_MAX_BYTES if info.filename == "config.json" else None
+        bomb = info.file_size > 64 * 2**20 and info.file_size > BOMB_RATIO * max(info.compress_size, 1)
+        if bomb or (limit is not None and info.file_size > limit):
+            raise DataError(
+                f"cannot read the model: {info.filename} would inflate from {info.compress_size:,} to "
+                f"{info.file_size:,} bytes, which no seqcast model does",
+                where=str(path),
+            )
 
 
 def _vars(h5: Any, key: str) -> list[np.ndarray]:

@@ -42,17 +42,21 @@ def mase_scale(y: np.ndarray, season: int) -> np.ndarray:
     return np.where(scale > 0, scale, np.nan)
 
 
-def scores(pred: np.ndarray, true: np.ndarray, scale: np.ndarray) -> dict[str, float]:
+def scores(pred: np.ndarray, true: np.ndarray, scale: np.ndarray) -> dict[str, Any]:
     """MAE, RMSE, sMAPE (percent, 0-200) and MASE of pred vs true (..., targets), MASE scaled per column."""
     err = pred - true
     denom = np.abs(pred) + np.abs(true)
     smape = np.where(denom > 0, 2 * np.abs(err) / np.where(denom > 0, denom, 1), 0.0)
-    return {
+    out = {
         "mae": float(np.mean(np.abs(err))),
         "rmse": float(np.sqrt(np.mean(err**2))),
         "smape": float(100 * np.mean(smape)),
         "mase": float(np.nanmean(np.abs(err) / scale)) if np.isfinite(scale).any() else float("nan"),
     }
+    return out | ({} if np.isfinite(out["mase"]) else {"mase_why": NO_SCALE})
+
+
+NO_SCALE = "no MASE scale: the history before the test part is constant, or not longer than evaluate.season"
 
 
 def backtest(
@@ -102,6 +106,8 @@ def backtest(
             else float("nan")
             for m in METRICS
         }
+        if not np.isfinite(doc[name]["mase"]):
+            doc[name]["mase_why"] = NO_SCALE
     doc["per_target"] = per_target
     doc["by_step"] = {
         name: {"mae": [float(v) for v in np.mean(np.abs(pred - true), axis=(0, 2))]} for name, pred in methods.items()
@@ -114,28 +120,27 @@ def backtest(
     return doc
 
 
-def backtest_run(run_dir: Path, horizon: int | None = None) -> dict[str, Any]:
-    """Backtest a (possibly still staging) run directory on its own data's test split."""
-    import json
-
-    import yaml
-
-    from seqcast import engine
+def backtest_run(run_dir: Path | Any, horizon: int | None = None) -> dict[str, Any]:
+    """Backtest a (possibly still staging) run directory, or an open forecast.Run, on its data's test split."""
     from seqcast import forecast as fc
-    from seqcast.config import validate
     from seqcast.data import load_dataset
 
-    cfg = validate(
-        yaml.safe_load((run_dir / "config.yaml").read_text()), source=str(run_dir / "config.yaml"), base_dir=run_dir
-    )
-    run = fc.Run(
-        run_dir, cfg, json.loads((run_dir / "preprocess.json").read_text()), engine.load(run_dir / "model.keras")
-    )
+    run = fc.open_run(run_dir) if isinstance(run_dir, Path) else run_dir
+    cfg = run.cfg
     h = horizon or cfg.evaluate.horizon
     ds = load_dataset(cfg.data)
+    split = {s["name"]: int(s["val_end"]) for s in run.pre["series"]}
+    unknown = [n for n in ds.names if n not in split]
+    if unknown:
+        raise DataError(
+            f"series {unknown[:5]} {'is' if len(unknown) == 1 else 'are'} in the data but not in the run: it has no "
+            "test split or scaling for them",
+            where=str(cfg.data.path),
+            hint="train a new run on the data as it is now",
+        )
     names = ds.names
     values = [s.values for s in ds.series]
-    test_starts = [int(s["val_end"]) for s in run.pre["series"]]
+    test_starts = [split[n] for n in names]
     n_t = run.n_targets
 
     def model_forecast(jobs: list[tuple[int, int]]) -> np.ndarray:
@@ -146,16 +151,16 @@ def backtest_run(run_dir: Path, horizon: int | None = None) -> dict[str, Any]:
 
 
 def evaluate_command(*, run: Path | None, horizon: int | None, as_json: bool) -> None:
-    import json
     import sys
 
     from seqcast import console, rundir
+    from seqcast import forecast as fc
 
-    path = rundir.resolve_run(run)
-    doc = backtest_run(path, horizon)
-    if horizon is None or horizon == doc["horizon"]:
-        rundir.write_json(path / "metrics.json", doc)
+    opened = fc.open_run(rundir.resolve_run(run))
+    doc = backtest_run(opened, horizon)
+    if doc["horizon"] == opened.cfg.evaluate.horizon:  # another --horizon is shown, never written over the run's own
+        rundir.write_json(opened.path / "metrics.json", doc)
     if as_json:
-        sys.stdout.write(json.dumps(doc) + "\n")
+        sys.stdout.write(rundir.strict_json(doc) + "\n")
     else:
         console.metrics_table(doc)

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from seqcast import engine, rundir, timeaxis
 from seqcast.config import Config, validate
@@ -129,13 +128,83 @@ class Run:
 
 def load_run(path: Path | None) -> Run:
     """Open a complete run directory (default runs/latest)."""
-    import json
+    return open_run(rundir.resolve_run(path))
 
-    p = rundir.resolve_run(path)
-    raw = yaml.safe_load((p / "config.yaml").read_text())
-    cfg = validate(raw, source=str(p / "config.yaml"), base_dir=p)
-    pre = json.loads((p / "preprocess.json").read_text())
-    return Run(p, cfg, pre, engine.load(p / "model.keras"))
+
+def open_run(p: Path) -> Run:
+    """Read a run directory (complete, or still being written by train): config, preprocessing record and model,
+    each checked, and checked against the others. A damaged or mismatched file is a DataError naming it."""
+    from seqcast.config import read_yaml
+    from seqcast.errors import ConfigError
+
+    try:
+        cfg = validate(read_yaml(p / "config.yaml"), source=str(p / "config.yaml"), base_dir=p)
+    except ConfigError as exc:  # the run's own copy, not the user's config: a damaged run (exit 1)
+        raise DataError(
+            f"the run's config is damaged: {exc.message}", where=exc.where or str(p / "config.yaml")
+        ) from None
+    pre = read_preprocess(p / "preprocess.json")
+    model = engine.load(p / "model.keras")
+    inputs, targets = pre["inputs"], pre["targets"]
+    stateful = pre["mode"] == "stateful"
+    if (model.n_inputs, model.n_targets, model.stateful) != (len(inputs), len(targets), stateful):
+        raise DataError(
+            f"model.keras takes {model.n_inputs} inputs and predicts {model.n_targets} targets"
+            f"{' (stateful)' if model.stateful else ''}, but preprocess.json records {len(inputs)} inputs {inputs} "
+            f"and {len(targets)} targets ({pre['mode']}): the files come from different runs",
+            where=str(p),
+        )
+    return Run(p, cfg, pre, model)
+
+
+_PRE_KEYS = {
+    "targets": list,
+    "features": list,
+    "inputs": list,
+    "mode": str,
+    "kind": str,
+    "look_back": int,
+    "horizon": int,
+    "transform": str,
+    "scaler": dict,
+    "series": list,
+}
+
+
+def read_preprocess(path: Path) -> dict[str, Any]:
+    """preprocess.json, checked: every key forecast and evaluate read, with finite scaler statistics."""
+    import json
+    import math
+
+    def bad(why: str) -> DataError:
+        return DataError(f"preprocess.json {why}", where=str(path), hint="train the run again")
+
+    try:
+        pre = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise bad(f"cannot be read: {exc}") from None
+    if not isinstance(pre, dict):
+        raise bad("is not a JSON object")
+    for key, kind in _PRE_KEYS.items():
+        if not isinstance(pre.get(key), kind) or isinstance(pre.get(key), bool):
+            raise bad(f"has no valid {key!r} (expected a {kind.__name__})")
+    if pre["inputs"] != pre["targets"] + pre["features"]:
+        raise bad(f"lists inputs {pre['inputs']} that are not its targets then features")
+    stats = pre["scaler"].get("series")
+    if not isinstance(stats, dict) or not stats:
+        raise bad("has no scaler statistics per series")
+    for name, cols in stats.items():
+        for col in pre["inputs"]:
+            cell = cols.get(col) if isinstance(cols, dict) else None
+            ok = isinstance(cell, dict) and all(
+                isinstance(cell.get(k), (int, float)) and math.isfinite(cell[k]) for k in ("center", "scale")
+            )
+            if not ok or cell["scale"] <= 0:  # type: ignore[index]
+                raise bad(f"has no finite, positive scaler statistics for series {name!r}, column {col!r}")
+        extra = sorted(set(cols) - set(pre["inputs"]))
+        if extra:
+            raise bad(f"has scaler statistics for {extra}, which are not among its inputs {pre['inputs']}")
+    return pre
 
 
 def forecast_histories(
@@ -303,6 +372,13 @@ def history_dataset(run: Run, data: Path | None) -> Dataset:
     if data is not None:
         dcfg.path = data.absolute()
     ds = load_dataset(dcfg)
+    if ds.freq is not None and run.freq is not None and ds.freq != run.freq:
+        raise DataError(
+            f"the history has a step of {ds.freq.alias}, but the run was trained on data with a step of "
+            f"{run.freq.alias}: its forecasts would be {run.freq.alias} steps stamped as {ds.freq.alias}",
+            where=str(dcfg.path),
+            hint="resample the history to the run's frequency",
+        )
     known = set(run.pre["scaler"]["series"])
     unknown = [n for n in ds.names if n not in known]
     if unknown:
@@ -313,14 +389,26 @@ def history_dataset(run: Run, data: Path | None) -> Dataset:
     return ds
 
 
+def future_times(run: Run, ds: Dataset, steps: int) -> list[np.ndarray]:
+    """The `steps` timestamps after each series' last, at the run's frequency."""
+    freq = run.freq
+    if freq is None and ds.time_kind == "datetime":
+        raise DataError("the run does not know the series' frequency, so it cannot continue the timestamps")
+    out = []
+    for s in ds.series:
+        try:
+            out.append(timeaxis.future(s.times[-1], freq or Freq("integer", 1), steps))
+        except ValueError as exc:
+            who = f"series {s.name!r}: " if s.name else ""
+            raise DataError(f"{who}{steps} steps ahead: {exc}", where="--steps", hint="forecast fewer steps") from None
+    return out
+
+
 def read_future(
     run: Run, ds: Dataset, path: Path | None, steps: int
 ) -> tuple[list[np.ndarray] | None, list[np.ndarray]]:
     """(future feature rows per series (steps, features) or None, future timestamps per series)."""
-    freq = run.freq
-    if freq is None and ds.time_kind == "datetime":
-        raise DataError("the run does not know the series' frequency, so it cannot continue the timestamps")
-    times = [timeaxis.future(s.times[-1], freq or Freq("integer", 1), steps) for s in ds.series]
+    times = future_times(run, ds, steps)
     feats = run.pre["features"]
     if not feats:
         return None, times
@@ -376,6 +464,7 @@ def forecast(
 ) -> tuple[Any, Dataset, np.ndarray]:
     """(forecast table, history, predictions (series, steps, targets)) for every series."""
     ds = history_dataset(run, data)
+    check_steps(steps, len(ds.series))
     fut, times = read_future(run, ds, future, steps)
     hist = [s.values for s in ds.series]
     pred = forecast_histories(run, hist, ds.names, steps, fut)
@@ -394,10 +483,19 @@ def write_table(frame: Any, path: Path) -> None:
         rundir.atomic_write(path, frame.to_csv(index=False).encode())
 
 
+PLOT_SERIES = 12  # series drawn by --plot: the first ones (thousands of panels take minutes and gigabytes)
+
+
 def plot_forecast(
-    run: Run, ds: Dataset, times: list[np.ndarray], pred: np.ndarray, path: Path, tail: int = 200
-) -> None:
-    """History (last `tail` rows) and forecast per series and target, small multiples."""
+    run: Run,
+    ds: Dataset,
+    times: list[np.ndarray],
+    pred: np.ndarray,
+    path: Path,
+    tail: int = 200,
+    max_series: int = PLOT_SERIES,
+) -> int:
+    """History (last `tail` rows) and forecast per series and target, small multiples; returns the series drawn."""
     import io
 
     import matplotlib
@@ -406,11 +504,11 @@ def plot_forecast(
     import matplotlib.pyplot as plt
 
     targets = run.pre["targets"]
-    k, m = len(ds.series), len(targets)
+    k, m = min(len(ds.series), max_series), len(targets)
     cols = min(3, int(np.ceil(np.sqrt(k))))  # 4 series: 2 x 2, not 3 + 1
     rows = -(-k // cols)
     fig, axes = plt.subplots(rows * m, cols, figsize=(4.2 * cols, 2.4 * rows * m), squeeze=False)
-    for i, s in enumerate(ds.series):
+    for i, s in enumerate(ds.series[:k]):
         r, c = divmod(i, cols)
         for j, t in enumerate(targets):
             ax = axes[r * m + j, c]
@@ -436,6 +534,24 @@ def plot_forecast(
     fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
     rundir.atomic_write(path, buf.getvalue())
+    return k
+
+
+MAX_STEPS = 100_000  # an autoregressive forecast further ahead feeds back 100,000 of its own guesses
+MAX_ROWS = 10_000_000  # series x steps: the forecast table's rows
+
+
+def check_steps(steps: int, n_series: int) -> None:
+    """Refuse, before any allocation, a forecast too long or too large to compute and write in reasonable time."""
+    if steps > MAX_STEPS:
+        raise DataError(f"{steps:,} steps is more than seqcast forecasts ({MAX_STEPS:,})", where="--steps")
+    if steps * n_series > MAX_ROWS:
+        raise DataError(
+            f"{steps:,} steps x {n_series:,} series = {steps * n_series:,} rows, more than seqcast writes in one "
+            f"forecast ({MAX_ROWS:,})",
+            where="--steps",
+            hint="forecast fewer steps, or fewer series at a time with --data",
+        )
 
 
 def forecast_command(
@@ -444,11 +560,16 @@ def forecast_command(
     """seqcast forecast: compute, show the first rows, write the file and the plot."""
     from seqcast import console
 
+    if steps > MAX_STEPS:  # before reading anything
+        check_steps(steps, 1)
     r = load_run(run)
     frame, ds, pred = forecast(r, steps, data, future)
-    if output is not None:
+    to_stdout = output is not None and str(output) == "-"
+    if to_stdout:
+        import sys
+
+        sys.stdout.write(frame.to_csv(index=False))
+    elif output is not None:
         write_table(frame, output)
-    if plot is not None:
-        times = [timeaxis.future(s.times[-1], r.freq or Freq("integer", 1), steps) for s in ds.series]
-        plot_forecast(r, ds, times, pred, plot)
-    console.forecast_table(frame, r, steps, output, plot)
+    drawn = plot_forecast(r, ds, future_times(r, ds, steps), pred, plot) if plot is not None else 0
+    console.forecast_table(frame, r, steps, output, plot, drawn, to_stderr=to_stdout)

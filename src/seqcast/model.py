@@ -65,6 +65,48 @@ def build_model(
     return keras.Model(inputs, outputs, name=f"seqcast_{kind}_{cfg.model.cell}")
 
 
+def parameter_count(cfg: Config, n_inputs: int, n_targets: int) -> int:
+    """Trainable parameters of the model cfg describes (what Keras' model.count_params() would say)."""
+    gates = {"lstm": 4, "gru": 3, "simple_rnn": 1}[cfg.model.cell]
+    bias = 2 if cfg.model.cell == "gru" else 1  # GRU (reset_after=True) has an input and a recurrent bias
+
+    def stack(n_in: int) -> tuple[int, int]:
+        total = 0
+        for u in cfg.model.units:
+            total += gates * u * (n_in + u + bias)
+            n_in = u
+        return total, n_in
+
+    total, last = stack(n_inputs)
+    if cfg.model.kind == "encoder_decoder":
+        more, last = stack(last)
+        total += more
+    head = cfg.windows.horizon * n_targets if cfg.model.kind == "many_to_one" else n_targets
+    return total + last * head + head
+
+
+def check_size(cfg: Config, n_inputs: int, n_targets: int) -> None:
+    """Refuse, before TensorFlow allocates anything, a model too large to train in this machine's memory."""
+    import os
+
+    from seqcast.errors import ConfigError
+
+    params = parameter_count(cfg, n_inputs, n_targets)
+    need = 16 * params  # float32 weights, gradients and Adam's two slots
+    try:
+        have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return
+    if need > have // 2:
+        raise ConfigError(
+            f"{cfg.model.units} makes a model of {params:,} parameters: training it needs about "
+            f"{need / 2**30:,.1f} GiB (weights, gradients and optimizer state), more than half of this "
+            f"machine's {have / 2**30:,.1f} GiB",
+            where="model.units",
+            hint="use fewer units per layer",
+        )
+
+
 def recurrent_layers(model: keras.Model) -> list[Any]:
     """The model's recurrent layers, in order."""
     import keras

@@ -88,6 +88,29 @@ def plan(cfg: Config, ds: Dataset | None = None) -> Plan:
     return Plan(cfg, ds, parts, train, val, test)
 
 
+def check_backtest(cfg: Config, ds: Dataset, parts: list[Parts]) -> None:
+    """Refuse, before anything trains, a split that leaves the end-of-training backtest no origin (train calls it;
+    window-preview shows such splits as they are)."""
+    from seqcast.errors import DataError
+
+    h, season = cfg.evaluate.horizon, cfg.evaluate.season
+    longest = max(p.n - p.val_end for p in parts)
+    if longest < h:
+        raise DataError(
+            f"the test part is shorter than evaluate.horizon={h} in every series (the longest has {longest} rows): "
+            "the backtest after training would have no origin",
+            where=ds.source,
+            hint="raise data.split.test or lower evaluate.horizon",
+        )
+    short = [s.name for s, p in zip(ds.series, parts, strict=True) if p.n - p.val_end >= h and p.val_end < season]
+    if short:
+        raise DataError(
+            f"evaluate.season={season} is longer than the history before the test part of series {short[:5]}",
+            where=ds.source,
+            hint="lower evaluate.season or data.split",
+        )
+
+
 def state_shapes(cfg: Config, batch: int) -> list[dict[str, Any]]:
     """The state tensors of every recurrent layer: h and c for LSTM, h only for GRU and SimpleRNN."""
     names = ("h", "c") if cfg.model.cell == "lstm" else ("h",)
@@ -183,7 +206,12 @@ def preview_doc(p: Plan, limit: int | None = None) -> dict[str, Any]:
 
 def plot_preview(p: Plan, path: str, limit: int | None = None) -> None:
     """A PNG of each series with its windows or stateful chunks shaded by batch and the split marked."""
+    import io
+    from pathlib import Path
+
     import matplotlib
+
+    from seqcast.rundir import atomic_write
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -232,5 +260,7 @@ def plot_preview(p: Plan, path: str, limit: int | None = None) -> None:
             )
         ax.legend(loc="upper left", fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
+    atomic_write(Path(path), buf.getvalue())  # the folder is made if missing; a failure names the file

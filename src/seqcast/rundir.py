@@ -1,11 +1,25 @@
-"""Run directories: built in a temporary folder, renamed into place only when complete."""
+"""Run directories: built in a temporary folder, swapped into place only when complete, never over what a
+user owns.
+
+- A run directory holds the marker file `.seqcast-run`; `--overwrite` replaces only a folder that holds it
+  (or an empty one), and never one that holds the config or the data.
+- One `seqcast train` at a time per output.dir: an flock on `.<name>.lock` beside it.
+- The swap is atomic where the kernel can exchange two folders (Linux renameat2 RENAME_EXCHANGE); elsewhere the
+  old run is renamed aside first, and the next command that looks at the run puts it back if a crash came
+  between the two renames (`recover`).
+- Files and folders are created with the permissions the umask gives (tempfile's are 0600 / 0700).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
+import errno
 import json
 import os
 import shutil
+import signal
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +28,20 @@ from typing import Any
 from seqcast.errors import ConfigError, DataError
 
 RUN_FILES = ("model.keras", "config.yaml", "preprocess.json", "history.csv", "metrics.json")
+MARKER = ".seqcast-run"
+CHECKPOINT_FILES = {"model.keras", "state.json", "best.npz"}
 LATEST = Path("runs") / "latest"
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def honour_umask(path: Path, directory: bool = False) -> None:
+    """Give a file (0666) or folder (0777) made by tempfile the permissions the umask allows."""
+    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
 
 
 def checkpoint_dir(target: Path) -> Path:
@@ -22,52 +49,251 @@ def checkpoint_dir(target: Path) -> Path:
     return target.parent / f".{target.name}.checkpoint"
 
 
-def check_target(target: Path, overwrite: bool) -> None:
-    """Refuse a non-empty run directory unless --overwrite (exit 2)."""
-    if target.exists() and (not target.is_dir() or any(target.iterdir())) and not overwrite:
+def is_run(path: Path) -> bool:
+    """A folder seqcast wrote as a run directory (it holds the marker)."""
+    return path.is_dir() and not path.is_symlink() and (path / MARKER).is_file()
+
+
+def _contains(folder: Path, path: Path) -> bool:
+    folder, path = folder.resolve(), path.resolve()
+    return path == folder or folder in path.parents
+
+
+def check_target(target: Path, overwrite: bool, protected: dict[str, Path] | None = None) -> None:
+    """Refuse an output.dir that train must not write (exit 2), before anything is trained.
+
+    A file or a symbolic link is never replaced; a non-empty folder only with --overwrite, only if seqcast wrote
+    it (the marker), and never when it holds one of `protected` ({"the config": path, "the data": path}) or the
+    current directory.
+    """
+    recover(target)
+    if target.is_symlink():
+        raise ConfigError(
+            f"{target} is a symbolic link{'' if target.exists() else ' to nothing'}: seqcast writes a run into a "
+            "real folder only",
+            where="output.dir",
+            hint="choose another --output-dir",
+        )
+    if target.exists() and not target.is_dir():
+        raise ConfigError(
+            f"{target} is a file, not a run directory", where="output.dir", hint="choose another --output-dir"
+        )
+    for what, path in {**(protected or {}), "the current directory": Path.cwd()}.items():
+        if _contains(target, path):
+            raise ConfigError(
+                f"{target} holds {what} ({path}): a run directory is replaced as a whole, so it cannot go there",
+                where="output.dir",
+                hint="write the run into a folder of its own, such as runs/<name>",
+            )
+    if not target.is_dir() or not any(target.iterdir()):
+        return
+    if not overwrite:
         raise ConfigError(
             f"the run directory {target} already exists and is not empty",
             where="output.dir",
             hint="pass --overwrite to replace it once the new run is complete, or choose another --output-dir",
         )
+    if not is_run(target):
+        raise ConfigError(
+            f"{target} is not a seqcast run directory (it has no {MARKER} file): --overwrite replaces only runs "
+            "seqcast wrote",
+            where="output.dir",
+            hint="choose another --output-dir, or move the folder's files away first",
+        )
+
+
+def prepare_parent(target: Path) -> None:
+    """Create the folder the run goes into, or say why it cannot be (exit 1) before anything is trained."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        blocker = next((p for p in [target.parent, *target.parent.parents] if p.exists() and not p.is_dir()), None)
+        why = f"{blocker} is a file" if blocker is not None else (exc.strerror or str(exc))
+        raise DataError(f"cannot create the folder for the run: {why}", where=str(target.parent)) from None
+    if not os.access(target.parent, os.W_OK | os.X_OK):
+        raise DataError("cannot write the run there: permission denied", where=str(target.parent))
 
 
 @contextlib.contextmanager
-def staging(target: Path, overwrite: bool) -> Iterator[Path]:
-    """A temporary folder beside target; on success it replaces target, on failure it is removed."""
-    check_target(target, overwrite)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+def lock(target: Path) -> Iterator[None]:
+    """Hold the lock of output.dir: a second `seqcast train` into it stops with a message naming the first."""
+    import fcntl
+
+    path = target.parent / f".{target.name}.lock"
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as exc:
+            raise DataError(f"cannot write the run there: {exc.strerror or exc}", where=str(target.parent)) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise DataError(
+                f"another seqcast train (process {holder}) is writing this run directory",
+                where=str(target),
+                hint="wait for it to finish, or choose another --output-dir",
+            ) from None
+        try:  # the file may have been removed by the holder we waited for: lock the one that is there now
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        os.close(fd)
+
+
+def _aside(target: Path) -> list[Path]:
+    return sorted(target.parent.glob(f".{target.name}.old-*"))
+
+
+def recover(target: Path) -> None:
+    """Undo a crash in the middle of a swap: put the old run back if the new one never arrived; drop the rest.
+
+    Only folders of the swap's own names beside the target are touched (hidden; the old run holds the marker).
+    """
+    if not target.parent.is_dir():
+        return
+    for p in _aside(target):  # a process that is still running is mid-swap: its folders are its own
+        if not _pid_gone(p.name):
+            continue
+        if is_run(p) and not target.exists() and not target.is_symlink():
+            p.rename(target)
+        else:
+            shutil.rmtree(p, ignore_errors=True)
+    for p in target.parent.glob(f".{target.name}.partial-*"):
+        if p.is_dir() and _pid_gone(p.name):
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _pid_gone(name: str) -> bool:
+    """Does the process whose pid ends a staging or aside folder's name no longer run?"""
+    pid = name.rsplit("-", 1)[-1].split("_", 1)[0]
+    if not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # it runs, as another user
+        return False
+    return False
+
+
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders in one step (Linux renameat2 RENAME_EXCHANGE); False where the system cannot."""
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError, TypeError):
+        return False
+    at_fdcwd = -100
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EXDEV):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait until the block is over: a swap is never cut in two."""
+    sigs = {signal.SIGINT, signal.SIGTERM}
+    try:
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+    except (AttributeError, ValueError, OSError):
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+@contextlib.contextmanager
+def staging(target: Path, overwrite: bool, protected: dict[str, Path] | None = None) -> Iterator[Path]:
+    """A temporary folder beside target; on success it replaces target as a whole, on failure it is removed.
+
+    Call under lock(target). The old run, if any, is replaced only once the new one is complete; a failure to
+    write (a full disk, permissions) is a DataError naming the folder, and leaves the old run as it was.
+    """
+    check_target(target, overwrite, protected)
+    prepare_parent(target)
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-{os.getpid()}_", dir=target.parent))
+        honour_umask(tmp, directory=True)
+        (tmp / MARKER).write_text(json.dumps({"seqcast": "run directory", "pid": os.getpid()}) + "\n")
+    except OSError as exc:
+        raise DataError(f"cannot write the run directory: {exc.strerror or exc}", where=str(target.parent)) from None
     try:
         yield tmp
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise DataError(
+            f"cannot write the run: {exc.strerror or exc}"
+            + (f" ({exc.filename})" if getattr(exc, "filename", None) else "")
+            + (" — the existing run is unchanged" if target.exists() else " — nothing was written"),
+            where=str(target),
+        ) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    old = None
-    if target.exists():
-        old = target.parent / f".{target.name}.old-{os.getpid()}"
-        target.rename(old)
+    with _signals_held():
+        _commit(tmp, target)
+
+
+def _commit(tmp: Path, target: Path) -> None:
+    """Put the complete run `tmp` where `target` is: one atomic step where possible."""
+    if not target.exists():
+        tmp.rename(target)
+        return
+    if _exchange(tmp, target):  # target is the new run now, tmp the old one
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
+    if not any(target.iterdir()):  # an empty folder: rename replaces it atomically
+        tmp.rename(target)
+        return
+    old = target.parent / f".{target.name}.old-{os.getpid()}"
+    target.rename(old)  # a crash here leaves `old` beside no target: recover() puts it back
     tmp.rename(target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink()
+    shutil.rmtree(old, ignore_errors=True)
 
 
-def point_latest(target: Path, base: Path | None = None) -> None:
-    """Make runs/latest (in the current directory) name the newest run."""
+def point_latest(target: Path, base: Path | None = None) -> str | None:
+    """Make runs/latest (in the current directory) name the newest run; a note when it cannot (never fatal)."""
     latest = (base or Path.cwd()) / LATEST
-    latest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = latest.parent / f".latest-{os.getpid()}"
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
     try:
-        rel = os.path.relpath(target.resolve(), latest.parent.resolve())
-        tmp.symlink_to(rel, target_is_directory=True)
-    except OSError:  # no symlinks here: a one-line text file names the run
-        tmp.write_text(str(target.resolve()) + "\n")
-    if latest.is_dir() and not latest.is_symlink():
-        tmp.unlink()
-        return  # a real folder named 'latest' is the user's: leave it
-    os.replace(tmp, latest)
+        latest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = latest.parent / f".latest-{os.getpid()}"
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        try:
+            rel = os.path.relpath(target.resolve(), latest.parent.resolve())
+            tmp.symlink_to(rel, target_is_directory=True)
+        except OSError:  # no symlinks here: a one-line text file names the run
+            tmp.write_text(str(target.resolve()) + "\n")
+        if latest.is_dir() and not latest.is_symlink():
+            tmp.unlink()
+            return f"{latest} is a folder of yours, so it was left alone: pass --run {target} to use this run"
+        os.replace(tmp, latest)
+    except OSError as exc:
+        return f"could not point {latest} at the new run ({exc.strerror or exc}): pass --run {target} to use it"
+    return None
 
 
 def resolve_run(run: Path | None) -> Path:
@@ -75,6 +301,7 @@ def resolve_run(run: Path | None) -> Path:
     path = run if run is not None else LATEST
     if path == LATEST and path.is_file() and not path.is_symlink():
         path = Path(path.read_text().strip())
+    recover(path)
     if not path.exists():
         hint = "train a model first (seqcast train CONFIG) or pass --run DIR" if run is None else None
         raise ConfigError(f"run directory not found: {path}", where="--run", hint=hint)
@@ -87,20 +314,59 @@ def resolve_run(run: Path | None) -> Path:
 
 
 def write_json(path: Path, doc: Any) -> None:
-    """Write JSON atomically (temporary file, then rename)."""
-    atomic_write(path, (json.dumps(doc, indent=2) + "\n").encode())
+    """Write strict JSON atomically (temporary file, then rename)."""
+    atomic_write(path, (strict_json(doc, indent=2) + "\n").encode())
+
+
+def strict_json(doc: Any, indent: int | None = None) -> str:
+    """JSON that strict parsers read: a NaN or infinite number becomes null, with `<key>_why` beside it
+    (unless the document already gives one)."""
+    return json.dumps(_finite(doc), indent=indent, allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    import math
+
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        out: dict[Any, Any] = {}
+        for k, v in value.items():
+            out[k] = _finite(v)
+            if isinstance(v, float) and not math.isfinite(v) and f"{k}_why" not in value:
+                out[f"{k}_why"] = "not a number" if math.isnan(v) else "infinite"
+        return out
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write through a temporary file in the same folder, then rename: `path` is never half written."""
+    """Write through a temporary file in the same folder, then rename: `path` is never half written.
+
+    A symbolic link is followed (its target is replaced, the link kept); a path that is not a regular file,
+    such as /dev/stdout or a pipe, is written directly. A new file gets the umask's permissions, a replaced one
+    keeps its own.
+    """
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
+    if path.exists() and not path.is_file() and not path.is_dir():  # a device or a pipe: no rename possible
+        try:
+            with open(path, "wb") as fh:
+                fh.write(data)
+        except OSError as exc:
+            raise DataError(f"cannot write the file: {exc.strerror or exc}", where=str(path)) from None
+        return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        mode = path.stat().st_mode & 0o7777 if path.is_file() else 0o666 & ~_umask()
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     except OSError as exc:
         raise DataError(f"cannot write the file: {exc.strerror or exc}", where=str(path)) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):

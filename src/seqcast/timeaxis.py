@@ -79,13 +79,31 @@ class Freq:
         return None
 
 
+# datetime64[ns], the time axis of seqcast (and pandas), holds 1677-09-21 00:12:43 to 2262-04-11 23:47:16;
+# seqcast takes the whole days within (compared in microseconds, which reach far beyond)
+FIRST_DATE = np.datetime64("1677-09-22", "us")
+LAST_DATE = np.datetime64("2262-04-11", "us")
+DATE_RANGE = "1677-09-22 to 2262-04-10"
+
+
+class TimeValueError(ValueError):
+    """A time value that cannot be read: args = (index of the value, why)."""
+
+    def __init__(self, index: int, why: str = "is not a date or an integer") -> None:
+        super().__init__(index, why)
+        self.index, self.why = index, why
+
+
 def parse_times(raw: np.ndarray) -> tuple[np.ndarray, TimeKind]:
-    """(times, kind): int64 for whole numbers such as years, datetime64[ns] for dates. Raises ValueError."""
+    """(times, kind): int64 for whole numbers such as years, datetime64[ns] for dates. Raises TimeValueError."""
     text = np.asarray(raw).astype(str)
     try:
         return text.astype(np.int64), "integer"
     except ValueError:
         pass
+    except OverflowError:  # a whole number beyond int64: which one, and say so
+        too_big = [k for k, v in enumerate(text.tolist()) if v.lstrip("+-").isdigit() and abs(int(v)) >= 2**63]
+        raise TimeValueError(too_big[0], "is too large for a time value (at most 19 digits)") from None
     try:
         f = text.astype(np.float64)
     except ValueError:
@@ -93,22 +111,53 @@ def parse_times(raw: np.ndarray) -> tuple[np.ndarray, TimeKind]:
     else:  # numbers, never dates: pandas would read 1871.5 as May 1871
         whole = np.isfinite(f) & (f % 1 == 0)
         if not whole.all():
-            raise ValueError(int(np.flatnonzero(~whole)[0]))
+            raise TimeValueError(int(np.flatnonzero(~whole)[0]))
+        big = np.flatnonzero(np.abs(f) >= 2.0**63)
+        if len(big):
+            raise TimeValueError(int(big[0]), "is too large for a time value (at most 19 digits)")
         return f.astype(np.int64), "integer"
     try:
-        times = np.array(text, dtype="datetime64[ns]")
+        wide = np.array(text, dtype="datetime64[us]")  # microseconds reach far past the ns range: check it
     except ValueError:
-        import pandas as pd  # month names, US-style dates (month first), time zones: pandas knows them all
-
-        parsed = pd.to_datetime(pd.Series(text), errors="coerce", format="mixed", utc=True).dt.tz_localize(None)
-        bad = np.flatnonzero(parsed.isna().to_numpy())
-        if len(bad):
-            raise ValueError(int(bad[0])) from None
-        return parsed.to_numpy(dtype="datetime64[ns]"), "datetime"
-    missing = np.flatnonzero(np.isnat(times))  # numpy reads "" and "NaT" as NaT: a missing timestamp
+        return _parse_with_pandas(text), "datetime"
+    missing = np.flatnonzero(np.isnat(wide))  # numpy reads "" and "NaT" as NaT: a missing timestamp
     if len(missing):
-        raise ValueError(int(missing[0]))
-    return times, "datetime"
+        raise TimeValueError(int(missing[0]))
+    outside = np.flatnonzero((wide < FIRST_DATE) | (wide >= LAST_DATE))
+    if len(outside):
+        raise TimeValueError(int(outside[0]), f"is outside the dates seqcast can hold ({DATE_RANGE})")
+    return wide.astype("datetime64[ns]"), "datetime"
+
+
+def _parse_with_pandas(text: np.ndarray) -> np.ndarray:
+    """Dates numpy cannot read (month names, day-first or month-first, time zones), all in one format.
+
+    The format is the one pandas guesses from the first value: a column that mixes formats is refused at the
+    first value that does not fit, rather than read two ways (05/01/2021 as May in one row, January in another).
+    """
+    import pandas as pd
+    from pandas.tseries.api import guess_datetime_format
+
+    fmt = guess_datetime_format(str(text[0]))
+    if fmt is None:
+        raise TimeValueError(0)
+    # pandas wraps a year outside its nanosecond range around (01/06/1650 read as 2234): check the years first
+    years = pd.to_numeric(pd.Series(text).str.extract(r"(?<!\d)(\d{4})(?!\d)")[0], errors="coerce").to_numpy()
+    outside = np.flatnonzero((years < 1678) | (years > 2261))
+    if len(outside):
+        raise TimeValueError(int(outside[0]), f"is outside the dates seqcast can hold ({DATE_RANGE})")
+    try:
+        parsed = pd.to_datetime(pd.Series(text), errors="coerce", format=fmt, utc=True).dt.tz_localize(None)
+    except (ValueError, OverflowError):
+        raise TimeValueError(0) from None
+    bad = np.flatnonzero(parsed.isna().to_numpy())
+    if len(bad):
+        k = int(bad[0])
+        alone = pd.to_datetime(pd.Series(text[k : k + 1]), errors="coerce", format="mixed", utc=True)
+        if alone.notna().all():
+            raise TimeValueError(k, f"does not follow the date format of the first row ({fmt})")
+        raise TimeValueError(k)
+    return parsed.to_numpy(dtype="datetime64[ns]")
 
 
 def _month_parts(times: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -183,14 +232,22 @@ def _check_grid_size(times: np.ndarray, freq: Freq) -> None:
 
 
 def future(last: np.generic | int, freq: Freq, steps: int) -> np.ndarray:
-    """The `steps` timestamps after `last`."""
+    """The `steps` timestamps after `last`. Raises ValueError when the last would not fit the time axis."""
     k = np.arange(1, steps + 1, dtype=np.int64)
     if freq.kind == "integer":
+        if abs(int(last) + freq.step * steps) >= 2**63:  # type: ignore[call-overload]
+            raise ValueError(f"the time values would pass {2**63 - 1}, the largest seqcast can hold")
         return np.int64(last) + freq.step * k
     t = np.datetime64(last, "ns")  # type: ignore[call-overload]
     if freq.kind == "month":
         m, *_ = _month_parts(np.array([t]))
+        end = int(m[0]) + freq.step * steps  # the last month, counted from 1970-01
+        month = np.datetime64(end + (freq.anchor == "end"), "M").astype("datetime64[D]") - (freq.anchor == "end")
+        if month >= LAST_DATE.astype("datetime64[D]"):  # (in days: nanoseconds would wrap)
+            raise ValueError(f"the timestamps would run past {DATE_RANGE[-10:]}, the last date seqcast can hold")
         return _months_to_times(m[0] + freq.step * k, freq.anchor)
+    if int(t.astype(np.int64)) + freq.step * steps >= int(LAST_DATE.astype("datetime64[ns]").astype(np.int64)):
+        raise ValueError(f"the timestamps would run past {DATE_RANGE[-10:]}, the last date seqcast can hold")
     return t + (freq.step * k).astype("timedelta64[ns]")
 
 

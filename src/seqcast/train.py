@@ -27,7 +27,7 @@ from seqcast import console
 from seqcast.config import Config
 from seqcast.data import Dataset, Parts, Scaler
 from seqcast.errors import ConfigError, DataError, SeqcastError
-from seqcast.preview import Plan, plan
+from seqcast.preview import Plan, check_backtest, plan
 from seqcast.transform import choose, to_model_units
 from seqcast.windows import LookbackWindows, StreamLayout, stateful_arrays
 
@@ -137,6 +137,7 @@ def prepare(cfg: Config, ds: Dataset | None = None, *, release: bool = False, qu
     the peak then holds the values and the float32 model units, not the time axes too.
     """
     p = plan(cfg, ds)
+    check_backtest(cfg, p.ds, p.parts)
     scaler = Scaler.fit(cfg.data.scaler, p.ds, p.parts)
     transform: str = cfg.data.transform
     why = "set in the config"
@@ -174,7 +175,16 @@ def model_arrays(ds: Dataset, scaler: Scaler, transform: str) -> tuple[np.ndarra
         for k in range(0, n, block):
             lo = max(k - 1, 0)  # one row before the block: `difference` needs it
             units = to_model_units(scaler.transform(i, s.values[lo : k + block]), transform)
-            flat[o + k : o + min(k + block, n)] = units[k - lo :]
+            part = flat[o + k : o + min(k + block, n)]
+            part[:] = units[k - lo :]
+            if np.isinf(part).any():  # beyond float32, the model's dtype (3.4e38), once scaled
+                who = f"series {s.name!r}" if s.name else "the series"
+                raise DataError(
+                    f"{who} has values too large for the model's float32 units once scaled (data.scaler: "
+                    f"{scaler.kind}; largest {float(np.abs(s.values[k : k + block]).max()):.3g})",
+                    where=ds.source,
+                    hint="set data.scaler to standard, or express the columns in other units",
+                )
         arrays.append(flat[o : o + n])
         o += n
     return flat, arrays
@@ -498,7 +508,7 @@ def save_checkpoint(path: Path, model: Any, rows: list[dict[str, Any]], session:
     state = {
         "epochs_done": len(rows),
         "rows": rows,
-        "best": session.best,
+        "best": session.best if np.isfinite(session.best) else None,  # strict JSON: no Infinity
         "best_epoch": session.best_epoch,
         "wait": session.wait,
         "config": _resumable(cfg),
@@ -530,21 +540,32 @@ def load_checkpoint(path: Path, cfg: Config) -> tuple[Any, list[dict[str, Any]],
     state_file = path / "state.json"
     if not state_file.exists() or not (path / "model.keras").exists():
         raise ConfigError(f"{path} is not a seqcast checkpoint (no state.json / model.keras)", where="--resume")
-    state = json.loads(state_file.read_text())
-    if state["config"] != _resumable(cfg):
+    try:
+        state = json.loads(state_file.read_text())
+        config, rows = state["config"], list(state["rows"])
+        best_value = float("inf") if state["best"] is None else float(state["best"])
+        counts = int(state["epochs_done"]), int(state["best_epoch"]), int(state["wait"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(
+            f"{state_file} is damaged ({exc}): this checkpoint cannot be resumed", where="--resume"
+        ) from None
+    if config != _resumable(cfg):
         raise ConfigError(
             "the config differs from the checkpoint's (only training.epochs and output may change)",
             where="--resume",
         )
-    model = keras.saving.load_model(path / "model.keras", safe_mode=True)
-    best = None
-    if (path / "best.npz").exists():
-        with np.load(path / "best.npz", allow_pickle=False) as z:
-            best = [z[f"arr_{i}"] for i in range(len(z.files))]
-    session = Session(
-        path, int(state["epochs_done"]), float(state["best"]), int(state["best_epoch"]), int(state["wait"]), best
-    )
-    return model, list(state["rows"]), session
+    try:
+        model = keras.saving.load_model(path / "model.keras", safe_mode=True)
+        best = None
+        if (path / "best.npz").exists():
+            with np.load(path / "best.npz", allow_pickle=False) as z:
+                best = [z[f"arr_{i}"] for i in range(len(z.files))]
+    except Exception as exc:  # Keras raises ValueError, TypeError, OSError... for a model it will not load
+        raise ConfigError(
+            f"the checkpoint's model cannot be loaded safely: {exc}", where=f"--resume {path / 'model.keras'}"
+        ) from None
+    session = Session(path, counts[0], best_value, counts[1], counts[2], best)
+    return model, rows, session
 
 
 def fit(
@@ -816,45 +837,93 @@ def train_run(
     """
     from seqcast import distribute, rundir
     from seqcast.cli import debug_enabled
+    from seqcast.model import check_size
     from seqcast.tfimport import import_tf
 
+    check_size(cfg, len(cfg.inputs), len(cfg.data.targets))  # before TensorFlow allocates anything
     import_tf(quiet=not debug_enabled())
     distribute.check(cfg)  # multi_worker: TF_CONFIG names the cluster and this task
     target = Path(output_dir).absolute() if output_dir is not None else Path(cfg.output.dir or "runs/run").absolute()
+    protected = {"the data": Path(cfg.data.path)} | ({"the config": Path(config_path)} if config_path else {})
+    if distribute.is_chief(cfg):
+        rundir.check_target(target, overwrite, protected)  # a refusal costs nothing yet; checked again under the lock
     # data and config errors come before anything touches the disk; from here on only the model-unit buffer
     # holds the data (the original units are freed: 1.25x the raw data less while training)
     prep = prepare(cfg, release=True, quiet=quiet)
     if not distribute.is_chief(cfg):
         return _train_worker(prep, cfg, target, quiet, resume)
-    rundir.check_target(target, overwrite)
     if resume is not None and not (resume / "state.json").exists():
         raise ConfigError(f"{resume} is not a seqcast checkpoint (no state.json)", where="--resume")
+    rundir.prepare_parent(target)
+    with rundir.lock(target):  # one train at a time into output.dir; the checkpoint beside it is its own
+        rundir.check_target(target, overwrite, protected)
+        metrics, rows, seconds = _train_and_commit(prep, cfg, target, overwrite, protected, quiet, resume)
+    # the run is complete and in place: nothing from here on may turn that into a failure
+    for note in filter(None, [_drop_resumed(resume, rundir.checkpoint_dir(target)), rundir.point_latest(target)]):
+        console.note(note)
+    if not quiet:
+        try:
+            console.train_summary(rows, seconds, target, metrics)
+        except Exception as exc:  # a display fault must not fail a written run
+            console.note(f"the run is complete in {target}, but its summary could not be shown: {exc}")
+    return target
+
+
+def _train_and_commit(
+    prep: Prepared,
+    cfg: Config,
+    target: Path,
+    overwrite: bool,
+    protected: dict[str, Path],
+    quiet: bool,
+    resume: Path | None,
+) -> tuple[dict[str, Any], list[dict[str, Any]], float]:
+    """Train into a staging folder and swap it into place; SIGTERM stops like Ctrl-C (the staging is removed)."""
+    import shutil
+    import signal
+
+    from seqcast import rundir
+
     checkpoint = rundir.checkpoint_dir(target)
     for n in prep.ds.notes:
         console.note(n)
     if not quiet:
         console.train_header(cfg, prep, reset_policy_text(cfg))
-    import signal
 
     def _terminate(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt  # SIGTERM stops like Ctrl-C: the partial run folder is removed
+        raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, _terminate) if _main_thread() else None
     try:
-        with rundir.staging(target, overwrite) as work:
-            metrics, rows, seconds = _train_into(work, prep, cfg, quiet, checkpoint, resume)
+        with rundir.staging(target, overwrite, protected) as work:
+            result = _train_into(work, prep, cfg, quiet, checkpoint, resume)
+    except BaseException as exc:
+        if checkpoint.exists() and not isinstance(exc, Interrupted):  # Interrupted names it already
+            console.note(
+                f"the checkpoint of the training so far is kept at {checkpoint}: resume with "
+                f"seqcast train CONFIG --resume {checkpoint}, or delete it"
+            )
+        raise
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+    shutil.rmtree(checkpoint, ignore_errors=True)  # the run is complete: its checkpoint has served
+    return result
+
+
+def _drop_resumed(resume: Path | None, checkpoint: Path) -> str | None:
+    """Remove a --resume checkpoint once its run is complete, unless it holds anything else (then a note)."""
     import shutil
 
-    shutil.rmtree(checkpoint, ignore_errors=True)  # the run is complete: its checkpoint has served
-    if resume is not None and resume.resolve() != checkpoint.resolve():
-        shutil.rmtree(resume, ignore_errors=True)
-    rundir.point_latest(target)
-    if not quiet:
-        console.train_summary(rows, seconds, target, metrics)
-    return target
+    from seqcast.rundir import CHECKPOINT_FILES
+
+    if resume is None or not resume.is_dir() or resume.resolve() == checkpoint.resolve():
+        return None
+    others = sorted(p.name for p in resume.iterdir() if p.name not in CHECKPOINT_FILES)
+    if others:
+        return f"the checkpoint {resume} was kept: it holds other files too ({', '.join(others[:5])})"
+    shutil.rmtree(resume, ignore_errors=True)
+    return None
 
 
 def _train_worker(prep: Prepared, cfg: Config, target: Path, quiet: bool, resume: Path | None) -> Path:
