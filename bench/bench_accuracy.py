@@ -2,7 +2,7 @@
 
 For each series a config holds only the data keys, evaluate.season and evaluate.horizon: every other
 choice (windows.look_back, the model, training, data.transform: auto) is seqcast's default. `seqcast train`
-runs it (seqcast.train.train_run, default split val 0.1 / test 0.2) and writes metrics.json: the
+runs it (seqcast.pipeline.train_run, default split val 0.1 / test 0.2) and writes metrics.json: the
 rolling-origin backtest on the test part (origins every `horizon` steps, each forecasting `horizon` steps
 from all data before it; MASE scaled by the in-sample seasonal-naive MAE before the test part).
 
@@ -114,11 +114,11 @@ def minimal_config(name: str, csv: Path, folder: Path) -> Path:
 def train_seqcast(config: Path, out: Path, overrides: list[str]) -> dict[str, Any]:
     """seqcast train (in process); the run's metrics.json, chosen transform and seconds."""
     from seqcast.config import load_config
-    from seqcast.train import train_run
+    from seqcast.pipeline import train_run
 
     cfg = load_config(config, overrides)
     t0 = time.perf_counter()
-    run = train_run(cfg, config_path=config, output_dir=out, overwrite=True, quiet=True)
+    run = train_run(cfg, config_path=config, output_dir=out, overwrite=True).run_dir
     seconds = time.perf_counter() - t0
     metrics = json.loads((run / "metrics.json").read_text())
     pre = json.loads((run / "preprocess.json").read_text())

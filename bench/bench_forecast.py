@@ -226,8 +226,9 @@ def in_process(run_dir: Path, steps: int, rounds: int) -> dict[str, float]:
     from threadpoolctl import threadpool_limits
 
     from seqcast import forecast as F
+    from seqcast.run import load_run
 
-    run = F.load_run(run_dir)
+    run = load_run(run_dir)
     ds = F.history_dataset(run, None)
     hist = [s.values for s in ds.series]
     scaler = run.scaler(ds.names)

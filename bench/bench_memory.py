@@ -5,9 +5,9 @@ lookback mode, LSTM(64, 32) many_to_one, batch 32. A materialised (windows, 256,
 ~20 GB. Measured in subprocesses, peak RSS from resource.getrusage(RUSAGE_SELF).ru_maxrss:
   baseline:  import TensorFlow + Keras, build and compile the model
   measured:  the same, then generate the data set (float64 values and an int64 time axis, as loaded), and
-             `seqcast train`'s path: seqcast.train.prepare(release=True) (scaler, windows, float32 model-unit
+             `seqcast train`'s path: seqcast.pipeline.prepare(release=True) (scaler, windows, float32 model-unit
              buffer; the time axis freed before the buffer is filled, the values after), then
-             seqcast.train.window_dataset and one training step (model.fit, steps_per_epoch=1)
+             seqcast.dataset.window_dataset and one training step (model.fit, steps_per_epoch=1)
   fixed:     the same path on 10,000 rows (the step's own, size-independent cost)
   held:      for comparison, the original units kept through training (no prepare, no release)
 Target: measured - baseline < 2 x the raw data (rows x 4 x 8 bytes), the raw data itself included.
@@ -77,9 +77,11 @@ def child(mode: str, rows: int, out: str) -> None:
         Path(out).write_text(json.dumps(stages))
         return
 
-    from seqcast.data import Dataset, Parts, Scaler, Series
-    from seqcast.preview import Plan
-    from seqcast.train import Prepared, aligned_empty, model_arrays, prepare, window_dataset
+    from seqcast.data import Dataset, Parts, Series
+    from seqcast.dataset import window_dataset
+    from seqcast.layout import Plan
+    from seqcast.pipeline import prepare
+    from seqcast.prepare import Prepared, Scaler, aligned_empty, model_arrays
     from seqcast.windows import WindowShape, lookback_windows
 
     n = 10_000 if mode == "fixed" else rows

@@ -1,11 +1,11 @@
 """Input pipeline: seqcast's tf.data window_dataset vs materialised numpy arrays, and train throughput per config.
 
 1. Steps per second of one epoch (the second of two, so tracing is excluded) of the same model fed by
-   seqcast.train.window_dataset (batches gathered in the graph from one flat array) and by model.fit on
+   seqcast.dataset.window_dataset (batches gathered in the graph from one flat array) and by model.fit on
    materialised (windows, look_back, inputs) numpy arrays. Rounds alternate the order; the headline is the median
    of the per-round ratios (the arms of one round run back to back). Target: the tf.data pipeline is not slower
    (ratio >= 0.95, the noise band). Also each input pipeline alone (no model), in batches per second.
-2. Train throughput, samples/s, of every config in configs/ via seqcast.train.prepare + fit with
+2. Train throughput, samples/s, of every config in configs/ via seqcast.pipeline.prepare + fit with
    --set training.epochs=2 (epoch 2, validation included; and overall including tracing).
 
 Usage: python bench/bench_pipeline.py [--smoke] [--rounds N]
@@ -33,7 +33,7 @@ def synthetic(n_series: int, n_rows: int, look_back: int, batch: int) -> Any:
     """A Prepared for an in-memory data set: n_series random-walk-plus-cycle series, 2 targets + 2 features."""
     from seqcast.config import validate
     from seqcast.data import Dataset, Series
-    from seqcast.train import prepare
+    from seqcast.pipeline import prepare
 
     rng = np.random.default_rng(0)
     k = np.arange(n_rows)
@@ -90,7 +90,7 @@ def fresh_model(prep: Any) -> Any:
 
 
 def arm_tfdata(prep: Any, epochs: int) -> tuple[float, int]:
-    from seqcast.train import window_dataset
+    from seqcast.dataset import window_dataset
 
     bs = prep.cfg.training.batch_size
     steps = -(-len(prep.plan.train) // bs)
@@ -134,7 +134,7 @@ def pipeline_only(prep: Any, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
     """
     import tensorflow as tf
 
-    from seqcast.train import window_dataset
+    from seqcast.dataset import window_dataset
 
     bs = prep.cfg.training.batch_size
     arms = {"tf.data": lambda: window_dataset(prep, prep.plan.train, bs, True, 0, epochs=(0, 3))}
@@ -154,20 +154,21 @@ def pipeline_only(prep: Any, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
 
 
 def arm_seqcast_fit(prep: Any) -> float:
-    """seqcast.train.fit itself (its own training loop over window_dataset): the last epoch's seconds."""
+    """seqcast.fit.fit itself (its own training loop over window_dataset): the last epoch's seconds."""
     import keras
 
-    from seqcast.train import fit
+    from seqcast.fit import fit
 
     keras.backend.clear_session()
-    _, rows = fit(prep, quiet=True)
+    _, rows = fit(prep)
     return float(rows[-1]["seconds"])
 
 
 # --------------------------------------------------------------------------------- 2. configs
 def config_throughput(path: Path, epochs: int) -> dict[str, Any]:
     from seqcast.config import load_config
-    from seqcast.train import fit, prepare
+    from seqcast.fit import fit
+    from seqcast.pipeline import prepare
     from seqcast.windows import StreamLayout
 
     cfg = load_config(path, [f"training.epochs={epochs}"])
@@ -181,7 +182,7 @@ def config_throughput(path: Path, epochs: int) -> dict[str, Any]:
 
     keras.backend.clear_session()
     t0 = time.perf_counter()
-    _, rows = fit(prep, quiet=True)
+    _, rows = fit(prep)
     total = time.perf_counter() - t0
     return {
         "config": path.name,
@@ -207,7 +208,7 @@ def main() -> None:
     from seqcast.tfimport import import_tf
 
     tf = import_tf()
-    tf.config.experimental.enable_op_determinism()  # as seqcast.train.fit does, for both arms
+    tf.config.experimental.enable_op_determinism()  # as seqcast.fit.fit does, for both arms
     tf.random.set_seed(0)  # Keras' numpy pipeline shuffles with a stateful op, which determinism makes need a seed
     print(machine())
     prep = synthetic(n_series, n_rows, look_back, batch)
@@ -298,15 +299,15 @@ def main() -> None:
 {machine()}
 
 Same model (LSTM(64, 32) many_to_one from `seqcast.model.build_model`, Adam, mse, shuffled, op determinism on as
-in `seqcast.train.fit`), same data: {n_series} series x {n_rows} rows x 4 inputs, look_back {look_back}, batch
+in `seqcast.fit.fit`), same data: {n_series} series x {n_rows} rows x 4 inputs, look_back {look_back}, batch
 {batch}, {len(x):,} windows ({steps} steps per epoch; the materialised X takes {x.nbytes / 2**20:.0f} MiB). Time of
 epoch {epochs} of {epochs} (epoch 1 includes tracing), {rounds} rounds alternating the order, medians.
 
 | input | median epoch s | runs (s) | steps/s |
 |---|---|---|---|
-| `seqcast.train.window_dataset` (tf.data, gather in graph) | {cell(t_tf)} | {sps_tf:.0f} |
+| `seqcast.dataset.window_dataset` (tf.data, gather in graph) | {cell(t_tf)} | {sps_tf:.0f} |
 | `model.fit(x, y)` on materialised numpy arrays | {cell(t_np)} | {sps_np:.0f} |
-| `seqcast.train.fit` (its own training loop over `window_dataset`) | {cell(t_fit)} | {sps_fit:.0f} |
+| `seqcast.fit.fit` (its own training loop over `window_dataset`) | {cell(t_fit)} | {sps_fit:.0f} |
 
 - tf.data / numpy steps per second: **{pair:.2f}x**, the median of the per-round ratios
   ({", ".join(f"{p:.2f}" for p in pairs)}; each round runs the arms back to back, so the ratio cancels the load

@@ -2,13 +2,13 @@
 
 What it does (full run; --smoke uses tiny sizes and writes nothing):
   1. One series of 200,000 steps (three sines of incommensurate periods plus Gaussian noise, seed 0), split
-     80/10/10 and standard-scaled on the training part by `seqcast.train.prepare`; both sides train on the
+     80/10/10 and standard-scaled on the training part by `seqcast.pipeline.prepare`; both sides train on the
      same model-unit numbers. Model: stateful many_to_many LSTM(32) + TimeDistributed(Dense(1)), num_steps 50,
      next-step targets, mse.
   2. Seed: the recipe people copy from blogs, plain Keras: `keras.Input(batch_shape=(1, 50, 1))`, Adam at its
      default 0.001, then for each epoch `model.fit(x, y, batch_size=1, epochs=1, shuffle=False)` and a state
      reset; SEED_EPOCHS epochs.
-  3. seqcast: `seqcast.train.prepare` + `seqcast.train.fit` (its own training loop, reset callback, its
+  3. seqcast: `seqcast.pipeline.prepare` + `seqcast.fit.fit` (its own training loop, reset callback, its
      stateful validation every epoch) with windows.mode stateful and windows.streams in STREAMS, and
      training.learning_rate = 0.001 * streams ** 0.75 (a config choice: Adam's step scaled with the batch;
      0.5 and 1.0 were tried too, by hand, before the recorded run: --lr-power).
@@ -69,7 +69,7 @@ def prepared(n: int, streams: int, epochs: int, lr: float, seed: int = 0) -> Any
     """seqcast's Prepared for the benchmark series (in memory, no CSV): stateful many_to_many LSTM(32)."""
     from seqcast.config import validate
     from seqcast.data import Dataset, Series
-    from seqcast.train import prepare
+    from seqcast.pipeline import prepare
 
     raw = {
         "data": {
@@ -150,7 +150,7 @@ def child_seed(n: int, epochs: int, cap_s: float, init: int, out: Path) -> None:
     first = part.train_end - 1 - chunks * NUM_STEPS
     x = v[first : first + chunks * NUM_STEPS].reshape(chunks, NUM_STEPS, 1)
     y = v[first + 1 : first + 1 + chunks * NUM_STEPS].reshape(chunks, NUM_STEPS, 1)
-    tf.config.experimental.enable_op_determinism()  # as seqcast.train.fit does: same kernels on both sides
+    tf.config.experimental.enable_op_determinism()  # as seqcast.fit.fit does: same kernels on both sides
     keras.utils.set_random_seed(init)  # the same initial weights as the seqcast arms of this round
     t0 = time.perf_counter()
     obs = Observer(t0, None, cap_s)
@@ -171,16 +171,16 @@ def child_seed(n: int, epochs: int, cap_s: float, init: int, out: Path) -> None:
 def child_seqcast(
     n: int, streams: int, epochs: int, target: float | None, cap_s: float, power: float, init: int, out: Path
 ) -> None:
-    """seqcast.train.fit with the stream layout; stops once its own val_loss reaches the target."""
+    """seqcast.fit.fit with the stream layout; stops once its own val_loss reaches the target."""
+    from seqcast.fit import fit
     from seqcast.tfimport import import_tf
-    from seqcast.train import fit
 
     import_tf()  # TensorFlow and Keras imported before the clock starts, as in the seed's process
     prep = prepared(n, streams, epochs, BASE_LR * streams**power, seed=init)
     lay = prep.plan.train
     t0 = time.perf_counter()
     obs = Observer(t0, target, cap_s)
-    fit(prep, quiet=True, callbacks=[obs.cb])
+    fit(prep, callbacks=[obs.cb])
     obs.save(
         out,
         {
@@ -352,7 +352,7 @@ def main() -> None:
         machine(),
         "",
         f"One series of {n:,} steps (three sines, periods 50, 377 and 13.7 steps, plus N(0, 0.1^2) noise, seed 0),",
-        "split 80/10/10, standard-scaled on the training part (`seqcast.train.prepare`); stateful many_to_many",
+        "split 80/10/10, standard-scaled on the training part (`seqcast.pipeline.prepare`); stateful many_to_many",
         f"LSTM({UNITS}) + TimeDistributed(Dense(1)), num_steps {NUM_STEPS}, next-step targets, mse, Adam. Each arm",
         "runs in its own process with TensorFlow and Keras imported before its clock starts; the clock starts just",
         "before the model is built (building, tracing and seqcast's own per-epoch validation count; the observer's",
@@ -363,7 +363,7 @@ def main() -> None:
         "`model.fit(x, y, batch_size=1, epochs=1, shuffle=False)` per epoch then `layer.reset_state()`; "
         f"{sd['batches']:,} batches of 1 per epoch, budget {seed_epochs} epochs. Its validation is computed "
         "outside the clock (the seed pays nothing for it).",
-        "- **seqcast**: `seqcast.train.prepare` + `seqcast.train.fit` (one call: its training loop, reset "
+        "- **seqcast**: `seqcast.pipeline.prepare` + `seqcast.fit.fit` (one call: its training loop, reset "
         "callback and stateful validation each epoch), `windows.mode: stateful`, `windows.streams` as below, "
         f"`training.learning_rate = 0.001 * streams ** {args.lr_power}` (set in the config, Adam's step scaled "
         "with the batch). Its validation (every epoch, on the numpy engine) is inside the clock.",

@@ -511,15 +511,15 @@ def _resume_unsafe(c: Ctx) -> list[object]:
 
     import keras
 
+    from seqcast.checkpoint import resumable
     from seqcast.config import load_config
-    from seqcast.train import _resumable
 
     cfg = c.project(csv_rows(*years(40)))
     ckpt = c.tmp / "ckpt"
     ckpt.mkdir()
     overrides = ["training.epochs=1", "model.units=[4]"]
     state = {"epochs_done": 1, "rows": [], "best": None, "best_epoch": 0, "wait": 0}
-    state["config"] = _resumable(load_config(cfg, overrides))
+    state["config"] = resumable(load_config(cfg, overrides))
     (ckpt / "state.json").write_text(json.dumps(state))
     inp = keras.Input((5, 1))
     keras.Model(inp, keras.layers.Lambda(lambda x: x * 2)(inp)).save(ckpt / "model.keras")
@@ -919,12 +919,12 @@ def test_failed_train_with_overwrite_keeps_the_old_run(
     """--overwrite replaces the old folder only once the new run is complete: a crash in fit() keeps it."""
     import keras  # noqa: F401  (a missing Keras fails these tests, never skips them)
 
-    from seqcast import train
+    from seqcast import pipeline
 
     def broken_fit(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("the GPU caught fire")
 
-    monkeypatch.setattr(train, "fit", broken_fit)
+    monkeypatch.setattr(pipeline, "fit", broken_fit)
     cfg = write_project(output={"dir": "runs/mine"})
     old = tmp_path / "runs" / "mine"
     old.mkdir(parents=True)
@@ -1109,12 +1109,12 @@ def test_an_interrupt_during_the_final_backtest_keeps_the_old_run(
 def test_a_full_disk_while_writing_the_run_keeps_the_old_run(
     tmp_path: Path, write_project: WriteProject, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from seqcast import train
+    from seqcast import pipeline
 
     def full(rows: Any) -> str:
         raise OSError(28, "No space left on device", "history.csv")
 
-    monkeypatch.setattr(train, "_history_csv", full)
+    monkeypatch.setattr(pipeline, "history_csv", full)
     cfg = write_project(csv_rows(*years(40)), output={"dir": "runs/mine"})
     _marked_run(tmp_path / "runs" / "mine")
     before = snapshot(tmp_path)
@@ -1170,7 +1170,7 @@ def test_a_complete_run_is_not_failed_by_runs_latest(tmp_path: Path, write_proje
 
 
 def test_resume_keeps_a_checkpoint_folder_that_holds_a_file_of_the_users(tmp_path: Path) -> None:
-    from seqcast.train import _drop_resumed
+    from seqcast.pipeline import _drop_resumed
 
     mine = tmp_path / "ckpt"
     mine.mkdir()
@@ -1273,16 +1273,17 @@ def test_forecast_output_dash_writes_the_csv_to_stdout(tmp_path: Path, trained_r
 def test_plot_draws_the_first_series_of_many_and_says_so(tmp_path: Path, trained_run: Path) -> None:
     import numpy as np
 
-    from seqcast import forecast as fc
     from seqcast.data import Dataset, Series
+    from seqcast.plot import PLOT_SERIES, plot_forecast
+    from seqcast.run import load_run
 
-    run = fc.load_run(trained_run)
+    run = load_run(trained_run)
     days = np.datetime64("2022-01-01", "ns") + np.arange(30).astype("timedelta64[D]")
     many = [Series(f"S{i}", days, np.zeros((30, 2))) for i in range(40)]
     ds = Dataset(many, ["y"], ["x"], "datetime", run.freq, "mem")
     future = [days[-1] + np.arange(1, 4).astype("timedelta64[D]") for _ in many]
-    drawn = fc.plot_forecast(run, ds, future, np.zeros((40, 3, 1)), tmp_path / "p.png")
-    assert drawn == fc.PLOT_SERIES == 12
+    drawn = plot_forecast(run, ds, future, np.zeros((40, 3, 1)), tmp_path / "p.png")
+    assert drawn == PLOT_SERIES == 12
     assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
 
 

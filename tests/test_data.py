@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from seqcast.config import DataConfig
-from seqcast.data import Dataset, Scaler, Series, load_dataset, split_parts
+from seqcast.data import Dataset, Series, load_dataset, split_parts
 from seqcast.errors import ConfigError, DataError
+from seqcast.prepare import Scaler
 from seqcast.timeaxis import Freq
 
 
@@ -365,8 +366,9 @@ def test_scaler_json_round_trip() -> None:
 def test_scaler_in_blocks_equals_numpy_on_the_whole_part(block: int, monkeypatch: pytest.MonkeyPatch) -> None:
     # Scaler.fit reads the training part a block of rows at a time (no temporary of its size)
     import seqcast.data as data
+    import seqcast.prepare as prepare
 
-    monkeypatch.setattr(data, "_STAT_ROWS", block)
+    monkeypatch.setattr(prepare, "_STAT_ROWS", block)
     rng = np.random.default_rng(1)
     values = np.cumsum(rng.standard_normal((50, 3)), axis=0) * 10 + 100
     ds = Dataset([Series("a", np.arange(50), values)], ["y"], ["u", "v"], "integer", None, "m.csv")

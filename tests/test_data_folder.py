@@ -107,13 +107,13 @@ def test_empty_folder(tmp_path: Path) -> None:
 
 
 def test_large_csv_read_in_chunks_equals_one_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import seqcast.data
+    import seqcast.read
 
     path = tmp_path / "d.csv"
     path.write_text("year,s,y\n" + rows("A", range(2000, 2010)) + rows("B", range(2000, 2010), 100))
     whole = load(path)
-    monkeypatch.setattr(seqcast.data, "_PANDAS_ABOVE", 0)  # every CSV counts as large: pandas, in chunks
-    monkeypatch.setattr(seqcast.data, "_CHUNK_ROWS", 3)
+    monkeypatch.setattr(seqcast.read, "_PANDAS_ABOVE", 0)  # every CSV counts as large: pandas, in chunks
+    monkeypatch.setattr(seqcast.read, "_CHUNK_ROWS", 3)
     chunked = load(path)
     assert chunked.names == whole.names
     for a, b in zip(whole.series, chunked.series, strict=True):

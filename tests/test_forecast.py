@@ -20,6 +20,7 @@ from seqcast import evaluate, forecast
 from seqcast.cli import app
 from seqcast.config import load_config
 from seqcast.errors import DataError
+from seqcast.run import Run, load_run
 
 # ---------------------------------------------------------------------------------------------
 # helpers
@@ -59,8 +60,8 @@ def make_run(tmp: Path, config: Path, seed: int = 0, overrides: list[str] | None
     import keras
 
     from seqcast.model import build_model
+    from seqcast.pipeline import prepare
     from seqcast.rundir import write_json
-    from seqcast.train import prepare
 
     cfg = load_config(config, overrides)
     prep = prepare(cfg)
@@ -169,7 +170,7 @@ def test_forecast_equals_plain_keras_loop(
     run_dir = make_run(tmp_path, config, seed=len(lengths))
     steps = 7  # not a multiple of the horizon (2)
 
-    frame, ds, pred = forecast.forecast(forecast.load_run(run_dir), steps)
+    frame, ds, pred = forecast.forecast(load_run(run_dir), steps)
 
     km = keras.saving.load_model(run_dir / "model.keras")
     hist = series_values(data, targets)
@@ -194,7 +195,7 @@ def test_window_norm_forecast_equals_keras_loop_on_normalised_windows(tmp_path: 
     doc = config_doc(data, ["a"], model={"kind": kind})
     doc["data"]["transform"] = "window_norm"
     run_dir = make_run(tmp_path, write_config(tmp_path / "c.yaml", doc), seed=5)
-    _, _, pred = forecast.forecast(forecast.load_run(run_dir), 5)
+    _, _, pred = forecast.forecast(load_run(run_dir), 5)
 
     km = keras.saving.load_model(run_dir / "model.keras")
     for i, values in enumerate(series_values(data, ["a"]).values()):
@@ -254,7 +255,7 @@ def test_forecast_difference_transform_integrates_back_to_levels(tmp_path: Path)
     run_dir = make_run(tmp_path, write_config(tmp_path / "c.yaml", doc))
     pre = json.loads((run_dir / "preprocess.json").read_text())
     stats = pre["scaler"]["series"]["A"]["a"]
-    _, _, pred = forecast.forecast(forecast.load_run(run_dir), 4)
+    _, _, pred = forecast.forecast(load_run(run_dir), 4)
 
     values = series_values(data, ["a"])["A"]
     scaled = (values - stats["center"]) / stats["scale"]
@@ -300,7 +301,7 @@ def _history_times(last3: list[str], n: int) -> list[str]:
 @pytest.mark.parametrize(("last3", "expected"), [f[1:] for f in FREQS], ids=[f[0] for f in FREQS])
 def test_forecast_timestamps_continue_the_frequency(tmp_path: Path, last3: list[str], expected: list[str]) -> None:
     from seqcast import timeaxis
-    from seqcast.train import prepare
+    from seqcast.pipeline import prepare
 
     times = _history_times(last3, 30)
     assert times[-3:] == last3
@@ -309,7 +310,7 @@ def test_forecast_timestamps_continue_the_frequency(tmp_path: Path, last3: list[
     cfg = load_config(write_config(tmp_path / "c.yaml", config_doc(data, ["a"])))
     prep = prepare(cfg)
     pre = json.loads(json.dumps(prep.preprocess_doc()))  # as preprocess.json stores it
-    run = forecast.Run(tmp_path, cfg, pre, model=None)  # type: ignore[arg-type]
+    run = Run(tmp_path, cfg, pre, model=None)  # type: ignore[arg-type]
 
     feats, future_times = forecast.read_future(run, prep.ds, None, 3)
 
@@ -350,7 +351,7 @@ def test_forecast_without_time_column_numbers_the_steps(tmp_path: Path) -> None:
     del doc["data"]["series_column"], doc["data"]["time_column"]
     run_dir = make_run(tmp_path, write_config(tmp_path / "c.yaml", doc))
 
-    frame, _, _ = forecast.forecast(forecast.load_run(run_dir), 3)
+    frame, _, _ = forecast.forecast(load_run(run_dir), 3)
 
     assert list(frame.columns) == ["step", "a"]
     steps = frame["step"].to_numpy()
@@ -531,7 +532,7 @@ def test_backtest_run_uses_the_test_split_of_the_run(tmp_path: Path) -> None:
     assert metrics["naive"]["mae"] == pytest.approx(2.0)  # errors 1, 2, 3 on a unit-step line
     assert metrics["seasonal_naive"]["mae"] == pytest.approx(2.0)  # season 1 = naive
     assert metrics["naive"]["mase"] == pytest.approx(2.0)
-    run = forecast.load_run(run_dir)
+    run = load_run(run_dir)
     values = np.arange(40.0)[:, None]
     by_hand = [forecast.forecast_histories(run, [values[:o]], [""], 3)[0] for o in (30, 33, 36)]
     errors = np.abs(np.stack(by_hand) - np.stack([values[o : o + 3] for o in (30, 33, 36)]))
@@ -569,7 +570,7 @@ def test_forecast_origins_equal_a_forecast_from_each_truncated_history(
     data = wave_csv(tmp_path / "data.csv", lengths, ["a"], features)
     doc = config_doc(data, ["a"], windows=windows, model=model)
     doc["data"] |= {"features": features, "scaler": "standard", "transform": transform}
-    run = forecast.load_run(make_run(tmp_path, write_config(tmp_path / "c.yaml", doc), seed=2))
+    run = load_run(make_run(tmp_path, write_config(tmp_path / "c.yaml", doc), seed=2))
     values = list(series_values(data, ["a", *features]).values())
     names = ["A", "B"][: len(lengths)]
     steps = 5
@@ -595,7 +596,7 @@ def test_stateful_origins_equal_a_plain_keras_loop_on_each_truncated_history(tmp
     values = list(series_values(data, ["a"]).values())
     jobs = [(0, 3), (1, 3), (0, 39), (1, 30), (1, 51)]
 
-    got = forecast.forecast_origins(forecast.load_run(run_dir), values, ["A", "B"], jobs, 6)
+    got = forecast.forecast_origins(load_run(run_dir), values, ["A", "B"], jobs, 6)
 
     km = keras.saving.load_model(run_dir / "model.keras")
     for j, (i, o) in enumerate(jobs):
@@ -609,7 +610,7 @@ def test_a_long_stateful_backtest_holds_no_history_per_origin(tmp_path: Path) ->
 
     data = wave_csv(tmp_path / "data.csv", [20_000], ["a"])
     doc = config_doc(data, ["a"], windows={"mode": "stateful", "num_steps": 50}, model={"kind": "many_to_many"})
-    run = forecast.load_run(make_run(tmp_path, write_config(tmp_path / "c.yaml", doc)))
+    run = load_run(make_run(tmp_path, write_config(tmp_path / "c.yaml", doc)))
     values = list(series_values(data, ["a"]).values())
     jobs = [(0, int(o)) for o in np.linspace(100, 19_990, 400)]
     tracemalloc.start()
@@ -624,7 +625,7 @@ def test_a_long_stateful_backtest_holds_no_history_per_origin(tmp_path: Path) ->
 
 def test_a_history_too_short_for_the_model_names_the_series(tmp_path: Path) -> None:
     data = wave_csv(tmp_path / "data.csv", [40], ["a"])
-    run = forecast.load_run(make_run(tmp_path, write_config(tmp_path / "c.yaml", config_doc(data, ["a"]))))
+    run = load_run(make_run(tmp_path, write_config(tmp_path / "c.yaml", config_doc(data, ["a"]))))
     values = list(series_values(data, ["a"]).values())
     with pytest.raises(
         DataError,
@@ -685,7 +686,7 @@ def test_forecast_of_a_series_unknown_to_the_run_is_a_data_error(tmp_path: Path)
     other = wave_csv(tmp_path / "other.csv", [40, 40], ["a"])  # series A and B; the run knows only A
 
     with pytest.raises(DataError, match="'B'"):
-        forecast.forecast(forecast.load_run(run_dir), 2, data=other)
+        forecast.forecast(load_run(run_dir), 2, data=other)
 
 
 def test_forecast_plot_has_a_panel_per_series_and_target(tmp_path: Path) -> None:

@@ -11,7 +11,8 @@ import pytest
 from seqcast import forecast as fc
 from seqcast.config import load_config
 from seqcast.data import load_dataset
-from seqcast.train import train_run
+from seqcast.pipeline import train_run
+from seqcast.run import load_run
 
 
 @pytest.mark.parametrize("mode", ["lookback", "stateful"])
@@ -28,8 +29,8 @@ def test_series_batches_give_the_numbers_of_one_batch(
         **model,
         **extra,
     )
-    run_dir = train_run(load_config(cfg_path), output_dir=tmp_path / "run", quiet=True)
-    run = fc.load_run(run_dir)
+    run_dir = train_run(load_config(cfg_path), output_dir=tmp_path / "run").run_dir
+    run = load_run(run_dir)
     ds = load_dataset(run.cfg.data)
     hist = [s.values for s in ds.series]
     whole = fc.forecast_histories(run, hist, ds.names, 7)

@@ -15,7 +15,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from seqcast import train
+from seqcast import callbacks, checkpoint, dataset, pipeline
+from seqcast import fit as fitting
 from seqcast.cli import app
 from seqcast.config import load_config
 from seqcast.errors import ConfigError
@@ -76,8 +77,8 @@ def test_stateful_chunks_equal_the_stateless_model_on_the_whole_sequence(tmp_pat
     from seqcast.model import build_model, reset_states
     from seqcast.windows import stateful_arrays
 
-    prep = train.prepare(stateful_cfg(tmp_path))
-    model, rows = train.fit(prep, quiet=True)
+    prep = pipeline.prepare(stateful_cfg(tmp_path))
+    model, rows = fitting.fit(prep)
     assert len(rows) == 4
     lay = prep.plan.train
     B, n_t = lay.batch_size, prep.n_targets
@@ -133,10 +134,8 @@ class StateProbe(keras.callbacks.Callback):
 
 def probe_fit(tmp: Path, monkeypatch: pytest.MonkeyPatch, policy: str) -> list[tuple[str, int, bool]]:
     """Fit a stateful model with a StateProbe placed after seqcast's own callbacks."""
-    probe = StateProbe()
-    make = train._make_callbacks
-    monkeypatch.setattr(train, "_make_callbacks", lambda *a, **k: [*make(*a, **k), probe])
-    train.fit(train.prepare(stateful_cfg(tmp, cell="gru", epochs=2, reset_states=policy)), quiet=True)
+    probe = StateProbe()  # fit runs extra callbacks after its own
+    fitting.fit(pipeline.prepare(stateful_cfg(tmp, cell="gru", epochs=2, reset_states=policy)), callbacks=[probe])
     return probe.log
 
 
@@ -179,13 +178,13 @@ def test_stateful_val_loss_is_the_keras_model_warmed_on_the_training_tail(tmp_pa
             model={"kind": kind},
         )
     )
-    prep = train.prepare(cfg)
-    warm, x, y = train.stateful_validation_data(prep)
+    prep = pipeline.prepare(cfg)
+    warm, x, y = dataset.stateful_validation_data(prep)
     model = build_model(cfg, 2, 1, batch_size=warm.shape[0])
     rng = np.random.default_rng(0)
     model.set_weights([rng.normal(0, 0.5, w.shape).astype(np.float32) for w in model.get_weights()])
-    callbacks = train._make_callbacks(prep, True, [], tmp_path, train.Session())
-    check = next(c for c in callbacks if type(c).__name__ == "StatefulValidation")
+    made = callbacks.make_callbacks(prep, [], tmp_path, checkpoint.Session())
+    check = next(c for c in made if isinstance(c, callbacks.StatefulValidation))
     check.set_model(model)
     logs: dict[str, float] = {}
     check.on_epoch_end(0, logs)
@@ -223,8 +222,8 @@ KINDS = [
 @pytest.mark.parametrize(("kind", "mode"), KINDS, ids=[f"{k}-{m}" for k, m in KINDS])
 def test_tiny_model_trains_and_loss_decreases(tmp_path: Path, kind: str, mode: str, cell: str) -> None:
     cfg = load_config(write_config(tmp_path, windows={"mode": mode}, model={"kind": kind, "cell": cell}))
-    prep = train.prepare(cfg)
-    model, rows = train.fit(prep, quiet=True)
+    prep = pipeline.prepare(cfg)
+    model, rows = fitting.fit(prep)
 
     assert [r["epoch"] for r in rows] == [1, 2, 3, 4]
     assert rows[0]["loss"] > rows[-1]["loss"]
@@ -263,10 +262,10 @@ def test_unrolled_stateful_train_step_equals_the_looped_one_and_keeps_the_model_
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cfg = stateful_cfg(tmp_path, epochs=2)
-    assert cfg.windows.num_steps <= train.UNROLL_MAX_STEPS
-    unrolled, _ = train.fit(train.prepare(cfg), quiet=True)
-    monkeypatch.setattr(train, "UNROLL_MAX_STEPS", 0)  # the tf.while_loop graph
-    looped, _ = train.fit(train.prepare(cfg), quiet=True)
+    assert cfg.windows.num_steps <= fitting.UNROLL_MAX_STEPS
+    unrolled, _ = fitting.fit(pipeline.prepare(cfg))
+    monkeypatch.setattr(fitting, "UNROLL_MAX_STEPS", 0)  # the tf.while_loop graph
+    looped, _ = fitting.fit(pipeline.prepare(cfg))
     for a, b in zip(unrolled.get_weights(), looped.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)  # float rounding only
     assert all(not layer.get_config().get("unroll", False) for layer in unrolled.layers)
@@ -277,7 +276,7 @@ def test_same_seed_same_weights_other_seed_other_weights(tmp_path: Path) -> None
     def weights(seed: int) -> list[np.ndarray]:
         cfg = load_config(write_config(tmp_path, training={"seed": seed, "epochs": 2}))
         assert cfg.training.shuffle  # shuffled windows: the seed has to fix their order too
-        model, _ = train.fit(train.prepare(cfg), quiet=True)
+        model, _ = fitting.fit(pipeline.prepare(cfg))
         return model.get_weights()
 
     first, again, other = weights(3), weights(3), weights(4)
@@ -288,7 +287,7 @@ def test_same_seed_same_weights_other_seed_other_weights(tmp_path: Path) -> None
 def test_train_run_writes_a_complete_run_directory(tmp_path: Path) -> None:
     config = write_config(tmp_path, windows={"mode": "stateful"}, model={"kind": "many_to_many"})
     cfg = load_config(config, ["training.epochs=3", "model.units=[3,2]"])  # --set, as the CLI passes it
-    out = train.train_run(cfg, quiet=True)
+    out = pipeline.train_run(cfg).run_dir
 
     assert out == tmp_path / "runs" / "tiny"
     assert sorted(p.name for p in out.iterdir()) == sorted([*RUN_FILES, MARKER])
@@ -322,7 +321,7 @@ def test_train_run_writes_a_complete_run_directory(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_model_keras_loads_without_seqcast(tmp_path: Path) -> None:
-    out = train.train_run(load_config(write_config(tmp_path, training={"epochs": 1})), quiet=True)
+    out = pipeline.train_run(load_config(write_config(tmp_path, training={"epochs": 1}))).run_dir
     code = (
         "import sys, keras\n"
         f"m = keras.saving.load_model({str(out / 'model.keras')!r})\n"
@@ -349,7 +348,7 @@ def test_existing_output_dir_is_refused_then_replaced_with_overwrite(tmp_path: P
     assert sorted(p.name for p in target.iterdir()) == [MARKER, "keep.txt"]
 
     with pytest.raises(ConfigError):
-        train.train_run(load_config(config), quiet=True)
+        pipeline.train_run(load_config(config))
     assert (target / "keep.txt").exists()
 
     res = runner.invoke(app, ["train", str(config), "--quiet", "--overwrite"])
@@ -364,10 +363,10 @@ def test_a_failed_run_leaves_nothing_and_keeps_the_old_run(tmp_path: Path, monke
     def broken_fit(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("training blew up")
 
-    monkeypatch.setattr(train, "fit", broken_fit)
+    monkeypatch.setattr(pipeline, "fit", broken_fit)
     config = write_config(tmp_path)
     with pytest.raises(RuntimeError):
-        train.train_run(load_config(config), quiet=True)
+        pipeline.train_run(load_config(config))
     assert not (tmp_path / "runs" / "tiny").exists()
     assert not [p for p in (tmp_path / "runs").glob(".*")]
 
@@ -376,7 +375,7 @@ def test_a_failed_run_leaves_nothing_and_keeps_the_old_run(tmp_path: Path, monke
     (old / "model.keras").write_text("the old model")
     (old / ".seqcast-run").write_text("a run seqcast wrote\n")
     with pytest.raises(RuntimeError):
-        train.train_run(load_config(config), overwrite=True, quiet=True)
+        pipeline.train_run(load_config(config), overwrite=True)
     assert (old / "model.keras").read_text() == "the old model"
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["tiny"]
 
@@ -407,7 +406,7 @@ def test_release_data_frees_the_original_units_and_keeps_the_preprocess_record(t
     import gc
     import weakref
 
-    prep = train.prepare(load_config(write_config(tmp_path)))
+    prep = pipeline.prepare(load_config(write_config(tmp_path)))
     before = prep.preprocess_doc()
     units = [a.copy() for a in prep.arrays]
     gone = [weakref.ref(s.values) for s in prep.ds.series] + [weakref.ref(s.times) for s in prep.ds.series]
@@ -424,8 +423,19 @@ def test_release_data_frees_the_original_units_and_keeps_the_preprocess_record(t
 
 def test_prepare_release_gives_the_same_model_units_and_record_and_frees_the_data(tmp_path: Path) -> None:
     cfg = load_config(write_config(tmp_path, data={"transform": "difference"}))
-    kept, freed = train.prepare(cfg), train.prepare(cfg, release=True)
+    kept, freed = pipeline.prepare(cfg), pipeline.prepare(cfg, release=True)
     assert freed.preprocess_doc() == kept.preprocess_doc()
     assert all(np.array_equal(a, b, equal_nan=True) for a, b in zip(kept.arrays, freed.arrays, strict=True))
     assert [len(s.values) for s in freed.ds.series] == [0, 0] and [len(s.values) for s in kept.ds.series] == [80, 80]
     assert [len(s.times) for s in freed.ds.series] == [2, 2]
+
+
+def test_train_json_prints_one_document_with_the_run_and_its_metrics(tmp_path: Path) -> None:
+    config = write_config(tmp_path, training={"epochs": 1})
+    res = CliRunner().invoke(app, ["train", str(config), "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)  # stdout holds the document and nothing else
+    run = tmp_path / "runs" / "tiny"
+    assert doc["run_dir"] == str(run.absolute()) and doc["epochs"] == 1
+    assert doc["metrics"] == json.loads((run / "metrics.json").read_text())
+    assert "seqcast train: 2 series" in res.stderr  # the header and the progress go to stderr

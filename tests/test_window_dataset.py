@@ -1,4 +1,4 @@
-"""train.window_dataset: every batch equals the windows gathered by hand, in the (seed, epoch) order."""
+"""dataset.window_dataset: every batch equals the windows gathered by hand, in the (seed, epoch) order."""
 
 from __future__ import annotations
 
@@ -8,16 +8,17 @@ from typing import Any
 import numpy as np
 import tensorflow as tf  # (a missing TensorFlow fails these tests, never skips them)
 
-from seqcast import train
+from seqcast import dataset
 from seqcast.config import validate
-from seqcast.data import Dataset, Scaler, Series
-from seqcast.preview import Plan
+from seqcast.data import Dataset, Series
+from seqcast.layout import Plan
+from seqcast.prepare import Prepared, Scaler, aligned_empty, model_arrays
 from seqcast.windows import LookbackWindows, WindowShape, lookback_windows
 
 
 def index_prep(
     lengths: list[int], shape: WindowShape, stride: int = 1, transform: str = "none", firsts: list[int] | None = None
-) -> tuple[train.Prepared, LookbackWindows]:
+) -> tuple[Prepared, LookbackWindows]:
     """Series whose column 0 is the row position and column 1 is 1000 * series + position (2 targets, 1 feature)."""
     series = []
     for i, n in enumerate(lengths):
@@ -32,15 +33,15 @@ def index_prep(
     cfg = validate(raw, source="test", base_dir=Path.cwd())
     win = lookback_windows(shape, firsts or [0] * len(lengths), [(0, n) for n in lengths], stride)
     scaler = Scaler("none", np.zeros((len(lengths), 3)), np.ones((len(lengths), 3)))
-    flat, arrays = train.model_arrays(ds, scaler, "none")
-    return train.Prepared(Plan(cfg, ds, [], win, None, None), scaler, transform, "test", arrays, flat), win
+    flat, arrays = model_arrays(ds, scaler, "none")
+    return Prepared(Plan(cfg, ds, [], win, None, None), scaler, transform, "test", arrays, flat), win
 
 
 def batches(ds: Any) -> list[tuple[np.ndarray, np.ndarray]]:
     return [(x.numpy(), y.numpy()) for x, y in ds]
 
 
-def by_hand(prep: train.Prepared, win: LookbackWindows, order: list[int]) -> tuple[np.ndarray, np.ndarray]:
+def by_hand(prep: Prepared, win: LookbackWindows, order: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """x, y of the windows `order` gathered row by row from the per-series arrays."""
     shape, xs, ys = win.shape, [], []
     for k in order:
@@ -54,7 +55,7 @@ def by_hand(prep: train.Prepared, win: LookbackWindows, order: list[int]) -> tup
 
 def test_unshuffled_batches_are_the_windows_in_order_exact() -> None:
     prep, win = index_prep([12, 3, 10], WindowShape(3, 2), stride=2, firsts=[0, 0, 1])
-    got = batches(train.window_dataset(prep, win, 3, False, 0))
+    got = batches(dataset.window_dataset(prep, win, 3, False, 0))
     assert [len(x) for x, _ in got] == [3, 3, 1]
     x = np.concatenate([x for x, _ in got])
     y = np.concatenate([y for _, y in got])
@@ -67,7 +68,7 @@ def test_unshuffled_batches_are_the_windows_in_order_exact() -> None:
 
 def test_many_to_many_targets_are_the_next_steps_exact() -> None:
     prep, win = index_prep([6], WindowShape(3, 1, many_to_many=True))
-    (x, y), *_ = batches(train.window_dataset(prep, win, 8, False, 0))
+    (x, y), *_ = batches(dataset.window_dataset(prep, win, 8, False, 0))
     assert x[:, :, 0].tolist() == [[0, 1, 2], [1, 2, 3], [2, 3, 4]]
     assert y[:, :, 0].tolist() == [[1, 2, 3], [2, 3, 4], [3, 4, 5]]
 
@@ -77,7 +78,7 @@ def test_epoch_order_is_the_stateless_shuffle_of_the_global_starts() -> None:
     were held as ranges: shuffling the int64 global starts gave this order), so --resume sees the same batches."""
     prep, win = index_prep([40, 9, 31], WindowShape(4, 1), stride=3)
     n, bs, seed = len(win), 5, 7
-    got = batches(train.window_dataset(prep, win, bs, True, seed, epochs=(2, 4)))
+    got = batches(dataset.window_dataset(prep, win, bs, True, seed, epochs=(2, 4)))
     assert len(got) == 2 * -(-n // bs)
     offsets = np.array([0, 40, 49])
     global_starts = offsets[win.series] + win.starts  # what the pipeline used to shuffle
@@ -87,14 +88,16 @@ def test_epoch_order_is_the_stateless_shuffle_of_the_global_starts() -> None:
         x, y = by_hand(prep, win, order)
         np.testing.assert_array_equal(np.concatenate([b[0] for b in part]), x)
         np.testing.assert_array_equal(np.concatenate([b[1] for b in part]), y)
-    assert not np.array_equal(got[0][0], batches(train.window_dataset(prep, win, bs, True, seed, epochs=(3, 4)))[0][0])
+    assert not np.array_equal(
+        got[0][0], batches(dataset.window_dataset(prep, win, bs, True, seed, epochs=(3, 4)))[0][0]
+    )
 
 
 def test_nan_and_inf_are_cleaned_per_batch_as_nan_to_num() -> None:
     prep, win = index_prep([8], WindowShape(3, 1))
     prep.arrays[0][1, 0], prep.arrays[0][2, 1], prep.arrays[0][3, 2] = np.nan, np.inf, -1e300
     x, y = by_hand(prep, win, list(range(len(win))))
-    (gx, gy), *_ = batches(train.window_dataset(prep, win, 16, False, 0))
+    (gx, gy), *_ = batches(dataset.window_dataset(prep, win, 16, False, 0))
     np.testing.assert_array_equal(gx, x)
     np.testing.assert_array_equal(gy, y)
     assert gx[1, 0, 0] == 0 and gx[1, 1, 1] == np.finfo(np.float32).max and gx[1, 2, 2] == np.finfo(np.float32).min
@@ -102,7 +105,7 @@ def test_nan_and_inf_are_cleaned_per_batch_as_nan_to_num() -> None:
 
 def test_window_norm_subtracts_each_window_last_input() -> None:
     prep, win = index_prep([7], WindowShape(3, 2), transform="window_norm")
-    (x, y), *_ = batches(train.window_dataset(prep, win, 8, False, 0))
+    (x, y), *_ = batches(dataset.window_dataset(prep, win, 8, False, 0))
     assert x[:, :, 0].tolist() == [[-2, -1, 0]] * 3
     assert y[:, :, 0].tolist() == [[1, 2]] * 3
 
@@ -111,35 +114,35 @@ def test_prepare_arrays_share_one_buffer_that_tensorflow_reads_without_a_copy() 
     prep, _ = index_prep([5, 4], WindowShape(2, 1))
     assert prep.flat is not None and prep.flat.ctypes.data % 64 == 0
     assert all(np.shares_memory(a, prep.flat) for a in prep.arrays)
-    flat, offsets = train._flat(prep)
+    flat, offsets = dataset._flat(prep)
     assert flat is prep.flat and offsets.tolist() == [0, 5]
-    t = train._tensor(flat)
+    t = dataset._tensor(flat)
     prep.arrays[1][0, 0] = 42.0  # row 5 of the buffer
     assert t.numpy()[5, 0] == 42.0
 
 
 def test_arrays_without_a_buffer_give_the_same_batches() -> None:
-    """A Prepared built from a plain list (as transform.choose does) gets one float32 copy, same batches."""
+    """A Prepared built from a plain list of arrays (no flat buffer) gets one float32 copy, same batches."""
     prep, win = index_prep([9, 6], WindowShape(2, 2), transform="window_norm")
-    plain = train.Prepared(prep.plan, prep.scaler, prep.transform, "test", [a.copy() for a in prep.arrays])
-    flat, _ = train._flat(plain)
+    plain = Prepared(prep.plan, prep.scaler, prep.transform, "test", [a.copy() for a in prep.arrays])
+    flat, _ = dataset._flat(plain)
     assert flat.dtype == np.float32 and flat.ctypes.data % 64 == 0
-    a = batches(train.window_dataset(prep, win, 4, True, 3, epochs=(0, 2)))
-    b = batches(train.window_dataset(plain, win, 4, True, 3, epochs=(0, 2)))
+    a = batches(dataset.window_dataset(prep, win, 4, True, 3, epochs=(0, 2)))
+    b = batches(dataset.window_dataset(plain, win, 4, True, 3, epochs=(0, 2)))
     for (xa, ya), (xb, yb) in zip(a, b, strict=True):
         np.testing.assert_array_equal(xa, xb)
         np.testing.assert_array_equal(ya, yb)
 
 
 def test_a_misaligned_or_read_only_buffer_is_copied_not_shared() -> None:
-    buf = train.aligned_empty((1, 13), np.float64).ravel()
+    buf = aligned_empty((1, 13), np.float64).ravel()
     buf[:] = 0.0
     odd = buf[1:].reshape(4, 3)  # 8 bytes past a 64-byte boundary
     assert odd.ctypes.data % 64 == 8
-    t = train._tensor(odd)
+    t = dataset._tensor(odd)
     odd[0, 0] = 5.0
     assert t.numpy()[0, 0] == 0.0  # a copy: TensorFlow would abort on a misaligned shared buffer
-    ro = train.aligned_empty((2, 2), np.float64)
+    ro = aligned_empty((2, 2), np.float64)
     ro[:] = 1.0
     ro.flags.writeable = False
-    assert float(tf.reduce_sum(train._tensor(ro))) == 4.0
+    assert float(tf.reduce_sum(dataset._tensor(ro))) == 4.0

@@ -66,6 +66,7 @@ def _root(
 
 
 def debug_enabled() -> bool:
+    """Was --debug given (tracebacks, TensorFlow's own logs)?"""
     return _state["debug"]
 
 
@@ -120,7 +121,9 @@ def window_preview(
 
     from seqcast import console
     from seqcast.config import load_config
-    from seqcast.preview import plan, plot_preview, preview_doc
+    from seqcast.layout import plan
+    from seqcast.plot import plot_preview
+    from seqcast.preview import preview_doc
 
     def go() -> None:
         cfg = load_config(config, overrides or [])
@@ -159,15 +162,42 @@ def train(
         Path | None, typer.Option("--resume", metavar="DIR", help="Continue an interrupted run from its checkpoint.")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the run directory and its metrics as one JSON document on stdout.")
+    ] = False,
 ) -> None:
     """Load the CSV, build windows or stateful batches, train, evaluate, write a run directory."""
     from seqcast.config import load_config
 
     def go() -> None:
         cfg = load_config(config, overrides or [])
-        from seqcast.train import train_run
+        from seqcast import console, rundir
+        from seqcast.pipeline import Hooks, train_run
 
-        train_run(cfg, config_path=config, output_dir=output_dir, overwrite=overwrite, resume=resume, quiet=quiet)
+        hooks = Hooks(note=console.note)
+        if not quiet:
+            hooks.info = console.note
+            hooks.prepared = lambda prep: console.train_header(prep, to_stderr=as_json)
+            hooks.progress = console.epoch_progress
+        result = train_run(
+            cfg,
+            config_path=config,
+            output_dir=output_dir,
+            overwrite=overwrite,
+            resume=resume,
+            hooks=hooks,
+            debug=debug_enabled(),
+        )
+        if not result.chief:
+            return
+        if as_json:
+            doc = {"run_dir": str(result.run_dir), "epochs": len(result.rows), "seconds": result.seconds}
+            sys.stdout.write(rundir.strict_json(doc | {"metrics": result.metrics}) + "\n")
+        elif not quiet:
+            try:
+                console.train_summary(result.rows, result.seconds, result.run_dir, result.metrics)
+            except Exception as exc:  # a display fault must not fail a written run
+                console.note(f"the run is complete in {result.run_dir}, but its summary could not be shown: {exc}")
 
     guarded(go)
 
@@ -183,7 +213,10 @@ def forecast(
         Path | None, typer.Option("--future", metavar="CSV", help="CSV with future values of data.features.")
     ] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", metavar="FILE", help="Write the forecast to this CSV or .parquet file.")
+        Path | None,
+        typer.Option(
+            "--output", metavar="FILE", help="Write the forecast to this CSV or .parquet file (- for stdout)."
+        ),
     ] = None,
     plot: Annotated[
         Path | None, typer.Option("--plot", metavar="FILE", help="Draw history and forecast into this PNG.")
@@ -194,9 +227,22 @@ def forecast(
     def go() -> None:
         if steps <= 0:
             raise ConfigError(f"--steps must be a positive number of steps, got {steps}")
-        from seqcast.forecast import forecast_command
+        from seqcast import console
+        from seqcast import forecast as fc
+        from seqcast import plot as plots
+        from seqcast.run import load_run
 
-        forecast_command(run=run, steps=steps, data=data, future=future, output=output, plot=plot)
+        if steps > fc.MAX_STEPS:  # before reading anything
+            fc.check_steps(steps, 1)
+        r = load_run(run)
+        frame, ds, pred = fc.forecast(r, steps, data, future)
+        to_stdout = output is not None and str(output) == "-"
+        if to_stdout:
+            sys.stdout.write(frame.to_csv(index=False))
+        elif output is not None:
+            fc.write_table(frame, output)
+        drawn = plots.plot_forecast(r, ds, fc.future_times(r, ds, steps), pred, plot) if plot is not None else 0
+        console.forecast_table(frame, steps, output, plot, drawn, to_stderr=to_stdout)
 
     guarded(go)
 
@@ -212,9 +258,14 @@ def evaluate(
     def go() -> None:
         if horizon is not None and horizon <= 0:
             raise ConfigError(f"--horizon must be positive, got {horizon}")
-        from seqcast.evaluate import evaluate_command
+        from seqcast import console, rundir
+        from seqcast.evaluate import evaluate as backtest
 
-        evaluate_command(run=run, horizon=horizon, as_json=as_json)
+        doc, _ = backtest(run, horizon)
+        if as_json:
+            sys.stdout.write(rundir.strict_json(doc) + "\n")
+        else:
+            console.metrics_table(doc)
 
     guarded(go)
 
@@ -222,5 +273,6 @@ def evaluate(
 def main() -> Any:
     # pydantic looks up plugins in every installed package's entry points when the first model is built
     # (~30 ms with TensorFlow installed); the command line validates a config, it has no use for them
+    """The `seqcast` entry point."""
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     return app()

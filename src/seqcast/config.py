@@ -70,6 +70,8 @@ class Split(_Section):
 
 
 class DataConfig(_Section):
+    """data: the file, its columns, missing values, the split, the scaler and the transform."""
+
     path: Path
     time_column: str | None = None
     series_column: str | None = None
@@ -105,6 +107,8 @@ class DataConfig(_Section):
 
 
 class WindowsConfig(_Section):
+    """windows: look-back windows or stateful streams, and their sizes."""
+
     mode: Literal["lookback", "stateful"] = "lookback"
     look_back: int = Field(24, gt=0, le=BIG)  # unset with evaluate.season > 1: max(12, season + 1), see Config
     horizon: int = Field(1, gt=0, le=BIG)
@@ -114,6 +118,8 @@ class WindowsConfig(_Section):
 
 
 class ModelConfig(_Section):
+    """model: the kind (many_to_one, many_to_many, encoder_decoder), the cell and the layers."""
+
     kind: Literal["many_to_one", "many_to_many", "encoder_decoder"] = "many_to_one"
     cell: Literal["lstm", "gru", "simple_rnn"] = "lstm"
     units: list[int] = Field(default_factory=lambda: [64, 32], min_length=1)
@@ -136,10 +142,14 @@ class ModelConfig(_Section):
 
 class EarlyStopping(_Section):
     # null switches early stopping off; 20, not 10: small series plateau for 10+ epochs (bench/ACCURACY.md)
+    """training.early_stopping: epochs without improvement before stopping (null: off)."""
+
     patience: int | None = Field(20, ge=0, le=BIG)
 
 
 class TrainingConfig(_Section):
+    """training: epochs, batches, optimizer, loss, state resets, shuffling, devices, seed."""
+
     epochs: int = Field(50, gt=0, le=1_000_000)
     batch_size: int = Field(32, gt=0, le=1_000_000)
     learning_rate: float = Field(0.001, gt=0)
@@ -153,15 +163,21 @@ class TrainingConfig(_Section):
 
 
 class EvaluateConfig(_Section):
+    """evaluate: the season of seasonal naive and MASE, and the backtest horizon."""
+
     season: int = Field(1, gt=0, le=BIG)
     horizon: int = Field(1, gt=0, le=BIG)
 
 
 class OutputConfig(_Section):
+    """output: the run directory."""
+
     dir: Path | None = None
 
 
 class Config(_Section):
+    """The whole config, one section per step; cross-section rules are checked here."""
+
     data: DataConfig
     windows: WindowsConfig = WindowsConfig()
     model: ModelConfig = ModelConfig()

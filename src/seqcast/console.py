@@ -23,6 +23,7 @@ def safe(text: str) -> str:
 
 
 def error(message: str) -> None:
+    """One error message on stderr."""
     err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
 
 
@@ -96,9 +97,10 @@ def preview_tables(doc: dict[str, Any], total_series: int | None = None) -> list
     return tables
 
 
-def train_header(cfg: Any, prep: Any, policy: str) -> None:
+def train_header(prep: Any, to_stderr: bool = False) -> None:
     """What is about to be trained, and when states are reset."""
-    p = prep.plan
+    cfg, p = prep.cfg, prep.plan
+    policy = reset_policy_text(cfg)
     ds = prep.ds
     what = f"{len(ds.series)} series" + (
         f" ({', '.join(ds.names[:4])}{', ...' if len(ds.names) > 4 else ''})" if ds.names[0] else ""
@@ -110,43 +112,59 @@ def train_header(cfg: Any, prep: Any, policy: str) -> None:
         + f"\n  model {cfg.model.kind} {cfg.model.cell.upper()}({units}), batch {p.batch_size}, "
         f"transform {prep.transform} ({prep.transform_why})\n  states: {policy}"
     )
-    out.print("[bold]seqcast train[/]: " + safe(body), highlight=False)  # names are data, never markup
+    (err if to_stderr else out).print("[bold]seqcast train[/]: " + safe(body), highlight=False)  # data: no markup
 
 
-class EpochProgress:
-    """A Keras callback drawing a rich progress bar per epoch with loss, val_loss, seconds and ETA."""
+def epoch_progress(epochs: int, label: str = "epoch") -> Any:
+    """A Keras callback drawing a rich progress bar on stderr: each epoch's loss, val_loss, seconds and the ETA."""
+    import time
 
-    def __new__(cls, epochs: int, rows: list[dict[str, Any]], start: int = 0) -> Any:
-        import keras
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    import keras
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        class _Progress(keras.callbacks.Callback):
-            def on_train_begin(self, logs: Any = None) -> None:
-                self.bar = Progress(
-                    TextColumn("epoch"),
-                    MofNCompleteColumn(),
-                    BarColumn(),
-                    TextColumn("{task.fields[stats]}"),
-                    TextColumn("eta"),
-                    TimeRemainingColumn(),
-                    console=err,
-                    transient=False,
-                )
-                self.bar.start()
-                self.task = self.bar.add_task("train", total=epochs, completed=start, stats="")
+    class _Progress(keras.callbacks.Callback):
+        def on_train_begin(self, logs: Any = None) -> None:
+            self.bar = Progress(
+                TextColumn(safe(label)),
+                MofNCompleteColumn(),
+                BarColumn(),
+                TextColumn("{task.fields[stats]}"),
+                TextColumn("eta"),
+                TimeRemainingColumn(),
+                console=err,
+                transient=False,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task("train", total=epochs, completed=0, stats="")
 
-            def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-                r = rows[-1] if rows else {}
-                stats = f"loss {r.get('loss', float('nan')):.4g}"
-                if r.get("val_loss") == r.get("val_loss"):  # not NaN
-                    stats += f"  val_loss {r['val_loss']:.4g}"
-                stats += f"  {r.get('seconds', 0):.1f}s/epoch"
-                self.bar.update(self.task, completed=epoch + 1, stats=stats)
+        def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+            self.t0 = time.perf_counter()
+            self.bar.update(self.task, completed=epoch)  # a resumed run starts at its checkpoint's epoch
 
-            def on_train_end(self, logs: Any = None) -> None:
-                self.bar.stop()
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            logs = logs or {}
+            stats = f"loss {float(logs.get('loss', float('nan'))):.4g}"
+            val = float(logs.get("val_loss", float("nan")))
+            if val == val:  # not NaN
+                stats += f"  val_loss {val:.4g}"
+            stats += f"  {time.perf_counter() - self.t0:.1f}s/epoch"
+            self.bar.update(self.task, completed=epoch + 1, stats=stats)
 
-        return _Progress()
+        def on_train_end(self, logs: Any = None) -> None:
+            self.bar.stop()
+
+    return _Progress()
+
+
+def reset_policy_text(cfg: Any) -> str:
+    """When states are reset, in words."""
+    if not cfg.stateful:
+        return "look-back windows: every sample starts from zero states (stateful=False), shuffled each epoch"
+    return {
+        "epoch": "stateful: states carry from batch to batch (row r continues row r) and are reset at each epoch start",
+        "batch": "stateful layers, but states are reset before every batch (training.reset_states: batch)",
+        "never": "stateful: states are never reset during training (training.reset_states: never)",
+    }[cfg.training.reset_states]
 
 
 def metrics_table(doc: dict[str, Any]) -> None:
@@ -186,6 +204,7 @@ def metrics_table(doc: dict[str, Any]) -> None:
 
 
 def train_summary(rows: list[dict[str, Any]], seconds: float, target: Any, metrics: dict[str, Any]) -> None:
+    """The epochs run, the best one, the time, where the run went, then the backtest."""
     import math
 
     finite = [r for r in rows if not math.isnan(r["val_loss"])]
@@ -202,9 +221,7 @@ def train_summary(rows: list[dict[str, Any]], seconds: float, target: Any, metri
     metrics_table(metrics)
 
 
-def forecast_table(
-    frame: Any, run: Any, steps: int, output: Any, plot: Any, drawn: int = 0, to_stderr: bool = False
-) -> None:
+def forecast_table(frame: Any, steps: int, output: Any, plot: Any, drawn: int = 0, to_stderr: bool = False) -> None:
     """The first rows of the forecast, and where it went (on stderr when the CSV itself goes to stdout)."""
     where = err if to_stderr else out
     n_series = len(frame) // steps

@@ -1,15 +1,14 @@
-"""Read the CSV, split it into series, handle missing values, split chronologically, scale.
+"""Turn the columns read from the files into series: numbers, sorted time axes, gaps and missing values
+handled, each series split chronologically into training, validation and test parts.
 
-Plain CSVs are read with the csv module and numpy so that window-preview stays instant;
-parquet files, folders and large CSVs go through pandas (imported only then). A folder is read one file at
-a time and a large CSV in chunks of rows, each turned into numbers before the next is read, so the text of
-the whole input never sits in memory at once (the numbers do: float64 values, the time axis, series names).
+A folder is read one file at a time and a large CSV in chunks of rows (read.py), each turned into numbers before
+the next is read, so the text of the whole input never sits in memory at once (the numbers do: float64 values,
+the time axis, series names).
 """
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,10 +18,10 @@ import numpy as np
 from seqcast import timeaxis
 from seqcast.config import DataConfig
 from seqcast.errors import ConfigError, DataError
+from seqcast.read import data_files, read_tables
 from seqcast.timeaxis import Freq, TimeKind
 
 NA_STRINGS = {"", "na", "n/a", "nan", "null", "none", "#n/a", "-"}
-_PANDAS_ABOVE = 20 * 2**20  # bytes: past this a CSV is read by pandas' C parser
 
 
 @dataclass
@@ -46,6 +45,7 @@ class Parts:
     n: int
 
     def bounds(self, part: str) -> tuple[int, int]:
+        """(start, end) of the part 'train', 'val' or 'test', end exclusive."""
         return {"train": (0, self.train_end), "val": (self.train_end, self.val_end), "test": (self.val_end, self.n)}[
             part
         ]
@@ -70,128 +70,6 @@ class Dataset:
     @property
     def names(self) -> list[str]:
         return [s.name for s in self.series]
-
-
-# A table is {column: (rows,) array}, with the file line of every row (the header is line 1).
-Table = tuple[dict[str, np.ndarray], np.ndarray]
-
-
-def _check_header(header: list[str], path: Path) -> list[str]:
-    """The column names, stripped; two columns of one name (after stripping spaces) would be merged: refused."""
-    names = [str(h).strip() for h in header]
-    seen: dict[str, int] = {}
-    for k, name in enumerate(names):
-        if name in seen:
-            same = f"{header[seen[name]]!r} and {header[k]!r}" if header[seen[name]] != header[k] else repr(name)
-            raise DataError(
-                f"columns {seen[name] + 1} and {k + 1} of the header are both named {same}"
-                + (" once spaces are stripped" if header[seen[name]] != header[k] else ""),
-                where=str(path),
-                hint="give every column its own name",
-            )
-        seen[name] = k
-    return names
-
-
-def _csv_header(path: Path) -> list[str]:
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        return next(csv.reader(fh, skipinitialspace=True), [])
-
-
-def _read_csv_light(path: Path) -> Table:
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh, skipinitialspace=True)
-        header = next(reader, None)
-        if header is None or not any(h.strip() for h in header):
-            raise DataError("the file is empty", where=str(path))
-        header = _check_header(header, path)
-        rows = [r for r in reader if r]
-    if not rows:
-        raise DataError("the file has a header but no rows", where=str(path))
-    width = len(header)
-    for i, r in enumerate(rows):
-        if len(r) != width:
-            raise DataError(f"line {i + 2} has {len(r)} fields, the header has {width}", where=str(path))
-    cols = list(zip(*rows, strict=True))
-    return {h: np.asarray(c, dtype=object) for h, c in zip(header, cols, strict=True)}, np.arange(len(rows)) + 2
-
-
-def _read_pandas(path: Path) -> Table:
-    import pandas as pd
-
-    try:
-        if path.suffix.lower() in {".parquet", ".pq"}:
-            df = pd.read_parquet(path)
-        else:
-            df = pd.read_csv(path, skipinitialspace=True, dtype=str, keep_default_na=False)
-    except pd.errors.EmptyDataError:
-        raise DataError("the file is empty", where=str(path)) from None
-    except (ValueError, pd.errors.ParserError, ImportError) as exc:
-        raise DataError(f"cannot read the file: {exc}", where=str(path)) from None
-    if df.empty:
-        raise DataError("the file has a header but no rows", where=str(path))
-    header = [str(c) for c in df.columns] if path.suffix.lower() in {".parquet", ".pq"} else _csv_header(path)
-    names = _check_header(header, path)  # pandas renames a repeated CSV column 'y.1': check the file's own header
-    return {n: df[c].to_numpy(dtype=object) for n, c in zip(names, df.columns, strict=True)}, np.arange(len(df)) + 2
-
-
-def data_files(path: Path) -> list[Path]:
-    """The file itself, or every .csv / .parquet file of a folder in name order."""
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in {".csv", ".parquet", ".pq"})
-        if not files:
-            raise DataError("the folder holds no .csv or .parquet files", where=str(path))
-        return files
-    if not path.exists():
-        raise DataError("data file not found", where=str(path), hint="check data.path in the config")
-    _regular(path)
-    return [path]
-
-
-def _regular(path: Path) -> None:
-    """Refuse a FIFO, a device or a socket: reading one may never end (/dev/zero, a pipe nobody writes)."""
-    if not path.is_file():
-        raise DataError("not a regular file (a pipe, device or socket): seqcast reads files", where=str(path))
-
-
-_CHUNK_ROWS = 200_000  # rows per chunk of a large CSV: each chunk becomes numbers before the next is read
-
-
-def _read_pandas_chunks(path: Path) -> Iterator[Table]:
-    import pandas as pd
-
-    names = _check_header(_csv_header(path), path)
-    try:
-        reader = pd.read_csv(path, skipinitialspace=True, dtype=str, keep_default_na=False, chunksize=_CHUNK_ROWS)
-        seen = 0
-        for df in reader:
-            if df.empty:
-                continue
-            cols = dict(zip(names, (df[c].to_numpy(dtype=object) for c in df.columns), strict=True))
-            yield cols, np.arange(len(df)) + seen + 2
-            seen += len(df)
-    except pd.errors.EmptyDataError:
-        raise DataError("the file is empty", where=str(path)) from None
-    except (ValueError, pd.errors.ParserError) as exc:
-        raise DataError(f"cannot read the file: {exc}", where=str(path)) from None
-    if not seen:
-        raise DataError("the file has a header but no rows", where=str(path))
-
-
-def read_tables(path: Path) -> Iterator[Table]:
-    """The columns of one CSV or parquet file, with errors naming the file; a large CSV in chunks of rows."""
-    if not path.exists():
-        raise DataError("data file not found", where=str(path), hint="check data.path in the config")
-    _regular(path)
-    try:
-        if path.suffix.lower() in {".parquet", ".pq"}:
-            yield _read_pandas(path)
-        elif path.stat().st_size > _PANDAS_ABOVE:
-            yield from _read_pandas_chunks(path)
-        else:
-            yield _read_csv_light(path)
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise DataError(f"cannot read the file: {exc}", where=str(path)) from None
 
 
 @dataclass
@@ -460,84 +338,3 @@ def split_parts(ds: Dataset, cfg: DataConfig, min_train: int = 1) -> list[Parts]
             )
         parts.append(Parts(train_end=train, val_end=train + val, n=n))
     return parts
-
-
-_STAT_ROWS = 1 << 18  # rows per block when fitting a scaler: no temporary as large as the training part
-
-
-def _blockwise(a: np.ndarray, reduce: Any) -> np.ndarray:
-    """reduce(a, axis=0) (np.min or np.max) a block of rows at a time: (columns,)."""
-    return reduce(np.stack([reduce(a[k : k + _STAT_ROWS], axis=0) for k in range(0, len(a), _STAT_ROWS)]), axis=0)
-
-
-def _mean_std(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(mean, population std) per column of a (rows, columns), two passes over blocks of rows.
-
-    np.std of the whole part builds a temporary of its size (a - mean), 1.6 GB for 50M values; blocks keep the
-    temporaries at _STAT_ROWS rows. A part of one block gives numpy's own numbers exactly.
-    """
-    if len(a) <= _STAT_ROWS:
-        return a.mean(axis=0), a.std(axis=0)
-    blocks = range(0, len(a), _STAT_ROWS)
-    mean = np.sum([a[k : k + _STAT_ROWS].sum(axis=0) for k in blocks], axis=0) / len(a)
-    sq = np.sum([np.square(a[k : k + _STAT_ROWS] - mean).sum(axis=0) for k in blocks], axis=0)
-    return mean, np.sqrt(sq / len(a))
-
-
-@dataclass
-class Scaler:
-    """Per-series, per-column affine scaling fitted on each series' training part."""
-
-    kind: str
-    center: np.ndarray  # (n_series, n_inputs)
-    scale: np.ndarray  # (n_series, n_inputs)
-
-    @classmethod
-    def fit(cls, kind: str, ds: Dataset, parts: list[Parts]) -> Scaler:
-        k, f = len(ds.series), len(ds.inputs)
-        center, scale = np.zeros((k, f)), np.ones((k, f))
-        for i, (s, p) in enumerate(zip(ds.series, parts, strict=True)):
-            train = s.values[: p.train_end]
-            if kind == "standard":
-                center[i], scale[i] = _mean_std(train)
-            elif kind == "minmax":
-                lo, hi = _blockwise(train, np.min), _blockwise(train, np.max)
-                center[i], scale[i] = lo, hi - lo
-        bad = ~(np.isfinite(center) & np.isfinite(scale))
-        if bad.any():  # values near the float64 limit (1e308): their mean or spread overflows
-            i, j = (int(v[0]) for v in np.nonzero(bad))
-            who = f"series {ds.series[i].name!r}, " if ds.series[i].name else ""
-            big = float(np.nanmax(np.abs(ds.series[i].values[: parts[i].train_end, j])))
-            raise DataError(
-                f"{who}column {ds.inputs[j]!r}: values up to {big:.3g} overflow the {kind} scaler's statistics",
-                where=ds.source,
-                hint="express the column in other units (divide it by a power of ten)",
-            )
-        scale[~(scale > 1e-12)] = 1.0  # a constant column is centred, never divided by zero
-        return cls(kind, center, scale)
-
-    def transform(self, i: int, values: np.ndarray) -> np.ndarray:
-        return (values - self.center[i]) / self.scale[i]
-
-    def inverse(self, i: int, values: np.ndarray, n_cols: int | None = None) -> np.ndarray:
-        """Original units of the first n_cols columns (all when None)."""
-        k = values.shape[-1] if n_cols is None else n_cols
-        return values * self.scale[i, :k] + self.center[i, :k]
-
-    def to_json(self, names: list[str], columns: list[str]) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "series": {
-                n: {
-                    c: {"center": float(self.center[i, j]), "scale": float(self.scale[i, j])}
-                    for j, c in enumerate(columns)
-                }
-                for i, n in enumerate(names)
-            },
-        }
-
-    @classmethod
-    def from_json(cls, doc: dict[str, Any], names: list[str], columns: list[str]) -> Scaler:
-        center = np.array([[doc["series"][n][c]["center"] for c in columns] for n in names])
-        scale = np.array([[doc["series"][n][c]["scale"] for c in columns] for n in names])
-        return cls(doc["kind"], center, scale)

@@ -53,6 +53,7 @@ _ACT: dict[str, Act] = {
 
 
 def activation(name: str) -> Act:
+    """The in-place numpy function of a Keras activation name; a ValueError for one the engine lacks."""
     if name not in _ACT:
         raise ValueError(f"activation {name!r} is not one seqcast's engine knows ({', '.join(_ACT)})")
     return _ACT[name]
@@ -90,6 +91,7 @@ class Recurrent:
         return self.recurrent.shape[0]
 
     def zero_state(self, batch: int) -> State:
+        """Zero states for `batch` rows: (h, c) for an LSTM, (h,) otherwise."""
         z = np.zeros((batch, self.units), DTYPE)
         return (z, z.copy()) if self.cell == "lstm" else (z,)
 

@@ -15,6 +15,7 @@ class SeqcastError(Exception):
         super().__init__(self.render())
 
     def render(self) -> str:
+        """The message as the command line prints it: where, what, and the hint."""
         text = f"{self.where}: {self.message}" if self.where else self.message
         if self.hint:
             text += f"\n  hint: {self.hint}"

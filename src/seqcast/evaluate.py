@@ -123,9 +123,10 @@ def backtest(
 def backtest_run(run_dir: Path | Any, horizon: int | None = None) -> dict[str, Any]:
     """Backtest a (possibly still staging) run directory, or an open forecast.Run, on its data's test split."""
     from seqcast import forecast as fc
+    from seqcast import run as runs
     from seqcast.data import load_dataset
 
-    run = fc.open_run(run_dir) if isinstance(run_dir, Path) else run_dir
+    run = runs.open_run(run_dir) if isinstance(run_dir, Path) else run_dir
     cfg = run.cfg
     h = horizon or cfg.evaluate.horizon
     ds = load_dataset(cfg.data)
@@ -150,17 +151,17 @@ def backtest_run(run_dir: Path | Any, horizon: int | None = None) -> dict[str, A
     return backtest(values, test_starts, h, cfg.evaluate.season, ds.targets, model_forecast)
 
 
-def evaluate_command(*, run: Path | None, horizon: int | None, as_json: bool) -> None:
-    import sys
+def evaluate(run_dir: Path | None, horizon: int | None = None) -> tuple[dict[str, Any], bool]:
+    """(the backtest document, whether it was written to the run's metrics.json) for --run (default runs/latest).
 
-    from seqcast import console, rundir
-    from seqcast import forecast as fc
+    Only a backtest at the run's own evaluate.horizon replaces metrics.json; another --horizon is returned only.
+    """
+    from seqcast import run as runs
+    from seqcast import rundir
 
-    opened = fc.open_run(rundir.resolve_run(run))
+    opened = runs.open_run(rundir.resolve_run(run_dir))
     doc = backtest_run(opened, horizon)
-    if doc["horizon"] == opened.cfg.evaluate.horizon:  # another --horizon is shown, never written over the run's own
+    own = doc["horizon"] == opened.cfg.evaluate.horizon
+    if own:
         rundir.write_json(opened.path / "metrics.json", doc)
-    if as_json:
-        sys.stdout.write(rundir.strict_json(doc) + "\n")
-    else:
-        console.metrics_table(doc)
+    return doc, own

@@ -11,16 +11,16 @@ The run's model.keras is executed by seqcast.engine (numpy), batch = number of s
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from seqcast import engine, rundir, timeaxis
-from seqcast.config import Config, validate
-from seqcast.data import Dataset, Scaler
+from seqcast import rundir, timeaxis
+from seqcast.data import Dataset
 from seqcast.errors import DataError
+from seqcast.prepare import integrate, model_units, normalise_window
+from seqcast.run import Run
 from seqcast.timeaxis import Freq
 
 Predict = Callable[[np.ndarray], np.ndarray]
@@ -47,8 +47,8 @@ def rolling_forecast(
     while done < steps:
         x = buf[:, -look_back:]
         if normalise:
-            last = x[:, -1:, :]  # (batch, 1, inputs)
-            y = predict(x - last) + last[:, :, :n_targets]
+            shape, last = normalise_window(x)  # last: (batch, 1, inputs)
+            y = predict(shape) + last[:, :, :n_targets]
         else:
             y = predict(x)
         h = y.shape[1]
@@ -103,108 +103,6 @@ def stateful_forecast(
         feats = _future_rows(future, done - block.shape[1], block.shape[1], b, n_in - n_targets, history)
         y = run_model(np.concatenate([block, feats], axis=2), None)
     return np.concatenate(out, axis=1)
-
-
-@dataclass
-class Run:
-    """A trained run: its config, preprocessing and the model as numpy layers."""
-
-    path: Path
-    cfg: Config
-    pre: dict[str, Any]
-    model: engine.NumpyModel
-
-    @property
-    def freq(self) -> Freq | None:
-        return Freq.parse(self.pre["frequency"])
-
-    @property
-    def n_targets(self) -> int:
-        return len(self.pre["targets"])
-
-    def scaler(self, names: list[str]) -> Scaler:
-        return Scaler.from_json(self.pre["scaler"], names, self.pre["inputs"])
-
-
-def load_run(path: Path | None) -> Run:
-    """Open a complete run directory (default runs/latest)."""
-    return open_run(rundir.resolve_run(path))
-
-
-def open_run(p: Path) -> Run:
-    """Read a run directory (complete, or still being written by train): config, preprocessing record and model,
-    each checked, and checked against the others. A damaged or mismatched file is a DataError naming it."""
-    from seqcast.config import read_yaml
-    from seqcast.errors import ConfigError
-
-    try:
-        cfg = validate(read_yaml(p / "config.yaml"), source=str(p / "config.yaml"), base_dir=p)
-    except ConfigError as exc:  # the run's own copy, not the user's config: a damaged run (exit 1)
-        raise DataError(
-            f"the run's config is damaged: {exc.message}", where=exc.where or str(p / "config.yaml")
-        ) from None
-    pre = read_preprocess(p / "preprocess.json")
-    model = engine.load(p / "model.keras")
-    inputs, targets = pre["inputs"], pre["targets"]
-    stateful = pre["mode"] == "stateful"
-    if (model.n_inputs, model.n_targets, model.stateful) != (len(inputs), len(targets), stateful):
-        raise DataError(
-            f"model.keras takes {model.n_inputs} inputs and predicts {model.n_targets} targets"
-            f"{' (stateful)' if model.stateful else ''}, but preprocess.json records {len(inputs)} inputs {inputs} "
-            f"and {len(targets)} targets ({pre['mode']}): the files come from different runs",
-            where=str(p),
-        )
-    return Run(p, cfg, pre, model)
-
-
-_PRE_KEYS = {
-    "targets": list,
-    "features": list,
-    "inputs": list,
-    "mode": str,
-    "kind": str,
-    "look_back": int,
-    "horizon": int,
-    "transform": str,
-    "scaler": dict,
-    "series": list,
-}
-
-
-def read_preprocess(path: Path) -> dict[str, Any]:
-    """preprocess.json, checked: every key forecast and evaluate read, with finite scaler statistics."""
-    import json
-    import math
-
-    def bad(why: str) -> DataError:
-        return DataError(f"preprocess.json {why}", where=str(path), hint="train the run again")
-
-    try:
-        pre = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise bad(f"cannot be read: {exc}") from None
-    if not isinstance(pre, dict):
-        raise bad("is not a JSON object")
-    for key, kind in _PRE_KEYS.items():
-        if not isinstance(pre.get(key), kind) or isinstance(pre.get(key), bool):
-            raise bad(f"has no valid {key!r} (expected a {kind.__name__})")
-    if pre["inputs"] != pre["targets"] + pre["features"]:
-        raise bad(f"lists inputs {pre['inputs']} that are not its targets then features")
-    stats = pre["scaler"].get("series")
-    if not isinstance(stats, dict) or not stats:
-        raise bad("has no scaler statistics per series")
-    for name, cols in stats.items():
-        for col in pre["inputs"]:
-            cell = cols.get(col) if isinstance(cols, dict) else None
-            ok = isinstance(cell, dict) and all(
-                isinstance(cell.get(k), (int, float)) and math.isfinite(cell[k]) for k in ("center", "scale")
-            )
-            if not ok or cell["scale"] <= 0:  # type: ignore[index]
-                raise bad(f"has no finite, positive scaler statistics for series {name!r}, column {col!r}")
-        extra = sorted(set(cols) - set(pre["inputs"]))
-        if extra:
-            raise bad(f"has scaler statistics for {extra}, which are not among its inputs {pre['inputs']}")
-    return pre
 
 
 def forecast_histories(
@@ -264,7 +162,7 @@ def forecast_origins(
     if stateful:
         lo[:] = 0
     units = {
-        i: _model_units(scaler.transform(i, values[i][a:b]), transform)
+        i: model_units(scaler.transform(i, values[i][a:b]), transform)
         for i, a, b in zip(ids.tolist(), lo.tolist(), hi.tolist(), strict=True)
     }
     start = dict(zip(ids.tolist(), lo.tolist(), strict=True))  # the row of values[i] that is units[i][0]
@@ -285,15 +183,8 @@ def forecast_origins(
             _lookback_origins(run, units, start, series, origin, steps, fut, pred, batch)
     out = pred.astype(np.float64)
     if transform == "difference":  # integrate the predicted changes from the last known level
-        level = np.stack([scaler.transform(i, values[i][o - 1])[:n_t] for i, o in jobs])
-        out = level[:, None, :] + np.cumsum(out, axis=1)
+        out = integrate(np.stack([scaler.transform(i, values[i][o - 1])[:n_t] for i, o in jobs]), out)
     return out * scaler.scale[series, None, :n_t] + scaler.center[series, None, :n_t]
-
-
-def _model_units(scaled: np.ndarray, transform: str) -> np.ndarray:
-    from seqcast.transform import to_model_units
-
-    return to_model_units(scaled, transform).astype(np.float32)
 
 
 def _lookback_origins(
@@ -483,61 +374,9 @@ def write_table(frame: Any, path: Path) -> None:
         rundir.atomic_write(path, frame.to_csv(index=False).encode())
 
 
-PLOT_SERIES = 12  # series drawn by --plot: the first ones (thousands of panels take minutes and gigabytes)
-
-
-def plot_forecast(
-    run: Run,
-    ds: Dataset,
-    times: list[np.ndarray],
-    pred: np.ndarray,
-    path: Path,
-    tail: int = 200,
-    max_series: int = PLOT_SERIES,
-) -> int:
-    """History (last `tail` rows) and forecast per series and target, small multiples; returns the series drawn."""
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    targets = run.pre["targets"]
-    k, m = min(len(ds.series), max_series), len(targets)
-    cols = min(3, int(np.ceil(np.sqrt(k))))  # 4 series: 2 x 2, not 3 + 1
-    rows = -(-k // cols)
-    fig, axes = plt.subplots(rows * m, cols, figsize=(4.2 * cols, 2.4 * rows * m), squeeze=False)
-    for i, s in enumerate(ds.series[:k]):
-        r, c = divmod(i, cols)
-        for j, t in enumerate(targets):
-            ax = axes[r * m + j, c]
-            ax.plot(s.times[-tail:], s.values[-tail:, j], color="black", lw=0.9, label="history")
-            ax.plot(
-                np.concatenate([s.times[-1:], times[i]]),
-                np.concatenate([s.values[-1:, j], pred[i, :, j]]),
-                color="tab:blue",
-                lw=1.4,
-                label="forecast",
-            )
-            ax.set_title(f"{s.name + ': ' if s.name else ''}{t}", fontsize=9)
-            ax.tick_params(labelsize=7)
-            ax.tick_params(axis="x", labelrotation=25)  # every panel keeps its dates (autofmt_xdate hides them)
-            if i == 0 and j == 0:
-                ax.legend(fontsize=7)
-    for extra in range(k, rows * cols):
-        r, c = divmod(extra, cols)
-        for j in range(m):
-            axes[r * m + j, c].axis("off")
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    rundir.atomic_write(path, buf.getvalue())
-    return k
-
-
 MAX_STEPS = 100_000  # an autoregressive forecast further ahead feeds back 100,000 of its own guesses
+
+
 MAX_ROWS = 10_000_000  # series x steps: the forecast table's rows
 
 
@@ -552,24 +391,3 @@ def check_steps(steps: int, n_series: int) -> None:
             where="--steps",
             hint="forecast fewer steps, or fewer series at a time with --data",
         )
-
-
-def forecast_command(
-    *, run: Path | None, steps: int, data: Path | None, future: Path | None, output: Path | None, plot: Path | None
-) -> None:
-    """seqcast forecast: compute, show the first rows, write the file and the plot."""
-    from seqcast import console
-
-    if steps > MAX_STEPS:  # before reading anything
-        check_steps(steps, 1)
-    r = load_run(run)
-    frame, ds, pred = forecast(r, steps, data, future)
-    to_stdout = output is not None and str(output) == "-"
-    if to_stdout:
-        import sys
-
-        sys.stdout.write(frame.to_csv(index=False))
-    elif output is not None:
-        write_table(frame, output)
-    drawn = plot_forecast(r, ds, future_times(r, ds, steps), pred, plot) if plot is not None else 0
-    console.forecast_table(frame, r, steps, output, plot, drawn, to_stderr=to_stdout)

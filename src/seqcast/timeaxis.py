@@ -47,6 +47,7 @@ class Freq:
 
     @classmethod
     def parse(cls, alias: str | int | None) -> Freq | None:
+        """The Freq of a pandas offset alias or an integer step; None when it names none."""
         if alias is None:
             return None
         if isinstance(alias, int) or str(alias).lstrip("-").isdigit():

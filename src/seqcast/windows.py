@@ -112,10 +112,12 @@ class LookbackWindows:
         return self.locate(np.arange(len(self), dtype=np.int64))[1]
 
     def input_range(self, k: int) -> tuple[int, int]:
+        """(start, end) of window k's inputs in its series."""
         p = int(self.locate(np.int64(k))[1])
         return p, p + self.shape.look_back
 
     def target_range(self, k: int) -> tuple[int, int]:
+        """(start, end) of window k's targets in its series."""
         p = int(self.locate(np.int64(k))[1]) + self.shape.target_offset
         return p, p + self.shape.target_len
 
@@ -181,6 +183,7 @@ class StreamLayout:
         return first + (stream * self.chunks + batch) * self.num_steps
 
     def chunk(self, batch: int, row: int) -> tuple[int, int]:
+        """(start, end) of the chunk of batch `batch`, row `row` in its series."""
         p = int(self.starts(batch)[row])
         return p, p + self.num_steps
 

@@ -1,4 +1,4 @@
-"""Model units: scaled values, then optionally differenced or normalised per window.
+"""`data.transform: auto`: choose the transform by a validation backtest.
 
 Recurrent networks cannot extrapolate to a level they never saw: a trending series drifts out
 of the scaled range its training part covered. `difference` models x[t] - x[t-1]; `window_norm`
@@ -18,29 +18,31 @@ Without a validation part, a range rule decides (see out_of_range()).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from seqcast.data import Dataset, Parts, Scaler
+from seqcast import engine
+from seqcast.config import Config
+from seqcast.data import Dataset, Parts
+from seqcast.errors import DataError
+from seqcast.evaluate import mase_scale
+from seqcast.fit import Note, fit, silent
+from seqcast.forecast import forecast_origins
+from seqcast.layout import Plan
+from seqcast.prepare import Scaler, build
+from seqcast.run import Run
 
-if TYPE_CHECKING:
-    from seqcast.config import Config
-    from seqcast.preview import Plan
+Progress = Callable[[int, str], Any]  # (epochs, label) -> a Keras callback that shows them
+
 
 BRIEF_EPOCHS = 20  # epochs each `auto` candidate trains at most (early stopping as configured)
+
+
 MAX_ORIGINS = 60  # validation origins scored per series at most (evenly spread over the part)
-
-
-def to_model_units(scaled: np.ndarray, transform: str) -> np.ndarray:
-    """(n, inputs) scaled values in model units; for `difference` row 0 is NaN and never used."""
-    if transform != "difference":
-        return scaled
-    out = np.empty_like(scaled)
-    out[0] = np.nan
-    out[1:] = np.diff(scaled, axis=0)
-    return out
 
 
 def out_of_range(ds: Dataset, parts: list[Parts], scaler: Scaler) -> float:
@@ -100,14 +102,11 @@ def validation_jobs(p: Plan, horizon: int) -> tuple[list[tuple[int, int]], int]:
 
 def validation_mase(run: Any, p: Plan, jobs: list[tuple[int, int]], steps: int) -> float:
     """Mean |error| / in-sample seasonal-naive MAE of the training part, over every job, step and target."""
-    from seqcast import forecast as fc
-    from seqcast.evaluate import mase_scale
-
     ds, n_t = p.ds, len(p.ds.targets)
     season = p.cfg.evaluate.season
     values = [s.values for s in ds.series]
     fut = [values[i][o : o + steps, n_t:] for i, o in jobs] if ds.features else None
-    pred = fc.forecast_origins(run, values, ds.names, jobs, steps, fut)
+    pred = forecast_origins(run, values, ds.names, jobs, steps, fut)
     true = np.stack([values[i][o : o + steps, :n_t] for i, o in jobs])
     scales = []
     for i, q in enumerate(p.parts):
@@ -123,34 +122,36 @@ def validation_mase(run: Any, p: Plan, jobs: list[tuple[int, int]], steps: int) 
 
 
 def candidate_score(
-    cfg: Config, p: Plan, scaler: Scaler, transform: str, jobs: list[tuple[int, int]], steps: int, quiet: bool = True
+    cfg: Config,
+    p: Plan,
+    scaler: Scaler,
+    transform: str,
+    jobs: list[tuple[int, int]],
+    steps: int,
+    progress: list[Any] | None = None,
 ) -> float:
-    """Train `transform` briefly (at most BRIEF_EPOCHS) on the training part; its validation MASE."""
-    from pathlib import Path
+    """Train `transform` briefly (at most BRIEF_EPOCHS) on the training part; its validation MASE.
 
-    from seqcast import engine
-    from seqcast import forecast as fc
-    from seqcast.train import Prepared, fit, model_arrays
-
+    progress: Keras callbacks that show the trial's epochs (none by default).
+    """
     brief = cfg.model_copy(deep=True)
     brief.training.epochs = min(cfg.training.epochs, BRIEF_EPOCHS)
     brief.training.tensorboard = False
-    plan = replace(p, cfg=brief)
-    flat, arrays = model_arrays(p.ds, scaler, transform)
-    prep = Prepared(plan, scaler, transform, "auto candidate", arrays, flat)
-    model, _ = fit(prep, quiet=quiet)
-    run = fc.Run(Path("."), brief, prep.preprocess_doc(), engine.from_keras(model))
+    prep = build(replace(p, cfg=brief), scaler, transform, "auto candidate")
+    model, _ = fit(prep, callbacks=progress)
+    run = Run(Path("."), brief, prep.preprocess_doc(), engine.from_keras(model))
     return validation_mase(run, p, jobs, steps)
 
 
-def choose(cfg: Config, p: Plan, scaler: Scaler, quiet: bool = True) -> tuple[str, str]:
+def choose(
+    cfg: Config, p: Plan, scaler: Scaler, note: Note = silent, progress: Progress | None = None
+) -> tuple[str, str]:
     """(transform, why) for `auto`: the candidate with the lower validation-backtest MASE (see the module doc).
 
-    Trains each candidate briefly (TensorFlow is imported here); quiet=False shows each trial's progress on
-    stderr. Uses the training and validation parts only; the test part is never read.
+    Trains each candidate briefly (TensorFlow is imported then). note says which trial runs; progress(epochs,
+    label) makes a Keras callback that shows its epochs (both silent by default). Uses the training and
+    validation parts only; the test part is never read.
     """
-    from seqcast.errors import DataError
-
     mode = cfg.windows.mode
     jobs, steps = validation_jobs(p, cfg.evaluate.horizon)
     if not jobs:
@@ -160,15 +161,13 @@ def choose(cfg: Config, p: Plan, scaler: Scaler, quiet: bool = True) -> tuple[st
     candidates = ("none", level_free(mode))
     epochs = min(cfg.training.epochs, BRIEF_EPOCHS)
     for k, candidate in enumerate(candidates):
-        if not quiet:
-            from seqcast import console
-
-            console.note(
-                f"data.transform auto: trial {k + 1} of {len(candidates)}, {candidate}: at most {epochs} epochs, "
-                f"then a backtest from {len(jobs)} validation origins"
-            )
+        note(
+            f"data.transform auto: trial {k + 1} of {len(candidates)}, {candidate}: at most {epochs} epochs, "
+            f"then a backtest from {len(jobs)} validation origins"
+        )
+        bar = [progress(epochs, f"trial {k + 1}")] if progress is not None else None
         try:
-            scores[candidate] = candidate_score(cfg, p, scaler, candidate, jobs, steps, quiet)
+            scores[candidate] = candidate_score(cfg, p, scaler, candidate, jobs, steps, bar)
         except DataError:  # this candidate diverged: the other one is chosen
             scores[candidate] = float("inf")
     best = min(scores, key=lambda k: scores[k] if np.isfinite(scores[k]) else np.inf)

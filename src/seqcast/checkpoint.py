@@ -1,0 +1,101 @@
+"""Checkpoint and resume: after every complete epoch the model (optimizer included), the history and the early
+stopping state are written to a folder beside the run, so that `--resume` ends exactly where an uninterrupted
+run would have.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from seqcast.config import Config
+from seqcast.errors import ConfigError
+
+
+@dataclass
+class Session:
+    """What a checkpoint must carry for a resumed run to end exactly where an uninterrupted one would."""
+
+    checkpoint: Path | None = None
+    epochs_done: int = 0
+    best: float = float("inf")
+    best_epoch: int = 0
+    wait: int = 0
+    best_weights: list[np.ndarray] | None = None
+    interrupted: bool = False
+    saved_epoch: int = 0  # the last epoch written to the checkpoint
+
+
+def save_checkpoint(path: Path, model: Any, rows: list[dict[str, Any]], session: Session, cfg: Config) -> None:
+    """Write the checkpoint folder atomically: model.keras (optimizer included), state.json, best.npz."""
+    import json
+    import shutil
+
+    tmp = path.parent / (path.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    model.save(tmp / "model.keras")
+    state = {
+        "epochs_done": len(rows),
+        "rows": rows,
+        "best": session.best if np.isfinite(session.best) else None,  # strict JSON: no Infinity
+        "best_epoch": session.best_epoch,
+        "wait": session.wait,
+        "config": resumable(cfg),
+    }
+    (tmp / "state.json").write_text(json.dumps(state))
+    if session.best_weights is not None:
+        np.savez(tmp / "best.npz", *session.best_weights)
+    old = path.parent / (path.name + ".old")
+    if path.exists():
+        path.rename(old)
+    tmp.rename(path)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def resumable(cfg: Config) -> dict[str, Any]:
+    """The config a checkpoint must match to be resumed (output and epoch count may differ)."""
+    doc = cfg.to_dict()
+    doc.pop("output", None)
+    doc["training"].pop("epochs", None)
+    return doc
+
+
+def load_checkpoint(path: Path, cfg: Config) -> tuple[Any, list[dict[str, Any]], Session]:
+    """(model, history rows, session) from a checkpoint folder, checked against the config."""
+    import json
+
+    import keras
+
+    state_file = path / "state.json"
+    if not state_file.exists() or not (path / "model.keras").exists():
+        raise ConfigError(f"{path} is not a seqcast checkpoint (no state.json / model.keras)", where="--resume")
+    try:
+        state = json.loads(state_file.read_text())
+        config, rows = state["config"], list(state["rows"])
+        best_value = float("inf") if state["best"] is None else float(state["best"])
+        counts = int(state["epochs_done"]), int(state["best_epoch"]), int(state["wait"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(
+            f"{state_file} is damaged ({exc}): this checkpoint cannot be resumed", where="--resume"
+        ) from None
+    if config != resumable(cfg):
+        raise ConfigError(
+            "the config differs from the checkpoint's (only training.epochs and output may change)",
+            where="--resume",
+        )
+    try:
+        model = keras.saving.load_model(path / "model.keras", safe_mode=True)
+        best = None
+        if (path / "best.npz").exists():
+            with np.load(path / "best.npz", allow_pickle=False) as z:
+                best = [z[f"arr_{i}"] for i in range(len(z.files))]
+    except Exception as exc:  # Keras raises ValueError, TypeError, OSError... for a model it will not load
+        raise ConfigError(
+            f"the checkpoint's model cannot be loaded safely: {exc}", where=f"--resume {path / 'model.keras'}"
+        ) from None
+    session = Session(path, counts[0], best_value, counts[1], counts[2], best)
+    return model, rows, session

@@ -1,0 +1,154 @@
+"""The network's input: tf.data look-back batches gathered in the graph, stateful batches in layout order,
+and the data of stateful validation. TensorFlow is imported inside the functions (it costs seconds).
+
+Look-back windows are gathered batch by batch from one flat float32 array of all series, shared with TensorFlow:
+no (N, look_back, inputs) array ever exists.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from seqcast.prepare import Prepared, aligned_empty
+from seqcast.windows import LookbackWindows, StreamLayout, stateful_arrays
+
+
+def _flat(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, inputs) array of all series one after another, and each series' first row in it.
+
+    prep.flat itself when prepare made it (no copy; float32, NaN kept: the graph cleans each batch);
+    otherwise one aligned float32 copy, filled series by series.
+    """
+    lengths = [len(a) for a in prep.arrays]
+    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    if prep.flat is not None:
+        return prep.flat, offsets
+    flat = aligned_empty((sum(lengths), len(prep.ds.inputs)), np.float32)
+    for a, o in zip(prep.arrays, offsets, strict=True):
+        flat[o : o + len(a)] = a
+    return flat, offsets
+
+
+def _tensor(a: np.ndarray) -> Any:
+    """a as a TensorFlow tensor sharing its memory (dlpack); a copy unless a is C-contiguous and 64-byte aligned.
+
+    (TensorFlow's kernels assume aligned buffers and dlpack does not check: a misaligned one aborts in a gather.)
+    """
+    import tensorflow as tf
+
+    if not a.flags.c_contiguous or not a.flags.writeable or a.ctypes.data % 64:
+        return tf.constant(a)
+    try:
+        return tf.experimental.dlpack.from_dlpack(a.__dlpack__())
+    except (BufferError, TypeError, ValueError, tf.errors.OpError):  # read-only, odd strides
+        return tf.constant(a)
+
+
+def _all_finite(a: np.ndarray, rows: int = 1 << 18) -> bool:
+    """No NaN or inf in a, checked in blocks of rows (no array-sized temporary)."""
+    return all(np.isfinite(a[k : k + rows]).all() for k in range(0, len(a), rows))
+
+
+def window_dataset(
+    prep: Prepared,
+    windows: LookbackWindows,
+    batch_size: int,
+    shuffle: bool,
+    seed: int,
+    drop_remainder: bool = False,
+    epochs: tuple[int, int] | None = None,
+) -> Any:
+    """tf.data pipeline of (x, y) batches; each batch gathers its windows in the graph.
+
+    With epochs=(first, end) the pipeline spans those epochs (fit with steps_per_epoch), and epoch e's
+    order is a stateless shuffle keyed by (seed, e): a resumed run sees exactly the batches it would have.
+    The pipeline reads prep.flat in place (TensorFlow shares its memory): prep.arrays must not change while it runs.
+    """
+    import tensorflow as tf
+
+    flat, offsets = _flat(prep)
+    data = _tensor(flat)  # (rows, inputs), the memory of prep.flat: no copy of the data
+    clean = not _all_finite(flat)  # e.g. row 0 of a differenced series: NaN -> 0 per batch, as np.nan_to_num
+    n, bs, stride = len(windows), batch_size, windows.stride
+    ends = np.cumsum(windows.counts)  # (series,) one past each series' last window number
+    # window k of series i starts at global row base[i] + k * stride (windows.py, LookbackWindows)
+    base = tf.constant(offsets + windows.firsts - (ends - windows.counts) * stride)
+    ends_t = tf.constant(ends)
+    shape, n_t, norm = windows.shape, prep.n_targets, prep.transform == "window_norm"
+    span = tf.range(shape.span, dtype=tf.int64)  # inputs and targets: one gather
+    lo, hi = np.finfo(np.float32).min, np.finfo(np.float32).max
+    index_dtype = tf.int32 if n < 2**31 else tf.int64  # window numbers: 4 bytes each per epoch order
+
+    def gather(k: Any) -> tuple[Any, Any]:
+        k = tf.cast(k, tf.int64)  # (batch,) window numbers
+        s = tf.gather(base, tf.searchsorted(ends_t, k, side="right")) + k * stride  # (batch,) global start rows
+        w = tf.cast(tf.gather(data, s[:, None] + span), tf.float32)  # (batch, span, inputs)
+        if clean:
+            w = tf.clip_by_value(tf.where(tf.math.is_nan(w), tf.zeros_like(w), w), lo, hi)
+        x = w[:, : shape.look_back]  # (batch, look_back, inputs)
+        y = w[:, shape.target_offset : shape.target_offset + shape.target_len, :n_t]  # (batch, target steps, targets)
+        if norm:
+            last = x[:, -1:, :]  # (batch, 1, inputs)
+            x, y = x - last, y - last[:, :, :n_t]
+        return x, y
+
+    def epoch_order(e: Any) -> Any:
+        order = tf.range(n, dtype=index_dtype)
+        if shuffle:  # the permutation depends on (seed, e) and n only, not on what is shuffled
+            order = tf.random.experimental.stateless_shuffle(order, seed=tf.stack([tf.constant(seed, tf.int64), e]))
+        return tf.data.Dataset.from_tensor_slices(order).batch(bs, drop_remainder)
+
+    if epochs is not None:
+        ds = tf.data.Dataset.range(epochs[0], epochs[1]).flat_map(epoch_order)
+    else:
+        ds = tf.data.Dataset.from_tensor_slices(tf.range(n, dtype=index_dtype)).batch(bs, drop_remainder)
+    # tf.data's default static rewrites serialize the pipeline when its iterator is made, `data` included: a
+    # transient copy of the whole data set. The pipeline is already what they would make it (parallel map, prefetch).
+    options = tf.data.Options()
+    options.experimental_optimization.apply_default_optimizations = False
+    return ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE).with_options(options)
+
+
+def stateful_validation_data(prep: Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(warm, x, y) for stateful validation: the common tail of every training part, then the val part.
+
+    The warm-up is at most one stream's span (chunks * num_steps rows), the longest run of steps the model
+    carries its states over in training (states are reset every epoch); with reset_states never it is the
+    whole training part. The warm-up runs step by step on the numpy engine after every epoch, so on a long
+    series warming on the whole training part would cost more than the epoch itself (160,000 steps: ~6 s).
+    """
+    lay = prep.plan.train
+    assert isinstance(lay, StreamLayout)
+    parts = prep.plan.parts
+    val_len = min(p.val_end - p.train_end for p in parts)
+    if val_len < lay.target_len + (0 if lay.target_offset == 1 else lay.num_steps - 1):
+        return None
+    warm_len = min(p.train_end - f for p, f in zip(parts, lay.first, strict=True))
+    if prep.cfg.training.reset_states != "never":
+        warm_len = min(warm_len, lay.chunks * lay.num_steps)
+    n_t = prep.n_targets
+    warm = np.stack([a[p.train_end - warm_len : p.train_end] for a, p in zip(prep.arrays, parts, strict=True)])
+    if lay.target_offset == 1:  # many_to_many: one-step targets over the val part
+        x = np.stack([a[p.train_end : p.train_end + val_len - 1] for a, p in zip(prep.arrays, parts, strict=True)])
+        y = np.stack(
+            [a[p.train_end + 1 : p.train_end + val_len, :n_t] for a, p in zip(prep.arrays, parts, strict=True)]
+        )
+        # the warm-up's last output predicts row train_end: score it too
+        y = np.concatenate(
+            [np.stack([a[p.train_end : p.train_end + 1, :n_t] for a, p in zip(prep.arrays, parts, strict=True)]), y],
+            axis=1,
+        )
+    else:
+        x = np.stack([a[p.train_end : p.train_end + val_len] for a, p in zip(prep.arrays, parts, strict=True)])
+        y = np.empty(0)
+    return warm.astype(np.float32), x.astype(np.float32), y.astype(np.float32)
+
+
+def stateful_batches(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) of every stateful batch, batch-major in layout order: (batches * batch, num_steps, inputs), float32."""
+    lay = prep.plan.train
+    assert isinstance(lay, StreamLayout)
+    x, y = stateful_arrays(lay, [np.nan_to_num(a) for a in prep.arrays], prep.n_targets)
+    return x.astype(np.float32, copy=False), y.astype(np.float32, copy=False)  # stacked float32 already: no copy

@@ -1,0 +1,215 @@
+"""`seqcast train` as a library call: config -> layout and scaler -> transform (chosen by select.py when `auto`)
+-> model units -> fit -> run directory with its backtest. Returns a TrainResult; prints nothing itself: what a
+user should see goes through the Hooks the caller passes (the command line passes rich's).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from seqcast import distribute, rundir
+from seqcast.config import Config
+from seqcast.data import Dataset
+from seqcast.errors import ConfigError
+from seqcast.fit import Interrupted, Note, fit, silent
+from seqcast.model import check_size
+from seqcast.prepare import Prepared, build, plan_and_scale
+from seqcast.select import Progress, choose
+
+
+@dataclass
+class Hooks:
+    """What a caller wants to see while a run trains; every hook does nothing by default.
+
+    note: messages a user must see (data notes, where a checkpoint is kept, a first Ctrl-C);
+    info: remarks on the way (the auto trials, how replicas share a batch, a worker done);
+    prepared: called once the data is in model units, before training (the command line prints its header);
+    progress(epochs, label): a Keras callback showing the epochs of a fit (the run's, or an auto trial's).
+    """
+
+    note: Note = silent
+    info: Note = silent
+    prepared: Callable[[Prepared], None] = field(default=lambda prep: None)
+    progress: Progress | None = None
+
+
+@dataclass
+class TrainResult:
+    """A written run: where it is, its backtest (metrics.json), its history rows and the training time."""
+
+    run_dir: Path
+    metrics: dict[str, Any]
+    rows: list[dict[str, Any]]
+    seconds: float
+    prep: Prepared
+    chief: bool = True  # a multi_worker task other than the chief trains its share and writes nothing
+
+
+def prepare(cfg: Config, ds: Dataset | None = None, *, release: bool = False, hooks: Hooks | None = None) -> Prepared:
+    """Load and lay out the data, fit the scaler on the training parts, choose (auto) and apply the transform."""
+    hooks = hooks or Hooks()
+    p, scaler = plan_and_scale(cfg, ds)
+    transform: str = cfg.data.transform
+    why = "set in the config"
+    if transform == "auto":
+        transform, why = choose(cfg, p, scaler, hooks.info, hooks.progress)  # trains each candidate briefly
+    return build(p, scaler, transform, why, release=release)
+
+
+def train_run(
+    cfg: Config,
+    *,
+    config_path: Path | None = None,
+    output_dir: Path | None = None,
+    overwrite: bool = False,
+    resume: Path | None = None,
+    hooks: Hooks | None = None,
+    debug: bool = False,
+) -> TrainResult:
+    """Train, evaluate on the test split and write the run directory.
+
+    debug: show TensorFlow's own log lines. A multi_worker task other than the chief trains its share and writes
+    nothing (see _train_worker).
+    """
+    from seqcast.tfimport import import_tf
+
+    hooks = hooks or Hooks()
+    check_size(cfg, len(cfg.inputs), len(cfg.data.targets))  # before TensorFlow allocates anything
+    import_tf(quiet=not debug)
+    distribute.check(cfg)  # multi_worker: TF_CONFIG names the cluster and this task
+    target = Path(output_dir).absolute() if output_dir is not None else Path(cfg.output.dir or "runs/run").absolute()
+    protected = {"the data": Path(cfg.data.path)} | ({"the config": Path(config_path)} if config_path else {})
+    if distribute.is_chief(cfg):
+        rundir.check_target(target, overwrite, protected)  # a refusal costs nothing yet; checked again under the lock
+    # data and config errors come before anything touches the disk; from here on only the model-unit buffer
+    # holds the data (the original units are freed: 1.25x the raw data less while training)
+    prep = prepare(cfg, release=True, hooks=hooks)
+    for n in prep.ds.notes:
+        hooks.note(n)
+    if not distribute.is_chief(cfg):
+        return _train_worker(prep, target, resume, hooks)
+    if resume is not None and not (resume / "state.json").exists():
+        raise ConfigError(f"{resume} is not a seqcast checkpoint (no state.json)", where="--resume")
+    rundir.prepare_parent(target)
+    with rundir.lock(target):  # one train at a time into output.dir; the checkpoint beside it is its own
+        rundir.check_target(target, overwrite, protected)
+        hooks.prepared(prep)
+        metrics, rows, seconds = _train_and_commit(prep, target, overwrite, protected, resume, hooks)
+    # the run is complete and in place: nothing from here on may turn that into a failure
+    for note in filter(None, [_drop_resumed(resume, rundir.checkpoint_dir(target)), rundir.point_latest(target)]):
+        hooks.note(note)
+    return TrainResult(target, metrics, rows, seconds, prep)
+
+
+def _train_and_commit(
+    prep: Prepared,
+    target: Path,
+    overwrite: bool,
+    protected: dict[str, Path],
+    resume: Path | None,
+    hooks: Hooks,
+) -> tuple[dict[str, Any], list[dict[str, Any]], float]:
+    """Train into a staging folder and swap it into place; SIGTERM stops like Ctrl-C (the staging is removed)."""
+    import signal
+    import threading
+
+    checkpoint = rundir.checkpoint_dir(target)
+
+    def _terminate(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if main else None
+    try:
+        with rundir.staging(target, overwrite, protected) as work:
+            result = _train_into(work, prep, checkpoint, resume, hooks)
+    except BaseException as exc:
+        if checkpoint.exists() and not isinstance(exc, Interrupted):  # Interrupted names it already
+            hooks.note(
+                f"the checkpoint of the training so far is kept at {checkpoint}: resume with "
+                f"seqcast train CONFIG --resume {checkpoint}, or delete it"
+            )
+        raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    shutil.rmtree(checkpoint, ignore_errors=True)  # the run is complete: its checkpoint has served
+    return result
+
+
+def _train_into(
+    work: Path, prep: Prepared, checkpoint: Path, resume: Path | None, hooks: Hooks
+) -> tuple[dict[str, Any], list[dict[str, Any]], float]:
+    """Train and write every run file into the staging folder `work`."""
+    from seqcast.evaluate import backtest_run
+
+    cfg = prep.cfg
+    t0 = time.perf_counter()
+    bar = _bar(hooks, cfg)
+    model, rows = fit(
+        prep, workdir=work, checkpoint=checkpoint, resume=resume, callbacks=bar, note=hooks.note, info=hooks.info
+    )
+    seconds = time.perf_counter() - t0
+    model.save(work / "model.keras")
+    (work / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+    rundir.write_json(work / "preprocess.json", prep.preprocess_doc())
+    (work / "history.csv").write_text(history_csv(rows))
+    metrics = backtest_run(work, horizon=cfg.evaluate.horizon)
+    rundir.write_json(work / "metrics.json", metrics)
+    return metrics, rows, seconds
+
+
+def _bar(hooks: Hooks, cfg: Config) -> list[Any] | None:
+    """The progress callback of the run's own fit, if the caller wants one."""
+    if hooks.progress is None:
+        return None
+    return [hooks.progress(cfg.training.epochs, "epoch")]
+
+
+def _drop_resumed(resume: Path | None, checkpoint: Path) -> str | None:
+    """Remove a --resume checkpoint once its run is complete, unless it holds anything else (then a note)."""
+    if resume is None or not resume.is_dir() or resume.resolve() == checkpoint.resolve():
+        return None
+    others = sorted(p.name for p in resume.iterdir() if p.name not in rundir.CHECKPOINT_FILES)
+    if others:
+        return f"the checkpoint {resume} was kept: it holds other files too ({', '.join(others[:5])})"
+    shutil.rmtree(resume, ignore_errors=True)
+    return None
+
+
+def _train_worker(prep: Prepared, target: Path, resume: Path | None, hooks: Hooks) -> TrainResult:
+    """A non-chief multi_worker task: train in step with the chief into a throwaway folder, write nothing.
+
+    Returns the run directory the chief writes. With --resume, every worker needs the checkpoint at that
+    path (a shared folder, or a copy).
+    """
+    import tempfile
+
+    hooks.prepared(prep)
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="seqcast-worker-") as tmp:
+        bar = _bar(hooks, prep.cfg)
+        _, rows = fit(
+            prep, workdir=Path(tmp), checkpoint=None, resume=resume, callbacks=bar, note=hooks.note, info=hooks.info
+        )
+    hooks.info(f"{distribute.task_name()}: training done; the chief writes the run directory, this task nothing")
+    return TrainResult(target, {}, rows, time.perf_counter() - t0, prep, chief=False)
+
+
+def history_csv(rows: list[dict[str, Any]]) -> str:
+    """history.csv: epoch, loss, val_loss, seconds."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=["epoch", "loss", "val_loss", "seconds"], lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+    return buf.getvalue()

@@ -1,0 +1,298 @@
+"""Into model units: the scaler fitted on each series' training part, then the transform, each with its
+inverse in one place.
+
+Model units are what the network reads and predicts (preprocess.json records how to get there):
+  scaled = (x - center) / scale                    per series and column, fitted on the training part
+  difference:  u[t] = scaled[t] - scaled[t - 1]    inverse: integrate() from the last known level
+  window_norm: every window minus its last row     inverse: add that row back (normalise_window / its caller)
+Training's tf.data pipeline applies window_norm in the graph (dataset.py): the same subtraction, in TensorFlow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from seqcast.config import Config
+from seqcast.data import Dataset, Parts
+from seqcast.errors import ConfigError, DataError
+from seqcast.layout import Plan, check_backtest, plan
+
+TRANSFORMS = ("none", "difference", "window_norm")
+
+
+_STAT_ROWS = 1 << 18  # rows per block when fitting a scaler: no temporary as large as the training part
+
+
+def _blockwise(a: np.ndarray, reduce: Any) -> np.ndarray:
+    """reduce(a, axis=0) (np.min or np.max) a block of rows at a time: (columns,)."""
+    return reduce(np.stack([reduce(a[k : k + _STAT_ROWS], axis=0) for k in range(0, len(a), _STAT_ROWS)]), axis=0)
+
+
+def _mean_std(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, population std) per column of a (rows, columns), two passes over blocks of rows.
+
+    np.std of the whole part builds a temporary of its size (a - mean), 1.6 GB for 50M values; blocks keep the
+    temporaries at _STAT_ROWS rows. A part of one block gives numpy's own numbers exactly.
+    """
+    if len(a) <= _STAT_ROWS:
+        return a.mean(axis=0), a.std(axis=0)
+    blocks = range(0, len(a), _STAT_ROWS)
+    mean = np.sum([a[k : k + _STAT_ROWS].sum(axis=0) for k in blocks], axis=0) / len(a)
+    sq = np.sum([np.square(a[k : k + _STAT_ROWS] - mean).sum(axis=0) for k in blocks], axis=0)
+    return mean, np.sqrt(sq / len(a))
+
+
+@dataclass
+class Scaler:
+    """Per-series, per-column affine scaling fitted on each series' training part."""
+
+    kind: str
+    center: np.ndarray  # (n_series, n_inputs)
+    scale: np.ndarray  # (n_series, n_inputs)
+
+    @classmethod
+    def fit(cls, kind: str, ds: Dataset, parts: list[Parts]) -> Scaler:
+        """The scaler `kind` fitted on each series' training part."""
+        k, f = len(ds.series), len(ds.inputs)
+        center, scale = np.zeros((k, f)), np.ones((k, f))
+        for i, (s, p) in enumerate(zip(ds.series, parts, strict=True)):
+            train = s.values[: p.train_end]
+            if kind == "standard":
+                center[i], scale[i] = _mean_std(train)
+            elif kind == "minmax":
+                lo, hi = _blockwise(train, np.min), _blockwise(train, np.max)
+                center[i], scale[i] = lo, hi - lo
+        bad = ~(np.isfinite(center) & np.isfinite(scale))
+        if bad.any():  # values near the float64 limit (1e308): their mean or spread overflows
+            i, j = (int(v[0]) for v in np.nonzero(bad))
+            who = f"series {ds.series[i].name!r}, " if ds.series[i].name else ""
+            big = float(np.nanmax(np.abs(ds.series[i].values[: parts[i].train_end, j])))
+            raise DataError(
+                f"{who}column {ds.inputs[j]!r}: values up to {big:.3g} overflow the {kind} scaler's statistics",
+                where=ds.source,
+                hint="express the column in other units (divide it by a power of ten)",
+            )
+        scale[~(scale > 1e-12)] = 1.0  # a constant column is centred, never divided by zero
+        return cls(kind, center, scale)
+
+    def transform(self, i: int, values: np.ndarray) -> np.ndarray:
+        """values (n, inputs) of series i, scaled."""
+        return (values - self.center[i]) / self.scale[i]
+
+    def inverse(self, i: int, values: np.ndarray, n_cols: int | None = None) -> np.ndarray:
+        """Original units of the first n_cols columns (all when None)."""
+        k = values.shape[-1] if n_cols is None else n_cols
+        return values * self.scale[i, :k] + self.center[i, :k]
+
+    def to_json(self, names: list[str], columns: list[str]) -> dict[str, Any]:
+        """The statistics as preprocess.json records them: {series: {column: {center, scale}}}."""
+        return {
+            "kind": self.kind,
+            "series": {
+                n: {
+                    c: {"center": float(self.center[i, j]), "scale": float(self.scale[i, j])}
+                    for j, c in enumerate(columns)
+                }
+                for i, n in enumerate(names)
+            },
+        }
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any], names: list[str], columns: list[str]) -> Scaler:
+        """The scaler preprocess.json recorded, for the series `names` in that order."""
+        center = np.array([[doc["series"][n][c]["center"] for c in columns] for n in names])
+        scale = np.array([[doc["series"][n][c]["scale"] for c in columns] for n in names])
+        return cls(doc["kind"], center, scale)
+
+
+def to_model_units(scaled: np.ndarray, transform: str) -> np.ndarray:
+    """(n, inputs) scaled values in model units; for `difference` row 0 is NaN and never used."""
+    if transform != "difference":
+        return scaled
+    out = np.empty_like(scaled)
+    out[0] = np.nan
+    out[1:] = np.diff(scaled, axis=0)
+    return out
+
+
+def model_units(scaled: np.ndarray, transform: str) -> np.ndarray:
+    """to_model_units, as the float32 the network reads."""
+    return to_model_units(scaled, transform).astype(np.float32)
+
+
+def integrate(level: np.ndarray, changes: np.ndarray) -> np.ndarray:
+    """The inverse of `difference`: levels (jobs, steps, targets) from the last known level (jobs, targets)."""
+    return level[:, None, :] + np.cumsum(changes, axis=1)
+
+
+def normalise_window(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`window_norm`: (the window minus its last row, that row (batch, 1, inputs)); add it back to the output."""
+    last = x[:, -1:, :]
+    return x - last, last
+
+
+@dataclass
+class Prepared:
+    """The plan plus everything fitted on the training part: scaler, transform, model-unit arrays."""
+
+    plan: Plan
+    scaler: Scaler
+    transform: str
+    transform_why: str
+    arrays: list[np.ndarray]  # per series (n, inputs) in model units
+    flat: np.ndarray | None = None  # (rows, inputs): all series one after another, `arrays` are views of it
+    released: list[dict[str, Any]] | None = None  # series_doc() once release_data() freed the original units
+
+    @property
+    def cfg(self) -> Config:
+        return self.plan.cfg
+
+    @property
+    def ds(self) -> Dataset:
+        return self.plan.ds
+
+    @property
+    def n_targets(self) -> int:
+        return len(self.ds.targets)
+
+    def preprocess_doc(self) -> dict[str, Any]:
+        """preprocess.json: columns, layout, transform and why, scaler statistics, every series."""
+        cfg, ds = self.cfg, self.ds
+        return {
+            "format": 1,
+            "targets": ds.targets,
+            "features": ds.features,
+            "inputs": ds.inputs,
+            "time_column": cfg.data.time_column,
+            "series_column": cfg.data.series_column,
+            "time_kind": ds.time_kind,
+            "frequency": ds.freq.alias if ds.freq else None,
+            "mode": cfg.windows.mode,
+            "kind": cfg.model.kind,
+            "look_back": cfg.windows.look_back,
+            "horizon": cfg.windows.horizon,
+            "num_steps": cfg.windows.num_steps,
+            "streams": cfg.windows.streams,
+            "batch_size": self.plan.batch_size,
+            "transform": self.transform,
+            "transform_requested": cfg.data.transform,
+            "transform_reason": self.transform_why,
+            "scaler": self.scaler.to_json(ds.names, ds.inputs),
+            "series": self.series_doc(),
+        }
+
+    def series_doc(self) -> list[dict[str, Any]]:
+        """Name, rows, first and last timestamp and split of every series (kept by release_data)."""
+        return self.released if self.released is not None else series_doc(self.ds, self.plan.parts)
+
+    def release_data(self) -> None:
+        """Free every series' values and time axis in original units: training reads only the model units.
+
+        The float64 values and the int64/datetime64 times are 1.25x the raw data and would sit unused through
+        training (the backtest at the end reads the data file again, in the run's own terms). Afterwards each
+        series keeps its name, its first and last timestamp and no values; preprocess_doc is unchanged.
+        Nothing may read ds.series[i].values or .times after this. `prepare(release=True)` does it as early
+        as it can.
+        """
+        if self.released is None:
+            self.released = self.series_doc()
+        _drop_times(self.ds)
+        _drop_values(self.ds)
+
+
+def series_doc(ds: Dataset, parts: list[Parts]) -> list[dict[str, Any]]:
+    """What preprocess.json records of every series: name, rows, first and last timestamp, split ends."""
+    from seqcast import timeaxis
+
+    return [
+        {
+            "name": s.name,
+            "rows": len(s),
+            "first": timeaxis.fmt(s.times[0], ds.time_kind),
+            "last": timeaxis.fmt(s.times[-1], ds.time_kind),
+            "train_end": p.train_end,
+            "val_end": p.val_end,
+        }
+        for s, p in zip(ds.series, parts, strict=True)
+    ]
+
+
+def _drop_times(ds: Dataset) -> None:
+    for s in ds.series:
+        if len(s.times) > 2:
+            s.times = s.times[[0, -1]]  # a copy: no view keeps the whole axis alive
+
+
+def _drop_values(ds: Dataset) -> None:
+    for s in ds.series:
+        s.values = np.empty((0, s.values.shape[1]), s.values.dtype)
+
+
+def plan_and_scale(cfg: Config, ds: Dataset | None = None) -> tuple[Plan, Scaler]:
+    """The layout of the data (loaded unless given), checked for the final backtest, and the fitted scaler."""
+    p = plan(cfg, ds)
+    check_backtest(cfg, p.ds, p.parts)
+    return p, Scaler.fit(cfg.data.scaler, p.ds, p.parts)
+
+
+def build(p: Plan, scaler: Scaler, transform: str, why: str, *, release: bool = False) -> Prepared:
+    """The data in model units under `transform` (none, difference or window_norm; `auto` is resolved above).
+
+    release=True (what `seqcast train` asks): the original units are freed as soon as they are not needed,
+    the time axes before the model-unit buffer is filled and the values after it (Prepared.release_data);
+    the peak then holds the values and the float32 model units, not the time axes too.
+    """
+    if transform == "window_norm" and p.cfg.stateful:
+        raise ConfigError(
+            "window_norm needs look-back windows; use difference in stateful mode", where="data.transform"
+        )
+    released = None
+    if release:  # the time axes are not read past this point: free them before the buffer is filled
+        released = series_doc(p.ds, p.parts)
+        _drop_times(p.ds)
+    flat, arrays = model_arrays(p.ds, scaler, transform)
+    prep = Prepared(p, scaler, transform, why, arrays, flat, released)
+    if release:
+        prep.release_data()
+    return prep
+
+
+def model_arrays(ds: Dataset, scaler: Scaler, transform: str) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Every series in model units: one (rows, inputs) float32 buffer and a view of it per series.
+
+    float32 because the model computes in float32: transforms are computed in float64 (a block of rows at a
+    time) and rounded once, the numbers a float64 buffer cast per batch would give, at half the memory. The
+    buffer is 64-byte aligned so that window_dataset hands it to TensorFlow without a copy.
+    """
+    lengths = [len(s) for s in ds.series]
+    flat = aligned_empty((sum(lengths), len(ds.inputs)), np.float32)
+    arrays, o = [], 0
+    block = 1 << 16  # rows at a time: the float64 temporaries of scaling stay small (2 MiB per 4 columns)
+    for i, (s, n) in enumerate(zip(ds.series, lengths, strict=True)):
+        for k in range(0, n, block):
+            lo = max(k - 1, 0)  # one row before the block: `difference` needs it
+            units = to_model_units(scaler.transform(i, s.values[lo : k + block]), transform)
+            part = flat[o + k : o + min(k + block, n)]
+            part[:] = units[k - lo :]
+            if np.isinf(part).any():  # beyond float32, the model's dtype (3.4e38), once scaled
+                who = f"series {s.name!r}" if s.name else "the series"
+                raise DataError(
+                    f"{who} has values too large for the model's float32 units once scaled (data.scaler: "
+                    f"{scaler.kind}; largest {float(np.abs(s.values[k : k + block]).max()):.3g})",
+                    where=ds.source,
+                    hint="set data.scaler to standard, or express the columns in other units",
+                )
+        arrays.append(flat[o : o + n])
+        o += n
+    return flat, arrays
+
+
+def aligned_empty(shape: tuple[int, int], dtype: Any) -> np.ndarray:
+    """np.empty(shape, dtype) starting on a 64-byte boundary (TensorFlow copies a less aligned buffer)."""
+    nbytes = shape[0] * shape[1] * np.dtype(dtype).itemsize
+    buf = np.empty(nbytes + 64, np.uint8)
+    skip = -buf.ctypes.data % 64
+    return buf[skip : skip + nbytes].view(dtype).reshape(shape)

@@ -1,0 +1,139 @@
+"""Read CSV and parquet files into columns of text, a file (or a chunk of rows) at a time.
+
+Plain CSVs are read with the csv module so that window-preview stays instant; parquet files and large CSVs go
+through pandas (imported only then). Every error names the file and, where it can, the line.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from seqcast.errors import DataError
+
+_PANDAS_ABOVE = 20 * 2**20  # bytes: past this a CSV is read by pandas' C parser
+
+
+# A table is {column: (rows,) array}, with the file line of every row (the header is line 1).
+Table = tuple[dict[str, np.ndarray], np.ndarray]
+
+
+def _check_header(header: list[str], path: Path) -> list[str]:
+    """The column names, stripped; two columns of one name (after stripping spaces) would be merged: refused."""
+    names = [str(h).strip() for h in header]
+    seen: dict[str, int] = {}
+    for k, name in enumerate(names):
+        if name in seen:
+            same = f"{header[seen[name]]!r} and {header[k]!r}" if header[seen[name]] != header[k] else repr(name)
+            raise DataError(
+                f"columns {seen[name] + 1} and {k + 1} of the header are both named {same}"
+                + (" once spaces are stripped" if header[seen[name]] != header[k] else ""),
+                where=str(path),
+                hint="give every column its own name",
+            )
+        seen[name] = k
+    return names
+
+
+def _csv_header(path: Path) -> list[str]:
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        return next(csv.reader(fh, skipinitialspace=True), [])
+
+
+def _read_csv_light(path: Path) -> Table:
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh, skipinitialspace=True)
+        header = next(reader, None)
+        if header is None or not any(h.strip() for h in header):
+            raise DataError("the file is empty", where=str(path))
+        header = _check_header(header, path)
+        rows = [r for r in reader if r]
+    if not rows:
+        raise DataError("the file has a header but no rows", where=str(path))
+    width = len(header)
+    for i, r in enumerate(rows):
+        if len(r) != width:
+            raise DataError(f"line {i + 2} has {len(r)} fields, the header has {width}", where=str(path))
+    cols = list(zip(*rows, strict=True))
+    return {h: np.asarray(c, dtype=object) for h, c in zip(header, cols, strict=True)}, np.arange(len(rows)) + 2
+
+
+def _read_pandas(path: Path) -> Table:
+    import pandas as pd
+
+    try:
+        if path.suffix.lower() in {".parquet", ".pq"}:
+            df = pd.read_parquet(path)
+        else:
+            df = pd.read_csv(path, skipinitialspace=True, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise DataError("the file is empty", where=str(path)) from None
+    except (ValueError, pd.errors.ParserError, ImportError) as exc:
+        raise DataError(f"cannot read the file: {exc}", where=str(path)) from None
+    if df.empty:
+        raise DataError("the file has a header but no rows", where=str(path))
+    header = [str(c) for c in df.columns] if path.suffix.lower() in {".parquet", ".pq"} else _csv_header(path)
+    names = _check_header(header, path)  # pandas renames a repeated CSV column 'y.1': check the file's own header
+    return {n: df[c].to_numpy(dtype=object) for n, c in zip(names, df.columns, strict=True)}, np.arange(len(df)) + 2
+
+
+def data_files(path: Path) -> list[Path]:
+    """The file itself, or every .csv / .parquet file of a folder in name order."""
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in {".csv", ".parquet", ".pq"})
+        if not files:
+            raise DataError("the folder holds no .csv or .parquet files", where=str(path))
+        return files
+    if not path.exists():
+        raise DataError("data file not found", where=str(path), hint="check data.path in the config")
+    _regular(path)
+    return [path]
+
+
+def _regular(path: Path) -> None:
+    """Refuse a FIFO, a device or a socket: reading one may never end (/dev/zero, a pipe nobody writes)."""
+    if not path.is_file():
+        raise DataError("not a regular file (a pipe, device or socket): seqcast reads files", where=str(path))
+
+
+_CHUNK_ROWS = 200_000  # rows per chunk of a large CSV: each chunk becomes numbers before the next is read
+
+
+def _read_pandas_chunks(path: Path) -> Iterator[Table]:
+    import pandas as pd
+
+    names = _check_header(_csv_header(path), path)
+    try:
+        reader = pd.read_csv(path, skipinitialspace=True, dtype=str, keep_default_na=False, chunksize=_CHUNK_ROWS)
+        seen = 0
+        for df in reader:
+            if df.empty:
+                continue
+            cols = dict(zip(names, (df[c].to_numpy(dtype=object) for c in df.columns), strict=True))
+            yield cols, np.arange(len(df)) + seen + 2
+            seen += len(df)
+    except pd.errors.EmptyDataError:
+        raise DataError("the file is empty", where=str(path)) from None
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise DataError(f"cannot read the file: {exc}", where=str(path)) from None
+    if not seen:
+        raise DataError("the file has a header but no rows", where=str(path))
+
+
+def read_tables(path: Path) -> Iterator[Table]:
+    """The columns of one CSV or parquet file, with errors naming the file; a large CSV in chunks of rows."""
+    if not path.exists():
+        raise DataError("data file not found", where=str(path), hint="check data.path in the config")
+    _regular(path)
+    try:
+        if path.suffix.lower() in {".parquet", ".pq"}:
+            yield _read_pandas(path)
+        elif path.stat().st_size > _PANDAS_ABOVE:
+            yield from _read_pandas_chunks(path)
+        else:
+            yield _read_csv_light(path)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"cannot read the file: {exc}", where=str(path)) from None

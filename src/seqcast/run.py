@@ -1,0 +1,118 @@
+"""Open a trained run directory: its config, preprocessing record and model (as numpy layers), each checked,
+and checked against the others. Forecast and evaluate start here; no TensorFlow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from seqcast import engine, rundir
+from seqcast.config import Config, validate
+from seqcast.errors import DataError
+from seqcast.prepare import Scaler
+from seqcast.timeaxis import Freq
+
+
+@dataclass
+class Run:
+    """A trained run: its config, preprocessing and the model as numpy layers."""
+
+    path: Path
+    cfg: Config
+    pre: dict[str, Any]
+    model: engine.NumpyModel
+
+    @property
+    def freq(self) -> Freq | None:
+        return Freq.parse(self.pre["frequency"])
+
+    @property
+    def n_targets(self) -> int:
+        return len(self.pre["targets"])
+
+    def scaler(self, names: list[str]) -> Scaler:
+        """The run's scaler for the series `names`, in that order."""
+        return Scaler.from_json(self.pre["scaler"], names, self.pre["inputs"])
+
+
+def load_run(path: Path | None) -> Run:
+    """Open a complete run directory (default runs/latest)."""
+    return open_run(rundir.resolve_run(path))
+
+
+def open_run(p: Path) -> Run:
+    """Read a run directory (complete, or still being written by train): config, preprocessing record and model,
+    each checked, and checked against the others. A damaged or mismatched file is a DataError naming it."""
+    from seqcast.config import read_yaml
+    from seqcast.errors import ConfigError
+
+    try:
+        cfg = validate(read_yaml(p / "config.yaml"), source=str(p / "config.yaml"), base_dir=p)
+    except ConfigError as exc:  # the run's own copy, not the user's config: a damaged run (exit 1)
+        raise DataError(
+            f"the run's config is damaged: {exc.message}", where=exc.where or str(p / "config.yaml")
+        ) from None
+    pre = read_preprocess(p / "preprocess.json")
+    model = engine.load(p / "model.keras")
+    inputs, targets = pre["inputs"], pre["targets"]
+    stateful = pre["mode"] == "stateful"
+    if (model.n_inputs, model.n_targets, model.stateful) != (len(inputs), len(targets), stateful):
+        raise DataError(
+            f"model.keras takes {model.n_inputs} inputs and predicts {model.n_targets} targets"
+            f"{' (stateful)' if model.stateful else ''}, but preprocess.json records {len(inputs)} inputs {inputs} "
+            f"and {len(targets)} targets ({pre['mode']}): the files come from different runs",
+            where=str(p),
+        )
+    return Run(p, cfg, pre, model)
+
+
+_PRE_KEYS = {
+    "targets": list,
+    "features": list,
+    "inputs": list,
+    "mode": str,
+    "kind": str,
+    "look_back": int,
+    "horizon": int,
+    "transform": str,
+    "scaler": dict,
+    "series": list,
+}
+
+
+def read_preprocess(path: Path) -> dict[str, Any]:
+    """preprocess.json, checked: every key forecast and evaluate read, with finite scaler statistics."""
+    import json
+    import math
+
+    def bad(why: str) -> DataError:
+        return DataError(f"preprocess.json {why}", where=str(path), hint="train the run again")
+
+    try:
+        pre = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise bad(f"cannot be read: {exc}") from None
+    if not isinstance(pre, dict):
+        raise bad("is not a JSON object")
+    for key, kind in _PRE_KEYS.items():
+        if not isinstance(pre.get(key), kind) or isinstance(pre.get(key), bool):
+            raise bad(f"has no valid {key!r} (expected a {kind.__name__})")
+    if pre["inputs"] != pre["targets"] + pre["features"]:
+        raise bad(f"lists inputs {pre['inputs']} that are not its targets then features")
+    stats = pre["scaler"].get("series")
+    if not isinstance(stats, dict) or not stats:
+        raise bad("has no scaler statistics per series")
+    for name, cols in stats.items():
+        for col in pre["inputs"]:
+            cell = cols.get(col) if isinstance(cols, dict) else None
+            ok = isinstance(cell, dict) and all(
+                isinstance(cell.get(k), (int, float)) and math.isfinite(cell[k]) for k in ("center", "scale")
+            )
+            if not ok or cell["scale"] <= 0:  # type: ignore[index]
+                raise bad(f"has no finite, positive scaler statistics for series {name!r}, column {col!r}")
+        extra = sorted(set(cols) - set(pre["inputs"]))
+        if extra:
+            raise bad(f"has scaler statistics for {extra}, which are not among its inputs {pre['inputs']}")
+    return pre
