@@ -21,6 +21,7 @@ from seqcast.config import Config
 from seqcast.data import Dataset
 from seqcast.errors import ConfigError
 from seqcast.fit import Interrupted, Note, fit, silent
+from seqcast.layout import check_backtest
 from seqcast.model import check_size
 from seqcast.prepare import Prepared, build, plan_and_scale
 from seqcast.select import Progress, choose
@@ -54,10 +55,22 @@ class TrainResult:
     chief: bool = True  # a multi_worker task other than the chief trains its share and writes nothing
 
 
-def prepare(cfg: Config, ds: Dataset | None = None, *, release: bool = False, hooks: Hooks | None = None) -> Prepared:
-    """Load and lay out the data, fit the scaler on the training parts, choose (auto) and apply the transform."""
+def prepare(
+    cfg: Config,
+    ds: Dataset | None = None,
+    *,
+    release: bool = False,
+    hooks: Hooks | None = None,
+    for_backtest: bool = False,
+) -> Prepared:
+    """Load and lay out the data, fit the scaler on the training parts, choose (auto) and apply the transform.
+
+    for_backtest: first check that the test part leaves the backtest after training an origin (train_run).
+    """
     hooks = hooks or Hooks()
     p, scaler = plan_and_scale(cfg, ds)
+    if for_backtest:  # before the auto trials, which take a while
+        check_backtest(cfg, p.ds, p.parts)
     transform: str = cfg.data.transform
     why = "set in the config"
     if transform == "auto":
@@ -92,7 +105,7 @@ def train_run(
         rundir.check_target(target, overwrite, protected)  # a refusal costs nothing yet; checked again under the lock
     # data and config errors come before anything touches the disk; from here on only the model-unit buffer
     # holds the data (the original units are freed: 1.25x the raw data less while training)
-    prep = prepare(cfg, release=True, hooks=hooks)
+    prep = prepare(cfg, release=True, hooks=hooks, for_backtest=True)
     for n in prep.ds.notes:
         hooks.note(n)
     if not distribute.is_chief(cfg):

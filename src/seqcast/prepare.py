@@ -18,7 +18,7 @@ import numpy as np
 from seqcast.config import Config
 from seqcast.data import Dataset, Parts
 from seqcast.errors import ConfigError, DataError
-from seqcast.layout import Plan, check_backtest, plan
+from seqcast.layout import Plan, plan
 
 TRANSFORMS = ("none", "difference", "window_norm")
 
@@ -232,9 +232,8 @@ def _drop_values(ds: Dataset) -> None:
 
 
 def plan_and_scale(cfg: Config, ds: Dataset | None = None) -> tuple[Plan, Scaler]:
-    """The layout of the data (loaded unless given), checked for the final backtest, and the fitted scaler."""
+    """The layout of the data (loaded unless given) and the scaler fitted on its training parts."""
     p = plan(cfg, ds)
-    check_backtest(cfg, p.ds, p.parts)
     return p, Scaler.fit(cfg.data.scaler, p.ds, p.parts)
 
 
