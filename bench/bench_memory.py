@@ -82,6 +82,7 @@ def child(mode: str, rows: int, out: str) -> None:
     from seqcast.layout import Plan
     from seqcast.pipeline import prepare
     from seqcast.prepare import Prepared, Scaler, aligned_empty, model_arrays
+    from seqcast.transforms import Transform
     from seqcast.windows import WindowShape, lookback_windows
 
     n = 10_000 if mode == "fixed" else rows
@@ -115,7 +116,7 @@ def child(mode: str, rows: int, out: str) -> None:
         parts = [Parts(n, n, n)]
         plan = Plan(cfg, ds, parts, windows, None, None)
         scaler = Scaler("none", np.zeros((1, N_IN)), np.ones((1, N_IN)))
-        flat, arrays = model_arrays(ds, scaler, "none")  # what prepare() makes: the float32 model-unit buffer
+        flat, arrays = model_arrays(ds, scaler, Transform())  # what prepare() makes: the float32 model-unit buffer
         mark("model units")
         prep = Prepared(plan, scaler, "none", "bench", arrays, flat)
     train_ds = window_dataset(prep, windows, BATCH, True, 0, epochs=(0, 1))

@@ -39,13 +39,15 @@ def write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> Path:
     return path
 
 
-def wave_csv(path: Path, lengths: list[int], targets: list[str], features: list[str] = ()) -> Path:
-    """Daily series named A, B, ... of the given lengths; every column a different smooth wave."""
+def wave_csv(path: Path, lengths: list[int], targets: list[str], features: list[str] = (), offset: float = 0.0) -> Path:
+    """Daily series named A, B, ... of the given lengths; every column a different smooth wave (plus offset)."""
     rows = []
     for k, n in enumerate(lengths):
         days = np.datetime64("2021-01-01") + np.arange(n)
         for t in range(n):
-            vals = [round(float(np.sin(0.3 * t + k + j) + 0.1 * j), 6) for j in range(len(targets) + len(features))]
+            vals = [
+                round(float(np.sin(0.3 * t + k + j) + 0.1 * j + offset), 6) for j in range(len(targets) + len(features))
+            ]
             rows.append([chr(65 + k), str(days[t]), *vals])
     return write_csv(path, ["series", "time", *targets, *features], rows)
 
@@ -549,6 +551,23 @@ ORIGIN_CASES = [
     ("lookback-m2o-window_norm", {"mode": "lookback"}, {"kind": "many_to_one"}, "window_norm", [], [40, 46]),
     ("lookback-encdec-difference", {"mode": "lookback"}, {"kind": "encoder_decoder"}, "difference", ["f"], [40]),
     ("lookback-m2m-simple_rnn", {"mode": "lookback"}, {"kind": "many_to_many", "cell": "simple_rnn"}, "none", [], [44]),
+    (
+        "lookback-m2o-log+seasonal-feature",
+        {"mode": "lookback"},
+        {"kind": "many_to_one"},
+        "log+seasonal",
+        ["f"],
+        [44, 50],
+    ),
+    (
+        "stateful-m2m-seasonal+difference",
+        {"mode": "stateful"},
+        {"kind": "many_to_many"},
+        "seasonal+difference",
+        [],
+        [52],
+    ),
+    ("lookback-encdec-log+window_norm", {"mode": "lookback"}, {"kind": "encoder_decoder"}, "log+window_norm", [], [40]),
 ]
 
 
@@ -567,14 +586,15 @@ def test_forecast_origins_equal_a_forecast_from_each_truncated_history(
 ) -> None:
     """One pass over each series with its states kept at the origins (stateful), or every origin's window in one
     batch (look-back), answers what forecasting each origin's history on its own answers."""
-    data = wave_csv(tmp_path / "data.csv", lengths, ["a"], features)
+    data = wave_csv(tmp_path / "data.csv", lengths, ["a"], features, offset=3.0)  # positive: a log applies
     doc = config_doc(data, ["a"], windows=windows, model=model)
     doc["data"] |= {"features": features, "scaler": "standard", "transform": transform}
+    doc["evaluate"] = {"season": 4}  # the seasonal step's lag
     run = load_run(make_run(tmp_path, write_config(tmp_path / "c.yaml", doc), seed=2))
     values = list(series_values(data, ["a", *features]).values())
     names = ["A", "B"][: len(lengths)]
     steps = 5
-    jobs = [(i, o) for i, v in enumerate(values) for o in (8, 9, 17, len(v) - steps, len(v) - 2)]
+    jobs = [(i, o) for i, v in enumerate(values) for o in (12, 13, 17, len(v) - steps, len(v) - 2)]
     fut = [values[i][o : o + steps, 1:] for i, o in jobs] if features else None
     if fut is not None:  # the last origins run past the file: their future feature rows are made up
         fut = [np.concatenate([f, np.full((steps - len(f), len(features)), 0.25)]) for f in fut]
@@ -585,6 +605,41 @@ def test_forecast_origins_equal_a_forecast_from_each_truncated_history(
     for j, (i, o) in enumerate(jobs):
         alone = forecast.forecast_histories(run, [values[i][:o]], [names[i]], steps, [fut[j]] if fut else None)
         np.testing.assert_allclose(got[j], alone[0], rtol=1e-5, atol=1e-5, err_msg=f"series {names[i]}, origin {o}")
+
+
+def test_log_seasonal_forecast_equals_a_plain_keras_loop_on_seasonal_changes_of_logs(tmp_path: Path) -> None:
+    """transform log+seasonal, standard scaler: log, scale, subtract the value a season before, run the Keras model
+    (window by window), then add back the value a season before, unscale and exp, all by hand."""
+    import keras
+
+    data = wave_csv(tmp_path / "data.csv", [40], ["a"], offset=3.0)
+    doc = config_doc(data, ["a"], model={"kind": "many_to_one"})
+    doc["data"] |= {"scaler": "standard", "transform": "log+seasonal"}
+    doc["evaluate"] = {"season": 4}
+    run_dir = make_run(tmp_path, write_config(tmp_path / "c.yaml", doc), seed=3)
+    stats = json.loads((run_dir / "preprocess.json").read_text())["scaler"]["series"]["A"]["a"]
+    _, _, pred = forecast.forecast(load_run(run_dir), 9)
+
+    km = keras.saving.load_model(run_dir / "model.keras")
+    scaled = list((np.log(series_values(data, ["a"])["A"][:, 0]) - stats["center"]) / stats["scale"])
+    while len(scaled) < 40 + 9:
+        changes = np.array(scaled[4:]) - np.array(scaled[:-4])  # the seasonal changes so far
+        y = np.asarray(km(changes[-6:][None, :, None].astype(np.float32)))[0, :, 0]  # (horizon,)
+        for v in y:
+            scaled.append(v + scaled[-4])
+    want = np.exp(np.array(scaled[40:49]) * stats["scale"] + stats["center"])
+    np.testing.assert_allclose(pred[0, :, 0], want, rtol=1e-5)
+
+
+def test_log_transform_refuses_a_history_with_values_of_zero_or_below(tmp_path: Path) -> None:
+    data = wave_csv(tmp_path / "data.csv", [40], ["a"], offset=3.0)
+    doc = config_doc(data, ["a"])
+    doc["data"] |= {"scaler": "standard", "transform": "log"}
+    run = load_run(make_run(tmp_path, write_config(tmp_path / "c.yaml", doc)))
+    values = list(series_values(data, ["a"]).values())
+    values[0][38, 0] = -1.0  # in the last window: a look-back model reads only those rows
+    with pytest.raises(DataError, match="series 'A' has target values of 0 or below"):
+        forecast.forecast_histories(run, values, ["A"], 3)
 
 
 def test_stateful_origins_equal_a_plain_keras_loop_on_each_truncated_history(tmp_path: Path) -> None:

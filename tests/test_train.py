@@ -439,3 +439,21 @@ def test_train_json_prints_one_document_with_the_run_and_its_metrics(tmp_path: P
     assert doc["run_dir"] == str(run.absolute()) and doc["epochs"] == 1
     assert doc["metrics"] == json.loads((run / "metrics.json").read_text())
     assert "seqcast train: 2 series" in res.stderr  # the header and the progress go to stderr
+
+
+def test_an_ensemble_trains_its_members_with_their_own_seeds_and_writes_one_plain_keras_model(tmp_path: Path) -> None:
+    cfg = load_config(write_config(tmp_path, model={"ensemble": 2}, training={"epochs": 2}))
+    run = pipeline.train_run(cfg, output_dir=tmp_path / "run").run_dir
+    with (run / "history.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["member"] for r in rows] == ["0", "0", "1", "1"] and [r["epoch"] for r in rows] == ["1", "2", "1", "2"]
+    model = keras.saving.load_model(run / "model.keras", safe_mode=True)
+    assert rnn_units(model) == [8]  # two members of 4 units, side by side
+    # each member is the run one seed would give: the merged model is their mean
+    members = []
+    for k in range(2):
+        single = load_config(write_config(tmp_path, training={"epochs": 2, "seed": k}))
+        members.append(pipeline.train_run(single, output_dir=tmp_path / f"m{k}").run_dir)
+    x = np.random.default_rng(0).normal(size=(3, 8, 2)).astype(np.float32)
+    mean = np.mean([keras.saving.load_model(m / "model.keras")(x) for m in members], axis=0)
+    np.testing.assert_allclose(np.asarray(model(x)), mean, atol=1e-5)

@@ -13,6 +13,7 @@ from seqcast.config import validate
 from seqcast.data import Dataset, Series
 from seqcast.layout import Plan
 from seqcast.prepare import Prepared, Scaler, aligned_empty, model_arrays
+from seqcast.transforms import Transform
 from seqcast.windows import LookbackWindows, WindowShape, lookback_windows
 
 
@@ -33,7 +34,7 @@ def index_prep(
     cfg = validate(raw, source="test", base_dir=Path.cwd())
     win = lookback_windows(shape, firsts or [0] * len(lengths), [(0, n) for n in lengths], stride)
     scaler = Scaler("none", np.zeros((len(lengths), 3)), np.ones((len(lengths), 3)))
-    flat, arrays = model_arrays(ds, scaler, "none")
+    flat, arrays = model_arrays(ds, scaler, Transform())
     return Prepared(Plan(cfg, ds, [], win, None, None), scaler, transform, "test", arrays, flat), win
 
 

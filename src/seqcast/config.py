@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from seqcast.errors import ConfigError
+from seqcast.transforms import Transform
 
 BIG = 2**31 - 1  # sizes and counts above this overflow the int32 and int64 arithmetic they end up in
 
@@ -80,12 +81,19 @@ class DataConfig(_Section):
     missing: Literal["error", "interpolate", "ffill", "drop"] = "error"
     split: Split = Split()
     scaler: Literal["standard", "minmax", "none"] = "standard"
-    transform: Literal["none", "difference", "window_norm", "auto"] = "auto"
+    transform: str = "auto"  # auto, or transforms.py's steps joined by '+': none, log+seasonal, window_norm, ...
 
     @field_validator("targets", "features", mode="before")
     @classmethod
     def _one_name_is_a_list(cls, v: Any) -> Any:
         return [v] if isinstance(v, str) else v
+
+    @field_validator("transform")
+    @classmethod
+    def _a_transform(cls, v: str) -> str:
+        if v != "auto":
+            Transform.parse(v, season=2)  # its steps; the season is checked against evaluate.season in Config
+        return v
 
     @model_validator(mode="after")
     def _columns_distinct(self) -> DataConfig:
@@ -124,6 +132,7 @@ class ModelConfig(_Section):
     cell: Literal["lstm", "gru", "simple_rnn"] = "lstm"
     units: list[int] = Field(default_factory=lambda: [64, 32], min_length=1)
     dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    ensemble: int = Field(1, ge=1, le=16)  # networks trained with seeds seed .. seed + ensemble - 1, averaged
 
     @field_validator("units", mode="before")
     @classmethod
@@ -196,6 +205,15 @@ class Config(_Section):
             )
         if stateful and self.model.kind == "encoder_decoder":
             raise _KeyedError("model.kind", "encoder_decoder works on look-back windows; use windows.mode: lookback")
+        if self.data.transform != "auto":
+            try:
+                steps = Transform.parse(self.data.transform, self.evaluate.season)
+            except ValueError as exc:
+                raise _KeyedError("data.transform", str(exc)) from None
+            if steps.window_norm and stateful:
+                raise _KeyedError(
+                    "data.transform", "window_norm needs look-back windows; use difference in stateful mode"
+                )
         if self.training.shuffle is None:
             self.training.shuffle = not stateful
         if "look_back" not in self.windows.model_fields_set and self.evaluate.season > 1:

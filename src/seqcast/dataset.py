@@ -76,7 +76,7 @@ def window_dataset(
     # window k of series i starts at global row base[i] + k * stride (windows.py, LookbackWindows)
     base = tf.constant(offsets + windows.firsts - (ends - windows.counts) * stride)
     ends_t = tf.constant(ends)
-    shape, n_t, norm = windows.shape, prep.n_targets, prep.transform == "window_norm"
+    shape, n_t, norm = windows.shape, prep.n_targets, prep.steps.window_norm
     span = tf.range(shape.span, dtype=tf.int64)  # inputs and targets: one gather
     lo, hi = np.finfo(np.float32).min, np.finfo(np.float32).max
     index_dtype = tf.int32 if n < 2**31 else tf.int64  # window numbers: 4 bytes each per epoch order

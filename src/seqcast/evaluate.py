@@ -148,7 +148,32 @@ def backtest_run(run_dir: Path | Any, horizon: int | None = None) -> dict[str, A
         fut = [values[i][o : o + h, n_t:] for i, o in jobs] if run.pre["features"] else None
         return fc.forecast_origins(run, values, names, jobs, h, fut)
 
-    return backtest(values, test_starts, h, cfg.evaluate.season, ds.targets, model_forecast)
+    doc = backtest(values, test_starts, h, cfg.evaluate.season, ds.targets, model_forecast)
+    doc["validation"] = _validation(run, values, names, h)
+    return doc
+
+
+def _validation(run: Any, values: list[np.ndarray], names: list[str], h: int) -> dict[str, Any]:
+    """The same backtest on the validation part (each series cut at its end): the model against seasonal naive
+    where the choices of the run were made. {} when no series' validation part holds a whole horizon."""
+    from seqcast import forecast as fc
+
+    bounds = {s["name"]: (int(s["train_end"]), int(s["val_end"])) for s in run.pre["series"]}
+    cut = [v[: bounds[n][1]] for n, v in zip(names, values, strict=True)]
+    starts = [bounds[n][0] for n in names]
+    if not any(len(c) - s >= h for c, s in zip(cut, starts, strict=True)):
+        return {}
+    n_t = run.n_targets
+
+    def model_forecast(jobs: list[tuple[int, int]]) -> np.ndarray:
+        fut = [cut[i][o : o + h, n_t:] for i, o in jobs] if run.pre["features"] else None
+        return fc.forecast_origins(run, cut, names, jobs, h, fut)
+
+    try:
+        doc = backtest(cut, starts, h, run.cfg.evaluate.season, run.pre["targets"], model_forecast)
+    except DataError:  # too short a history before the validation part (season, look_back): no verdict
+        return {}
+    return {"origins": doc["origins"]} | {m: doc[m]["mase"] for m in ("model", "naive", "seasonal_naive")}
 
 
 def evaluate(run_dir: Path | None, horizon: int | None = None) -> tuple[dict[str, Any], bool]:

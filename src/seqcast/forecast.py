@@ -19,9 +19,9 @@ import numpy as np
 from seqcast import rundir, timeaxis
 from seqcast.data import Dataset
 from seqcast.errors import DataError
-from seqcast.prepare import integrate, model_units, normalise_window
 from seqcast.run import Run
 from seqcast.timeaxis import Freq
+from seqcast.transforms import normalise_window
 
 Predict = Callable[[np.ndarray], np.ndarray]
 
@@ -137,8 +137,8 @@ def forecast_origins(
       the states are kept at the origins only, and every origin is forecast from its snapshot, `batch`
       origins at a time. Memory: origins x state size, never history x state size.
     """
-    n_t, transform = run.n_targets, run.pre["transform"]
-    first = 1 if transform == "difference" else 0  # a differenced series has no model-unit row 0
+    n_t, tf = run.n_targets, run.steps
+    first = tf.lost  # rows at the start of a series without model units (seasonal step, difference)
     stateful = run.pre["mode"] == "stateful"
     need = 1 if stateful else run.pre["look_back"]  # model-unit rows before an origin
     series = np.array([i for i, _ in jobs], dtype=np.int64)
@@ -147,7 +147,7 @@ def forecast_origins(
     if len(short):
         why = f"windows.look_back={need}" if not stateful else "one row to start from"
         if first:
-            why += ", plus one: data.transform difference starts at the second row"
+            why += f", plus {first}: data.transform {tf.name} leaves the first {first} row(s) without model units"
         raise DataError(
             f"series {names[int(series[short[0]])]!r} has {int(origin[short[0]])} rows before the forecast origin; "
             f"the model needs at least {need + first} ({why})"
@@ -161,19 +161,24 @@ def forecast_origins(
     np.maximum.at(hi, which, origin)
     if stateful:
         lo[:] = 0
+    if tf.log:
+        _check_positive(values, ids, lo, hi, n_t, names)
+
+    def scaled(i: int, rows: np.ndarray) -> np.ndarray:
+        return scaler.transform(i, tf.pre(rows, n_t))
+
     units = {
-        i: model_units(scaler.transform(i, values[i][a:b]), transform)
+        i: tf.forward(scaled(i, values[i][a:b])).astype(np.float32)
         for i, a, b in zip(ids.tolist(), lo.tolist(), hi.tolist(), strict=True)
     }
     start = dict(zip(ids.tolist(), lo.tolist(), strict=True))  # the row of values[i] that is units[i][0]
     fut = None
-    if future is not None and run.pre["features"]:
-        fut = np.stack([scaler.transform(i, np.column_stack([np.zeros((len(f), n_t)), f]))[:, n_t:]
-                        for (i, _), f in zip(jobs, future, strict=True)])  # fmt: skip
-        if transform == "difference":  # changes from the last known feature row on
-            last = np.stack([scaler.transform(i, values[i][o - 1])[n_t:] for i, o in jobs])  # (jobs, features)
-            fut = np.diff(np.concatenate([last[:, None], fut], axis=1), axis=1)
-        fut = fut.astype(np.float32)
+    if future is not None and run.pre["features"]:  # the known rows before each origin, then the future ones
+        fut = np.stack([
+            tf.forward(np.concatenate([scaled(i, values[i][o - first : o]),
+                                       scaled(i, np.column_stack([np.zeros((len(f), n_t)), f]))]))[first:, n_t:]
+            for (i, o), f in zip(jobs, future, strict=True)
+        ]).astype(np.float32)  # fmt: skip
     model = run.model
     pred = np.empty((len(jobs), steps, n_t), np.float32)
     with model.blas_threads(min(batch, len(jobs))):
@@ -182,9 +187,20 @@ def forecast_origins(
         else:
             _lookback_origins(run, units, start, series, origin, steps, fut, pred, batch)
     out = pred.astype(np.float64)
-    if transform == "difference":  # integrate the predicted changes from the last known level
-        out = integrate(np.stack([scaler.transform(i, values[i][o - 1])[:n_t] for i, o in jobs]), out)
-    return out * scaler.scale[series, None, :n_t] + scaler.center[series, None, :n_t]
+    if first:  # undo the seasonal step and the difference from the scaled rows just before each origin
+        out = tf.inverse(out, np.stack([scaled(i, values[i][o - first : o])[:, :n_t] for i, o in jobs]))
+    return tf.post(out * scaler.scale[series, None, :n_t] + scaler.center[series, None, :n_t])
+
+
+def _check_positive(
+    values: list[np.ndarray], ids: np.ndarray, lo: np.ndarray, hi: np.ndarray, n_t: int, names: list[str]
+) -> None:
+    """A log transform reads only positive targets: refuse, naming the series, a history that has others."""
+    for i, a, b in zip(ids.tolist(), lo.tolist(), hi.tolist(), strict=True):
+        if (values[i][a:b, :n_t] <= 0).any():
+            raise DataError(
+                f"series {names[i]!r} has target values of 0 or below, which the run's transform (log) cannot read"
+            )
 
 
 def _lookback_origins(
@@ -207,7 +223,7 @@ def _lookback_origins(
         y = model(x)
         return y[:, -1:] if last_step_only else y
 
-    norm = run.pre["transform"] == "window_norm"
+    norm = run.steps.window_norm
     for a in range(0, len(series), batch):
         b = min(a + batch, len(series))
         pairs = zip(series[a:b].tolist(), origin[a:b].tolist(), strict=True)
@@ -234,7 +250,7 @@ def _stateful_origins(
     """
     model, n_t = run.model, run.n_targets
     per_step = run.pre["kind"] == "many_to_many"
-    first = 1 if run.pre["transform"] == "difference" else 0
+    first = run.steps.lost
     names = sorted(units)
     for a in range(0, len(names), batch):
         group = names[a : a + batch]

@@ -9,12 +9,15 @@ from typing import Any
 
 from seqcast.config import Config
 from seqcast.data import Dataset, Parts, load_dataset, split_parts
+from seqcast.transforms import Transform, auto_candidates
 from seqcast.windows import LookbackWindows, StreamLayout, WindowShape, lookback_windows, stream_layout
 
 
 def first_row(cfg: Config) -> int:
-    """First row a window may use: differencing (possibly chosen by auto) costs each series one row."""
-    return 1 if cfg.data.transform in ("difference", "auto") else 0
+    """First row a window may use: the rows the transform (or any `auto` candidate) leaves without model units."""
+    season = cfg.evaluate.season
+    names = auto_candidates(cfg.windows.mode, season, True) if cfg.data.transform == "auto" else [cfg.data.transform]
+    return max(Transform.parse(n, season).lost for n in names)
 
 
 def window_shape(cfg: Config) -> WindowShape:

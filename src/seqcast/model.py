@@ -65,6 +65,46 @@ def build_model(
     return keras.Model(inputs, outputs, name=f"seqcast_{kind}_{cfg.model.cell}")
 
 
+def merge(
+    members: list[keras.Model], cfg: Config, n_inputs: int, n_targets: int, *, batch_size: int | None = None
+) -> keras.Model:
+    """One model of the same kind and cell that outputs the mean of `members` (each built from cfg).
+
+    Every recurrent layer is len(members) times as wide, its weights block-diagonal: member k's units are block k
+    of every gate, reading the shared input (first layer) or its own block of the layer below, never another
+    member's. The head is the members' heads side by side, divided by their number. So the merged model is plain
+    Keras (it loads with keras.saving.load_model) and computes exactly the members' mean, one call for all.
+    """
+    import numpy as np
+
+    n = len(members)
+    wide = cfg.model_copy(deep=True)
+    wide.model.units = [u * n for u in cfg.model.units]
+    merged = build_model(wide, n_inputs, n_targets, batch_size=batch_size)
+    gates = {"lstm": 4, "gru": 3, "simple_rnn": 1}[cfg.model.cell]
+    shared_input = True  # the first recurrent layer reads the model's input; every later one, its members' blocks
+    for layer, parts in zip(
+        recurrent_layers(merged), zip(*(recurrent_layers(m) for m in members), strict=True), strict=True
+    ):
+        (kernel, recurrent, bias), ws = layer.get_weights(), [part.get_weights() for part in parts]
+        u = ws[0][1].shape[0]
+        kernel[:], recurrent[:], bias[:] = 0.0, 0.0, 0.0
+        for k, (mk, mr, mb) in enumerate(ws):
+            rows = slice(None) if shared_input else slice(k * mk.shape[0], (k + 1) * mk.shape[0])
+            for g in range(gates):
+                cols = slice(g * n * u + k * u, g * n * u + (k + 1) * u)
+                kernel[rows, cols] = mk[:, g * u : (g + 1) * u]
+                recurrent[k * u : (k + 1) * u, cols] = mr[:, g * u : (g + 1) * u]
+                bias[..., cols] = mb[..., g * u : (g + 1) * u]
+        layer.set_weights([kernel, recurrent, bias])
+        shared_input = False
+    head = merged.get_layer("head")
+    w = np.concatenate([m.get_layer("head").get_weights()[0] for m in members]) / n
+    b = np.mean([m.get_layer("head").get_weights()[1] for m in members], axis=0)
+    head.set_weights([w, b])
+    return merged
+
+
 def parameter_count(cfg: Config, n_inputs: int, n_targets: int) -> int:
     """Trainable parameters of the model cfg describes (what Keras' model.count_params() would say)."""
     gates = {"lstm": 4, "gru": 3, "simple_rnn": 1}[cfg.model.cell]
@@ -91,7 +131,9 @@ def check_size(cfg: Config, n_inputs: int, n_targets: int) -> None:
 
     from seqcast.errors import ConfigError
 
-    params = parameter_count(cfg, n_inputs, n_targets)
+    wide = cfg.model_copy(deep=True)  # an ensemble is one model, model.ensemble times as wide (merge)
+    wide.model.units = [u * cfg.model.ensemble for u in cfg.model.units]
+    params = parameter_count(wide, n_inputs, n_targets)
     need = 16 * params  # float32 weights, gradients and Adam's two slots
     try:
         have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -99,7 +141,7 @@ def check_size(cfg: Config, n_inputs: int, n_targets: int) -> None:
         return
     if need > have // 2:
         raise ConfigError(
-            f"{cfg.model.units} makes a model of {params:,} parameters: training it needs about "
+            f"{cfg.model.units} x ensemble {cfg.model.ensemble} makes a model of {params:,} parameters: it needs about "
             f"{need / 2**30:,.1f} GiB (weights, gradients and optimizer state), more than half of this "
             f"machine's {have / 2**30:,.1f} GiB",
             where="model.units",

@@ -10,7 +10,7 @@ import io
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +110,7 @@ def train_run(
         hooks.note(n)
     if not distribute.is_chief(cfg):
         return _train_worker(prep, target, resume, hooks)
-    if resume is not None and not (resume / "state.json").exists():
+    if resume is not None and not _is_checkpoint(resume):
         raise ConfigError(f"{resume} is not a seqcast checkpoint (no state.json)", where="--resume")
     rundir.prepare_parent(target)
     with rundir.lock(target):  # one train at a time into output.dir; the checkpoint beside it is its own
@@ -167,10 +167,7 @@ def _train_into(
 
     cfg = prep.cfg
     t0 = time.perf_counter()
-    bar = _bar(hooks, cfg)
-    model, rows = fit(
-        prep, workdir=work, checkpoint=checkpoint, resume=resume, callbacks=bar, note=hooks.note, info=hooks.info
-    )
+    model, rows = _fit_ensemble(prep, work, checkpoint, resume, hooks)
     seconds = time.perf_counter() - t0
     model.save(work / "model.keras")
     (work / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
@@ -178,21 +175,93 @@ def _train_into(
     (work / "history.csv").write_text(history_csv(rows))
     metrics = backtest_run(work, horizon=cfg.evaluate.horizon)
     rundir.write_json(work / "metrics.json", metrics)
+    val = metrics.get("validation") or {}
+    if val and val["model"] > val["seasonal_naive"]:  # the safety net: say it plainly
+        hooks.note(
+            f"on the validation part the network (MASE {val['model']:.3f}) is worse than seasonal naive "
+            f"(MASE {val['seasonal_naive']:.3f}, season {cfg.evaluate.season}): for these series, forecasting the "
+            "value one season earlier beats this model; try another data.transform, more data, or that forecast"
+        )
     return metrics, rows, seconds
 
 
-def _bar(hooks: Hooks, cfg: Config) -> list[Any] | None:
-    """The progress callback of the run's own fit, if the caller wants one."""
+def _fit_ensemble(
+    prep: Prepared, work: Path, checkpoint: Path, resume: Path | None, hooks: Hooks
+) -> tuple[Any, list[dict[str, Any]]]:
+    """The trained model and its history rows: one fit, or with model.ensemble N, N fits (seeds seed .. seed + N - 1)
+    merged into one model that outputs their mean (model.merge).
+
+    An ensemble's checkpoint folder holds member-k/ (the member in training) and member-k.keras (each member done),
+    so that --resume continues with the member it stopped in. History rows gain a `member` column.
+    """
+    import keras
+
+    from seqcast.model import merge
+
+    cfg, n = prep.cfg, prep.cfg.model.ensemble
+    if n == 1:
+        bar = _bar(hooks, cfg, "epoch")
+        return fit(
+            prep, workdir=work, checkpoint=checkpoint, resume=resume, callbacks=bar, note=hooks.note, info=hooks.info
+        )
+    members, rows = [], []
+    for k in range(n):
+        done = checkpoint / f"member-{k}.keras"
+        if resume is not None and (resume / f"member-{k}.keras").exists():
+            members.append(keras.saving.load_model(resume / f"member-{k}.keras", safe_mode=True))
+            rows += [r | {"member": k} for r in _member_rows(resume, k)]
+            continue
+        member_cfg = cfg.model_copy(deep=True)
+        member_cfg.training.seed = cfg.training.seed + k
+        member = replace(prep, plan=replace(prep.plan, cfg=member_cfg))
+        start = resume / f"member-{k}" if resume is not None and (resume / f"member-{k}").exists() else None
+        bar = _bar(hooks, cfg, f"member {k + 1}/{n}")
+        model, member_rows = fit(
+            member,
+            workdir=work,
+            checkpoint=checkpoint / f"member-{k}",
+            resume=start,
+            callbacks=bar,
+            note=hooks.note,
+            info=hooks.info,
+        )
+        checkpoint.mkdir(parents=True, exist_ok=True)
+        model.save(done)  # this member is finished: a resumed run loads it instead of training it again
+        (checkpoint / f"member-{k}.csv").write_text(history_csv(member_rows))
+        members.append(model)
+        rows += [r | {"member": k} for r in member_rows]
+    batch = prep.plan.batch_size if cfg.stateful else None
+    return merge(members, cfg, len(prep.ds.inputs), prep.n_targets, batch_size=batch), rows
+
+
+def _member_rows(folder: Path, k: int) -> list[dict[str, Any]]:
+    """The history rows of a finished ensemble member, as its checkpoint folder keeps them."""
+    path = folder / f"member-{k}.csv"
+    if not path.exists():
+        return []
+    with path.open() as fh:
+        return [{key: (int(v) if key == "epoch" else float(v)) for key, v in row.items()} for row in csv.DictReader(fh)]
+
+
+def _bar(hooks: Hooks, cfg: Config, label: str) -> list[Any] | None:
+    """The progress callback of one fit of the run, if the caller wants one."""
     if hooks.progress is None:
         return None
-    return [hooks.progress(cfg.training.epochs, "epoch")]
+    return [hooks.progress(cfg.training.epochs, label)]
+
+
+def _is_checkpoint(folder: Path) -> bool:
+    """A checkpoint of one model (state.json), or of an ensemble (member-k/ or member-k.keras)."""
+    return (folder / "state.json").exists() or any(folder.glob("member-*"))
 
 
 def _drop_resumed(resume: Path | None, checkpoint: Path) -> str | None:
     """Remove a --resume checkpoint once its run is complete, unless it holds anything else (then a note)."""
     if resume is None or not resume.is_dir() or resume.resolve() == checkpoint.resolve():
         return None
-    others = sorted(p.name for p in resume.iterdir() if p.name not in rundir.CHECKPOINT_FILES)
+    others = sorted(
+        p.name for p in resume.iterdir() if p.name not in rundir.CHECKPOINT_FILES and not p.name.startswith("member-")
+    )
     if others:
         return f"the checkpoint {resume} was kept: it holds other files too ({', '.join(others[:5])})"
     shutil.rmtree(resume, ignore_errors=True)
@@ -210,7 +279,7 @@ def _train_worker(prep: Prepared, target: Path, resume: Path | None, hooks: Hook
     hooks.prepared(prep)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="seqcast-worker-") as tmp:
-        bar = _bar(hooks, prep.cfg)
+        bar = _bar(hooks, prep.cfg, "epoch")
         _, rows = fit(
             prep, workdir=Path(tmp), checkpoint=None, resume=resume, callbacks=bar, note=hooks.note, info=hooks.info
         )
@@ -219,9 +288,10 @@ def _train_worker(prep: Prepared, target: Path, resume: Path | None, hooks: Hook
 
 
 def history_csv(rows: list[dict[str, Any]]) -> str:
-    """history.csv: epoch, loss, val_loss, seconds."""
+    """history.csv: epoch, loss, val_loss, seconds (and member, for an ensemble)."""
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=["epoch", "loss", "val_loss", "seconds"], lineterminator="\n")
+    fields = ["epoch", "loss", "val_loss", "seconds"] + (["member"] if rows and "member" in rows[0] else [])
+    w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
     w.writeheader()
     for r in rows:
         w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})

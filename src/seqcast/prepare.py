@@ -1,11 +1,8 @@
-"""Into model units: the scaler fitted on each series' training part, then the transform, each with its
-inverse in one place.
+"""Into model units: the scaler fitted on each series' training part and the transform (transforms.py, each
+step with its inverse), applied to every series into one float32 buffer; `Prepared` holds the result.
 
-Model units are what the network reads and predicts (preprocess.json records how to get there):
-  scaled = (x - center) / scale                    per series and column, fitted on the training part
-  difference:  u[t] = scaled[t] - scaled[t - 1]    inverse: integrate() from the last known level
-  window_norm: every window minus its last row     inverse: add that row back (normalise_window / its caller)
-Training's tf.data pipeline applies window_norm in the graph (dataset.py): the same subtraction, in TensorFlow.
+Model units are what the network reads and predicts (preprocess.json records how to get there). Training's
+tf.data pipeline applies window_norm in the graph (dataset.py): the same subtraction, in TensorFlow.
 """
 
 from __future__ import annotations
@@ -19,9 +16,7 @@ from seqcast.config import Config
 from seqcast.data import Dataset, Parts
 from seqcast.errors import ConfigError, DataError
 from seqcast.layout import Plan, plan
-
-TRANSFORMS = ("none", "difference", "window_norm")
-
+from seqcast.transforms import Transform
 
 _STAT_ROWS = 1 << 18  # rows per block when fitting a scaler: no temporary as large as the training part
 
@@ -54,12 +49,12 @@ class Scaler:
     scale: np.ndarray  # (n_series, n_inputs)
 
     @classmethod
-    def fit(cls, kind: str, ds: Dataset, parts: list[Parts]) -> Scaler:
-        """The scaler `kind` fitted on each series' training part."""
+    def fit(cls, kind: str, ds: Dataset, parts: list[Parts], transform: Transform | None = None) -> Scaler:
+        """The scaler `kind` fitted on each series' training part (after the transform's log, if it has one)."""
         k, f = len(ds.series), len(ds.inputs)
         center, scale = np.zeros((k, f)), np.ones((k, f))
         for i, (s, p) in enumerate(zip(ds.series, parts, strict=True)):
-            train = s.values[: p.train_end]
+            train = transform.pre(s.values[: p.train_end], len(ds.targets)) if transform else s.values[: p.train_end]
             if kind == "standard":
                 center[i], scale[i] = _mean_std(train)
             elif kind == "minmax":
@@ -106,32 +101,6 @@ class Scaler:
         center = np.array([[doc["series"][n][c]["center"] for c in columns] for n in names])
         scale = np.array([[doc["series"][n][c]["scale"] for c in columns] for n in names])
         return cls(doc["kind"], center, scale)
-
-
-def to_model_units(scaled: np.ndarray, transform: str) -> np.ndarray:
-    """(n, inputs) scaled values in model units; for `difference` row 0 is NaN and never used."""
-    if transform != "difference":
-        return scaled
-    out = np.empty_like(scaled)
-    out[0] = np.nan
-    out[1:] = np.diff(scaled, axis=0)
-    return out
-
-
-def model_units(scaled: np.ndarray, transform: str) -> np.ndarray:
-    """to_model_units, as the float32 the network reads."""
-    return to_model_units(scaled, transform).astype(np.float32)
-
-
-def integrate(level: np.ndarray, changes: np.ndarray) -> np.ndarray:
-    """The inverse of `difference`: levels (jobs, steps, targets) from the last known level (jobs, targets)."""
-    return level[:, None, :] + np.cumsum(changes, axis=1)
-
-
-def normalise_window(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`window_norm`: (the window minus its last row, that row (batch, 1, inputs)); add it back to the output."""
-    last = x[:, -1:, :]
-    return x - last, last
 
 
 @dataclass
@@ -188,6 +157,11 @@ class Prepared:
         """Name, rows, first and last timestamp and split of every series (kept by release_data)."""
         return self.released if self.released is not None else series_doc(self.ds, self.plan.parts)
 
+    @property
+    def steps(self) -> Transform:
+        """The transform as steps (transforms.py)."""
+        return Transform.parse(self.transform, self.cfg.evaluate.season)
+
     def release_data(self) -> None:
         """Free every series' values and time axis in original units: training reads only the model units.
 
@@ -238,28 +212,57 @@ def plan_and_scale(cfg: Config, ds: Dataset | None = None) -> tuple[Plan, Scaler
 
 
 def build(p: Plan, scaler: Scaler, transform: str, why: str, *, release: bool = False) -> Prepared:
-    """The data in model units under `transform` (none, difference or window_norm; `auto` is resolved above).
+    """The data in model units under `transform` (transforms.py; `auto` is resolved above).
 
-    release=True (what `seqcast train` asks): the original units are freed as soon as they are not needed,
-    the time axes before the model-unit buffer is filled and the values after it (Prepared.release_data);
-    the peak then holds the values and the float32 model units, not the time axes too.
+    The scaler is fitted again after a log, on the log values. release=True (what `seqcast train` asks): the
+    original units are freed as soon as they are not needed, the time axes before the model-unit buffer is
+    filled and the values after it (Prepared.release_data); the peak then holds the values and the float32
+    model units, not the time axes too.
     """
-    if transform == "window_norm" and p.cfg.stateful:
+    try:
+        steps = Transform.parse(transform, p.cfg.evaluate.season)
+    except ValueError as exc:
+        raise ConfigError(str(exc), where="data.transform") from None
+    if steps.window_norm and p.cfg.stateful:
         raise ConfigError(
             "window_norm needs look-back windows; use difference in stateful mode", where="data.transform"
         )
+    if steps.log:
+        check_positive(p.ds)
+        scaler = Scaler.fit(scaler.kind, p.ds, p.parts, steps)
     released = None
     if release:  # the time axes are not read past this point: free them before the buffer is filled
         released = series_doc(p.ds, p.parts)
         _drop_times(p.ds)
-    flat, arrays = model_arrays(p.ds, scaler, transform)
-    prep = Prepared(p, scaler, transform, why, arrays, flat, released)
+    flat, arrays = model_arrays(p.ds, scaler, steps)
+    prep = Prepared(p, scaler, steps.name, why, arrays, flat, released)
     if release:
         prep.release_data()
     return prep
 
 
-def model_arrays(ds: Dataset, scaler: Scaler, transform: str) -> tuple[np.ndarray, list[np.ndarray]]:
+def check_positive(ds: Dataset) -> None:
+    """A log needs every target value above zero: refuse naming the series and column that has one that is not."""
+    n_t = len(ds.targets)
+    for s in ds.series:
+        low = np.flatnonzero((s.values[:, :n_t] <= 0).any(axis=0))
+        if len(low):
+            who = f"series {s.name!r}, " if s.name else ""
+            raise DataError(
+                f"{who}column {ds.targets[int(low[0])]!r} has values of 0 or below: data.transform log needs them "
+                "all positive",
+                where=ds.source,
+                hint="choose a transform without log",
+            )
+
+
+def positive(ds: Dataset) -> bool:
+    """Are all target values of every series above zero (so that a log may be taken)?"""
+    n_t = len(ds.targets)
+    return all(bool((s.values[:, :n_t] > 0).all()) for s in ds.series)
+
+
+def model_arrays(ds: Dataset, scaler: Scaler, transform: Transform) -> tuple[np.ndarray, list[np.ndarray]]:
     """Every series in model units: one (rows, inputs) float32 buffer and a view of it per series.
 
     float32 because the model computes in float32: transforms are computed in float64 (a block of rows at a
@@ -270,10 +273,11 @@ def model_arrays(ds: Dataset, scaler: Scaler, transform: str) -> tuple[np.ndarra
     flat = aligned_empty((sum(lengths), len(ds.inputs)), np.float32)
     arrays, o = [], 0
     block = 1 << 16  # rows at a time: the float64 temporaries of scaling stay small (2 MiB per 4 columns)
+    n_t = len(ds.targets)
     for i, (s, n) in enumerate(zip(ds.series, lengths, strict=True)):
         for k in range(0, n, block):
-            lo = max(k - 1, 0)  # one row before the block: `difference` needs it
-            units = to_model_units(scaler.transform(i, s.values[lo : k + block]), transform)
+            lo = max(k - transform.lost, 0)  # the rows before the block the seasonal step and difference need
+            units = transform.forward(scaler.transform(i, transform.pre(s.values[lo : k + block], n_t)))
             part = flat[o + k : o + min(k + block, n)]
             part[:] = units[k - lo :]
             if np.isinf(part).any():  # beyond float32, the model's dtype (3.4e38), once scaled

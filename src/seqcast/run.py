@@ -13,6 +13,7 @@ from seqcast.config import Config, validate
 from seqcast.errors import DataError
 from seqcast.prepare import Scaler
 from seqcast.timeaxis import Freq
+from seqcast.transforms import Transform
 
 
 @dataclass
@@ -31,6 +32,11 @@ class Run:
     @property
     def n_targets(self) -> int:
         return len(self.pre["targets"])
+
+    @property
+    def steps(self) -> Transform:
+        """The run's transform as steps (transforms.py)."""
+        return Transform.parse(self.pre["transform"], self.cfg.evaluate.season)
 
     def scaler(self, names: list[str]) -> Scaler:
         """The run's scaler for the series `names`, in that order."""

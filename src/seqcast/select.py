@@ -33,8 +33,9 @@ from seqcast.evaluate import mase_scale
 from seqcast.fit import Note, fit, silent
 from seqcast.forecast import forecast_origins
 from seqcast.layout import Plan
-from seqcast.prepare import Scaler, build
+from seqcast.prepare import Scaler, build, positive
 from seqcast.run import Run
+from seqcast.transforms import auto_candidates
 
 Progress = Callable[[int, str], Any]  # (epochs, label) -> a Keras callback that shows them
 
@@ -158,7 +159,7 @@ def choose(
         transform, why = choose_by_range(p.ds, p.parts, scaler, mode)
         return transform, why + "; no validation part to backtest on"
     scores: dict[str, float] = {}
-    candidates = ("none", level_free(mode))
+    candidates = auto_candidates(mode, cfg.evaluate.season, positive(p.ds))
     epochs = min(cfg.training.epochs, BRIEF_EPOCHS)
     for k, candidate in enumerate(candidates):
         note(
@@ -168,11 +169,11 @@ def choose(
         bar = [progress(epochs, f"trial {k + 1}")] if progress is not None else None
         try:
             scores[candidate] = candidate_score(cfg, p, scaler, candidate, jobs, steps, bar)
-        except DataError:  # this candidate diverged: the other one is chosen
+        except DataError:  # this candidate diverged: another one is chosen
             scores[candidate] = float("inf")
     best = min(scores, key=lambda k: scores[k] if np.isfinite(scores[k]) else np.inf)
     if not np.isfinite(scores[best]):
         transform, why = choose_by_range(p.ds, p.parts, scaler, mode)
-        return transform, why + "; neither candidate could be scored on the validation part"
+        return transform, why + "; no candidate could be scored on the validation part"
     shown = " vs ".join(f"{k} {v:.3f}" for k, v in scores.items())
     return best, f"validation MASE {shown}; {len(jobs)} origins x {steps} steps, {epochs}-epoch trials"

@@ -1,0 +1,122 @@
+"""data.transform: the steps between the original values and the network's model units, each with its inverse.
+
+  [log]          targets -> log(targets)                  positive series whose swing grows with their level
+  scale          (x - center) / scale                      per series and column, fitted on the training part
+  [seasonal]     u[t] = s[t] - s[t - season]               the network sees this year's change on last year's
+  [difference]   u[t] = u[t] - u[t - 1]                    changes instead of levels
+  [window_norm]  every window minus its last row           shapes instead of levels (look-back windows only)
+
+A transform is written as its steps joined by '+', in that order: `none`, `log`, `difference`, `window_norm`,
+`seasonal`, `log+seasonal`, `log+window_norm`, `seasonal+difference`, ... With `seasonal` or `difference`, a
+network that predicts zero predicts seasonal naive or naive: it learns what they miss. The scaler is fitted after
+the log. Pure numpy; scaling itself is prepare.Scaler's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+STEPS = ("log", "seasonal", "difference", "window_norm")
+
+
+@dataclass(frozen=True)
+class Transform:
+    """The steps of one data.transform, in their fixed order."""
+
+    log: bool = False
+    season: int = 0  # the lag of the seasonal difference; 0: no seasonal step
+    difference: bool = False
+    window_norm: bool = False
+
+    @classmethod
+    def parse(cls, name: str, season: int = 1) -> Transform:
+        """The transform `name` ('none', or steps joined by '+' in the order of STEPS); ValueError if invalid."""
+        steps = [] if name == "none" else name.split("+")
+        unknown = [s for s in steps if s not in STEPS]
+        if unknown or not steps and name != "none":
+            raise ValueError(f"{name!r} is not a transform: 'none', or steps of {', '.join(STEPS)} joined by '+'")
+        if len(set(steps)) != len(steps) or steps != sorted(steps, key=STEPS.index):
+            raise ValueError(f"{name!r}: each step once, in the order {' + '.join(STEPS)}")
+        if "difference" in steps and "window_norm" in steps:
+            raise ValueError(f"{name!r}: difference and window_norm both remove the level; use one of them")
+        if "seasonal" in steps and season < 2:
+            raise ValueError(f"{name!r}: the seasonal step needs evaluate.season of 2 or more (it is {season})")
+        return cls("log" in steps, season if "seasonal" in steps else 0, "difference" in steps, "window_norm" in steps)
+
+    @property
+    def name(self) -> str:
+        """The transform as it is written in the config and preprocess.json."""
+        on = (self.log, self.season, self.difference, self.window_norm)
+        return "+".join(s for s, used in zip(STEPS, on, strict=True) if used) or "none"
+
+    @property
+    def lost(self) -> int:
+        """Rows at the start of a series with no model units (the lags of the seasonal step and the difference)."""
+        return self.season + int(self.difference)
+
+    def pre(self, values: np.ndarray, n_targets: int) -> np.ndarray:
+        """Before scaling: the log of the targets (n, inputs); a ValueError names nothing, the caller does."""
+        if not self.log:
+            return values
+        out = np.array(values, dtype=np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[..., :n_targets] = np.log(out[..., :n_targets])
+        return out
+
+    def post(self, values: np.ndarray) -> np.ndarray:
+        """After unscaling the targets: the inverse of pre."""
+        return np.exp(values) if self.log else values
+
+    def forward(self, scaled: np.ndarray) -> np.ndarray:
+        """(n, inputs) scaled values in model units (window_norm aside, applied per window); the first
+        `lost` rows are NaN and never used."""
+        out = np.asarray(scaled, dtype=np.float64)
+        if self.season:
+            lagged = np.full_like(out, np.nan)
+            lagged[self.season :] = out[self.season :] - out[: -self.season]
+            out = lagged
+        if self.difference:
+            changed = np.full_like(out, np.nan)
+            changed[1:] = np.diff(out, axis=0)
+            out = changed
+        return out
+
+    def inverse(self, pred: np.ndarray, tail: np.ndarray) -> np.ndarray:
+        """Scaled values of predictions in model units (window_norm already undone).
+
+        pred: (jobs, steps, targets); tail: (jobs, lost, targets) the scaled rows just before each origin.
+        """
+        out = np.asarray(pred, dtype=np.float64)
+        if self.difference:  # integrate from the last known level (of the seasonal changes, when seasonal)
+            level = tail[:, -1] - tail[:, -1 - self.season] if self.season else tail[:, -1]
+            out = level[:, None, :] + np.cumsum(out, axis=1)
+        if self.season:  # this step's value = its change + the value one season before (known, or forecast)
+            m = self.season
+            known = tail[:, tail.shape[1] - m :]
+            levels = np.empty_like(out)
+            for k in range(out.shape[1]):
+                levels[:, k] = out[:, k] + (known[:, k] if k < m else levels[:, k - m])
+            out = levels
+        return out
+
+
+def auto_candidates(mode: str, season: int, positive: bool) -> list[str]:
+    """The transforms `auto` tries: levels, the level-free one (window_norm for look-back windows, difference for
+    stateful models), and where they apply the seasonal step (season > 1) and the log (positive targets)."""
+    level_free = "window_norm" if mode == "lookback" else "difference"
+    out = ["none", level_free]
+    if season > 1:
+        out.append("seasonal")
+    if positive:
+        out.append(f"log+{level_free}")
+        if season > 1:
+            out.append("log+seasonal")
+    return out
+
+
+def normalise_window(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`window_norm`: (the window minus its last row, that row (batch, 1, inputs)); add it back to the output."""
+    last = x[:, -1:, :]
+    return x - last, last

@@ -1,0 +1,91 @@
+"""data.transform as steps: each step's forward and inverse, the names, and the candidates of auto."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from seqcast.transforms import Transform, auto_candidates
+
+
+@pytest.mark.parametrize(
+    ("name", "season", "parts", "lost"),
+    [
+        ("none", 1, (False, 0, False, False), 0),
+        ("log", 1, (True, 0, False, False), 0),
+        ("seasonal", 12, (False, 12, False, False), 12),
+        ("log+seasonal+difference", 4, (True, 4, True, False), 5),
+        ("log+window_norm", 1, (True, 0, False, True), 0),
+        ("difference", 7, (False, 0, True, False), 1),
+    ],
+)
+def test_names_parse_into_their_steps_and_back(name: str, season: int, parts: tuple, lost: int) -> None:
+    t = Transform.parse(name, season)
+    assert (t.log, t.season, t.difference, t.window_norm) == parts
+    assert t.name == name and t.lost == lost
+
+
+@pytest.mark.parametrize(
+    ("name", "season", "message"),
+    [
+        ("bogus", 4, "is not a transform"),
+        ("", 4, "is not a transform"),
+        ("window_norm+log", 4, "in the order log + seasonal + difference + window_norm"),
+        ("log+log", 4, "each step once"),
+        ("difference+window_norm", 4, "both remove the level"),
+        ("seasonal", 1, "needs evaluate.season of 2 or more (it is 1)"),
+    ],
+)
+def test_invalid_names_are_refused_with_the_reason(name: str, season: int, message: str) -> None:
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)").replace("+", r"\+")):
+        Transform.parse(name, season)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    name=st.sampled_from(["seasonal", "difference", "seasonal+difference", "none"]),
+    season=st.integers(2, 7),
+    steps=st.integers(1, 20),
+    seed=st.integers(0, 1000),
+)
+def test_inverse_undoes_forward_from_the_rows_before_any_origin(name: str, season: int, steps: int, seed: int) -> None:
+    """Feeding the true model units of the next `steps` rows back through inverse gives those rows' values, for
+    horizons longer than the season too (then it builds on its own reconstructed values)."""
+    t = Transform.parse(name, season)
+    rng = np.random.default_rng(seed)
+    scaled = rng.normal(size=(60, 2)).cumsum(axis=0)  # (rows, targets)
+    units = t.forward(scaled)
+    assert np.isnan(units[: t.lost]).all() and np.isfinite(units[t.lost :]).all()
+    origin = 30
+    got = t.inverse(units[None, origin : origin + steps], scaled[None, origin - t.lost : origin])
+    np.testing.assert_allclose(got[0], scaled[origin : origin + steps], atol=1e-9)
+
+
+def test_seasonal_step_makes_seasonal_naive_the_zero_forecast() -> None:
+    """A network that predicts zero seasonal changes forecasts the last season again, as seasonal naive does."""
+    t = Transform.parse("seasonal", 4)
+    history = np.arange(12.0)[:, None] ** 2  # (rows, 1)
+    got = t.inverse(np.zeros((1, 10, 1)), history[None, -4:])
+    np.testing.assert_array_equal(got[0, :, 0], np.tile(history[-4:, 0], 3)[:10])
+
+
+def test_log_is_taken_of_the_targets_only_and_undone() -> None:
+    t = Transform.parse("log", 1)
+    values = np.array([[1.0, -3.0], [np.e, 5.0]])  # target, feature
+    np.testing.assert_allclose(t.pre(values, 1), [[0.0, -3.0], [1.0, 5.0]])
+    np.testing.assert_allclose(t.post(np.array([0.0, 1.0])), [1.0, np.e])
+
+
+@pytest.mark.parametrize(
+    ("mode", "season", "positive", "expected"),
+    [
+        ("lookback", 1, False, ["none", "window_norm"]),
+        ("lookback", 12, True, ["none", "window_norm", "seasonal", "log+window_norm", "log+seasonal"]),
+        ("stateful", 24, False, ["none", "difference", "seasonal"]),
+        ("stateful", 1, True, ["none", "difference", "log+difference"]),
+    ],
+)
+def test_auto_tries_the_steps_that_apply(mode: str, season: int, positive: bool, expected: list[str]) -> None:
+    assert auto_candidates(mode, season, positive) == expected
