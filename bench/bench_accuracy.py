@@ -43,7 +43,7 @@ import numpy as np
 import yaml
 from _common import HERE, ROOT, machine
 
-SHARED = ROOT.parent / "shared" / "data"
+SHARED = HERE / "data"  # copies of the development series of ../shared/data (bench/data/README.md)
 CACHE = HERE / ".accuracy_anchors.json"  # anchors are deterministic: computed once per series and split
 METHODS = ("AutoETS", "AutoARIMA", "AutoTheta")
 
