@@ -26,11 +26,11 @@ from _common import HERE, QUIET_TF, entry_point, machine, run_measured, write_se
 CONFIGS = {
     "stateful": """\
 windows: {mode: stateful, num_steps: 24, streams: 4}
-model: {kind: many_to_many, units: [32, 16]}
+model: {kind: many_to_many, units: [32, 16], ensemble: 1}
 """,
     "look-back": """\
 windows: {mode: lookback, look_back: 24}
-model: {kind: many_to_one, units: [32, 16]}
+model: {kind: many_to_one, units: [32, 16], ensemble: 1}
 """,
 }
 COMMON = """\

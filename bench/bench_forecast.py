@@ -91,6 +91,7 @@ model:
   kind: {kind}
   cell: lstm
   units: [64, 32]
+  ensemble: 1
 training:
   epochs: 1
   learning_rate: 0.005

@@ -65,7 +65,7 @@ def child(mode: str, rows: int, out: str) -> None:
     raw = {
         "data": {"path": "unused.csv", "targets": cols[:2], "features": cols[2:], "transform": "none"},
         "windows": {"mode": "lookback", "look_back": LOOK_BACK, "horizon": 1},
-        "model": {"kind": "many_to_one", "cell": "lstm", "units": [64, 32]},
+        "model": {"kind": "many_to_one", "cell": "lstm", "units": [64, 32], "ensemble": 1},
         "training": {"batch_size": BATCH, "shuffle": True},
     }
     cfg = validate(raw, source="bench_memory", base_dir=Path.cwd())

@@ -51,7 +51,7 @@ def synthetic(n_series: int, n_rows: int, look_back: int, batch: int) -> Any:
             "transform": "none",
         },
         "windows": {"mode": "lookback", "look_back": look_back, "horizon": 1},
-        "model": {"kind": "many_to_one", "cell": "lstm", "units": [64, 32]},
+        "model": {"kind": "many_to_one", "cell": "lstm", "units": [64, 32], "ensemble": 1},
         "training": {"batch_size": batch, "shuffle": True, "epochs": 2, "early_stopping": {"patience": None}},
     }
     cfg = validate(raw, source="bench_pipeline", base_dir=ROOT)

@@ -79,7 +79,7 @@ def prepared(n: int, streams: int, epochs: int, lr: float, seed: int = 0) -> Any
             "transform": "none",
         },
         "windows": {"mode": "stateful", "num_steps": NUM_STEPS, "streams": streams},
-        "model": {"kind": "many_to_many", "cell": "lstm", "units": [UNITS]},
+        "model": {"kind": "many_to_many", "cell": "lstm", "units": [UNITS], "ensemble": 1},
         "training": {
             "epochs": epochs,
             "learning_rate": lr,

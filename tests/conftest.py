@@ -52,7 +52,7 @@ def write_project(tmp_path: Path) -> Callable[..., Path]:
         base: dict[str, Any] = {
             "data": {"path": "data.csv", "time_column": "year", "targets": ["y"], "transform": "none"},
             "windows": {"look_back": 5, "horizon": 1},
-            "model": {"units": [4]},
+            "model": {"units": [4], "ensemble": 1},
             "training": {"batch_size": 8},
         }
         path.write_text(yaml.safe_dump(_merge(base, sections), sort_keys=False))

@@ -98,7 +98,7 @@ def tiny_config(folder: Path, **sections: dict[str, Any]) -> Path:
             "transform": "none",
         },
         "windows": {"look_back": 4, "horizon": 1},
-        "model": {"units": [4]},
+        "model": {"units": [4], "ensemble": 1},
         "training": {"epochs": 1, "batch_size": 16, "early_stopping": {"patience": None}},
     }
     for key, value in sections.items():
@@ -264,7 +264,7 @@ def _output_is_a_folder(c: Ctx) -> list[object]:
 
 def _train(c: Ctx, csv: str, *extra: object) -> list[object]:
     cfg = c.project(csv)
-    return ["train", cfg, "--set", "training.epochs=1", "--set", "model.units=[4]", "--quiet", *extra]
+    return ["train", cfg, "--set", "training.epochs=1", "--set", "model.units=[4]", "--set", "model.ensemble=1", "--quiet", *extra]
 
 
 CASES = [
@@ -517,7 +517,7 @@ def _resume_unsafe(c: Ctx) -> list[object]:
     cfg = c.project(csv_rows(*years(40)))
     ckpt = c.tmp / "ckpt"
     ckpt.mkdir()
-    overrides = ["training.epochs=1", "model.units=[4]"]
+    overrides = ["training.epochs=1", "model.units=[4]", "model.ensemble=1"]
     state = {"epochs_done": 1, "rows": [], "best": None, "best_epoch": 0, "wait": 0}
     state["config"] = resumable(load_config(cfg, overrides))
     (ckpt / "state.json").write_text(json.dumps(state))

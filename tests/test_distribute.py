@@ -59,7 +59,7 @@ def write_config(tmp: Path) -> Path:
             "transform": "none",
         },
         "windows": {"look_back": 8, "horizon": 2, "num_steps": 8, "streams": 2},
-        "model": {"units": [4]},
+        "model": {"units": [4], "ensemble": 1},
         "training": {"epochs": 2, "batch_size": 31, "learning_rate": 0.02, "early_stopping": {"patience": None}},
     }
     path = tmp / "tiny.yaml"

@@ -108,7 +108,7 @@ def config_doc(data: Path, targets: list[str], **sections: Any) -> dict[str, Any
             "transform": "none",
         },
         "windows": {"look_back": 6, "horizon": 2, "num_steps": 5, "streams": 2},
-        "model": {"cell": "lstm", "units": [4, 3]},
+        "model": {"cell": "lstm", "units": [4, 3], "ensemble": 1},
         "training": {"epochs": 2, "batch_size": 8},
     }
     for key, value in sections.items():

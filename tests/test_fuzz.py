@@ -139,7 +139,7 @@ def projects(draw: st.DrawFn) -> tuple[str, dict[str, Any] | str]:
             "transform": draw(KEYS["data.transform"]),
         },
         "windows": {"mode": draw(KEYS["windows.mode"]), "look_back": draw(st.integers(1, 8)), "num_steps": 4},
-        "model": {"kind": draw(st.sampled_from(["many_to_one", "many_to_many"])), "units": [4]},
+        "model": {"kind": draw(st.sampled_from(["many_to_one", "many_to_many"])), "units": [4], "ensemble": 1},
         "training": {"batch_size": 8},
     }
     if cfg["windows"]["mode"] == "stateful":

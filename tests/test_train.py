@@ -53,7 +53,7 @@ def write_config(tmp: Path, **sections: dict[str, Any]) -> Path:
             "transform": "none",
         },
         "windows": {"look_back": 8, "horizon": 2, "num_steps": 8, "streams": 2},
-        "model": {"units": [4], "cell": "lstm"},
+        "model": {"units": [4], "cell": "lstm", "ensemble": 1},
         "training": {"epochs": 4, "batch_size": 16, "learning_rate": 0.02, "early_stopping": {"patience": None}},
     }
     for key, value in sections.items():

@@ -89,3 +89,22 @@ def test_log_is_taken_of_the_targets_only_and_undone() -> None:
 )
 def test_auto_tries_the_steps_that_apply(mode: str, season: int, positive: bool, expected: list[str]) -> None:
     assert auto_candidates(mode, season, positive) == expected
+
+
+@pytest.mark.parametrize(
+    ("scores", "expected"),
+    [
+        ({"none": 1.0, "window_norm": 0.5}, "window_norm"),
+        ({"none": 0.52, "window_norm": 0.5}, "none"),  # within 5 %: the simpler one
+        ({"none": 0.6, "window_norm": 0.52, "seasonal": 0.5}, "window_norm"),
+        ({"none": float("inf"), "window_norm": 0.7}, "window_norm"),  # a diverged candidate never wins
+        ({"none": float("inf")}, None),
+    ],
+)
+def test_auto_keeps_the_simplest_candidate_within_a_few_percent_of_the_best(
+    scores: dict[str, float], expected: str | None
+) -> None:
+    from seqcast.select import SIMPLER_WITHIN, pick
+
+    assert SIMPLER_WITHIN == 0.05
+    assert pick(scores) == expected

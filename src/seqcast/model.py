@@ -141,7 +141,7 @@ def check_size(cfg: Config, n_inputs: int, n_targets: int) -> None:
         return
     if need > have // 2:
         raise ConfigError(
-            f"{cfg.model.units} x ensemble {cfg.model.ensemble} makes a model of {params:,} parameters: it needs about "
+            f"{cfg.model.units}{f' x model.ensemble {cfg.model.ensemble}' if cfg.model.ensemble > 1 else ''} makes a model of {params:,} parameters: it needs about "
             f"{need / 2**30:,.1f} GiB (weights, gradients and optimizer state), more than half of this "
             f"machine's {have / 2**30:,.1f} GiB",
             where="model.units",

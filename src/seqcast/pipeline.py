@@ -72,10 +72,12 @@ def prepare(
     if for_backtest:  # before the auto trials, which take a while
         check_backtest(cfg, p.ds, p.parts)
     transform: str = cfg.data.transform
-    why = "set in the config"
+    why, scores = "set in the config", dict[str, float]()
     if transform == "auto":
-        transform, why = choose(cfg, p, scaler, hooks.info, hooks.progress)  # trains each candidate briefly
-    return build(p, scaler, transform, why, release=release)
+        transform, why, scores = choose(cfg, p, scaler, hooks.info, hooks.progress)  # trains each candidate
+    prep = build(p, scaler, transform, why, release=release)
+    prep.transform_scores = scores
+    return prep
 
 
 def train_run(

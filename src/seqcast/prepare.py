@@ -7,7 +7,7 @@ tf.data pipeline applies window_norm in the graph (dataset.py): the same subtrac
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -114,6 +114,7 @@ class Prepared:
     arrays: list[np.ndarray]  # per series (n, inputs) in model units
     flat: np.ndarray | None = None  # (rows, inputs): all series one after another, `arrays` are views of it
     released: list[dict[str, Any]] | None = None  # series_doc() once release_data() freed the original units
+    transform_scores: dict[str, float] = field(default_factory=dict)  # auto: validation MASE of each candidate
 
     @property
     def cfg(self) -> Config:
@@ -149,6 +150,7 @@ class Prepared:
             "transform": self.transform,
             "transform_requested": cfg.data.transform,
             "transform_reason": self.transform_why,
+            "transform_scores": self.transform_scores,
             "scaler": self.scaler.to_json(ds.names, ds.inputs),
             "series": self.series_doc(),
         }
