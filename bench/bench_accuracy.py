@@ -283,7 +283,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         raise
                     print(f"  {name} seed {seed}: not applicable ({str(exc).splitlines()[0]})", flush=True)
                     continue
-                runs.append(r)
+                runs.append({**r, "seed": seed})
                 msg = f"MASE {fmt(r['mase'])} (seasonal naive {fmt(r['seasonal_naive'])}), transform {r['transform']}"
                 print(f"  {name} seed {seed}: {msg}, {r['epochs']} epochs, {r['seconds']:.0f} s", flush=True)
             entry: dict[str, Any] = {"runs": runs, "mase": statistics.fmean(r["mase"] for r in runs) if runs else None}
@@ -306,7 +306,10 @@ def summary(results: dict[str, Any]) -> dict[str, float]:
 
 
 def report(results: dict[str, Any], args: argparse.Namespace, seconds: float) -> str:
-    seeds = args.seeds
+    groups: dict[str, list[str]] = {}
+    for name, e in results.items():
+        groups.setdefault(",".join(str(r.get("seed", "?")) for r in e["runs"]), []).append(name)
+    seeds = "; ".join(f"{k} ({', '.join(v)})" for k, v in groups.items()) if len(groups) > 1 else args.seeds
     g = summary(results)
     rows = []
     for name, e in results.items():
@@ -335,7 +338,8 @@ def report(results: dict[str, Any], args: argparse.Namespace, seconds: float) ->
     ]
     head = (
         f"{machine('seqcast', 'statsforecast')}\n\nCommand: `python bench/bench_accuracy.py"
-        f"{' --validation' if args.validation else ''}` ({seconds / 60:.0f} min). MASE on the {part}; training "
+        f"{' --validation' if args.validation else ''}{' --merge ' + args.merge if args.merge else ''}` ("
+        f"{seconds / 60:.0f} min). MASE on the {part}; training "
         f"seeds {seeds} (mean, each in brackets); overrides {args.set or 'none'}.\n"
     )
     return head + "\n" + "\n".join(lines) + "\n"
@@ -353,6 +357,7 @@ def main() -> None:
     ap.add_argument("--mimo", action="store_true", help="experiment: windows.horizon = evaluate.horizon")
     ap.add_argument("--anchors-only", action="store_true", help="compute (and cache) the anchors, train nothing")
     ap.add_argument("--no-write", action="store_true", help="print the report, do not touch bench/ACCURACY.md")
+    ap.add_argument("--merge", default=None, help="report the --json files A,B,... of earlier runs (series in order)")
     args = ap.parse_args()
     if args.smoke:
         args.series, args.seeds = "nile", "0"
@@ -360,6 +365,13 @@ def main() -> None:
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     print(machine("seqcast", "statsforecast"), flush=True)
     t0 = time.perf_counter()
+    if args.merge:  # parts run separately (the hourly tanks with fewer seeds): one report
+        results = {k: v for f in args.merge.split(",") for k, v in json.loads(Path(f).read_text()).items()}
+        text = report(results, args, sum(r["seconds"] for e in results.values() for r in e["runs"]))
+        print(text)
+        if not args.no_write:
+            write_section("validation" if args.validation else "test", text)
+        return
     results = run(args)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))

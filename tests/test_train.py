@@ -20,6 +20,8 @@ from seqcast import fit as fitting
 from seqcast.cli import app
 from seqcast.config import load_config
 from seqcast.errors import ConfigError
+from seqcast.layout import state_shapes
+from seqcast.model import recurrent_layers
 from seqcast.rundir import MARKER, RUN_FILES
 
 
@@ -449,6 +451,7 @@ def test_an_ensemble_trains_its_members_with_their_own_seeds_and_writes_one_plai
     assert [r["member"] for r in rows] == ["0", "0", "1", "1"] and [r["epoch"] for r in rows] == ["1", "2", "1", "2"]
     model = keras.saving.load_model(run / "model.keras", safe_mode=True)
     assert rnn_units(model) == [8]  # two members of 4 units, side by side
+    assert [layer["units"] for layer in state_shapes(cfg, 16)] == [8]  # what window-preview shows
     # each member is the run one seed would give: the merged model is their mean
     members = []
     for k in range(2):
@@ -457,3 +460,21 @@ def test_an_ensemble_trains_its_members_with_their_own_seeds_and_writes_one_plai
     x = np.random.default_rng(0).normal(size=(3, 8, 2)).astype(np.float32)
     mean = np.mean([keras.saving.load_model(m / "model.keras")(x) for m in members], axis=0)
     np.testing.assert_allclose(np.asarray(model(x)), mean, atol=1e-5)
+
+
+def test_window_preview_shows_the_state_shapes_of_a_stateful_ensemble_model_keras(tmp_path: Path) -> None:
+    """The h and c a user assigns by hand (layer.states[i].assign) have the shapes window-preview prints."""
+    cfg = load_config(
+        write_config(
+            tmp_path,
+            windows={"mode": "stateful"},
+            model={"kind": "many_to_many", "units": [4, 3], "ensemble": 2},
+            training={"epochs": 1},
+        )
+    )
+    run = pipeline.train_run(cfg, output_dir=tmp_path / "run").run_dir
+    model = keras.saving.load_model(run / "model.keras", safe_mode=True)
+    plan = pipeline.prepare(cfg).plan
+    shown = [list(layer["states"].values()) for layer in state_shapes(cfg, plan.batch_size)]
+    assert shown == [[list(s.shape) for s in layer.states] for layer in recurrent_layers(model)]
+    assert shown == [[[plan.batch_size, 8]] * 2, [[plan.batch_size, 6]] * 2]
