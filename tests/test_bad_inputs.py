@@ -264,7 +264,18 @@ def _output_is_a_folder(c: Ctx) -> list[object]:
 
 def _train(c: Ctx, csv: str, *extra: object) -> list[object]:
     cfg = c.project(csv)
-    return ["train", cfg, "--set", "training.epochs=1", "--set", "model.units=[4]", "--set", "model.ensemble=1", "--quiet", *extra]
+    return [
+        "train",
+        cfg,
+        "--set",
+        "training.epochs=1",
+        "--set",
+        "model.units=[4]",
+        "--set",
+        "model.ensemble=1",
+        "--quiet",
+        *extra,
+    ]
 
 
 CASES = [

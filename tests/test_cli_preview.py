@@ -125,7 +125,9 @@ def test_json_lookback_follows_the_spec(write_project: WriteProject) -> None:
         assert (r["start"], r["end"], r["target_start"], r["target_end"]) == (k, k + 5, k + 5, k + 6)
         assert (r["time_start"], r["time_end"]) == (str(2000 + k), str(2004 + k))
         assert r["target_end"] <= 28  # no training target from val or test
-    assert doc["layers"] == [{"layer": 0, "cell": "lstm", "units": 4, "members": 1, "states": {"h": [8, 4], "c": [8, 4]}}]
+    assert doc["layers"] == [
+        {"layer": 0, "cell": "lstm", "units": 4, "members": 1, "states": {"h": [8, 4], "c": [8, 4]}}
+    ]
     assert doc["series"] == [
         {"name": "", "rows": 40, "train": [0, 28], "val": [28, 32], "test": [32, 40], "first": "2000", "last": "2039"}
     ]
@@ -207,7 +209,9 @@ def test_json_stateful_follows_the_spec(write_project: WriteProject, index_csv: 
     ]  # fmt: skip
     assert_stateful_rows(doc)
     assert max(r["target_end"] for r in doc["rows"]) == 28  # the newest training rows are kept
-    assert doc["layers"] == [{"layer": 0, "cell": "lstm", "units": 4, "members": 1, "states": {"h": [4, 4], "c": [4, 4]}}]
+    assert doc["layers"] == [
+        {"layer": 0, "cell": "lstm", "units": 4, "members": 1, "states": {"h": [4, 4], "c": [4, 4]}}
+    ]
 
 
 def test_stateful_series_of_different_lengths_are_trimmed(write_project: WriteProject, index_csv: IndexCsv) -> None:

@@ -15,7 +15,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "configs" / "quickstart.yaml"
-SETTINGS = ["--set", "training.epochs=5", "--set", "training.early_stopping.patience=2", "--set", "model.units=[8]", "--set", "model.ensemble=1"]
+SETTINGS = [
+    "--set",
+    "training.epochs=5",
+    "--set",
+    "training.early_stopping.patience=2",
+    "--set",
+    "model.units=[8]",
+    "--set",
+    "model.ensemble=1",
+]
 
 
 def _train(out: Path, *extra: str) -> subprocess.CompletedProcess[str]:

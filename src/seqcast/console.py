@@ -92,7 +92,11 @@ def preview_tables(doc: dict[str, Any], total_series: int | None = None) -> list
     shapes.add_row("y", str(tuple(doc["y_shape"])), "(batch, target steps, targets)")
     for layer in doc["layers"]:
         e = layer.get("members", 1)
-        meaning = "(batch, units)" if e == 1 else f"(batch, units): {e} ensemble networks of {layer['units'] // e} side by side"
+        meaning = (
+            "(batch, units)"
+            if e == 1
+            else f"(batch, units): {e} ensemble networks of {layer['units'] // e} side by side"
+        )
         for name, shp in layer["states"].items():
             shapes.add_row(f"layer {layer['layer']} {layer['cell']} {name}", str(tuple(shp)), meaning)
     tables.append(shapes)

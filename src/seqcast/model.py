@@ -140,8 +140,9 @@ def check_size(cfg: Config, n_inputs: int, n_targets: int) -> None:
     except (ValueError, OSError, AttributeError):
         return
     if need > have // 2:
+        wide_as = f" x model.ensemble {cfg.model.ensemble}" if cfg.model.ensemble > 1 else ""
         raise ConfigError(
-            f"{cfg.model.units}{f' x model.ensemble {cfg.model.ensemble}' if cfg.model.ensemble > 1 else ''} makes a model of {params:,} parameters: it needs about "
+            f"{cfg.model.units}{wide_as} makes a model of {params:,} parameters: it needs about "
             f"{need / 2**30:,.1f} GiB (weights, gradients and optimizer state), more than half of this "
             f"machine's {have / 2**30:,.1f} GiB",
             where="model.units",
