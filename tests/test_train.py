@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -478,3 +479,15 @@ def test_window_preview_shows_the_state_shapes_of_a_stateful_ensemble_model_kera
     shown = [list(layer["states"].values()) for layer in state_shapes(cfg, plan.batch_size)]
     assert shown == [[list(s.shape) for s in layer.states] for layer in recurrent_layers(model)]
     assert shown == [[[plan.batch_size, 8]] * 2, [[plan.batch_size, 6]] * 2]
+
+
+def test_train_says_an_ensemble_is_trained_and_shows_each_networks_best_epoch(tmp_path: Path) -> None:
+    config = write_config(tmp_path, model={"ensemble": 2}, training={"epochs": 3})
+    res = CliRunner().invoke(app, ["train", str(config), "--output-dir", "out"])
+    assert res.exit_code == 0, res.output
+    assert "LSTM(4) x 2 networks averaged (model.ensemble)" in res.output
+    with (tmp_path / "out" / "history.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    best = [min((r for r in rows if r["member"] == k), key=lambda r: float(r["val_loss"]))["epoch"] for k in "01"]
+    assert "6 (2 networks: 3, 3)" in res.output
+    assert re.search(rf"best epochs +│ {best[0]}, {best[1]} \(val_loss", res.output), res.output

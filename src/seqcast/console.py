@@ -115,7 +115,9 @@ def train_header(prep: Any, to_stderr: bool = False) -> None:
     body = (
         f"{what}, targets {ds.targets}"
         + (f", features {ds.features}" if ds.features else "")
-        + f"\n  model {cfg.model.kind} {cfg.model.cell.upper()}({units}), batch {p.batch_size}, "
+        + f"\n  model {cfg.model.kind} {cfg.model.cell.upper()}({units})"
+        + (f" x {cfg.model.ensemble} networks averaged (model.ensemble)" if cfg.model.ensemble > 1 else "")
+        + f", batch {p.batch_size}, "
         f"transform {prep.transform} ({prep.transform_why})\n  states: {policy}"
     )
     (err if to_stderr else out).print("[bold]seqcast train[/]: " + safe(body), highlight=False)  # data: no markup
@@ -213,14 +215,31 @@ def train_summary(rows: list[dict[str, Any]], seconds: float, target: Any, metri
     """The epochs run, the best one, the time, where the run went, then the backtest."""
     import math
 
-    finite = [r for r in rows if not math.isnan(r["val_loss"])]
-    best = min(finite, key=lambda r: r["val_loss"]) if finite else (rows[-1] if rows else None)
+    members: dict[Any, list[dict[str, Any]]] = {}
+    for r in rows:  # an ensemble's history has a member column: one best epoch per network
+        members.setdefault(r.get("member", 0), []).append(r)
+    bests = []
+    for own in members.values():
+        finite = [r for r in own if not math.isnan(r["val_loss"])]
+        bests.append(min(finite, key=lambda r: r["val_loss"]) if finite else own[-1])
     t = Table(title="training summary", title_justify="left", show_header=False)
     t.add_column("what")
     t.add_column("value")
-    t.add_row("epochs run", str(len(rows)))
-    if best:
-        t.add_row("best epoch", f"{best['epoch']} (loss {best['loss']:.4g}, val_loss {best['val_loss']:.4g})")
+    if len(members) > 1:
+        t.add_row(
+            "epochs run", f"{len(rows)} ({len(members)} networks: {', '.join(str(len(m)) for m in members.values())})"
+        )
+        t.add_row(
+            "best epochs",
+            ", ".join(str(b["epoch"]) for b in bests)
+            + " (val_loss "
+            + ", ".join(format(b["val_loss"], ".4g") for b in bests)
+            + ")",
+        )
+    else:
+        t.add_row("epochs run", str(len(rows)))
+        for best in bests:
+            t.add_row("best epoch", f"{best['epoch']} (loss {best['loss']:.4g}, val_loss {best['val_loss']:.4g})")
     t.add_row("time", f"{seconds:.1f} s")
     t.add_row("run directory", safe(str(target)))
     out.print(t)
