@@ -31,7 +31,6 @@ import logging
 import math
 import os
 import statistics
-import sys
 import tempfile
 import time
 import warnings
@@ -46,6 +45,7 @@ from _common import HERE, ROOT, machine
 SHARED = HERE / "data"  # copies of the development series of ../shared/data (bench/data/README.md)
 CACHE = HERE / ".accuracy_anchors.json"  # anchors are deterministic: computed once per series and split
 METHODS = ("AutoETS", "AutoARIMA", "AutoTheta")
+LEVELS = (80, 95)  # the interval levels scored (seqcast's default evaluate.intervals)
 
 # name: where the data comes from, its columns, season and horizon, and what it is
 SERIES: dict[str, dict[str, Any]] = {
@@ -181,6 +181,7 @@ def train_seqcast(config: Path, out: Path, overrides: list[str]) -> dict[str, An
         "reason": pre.get("transform_reason", ""),
         "epochs": len(result.rows),
         "seconds": time.perf_counter() - t0,
+        "intervals": result.metrics.get("intervals", {}),
     }
 
 
@@ -231,10 +232,45 @@ def anchors(config: Path) -> dict[str, Any]:
     return out
 
 
-def cached_anchors(key: str, config: Path) -> dict[str, Any]:
+def ets_intervals(config: Path, levels: tuple[int, ...] = LEVELS) -> dict[str, Any]:
+    """AutoETS's own prediction intervals (statsforecast, level=...) on seqcast's test origins, refitted at every
+    origin: coverage, width and MSIS per level, scaled as seqcast scales them (seqcast.intervals.interval_scores)."""
+    from seqcast.config import load_config
+    from seqcast.data import load_dataset, split_parts
+    from seqcast.evaluate import mase_scale, origins
+    from seqcast.intervals import interval_scores
+
+    cfg = load_config(config)
+    ds = load_dataset(cfg.data)
+    parts = split_parts(ds, cfg.data)
+    h, season, n_t = cfg.evaluate.horizon, cfg.evaluate.season, len(ds.targets)
+    lo: dict[int, list[np.ndarray]] = {lv: [] for lv in levels}
+    hi: dict[int, list[np.ndarray]] = {lv: [] for lv in levels}
+    true, scale = [], []
+    for s, p in zip(ds.series, parts, strict=True):
+        y_all = s.values[:, :n_t]
+        sc = mase_scale(y_all[: p.val_end], season)
+        for o in origins(p.val_end, len(y_all), h):
+            band = {lv: (np.empty((h, n_t)), np.empty((h, n_t))) for lv in levels}
+            for t in range(n_t):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    f = make_model("AutoETS", season, o).forecast(y=y_all[:o, t].copy(), h=h, level=list(levels))
+                for lv in levels:
+                    band[lv][0][:, t], band[lv][1][:, t] = f[f"lo-{lv}"], f[f"hi-{lv}"]
+            for lv in levels:
+                lo[lv].append(band[lv][0])
+                hi[lv].append(band[lv][1])
+            true.append(y_all[o : o + h])
+            scale.append(np.broadcast_to(sc, (h, n_t)))
+    t_, s_ = np.stack(true), np.stack(scale)
+    return {str(lv): interval_scores(np.stack(lo[lv]), np.stack(hi[lv]), t_, s_, lv) for lv in levels}
+
+
+def cached_anchors(key: str, config: Path, compute: Any = None) -> dict[str, Any]:
     cache = json.loads(CACHE.read_text()) if CACHE.exists() else {}
     if key not in cache:
-        cache[key] = anchors(config)
+        cache[key] = (compute or anchors)(config)
         CACHE.write_text(json.dumps(cache, indent=1))
     return cache[key]
 
@@ -292,6 +328,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 entry["anchors"] = cached_anchors(key, config)
                 a = entry["anchors"]
                 print(f"  {name}: " + ", ".join(f"{m} {fmt(a[m])}" for m in METHODS), flush=True)
+                if not args.validation:
+                    entry["ets_intervals"] = cached_anchors(key + "|ets_intervals", config, ets_intervals)
             results[name] = entry
     return results
 
@@ -336,6 +374,7 @@ def report(results: dict[str, Any], args: argparse.Namespace, seconds: float) ->
         f"| {len(results)} series, {part} | **{fmt(g['seqcast'])}** | {fmt(g['AutoETS'])} | {fmt(g['AutoARIMA'])} "
         f"| {fmt(g['AutoTheta'])} | {fmt(g['seasonal_naive'])} | {fmt(g['naive'])} |",
     ]
+    lines += interval_report(results)
     head = (
         f"{machine('seqcast', 'statsforecast')}\n\nCommand: `python bench/bench_accuracy.py"
         f"{' --validation' if args.validation else ''}{' --merge ' + args.merge if args.merge else ''}` ("
@@ -343,6 +382,62 @@ def report(results: dict[str, Any], args: argparse.Namespace, seconds: float) ->
         f"seeds {seeds} (mean, each in brackets); overrides {args.set or 'none'}.\n"
     )
     return head + "\n" + "\n".join(lines) + "\n"
+
+
+def interval_report(results: dict[str, Any]) -> list[str]:
+    """The intervals' test coverage per series (mean over seeds) beside AutoETS's own intervals on the same
+    origins, MSIS at 95 % (scaled like MASE), and how far coverage is from the level on average and at worst."""
+
+    def level_of(r: dict[str, Any], lv: int) -> dict[str, Any] | None:
+        v = r.get("intervals", {}).get(str(lv))
+        return v if v and "refused" not in v else None
+
+    rows: list[str] = []
+    gaps: dict[int, list[float]] = {lv: [] for lv in LEVELS}
+    for name, e in results.items():
+        if not any(r.get("intervals") for r in e["runs"]):
+            continue
+        cells = []
+        for lv in LEVELS:
+            got = [level_of(r, lv) for r in e["runs"]]
+            if any(g is None for g in got):
+                why = next((r["intervals"].get(str(lv), {}).get("refused", "") for r in e["runs"]), "")
+                cells.append(f"refused ({why.split(';')[0]})" if why else "n/a")
+                continue
+            cov = statistics.fmean(g["coverage"] for g in got)  # type: ignore[index]
+            gaps[lv].append(100 * (cov - lv / 100))
+            each = ", ".join(format(g["coverage"], ".0%") for g in got)  # type: ignore[index]
+            cells.append(f"{cov:.1%} ({each})")
+        r95 = [level_of(r, 95) for r in e["runs"]]
+        msis = statistics.fmean(g["score"] for g in r95) if all(r95) else float("nan")  # type: ignore[index]
+        sn = statistics.fmean(g["seasonal_naive"]["score"] for g in r95) if all(r95) else float("nan")  # type: ignore[index]
+        errors = "/".join(str(min(r["intervals"][str(lv)].get("errors", 0) for r in e["runs"])) for lv in LEVELS)
+        ets = e.get("ets_intervals", {})
+        ets_cells = [f"{ets[str(lv)]['coverage']:.1%}" if str(lv) in ets else "n/a" for lv in LEVELS]
+        rows.append(
+            f"| {name} | {errors} | {cells[0]} | {cells[1]} | {fmt(msis)} | {fmt(sn)} | {ets_cells[0]} "
+            f"| {ets_cells[1]} | {fmt(ets.get('95', {}).get('score'))} |"
+        )
+    if not rows:
+        return []
+    out = [
+        "",
+        "Prediction intervals (conformal, calibrated on the validation part), test coverage: mean over seeds "
+        "(each in brackets); MSIS at 95 % scaled like MASE; AutoETS: statsforecast's own intervals, same origins.",
+        "",
+        "| series | val. errors per step (fewest) | seqcast 80 % | seqcast 95 % | seqcast MSIS 95 | s. naive MSIS 95 "
+        "| AutoETS 80 % | AutoETS 95 % | AutoETS MSIS 95 |",
+        "|" + "---|" * 9,
+        *rows,
+        "",
+        "| level | series | mean coverage - level (points) | worst series (points) |",
+        "|---|---|---|---|",
+    ]
+    for lv in LEVELS:
+        g = gaps[lv]
+        if g:
+            out.append(f"| {lv} % | {len(g)} | {statistics.fmean(g):+.1f} | {max(g, key=abs):+.1f} |")
+    return out
 
 
 def main() -> None:
@@ -398,4 +493,4 @@ def write_section(part: str, text: str) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

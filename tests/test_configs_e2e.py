@@ -12,7 +12,7 @@ from seqcast.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
-RUN_FILES = ("model.keras", "config.yaml", "preprocess.json", "history.csv", "metrics.json")
+RUN_FILES = ("model.keras", "config.yaml", "preprocess.json", "history.csv", "metrics.json", "calibration.json")
 
 
 @pytest.mark.slow
@@ -35,6 +35,18 @@ def test_config_trains_forecasts_and_evaluates(config: Path, tmp_path: Path, mon
     lines = (tmp_path / "fc.csv").read_text().splitlines()
     assert len(lines) == 1 + 5 * len(pre["series"])
     assert lines[0].split(",")[-len(pre["targets"]) :] == pre["targets"]
+
+    h = json.loads((run / "calibration.json").read_text())["horizon"]
+    res = runner.invoke(app, ["forecast", "--steps", str(h), "--interval", "80", "--output", "fi.csv"])
+    if "refused" in metrics["intervals"]["80"]:  # too short a validation part: refused by name
+        assert res.exit_code == 2 and "data.split.val" in res.output, res.output
+    else:
+        assert res.exit_code == 0, res.output
+        header = (tmp_path / "fi.csv").read_text().splitlines()[0].split(",")
+        assert header[-3 * len(pre["targets"]) :][:3] == [
+            pre["targets"][0],
+            *(pre["targets"][0] + x for x in ("_lo_80", "_hi_80")),
+        ]
 
     res = runner.invoke(app, ["evaluate", "--json"])
     assert res.exit_code == 0, res.output

@@ -202,7 +202,9 @@ def train(
     guarded(go)
 
 
-@app.command(cls=_Command, epilog="Example: seqcast forecast --steps 24 --output forecast.csv --plot forecast.png")
+@app.command(
+    cls=_Command, epilog="Example: seqcast forecast --steps 24 --interval 80 --output forecast.csv --plot forecast.png"
+)
 def forecast(
     steps: Annotated[int, typer.Option("--steps", metavar="N", help="Steps to forecast for every series.")],
     run: RunOpt = None,
@@ -221,6 +223,15 @@ def forecast(
     plot: Annotated[
         Path | None, typer.Option("--plot", metavar="FILE", help="Draw history and forecast into this PNG.")
     ] = None,
+    interval: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--interval",
+            metavar="LEVEL",
+            help="Add a conformal prediction interval at LEVEL % (50-99; repeat for more): <target>_lo_LEVEL, "
+            "<target>_hi_LEVEL.",
+        ),
+    ] = None,
 ) -> None:
     """Autoregressive N-step forecast for every series, from the end of its history."""
 
@@ -235,13 +246,17 @@ def forecast(
         if steps > fc.MAX_STEPS:  # before reading anything
             fc.check_steps(steps, 1)
         r = load_run(run)
-        frame, ds, pred = fc.forecast(r, steps, data, future)
+        levels = sorted(set(interval or []))
+        frame, ds, pred = fc.forecast(r, steps, data, future, levels)
         to_stdout = output is not None and str(output) == "-"
         if to_stdout:
             sys.stdout.write(frame.to_csv(index=False))
         elif output is not None:
             fc.write_table(frame, output)
-        drawn = plots.plot_forecast(r, ds, fc.future_times(r, ds, steps), pred, plot) if plot is not None else 0
+        drawn = 0
+        if plot is not None:
+            bands = fc.forecast_bands(r, ds.names, pred, levels)
+            drawn = plots.plot_forecast(r, ds, fc.future_times(r, ds, steps), pred, plot, bands=bands)
         console.forecast_table(frame, steps, output, plot, drawn, to_stderr=to_stdout)
 
     guarded(go)

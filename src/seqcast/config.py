@@ -175,10 +175,19 @@ class TrainingConfig(_Section):
 
 
 class EvaluateConfig(_Section):
-    """evaluate: the season of seasonal naive and MASE, and the backtest horizon."""
+    """evaluate: the season of seasonal naive and MASE, the backtest horizon, the interval levels reported."""
 
     season: int = Field(1, gt=0, le=BIG)
     horizon: int = Field(1, gt=0, le=BIG)
+    intervals: list[int] = Field(default_factory=lambda: [80, 95], max_length=50)  # conformal levels (intervals.py)
+
+    @field_validator("intervals")
+    @classmethod
+    def _levels(cls, v: list[int]) -> list[int]:
+        bad = [x for x in v if not 50 <= x <= 99]
+        if bad:
+            raise ValueError(f"interval levels are whole percentages from 50 to 99, not {bad[0]}")
+        return sorted(set(v))
 
 
 class OutputConfig(_Section):

@@ -209,6 +209,28 @@ def metrics_table(doc: dict[str, Any]) -> None:
         for k in shown:
             s.add_row(str(k), *(f"{steps[name]['mae'][k - 1]:.4g}" for name in steps))
         out.print(s)
+    intervals_table(doc.get("intervals") or {})
+
+
+def intervals_table(levels: dict[str, Any]) -> None:
+    """Conformal intervals on the backtest: coverage against the level, width and MSIS scaled like MASE, for the
+    model and for seasonal naive's intervals built the same way; how many validation errors each rests on."""
+    if not levels:
+        return
+    t = Table(
+        title="prediction intervals (conformal, from validation errors): coverage should match the level",
+        title_justify="left",
+    )
+    for col in ("level", "val. errors", "coverage", "width", "MSIS", "s. naive coverage", "width", "MSIS"):
+        t.add_column(col, justify="right")
+    for level, v in levels.items():
+        if "refused" in v:
+            t.add_row(f"{level} %", "", safe(v["refused"]))
+            continue
+        sn = v["seasonal_naive"]
+        cells = [f"{x['coverage']:.1%}|{x['width']:.3g}|{x['score']:.3g}".split("|") for x in (v, sn)]
+        t.add_row(f"{level} %", f"{v['errors']:,}", *cells[0], *cells[1])
+    out.print(t)
 
 
 def train_summary(rows: list[dict[str, Any]], seconds: float, target: Any, metrics: dict[str, Any]) -> None:
@@ -251,10 +273,27 @@ def forecast_table(frame: Any, steps: int, output: Any, plot: Any, drawn: int = 
     where = err if to_stderr else out
     n_series = len(frame) // steps
     t = Table(title=f"forecast: {steps} steps for {n_series} series (first rows)", title_justify="left")
+    # an interval's two columns <target>_lo_<level>, <target>_hi_<level> are shown as one: "lo .. hi"
+    bounds = {c for c in frame.columns if any(c == f"{t}_lo_{c.rsplit('_', 1)[-1]}" for t in frame.columns)}
+    shown = [c for c in frame.columns if c not in bounds and not any(c == b.replace("_lo_", "_hi_") for b in bounds)]
     for c in frame.columns:
-        t.add_column(safe(str(c)), justify="right" if frame[c].dtype.kind in "fi" else "left")
+        if c in bounds:
+            target, level = c.rsplit("_lo_", 1)
+            t.add_column(safe(f"{target} {level} %"), justify="right")
+        elif c in shown:
+            t.add_column(safe(str(c)), justify="right" if frame[c].dtype.kind in "fi" else "left")
+
+    def cell(v: Any) -> str:
+        return f"{v:.4g}" if isinstance(v, float) else safe(str(v))
+
     for _, r in frame.head(12).iterrows():
-        t.add_row(*(f"{v:.4g}" if isinstance(v, float) else safe(str(v)) for v in r.tolist()))
+        cells = []
+        for c in frame.columns:
+            if c in bounds:
+                cells.append(f"{cell(r[c])} .. {cell(r[c.replace('_lo_', '_hi_')])}")
+            elif c in shown:
+                cells.append(cell(r[c]))
+        t.add_row(*cells)
     where.print(t)
     if output is not None:
         where.print(safe(f"wrote {len(frame)} rows to {'stdout' if to_stderr else output}"))

@@ -66,11 +66,14 @@ def backtest(
     season: int,
     targets: list[str],
     model_forecast: Any,
+    calibration: dict[str, Any] | None = None,
+    names: list[str] | None = None,
 ) -> dict[str, Any]:
     """Score model_forecast(jobs) against the baselines.
 
     series: each (n, inputs) in original units, targets first; jobs = [(series index, origin)];
-    model_forecast answers (jobs, horizon, targets).
+    model_forecast answers (jobs, horizon, targets). With a calibration (calibration.json) and the series'
+    names, `intervals` scores the model's and seasonal naive's conformal intervals at each of its levels.
     """
     n_t = len(targets)
     jobs = [
@@ -117,18 +120,46 @@ def backtest(
         key=lambda k: doc[k]["mase"] if np.isfinite(doc[k]["mase"]) else doc[k]["mae"],
     )
     doc["best"] = best
+    if calibration is not None and names is not None:
+        series_names = [names[i] for i, _ in jobs]
+        doc["intervals"] = interval_doc(calibration, methods, true, scale, series_names, targets)
     return doc
 
 
-def backtest_run(run_dir: Path | Any, horizon: int | None = None) -> dict[str, Any]:
-    """Backtest a (possibly still staging) run directory, or an open forecast.Run, on its data's test split."""
-    from seqcast import forecast as fc
-    from seqcast import run as runs
+def interval_doc(
+    cal: dict[str, Any],
+    methods: dict[str, np.ndarray],
+    true: np.ndarray,
+    scale: np.ndarray,
+    names: list[str],
+    targets: list[str],
+) -> dict[str, Any]:
+    """Per level of the calibration: coverage, mean width and interval score (MSIS) of the model's intervals
+    on these origins, and the same of seasonal naive's, built the same way; a level the calibration cannot
+    give over this horizon is {"refused": why}."""
+    from seqcast import intervals
+
+    h = true.shape[1]
+    out: dict[str, Any] = {}
+    for level in cal.get("levels", []):
+        why = "" if h <= cal["horizon"] else f"calibrated for {cal['horizon']} steps, the backtest has {h}"
+        why = why or intervals.refused(cal, level, h) or ""
+        if why:
+            out[str(level)] = {"refused": why}
+            continue
+        full = np.broadcast_to(scale, true.shape)
+        lo, hi = intervals.bands(cal, methods["model"], names, targets, level)
+        entry = intervals.interval_scores(lo, hi, true, full, level) | {"errors": min(cal["errors"][:h])}
+        lo, hi = intervals.bands(cal, methods["seasonal_naive"], names, targets, level, "seasonal_naive")
+        out[str(level)] = entry | {"seasonal_naive": intervals.interval_scores(lo, hi, true, full, level)}
+    return out
+
+
+def run_values(run: Any) -> tuple[list[str], list[np.ndarray]]:
+    """(names, values) of the run's data file as it is now, every series one the run knows."""
     from seqcast.data import load_dataset
 
-    run = runs.open_run(run_dir) if isinstance(run_dir, Path) else run_dir
     cfg = run.cfg
-    h = horizon or cfg.evaluate.horizon
     ds = load_dataset(cfg.data)
     split = {s["name"]: int(s["val_end"]) for s in run.pre["series"]}
     unknown = [n for n in ds.names if n not in split]
@@ -139,8 +170,25 @@ def backtest_run(run_dir: Path | Any, horizon: int | None = None) -> dict[str, A
             where=str(cfg.data.path),
             hint="train a new run on the data as it is now",
         )
-    names = ds.names
-    values = [s.values for s in ds.series]
+    return ds.names, [s.values for s in ds.series]
+
+
+def backtest_run(
+    run_dir: Path | Any,
+    horizon: int | None = None,
+    data: tuple[list[str], list[np.ndarray]] | None = None,
+    calibration: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Backtest a (possibly still staging) run directory, or an open run.Run, on its data's test split; data:
+    (names, values) already read (run_values); calibration: the run's calibration.json unless given."""
+    from seqcast import forecast as fc
+    from seqcast import run as runs
+
+    run = runs.open_run(run_dir) if isinstance(run_dir, Path) else run_dir
+    cfg = run.cfg
+    h = horizon or cfg.evaluate.horizon
+    names, values = data or run_values(run)
+    split = {s["name"]: int(s["val_end"]) for s in run.pre["series"]}
     test_starts = [split[n] for n in names]
     n_t = run.n_targets
 
@@ -148,7 +196,8 @@ def backtest_run(run_dir: Path | Any, horizon: int | None = None) -> dict[str, A
         fut = [values[i][o : o + h, n_t:] for i, o in jobs] if run.pre["features"] else None
         return fc.forecast_origins(run, values, names, jobs, h, fut)
 
-    doc = backtest(values, test_starts, h, cfg.evaluate.season, ds.targets, model_forecast)
+    cal = calibration if calibration is not None else run.calibration()
+    doc = backtest(values, test_starts, h, cfg.evaluate.season, run.pre["targets"], model_forecast, cal, names)
     doc["validation"] = _validation(run, values, names, h)
     return doc
 
@@ -190,3 +239,52 @@ def evaluate(run_dir: Path | None, horizon: int | None = None) -> tuple[dict[str
     if own:
         rundir.write_json(opened.path / "metrics.json", doc)
     return doc, own
+
+
+def calibrate(run: Any, values: list[np.ndarray], names: list[str]) -> dict[str, Any]:
+    """calibration.json of a run: conformal quantiles of the model's and of seasonal naive's scaled validation
+    errors. values[i]: series i (n, inputs) in original units, in the run's series order `names`."""
+    from seqcast import forecast as fc
+    from seqcast.intervals import (
+        quantiles,
+        scale_of,
+        scaled_errors,
+        seasonal_naive_forecasts,
+        space_of,
+        to_space,
+        validation_jobs,
+    )
+
+    cfg, pre = run.cfg, run.pre
+    steps, season, targets = cfg.evaluate.horizon, cfg.evaluate.season, pre["targets"]
+    n_t = len(targets)
+    space = space_of(pre["transform"])
+    split = {s["name"]: (int(s["train_end"]), int(s["val_end"])) for s in pre["series"]}
+    bounds = [split[n] for n in names]
+    scales = np.stack(
+        [scale_of(to_space(v[:a, :n_t], space), season) for v, (a, _) in zip(values, bounds, strict=True)]
+    )
+    need = run.steps.lost + (1 if pre["mode"] == "stateful" else pre["look_back"])
+    jobs = validation_jobs(bounds, max(need, season))
+    doc: dict[str, Any] = {
+        "method": "split conformal: absolute errors scaled per series and target, per horizon step",
+        "horizon": steps,
+        "space": space,
+        "levels": list(cfg.evaluate.intervals),
+        "scales": {n: [float(x) for x in s] for n, s in zip(names, scales, strict=True)},
+    }
+    if not jobs:
+        return doc | {"errors": [0] * steps, "quantiles": {}, "seasonal_naive": {}, "origins": 0}
+    cut = [v[:b] for v, (_, b) in zip(values, bounds, strict=True)]
+    future = None
+    if pre["features"]:  # known future features: read from the whole series, padded past its end
+        future = []
+        for i, o in jobs:
+            f = values[i][o : o + steps, n_t:]
+            future.append(np.concatenate([f, np.repeat(f[-1:], steps - len(f), axis=0)]) if len(f) < steps else f)
+    pred = fc.forecast_origins(run, cut, names, jobs, steps, future)
+    ends = [b for _, b in bounds]
+    counts, model_q = quantiles(scaled_errors(pred, values, jobs, ends, scales, space), targets)
+    naive = seasonal_naive_forecasts(values, jobs, steps, season, n_t)
+    _, naive_q = quantiles(scaled_errors(naive, values, jobs, ends, scales, space), targets)
+    return doc | {"origins": len(jobs), "errors": counts, "quantiles": model_q, "seasonal_naive": naive_q}

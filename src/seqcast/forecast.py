@@ -349,8 +349,22 @@ def read_future(
     return out, times
 
 
-def forecast_frame(run: Run, ds: Dataset, times: list[np.ndarray], pred: np.ndarray) -> Any:
-    """The forecast table: series column (if any), time column (or step), one column per target."""
+Bands = dict[int, tuple[np.ndarray, np.ndarray]]  # level -> (lo, hi), each (series, steps, targets)
+
+
+def forecast_bands(run: Run, names: list[str], pred: np.ndarray, levels: list[int]) -> Bands:
+    """The conformal intervals of pred (series, steps, targets) at each level, in original units (intervals.py)."""
+    from seqcast import intervals
+
+    cal = run.calibration()
+    intervals.check_levels(cal, levels, pred.shape[1])
+    assert cal is not None or not levels
+    return {lv: intervals.bands(cal, pred, names, run.pre["targets"], lv) for lv in levels}  # type: ignore[arg-type]
+
+
+def forecast_frame(run: Run, ds: Dataset, times: list[np.ndarray], pred: np.ndarray, bands: Bands | None = None) -> Any:
+    """The forecast table: series column (if any), time column (or step), one column per target, each followed by
+    `<target>_lo_<level>` and `<target>_hi_<level>` for every interval level."""
     import pandas as pd
 
     cfg = run.cfg.data
@@ -362,20 +376,28 @@ def forecast_frame(run: Run, ds: Dataset, times: list[np.ndarray], pred: np.ndar
         cols[cfg.time_column or "step"] = times[i]
         for j, t in enumerate(run.pre["targets"]):
             cols[t] = pred[i, :, j]
+            for level, (lo, hi) in sorted((bands or {}).items()):
+                cols[f"{t}_lo_{level}"], cols[f"{t}_hi_{level}"] = lo[i, :, j], hi[i, :, j]
         frames.append(pd.DataFrame(cols))
     return pd.concat(frames, ignore_index=True)
 
 
 def forecast(
-    run: Run, steps: int, data: Path | None = None, future: Path | None = None
+    run: Run, steps: int, data: Path | None = None, future: Path | None = None, levels: list[int] | None = None
 ) -> tuple[Any, Dataset, np.ndarray]:
-    """(forecast table, history, predictions (series, steps, targets)) for every series."""
+    """(forecast table, history, predictions (series, steps, targets)) for every series; with interval levels,
+    the table holds each level's bounds (forecast_bands)."""
+    from seqcast import intervals
+
+    levels = sorted(set(levels or []))
+    intervals.check_levels(run.calibration() if levels else None, levels, steps)  # before any work
     ds = history_dataset(run, data)
     check_steps(steps, len(ds.series))
     fut, times = read_future(run, ds, future, steps)
     hist = [s.values for s in ds.series]
     pred = forecast_histories(run, hist, ds.names, steps, fut)
-    return forecast_frame(run, ds, times, pred), ds, pred
+    bands = forecast_bands(run, ds.names, pred, levels) if levels else None
+    return forecast_frame(run, ds, times, pred, bands), ds, pred
 
 
 def write_table(frame: Any, path: Path) -> None:

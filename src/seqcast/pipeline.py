@@ -165,7 +165,9 @@ def _train_into(
     work: Path, prep: Prepared, checkpoint: Path, resume: Path | None, hooks: Hooks
 ) -> tuple[dict[str, Any], list[dict[str, Any]], float]:
     """Train and write every run file into the staging folder `work`."""
-    from seqcast.evaluate import backtest_run
+    from seqcast import intervals
+    from seqcast import run as runs
+    from seqcast.evaluate import backtest_run, calibrate, run_values
 
     cfg = prep.cfg
     t0 = time.perf_counter()
@@ -175,7 +177,15 @@ def _train_into(
     (work / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     rundir.write_json(work / "preprocess.json", prep.preprocess_doc())
     (work / "history.csv").write_text(history_csv(rows))
-    metrics = backtest_run(work, horizon=cfg.evaluate.horizon)
+    opened = runs.open_run(work)
+    names, values = data = run_values(opened)
+    calibration = calibrate(opened, values, names)  # on the validation part: before the test part is read
+    rundir.write_json(work / "calibration.json", calibration)
+    for level in cfg.evaluate.intervals:
+        why = intervals.refused(calibration, level)
+        if why:
+            hooks.note(f"no {level} % interval: {why}; forecast --interval {level} will refuse it (data.split.val)")
+    metrics = backtest_run(opened, horizon=cfg.evaluate.horizon, data=data, calibration=calibration)
     rundir.write_json(work / "metrics.json", metrics)
     val = metrics.get("validation") or {}
     if val and val["model"] > val["seasonal_naive"]:  # the safety net: say it plainly

@@ -25,8 +25,10 @@ def plot_forecast(
     path: Path,
     tail: int = 200,
     max_series: int = PLOT_SERIES,
+    bands: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> int:
-    """History (last `tail` rows) and forecast per series and target, small multiples; returns the series drawn."""
+    """History (last `tail` rows) and forecast per series and target, small multiples, the intervals in `bands`
+    (level -> (lo, hi)) shaded, the widest palest; returns the series drawn."""
     import io
 
     import matplotlib
@@ -51,6 +53,11 @@ def plot_forecast(
                 lw=1.4,
                 label="forecast",
             )
+            for n, (level, (lo, hi)) in enumerate(sorted((bands or {}).items(), reverse=True)):
+                ax.fill_between(
+                    times[i], lo[i, :, j], hi[i, :, j], color="tab:blue", alpha=0.15 + 0.15 * n, lw=0,
+                    label=f"{level} % interval",
+                )  # fmt: skip
             ax.set_title(f"{s.name + ': ' if s.name else ''}{t}", fontsize=9)
             ax.tick_params(labelsize=7)
             ax.tick_params(axis="x", labelrotation=25)  # every panel keeps its dates (autofmt_xdate hides them)

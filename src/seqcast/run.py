@@ -42,6 +42,11 @@ class Run:
         """The run's scaler for the series `names`, in that order."""
         return Scaler.from_json(self.pre["scaler"], names, self.pre["inputs"])
 
+    def calibration(self) -> dict[str, Any] | None:
+        """calibration.json (the conformal quantiles of the intervals, intervals.py), checked; None if absent."""
+        path = self.path / "calibration.json"
+        return read_calibration(path, self.pre) if path.exists() else None
+
 
 def load_run(path: Path | None) -> Run:
     """Open a complete run directory (default runs/latest)."""
@@ -122,3 +127,51 @@ def read_preprocess(path: Path) -> dict[str, Any]:
         if extra:
             raise bad(f"has scaler statistics for {extra}, which are not among its inputs {pre['inputs']}")
     return pre
+
+
+def read_calibration(path: Path, pre: dict[str, Any]) -> dict[str, Any]:
+    """calibration.json, checked against preprocess.json: per-step error counts, quantiles per whole level 50-99
+    and target (a number >= 0 per step, or null), a finite positive scale per series and target."""
+    import json
+    import math
+
+    def bad(why: str) -> DataError:
+        return DataError(f"calibration.json {why}", where=str(path), hint="train the run again")
+
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise bad(f"cannot be read: {exc}") from None
+    if not isinstance(doc, dict):
+        raise bad("is not a JSON object")
+    h, counts, space = doc.get("horizon"), doc.get("errors"), doc.get("space")
+    if not isinstance(h, int) or isinstance(h, bool) or h < 1 or space not in ("original", "log"):
+        raise bad("has no valid 'horizon' or 'space'")
+    if not isinstance(counts, list) or len(counts) != h or not all(isinstance(c, int) and c >= 0 for c in counts):
+        raise bad(f"has no valid 'errors' (a count per step, {h} steps)")
+    targets = pre["targets"]
+    for key in ("quantiles", "seasonal_naive"):
+        table = doc.get(key)
+        if not isinstance(table, dict):
+            raise bad(f"has no valid {key!r}")
+        for level, per in table.items():
+            ok = isinstance(per, dict) and set(per) == set(targets)
+            ok = ok and all(
+                isinstance(qs, list)
+                and len(qs) == h
+                and all(q is None or (isinstance(q, (int, float)) and math.isfinite(q) and q >= 0) for q in qs)
+                for qs in per.values()
+            )
+            if not ok:
+                raise bad(f"has no valid {key!r} for level {level!r} (per target {targets}, {h} steps)")
+    scales = doc.get("scales")
+    if not isinstance(scales, dict):
+        raise bad("has no valid 'scales'")
+    for name, row in scales.items():
+        if not (
+            isinstance(row, list)
+            and len(row) == len(targets)
+            and all(isinstance(x, (int, float)) and math.isfinite(x) and x > 0 for x in row)
+        ):
+            raise bad(f"has no valid scale for series {name!r}")
+    return doc

@@ -27,7 +27,8 @@ from typing import Any
 
 from seqcast.errors import ConfigError, DataError
 
-RUN_FILES = ("model.keras", "config.yaml", "preprocess.json", "history.csv", "metrics.json")
+RUN_FILES = ("model.keras", "config.yaml", "preprocess.json", "history.csv", "metrics.json", "calibration.json")
+OPTIONAL = {"calibration.json"}  # a run without it forecasts, without intervals
 MARKER = ".seqcast-run"
 CHECKPOINT_FILES = {"model.keras", "state.json", "best.npz"}
 LATEST = Path("runs") / "latest"
@@ -307,7 +308,7 @@ def resolve_run(run: Path | None) -> Path:
         raise ConfigError(f"run directory not found: {path}", where="--run", hint=hint)
     if not path.is_dir():
         raise ConfigError(f"{path} is not a run directory", where="--run")
-    missing = [f for f in RUN_FILES if not (path / f).exists()]
+    missing = [f for f in RUN_FILES if f not in OPTIONAL and not (path / f).exists()]
     if missing:
         raise DataError(f"the run directory is incomplete: {', '.join(missing)} missing", where=str(path))
     return path.resolve()

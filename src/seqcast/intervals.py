@@ -1,0 +1,195 @@
+"""Prediction intervals: split conformal, per horizon step and target, calibrated on the validation part.
+
+After training, evaluate.calibrate has the model forecast `evaluate.horizon` steps from every row of each
+series' validation part (data the weights never fitted; at most MAX_ORIGINS per series, evenly spread), from
+the history before it.
+Each error is kept where it falls inside the validation part, per horizon step and target, divided by its
+series' scale (the in-sample seasonal-naive MAE of the training part, MASE's scale) so that series of
+different sizes pool. For level L the conformal quantile of the n absolute scaled errors of a step is the
+ceil((n + 1) L / 100)-th smallest: with exchangeable errors a new one falls below it with probability at least
+L %, whatever their distribution. A level needs n >= L / (100 - L) errors at every step (4 for 80 %, 19 for
+95 %); below that it is refused.
+
+The interval of a forecast f is f -/+ q x scale, in original units. With a log transform the errors are
+measured, and the interval built, on the log of the targets, then mapped back with exp: a swing that grows
+with the level gets an interval that grows with it, and the bounds stay positive and ordered. The intervals
+widen with the step as the validation errors do; nothing is assumed about their growth. Quantiles are kept
+for every whole level from 50 to 99 (calibration.json), so `forecast --interval` may ask for any of them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from seqcast.errors import ConfigError, DataError
+
+LEVELS = tuple(range(50, 100))  # whole levels kept in calibration.json
+MAX_ORIGINS = 2000  # validation origins per series at most (evenly spread): errors enough, memory bounded
+
+
+def needed(level: float) -> int:
+    """The fewest errors whose conformal quantile at `level` % exists: (n + 1) L / 100 <= n."""
+    return math.ceil(level / (100 - level) - 1e-9)
+
+
+def conformal_quantile(errors: np.ndarray, level: float) -> float:
+    """The ceil((n + 1) level / 100)-th smallest of the finite absolute errors; nan when there are too few."""
+    e = np.sort(np.abs(errors[np.isfinite(errors)]))
+    k = math.ceil((len(e) + 1) * level / 100 - 1e-9)
+    return float(e[k - 1]) if 1 <= k <= len(e) else float("nan")
+
+
+def space_of(transform: str) -> str:
+    """Where errors are measured: the log of the targets for a log transform, else original units."""
+    return "log" if transform.split("+")[0] == "log" else "original"
+
+
+def to_space(y: np.ndarray, space: str) -> np.ndarray:
+    if space != "log":
+        return y
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(np.where(y > 0, y, np.nan))
+
+
+def from_space(z: np.ndarray, space: str) -> np.ndarray:
+    return np.exp(z) if space == "log" else z
+
+
+def scale_of(train: np.ndarray, season: int) -> np.ndarray:
+    """A series' error scale per target (targets,): the in-sample seasonal-naive MAE of its training part, or
+    where that is 0 or undefined (a constant or too short history) the mean absolute value, or 1."""
+    out = np.full(train.shape[1], np.nan)
+    if len(train) > season:
+        with np.errstate(invalid="ignore"):
+            out = np.nanmean(np.abs(train[season:] - train[:-season]), axis=0)
+    fallback = np.nanmean(np.abs(train), axis=0) if len(train) else np.ones(train.shape[1])
+    out = np.where(np.isfinite(out) & (out > 0), out, fallback)
+    return np.where(np.isfinite(out) & (out > 0), out, 1.0)
+
+
+def validation_jobs(bounds: list[tuple[int, int]], first: int) -> list[tuple[int, int]]:
+    """(series, origin) for every row of each validation part [train_end, val_end) with `first` rows before it,
+    at most MAX_ORIGINS per series (evenly spread)."""
+    jobs = []
+    for i, (a, b) in enumerate(bounds):
+        a = max(a, first)
+        if b <= a:
+            continue
+        rows = np.arange(a, b)
+        if len(rows) > MAX_ORIGINS:
+            rows = rows[np.linspace(0, len(rows) - 1, MAX_ORIGINS).round().astype(np.int64)]
+        jobs += [(i, int(o)) for o in rows]
+    return jobs
+
+
+def scaled_errors(
+    pred: np.ndarray,
+    values: list[np.ndarray],
+    jobs: list[tuple[int, int]],
+    ends: list[int],
+    scales: np.ndarray,
+    space: str,
+) -> np.ndarray:
+    """|truth - forecast| / scale in `space`, (jobs, steps, targets); nan where the step is past the series' end."""
+    n_j, steps, n_t = pred.shape
+    true = np.full(pred.shape, np.nan)
+    for j, (i, o) in enumerate(jobs):
+        rows = values[i][o : min(o + steps, ends[i]), :n_t]
+        true[j, : len(rows)] = rows
+    series = np.array([i for i, _ in jobs], dtype=np.int64)
+    with np.errstate(invalid="ignore"):
+        return np.abs(to_space(true, space) - to_space(pred, space)) / scales[series][:, None, :]
+
+
+def quantiles(errors: np.ndarray, targets: list[str]) -> tuple[list[int], dict[str, dict[str, list[float | None]]]]:
+    """(errors per step, {level: {target: [quantile per step, None where too few]}}) of (jobs, steps, targets)."""
+    counts = [int(np.isfinite(errors[:, k]).all(axis=-1).sum()) for k in range(errors.shape[1])]
+    out: dict[str, dict[str, list[float | None]]] = {}
+    for level in LEVELS:
+        per: dict[str, list[float | None]] = {}
+        for j, t in enumerate(targets):
+            qs = [conformal_quantile(errors[:, k, j], level) for k in range(errors.shape[1])]
+            per[t] = [q if np.isfinite(q) else None for q in qs]
+        out[str(level)] = per
+    return counts, out
+
+
+def seasonal_naive_forecasts(
+    values: list[np.ndarray], jobs: list[tuple[int, int]], steps: int, season: int, n_t: int
+) -> np.ndarray:
+    """The seasonal-naive forecast of every job (jobs, steps, targets), as evaluate.seasonal_naive."""
+    h = np.arange(steps) % season
+    return np.stack([values[i][o - season + h, :n_t] for i, o in jobs]) if jobs else np.zeros((0, steps, n_t))
+
+
+def refused(doc: dict[str, Any], level: int, steps: int | None = None) -> str | None:
+    """Why `level` cannot be given for the first `steps` steps (default: the calibrated horizon), or None."""
+    steps = doc["horizon"] if steps is None else steps
+    counts = doc["errors"][:steps]
+    low = min(counts) if counts else 0
+    if low >= needed(level):
+        return None
+    at = counts.index(low) + 1 if counts else 1
+    return (
+        f"a {level} % interval needs at least {needed(level)} validation errors per horizon step; step {at} has {low}"
+    )
+
+
+def check_levels(doc: dict[str, Any] | None, levels: list[int], steps: int) -> None:
+    """Refuse, naming the key at fault, levels that the run's calibration cannot give for `steps` steps."""
+    if not levels:
+        return
+    if doc is None:
+        raise DataError("the run has no calibration.json (trained before intervals existed)", hint="train it again")
+    bad = [lv for lv in levels if not 50 <= lv <= 99]
+    if bad:
+        raise ConfigError(f"interval levels are whole percentages from 50 to 99, not {bad[0]}", where="--interval")
+    if steps > doc["horizon"]:
+        raise ConfigError(
+            f"the intervals are calibrated for {doc['horizon']} steps (evaluate.horizon), not {steps}: the "
+            "validation errors say nothing about steps further ahead",
+            where="--steps",
+            hint=f"forecast at most {doc['horizon']} steps with --interval, or train with a larger evaluate.horizon",
+        )
+    for lv in levels:
+        why = refused(doc, lv, steps)
+        if why:
+            raise ConfigError(
+                why + " in this run",
+                where="data.split.val",
+                hint="train with a larger validation part, or ask for a lower level",
+            )
+
+
+def bands(
+    doc: dict[str, Any], pred: np.ndarray, names: list[str], targets: list[str], level: int, which: str = "quantiles"
+) -> tuple[np.ndarray, np.ndarray]:
+    """(lo, hi) in original units around pred (series, steps, targets) of the series `names`."""
+    steps = pred.shape[1]
+    q = np.array([[np.nan if v is None else v for v in doc[which][str(level)][t][:steps]] for t in targets]).T
+    scale = np.array([doc["scales"][n] for n in names])[:, None, :]  # (series, 1, targets)
+    z = to_space(pred, doc["space"])
+    lo, hi = from_space(z - q[None] * scale, doc["space"]), from_space(z + q[None] * scale, doc["space"])
+    return np.minimum(lo, pred), np.maximum(hi, pred)
+
+
+def interval_scores(
+    lo: np.ndarray, hi: np.ndarray, true: np.ndarray, scale: np.ndarray, level: int
+) -> dict[str, float]:
+    """Coverage (share of truths inside [lo, hi]), mean width and interval score (MSIS, Gneiting and Raftery's
+    interval score as the M4 competition scaled it), width and score divided by the MASE scale."""
+    alpha = 1 - level / 100
+    ok = np.isfinite(lo) & np.isfinite(hi) & np.isfinite(true) & np.isfinite(scale)
+    if not ok.any():
+        return {"coverage": float("nan"), "width": float("nan"), "score": float("nan")}
+    lo, hi, true, scale = lo[ok], hi[ok], true[ok], scale[ok]
+    width = hi - lo
+    penalty = 2 / alpha * (np.maximum(lo - true, 0) + np.maximum(true - hi, 0))
+    return {
+        "coverage": float(np.mean((true >= lo) & (true <= hi))),
+        "width": float(np.mean(width / scale)),
+        "score": float(np.mean((width + penalty) / scale)),
+    }

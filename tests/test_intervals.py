@@ -1,0 +1,230 @@
+"""Prediction intervals: the conformal quantile, the bands, the calibration a run writes, and coverage."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import keras  # a missing or broken Keras fails these tests: it must never skip them
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from seqcast import intervals
+from seqcast.cli import app
+from seqcast.config import load_config
+from seqcast.pipeline import train_run
+
+WriteProject = Callable[..., Path]
+
+
+# ---------------------------------------------------------------------------------------------
+# the arithmetic, exactly
+
+
+def test_conformal_quantile_is_the_ceil_n_plus_1_level_th_smallest() -> None:
+    errors = np.array([5.0, -1.0, 3.0, 9.0, -7.0, 2.0, 4.0, 8.0, 6.0])  # |e| = 1 .. 9
+    assert intervals.conformal_quantile(errors, 80) == 8.0  # ceil(10 x 0.8) = 8th
+    assert intervals.conformal_quantile(errors, 50) == 5.0  # ceil(10 x 0.5) = 5th
+    assert intervals.conformal_quantile(errors, 90) == 9.0  # ceil(10 x 0.9) = 9th
+    assert math.isnan(intervals.conformal_quantile(errors, 95))  # ceil(9.5) = 10th of 9: too few
+    assert intervals.conformal_quantile(np.array([np.nan, 1.0, 2.0, 3.0, 4.0]), 80) == 4.0  # nan left out
+
+
+@given(st.integers(50, 99))
+def test_a_level_needs_exactly_needed_errors(level: int) -> None:
+    n = intervals.needed(level)
+    assert math.isfinite(intervals.conformal_quantile(np.arange(1.0, n + 1), level))
+    assert math.isnan(intervals.conformal_quantile(np.arange(1.0, n), level))
+
+
+def test_needed_errors_of_the_usual_levels() -> None:
+    assert [intervals.needed(lv) for lv in (50, 80, 90, 95, 99)] == [1, 4, 9, 19, 99]
+
+
+def test_interval_score_counts_width_and_misses_scaled() -> None:
+    lo, hi = np.zeros(4), np.ones(4)
+    true = np.array([0.5, 2.0, -1.0, 1.0])  # inside, above by 1, below by 1, on the bound
+    got = intervals.interval_scores(lo, hi, true, np.full(4, 2.0), 80)  # alpha 0.2: a miss costs 2 / 0.2 = 10 x
+    assert got["coverage"] == 0.5  # the truth on a bound is inside
+    assert got["width"] == 0.5
+    assert got["score"] == pytest.approx(np.mean([1, 1 + 10, 1 + 10, 1]) / 2)
+
+
+def calibration_doc(space: str, q80: list[float], q95: list[float]) -> dict[str, Any]:
+    return {
+        "horizon": len(q80),
+        "space": space,
+        "errors": [50] * len(q80),
+        "scales": {"a": [2.0], "b": [0.5]},
+        "quantiles": {"80": {"y": q80}, "95": {"y": q95}},
+    }
+
+
+@pytest.mark.parametrize("space", ["original", "log"])
+def test_bands_are_ordered_monotone_in_the_level_and_scaled_per_series(space: str) -> None:
+    doc = calibration_doc(space, [0.5, 1.0, 1.5], [1.0, 2.0, 3.0])
+    pred = np.array([[[10.0], [11.0], [12.0]], [[1.0], [2.0], [3.0]]])  # (series a, b; 3 steps; 1 target)
+    lo80, hi80 = intervals.bands(doc, pred, ["a", "b"], ["y"], 80)
+    lo95, hi95 = intervals.bands(doc, pred, ["a", "b"], ["y"], 95)
+    assert (lo95 <= lo80).all() and (lo80 <= pred).all() and (pred <= hi80).all() and (hi80 <= hi95).all()
+    if space == "original":  # pred -/+ quantile x the series' scale
+        np.testing.assert_allclose(hi80[0, :, 0] - pred[0, :, 0], [1.0, 2.0, 3.0])
+        np.testing.assert_allclose(pred[1, :, 0] - lo95[1, :, 0], [0.5, 1.0, 1.5])
+    else:  # on the log: a ratio around the forecast, positive bounds
+        np.testing.assert_allclose(hi80[0, :, 0] / pred[0, :, 0], np.exp([1.0, 2.0, 3.0]))
+        np.testing.assert_allclose(pred[1, :, 0] / lo80[1, :, 0], np.exp([0.25, 0.5, 0.75]))
+        assert (lo95 > 0).all()
+
+
+def test_scale_is_the_in_sample_seasonal_naive_mae_with_a_fallback_for_constant_history() -> None:
+    train = np.array([[1.0, 5.0], [3.0, 5.0], [2.0, 5.0], [6.0, 5.0]])
+    np.testing.assert_allclose(intervals.scale_of(train, 1), [(2 + 1 + 4) / 3, 5.0])  # constant: mean |value|
+    np.testing.assert_allclose(intervals.scale_of(np.zeros((4, 1)), 1), [1.0])
+
+
+# ---------------------------------------------------------------------------------------------
+# a run's calibration
+
+
+def test_calibration_counts_every_validation_error_per_step_and_nothing_after_the_validation_part(
+    write_project: WriteProject, index_csv: Callable[..., str], tmp_path: Path
+) -> None:
+    # 2 series of 50 rows, split val 10 rows, test 10: validation rows [30, 40); horizon 3, look_back 5
+    cfg = write_project(
+        index_csv(50, ["A", "B"]),
+        data={"series_column": "s", "split": {"val": 10, "test": 10}},
+        evaluate={"horizon": 3, "intervals": [50, 80]},
+        training={"epochs": 1},
+    )
+    run = train_run(load_config(cfg), output_dir=tmp_path / "run").run_dir
+    doc = json.loads((run / "calibration.json").read_text())
+    # an origin o in [30, 40) has step k inside the validation part when o + k - 1 < 40: 10, 9, 8 per series
+    assert doc["errors"] == [20, 18, 16] and doc["origins"] == 20 and doc["horizon"] == 3
+    assert doc["levels"] == [50, 80] and doc["space"] == "original"
+    assert set(doc["quantiles"]) == {str(lv) for lv in range(50, 100)}
+    assert None not in doc["quantiles"]["80"]["y"]  # 4 errors suffice for 80 %
+    assert (
+        doc["quantiles"]["95"]["y"][0] is not None and doc["quantiles"]["95"]["y"][2] is None
+    )  # 16 errors: fewer than the 19 a 95 % quantile needs
+    # y = the row index: the scale is the training part's seasonal-naive MAE = 1 for both series
+    assert doc["scales"] == {"A": [1.0], "B": [1.0]}
+    # seasonal naive (season 1) forecasts the last value: its scaled errors at step k are exactly k
+    assert doc["seasonal_naive"]["80"]["y"] == [1.0, 2.0, 3.0]
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert set(metrics["intervals"]) == {"50", "80"}
+    assert metrics["intervals"]["80"]["errors"] == 16
+    assert metrics["intervals"]["80"]["seasonal_naive"]["coverage"] == 1.0  # error k at step k: on the bound
+    assert keras.saving.load_model(run / "model.keras", safe_mode=True) is not None  # plain Keras still loads it
+
+
+def test_a_level_with_too_few_validation_errors_is_named_at_train_time_and_refused_at_forecast_time(
+    write_project: WriteProject, index_csv: Callable[..., str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    cfg = write_project(index_csv(60), data={"split": {"val": 6, "test": 10}}, training={"epochs": 1})
+    res = CliRunner().invoke(app, ["train", str(cfg), "--output-dir", "run"])
+    assert res.exit_code == 0, res.output
+    assert "no 95 % interval" in res.output and "data.split.val" in res.output and "step 1 has 6" in res.output
+    ok = CliRunner().invoke(app, ["forecast", "--run", "run", "--steps", "1", "--interval", "80", "--output", "f.csv"])
+    assert ok.exit_code == 0, ok.output
+    assert list(pd.read_csv(tmp_path / "f.csv").columns) == ["year", "y", "y_lo_80", "y_hi_80"]
+    bad = CliRunner().invoke(app, ["forecast", "--run", "run", "--steps", "1", "--interval", "95", "--output", "g.csv"])
+    assert bad.exit_code == 2, bad.output
+    assert "data.split.val" in bad.output and "at least 19 validation errors" in bad.output
+    assert not (tmp_path / "g.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "words"),
+    [
+        (["--steps", "2", "--interval", "40"], 2, ("--interval", "50 to 99")),
+        (["--steps", "3", "--interval", "80"], 2, ("--steps", "calibrated for 2 steps", "evaluate.horizon")),
+    ],
+)
+def test_forecast_interval_arguments_are_checked(
+    write_project: WriteProject,
+    index_csv: Callable[..., str],
+    tmp_path: Path,
+    args: list[str],
+    code: int,
+    words: tuple[str, ...],
+) -> None:
+    cfg = write_project(index_csv(60), evaluate={"horizon": 2}, training={"epochs": 1})
+    train_run(load_config(cfg), output_dir=tmp_path / "run")
+    res = CliRunner().invoke(app, ["forecast", "--run", str(tmp_path / "run"), *args])
+    assert res.exit_code == code, res.output
+    assert all(w in res.output for w in words), res.output
+
+
+def test_a_damaged_calibration_json_is_named(
+    write_project: WriteProject, index_csv: Callable[..., str], tmp_path: Path
+) -> None:
+    cfg = write_project(index_csv(60), training={"epochs": 1})
+    run = train_run(load_config(cfg), output_dir=tmp_path / "run").run_dir
+    doc = json.loads((run / "calibration.json").read_text())
+    doc["quantiles"]["80"]["y"][0] = -1.0
+    (run / "calibration.json").write_text(json.dumps(doc))
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    res = CliRunner().invoke(app, ["forecast", "--run", str(run), "--steps", "1", "--interval", "80"])
+    assert res.exit_code == 1, res.output
+    assert "calibration.json" in res.output and "level '80'" in res.output
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before
+
+
+# ---------------------------------------------------------------------------------------------
+# coverage of a known process
+
+
+def ar1_csv(path: Path, n: int, series: int, phi: float, sigma: float, seed: int = 0) -> None:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for s in range(series):
+        x = np.zeros(n)
+        for t in range(1, n):
+            x[t] = phi * x[t - 1] + rng.normal(0, sigma)
+        rows += [(s, t, 10 + v) for t, v in enumerate(x)]
+    pd.DataFrame(rows, columns=["s", "t", "y"]).to_csv(path, index=False)
+
+
+def test_intervals_of_an_ar1_hold_their_coverage_and_match_the_true_interval(tmp_path: Path) -> None:
+    """x[t] = 0.6 x[t-1] + N(0, 1): the best one-step forecast misses by N(0, 1), so the true 80 % interval is
+    -/+ 1.2816 and the 95 % one -/+ 1.96. On 4 series x 1,500 rows the conformal intervals cover the test
+    part's one-step truths at their level, within three standard errors of the sampling."""
+    ar1_csv(tmp_path / "ar.csv", 1500, 4, 0.6, 1.0)
+    (tmp_path / "ar.yaml").write_text(
+        "data: {path: ar.csv, series_column: s, time_column: t, targets: [y], transform: none,"
+        " split: {val: 0.3, test: 0.3}}\n"
+        "windows: {look_back: 8}\nmodel: {units: [8], ensemble: 1}\n"
+        "training: {epochs: 8, batch_size: 64, learning_rate: 0.01}\nevaluate: {horizon: 1, intervals: [80, 95]}\n"
+    )
+    run = train_run(load_config(tmp_path / "ar.yaml"), output_dir=tmp_path / "run").run_dir
+    metrics = json.loads((run / "metrics.json").read_text())
+    cal = json.loads((run / "calibration.json").read_text())
+    n = metrics["origins"]  # one-step errors in the test part, all series
+    assert n == 4 * 450
+    for level, z in (("80", 1.2816), ("95", 1.96)):
+        p = int(level) / 100
+        got = metrics["intervals"][level]
+        assert abs(got["coverage"] - p) <= 3 * math.sqrt(p * (1 - p) / n), (level, got)
+        half = cal["quantiles"][level]["y"][0] * cal["scales"]["0"][0]  # half-width in original units
+        assert half == pytest.approx(z, rel=0.12), (level, half)
+
+
+def test_a_run_without_calibration_json_forecasts_points_and_refuses_intervals_by_name(
+    write_project: WriteProject, index_csv: Callable[..., str], tmp_path: Path
+) -> None:
+    cfg = write_project(index_csv(60), training={"epochs": 1})
+    run = train_run(load_config(cfg), output_dir=tmp_path / "run").run_dir
+    (run / "calibration.json").unlink()  # a run written before intervals existed
+    ok = CliRunner().invoke(app, ["forecast", "--run", str(run), "--steps", "1", "--output", str(tmp_path / "f.csv")])
+    assert ok.exit_code == 0, ok.output
+    res = CliRunner().invoke(app, ["forecast", "--run", str(run), "--steps", "1", "--interval", "80"])
+    assert res.exit_code == 1, res.output
+    assert "no calibration.json" in res.output
