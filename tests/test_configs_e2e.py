@@ -12,7 +12,9 @@ from seqcast.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
-RUN_FILES = ("model.keras", "config.yaml", "preprocess.json", "history.csv", "metrics.json", "calibration.json")
+RUN_FILES = (
+    "model.keras", "config.yaml", "preprocess.json", "history.csv", "metrics.json", "calibration.json", "state.npz"
+)  # fmt: skip
 
 
 @pytest.mark.slow

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from seqcast import evaluate, forecast
+from seqcast import evaluate, forecast, history
 from seqcast.cli import app
 from seqcast.config import load_config
 from seqcast.errors import DataError
@@ -314,7 +314,7 @@ def test_forecast_timestamps_continue_the_frequency(tmp_path: Path, last3: list[
     pre = json.loads(json.dumps(prep.preprocess_doc()))  # as preprocess.json stores it
     run = Run(tmp_path, cfg, pre, model=None)  # type: ignore[arg-type]
 
-    feats, future_times = forecast.read_future(run, prep.ds, None, 3)
+    feats, future_times = history.read_future(run, prep.ds, None, 3)
 
     assert feats is None
     for t in future_times:

@@ -209,7 +209,8 @@ def forecast(
     steps: Annotated[int, typer.Option("--steps", metavar="N", help="Steps to forecast for every series.")],
     run: RunOpt = None,
     data: Annotated[
-        Path | None, typer.Option("--data", metavar="CSV", help="History to forecast from (default: the training CSV).")
+        Path | None,
+        typer.Option("--data", metavar="CSV", help="History to forecast from (default: the state the run keeps)."),
     ] = None,
     future: Annotated[
         Path | None, typer.Option("--future", metavar="CSV", help="CSV with future values of data.features.")
@@ -238,7 +239,7 @@ def forecast(
     def go() -> None:
         if steps <= 0:
             raise ConfigError(f"--steps must be a positive number of steps, got {steps}")
-        from seqcast import console
+        from seqcast import console, history
         from seqcast import forecast as fc
         from seqcast import plot as plots
         from seqcast.run import load_run
@@ -256,7 +257,7 @@ def forecast(
         drawn = 0
         if plot is not None:
             bands = fc.forecast_bands(r, ds.names, pred, levels)
-            drawn = plots.plot_forecast(r, ds, fc.future_times(r, ds, steps), pred, plot, bands=bands)
+            drawn = plots.plot_forecast(r, ds, history.future_times(r, ds, steps), pred, plot, bands=bands)
         console.forecast_table(frame, steps, output, plot, drawn, to_stderr=to_stdout)
 
     guarded(go)
@@ -281,6 +282,27 @@ def evaluate(
             sys.stdout.write(rundir.strict_json(doc) + "\n")
         else:
             console.metrics_table(doc)
+
+    guarded(go)
+
+
+@app.command(cls=_Command, epilog="Example: seqcast update --run runs/quickstart --data new_rows.csv")
+def update(
+    data: Annotated[Path, typer.Option("--data", metavar="CSV", help="New rows (older rows of a series are skipped).")],
+    run: RunOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+) -> None:
+    """Advance the run's saved state (state.npz) over new rows, without retraining."""
+
+    def go() -> None:
+        from seqcast import console, rundir
+        from seqcast.update import update as advance
+
+        doc = advance(run, data)
+        if as_json:
+            sys.stdout.write(rundir.strict_json(doc) + "\n")
+        else:
+            console.update_table(doc)
 
     guarded(go)
 

@@ -300,3 +300,19 @@ def forecast_table(frame: Any, steps: int, output: Any, plot: Any, drawn: int = 
     if plot is not None:
         more = f" (the first {drawn} of {n_series} series)" if drawn < n_series else ""
         where.print(safe(f"plot written to {plot}{more}"))
+
+
+def update_table(doc: dict[str, Any]) -> None:
+    """What `seqcast update` did, per series."""
+    t = Table(
+        title=f"update: {doc['rows_added']:,} new rows, {doc['rows_skipped']:,} already known (skipped)",
+        title_justify="left",
+    )
+    for col, just in (("series", "left"), ("added", "right"), ("skipped", "right"), ("last time", "left")):
+        t.add_column(col, justify=just)  # type: ignore[arg-type]
+    for name, c in list(doc["series"].items())[:20]:
+        t.add_row(safe(name or "(one series)"), f"{c['added']:,}", f"{c['skipped']:,}", safe(c["last_time"]))
+    out.print(t)
+    if len(doc["series"]) > 20:
+        out.print(f"... and {len(doc['series']) - 20:,} more series")
+    out.print(safe(f"state.npz of {doc['run_dir']} advanced; the model is unchanged"))

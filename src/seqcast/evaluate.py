@@ -157,6 +157,12 @@ def interval_doc(
 
 def run_values(run: Any) -> tuple[list[str], list[np.ndarray]]:
     """(names, values) of the run's data file as it is now, every series one the run knows."""
+    ds = run_dataset(run)
+    return ds.names, [s.values for s in ds.series]
+
+
+def run_dataset(run: Any) -> Any:
+    """The run's data file as it is now (a data.Dataset), every series one the run knows."""
     from seqcast.data import load_dataset
 
     cfg = run.cfg
@@ -170,7 +176,7 @@ def run_values(run: Any) -> tuple[list[str], list[np.ndarray]]:
             where=str(cfg.data.path),
             hint="train a new run on the data as it is now",
         )
-    return ds.names, [s.values for s in ds.series]
+    return ds
 
 
 def backtest_run(

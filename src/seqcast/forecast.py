@@ -16,11 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from seqcast import rundir, timeaxis
+from seqcast import rundir
 from seqcast.data import Dataset
 from seqcast.errors import DataError
 from seqcast.run import Run
-from seqcast.timeaxis import Freq
 from seqcast.transforms import normalise_window
 
 Predict = Callable[[np.ndarray], np.ndarray]
@@ -80,16 +79,18 @@ def stateful_forecast(
     future: np.ndarray | None = None,
     mask: np.ndarray | None = None,
     per_step: bool | None = None,
+    answered: np.ndarray | None = None,
 ) -> np.ndarray:
     """Warm the states on the history, then feed every prediction back.
 
     run_model(x, mask) continues the states (fresh, zero states before the history);
     history: (batch, time, inputs), mask False where a shorter series is padded on the left.
     A many_to_many model answers every step (per_step: one step fed back at a time); a many_to_one
-    model answers a block of horizon steps (the block is fed back whole).
+    model answers a block of horizon steps (the block is fed back whole). answered: the model's answer to the
+    history when it has run already (a saved state, state.py): the history is then not run again.
     """
     b, t, n_in = history.shape
-    y = run_model(history, mask)  # (batch, time or horizon, n_targets)
+    y = run_model(history, mask) if answered is None else answered  # (batch, time or horizon, n_targets)
     if per_step is None:  # guess from the shapes; callers that know the model kind say it
         per_step = y.shape[1] == t and t > 1 or (t == 1 and y.shape[1] == 1)
     out: list[np.ndarray] = []
@@ -271,82 +272,41 @@ def _stateful_origins(
             pred[jobs] = stateful_forecast(lambda x, m: model(x, mask=m), last, steps, n_t, f, None, per_step)
 
 
-def history_dataset(run: Run, data: Path | None) -> Dataset:
-    """The series to forecast from: --data, or the training file of the run."""
-    from seqcast.data import load_dataset
+def forecast_from_state(run: Run, st: Any, steps: int, future: list[np.ndarray] | None = None) -> np.ndarray:
+    """(series, steps, targets) in original units from the saved state; equal to a forecast from the whole
+    history (forecast.forecast_histories) up to float32 rounding."""
+    from seqcast import state
 
-    dcfg = run.cfg.data.model_copy()
-    if data is not None:
-        dcfg.path = data.absolute()
-    ds = load_dataset(dcfg)
-    if ds.freq is not None and run.freq is not None and ds.freq != run.freq:
-        raise DataError(
-            f"the history has a step of {ds.freq.alias}, but the run was trained on data with a step of "
-            f"{run.freq.alias}: its forecasts would be {run.freq.alias} steps stamped as {ds.freq.alias}",
-            where=str(dcfg.path),
-            hint="resample the history to the run's frequency",
+    names = st["series"].tolist()
+    tail = list(st["tail"])
+    if not state.stateful(run):  # a look-back forecast reads only its window: the tail is the history
+        return forecast_histories(run, tail, names, steps, future)
+    tf, n_t, first = run.steps, run.n_targets, run.steps.lost
+    scaler = run.scaler(names)
+    fut = None
+    if future is not None and run.pre["features"]:
+        fut = np.stack([
+            state.model_units(run, scaler, i, np.concatenate([t[len(t) - first :], _no_targets(f, n_t)]))[first:, n_t:]
+            for i, (t, f) in enumerate(zip(tail, future, strict=True))
+        ]).astype(np.float32)  # fmt: skip
+    model = run.model
+    model.states = state.layer_states(run, st)
+    per_step = run.pre["kind"] == "many_to_many"
+    with model.blas_threads(len(names)):
+        pred = stateful_forecast(
+            lambda x, m: model(x, mask=m), st["tail_units"][:, -1:], steps, n_t, fut, None, per_step, st["answer"]
         )
-    known = set(run.pre["scaler"]["series"])
-    unknown = [n for n in ds.names if n not in known]
-    if unknown:
-        raise DataError(
-            f"series {unknown[:5]} were not in the training data, so the run has no scaling for them",
-            where=str(dcfg.path),
-        )
-    return ds
+    out = pred.astype(np.float64)
+    if first:
+        rows = np.stack([scaler.transform(i, tf.pre(t[len(t) - first :], n_t))[:, :n_t] for i, t in enumerate(tail)])
+        out = tf.inverse(out, rows)
+    series = np.arange(len(names))
+    return tf.post(out * scaler.scale[series, None, :n_t] + scaler.center[series, None, :n_t])
 
 
-def future_times(run: Run, ds: Dataset, steps: int) -> list[np.ndarray]:
-    """The `steps` timestamps after each series' last, at the run's frequency."""
-    freq = run.freq
-    if freq is None and ds.time_kind == "datetime":
-        raise DataError("the run does not know the series' frequency, so it cannot continue the timestamps")
-    out = []
-    for s in ds.series:
-        try:
-            out.append(timeaxis.future(s.times[-1], freq or Freq("integer", 1), steps))
-        except ValueError as exc:
-            who = f"series {s.name!r}: " if s.name else ""
-            raise DataError(f"{who}{steps} steps ahead: {exc}", where="--steps", hint="forecast fewer steps") from None
-    return out
-
-
-def read_future(
-    run: Run, ds: Dataset, path: Path | None, steps: int
-) -> tuple[list[np.ndarray] | None, list[np.ndarray]]:
-    """(future feature rows per series (steps, features) or None, future timestamps per series)."""
-    times = future_times(run, ds, steps)
-    feats = run.pre["features"]
-    if not feats:
-        return None, times
-    if path is None:
-        raise DataError(
-            f"the model also takes the features {feats}: their future values are needed",
-            hint=f"pass --future CSV with columns {run.cfg.data.time_column or 'step'}, {', '.join(feats)}"
-            + (f" and {run.cfg.data.series_column}" if run.cfg.data.series_column else ""),
-        )
-    from seqcast.data import load_dataset
-
-    fcfg = run.cfg.data.model_copy(
-        update={"path": path.absolute(), "targets": feats, "features": [], "missing": "error"}
-    )
-    fut = load_dataset(fcfg)
-    by_name = {s.name: s for s in fut.series}
-    out = []
-    for s, want in zip(ds.series, times, strict=True):
-        f = by_name.get(s.name)
-        have = {} if f is None else {t: k for k, t in enumerate(f.times.tolist())}
-        rows = [have.get(t) for t in want.tolist()]
-        if None in rows:
-            first = want[rows.index(None)]
-            raise DataError(
-                f"no future values of {feats}{' for series ' + repr(s.name) if s.name else ''} at "
-                f"{timeaxis.fmt(first, ds.time_kind)} (the forecast needs {steps} steps)",
-                where=str(path),
-            )
-        assert f is not None
-        out.append(f.values[np.asarray(rows, dtype=np.int64)])
-    return out, times
+def _no_targets(features: np.ndarray, n_targets: int) -> np.ndarray:
+    """Rows of zero targets beside known future features: what the transform's forward step reads for them."""
+    return np.column_stack([np.zeros((len(features), n_targets)), features])
 
 
 Bands = dict[int, tuple[np.ndarray, np.ndarray]]  # level -> (lo, hi), each (series, steps, targets)
@@ -387,15 +347,18 @@ def forecast(
 ) -> tuple[Any, Dataset, np.ndarray]:
     """(forecast table, history, predictions (series, steps, targets)) for every series; with interval levels,
     the table holds each level's bounds (forecast_bands)."""
-    from seqcast import intervals
+    from seqcast import history, intervals, state
 
     levels = sorted(set(levels or []))
     intervals.check_levels(run.calibration() if levels else None, levels, steps)  # before any work
-    ds = history_dataset(run, data)
+    saved = state.load(run) if data is None and (run.path / state.FILE).exists() else None
+    ds = state.dataset(run, saved) if saved is not None else history.history_dataset(run, data)
     check_steps(steps, len(ds.series))
-    fut, times = read_future(run, ds, future, steps)
-    hist = [s.values for s in ds.series]
-    pred = forecast_histories(run, hist, ds.names, steps, fut)
+    fut, times = history.read_future(run, ds, future, steps)
+    if saved is not None:  # from the state kept in the run: no history read
+        pred = forecast_from_state(run, saved, steps, fut)
+    else:
+        pred = forecast_histories(run, [s.values for s in ds.series], ds.names, steps, fut)
     bands = forecast_bands(run, ds.names, pred, levels) if levels else None
     return forecast_frame(run, ds, times, pred, bands), ds, pred
 

@@ -165,9 +165,9 @@ def _train_into(
     work: Path, prep: Prepared, checkpoint: Path, resume: Path | None, hooks: Hooks
 ) -> tuple[dict[str, Any], list[dict[str, Any]], float]:
     """Train and write every run file into the staging folder `work`."""
-    from seqcast import intervals
+    from seqcast import intervals, state
     from seqcast import run as runs
-    from seqcast.evaluate import backtest_run, calibrate, run_values
+    from seqcast.evaluate import backtest_run, calibrate, run_dataset
 
     cfg = prep.cfg
     t0 = time.perf_counter()
@@ -178,7 +178,9 @@ def _train_into(
     rundir.write_json(work / "preprocess.json", prep.preprocess_doc())
     (work / "history.csv").write_text(history_csv(rows))
     opened = runs.open_run(work)
-    names, values = data = run_values(opened)
+    ds = run_dataset(opened)
+    names, values = data = ds.names, [s.values for s in ds.series]
+    state.save(work / state.FILE, state.build(opened, ds))  # where forecast and update start from
     calibration = calibrate(opened, values, names)  # on the validation part: before the test part is read
     rundir.write_json(work / "calibration.json", calibration)
     for level in cfg.evaluate.intervals:

@@ -27,8 +27,10 @@ from typing import Any
 
 from seqcast.errors import ConfigError, DataError
 
-RUN_FILES = ("model.keras", "config.yaml", "preprocess.json", "history.csv", "metrics.json", "calibration.json")
-OPTIONAL = {"calibration.json"}  # a run without it forecasts, without intervals
+RUN_FILES = (
+    "model.keras", "config.yaml", "preprocess.json", "history.csv", "metrics.json", "calibration.json", "state.npz"
+)  # fmt: skip
+OPTIONAL = {"calibration.json", "state.npz"}  # a run without them forecasts from --data or its data file
 MARKER = ".seqcast-run"
 CHECKPOINT_FILES = {"model.keras", "state.json", "best.npz"}
 LATEST = Path("runs") / "latest"

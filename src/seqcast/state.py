@@ -1,0 +1,217 @@
+"""The warmed state a run keeps: state.npz, written by `seqcast train`, advanced by `seqcast update`, read by
+`seqcast forecast` (without --data), which then reads no history at all.
+
+A stateful model forecasts from the h (and c) of every recurrent layer after the last known row of each series,
+and from its answer to that row (the next step); a look-back model from the window of its last rows. Both are
+computed once at the end of training from the whole history, then advanced over new rows only: the model is not
+retrained, and an update costs the new rows, whatever the length of the history.
+
+state.npz (numpy's npz format, no pickles):
+  series          (n,) the series' names, in the run's order; time_kind: datetime, integer or none
+  last_time       (n,) each series' last timestamp (datetime64[ns], or int64); rows_seen (n,) rows so far
+  tail            (n, T, inputs) the last T rows in original units (float64) and tail_times (n, T): T is the
+                  look-back window (1 row for a stateful model) plus the rows the transform reads before it
+  tail_units      (n, T - lost, inputs) float32: those rows in model units, what model.keras reads
+  layer<k>_h, layer<k>_c   (n, units) float32: recurrent layer k's state after the last row (stateful models)
+  answer          (n, steps, targets) float32: the model's output at the last row, in model units: its
+                  forecast of the next step(s) (stateful models)
+  run             the sha256 of model.keras: a state.npz from another run is refused
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from seqcast import rundir
+from seqcast.data import Dataset, Series
+from seqcast.errors import DataError
+from seqcast.run import Run
+
+FILE = "state.npz"
+State = dict[str, np.ndarray]  # the arrays of state.npz
+
+
+def fingerprint(run: Run) -> str:
+    """The sha256 of the run's model.keras."""
+    return hashlib.sha256((run.path / "model.keras").read_bytes()).hexdigest()
+
+
+def stateful(run: Run) -> bool:
+    return bool(run.pre["mode"] == "stateful")
+
+
+def tail_length(run: Run) -> int:
+    """T: the rows a forecast reads, in original units (the window, or the last row, and the transform's own)."""
+    return (1 if stateful(run) else int(run.pre["look_back"])) + run.steps.lost
+
+
+def model_units(run: Run, scaler: Any, i: int, rows: np.ndarray) -> np.ndarray:
+    """Model units of rows (original units) of series i; the first `lost` rows have none (nan)."""
+    tf = run.steps
+    return tf.forward(scaler.transform(i, tf.pre(rows, run.n_targets)))
+
+
+def build(run: Run, ds: Dataset, batch: int = 4096) -> State:
+    """The state after each series' last row of ds (the whole history): see the module doc."""
+    names, t_len, first = ds.names, tail_length(run), run.steps.lost
+    short = [s.name for s in ds.series if len(s) < t_len]
+    if short:
+        raise DataError(f"series {short[:5]} have fewer than the {t_len} rows a forecast starts from")
+    scaler = run.scaler(names)
+    st: State = {
+        "series": np.array(names, dtype=str),
+        "time_kind": np.array(ds.time_kind),
+        "last_time": np.array([s.times[-1] for s in ds.series]),
+        "rows_seen": np.array([len(s) for s in ds.series], dtype=np.int64),
+        "tail": np.stack([s.values[-t_len:] for s in ds.series]).astype(np.float64),
+        "tail_times": np.stack([s.times[-t_len:] for s in ds.series]),
+        "run": np.array(fingerprint(run)),
+    }
+    st["tail_units"] = _tail_units(run, scaler, st["tail"])
+    if stateful(run):
+        model = run.model
+        per_step = run.pre["kind"] == "many_to_many"
+        layers: list[list[list[np.ndarray]]] = [[[] for _ in r.zero_state(0)] for r in model.recurrent]
+        answers = []
+        for a in range(0, len(names), batch):
+            group = range(a, min(a + batch, len(names)))
+            units = [model_units(run, scaler, i, ds.series[i].values)[first:].astype(np.float32) for i in group]
+            span = max(len(u) for u in units) - 1
+            x = np.zeros((len(units), span, units[0].shape[1]), np.float32)
+            for r, u in enumerate(units):
+                x[r, : len(u) - 1] = u[:-1]
+            rows = np.arange(len(units))
+            with model.blas_threads(len(units)):
+                model.states = model.warm(x, rows, np.array([len(u) - 1 for u in units]))
+                y = model(np.stack([u[-1:] for u in units]))  # the last row, from the state before it
+            answers.append(y[:, -1:] if per_step else y)
+            for k, layer in enumerate(model.states):
+                for s, arr in enumerate(layer):
+                    layers[k][s].append(arr.copy())
+        for k, per_layer in enumerate(layers):
+            for tag, parts in zip(("h", "c"), per_layer, strict=False):
+                st[f"layer{k}_{tag}"] = np.concatenate(parts)
+        st["answer"] = np.concatenate(answers).astype(np.float32)
+    return st
+
+
+def _tail_units(run: Run, scaler: Any, tail: np.ndarray) -> np.ndarray:
+    first = run.steps.lost
+    return np.stack([model_units(run, scaler, i, t)[first:] for i, t in enumerate(tail)]).astype(np.float32)
+
+
+def save(path: Path, st: State) -> None:
+    """state.npz, written atomically."""
+    buf = io.BytesIO()
+    np.savez(buf, **st)  # type: ignore[arg-type]
+    rundir.atomic_write(path, buf.getvalue())
+
+
+def layer_states(run: Run, st: State) -> list[tuple[np.ndarray, ...]]:
+    """Per recurrent layer, (h,) or (h, c) of every series, ready to be the engine's states."""
+    names = ("h", "c")
+    return [
+        tuple(st[f"layer{k}_{s}"].copy() for s in names[: len(r.zero_state(0))])
+        for k, r in enumerate(run.model.recurrent)
+    ]
+
+
+def load(run: Run) -> State:
+    """state.npz of the run, checked against its model and preprocessing; a missing, damaged or foreign file is
+    a DataError naming it."""
+    path = run.path / FILE
+
+    def bad(why: str) -> DataError:
+        return DataError(f"{FILE} {why}", where=str(path), hint="train the run again (or forecast with --data)")
+
+    if not path.exists():
+        raise DataError(f"the run has no {FILE} (trained before runs kept their state)", where=str(run.path),
+                        hint="train the run again, or forecast with --data")  # fmt: skip
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            st = {k: z[k] for k in z.files}
+    except Exception as exc:  # a damaged zip, a truncated array, an object array: all the same to a user
+        raise bad(f"cannot be read ({type(exc).__name__}: {exc})") from None
+    need = ["series", "time_kind", "last_time", "rows_seen", "tail", "tail_times", "tail_units", "run"]
+    if stateful(run):
+        names = ("h", "c")
+        for k, r in enumerate(run.model.recurrent):
+            need += [f"layer{k}_{s}" for s in names[: len(r.zero_state(0))]]
+        need.append("answer")
+    missing = [k for k in need if k not in st]
+    if missing:
+        raise bad(f"has no {missing}")
+    if str(st["run"]) != fingerprint(run):
+        raise bad("belongs to another run: its model.keras is not this run's")
+    n, t_len, n_in = len(st["series"]), tail_length(run), len(run.pre["inputs"])
+    shapes = {
+        "last_time": (n,), "rows_seen": (n,), "tail": (n, t_len, n_in), "tail_times": (n, t_len),
+        "tail_units": (n, t_len - run.steps.lost, n_in),
+    }  # fmt: skip
+    if stateful(run):
+        for k, r in enumerate(run.model.recurrent):
+            shapes |= {f"layer{k}_{s}": (n, r.units) for s in ("h", "c")[: len(r.zero_state(0))]}
+        shapes["answer"] = (n, *st["answer"].shape[1:2], run.n_targets)
+    for key, shape in shapes.items():
+        if st[key].shape != shape:
+            raise bad(f"has {key} of shape {st[key].shape}, the run needs {shape}")
+    for key in ("tail", "tail_units", "answer", *[k for k in st if k.startswith("layer")]):
+        if key in st and not np.isfinite(st[key]).all():
+            raise bad(f"has values in {key} that are not finite")
+    known = set(run.pre["scaler"]["series"])
+    foreign = [s for s in st["series"].tolist() if s not in known]
+    if foreign:
+        raise bad(f"names series {foreign[:5]} that the run has no scaling for")
+    return st
+
+
+def dataset(run: Run, st: State) -> Dataset:
+    """The tails as a dataset: the history a forecast reads, each series' last T rows."""
+    series = [Series(str(n), st["tail_times"][i], st["tail"][i]) for i, n in enumerate(st["series"].tolist())]
+    return Dataset(series, run.pre["targets"], run.pre["features"], str(st["time_kind"]), run.freq, FILE)  # type: ignore[arg-type]
+
+
+def advance(run: Run, st: State, new: dict[int, tuple[np.ndarray, np.ndarray]]) -> State:
+    """The state after the rows `new[i] = (times, values (k, inputs) original units)` of series i, in order,
+    continuing each series' last row (gaps already handled)."""
+    st = dict(st)
+    names = st["series"].tolist()
+    scaler = run.scaler(names)
+    t_len, first = tail_length(run), run.steps.lost
+    tail, times = st["tail"].copy(), st["tail_times"].copy()
+    st["last_time"], st["rows_seen"] = st["last_time"].copy(), st["rows_seen"].copy()
+    if stateful(run):
+        model, per_step = run.model, run.pre["kind"] == "many_to_many"
+        states = layer_states(run, st)
+        answer = st["answer"].copy()
+        by_rows: dict[int, list[int]] = {}
+        for i, (_, v) in new.items():
+            by_rows.setdefault(len(v), []).append(i)
+        for idx in by_rows.values():  # series with as many new rows run as one batch
+            x = np.stack([
+                model_units(run, scaler, i, np.concatenate([tail[i][t_len - first:], new[i][1]]))[first:] for i in idx
+            ]).astype(np.float32)  # fmt: skip
+            model.states = [tuple(s[idx] for s in layer) for layer in states]
+            with model.blas_threads(len(idx)):
+                y = model(x)
+            answer[idx] = y[:, -1:] if per_step else y
+            for layer, after in zip(states, model.states, strict=True):
+                for whole, part in zip(layer, after, strict=True):
+                    whole[idx] = part
+        for k, layer_now in enumerate(states):
+            for tag, arr in zip(("h", "c"), layer_now, strict=False):
+                st[f"layer{k}_{tag}"] = arr
+        st["answer"] = answer
+    for i, (t, v) in new.items():
+        tail[i] = np.concatenate([tail[i], v])[-t_len:]
+        times[i] = np.concatenate([times[i], t])[-t_len:]
+        st["last_time"][i] = t[-1]
+        st["rows_seen"][i] += len(v)
+    st["tail"], st["tail_times"] = tail, times
+    st["tail_units"] = _tail_units(run, scaler, tail)
+    return st

@@ -1,0 +1,128 @@
+"""`seqcast update`: advance the state a run keeps (state.npz) over new rows, without retraining.
+
+Only the new rows are read: rows at or before a series' last timestamp are skipped and counted; a gap between
+the last known row and the new ones is handled by data.missing as in training (error, interpolate, ffill, drop);
+a series the run has never seen and data of another frequency are refused by name. state.npz is replaced
+atomically and updates.csv gains one line (when, rows added and skipped, per series), under the lock of the run
+directory, so that two updates never interleave. Nothing changes when anything is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from seqcast import rundir, state, timeaxis
+from seqcast.errors import DataError
+from seqcast.timeaxis import TimeKind
+
+LOG = "updates.csv"
+
+
+def new_rows(run: Any, st: state.State, path: Path) -> tuple[dict[int, tuple[np.ndarray, np.ndarray]], dict[str, Any]]:
+    """({series index: (times, values) of its new rows, gaps handled}, per-series counts) read from `path`."""
+    from seqcast.data import _fill, load_dataset
+
+    dcfg = run.cfg.data.model_copy(update={"path": path.absolute()})
+    ds = load_dataset(dcfg)
+    if ds.freq is not None and run.freq is not None and ds.freq != run.freq:
+        raise DataError(
+            f"the new rows have a step of {ds.freq.alias}, but the run was trained on data with a step of "
+            f"{run.freq.alias}",
+            where=str(path),
+            hint="resample the new rows to the run's frequency",
+        )
+    index = {n: i for i, n in enumerate(st["series"].tolist())}
+    unknown = [n for n in ds.names if n not in index]
+    if unknown:
+        raise DataError(
+            f"series {unknown[:5]} {'is' if len(unknown) == 1 else 'are'} not in the run: it has no state or "
+            "scaling for them",
+            where=str(path),
+            hint="train a new run that includes them",
+        )
+    kind: TimeKind = str(st["time_kind"])  # type: ignore[assignment]
+    missing = run.cfg.data.missing
+    out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    counts: dict[str, Any] = {}
+    for s in ds.series:
+        i = index[s.name]
+        last = st["last_time"][i]
+        label = f"series {s.name!r}" if s.name else "the series"
+        if kind == "none":  # no time column: every row is new, continuing the row positions
+            times, values, skipped = int(last) + 1 + np.arange(len(s), dtype=np.int64), s.values, 0
+        else:
+            keep = s.times > last
+            times, values, skipped = s.times[keep], s.values[keep], int((~keep).sum())
+        counts[s.name] = {"added": 0, "skipped": skipped}
+        if not len(times):
+            continue
+        full = timeaxis.grid(np.concatenate([[last], times]).astype(times.dtype), run.freq) if kind != "none" else None
+        if full is not None:
+            off = np.setdiff1d(times, full)
+            if len(off):
+                raise DataError(
+                    f"{label}: the new row at {timeaxis.fmt(off[0], kind)} is not on the run's time grid "
+                    f"(step {run.freq.alias if run.freq else '?'}, from {timeaxis.fmt(last, kind)})",
+                    where=str(path),
+                )
+            gaps = np.setdiff1d(full[1:], times)
+            if len(gaps) and missing == "error":
+                raise DataError(
+                    f"{label}: {len(gaps)} missing timestamp(s) between its last known row "
+                    f"({timeaxis.fmt(last, kind)}) and the new rows, first {timeaxis.fmt(gaps[0], kind)}",
+                    where=str(path),
+                    hint="set data.missing to interpolate, ffill or drop, or send the missing rows",
+                )
+            if len(gaps) and missing in ("interpolate", "ffill"):  # fill from the last known row, as training did
+                grid_rows = np.full((len(full), values.shape[1]), np.nan)
+                grid_rows[0] = st["tail"][i][-1]
+                grid_rows[np.searchsorted(full, times)] = values
+                times, values = full[1:], _fill(grid_rows, missing)[1:]
+        out[i] = (times, values)
+        counts[s.name]["added"] = len(times)
+    return out, counts
+
+
+def update(run_dir: Path | None, data: Path) -> dict[str, Any]:
+    """Advance the run's state over the new rows of `data`; returns what was done (the --json document)."""
+    from seqcast.run import load_run
+
+    run = load_run(run_dir)
+    with rundir.lock(run.path):
+        st = state.load(run)
+        new, counts = new_rows(run, st, data)
+        after = state.advance(run, st, new) if new else st
+        if new:
+            state.save(run.path / state.FILE, after)
+        names = st["series"].tolist()
+        kind: TimeKind = str(st["time_kind"])  # type: ignore[assignment]
+        for name, c in counts.items():
+            c["last_time"] = timeaxis.fmt(after["last_time"][names.index(name)], kind)
+        doc = {
+            "run_dir": str(run.path),
+            "data": str(data),
+            "rows_added": sum(c["added"] for c in counts.values()),
+            "rows_skipped": sum(c["skipped"] for c in counts.values()),
+            "series": counts,
+        }
+        _log(run.path / LOG, doc)
+    return doc
+
+
+def _log(path: Path, doc: dict[str, Any]) -> None:
+    """Append one line to updates.csv (written whole, atomically): when, rows added and skipped, per series."""
+    import csv
+    import io
+
+    old = path.read_text(encoding="utf-8") if path.exists() else "updated_at,rows_added,rows_skipped,series\n"
+    buf = io.StringIO()
+    per = {n: c["added"] for n, c in doc["series"].items()}
+    csv.writer(buf, lineterminator="\n").writerow(
+        [time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), doc["rows_added"], doc["rows_skipped"], json.dumps(per)]
+    )
+    rundir.atomic_write(path, (old + buf.getvalue()).encode())

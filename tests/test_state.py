@@ -1,0 +1,264 @@
+"""The state a run keeps (state.npz): `seqcast update` over new rows equals a forecast from the whole history,
+forecast reads no history, the README's plain-Keras recipe works, and bad updates change nothing."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import keras  # a missing or broken Keras fails these tests: it must never skip them
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from seqcast import forecast as fc
+from seqcast.cli import app
+from seqcast.config import load_config
+from seqcast.pipeline import train_run
+from seqcast.run import load_run
+
+ROOT = Path(__file__).resolve().parent.parent
+HELD = 5  # rows of every series held out at train time and given to update
+
+
+def waves(path: Path, n: int = 80, offset: float = 3.0, features: bool = False) -> pd.DataFrame:
+    """Three daily series (A, B, C): smooth waves, positive (offset), one feature column when asked."""
+    rows = []
+    for k, name in enumerate("ABC"):
+        days = np.datetime64("2021-01-01") + np.arange(n)
+        for t in range(n):
+            row = {"series": name, "time": str(days[t]), "y": round(float(np.sin(0.3 * t + k) + offset), 6)}
+            if features:
+                row["x"] = round(float(np.cos(0.2 * t + k)), 6)
+            rows.append(row)
+    frame = pd.DataFrame(rows)
+    frame.to_csv(path, index=False)
+    return frame
+
+
+def config(tmp: Path, csv: Path, **sections: dict[str, Any]) -> Path:
+    doc: dict[str, Any] = {
+        "data": {"path": str(csv), "time_column": "time", "series_column": "series", "targets": ["y"],
+                 "transform": "none", "split": {"val": 0.15, "test": 0.15}},
+        "windows": {"look_back": 6, "num_steps": 5, "streams": 2},
+        "model": {"units": [4, 3], "ensemble": 1},
+        "training": {"epochs": 1, "batch_size": 8},
+        "evaluate": {"horizon": 3},
+    }  # fmt: skip
+    for key, value in sections.items():
+        doc[key] = {**doc.get(key, {}), **value}
+    path = tmp / "cfg.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def held_and_full(tmp: Path, features: bool = False) -> tuple[Path, Path]:
+    full = waves(tmp / "full.csv", features=features)
+    full.drop(full.groupby("series").tail(HELD).index).to_csv(tmp / "held.csv", index=False)
+    return tmp / "held.csv", tmp / "full.csv"
+
+
+CASES = {
+    "stateful m2m, difference": ({"mode": "stateful"}, {"kind": "many_to_many"}, "difference"),
+    "stateful m2m, log+seasonal": ({"mode": "stateful"}, {"kind": "many_to_many"}, "log+seasonal"),
+    "look-back m2o, seasonal+difference": ({}, {"kind": "many_to_one"}, "seasonal+difference"),
+    "look-back m2m, window_norm": ({}, {"kind": "many_to_many"}, "window_norm"),
+    "encoder_decoder, log": ({"horizon": 3}, {"kind": "encoder_decoder"}, "log"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_update_then_forecast_equals_a_forecast_from_the_whole_history(case: str, tmp_path: Path) -> None:
+    windows, model, transform = CASES[case]
+    held, full = held_and_full(tmp_path)
+    cfg = config(tmp_path, held, windows=windows, model=model, data={"transform": transform},
+                 evaluate={"season": 7, "horizon": 3})  # fmt: skip
+    run = train_run(load_config(cfg), output_dir=tmp_path / "run").run_dir
+    res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(full), "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["rows_added"] == 3 * HELD and doc["rows_skipped"] == 3 * (80 - HELD)
+    assert doc["series"]["A"] == {"added": HELD, "skipped": 80 - HELD, "last_time": "2021-03-21"}
+    opened = load_run(run)
+    from_state = fc.forecast(opened, 9)[2]
+    from_history = fc.forecast(opened, 9, data=full)[2]
+    np.testing.assert_allclose(from_state, from_history, atol=1e-5, rtol=0)
+    assert np.abs(from_state - fc.forecast(opened, 9, data=held)[2]).max() > 1e-3  # the update did move it
+
+
+def test_update_with_features_equals_the_whole_history(tmp_path: Path) -> None:
+    held, full = held_and_full(tmp_path, features=True)
+    cfg = config(tmp_path, held, windows={"mode": "stateful"}, model={"kind": "many_to_many"},
+                 data={"features": ["x"], "transform": "difference"})  # fmt: skip
+    run = train_run(load_config(cfg), output_dir=tmp_path / "run").run_dir
+    res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(full)])
+    assert res.exit_code == 0, res.output
+    future = pd.DataFrame(
+        [{"series": s, "time": str(np.datetime64("2021-03-22") + d), "x": 0.1 * d} for s in "ABC" for d in range(4)]
+    )
+    future.to_csv(tmp_path / "future.csv", index=False)
+    opened = load_run(run)
+    a = fc.forecast(opened, 4, future=tmp_path / "future.csv")[2]
+    b = fc.forecast(opened, 4, data=full, future=tmp_path / "future.csv")[2]
+    np.testing.assert_allclose(a, b, atol=1e-5, rtol=0)
+
+
+def test_forecast_reads_no_history_once_the_run_keeps_its_state(tmp_path: Path) -> None:
+    held, _ = held_and_full(tmp_path)
+    run = train_run(load_config(config(tmp_path, held)), output_dir=tmp_path / "run").run_dir
+    before = fc.forecast(load_run(run), 4)[2]
+    held.rename(tmp_path / "gone.csv")  # the data file is gone: the forecast must not need it
+    res = CliRunner().invoke(app, ["forecast", "--run", str(run), "--steps", "4", "--output", str(tmp_path / "f.csv")])
+    assert res.exit_code == 0, res.output
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "f.csv")["y"].to_numpy().reshape(3, 4), before[..., 0])
+
+
+def test_state_npz_holds_what_the_readme_says(tmp_path: Path) -> None:
+    held, _ = held_and_full(tmp_path)
+    cfg = config(tmp_path, held, windows={"mode": "stateful"}, model={"kind": "many_to_many", "units": [5, 2]})
+    run = train_run(load_config(cfg), output_dir=tmp_path / "run").run_dir
+    st = np.load(run / "state.npz")
+    assert st["series"].tolist() == ["A", "B", "C"] and st["rows_seen"].tolist() == [80 - HELD] * 3
+    assert st["last_time"][0] == np.datetime64("2021-03-16")
+    assert [st[f"layer{k}_{s}"].shape for k in (0, 1) for s in "hc"] == [(3, 5), (3, 5), (3, 2), (3, 2)]
+    assert st["tail"].shape == (3, 1, 1) and st["answer"].shape == (3, 1, 1)
+    np.testing.assert_allclose(st["tail"][:, -1, 0], pd.read_csv(held).groupby("series")["y"].last().to_numpy())
+
+
+# ---------------------------------------------------------------------------------------------
+# gaps, skipped rows and the log
+
+
+def index_frame(n: int, start: int = 0) -> pd.DataFrame:
+    """Two yearly series whose value is their time index: y = year - 2000."""
+    return pd.DataFrame([{"s": s, "year": 2000 + t, "y": float(t)} for s in "PQ" for t in range(start, n)])
+
+
+def index_run(tmp: Path, missing: str, seed: int = 0) -> Path:
+    index_frame(40).to_csv(tmp / "data.csv", index=False)
+    (tmp / "cfg.yaml").write_text(yaml.safe_dump({
+        "data": {"path": "data.csv", "time_column": "year", "series_column": "s", "targets": ["y"],
+                 "transform": "none", "missing": missing},
+        "windows": {"look_back": 4}, "model": {"units": [3], "ensemble": 1}, "training": {"epochs": 1, "seed": seed},
+    }))  # fmt: skip
+    return train_run(load_config(tmp / "cfg.yaml"), output_dir=tmp / "run").run_dir
+
+
+def test_a_gap_is_interpolated_as_in_training_and_the_log_counts_every_update(tmp_path: Path) -> None:
+    run = index_run(tmp_path, "interpolate")
+    index_frame(46, start=43).to_csv(tmp_path / "new.csv", index=False)  # 2040-2042 missing: a gap of three
+    res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "new.csv"), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["series"]["P"] == {"added": 6, "skipped": 0, "last_time": "2045"}
+    st = np.load(run / "state.npz")
+    np.testing.assert_array_equal(st["tail"][:, :, 0], [[42, 43, 44, 45]] * 2)  # y = index: interpolated exactly
+    assert st["rows_seen"].tolist() == [46, 46] and st["tail_times"][0].tolist() == [2042, 2043, 2044, 2045]
+    again = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "new.csv")])
+    assert again.exit_code == 0 and "0 new rows, 6 already known" in again.output, again.output
+    log = pd.read_csv(run / "updates.csv")
+    assert log["rows_added"].tolist() == [12, 0] and log["rows_skipped"].tolist() == [0, 6]
+    assert json.loads(log["series"][0]) == {"P": 6, "Q": 6}
+
+
+def test_new_rows_in_any_order_are_read_in_time_order_as_training_reads_them(tmp_path: Path) -> None:
+    run = index_run(tmp_path, "error")
+    (tmp_path / "new.csv").write_text("s,year,y\nP,2041,41\nQ,2040,40\nP,2040,40\n")
+    res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "new.csv"), "--json"])
+    assert res.exit_code == 0, res.output
+    st = np.load(run / "state.npz")
+    np.testing.assert_array_equal(st["tail"][:, :, 0], [[38, 39, 40, 41], [37, 38, 39, 40]])
+    assert st["last_time"].tolist() == [2041, 2040]
+
+
+# ---------------------------------------------------------------------------------------------
+# bad updates: one message naming the fault, the run unchanged
+
+
+def snapshot(run: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+
+
+@pytest.mark.parametrize(
+    ("name", "rows", "words"),
+    [
+        ("unknown series", "s,year,y\nZ,2040,1\n", ("['Z']", "not in the run")),
+        ("another frequency", "s,year,y\nP,2042,1\nP,2044,2\nP,2046,3\n", ("step of 2", "step of 1")),
+        ("a gap with missing: error", "s,year,y\nP,2043,1\n", ("series 'P'", "missing timestamp", "2040")),
+        ("a new row off the grid", "s,year,y\nP,2040.5,1\n", ("new.csv",)),
+    ],
+)
+def test_bad_new_rows_are_named_and_change_nothing(
+    tmp_path: Path, name: str, rows: str, words: tuple[str, ...]
+) -> None:
+    run = index_run(tmp_path, "error")
+    (tmp_path / "new.csv").write_text(rows)
+    before = snapshot(run)
+    res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "new.csv")])
+    assert res.exit_code == 1, (name, res.output)
+    assert all(w in res.output for w in words), (name, res.output)
+    assert snapshot(run) == before
+
+
+@pytest.mark.parametrize("fault", ["another run", "damaged", "missing", "not finite"])
+def test_a_bad_state_npz_is_named_and_changes_nothing(tmp_path: Path, fault: str) -> None:
+    run = index_run(tmp_path, "error")
+    path = run / "state.npz"
+    if fault == "another run":
+        (tmp_path / "o").mkdir()
+        other = index_run(tmp_path / "o", "error", seed=1)
+        path.write_bytes((other / "state.npz").read_bytes())
+    elif fault == "damaged":
+        path.write_bytes(path.read_bytes()[:300])
+    elif fault == "missing":
+        path.unlink()
+    else:
+        st = dict(np.load(path))
+        st["tail"] = st["tail"] * np.nan
+        np.savez(path, **st)
+    index_frame(41, start=40).to_csv(tmp_path / "new.csv", index=False)
+    before = snapshot(run)
+    commands = [["update", "--data", str(tmp_path / "new.csv")]]
+    if fault != "missing":  # a run without state.npz (written before runs kept it) forecasts from its data file
+        commands.append(["forecast", "--steps", "2"])
+    for args in commands:
+        res = CliRunner().invoke(app, [*args, "--run", str(run)])
+        assert res.exit_code == 1, (fault, args, res.output)
+        assert "state.npz" in res.output, res.output
+        assert snapshot(run) == before
+
+
+# ---------------------------------------------------------------------------------------------
+# the README's recipe: set the states of model.keras in plain Keras from state.npz
+
+
+def readme_recipe() -> str:
+    text = (ROOT / "README.md").read_text()
+    match = re.search(r"<!-- state-recipe -->\s*```python\n(.*?)```", text, re.S)
+    assert match, "README.md has no state recipe"
+    return match.group(1)
+
+
+def test_the_readme_recipe_predicts_what_seqcast_does_after_an_update(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sample_data").mkdir()
+    tanks = pd.read_csv(ROOT / "sample_data" / "tanks.csv")
+    last = tanks.groupby("tank").tail(1)
+    tanks.drop(last.index).to_csv(tmp_path / "sample_data" / "tanks.csv", index=False)
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "tanks_stateful.yaml").write_text((ROOT / "configs" / "tanks_stateful.yaml").read_text())
+    cfg = load_config(tmp_path / "configs" / "tanks_stateful.yaml", ["training.epochs=1", "model.ensemble=2"])
+    train_run(cfg, output_dir=tmp_path / "runs" / "tanks_stateful")
+    last.to_csv(tmp_path / "new_rows.csv", index=False)  # the next row of every tank arrives
+    scope: dict[str, Any] = {}
+    exec(compile(readme_recipe(), "README.md", "exec"), scope)  # noqa: S102 - the README's own code, run as is
+    res = CliRunner().invoke(app, ["update", "--run", "runs/tanks_stateful", "--data", "new_rows.csv"])
+    assert res.exit_code == 0, res.output
+    seqcast = fc.forecast(load_run(tmp_path / "runs" / "tanks_stateful"), 1)[2][:, 0]
+    np.testing.assert_allclose(scope["next_value"], seqcast, atol=1e-5, rtol=0)
+    assert isinstance(scope["model"], keras.Model)
