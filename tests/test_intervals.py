@@ -228,3 +228,17 @@ def test_a_run_without_calibration_json_forecasts_points_and_refuses_intervals_b
     res = CliRunner().invoke(app, ["forecast", "--run", str(run), "--steps", "1", "--interval", "80"])
     assert res.exit_code == 1, res.output
     assert "no calibration.json" in res.output
+
+
+def test_evaluate_scores_intervals_within_the_calibrated_steps_and_refuses_beyond(
+    write_project: WriteProject, index_csv: Callable[..., str], tmp_path: Path
+) -> None:
+    cfg = write_project(index_csv(80), evaluate={"horizon": 2}, training={"epochs": 1})
+    run = train_run(load_config(cfg), output_dir=tmp_path / "run").run_dir
+    short = CliRunner().invoke(app, ["evaluate", "--run", str(run), "--horizon", "1", "--json"])
+    assert short.exit_code == 0, short.output
+    got = json.loads(short.stdout)["intervals"]["80"]
+    assert set(got) == {"coverage", "width", "score", "errors", "seasonal_naive"} and 0 <= got["coverage"] <= 1
+    long = CliRunner().invoke(app, ["evaluate", "--run", str(run), "--horizon", "3", "--json"])
+    assert long.exit_code == 0, long.output
+    assert json.loads(long.stdout)["intervals"]["95"] == {"refused": "calibrated for 2 steps, the backtest has 3"}
