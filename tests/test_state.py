@@ -254,10 +254,10 @@ def test_the_readme_recipe_predicts_what_seqcast_does_after_an_update(
     (tmp_path / "configs" / "tanks_stateful.yaml").write_text((ROOT / "configs" / "tanks_stateful.yaml").read_text())
     cfg = load_config(tmp_path / "configs" / "tanks_stateful.yaml", ["training.epochs=1", "model.ensemble=2"])
     train_run(cfg, output_dir=tmp_path / "runs" / "tanks_stateful")
-    last.to_csv(tmp_path / "new_rows.csv", index=False)  # the next row of every tank arrives
+    last.to_csv(tmp_path / "next_row.csv", index=False)  # the next row of every tank arrives
     scope: dict[str, Any] = {}
     exec(compile(readme_recipe(), "README.md", "exec"), scope)  # noqa: S102 - the README's own code, run as is
-    res = CliRunner().invoke(app, ["update", "--run", "runs/tanks_stateful", "--data", "new_rows.csv"])
+    res = CliRunner().invoke(app, ["update", "--run", "runs/tanks_stateful", "--data", "next_row.csv"])
     assert res.exit_code == 0, res.output
     seqcast = fc.forecast(load_run(tmp_path / "runs" / "tanks_stateful"), 1)[2][:, 0]
     np.testing.assert_allclose(scope["next_value"], seqcast, atol=1e-5, rtol=0)

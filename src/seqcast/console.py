@@ -218,7 +218,7 @@ def intervals_table(levels: dict[str, Any]) -> None:
     if not levels:
         return
     t = Table(
-        title="prediction intervals (conformal, from validation errors): coverage should match the level",
+        title="conformal prediction intervals: coverage should match the level",
         title_justify="left",
     )
     for col in ("level", "val. errors", "coverage", "width", "MSIS", "s. naive coverage", "width", "MSIS"):
