@@ -227,10 +227,11 @@ def in_process(run_dir: Path, steps: int, rounds: int) -> dict[str, float]:
     from threadpoolctl import threadpool_limits
 
     from seqcast import forecast as F
+    from seqcast import history
     from seqcast.run import load_run
 
     run = load_run(run_dir)
-    ds = F.history_dataset(run, None)
+    ds = history.history_dataset(run, None)
     hist = [s.values for s in ds.series]
     scaler = run.scaler(ds.names)
     units = np.stack([scaler.transform(i, h) for i, h in enumerate(hist)]).astype(np.float32)
@@ -285,7 +286,8 @@ def bench_path(p: Path_, work: Path, csv: Path, n_rows: int, steps: int, rounds:
     train_s, _ = run_timed([*entry_point(), "train", str(cfg), "--output-dir", str(run_dir), "--quiet"], cwd=folder)
     seed_script = work / "seed_loop.py"
     seed_script.write_text(SEED_LOOP)
-    ours_cmd = [*entry_point(), "forecast", "--run", str(run_dir), "--steps", str(steps)]
+    # --data: warm on the whole history as the seed's loop does (without it seqcast starts from state.npz)
+    ours_cmd = [*entry_point(), "forecast", "--run", str(run_dir), "--steps", str(steps), "--data", str(csv)]
     t_ours, t_seed, loops = [], [], []
     for r in range(rounds):  # interleaved: the machine is shared, noise hits both sides alike
         s, _ = run_timed([*ours_cmd, "--output", str(folder / "forecast.csv")], cwd=folder)
