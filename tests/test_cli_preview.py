@@ -68,7 +68,7 @@ def assert_stateful_rows(doc: dict[str, Any]) -> None:
 def test_help_lists_every_command() -> None:
     res = invoke("--help")
     assert res.exit_code == 0
-    for command in ("window-preview", "train", "forecast", "evaluate"):
+    for command in ("window-preview", "train", "forecast", "evaluate", "update"):
         assert command in res.stdout
 
 
@@ -77,16 +77,26 @@ USAGE = {
     "train": "Usage: seqcast train [OPTIONS] CONFIG",
     "forecast": "Usage: seqcast forecast [OPTIONS]",
     "evaluate": "Usage: seqcast evaluate [OPTIONS]",
+    "update": "Usage: seqcast update [OPTIONS]",
 }
 METAVARS = {
     "window-preview": ["--limit K", "--plot FILE", "--set KEY=VALUE"],
     "train": ["--set KEY=VALUE", "--output-dir DIR", "--resume DIR"],
-    "forecast": ["--steps N", "--run DIR", "--data CSV", "--future CSV", "--output FILE", "--plot FILE"],
+    "forecast": [
+        "--steps N",
+        "--run DIR",
+        "--data CSV",
+        "--future CSV",
+        "--output FILE",
+        "--plot FILE",
+        "--interval LEVEL",
+    ],
     "evaluate": ["--run DIR", "--horizon H"],
+    "update": ["--data CSV", "--run DIR"],
 }
 
 
-@pytest.mark.parametrize("command", ["window-preview", "train", "forecast", "evaluate"])
+@pytest.mark.parametrize("command", ["window-preview", "train", "forecast", "evaluate", "update"])
 def test_every_command_has_help_with_real_metavars_and_an_example(command: str) -> None:
     res = invoke(command, "--help")
     assert res.exit_code == 0, res.output
@@ -408,3 +418,20 @@ def test_python_m_seqcast_window_preview(write_project: WriteProject) -> None:
     imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
     assert "seqcast.preview" in imported
     assert not {m for m in imported if m.split(".")[0] in ("tensorflow", "keras")}
+
+
+def test_a_reader_that_goes_away_stops_the_output_quietly(write_project: WriteProject, index_csv: IndexCsv) -> None:
+    """`seqcast window-preview | head -3`: the pipe closes early; seqcast exits 0 without a message."""
+    cfg = write_project(index_csv(3000))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "seqcast", "window-preview", str(cfg), "--limit", "3000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.read(100)  # the first bytes, then the reader goes away with a long table still to come
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0, err
+    assert "Error" not in err and "error" not in err, err

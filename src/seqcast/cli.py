@@ -85,6 +85,9 @@ def guarded(fn: Callable[[], T]) -> T:
     except KeyboardInterrupt:
         console.error("interrupted")
         raise typer.Exit(130) from None
+    except BrokenPipeError:  # the reader went away (seqcast evaluate --json | head): nothing is wrong, stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes stdout
+        raise typer.Exit(0) from None
     except Exception as exc:  # an unexpected fault: still one message, traceback with --debug
         if _state["debug"]:
             raise

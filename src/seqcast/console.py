@@ -9,8 +9,20 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """The reader went away (`seqcast evaluate | head`): stop quietly with exit 0; nothing is wrong (rich
+        exits 1)."""
+        import os
+
+        self.quiet = True
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's final flush must not fail
+        raise SystemExit(0)
+
+
 # Piped output (files, CI logs, READMEs) gets room for the full tables instead of 80 columns.
-out = Console() if sys.stdout.isatty() else Console(width=160)
+out = _Console() if sys.stdout.isatty() else _Console(width=160)
 err = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=160)
 
 
