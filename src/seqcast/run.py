@@ -4,7 +4,8 @@ and checked against the others. Forecast and evaluate start here; no TensorFlow.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ class Run:
     cfg: Config
     pre: dict[str, Any]
     model: engine.NumpyModel
+    _files: dict[str, Any] = field(default_factory=dict, repr=False)  # optional run files, read once
 
     @property
     def freq(self) -> Freq | None:
@@ -43,9 +45,12 @@ class Run:
         return Scaler.from_json(self.pre["scaler"], names, self.pre["inputs"])
 
     def calibration(self) -> dict[str, Any] | None:
-        """calibration.json (the conformal quantiles of the intervals, intervals.py), checked; None if absent."""
-        path = self.path / "calibration.json"
-        return read_calibration(path, self.pre) if path.exists() else None
+        """calibration.json (the conformal quantiles of the intervals, intervals.py), checked; None if absent.
+        Read once: the levels' check, the table and the plot of one forecast share it."""
+        if "calibration" not in self._files:
+            path = self.path / "calibration.json"
+            self._files["calibration"] = read_calibration(path, self.pre) if path.exists() else None
+        return self._files["calibration"]
 
 
 def load_run(path: Path | None) -> Run:
@@ -93,20 +98,28 @@ _PRE_KEYS = {
 }
 
 
-def read_preprocess(path: Path) -> dict[str, Any]:
-    """preprocess.json, checked: every key forecast and evaluate read, with finite scaler statistics."""
+def _json_object(path: Path) -> tuple[dict[str, Any], Callable[[str], DataError]]:
+    """(the JSON object in a run file, bad(why): the DataError naming that file); unreadable or not an object is
+    already bad."""
     import json
-    import math
 
     def bad(why: str) -> DataError:
-        return DataError(f"preprocess.json {why}", where=str(path), hint="train the run again")
+        return DataError(f"{path.name} {why}", where=str(path), hint="train the run again")
 
     try:
-        pre = json.loads(path.read_text(encoding="utf-8"))
+        doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise bad(f"cannot be read: {exc}") from None
-    if not isinstance(pre, dict):
+    if not isinstance(doc, dict):
         raise bad("is not a JSON object")
+    return doc, bad
+
+
+def read_preprocess(path: Path) -> dict[str, Any]:
+    """preprocess.json, checked: every key forecast and evaluate read, with finite scaler statistics."""
+    import math
+
+    pre, bad = _json_object(path)
     for key, kind in _PRE_KEYS.items():
         if not isinstance(pre.get(key), kind) or isinstance(pre.get(key), bool):
             raise bad(f"has no valid {key!r} (expected a {kind.__name__})")
@@ -132,18 +145,9 @@ def read_preprocess(path: Path) -> dict[str, Any]:
 def read_calibration(path: Path, pre: dict[str, Any]) -> dict[str, Any]:
     """calibration.json, checked against preprocess.json: per-step error counts, quantiles per whole level 50-99
     and target (a number >= 0 per step, or null), a finite positive scale per series and target."""
-    import json
     import math
 
-    def bad(why: str) -> DataError:
-        return DataError(f"calibration.json {why}", where=str(path), hint="train the run again")
-
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise bad(f"cannot be read: {exc}") from None
-    if not isinstance(doc, dict):
-        raise bad("is not a JSON object")
+    doc, bad = _json_object(path)
     h, counts, space = doc.get("horizon"), doc.get("errors"), doc.get("space")
     if not isinstance(h, int) or isinstance(h, bool) or h < 1 or space not in ("original", "log"):
         raise bad("has no valid 'horizon' or 'space'")
