@@ -35,6 +35,11 @@ class Series:
     def __len__(self) -> int:
         return len(self.values)
 
+    @property
+    def label(self) -> str:
+        """How messages name it: series 'A', or "the series" in a file without a series column."""
+        return f"series {self.name!r}" if self.name else "the series"
+
 
 @dataclass
 class Parts:
@@ -167,7 +172,7 @@ def _check_columns(table: dict[str, np.ndarray], cfg: DataConfig, source: str) -
             raise ConfigError(f"{col!r} is not a column of {source}; its columns are {have}", where=key)
 
 
-def _fill(values: np.ndarray, how: str) -> np.ndarray:
+def fill_missing(values: np.ndarray, how: str) -> np.ndarray:
     """Fill non-finite values per column: linear interpolation, or carry the last value forward."""
     out = values.copy()
     pos = np.arange(len(out))
@@ -219,7 +224,7 @@ def _handle_missing(
     if (~np.isfinite(values)).all(axis=0).any():
         col = columns[int(np.flatnonzero((~np.isfinite(values)).all(axis=0))[0])]
         raise DataError(f"column {col!r}{label} has no values at all", where=source)
-    return _fill(values, how)
+    return fill_missing(values, how)
 
 
 def load_dataset(cfg: DataConfig) -> Dataset:
@@ -329,9 +334,8 @@ def split_parts(ds: Dataset, cfg: DataConfig, min_train: int = 1) -> list[Parts]
         val, test = cfg.split.rows(n)
         train = n - val - test
         if train < min_train:
-            who = f"series {s.name!r}" if s.name else "the series"
             raise DataError(
-                f"{who} has {n} rows: after data.split val={val} and test={test} "
+                f"{s.label} has {n} rows: after data.split val={val} and test={test} "
                 f"rows, {train} remain for training, fewer than the {min_train} needed",
                 where=ds.source,
                 hint="lower data.split.val / data.split.test or windows.look_back",

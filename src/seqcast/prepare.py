@@ -283,9 +283,8 @@ def model_arrays(ds: Dataset, scaler: Scaler, transform: Transform) -> tuple[np.
             part = flat[o + k : o + min(k + block, n)]
             part[:] = units[k - lo :]
             if np.isinf(part).any():  # beyond float32, the model's dtype (3.4e38), once scaled
-                who = f"series {s.name!r}" if s.name else "the series"
                 raise DataError(
-                    f"{who} has values too large for the model's float32 units once scaled (data.scaler: "
+                    f"{s.label} has values too large for the model's float32 units once scaled (data.scaler: "
                     f"{scaler.kind}; largest {float(np.abs(s.values[k : k + block]).max()):.3g})",
                     where=ds.source,
                     hint="set data.scaler to standard, or express the columns in other units",

@@ -25,7 +25,7 @@ LOG = "updates.csv"
 
 def new_rows(run: Any, st: state.State, path: Path) -> tuple[dict[int, tuple[np.ndarray, np.ndarray]], dict[str, Any]]:
     """({series index: (times, values) of its new rows, gaps handled}, per-series counts) read from `path`."""
-    from seqcast.data import _fill, load_dataset
+    from seqcast.data import fill_missing, load_dataset
 
     dcfg = run.cfg.data.model_copy(update={"path": path.absolute()})
     ds = load_dataset(dcfg)
@@ -52,7 +52,6 @@ def new_rows(run: Any, st: state.State, path: Path) -> tuple[dict[int, tuple[np.
     for s in ds.series:
         i = index[s.name]
         last = st["last_time"][i]
-        label = f"series {s.name!r}" if s.name else "the series"
         if kind == "none":  # no time column: every row is new, continuing the row positions
             times, values, skipped = int(last) + 1 + np.arange(len(s), dtype=np.int64), s.values, 0
         else:
@@ -66,14 +65,14 @@ def new_rows(run: Any, st: state.State, path: Path) -> tuple[dict[int, tuple[np.
             off = np.setdiff1d(times, full)
             if len(off):
                 raise DataError(
-                    f"{label}: the new row at {timeaxis.fmt(off[0], kind)} is not on the run's time grid "
+                    f"{s.label}: the new row at {timeaxis.fmt(off[0], kind)} is not on the run's time grid "
                     f"(step {run.freq.alias if run.freq else '?'}, from {timeaxis.fmt(last, kind)})",
                     where=str(path),
                 )
             gaps = np.setdiff1d(full[1:], times)
             if len(gaps) and missing == "error":
                 raise DataError(
-                    f"{label}: {len(gaps)} missing timestamp(s) between its last known row "
+                    f"{s.label}: {len(gaps)} missing timestamp(s) between its last known row "
                     f"({timeaxis.fmt(last, kind)}) and the new rows, first {timeaxis.fmt(gaps[0], kind)}",
                     where=str(path),
                     hint="set data.missing to interpolate, ffill or drop, or send the missing rows",
@@ -82,7 +81,7 @@ def new_rows(run: Any, st: state.State, path: Path) -> tuple[dict[int, tuple[np.
                 grid_rows = np.full((len(full), values.shape[1]), np.nan)
                 grid_rows[0] = st["tail"][i][-1]
                 grid_rows[np.searchsorted(full, times)] = values
-                times, values = full[1:], _fill(grid_rows, missing)[1:]
+                times, values = full[1:], fill_missing(grid_rows, missing)[1:]
         out[i] = (times, values)
         counts[s.name]["added"] = len(times)
     return out, counts
