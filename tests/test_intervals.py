@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from seqcast import intervals
+from seqcast import evaluate, intervals
 from seqcast.cli import app
 from seqcast.config import load_config
 from seqcast.pipeline import train_run
@@ -85,8 +85,8 @@ def test_bands_are_ordered_monotone_in_the_level_and_scaled_per_series(space: st
 
 def test_scale_is_the_in_sample_seasonal_naive_mae_with_a_fallback_for_constant_history() -> None:
     train = np.array([[1.0, 5.0], [3.0, 5.0], [2.0, 5.0], [6.0, 5.0]])
-    np.testing.assert_allclose(intervals.scale_of(train, 1), [(2 + 1 + 4) / 3, 5.0])  # constant: mean |value|
-    np.testing.assert_allclose(intervals.scale_of(np.zeros((4, 1)), 1), [1.0])
+    np.testing.assert_allclose(evaluate.scale_of(train, 1), [(2 + 1 + 4) / 3, 5.0])  # constant: mean |value|
+    np.testing.assert_allclose(evaluate.scale_of(np.zeros((4, 1)), 1), [1.0])
 
 
 # ---------------------------------------------------------------------------------------------

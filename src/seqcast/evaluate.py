@@ -42,6 +42,15 @@ def mase_scale(y: np.ndarray, season: int) -> np.ndarray:
     return np.where(scale > 0, scale, np.nan)
 
 
+def scale_of(train: np.ndarray, season: int) -> np.ndarray:
+    """A series' error scale per target for the intervals (targets,): mase_scale of its training part, or where
+    that is 0 or undefined (a constant or too short history) the mean absolute value, or 1."""
+    out = mase_scale(train, season)
+    fallback = np.nanmean(np.abs(train), axis=0) if len(train) else np.ones(train.shape[1])
+    out = np.where(np.isfinite(out) & (out > 0), out, fallback)
+    return np.where(np.isfinite(out) & (out > 0), out, 1.0)
+
+
 def scores(pred: np.ndarray, true: np.ndarray, scale: np.ndarray) -> dict[str, Any]:
     """MAE, RMSE, sMAPE (percent, 0-200) and MASE of pred vs true (..., targets), MASE scaled per column."""
     err = pred - true
@@ -251,15 +260,7 @@ def calibrate(run: Any, values: list[np.ndarray], names: list[str]) -> dict[str,
     """calibration.json of a run: conformal quantiles of the model's and of seasonal naive's scaled validation
     errors. values[i]: series i (n, inputs) in original units, in the run's series order `names`."""
     from seqcast import forecast as fc
-    from seqcast.intervals import (
-        quantiles,
-        scale_of,
-        scaled_errors,
-        seasonal_naive_forecasts,
-        space_of,
-        to_space,
-        validation_jobs,
-    )
+    from seqcast.intervals import quantiles, scaled_errors, space_of, to_space, validation_jobs
 
     cfg, pre = run.cfg, run.pre
     steps, season, targets = cfg.evaluate.horizon, cfg.evaluate.season, pre["targets"]
@@ -291,6 +292,6 @@ def calibrate(run: Any, values: list[np.ndarray], names: list[str]) -> dict[str,
     pred = fc.forecast_origins(run, cut, names, jobs, steps, future)
     ends = [b for _, b in bounds]
     counts, model_q = quantiles(scaled_errors(pred, values, jobs, ends, scales, space), targets)
-    naive = seasonal_naive_forecasts(values, jobs, steps, season, n_t)
+    naive = np.stack([seasonal_naive(values[i][:, :n_t], o, steps, season) for i, o in jobs])
     _, naive_q = quantiles(scaled_errors(naive, values, jobs, ends, scales, space), targets)
     return doc | {"origins": len(jobs), "errors": counts, "quantiles": model_q, "seasonal_naive": naive_q}

@@ -37,9 +37,13 @@ def needed(level: float) -> int:
 
 def conformal_quantile(errors: np.ndarray, level: float) -> float:
     """The ceil((n + 1) level / 100)-th smallest of the finite absolute errors; nan when there are too few."""
-    e = np.sort(np.abs(errors[np.isfinite(errors)]))
-    k = math.ceil((len(e) + 1) * level / 100 - 1e-9)
-    return float(e[k - 1]) if 1 <= k <= len(e) else float("nan")
+    return _ranked(np.sort(np.abs(errors[np.isfinite(errors)])), level)
+
+
+def _ranked(ascending: np.ndarray, level: float) -> float:
+    """conformal_quantile of errors already finite, absolute and sorted."""
+    k = math.ceil((len(ascending) + 1) * level / 100 - 1e-9)
+    return float(ascending[k - 1]) if 1 <= k <= len(ascending) else float("nan")
 
 
 def space_of(transform: str) -> str:
@@ -56,18 +60,6 @@ def to_space(y: np.ndarray, space: str) -> np.ndarray:
 
 def from_space(z: np.ndarray, space: str) -> np.ndarray:
     return np.exp(z) if space == "log" else z
-
-
-def scale_of(train: np.ndarray, season: int) -> np.ndarray:
-    """A series' error scale per target (targets,): the in-sample seasonal-naive MAE of its training part, or
-    where that is 0 or undefined (a constant or too short history) the mean absolute value, or 1."""
-    out = np.full(train.shape[1], np.nan)
-    if len(train) > season:
-        with np.errstate(invalid="ignore"):
-            out = np.nanmean(np.abs(train[season:] - train[:-season]), axis=0)
-    fallback = np.nanmean(np.abs(train), axis=0) if len(train) else np.ones(train.shape[1])
-    out = np.where(np.isfinite(out) & (out > 0), out, fallback)
-    return np.where(np.isfinite(out) & (out > 0), out, 1.0)
 
 
 def validation_jobs(bounds: list[tuple[int, int]], first: int) -> list[tuple[int, int]]:
@@ -107,22 +99,17 @@ def scaled_errors(
 def quantiles(errors: np.ndarray, targets: list[str]) -> tuple[list[int], dict[str, dict[str, list[float | None]]]]:
     """(errors per step, {level: {target: [quantile per step, None where too few]}}) of (jobs, steps, targets)."""
     counts = [int(np.isfinite(errors[:, k]).all(axis=-1).sum()) for k in range(errors.shape[1])]
+    ranked = {  # each step's errors of each target sorted once, for all 50 levels
+        t: [np.sort(np.abs(e[np.isfinite(e)])) for e in errors[:, :, j].T] for j, t in enumerate(targets)
+    }
     out: dict[str, dict[str, list[float | None]]] = {}
     for level in LEVELS:
         per: dict[str, list[float | None]] = {}
-        for j, t in enumerate(targets):
-            qs = [conformal_quantile(errors[:, k, j], level) for k in range(errors.shape[1])]
+        for t in targets:
+            qs = [_ranked(e, level) for e in ranked[t]]
             per[t] = [q if np.isfinite(q) else None for q in qs]
         out[str(level)] = per
     return counts, out
-
-
-def seasonal_naive_forecasts(
-    values: list[np.ndarray], jobs: list[tuple[int, int]], steps: int, season: int, n_t: int
-) -> np.ndarray:
-    """The seasonal-naive forecast of every job (jobs, steps, targets), as evaluate.seasonal_naive."""
-    h = np.arange(steps) % season
-    return np.stack([values[i][o - season + h, :n_t] for i, o in jobs]) if jobs else np.zeros((0, steps, n_t))
 
 
 def refused(doc: dict[str, Any], level: int, steps: int | None = None) -> str | None:
