@@ -165,21 +165,13 @@ def forecast_origins(
     if tf.log:
         _check_positive(values, ids, lo, hi, n_t, names)
 
-    def scaled(i: int, rows: np.ndarray) -> np.ndarray:
-        return scaler.transform(i, tf.pre(rows, n_t))
-
     units = {
-        i: tf.forward(scaled(i, values[i][a:b])).astype(np.float32)
+        i: tf.forward(scaler.transform(i, tf.pre(values[i][a:b], n_t))).astype(np.float32)
         for i, a, b in zip(ids.tolist(), lo.tolist(), hi.tolist(), strict=True)
     }
     start = dict(zip(ids.tolist(), lo.tolist(), strict=True))  # the row of values[i] that is units[i][0]
-    fut = None
-    if future is not None and run.pre["features"]:  # the known rows before each origin, then the future ones
-        fut = np.stack([
-            tf.forward(np.concatenate([scaled(i, values[i][o - first : o]),
-                                       scaled(i, np.column_stack([np.zeros((len(f), n_t)), f]))]))[first:, n_t:]
-            for (i, o), f in zip(jobs, future, strict=True)
-        ]).astype(np.float32)  # fmt: skip
+    before = [(i, values[i][o - first : o]) for i, o in jobs]  # the rows the transform reads before each origin
+    fut = _future_units(run, scaler, before, future) if future is not None and run.pre["features"] else None
     model = run.model
     pred = np.empty((len(jobs), steps, n_t), np.float32)
     with model.blas_threads(min(batch, len(jobs))):
@@ -187,9 +179,29 @@ def forecast_origins(
             _stateful_origins(run, units, series, origin - first, steps, fut, pred, batch)
         else:
             _lookback_origins(run, units, start, series, origin, steps, fut, pred, batch)
+    return _to_original(run, scaler, before, pred)
+
+
+def _future_units(run: Run, scaler: Any, before: list[tuple[int, np.ndarray]], future: list[np.ndarray]) -> np.ndarray:
+    """Model units (jobs, steps, features) of known future features; before[j] = (series i, its original rows
+    just before job j's origin, at least the transform's `lost` of them), which the transform reads first."""
+    tf, n_t, first = run.steps, run.n_targets, run.steps.lost
+    no_targets = [np.column_stack([np.zeros((len(f), n_t)), f]) for f in future]
+    return np.stack([
+        tf.forward(scaler.transform(i, tf.pre(np.concatenate([rows[len(rows) - first :], f]), n_t)))[first:, n_t:]
+        for (i, rows), f in zip(before, no_targets, strict=True)
+    ]).astype(np.float32)  # fmt: skip
+
+
+def _to_original(run: Run, scaler: Any, before: list[tuple[int, np.ndarray]], pred: np.ndarray) -> np.ndarray:
+    """pred (jobs, steps, targets) in model units back to original units: the seasonal step and the difference
+    undone from the scaled rows just before each origin (before, as in _future_units), then the scaling."""
+    tf, n_t, first = run.steps, run.n_targets, run.steps.lost
     out = pred.astype(np.float64)
-    if first:  # undo the seasonal step and the difference from the scaled rows just before each origin
-        out = tf.inverse(out, np.stack([scaled(i, values[i][o - first : o])[:, :n_t] for i, o in jobs]))
+    if first:
+        rows = [scaler.transform(i, tf.pre(r[len(r) - first :], n_t))[:, :n_t] for i, r in before]
+        out = tf.inverse(out, np.stack(rows))
+    series = np.array([i for i, _ in before], dtype=np.int64)
     return tf.post(out * scaler.scale[series, None, :n_t] + scaler.center[series, None, :n_t])
 
 
@@ -281,32 +293,18 @@ def forecast_from_state(run: Run, st: Any, steps: int, future: list[np.ndarray] 
     tail = list(st["tail"])
     if not state.stateful(run):  # a look-back forecast reads only its window: the tail is the history
         return forecast_histories(run, tail, names, steps, future)
-    tf, n_t, first = run.steps, run.n_targets, run.steps.lost
     scaler = run.scaler(names)
-    fut = None
-    if future is not None and run.pre["features"]:
-        fut = np.stack([
-            state.model_units(run, scaler, i, np.concatenate([t[len(t) - first :], _no_targets(f, n_t)]))[first:, n_t:]
-            for i, (t, f) in enumerate(zip(tail, future, strict=True))
-        ]).astype(np.float32)  # fmt: skip
+    before = list(enumerate(tail))
+    fut = _future_units(run, scaler, before, future) if future is not None and run.pre["features"] else None
     model = run.model
     model.states = state.layer_states(run, st)
     per_step = run.pre["kind"] == "many_to_many"
     with model.blas_threads(len(names)):
         pred = stateful_forecast(
-            lambda x, m: model(x, mask=m), st["tail_units"][:, -1:], steps, n_t, fut, None, per_step, st["answer"]
-        )
-    out = pred.astype(np.float64)
-    if first:
-        rows = np.stack([scaler.transform(i, tf.pre(t[len(t) - first :], n_t))[:, :n_t] for i, t in enumerate(tail)])
-        out = tf.inverse(out, rows)
-    series = np.arange(len(names))
-    return tf.post(out * scaler.scale[series, None, :n_t] + scaler.center[series, None, :n_t])
-
-
-def _no_targets(features: np.ndarray, n_targets: int) -> np.ndarray:
-    """Rows of zero targets beside known future features: what the transform's forward step reads for them."""
-    return np.column_stack([np.zeros((len(features), n_targets)), features])
+            lambda x, m: model(x, mask=m), st["tail_units"][:, -1:], steps, run.n_targets, fut, None, per_step,
+            st["answer"],
+        )  # fmt: skip
+    return _to_original(run, scaler, before, pred)
 
 
 Bands = dict[int, tuple[np.ndarray, np.ndarray]]  # level -> (lo, hi), each (series, steps, targets)
