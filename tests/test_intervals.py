@@ -135,6 +135,8 @@ def test_a_level_with_too_few_validation_errors_is_named_at_train_time_and_refus
     ok = CliRunner().invoke(app, ["forecast", "--run", "run", "--steps", "1", "--interval", "80", "--output", "f.csv"])
     assert ok.exit_code == 0, ok.output
     assert list(pd.read_csv(tmp_path / "f.csv").columns) == ["year", "y", "y_lo_80", "y_hi_80"]
+    row = pd.read_csv(tmp_path / "f.csv").iloc[0]  # the table shows the two bounds as one column, "lo .. hi"
+    assert "y 80 %" in ok.output and f"{row['y_lo_80']:.4g} .. {row['y_hi_80']:.4g}" in ok.output, ok.output
     bad = CliRunner().invoke(app, ["forecast", "--run", "run", "--steps", "1", "--interval", "95", "--output", "g.csv"])
     assert bad.exit_code == 2, bad.output
     assert "data.split.val" in bad.output and "at least 19 validation errors" in bad.output

@@ -286,26 +286,25 @@ def forecast_table(frame: Any, steps: int, output: Any, plot: Any, drawn: int = 
     n_series = len(frame) // steps
     t = Table(title=f"forecast: {steps} steps for {n_series} series (first rows)", title_justify="left")
     # an interval's two columns <target>_lo_<level>, <target>_hi_<level> are shown as one: "lo .. hi"
-    bounds = {c for c in frame.columns if any(c == f"{t}_lo_{c.rsplit('_', 1)[-1]}" for t in frame.columns)}
-    shown = [c for c in frame.columns if c not in bounds and not any(c == b.replace("_lo_", "_hi_") for b in bounds)]
-    for c in frame.columns:
-        if c in bounds:
-            target, level = c.rsplit("_lo_", 1)
+    cols = [str(c) for c in frame.columns]
+    hi_of: dict[str, str] = {}  # lo column -> its hi column
+    for c in cols:
+        target, sep, level = c.rpartition("_lo_")
+        if sep and target in cols and f"{target}_hi_{level}" in cols:
+            hi_of[c] = f"{target}_hi_{level}"
+    shown = [c for c in cols if c not in set(hi_of.values())]
+    for c in shown:
+        if c in hi_of:
+            target, _, level = c.rpartition("_lo_")
             t.add_column(safe(f"{target} {level} %"), justify="right")
-        elif c in shown:
-            t.add_column(safe(str(c)), justify="right" if frame[c].dtype.kind in "fi" else "left")
+        else:
+            t.add_column(safe(c), justify="right" if frame[c].dtype.kind in "fi" else "left")
 
     def cell(v: Any) -> str:
         return f"{v:.4g}" if isinstance(v, float) else safe(str(v))
 
     for _, r in frame.head(12).iterrows():
-        cells = []
-        for c in frame.columns:
-            if c in bounds:
-                cells.append(f"{cell(r[c])} .. {cell(r[c.replace('_lo_', '_hi_')])}")
-            elif c in shown:
-                cells.append(cell(r[c]))
-        t.add_row(*cells)
+        t.add_row(*(f"{cell(r[c])} .. {cell(r[hi_of[c]])}" if c in hi_of else cell(r[c]) for c in shown))
     where.print(t)
     if output is not None:
         where.print(safe(f"wrote {len(frame)} rows to {'stdout' if to_stderr else output}"))
