@@ -93,9 +93,8 @@ def build(run: Run, ds: Dataset, batch: int = 4096) -> State:
             for k, layer in enumerate(model.states):
                 for s, arr in enumerate(layer):
                     layers[k][s].append(arr.copy())
-        for k, per_layer in enumerate(layers):
-            for tag, parts in zip(("h", "c"), per_layer, strict=False):
-                st[f"layer{k}_{tag}"] = np.concatenate(parts)
+        for keys, per_layer in zip(state_keys(run), layers, strict=True):
+            st |= {key: np.concatenate(parts) for key, parts in zip(keys, per_layer, strict=True)}
         st["answer"] = np.concatenate(answers).astype(np.float32)
     return st
 
@@ -112,13 +111,17 @@ def save(path: Path, st: State) -> None:
     rundir.atomic_write(path, buf.getvalue())
 
 
+def state_keys(run: Run) -> list[tuple[str, ...]]:
+    """Per recurrent layer, the state.npz keys of its states: (layer<k>_h,), or (layer<k>_h, layer<k>_c) for an
+    LSTM, in the engine's (and Keras's) order."""
+    return [
+        tuple(f"layer{k}_{s}" for s in ("h", "c")[: len(r.zero_state(0))]) for k, r in enumerate(run.model.recurrent)
+    ]
+
+
 def layer_states(run: Run, st: State) -> list[tuple[np.ndarray, ...]]:
     """Per recurrent layer, (h,) or (h, c) of every series, ready to be the engine's states."""
-    names = ("h", "c")
-    return [
-        tuple(st[f"layer{k}_{s}"].copy() for s in names[: len(r.zero_state(0))])
-        for k, r in enumerate(run.model.recurrent)
-    ]
+    return [tuple(st[key].copy() for key in keys) for keys in state_keys(run)]
 
 
 def load(run: Run) -> State:
@@ -139,10 +142,7 @@ def load(run: Run) -> State:
         raise bad(f"cannot be read ({type(exc).__name__}: {exc})") from None
     need = ["series", "time_kind", "last_time", "rows_seen", "tail", "tail_times", "tail_units", "run"]
     if stateful(run):
-        names = ("h", "c")
-        for k, r in enumerate(run.model.recurrent):
-            need += [f"layer{k}_{s}" for s in names[: len(r.zero_state(0))]]
-        need.append("answer")
+        need += [key for keys in state_keys(run) for key in keys] + ["answer"]
     missing = [k for k in need if k not in st]
     if missing:
         raise bad(f"has no {missing}")
@@ -154,8 +154,8 @@ def load(run: Run) -> State:
         "tail_units": (n, t_len - run.steps.lost, n_in),
     }  # fmt: skip
     if stateful(run):
-        for k, r in enumerate(run.model.recurrent):
-            shapes |= {f"layer{k}_{s}": (n, r.units) for s in ("h", "c")[: len(r.zero_state(0))]}
+        for r, keys in zip(run.model.recurrent, state_keys(run), strict=True):
+            shapes |= {key: (n, r.units) for key in keys}
         shapes["answer"] = (n, *st["answer"].shape[1:2], run.n_targets)
     for key, shape in shapes.items():
         if st[key].shape != shape:
@@ -203,9 +203,8 @@ def advance(run: Run, st: State, new: dict[int, tuple[np.ndarray, np.ndarray]]) 
             for layer, after in zip(states, model.states, strict=True):
                 for whole, part in zip(layer, after, strict=True):
                     whole[idx] = part
-        for k, layer_now in enumerate(states):
-            for tag, arr in zip(("h", "c"), layer_now, strict=False):
-                st[f"layer{k}_{tag}"] = arr
+        for keys, layer_now in zip(state_keys(run), states, strict=True):
+            st |= dict(zip(keys, layer_now, strict=True))
         st["answer"] = answer
     for i, (t, v) in new.items():
         tail[i] = np.concatenate([tail[i], v])[-t_len:]
