@@ -181,7 +181,7 @@ def _train_into(
     ds = run_dataset(opened)
     names, values = data = ds.names, [s.values for s in ds.series]
     state.save(work / state.FILE, state.build(opened, ds))  # where forecast and update start from
-    calibration = calibrate(opened, values, names)  # on the validation part: before the test part is read
+    calibration = calibrate(opened, values, names)  # from the validation part alone: the test part chooses nothing
     rundir.write_json(work / "calibration.json", calibration)
     for level in cfg.evaluate.intervals:
         why = intervals.refused(calibration, level)
