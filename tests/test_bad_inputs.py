@@ -227,9 +227,7 @@ def _short_series(c: Ctx) -> list[object]:
 
 
 def _stateful_too_short(c: Ctx) -> list[object]:
-    return preview(
-        c.project(windows={"mode": "stateful", "num_steps": 10, "streams": 4}, model={"kind": "many_to_many"})
-    )
+    return preview(c.project(windows={"mode": "stateful", "horizon": 30}, model={"kind": "many_to_one"}))
 
 
 def _yaml_text(text: str) -> Setup:
@@ -351,10 +349,10 @@ CASES = [
         ("10 rows", "data.split val=1 and test=5", "4 remain for training"),
     ),
     Case(
-        "stateful series cannot fill one chunk",
+        "stateful series too short for one input and its targets",
         _stateful_too_short,
         1,
-        ("not enough for one chunk", "windows.num_steps=10", "windows.streams=4"),
+        ("has 28 training rows", "not enough for one input row and its 30 target row(s)", "windows.horizon"),
     ),
     Case(
         "unknown config key",

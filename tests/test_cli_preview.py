@@ -52,10 +52,11 @@ def assert_stateful_rows(doc: dict[str, Any]) -> None:
     for k, r in enumerate(rows):
         assert (r["batch"], r["row"]) == divmod(k, batch)
         lo, hi = train[r["series"]]
-        assert lo <= r["start"] < r["end"] <= hi
-        assert lo <= r["target_start"] and r["target_end"] <= hi
-        assert r["end"] - r["start"] == doc["x_shape"][1]
-        assert r["target_end"] - r["target_start"] == doc["y_shape"][1]
+        assert lo <= r["start"] <= r["end"] <= hi and lo <= r["target_start"] and r["target_end"] <= hi
+        # padded steps come first; the real rows fill the rest of the chunk (none: a chunk of padding only)
+        assert r["end"] - r["start"] + r["padding"] == doc["x_shape"][1]
+        if r["end"] > r["start"] and (r["padding"] == 0 or doc["y_shape"][1] != doc["x_shape"][1]):
+            assert r["target_end"] - r["target_start"] == doc["y_shape"][1]
         if k >= batch:
             prev = rows[k - batch]
             assert (prev["series"], prev["stream"]) == (r["series"], r["stream"])
@@ -202,29 +203,32 @@ def test_json_stateful_follows_the_spec(write_project: WriteProject, index_csv: 
     )
     doc = preview_json(cfg, "--limit", 1000)
     assert doc["mode"] == "stateful"
-    # train [0, 28): the last target is row 27, so 27 input rows, 4 chunks of 3 in each of 2 streams = 24 used
+    # train [0, 28): the last target is row 27, so 27 input rows; chunks of 3 in 2 streams: 5 chunks (30 slots),
+    # the first 3 of them padding before row 0; no row is dropped
     assert doc["x_shape"] == [4, 3, 1] and doc["y_shape"] == [4, 3, 1]
-    assert (doc["batches"], doc["batch_size"], doc["streams"]) == (4, 4, 2)
-    assert doc["trim"]["dropped"] == {"A": 3, "B": 3}
-    assert len(doc["rows"]) == 4 * 4
+    assert (doc["batches"], doc["batch_size"], doc["streams"]) == (5, 4, 2)
+    assert doc["padding"]["rows"] == {"A": 3, "B": 3} and doc["padding"]["dropped"] == 0
+    assert len(doc["rows"]) == 5 * 4
     assert doc["rows"][:4] == [
-        {"batch": 0, "row": 0, "series": "A", "stream": 0, "start": 3, "end": 6, "target_start": 4, "target_end": 7,
-         "time_start": "2003", "time_end": "2005"},
-        {"batch": 0, "row": 1, "series": "A", "stream": 1, "start": 15, "end": 18, "target_start": 16,
-         "target_end": 19, "time_start": "2015", "time_end": "2017"},
-        {"batch": 0, "row": 2, "series": "B", "stream": 0, "start": 3, "end": 6, "target_start": 4, "target_end": 7,
-         "time_start": "2003", "time_end": "2005"},
-        {"batch": 0, "row": 3, "series": "B", "stream": 1, "start": 15, "end": 18, "target_start": 16,
-         "target_end": 19, "time_start": "2015", "time_end": "2017"},
+        {"batch": 0, "row": 0, "series": "A", "stream": 0, "start": 0, "end": 0, "padding": 3, "target_start": 1,
+         "target_end": 1, "time_start": None, "time_end": None},
+        {"batch": 0, "row": 1, "series": "A", "stream": 1, "start": 12, "end": 15, "padding": 0, "target_start": 13,
+         "target_end": 16, "time_start": "2012", "time_end": "2014"},
+        {"batch": 0, "row": 2, "series": "B", "stream": 0, "start": 0, "end": 0, "padding": 3, "target_start": 1,
+         "target_end": 1, "time_start": None, "time_end": None},
+        {"batch": 0, "row": 3, "series": "B", "stream": 1, "start": 12, "end": 15, "padding": 0, "target_start": 13,
+         "target_end": 16, "time_start": "2012", "time_end": "2014"},
     ]  # fmt: skip
+    assert doc["rows"][4]["start"] == 0 and doc["rows"][4]["end"] == 3  # then row 0 continues with rows 0..2
     assert_stateful_rows(doc)
     assert max(r["target_end"] for r in doc["rows"]) == 28  # the newest training rows are kept
+    assert sorted(t for r in doc["rows"] if r["series"] == "A" for t in range(r["start"], r["end"])) == list(range(27))
     assert doc["layers"] == [
         {"layer": 0, "cell": "lstm", "units": 4, "members": 1, "states": {"h": [4, 4], "c": [4, 4]}}
     ]
 
 
-def test_stateful_series_of_different_lengths_are_trimmed(write_project: WriteProject, index_csv: IndexCsv) -> None:
+def test_stateful_series_of_different_lengths_are_padded(write_project: WriteProject, index_csv: IndexCsv) -> None:
     csv = index_csv(40, ["long"]) + index_csv(20, ["short"]).split("\n", 1)[1]
     cfg = write_project(
         csv,
@@ -234,16 +238,19 @@ def test_stateful_series_of_different_lengths_are_trimmed(write_project: WritePr
         training={"shuffle": False},
     )
     doc = preview_json(cfg, "--limit", 1000)
-    # many_to_one, horizon 1: 39 and 19 usable rows; rounds of 3 x 2 = 6 rows: 6 and 3 chunks, trimmed to 3
-    assert doc["batches"] == 3 and doc["x_shape"] == [6, 2, 1] and doc["y_shape"] == [6, 1, 1]
-    assert doc["trim"]["dropped"] == {"long": 21, "short": 1}
-    assert "trimmed" in doc["trim"]["how"]
+    # many_to_one, horizon 1: 39 and 19 usable rows; rounds of 3 x 2 = 6 rows: 7 chunks (42 slots) for both
+    assert doc["batches"] == 7 and doc["x_shape"] == [6, 2, 1] and doc["y_shape"] == [6, 1, 1]
+    assert doc["padding"]["rows"] == {"long": 3, "short": 23} and doc["padding"]["dropped"] == 0
     assert_stateful_rows(doc)
+    for name, usable in (("long", 39), ("short", 19)):  # every usable row is an input once: nothing trimmed
+        mine = [r for r in doc["rows"] if r["series"] == name]
+        assert sorted(t for r in mine for t in range(r["start"], r["end"])) == list(range(usable))
+        assert sum(r["target_end"] - r["target_start"] for r in mine) == usable // 2 + (usable % 2 > 0)
     res = invoke("window-preview", cfg)
     assert res.exit_code == 0, res.output
     out = " ".join(res.stdout.split())
-    assert "{'long': 21, 'short': 1}" in out
-    assert "row r of batch k+1 continues row r of batch k (3 batches of 6 rows)" in out
+    assert "padded rows per series: {'long': 3, 'short': 23}" in out and "masked" in out
+    assert "row r of batch k+1 continues row r of batch k (7 batches of 6 rows)" in out
 
 
 def test_notes_go_to_stderr_or_into_the_json(write_project: WriteProject, index_csv: IndexCsv) -> None:
@@ -330,8 +337,9 @@ def test_series_too_short_exits_1(write_project: WriteProject, index_csv: IndexC
 
 
 def test_stateful_too_short_exits_1(write_project: WriteProject) -> None:
-    cfg = write_project(windows={"mode": "stateful", "num_steps": 10, "streams": 4}, model={"kind": "many_to_many"})
-    assert_one_error(invoke("window-preview", cfg), 1, "not enough for one chunk of windows.num_steps=10")
+    # 28 training rows, many_to_one with 30 target steps: not one input row has its targets
+    cfg = write_project(windows={"mode": "stateful", "horizon": 30}, model={"kind": "many_to_one"})
+    assert_one_error(invoke("window-preview", cfg), 1, "has 28 training rows: not enough for one input row")
 
 
 def test_debug_shows_the_exception(write_project: WriteProject) -> None:

@@ -209,7 +209,17 @@ def test_encoder_decoder_with_stateful_names_model_kind(cfg_file: Path) -> None:
 
 def test_column_in_targets_and_features(cfg_file: Path) -> None:
     rendered = config_error(cfg_file, "data:\n  path: d.csv\n  targets: [y]\n  features: [y]\n")
-    assert rendered == f"{cfg_file}: data: column(s) ['y'] are both in targets and features"
+    assert (
+        rendered
+        == f"{cfg_file}: data.features: column 'y' is listed in targets and in features: each column has one role"
+    )
+    rendered = config_error(cfg_file, "data:\n  path: d.csv\n  targets: [y]\n  past_features: [x]\n  static: [x]\n")
+    assert (
+        rendered
+        == f"{cfg_file}: data.static: column 'x' is listed in past_features and in static: each column has one role"
+    )
+    rendered = config_error(cfg_file, "data:\n  path: d.csv\n  targets: [y]\n  static: [v, v]\n")
+    assert rendered == f"{cfg_file}: data.static: column 'v' is listed twice: each column has one role"
 
 
 def test_malformed_yaml_gives_line_and_column(cfg_file: Path) -> None:

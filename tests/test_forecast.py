@@ -737,7 +737,9 @@ def test_forecast_without_a_run_says_how_to_make_one() -> None:
 
 def test_forecast_of_a_series_unknown_to_the_run_is_a_data_error(tmp_path: Path) -> None:
     data = wave_csv(tmp_path / "data.csv", [40], ["a"])
-    run_dir = make_run(tmp_path, write_config(tmp_path / "c.yaml", config_doc(data, ["a"])))
+    per_series = config_doc(data, ["a"])
+    per_series["data"]["scaler"] = "standard"  # per-series statistics: scaler none or scope global would allow B
+    run_dir = make_run(tmp_path, write_config(tmp_path / "c.yaml", per_series))
     other = wave_csv(tmp_path / "other.csv", [40, 40], ["a"])  # series A and B; the run knows only A
 
     with pytest.raises(DataError, match="'B'"):

@@ -24,6 +24,7 @@ from seqcast.errors import ConfigError
 from seqcast.layout import state_shapes
 from seqcast.model import recurrent_layers
 from seqcast.rundir import MARKER, RUN_FILES
+from seqcast.windows import PAD_VALUE
 
 
 @pytest.fixture(autouse=True)
@@ -85,27 +86,33 @@ def test_stateful_chunks_equal_the_stateless_model_on_the_whole_sequence(tmp_pat
     assert len(rows) == 4
     lay = prep.plan.train
     B, n_t = lay.batch_size, prep.n_targets
-    assert (B, lay.batches) == (4, 3)  # 2 series x 2 streams; 3 chunks of 8 steps per stream
+    assert (B, lay.batches) == (4, 4)  # 2 series x 2 streams; 4 chunks of 8 steps per stream, padding included
 
-    x, _ = stateful_arrays(lay, prep.arrays, n_t)  # (batches * B, num_steps, inputs), batch-major
+    x, _, w = stateful_arrays(lay, prep.arrays, n_t)  # (batches * B, num_steps, inputs), batch-major
     chunks = x.reshape(lay.batches, B, lay.num_steps, -1)
     whole = np.concatenate(list(chunks), axis=1)  # (B, batches * num_steps, inputs): row r's chunks in order
+    pads = [int((np.concatenate([w.reshape(lay.batches, B, -1)[k, r] for k in range(lay.batches)]) == 0).sum())
+            for r in range(B)]  # fmt: skip
     for r in range(B):  # row r of batch k+1 continues row r of batch k: one contiguous stretch of its series
         series, stream = lay.locate(r)
-        start = lay.first[series] + stream * lay.chunks * lay.num_steps
-        np.testing.assert_array_equal(whole[r], prep.arrays[series][start : start + whole.shape[1]])
+        start = lay.first[series] + stream * lay.chunks * lay.num_steps + pads[r]
+        assert (whole[r, : pads[r]] == PAD_VALUE).all()
+        np.testing.assert_array_equal(
+            whole[r, pads[r] :], prep.arrays[series][start : start + whole.shape[1] - pads[r]]
+        )
+    assert sum(pads) == sum(lay.padded) > 0  # the series are padded, the padding at the start of stream 0
 
     reset_states(model)
     fed_in_chunks = np.concatenate([np.asarray(model(c.astype(np.float32))) for c in chunks], axis=1)
     stateless = build_model(prep.cfg, len(prep.ds.inputs), n_t, stateful=False)
     stateless.set_weights(model.get_weights())
-    at_once = np.asarray(stateless(whole.astype(np.float32)))
-
     assert fed_in_chunks.shape == (B, lay.batches * lay.num_steps, n_t)
-    np.testing.assert_allclose(fed_in_chunks, at_once, atol=1e-5, rtol=1e-5)
+    for r in range(B):  # the masked padding leaves the states at zero: as if the row began at its first real row
+        at_once = np.asarray(stateless(whole[r : r + 1, pads[r] :].astype(np.float32)))[0]
+        np.testing.assert_allclose(fed_in_chunks[r, pads[r] :], at_once, atol=1e-5, rtol=1e-5)
     # and without the reset the states of the last call would leak in
-    leaked = np.asarray(model(chunks[0].astype(np.float32)))
-    assert not np.allclose(leaked, at_once[:, : lay.num_steps], atol=1e-4)
+    leaked = np.asarray(model(chunks[-1].astype(np.float32)))
+    assert not np.allclose(leaked, fed_in_chunks[:, -lay.num_steps :], atol=1e-4)
 
 
 class StateProbe(keras.callbacks.Callback):
@@ -152,14 +159,14 @@ def test_states_are_zero_at_each_epoch_start_and_carry_between_batches(
     log = probe_fit(tmp_path, monkeypatch, "epoch")
     assert zero_at(log, "epoch_begin") == [True, True]  # reset by seqcast's callback ...
     assert zero_at(log, "epoch_end") == [False, False]  # ... although the epoch left non-zero states behind
-    assert zero_at(log, "batch_end") == [False] * 6
-    assert zero_at(log, "batch_begin") == [True, False, False, True, False, False]  # carried within an epoch
+    assert zero_at(log, "batch_end") == [False] * 8  # 4 batches of each of 2 epochs
+    assert zero_at(log, "batch_begin") == [True, False, False, False] * 2  # carried within an epoch
 
 
 def test_reset_states_batch_zeroes_before_every_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     log = probe_fit(tmp_path, monkeypatch, "batch")
-    assert zero_at(log, "batch_begin") == [True] * 6
-    assert zero_at(log, "batch_end") == [False] * 6
+    assert zero_at(log, "batch_begin") == [True] * 8
+    assert zero_at(log, "batch_end") == [False] * 8
 
 
 def test_reset_states_never_carries_states_into_the_next_epoch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -231,7 +238,8 @@ def test_tiny_model_trains_and_loss_decreases(tmp_path: Path, kind: str, mode: s
     assert [r["epoch"] for r in rows] == [1, 2, 3, 4]
     assert rows[0]["loss"] > rows[-1]["loss"]
     assert all(np.isfinite(r["val_loss"]) for r in rows)
-    assert model.layers[1].__class__.__name__ == {"lstm": "LSTM", "gru": "GRU", "simple_rnn": "SimpleRNN"}[cell]
+    first = model.layers[2 if mode == "stateful" else 1]  # stateful models start with Masking (the padding)
+    assert first.__class__.__name__ == {"lstm": "LSTM", "gru": "GRU", "simple_rnn": "SimpleRNN"}[cell]
     assert model.output_shape[-1] == 1
 
 

@@ -11,6 +11,7 @@ from seqcast.config import DataConfig, Split
 from seqcast.data import Dataset, Series, split_parts
 from seqcast.errors import DataError
 from seqcast.windows import (
+    PAD_VALUE,
     WindowShape,
     gather,
     lookback_starts,
@@ -240,57 +241,66 @@ def test_lookback_starts_hand_made_bounds(
 
 
 def test_stream_layout_exact_many_to_many() -> None:
-    # 23 rows, 2 streams of chunks of 5; the last target (next step) is row 22, so rows 0..21
-    # are usable inputs: 2 chunks per stream use 20 rows, the first 2 are dropped.
+    # 23 rows, 2 streams of chunks of 5; the last target (next step) is row 22, so rows 0..21 are usable inputs:
+    # 22 rows need 3 chunks per stream (30 slots), so 8 steps of padding come before row 0.
     lay = stream_layout([0], [23], streams=2, num_steps=5)
-    assert (lay.chunks, lay.batches, lay.batch_size, lay.first, lay.dropped) == (2, 2, 2, (2,), (2,))
+    assert (lay.chunks, lay.batches, lay.batch_size, lay.first, lay.padded) == (3, 3, 2, (-8,), (8,))
+    assert lay.real_first == (0,)
     assert (lay.target_offset, lay.target_len) == (1, 5)
-    assert lay.starts(0).tolist() == [2, 12]
-    assert lay.starts(1).tolist() == [7, 17]
-    assert lay.chunk(1, 1) == (17, 22)
-    assert repr(lay) == "StreamLayout(1 series x 2 streams = batch 2, 2 batches of 5 steps, dropped [2])"
+    assert lay.starts(0).tolist() == [-8, 7]
+    assert lay.starts(2).tolist() == [2, 17]
+    assert lay.chunk(2, 1) == (17, 22)
+    assert [lay.padding(b, 0) for b in range(3)] == [5, 3, 0]
+    assert repr(lay) == "StreamLayout(1 series x 2 streams = batch 2, 3 batches of 5 steps, padded [8])"
 
-    x, y = stateful_arrays(lay, [np.arange(23, dtype=np.float64)[:, None]], n_targets=1)
-    assert x.shape == y.shape == (4, 5, 1)
+    x, y, w = stateful_arrays(lay, [np.arange(23, dtype=np.float64)[:, None]], n_targets=1)
+    assert x.shape == y.shape == (6, 5, 1) and w.shape == (6, 5)
+    P = PAD_VALUE
     assert x[:, :, 0].tolist() == [
-        [2, 3, 4, 5, 6],  # batch 0, stream 0
-        [12, 13, 14, 15, 16],  # batch 0, stream 1
-        [7, 8, 9, 10, 11],  # batch 1, stream 0
-        [17, 18, 19, 20, 21],  # batch 1, stream 1
+        [P, P, P, P, P],  # batch 0, stream 0: padding only
+        [7, 8, 9, 10, 11],  # batch 0, stream 1
+        [P, P, P, 0, 1],  # batch 1, stream 0: 3 steps of padding, then the first rows
+        [12, 13, 14, 15, 16],
+        [2, 3, 4, 5, 6],
+        [17, 18, 19, 20, 21],
     ]
-    assert (y == x + 1).all()
+    real = w > 0
+    assert (real == (x[:, :, 0] != P)).all()
+    assert (y[:, :, 0][real] == x[:, :, 0][real] + 1).all() and (y[~real] == 0).all()
+    # every usable row is an input exactly once: nothing dropped
+    assert sorted(x[:, :, 0][real].tolist()) == list(range(22))
 
 
 def test_stream_layout_exact_many_to_one() -> None:
-    # targets are the `horizon` rows after each chunk: 23 rows, horizon 2 leaves 21 usable, 1 dropped
+    # targets are the `horizon` rows after each chunk: 23 rows, horizon 2 leaves 21 usable, 9 padded
     lay = stream_layout([0], [23], streams=2, num_steps=5, many_to_many=False, horizon=2)
-    assert (lay.chunks, lay.first, lay.dropped, lay.target_offset, lay.target_len) == (2, (1,), (1,), 5, 2)
-    x, y = stateful_arrays(lay, [np.arange(23, dtype=np.float64)[:, None]], n_targets=1)
-    assert x.shape == (4, 5, 1) and y.shape == (4, 2, 1)
-    assert x[:, 0, 0].tolist() == [1, 11, 6, 16]
-    assert y[:, :, 0].tolist() == [[6, 7], [16, 17], [11, 12], [21, 22]]
+    assert (lay.chunks, lay.first, lay.padded, lay.target_offset, lay.target_len) == (3, (-9,), (9,), 5, 2)
+    x, y, w = stateful_arrays(lay, [np.arange(23, dtype=np.float64)[:, None]], n_targets=1)
+    assert x.shape == (6, 5, 1) and y.shape == (6, 2, 1) and w.shape == (6,)
+    assert x[:, -1, 0].tolist() == [PAD_VALUE, 10, 0, 15, 5, 20]  # the last input of every chunk
+    assert w.tolist() == [0, 1, 1, 1, 1, 1]
+    assert y[:, :, 0].tolist() == [[0, 0], [11, 12], [1, 2], [16, 17], [6, 7], [21, 22]]
 
 
-def test_stream_layout_two_series_trimmed_to_common_chunks() -> None:
+def test_stream_layout_two_series_padded_to_the_longest() -> None:
     lay = stream_layout([0, 1], [23, 41], streams=2, num_steps=5, names=["A", "B"])
-    # usable inputs 22 and 39 rows: 2 and 3 chunks per stream; both trimmed to 2, newest rows kept
-    assert (lay.chunks, lay.n_series, lay.batch_size) == (2, 2, 4)
-    assert lay.dropped == (2, 19) and lay.first == (2, 20)
+    # usable inputs 22 and 39 rows: 3 and 4 chunks per stream; both take 4 (40 slots), A padded by 18, B by 1
+    assert (lay.chunks, lay.n_series, lay.batch_size) == (4, 2, 4)
+    assert lay.padded == (18, 1) and lay.first == (-18, 0) and lay.real_first == (0, 1)
     assert [lay.locate(r) for r in range(4)] == [(0, 0), (0, 1), (1, 0), (1, 1)]
-    assert lay.starts(0).tolist() == [2, 12, 20, 30]
+    assert lay.starts(0).tolist() == [-18, 2, 0, 20]
     values = [index_values(23, 0), index_values(41, 1)]
-    x, y = stateful_arrays(lay, values, n_targets=2)
-    assert x.shape == y.shape == (8, 5, 2)
-    assert x[:, 0, 1].tolist() == [2, 12, 1020, 1030, 7, 17, 1025, 1035]
-    assert y[-1, -1, 0] == 40  # the last target of series B is its last training row
+    x, y, w = stateful_arrays(lay, values, n_targets=2)
+    assert x.shape == y.shape == (16, 5, 2)
+    assert int(w[0::4].sum() + w[1::4].sum()) == 22 and int(w[2::4].sum() + w[3::4].sum()) == 39
+    assert y[-1, -1, 0] == 40 and y[-3, -1, 0] == 22  # both series end at their last training row
 
 
 def test_stream_layout_too_short_names_the_series() -> None:
     with pytest.raises(DataError) as err:
-        stream_layout([0, 0], [50, 8], streams=2, num_steps=4, names=["A", "B"])
+        stream_layout([0, 0], [50, 1], streams=2, num_steps=4, names=["A", "B"])
     text = err.value.render()
-    assert "'B' has 8 training rows" in text
-    assert "windows.num_steps=4" in text and "windows.streams=2" in text and "needs 9" in text
+    assert "'B' has 1 training rows" in text and "needs 2" in text
 
 
 # ---------------------------------------------------------------- stateful properties
@@ -315,60 +325,67 @@ def test_stream_layout_properties(case: tuple[list[int], list[int], int, int, bo
     extra = 1 if many else horizon  # rows after the last chunk that its targets need
     usable = [e - f - extra for f, e in zip(firsts, ends, strict=True)]
     round_ = streams * num_steps  # rows one chunk of every stream takes
-    if min(usable) < round_:
+    if min(usable) < 1:
         with pytest.raises(DataError):
             stream_layout(firsts, ends, streams, num_steps, many_to_many=many, horizon=horizon)
         return
     lay = stream_layout(firsts, ends, streams, num_steps, many_to_many=many, horizon=horizon)
     n_series = len(firsts)
     assert lay.batch_size == n_series * streams
-    assert lay.chunks == lay.batches == min(u // round_ for u in usable)
+    assert lay.chunks == lay.batches == -(-max(usable) // round_)
 
-    # rows are dropped from the start only, fewer than one round for the shortest series
+    # no row is dropped: padding fills each series up to the longest one's chunks, before its first row
     used = lay.chunks * round_
-    assert lay.dropped == tuple(u - used for u in usable)
-    assert min(lay.dropped) < round_
-    assert all(d >= 0 for d in lay.dropped)
-    assert lay.first == tuple(f + d for f, d in zip(firsts, lay.dropped, strict=True))
+    assert lay.padded == tuple(used - u for u in usable)
+    assert min(lay.padded) < round_
+    assert lay.real_first == tuple(firsts)
 
     chunks: dict[int, list[tuple[int, int]]] = {i: [] for i in range(n_series)}
     for b in range(lay.batches):
         starts = lay.starts(b)
         assert starts.shape == (lay.batch_size,)
+        assert any(lay.padding(b, r) < num_steps for r in range(lay.batch_size))  # never a batch of padding only
         for r in range(lay.batch_size):
             i, j = lay.locate(r)
             assert (i, j) == (r // streams, r % streams)
             a, e = lay.chunk(b, r)
             assert a == starts[r] and e - a == num_steps
+            assert lay.padding(b, r) == min(max(firsts[i] - a, 0), num_steps)
             ta, te = a + lay.target_offset, a + lay.target_offset + lay.target_len
-            assert firsts[i] <= a < ta and te <= ends[i]  # chunk and targets inside [first, train_end)
+            assert a < ta and te <= ends[i]  # targets inside the training part
             chunks[i].append((a, e))
             if b + 1 < lay.batches:  # row r of batch b + 1 continues row r of batch b
                 assert lay.chunk(b + 1, r)[0] == e
     for i, spans in chunks.items():
         spans.sort()
-        assert all(e <= a2 for (_, e), (a2, _) in zip(spans, spans[1:], strict=False))  # no overlap
-        assert spans[0][0] == lay.first[i]
-        covered = sum(e - a for a, e in spans)
-        assert covered == used  # contiguous: no gaps either
-        # the newest data is kept: the last chunk's targets end at the end of the training part
+        assert all(e == a2 for (_, e), (a2, _) in zip(spans, spans[1:], strict=False))  # contiguous
+        assert spans[0][0] == lay.first[i] and spans[-1][1] - spans[0][0] == used
+        # the last chunk's targets end at the end of the training part
         last = lay.chunk(lay.batches - 1, i * streams + streams - 1)
         assert last[0] + lay.target_offset + lay.target_len == ends[i]
 
     values = [index_values(e + 3, i) for i, e in enumerate(ends)]
-    x, y = stateful_arrays(lay, values, n_targets=1)
+    x, y, w = stateful_arrays(lay, values, n_targets=1)
     assert x.shape == (lay.batches * lay.batch_size, num_steps, 2)
     assert y.shape == (lay.batches * lay.batch_size, lay.target_len, 1)
+    seen: dict[int, list[float]] = {i: [] for i in range(n_series)}
     for b in range(lay.batches):
         for r in range(lay.batch_size):
             i, _ = lay.locate(r)
             a, _ = lay.chunk(b, r)
-            row = b * lay.batch_size + r
-            assert x[row, :, 0].tolist() == list(range(a, a + num_steps))
-            assert (x[row, :, 1] == x[row, :, 0] + 1000 * i).all()  # the rows come from series i
+            row, pad = b * lay.batch_size + r, lay.padding(b, r)
+            assert (x[row, :pad] == PAD_VALUE).all()
+            assert x[row, pad:, 0].tolist() == list(range(a + pad, a + num_steps))
+            assert (x[row, pad:, 1] == x[row, pad:, 0] + 1000 * i).all()  # the rows come from series i
+            seen[i] += x[row, pad:, 0].tolist()
             t = a + lay.target_offset
-            assert y[row, :, 0].tolist() == list(range(t, t + lay.target_len))
             if many:
-                assert (y[row, :-1, 0] == x[row, 1:, 0]).all()  # inputs shifted by one
-            if b > 0:
-                assert x[row, 0, 0] == x[row - lay.batch_size, -1, 0] + 1
+                assert (w[row] == (np.arange(num_steps) >= pad)).all()
+                assert y[row, pad:, 0].tolist() == list(range(t + pad, t + lay.target_len))
+                assert (y[row, :pad] == 0).all()
+            else:
+                assert w[row] == (pad < num_steps)
+                expect = list(range(t, t + lay.target_len)) if pad < num_steps else [0] * lay.target_len
+                assert y[row, :, 0].tolist() == expect
+    for i in range(n_series):  # every usable row is an input exactly once
+        assert sorted(seen[i]) == list(range(firsts[i], firsts[i] + usable[i]))

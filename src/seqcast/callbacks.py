@@ -81,7 +81,7 @@ class StatefulValidation(keras.callbacks.Callback):
         b, w = self.warm.shape[:2]
         twin.states = twin.warm(self.warm, np.arange(b), np.full(b, w - 1))
         out = twin(self.warm[:, -1:])
-        if lay.target_offset == 1:
+        if lay.many_to_many:
             pred = np.concatenate([out[:, -1:], twin(self.x)], axis=1)
             return loss_np(prep.cfg.training.loss, pred, self.y)
         preds, trues = [], []  # many_to_one: after each further chunk of num_steps, the next horizon steps

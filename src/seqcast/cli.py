@@ -140,9 +140,14 @@ def window_preview(
             shown = doc | {"series": doc["series"][: max(limit, 1)]}  # thousands of series: the first --limit
             for table in console.preview_tables(_plain(shown), total_series=len(doc["series"])):
                 console.out.print(table)
+            console.out.print(console.safe(console.scaler_text(doc["scaler"])))
+            if doc["features"]:
+                console.out.print(console.safe(console.inputs_text(doc)))
+            if doc["resample"] is not None:
+                console.out.print(console.safe(console.resample_text(doc["resample"])))
             if doc["mode"] == "stateful":
-                trim = doc["trim"]
-                console.out.print(console.safe(f"{trim['how']}: {trim['dropped']}"))
+                pad = doc["padding"]
+                console.out.print(console.safe(f"{pad['how']}; padded rows per series: {pad['rows']}"))
         if plot is not None:
             plot_preview(p, str(plot), limit=None)
             if not as_json:
@@ -252,6 +257,8 @@ def forecast(
         r = load_run(run)
         levels = sorted(set(interval or []))
         frame, ds, pred = fc.forecast(r, steps, data, future, levels)
+        for note in fc.gap_notes(r, ds):
+            console.note(note)
         to_stdout = output is not None and str(output) == "-"
         if to_stdout:
             sys.stdout.write(frame.to_csv(index=False))
@@ -259,7 +266,7 @@ def forecast(
             fc.write_table(frame, output)
         drawn = 0
         if plot is not None:
-            bands = fc.forecast_bands(r, ds.names, pred, levels)
+            bands = fc.forecast_bands(r, ds.names, pred, levels, ds)
             drawn = plots.plot_forecast(r, ds, history.future_times(r, ds, steps), pred, plot, bands=bands)
         console.forecast_table(frame, steps, output, plot, drawn, to_stderr=to_stdout)
 

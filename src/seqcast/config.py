@@ -5,12 +5,13 @@ from __future__ import annotations
 import difflib
 import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from seqcast.errors import ConfigError
+from seqcast.timeaxis import Freq
 from seqcast.transforms import Transform
 
 BIG = 2**31 - 1  # sizes and counts above this overflow the int32 and int64 arithmetic they end up in
@@ -70,6 +71,40 @@ class Split(_Section):
         return count(self.val), count(self.test)
 
 
+class Resample(_Section):
+    """data.resample: events onto a regular grid (resample.py): the bin size and how each column is aggregated."""
+
+    freq: str | int  # a pandas offset alias (1h, 15min, 1D, W, MS, QS, YE, ...) or an integer step for integer times
+    how: str | dict[str, str] = "mean"  # mean | sum | last | first, or {column: how} (unnamed columns: mean)
+
+    @field_validator("freq", mode="before")
+    @classmethod
+    def _an_alias(cls, v: Any) -> Any:
+        f = None if isinstance(v, bool) or not isinstance(v, str | int) or "-" in str(v) else Freq.parse(v)
+        if f is None or f.step <= 0:
+            raise ValueError(
+                f"{v!r} is not a frequency seqcast can bin by; give a positive step such as 1h, 15min, 1D, W "
+                "(weeks from Monday), MS, QS, YS, ME or an integer for integer times"
+            )
+        return v
+
+    @field_validator("how", mode="before")
+    @classmethod
+    def _hows(cls, v: Any) -> Any:
+        named = v.items() if isinstance(v, dict) else [(None, v)]
+        for col, how in named:
+            if how not in ("mean", "sum", "last", "first"):
+                raise ValueError(f"{'' if col is None else f'{col}: '}{how!r} is not one of mean, sum, last, first")
+        return v
+
+    @property
+    def step(self) -> Freq:
+        """The frequency of the grid."""
+        f = Freq.parse(self.freq)
+        assert f is not None  # checked when the config was read
+        return f
+
+
 class DataConfig(_Section):
     """data: the file, its columns, missing values, the split, the scaler and the transform."""
 
@@ -77,16 +112,33 @@ class DataConfig(_Section):
     time_column: str | None = None
     series_column: str | None = None
     targets: list[str] = Field(min_length=1)
-    features: list[str] = []
+    features: list[str] = []  # inputs known ahead: the forecast reads their future values (--future)
+    past_features: list[str] = []  # inputs observed up to the forecast origin only: no --future, a direct head
+    static: list[str] = []  # columns constant per series (a region, a tank volume), fed at every step
+    series_id: bool = False  # one 0/1 input column per training series: a learned vector per series (data.py)
     missing: Literal["error", "interpolate", "ffill", "drop"] = "error"
     split: Split = Split()
     scaler: Literal["standard", "minmax", "none"] = "standard"
+    # series: statistics per series; global: one set per column over every series' training part, so that a
+    # series the run never saw is scaled as the others were and `forecast --data` can forecast it
+    scaler_scope: Literal["series", "global"] = "series"
     transform: str = "auto"  # auto, or transforms.py's steps joined by '+': none, log+seasonal, window_norm, ...
+    resample: Resample | None = None
 
-    @field_validator("targets", "features", mode="before")
+    @field_validator("targets", "features", "past_features", "static", mode="before")
     @classmethod
     def _one_name_is_a_list(cls, v: Any) -> Any:
         return [v] if isinstance(v, str) else v
+
+    @property
+    def covariates(self) -> list[str]:
+        """Every input that is not a target, in the model's input order: features, past_features, static."""
+        return [*self.features, *self.past_features, *self.static]
+
+    @property
+    def inputs(self) -> list[str]:
+        """The model's input columns: targets, then the covariates."""
+        return [*self.targets, *self.covariates]
 
     @field_validator("transform")
     @classmethod
@@ -97,20 +149,41 @@ class DataConfig(_Section):
 
     @model_validator(mode="after")
     def _columns_distinct(self) -> DataConfig:
-        both = set(self.targets) & set(self.features)
-        if both:
-            raise ValueError(f"column(s) {sorted(both)} are both in targets and features")
-        if len(set(self.targets)) != len(self.targets):
-            raise ValueError("targets: a column is listed twice")
+        lists = {"targets": self.targets, "features": self.features, "past_features": self.past_features}
+        lists["static"] = self.static
+        seen: dict[str, str] = {}
+        for key, cols in lists.items():
+            for c in cols:
+                if c in seen:
+                    where = "twice" if seen[c] == key else f"in {seen[c]} and in {key}"
+                    raise _KeyedError(key, f"column {c!r} is listed {where}: each column has one role")
+                seen[c] = key
+        if self.series_id and self.series_column is None:
+            raise _KeyedError("series_id", "an input column per series needs data.series_column (the series' names)")
         for key in ("time_column", "series_column"):
             col = getattr(self, key)
-            if col is not None and col in self.targets + self.features:
-                raise ValueError(f"{key} {col!r} cannot also be a target or feature")
+            if col is not None and col in self.inputs:
+                raise ValueError(f"{key} {col!r} cannot also be a target or an input")
         if self.time_column is None and "step" in [*self.targets, self.series_column]:
             raise ValueError(
                 "a column named 'step' needs data.time_column: without one, the forecast numbers its rows in a "
                 "column 'step', which would clash with it"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _resample_needs_time(self) -> DataConfig:
+        if self.resample is None:
+            return self
+        if self.time_column is None:
+            raise _KeyedError("resample", "resampling bins rows by their time: it needs data.time_column")
+        if isinstance(self.resample.how, dict):
+            columns = self.inputs
+            unknown = [c for c in self.resample.how if c not in columns]
+            if unknown:
+                raise _KeyedError(
+                    "resample.how", f"{unknown[0]!r} is not a target or feature; the columns are {columns}"
+                )
         return self
 
 
@@ -217,6 +290,16 @@ class Config(_Section):
             )
         if stateful and self.model.kind == "encoder_decoder":
             raise _KeyedError("model.kind", "encoder_decoder works on look-back windows; use windows.mode: lookback")
+        direct = not stateful and self.model.kind != "many_to_many"  # answers windows.horizon steps at once
+        if self.data.past_features and not (direct and self.evaluate.horizon <= self.windows.horizon):
+            raise _KeyedError("data.past_features", (
+                "past-only inputs (known up to the forecast origin) need a direct head that forecasts "
+                "evaluate.horizon steps at once: windows.mode lookback, model.kind many_to_one or encoder_decoder, "
+                f"windows.horizon >= evaluate.horizon (it is {self.windows.horizon} < {self.evaluate.horizon})"
+                if direct
+                else f"past-only inputs need a direct head: {self.windows.mode} {self.model.kind} answers one step "
+                "at a time and would need their future values (use look-back many_to_one or encoder_decoder)"
+            ))  # fmt: skip
         if self.data.transform != "auto":
             try:
                 steps = Transform.parse(self.data.transform, self.evaluate.season)
@@ -259,9 +342,9 @@ def _all_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
     keys = []
     for name, field in model.model_fields.items():
         keys.append(prefix + name)
-        ann = field.annotation
-        if isinstance(ann, type) and issubclass(ann, BaseModel):
-            keys += _all_keys(ann, prefix + name + ".")
+        for ann in [field.annotation, *get_args(field.annotation)]:  # a section, or an optional one (resample)
+            if isinstance(ann, type) and issubclass(ann, BaseModel):
+                keys += _all_keys(ann, prefix + name + ".")
     return keys
 
 
@@ -308,6 +391,8 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
         node = raw
         for i, part in enumerate(path[:-1]):
             nxt = node.setdefault(part, {})
+            if nxt is None:  # an empty or null section (`resample: null`): --set fills it in
+                nxt = node[part] = {}
             if not isinstance(nxt, dict):
                 where = ".".join(path[: i + 1])
                 raise ConfigError(f"--set {'.'.join(path)}: {where} is not a section")

@@ -74,7 +74,13 @@ def preview_tables(doc: dict[str, Any], total_series: int | None = None) -> list
         f"({doc['batches']} batches of {doc['batch_size']} rows)"
         if stateful
         else f"look-back windows of the training part ({doc['windows']} windows, {doc['batches']} batches"
-        f"{', shuffled each epoch' if doc.get('shuffle') else ''})"
+        f"{', shuffled each epoch' if doc.get('shuffle') else ''}"
+        + (
+            f"; {doc['gaps']['windows_lost']} windows crossing a dropped row were left out"
+            if doc.get("gaps") and doc["gaps"]["windows_lost"]
+            else ""
+        )
+        + ")"
     )
     rows = Table(title=title, title_justify="left")
     cols = ["batch", "row", "series"] + (["stream"] if stateful else []) + ["inputs", "time", "targets"]
@@ -88,10 +94,12 @@ def preview_tables(doc: dict[str, Any], total_series: int | None = None) -> list
         cells = [str(r["batch"]), str(r["row"]), r["series"] or "-"]
         if stateful:
             cells.append(str(r["stream"]))
+        pad, real = r.get("padding", 0), r["end"] > r["start"]
+        inputs = f"[{r['start']}, {r['end']})" if real else f"padding only ({pad} steps)"
         cells += [
-            f"[{r['start']}, {r['end']})",
-            f"{r['time_start']}..{r['time_end']}",
-            f"[{r['target_start']}, {r['target_end']})",
+            f"{pad} padded + {inputs}" if pad and real else inputs,
+            f"{r['time_start']}..{r['time_end']}" if real else "-",
+            f"[{r['target_start']}, {r['target_end']})" if r["target_end"] > r["target_start"] else "-",
         ]
         rows.add_row(*cells)
     tables.append(rows)
@@ -113,6 +121,47 @@ def preview_tables(doc: dict[str, Any], total_series: int | None = None) -> list
             shapes.add_row(f"layer {layer['layer']} {layer['cell']} {name}", str(tuple(shp)), meaning)
     tables.append(shapes)
     return tables
+
+
+def inputs_text(doc: dict[str, Any]) -> str:
+    """window-preview's line on the inputs after the targets: which need future values, which do not."""
+    past, static = doc["past_features"], [c for c in doc["static"] if not c.startswith("series=")]
+    ids = len(doc["static"]) - len(static)  # data.series_id: one column per series, named series=<name>
+    known = [c for c in doc["features"] if c not in past and c not in doc["static"]]
+    parts = [f"targets {doc['targets']}"]
+    parts += [f"features {known} (known ahead: forecast reads them from --future)"] if known else []
+    parts += [f"past_features {past} (up to the forecast origin only: a direct forecast of windows.horizon steps)"]
+    parts += [f"static {static} (one value per series, repeated at every step; scaled across series)"]
+    parts += [f"series identity: {ids} columns series=<name>, 1 in the series' own (data.series_id)"] if ids else []
+    return "inputs, in this order: " + "; ".join(p for p in parts if not p.endswith(("[] ", "[]")) and "[] (" not in p)
+
+
+def scaler_text(scaler: dict[str, Any]) -> str:
+    """window-preview's line on the scaling (data.scaler, data.scaler_scope) and what it means for new series."""
+    scope = (
+        "values as they are, no statistics"
+        if scaler["kind"] == "none"
+        else "one set of statistics for every series, fitted on all training parts together"
+        if scaler["scope"] == "global"
+        else "statistics per series, fitted on its own training part"
+    )
+    new = (
+        "forecast --data can forecast a series the run never saw"
+        if scaler["new_series"]
+        else "a series the run never saw cannot be forecast (data.scaler_scope: global would allow it)"
+    )
+    return f"scaling: {scaler['kind']}, scope {scaler['scope']} ({scope}); {new}"
+
+
+def resample_text(rs: dict[str, Any]) -> str:
+    """window-preview's line on data.resample: the bins, the aggregation, events in and rows out."""
+    hows = set(rs["how"].values())
+    how = next(iter(hows)) if len(hows) == 1 else ", ".join(f"{c}: {h}" for c, h in rs["how"].items())
+    empty = f"; {rs['empty']:,} empty bin(s) between them: {rs['empty_bins']}" if rs["empty"] else ""
+    return (
+        f"resampled to {rs['freq']} ({how}): {rs['events']:,} events -> {rs['rows']:,} rows in "
+        f"{len(rs['series']):,} series{empty}"
+    )
 
 
 def train_header(prep: Any, to_stderr: bool = False) -> None:
@@ -190,7 +239,12 @@ def reset_policy_text(cfg: Any) -> str:
 def metrics_table(doc: dict[str, Any]) -> None:
     """The backtest as a table; the best method stands out."""
     t = Table(
-        title=f"test backtest: {doc['origins']} origins x horizon {doc['horizon']} (season {doc['season']})",
+        title=f"test backtest: {doc['origins']} origins x horizon {doc['horizon']} (season {doc['season']})"
+        + (
+            f"; {doc['origins_skipped_gaps']} origins whose rows cross a dropped row were skipped"
+            if doc.get("origins_skipped_gaps")
+            else ""
+        ),
         title_justify="left",
     )
     t.add_column("method")

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from seqcast import timeaxis
+from seqcast import resample, timeaxis
 from seqcast.config import DataConfig
 from seqcast.errors import ConfigError, DataError
 from seqcast.read import data_files, read_tables
@@ -31,6 +31,9 @@ class Series:
     name: str
     times: np.ndarray  # (n,) datetime64[ns], int64 (years, ...), or row positions when there is no time column
     values: np.ndarray  # (n, n_inputs) float64
+    # (gaps,) int64 ascending: rows p that do not directly follow row p - 1 on the time grid, because data.missing:
+    # drop removed the rows (or timestamps) between them; no window may cross one (windows.gap_ranges)
+    breaks: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def __len__(self) -> int:
         return len(self.values)
@@ -67,6 +70,9 @@ class Dataset:
     freq: Freq | None
     source: str
     notes: list[str] = field(default_factory=list)
+    resampled: dict[str, dict[str, int]] = field(default_factory=dict)  # data.resample: {series: events, bins, empty}
+    past: list[str] = field(default_factory=list)  # the features that are data.past_features (no future values)
+    static: list[str] = field(default_factory=list)  # the features that are data.static (one value per series)
 
     @property
     def inputs(self) -> list[str]:
@@ -75,6 +81,15 @@ class Dataset:
     @property
     def names(self) -> list[str]:
         return [s.name for s in self.series]
+
+    def gap(self, i: int, p: int) -> str:
+        """Break p of series i (Series.breaks) in words: 'between 2024-01-02 and 2024-01-05 (rows 1 and 2)'."""
+        s = self.series[i]
+        t = s.times
+        if len(t) != len(s) or p >= len(t):  # the time axis was released (prepare.release_data)
+            return f"between rows {p - 1} and {p}"
+        a, b = timeaxis.fmt(t[p - 1], self.time_kind), timeaxis.fmt(t[p], self.time_kind)
+        return f"between {a} and {b} (rows {p - 1} and {p})"
 
 
 @dataclass
@@ -90,7 +105,7 @@ class _Rows:
 
 def _to_rows(table: dict[str, np.ndarray], lines: np.ndarray, cfg: DataConfig, source: str) -> _Rows:
     _check_columns(table, cfg, source)
-    values = np.column_stack([_numeric(table[c], c, lines, source) for c in cfg.targets + cfg.features])
+    values = np.column_stack([_numeric(table[c], c, lines, source) for c in cfg.inputs])
     kind: TimeKind = "none"
     times: np.ndarray | None = None
     if cfg.time_column is not None:
@@ -166,6 +181,8 @@ def _check_columns(table: dict[str, np.ndarray], cfg: DataConfig, source: str) -
     have = list(table)
     wanted: list[tuple[str, str | None]] = [("data.targets", c) for c in cfg.targets]
     wanted += [("data.features", c) for c in cfg.features]
+    wanted += [("data.past_features", c) for c in cfg.past_features]
+    wanted += [("data.static", c) for c in cfg.static]
     wanted += [("data.time_column", cfg.time_column), ("data.series_column", cfg.series_column)]
     for key, col in wanted:
         if col is not None and col not in table:
@@ -227,13 +244,17 @@ def _handle_missing(
     return fill_missing(values, how)
 
 
-def load_dataset(cfg: DataConfig) -> Dataset:
-    """Read cfg.path and return its series, sorted, checked and with missing values handled."""
+def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None) -> Dataset:
+    """Read cfg.path and return its series, sorted, checked and with missing values handled.
+
+    With data.series_id, the series' identity columns follow (add_series_ids): for the series `series_ids`, the
+    run's training series, or when None for the file's own series (training).
+    """
     source = str(cfg.path)
     files = data_files(Path(cfg.path))
     rows, file_of = _gather(files, cfg)
     values, times, kind, lines = rows.values, rows.times, rows.kind, rows.lines
-    columns = cfg.targets + cfg.features
+    columns = cfg.inputs
 
     def at(i: int) -> str:
         """Where row i came from: 'line 7', or 'b.csv line 7' when the data is a folder of files."""
@@ -254,6 +275,7 @@ def load_dataset(cfg: DataConfig) -> Dataset:
     out: list[Series] = []
     notes: list[str] = []
     freqs: dict[Freq, str] = {}  # each frequency seen, with the first series that has it
+    resampled: dict[str, dict[str, int]] = {}
     for name, members in groups:
         label = f" of series {name!r}" if name else ""
         vals, ix = values[members], members  # ix: the row's index in the input, -1 once a gap is filled
@@ -263,6 +285,10 @@ def load_dataset(cfg: DataConfig) -> Dataset:
             if (np.diff(order) < 0).any():
                 notes.append(f"rows{label} were not in time order; sorted by {cfg.time_column}")
             t, vals, ix = t[order], vals[order], ix[order]
+            if cfg.resample is not None:  # before the checks below: several events per bin are the point
+                binned, resampled[name] = resample.apply(t, vals, kind, cfg.resample, columns)
+                t, vals, ix = binned.times, binned.values, ix[binned.first]
+                notes.append(resample.note(name, resampled[name], cfg.resample, columns))
             dup = np.flatnonzero(t[1:] == t[:-1])
             if len(dup):
                 d = dup[0]
@@ -271,11 +297,12 @@ def load_dataset(cfg: DataConfig) -> Dataset:
                 raise DataError(
                     f"duplicate timestamp {timeaxis.fmt(t[d], kind)}{label} at {where_rows}",
                     where=source,
-                    hint="one row per timestamp; set data.series_column if the file holds several series",
+                    hint="one row per timestamp; set data.series_column if the file holds several series, or "
+                    "data.resample to aggregate the rows of each time bin",
                 )
         else:
             t = np.arange(len(vals), dtype=np.int64)
-        freq = timeaxis.infer_freq(t, kind)
+        freq = cfg.resample.step if cfg.resample is not None else timeaxis.infer_freq(t, kind)
         full = timeaxis.grid(t, freq) if kind != "none" else None
         if full is not None and not (len(full) == len(t) and np.array_equal(full, t)):
             off = np.setdiff1d(t, full)
@@ -284,7 +311,7 @@ def load_dataset(cfg: DataConfig) -> Dataset:
                     f"irregular timestamps{label}: {timeaxis.fmt(off[0], kind)} does not fall on the "
                     f"series' step of {freq.alias if freq else '?'} from {timeaxis.fmt(t[0], kind)}",
                     where=source,
-                    hint="resample the file to a regular frequency first",
+                    hint="set data.resample (for example {freq: 1h, how: mean}) to bin the rows onto a regular grid",
                 )
             missing = np.setdiff1d(full, t)
             shown = ", ".join(timeaxis.fmt(m, kind) for m in missing[:3])
@@ -303,15 +330,18 @@ def load_dataset(cfg: DataConfig) -> Dataset:
                 grid_ix = np.full(len(full), -1)
                 grid_ix[pos] = ix
                 t, vals, ix = full, grid_vals, grid_ix
+        # each row's place on the time grid (or in the file): where two kept rows are not neighbours, a break
+        on_grid = np.searchsorted(full, t) if full is not None and len(full) != len(t) else np.arange(len(t))
         vals = _handle_missing(vals, ix, at if len(files) > 1 else None, lines, cfg.missing, label, columns, source)
         keep = np.isfinite(vals).all(axis=1)
         if not keep.all():
             notes.append(f"dropped {int((~keep).sum())} row(s) with missing values{label}")
-            t, vals = t[keep], vals[keep]
+            t, vals, on_grid = t[keep], vals[keep], on_grid[keep]
         if len(vals) == 0:
             raise DataError(f"no rows left{label} after dropping missing values", where=source)
-        out.append(Series(name=name, times=t, values=np.ascontiguousarray(vals, dtype=np.float64)))
-        if freq is not None and len(members) > 1:  # one row shows no step
+        breaks = (np.flatnonzero(np.diff(on_grid) != 1) + 1).astype(np.int64)
+        out.append(Series(name=name, times=t, values=np.ascontiguousarray(vals, dtype=np.float64), breaks=breaks))
+        if freq is not None and (len(members) > 1 or cfg.resample is not None):  # one row shows no step
             freqs.setdefault(freq, name)
             if len(freqs) > 1:
                 (f1, n1), (f2, n2) = list(freqs.items())[:2]
@@ -323,7 +353,67 @@ def load_dataset(cfg: DataConfig) -> Dataset:
                 )
 
     common = next(iter(freqs), None) or (Freq("integer", 1) if kind != "datetime" else None)
-    return Dataset(out, list(cfg.targets), list(cfg.features), kind, common, source, notes)
+    if cfg.static:
+        check_static(out, cfg, source)
+    ds = Dataset(
+        out, list(cfg.targets), cfg.covariates, kind, common, source, notes, resampled, cfg.past_features, cfg.static
+    )
+    return add_series_ids(ds, series_ids if series_ids is not None else ds.names) if cfg.series_id else ds
+
+
+ID_PREFIX = "series="  # the identity columns of data.series_id: series=<name>
+MAX_IDS = 200  # one input column per series: past this, data.static columns say more per input
+
+
+def add_series_ids(ds: Dataset, ids: list[str]) -> Dataset:
+    """ds with one static 0/1 column per name in `ids` after its inputs ("series=<name>"), 1 in the series' own.
+
+    The first recurrent layer's weights on these columns are a vector learned per series (what an Embedding
+    followed by that layer computes, without a second model input): the network knows which series a window comes
+    from. A series not in `ids` has no column: refused by name.
+    """
+    if len(ids) > MAX_IDS:
+        raise DataError(
+            f"data.series_id gives every series an input column: {len(ids):,} series would add {len(ids):,} inputs "
+            f"(at most {MAX_IDS})",
+            where=ds.source,
+            hint="describe the series with a few data.static columns (a region, a size) instead",
+        )
+    at = {n: k for k, n in enumerate(ids)}
+    unknown = [s.name for s in ds.series if s.name not in at]
+    if unknown:
+        raise DataError(
+            f"series {unknown[:5]} were not in the training data: with data.series_id each training series has an "
+            "input column of its own, and these have none",
+            where=ds.source,
+            hint="leave them out, or train a run that includes them (or without data.series_id)",
+        )
+    for s in ds.series:
+        onehot = np.zeros((len(s.values), len(ids)))
+        onehot[:, at[s.name]] = 1.0
+        s.values = np.ascontiguousarray(np.column_stack([s.values, onehot]))
+    cols = [ID_PREFIX + n for n in ids]
+    ds.features, ds.static = [*ds.features, *cols], [*ds.static, *cols]
+    return ds
+
+
+def check_static(series: list[Series], cfg: DataConfig, source: str) -> None:
+    """data.static columns hold one value per series: refuse one that varies, naming the column, series and row."""
+    at = len(cfg.targets) + len(cfg.features) + len(cfg.past_features)  # the static columns' first position
+    for s in series:
+        block = s.values[:, at : at + len(cfg.static)]
+        varies = np.flatnonzero((block != block[:1]).any(axis=0))
+        if len(varies):
+            j = int(varies[0])
+            row = int(np.flatnonzero(block[:, j] != block[0, j])[0])
+            who = f" of series {s.name!r}" if s.name else ""
+            raise DataError(
+                f"static column {cfg.static[j]!r}{who} is not constant: {block[0, j]:g} in its first row, "
+                f"{block[row, j]:g} in row {row}",
+                where=source,
+                hint="a static column holds one value per series (a region code, a size); list a changing column "
+                "in data.features or data.past_features",
+            )
 
 
 def split_parts(ds: Dataset, cfg: DataConfig, min_train: int = 1) -> list[Parts]:

@@ -11,8 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from seqcast.errors import DataError
 from seqcast.prepare import Prepared, aligned_empty
-from seqcast.windows import LookbackWindows, StreamLayout, stateful_arrays
+from seqcast.windows import PAD_VALUE, LookbackWindows, StreamLayout, stateful_arrays
 
 
 def _flat(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
@@ -72,9 +73,10 @@ def window_dataset(
     data = _tensor(flat)  # (rows, inputs), the memory of prep.flat: no copy of the data
     clean = not _all_finite(flat)  # e.g. row 0 of a differenced series: NaN -> 0 per batch, as np.nan_to_num
     n, bs, stride = len(windows), batch_size, windows.stride
-    ends = np.cumsum(windows.counts)  # (series,) one past each series' last window number
-    # window k of series i starts at global row base[i] + k * stride (windows.py, LookbackWindows)
-    base = tf.constant(offsets + windows.firsts - (ends - windows.counts) * stride)
+    ends = np.cumsum(windows.counts)  # (ranges,) one past each range's last window number
+    # window k of range r starts at global row base[r] + k * stride (windows.py, LookbackWindows); a range is a
+    # series, or a stretch of one between rows that data.missing: drop removed
+    base = tf.constant(offsets[windows.series_of_range] + windows.firsts - (ends - windows.counts) * stride)
     ends_t = tf.constant(ends)
     shape, n_t, norm = windows.shape, prep.n_targets, prep.steps.window_norm
     span = tf.range(shape.span, dtype=tf.int64)  # inputs and targets: one gather
@@ -123,14 +125,14 @@ def stateful_validation_data(prep: Prepared) -> tuple[np.ndarray, np.ndarray, np
     assert isinstance(lay, StreamLayout)
     parts = prep.plan.parts
     val_len = min(p.val_end - p.train_end for p in parts)
-    if val_len < lay.target_len + (0 if lay.target_offset == 1 else lay.num_steps - 1):
+    if val_len < lay.target_len + (0 if lay.many_to_many else lay.num_steps - 1):
         return None
-    warm_len = min(p.train_end - f for p, f in zip(parts, lay.first, strict=True))
+    warm_len = min(p.train_end - f for p, f in zip(parts, lay.real_first, strict=True))
     if prep.cfg.training.reset_states != "never":
         warm_len = min(warm_len, lay.chunks * lay.num_steps)
     n_t = prep.n_targets
     warm = np.stack([a[p.train_end - warm_len : p.train_end] for a, p in zip(prep.arrays, parts, strict=True)])
-    if lay.target_offset == 1:  # many_to_many: one-step targets over the val part
+    if lay.many_to_many:  # many_to_many: one-step targets over the val part
         x = np.stack([a[p.train_end : p.train_end + val_len - 1] for a, p in zip(prep.arrays, parts, strict=True)])
         y = np.stack(
             [a[p.train_end + 1 : p.train_end + val_len, :n_t] for a, p in zip(prep.arrays, parts, strict=True)]
@@ -146,9 +148,26 @@ def stateful_validation_data(prep: Prepared) -> tuple[np.ndarray, np.ndarray, np
     return warm.astype(np.float32), x.astype(np.float32), y.astype(np.float32)
 
 
-def stateful_batches(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
-    """(x, y) of every stateful batch, batch-major in layout order: (batches * batch, num_steps, inputs), float32."""
+def stateful_batches(prep: Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(x, y, weights) of every stateful batch, batch-major in layout order (windows.stateful_arrays): float32,
+    (batches * batch, num_steps, inputs); padded steps are PAD_VALUE in x and weigh 0."""
     lay = prep.plan.train
     assert isinstance(lay, StreamLayout)
-    x, y = stateful_arrays(lay, [np.nan_to_num(a) for a in prep.arrays], prep.n_targets)
-    return x.astype(np.float32, copy=False), y.astype(np.float32, copy=False)  # stacked float32 already: no copy
+    x, y, w = stateful_arrays(lay, prep.arrays, prep.n_targets)
+    check_pad(x, lay, prep.ds.names)
+    return x, y, w
+
+
+def check_pad(x: np.ndarray, lay: StreamLayout, names: list[str]) -> None:
+    """Refuse data with a real row equal to PAD_VALUE in every input: the Masking layer would skip it."""
+    pads = np.array([lay.padding(b, r) for b in range(lay.batches) for r in range(lay.batch_size)])
+    real = np.arange(lay.num_steps)[None, :] >= pads[:, None]  # (rows, num_steps): the unpadded input steps
+    hit = (x == PAD_VALUE).all(axis=2) & real
+    if hit.any():
+        at, step = (int(v[0]) for v in np.nonzero(hit))
+        i, _ = lay.locate(at % lay.batch_size)
+        raise DataError(
+            f"series {names[i]!r} has a row whose every input is {PAD_VALUE} in model units, the value that marks "
+            "padding in stateful training (it would be masked)",
+            hint="set data.scaler to standard or minmax, or shift the values",
+        )

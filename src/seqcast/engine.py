@@ -385,7 +385,9 @@ def _from_config(config: dict[str, Any], weights_of: Any) -> NumpyModel:
         elif cls == "Reshape":
             layers.append(("reshape", tuple(conf["target_shape"])))
             n_targets = int(conf["target_shape"][-1])
-        elif cls in ("Dropout",):
+        elif cls in ("Dropout", "Masking", "NotEqual", "Any"):
+            # Masking (saved by Keras 3 with its mask's ops, NotEqual and Any): seqcast never feeds padding at
+            # inference (windows.PAD_VALUE marks the padding of stateful training only)
             continue
         else:
             raise ValueError(f"layer type {cls} is not one seqcast builds")

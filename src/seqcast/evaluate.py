@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 
 from seqcast.errors import DataError
+from seqcast.intervals import mase_scale, scale_of  # MASE's scale; scale_of is the intervals' (forecast reads it)
+from seqcast.windows import clear_of_gaps
 
 METRICS = ("mae", "rmse", "smape", "mase")
 
@@ -21,6 +23,13 @@ METRICS = ("mae", "rmse", "smape", "mase")
 def origins(test_start: int, n: int, horizon: int) -> np.ndarray:
     """Backtest origins of one series: test_start, test_start + horizon, ... while a full block fits."""
     return np.arange(test_start, n - horizon + 1, horizon, dtype=np.int64)
+
+
+def history_rows(run: Any) -> int:
+    """Rows before an origin that a backtest reads: the model's window (look_back, or the last row of a stateful
+    model) with the rows its transform needs first, or the season seasonal naive repeats, whichever is longer."""
+    need = 1 if run.pre["mode"] == "stateful" else int(run.pre["look_back"])
+    return max(need + run.steps.lost, run.cfg.evaluate.season)
 
 
 def naive(y: np.ndarray, origin: int, horizon: int) -> np.ndarray:
@@ -32,23 +41,6 @@ def seasonal_naive(y: np.ndarray, origin: int, horizon: int, season: int) -> np.
     """The value one season before each step, reusing the last season for long horizons: (horizon, targets)."""
     h = np.arange(horizon)
     return y[origin - season + (h % season)]
-
-
-def mase_scale(y: np.ndarray, season: int) -> np.ndarray:
-    """In-sample seasonal-naive MAE per column of y (rows before the test part): (targets,)."""
-    if len(y) <= season:
-        return np.full(y.shape[1], np.nan)
-    scale = np.mean(np.abs(y[season:] - y[:-season]), axis=0)
-    return np.where(scale > 0, scale, np.nan)
-
-
-def scale_of(train: np.ndarray, season: int) -> np.ndarray:
-    """A series' error scale per target for the intervals (targets,): mase_scale of its training part, or where
-    that is 0 or undefined (a constant or too short history) the mean absolute value, or 1."""
-    out = mase_scale(train, season)
-    fallback = np.nanmean(np.abs(train), axis=0) if len(train) else np.ones(train.shape[1])
-    out = np.where(np.isfinite(out) & (out > 0), out, fallback)
-    return np.where(np.isfinite(out) & (out > 0), out, 1.0)
 
 
 def scores(pred: np.ndarray, true: np.ndarray, scale: np.ndarray) -> dict[str, Any]:
@@ -77,12 +69,16 @@ def backtest(
     model_forecast: Any,
     calibration: dict[str, Any] | None = None,
     names: list[str] | None = None,
+    breaks: list[np.ndarray] | None = None,
+    history: int = 0,
 ) -> dict[str, Any]:
     """Score model_forecast(jobs) against the baselines.
 
     series: each (n, inputs) in original units, targets first; jobs = [(series index, origin)];
     model_forecast answers (jobs, horizon, targets). With a calibration (calibration.json) and the series'
     names, `intervals` scores the model's and seasonal naive's conformal intervals at each of its levels.
+    breaks: each series' Series.breaks (data.missing: drop); an origin whose `history` rows before it or whose
+    horizon block cross one is not scored (counted in origins_skipped_gaps).
     """
     n_t = len(targets)
     jobs = [
@@ -90,10 +86,22 @@ def backtest(
         for i, (s, t0) in enumerate(zip(series, test_starts, strict=True))
         for o in origins(t0, len(s), horizon)
     ]
+    gappy = breaks is not None and any(len(b) for b in breaks)
+    skipped = 0
+    if gappy:
+        assert breaks is not None
+        before = len(jobs)
+        jobs = clear_of_gaps(jobs, breaks, history, horizon)
+        skipped = before - len(jobs)
     if not jobs:
         raise DataError(
-            f"the test part is shorter than evaluate.horizon={horizon} in every series: no backtest origin",
-            hint="raise data.split.test or lower evaluate.horizon",
+            f"the test part is shorter than evaluate.horizon={horizon} in every series: no backtest origin"
+            if not skipped
+            else f"every backtest origin ({skipped}) has a gap that data.missing: drop left in its {history} rows "
+            f"of history or its {horizon} steps: no origin to score",
+            hint="raise data.split.test or lower evaluate.horizon"
+            if not skipped
+            else "set data.missing to interpolate or ffill, or lower evaluate.horizon or windows.look_back",
         )
     if any(o - season < 0 for _, o in jobs):
         raise DataError(f"evaluate.season={season} is longer than the history before the test part")
@@ -103,9 +111,14 @@ def backtest(
         "seasonal_naive": np.stack([seasonal_naive(series[i][:, :n_t], o, horizon, season) for i, o in jobs]),
     }
     true = np.stack([series[i][o : o + horizon, :n_t] for i, o in jobs])  # (jobs, horizon, targets)
-    per_series = np.stack([mase_scale(s[:t0, :n_t], season) for s, t0 in zip(series, test_starts, strict=True)])
+    cuts = breaks if gappy and breaks is not None else [None] * len(series)  # no pair across a gap in MASE's scale
+    per_series = np.stack(
+        [mase_scale(s[:t0, :n_t], season, b) for s, t0, b in zip(series, test_starts, cuts, strict=True)]
+    )
     scale = per_series[[i for i, _ in jobs]][:, None, :]  # (jobs, 1, targets): one pass over each history
     doc: dict[str, Any] = {"horizon": horizon, "origins": len(jobs), "season": season}
+    if gappy:
+        doc["origins_skipped_gaps"] = skipped
     per_target: dict[str, dict[str, Any]] = {t: {} for t in targets}
     for name, pred in methods.items():
         per = {t: scores(pred[..., j], true[..., j], scale[..., j]) for j, t in enumerate(targets)}
@@ -175,7 +188,7 @@ def run_dataset(run: Any) -> Any:
     from seqcast.data import load_dataset
 
     cfg = run.cfg
-    ds = load_dataset(cfg.data)
+    ds = load_dataset(cfg.data, run.pre.get("series_ids"))
     split = {s["name"]: int(s["val_end"]) for s in run.pre["series"]}
     unknown = [n for n in ds.names if n not in split]
     if unknown:
@@ -185,6 +198,10 @@ def run_dataset(run: Any) -> Any:
             where=str(cfg.data.path),
             hint="train a new run on the data as it is now",
         )
+    if run.pre["mode"] == "stateful":  # its states would run across the gaps data.missing: drop left
+        from seqcast.layout import refuse_gaps
+
+        refuse_gaps(ds)
     return ds
 
 
@@ -193,16 +210,21 @@ def backtest_run(
     horizon: int | None = None,
     data: tuple[list[str], list[np.ndarray]] | None = None,
     calibration: dict[str, Any] | None = None,
+    breaks: list[np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Backtest a (possibly still staging) run directory, or an open run.Run, on its data's test split; data:
-    (names, values) already read (run_values); calibration: the run's calibration.json unless given."""
+    (names, values) already read (run_values) and breaks their Series.breaks; calibration: the run's
+    calibration.json unless given."""
     from seqcast import forecast as fc
     from seqcast import run as runs
 
     run = runs.open_run(run_dir) if isinstance(run_dir, Path) else run_dir
     cfg = run.cfg
     h = horizon or cfg.evaluate.horizon
-    names, values = data or run_values(run)
+    if data is None:
+        ds = run_dataset(run)
+        data, breaks = (ds.names, [s.values for s in ds.series]), [s.breaks for s in ds.series]
+    names, values = data
     split = {s["name"]: int(s["val_end"]) for s in run.pre["series"]}
     test_starts = [split[n] for n in names]
     n_t = run.n_targets
@@ -212,12 +234,17 @@ def backtest_run(
         return fc.forecast_origins(run, values, names, jobs, h, fut)
 
     cal = calibration if calibration is not None else run.calibration()
-    doc = backtest(values, test_starts, h, cfg.evaluate.season, run.pre["targets"], model_forecast, cal, names)
-    doc["validation"] = _validation(run, values, names, h)
+    doc = backtest(
+        values, test_starts, h, cfg.evaluate.season, run.pre["targets"], model_forecast, cal, names,
+        breaks, history_rows(run),
+    )  # fmt: skip
+    doc["validation"] = _validation(run, values, names, h, breaks)
     return doc
 
 
-def _validation(run: Any, values: list[np.ndarray], names: list[str], h: int) -> dict[str, Any]:
+def _validation(
+    run: Any, values: list[np.ndarray], names: list[str], h: int, breaks: list[np.ndarray] | None = None
+) -> dict[str, Any]:
     """The same backtest on the validation part (each series cut at its end): the model against seasonal naive
     where the choices of the run were made. {} when no series' validation part holds a whole horizon."""
     from seqcast import forecast as fc
@@ -234,7 +261,10 @@ def _validation(run: Any, values: list[np.ndarray], names: list[str], h: int) ->
         return fc.forecast_origins(run, cut, names, jobs, h, fut)
 
     try:
-        doc = backtest(cut, starts, h, run.cfg.evaluate.season, run.pre["targets"], model_forecast)
+        doc = backtest(
+            cut, starts, h, run.cfg.evaluate.season, run.pre["targets"], model_forecast, breaks=breaks,
+            history=history_rows(run),
+        )  # fmt: skip
     except DataError:  # too short a history before the validation part (season, look_back): no verdict
         return {}
     return {"origins": doc["origins"]} | {m: doc[m]["mase"] for m in ("model", "naive", "seasonal_naive")}
@@ -249,6 +279,10 @@ def evaluate(run_dir: Path | None, horizon: int | None = None) -> tuple[dict[str
     from seqcast import rundir
 
     opened = runs.open_run(rundir.resolve_run(run_dir))
+    if horizon is not None:  # past-only inputs: a direct forecast of at most windows.horizon steps
+        from seqcast.history import check_direct
+
+        check_direct(opened, horizon, where="--horizon")
     doc = backtest_run(opened, horizon)
     own = doc["horizon"] == opened.cfg.evaluate.horizon
     if own:
@@ -256,9 +290,12 @@ def evaluate(run_dir: Path | None, horizon: int | None = None) -> tuple[dict[str
     return doc, own
 
 
-def calibrate(run: Any, values: list[np.ndarray], names: list[str]) -> dict[str, Any]:
+def calibrate(
+    run: Any, values: list[np.ndarray], names: list[str], breaks: list[np.ndarray] | None = None
+) -> dict[str, Any]:
     """calibration.json of a run: conformal quantiles of the model's and of seasonal naive's scaled validation
-    errors. values[i]: series i (n, inputs) in original units, in the run's series order `names`."""
+    errors. values[i]: series i (n, inputs) in original units, in the run's series order `names`; breaks[i] its
+    Series.breaks: an origin whose history or validation steps cross one gives no error."""
     from seqcast import forecast as fc
     from seqcast.intervals import quantiles, scaled_errors, space_of, to_space, validation_jobs
 
@@ -268,12 +305,17 @@ def calibrate(run: Any, values: list[np.ndarray], names: list[str]) -> dict[str,
     space = space_of(pre["transform"])
     split = {s["name"]: (int(s["train_end"]), int(s["val_end"])) for s in pre["series"]}
     bounds = [split[n] for n in names]
+    cuts = breaks if breaks is not None else [None] * len(values)
     scales = np.stack(
-        [scale_of(to_space(v[:a, :n_t], space), season) for v, (a, _) in zip(values, bounds, strict=True)]
+        [scale_of(to_space(v[:a, :n_t], space), season, b) for v, (a, _), b in zip(values, bounds, cuts, strict=True)]
     )
-    need = run.steps.lost + (1 if pre["mode"] == "stateful" else pre["look_back"])
-    jobs = validation_jobs(bounds, max(need, season))
-    doc: dict[str, Any] = {
+    history = history_rows(run)
+    jobs = validation_jobs(bounds, history)
+    skipped: dict[str, int] = {}
+    if breaks is not None and any(len(b) for b in breaks):
+        kept = clear_of_gaps(jobs, breaks, history, steps, [b for _, b in bounds])
+        skipped, jobs = {"origins_skipped_gaps": len(jobs) - len(kept)}, kept
+    doc: dict[str, Any] = skipped | {
         "method": "split conformal: absolute errors scaled per series and target, per horizon step",
         "horizon": steps,
         "space": space,

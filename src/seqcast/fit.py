@@ -146,12 +146,23 @@ def _train_loop(prep: Prepared, model: Any, strategy: Any, callbacks: list[Any],
         err = loss_fn(y, pred)  # (batch, steps): the loss reduced over targets only
         return tf.reduce_mean(err, axis=list(range(1, len(err.shape))))  # (batch,)
 
-    def replica_train(x: Any, y: Any) -> tuple[Any, Any]:
-        n = tf.cast(tf.shape(x)[0], tf.float32)
-        n_global = tf.distribute.get_replica_context().all_reduce(sum_, n)
+    def weighted(y: Any, pred: Any, w: Any) -> tuple[Any, Any]:
+        """(per-sample loss, samples) with stateful weights (batch, steps) or (batch,): padded steps weigh 0, so
+        the loss is the mean over real steps, and a half-padded sample counts as half a sample."""
+        err = loss_fn(y, pred)  # (batch, steps)
+        w = tf.broadcast_to(tf.reshape(w, (tf.shape(w)[0], -1)), tf.shape(err))
+        steps = tf.cast(tf.shape(err)[1], err.dtype)
+        return tf.reduce_sum(err * w, axis=1) / steps, tf.reduce_sum(w) / steps
+
+    def replica_train(x: Any, y: Any, w: Any = None) -> tuple[Any, Any]:
         with tf.GradientTape() as tape, _unrolled(model, unroll):
-            per = per_sample(y, model(x, training=True))
-            loss = tf.nn.compute_average_loss(per, global_batch_size=tf.cast(n_global, tf.int64))
+            pred = model(x, training=True)
+            if w is None:
+                per, n = per_sample(y, pred), tf.cast(tf.shape(x)[0], tf.float32)
+            else:
+                per, n = weighted(y, pred, w)
+            n_global = tf.distribute.get_replica_context().all_reduce(sum_, n)
+            loss = tf.reduce_sum(per) / n_global  # tf.nn.compute_average_loss, with a count that may be fractional
         grads = tape.gradient(loss, model.trainable_variables)
         model.optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
         return loss, n
@@ -160,8 +171,8 @@ def _train_loop(prep: Prepared, model: Any, strategy: Any, callbacks: list[Any],
         return tf.reduce_sum(per_sample(y, model(x, training=False))), tf.cast(tf.shape(x)[0], tf.float32)
 
     def both(fn: Any) -> Any:
-        def step(x: Any, y: Any) -> tuple[Any, Any]:
-            a, b = strategy.run(fn, args=(x, y))
+        def step(*args: Any) -> tuple[Any, Any]:
+            a, b = strategy.run(fn, args=args)
             return strategy.reduce(sum_, a, axis=None), strategy.reduce(sum_, b, axis=None)
 
         return tf.function(step, reduce_retracing=True)
@@ -171,15 +182,16 @@ def _train_loop(prep: Prepared, model: Any, strategy: Any, callbacks: list[Any],
     if cfg.stateful:
         lay = p.train
         assert isinstance(lay, StreamLayout)
-        x, y = stateful_batches(prep)
+        x, y, w = stateful_batches(prep)
         steps, big = lay.batches, lay.batch_size
 
-        def batches() -> Iterator[tuple[Any, Any]]:  # layout order; replica i always gets the same rows
+        def batches() -> Iterator[tuple[Any, ...]]:  # layout order; replica i always gets the same rows
             for _ in range(first, epochs):
                 for k in range(steps):
-                    yield distribute.replica_blocks(strategy, x[k * big : (k + 1) * big], y[k * big : (k + 1) * big])
+                    rows = slice(k * big, (k + 1) * big)
+                    yield distribute.replica_blocks(strategy, x[rows], y[rows], w[rows])
 
-        source: Iterator[tuple[Any, Any]] = batches()
+        source: Iterator[tuple[Any, ...]] = batches()
         val_ds = None
     else:
         assert isinstance(p.train, LookbackWindows)
@@ -204,8 +216,7 @@ def _train_loop(prep: Prepared, model: Any, strategy: Any, callbacks: list[Any],
         total, count = 0.0, 0.0
         for step in range(steps):
             cbs.on_train_batch_begin(step)
-            xb, yb = next(source)
-            loss, n = train_step(xb, yb)
+            loss, n = train_step(*next(source))
             total, count = total + float(loss) * float(n), count + float(n)
             cbs.on_train_batch_end(step, {"loss": total / count})
             if model.stop_training:

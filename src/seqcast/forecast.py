@@ -187,10 +187,13 @@ def _future_units(run: Run, scaler: Any, before: list[tuple[int, np.ndarray]], f
     just before job j's origin, at least the transform's `lost` of them), which the transform reads first."""
     tf, n_t, first = run.steps, run.n_targets, run.steps.lost
     no_targets = [np.column_stack([np.zeros((len(f), n_t)), f]) for f in future]
-    return np.stack([
+    out = np.stack([
         tf.forward(scaler.transform(i, tf.pre(np.concatenate([rows[len(rows) - first :], f]), n_t)))[first:, n_t:]
         for (i, rows), f in zip(before, no_targets, strict=True)
     ]).astype(np.float32)  # fmt: skip
+    past = [run.pre["features"].index(c) for c in run.pre.get("past_features", [])]
+    out[:, :, past] = np.nan  # known up to the origin only, even where a backtest has them: never read ahead
+    return out
 
 
 def _to_original(run: Run, scaler: Any, before: list[tuple[int, np.ndarray]], pred: np.ndarray) -> np.ndarray:
@@ -310,14 +313,26 @@ def forecast_from_state(run: Run, st: Any, steps: int, future: list[np.ndarray] 
 Bands = dict[int, tuple[np.ndarray, np.ndarray]]  # level -> (lo, hi), each (series, steps, targets)
 
 
-def forecast_bands(run: Run, names: list[str], pred: np.ndarray, levels: list[int]) -> Bands:
-    """The conformal intervals of pred (series, steps, targets) at each level, in original units (intervals.py)."""
+def forecast_bands(run: Run, names: list[str], pred: np.ndarray, levels: list[int], ds: Dataset | None = None) -> Bands:
+    """The conformal intervals of pred (series, steps, targets) at each level, in original units (intervals.py).
+
+    A series the run never saw (in ds, the history) has no scale in calibration.json: it gets the same measure
+    of its own history, the in-sample seasonal-naive MAE (intervals.scale_of) of all its rows.
+    """
     from seqcast import intervals
 
     cal = run.calibration()
     intervals.check_levels(cal, levels, pred.shape[1])
-    assert cal is not None or not levels
-    return {lv: intervals.bands(cal, pred, names, run.pre["targets"], lv) for lv in levels}  # type: ignore[arg-type]
+    if cal is None or not levels:
+        return {}
+    new = [i for i, n in enumerate(names) if n not in cal["scales"]]
+    if new:
+        if ds is None:
+            raise DataError(f"series {names[new[0]]!r} has no interval scale in the run's calibration.json")
+        season, n_t, space = run.cfg.evaluate.season, run.n_targets, cal["space"]
+        own = {names[i]: intervals.to_space(ds.series[i].values[:, :n_t], space) for i in new}
+        cal = cal | {"scales": cal["scales"] | {n: intervals.scale_of(v, season).tolist() for n, v in own.items()}}
+    return {lv: intervals.bands(cal, pred, names, run.pre["targets"], lv) for lv in levels}
 
 
 def forecast_frame(run: Run, ds: Dataset, times: list[np.ndarray], pred: np.ndarray, bands: Bands | None = None) -> Any:
@@ -352,13 +367,26 @@ def forecast(
     saved = state.load(run) if data is None and (run.path / state.FILE).exists() else None
     ds = state.dataset(run, saved) if saved is not None else history.history_dataset(run, data)
     check_steps(steps, len(ds.series))
+    if state.stateful(run):  # its states would run across the gaps data.missing: drop left in --data
+        from seqcast.layout import refuse_gaps
+
+        refuse_gaps(ds)
     fut, times = history.read_future(run, ds, future, steps)
     if saved is not None:  # from the state kept in the run: no history read
         pred = forecast_from_state(run, saved, steps, fut)
     else:
         pred = forecast_histories(run, [s.values for s in ds.series], ds.names, steps, fut)
-    bands = forecast_bands(run, ds.names, pred, levels) if levels else None
+    bands = forecast_bands(run, ds.names, pred, levels, ds) if levels else None
     return forecast_frame(run, ds, times, pred, bands), ds, pred
+
+
+def gap_notes(run: Run, ds: Dataset) -> list[str]:
+    """The series whose window for this forecast (look_back rows and the transform's before them) crosses a gap
+    that data.missing: drop left in the history: the forecast reads them as they are, and says so."""
+    from seqcast import state
+    from seqcast.layout import end_gap_notes
+
+    return [] if state.stateful(run) else end_gap_notes(ds, int(run.pre["look_back"]) + run.steps.lost)
 
 
 def write_table(frame: Any, path: Path) -> None:

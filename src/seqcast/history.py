@@ -11,6 +11,7 @@ import numpy as np
 from seqcast import timeaxis
 from seqcast.data import Dataset
 from seqcast.errors import DataError
+from seqcast.prepare import new_series_ok
 from seqcast.run import Run
 from seqcast.timeaxis import Freq
 
@@ -22,7 +23,7 @@ def history_dataset(run: Run, data: Path | None) -> Dataset:
     dcfg = run.cfg.data.model_copy()
     if data is not None:
         dcfg.path = data.absolute()
-    ds = load_dataset(dcfg)
+    ds = load_dataset(dcfg, run.pre.get("series_ids"))
     if ds.freq is not None and run.freq is not None and ds.freq != run.freq:
         raise DataError(
             f"the history has a step of {ds.freq.alias}, but the run was trained on data with a step of "
@@ -30,14 +31,22 @@ def history_dataset(run: Run, data: Path | None) -> Dataset:
             where=str(dcfg.path),
             hint="resample the history to the run's frequency",
         )
-    known = set(run.pre["scaler"]["series"])
-    unknown = [n for n in ds.names if n not in known]
-    if unknown:
+    unknown = new_series(run, ds.names)
+    if unknown and not new_series_ok(run.pre["scaler"]):  # scaled by statistics of their own, which they lack
         raise DataError(
-            f"series {unknown[:5]} were not in the training data, so the run has no scaling for them",
+            f"series {unknown[:5]} were not in the training data, so the run has no scaling for them "
+            f"(data.scaler_scope: {run.pre['scaler'].get('scope', 'series')})",
             where=str(dcfg.path),
+            hint="train with data.scaler_scope: global (one scaling for every series) to forecast series the run "
+            "never saw, or leave them out of the history",
         )
     return ds
+
+
+def new_series(run: Run, names: list[str]) -> list[str]:
+    """The names among `names` of series the run was not trained on (forecast warms them on their own rows)."""
+    known = set(run.pre["scaler"]["series"])
+    return [n for n in names if n not in known]
 
 
 def future_times(run: Run, ds: Dataset, steps: int) -> list[np.ndarray]:
@@ -58,36 +67,70 @@ def future_times(run: Run, ds: Dataset, steps: int) -> list[np.ndarray]:
 def read_future(
     run: Run, ds: Dataset, path: Path | None, steps: int
 ) -> tuple[list[np.ndarray] | None, list[np.ndarray]]:
-    """(future feature rows per series (steps, features) or None, future timestamps per series)."""
+    """(future covariate rows per series (steps, covariates) or None, future timestamps per series).
+
+    data.features come from --future; data.static repeat each series' value; data.past_features are unknown
+    ahead (NaN), which only a direct forecast of at most windows.horizon steps never reads (check_direct).
+    """
     times = future_times(run, ds, steps)
-    feats = run.pre["features"]
-    if not feats:
+    covs = run.pre["features"]  # every input after the targets, in the model's order
+    if not covs:
         return None, times
+    past, static = run.pre.get("past_features", []), run.pre.get("static", [])
+    if past:
+        check_direct(run, steps)
+    n_t = run.n_targets
+    out = [np.full((steps, len(covs)), np.nan) for _ in ds.series]
+    for rows, s in zip(out, ds.series, strict=True):
+        for c in static:
+            rows[:, covs.index(c)] = s.values[-1, n_t + covs.index(c)]
+    known = [c for c in covs if c not in past and c not in static]
+    if not known:
+        return out, times
     if path is None:
         raise DataError(
-            f"the model also takes the features {feats}: their future values are needed",
-            hint=f"pass --future CSV with columns {run.cfg.data.time_column or 'step'}, {', '.join(feats)}"
+            f"the model also takes the features {known}: their future values are needed",
+            hint=f"pass --future CSV with columns {run.cfg.data.time_column or 'step'}, {', '.join(known)}"
             + (f" and {run.cfg.data.series_column}" if run.cfg.data.series_column else ""),
         )
     from seqcast.data import load_dataset
 
     fcfg = run.cfg.data.model_copy(
-        update={"path": path.absolute(), "targets": feats, "features": [], "missing": "error"}
-    )
+        update={
+            "path": path.absolute(), "targets": known, "features": [], "past_features": [], "static": [],
+            "series_id": False, "missing": "error",
+        }
+    )  # fmt: skip
     fut = load_dataset(fcfg)
     by_name = {s.name: s for s in fut.series}
-    out = []
-    for s, want in zip(ds.series, times, strict=True):
+    cols = [covs.index(c) for c in known]
+    for rows_out, s, want in zip(out, ds.series, times, strict=True):
         f = by_name.get(s.name)
         have = {} if f is None else {t: k for k, t in enumerate(f.times.tolist())}
-        rows = [have.get(t) for t in want.tolist()]
-        if None in rows:
-            first = want[rows.index(None)]
+        at = [have.get(t) for t in want.tolist()]
+        if None in at:
+            first = want[at.index(None)]
             raise DataError(
-                f"no future values of {feats}{' for series ' + repr(s.name) if s.name else ''} at "
+                f"no future values of {known}{' for series ' + repr(s.name) if s.name else ''} at "
                 f"{timeaxis.fmt(first, ds.time_kind)} (the forecast needs {steps} steps)",
                 where=str(path),
             )
         assert f is not None
-        out.append(f.values[np.asarray(rows, dtype=np.int64)])
+        rows_out[:, cols] = f.values[np.asarray(at, dtype=np.int64)]
     return out, times
+
+
+def check_direct(run: Run, steps: int, where: str = "--steps") -> None:
+    """data.past_features are known up to the origin only: refuse a forecast that would feed predictions back
+    (more steps than the model's direct head answers at once, or a model that answers one step at a time)."""
+    past, kind, h = run.pre.get("past_features", []), run.pre["kind"], int(run.pre["horizon"])
+    direct = run.pre["mode"] == "lookback" and kind in ("many_to_one", "encoder_decoder")
+    if past and (not direct or steps > h):
+        raise DataError(
+            f"{steps} steps ahead: the model takes data.past_features {past}, known only up to the forecast "
+            f"origin, so it forecasts at most windows.horizon={h} steps in one go (more would feed its own "
+            "forecasts back with no values for them)",
+            where=where,
+            hint=f"forecast at most {h} steps, or train with windows.horizon of the steps you need; a feature "
+            "known ahead belongs in data.features (then give --future)",
+        )

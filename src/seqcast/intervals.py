@@ -62,6 +62,32 @@ def from_space(z: np.ndarray, space: str) -> np.ndarray:
     return np.exp(z) if space == "log" else z
 
 
+def mase_scale(y: np.ndarray, season: int, breaks: np.ndarray | None = None) -> np.ndarray:
+    """In-sample seasonal-naive MAE per column of y (rows before the test part): (targets,). breaks: the series'
+    Series.breaks; a pair of rows `season` apart with a gap (data.missing: drop) between them is left out."""
+    if len(y) <= season:
+        return np.full(y.shape[1], np.nan)
+    diff = np.abs(y[season:] - y[:-season])  # (rows - season, targets): row t against row t - season
+    if breaks is not None and len(breaks):
+        from seqcast.windows import crosses_break
+
+        t = np.arange(season, len(y), dtype=np.int64)
+        diff = diff[~crosses_break(breaks, t - season, season + 1)]
+        if not len(diff):
+            return np.full(y.shape[1], np.nan)
+    scale = np.mean(diff, axis=0)
+    return np.where(scale > 0, scale, np.nan)
+
+
+def scale_of(train: np.ndarray, season: int, breaks: np.ndarray | None = None) -> np.ndarray:
+    """A series' error scale per target for the intervals (targets,): mase_scale of its training part, or where
+    that is 0 or undefined (a constant or too short history) the mean absolute value, or 1."""
+    out = mase_scale(train, season, breaks)
+    fallback = np.nanmean(np.abs(train), axis=0) if len(train) else np.ones(train.shape[1])
+    out = np.where(np.isfinite(out) & (out > 0), out, fallback)
+    return np.where(np.isfinite(out) & (out > 0), out, 1.0)
+
+
 def validation_jobs(bounds: list[tuple[int, int]], first: int) -> list[tuple[int, int]]:
     """(series, origin) for every row of each validation part [train_end, val_end) with `first` rows before it,
     at most MAX_ORIGINS per series (evenly spread)."""

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from seqcast.config import Config
 from seqcast.data import Dataset, Parts, load_dataset, split_parts
 from seqcast.transforms import Transform, auto_candidates
@@ -64,12 +66,14 @@ def plan(cfg: Config, ds: Dataset | None = None) -> Plan:
     parts = split_parts(ds, cfg.data, min_train=min_rows(cfg) if not cfg.stateful else 2)
     firsts = [first] * len(parts)
     shape = window_shape(cfg)
-    val = lookback_windows(shape, firsts, [p.bounds("val") for p in parts])
-    test = lookback_windows(shape, firsts, [p.bounds("test") for p in parts])
+    breaks = [s.breaks for s in ds.series]  # data.missing: drop: no window crosses a dropped row
+    val = lookback_windows(shape, firsts, [p.bounds("val") for p in parts], breaks=breaks)
+    test = lookback_windows(shape, firsts, [p.bounds("test") for p in parts], breaks=breaks)
     train: LookbackWindows | StreamLayout
     if cfg.stateful:
         from seqcast.errors import DataError
 
+        refuse_gaps(ds)
         try:
             train = stream_layout(
                 firsts,
@@ -83,12 +87,68 @@ def plan(cfg: Config, ds: Dataset | None = None) -> Plan:
         except DataError as exc:  # the layout knows the series, the plan knows the file
             raise DataError(exc.message, where=exc.where or ds.source, hint=exc.hint) from None
     else:
-        train = lookback_windows(shape, firsts, [p.bounds("train") for p in parts], cfg.windows.stride)
+        train = lookback_windows(shape, firsts, [p.bounds("train") for p in parts], cfg.windows.stride, breaks)
         if len(train) == 0:
             from seqcast.errors import DataError
 
-            raise DataError("no training window fits in any series", where=ds.source, hint="lower windows.look_back")
+            lost = f" ({int(train.lost.sum())} cross a dropped row)" if train.lost.any() else ""
+            raise DataError(
+                f"no training window fits in any series{lost}", where=ds.source, hint="lower windows.look_back"
+            )
+        for note in gap_notes(ds, train, val, shape.look_back + first):
+            if note not in ds.notes:  # a dataset planned twice says it once
+                ds.notes.append(note)
     return Plan(cfg, ds, parts, train, val, test)
+
+
+def refuse_gaps(ds: Dataset) -> None:
+    """Refuse a stateful model data with gaps that data.missing: drop left: it carries its states from one row to
+    the next, and would carry them across every gap as if none were there."""
+    from seqcast.errors import DataError
+
+    for i, s in enumerate(ds.series):
+        if len(s.breaks):
+            first = ds.gap(i, int(s.breaks[0]))
+            raise DataError(
+                f"data.missing: drop left {len(s.breaks)} gap(s) in {s.label}, the first {first}: a stateful model "
+                "carries its states from each row to the next, across a gap too",
+                where=ds.source,
+                hint="set data.missing to interpolate or ffill, or use windows.mode: lookback (its windows leave "
+                "the gaps out)",
+            )
+
+
+def gap_notes(ds: Dataset, train: LookbackWindows, val: LookbackWindows | None, history: int) -> list[str]:
+    """What data.missing: drop's gaps cost: the windows left out, and the series whose last `history` rows (what a
+    forecast from the end of the data reads) cross a gap."""
+    gappy = [(i, s) for i, s in enumerate(ds.series) if len(s.breaks)]
+    if not gappy:
+        return []
+    lost = {s.name: int(train.lost[i]) for i, s in gappy if train.lost[i]}
+    val_lost = int(val.lost.sum()) if val is not None else 0
+    per_series = ", ".join(f"{n!r}: {k}" for n, k in list(lost.items())[:8]) + (", ..." if len(lost) > 8 else "")
+    notes = [
+        f"{sum(lost.values())} training window(s) crossing a dropped row were left out"
+        + (f" ({per_series})" if lost and ds.names[0] else "")
+        + (f", and {val_lost} validation window(s)" if val_lost else "")
+    ]
+    return (notes if lost or val_lost else []) + end_gap_notes(ds, history)
+
+
+def end_gap_notes(ds: Dataset, history: int) -> list[str]:
+    """The series whose last `history` rows, the window a forecast from the end of the data reads, cross a gap
+    that data.missing: drop left. Such a forecast is not refused (those rows are all the history there is)."""
+    from seqcast.windows import crosses_break
+
+    notes = []
+    for i, s in enumerate(ds.series):
+        end = len(s) - history  # the last window's first row (its transform's rows included)
+        if len(s.breaks) and crosses_break(s.breaks, np.array([end]), history)[0]:
+            notes.append(
+                f"the last {history} rows of {s.label}, the window a forecast from the end of the data reads, cross "
+                f"the gap {ds.gap(i, int(s.breaks[-1]))}: forecasts start from them as they are"
+            )
+    return notes
 
 
 def check_backtest(cfg: Config, ds: Dataset, parts: list[Parts]) -> None:
@@ -112,6 +172,21 @@ def check_backtest(cfg: Config, ds: Dataset, parts: list[Parts]) -> None:
             where=ds.source,
             hint="lower evaluate.season or data.split",
         )
+    breaks = [s.breaks for s in ds.series]
+    if any(len(b) for b in breaks):  # data.missing: drop: origins whose rows cross a gap are not scored
+        from seqcast.windows import clear_of_gaps
+
+        lost = 0 if cfg.data.transform == "auto" else first_row(cfg)  # the least any transform needs
+        history = max((1 if cfg.stateful else cfg.windows.look_back) + lost, season)
+        # evaluate.origins: each test part's start, then one every h steps while a whole block fits
+        jobs = [(i, int(o)) for i, p in enumerate(parts) for o in range(p.val_end, p.n - h + 1, h)]
+        if not clear_of_gaps(jobs, breaks, history, h):
+            raise DataError(
+                f"every one of the {len(jobs)} backtest origins has a gap that data.missing: drop left in its "
+                f"{history} rows of history or its {h} steps: the backtest after training would have no origin",
+                where=ds.source,
+                hint="set data.missing to interpolate or ffill, or lower evaluate.horizon or windows.look_back",
+            )
 
 
 def state_shapes(cfg: Config, batch: int) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ Shapes: input (batch, time, n_inputs), inputs ordered targets then features.
   many_to_many:    RNNs with return_sequences=True -> TimeDistributed(Dense(n_targets)) -> (batch, time, n_targets)
   encoder_decoder: encoder RNNs -> RepeatVector(horizon) -> decoder RNNs -> TimeDistributed(Dense)
                    -> (batch, horizon, n_targets)
+Stateful models start with Masking(PAD_VALUE): the padding of shorter series (windows.StreamLayout) is skipped.
 Only built-in layers: model.keras loads with keras.saving.load_model alone.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from seqcast.config import Config
+from seqcast.windows import PAD_VALUE
 
 if TYPE_CHECKING:
     import keras
@@ -40,8 +42,12 @@ def build_model(
         if batch_size is None:
             raise ValueError("a stateful model needs a fixed batch size")
         inputs = keras.Input(batch_shape=(batch_size, time_steps, n_inputs), name="inputs")
+        # series of different lengths are padded to one number of chunks (windows.StreamLayout): a step whose
+        # every input is PAD_VALUE leaves the states as they are and adds nothing to the loss
+        x0 = keras.layers.Masking(mask_value=PAD_VALUE, name="padding")(inputs)
     else:
         inputs = keras.Input(shape=(time_steps, n_inputs), name="inputs")
+        x0 = inputs
 
     def stack(x: Any, prefix: str, last_returns_sequences: bool) -> Any:
         n = len(cfg.model.units)
@@ -51,14 +57,14 @@ def build_model(
         return x
 
     if kind == "many_to_one":
-        x = stack(inputs, "rnn", last_returns_sequences=False)  # (batch, units[-1])
+        x = stack(x0, "rnn", last_returns_sequences=False)  # (batch, units[-1])
         x = keras.layers.Dense(horizon * n_targets, name="head")(x)  # (batch, horizon * n_targets)
         outputs = keras.layers.Reshape((horizon, n_targets), name="horizon")(x)
     elif kind == "many_to_many":
-        x = stack(inputs, "rnn", last_returns_sequences=True)  # (batch, time, units[-1])
+        x = stack(x0, "rnn", last_returns_sequences=True)  # (batch, time, units[-1])
         outputs = keras.layers.TimeDistributed(keras.layers.Dense(n_targets), name="head")(x)
     else:
-        x = stack(inputs, "encoder", last_returns_sequences=False)  # (batch, units[-1])
+        x = stack(x0, "encoder", last_returns_sequences=False)  # (batch, units[-1])
         x = keras.layers.RepeatVector(horizon, name="repeat")(x)  # (batch, horizon, units[-1])
         x = stack(x, "decoder", last_returns_sequences=True)  # (batch, horizon, units[-1])
         outputs = keras.layers.TimeDistributed(keras.layers.Dense(n_targets), name="head")(x)

@@ -181,13 +181,15 @@ def _train_into(
     ds = run_dataset(opened)
     names, values = data = ds.names, [s.values for s in ds.series]
     state.save(work / state.FILE, state.build(opened, ds))  # where forecast and update start from
-    calibration = calibrate(opened, values, names)  # from the validation part alone: the test part chooses nothing
+    breaks = [s.breaks for s in ds.series]  # data.missing: drop's gaps: no origin is scored across one
+    # from the validation part alone: the test part chooses nothing
+    calibration = calibrate(opened, values, names, breaks)
     rundir.write_json(work / "calibration.json", calibration)
     for level in cfg.evaluate.intervals:
         why = intervals.refused(calibration, level)
         if why:
             hooks.note(f"no {level} % interval: {why}; forecast --interval {level} will refuse it (data.split.val)")
-    metrics = backtest_run(opened, horizon=cfg.evaluate.horizon, data=data, calibration=calibration)
+    metrics = backtest_run(opened, horizon=cfg.evaluate.horizon, data=data, calibration=calibration, breaks=breaks)
     rundir.write_json(work / "metrics.json", metrics)
     val = metrics.get("validation") or {}
     if val and val["model"] > val["seasonal_naive"]:  # the safety net: say it plainly

@@ -101,12 +101,15 @@ def plot_preview(p: Plan, path: str, limit: int | None = None) -> None:
             for b in range(lay.batches):
                 for j in range(lay.streams):
                     a, e = lay.chunk(b, i * lay.streams + j)
+                    a, e = max(a, lay.real_first[i]), max(e, lay.real_first[i])
+                    if e <= a:  # padding only
+                        continue
                     ax.axvspan(x[a], x[e - 1], color=cmap(b % 10), alpha=0.25, lw=0)
                     if b == 0:
                         ax.text(x[a], ax.get_ylim()[1], f"stream {j}", fontsize=7, va="top")
             ax.set_title(
                 f"{s.name or 'series'}: {lay.batches} batches x {lay.num_steps} steps, "
-                f"{lay.streams} streams, {lay.dropped[i]} rows dropped",
+                f"{lay.streams} streams, {lay.padded[i]} padded steps before the first row",
                 fontsize=9,
             )
         else:

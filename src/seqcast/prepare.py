@@ -7,6 +7,7 @@ tf.data pipeline applies window_norm in the graph (dataset.py): the same subtrac
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,29 +41,74 @@ def _mean_std(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, np.sqrt(sq / len(a))
 
 
+def _pooled(kind: str, parts: Callable[[], Iterator[np.ndarray]], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(center, scale) per column of the n rows of all parts together, the global scope's statistics.
+
+    parts() yields every series' training part (rows, columns), read a part and a block of rows at a time (twice
+    for a standard scaler), so that no temporary holds them all; n rows of one block in all give numpy's own
+    numbers over their concatenation exactly.
+    """
+    if kind == "minmax":
+        ends = [(_blockwise(a, np.min), _blockwise(a, np.max)) for a in parts() if len(a)]
+        lo, hi = np.min([e[0] for e in ends], axis=0), np.max([e[1] for e in ends], axis=0)
+        return lo, hi - lo
+    if n <= _STAT_ROWS:
+        return _mean_std(np.concatenate(list(parts())))
+    total: Any = 0.0
+    for a in parts():
+        for k in range(0, len(a), _STAT_ROWS):
+            total = total + a[k : k + _STAT_ROWS].sum(axis=0)
+    mean, sq = total / n, 0.0
+    for a in parts():
+        for k in range(0, len(a), _STAT_ROWS):
+            sq = sq + np.square(a[k : k + _STAT_ROWS] - mean).sum(axis=0)
+    return mean, np.sqrt(sq / n)
+
+
 @dataclass
 class Scaler:
-    """Per-series, per-column affine scaling fitted on each series' training part."""
+    """Per-column affine scaling fitted on the training part: each series' own (scope series), or one set for
+    every series, fitted on all their training parts together (scope global)."""
 
     kind: str
-    center: np.ndarray  # (n_series, n_inputs)
+    center: np.ndarray  # (n_series, n_inputs); with scope global every row is the same
     scale: np.ndarray  # (n_series, n_inputs)
+    scope: str = "series"  # series | global (data.scaler_scope)
 
     @classmethod
-    def fit(cls, kind: str, ds: Dataset, parts: list[Parts], transform: Transform | None = None) -> Scaler:
-        """The scaler `kind` fitted on each series' training part (after the transform's log, if it has one)."""
+    def fit(
+        cls, kind: str, ds: Dataset, parts: list[Parts], transform: Transform | None = None, scope: str = "series"
+    ) -> Scaler:
+        """The scaler `kind` fitted on each series' training part, or on all of them together with scope global
+        (after the transform's log, if it has one)."""
         k, f = len(ds.series), len(ds.inputs)
         center, scale = np.zeros((k, f)), np.ones((k, f))
-        for i, (s, p) in enumerate(zip(ds.series, parts, strict=True)):
-            train = transform.pre(s.values[: p.train_end], len(ds.targets)) if transform else s.values[: p.train_end]
-            if kind == "standard":
-                center[i], scale[i] = _mean_std(train)
-            elif kind == "minmax":
-                lo, hi = _blockwise(train, np.min), _blockwise(train, np.max)
-                center[i], scale[i] = lo, hi - lo
+
+        def train(i: int) -> np.ndarray:
+            rows = ds.series[i].values[: parts[i].train_end]
+            return transform.pre(rows, len(ds.targets)) if transform else rows
+
+        if scope == "global" and kind != "none":
+            n = sum(p.train_end for p in parts)
+            center[:], scale[:] = _pooled(kind, lambda: (train(i) for i in range(k)), n)
+        elif scope == "series":
+            for i in range(k):
+                rows = train(i)
+                if kind == "standard":
+                    center[i], scale[i] = _mean_std(rows)
+                elif kind == "minmax":
+                    lo, hi = _blockwise(rows, np.min), _blockwise(rows, np.max)
+                    center[i], scale[i] = lo, hi - lo
+        static = [ds.inputs.index(c) for c in ds.static]
+        if static and scope == "series" and kind != "none":  # constant per series: only across series do they vary
+            n = sum(p.train_end for p in parts)
+            center[:, static], scale[:, static] = _pooled(kind, lambda: (train(i)[:, static] for i in range(k)), n)
         bad = ~(np.isfinite(center) & np.isfinite(scale))
         if bad.any():  # values near the float64 limit (1e308): their mean or spread overflows
             i, j = (int(v[0]) for v in np.nonzero(bad))
+            if scope == "global":  # the statistics of all series: name the one with the largest value
+                peaks = [np.nanmax(np.abs(s.values[: p.train_end, j])) for s, p in zip(ds.series, parts, strict=True)]
+                i = int(np.argmax(peaks))
             who = f"series {ds.series[i].name!r}, " if ds.series[i].name else ""
             big = float(np.nanmax(np.abs(ds.series[i].values[: parts[i].train_end, j])))
             raise DataError(
@@ -71,7 +117,7 @@ class Scaler:
                 hint="express the column in other units (divide it by a power of ten)",
             )
         scale[~(scale > 1e-12)] = 1.0  # a constant column is centred, never divided by zero
-        return cls(kind, center, scale)
+        return cls(kind, center, scale, scope)
 
     def transform(self, i: int, values: np.ndarray) -> np.ndarray:
         """values (n, inputs) of series i, scaled."""
@@ -83,24 +129,42 @@ class Scaler:
         return values * self.scale[i, :k] + self.center[i, :k]
 
     def to_json(self, names: list[str], columns: list[str]) -> dict[str, Any]:
-        """The statistics as preprocess.json records them: {series: {column: {center, scale}}}."""
-        return {
-            "kind": self.kind,
-            "series": {
-                n: {
-                    c: {"center": float(self.center[i, j]), "scale": float(self.scale[i, j])}
-                    for j, c in enumerate(columns)
-                }
-                for i, n in enumerate(names)
-            },
-        }
+        """The statistics as preprocess.json records them: {kind, scope, series: {series: {column: {center,
+        scale}}}}, and with scope global also {global: {column: {center, scale}}}, the statistics every series
+        shares (each series' entry repeats them, so that the per-series format reads as before)."""
+
+        def stats(i: int) -> dict[str, dict[str, float]]:
+            return {
+                c: {"center": float(self.center[i, j]), "scale": float(self.scale[i, j])} for j, c in enumerate(columns)
+            }
+
+        doc: dict[str, Any] = {"kind": self.kind, "scope": self.scope}
+        if self.scope == "global":
+            doc["global"] = stats(0)
+        return doc | {"series": {n: stats(i) for i, n in enumerate(names)}}
 
     @classmethod
     def from_json(cls, doc: dict[str, Any], names: list[str], columns: list[str]) -> Scaler:
-        """The scaler preprocess.json recorded, for the series `names` in that order."""
-        center = np.array([[doc["series"][n][c]["center"] for c in columns] for n in names])
-        scale = np.array([[doc["series"][n][c]["scale"] for c in columns] for n in names])
-        return cls(doc["kind"], center, scale)
+        """The scaler preprocess.json recorded, for the series `names` in that order. With scope global or kind
+        none (new_series_ok) a series the run never saw is scaled as every other one is."""
+        scope = doc.get("scope", "series")  # runs from before data.scaler_scope: per series
+        same = doc["global"] if scope == "global" else None
+        if doc["kind"] == "none":
+            same = {c: {"center": 0.0, "scale": 1.0} for c in columns}
+        stats = [doc["series"][n] if same is None else same for n in names]
+        center = np.array([[st[c]["center"] for c in columns] for st in stats])
+        scale = np.array([[st[c]["scale"] for c in columns] for st in stats])
+        return cls(doc["kind"], center, scale, scope)
+
+
+def new_series_ok(doc: dict[str, Any]) -> bool:
+    """Can a series the run never saw be put into model units? Only when its scaling rests on no statistics of
+    its own: preprocess.json's scaler (doc) of scope global, or of kind none.
+
+    window_norm is not enough under a per-series scaler: a window minus its last row, (x - x_last) / scale_i,
+    is free of the series' shift but still divided by its own scale, which a new series does not have.
+    """
+    return doc.get("scope", "series") == "global" or doc["kind"] == "none"
 
 
 @dataclass
@@ -135,6 +199,9 @@ class Prepared:
             "format": 1,
             "targets": ds.targets,
             "features": ds.features,
+            "past_features": ds.past,
+            "static": ds.static,
+            "series_ids": ds.names if cfg.data.series_id else [],  # data.series_id: the identity columns' series
             "inputs": ds.inputs,
             "time_column": cfg.data.time_column,
             "series_column": cfg.data.series_column,
@@ -210,7 +277,7 @@ def _drop_values(ds: Dataset) -> None:
 def plan_and_scale(cfg: Config, ds: Dataset | None = None) -> tuple[Plan, Scaler]:
     """The layout of the data (loaded unless given) and the scaler fitted on its training parts."""
     p = plan(cfg, ds)
-    return p, Scaler.fit(cfg.data.scaler, p.ds, p.parts)
+    return p, Scaler.fit(cfg.data.scaler, p.ds, p.parts, scope=cfg.data.scaler_scope)
 
 
 def build(p: Plan, scaler: Scaler, transform: str, why: str, *, release: bool = False) -> Prepared:
@@ -231,7 +298,7 @@ def build(p: Plan, scaler: Scaler, transform: str, why: str, *, release: bool = 
         )
     if steps.log:
         check_positive(p.ds)
-        scaler = Scaler.fit(scaler.kind, p.ds, p.parts, steps)
+        scaler = Scaler.fit(scaler.kind, p.ds, p.parts, steps, scaler.scope)
     released = None
     if release:  # the time axes are not read past this point: free them before the buffer is filled
         released = series_doc(p.ds, p.parts)

@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from seqcast import timeaxis
+from seqcast.config import Resample
 from seqcast.data import Dataset
 from seqcast.layout import Plan, state_shapes
-from seqcast.windows import StreamLayout
+from seqcast.prepare import new_series_ok
+from seqcast.resample import hows_for
+from seqcast.windows import LookbackWindows, StreamLayout
 
 
 def _time(ds: Dataset, series: int, pos: int) -> str:
@@ -32,7 +35,13 @@ def preview_doc(p: Plan, limit: int | None = None) -> dict[str, Any]:
         for k in range(total if limit is None else min(total, limit)):
             b, r = divmod(k, lay.batch_size)
             i, j = lay.locate(r)
-            start, end = lay.chunk(b, r)
+            p0, p1 = lay.chunk(b, r)
+            pad = lay.padding(b, r)
+            # the real rows of the chunk; a chunk of padding alone is empty at the series' first row, so that
+            # row r of batch b + 1 still starts where row r of batch b ends
+            start, end = max(p0, lay.real_first[i]), max(p1, lay.real_first[i])
+            t0 = start + 1 if lay.many_to_many else end
+            t1 = end + 1 if lay.many_to_many else end + (t_len if end > start else 0)
             rows.append(
                 {
                     "batch": b,
@@ -41,15 +50,18 @@ def preview_doc(p: Plan, limit: int | None = None) -> dict[str, Any]:
                     "stream": j,
                     "start": start,
                     "end": end,
-                    "target_start": start + lay.target_offset,
-                    "target_end": start + lay.target_offset + t_len,
-                    "time_start": _time(ds, i, start),
-                    "time_end": _time(ds, i, end - 1),
+                    "padding": pad,
+                    "target_start": t0,
+                    "target_end": t1,
+                    "time_start": _time(ds, i, start) if end > start else None,
+                    "time_end": _time(ds, i, end - 1) if end > start else None,
                 }
             )
-        doc["trim"] = {
-            "how": "trimmed to a common number of chunks; rows dropped from the start of each series",
-            "dropped": {ds.series[i].name: int(d) for i, d in enumerate(lay.dropped)},
+        doc["padding"] = {
+            "how": "shorter series are padded before their first row to the longest one's number of chunks; padded "
+            "steps are masked (no row is dropped)",
+            "rows": {ds.series[i].name: int(d) for i, d in enumerate(lay.padded)},
+            "dropped": 0,
         }
     else:
         win = p.train
@@ -57,6 +69,8 @@ def preview_doc(p: Plan, limit: int | None = None) -> dict[str, Any]:
         shape = win.shape
         doc |= {"x_shape": [bs, shape.look_back, n_in], "y_shape": [bs, shape.target_len, n_out]}
         doc |= {"batch_size": bs, "batches": -(-len(win) // bs), "windows": len(win), "shuffle": cfg.training.shuffle}
+        if any(len(s.breaks) for s in ds.series):
+            doc["gaps"] = gaps_doc(p)
         for k in range(len(win) if limit is None else min(len(win), limit)):
             i = int(win.series[k])
             start, end = win.input_range(k)
@@ -88,7 +102,51 @@ def preview_doc(p: Plan, limit: int | None = None) -> dict[str, Any]:
         }
         for i, (s, pt) in enumerate(zip(ds.series, p.parts, strict=True))
     ]
-    doc["targets"], doc["features"] = ds.targets, ds.features
+    doc["targets"], doc["features"] = ds.targets, ds.features  # features: every input after the targets
+    doc["past_features"], doc["static"] = ds.past, ds.static  # which of them are past-only, or one per series
     doc["frequency"] = ds.freq.alias if ds.freq else None
+    doc["resample"] = resample_doc(cfg.data.resample, ds, cfg.data.missing) if cfg.data.resample is not None else None
+    scaler = {"kind": cfg.data.scaler, "scope": cfg.data.scaler_scope}
+    # new_series: can `forecast --data` forecast a series the run never saw (no statistics of its own needed)?
+    doc["scaler"] = scaler | {"new_series": new_series_ok(scaler)}
     doc["notes"] = ds.notes
     return doc
+
+
+def gaps_doc(p: Plan) -> dict[str, Any]:
+    """data.missing: drop's gaps: breaks (rows that do not follow the one before them) and the look-back windows
+    left out because they would cross one, per series (series without a gap are not listed) and in all."""
+    assert isinstance(p.train, LookbackWindows)
+    ds, train, val = p.ds, p.train, p.val
+    per = {
+        s.name: {
+            "breaks": len(s.breaks),
+            "windows_lost": int(train.lost[i]),
+            "val_windows_lost": int(val.lost[i]) if val is not None else 0,
+            "first": ds.gap(i, int(s.breaks[0])),
+        }
+        for i, s in enumerate(ds.series)
+        if len(s.breaks)
+    }
+    return {
+        "how": "data.missing: drop; a window never crosses a dropped row: those that would are left out",
+        "breaks": sum(c["breaks"] for c in per.values()),
+        "windows_lost": sum(c["windows_lost"] for c in per.values()),
+        "val_windows_lost": sum(c["val_windows_lost"] for c in per.values()),
+        "series": per,
+    }
+
+
+def resample_doc(spec: Resample, ds: Dataset, missing: str) -> dict[str, Any]:
+    """data.resample as applied: the bins, each column's aggregation, events in and rows out per series and in all."""
+    per = ds.resampled
+    return {
+        "freq": spec.freq,
+        "how": dict(zip(ds.inputs, hows_for(spec.how, ds.inputs), strict=True)),
+        "bins": "left-closed, labelled by their start (ME, QE, YE: by their last day), aligned to the frequency",
+        "empty_bins": f"missing rows, handled by data.missing ({missing})",
+        "events": sum(c["events"] for c in per.values()),
+        "rows": sum(c["bins"] for c in per.values()),
+        "empty": sum(c["empty"] for c in per.values()),
+        "series": per,
+    }

@@ -128,6 +128,11 @@ def read_preprocess(path: Path) -> dict[str, Any]:
     stats = pre["scaler"].get("series")
     if not isinstance(stats, dict) or not stats:
         raise bad("has no scaler statistics per series")
+    scope = pre["scaler"].setdefault("scope", "series")  # runs from before data.scaler_scope: per series
+    if scope not in ("series", "global"):
+        raise bad(f"has a scaler scope {scope!r}, neither 'series' nor 'global'")
+    if scope == "global":  # the statistics every series shares, and a series the run never saw is scaled by
+        stats = stats | {None: pre["scaler"].get("global")}
     for name, cols in stats.items():
         for col in pre["inputs"]:
             cell = cols.get(col) if isinstance(cols, dict) else None
@@ -135,7 +140,8 @@ def read_preprocess(path: Path) -> dict[str, Any]:
                 isinstance(cell.get(k), (int, float)) and math.isfinite(cell[k]) for k in ("center", "scale")
             )
             if not ok or cell["scale"] <= 0:  # type: ignore[index]
-                raise bad(f"has no finite, positive scaler statistics for series {name!r}, column {col!r}")
+                who = "the global scope" if name is None else f"series {name!r}"
+                raise bad(f"has no finite, positive scaler statistics for {who}, column {col!r}")
         extra = sorted(set(cols) - set(pre["inputs"]))
         if extra:
             raise bad(f"has scaler statistics for {extra}, which are not among its inputs {pre['inputs']}")

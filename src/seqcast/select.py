@@ -31,10 +31,11 @@ from seqcast.errors import DataError
 from seqcast.evaluate import mase_scale
 from seqcast.fit import Note, fit, silent
 from seqcast.forecast import forecast_origins
-from seqcast.layout import Plan
+from seqcast.layout import Plan, first_row
 from seqcast.prepare import Scaler, build, positive
 from seqcast.run import Run
 from seqcast.transforms import auto_candidates
+from seqcast.windows import clear_of_gaps
 
 Progress = Callable[[int, str], Any]  # (epochs, label) -> a Keras callback that shows them
 
@@ -95,7 +96,9 @@ def validation_jobs(p: Plan, horizon: int) -> tuple[list[tuple[int, int]], int]:
         if len(origins) > MAX_ORIGINS:
             origins = origins[np.unique(np.linspace(0, len(origins) - 1, MAX_ORIGINS).round().astype(np.int64))]
         jobs += [(i, int(o)) for o in origins]
-    return jobs, steps
+    # data.missing: drop: no origin whose window (with every candidate's transform rows) or steps cross a gap
+    history = (1 if p.cfg.stateful else p.cfg.windows.look_back) + first_row(p.cfg)
+    return clear_of_gaps(jobs, [s.breaks for s in p.ds.series], history, steps), steps
 
 
 def validation_mase(run: Any, p: Plan, jobs: list[tuple[int, int]], steps: int) -> float:

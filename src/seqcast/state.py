@@ -173,7 +173,9 @@ def load(run: Run) -> State:
 def dataset(run: Run, st: State) -> Dataset:
     """The tails as a dataset: the history a forecast reads, each series' last T rows."""
     series = [Series(str(n), st["tail_times"][i], st["tail"][i]) for i, n in enumerate(st["series"].tolist())]
-    return Dataset(series, run.pre["targets"], run.pre["features"], str(st["time_kind"]), run.freq, FILE)  # type: ignore[arg-type]
+    past, static = run.pre.get("past_features", []), run.pre.get("static", [])
+    kind = str(st["time_kind"])
+    return Dataset(series, run.pre["targets"], run.pre["features"], kind, run.freq, FILE, past=past, static=static)  # type: ignore[arg-type]
 
 
 def advance(run: Run, st: State, new: dict[int, tuple[np.ndarray, np.ndarray]]) -> State:

@@ -5,6 +5,10 @@ the last known row and the new ones is handled by data.missing as in training (e
 a series the run has never seen and data of another frequency are refused by name. state.npz is replaced
 atomically and updates.csv gains one line (when, rows added and skipped, per series), under the lock of the run
 directory, so that two updates never interleave. Nothing changes when anything is refused.
+
+With data.resample the file is binned first, as in training, and the rows are whole bins: a bin at or before the
+last known one is skipped as old, even when it holds events the run never saw (a bin that was still filling when
+the run last read the data keeps the value it had then), so send events up to a bin edge.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import numpy as np
 
 from seqcast import rundir, state, timeaxis
 from seqcast.errors import DataError
+from seqcast.prepare import new_series_ok
 from seqcast.timeaxis import TimeKind
 
 LOG = "updates.csv"
@@ -28,7 +33,7 @@ def new_rows(run: Any, st: state.State, path: Path) -> tuple[dict[int, tuple[np.
     from seqcast.data import fill_missing, load_dataset
 
     dcfg = run.cfg.data.model_copy(update={"path": path.absolute()})
-    ds = load_dataset(dcfg)
+    ds = load_dataset(dcfg, run.pre.get("series_ids"))
     if ds.freq is not None and run.freq is not None and ds.freq != run.freq:
         raise DataError(
             f"the new rows have a step of {ds.freq.alias}, but the run was trained on data with a step of "
@@ -38,12 +43,17 @@ def new_rows(run: Any, st: state.State, path: Path) -> tuple[dict[int, tuple[np.
         )
     index = {n: i for i, n in enumerate(st["series"].tolist())}
     unknown = [n for n in ds.names if n not in index]
-    if unknown:
+    if unknown:  # state.npz keeps the run's series only; forecast --data warms a new one on its own rows instead
+        scalable = new_series_ok(run.pre["scaler"])
         raise DataError(
-            f"series {unknown[:5]} {'is' if len(unknown) == 1 else 'are'} not in the run: it has no state or "
-            "scaling for them",
+            f"series {unknown[:5]} {'is' if len(unknown) == 1 else 'are'} not in the run: it has no state"
+            f"{'' if scalable else ' or scaling'} for them",
             where=str(path),
-            hint="train a new run that includes them",
+            hint="forecast them with `seqcast forecast --data CSV`, which warms a series the run never saw on its "
+            "own rows"
+            if scalable
+            else "train a new run that includes them, or one with data.scaler_scope: global, whose "
+            "`seqcast forecast --data CSV` forecasts series it never saw",
         )
     kind: TimeKind = str(st["time_kind"])  # type: ignore[assignment]
     missing = run.cfg.data.missing
@@ -82,6 +92,14 @@ def new_rows(run: Any, st: state.State, path: Path) -> tuple[dict[int, tuple[np.
                 grid_rows[0] = st["tail"][i][-1]
                 grid_rows[np.searchsorted(full, times)] = values
                 times, values = full[1:], fill_missing(grid_rows, missing)[1:]
+            if len(gaps) and missing == "drop" and state.stateful(run):  # as train refuses it (layout.refuse_gaps)
+                raise DataError(
+                    f"{s.label}: data.missing: drop would leave {len(gaps)} gap(s) in the new rows, the first at "
+                    f"{timeaxis.fmt(gaps[0], kind)}: a stateful model carries its states from each row to the next, "
+                    "across a gap too",
+                    where=str(path),
+                    hint="set data.missing to interpolate or ffill, or send the missing rows",
+                )
         out[i] = (times, values)
         counts[s.name]["added"] = len(times)
     return out, counts

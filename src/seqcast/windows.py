@@ -7,7 +7,7 @@ Nothing here copies a series into an (N, look_back, features) array: windows are
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -71,40 +71,53 @@ def gather(values: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
     return np.ascontiguousarray(view[starts].transpose(0, 2, 1))
 
 
+_NONE: np.ndarray = np.zeros(0, dtype=np.int64)  # LookbackWindows' defaults: one range per series, no window lost
+
+
 @dataclass(frozen=True)
 class LookbackWindows:
-    """The windows of one part over all series, held as one range of starts per series.
+    """The windows of one part over all series, held as ranges of starts: one range per series, or with
+    data.missing: drop one per stretch of a series between its breaks (no window crosses a dropped row).
 
-    Window k (series-major, starts ascending within a series) of series i starts at
-    firsts[i] + (k - offsets[i]) * stride, where offsets[i] = counts[0] + ... + counts[i - 1].
+    Window k (range-major, ranges in series order, starts ascending within a series) of range r starts at
+    firsts[r] + (k - offsets[r]) * stride in series series_of_range[r], offsets[r] = counts[0] + ... + counts[r - 1].
     Nothing per window is stored: `series` and `starts` are computed on first use (previews, tests);
     training computes the starts of each batch from its window numbers (`locate`, or in the graph).
     """
 
     shape: WindowShape
-    firsts: np.ndarray  # (n_series,) int64 start of each series' first window
-    counts: np.ndarray  # (n_series,) int64 windows in each series
+    firsts: np.ndarray  # (ranges,) int64 start of each range's first window
+    counts: np.ndarray  # (ranges,) int64 windows in each range
     stride: int = 1
+    series_of_range: np.ndarray = field(default_factory=lambda: _NONE)  # (ranges,) int64; default: range i = series i
+    lost: np.ndarray = field(default_factory=lambda: _NONE)  # (n_series,) int64 windows left out: they cross a break
+
+    def __post_init__(self) -> None:
+        if self.series_of_range is _NONE:  # one range per series
+            object.__setattr__(self, "series_of_range", np.arange(len(self.counts), dtype=np.int64))
+        if self.lost is _NONE:
+            n = int(self.series_of_range[-1]) + 1 if len(self.series_of_range) else 0
+            object.__setattr__(self, "lost", np.zeros(n, dtype=np.int64))
 
     def __len__(self) -> int:
         return int(self.counts.sum())
 
     @property
     def offsets(self) -> np.ndarray:
-        """(n_series,) number of the first window of each series."""
+        """(ranges,) number of the first window of each range."""
         return np.concatenate([[0], np.cumsum(self.counts)[:-1]]).astype(np.int64)
 
     def locate(self, k: np.ndarray | np.integer | int) -> tuple[np.ndarray, np.ndarray]:
         """(series, start) of the window numbers k (any int array), without the per-window arrays."""
         k = np.asarray(k, dtype=np.int64)
         ends = np.cumsum(self.counts)
-        i = np.searchsorted(ends, k, side="right")  # series whose windows end after k
-        return i, self.firsts[i] + (k - (ends[i] - self.counts[i])) * self.stride
+        r = np.searchsorted(ends, k, side="right")  # ranges whose windows end after k
+        return self.series_of_range[r], self.firsts[r] + (k - (ends[r] - self.counts[r])) * self.stride
 
     @cached_property
     def series(self) -> np.ndarray:
         """(windows,) int64 series number of every window."""
-        return np.repeat(np.arange(len(self.counts), dtype=np.int64), self.counts)
+        return np.repeat(self.series_of_range, self.counts)
 
     @cached_property
     def starts(self) -> np.ndarray:
@@ -127,20 +140,90 @@ class LookbackWindows:
             for k in range(min(3, len(self)))
         )
         more = ", ..." if len(self) > 3 else ""
-        return f"LookbackWindows({len(self)} windows, look_back={self.shape.look_back}, {head}{more})"
+        lost = f", {int(self.lost.sum())} crossing a break left out" if self.lost.any() else ""
+        return f"LookbackWindows({len(self)} windows{lost}, look_back={self.shape.look_back}, {head}{more})"
 
 
 def lookback_windows(
-    shape: WindowShape, firsts: list[int], bounds: list[tuple[int, int]], stride: int = 1
+    shape: WindowShape,
+    firsts: list[int],
+    bounds: list[tuple[int, int]],
+    stride: int = 1,
+    breaks: list[np.ndarray] | None = None,
 ) -> LookbackWindows:
-    """Windows whose targets fall in bounds[i] = (lo, hi) of each series i (see lookback_starts)."""
+    """Windows whose targets fall in bounds[i] = (lo, hi) of each series i (see lookback_starts), without those
+    that cross one of breaks[i] (gap_ranges): one range per stretch between breaks, the lost ones counted."""
     ranges = [lookback_range(shape, f, lo, hi, stride) for f, (lo, hi) in zip(firsts, bounds, strict=True)]
-    return LookbackWindows(
-        shape,
-        np.array([r[0] for r in ranges], dtype=np.int64),
-        np.array([r[1] for r in ranges], dtype=np.int64),
-        stride,
-    )
+    p0 = np.array([r[0] for r in ranges], dtype=np.int64)
+    count = np.array([r[1] for r in ranges], dtype=np.int64)
+    cuts = breaks or []
+    gappy = [i for i, b in enumerate(cuts) if len(b) and count[i]]
+    if not gappy:  # one range per series
+        return LookbackWindows(shape, p0, count, stride)
+    split = {i: gap_ranges(int(p0[i]), int(count[i]), stride, shape.span, firsts[i], cuts[i]) for i in gappy}
+    rf = [split[i][0] if i in split else p0[i : i + 1] for i in range(len(firsts))]
+    rc = [split[i][1] if i in split else count[i : i + 1] for i in range(len(firsts))]
+    lost = count - np.array([c.sum() for c in rc], dtype=np.int64)
+    rs = np.repeat(np.arange(len(firsts), dtype=np.int64), [len(c) for c in rc])
+    return LookbackWindows(shape, np.concatenate(rf), np.concatenate(rc), stride, rs, lost)
+
+
+def gap_ranges(
+    p0: int, count: int, stride: int, span: int, first: int, breaks: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(firsts, counts) of the starts p0 + stride * [0, count) that cross no break, one range per stretch.
+
+    A break b is a row that does not directly follow row b - 1 (a dropped row between them). Each stretch
+    [a, c) between breaks is laid out as a series of its own: its windows start at a + first or later (the rows a
+    transform leaves without model units, as at a series' start) and end by c. So the window starting at p is
+    kept iff no break b has p - first < b < p + span. Always one range at least (count 0 when none is left).
+    """
+    b = np.asarray(breaks, dtype=np.int64)
+    a = np.concatenate([[0], b])  # (stretches,) first row of each stretch
+    c = np.concatenate([b, [np.iinfo(np.int64).max // 2]])  # (stretches,) one past its last row
+    lo = np.maximum(a + first, p0)  # lowest start allowed in each stretch
+    hi = np.minimum(c - span, p0 + (count - 1) * stride)  # highest start allowed
+    k_lo = -((p0 - lo) // stride)  # ceil((lo - p0) / stride): the first start on the grid at or after lo
+    k_hi = (hi - p0) // stride
+    keep = k_hi >= k_lo
+    if not keep.any():
+        return np.array([p0], dtype=np.int64), np.zeros(1, dtype=np.int64)
+    return p0 + k_lo[keep] * stride, (k_hi - k_lo + 1)[keep]
+
+
+def crosses_break(breaks: np.ndarray, starts: np.ndarray, length: int | np.ndarray) -> np.ndarray:
+    """(len(starts),) bool: does the block of rows [p, p + length) cross a break (some b with p < b < p + length)?
+
+    length: one for all blocks, or one per block."""
+    starts = np.asarray(starts, dtype=np.int64)
+    if len(breaks) == 0:
+        return np.zeros(starts.shape, dtype=bool)
+    nxt = np.searchsorted(breaks, starts, side="right")  # the first break after p
+    return (nxt < len(breaks)) & (breaks[np.minimum(nxt, len(breaks) - 1)] < starts + length)
+
+
+def clear_of_gaps(
+    jobs: list[tuple[int, int]], breaks: list[np.ndarray], history: int, steps: int, ends: list[int] | None = None
+) -> list[tuple[int, int]]:
+    """The forecast jobs (series, origin) whose rows [origin - history, origin + steps) cross no break (the window
+    or the truth would run across a gap); with ends, the steps stop at ends[series]."""
+    if not jobs:
+        return jobs
+    series = np.array([i for i, _ in jobs], dtype=np.int64)
+    origin = np.array([o for _, o in jobs], dtype=np.int64)
+    stop = origin + steps if ends is None else np.minimum(origin + steps, np.asarray(ends, dtype=np.int64)[series])
+    bad = np.zeros(len(jobs), dtype=bool)
+    for i in np.unique(series).tolist():
+        if len(breaks[i]):
+            mine = series == i
+            bad[mine] = crosses_break(breaks[i], origin[mine] - history, stop[mine] - origin[mine] + history)
+    return [j for j, b in zip(jobs, bad.tolist(), strict=True) if not b]
+
+
+# The input value of a padded time step (every input column), masked by the Masking layer that stateful models
+# start with: Keras carries the states over such a step unchanged and the step adds nothing to the loss. No real
+# row may equal it in every column (prepare checks: a real row would be masked too).
+PAD_VALUE = -1.0e4
 
 
 @dataclass(frozen=True)
@@ -148,17 +231,19 @@ class StreamLayout:
     """Stateful layout: every series cut into `streams` contiguous parts, each into chunks of num_steps.
 
     Batch k holds chunk k of every (series, stream); row r = series * streams + stream is fixed, so
-    row r of batch k + 1 continues row r of batch k. Series are trimmed to a common number of
-    chunks; the rows that do not fill a whole chunk are dropped from the start (newest kept).
+    row r of batch k + 1 continues row r of batch k. Every series takes as many chunks as the longest needs:
+    the rows missing to fill them are padding before its first row (`padded`), at the start of its stream 0,
+    masked in training. No row is dropped; every series ends its last stream at the end of its part.
     """
 
     streams: int
     num_steps: int
     chunks: int  # chunks per stream = batches per epoch
-    first: tuple[int, ...]  # first input row used in each series
-    dropped: tuple[int, ...]  # rows dropped from the start of each series
+    first: tuple[int, ...]  # position of the first slot of each series (negative or before its first row: padding)
+    padded: tuple[int, ...]  # padding slots before the first real row of each series
     target_offset: int  # many_to_many: 1 (next step); many_to_one: num_steps (the steps after the chunk)
     target_len: int
+    many_to_many: bool = True  # targets: the next step of every input step (else the target_len after the chunk)
 
     @property
     def n_series(self) -> int:
@@ -172,25 +257,35 @@ class StreamLayout:
     def batches(self) -> int:
         return self.chunks
 
+    @property
+    def real_first(self) -> tuple[int, ...]:
+        """First real (unpadded) input row of each series."""
+        return tuple(f + d for f, d in zip(self.first, self.padded, strict=True))
+
     def locate(self, row: int) -> tuple[int, int]:
         """(series, stream) of a batch row."""
         return divmod(row, self.streams)
 
     def starts(self, batch: int) -> np.ndarray:
-        """(batch_size,) start of every row's chunk in batch `batch`."""
+        """(batch_size,) start of every row's chunk in batch `batch` (below the real first row: padding)."""
         first = np.repeat(np.asarray(self.first, dtype=np.int64), self.streams)
         stream = np.tile(np.arange(self.streams, dtype=np.int64), self.n_series)
         return first + (stream * self.chunks + batch) * self.num_steps
 
     def chunk(self, batch: int, row: int) -> tuple[int, int]:
-        """(start, end) of the chunk of batch `batch`, row `row` in its series."""
+        """(start, end) of the chunk of batch `batch`, row `row` in its series, padding included."""
         p = int(self.starts(batch)[row])
         return p, p + self.num_steps
+
+    def padding(self, batch: int, row: int) -> int:
+        """Padded steps at the start of that chunk (num_steps: all padding)."""
+        p = int(self.starts(batch)[row])
+        return min(max(self.real_first[self.locate(row)[0]] - p, 0), self.num_steps)
 
     def __repr__(self) -> str:
         return (
             f"StreamLayout({self.n_series} series x {self.streams} streams = batch {self.batch_size}, "
-            f"{self.chunks} batches of {self.num_steps} steps, dropped {list(self.dropped)})"
+            f"{self.chunks} batches of {self.num_steps} steps, padded {list(self.padded)})"
         )
 
 
@@ -204,36 +299,55 @@ def stream_layout(
     horizon: int = 1,
     names: list[str] | None = None,
 ) -> StreamLayout:
-    """Lay out the rows [firsts[i], ends[i]) of every series as aligned stateful streams."""
+    """Lay out the rows [firsts[i], ends[i]) of every series as aligned stateful streams, padding the shorter."""
     target_offset, target_len = (1, num_steps) if many_to_many else (num_steps, horizon)
     extra = target_offset + target_len - num_steps  # rows after the last chunk its targets need
     usable = [e - f - extra for f, e in zip(firsts, ends, strict=True)]
-    per_series = [max(u, 0) // (streams * num_steps) for u in usable]
-    chunks = min(per_series) if per_series else 0
-    if chunks == 0:
-        i = int(np.argmin(per_series)) if per_series else 0
+    short = [i for i, u in enumerate(usable) if u < 1]
+    if short or not usable:
+        i = short[0] if short else 0
         who = repr(names[i]) if names and names[i] else "the series"
+        got = ends[i] - firsts[i] if usable else 0
         raise DataError(
-            f"{who} has {max(usable[i], 0) + extra} training rows: not enough for one chunk of "
-            f"windows.num_steps={num_steps} in each of windows.streams={streams} streams "
-            f"(needs {streams * num_steps + extra})",
-            hint="lower windows.streams or windows.num_steps, or give the training part more rows",
+            f"{who} has {got} training rows: not enough for one input row and its "
+            f"{'next-step target' if many_to_many else f'{horizon} target row(s)'} (needs {extra + 1})",
+            hint="give the training part more rows, or lower windows.horizon",
         )
-    used = chunks * streams * num_steps
-    dropped = tuple(u - used for u in usable)
-    first = tuple(f + d for f, d in zip(firsts, dropped, strict=True))
-    return StreamLayout(streams, num_steps, chunks, first, dropped, target_offset, target_len)
+    round_ = streams * num_steps
+    chunks = -(-max(usable) // round_)
+    padded = tuple(chunks * round_ - u for u in usable)
+    first = tuple(f - d for f, d in zip(firsts, padded, strict=True))
+    return StreamLayout(streams, num_steps, chunks, first, padded, target_offset, target_len, many_to_many)
 
 
-def stateful_arrays(layout: StreamLayout, values: list[np.ndarray], n_targets: int) -> tuple[np.ndarray, np.ndarray]:
-    """X (batches * batch_size, num_steps, inputs) and y, batch-major, rows in layout order."""
-    xs, ys = [], []
+def stateful_arrays(
+    layout: StreamLayout, values: list[np.ndarray], n_targets: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """X (batches * batch_size, num_steps, inputs), y and the weights of y, batch-major, rows in layout order.
+
+    Padded input steps hold PAD_VALUE. Weights: many_to_many (rows, num_steps), 1 where the input step is real;
+    many_to_one (rows,), 1 where the chunk's last input step is real (its targets follow it). Padded targets are 0.
+    """
+    n, t_len, t_off = layout.num_steps, layout.target_len, layout.target_offset
+    n_in = values[0].shape[1] if values else 0
+    rows = layout.batches * layout.batch_size
+    x = np.full((rows, n, n_in), PAD_VALUE, dtype=np.float32)
+    y = np.zeros((rows, t_len, n_targets), dtype=np.float32)
+    many = layout.many_to_many
+    w = np.zeros((rows, n) if many else (rows,), dtype=np.float32)
+    real = layout.real_first
     for k in range(layout.batches):
-        starts = layout.starts(k)
-        for r, p in enumerate(starts):
+        for r, p in enumerate(layout.starts(k)):
             i, _ = layout.locate(r)
-            v = values[i]
-            xs.append(v[p : p + layout.num_steps])
-            t = p + layout.target_offset
-            ys.append(v[t : t + layout.target_len, :n_targets])
-    return np.stack(xs), np.stack(ys)
+            at, v = k * layout.batch_size + r, values[i]
+            pad = min(max(real[i] - int(p), 0), n)  # padded steps at the start of this chunk
+            if pad == n:
+                continue
+            x[at, pad:] = v[p + pad : p + n]
+            if many:  # step j's target is row p + j + 1
+                y[at, pad:] = v[p + pad + 1 : p + n + 1, :n_targets]
+                w[at, pad:] = 1.0
+            else:
+                y[at] = v[p + t_off : p + t_off + t_len, :n_targets]
+                w[at] = 1.0
+    return x, y, w

@@ -1,0 +1,146 @@
+"""data.resample: irregular events onto a regular grid, per series, before any other check (pure numpy).
+
+A bin is left-closed and labelled by its left edge, on a grid aligned to the frequency rather than to the first
+event, so that a later file (`seqcast update --data`, `forecast --data`) falls on the same grid: fixed steps
+count from 1970-01-01 00:00 (pandas' `origin="epoch"`; for steps that divide a day this is also pandas'
+default), whole weeks from Monday 1970-01-05, integer times from 0. Calendar frequencies take calendar periods:
+MS, QS, YS are labelled by the period's first day, ME, QE, YE by its last day (the dates their grid is made of).
+Within a bin NaN values are ignored, as pandas does; a bin without events is no row at all, so it is a missing
+timestamp that data.missing handles (even for `sum`, where pandas would give 0: no events is not a zero reading).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from seqcast import timeaxis
+from seqcast.timeaxis import Freq, TimeKind
+
+if TYPE_CHECKING:
+    from seqcast.config import Resample
+
+HOWS = ("mean", "sum", "last", "first")
+_DAY = 86_400 * 10**9
+_MONDAY = 4 * _DAY  # 1970-01-05, the first Monday after the epoch, in ns
+
+
+@dataclass(frozen=True)
+class Binned:
+    """One series on the grid: bin labels (bins,), values (bins, columns), and each bin's first row and events."""
+
+    times: np.ndarray
+    values: np.ndarray
+    first: np.ndarray  # (bins,) index into the rows given of each bin's first event
+    events: np.ndarray  # (bins,) events per bin
+
+
+def bin_labels(times: np.ndarray, freq: Freq) -> np.ndarray:
+    """The label of the bin each time falls in (same dtype as `times`)."""
+    if freq.kind == "integer":
+        return times // freq.step * freq.step
+    if freq.kind == "month":
+        months = times.astype("datetime64[M]").astype(np.int64)
+        start = months // freq.step * freq.step  # months since 1970-01, so quarters start in Jan, Apr, Jul, Oct
+        last = start + (freq.step - 1 if freq.anchor == "end" else 0)
+        return timeaxis._months_to_times(last, freq.anchor)
+    origin = _MONDAY if freq.step % (7 * _DAY) == 0 else 0
+    t = times.astype(np.int64)
+    return ((t - origin) // freq.step * freq.step + origin).astype("datetime64[ns]")
+
+
+def fits(kind: TimeKind, freq: Freq) -> bool:
+    """Whether a time axis of `kind` can be binned at `freq` (integer times by an integer step, dates by a date one)."""
+    return (kind == "integer") == (freq.kind == "integer")
+
+
+def resample(times: np.ndarray, values: np.ndarray, freq: Freq, hows: list[str]) -> Binned:
+    """Aggregate rows sorted by time (times (n,), values (n, columns)) into bins, column j by hows[j].
+
+    One reduceat per statistic over all columns, never a loop over rows; a column whose values in a bin are
+    all NaN is NaN there.
+    """
+    labels = bin_labels(times, freq)
+    n = len(labels)
+    starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]]) if n else np.zeros(0, np.int64)
+    events = np.diff(np.r_[starts, n])
+    out = np.full((len(starts), values.shape[1]), np.nan)
+    if not n:
+        return Binned(labels, out, starts, events)
+    seen = ~np.isnan(values)  # (n, columns): the values that count (an infinite one counts, and stays an error)
+    pos = np.arange(n)[:, None]
+    for how in set(hows):
+        cols = [j for j, h in enumerate(hows) if h == how]
+        v, ok = values[:, cols], seen[:, cols]
+        count = np.add.reduceat(ok, starts, axis=0)  # (bins, cols)
+        if how in ("mean", "sum"):
+            total = np.add.reduceat(np.where(ok, v, 0.0), starts, axis=0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                agg = total / count if how == "mean" else total
+        else:  # the row of the first (last) value that counts in each bin
+            row = (
+                np.minimum.reduceat(np.where(ok, pos, n), starts, axis=0)
+                if how == "first"
+                else np.maximum.reduceat(np.where(ok, pos, -1), starts, axis=0)
+            )
+            agg = np.take_along_axis(v, np.clip(row, 0, n - 1), axis=0)
+        out[:, cols] = np.where(count > 0, agg, np.nan)
+    return Binned(labels[starts], out, starts, events)
+
+
+def hows_for(how: str | dict[str, str], columns: list[str]) -> list[str]:
+    """The aggregation of every column: one for all, or a mapping in which an unnamed column takes mean."""
+    if isinstance(how, str):
+        return [how] * len(columns)
+    return [how.get(c, "mean") for c in columns]
+
+
+def describe(hows: list[str], columns: list[str]) -> str:
+    """'mean' when every column is aggregated alike, else 'y: mean, rain: sum'."""
+    if len(set(hows)) == 1:
+        return hows[0]
+    return ", ".join(f"{c}: {h}" for c, h in zip(columns, hows, strict=True))
+
+
+def note(name: str, stats: dict[str, int], spec: Resample, columns: list[str]) -> str:
+    """The line Dataset.notes gets: resampled series 'A': 1,234 events -> 96 rows at 1h (mean)."""
+    how = describe(hows_for(spec.how, columns), columns)
+    text = f"resampled {'series ' + repr(name) if name else 'the series'}: {stats['events']:,} events -> "
+    text += f"{stats['bins']:,} rows at {spec.freq} ({how})"
+    return text + (f"; {stats['empty']:,} empty bin(s) left to data.missing" if stats["empty"] else "")
+
+
+def apply(
+    times: np.ndarray, values: np.ndarray, kind: TimeKind, spec: Resample, columns: list[str]
+) -> tuple[Binned, dict[str, int]]:
+    """Bin one series sorted by time at data.resample; (the bins, {events, bins, empty}) for notes and the preview.
+
+    Raises ConfigError when the frequency cannot bin this time axis, DataError when the grid would dwarf the events.
+    """
+    from seqcast.errors import ConfigError, DataError
+
+    freq, alias = spec.step, spec.freq
+    if not fits(kind, freq):
+        raise ConfigError(
+            f"{alias!r} bins {'integers' if freq.kind == 'integer' else 'dates'}, but the time column holds "
+            f"{'integers' if kind == 'integer' else 'dates'}",
+            where="data.resample.freq",
+            hint="an integer step (such as 10) for integer times, an alias (such as 1h or MS) for dates",
+        )
+    b = resample(times, values, freq, hows_for(spec.how, columns))
+    span = 0
+    if len(b.times):
+        if freq.kind == "month":
+            months = b.times[[0, -1]].astype("datetime64[M]").astype(np.int64)
+            span = int(months[1] - months[0]) // freq.step + 1
+        else:
+            span = (int(b.times[-1].astype(np.int64)) - int(b.times[0].astype(np.int64))) // freq.step + 1
+    if span > timeaxis.MAX_GRID_GROWTH * len(b.times) + 1000:
+        raise DataError(
+            f"at data.resample.freq {alias} the events from {timeaxis.fmt(b.times[0], kind)} to "
+            f"{timeaxis.fmt(b.times[-1], kind)} span {span:,} bins, of which only {len(b.times):,} hold any",
+            hint="choose a larger data.resample.freq",
+        )
+    return b, {"events": len(times), "bins": len(b.times), "empty": span - len(b.times)}

@@ -1,0 +1,272 @@
+"""data.static (one value per series, scaled across series) and data.past_features (known up to the forecast
+origin only): read, checked, scaled, shown, and forecast exactly as plain Keras does by hand."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import keras  # a missing or broken Keras fails these tests: it must never skip them
+import numpy as np
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from seqcast.cli import app
+from seqcast.config import load_config
+from seqcast.data import load_dataset, split_parts
+from seqcast.errors import DataError
+from seqcast.prepare import Scaler
+
+runner = CliRunner()
+N = {"A": 60, "B": 48}
+SIZE = {"A": 3.0, "B": 7.0}
+
+
+def panel_csv(vary_static_at: int | None = None) -> str:
+    """Two yearly-indexed series: y = a wave on the time index scaled by the tank's size (static), x = a sensor
+    reading that leads y by one step (a past-only covariate)."""
+    lines = ["t,tank,y,x,size"]
+    for name, n in N.items():
+        for t in range(n):
+            size = SIZE[name] + (1 if vary_static_at == t and name == "B" else 0)
+            y = SIZE[name] * np.sin(t / 4) + 0.05 * t
+            x = SIZE[name] * np.sin((t + 1) / 4)
+            lines.append(f"{t},{name},{y:.6f},{x:.6f},{size}")
+    return "\n".join(lines) + "\n"
+
+
+def project(tmp: Path, *, csv: str | None = None, **sections: Any) -> Path:
+    (tmp / "panel.csv").write_text(csv if csv is not None else panel_csv())
+    doc: dict[str, Any] = {
+        "data": {
+            "path": "panel.csv",
+            "time_column": "t",
+            "series_column": "tank",
+            "targets": ["y"],
+            "static": ["size"],
+            "transform": "none",
+        },
+        "windows": {"look_back": 6, "horizon": 1},
+        "model": {"units": [4], "ensemble": 1},
+        "training": {"epochs": 2, "batch_size": 16},
+        "evaluate": {"intervals": []},
+        "output": {"dir": str(tmp / "run")},
+    }
+    for key, value in sections.items():
+        doc[key] = doc.get(key, {}) | value
+    path = tmp / "cfg.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def invoke(*args: object, code: int = 0) -> Any:
+    res = runner.invoke(app, [str(a) for a in args])
+    assert res.exit_code == code, res.output
+    return res
+
+
+# ---------------------------------------------------------------- static: read, checked, scaled
+
+
+def test_static_columns_follow_the_features_in_the_input_order(tmp_path: Path) -> None:
+    cfg = load_config(project(tmp_path, data={"past_features": ["x"]}))
+    ds = load_dataset(cfg.data)
+    assert ds.inputs == ["y", "x", "size"] and ds.past == ["x"] and ds.static == ["size"]
+    assert [float(s.values[0, 2]) for s in ds.series] == [3.0, 7.0]
+
+
+def test_a_static_column_that_varies_is_refused_naming_column_series_and_row(tmp_path: Path) -> None:
+    cfg = project(tmp_path, csv=panel_csv(vary_static_at=17))
+    with pytest.raises(DataError) as err:
+        load_dataset(load_config(cfg).data)
+    assert "static column 'size' of series 'B' is not constant: 7 in its first row, 8 in row 17" in err.value.message
+    res = invoke("window-preview", cfg, code=1)
+    assert "data.features or data.past_features" in " ".join(res.stderr.split())
+
+
+def test_static_columns_are_scaled_across_series(tmp_path: Path) -> None:
+    cfg = load_config(project(tmp_path))
+    ds = load_dataset(cfg.data)
+    parts = split_parts(ds, cfg.data)
+    sc = Scaler.fit("standard", ds, parts)  # scope series: the targets per series, the static column pooled
+    pooled = np.concatenate([s.values[: p.train_end, 1] for s, p in zip(ds.series, parts, strict=True)])
+    np.testing.assert_allclose(sc.center[:, 1], pooled.mean())
+    np.testing.assert_allclose(sc.scale[:, 1], pooled.std())
+    for i, (s, p) in enumerate(zip(ds.series, parts, strict=True)):
+        np.testing.assert_allclose(sc.center[i, 0], s.values[: p.train_end, 0].mean())
+    scaled = [sc.transform(i, s.values[:1])[0, 1] for i, s in enumerate(ds.series)]
+    assert scaled[0] < 0 < scaled[1]  # the network sees which tank is the larger
+
+
+def test_preview_shows_the_roles_of_the_inputs(tmp_path: Path) -> None:
+    cfg = project(tmp_path, data={"past_features": ["x"]}, windows={"horizon": 2}, evaluate={"horizon": 2})
+    doc = json.loads(invoke("window-preview", cfg, "--json").stdout)
+    assert (doc["features"], doc["past_features"], doc["static"]) == (["x", "size"], ["x"], ["size"])
+    assert doc["x_shape"] == [16, 6, 3]
+    text = " ".join(invoke("window-preview", cfg).stdout.split())
+    assert "inputs, in this order: targets ['y']; past_features ['x'] (up to the forecast origin only" in text
+    assert "static ['size'] (one value per series" in text
+
+
+# ---------------------------------------------------------------- past_features: where they are allowed
+
+
+@pytest.mark.parametrize(
+    ("sections", "says"),
+    [
+        ({"windows": {"mode": "stateful"}, "model": {"kind": "many_to_many"}}, "stateful many_to_many answers one"),
+        ({"model": {"kind": "many_to_many"}}, "lookback many_to_many answers one step"),
+        ({"windows": {"horizon": 2}, "evaluate": {"horizon": 3}}, "windows.horizon >= evaluate.horizon (it is 2 < 3)"),
+    ],
+)
+def test_past_features_without_a_direct_head_are_a_config_error(
+    tmp_path: Path, sections: dict[str, Any], says: str
+) -> None:
+    extra = {k: v for k, v in sections.items() if k != "model"}
+    cfg = project(
+        tmp_path,
+        data={"past_features": ["x"]},
+        model={"units": [4], "ensemble": 1} | sections.get("model", {}),
+        **extra,
+    )
+    res = invoke("window-preview", cfg, code=2)
+    text = " ".join(res.stderr.split())
+    assert "data.past_features" in text and says in text
+
+
+# ---------------------------------------------------------------- end to end, against plain Keras by hand
+
+
+def by_hand(run: Path, csv: Path, steps: int) -> dict[str, np.ndarray]:
+    """The forecast of a look-back many_to_one model with plain Keras: the last look_back rows of every series,
+    scaled as preprocess.json says, then (horizon 1) each prediction appended with the series' static value."""
+    import pandas as pd
+
+    model = keras.saving.load_model(run / "model.keras")
+    pre = json.loads((run / "preprocess.json").read_text())
+    data = pd.read_csv(csv)
+    for n in pre["series_ids"]:  # data.series_id: a 0/1 column per training series, 1 in its own rows
+        data[f"series={n}"] = (data.tank == n).astype(float)
+    out = {}
+    for name in N:
+        stats = pre["scaler"]["series"][name]
+        center = np.array([stats[c]["center"] for c in pre["inputs"]])
+        scale = np.array([stats[c]["scale"] for c in pre["inputs"]])
+        rows = (data[data.tank == name][pre["inputs"]].to_numpy() - center) / scale
+        window, got = rows[-pre["look_back"] :].astype(np.float32), []
+        while len(got) < steps:
+            y = np.asarray(model(window[None]))[0]  # (horizon, targets), model units
+            got += list(y[:, 0])
+            if pre["past_features"]:
+                break  # a direct forecast: one call
+            new = np.column_stack([y[:, 0], np.repeat(window[-1:, 1:], len(y), 0)])  # the static value repeated
+            window = np.concatenate([window, new])[-pre["look_back"] :].astype(np.float32)
+        out[name] = np.array(got[:steps]) * scale[0] + center[0]
+    return out
+
+
+@pytest.mark.slow
+def test_static_forecast_needs_no_future_and_equals_plain_keras(tmp_path: Path) -> None:
+    cfg = project(tmp_path)
+    invoke("train", cfg, "--quiet")
+    out = tmp_path / "fc.csv"
+    invoke("forecast", "--run", tmp_path / "run", "--steps", 4, "--output", out)  # no --future: static only
+    import pandas as pd
+
+    fc = pd.read_csv(out)
+    expect = by_hand(tmp_path / "run", tmp_path / "panel.csv", 4)
+    for name in N:
+        np.testing.assert_allclose(fc[fc.tank == name]["y"].to_numpy(), expect[name], atol=1e-5, rtol=1e-5)
+    doc = json.loads(invoke("evaluate", "--run", tmp_path / "run", "--json").stdout)
+    assert doc["origins"] > 0 and np.isfinite(doc["model"]["mase"])
+
+
+@pytest.mark.slow
+def test_past_features_forecast_directly_and_are_never_read_ahead(tmp_path: Path) -> None:
+    cfg = project(
+        tmp_path,
+        data={"past_features": ["x"], "static": []},
+        windows={"look_back": 6, "horizon": 3},
+        evaluate={"horizon": 3},
+    )
+    invoke("train", cfg, "--quiet")
+    run, out = tmp_path / "run", tmp_path / "fc.csv"
+    invoke("forecast", "--run", run, "--steps", 3, "--output", out)  # no --future needed
+    import pandas as pd
+
+    fc = pd.read_csv(out)
+    expect = by_hand(run, tmp_path / "panel.csv", 3)
+    for name in N:
+        np.testing.assert_allclose(fc[fc.tank == name]["y"].to_numpy(), expect[name], atol=1e-5, rtol=1e-5)
+
+    res = invoke("forecast", "--run", run, "--steps", 4, code=1)  # a fifth step would need x ahead
+    text = " ".join(res.stderr.split())
+    assert "--steps" in text and "data.past_features ['x']" in text and "windows.horizon=3" in text
+    res = invoke("evaluate", "--run", run, "--horizon", 4, code=1)
+    assert "--horizon" in " ".join(res.stderr.split())
+
+    # a backtest origin's forecast depends on x before the origin only: change x after it, the same forecast
+    from seqcast import run as runs
+    from seqcast.forecast import forecast_origins
+
+    opened = runs.open_run(run)
+    ds = load_dataset(opened.cfg.data)
+    values = [s.values.copy() for s in ds.series]
+    jobs = [(0, 40), (1, 30)]
+    fut = [values[i][o : o + 3, 1:] for i, o in jobs]
+    before = forecast_origins(opened, values, ds.names, jobs, 3, fut)
+    for (i, o), f in zip(jobs, fut, strict=True):
+        values[i][o:, 1] += 100.0
+        f[:, 0] += 100.0
+    after = forecast_origins(opened, values, ds.names, jobs, 3, fut)
+    np.testing.assert_array_equal(before, after)
+
+
+# ---------------------------------------------------------------- data.series_id: a learned vector per series
+
+
+def test_series_id_adds_one_column_per_training_series(tmp_path: Path) -> None:
+    cfg = load_config(project(tmp_path, data={"series_id": True}))
+    ds = load_dataset(cfg.data)
+    assert ds.inputs == ["y", "size", "series=A", "series=B"] and ds.static == ["size", "series=A", "series=B"]
+    assert [s.values[:, 2:].tolist()[0] for s in ds.series] == [[1.0, 0.0], [0.0, 1.0]]
+    assert all((s.values[:, 2:] == s.values[:1, 2:]).all() for s in ds.series)  # one value per series
+    # at forecast time the run's list decides the columns, whatever the file holds; a series outside it is refused
+    only_b = load_dataset(cfg.data, ["B", "A"])
+    assert only_b.inputs[2:] == ["series=B", "series=A"] and only_b.series[0].values[0, 2:].tolist() == [0.0, 1.0]
+    with pytest.raises(DataError) as err:
+        load_dataset(cfg.data, ["A"])
+    assert "series ['B'] were not in the training data: with data.series_id" in err.value.message
+
+
+def test_series_id_needs_a_series_column(tmp_path: Path) -> None:
+    cfg = project(tmp_path, data={"series_id": True, "series_column": None})
+    res = invoke("window-preview", cfg, code=2)
+    assert "data.series_id: an input column per series needs data.series_column" in " ".join(res.stderr.split())
+
+
+@pytest.mark.slow
+def test_series_id_run_forecasts_evaluates_and_refuses_a_new_series(tmp_path: Path) -> None:
+    cfg = project(tmp_path, data={"series_id": True, "scaler_scope": "global"})
+    text = " ".join(invoke("window-preview", cfg).stdout.split())
+    assert "series identity: 2 columns series=<name>" in text
+    invoke("train", cfg, "--quiet")
+    run, out = tmp_path / "run", tmp_path / "fc.csv"
+    pre = json.loads((run / "preprocess.json").read_text())
+    assert pre["series_ids"] == ["A", "B"] and pre["inputs"] == ["y", "size", "series=A", "series=B"]
+    invoke("forecast", "--run", run, "--steps", 3, "--output", out)
+    import pandas as pd
+
+    fc = pd.read_csv(out)
+    expect = by_hand(run, tmp_path / "panel.csv", 3)  # the identity columns repeated like any static column
+    for name in N:
+        np.testing.assert_allclose(fc[fc.tank == name]["y"].to_numpy(), expect[name], atol=1e-5, rtol=1e-5)
+    doc = json.loads(invoke("evaluate", "--run", run, "--json").stdout)
+    assert np.isfinite(doc["model"]["mase"])
+    # a global scaler would forecast a new series, but it has no identity column: refused by name
+    z = tmp_path / "z.csv"
+    z.write_text("\n".join(line.replace(",B,", ",Z,") for line in panel_csv().splitlines() if ",A," not in line))
+    res = invoke("forecast", "--run", run, "--steps", 3, "--data", z, code=1)
+    assert "series ['Z'] were not in the training data: with data.series_id" in " ".join(res.stderr.split())
