@@ -160,7 +160,7 @@ def stateful_batches(prep: Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 def check_pad(x: np.ndarray, lay: StreamLayout, names: list[str]) -> None:
     """Refuse data with a real row equal to PAD_VALUE in every input: the Masking layer would skip it."""
-    pads = np.array([lay.padding(b, r) for b in range(lay.batches) for r in range(lay.batch_size)])
+    pads = np.concatenate([lay.paddings(b) for b in range(lay.batches)])  # (rows,) batch-major, as x
     real = np.arange(lay.num_steps)[None, :] >= pads[:, None]  # (rows, num_steps): the unpadded input steps
     hit = (x == PAD_VALUE).all(axis=2) & real
     if hit.any():

@@ -58,8 +58,8 @@ def preview_doc(p: Plan, limit: int | None = None) -> dict[str, Any]:
                 }
             )
         doc["padding"] = {
-            "how": "shorter series are padded before their first row to the longest one's number of chunks; padded "
-            "steps are masked (no row is dropped)",
+            "how": "each series is padded before its first row to whole chunks, as many as the longest series "
+            "needs; padded steps are masked (no row is dropped)",
             "rows": {ds.series[i].name: int(d) for i, d in enumerate(lay.padded)},
             "dropped": 0,
         }

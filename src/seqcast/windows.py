@@ -277,10 +277,14 @@ class StreamLayout:
         p = int(self.starts(batch)[row])
         return p, p + self.num_steps
 
+    def paddings(self, batch: int) -> np.ndarray:
+        """(batch_size,) padded steps at the start of every row's chunk in batch `batch` (num_steps: all padding)."""
+        real = np.repeat(np.asarray(self.real_first, dtype=np.int64), self.streams)
+        return np.clip(real - self.starts(batch), 0, self.num_steps)
+
     def padding(self, batch: int, row: int) -> int:
         """Padded steps at the start of that chunk (num_steps: all padding)."""
-        p = int(self.starts(batch)[row])
-        return min(max(self.real_first[self.locate(row)[0]] - p, 0), self.num_steps)
+        return int(self.paddings(batch)[row])
 
     def __repr__(self) -> str:
         return (
@@ -335,13 +339,11 @@ def stateful_arrays(
     y = np.zeros((rows, t_len, n_targets), dtype=np.float32)
     many = layout.many_to_many
     w = np.zeros((rows, n) if many else (rows,), dtype=np.float32)
-    real = layout.real_first
     for k in range(layout.batches):
-        for r, p in enumerate(layout.starts(k)):
+        for r, (p, pad) in enumerate(zip(layout.starts(k).tolist(), layout.paddings(k).tolist(), strict=True)):
             i, _ = layout.locate(r)
             at, v = k * layout.batch_size + r, values[i]
-            pad = min(max(real[i] - int(p), 0), n)  # padded steps at the start of this chunk
-            if pad == n:
+            if pad == n:  # padding only
                 continue
             x[at, pad:] = v[p + pad : p + n]
             if many:  # step j's target is row p + j + 1
