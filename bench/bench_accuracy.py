@@ -453,7 +453,16 @@ def main() -> None:
     ap.add_argument("--anchors-only", action="store_true", help="compute (and cache) the anchors, train nothing")
     ap.add_argument("--no-write", action="store_true", help="print the report, do not touch bench/ACCURACY.md")
     ap.add_argument("--merge", default=None, help="report the --json files A,B,... of earlier runs (series in order)")
+    ap.add_argument(
+        "--level-free",
+        default=None,
+        help="experiment: the level-free candidates of `auto` for look-back windows, e.g. window_norm,window_mean",
+    )
     args = ap.parse_args()
+    if args.level_free:  # an experiment arm: only the candidates of `auto` differ
+        from seqcast import transforms
+
+        transforms.LOOKBACK_LEVEL_FREE = tuple(args.level_free.split(","))
     if args.smoke:
         args.series, args.seeds = "nile", "0"
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

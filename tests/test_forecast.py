@@ -188,14 +188,16 @@ def test_forecast_equals_plain_keras_loop(
     np.testing.assert_array_equal(frame[targets].to_numpy(), pred.reshape(-1, len(targets)))
 
 
-@pytest.mark.parametrize("kind", ["many_to_one", "many_to_many"])
-def test_window_norm_forecast_equals_keras_loop_on_normalised_windows(tmp_path: Path, kind: str) -> None:
-    """transform window_norm: every window minus its last row goes in, the prediction plus that row comes out."""
+@pytest.mark.parametrize(("kind", "step"), [("many_to_one", "window_norm"), ("many_to_many", "window_norm"),
+                                           ("many_to_one", "window_mean")])  # fmt: skip
+def test_window_norm_forecast_equals_keras_loop_on_normalised_windows(tmp_path: Path, kind: str, step: str) -> None:
+    """transform window_norm (window_mean): every window minus its last row (its mean) goes in, the prediction plus
+    that reference comes out."""
     import keras
 
     data = wave_csv(tmp_path / "data.csv", [40, 44], ["a"])
     doc = config_doc(data, ["a"], model={"kind": kind})
-    doc["data"]["transform"] = "window_norm"
+    doc["data"]["transform"] = step
     run_dir = make_run(tmp_path, write_config(tmp_path / "c.yaml", doc), seed=5)
     _, _, pred = forecast.forecast(load_run(run_dir), 5)
 
@@ -203,7 +205,7 @@ def test_window_norm_forecast_equals_keras_loop_on_normalised_windows(tmp_path: 
     for i, values in enumerate(series_values(data, ["a"]).values()):
         window, preds = values[-6:], []
         while len(preds) < 5:
-            last = window[-1:]
+            last = window.mean(axis=0, keepdims=True) if step == "window_mean" else window[-1:]
             y = np.asarray(km((window - last)[None].astype(np.float32)))[0] + last  # (horizon or look_back, 1)
             y = y[-1:] if kind == "many_to_many" else y
             preds.extend(y)
@@ -568,6 +570,7 @@ ORIGIN_CASES = [
         [52],
     ),
     ("lookback-encdec-log+window_norm", {"mode": "lookback"}, {"kind": "encoder_decoder"}, "log+window_norm", [], [40]),
+    ("lookback-m2o-window_mean-feature", {"mode": "lookback"}, {"kind": "many_to_one"}, "window_mean", ["f"], [40, 44]),
 ]
 
 

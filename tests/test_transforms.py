@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqcast.transforms import Transform, auto_candidates
+from seqcast.transforms import Transform, auto_candidates, normalise_window
 
 
 @pytest.mark.parametrize(
@@ -24,6 +24,7 @@ from seqcast.transforms import Transform, auto_candidates
 def test_names_parse_into_their_steps_and_back(name: str, season: int, parts: tuple, lost: int) -> None:
     t = Transform.parse(name, season)
     assert (t.log, t.season, t.difference, t.window_norm) == parts
+    assert t.window_mean is False and t.per_window == t.window_norm
     assert t.name == name and t.lost == lost
 
 
@@ -32,9 +33,11 @@ def test_names_parse_into_their_steps_and_back(name: str, season: int, parts: tu
     [
         ("bogus", 4, "is not a transform"),
         ("", 4, "is not a transform"),
-        ("window_norm+log", 4, "in the order log + seasonal + difference + window_norm"),
+        ("window_norm+log", 4, "in the order log + seasonal + difference + window_norm + window_mean"),
         ("log+log", 4, "each step once"),
-        ("difference+window_norm", 4, "both remove the level"),
+        ("difference+window_norm", 4, "difference and window_norm each remove the level"),
+        ("window_norm+window_mean", 4, "window_norm and window_mean each remove the level"),
+        ("difference+window_mean", 4, "difference and window_mean each remove the level"),
         ("seasonal", 1, "needs evaluate.season of 2 or more (it is 1)"),
     ],
 )
@@ -108,3 +111,17 @@ def test_auto_keeps_the_simplest_candidate_within_a_few_percent_of_the_best(
 
     assert SIMPLER_WITHIN == 0.05
     assert pick(scores) == expected
+
+
+def test_window_mean_parses_and_normalises_around_the_window_mean() -> None:
+    t = Transform.parse("log+window_mean", 4)
+    assert (t.log, t.window_norm, t.window_mean, t.per_window, t.lost, t.name) == (
+        True, False, True, True, 0, "log+window_mean"
+    )  # fmt: skip
+    x = np.arange(24, dtype=np.float32).reshape(2, 4, 3)  # (batch, look_back, inputs)
+    shape, ref = normalise_window(x, mean=True)
+    np.testing.assert_array_equal(ref, x.mean(axis=1, keepdims=True))
+    np.testing.assert_array_equal(shape + ref, x)
+    assert shape.dtype == np.float32 and (shape.mean(axis=1) == 0).all()
+    shape, ref = normalise_window(x)  # window_norm: the last row
+    np.testing.assert_array_equal(ref, x[:, -1:])

@@ -111,6 +111,14 @@ def test_window_norm_subtracts_each_window_last_input() -> None:
     assert y[:, :, 0].tolist() == [[1, 2]] * 3
 
 
+def test_window_mean_subtracts_each_window_mean_input() -> None:
+    prep, win = index_prep([8], WindowShape(3, 2), transform="window_mean")
+    (x, y), *_ = batches(dataset.window_dataset(prep, win, 8, False, 0))
+    # window p holds rows p, p+1, p+2 (mean p+1) and targets p+3, p+4; column 1 is 1000 * 0 + position
+    assert x[:, :, 0].tolist() == [[-1, 0, 1]] * 4 and x[:, :, 2].tolist() == [[1, 0, -1]] * 4
+    assert y[:, :, 0].tolist() == [[2, 3]] * 4 and y[:, :, 1].tolist() == [[2, 3]] * 4
+
+
 def test_prepare_arrays_share_one_buffer_that_tensorflow_reads_without_a_copy() -> None:
     prep, _ = index_prep([5, 4], WindowShape(2, 1))
     assert prep.flat is not None and prep.flat.ctypes.data % 64 == 0

@@ -305,9 +305,9 @@ class Config(_Section):
                 steps = Transform.parse(self.data.transform, self.evaluate.season)
             except ValueError as exc:
                 raise _KeyedError("data.transform", str(exc)) from None
-            if steps.window_norm and stateful:
+            if steps.per_window and stateful:
                 raise _KeyedError(
-                    "data.transform", "window_norm needs look-back windows; use difference in stateful mode"
+                    "data.transform", "window_norm and window_mean need look-back windows; use difference"
                 )
         if self.training.shuffle is None:
             self.training.shuffle = not stateful

@@ -78,7 +78,7 @@ def window_dataset(
     # series, or a stretch of one between rows that data.missing: drop removed
     base = tf.constant(offsets[windows.series_of_range] + windows.firsts - (ends - windows.counts) * stride)
     ends_t = tf.constant(ends)
-    shape, n_t, norm = windows.shape, prep.n_targets, prep.steps.window_norm
+    shape, n_t, norm, mean = windows.shape, prep.n_targets, prep.steps.per_window, prep.steps.window_mean
     span = tf.range(shape.span, dtype=tf.int64)  # inputs and targets: one gather
     lo, hi = np.finfo(np.float32).min, np.finfo(np.float32).max
     index_dtype = tf.int32 if n < 2**31 else tf.int64  # window numbers: 4 bytes each per epoch order
@@ -91,9 +91,9 @@ def window_dataset(
             w = tf.clip_by_value(tf.where(tf.math.is_nan(w), tf.zeros_like(w), w), lo, hi)
         x = w[:, : shape.look_back]  # (batch, look_back, inputs)
         y = w[:, shape.target_offset : shape.target_offset + shape.target_len, :n_t]  # (batch, target steps, targets)
-        if norm:
-            last = x[:, -1:, :]  # (batch, 1, inputs)
-            x, y = x - last, y - last[:, :, :n_t]
+        if norm:  # window_norm: minus the last row; window_mean: minus the mean over the window's steps
+            ref = tf.reduce_mean(x, axis=1, keepdims=True) if mean else x[:, -1:, :]  # (batch, 1, inputs)
+            x, y = x - ref, y - ref[:, :, :n_t]
         return x, y
 
     def epoch_order(e: Any) -> Any:

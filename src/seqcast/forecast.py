@@ -32,12 +32,14 @@ def rolling_forecast(
     n_targets: int,
     future: np.ndarray | None = None,
     normalise: bool = False,
+    mean: bool = False,
 ) -> np.ndarray:
     """Slide a window over its own predictions.
 
     predict: (batch, look_back, inputs) -> (batch, horizon, n_targets); window: (batch, look_back, inputs);
     future: (batch, steps, inputs - n_targets) known future features. Returns (batch, steps, n_targets).
-    With normalise, every window has its last row subtracted before predict and added back after.
+    With normalise, every window has its last row (with mean: its mean over time) subtracted before predict and
+    added back after.
     """
     b, look_back, n_in = window.shape
     buf = np.asarray(window)  # its own dtype: float32 model units stay float32
@@ -46,7 +48,7 @@ def rolling_forecast(
     while done < steps:
         x = buf[:, -look_back:]
         if normalise:
-            shape, last = normalise_window(x)  # last: (batch, 1, inputs)
+            shape, last = normalise_window(x, mean)  # last: (batch, 1, inputs), the reference level
             y = predict(shape) + last[:, :, :n_targets]
         else:
             y = predict(x)
@@ -239,13 +241,13 @@ def _lookback_origins(
         y = model(x)
         return y[:, -1:] if last_step_only else y
 
-    norm = run.steps.window_norm
+    norm, mean = run.steps.per_window, run.steps.window_mean
     for a in range(0, len(series), batch):
         b = min(a + batch, len(series))
         pairs = zip(series[a:b].tolist(), origin[a:b].tolist(), strict=True)
         window = np.stack([units[i][o - start[i] - look_back : o - start[i]] for i, o in pairs])  # (origins, lb, in)
         f = fut[a:b] if fut is not None else None
-        pred[a:b] = rolling_forecast(predict, window, steps, n_t, f, normalise=norm)
+        pred[a:b] = rolling_forecast(predict, window, steps, n_t, f, normalise=norm, mean=mean)
 
 
 def _stateful_origins(

@@ -292,9 +292,10 @@ def build(p: Plan, scaler: Scaler, transform: str, why: str, *, release: bool = 
         steps = Transform.parse(transform, p.cfg.evaluate.season)
     except ValueError as exc:
         raise ConfigError(str(exc), where="data.transform") from None
-    if steps.window_norm and p.cfg.stateful:
+    if steps.per_window and p.cfg.stateful:
         raise ConfigError(
-            "window_norm needs look-back windows; use difference in stateful mode", where="data.transform"
+            "window_norm and window_mean need look-back windows; use difference in stateful mode",
+            where="data.transform",
         )
     if steps.log:
         check_positive(p.ds)

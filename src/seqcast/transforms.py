@@ -5,6 +5,7 @@
   [seasonal]     u[t] = s[t] - s[t - season]               the network sees this year's change on last year's
   [difference]   u[t] = u[t] - u[t - 1]                    changes instead of levels
   [window_norm]  every window minus its last row           shapes instead of levels (look-back windows only)
+  [window_mean]  every window minus its mean               the same around a steadier level (noisy series)
 
 A transform is written as its steps joined by '+', in that order: `none`, `log`, `difference`, `window_norm`,
 `seasonal`, `log+seasonal`, `log+window_norm`, `seasonal+difference`, ... With `seasonal` or `difference`, a
@@ -18,7 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-STEPS = ("log", "seasonal", "difference", "window_norm")
+STEPS = ("log", "seasonal", "difference", "window_norm", "window_mean")
+WINDOW_STEPS = ("window_norm", "window_mean")  # applied per window: each window minus its reference level
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class Transform:
     season: int = 0  # the lag of the seasonal difference; 0: no seasonal step
     difference: bool = False
     window_norm: bool = False
+    window_mean: bool = False
 
     @classmethod
     def parse(cls, name: str, season: int = 1) -> Transform:
@@ -39,17 +42,24 @@ class Transform:
             raise ValueError(f"{name!r} is not a transform: 'none', or steps of {', '.join(STEPS)} joined by '+'")
         if len(set(steps)) != len(steps) or steps != sorted(steps, key=STEPS.index):
             raise ValueError(f"{name!r}: each step once, in the order {' + '.join(STEPS)}")
-        if "difference" in steps and "window_norm" in steps:
-            raise ValueError(f"{name!r}: difference and window_norm both remove the level; use one of them")
+        levels = [s for s in steps if s in ("difference", *WINDOW_STEPS)]
+        if len(levels) > 1:
+            raise ValueError(f"{name!r}: {' and '.join(levels)} each remove the level; use one of them")
         if "seasonal" in steps and season < 2:
             raise ValueError(f"{name!r}: the seasonal step needs evaluate.season of 2 or more (it is {season})")
-        return cls("log" in steps, season if "seasonal" in steps else 0, "difference" in steps, "window_norm" in steps)
+        season = season if "seasonal" in steps else 0
+        return cls("log" in steps, season, "difference" in steps, "window_norm" in steps, "window_mean" in steps)
 
     @property
     def name(self) -> str:
         """The transform as it is written in the config and preprocess.json."""
-        on = (self.log, self.season, self.difference, self.window_norm)
+        on = (self.log, self.season, self.difference, self.window_norm, self.window_mean)
         return "+".join(s for s, used in zip(STEPS, on, strict=True) if used) or "none"
+
+    @property
+    def per_window(self) -> bool:
+        """A step applied per window (window_norm, window_mean): look-back windows only."""
+        return self.window_norm or self.window_mean
 
     @property
     def lost(self) -> int:
@@ -102,21 +112,25 @@ class Transform:
         return out
 
 
+LOOKBACK_LEVEL_FREE: tuple[str, ...] = ("window_norm",)  # the level-free candidates of `auto` for look-back windows
+
+
 def auto_candidates(mode: str, season: int, positive: bool) -> list[str]:
     """The transforms `auto` tries: levels, the level-free one (window_norm for look-back windows, difference for
     stateful models), and where they apply the seasonal step (season > 1) and the log (positive targets)."""
-    level_free = "window_norm" if mode == "lookback" else "difference"
-    out = ["none", level_free]
+    level_free = LOOKBACK_LEVEL_FREE if mode == "lookback" else ("difference",)
+    out = ["none", *level_free]
     if season > 1:
         out.append("seasonal")
     if positive:
-        out.append(f"log+{level_free}")
+        out += [f"log+{step}" for step in level_free]
         if season > 1:
             out.append("log+seasonal")
     return out
 
 
-def normalise_window(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`window_norm`: (the window minus its last row, that row (batch, 1, inputs)); add it back to the output."""
-    last = x[:, -1:, :]
-    return x - last, last
+def normalise_window(x: np.ndarray, mean: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """`window_norm` (or with mean `window_mean`): (the window minus its last row (its mean over time), that
+    reference (batch, 1, inputs)); add the reference back to the output."""
+    ref = x.mean(axis=1, keepdims=True, dtype=np.float64).astype(x.dtype) if mean else x[:, -1:, :]
+    return x - ref, ref
