@@ -107,6 +107,25 @@ def test_update_with_features_equals_the_whole_history(tmp_path: Path) -> None:
     np.testing.assert_allclose(a, b, atol=1e-5, rtol=0)
 
 
+def test_update_with_past_features_static_and_series_id_equals_the_whole_history(tmp_path: Path) -> None:
+    held, full = held_and_full(tmp_path, features=True)
+    for path in (held, full):  # a static column: one size per series
+        frame = pd.read_csv(path)
+        frame["size"] = frame["series"].map({"A": 1.0, "B": 2.0, "C": 5.0})
+        frame.to_csv(path, index=False)
+    data = {"past_features": ["x"], "static": ["size"], "series_id": True, "transform": "window_norm"}
+    cfg = config(tmp_path, held, windows={"horizon": 3}, model={"kind": "many_to_one"}, data=data)
+    run = train_run(load_config(cfg), output_dir=tmp_path / "run").run_dir
+    res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(full)])
+    assert res.exit_code == 0, res.output
+    opened = load_run(run)
+    assert opened.pre["inputs"] == ["y", "x", "size", "series=A", "series=B", "series=C"]
+    a = fc.forecast(opened, 3)[2]  # from state.npz: no --future (past-only and static inputs)
+    b = fc.forecast(opened, 3, data=full)[2]
+    np.testing.assert_allclose(a, b, atol=1e-5, rtol=0)
+    assert np.abs(a - fc.forecast(opened, 3, data=held)[2]).max() > 1e-3  # the update did move it
+
+
 def test_forecast_reads_no_history_once_the_run_keeps_its_state(tmp_path: Path) -> None:
     held, _ = held_and_full(tmp_path)
     run = train_run(load_config(config(tmp_path, held)), output_dir=tmp_path / "run").run_dir
