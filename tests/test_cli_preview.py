@@ -241,6 +241,7 @@ def test_stateful_series_of_different_lengths_are_padded(write_project: WritePro
     # many_to_one, horizon 1: 39 and 19 usable rows; rounds of 3 x 2 = 6 rows: 7 chunks (42 slots) for both
     assert doc["batches"] == 7 and doc["x_shape"] == [6, 2, 1] and doc["y_shape"] == [6, 1, 1]
     assert doc["padding"]["rows"] == {"long": 3, "short": 23} and doc["padding"]["dropped"] == 0
+    assert doc["padding"]["fraction"] == round(26 / (7 * 6 * 2), 4)  # of 7 batches x 6 rows x 2 steps
     assert_stateful_rows(doc)
     for name, usable in (("long", 39), ("short", 19)):  # every usable row is an input once: nothing trimmed
         mine = [r for r in doc["rows"] if r["series"] == name]
@@ -249,7 +250,7 @@ def test_stateful_series_of_different_lengths_are_padded(write_project: WritePro
     res = invoke("window-preview", cfg)
     assert res.exit_code == 0, res.output
     out = " ".join(res.stdout.split())
-    assert "padded rows per series: {'long': 3, 'short': 23}" in out and "masked" in out
+    assert "padded rows per series (31.0% of the batches' steps): {'long': 3, 'short': 23}" in out and "masked" in out
     assert "row r of batch k+1 continues row r of batch k (7 batches of 6 rows)" in out
 
 

@@ -147,7 +147,8 @@ def window_preview(
                 console.out.print(console.safe(console.resample_text(doc["resample"])))
             if doc["mode"] == "stateful":
                 pad = doc["padding"]
-                console.out.print(console.safe(f"{pad['how']}; padded rows per series: {pad['rows']}"))
+                share = f"{pad['fraction']:.1%} of the batches' steps"
+                console.out.print(console.safe(f"{pad['how']}; padded rows per series ({share}): {pad['rows']}"))
         if plot is not None:
             plot_preview(p, str(plot), limit=None)
             if not as_json:
