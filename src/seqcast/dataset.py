@@ -153,21 +153,18 @@ def stateful_batches(prep: Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray
     (batches * batch, num_steps, inputs); padded steps are PAD_VALUE in x and weigh 0."""
     lay = prep.plan.train
     assert isinstance(lay, StreamLayout)
-    x, y, w = stateful_arrays(lay, prep.arrays, prep.n_targets)
-    check_pad(x, lay, prep.ds.names)
-    return x, y, w
+    check_pad(prep.arrays, lay, prep.ds.names)
+    return stateful_arrays(lay, prep.arrays, prep.n_targets)
 
 
-def check_pad(x: np.ndarray, lay: StreamLayout, names: list[str]) -> None:
-    """Refuse data with a real row equal to PAD_VALUE in every input: the Masking layer would skip it."""
-    pads = np.concatenate([lay.paddings(b) for b in range(lay.batches)])  # (rows,) batch-major, as x
-    real = np.arange(lay.num_steps)[None, :] >= pads[:, None]  # (rows, num_steps): the unpadded input steps
-    hit = (x == PAD_VALUE).all(axis=2) & real
-    if hit.any():
-        at, step = (int(v[0]) for v in np.nonzero(hit))
-        i, _ = lay.locate(at % lay.batch_size)
-        raise DataError(
-            f"series {names[i]!r} has a row whose every input is {PAD_VALUE} in model units, the value that marks "
-            "padding in stateful training (it would be masked)",
-            hint="set data.scaler to standard or minmax, or shift the values",
-        )
+def check_pad(arrays: list[np.ndarray], lay: StreamLayout, names: list[str]) -> None:
+    """Refuse data with a real input row equal to PAD_VALUE in every column: the Masking layer would skip it.
+    The real input rows of series i are [real_first, first + chunks * streams * num_steps) of its model units."""
+    span = lay.chunks * lay.streams * lay.num_steps
+    for i, (a, lo, first) in enumerate(zip(arrays, lay.real_first, lay.first, strict=True)):
+        if (a[lo : first + span] == PAD_VALUE).all(axis=1).any():
+            raise DataError(
+                f"series {names[i]!r} has a row whose every input is {PAD_VALUE} in model units, the value that "
+                "marks padding in stateful training (it would be masked)",
+                hint="set data.scaler to standard or minmax, or shift the values",
+            )
