@@ -15,14 +15,10 @@ import numpy as np
 
 from seqcast.errors import DataError
 from seqcast.intervals import mase_scale, scale_of  # MASE's scale; scale_of is the intervals' (forecast reads it)
+from seqcast.windows import backtest_origins as origins
 from seqcast.windows import clear_of_gaps
 
 METRICS = ("mae", "rmse", "smape", "mase")
-
-
-def origins(test_start: int, n: int, horizon: int) -> np.ndarray:
-    """Backtest origins of one series: test_start, test_start + horizon, ... while a full block fits."""
-    return np.arange(test_start, n - horizon + 1, horizon, dtype=np.int64)
 
 
 def history_rows(run: Any) -> int:

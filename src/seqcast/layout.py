@@ -174,12 +174,11 @@ def check_backtest(cfg: Config, ds: Dataset, parts: list[Parts]) -> None:
         )
     breaks = [s.breaks for s in ds.series]
     if any(len(b) for b in breaks):  # data.missing: drop: origins whose rows cross a gap are not scored
-        from seqcast.windows import clear_of_gaps
+        from seqcast.windows import backtest_origins, clear_of_gaps
 
         lost = 0 if cfg.data.transform == "auto" else first_row(cfg)  # the least any transform needs
         history = max((1 if cfg.stateful else cfg.windows.look_back) + lost, season)
-        # evaluate.origins: each test part's start, then one every h steps while a whole block fits
-        jobs = [(i, int(o)) for i, p in enumerate(parts) for o in range(p.val_end, p.n - h + 1, h)]
+        jobs = [(i, int(o)) for i, p in enumerate(parts) for o in backtest_origins(p.val_end, p.n, h)]
         if not clear_of_gaps(jobs, breaks, history, h):
             raise DataError(
                 f"every one of the {len(jobs)} backtest origins has a gap that data.missing: drop left in its "

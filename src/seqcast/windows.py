@@ -202,6 +202,11 @@ def crosses_break(breaks: np.ndarray, starts: np.ndarray, length: int | np.ndarr
     return (nxt < len(breaks)) & (breaks[np.minimum(nxt, len(breaks) - 1)] < starts + length)
 
 
+def backtest_origins(test_start: int, n: int, horizon: int) -> np.ndarray:
+    """Backtest origins of one series: test_start, test_start + horizon, ... while a full block fits."""
+    return np.arange(test_start, n - horizon + 1, horizon, dtype=np.int64)
+
+
 def clear_of_gaps(
     jobs: list[tuple[int, int]], breaks: list[np.ndarray], history: int, steps: int, ends: list[int] | None = None
 ) -> list[tuple[int, int]]:
