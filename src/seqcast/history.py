@@ -16,27 +16,32 @@ from seqcast.run import Run
 from seqcast.timeaxis import Freq
 
 
-def history_dataset(run: Run, data: Path | None) -> Dataset:
-    """The series to forecast from: --data, or the training file of the run."""
+def read_like_run(run: Run, path: Path | None, subject: str, verb: str) -> Dataset:
+    """The rows of `path` (None: the run's data file) read as the run reads its data (its data config, resampling
+    and series identity columns), refused, naming `subject`, when their step is not the run's."""
     from seqcast.data import load_dataset
 
-    dcfg = run.cfg.data.model_copy()
-    if data is not None:
-        dcfg.path = data.absolute()
+    dcfg = run.cfg.data.model_copy(update={"path": path.absolute()} if path is not None else {})
     ds = load_dataset(dcfg, run.pre.get("series_ids"))
     if ds.freq is not None and run.freq is not None and ds.freq != run.freq:
         raise DataError(
-            f"the history has a step of {ds.freq.alias}, but the run was trained on data with a step of "
+            f"{subject} {verb} a step of {ds.freq.alias}, but the run was trained on data with a step of "
             f"{run.freq.alias}: its forecasts would be {run.freq.alias} steps stamped as {ds.freq.alias}",
             where=str(dcfg.path),
-            hint="resample the history to the run's frequency",
+            hint=f"resample {subject} to the run's frequency",
         )
+    return ds
+
+
+def history_dataset(run: Run, data: Path | None) -> Dataset:
+    """The series to forecast from: --data, or the training file of the run."""
+    ds = read_like_run(run, data, "the history", "has")
     unknown = new_series(run, ds.names)
     if unknown and not new_series_ok(run.pre["scaler"]):  # scaled by statistics of their own, which they lack
         raise DataError(
             f"series {unknown[:5]} were not in the training data, so the run has no scaling for them "
             f"(data.scaler_scope: {run.pre['scaler'].get('scope', 'series')})",
-            where=str(dcfg.path),
+            where=ds.source,
             hint="train with data.scaler_scope: global (one scaling for every series) to forecast series the run "
             "never saw, or leave them out of the history",
         )

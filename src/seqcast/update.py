@@ -30,17 +30,10 @@ LOG = "updates.csv"
 
 def new_rows(run: Any, st: state.State, path: Path) -> tuple[dict[int, tuple[np.ndarray, np.ndarray]], dict[str, Any]]:
     """({series index: (times, values) of its new rows, gaps handled}, per-series counts) read from `path`."""
-    from seqcast.data import fill_missing, load_dataset
+    from seqcast.data import fill_missing
+    from seqcast.history import read_like_run
 
-    dcfg = run.cfg.data.model_copy(update={"path": path.absolute()})
-    ds = load_dataset(dcfg, run.pre.get("series_ids"))
-    if ds.freq is not None and run.freq is not None and ds.freq != run.freq:
-        raise DataError(
-            f"the new rows have a step of {ds.freq.alias}, but the run was trained on data with a step of "
-            f"{run.freq.alias}",
-            where=str(path),
-            hint="resample the new rows to the run's frequency",
-        )
+    ds = read_like_run(run, path, "the new rows", "have")
     index = {n: i for i, n in enumerate(st["series"].tolist())}
     unknown = [n for n in ds.names if n not in index]
     if unknown:  # state.npz keeps the run's series only; forecast --data warms a new one on its own rows instead
