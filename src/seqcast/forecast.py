@@ -168,7 +168,7 @@ def forecast_origins(
         _check_positive(values, ids, lo, hi, n_t, names)
 
     units = {
-        i: tf.forward(scaler.transform(i, tf.pre(values[i][a:b], n_t))).astype(np.float32)
+        i: run.units(scaler, i, values[i][a:b]).astype(np.float32)
         for i, a, b in zip(ids.tolist(), lo.tolist(), hi.tolist(), strict=True)
     }
     start = dict(zip(ids.tolist(), lo.tolist(), strict=True))  # the row of values[i] that is units[i][0]
@@ -187,10 +187,10 @@ def forecast_origins(
 def _future_units(run: Run, scaler: Any, before: list[tuple[int, np.ndarray]], future: list[np.ndarray]) -> np.ndarray:
     """Model units (jobs, steps, features) of known future features; before[j] = (series i, its original rows
     just before job j's origin, at least the transform's `lost` of them), which the transform reads first."""
-    tf, n_t, first = run.steps, run.n_targets, run.steps.lost
+    n_t, first = run.n_targets, run.steps.lost
     no_targets = [np.column_stack([np.zeros((len(f), n_t)), f]) for f in future]
     out = np.stack([
-        tf.forward(scaler.transform(i, tf.pre(np.concatenate([rows[len(rows) - first :], f]), n_t)))[first:, n_t:]
+        run.units(scaler, i, np.concatenate([rows[len(rows) - first :], f]))[first:, n_t:]
         for (i, rows), f in zip(before, no_targets, strict=True)
     ]).astype(np.float32)  # fmt: skip
     past = [run.pre["features"].index(c) for c in run.pre.get("past_features", [])]

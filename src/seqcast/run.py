@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from seqcast import engine, rundir
 from seqcast.config import Config, validate
 from seqcast.errors import DataError
@@ -43,6 +45,12 @@ class Run:
     def scaler(self, names: list[str]) -> Scaler:
         """The run's scaler for the series `names`, in that order."""
         return Scaler.from_json(self.pre["scaler"], names, self.pre["inputs"])
+
+    def units(self, scaler: Scaler, i: int, rows: np.ndarray) -> np.ndarray:
+        """Model units of rows (original units) of series i: the log, the scaling, the seasonal step and the
+        difference (window_norm/window_mean aside, per window); the first `steps.lost` rows have none (nan)."""
+        tf = self.steps
+        return tf.forward(scaler.transform(i, tf.pre(rows, self.n_targets)))
 
     def calibration(self) -> dict[str, Any] | None:
         """calibration.json (the conformal quantiles of the intervals, intervals.py), checked; None if absent.

@@ -50,12 +50,6 @@ def tail_length(run: Run) -> int:
     return (1 if stateful(run) else int(run.pre["look_back"])) + run.steps.lost
 
 
-def model_units(run: Run, scaler: Any, i: int, rows: np.ndarray) -> np.ndarray:
-    """Model units of rows (original units) of series i; the first `lost` rows have none (nan)."""
-    tf = run.steps
-    return tf.forward(scaler.transform(i, tf.pre(rows, run.n_targets)))
-
-
 def build(run: Run, ds: Dataset, batch: int = 4096) -> State:
     """The state after each series' last row of ds (the whole history): see the module doc."""
     names, t_len, first = ds.names, tail_length(run), run.steps.lost
@@ -80,7 +74,7 @@ def build(run: Run, ds: Dataset, batch: int = 4096) -> State:
         answers = []
         for a in range(0, len(names), batch):
             group = range(a, min(a + batch, len(names)))
-            units = [model_units(run, scaler, i, ds.series[i].values)[first:].astype(np.float32) for i in group]
+            units = [run.units(scaler, i, ds.series[i].values)[first:].astype(np.float32) for i in group]
             span = max(len(u) for u in units) - 1
             x = np.zeros((len(units), span, units[0].shape[1]), np.float32)
             for r, u in enumerate(units):
@@ -101,7 +95,7 @@ def build(run: Run, ds: Dataset, batch: int = 4096) -> State:
 
 def _tail_units(run: Run, scaler: Any, tail: np.ndarray) -> np.ndarray:
     first = run.steps.lost
-    return np.stack([model_units(run, scaler, i, t)[first:] for i, t in enumerate(tail)]).astype(np.float32)
+    return np.stack([run.units(scaler, i, t)[first:] for i, t in enumerate(tail)]).astype(np.float32)
 
 
 def save(path: Path, st: State) -> None:
@@ -196,7 +190,7 @@ def advance(run: Run, st: State, new: dict[int, tuple[np.ndarray, np.ndarray]]) 
             by_rows.setdefault(len(v), []).append(i)
         for idx in by_rows.values():  # series with as many new rows run as one batch
             x = np.stack([
-                model_units(run, scaler, i, np.concatenate([tail[i][t_len - first:], new[i][1]]))[first:] for i in idx
+                run.units(scaler, i, np.concatenate([tail[i][t_len - first:], new[i][1]]))[first:] for i in idx
             ]).astype(np.float32)  # fmt: skip
             model.states = [tuple(s[idx] for s in layer) for layer in states]
             with model.blas_threads(len(idx)):
