@@ -125,15 +125,22 @@ def preview_tables(doc: dict[str, Any], total_series: int | None = None) -> list
 
 def inputs_text(doc: dict[str, Any]) -> str:
     """window-preview's line on the inputs after the targets: which need future values, which do not."""
-    past, static = doc["past_features"], [c for c in doc["static"] if not c.startswith("series=")]
+    from seqcast.data import ID_PREFIX
+
+    past, static = doc["past_features"], [c for c in doc["static"] if not c.startswith(ID_PREFIX)]
     ids = len(doc["static"]) - len(static)  # data.series_id: one column per series, named series=<name>
     known = [c for c in doc["features"] if c not in past and c not in doc["static"]]
     parts = [f"targets {doc['targets']}"]
-    parts += [f"features {known} (known ahead: forecast reads them from --future)"] if known else []
-    parts += [f"past_features {past} (up to the forecast origin only: a direct forecast of windows.horizon steps)"]
-    parts += [f"static {static} (one value per series, repeated at every step; scaled across series)"]
-    parts += [f"series identity: {ids} columns series=<name>, 1 in the series' own (data.series_id)"] if ids else []
-    return "inputs, in this order: " + "; ".join(p for p in parts if not p.endswith(("[] ", "[]")) and "[] (" not in p)
+    if known:
+        parts.append(f"features {known} (known ahead: forecast reads them from --future)")
+    if past:
+        where = "up to the forecast origin only: a direct forecast of windows.horizon steps"
+        parts.append(f"past_features {past} ({where})")
+    if static:
+        parts.append(f"static {static} (one value per series, repeated at every step; scaled across series)")
+    if ids:
+        parts.append(f"series identity: {ids} columns {ID_PREFIX}<name>, 1 in the series' own (data.series_id)")
+    return "inputs, in this order: " + "; ".join(parts)
 
 
 def scaler_text(scaler: dict[str, Any]) -> str:
