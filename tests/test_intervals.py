@@ -89,6 +89,29 @@ def test_scale_is_the_in_sample_seasonal_naive_mae_with_a_fallback_for_constant_
     np.testing.assert_allclose(evaluate.scale_of(np.zeros((4, 1)), 1), [1.0])
 
 
+def test_steps_pool_by_their_spreads_into_one_quantile() -> None:
+    # 10 origins, 2 steps: step 2's errors are twice step 1's; spreads 5.5 and 11, every ratio (1..10) / 5.5 twice
+    e = np.arange(1.0, 11.0)
+    errors = np.stack([e, 2 * e], axis=1)[:, :, None]
+    counts, q = intervals.quantiles(errors, ["y"])
+    assert counts == [20, 20]
+    assert q["80"]["y"] == pytest.approx([9.0, 18.0])  # ceil(21 x 0.8) = 17th of 20 ratios: 9 / 5.5
+    assert q["95"]["y"] == pytest.approx([10.0, 20.0])  # 20th of 20; one step alone (10 errors) has no 95 %
+    assert math.isnan(intervals.conformal_quantile(e, 95))
+    assert q["99"]["y"] == [None, None]  # 99 % needs 99 errors
+
+
+def test_spreads_never_shrink_along_the_steps_and_fill_a_step_without_errors() -> None:
+    errors = np.array([[4.0, 1.0, np.nan, 9.0], [2.0, 1.0, np.nan, 5.0]])  # means 3, 1, -, 7
+    assert intervals.spreads(errors).tolist() == [3.0, 3.0, 3.0, 7.0]
+    assert np.isnan(intervals.spreads(np.array([[np.nan, 1.0]])))[0]  # nothing before the first errors
+
+
+def test_an_error_of_zero_spread_still_counts_and_gives_a_zero_quantile() -> None:
+    counts, q = intervals.quantiles(np.zeros((30, 2, 1)), ["y"])  # a forecast that was always right
+    assert counts == [60, 60] and q["95"]["y"] == [0.0, 0.0]
+
+
 # ---------------------------------------------------------------------------------------------
 # a run's calibration
 
@@ -105,21 +128,20 @@ def test_calibration_counts_every_validation_error_per_step_and_nothing_after_th
     )
     run = train_run(load_config(cfg), output_dir=tmp_path / "run").run_dir
     doc = json.loads((run / "calibration.json").read_text())
-    # an origin o in [30, 40) has step k inside the validation part when o + k - 1 < 40: 10, 9, 8 per series
-    assert doc["errors"] == [20, 18, 16] and doc["origins"] == 20 and doc["horizon"] == 3
+    # origins o in [28, 40): step k's truth, row o + k - 1, is in the validation part for 10 origins per series
+    assert doc["step_errors"] == [20, 20, 20] and doc["origins"] == 24 and doc["horizon"] == 3
+    assert doc["errors"] == [60, 60, 60]  # each step's quantile rests on the errors of all steps, pooled
     assert doc["levels"] == [50, 80] and doc["space"] == "original"
     assert set(doc["quantiles"]) == {str(lv) for lv in range(50, 100)}
-    assert None not in doc["quantiles"]["80"]["y"]  # 4 errors suffice for 80 %
-    assert (
-        doc["quantiles"]["95"]["y"][0] is not None and doc["quantiles"]["95"]["y"][2] is None
-    )  # 16 errors: fewer than the 19 a 95 % quantile needs
+    assert None not in doc["quantiles"]["95"]["y"]  # 60 pooled errors: 95 % needs 19
     # y = the row index: the scale is the training part's seasonal-naive MAE = 1 for both series
     assert doc["scales"] == {"A": [1.0], "B": [1.0]}
-    # seasonal naive (season 1) forecasts the last value: its scaled errors at step k are exactly k
-    assert doc["seasonal_naive"]["80"]["y"] == [1.0, 2.0, 3.0]
+    # seasonal naive (season 1) forecasts the last value: its scaled errors at step k are exactly k, so every
+    # ratio to its step's spread is 1, and every level's quantile is the spread itself
+    assert doc["seasonal_naive"]["80"]["y"] == doc["seasonal_naive"]["95"]["y"] == [1.0, 2.0, 3.0]
     metrics = json.loads((run / "metrics.json").read_text())
     assert set(metrics["intervals"]) == {"50", "80"}
-    assert metrics["intervals"]["80"]["errors"] == 16
+    assert metrics["intervals"]["80"]["errors"] == 60
     assert metrics["intervals"]["80"]["seasonal_naive"]["coverage"] == 1.0  # error k at step k: on the bound
     assert keras.saving.load_model(run / "model.keras", safe_mode=True) is not None  # plain Keras still loads it
 
@@ -131,7 +153,8 @@ def test_a_level_with_too_few_validation_errors_is_named_at_train_time_and_refus
     cfg = write_project(index_csv(60), data={"split": {"val": 6, "test": 10}}, training={"epochs": 1})
     res = CliRunner().invoke(app, ["train", str(cfg), "--output-dir", "run"])
     assert res.exit_code == 0, res.output
-    assert "no 95 % interval" in res.output and "data.split.val" in res.output and "step 1 has 6" in res.output
+    assert "no 95 % interval" in res.output and "data.split.val" in res.output
+    assert "the validation part gives 6" in res.output
     ok = CliRunner().invoke(app, ["forecast", "--run", "run", "--steps", "1", "--interval", "80", "--output", "f.csv"])
     assert ok.exit_code == 0, ok.output
     assert list(pd.read_csv(tmp_path / "f.csv").columns) == ["year", "y", "y_lo_80", "y_hi_80"]

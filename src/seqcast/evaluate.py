@@ -306,13 +306,14 @@ def calibrate(
         [scale_of(to_space(v[:a, :n_t], space), season, b) for v, (a, _), b in zip(values, bounds, cuts, strict=True)]
     )
     history = history_rows(run)
-    jobs = validation_jobs(bounds, history)
+    jobs = validation_jobs(bounds, history, steps)
     skipped: dict[str, int] = {}
     if breaks is not None and any(len(b) for b in breaks):
         kept = clear_of_gaps(jobs, breaks, history, steps, [b for _, b in bounds])
         skipped, jobs = {"origins_skipped_gaps": len(jobs) - len(kept)}, kept
     doc: dict[str, Any] = skipped | {
-        "method": "split conformal: absolute errors scaled per series and target, per horizon step",
+        "method": "split conformal: absolute errors scaled per series and target, pooled over the horizon steps "
+        "by each step's spread",
         "horizon": steps,
         "space": space,
         "levels": list(cfg.evaluate.intervals),
@@ -328,8 +329,11 @@ def calibrate(
             f = values[i][o : o + steps, n_t:]
             future.append(np.concatenate([f, np.repeat(f[-1:], steps - len(f), axis=0)]) if len(f) < steps else f)
     pred = fc.forecast_origins(run, cut, names, jobs, steps, future)
-    ends = [b for _, b in bounds]
-    counts, model_q = quantiles(scaled_errors(pred, values, jobs, ends, scales, space), targets)
+    errors = scaled_errors(pred, values, jobs, bounds, scales, space)
+    counts, model_q = quantiles(errors, targets)
     naive = np.stack([seasonal_naive(values[i][:, :n_t], o, steps, season) for i, o in jobs])
-    _, naive_q = quantiles(scaled_errors(naive, values, jobs, ends, scales, space), targets)
-    return doc | {"origins": len(jobs), "errors": counts, "quantiles": model_q, "seasonal_naive": naive_q}
+    _, naive_q = quantiles(scaled_errors(naive, values, jobs, bounds, scales, space), targets)
+    per_step = [int(np.isfinite(errors[:, k]).all(axis=-1).sum()) for k in range(steps)]
+    return doc | {
+        "origins": len(jobs), "errors": counts, "step_errors": per_step, "quantiles": model_q, "seasonal_naive": naive_q
+    }  # fmt: skip

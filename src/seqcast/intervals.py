@@ -1,25 +1,32 @@
 """Prediction intervals: split conformal, per horizon step and target, calibrated on the validation part.
 
-After training, evaluate.calibrate has the model forecast `evaluate.horizon` steps from every row of each
-series' validation part (data the weights never fitted; at most MAX_ORIGINS per series, evenly spread), from
-the history before it.
-Each error is kept where it falls inside the validation part, per horizon step and target, divided by its
-series' scale (the in-sample seasonal-naive MAE of the training part, MASE's scale) so that series of
-different sizes pool. For level L the conformal quantile of the n absolute scaled errors of a step is the
-ceil((n + 1) L / 100)-th smallest: with exchangeable errors a new one falls below it with probability at least
-L %, whatever their distribution. A level needs n >= L / (100 - L) errors at every step (4 for 80 %, 19 for
-95 %); below that it is refused.
+After training, evaluate.calibrate has the model forecast `evaluate.horizon` steps from every origin whose
+steps reach into each series' validation part (data the weights never fitted; from `horizon - 1` rows before
+it, at most MAX_ORIGINS per series, evenly spread), from the history before it. Each error is kept where its
+truth lies inside the validation part, so every step gets one error per validation row. Errors are taken per
+horizon step and target, divided by their series' scale (the in-sample seasonal-naive MAE of the training
+part, MASE's scale) so that series of different sizes pool.
+
+The errors of all steps pool too (normalised conformal prediction): each step's errors are divided by that
+step's spread (their mean, made non-decreasing along the steps), and the level-L quantile of the n pooled
+ratios is the ceil((n + 1) L / 100)-th smallest; step k's quantile is that times step k's spread. With
+exchangeable ratios a new one falls below it with probability at least L %, whatever their distribution, and
+a short validation part (a yearly series' 10 rows) still backs a 95 % interval: a level needs n >= L / (100 -
+L) pooled errors (4 for 80 %, 19 for 95 %); below that it is refused. Chosen on the development series'
+validation parts over one quantile per step (bench/ACCURACY.md): most of those gave too few errors per step
+for 95 % at all.
 
 The interval of a forecast f is f -/+ q x scale, in original units. With a log transform the errors are
 measured, and the interval built, on the log of the targets, then mapped back with exp: a swing that grows
 with the level gets an interval that grows with it, and the bounds stay positive and ordered. The intervals
-widen with the step as the validation errors do; nothing is assumed about their growth. Quantiles are kept
-for every whole level from 50 to 99 (calibration.json), so `forecast --interval` may ask for any of them.
+widen with the step as the validation errors do. Quantiles are kept for every whole level from 50 to 99
+(calibration.json), so `forecast --interval` may ask for any of them.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -88,12 +95,13 @@ def scale_of(train: np.ndarray, season: int, breaks: np.ndarray | None = None) -
     return np.where(np.isfinite(out) & (out > 0), out, 1.0)
 
 
-def validation_jobs(bounds: list[tuple[int, int]], first: int) -> list[tuple[int, int]]:
-    """(series, origin) for every row of each validation part [train_end, val_end) with `first` rows before it,
-    at most MAX_ORIGINS per series (evenly spread)."""
+def validation_jobs(bounds: list[tuple[int, int]], first: int, steps: int = 1) -> list[tuple[int, int]]:
+    """(series, origin) for every origin whose `steps` steps reach into a validation part [train_end, val_end):
+    rows train_end - steps + 1 to val_end - 1 with `first` rows before them, at most MAX_ORIGINS per series
+    (evenly spread)."""
     jobs = []
     for i, (a, b) in enumerate(bounds):
-        a = max(a, first)
+        a = max(a - steps + 1, first)
         if b <= a:
             continue
         rows = np.arange(a, b)
@@ -107,35 +115,52 @@ def scaled_errors(
     pred: np.ndarray,
     values: list[np.ndarray],
     jobs: list[tuple[int, int]],
-    ends: list[int],
+    bounds: list[tuple[int, int]],
     scales: np.ndarray,
     space: str,
 ) -> np.ndarray:
-    """|truth - forecast| / scale in `space`, (jobs, steps, targets); nan where the step is past the series' end."""
+    """|truth - forecast| / scale in `space`, (jobs, steps, targets); nan where the step's truth lies outside its
+    series' validation part bounds[i] = (train_end, val_end)."""
     n_j, steps, n_t = pred.shape
     true = np.full(pred.shape, np.nan)
     for j, (i, o) in enumerate(jobs):
-        rows = values[i][o : min(o + steps, ends[i]), :n_t]
-        true[j, : len(rows)] = rows
+        a, b = max(bounds[i][0], o), min(o + steps, bounds[i][1])
+        true[j, a - o : b - o] = values[i][a:b, :n_t]
     series = np.array([i for i, _ in jobs], dtype=np.int64)
     with np.errstate(invalid="ignore"):
         return np.abs(to_space(true, space) - to_space(pred, space)) / scales[series][:, None, :]
 
 
+def spreads(errors: np.ndarray) -> np.ndarray:
+    """Each step's spread of (rows, steps) absolute errors: their mean, made non-decreasing along the steps (a
+    step without errors takes the one before it's); nan before the first step with errors."""
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the mean of a step without errors: nan, then filled
+        s = np.nanmean(errors, axis=0)
+    return np.fmax.accumulate(s)
+
+
 def quantiles(errors: np.ndarray, targets: list[str]) -> tuple[list[int], dict[str, dict[str, list[float | None]]]]:
-    """(errors per step, {level: {target: [quantile per step, None where too few]}}) of (jobs, steps, targets)."""
-    counts = [int(np.isfinite(errors[:, k]).all(axis=-1).sum()) for k in range(errors.shape[1])]
-    ranked = {  # each step's errors of each target sorted once, for all 50 levels
-        t: [np.sort(np.abs(e[np.isfinite(e)])) for e in errors[:, :, j].T] for j, t in enumerate(targets)
-    }
+    """(errors each step's quantile rests on, {level: {target: [quantile per step, None where too few]}}) of
+    (jobs, steps, targets) absolute scaled errors, pooled over the steps by their spreads."""
+    whole = np.isfinite(errors).all(axis=-1)  # (jobs, steps): an error of every target
+    pooled = int(whole.sum())
+    ranked, spread = {}, {}
+    for j, t in enumerate(targets):
+        e = np.where(whole, np.abs(errors[:, :, j]), np.nan)
+        spread[t] = spreads(e)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = np.where(spread[t] > 0, e / spread[t], np.where(e == 0, 0.0, np.inf))
+        ranked[t] = np.sort(ratio[np.isfinite(ratio)])  # every pooled error once, sorted, for all 50 levels
     out: dict[str, dict[str, list[float | None]]] = {}
     for level in LEVELS:
         per: dict[str, list[float | None]] = {}
         for t in targets:
-            qs = [_ranked(e, level) for e in ranked[t]]
-            per[t] = [q if np.isfinite(q) else None for q in qs]
+            q = _ranked(ranked[t], level) if len(ranked[t]) == pooled else float("nan")
+            per[t] = [float(q * s) if np.isfinite(q * s) else None for s in spread[t]]
         out[str(level)] = per
-    return counts, out
+    known = np.all([np.isfinite(spread[t]) for t in targets], axis=0)  # steps with errors at or before them
+    return [pooled if k else 0 for k in known], out
 
 
 def refused(doc: dict[str, Any], level: int, steps: int | None = None) -> str | None:
@@ -145,10 +170,7 @@ def refused(doc: dict[str, Any], level: int, steps: int | None = None) -> str | 
     low = min(counts) if counts else 0
     if low >= needed(level):
         return None
-    at = counts.index(low) + 1 if counts else 1
-    return (
-        f"a {level} % interval needs at least {needed(level)} validation errors per horizon step; step {at} has {low}"
-    )
+    return f"a {level} % interval needs at least {needed(level)} validation errors; the validation part gives {low}"
 
 
 def check_levels(doc: dict[str, Any] | None, levels: list[int], steps: int) -> None:
