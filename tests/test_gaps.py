@@ -452,6 +452,20 @@ def test_train_evaluate_preview_and_forecast_on_dropped_rows(
         "between 2057 and 2059 (rows 57 and 58)"
     ) in " ".join(res.stderr.split())
 
+    # update: new rows with one dropped are taken, and the gap is said (the windows read across it for a while)
+    state = (Path("runs/latest") / "state.npz").read_bytes()
+    (cfg.parent / "new.csv").write_text("year,y\n2060,60\n2061,61\n2063,63\n2064,64\n")
+    res = invoke("update", "--data", cfg.parent / "new.csv", "--json")
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["series"][""] == {"added": 4, "skipped": 0, "dropped": 1, "last_time": "2064"}
+    note = (
+        "the series: data.missing: drop left 1 missing row(s) among the new rows, the first at 2062: forecasts read "
+        "windows across the gap until 3 rows have come after it"
+    )
+    assert doc["notes"] == [note] and note in " ".join(res.stderr.split())
+    assert (Path("runs/latest") / "state.npz").read_bytes() != state
+
 
 @pytest.mark.slow
 def test_a_stateful_run_refuses_gaps_in_update_forecast_and_evaluate(

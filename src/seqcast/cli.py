@@ -310,6 +310,8 @@ def update(
         from seqcast.update import update as advance
 
         doc = advance(run, data)
+        for note in doc.get("notes", []):  # stderr, with --json too
+            console.note(note)
         if as_json:
             sys.stdout.write(rundir.strict_json(doc) + "\n")
         else:

@@ -28,8 +28,11 @@ from seqcast.timeaxis import TimeKind
 LOG = "updates.csv"
 
 
-def new_rows(run: Any, st: state.State, path: Path) -> tuple[dict[int, tuple[np.ndarray, np.ndarray]], dict[str, Any]]:
-    """({series index: (times, values) of its new rows, gaps handled}, per-series counts) read from `path`."""
+def new_rows(
+    run: Any, st: state.State, path: Path
+) -> tuple[dict[int, tuple[np.ndarray, np.ndarray]], dict[str, Any], list[str]]:
+    """({series index: (times, values) of its new rows, gaps handled}, per-series counts, notes) read from `path`;
+    a note for each series whose new rows data.missing: drop left gaps in."""
     from seqcast.data import fill_missing
     from seqcast.history import read_like_run
 
@@ -52,6 +55,7 @@ def new_rows(run: Any, st: state.State, path: Path) -> tuple[dict[int, tuple[np.
     missing = run.cfg.data.missing
     out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     counts: dict[str, Any] = {}
+    notes: list[str] = []
     for s in ds.series:
         i = index[s.name]
         last = st["last_time"][i]
@@ -93,9 +97,17 @@ def new_rows(run: Any, st: state.State, path: Path) -> tuple[dict[int, tuple[np.
                     where=str(path),
                     hint="set data.missing to interpolate or ffill, or send the missing rows",
                 )
+            if len(gaps) and missing == "drop":  # a look-back window joins the rows on either side, as --data would
+                window = int(run.pre["look_back"]) + run.steps.lost
+                counts[s.name]["dropped"] = len(gaps)
+                notes.append(
+                    f"{s.label}: data.missing: drop left {len(gaps)} missing row(s) among the new rows, the first at "
+                    f"{timeaxis.fmt(gaps[0], kind)}: forecasts read windows across the gap until {window} rows have "
+                    "come after it"
+                )
         out[i] = (times, values)
         counts[s.name]["added"] = len(times)
-    return out, counts
+    return out, counts, notes
 
 
 def update(run_dir: Path | None, data: Path) -> dict[str, Any]:
@@ -105,7 +117,7 @@ def update(run_dir: Path | None, data: Path) -> dict[str, Any]:
     run = load_run(run_dir)
     with rundir.lock(run.path):
         st = state.load(run)
-        new, counts = new_rows(run, st, data)
+        new, counts, notes = new_rows(run, st, data)
         after = state.advance(run, st, new) if new else st
         if new:
             state.save(run.path / state.FILE, after)
@@ -119,7 +131,7 @@ def update(run_dir: Path | None, data: Path) -> dict[str, Any]:
             "rows_added": sum(c["added"] for c in counts.values()),
             "rows_skipped": sum(c["skipped"] for c in counts.values()),
             "series": counts,
-        }
+        } | ({"notes": notes} if notes else {})
         _log(run.path / LOG, doc)
     return doc
 
