@@ -1,0 +1,161 @@
+"""The intervals' calibration, chosen on validation: the arms compared in bench/ACCURACY.md, on kept runs.
+
+Train once, keeping the run directories (the validation split: each series cut before its test part):
+
+    python bench/bench_accuracy.py --validation --seeds 0 --keep /tmp/val --no-write
+
+then calibrate every kept run several ways on its own validation part (the networks are the same in every arm)
+and score each arm's intervals on the run's test part (here: the development series' validation part):
+
+    python bench/calibration_arms.py /tmp/val
+
+Arms: where the origins are (`val`: in the validation part, the old default; `ext`: from horizon - 1 rows
+before it, every error whose truth lies in it), one quantile per step or the steps pooled by their spreads
+(`+pool`, seqcast.intervals.quantiles), and with the pooled origins a local scale per origin (`local<k>`: the
+seasonal-naive MAE of the k seasons before it, at least 8 rows) instead of the series' training-part scale.
+Prints, per arm and level, the mean coverage minus the level (points), the worst series and the mean MSIS.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from seqcast import forecast as fc
+from seqcast import run as runs
+from seqcast.evaluate import history_rows, mase_scale, origins, run_dataset
+from seqcast.intervals import (
+    MAX_ORIGINS,
+    _ranked,
+    from_space,
+    interval_scores,
+    scale_of,
+    space_of,
+    spreads,
+    to_space,
+)
+
+LEVELS = (80, 95)
+
+
+def per_step(errors: np.ndarray, level: int) -> np.ndarray:
+    """One conformal quantile per step and target: (steps, targets), nan where too few."""
+    return np.array([[_ranked(np.sort(c[np.isfinite(c)]), level) for c in errors[:, :, j].T] for j in
+                     range(errors.shape[2])]).T  # fmt: skip
+
+
+def pooled(errors: np.ndarray, level: int) -> np.ndarray:
+    """The steps pooled by their spreads (as seqcast.intervals.quantiles): (steps, targets)."""
+    out = []
+    for j in range(errors.shape[2]):
+        s = spreads(errors[:, :, j])
+        ratio = errors[:, :, j] / s
+        out.append(_ranked(np.sort(ratio[np.isfinite(ratio)]), level) * s)
+    return np.stack(out, axis=-1)
+
+
+def local_scale(v: np.ndarray, o: int, season: int, rows: int) -> np.ndarray:
+    """The seasonal-naive MAE of the `rows` rows before origin o (targets,), nan where 0 or undefined."""
+    a = max(season, o - rows)
+    s = np.nanmean(np.abs(v[a:o] - v[a - season : o - season]), axis=0) if o > a else np.full(v.shape[1], np.nan)
+    return np.where(s > 0, s, np.nan)
+
+
+def arms(run_dir: Path) -> dict[str, dict[int, tuple[float, float]]]:
+    """{arm: {level: (coverage, MSIS)}} of one kept run, on its test part."""
+    run = runs.open_run(run_dir)
+    ds = run_dataset(run)
+    names, values = ds.names, [s.values for s in ds.series]
+    steps, season = run.cfg.evaluate.horizon, run.cfg.evaluate.season
+    n_t, features = run.n_targets, run.pre["features"]
+    space = space_of(run.pre["transform"])
+    split = {s["name"]: (int(s["train_end"]), int(s["val_end"])) for s in run.pre["series"]}
+    bounds = [split[n] for n in names]
+    sp = [to_space(v[:, :n_t], space) for v in values]
+    train_scale = np.stack([scale_of(s[:a], season) for s, (a, _) in zip(sp, bounds, strict=True)])
+
+    def future(jobs: list[tuple[int, int]]) -> list[np.ndarray] | None:
+        if not features:
+            return None
+        out = []
+        for i, o in jobs:
+            f = values[i][o : o + steps, n_t:]
+            out.append(np.concatenate([f, np.repeat(f[-1:], steps - len(f), axis=0)]) if len(f) < steps else f)
+        return out
+
+    def validation(extended: bool) -> tuple[list[tuple[int, int]], np.ndarray]:
+        """(jobs, scaled-free errors in `space`) of the validation origins, nan outside the validation part."""
+        jobs = []
+        for i, (a, b) in enumerate(bounds):
+            rows = np.arange(max(a - steps + 1 if extended else a, history_rows(run), season), b)
+            if len(rows) > MAX_ORIGINS:
+                rows = rows[np.linspace(0, len(rows) - 1, MAX_ORIGINS).round().astype(np.int64)]
+            jobs += [(i, int(o)) for o in rows]
+        cut = [v[:b] for v, (_, b) in zip(values, bounds, strict=True)]
+        pred = to_space(fc.forecast_origins(run, cut, names, jobs, steps, future(jobs)), space)
+        true = np.full(pred.shape, np.nan)
+        for j, (i, o) in enumerate(jobs):
+            lo, hi = max(bounds[i][0], o), min(o + steps, bounds[i][1])
+            true[j, lo - o : hi - o] = sp[i][lo:hi]
+        return jobs, np.abs(true - pred)
+
+    test = [(i, o) for i, (_, b) in enumerate(bounds) for o in origins(b, len(values[i]), steps)]
+    t_pred = fc.forecast_origins(run, values, names, test, steps, future(test))
+    t_true = np.stack([values[i][o : o + steps, :n_t] for i, o in test])
+    t_mase = np.stack([np.broadcast_to(mase_scale(values[i][: bounds[i][1], :n_t], season), (steps, n_t))
+                       for i, _ in test])  # fmt: skip
+
+    def score(q: dict[int, np.ndarray], scale: np.ndarray) -> dict[int, tuple[float, float]]:
+        z, out = to_space(t_pred, space), {}
+        for lv in LEVELS:
+            half = q[lv][None] * scale[:, None, :]
+            lo, hi = from_space(z - half, space), from_space(z + half, space)
+            s = interval_scores(np.minimum(lo, t_pred), np.maximum(hi, t_pred), t_true, t_mase, lv)
+            out[lv] = (s["coverage"], s["score"])
+        return out
+
+    result: dict[str, dict[int, tuple[float, float]]] = {}
+    t_scale = train_scale[[i for i, _ in test]]
+    for extended in (False, True):
+        jobs, err = validation(extended)
+        scaled = err / train_scale[[i for i, _ in jobs]][:, None, :]
+        name = "ext" if extended else "val"
+        quantile: Callable[[np.ndarray, int], np.ndarray]
+        for suffix, quantile in (("", per_step), ("+pool", pooled)):
+            result[name + suffix] = score({lv: quantile(scaled, lv) for lv in LEVELS}, t_scale)
+        if extended:
+            for k in (1, 2, 4):
+                rows = max(k * season, 8)
+                v_loc = np.stack([local_scale(sp[i], o, season, rows) for i, o in jobs])
+                t_loc = np.stack([local_scale(sp[i], o, season, rows) for i, o in test])
+                q = {lv: pooled(err / v_loc[:, None, :], lv) for lv in LEVELS}
+                result[f"ext+pool+local{k}"] = score(q, t_loc)
+    return result
+
+
+def main(folder: Path) -> None:
+    table: dict[str, Any] = {}
+    for d in sorted(folder.glob("run-*")):
+        if (d / "model.keras").exists():
+            table[d.name] = arms(d)
+            print(d.name, json.dumps(table[d.name]), flush=True)
+    for arm in next(iter(table.values())):
+        cells = []
+        for lv in LEVELS:
+            got = [(n, r[arm][lv]) for n, r in table.items() if np.isfinite(r[arm][lv][0])]
+            gaps = [100 * (c - lv / 100) for _, (c, _) in got]
+            msis = statistics.fmean(s for _, (_, s) in got) if got else float("nan")
+            worst = max(gaps, key=abs) if gaps else float("nan")
+            mean = statistics.fmean(gaps) if gaps else float("nan")
+            cells.append(f"{lv} %: {len(got)} series, gap {mean:+.1f}, worst {worst:+.1f}, MSIS {msis:.3f}")
+        print(f"{arm:18s} " + "; ".join(cells))
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
