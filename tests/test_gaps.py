@@ -396,8 +396,9 @@ def test_validation_origins_of_auto_skip_the_gaps(write_project: WriteProject) -
     p = plan(load_config(cfg))
     jobs, steps = validation_jobs(p, 2)
     assert steps == 2 and p.ds.series[0].breaks.tolist() == [30]
-    # val rows [27, 35); rows [o - 3, o + 2) must not hold row 30 past their first: o - 3 < 30 < o + 2
-    assert [o for _, o in jobs] == [27, 28, 33]
+    # val rows [27, 35): origins 26 to 34 reach into it; rows [o - 3, min(o + 2, 35)) must not hold row 30 past
+    # their first: o - 3 < 30 < o + 2
+    assert [o for _, o in jobs] == [26, 27, 28, 33, 34]
 
 
 # ---------------------------------------------------------------- end to end

@@ -95,18 +95,19 @@ def scale_of(train: np.ndarray, season: int, breaks: np.ndarray | None = None) -
     return np.where(np.isfinite(out) & (out > 0), out, 1.0)
 
 
-def validation_jobs(bounds: list[tuple[int, int]], first: int, steps: int = 1) -> list[tuple[int, int]]:
+def validation_jobs(
+    bounds: list[tuple[int, int]], first: int, steps: int = 1, limit: int = MAX_ORIGINS
+) -> list[tuple[int, int]]:
     """(series, origin) for every origin whose `steps` steps reach into a validation part [train_end, val_end):
-    rows train_end - steps + 1 to val_end - 1 with `first` rows before them, at most MAX_ORIGINS per series
-    (evenly spread)."""
+    rows train_end - steps + 1 to val_end - 1 with `first` rows before them, at most `limit` per series (evenly
+    spread). A series without a validation part has none."""
     jobs = []
     for i, (a, b) in enumerate(bounds):
-        a = max(a - steps + 1, first)
         if b <= a:
             continue
-        rows = np.arange(a, b)
-        if len(rows) > MAX_ORIGINS:
-            rows = rows[np.linspace(0, len(rows) - 1, MAX_ORIGINS).round().astype(np.int64)]
+        rows = np.arange(max(a - steps + 1, first), b)
+        if len(rows) > limit:
+            rows = rows[np.unique(np.linspace(0, len(rows) - 1, limit).round().astype(np.int64))]
         jobs += [(i, int(o)) for o in rows]
     return jobs
 

@@ -8,9 +8,11 @@ misses), `log` on a swing that grows with the level. No step is always better.
 
 `auto` therefore decides per data set by a validation backtest (see choose()): every candidate that applies
 (auto_candidates: levels, the level-free one, and with a season and positive targets the seasonal step and the
-log) is trained briefly with the config's own settings, then forecasts from every origin of the validation part,
-evaluate.horizon steps ahead, from the history before that origin. The one with the lowest mean absolute error,
-scaled by the training part's in-sample seasonal-naive MAE (MASE), is chosen, the earlier (simpler) candidate
+log) is trained briefly with the config's own settings, then forecasts evaluate.horizon steps ahead from every
+origin whose steps reach into the validation part (from horizon - 1 rows before it, as the intervals are
+calibrated), from the history before that origin; every step whose truth lies in the validation part is scored,
+so each step rests on every validation row. The one with the lowest mean absolute error, scaled by the training
+part's in-sample seasonal-naive MAE (MASE), is chosen, the earlier (simpler) candidate
 when scores are within SIMPLER_WITHIN of each other. Only the training and validation parts are ever looked at:
 the test part stays unseen. Without a validation part, a range rule decides (see out_of_range()).
 """
@@ -80,35 +82,35 @@ def choose_by_range(ds: Dataset, parts: list[Parts], scaler: Scaler, mode: str) 
 
 
 def validation_jobs(p: Plan, horizon: int) -> tuple[list[tuple[int, int]], int]:
-    """([(series, origin)], steps): origins in every series' validation part, each with `steps` rows after it.
+    """([(series, origin)], steps): every origin whose `horizon` steps reach into a series' validation part, from
+    horizon - 1 rows before it to its last row (at most MAX_ORIGINS per series, evenly spread), as the intervals
+    are calibrated: each step is scored on every validation row. steps = evaluate.horizon."""
+    from seqcast.intervals import validation_jobs as reaching
 
-    steps = evaluate.horizon, or the shortest validation part when that is shorter.
-    """
-    lengths = [q.val_end - q.train_end for q in p.parts if q.val_end > q.train_end]
-    if not lengths:
-        return [], 0
-    steps = max(1, min(horizon, min(lengths)))
-    jobs = []
-    for i, q in enumerate(p.parts):
-        if q.val_end - q.train_end < steps:
-            continue
-        origins = np.arange(q.train_end, q.val_end - steps + 1)
-        if len(origins) > MAX_ORIGINS:
-            origins = origins[np.unique(np.linspace(0, len(origins) - 1, MAX_ORIGINS).round().astype(np.int64))]
-        jobs += [(i, int(o)) for o in origins]
+    bounds = [(q.train_end, q.val_end) for q in p.parts]
     # data.missing: drop: no origin whose window (with every candidate's transform rows) or steps cross a gap
     history = (1 if p.cfg.stateful else p.cfg.windows.look_back) + first_row(p.cfg)
-    return clear_of_gaps(jobs, [s.breaks for s in p.ds.series], history, steps), steps
+    jobs = reaching(bounds, history, horizon, MAX_ORIGINS)
+    return clear_of_gaps(jobs, [s.breaks for s in p.ds.series], history, horizon, [b for _, b in bounds]), horizon
 
 
 def validation_mase(run: Any, p: Plan, jobs: list[tuple[int, int]], steps: int) -> float:
-    """Mean |error| / in-sample seasonal-naive MAE of the training part, over every job, step and target."""
+    """Mean |error| / in-sample seasonal-naive MAE of the training part, over every job, step and target whose
+    truth lies in the validation part."""
     ds, n_t = p.ds, len(p.ds.targets)
     season = p.cfg.evaluate.season
     values = [s.values for s in ds.series]
-    fut = [values[i][o : o + steps, n_t:] for i, o in jobs] if ds.features else None
+    fut = None
+    if ds.features:  # known future features, repeated past the series' end (those steps are not scored)
+        fut = []
+        for i, o in jobs:
+            f = values[i][o : o + steps, n_t:]
+            fut.append(np.concatenate([f, np.repeat(f[-1:], steps - len(f), axis=0)]) if len(f) < steps else f)
     pred = forecast_origins(run, values, ds.names, jobs, steps, fut)
-    true = np.stack([values[i][o : o + steps, :n_t] for i, o in jobs])
+    true = np.full(pred.shape, np.nan)
+    for j, (i, o) in enumerate(jobs):
+        a, b = max(p.parts[i].train_end, o), min(o + steps, p.parts[i].val_end)
+        true[j, a - o : b - o] = values[i][a:b, :n_t]
     scales = []
     for i, q in enumerate(p.parts):
         train = values[i][: q.train_end, :n_t]
