@@ -101,6 +101,13 @@ def test_steps_pool_by_their_spreads_into_one_quantile() -> None:
     assert q["99"]["y"] == [None, None]  # 99 % needs 99 errors
 
 
+def test_validation_origins_reach_into_the_validation_part_from_horizon_minus_1_rows_before() -> None:
+    # series 0: validation rows [10, 14), horizon 3: origins 8 to 13; series 1 has no validation part
+    assert intervals.validation_jobs([(10, 14), (12, 12)], first=5, steps=3) == [(0, o) for o in range(8, 14)]
+    assert intervals.validation_jobs([(10, 14)], first=9, steps=3) == [(0, o) for o in range(9, 14)]  # history
+    assert intervals.validation_jobs([(10, 110)], first=0, steps=1, limit=3) == [(0, 10), (0, 60), (0, 109)]
+
+
 def test_spreads_never_shrink_along_the_steps_and_fill_a_step_without_errors() -> None:
     errors = np.array([[4.0, 1.0, np.nan, 9.0], [2.0, 1.0, np.nan, 5.0]])  # means 3, 1, -, 7
     assert intervals.spreads(errors).tolist() == [3.0, 3.0, 3.0, 7.0]
