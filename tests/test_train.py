@@ -450,6 +450,13 @@ def test_train_json_prints_one_document_with_the_run_and_its_metrics(tmp_path: P
     assert doc["run_dir"] == str(run.absolute()) and doc["epochs"] == 1
     assert doc["metrics"] == json.loads((run / "metrics.json").read_text())
     assert "seqcast train: 2 series" in res.stderr  # the header and the progress go to stderr
+    header = res.stderr.splitlines()
+    i = next(k for k, line in enumerate(header) if line.startswith("seqcast train: 2 series"))
+    assert header[i + 1].startswith("  model many_to_one LSTM(4)") and header[i + 1].endswith(", batch 16")
+    pre = json.loads((run / "preprocess.json").read_text())
+    assert header[i + 2] == f"  transform {pre['transform']} ({pre['transform_reason']})"
+    assert pre["transform_reason"] == "set in the config"
+    assert header[i + 3].startswith("  states: look-back windows")
 
 
 def test_an_ensemble_trains_its_members_with_their_own_seeds_and_writes_one_plain_keras_model(tmp_path: Path) -> None:

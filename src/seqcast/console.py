@@ -185,8 +185,8 @@ def train_header(prep: Any, to_stderr: bool = False) -> None:
         + (f", features {ds.features}" if ds.features else "")
         + f"\n  model {cfg.model.kind} {cfg.model.cell.upper()}({units})"
         + (f" x {cfg.model.ensemble} networks averaged (model.ensemble)" if cfg.model.ensemble > 1 else "")
-        + f", batch {p.batch_size}, "
-        f"transform {prep.transform} ({prep.transform_why})\n  states: {policy}"
+        + f", batch {p.batch_size}"
+        f"\n  transform {prep.transform} ({prep.transform_why})\n  states: {policy}"
     )
     (err if to_stderr else out).print("[bold]seqcast train[/]: " + safe(body), highlight=False)  # data: no markup
 
