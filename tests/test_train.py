@@ -506,3 +506,23 @@ def test_train_says_an_ensemble_is_trained_and_shows_each_networks_best_epoch(tm
     best = [min((r for r in rows if r["member"] == k), key=lambda r: float(r["val_loss"]))["epoch"] for k in "01"]
     assert "6 (2 networks: 3, 3)" in res.output
     assert re.search(rf"best epochs +│ {best[0]}, {best[1]} \(val_loss", res.output), res.output
+
+
+def test_an_auto_trial_of_two_networks_scores_the_mean_of_its_two_seeds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from seqcast import select
+    from seqcast.prepare import plan_and_scale
+
+    cfg = load_config(write_config(tmp_path, training={"epochs": 2, "seed": 3}))
+    p, scaler = plan_and_scale(cfg)
+    jobs, steps = select.validation_jobs(p, cfg.evaluate.horizon)
+    assert jobs and select.TRIAL_NETWORKS == 1  # the default: one network per trial
+    alone = []
+    for seed in (3, 4):
+        one = cfg.model_copy(deep=True)
+        one.training.seed = seed
+        alone.append(select.candidate_score(one, p, scaler, "window_norm", jobs, steps))
+    assert alone[0] != alone[1]  # the seeds give other networks
+    monkeypatch.setattr(select, "TRIAL_NETWORKS", 2)
+    assert select.candidate_score(cfg, p, scaler, "window_norm", jobs, steps) == pytest.approx(np.mean(alone))

@@ -124,6 +124,11 @@ def validation_mase(run: Any, p: Plan, jobs: list[tuple[int, int]], steps: int) 
     return float(np.nanmean(err)) if np.isfinite(err).any() else float("inf")
 
 
+# Networks per trial (seeds seed, seed + 1, ...), their validation MASE averaged. 1: a trial's seed moves a
+# candidate's score by up to ~10 % on a noisy series (bench/ACCURACY.md, elnino); 2 was measured on validation.
+TRIAL_NETWORKS = 1
+
+
 def candidate_score(
     cfg: Config,
     p: Plan,
@@ -137,13 +142,17 @@ def candidate_score(
 
     progress: Keras callbacks that show the trial's epochs (none by default).
     """
-    brief = cfg.model_copy(deep=True)
-    brief.training.epochs = min(cfg.training.epochs, BRIEF_EPOCHS)
-    brief.training.tensorboard = False
-    prep = build(replace(p, cfg=brief), scaler, transform, "auto candidate")
-    model, _ = fit(prep, callbacks=progress)
-    run = Run(Path("."), brief, prep.preprocess_doc(), engine.from_keras(model))
-    return validation_mase(run, p, jobs, steps)
+    scores = []
+    for k in range(TRIAL_NETWORKS):
+        brief = cfg.model_copy(deep=True)
+        brief.training.epochs = min(cfg.training.epochs, BRIEF_EPOCHS)
+        brief.training.tensorboard = False
+        brief.training.seed = cfg.training.seed + k
+        prep = build(replace(p, cfg=brief), scaler, transform, "auto candidate")
+        model, _ = fit(prep, callbacks=progress if k == 0 else None)
+        run = Run(Path("."), brief, prep.preprocess_doc(), engine.from_keras(model))
+        scores.append(validation_mase(run, p, jobs, steps))
+    return float(np.mean(scores))
 
 
 def choose(
