@@ -124,8 +124,10 @@ def validation_mase(run: Any, p: Plan, jobs: list[tuple[int, int]], steps: int) 
     return float(np.nanmean(err)) if np.isfinite(err).any() else float("inf")
 
 
-# Networks per trial (seeds seed, seed + 1, ...), their validation MASE averaged. 1: a trial's seed moves a
-# candidate's score by up to ~10 % on a noisy series (bench/ACCURACY.md, elnino); 2 was measured on validation.
+# Networks per trial (seeds seed, seed + 1, ...), their validation MASE averaged. A trial's seed moves a
+# candidate's score by up to ~10 % on a noisy series (bench/ACCURACY.md, elnino), but 2 networks changed no
+# choice of 28 on the development series' validation splits (seeds 0 and 1) and made the trials take twice as
+# long: 1 it stays.
 TRIAL_NETWORKS = 1
 
 
