@@ -10,7 +10,7 @@ import io
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -227,9 +227,7 @@ def _fit_ensemble(
             members.append(keras.saving.load_model(resume / f"member-{k}.keras", safe_mode=True))
             rows += [r | {"member": k} for r in _member_rows(resume, k)]
             continue
-        member_cfg = cfg.model_copy(deep=True)
-        member_cfg.training.seed = cfg.training.seed + k
-        member = replace(prep, plan=replace(prep.plan, cfg=member_cfg))
+        member = prep.seeded(k)
         start = resume / f"member-{k}" if resume is not None and (resume / f"member-{k}").exists() else None
         bar = _bar(hooks, cfg, f"member {k + 1}/{n}")
         model, member_rows = fit(

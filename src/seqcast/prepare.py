@@ -8,7 +8,7 @@ tf.data pipeline applies window_norm in the graph (dataset.py): the same subtrac
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -191,6 +191,12 @@ class Prepared:
     @property
     def n_targets(self) -> int:
         return len(self.ds.targets)
+
+    def seeded(self, k: int) -> Prepared:
+        """The same data for the k-th network of several (an ensemble member, an `auto` trial's): training.seed + k."""
+        cfg = self.cfg.model_copy(deep=True)
+        cfg.training.seed = self.cfg.training.seed + k
+        return replace(self, plan=replace(self.plan, cfg=cfg))
 
     def preprocess_doc(self) -> dict[str, Any]:
         """preprocess.json: columns, layout, transform and why, scaler statistics, every series."""

@@ -144,15 +144,15 @@ def candidate_score(
 
     progress: Keras callbacks that show the trial's epochs (none by default).
     """
+    brief = cfg.model_copy(deep=True)
+    brief.training.epochs = min(cfg.training.epochs, BRIEF_EPOCHS)
+    brief.training.tensorboard = False
+    prep = build(replace(p, cfg=brief), scaler, transform, "auto candidate")
+    doc = prep.preprocess_doc()
     scores = []
     for k in range(TRIAL_NETWORKS):
-        brief = cfg.model_copy(deep=True)
-        brief.training.epochs = min(cfg.training.epochs, BRIEF_EPOCHS)
-        brief.training.tensorboard = False
-        brief.training.seed = cfg.training.seed + k
-        prep = build(replace(p, cfg=brief), scaler, transform, "auto candidate")
-        model, _ = fit(prep, callbacks=progress if k == 0 else None)
-        run = Run(Path("."), brief, prep.preprocess_doc(), engine.from_keras(model))
+        model, _ = fit(prep.seeded(k), callbacks=progress if k == 0 else None)
+        run = Run(Path("."), brief, doc, engine.from_keras(model))
         scores.append(validation_mase(run, p, jobs, steps))
     return float(np.mean(scores))
 
