@@ -143,7 +143,9 @@ def _free_ports(n: int) -> list[int]:
             s.close()
 
 
-def _cluster(config: Path, mode: str, folder: Path) -> tuple[list[subprocess.Popen[bytes]], list[str], list[Path]]:
+def _cluster(
+    config: Path, mode: str, folder: Path, *extra: str
+) -> tuple[list[subprocess.Popen[bytes]], list[str], list[Path]]:
     """Two workers of one multi_worker cluster on free local ports, each in its own folder; (processes, logs, dirs)."""
     cluster = {"worker": [f"127.0.0.1:{p}" for p in _free_ports(2)]}
     dirs = [folder / "chief", folder / "worker"]
@@ -155,7 +157,9 @@ def _cluster(config: Path, mode: str, folder: Path) -> tuple[list[subprocess.Pop
             env = _env(TF_CONFIG=tf_config, SEQCAST_CLUSTER_TIMEOUT="120")
             with (folder / f"log{index}.txt").open("wb") as log:  # a file: a full pipe would block the process
                 procs.append(
-                    subprocess.Popen(_cmd(config, "multi_worker", mode, "-q"), cwd=cwd, env=env, stdout=log, stderr=log)
+                    subprocess.Popen(
+                        _cmd(config, "multi_worker", mode, "-q", *extra), cwd=cwd, env=env, stdout=log, stderr=log
+                    )
                 )
         deadline = time.monotonic() + 300
         for proc in procs:
@@ -184,6 +188,31 @@ def test_multi_worker_two_processes_chief_writes_and_matches_one_device(tmp_path
     assert not [p.name for p in chief.iterdir() if p.name.startswith(".")], "no checkpoint or staging left"
     assert list(worker.iterdir()) == [], "the worker writes no run directory, checkpoint or runs/latest"
     _assert_same_training(reference, chief / "out")
+
+
+@pytest.mark.slow
+def test_multi_worker_trains_an_ensemble_and_its_refits_in_step_with_one_device(tmp_path: Path) -> None:
+    """Every fit of the chief (two members, each refit on train + val) has its twin on the worker."""
+    config = write_config(tmp_path)
+    extra = ("--set", "model.ensemble=2", "--set", "training.refit=true")
+    (tmp_path / "single").mkdir()
+    res = subprocess.run(
+        _cmd(config, "none", "lookback", "-q", *extra), cwd=tmp_path / "single", env=_env(), capture_output=True,
+        text=True, timeout=300,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    reference = tmp_path / "single" / "out"
+    for attempt in range(3):
+        procs, logs, dirs = _cluster(config, "lookback", tmp_path / f"try{attempt}", *extra)
+        if not any("address already in use" in log.lower() for log in logs):
+            break
+    assert [p.returncode for p in procs] == [0, 0], logs
+    run = dirs[0] / "out"
+    refit = json.loads((reference / "preprocess.json").read_text())["refit"]
+    assert refit["epochs"] == [2, 2] and json.loads((run / "preprocess.json").read_text())["refit"] == refit
+    a, b = (keras.saving.load_model(r / "model.keras") for r in (reference, run))
+    for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
+        np.testing.assert_allclose(wb, wa, atol=ATOL, rtol=0)
 
 
 def test_multi_worker_without_tf_config_is_a_config_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

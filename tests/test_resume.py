@@ -38,11 +38,14 @@ def _weights(run: Path) -> list[np.ndarray]:
     return keras.saving.load_model(run / "model.keras").get_weights()
 
 
-def _interrupt_after_epoch(out: Path, sig: int, epoch: int) -> subprocess.CompletedProcess[str]:
-    """Start training, wait until the checkpoint holds `epoch` epochs, send `sig`, wait for the exit."""
-    cmd = [sys.executable, "-m", "seqcast", "train", str(CONFIG), "-q", "--output-dir", str(out), *SETTINGS]
+def _interrupt_after_epoch(
+    out: Path, sig: int, epoch: int, inside: str = "", extra: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    """Start training (with `extra` arguments), wait until the checkpoint (its folder `inside`: refit,
+    training.refit's) holds `epoch` epochs, send `sig`, wait for the exit."""
+    cmd = [sys.executable, "-m", "seqcast", "train", str(CONFIG), "-q", "--output-dir", str(out), *SETTINGS, *extra]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    state = out.parent / f".{out.name}.checkpoint" / "state.json"
+    state = out.parent / f".{out.name}.checkpoint" / inside / "state.json"
     deadline = time.monotonic() + 240
     try:
         while time.monotonic() < deadline and proc.poll() is None:
@@ -89,6 +92,32 @@ def test_interrupt_keeps_checkpoint_and_resume_matches_uninterrupted(tmp_path: P
     assert full_hist == part_hist
 
 
+@pytest.mark.slow
+def test_interrupted_in_the_refit_resume_from_the_runs_checkpoint_matches_uninterrupted(tmp_path: Path) -> None:
+    full = _train(tmp_path / "full", "--set", "training.refit=true")
+    assert full.returncode == 0, full.stderr
+    refit = json.loads((tmp_path / "full" / "preprocess.json").read_text())["refit"]
+    assert refit["epochs"] >= 3  # the refit runs two more epochs after the first: the signal lands in it
+
+    out = tmp_path / "part"
+    refit_on = ("--set", "training.refit=true")
+    stopped = _interrupt_after_epoch(out, signal.SIGINT, epoch=1, inside="refit", extra=refit_on)
+    assert stopped.returncode == 130, stopped.stderr
+    checkpoint = tmp_path / ".part.checkpoint"
+    # the folder --resume takes is the run's checkpoint, not the refit's inside it
+    assert f"--resume {checkpoint}\n" in stopped.stderr.replace("\n  ", " ") + "\n", stopped.stderr
+    assert (checkpoint / "refit" / "state.json").exists() and not out.exists()
+
+    resumed = _train(out, "--resume", str(checkpoint), *refit_on)
+    assert resumed.returncode == 0, resumed.stderr
+    assert not checkpoint.exists()
+    for a, b in zip(_weights(tmp_path / "full"), _weights(out), strict=True):
+        np.testing.assert_array_equal(a, b)
+    for name in ("history.csv", "calibration.json"):  # the first fit, its early-stopped network restored
+        drop_seconds = [line.split(",")[:3] for line in (tmp_path / "full" / name).read_text().splitlines()]
+        assert drop_seconds == [line.split(",")[:3] for line in (out / name).read_text().splitlines()]
+
+
 def test_resume_from_a_folder_that_is_no_checkpoint_is_a_usage_error(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
@@ -99,3 +128,39 @@ def test_resume_from_a_folder_that_is_no_checkpoint_is_a_usage_error(tmp_path: P
     )
     assert res.exit_code == 2
     assert "not a seqcast checkpoint" in res.output
+
+
+@pytest.mark.parametrize(("epochs", "patience"), [(40, 1), (40, 50)], ids=["early-stopped", "every-epoch"])
+def test_resuming_a_finished_fit_trains_nothing_more_and_keeps_its_best_weights(
+    tmp_path: Path, epochs: int, patience: int
+) -> None:
+    """A checkpoint of a fit that was over (a run that failed after training, or stopped in a refit)."""
+    from test_train import write_config
+
+    from seqcast import pipeline
+    from seqcast.config import load_config
+    from seqcast.fit import fit
+
+    cfg = load_config(write_config(tmp_path, training={"epochs": epochs, "early_stopping": {"patience": patience}}))
+    prep = pipeline.prepare(cfg)
+    model, rows = fit(prep, checkpoint=tmp_path / "ck")
+    if patience == 1:
+        assert len(rows) < epochs  # early stopping ended it
+    best = int(np.argmin([r["val_loss"] for r in rows]))
+    assert best < len(rows) - 1  # the best epoch is not the last: restoring it matters
+    again, rows_again = fit(prep, resume=tmp_path / "ck")
+    assert [r["loss"] for r in rows_again] == [r["loss"] for r in rows]  # not one epoch more
+    for a, b in zip(model.get_weights(), again.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_ctrl_c_inside_an_ensemble_or_refit_names_the_runs_checkpoint(tmp_path: Path) -> None:
+    from seqcast.fit import Interrupted
+    from seqcast.pipeline import _resume_at
+
+    run_checkpoint = tmp_path / ".run.checkpoint"
+    (run_checkpoint / "member-1").mkdir(parents=True)
+    with pytest.raises(Interrupted) as caught, _resume_at(run_checkpoint):
+        raise Interrupted(f"training interrupted; the checkpoint is kept at {run_checkpoint / 'member-1'}")
+    assert caught.value.hint == f"resume with: seqcast train CONFIG --resume {run_checkpoint}"
+    assert str(run_checkpoint / "member-1") not in caught.value.render()

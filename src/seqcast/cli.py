@@ -141,6 +141,8 @@ def window_preview(
             for table in console.preview_tables(_plain(shown), total_series=len(doc["series"])):
                 console.out.print(table)
             console.out.print(console.safe(console.scaler_text(doc["scaler"])))
+            if doc["refit"] is not None:
+                console.out.print(console.refit_text(doc["refit"]))
             if doc["features"]:
                 console.out.print(console.safe(console.inputs_text(doc)))
             if doc["resample"] is not None:
@@ -201,10 +203,11 @@ def train(
             return
         if as_json:
             doc = {"run_dir": str(result.run_dir), "epochs": len(result.rows), "seconds": result.seconds}
+            doc |= {"refit": result.refit} if result.refit else {}
             sys.stdout.write(rundir.strict_json(doc | {"metrics": result.metrics}) + "\n")
         elif not quiet:
             try:
-                console.train_summary(result.rows, result.seconds, result.run_dir, result.metrics)
+                console.train_summary(result.rows, result.seconds, result.run_dir, result.metrics, result.refit)
             except Exception as exc:  # a display fault must not fail a written run
                 console.note(f"the run is complete in {result.run_dir}, but its summary could not be shown: {exc}")
 

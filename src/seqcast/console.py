@@ -160,6 +160,15 @@ def scaler_text(scaler: dict[str, Any]) -> str:
     return f"scaling: {scaler['kind']}, scope {scaler['scope']} ({scope}); {new}"
 
 
+def refit_text(refit: dict[str, Any]) -> str:
+    """window-preview's line on training.refit."""
+    return (
+        "training.refit: early stopping chooses the epochs on the validation part; then the kept network trains "
+        f"again, for those epochs, on the training and validation parts together ({refit['rows']} more rows); the "
+        "validation scores and the intervals are the first network's"
+    )
+
+
 def resample_text(rs: dict[str, Any]) -> str:
     """window-preview's line on data.resample: the bins, the aggregation, events in and rows out."""
     hows = set(rs["how"].values())
@@ -306,8 +315,14 @@ def intervals_table(levels: dict[str, Any]) -> None:
     out.print(t)
 
 
-def train_summary(rows: list[dict[str, Any]], seconds: float, target: Any, metrics: dict[str, Any]) -> None:
-    """The epochs run, the best one, the time, where the run went, then the backtest."""
+def train_summary(
+    rows: list[dict[str, Any]],
+    seconds: float,
+    target: Any,
+    metrics: dict[str, Any],
+    refit: dict[str, Any] | None = None,
+) -> None:
+    """The epochs run, the best one, the refit (training.refit), the time, where the run went, then the backtest."""
     import math
 
     members: dict[Any, list[dict[str, Any]]] = {}
@@ -335,6 +350,13 @@ def train_summary(rows: list[dict[str, Any]], seconds: float, target: Any, metri
         t.add_row("epochs run", str(len(rows)))
         for best in bests:
             t.add_row("best epoch", f"{best['epoch']} (loss {best['loss']:.4g}, val_loss {best['val_loss']:.4g})")
+    if refit:
+        epochs = refit["epochs"] if isinstance(refit["epochs"], list) else [refit["epochs"]]
+        t.add_row(
+            "refit",
+            f"{', '.join(map(str, epochs))} epoch{'s' if epochs != [1] else ''} on the training and validation parts "
+            f"({refit['rows_added']} more rows): model.keras; the validation scores and intervals: the first fit",
+        )
     t.add_row("time", f"{seconds:.1f} s")
     t.add_row("run directory", safe(str(target)))
     out.print(t)

@@ -207,10 +207,13 @@ def backtest_run(
     data: tuple[list[str], list[np.ndarray]] | None = None,
     calibration: dict[str, Any] | None = None,
     breaks: list[np.ndarray] | None = None,
+    judged: Any = None,
 ) -> dict[str, Any]:
     """Backtest a (possibly still staging) run directory, or an open run.Run, on its data's test split; data:
     (names, values) already read (run_values) and breaks their Series.breaks; calibration: the run's
-    calibration.json unless given."""
+    calibration.json unless given; judged: the run.Run whose validation part is scored (train passes the network
+    of a training.refit run that never saw it). A refit run's kept model has trained on its validation part: without
+    `judged` its validation scores are read from metrics.json as train wrote them, never recomputed."""
     from seqcast import forecast as fc
     from seqcast import run as runs
 
@@ -234,8 +237,25 @@ def backtest_run(
         values, test_starts, h, cfg.evaluate.season, run.pre["targets"], model_forecast, cal, names,
         breaks, history_rows(run),
     )  # fmt: skip
-    doc["validation"] = _validation(run, values, names, h, breaks)
+    if judged is None and run.pre.get("refit"):
+        doc["validation"] = _stored_validation(run, h)
+    else:
+        doc["validation"] = _validation(judged or run, values, names, h, breaks)
     return doc
+
+
+def _stored_validation(run: Any, h: int) -> dict[str, Any]:
+    """A refit run's validation scores as train wrote them (metrics.json), at the run's own horizon; {} at another
+    horizon or when they are gone: the kept network has trained on the validation part."""
+    import json
+
+    path = run.path / "metrics.json"
+    if h != run.cfg.evaluate.horizon or not path.exists():
+        return {}
+    try:
+        return dict(json.loads(path.read_text()).get("validation") or {})
+    except (OSError, ValueError):
+        return {}
 
 
 def _validation(

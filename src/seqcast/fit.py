@@ -91,7 +91,12 @@ def fit(
         )
     callbacks = make_callbacks(prep, rows, workdir or Path("."), session) + list(callbacks or [])
     lost: Exception | None = None
-    if session.epochs_done < cfg.training.epochs:
+    patience = cfg.training.early_stopping.patience
+    stopped = patience is not None and session.wait >= patience  # a resumed checkpoint early stopping had ended
+    if session.epochs_done >= cfg.training.epochs or stopped:
+        if patience is not None and session.best_weights is not None:  # what BestKeeper did at the end of that fit
+            model.set_weights(session.best_weights)
+    else:
         with _stop_on_signals(model, session, note):
             try:
                 _train_loop(prep, model, strategy, callbacks, session)

@@ -51,7 +51,6 @@ class Plan:
 def plan(cfg: Config, ds: Dataset | None = None) -> Plan:
     """Load the data (unless given) and lay out windows or streams for train, val and test."""
     ds = ds if ds is not None else load_dataset(cfg.data)
-    first = first_row(cfg)
     if not cfg.stateful:
         short = [s.name for s in ds.series if len(s) < min_rows(cfg)]
         if short:
@@ -64,6 +63,13 @@ def plan(cfg: Config, ds: Dataset | None = None) -> Plan:
                 hint="lower windows.look_back or windows.horizon",
             )
     parts = split_parts(ds, cfg.data, min_train=min_rows(cfg) if not cfg.stateful else 2)
+    return lay_out(cfg, ds, parts)
+
+
+def lay_out(cfg: Config, ds: Dataset, parts: list[Parts]) -> Plan:
+    """The windows or streams of every part for a given split (plan's; refit_plan's with the validation part
+    joined to the training part)."""
+    first = first_row(cfg)
     firsts = [first] * len(parts)
     shape = window_shape(cfg)
     breaks = [s.breaks for s in ds.series]  # data.missing: drop: no window crosses a dropped row
@@ -99,6 +105,15 @@ def plan(cfg: Config, ds: Dataset | None = None) -> Plan:
             if note not in ds.notes:  # a dataset planned twice says it once
                 ds.notes.append(note)
     return Plan(cfg, ds, parts, train, val, test)
+
+
+def refit_plan(p: Plan) -> Plan:
+    """The same data laid out with every series' validation part joined to its training part and no validation
+    part: what training.refit trains the final network on (the test part stays out)."""
+    notes = list(p.ds.notes)  # said once, for the split the run is judged on
+    joined = lay_out(p.cfg, p.ds, [Parts(train_end=q.val_end, val_end=q.val_end, n=q.n) for q in p.parts])
+    p.ds.notes[:] = notes
+    return joined
 
 
 def refuse_gaps(ds: Dataset) -> None:

@@ -5,11 +5,12 @@ user should see goes through the Hooks the caller passes (the command line passe
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,7 @@ class TrainResult:
     seconds: float
     prep: Prepared
     chief: bool = True  # a multi_worker task other than the chief trains its share and writes nothing
+    refit: dict[str, Any] | None = None  # training.refit: what preprocess.json records of it
 
 
 def prepare(
@@ -118,11 +120,11 @@ def train_run(
     with rundir.lock(target):  # one train at a time into output.dir; the checkpoint beside it is its own
         rundir.check_target(target, overwrite, protected)
         hooks.prepared(prep)
-        metrics, rows, seconds = _train_and_commit(prep, target, overwrite, protected, resume, hooks)
+        metrics, fitted, seconds = _train_and_commit(prep, target, overwrite, protected, resume, hooks)
     # the run is complete and in place: nothing from here on may turn that into a failure
     for note in filter(None, [_drop_resumed(resume, rundir.checkpoint_dir(target)), rundir.point_latest(target)]):
         hooks.note(note)
-    return TrainResult(target, metrics, rows, seconds, prep)
+    return TrainResult(target, metrics, fitted.rows, seconds, prep, refit=fitted.refit)
 
 
 def _train_and_commit(
@@ -132,7 +134,7 @@ def _train_and_commit(
     protected: dict[str, Path],
     resume: Path | None,
     hooks: Hooks,
-) -> tuple[dict[str, Any], list[dict[str, Any]], float]:
+) -> tuple[dict[str, Any], Fitted, float]:
     """Train into a staging folder and swap it into place; SIGTERM stops like Ctrl-C (the staging is removed)."""
     import signal
     import threading
@@ -163,33 +165,38 @@ def _train_and_commit(
 
 def _train_into(
     work: Path, prep: Prepared, checkpoint: Path, resume: Path | None, hooks: Hooks
-) -> tuple[dict[str, Any], list[dict[str, Any]], float]:
+) -> tuple[dict[str, Any], Fitted, float]:
     """Train and write every run file into the staging folder `work`."""
-    from seqcast import intervals, state
+    from seqcast import engine, intervals, state
     from seqcast import run as runs
     from seqcast.evaluate import backtest_run, calibrate, run_dataset
 
     cfg = prep.cfg
     t0 = time.perf_counter()
-    model, rows = _fit_ensemble(prep, work, checkpoint, resume, hooks)
+    fitted = _fit_ensemble(prep, work, checkpoint, resume, hooks)
     seconds = time.perf_counter() - t0
-    model.save(work / "model.keras")
+    fitted.model.save(work / "model.keras")
     (work / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
-    rundir.write_json(work / "preprocess.json", prep.preprocess_doc())
-    (work / "history.csv").write_text(history_csv(rows))
+    doc = prep.preprocess_doc() | ({"refit": fitted.refit} if fitted.refit else {})
+    rundir.write_json(work / "preprocess.json", doc)
+    (work / "history.csv").write_text(history_csv(fitted.rows))
     opened = runs.open_run(work)
+    # the network that never saw the validation part: the validation scores and the calibration are its
+    judged = opened if fitted.judged is fitted.model else runs.Run(work, cfg, doc, engine.from_keras(fitted.judged))
     ds = run_dataset(opened)
     names, values = data = ds.names, [s.values for s in ds.series]
     state.save(work / state.FILE, state.build(opened, ds))  # where forecast and update start from
     breaks = [s.breaks for s in ds.series]  # data.missing: drop's gaps: no origin is scored across one
     # from the validation part alone: the test part chooses nothing
-    calibration = calibrate(opened, values, names, breaks)
+    calibration = calibrate(judged, values, names, breaks)
     rundir.write_json(work / "calibration.json", calibration)
     for level in cfg.evaluate.intervals:
         why = intervals.refused(calibration, level)
         if why:
             hooks.note(f"no {level} % interval: {why}; forecast --interval {level} will refuse it (data.split.val)")
-    metrics = backtest_run(opened, horizon=cfg.evaluate.horizon, data=data, calibration=calibration, breaks=breaks)
+    metrics = backtest_run(
+        opened, horizon=cfg.evaluate.horizon, data=data, calibration=calibration, breaks=breaks, judged=judged
+    )
     rundir.write_json(work / "metrics.json", metrics)
     val = metrics.get("validation") or {}
     if val and val["model"] > val["seasonal_naive"]:  # the safety net: say it plainly
@@ -198,18 +205,60 @@ def _train_into(
             f"(MASE {val['seasonal_naive']:.3f}, season {cfg.evaluate.season}): for these series, forecasting the "
             "value one season earlier beats this model; try another data.transform, more data, or that forecast"
         )
-    return metrics, rows, seconds
+    return metrics, fitted, seconds
 
 
-def _fit_ensemble(
-    prep: Prepared, work: Path, checkpoint: Path, resume: Path | None, hooks: Hooks
-) -> tuple[Any, list[dict[str, Any]]]:
-    """The trained model and its history rows: one fit, or with model.ensemble N, N fits (seeds seed .. seed + N - 1)
-    merged into one model that outputs their mean (model.merge).
+@dataclass
+class Fitted:
+    """What training made: the model the run keeps, its history rows, and the network its validation scores and
+    calibration come from (the same model, unless training.refit trained the kept one on the validation part too)."""
+
+    model: Any
+    rows: list[dict[str, Any]]
+    judged: Any
+    refit: dict[str, Any] | None = None  # training.refit: its epochs (per network of an ensemble), the rows it added
+
+
+def _fit_ensemble(prep: Prepared, work: Path, checkpoint: Path, resume: Path | None, hooks: Hooks) -> Fitted:
+    """One fit, or with model.ensemble N, N fits (seeds seed .. seed + N - 1) merged into one model that outputs
+    their mean (model.merge); with training.refit each network is trained again on the training and validation
+    parts together (_refit) and those make the kept model.
 
     An ensemble's checkpoint folder holds member-k/ (the member in training) and member-k.keras (each member done),
-    so that --resume continues with the member it stopped in. History rows gain a `member` column.
+    member-k-refit/ and member-k-refit.keras likewise, so that --resume continues with the fit it stopped in.
+    History rows (the first fits') gain a `member` column.
     """
+    cfg, n = prep.cfg, prep.cfg.model.ensemble
+    refit = _refits(prep)
+    if n == 1 and not refit:  # the fit's own checkpoint is the run's: its Ctrl-C message names it
+        bar = _bar(hooks, cfg, "epoch")
+        model, rows = fit(
+            prep, workdir=work, checkpoint=checkpoint, resume=resume, callbacks=bar, note=hooks.note, info=hooks.info
+        )
+        return Fitted(model, rows, model)
+    with _resume_at(checkpoint):  # a fit's checkpoint is a folder of the run's: Ctrl-C names the run's
+        return _fit_networks(prep, refit, work, checkpoint, resume, hooks)
+
+
+@contextlib.contextmanager
+def _resume_at(checkpoint: Path) -> Iterator[None]:
+    """Ctrl-C in a fit whose checkpoint lies inside the run's (an ensemble member, a refit): name the run's, the
+    folder --resume takes."""
+    try:
+        yield
+    except Interrupted:
+        if not checkpoint.exists():
+            raise
+        raise Interrupted(
+            f"training interrupted; the checkpoint of the training so far is kept at {checkpoint}",
+            hint=f"resume with: seqcast train CONFIG --resume {checkpoint}",
+        ) from None
+
+
+def _fit_networks(
+    prep: Prepared, refit: bool, work: Path, checkpoint: Path, resume: Path | None, hooks: Hooks
+) -> Fitted:
+    """_fit_ensemble's fits: the networks, each refit after its first fit with training.refit."""
     import keras
 
     from seqcast.model import merge
@@ -217,35 +266,112 @@ def _fit_ensemble(
     cfg, n = prep.cfg, prep.cfg.model.ensemble
     if n == 1:
         bar = _bar(hooks, cfg, "epoch")
-        return fit(
+        model, rows = fit(
             prep, workdir=work, checkpoint=checkpoint, resume=resume, callbacks=bar, note=hooks.note, info=hooks.info
         )
-    members, rows = [], []
+        again = resume / "refit" if resume is not None and (resume / "refit").exists() else None
+        final, epochs = _refit(prep, rows, work, checkpoint / "refit", again, hooks, "refit", say=True)
+        return Fitted(final, rows, model, {"epochs": epochs, "rows_added": _rows_added(prep)})
+    members, finals, counts, rows = [], [], [], []
     for k in range(n):
+        member = prep.seeded(k)
         done = checkpoint / f"member-{k}.keras"
         if resume is not None and (resume / f"member-{k}.keras").exists():
-            members.append(keras.saving.load_model(resume / f"member-{k}.keras", safe_mode=True))
-            rows += [r | {"member": k} for r in _member_rows(resume, k)]
-            continue
-        member = prep.seeded(k)
-        start = resume / f"member-{k}" if resume is not None and (resume / f"member-{k}").exists() else None
-        bar = _bar(hooks, cfg, f"member {k + 1}/{n}")
-        model, member_rows = fit(
-            member,
-            workdir=work,
-            checkpoint=checkpoint / f"member-{k}",
-            resume=start,
-            callbacks=bar,
-            note=hooks.note,
-            info=hooks.info,
-        )
-        checkpoint.mkdir(parents=True, exist_ok=True)
-        model.save(done)  # this member is finished: a resumed run loads it instead of training it again
-        (checkpoint / f"member-{k}.csv").write_text(history_csv(member_rows))
+            model = keras.saving.load_model(resume / f"member-{k}.keras", safe_mode=True)
+            member_rows = _member_rows(resume, k)
+        else:
+            start = resume / f"member-{k}" if resume is not None and (resume / f"member-{k}").exists() else None
+            bar = _bar(hooks, cfg, f"member {k + 1}/{n}")
+            model, member_rows = fit(
+                member,
+                workdir=work,
+                checkpoint=checkpoint / f"member-{k}",
+                resume=start,
+                callbacks=bar,
+                note=hooks.note,
+                info=hooks.info,
+            )
+            checkpoint.mkdir(parents=True, exist_ok=True)
+            model.save(done)  # this member is finished: a resumed run loads it instead of training it again
+            (checkpoint / f"member-{k}.csv").write_text(history_csv(member_rows))
         members.append(model)
         rows += [r | {"member": k} for r in member_rows]
+        if refit:
+            kept = resume / f"member-{k}-refit.keras" if resume is not None else None
+            if kept is not None and kept.exists():
+                finals.append(keras.saving.load_model(kept, safe_mode=True))
+                counts.append(refit_epochs(member.cfg, member_rows))
+                continue
+            again = resume / f"member-{k}-refit" if resume is not None else None
+            final, e = _refit(
+                member, member_rows, work, checkpoint / f"member-{k}-refit",
+                again if again is not None and again.exists() else None, hooks, f"refit {k + 1}/{n}", say=k == 0,
+            )  # fmt: skip
+            final.save(checkpoint / f"member-{k}-refit.keras")
+            finals.append(final)
+            counts.append(e)
     batch = prep.plan.batch_size if cfg.stateful else None
-    return merge(members, cfg, len(prep.ds.inputs), prep.n_targets, batch_size=batch), rows
+    judged = merge(members, cfg, len(prep.ds.inputs), prep.n_targets, batch_size=batch)
+    if not refit:
+        return Fitted(judged, rows, judged)
+    kept_model = merge(finals, cfg, len(prep.ds.inputs), prep.n_targets, batch_size=batch)
+    return Fitted(kept_model, rows, judged, {"epochs": counts, "rows_added": _rows_added(prep)})
+
+
+def _refits(prep: Prepared) -> bool:
+    """Does training.refit apply: on, and some series has a validation part to join to its training part?"""
+    return prep.cfg.training.refit and any(q.val_end > q.train_end for q in prep.plan.parts)
+
+
+def _rows_added(prep: Prepared) -> int:
+    """Rows training.refit adds to the training parts: every series' validation part."""
+    return sum(q.val_end - q.train_end for q in prep.plan.parts)
+
+
+def refit_epochs(cfg: Config, rows: list[dict[str, Any]]) -> int:
+    """The epochs of the network a fit kept: early stopping's best epoch (by val_loss, or loss without a
+    validation loss), else every epoch it ran."""
+    import numpy as np
+
+    if cfg.training.early_stopping.patience is None or not rows:
+        return max(len(rows), 1)
+    watched = [r["val_loss"] for r in rows]
+    if not np.isfinite(watched).any():
+        watched = [r["loss"] for r in rows]
+    return int(np.nanargmin(watched)) + 1
+
+
+def _refit(
+    prep: Prepared,
+    rows: list[dict[str, Any]],
+    work: Path,
+    checkpoint: Path,
+    resume: Path | None,
+    hooks: Hooks,
+    label: str,
+    say: bool = True,
+) -> tuple[Any, int]:
+    """training.refit: a new network of the same seed trained on the training and validation parts together for
+    the epochs the first fit kept; (that network, its epochs)."""
+    epochs = refit_epochs(prep.cfg, rows)
+    joined = prep.refit(epochs)
+    added = _rows_added(prep)
+    if say:
+        hooks.info(
+            f"training.refit: each network is trained again on the training and validation parts together ({added} "
+            "more rows), for the epochs early stopping kept; the validation scores and the intervals are the first "
+            "network's"
+        )
+    model, _ = fit(
+        joined,
+        workdir=work,
+        checkpoint=checkpoint,
+        resume=resume,
+        callbacks=_bar(hooks, joined.cfg, label),
+        note=hooks.note,
+        info=hooks.info,
+    )
+    return model, epochs
 
 
 def _member_rows(folder: Path, k: int) -> list[dict[str, Any]]:
@@ -292,11 +418,8 @@ def _train_worker(prep: Prepared, target: Path, resume: Path | None, hooks: Hook
 
     hooks.prepared(prep)
     t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="seqcast-worker-") as tmp:
-        bar = _bar(hooks, prep.cfg, "epoch")
-        _, rows = fit(
-            prep, workdir=Path(tmp), checkpoint=None, resume=resume, callbacks=bar, note=hooks.note, info=hooks.info
-        )
+    with tempfile.TemporaryDirectory(prefix="seqcast-worker-") as tmp:  # every fit the chief runs, in step with it
+        rows = _fit_ensemble(prep, Path(tmp), Path(tmp) / "checkpoint", resume, hooks).rows
     hooks.info(f"{distribute.task_name()}: training done; the chief writes the run directory, this task nothing")
     return TrainResult(target, {}, rows, time.perf_counter() - t0, prep, chief=False)
 

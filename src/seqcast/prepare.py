@@ -198,6 +198,16 @@ class Prepared:
         cfg.training.seed = self.cfg.training.seed + k
         return replace(self, plan=replace(self.plan, cfg=cfg))
 
+    def refit(self, epochs: int) -> Prepared:
+        """The same model units laid out for training.refit: every series' validation part joined to its training
+        part, `epochs` epochs, no early stopping (nothing is left to watch)."""
+        from seqcast.layout import refit_plan
+
+        cfg = self.cfg.model_copy(deep=True)
+        cfg.training.epochs = epochs
+        cfg.training.early_stopping.patience = None
+        return replace(self, plan=replace(refit_plan(self.plan), cfg=cfg))
+
     def preprocess_doc(self) -> dict[str, Any]:
         """preprocess.json: columns, layout, transform and why, scaler statistics, every series."""
         cfg, ds = self.cfg, self.ds

@@ -32,7 +32,8 @@ RUN_FILES = (
 )  # fmt: skip
 OPTIONAL = {"calibration.json", "state.npz"}  # a run without them forecasts from --data or its data file
 MARKER = ".seqcast-run"
-CHECKPOINT_FILES = {"model.keras", "state.json", "best.npz"}
+# refit*: the checkpoint of training.refit's second fit, inside the first one's
+CHECKPOINT_FILES = {"model.keras", "state.json", "best.npz", "refit", "refit.tmp", "refit.old"}
 LATEST = Path("runs") / "latest"
 
 
