@@ -120,9 +120,7 @@ def test_an_ensemble_refits_every_member_and_train_says_so(tmp_path: Path) -> No
         want.append(int(min(own, key=lambda r: float(r[2]))[0]))
     assert pre["refit"] == {"epochs": want, "rows_added": 24}
     assert "training.refit: each network is trained again on the training and validation parts" in res.output
-    assert f"{want[0]}, {want[1]} epochs on the training and validation parts (24 more rows)" in " ".join(
-        res.output.split()
-    )
+    assert f"validation parts (24 more rows) for {want[0]}, {want[1]} epochs;" in " ".join(res.output.split())
 
 
 def test_refit_off_or_without_a_validation_part_trains_once(tmp_path: Path) -> None:
