@@ -571,6 +571,22 @@ ORIGIN_CASES = [
     ),
     ("lookback-encdec-log+window_norm", {"mode": "lookback"}, {"kind": "encoder_decoder"}, "log+window_norm", [], [40]),
     ("lookback-m2o-window_mean-feature", {"mode": "lookback"}, {"kind": "many_to_one"}, "window_mean", ["f"], [40, 44]),
+    (
+        "lookback-m2o-log+seasonal_mean",
+        {"mode": "lookback"},
+        {"kind": "many_to_one"},
+        "log+seasonal_mean",
+        [],
+        [44, 50],
+    ),
+    (
+        "stateful-m2m-seasonal_mean+difference",
+        {"mode": "stateful"},
+        {"kind": "many_to_many"},
+        "seasonal_mean+difference",
+        ["f"],
+        [52],
+    ),
 ]
 
 
@@ -597,7 +613,8 @@ def test_forecast_origins_equal_a_forecast_from_each_truncated_history(
     values = list(series_values(data, ["a", *features]).values())
     names = ["A", "B"][: len(lengths)]
     steps = 5
-    jobs = [(i, o) for i, v in enumerate(values) for o in (12, 13, 17, len(v) - steps, len(v) - 2)]
+    early = (12, 13, 17) if run.steps.lost < 8 else (14, 15, 19)  # seasonal_mean reads two seasons (8 rows) first
+    jobs = [(i, o) for i, v in enumerate(values) for o in (*early, len(v) - steps, len(v) - 2)]
     fut = [values[i][o : o + steps, 1:] for i, o in jobs] if features else None
     if fut is not None:  # the last origins run past the file: their future feature rows are made up
         fut = [np.concatenate([f, np.full((steps - len(f), len(features)), 0.25)]) for f in fut]

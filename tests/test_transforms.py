@@ -19,12 +19,15 @@ from seqcast.transforms import Transform, auto_candidates, normalise_window
         ("log+seasonal+difference", 4, (True, 4, True, False), 5),
         ("log+window_norm", 1, (True, 0, False, True), 0),
         ("difference", 7, (False, 0, True, False), 1),
+        ("seasonal_mean", 4, (False, 4, False, False), 8),
+        ("log+seasonal_mean+difference", 12, (True, 12, True, False), 25),
     ],
 )
 def test_names_parse_into_their_steps_and_back(name: str, season: int, parts: tuple, lost: int) -> None:
     t = Transform.parse(name, season)
     assert (t.log, t.season, t.difference, t.window_norm) == parts
     assert t.window_mean is False and t.per_window == t.window_norm
+    assert t.seasonal_mean == ("seasonal_mean" in name)
     assert t.name == name and t.lost == lost
 
 
@@ -33,7 +36,9 @@ def test_names_parse_into_their_steps_and_back(name: str, season: int, parts: tu
     [
         ("bogus", 4, "is not a transform"),
         ("", 4, "is not a transform"),
-        ("window_norm+log", 4, "in the order log + seasonal + difference + window_norm + window_mean"),
+        ("window_norm+log", 4, "in the order log + seasonal + seasonal_mean + difference + window_norm + window_mean"),
+        ("seasonal+seasonal_mean", 4, "seasonal and seasonal_mean are two references for one step"),
+        ("seasonal_mean", 1, "needs evaluate.season of 2 or more (it is 1)"),
         ("log+log", 4, "each step once"),
         ("difference+window_norm", 4, "difference and window_norm each remove the level"),
         ("window_norm+window_mean", 4, "window_norm and window_mean each remove the level"),
@@ -48,7 +53,9 @@ def test_invalid_names_are_refused_with_the_reason(name: str, season: int, messa
 
 @settings(max_examples=60, deadline=None)
 @given(
-    name=st.sampled_from(["seasonal", "difference", "seasonal+difference", "none"]),
+    name=st.sampled_from(
+        ["seasonal", "difference", "seasonal+difference", "seasonal_mean", "seasonal_mean+difference", "none"]
+    ),
     season=st.integers(2, 7),
     steps=st.integers(1, 20),
     seed=st.integers(0, 1000),
@@ -72,6 +79,18 @@ def test_seasonal_step_makes_seasonal_naive_the_zero_forecast() -> None:
     history = np.arange(12.0)[:, None] ** 2  # (rows, 1)
     got = t.inverse(np.zeros((1, 10, 1)), history[None, -4:])
     np.testing.assert_array_equal(got[0, :, 0], np.tile(history[-4:, 0], 3)[:10])
+
+
+def test_seasonal_mean_step_makes_the_mean_of_the_last_two_seasons_the_zero_forecast() -> None:
+    """seasonal_mean: a zero forecast is the mean of the same step in the last two seasons, then of the forecast
+    season and the season before it."""
+    t = Transform.parse("seasonal_mean", 4)
+    history = np.arange(12.0)[:, None] ** 2  # the last 8 rows: 16, 25, ..., 121
+    got = t.inverse(np.zeros((1, 6, 1)), history[None, -8:])[0, :, 0]
+    np.testing.assert_array_equal(got[:4], [(16 + 64) / 2, (25 + 81) / 2, (36 + 100) / 2, (49 + 121) / 2])
+    np.testing.assert_array_equal(got[4:], [(got[0] + 64) / 2, (got[1] + 81) / 2])
+    units = t.forward(history)
+    assert np.isnan(units[:8]).all() and units[8, 0] == 64 - (16 + 0) / 2
 
 
 def test_log_is_taken_of_the_targets_only_and_undone() -> None:

@@ -3,6 +3,7 @@
   [log]          targets -> log(targets)                  positive series whose swing grows with their level
   scale          (x - center) / scale                      per series and column, fitted on the training part
   [seasonal]     u[t] = s[t] - s[t - season]               the network sees this year's change on last year's
+  [seasonal_mean] u[t] = s[t] - (s[t - season] + s[t - 2 season]) / 2   the same on a steadier seasonal reference
   [difference]   u[t] = u[t] - u[t - 1]                    changes instead of levels
   [window_norm]  every window minus its last row           shapes instead of levels (look-back windows only)
   [window_mean]  every window minus its mean               the same around a steadier level (noisy series)
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-STEPS = ("log", "seasonal", "difference", "window_norm", "window_mean")
+STEPS = ("log", "seasonal", "seasonal_mean", "difference", "window_norm", "window_mean")
 WINDOW_STEPS = ("window_norm", "window_mean")  # applied per window: each window minus its reference level
 
 
@@ -32,6 +33,7 @@ class Transform:
     difference: bool = False
     window_norm: bool = False
     window_mean: bool = False
+    seasonal_mean: bool = False  # the seasonal step's reference: the mean of the two seasons before
 
     @classmethod
     def parse(cls, name: str, season: int = 1) -> Transform:
@@ -45,15 +47,23 @@ class Transform:
         levels = [s for s in steps if s in ("difference", *WINDOW_STEPS)]
         if len(levels) > 1:
             raise ValueError(f"{name!r}: {' and '.join(levels)} each remove the level; use one of them")
-        if "seasonal" in steps and season < 2:
+        if "seasonal" in steps and "seasonal_mean" in steps:
+            raise ValueError(f"{name!r}: seasonal and seasonal_mean are two references for one step; use one of them")
+        seasonal = "seasonal" in steps or "seasonal_mean" in steps
+        if seasonal and season < 2:
             raise ValueError(f"{name!r}: the seasonal step needs evaluate.season of 2 or more (it is {season})")
-        season = season if "seasonal" in steps else 0
-        return cls("log" in steps, season, "difference" in steps, "window_norm" in steps, "window_mean" in steps)
+        season = season if seasonal else 0
+        return cls(
+            "log" in steps, season, "difference" in steps, "window_norm" in steps, "window_mean" in steps,
+            "seasonal_mean" in steps,
+        )  # fmt: skip
 
     @property
     def name(self) -> str:
         """The transform as it is written in the config and preprocess.json."""
-        on = (self.log, self.season, self.difference, self.window_norm, self.window_mean)
+        seasonal = bool(self.season)
+        lag, mean = seasonal and not self.seasonal_mean, seasonal and self.seasonal_mean
+        on = (self.log, lag, mean, self.difference, self.window_norm, self.window_mean)
         return "+".join(s for s, used in zip(STEPS, on, strict=True) if used) or "none"
 
     @property
@@ -64,7 +74,20 @@ class Transform:
     @property
     def lost(self) -> int:
         """Rows at the start of a series with no model units (the lags of the seasonal step and the difference)."""
-        return self.season + int(self.difference)
+        return self.season_rows + int(self.difference)
+
+    @property
+    def season_rows(self) -> int:
+        """Rows the seasonal step reads before a row: one season, or two for seasonal_mean."""
+        return self.season * (2 if self.seasonal_mean else 1)
+
+    def _reference(self, past: np.ndarray, k: int) -> np.ndarray:
+        """The seasonal step's reference for position k of `past` (rows on axis 1): the value one season before,
+        or the mean of the values one and two seasons before."""
+        m = self.season
+        if self.seasonal_mean:
+            return 0.5 * (past[:, k - m] + past[:, k - 2 * m])
+        return past[:, k - m]
 
     def pre(self, values: np.ndarray, n_targets: int) -> np.ndarray:
         """Before scaling: the log of the targets (n, inputs); a ValueError names nothing, the caller does."""
@@ -84,8 +107,11 @@ class Transform:
         `lost` rows are NaN and never used."""
         out = np.asarray(scaled, dtype=np.float64)
         if self.season:
-            lagged = np.full_like(out, np.nan)
-            lagged[self.season :] = out[self.season :] - out[: -self.season]
+            m, lagged = self.season, np.full_like(out, np.nan)
+            if self.seasonal_mean:
+                lagged[2 * m :] = out[2 * m :] - 0.5 * (out[m:-m] + out[: -2 * m])
+            else:
+                lagged[m:] = out[m:] - out[:-m]
             out = lagged
         if self.difference:
             changed = np.full_like(out, np.nan)
@@ -100,15 +126,15 @@ class Transform:
         """
         out = np.asarray(pred, dtype=np.float64)
         if self.difference:  # integrate from the last known level (of the seasonal changes, when seasonal)
-            level = tail[:, -1] - tail[:, -1 - self.season] if self.season else tail[:, -1]
+            n = tail.shape[1]
+            level = tail[:, -1] - self._reference(tail, n - 1) if self.season else tail[:, -1]
             out = level[:, None, :] + np.cumsum(out, axis=1)
-        if self.season:  # this step's value = its change + the value one season before (known, or forecast)
-            m = self.season
-            known = tail[:, tail.shape[1] - m :]
-            levels = np.empty_like(out)
+        if self.season:  # this step's value = its change + the reference: seasons before (known, or forecast)
+            r = self.season_rows
+            past = np.concatenate([tail[:, tail.shape[1] - r :], np.empty_like(out)], axis=1)
             for k in range(out.shape[1]):
-                levels[:, k] = out[:, k] + (known[:, k] if k < m else levels[:, k - m])
-            out = levels
+                past[:, r + k] = out[:, k] + self._reference(past, r + k)
+            out = past[:, r:]
         return out
 
 
