@@ -63,7 +63,12 @@ def plan(cfg: Config, ds: Dataset | None = None) -> Plan:
                 hint="lower windows.look_back or windows.horizon",
             )
     parts = split_parts(ds, cfg.data, min_train=min_rows(cfg) if not cfg.stateful else 2)
-    return lay_out(cfg, ds, parts)
+    laid = lay_out(cfg, ds, parts)
+    if isinstance(laid.train, LookbackWindows):
+        for note in gap_notes(ds, laid.train, laid.val, window_shape(cfg).look_back + first_row(cfg)):
+            if note not in ds.notes:  # a dataset planned twice says it once
+                ds.notes.append(note)
+    return laid
 
 
 def lay_out(cfg: Config, ds: Dataset, parts: list[Parts]) -> Plan:
@@ -101,19 +106,19 @@ def lay_out(cfg: Config, ds: Dataset, parts: list[Parts]) -> Plan:
             raise DataError(
                 f"no training window fits in any series{lost}", where=ds.source, hint="lower windows.look_back"
             )
-        for note in gap_notes(ds, train, val, shape.look_back + first):
-            if note not in ds.notes:  # a dataset planned twice says it once
-                ds.notes.append(note)
     return Plan(cfg, ds, parts, train, val, test)
 
 
 def refit_plan(p: Plan) -> Plan:
     """The same data laid out with every series' validation part joined to its training part and no validation
     part: what training.refit trains the final network on (the test part stays out)."""
-    notes = list(p.ds.notes)  # said once, for the split the run is judged on
-    joined = lay_out(p.cfg, p.ds, [Parts(train_end=q.val_end, val_end=q.val_end, n=q.n) for q in p.parts])
-    p.ds.notes[:] = notes
-    return joined
+    return lay_out(p.cfg, p.ds, [Parts(train_end=q.val_end, val_end=q.val_end, n=q.n) for q in p.parts])
+
+
+def refit_rows(p: Plan) -> int:
+    """Rows training.refit adds to the training parts, every series' validation part; 0 when it does not apply
+    (off, or no validation part)."""
+    return sum(q.val_end - q.train_end for q in p.parts) if p.cfg.training.refit else 0
 
 
 def refuse_gaps(ds: Dataset) -> None:

@@ -22,7 +22,7 @@ from seqcast.config import Config
 from seqcast.data import Dataset
 from seqcast.errors import ConfigError
 from seqcast.fit import Interrupted, Note, fit, silent
-from seqcast.layout import check_backtest
+from seqcast.layout import check_backtest, refit_rows
 from seqcast.model import check_size
 from seqcast.prepare import Prepared, build, plan_and_scale
 from seqcast.select import Progress, choose
@@ -228,15 +228,10 @@ def _fit_ensemble(prep: Prepared, work: Path, checkpoint: Path, resume: Path | N
     member-k-refit/ and member-k-refit.keras likewise, so that --resume continues with the fit it stopped in.
     History rows (the first fits') gain a `member` column.
     """
-    cfg, n = prep.cfg, prep.cfg.model.ensemble
-    refit = _refits(prep)
-    if n == 1 and not refit:  # the fit's own checkpoint is the run's: its Ctrl-C message names it
-        bar = _bar(hooks, cfg, "epoch")
-        model, rows = fit(
-            prep, workdir=work, checkpoint=checkpoint, resume=resume, callbacks=bar, note=hooks.note, info=hooks.info
-        )
-        return Fitted(model, rows, model)
-    with _resume_at(checkpoint):  # a fit's checkpoint is a folder of the run's: Ctrl-C names the run's
+    refit = refit_rows(prep.plan) > 0
+    # one plain fit's checkpoint is the run's and its Ctrl-C message names it; any other fit's lies inside the run's
+    inside = prep.cfg.model.ensemble > 1 or refit
+    with _resume_at(checkpoint) if inside else contextlib.nullcontext():
         return _fit_networks(prep, refit, work, checkpoint, resume, hooks)
 
 
@@ -269,9 +264,11 @@ def _fit_networks(
         model, rows = fit(
             prep, workdir=work, checkpoint=checkpoint, resume=resume, callbacks=bar, note=hooks.note, info=hooks.info
         )
+        if not refit:
+            return Fitted(model, rows, model)
         again = resume / "refit" if resume is not None and (resume / "refit").exists() else None
         final, epochs = _refit(prep, rows, work, checkpoint / "refit", again, hooks, "refit", say=True)
-        return Fitted(final, rows, model, {"epochs": epochs, "rows_added": _rows_added(prep)})
+        return Fitted(final, rows, model, {"epochs": epochs, "rows_added": refit_rows(prep.plan)})
     members, finals, counts, rows = [], [], [], []
     for k in range(n):
         member = prep.seeded(k)
@@ -315,17 +312,7 @@ def _fit_networks(
     if not refit:
         return Fitted(judged, rows, judged)
     kept_model = merge(finals, cfg, len(prep.ds.inputs), prep.n_targets, batch_size=batch)
-    return Fitted(kept_model, rows, judged, {"epochs": counts, "rows_added": _rows_added(prep)})
-
-
-def _refits(prep: Prepared) -> bool:
-    """Does training.refit apply: on, and some series has a validation part to join to its training part?"""
-    return prep.cfg.training.refit and any(q.val_end > q.train_end for q in prep.plan.parts)
-
-
-def _rows_added(prep: Prepared) -> int:
-    """Rows training.refit adds to the training parts: every series' validation part."""
-    return sum(q.val_end - q.train_end for q in prep.plan.parts)
+    return Fitted(kept_model, rows, judged, {"epochs": counts, "rows_added": refit_rows(prep.plan)})
 
 
 def refit_epochs(cfg: Config, rows: list[dict[str, Any]]) -> int:
@@ -355,12 +342,11 @@ def _refit(
     the epochs the first fit kept; (that network, its epochs)."""
     epochs = refit_epochs(prep.cfg, rows)
     joined = prep.refit(epochs)
-    added = _rows_added(prep)
     if say:
         hooks.info(
-            f"training.refit: each network is trained again on the training and validation parts together ({added} "
-            "more rows), for the epochs early stopping kept; the validation scores and the intervals are the first "
-            "network's"
+            "training.refit: each network is trained again on the training and validation parts together "
+            f"({refit_rows(prep.plan)} more rows), for the epochs early stopping kept; the validation scores and the "
+            "intervals are the first network's"
         )
     model, _ = fit(
         joined,

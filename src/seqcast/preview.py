@@ -7,7 +7,7 @@ from typing import Any
 from seqcast import timeaxis
 from seqcast.config import Resample
 from seqcast.data import Dataset
-from seqcast.layout import Plan, state_shapes
+from seqcast.layout import Plan, refit_rows, state_shapes
 from seqcast.prepare import new_series_ok
 from seqcast.resample import hows_for
 from seqcast.windows import LookbackWindows, StreamLayout
@@ -112,9 +112,8 @@ def preview_doc(p: Plan, limit: int | None = None) -> dict[str, Any]:
     scaler = {"kind": cfg.data.scaler, "scope": cfg.data.scaler_scope}
     # new_series: can `forecast --data` forecast a series the run never saw (no statistics of its own needed)?
     doc["scaler"] = scaler | {"new_series": new_series_ok(scaler)}
-    # training.refit: the kept network trains again on each series' rows [0, val_end) (train and val)
-    refit = cfg.training.refit and any(pt.val_end > pt.train_end for pt in p.parts)
-    doc["refit"] = {"rows": sum(pt.val_end - pt.train_end for pt in p.parts)} if refit else None
+    added = refit_rows(p)  # training.refit: the kept network trains again on each series' rows [0, val_end)
+    doc["refit"] = {"rows": added} if added else None
     doc["notes"] = ds.notes
     return doc
 
