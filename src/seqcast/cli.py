@@ -254,6 +254,7 @@ def forecast(
         from seqcast import console, history
         from seqcast import forecast as fc
         from seqcast import plot as plots
+        from seqcast.levels import range_notes
         from seqcast.run import load_run
 
         if steps > fc.MAX_STEPS:  # before reading anything
@@ -261,7 +262,7 @@ def forecast(
         r = load_run(run)
         levels = sorted(set(interval or []))
         frame, ds, pred = fc.forecast(r, steps, data, future, levels)
-        for note in fc.gap_notes(r, ds):
+        for note in [*fc.gap_notes(r, ds), *range_notes(r, ds)]:
             console.note(note)
         to_stdout = output is not None and str(output) == "-"
         if to_stdout:

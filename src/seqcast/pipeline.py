@@ -170,6 +170,7 @@ def _train_into(
     from seqcast import engine, intervals, state
     from seqcast import run as runs
     from seqcast.evaluate import backtest_run, calibrate, run_dataset
+    from seqcast.levels import outside_training_range
 
     cfg = prep.cfg
     t0 = time.perf_counter()
@@ -205,6 +206,10 @@ def _train_into(
             f"(MASE {val['seasonal_naive']:.3f}, season {cfg.evaluate.season}): for these series, forecasting the "
             "value one season earlier beats this model; try another data.transform, more data, or that forecast"
         )
+    ends = {d["name"]: d["val_end"] for d in doc["series"]}
+    tests = [(s.label, s.name, s.values[ends[s.name] :]) for s in ds.series if s.name in ends]
+    for note in outside_training_range(opened, tests, "the test part's values"):
+        hooks.note(note)
     return metrics, fitted, seconds
 
 

@@ -263,7 +263,8 @@ class Prepared:
 
 
 def series_doc(ds: Dataset, parts: list[Parts]) -> list[dict[str, Any]]:
-    """What preprocess.json records of every series: name, rows, first and last timestamp, split ends."""
+    """What preprocess.json records of every series: name, rows, first and last timestamp, split ends, and each
+    target's lowest and highest value in the training part (levels.py)."""
     from seqcast import timeaxis
 
     return [
@@ -274,9 +275,19 @@ def series_doc(ds: Dataset, parts: list[Parts]) -> list[dict[str, Any]]:
             "last": timeaxis.fmt(s.times[-1], ds.time_kind),
             "train_end": p.train_end,
             "val_end": p.val_end,
+            "train_range": _train_range(s.values[: p.train_end, : len(ds.targets)]),
         }
         for s, p in zip(ds.series, parts, strict=True)
     ]
+
+
+def _train_range(rows: np.ndarray) -> list[list[float] | None]:
+    """[lowest, highest] of every target column of a training part (None for a column with no value)."""
+    out: list[list[float] | None] = []
+    for col in rows.T:
+        known = col[np.isfinite(col)]
+        out.append([float(known.min()), float(known.max())] if len(known) else None)
+    return out
 
 
 def _drop_times(ds: Dataset) -> None:

@@ -1,0 +1,62 @@
+"""The levels a network has seen: a transform that keeps the level (`none`, `log`) leaves the network the levels of
+its training part and no others; where a series has moved beyond them it tends to pull its forecast back towards
+those it knows (pmdarima's heart rate: a last value of 82.6, below every training value, and a forecast that
+starts at 90.6 and climbs). preprocess.json keeps each target's training range (`train_range`); forecast says
+when the rows it starts from leave it, train says the same of the test part. A level-free transform
+(window_norm, difference, the seasonal steps) has no range to leave.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from seqcast.data import Dataset
+from seqcast.run import Run
+
+RANGE_NOTES = 5  # series x targets named at most; the rest are counted
+
+
+def range_notes(run: Run, ds: Dataset) -> list[str]:
+    """With a transform that keeps the level (`none`, `log`), the targets whose rows this forecast starts from
+    (a look-back model's last look_back rows, a stateful model's last row) leave the range of the training part
+    (preprocess.json's train_range): the network never saw that level and may pull its forecast back to the levels
+    it knows. A level-free transform has no such limit. Runs from before train_range say nothing."""
+    reads = 1 if run.pre["mode"] == "stateful" else int(run.pre["look_back"])
+    rows = [(s.label, s.name, s.values[-reads:]) for s in ds.series]
+    return outside_training_range(run, rows, "the rows this forecast starts from")
+
+
+def outside_training_range(run: Run, rows: list[tuple[str, str, np.ndarray]], what: str) -> list[str]:
+    """Notes for each (label, name, values (n, inputs)) whose targets leave their series' training range, when the
+    run's transform keeps the level; `what` names the rows (range_notes; the test part at the end of train)."""
+    steps = run.steps
+    if steps.season or steps.difference or steps.per_window:
+        return []
+    known = {d["name"]: d["train_range"] for d in run.pre["series"] if d.get("train_range")}
+    found = []
+    for label, name, values in rows:
+        spans = known.get(name) or []
+        for j, span in enumerate(spans):
+            col = values[:, j][np.isfinite(values[:, j])]
+            if span is None or not len(col):
+                continue
+            (lo, hi), low, high = span, float(col.min()), float(col.max())
+            if low >= lo and high <= hi:
+                continue
+            above = high - hi >= lo - low
+            where = f"{high:.4g}, above" if above else f"{low:.4g}, below"
+            edge = f"the highest training value ({hi:.4g})" if above else f"the lowest training value ({lo:.4g})"
+            beyond = max(high - hi, lo - low) / max(hi - lo, 1e-12)
+            found.append(
+                f"{label}, target {run.pre['targets'][j]!r}: {what} reach {where} {edge} by {beyond:.0%} of the "
+                "training range"
+            )
+    if not found:
+        return []
+    more = f" (and {len(found) - RANGE_NOTES} more)" if len(found) > RANGE_NOTES else ""
+    free = "difference" if run.pre["mode"] == "stateful" else "window_norm or difference"
+    return [
+        *found[:RANGE_NOTES],
+        f"data.transform {run.pre['transform']} keeps the level: the network has not seen these levels{more} and "
+        f"may pull its forecast back towards those it knows; a level-free transform ({free}) does not depend on them",
+    ]

@@ -1,0 +1,97 @@
+"""A forecast that starts from levels the training part never held says so (seqcast.levels): preprocess.json
+records each target's training range, and a transform that keeps the level (`none`, `log`) gets a note."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from seqcast.cli import app
+
+runner = CliRunner()
+WriteProject = Callable[..., Path]
+
+
+def invoke(*args: object) -> Result:
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def train(write_project: WriteProject, monkeypatch: pytest.MonkeyPatch, transform: str, mode: str = "lookback") -> Path:
+    """A run on the index series 0 .. 39 (split val 4, test 8: training rows 0 .. 27); its run directory. Train
+    says at the end whether the test part (32 .. 39) leaves the training range: only when the level is kept."""
+    windows = {"look_back": 5, "horizon": 1} if mode == "lookback" else {"mode": "stateful", "num_steps": 4}
+    cfg = write_project(
+        data={"transform": transform, "split": {"val": 4, "test": 8}},
+        windows=windows,
+        training={"epochs": 1},
+        evaluate={"horizon": 2},
+    )
+    monkeypatch.chdir(cfg.parent)
+    res = invoke("train", cfg, "--json", "--quiet")
+    assert res.exit_code == 0, res.output
+    said = "the series, target 'y': the test part's values reach 39, above the highest training value (27) by 44%"
+    assert (said in " ".join(res.stderr.split())) == (transform in ("none", "log"))
+    return Path(json.loads(res.stdout)["run_dir"])
+
+
+@pytest.mark.slow
+def test_preprocess_json_keeps_each_targets_training_range(
+    write_project: WriteProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = train(write_project, monkeypatch, "none")
+    (doc,) = json.loads((run / "preprocess.json").read_text())["series"]
+    assert (doc["train_end"], doc["train_range"]) == (28, [[0.0, 27.0]])
+
+
+@pytest.mark.slow
+def test_a_forecast_from_levels_above_the_training_range_says_how_far(
+    write_project: WriteProject, monkeypatch: pytest.MonkeyPatch, index_csv: Callable[..., str]
+) -> None:
+    run = train(write_project, monkeypatch, "none")
+    # from the state: the last 5 rows are 35 .. 39, above 27 by 12 / 27 of the range
+    res = invoke("forecast", "--run", run, "--steps", "2", "--output", "-")
+    assert res.exit_code == 0, res.output
+    err = " ".join(res.stderr.split())
+    assert (
+        "the series, target 'y': the rows this forecast starts from reach 39, above the highest training value (27) "
+        "by 44% of the training range" in err
+    )
+    assert "data.transform none keeps the level" in err and "window_norm" in err
+    assert res.stdout.splitlines()[0] == "year,y" and len(res.stdout.splitlines()) == 3  # the forecast is made
+
+    # a history whose last 5 rows lie inside 0 .. 27 (a series falling back from 40 to 20): nothing to say
+    falling = "year,y\n" + "".join(f"{2000 + i},{40 - i}\n" for i in range(21))
+    (run.parent / "falling.csv").write_text(falling)
+    res = invoke("forecast", "--run", run, "--steps", "2", "--data", run.parent / "falling.csv", "--output", "-")
+    assert res.exit_code == 0, res.output
+    assert "training value" not in res.stderr
+
+    # below the range: the last rows reach -9, 9 below 0 (33 %)
+    below = "year,y\n" + "".join(f"{2000 + i},{10 - i}\n" for i in range(20))
+    (run.parent / "below.csv").write_text(below)
+    res = invoke("forecast", "--run", run, "--steps", "2", "--data", run.parent / "below.csv", "--output", "-")
+    assert res.exit_code == 0, res.output
+    assert "reach -9, below the lowest training value (0) by 33% of the training range" in " ".join(res.stderr.split())
+
+
+@pytest.mark.slow
+def test_a_stateful_forecast_reads_its_last_row(write_project: WriteProject, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = train(write_project, monkeypatch, "none", mode="stateful")
+    res = invoke("forecast", "--run", run, "--steps", "2", "--output", "-")
+    assert res.exit_code == 0, res.output
+    assert "reach 39, above the highest training value (27) by 44%" in " ".join(res.stderr.split())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("transform", ["window_norm", "difference"])
+def test_a_level_free_transform_has_no_range_to_leave(
+    write_project: WriteProject, monkeypatch: pytest.MonkeyPatch, transform: str
+) -> None:
+    run = train(write_project, monkeypatch, transform)
+    res = invoke("forecast", "--run", run, "--steps", "2", "--output", "-")
+    assert res.exit_code == 0, res.output
+    assert "training value" not in res.stderr and "keeps the level" not in res.stderr
