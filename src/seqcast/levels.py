@@ -29,8 +29,7 @@ def range_notes(run: Run, ds: Dataset) -> list[str]:
 def outside_training_range(run: Run, rows: list[tuple[str, str, np.ndarray]], what: str) -> list[str]:
     """Notes for each (label, name, values (n, inputs)) whose targets leave their series' training range, when the
     run's transform keeps the level; `what` names the rows (range_notes; the test part at the end of train)."""
-    steps = run.steps
-    if steps.season or steps.difference or steps.per_window:
+    if not run.steps.keeps_level:
         return []
     known = {d["name"]: d["train_range"] for d in run.pre["series"] if d.get("train_range")}
     found = []

@@ -72,6 +72,12 @@ class Transform:
         return self.window_norm or self.window_mean
 
     @property
+    def keeps_level(self) -> bool:
+        """No step removes the level (`none`, `log`): the network reads levels, and knows only its training part's
+        (levels.py). The seasonal steps, the difference and the per-window steps each remove it."""
+        return not (self.season or self.difference or self.per_window)
+
+    @property
     def lost(self) -> int:
         """Rows at the start of a series with no model units (the lags of the seasonal step and the difference)."""
         return self.season_rows + int(self.difference)
