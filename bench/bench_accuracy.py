@@ -482,7 +482,16 @@ def main() -> None:
         default=None,
         help="experiment: the level-free candidates of `auto` for look-back windows, e.g. window_norm,window_mean",
     )
+    ap.add_argument(
+        "--seasonal",
+        default=None,
+        help="experiment: the seasonal candidates of `auto` (each also after the log), e.g. seasonal,deseason",
+    )
     args = ap.parse_args()
+    if args.seasonal:  # an experiment arm: only the candidates of `auto` differ
+        from seqcast import transforms
+
+        transforms.SEASONAL = tuple(args.seasonal.split(","))
     if args.level_free:  # an experiment arm: only the candidates of `auto` differ
         from seqcast import transforms
 

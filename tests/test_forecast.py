@@ -587,6 +587,15 @@ ORIGIN_CASES = [
         ["f"],
         [52],
     ),
+    (
+        "lookback-m2o-log+deseason+window_norm",
+        {"mode": "lookback"},
+        {"kind": "many_to_one"},
+        "log+deseason+window_norm",
+        ["f"],
+        [44, 50],
+    ),
+    ("stateful-m2o-deseason", {"mode": "stateful"}, {"kind": "many_to_one"}, "deseason", [], [52]),
 ]
 
 
@@ -613,7 +622,7 @@ def test_forecast_origins_equal_a_forecast_from_each_truncated_history(
     values = list(series_values(data, ["a", *features]).values())
     names = ["A", "B"][: len(lengths)]
     steps = 5
-    early = (12, 13, 17) if run.steps.lost < 8 else (14, 15, 19)  # seasonal_mean reads two seasons (8 rows) first
+    early = (12, 13, 17) if run.steps.lost < 8 else (14, 15, 19)  # seasonal_mean, deseason: two seasons (8 rows)
     jobs = [(i, o) for i, v in enumerate(values) for o in (*early, len(v) - steps, len(v) - 2)]
     fut = [values[i][o : o + steps, 1:] for i, o in jobs] if features else None
     if fut is not None:  # the last origins run past the file: their future feature rows are made up

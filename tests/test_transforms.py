@@ -21,13 +21,15 @@ from seqcast.transforms import Transform, auto_candidates, normalise_window
         ("difference", 7, (False, 0, True, False), 1),
         ("seasonal_mean", 4, (False, 4, False, False), 8),
         ("log+seasonal_mean+difference", 12, (True, 12, True, False), 25),
+        ("deseason", 4, (False, 4, False, False), 8),
+        ("log+deseason+window_norm", 12, (True, 12, False, True), 24),
     ],
 )
 def test_names_parse_into_their_steps_and_back(name: str, season: int, parts: tuple, lost: int) -> None:
     t = Transform.parse(name, season)
     assert (t.log, t.season, t.difference, t.window_norm) == parts
     assert t.window_mean is False and t.per_window == t.window_norm
-    assert t.seasonal_mean == ("seasonal_mean" in name)
+    assert t.seasonal_mean == ("seasonal_mean" in name) and t.deseason == ("deseason" in name)
     assert t.name == name and t.lost == lost
 
 
@@ -36,8 +38,14 @@ def test_names_parse_into_their_steps_and_back(name: str, season: int, parts: tu
     [
         ("bogus", 4, "is not a transform"),
         ("", 4, "is not a transform"),
-        ("window_norm+log", 4, "in the order log + seasonal + seasonal_mean + difference + window_norm + window_mean"),
-        ("seasonal+seasonal_mean", 4, "seasonal and seasonal_mean are two references for one step"),
+        (
+            "window_norm+log",
+            4,
+            "in the order log + seasonal + seasonal_mean + deseason + difference + window_norm + window_mean",
+        ),
+        ("seasonal+seasonal_mean", 4, "seasonal and seasonal_mean are references for one step"),
+        ("seasonal_mean+deseason", 4, "seasonal_mean and deseason are references for one step"),
+        ("deseason", 1, "needs evaluate.season of 2 or more (it is 1)"),
         ("seasonal_mean", 1, "needs evaluate.season of 2 or more (it is 1)"),
         ("log+log", 4, "each step once"),
         ("difference+window_norm", 4, "difference and window_norm each remove the level"),
@@ -54,7 +62,16 @@ def test_invalid_names_are_refused_with_the_reason(name: str, season: int, messa
 @settings(max_examples=60, deadline=None)
 @given(
     name=st.sampled_from(
-        ["seasonal", "difference", "seasonal+difference", "seasonal_mean", "seasonal_mean+difference", "none"]
+        [
+            "seasonal",
+            "difference",
+            "seasonal+difference",
+            "seasonal_mean",
+            "seasonal_mean+difference",
+            "deseason",
+            "deseason+difference",
+            "none",
+        ]
     ),
     season=st.integers(2, 7),
     steps=st.integers(1, 20),
@@ -91,6 +108,24 @@ def test_seasonal_mean_step_makes_the_mean_of_the_last_two_seasons_the_zero_fore
     np.testing.assert_array_equal(got[4:], [(got[0] + 64) / 2, (got[1] + 81) / 2])
     units = t.forward(history)
     assert np.isnan(units[:8]).all() and units[8, 0] == 64 - (16 + 0) / 2
+
+
+def test_deseason_removes_a_fixed_season_and_keeps_the_level() -> None:
+    """deseason: a season repeating on a trend leaves the trend (shifted by a constant: the index of two seasons
+    is taken around their middle); holding the last deseasonalized value (window_norm's zero forecast) repeats
+    the season."""
+    t = Transform.parse("deseason", 4)
+    season, trend = np.array([1.0, 5.0, 2.0, 8.0]), 0.5 * np.arange(20.0)
+    units = t.forward((np.tile(season, 5) + trend)[:, None])[:, 0]
+    assert np.isnan(units[:8]).all()
+    np.testing.assert_allclose(units[8:], trend[8:] + units[8] - trend[8], atol=1e-12)  # the trend, shifted
+    np.testing.assert_allclose(units[8] - trend[8], season.mean() + 0.5 * 1.5, atol=1e-12)  # 0.5 x (4 - 1) / 2
+    assert t.keeps_level and not Transform.parse("deseason+window_norm", 4).keeps_level
+    history = np.tile(season, 3)[:, None]  # no trend: a constant, the season's mean
+    level = t.forward(history)[-1, 0]
+    assert level == season.mean()
+    got = t.inverse(np.full((1, 6, 1), level), history[None, -8:])[0, :, 0]
+    np.testing.assert_allclose(got, np.tile(season, 2)[:6], atol=1e-12)
 
 
 def test_log_is_taken_of_the_targets_only_and_undone() -> None:

@@ -4,6 +4,8 @@
   scale          (x - center) / scale                      per series and column, fitted on the training part
   [seasonal]     u[t] = s[t] - s[t - season]               the network sees this year's change on last year's
   [seasonal_mean] u[t] = s[t] - (s[t - season] + s[t - 2 season]) / 2   the same on a steadier seasonal reference
+  [deseason]     u[t] = s[t] - index[t]                    the season removed, the level kept: index[t] is the mean
+                 of s[t - season] and s[t - 2 season] minus the mean of the two seasons before t (every phase twice)
   [difference]   u[t] = u[t] - u[t - 1]                    changes instead of levels
   [window_norm]  every window minus its last row           shapes instead of levels (look-back windows only)
   [window_mean]  every window minus its mean               the same around a steadier level (noisy series)
@@ -20,7 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-STEPS = ("log", "seasonal", "seasonal_mean", "difference", "window_norm", "window_mean")
+STEPS = ("log", "seasonal", "seasonal_mean", "deseason", "difference", "window_norm", "window_mean")
+SEASONAL_STEPS = ("seasonal", "seasonal_mean", "deseason")  # one reference for the seasonal step
 WINDOW_STEPS = ("window_norm", "window_mean")  # applied per window: each window minus its reference level
 
 
@@ -34,6 +37,7 @@ class Transform:
     window_norm: bool = False
     window_mean: bool = False
     seasonal_mean: bool = False  # the seasonal step's reference: the mean of the two seasons before
+    deseason: bool = False  # the seasonal step's reference: the seasonal index of the two seasons before
 
     @classmethod
     def parse(cls, name: str, season: int = 1) -> Transform:
@@ -47,23 +51,25 @@ class Transform:
         levels = [s for s in steps if s in ("difference", *WINDOW_STEPS)]
         if len(levels) > 1:
             raise ValueError(f"{name!r}: {' and '.join(levels)} each remove the level; use one of them")
-        if "seasonal" in steps and "seasonal_mean" in steps:
-            raise ValueError(f"{name!r}: seasonal and seasonal_mean are two references for one step; use one of them")
-        seasonal = "seasonal" in steps or "seasonal_mean" in steps
+        references = [s for s in steps if s in SEASONAL_STEPS]
+        if len(references) > 1:
+            raise ValueError(f"{name!r}: {' and '.join(references)} are references for one step; use one of them")
+        seasonal = bool(references)
         if seasonal and season < 2:
             raise ValueError(f"{name!r}: the seasonal step needs evaluate.season of 2 or more (it is {season})")
         season = season if seasonal else 0
         return cls(
             "log" in steps, season, "difference" in steps, "window_norm" in steps, "window_mean" in steps,
-            "seasonal_mean" in steps,
+            "seasonal_mean" in steps, "deseason" in steps,
         )  # fmt: skip
 
     @property
     def name(self) -> str:
         """The transform as it is written in the config and preprocess.json."""
         seasonal = bool(self.season)
-        lag, mean = seasonal and not self.seasonal_mean, seasonal and self.seasonal_mean
-        on = (self.log, lag, mean, self.difference, self.window_norm, self.window_mean)
+        mean, index = seasonal and self.seasonal_mean, seasonal and self.deseason
+        lag = seasonal and not (mean or index)
+        on = (self.log, lag, mean, index, self.difference, self.window_norm, self.window_mean)
         return "+".join(s for s, used in zip(STEPS, on, strict=True) if used) or "none"
 
     @property
@@ -74,8 +80,8 @@ class Transform:
     @property
     def keeps_level(self) -> bool:
         """No step removes the level (`none`, `log`): the network reads levels, and knows only its training part's
-        (levels.py). The seasonal steps, the difference and the per-window steps each remove it."""
-        return not (self.season or self.difference or self.per_window)
+        (levels.py). The seasonal changes, the difference and the per-window steps each remove it; deseason keeps it."""
+        return not ((self.season and not self.deseason) or self.difference or self.per_window)
 
     @property
     def lost(self) -> int:
@@ -84,15 +90,17 @@ class Transform:
 
     @property
     def season_rows(self) -> int:
-        """Rows the seasonal step reads before a row: one season, or two for seasonal_mean."""
-        return self.season * (2 if self.seasonal_mean else 1)
+        """Rows the seasonal step reads before a row: one season, or two for seasonal_mean and deseason."""
+        return self.season * (2 if self.seasonal_mean or self.deseason else 1)
 
     def _reference(self, past: np.ndarray, k: int) -> np.ndarray:
         """The seasonal step's reference for position k of `past` (rows on axis 1): the value one season before,
-        or the mean of the values one and two seasons before."""
+        the mean of the values one and two seasons before, or (deseason) that mean minus the mean of all the
+        rows of those two seasons: the seasonal index of k's phase."""
         m = self.season
-        if self.seasonal_mean:
-            return 0.5 * (past[:, k - m] + past[:, k - 2 * m])
+        if self.seasonal_mean or self.deseason:
+            same = 0.5 * (past[:, k - m] + past[:, k - 2 * m])
+            return same - past[:, k - 2 * m : k].mean(axis=1) if self.deseason else same
         return past[:, k - m]
 
     def pre(self, values: np.ndarray, n_targets: int) -> np.ndarray:
@@ -114,8 +122,11 @@ class Transform:
         out = np.asarray(scaled, dtype=np.float64)
         if self.season:
             m, lagged = self.season, np.full_like(out, np.nan)
-            if self.seasonal_mean:
+            if self.seasonal_mean or self.deseason:
                 lagged[2 * m :] = out[2 * m :] - 0.5 * (out[m:-m] + out[: -2 * m])
+                if self.deseason:  # plus the mean of the two seasons before each row: the level stays
+                    total = np.concatenate([np.zeros_like(out[:1]), np.cumsum(out, axis=0)])
+                    lagged[2 * m :] += (total[2 * m : -1] - total[: -2 * m - 1]) / (2 * m)
             else:
                 lagged[m:] = out[m:] - out[:-m]
             out = lagged
@@ -145,6 +156,7 @@ class Transform:
 
 
 LOOKBACK_LEVEL_FREE: tuple[str, ...] = ("window_norm",)  # the level-free candidates of `auto` for look-back windows
+SEASONAL: tuple[str, ...] = ("seasonal",)  # the seasonal candidates of `auto` (season > 1), each also after the log
 
 
 def auto_candidates(mode: str, season: int, positive: bool) -> list[str]:
@@ -152,12 +164,10 @@ def auto_candidates(mode: str, season: int, positive: bool) -> list[str]:
     stateful models), and where they apply the seasonal step (season > 1) and the log (positive targets)."""
     level_free = LOOKBACK_LEVEL_FREE if mode == "lookback" else ("difference",)
     out = ["none", *level_free]
-    if season > 1:
-        out.append("seasonal")
+    seasonal = [s for s in SEASONAL if mode == "lookback" or not Transform.parse(s, 2).per_window] if season > 1 else []
+    out += seasonal
     if positive:
-        out += [f"log+{step}" for step in level_free]
-        if season > 1:
-            out.append("log+seasonal")
+        out += [f"log+{step}" for step in (*level_free, *seasonal)]
     return out
 
 
