@@ -485,13 +485,14 @@ def main() -> None:
     ap.add_argument(
         "--seasonal",
         default=None,
-        help="experiment: the seasonal candidates of `auto` (each also after the log), e.g. seasonal,deseason",
+        help="experiment: the seasonal candidates of `auto` for look-back windows (each also after the log), "
+        "e.g. seasonal,deseason+window_norm",
     )
     args = ap.parse_args()
     if args.seasonal:  # an experiment arm: only the candidates of `auto` differ
         from seqcast import transforms
 
-        transforms.SEASONAL = tuple(args.seasonal.split(","))
+        transforms.LOOKBACK_SEASONAL = tuple(args.seasonal.split(","))
     if args.level_free:  # an experiment arm: only the candidates of `auto` differ
         from seqcast import transforms
 

@@ -139,7 +139,14 @@ def test_log_is_taken_of_the_targets_only_and_undone() -> None:
     ("mode", "season", "positive", "expected"),
     [
         ("lookback", 1, False, ["none", "window_norm"]),
-        ("lookback", 12, True, ["none", "window_norm", "seasonal", "log+window_norm", "log+seasonal"]),
+        (
+            "lookback",
+            12,
+            True,
+            ["none", "window_norm", "deseason+window_norm", "log+window_norm", "log+deseason+window_norm"],
+        ),
+        ("lookback", 4, False, ["none", "window_norm", "deseason+window_norm"]),
+        ("stateful", 12, True, ["none", "difference", "seasonal", "log+difference", "log+seasonal"]),
         ("stateful", 24, False, ["none", "difference", "seasonal"]),
         ("stateful", 1, True, ["none", "difference", "log+difference"]),
     ],
