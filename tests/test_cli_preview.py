@@ -145,6 +145,41 @@ def test_json_lookback_follows_the_spec(write_project: WriteProject) -> None:
     assert (doc["targets"], doc["features"], doc["frequency"], doc["notes"]) == (["y"], [], 1, [])
 
 
+@pytest.mark.parametrize(
+    ("positive", "transform", "season", "candidates", "first"),
+    [
+        (False, "auto", 4, ["none", "window_norm", "deseason+window_norm"], 8),  # y = 0 in the first row: no log
+        (True, "auto", 1, ["none", "window_norm", "log+window_norm"], 0),
+        (False, "seasonal+difference", 4, None, 5),
+    ],
+)
+def test_the_transform_and_the_rows_it_reads_first(
+    write_project: WriteProject,
+    index_csv: IndexCsv,
+    positive: bool,
+    transform: str,
+    season: int,
+    candidates: list[str] | None,
+    first: int,
+) -> None:
+    """window-preview names what `auto` will try and why the first window starts where it does: the rows the
+    transform (the most demanding candidate) reads before its first value."""
+    csv = index_csv(40).replace("2000,0\n", "2000,40\n" if positive else "2000,0\n")
+    cfg = write_project(csv, data={"transform": transform}, evaluate={"season": season, "horizon": 1})
+    doc = preview_json(cfg, "--limit", 1)
+    assert doc["transform"] == {"name": transform, "candidates": candidates, "first_row": first}
+    assert doc["rows"][0]["start"] == first
+    res = invoke("window-preview", cfg)
+    out = " ".join(res.stdout.split())
+    if candidates:
+        assert (
+            f"data.transform auto: train tries {', '.join(candidates)} (briefly, scored on the validation part)" in out
+        )
+    else:
+        assert f"data.transform {transform}; model inputs start at row 5 of every series: it reads the 5 rows" in out
+    assert ("model inputs start at row" in out) == (first > 0)
+
+
 def test_json_many_to_many_targets_are_inputs_shifted_by_one(write_project: WriteProject) -> None:
     cfg = write_project(model={"kind": "many_to_many", "units": [4]}, windows={"look_back": 4, "stride": 3})
     doc = preview_json(cfg, "--limit", 100)

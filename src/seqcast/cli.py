@@ -141,6 +141,7 @@ def window_preview(
             for table in console.preview_tables(_plain(shown), total_series=len(doc["series"])):
                 console.out.print(table)
             console.out.print(console.safe(console.scaler_text(doc["scaler"])))
+            console.out.print(console.safe(console.transform_text(doc["transform"])))
             if doc["refit"] is not None:
                 console.out.print(console.refit_text(doc["refit"]))
             if doc["features"]:

@@ -160,6 +160,20 @@ def scaler_text(scaler: dict[str, Any]) -> str:
     return f"scaling: {scaler['kind']}, scope {scaler['scope']} ({scope}); {new}"
 
 
+def transform_text(transform: dict[str, Any]) -> str:
+    """window-preview's line on data.transform: what `auto` will try, and why the windows start where they do."""
+    first, auto = transform["first_row"], transform["candidates"] is not None
+    who = "the most demanding candidate" if auto else "it"
+    rows = f"{first} row{'s' if first != 1 else ''}"
+    start = f"model inputs start at row {first} of every series: {who} reads the {rows} before it" if first else ""
+    if not auto:
+        return f"data.transform {transform['name']}" + (f"; {start}" if start else "")
+    tries = ", ".join(transform["candidates"])
+    return f"data.transform auto: train tries {tries} (briefly, scored on the validation part)" + (
+        f"; {start}" if start else ""
+    )
+
+
 def refit_text(refit: dict[str, Any]) -> str:
     """window-preview's line on training.refit."""
     return (

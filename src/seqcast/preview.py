@@ -7,9 +7,10 @@ from typing import Any
 from seqcast import timeaxis
 from seqcast.config import Resample
 from seqcast.data import Dataset
-from seqcast.layout import Plan, refit_rows, state_shapes
-from seqcast.prepare import new_series_ok
+from seqcast.layout import Plan, first_row, refit_rows, state_shapes
+from seqcast.prepare import new_series_ok, positive
 from seqcast.resample import hows_for
+from seqcast.transforms import auto_candidates
 from seqcast.windows import LookbackWindows, StreamLayout
 
 
@@ -114,8 +115,18 @@ def preview_doc(p: Plan, limit: int | None = None) -> dict[str, Any]:
     doc["scaler"] = scaler | {"new_series": new_series_ok(scaler)}
     added = refit_rows(p)  # training.refit: the kept network trains again on each series' rows [0, val_end)
     doc["refit"] = {"rows": added} if added else None
+    doc["transform"] = transform_doc(p)
     doc["notes"] = ds.notes
     return doc
+
+
+def transform_doc(p: Plan) -> dict[str, Any]:
+    """data.transform: its name; for `auto` the candidates train will try (null otherwise); and the first row a
+    window may use, after the rows the transform (for `auto`, the most demanding candidate) reads first."""
+    cfg = p.cfg
+    auto = cfg.data.transform == "auto"
+    candidates = auto_candidates(cfg.windows.mode, cfg.evaluate.season, positive(p.ds)) if auto else None
+    return {"name": cfg.data.transform, "candidates": candidates, "first_row": first_row(cfg)}
 
 
 def gaps_doc(p: Plan) -> dict[str, Any]:
