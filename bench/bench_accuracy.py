@@ -489,13 +489,11 @@ def main() -> None:
         "e.g. seasonal,deseason+window_norm",
     )
     args = ap.parse_args()
-    if args.seasonal:  # an experiment arm: only the candidates of `auto` differ
-        from seqcast import transforms
+    from seqcast import transforms  # experiment arms: only the candidates of `auto` differ
 
+    if args.seasonal:
         transforms.LOOKBACK_SEASONAL = tuple(args.seasonal.split(","))
-    if args.level_free:  # an experiment arm: only the candidates of `auto` differ
-        from seqcast import transforms
-
+    if args.level_free:
         transforms.LOOKBACK_LEVEL_FREE = tuple(args.level_free.split(","))
     if args.smoke:
         args.series, args.seeds = "nile", "0"
