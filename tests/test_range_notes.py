@@ -1,5 +1,6 @@
 """A forecast that starts from levels the training part never held says so (seqcast.levels): preprocess.json
-records each target's training range, and a transform that keeps the level (`none`, `log`) gets a note."""
+records each target's training range, and a transform that keeps the level (`none`, `log`, `deseason`) gets a
+note."""
 
 from __future__ import annotations
 
@@ -20,7 +21,13 @@ def invoke(*args: object) -> Result:
     return runner.invoke(app, [str(a) for a in args])
 
 
-def train(write_project: WriteProject, monkeypatch: pytest.MonkeyPatch, transform: str, mode: str = "lookback") -> Path:
+def train(
+    write_project: WriteProject,
+    monkeypatch: pytest.MonkeyPatch,
+    transform: str,
+    mode: str = "lookback",
+    season: int = 1,
+) -> Path:
     """A run on the index series 0 .. 39 (split val 4, test 8: training rows 0 .. 27); its run directory. Train
     says at the end whether the test part (32 .. 39) leaves the training range: only when the level is kept."""
     windows = {"look_back": 5, "horizon": 1} if mode == "lookback" else {"mode": "stateful", "num_steps": 4}
@@ -28,13 +35,13 @@ def train(write_project: WriteProject, monkeypatch: pytest.MonkeyPatch, transfor
         data={"transform": transform, "split": {"val": 4, "test": 8}},
         windows=windows,
         training={"epochs": 1},
-        evaluate={"horizon": 2},
+        evaluate={"horizon": 2, "season": season},
     )
     monkeypatch.chdir(cfg.parent)
     res = invoke("train", cfg, "--json", "--quiet")
     assert res.exit_code == 0, res.output
     said = "the series, target 'y': the test part's values reach 39, above the highest training value (27) by 44%"
-    assert (said in " ".join(res.stderr.split())) == (transform in ("none", "log"))
+    assert (said in " ".join(res.stderr.split())) == (transform in ("none", "log", "deseason"))
     return Path(json.loads(res.stdout)["run_dir"])
 
 
@@ -95,3 +102,18 @@ def test_a_level_free_transform_has_no_range_to_leave(
     res = invoke("forecast", "--run", run, "--steps", "2", "--output", "-")
     assert res.exit_code == 0, res.output
     assert "training value" not in res.stderr and "keeps the level" not in res.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("transform", "kept"), [("deseason", True), ("deseason+window_norm", False)])
+def test_deseason_keeps_the_level_until_a_level_free_step_removes_it(
+    write_project: WriteProject, monkeypatch: pytest.MonkeyPatch, transform: str, kept: bool
+) -> None:
+    """deseason takes the season away and leaves the level, so its forecast has a range to leave; window_norm after
+    it has none."""
+    run = train(write_project, monkeypatch, transform, season=2)
+    res = invoke("forecast", "--run", run, "--steps", "2", "--output", "-")
+    assert res.exit_code == 0, res.output
+    err = " ".join(res.stderr.split())
+    assert ("reach 39, above the highest training value (27) by 44%" in err) == kept
+    assert (f"data.transform {transform} keeps the level" in err) == kept

@@ -1,9 +1,9 @@
-"""The levels a network has seen: a transform that keeps the level (`none`, `log`) leaves the network the levels of
-its training part and no others; where a series has moved beyond them it tends to pull its forecast back towards
-those it knows (pmdarima's heart rate: a last value of 82.6, below every training value, and a forecast that
-starts at 90.6 and climbs). preprocess.json keeps each target's training range (`train_range`); forecast says
-when the rows it starts from leave it, train says the same of the test part. A level-free transform
-(window_norm, difference, the seasonal steps) has no range to leave.
+"""The levels a network has seen: a transform that keeps the level (`none`, `log`, `deseason`) leaves the network
+the levels of its training part and no others; where a series has moved beyond them it tends to pull its forecast
+back towards those it knows (pmdarima's heart rate: a last value of 82.6, below every training value, and a
+forecast that starts at 90.6 and climbs). preprocess.json keeps each target's training range (`train_range`);
+forecast says when the rows it starts from leave it, train says the same of the test part. A level-free transform
+(window_norm, difference, the seasonal changes) has no range to leave.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ RANGE_NOTES = 5  # series x targets named at most; the rest are counted
 
 
 def range_notes(run: Run, ds: Dataset) -> list[str]:
-    """With a transform that keeps the level (`none`, `log`), the targets whose rows this forecast starts from
+    """With a transform that keeps the level (Transform.keeps_level), the targets whose rows this forecast starts from
     (a look-back model's last look_back rows, a stateful model's last row) leave the range of the training part
     (preprocess.json's train_range): the network never saw that level and may pull its forecast back to the levels
     it knows. A level-free transform has no such limit. Runs from before train_range say nothing."""

@@ -79,8 +79,9 @@ class Transform:
 
     @property
     def keeps_level(self) -> bool:
-        """No step removes the level (`none`, `log`): the network reads levels, and knows only its training part's
-        (levels.py). The seasonal changes, the difference and the per-window steps each remove it; deseason keeps it."""
+        """No step removes the level (`none`, `log`, `deseason`): the network reads levels, and knows only its
+        training part's (levels.py). The seasonal changes, the difference and the per-window steps each remove it;
+        deseason keeps it."""
         return not ((self.season and not self.deseason) or self.difference or self.per_window)
 
     @property
