@@ -485,8 +485,7 @@ def main() -> None:
     ap.add_argument(
         "--seasonal",
         default=None,
-        help="experiment: the seasonal candidates of `auto` for look-back windows (each also after the log), "
-        "e.g. seasonal,deseason+window_norm",
+        help="experiment: the seasonal candidates of `auto` for look-back windows, e.g. seasonal,deseason+window_norm",
     )
     args = ap.parse_args()
     from seqcast import transforms  # experiment arms: only the candidates of `auto` differ

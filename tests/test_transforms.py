@@ -136,23 +136,17 @@ def test_log_is_taken_of_the_targets_only_and_undone() -> None:
 
 
 @pytest.mark.parametrize(
-    ("mode", "season", "positive", "expected"),
+    ("mode", "season", "expected"),
     [
-        ("lookback", 1, False, ["none", "window_norm"]),
-        (
-            "lookback",
-            12,
-            True,
-            ["none", "window_norm", "deseason+window_norm", "log+window_norm", "log+deseason+window_norm"],
-        ),
-        ("lookback", 4, False, ["none", "window_norm", "deseason+window_norm"]),
-        ("stateful", 12, True, ["none", "difference", "seasonal", "log+difference", "log+seasonal"]),
-        ("stateful", 24, False, ["none", "difference", "seasonal"]),
-        ("stateful", 1, True, ["none", "difference", "log+difference"]),
+        ("lookback", 1, ["none", "window_norm"]),
+        ("lookback", 12, ["none", "window_norm", "deseason+window_norm"]),
+        ("lookback", 4, ["none", "window_norm", "deseason+window_norm"]),
+        ("stateful", 24, ["none", "difference", "seasonal"]),
+        ("stateful", 1, ["none", "difference"]),
     ],
 )
-def test_auto_tries_the_steps_that_apply(mode: str, season: int, positive: bool, expected: list[str]) -> None:
-    assert auto_candidates(mode, season, positive) == expected
+def test_auto_tries_the_steps_that_apply(mode: str, season: int, expected: list[str]) -> None:
+    assert auto_candidates(mode, season) == expected
 
 
 @pytest.mark.parametrize(

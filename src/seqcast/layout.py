@@ -18,7 +18,7 @@ from seqcast.windows import LookbackWindows, StreamLayout, WindowShape, lookback
 def first_row(cfg: Config) -> int:
     """First row a window may use: the rows the transform (or any `auto` candidate) leaves without model units."""
     season = cfg.evaluate.season
-    names = auto_candidates(cfg.windows.mode, season, True) if cfg.data.transform == "auto" else [cfg.data.transform]
+    names = auto_candidates(cfg.windows.mode, season) if cfg.data.transform == "auto" else [cfg.data.transform]
     return max(Transform.parse(n, season).lost for n in names)
 
 

@@ -353,12 +353,6 @@ def check_positive(ds: Dataset) -> None:
             )
 
 
-def positive(ds: Dataset) -> bool:
-    """Are all target values of every series above zero (so that a log may be taken)?"""
-    n_t = len(ds.targets)
-    return all(bool((s.values[:, :n_t] > 0).all()) for s in ds.series)
-
-
 def model_arrays(ds: Dataset, scaler: Scaler, transform: Transform) -> tuple[np.ndarray, list[np.ndarray]]:
     """Every series in model units: one (rows, inputs) float32 buffer and a view of it per series.
 

@@ -8,7 +8,7 @@ from seqcast import timeaxis
 from seqcast.config import Resample
 from seqcast.data import Dataset
 from seqcast.layout import Plan, first_row, refit_rows, state_shapes
-from seqcast.prepare import new_series_ok, positive
+from seqcast.prepare import new_series_ok
 from seqcast.resample import hows_for
 from seqcast.transforms import auto_candidates
 from seqcast.windows import LookbackWindows, StreamLayout
@@ -125,7 +125,7 @@ def transform_doc(p: Plan) -> dict[str, Any]:
     window may use, after the rows the transform (for `auto`, the most demanding candidate) reads first."""
     cfg = p.cfg
     auto = cfg.data.transform == "auto"
-    candidates = auto_candidates(cfg.windows.mode, cfg.evaluate.season, positive(p.ds)) if auto else None
+    candidates = auto_candidates(cfg.windows.mode, cfg.evaluate.season) if auto else None
     return {"name": cfg.data.transform, "candidates": candidates, "first_row": first_row(cfg)}
 
 

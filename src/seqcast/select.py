@@ -3,14 +3,14 @@
 Recurrent networks cannot extrapolate to a level they never saw, and small series give them little to learn a
 season from. Each step of a transform answers one of those (transforms.py): levels (`none`) win on a series that
 returns to the same range, `window_norm` (look-back windows) or `difference` (stateful models) on a trend or a
-level shift, `seasonal` on a season the network would otherwise have to learn (it learns what seasonal naive
-misses), `log` on a swing that grows with the level. No step is always better.
+level shift, `deseason` or `seasonal` on a season the network would otherwise have to learn (it learns what seasonal
+naive misses), `log` on a swing that grows with the level. No step is always better.
 
 `auto` therefore decides per data set by a validation backtest (see choose()): every candidate that applies
-(auto_candidates: levels, the level-free one, and with a season and positive targets the seasonal step and the
-log) is trained briefly with the config's own settings, then forecasts evaluate.horizon steps ahead from every
-origin whose steps reach into the validation part (from horizon - 1 rows before it, as the intervals are
-calibrated), from the history before that origin; every step whose truth lies in the validation part is scored,
+(auto_candidates: levels, the level-free one, and with a season the seasonal one) is trained briefly with the
+config's own settings, then forecasts evaluate.horizon steps ahead from every origin whose steps reach into the
+validation part (from horizon - 1 rows before it, as the intervals are calibrated), from the history before that
+origin; every step whose truth lies in the validation part is scored,
 so each step rests on every validation row. The one with the lowest mean absolute error, scaled by the training
 part's in-sample seasonal-naive MAE (MASE), is chosen, the earlier (simpler) candidate
 when scores are within SIMPLER_WITHIN of each other. Only the training and validation parts are ever looked at:
@@ -34,7 +34,7 @@ from seqcast.evaluate import mase_scale
 from seqcast.fit import Note, fit, silent
 from seqcast.forecast import forecast_origins
 from seqcast.layout import Plan, first_row
-from seqcast.prepare import Scaler, build, positive
+from seqcast.prepare import Scaler, build
 from seqcast.run import Run
 from seqcast.transforms import auto_candidates
 from seqcast.windows import clear_of_gaps
@@ -172,7 +172,7 @@ def choose(
         transform, why = choose_by_range(p.ds, p.parts, scaler, mode)
         return transform, why + "; no validation part to backtest on", {}
     scores: dict[str, float] = {}
-    candidates = auto_candidates(mode, cfg.evaluate.season, positive(p.ds))
+    candidates = auto_candidates(mode, cfg.evaluate.season)
     epochs = min(cfg.training.epochs, BRIEF_EPOCHS)
     for k, candidate in enumerate(candidates):
         note(

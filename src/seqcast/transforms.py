@@ -164,17 +164,14 @@ LOOKBACK_SEASONAL: tuple[str, ...] = ("deseason+window_norm",)
 STATEFUL_SEASONAL: tuple[str, ...] = ("seasonal",)
 
 
-def auto_candidates(mode: str, season: int, positive: bool) -> list[str]:
+def auto_candidates(mode: str, season: int) -> list[str]:
     """The transforms `auto` tries, simplest first: levels, the level-free one (window_norm for look-back windows,
-    difference for stateful models), where a season applies (season > 1) the seasonal one (deseason+window_norm for
-    look-back windows, seasonal for stateful models), and with positive targets the last two after the log."""
+    difference for stateful models) and, where a season applies (season > 1), the seasonal one
+    (deseason+window_norm for look-back windows, seasonal for stateful models). The log is not tried: on
+    validation it was never chosen over these (bench/ACCURACY.md); `log+...` stays for a user to set."""
     level_free = LOOKBACK_LEVEL_FREE if mode == "lookback" else ("difference",)
-    out = ["none", *level_free]
-    seasonal = list(LOOKBACK_SEASONAL if mode == "lookback" else STATEFUL_SEASONAL) if season > 1 else []
-    out += seasonal
-    if positive:
-        out += [f"log+{step}" for step in (*level_free, *seasonal)]
-    return out
+    seasonal = (LOOKBACK_SEASONAL if mode == "lookback" else STATEFUL_SEASONAL) if season > 1 else ()
+    return ["none", *level_free, *seasonal]
 
 
 def normalise_window(x: np.ndarray, mean: bool = False) -> tuple[np.ndarray, np.ndarray]:
