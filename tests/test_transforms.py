@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqcast.transforms import Transform, auto_candidates, normalise_window
+from seqcast.transforms import SEASONAL_STEPS, Transform, auto_candidates, normalise_window
 
 
 @pytest.mark.parametrize(
@@ -29,7 +29,8 @@ def test_names_parse_into_their_steps_and_back(name: str, season: int, parts: tu
     t = Transform.parse(name, season)
     assert (t.log, t.season, t.difference, t.window_norm) == parts
     assert t.window_mean is False and t.per_window == t.window_norm
-    assert t.seasonal_mean == ("seasonal_mean" in name) and t.deseason == ("deseason" in name)
+    assert t.seasonal_step == next((s for s in SEASONAL_STEPS if s in name.split("+")), "")
+    assert t.two_seasons == ("seasonal_mean" in name or "deseason" in name) and t.deseason == ("deseason" in name)
     assert t.name == name and t.lost == lost
 
 

@@ -36,8 +36,9 @@ class Transform:
     difference: bool = False
     window_norm: bool = False
     window_mean: bool = False
-    seasonal_mean: bool = False  # the seasonal step's reference: the mean of the two seasons before
-    deseason: bool = False  # the seasonal step's reference: the seasonal index of the two seasons before
+    # The seasonal step (one of SEASONAL_STEPS; "" when season is 0), which names its reference: the value a
+    # season before (seasonal), the mean of the two seasons before (seasonal_mean), or their seasonal index (deseason)
+    seasonal_step: str = ""
 
     @classmethod
     def parse(cls, name: str, season: int = 1) -> Transform:
@@ -54,23 +55,30 @@ class Transform:
         references = [s for s in steps if s in SEASONAL_STEPS]
         if len(references) > 1:
             raise ValueError(f"{name!r}: {' and '.join(references)} are references for one step; use one of them")
-        seasonal = bool(references)
-        if seasonal and season < 2:
+        if references and season < 2:
             raise ValueError(f"{name!r}: the seasonal step needs evaluate.season of 2 or more (it is {season})")
-        season = season if seasonal else 0
+        step = references[0] if references else ""
         return cls(
-            "log" in steps, season, "difference" in steps, "window_norm" in steps, "window_mean" in steps,
-            "seasonal_mean" in steps, "deseason" in steps,
+            "log" in steps, season if step else 0, "difference" in steps, "window_norm" in steps,
+            "window_mean" in steps, step,
         )  # fmt: skip
 
     @property
     def name(self) -> str:
         """The transform as it is written in the config and preprocess.json."""
-        seasonal = bool(self.season)
-        mean, index = seasonal and self.seasonal_mean, seasonal and self.deseason
-        lag = seasonal and not (mean or index)
-        on = (self.log, lag, mean, index, self.difference, self.window_norm, self.window_mean)
-        return "+".join(s for s, used in zip(STEPS, on, strict=True) if used) or "none"
+        on = {"log": self.log, "difference": self.difference, "window_norm": self.window_norm}
+        on |= {"window_mean": self.window_mean, self.seasonal_step: bool(self.seasonal_step)}
+        return "+".join(s for s in STEPS if on.get(s)) or "none"
+
+    @property
+    def two_seasons(self) -> bool:
+        """The seasonal step's reference reads two seasons back (seasonal_mean, deseason), not one."""
+        return self.seasonal_step in ("seasonal_mean", "deseason")
+
+    @property
+    def deseason(self) -> bool:
+        """The seasonal step subtracts a seasonal index: the level stays."""
+        return self.seasonal_step == "deseason"
 
     @property
     def per_window(self) -> bool:
@@ -92,14 +100,14 @@ class Transform:
     @property
     def season_rows(self) -> int:
         """Rows the seasonal step reads before a row: one season, or two for seasonal_mean and deseason."""
-        return self.season * (2 if self.seasonal_mean or self.deseason else 1)
+        return self.season * (2 if self.two_seasons else 1)
 
     def _reference(self, past: np.ndarray, k: int) -> np.ndarray:
         """The seasonal step's reference for position k of `past` (rows on axis 1): the value one season before,
         the mean of the values one and two seasons before, or (deseason) that mean minus the mean of all the
         rows of those two seasons: the seasonal index of k's phase."""
         m = self.season
-        if self.seasonal_mean or self.deseason:
+        if self.two_seasons:
             same = 0.5 * (past[:, k - m] + past[:, k - 2 * m])
             return same - past[:, k - 2 * m : k].mean(axis=1) if self.deseason else same
         return past[:, k - m]
@@ -123,7 +131,7 @@ class Transform:
         out = np.asarray(scaled, dtype=np.float64)
         if self.season:
             m, lagged = self.season, np.full_like(out, np.nan)
-            if self.seasonal_mean or self.deseason:
+            if self.two_seasons:
                 lagged[2 * m :] = out[2 * m :] - 0.5 * (out[m:-m] + out[: -2 * m])
                 if self.deseason:  # plus the mean of the two seasons before each row: the level stays
                     total = np.concatenate([np.zeros_like(out[:1]), np.cumsum(out, axis=0)])
@@ -157,7 +165,7 @@ class Transform:
 
 
 LOOKBACK_LEVEL_FREE: tuple[str, ...] = ("window_norm",)  # the level-free candidates of `auto` for look-back windows
-# The seasonal candidates of `auto` (season > 1), each also after the log. For look-back windows deseason+window_norm
+# The seasonal candidates of `auto` (season > 1). For look-back windows deseason+window_norm
 # replaced `seasonal`, chosen on the development series' validation splits (bench/ACCURACY.md): seasonal changes
 # left the quarterly series at seasonal naive, a network on deseasonalised windows beat it by 12-15 %.
 LOOKBACK_SEASONAL: tuple[str, ...] = ("deseason+window_norm",)
