@@ -526,3 +526,30 @@ def test_an_auto_trial_of_two_networks_scores_the_mean_of_its_two_seeds(
     assert alone[0] != alone[1]  # the seeds give other networks
     monkeypatch.setattr(select, "TRIAL_NETWORKS", 2)
     assert select.candidate_score(cfg, p, scaler, "window_norm", jobs, steps) == pytest.approx(np.mean(alone))
+
+
+@pytest.mark.parametrize(
+    ("trend", "mode", "expected", "why"),
+    [
+        (False, "lookback", "none", "newer values stay within the earlier range (excess 0%)"),
+        (True, "lookback", "window_norm", "newer values leave the earlier range by 26% of it: trend or level shift"),
+        (True, "stateful", "difference", "newer values leave the earlier range by 26% of it: trend or level shift"),
+    ],
+)
+def test_auto_without_a_validation_part_decides_by_the_range(
+    tmp_path: Path, trend: bool, mode: str, expected: str, why: str
+) -> None:
+    """With data.split.val 0 there is nothing to backtest the candidates on: the last fifth of the training part
+    is compared with the rest, and a series that leaves that range gets the level-free transform."""
+    config = write_config(tmp_path, data={"transform": "auto", "split": {"val": 0, "test": 0.2}})
+    if trend:  # y = t; training rows 0-63: its last fifth (51-63) reaches 13 above the rest (0-50): 26 % of 50
+        rows = ["time,series,y,x"] + [
+            f"{np.datetime64('2022-01-01') + t},{s},{t},{t % 7}" for s in "AB" for t in range(80)
+        ]
+        (tmp_path / "sine.csv").write_text("\n".join(rows) + "\n")
+    res = CliRunner().invoke(app, ["train", str(config), "--quiet", "--set", f"windows.mode={mode}"])
+    assert res.exit_code == 0, res.output
+    pre = json.loads((tmp_path / "runs" / "tiny" / "preprocess.json").read_text())
+    assert (pre["transform"], pre["transform_scores"]) == (expected, {})
+    assert pre["transform_reason"] == f"{why}; no validation part to backtest on"
+    assert "trial" not in res.stderr  # nothing was trained to choose

@@ -62,11 +62,6 @@ def out_of_range(ds: Dataset, parts: list[Parts], scaler: Scaler) -> float:
     return worst
 
 
-def level_free(mode: str) -> str:
-    """The level-free candidate of `auto`: per-window normalisation, or differences in stateful mode."""
-    return "window_norm" if mode == "lookback" else "difference"
-
-
 def choose_by_range(ds: Dataset, parts: list[Parts], scaler: Scaler, mode: str) -> tuple[str, str]:
     """(transform, why) without a validation backtest: level-free when the newest rows leave the older rows' range.
 
@@ -77,7 +72,8 @@ def choose_by_range(ds: Dataset, parts: list[Parts], scaler: Scaler, mode: str) 
         parts = [Parts(train_end=max(1, (4 * p.train_end) // 5), val_end=p.train_end, n=p.n) for p in parts]
     drift = out_of_range(ds, parts, scaler)
     if drift > 0.05:
-        return level_free(mode), f"newer values leave the earlier range by {drift:.0%} of it: trend or level shift"
+        level_free = auto_candidates(mode, 1)[1]  # window_norm, or difference in stateful mode
+        return level_free, f"newer values leave the earlier range by {drift:.0%} of it: trend or level shift"
     return "none", f"newer values stay within the earlier range (excess {drift:.0%})"
 
 
