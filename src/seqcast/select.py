@@ -10,11 +10,11 @@ naive misses), `log` on a swing that grows with the level. No step is always bet
 (auto_candidates: levels, the level-free one, and with a season the seasonal one) is trained briefly with the
 config's own settings, then forecasts evaluate.horizon steps ahead from every origin whose steps reach into the
 validation part (from horizon - 1 rows before it, as the intervals are calibrated), from the history before that
-origin; every step whose truth lies in the validation part is scored,
-so each step rests on every validation row. The one with the lowest mean absolute error, scaled by the training
-part's in-sample seasonal-naive MAE (MASE), is chosen, the earlier (simpler) candidate
-when scores are within SIMPLER_WITHIN of each other. Only the training and validation parts are ever looked at:
-the test part stays unseen. Without a validation part, a range rule decides (see out_of_range()).
+origin; every step whose truth lies in the validation part is scored, so each step rests on every validation row.
+The one with the lowest mean absolute error, scaled by the training part's in-sample seasonal-naive MAE (MASE), is
+chosen, the earlier (simpler) candidate when scores are within SIMPLER_WITHIN of each other. Only the training
+and validation parts are ever looked at: the test part stays unseen. Without a validation part, a range rule
+decides (see choose_by_range()).
 """
 
 from __future__ import annotations
