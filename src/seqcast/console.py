@@ -166,12 +166,10 @@ def transform_text(transform: dict[str, Any]) -> str:
     who = "the most demanding candidate" if auto else "it"
     rows = f"{first} row{'s' if first != 1 else ''}"
     start = f"model inputs start at row {first} of every series: {who} reads the {rows} before it" if first else ""
-    if not auto:
-        return f"data.transform {transform['name']}" + (f"; {start}" if start else "")
-    tries = ", ".join(transform["candidates"])
-    return f"data.transform auto: train tries {tries} (briefly, scored on the validation part)" + (
-        f"; {start}" if start else ""
-    )
+    head = f"data.transform {transform['name']}"
+    if auto:
+        head += f": train tries {', '.join(transform['candidates'])} (briefly, scored on the validation part)"
+    return head + (f"; {start}" if start else "")
 
 
 def refit_text(refit: dict[str, Any]) -> str:

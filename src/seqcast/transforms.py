@@ -90,7 +90,7 @@ class Transform:
         """No step removes the level (`none`, `log`, `deseason`): the network reads levels, and knows only its
         training part's (levels.py). The seasonal changes, the difference and the per-window steps each remove it;
         deseason keeps it."""
-        return not ((self.season and not self.deseason) or self.difference or self.per_window)
+        return self.seasonal_step in ("", "deseason") and not (self.difference or self.per_window)
 
     @property
     def lost(self) -> int:
