@@ -26,10 +26,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from combination_arms import test_forecasts  # this folder is on sys.path when run as a script
 
 from seqcast import forecast as fc
 from seqcast import run as runs
-from seqcast.evaluate import history_rows, mase_scale, origins, run_dataset
+from seqcast.evaluate import history_rows, run_dataset
 from seqcast.intervals import (
     MAX_ORIGINS,
     _ranked,
@@ -105,11 +106,7 @@ def arms(run_dir: Path) -> dict[str, dict[int, tuple[float, float]]]:
             true[j, lo - o : hi - o] = sp[i][lo:hi]
         return jobs, np.abs(true - pred)
 
-    test = [(i, o) for i, (_, b) in enumerate(bounds) for o in origins(b, len(values[i]), steps)]
-    t_pred = fc.forecast_origins(run, values, names, test, steps, future(test))
-    t_true = np.stack([values[i][o : o + steps, :n_t] for i, o in test])
-    t_mase = np.stack([np.broadcast_to(mase_scale(values[i][: bounds[i][1], :n_t], season), (steps, n_t))
-                       for i, _ in test])  # fmt: skip
+    test, t_pred, t_true, t_mase = test_forecasts(run, names, values)
 
     def score(q: dict[int, np.ndarray], scale: np.ndarray) -> dict[int, tuple[float, float]]:
         z, out = to_space(t_pred, space), {}

@@ -30,11 +30,11 @@ from seqcast import run as runs
 from seqcast.evaluate import mase_scale, origins, run_dataset
 
 
-def test_forecasts(run_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(forecasts, truths, MASE scale) of a kept run's test-part backtest: (origins, horizon, targets) each."""
-    run = runs.open_run(run_dir)
-    ds = run_dataset(run)
-    names, values = ds.names, [s.values for s in ds.series]
+def test_forecasts(
+    run: runs.Run, names: list[str], values: list[np.ndarray]
+) -> tuple[list[tuple[int, int]], np.ndarray, np.ndarray, np.ndarray]:
+    """(jobs, forecasts, truths, MASE scale) of a run's test-part backtest on its data (names, values): jobs as
+    [(series, origin)], the arrays (origins, horizon, targets), the scale broadcast to their shape."""
     steps, season, n_t = run.cfg.evaluate.horizon, run.cfg.evaluate.season, run.n_targets
     ends = {s["name"]: int(s["val_end"]) for s in run.pre["series"]}
     jobs = [(i, o) for i, n in enumerate(names) for o in origins(ends[n], len(values[i]), steps)]
@@ -42,6 +42,14 @@ def test_forecasts(run_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     pred = np.asarray(fc.forecast_origins(run, values, names, jobs, steps, fut), dtype=np.float64)
     true = np.stack([values[i][o : o + steps, :n_t] for i, o in jobs])
     scale = np.stack([mase_scale(values[i][: ends[names[i]], :n_t], season) for i, _ in jobs])[:, None, :]
+    return jobs, pred, true, np.broadcast_to(scale, true.shape)
+
+
+def kept_forecasts(run_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """test_forecasts of a kept run directory on its data file: (forecasts, truths, MASE scale)."""
+    run = runs.open_run(run_dir)
+    ds = run_dataset(run)
+    _, pred, true, scale = test_forecasts(run, ds.names, [s.values for s in ds.series])
     return pred, true, scale
 
 
@@ -57,7 +65,7 @@ def main(folders: list[Path]) -> None:
         for f in folders:
             kept = sorted(f.glob(f"run-{name}-*"))
             if kept:
-                got[f.name] = test_forecasts(kept[0])
+                got[f.name] = kept_forecasts(kept[0])
         if not got:
             continue
         _, true, scale = next(iter(got.values()))
