@@ -279,13 +279,17 @@ def forecast(
     guarded(go)
 
 
-@app.command(cls=_Command, epilog="Example: seqcast evaluate --run runs/quickstart --horizon 12 --json")
+@app.command(cls=_Command, epilog="Example: seqcast evaluate --run runs/quickstart --horizon 12 --plot backtest.png")
 def evaluate(
     run: RunOpt = None,
     horizon: Annotated[int | None, typer.Option("--horizon", metavar="H", help="Steps per backtest origin.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", metavar="FILE", help="Draw each origin's forecast and intervals into this PNG."),
+    ] = None,
 ) -> None:
-    """Rolling-origin backtest on the test split: model vs naive and seasonal-naive baselines."""
+    """Rolling-origin backtest on the test split: model vs naive and seasonal-naive baselines, intervals' coverage."""
 
     def go() -> None:
         if horizon is not None and horizon <= 0:
@@ -293,11 +297,13 @@ def evaluate(
         from seqcast import console, rundir
         from seqcast.evaluate import evaluate as backtest
 
-        doc, _ = backtest(run, horizon)
+        doc, _, drawn = backtest(run, horizon, plot)
         if as_json:
             sys.stdout.write(rundir.strict_json(doc) + "\n")
         else:
             console.metrics_table(doc)
+        if plot is not None:
+            console.plot_written(plot, *drawn, to_stderr=as_json)
 
     guarded(go)
 

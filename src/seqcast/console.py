@@ -405,8 +405,13 @@ def forecast_table(frame: Any, steps: int, output: Any, plot: Any, drawn: int = 
     if output is not None:
         where.print(safe(f"wrote {len(frame)} rows to {'stdout' if to_stderr else output}"))
     if plot is not None:
-        more = f" (the first {drawn} of {n_series} series)" if drawn < n_series else ""
-        where.print(safe(f"plot written to {plot}{more}"))
+        plot_written(plot, drawn, n_series, to_stderr)
+
+
+def plot_written(plot: Any, drawn: int, n_series: int, to_stderr: bool = False) -> None:
+    """'plot written to FILE', with how many series it shows when it cannot show them all."""
+    more = f" (the first {drawn} of {n_series} series)" if drawn < n_series else ""
+    (err if to_stderr else out).print(safe(f"plot written to {plot}{more}"))
 
 
 def update_table(doc: dict[str, Any]) -> None:

@@ -67,6 +67,7 @@ def backtest(
     names: list[str] | None = None,
     breaks: list[np.ndarray] | None = None,
     history: int = 0,
+    keep: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Score model_forecast(jobs) against the baselines.
 
@@ -74,7 +75,8 @@ def backtest(
     model_forecast answers (jobs, horizon, targets). With a calibration (calibration.json) and the series'
     names, `intervals` scores the model's and seasonal naive's conformal intervals at each of its levels.
     breaks: each series' Series.breaks (data.missing: drop); an origin whose `history` rows before it or whose
-    horizon block cross one is not scored (counted in origins_skipped_gaps).
+    horizon block cross one is not scored (counted in origins_skipped_gaps). keep: filled with what was scored
+    (jobs, true, scale, each method's forecasts and the model's interval bands per level), for evaluate --plot.
     """
     n_t = len(targets)
     jobs = [
@@ -138,9 +140,11 @@ def backtest(
         key=lambda k: doc[k]["mase"] if np.isfinite(doc[k]["mase"]) else doc[k]["mae"],
     )
     doc["best"] = best
+    if keep is not None:
+        keep.update(jobs=jobs, true=true, scale=scale, bands={}, **methods)
     if calibration is not None and names is not None:
         series_names = [names[i] for i, _ in jobs]
-        doc["intervals"] = interval_doc(calibration, methods, true, scale, series_names, targets)
+        doc["intervals"] = interval_doc(calibration, methods, true, scale, series_names, targets, keep)
     return doc
 
 
@@ -151,10 +155,11 @@ def interval_doc(
     scale: np.ndarray,
     names: list[str],
     targets: list[str],
+    keep: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Per level of the calibration: coverage, mean width and interval score (MSIS) of the model's intervals
     on these origins, and the same of seasonal naive's, built the same way; a level the calibration cannot
-    give over this horizon is {"refused": why}."""
+    give over this horizon is {"refused": why}. keep["bands"] gets the model's (lo, hi) per level given."""
     from seqcast import intervals
 
     h = true.shape[1]
@@ -167,6 +172,8 @@ def interval_doc(
             continue
         full = np.broadcast_to(scale, true.shape)
         lo, hi = intervals.bands(cal, methods["model"], names, targets, level)
+        if keep is not None:
+            keep["bands"][level] = (lo, hi)
         entry = intervals.interval_scores(lo, hi, true, full, level) | {"errors": min(cal["errors"][:h])}
         lo, hi = intervals.bands(cal, methods["seasonal_naive"], names, targets, level, "seasonal_naive")
         out[str(level)] = entry | {"seasonal_naive": intervals.interval_scores(lo, hi, true, full, level)}
@@ -208,12 +215,14 @@ def backtest_run(
     calibration: dict[str, Any] | None = None,
     breaks: list[np.ndarray] | None = None,
     judged: Any = None,
+    keep: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Backtest a (possibly still staging) run directory, or an open run.Run, on its data's test split; data:
     (names, values) already read (run_values) and breaks their Series.breaks; calibration: the run's
     calibration.json unless given; judged: the run.Run whose validation part is scored (train passes the network
     of a training.refit run that never saw it). A refit run's kept model has trained on its validation part: without
-    `judged` its validation scores are read from metrics.json as train wrote them, never recomputed."""
+    `judged` its validation scores are read from metrics.json as train wrote them, never recomputed. keep: as
+    backtest's, for the test part."""
     from seqcast import forecast as fc
     from seqcast import run as runs
 
@@ -235,7 +244,7 @@ def backtest_run(
     cal = calibration if calibration is not None else run.calibration()
     doc = backtest(
         values, test_starts, h, cfg.evaluate.season, run.pre["targets"], model_forecast, cal, names,
-        breaks, history_rows(run),
+        breaks, history_rows(run), keep,
     )  # fmt: skip
     if judged is None and run.pre.get("refit"):
         doc["validation"] = _stored_validation(run, h)
@@ -286,10 +295,14 @@ def _validation(
     return {"origins": doc["origins"]} | {m: doc[m]["mase"] for m in ("model", "naive", "seasonal_naive")}
 
 
-def evaluate(run_dir: Path | None, horizon: int | None = None) -> tuple[dict[str, Any], bool]:
-    """(the backtest document, whether it was written to the run's metrics.json) for --run (default runs/latest).
+def evaluate(
+    run_dir: Path | None, horizon: int | None = None, plot: Path | None = None
+) -> tuple[dict[str, Any], bool, tuple[int, int]]:
+    """(the backtest document, whether it was written to the run's metrics.json, (the series drawn into `plot`,
+    the series in the data)) for --run (default runs/latest).
 
     Only a backtest at the run's own evaluate.horizon replaces metrics.json; another --horizon is returned only.
+    The plot is written first: a plot that cannot be written leaves metrics.json as it was.
     """
     from seqcast import run as runs
     from seqcast import rundir
@@ -299,11 +312,19 @@ def evaluate(run_dir: Path | None, horizon: int | None = None) -> tuple[dict[str
         from seqcast.history import check_direct
 
         check_direct(opened, horizon, where="--horizon")
-    doc = backtest_run(opened, horizon)
+    ds = run_dataset(opened)
+    keep: dict[str, Any] = {}
+    data = (ds.names, [s.values for s in ds.series])
+    doc = backtest_run(opened, horizon, data, breaks=[s.breaks for s in ds.series], keep=keep)
+    drawn = 0
+    if plot is not None:
+        from seqcast.plot import plot_backtest
+
+        drawn = plot_backtest(opened, ds, keep, plot)
     own = doc["horizon"] == opened.cfg.evaluate.horizon
     if own:
         rundir.write_json(opened.path / "metrics.json", doc)
-    return doc, own
+    return doc, own, (drawn, len(ds.series))
 
 
 def calibrate(

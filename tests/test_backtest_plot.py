@@ -1,0 +1,110 @@
+"""evaluate --plot: each backtest origin's forecast and intervals, drawn from exactly what was scored."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import keras  # noqa: F401  (a missing or broken Keras fails these tests: it must never skip them)
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from seqcast import evaluate
+from seqcast.cli import app
+from seqcast.config import load_config
+from seqcast.pipeline import train_run
+from seqcast.plot import backtest_figure
+from seqcast.run import open_run
+
+WriteProject = Callable[..., Path]
+
+
+@pytest.fixture
+def run_dir(write_project: WriteProject, index_csv: Callable[..., str], tmp_path: Path) -> Path:
+    """Two series whose values are their row index, 100 rows each: a test part of 20 rows, 10 origins of 2 steps."""
+    cfg = write_project(
+        index_csv(100, ["A", "B"]),
+        data={"series_column": "s", "split": {"val": 0.2, "test": 0.2}},
+        evaluate={"horizon": 2},
+        training={"epochs": 1},
+    )
+    return train_run(load_config(cfg), output_dir=tmp_path / "run").run_dir
+
+
+def test_the_figure_draws_every_origin_as_scored(run_dir: Path) -> None:
+    run = open_run(run_dir)
+    ds = evaluate.run_dataset(run)
+    kept: dict[str, Any] = {}
+    doc = evaluate.backtest_run(run, data=(ds.names, [s.values for s in ds.series]), keep=kept)
+    given = sorted(int(k) for k, v in doc["intervals"].items() if "refused" not in v)
+    assert given and sorted(kept["bands"]) == given  # a band per level the backtest scored, none refused
+    scored = np.mean(np.abs(kept["model"] - kept["true"]) / kept["scale"])
+    assert scored == pytest.approx(doc["model"]["mase"])  # what is drawn is what metrics.json scores
+
+    fig, drawn = backtest_figure(run, ds, kept)
+
+    assert drawn == 2 and len(fig.axes) == 2
+    ax = fig.axes[0]  # series A
+    origins = [o for i, o in kept["jobs"] if i == 0]
+    assert origins == list(range(80, 100, 2))
+    actual = ax.lines[0]
+    assert list(actual.get_ydata()) == list(range(origins[0] - 24, 100))  # 24 rows of context, then the test part
+    forecasts = [ln for ln in ax.lines if ln.get_color() == "tab:blue"]
+    assert len(forecasts) == len(origins)
+    for n, (line, o) in enumerate(zip(forecasts, origins, strict=True)):
+        assert list(line.get_ydata()) == [o - 1, *kept["model"][n, :, 0]]  # joined to the last known value
+    naive = [ln for ln in ax.lines if ln.get_linestyle() == ":"]
+    assert [list(ln.get_ydata()) for ln in naive] == [[o - 1, o - 1] for o in origins]  # season 1: the last value
+    assert len(ax.collections) == len(origins) * len(given)  # one band per origin and level
+    lo, hi = kept["bands"][given[0]]
+    covered = np.mean((kept["true"][:10] >= lo[:10]) & (kept["true"][:10] <= hi[:10]))
+    assert "A: y, 10 origins" in ax.get_title()
+    assert f"{given[0]} %: {100 * covered:.0f} % covered" in ax.get_title()
+
+
+def test_evaluate_plot_writes_the_png_and_says_so(run_dir: Path, tmp_path: Path) -> None:
+    import matplotlib.image
+
+    png = tmp_path / "plots" / "backtest.png"  # a missing folder is made
+    res = CliRunner().invoke(app, ["evaluate", "--run", str(run_dir), "--json", "--plot", str(png)])
+
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["origins"] == 20  # --json: stdout holds the document alone
+    assert f"plot written to {png}" in " ".join(res.stderr.split())
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    height, width, _ = matplotlib.image.imread(png).shape
+    assert width > height  # two series side by side, one target
+
+
+def test_a_plot_that_cannot_be_written_is_named_and_changes_nothing(run_dir: Path, tmp_path: Path) -> None:
+    (run_dir / "metrics.json").write_text('{"mine": 1}\n')  # evaluate would rewrite it: it must not here
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("not a folder")
+    before = sorted(p.name for p in tmp_path.iterdir())
+
+    res = CliRunner().invoke(app, ["evaluate", "--run", str(run_dir), "--plot", str(blocker / "backtest.png")])
+
+    assert res.exit_code == 1, res.output
+    assert str(blocker / "backtest.png") in " ".join(res.stderr.split()) and "Traceback" not in res.output
+    assert (run_dir / "metrics.json").read_text() == '{"mine": 1}\n'
+    assert blocker.read_text() == "not a folder" and sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_the_figure_draws_the_first_series_and_the_last_origins_of_many(run_dir: Path) -> None:
+    from seqcast import plot
+
+    run = open_run(run_dir)
+    ds = evaluate.run_dataset(run)
+    kept: dict[str, Any] = {}
+    evaluate.backtest_run(run, data=(ds.names, [s.values for s in ds.series]), keep=kept)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(plot, "PLOT_ORIGINS", 3)
+        fig, drawn = backtest_figure(run, ds, kept, max_series=1)
+    assert drawn == 1 and len(fig.axes) == 1
+    ax = fig.axes[0]
+    assert "10 origins, the last 3 drawn" in ax.get_title()
+    assert [ln.get_ydata()[0] for ln in ax.lines if ln.get_color() == "tab:blue"] == [93, 95, 97]
+    assert ax.lines[0].get_ydata()[0] == 94 - 24  # the context starts before the first origin drawn
