@@ -32,22 +32,12 @@ def plot_forecast(
 ) -> int:
     """History (last `tail` rows) and forecast per series and target, small multiples, the intervals in `bands`
     (level -> (lo, hi)) shaded, the widest palest; returns the series drawn."""
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     targets = run.pre["targets"]
-    k, m = min(len(ds.series), max_series), len(targets)
-    cols = min(3, int(np.ceil(np.sqrt(k))))  # 4 series: 2 x 2, not 3 + 1
-    rows = -(-k // cols)
-    fig, axes = plt.subplots(rows * m, cols, figsize=(4.2 * cols, 2.4 * rows * m), squeeze=False)
+    k = min(len(ds.series), max_series)
+    fig, panel = _small_multiples(k, len(targets), 4.2, 2.4)
     for i, s in enumerate(ds.series[:k]):
-        r, c = divmod(i, cols)
         for j, t in enumerate(targets):
-            ax = axes[r * m + j, c]
+            ax = panel(i, j)
             ax.plot(s.times[-tail:], s.values[-tail:, j], color="black", lw=0.9, label="history")
             ax.plot(
                 np.concatenate([s.times[-1:], times[i]]),
@@ -66,15 +56,7 @@ def plot_forecast(
             ax.tick_params(axis="x", labelrotation=25)  # every panel keeps its dates (autofmt_xdate hides them)
             if i == 0 and j == 0:
                 ax.legend(fontsize=7)
-    for extra in range(k, rows * cols):
-        r, c = divmod(extra, cols)
-        for j in range(m):
-            axes[r * m + j, c].axis("off")
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    rundir.atomic_write(path, buf.getvalue())
+    _save(fig, path)
     return k
 
 
@@ -90,26 +72,18 @@ def backtest_figure(run: Run, ds: Dataset, kept: dict[str, Any], max_series: int
     model's forecast from each origin (joined to the last known value) with its interval bands, the widest
     palest, and seasonal naive's dotted; the title gives the panel's MASE beside seasonal naive's and the
     coverage of the narrowest interval. Returns (the matplotlib figure, the series drawn)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     targets = run.pre["targets"]
     jobs, true, scale = kept["jobs"], kept["true"], np.broadcast_to(kept["scale"], kept["true"].shape)
     h, season = true.shape[1], run.cfg.evaluate.season
     test_start = {str(s["name"]): int(s["val_end"]) for s in run.pre["series"]}
-    k, m = min(len(ds.series), max_series), len(targets)
-    cols = min(3, int(np.ceil(np.sqrt(k))))
-    rows = -(-k // cols)
-    fig, axes = plt.subplots(rows * m, cols, figsize=(4.6 * cols, 2.6 * rows * m), squeeze=False)
+    k = min(len(ds.series), max_series)
+    fig, panel = _small_multiples(k, len(targets), 4.6, 2.6)
     bands = sorted(kept.get("bands", {}).items(), reverse=True)  # widest first, palest
     for i, s in enumerate(ds.series[:k]):
-        r, c = divmod(i, cols)
         mine = [n for n, (si, _) in enumerate(jobs) if si == i]
         shown = mine[-PLOT_ORIGINS:]
         for j, t in enumerate(targets):
-            ax = axes[r * m + j, c]
+            ax = panel(i, j)
             if not shown:
                 ax.set_title(f"{s.name + ': ' if s.name else ''}{t}: no backtest origin", fontsize=9)
                 continue
@@ -139,11 +113,6 @@ def backtest_figure(run: Run, ds: Dataset, kept: dict[str, Any], max_series: int
             ax.tick_params(axis="x", labelrotation=25)
             if i == 0 and j == 0:
                 ax.legend(fontsize=6)
-    for extra in range(k, rows * cols):
-        r, c = divmod(extra, cols)
-        for j in range(m):
-            axes[r * m + j, c].axis("off")
-    fig.tight_layout()
     return fig, k
 
 
@@ -167,11 +136,36 @@ def _backtest_title(
     return f"{name + ': ' if name else ''}{target}, {origins}\n{score}"
 
 
+def _small_multiples(k: int, m: int, width: float, height: float) -> tuple[Any, Any]:
+    """A figure for k series of m targets: the series in up to 3 columns (4 series: 2 x 2, not 3 + 1), each a
+    column of m panels of width x height inches, the panels past the k-th series blank; (figure, panel(i, j))."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cols = min(3, int(np.ceil(np.sqrt(k))))
+    rows = -(-k // cols)
+    fig, axes = plt.subplots(rows * m, cols, figsize=(width * cols, height * rows * m), squeeze=False)
+    for extra in range(k, rows * cols):
+        r, c = divmod(extra, cols)
+        for j in range(m):
+            axes[r * m + j, c].axis("off")
+
+    def panel(i: int, j: int) -> Any:
+        r, c = divmod(i, cols)
+        return axes[r * m + j, c]
+
+    return fig, panel
+
+
 def _save(fig: Any, path: Path) -> None:
+    """The figure as a PNG, written atomically; the figure is closed."""
     import io
 
     import matplotlib.pyplot as plt
 
+    fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
@@ -180,8 +174,6 @@ def _save(fig: Any, path: Path) -> None:
 
 def plot_preview(p: Plan, path: str, limit: int | None = None) -> None:
     """A PNG of each series with its windows or stateful chunks shaded by batch and the split marked."""
-    import io
-
     import matplotlib
 
     matplotlib.use("Agg")
@@ -233,8 +225,4 @@ def plot_preview(p: Plan, path: str, limit: int | None = None) -> None:
                 fontsize=9,
             )
         ax.legend(loc="upper left", fontsize=7)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    rundir.atomic_write(Path(path), buf.getvalue())  # the folder is made if missing; a failure names the file
+    _save(fig, Path(path))
