@@ -88,7 +88,9 @@ def test_a_plot_that_cannot_be_written_is_named_and_changes_nothing(run_dir: Pat
     res = CliRunner().invoke(app, ["evaluate", "--run", str(run_dir), "--plot", str(blocker / "backtest.png")])
 
     assert res.exit_code == 1, res.output
-    assert str(blocker / "backtest.png") in " ".join(res.stderr.split()) and "Traceback" not in res.output
+    said = " ".join(res.stderr.split())
+    assert str(blocker / "backtest.png") in said and f"{blocker} is a file, not a folder" in said
+    assert "Traceback" not in res.output
     assert (run_dir / "metrics.json").read_text() == '{"mine": 1}\n'
     assert blocker.read_text() == "not a folder" and sorted(p.name for p in tmp_path.iterdir()) == before
 

@@ -366,7 +366,9 @@ def atomic_write(path: Path, data: bytes) -> None:
         mode = path.stat().st_mode & 0o7777 if path.is_file() else 0o666 & ~_umask()
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     except OSError as exc:
-        raise DataError(f"cannot write the file: {exc.strerror or exc}", where=str(path)) from None
+        blocker = next((p for p in path.parents if p.exists() or p.is_symlink()), None)
+        why = f"{blocker} is a file, not a folder" if blocker and not blocker.is_dir() else exc.strerror or exc
+        raise DataError(f"cannot write the file: {why}", where=str(path)) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
