@@ -1,11 +1,13 @@
-"""Long series: `seqcast train` and `seqcast evaluate` from 2,000 to 200,000 rows, time and peak RSS.
+"""Long series: `seqcast train` and `seqcast evaluate` (also with `--plot`) from 2,000 to 200,000 rows, time and
+peak RSS.
 
 One hourly series (a daily sine with noise), as a user with years of sensor data has it. Two configs, each
 trained for one epoch with transform none and evaluated with season 24 and horizon 24:
   stateful:  many_to_many LSTM(32, 16), num_steps 24, streams 4 (the setup of issue #11);
   look-back: many_to_one LSTM(32, 16), look_back 24 (the default mode and kind).
 Every number is one child process: wall time and that child's own peak RSS (os.wait4). evaluate runs 3 times
-per point (median time, largest peak). Targets (stateful): train at 24,000 rows under 2.5 GB, evaluate under
+per point (median time, largest peak), then 3 times more with `--plot` (the arms differ only in the plot).
+Targets (stateful): train at 24,000 rows under 2.5 GB, evaluate under
 600 MB, evaluate's time from 2,000 to 24,000 rows at most 15x (linear is 12x); 200,000 rows train and evaluate.
 Writes bench/backtest_scaling.png.
 
@@ -61,7 +63,9 @@ def point(work: Path, mode: str, rows: int, evals: int) -> dict[str, Any]:
     train_s, train_mb, _ = run_measured(
         [*entry_point(), "train", str(cfg), "--output-dir", str(run), "--quiet"], env=QUIET_TF, cwd=folder
     )
-    ev = [run_measured([*entry_point(), "evaluate", "--run", str(run), "--json"], cwd=folder) for _ in range(evals)]
+    evaluate = [*entry_point(), "evaluate", "--run", str(run), "--json"]
+    ev = [run_measured(evaluate, cwd=folder) for _ in range(evals)]
+    pl = [run_measured([*evaluate, "--plot", str(folder / "backtest.png")], cwd=folder) for _ in range(evals)]
     res = {
         "mode": mode,
         "rows": rows,
@@ -70,10 +74,12 @@ def point(work: Path, mode: str, rows: int, evals: int) -> dict[str, Any]:
         "eval_s": statistics.median(e[0] for e in ev),
         "eval_mb": max(e[1] for e in ev),
         "eval_runs": [e[0] for e in ev],
+        "plot_s": statistics.median(e[0] for e in pl),
+        "plot_mb": max(e[1] for e in pl),
     }
     print(
         f"  {mode:9s} {rows:7d} rows: train {train_s:6.1f} s {train_mb:6.0f} MB, evaluate {res['eval_s']:5.2f} s "
-        f"{res['eval_mb']:5.0f} MB",
+        f"{res['eval_mb']:5.0f} MB, with --plot {res['plot_s']:5.2f} s {res['plot_mb']:5.0f} MB",
         flush=True,
     )
     return res
@@ -128,11 +134,19 @@ def main() -> None:
     at = {(p["mode"], p["rows"]): p for p in points}
     s24, s2 = at[("stateful", 24_000)], at[("stateful", 2_000)]
     growth = s24["eval_s"] / s2["eval_s"]
+    plot_cost = "; ".join(
+        f"{m} {at[(m, 200_000)]['plot_s']:.2f} s against {at[(m, 200_000)]['eval_s']:.2f} s "
+        f"({at[(m, 200_000)]['plot_s'] / at[(m, 200_000)]['eval_s']:.2f}x), the plot adding "
+        f"{at[(m, 2_000)]['plot_s'] - at[(m, 2_000)]['eval_s']:.2f} s at 2,000 rows and "
+        f"{at[(m, 200_000)]['plot_s'] - at[(m, 200_000)]['eval_s']:.2f} s at 200,000"
+        for m in CONFIGS
+    )
     png = HERE / "backtest_scaling.png"
     plot(points, png, "one hourly series, LSTM(32, 16), one epoch; evaluate: season 24, horizon 24; whole processes")
     rows = "\n".join(
         f"| {p['mode']} | {p['rows']:,} | {p['train_s']:.1f} | {p['train_mb']:.0f} | {p['eval_s']:.2f} "
-        f"({', '.join(f'{t:.2f}' for t in p['eval_runs'])}) | {p['eval_mb']:.0f} |"
+        f"({', '.join(f'{t:.2f}' for t in p['eval_runs'])}) | {p['eval_mb']:.0f} | {p['plot_s']:.2f} "
+        f"| {p['plot_mb']:.0f} |"
         for p in points
     )
     body = f"""## Long series: train and evaluate from 2,000 to 200,000 rows (bench_backtest.py)
@@ -142,12 +156,13 @@ def main() -> None:
 One hourly series (daily sine with noise). Stateful: many_to_many LSTM(32, 16), num_steps 24, streams 4. Look-back
 (the default): many_to_one LSTM(32, 16), look_back 24. Both one epoch, transform none, evaluate season 24 and
 horizon 24 (the test part is the last 20 %: at 200,000 rows, 1,666 origins). Each figure is one whole child process
-(`seqcast train`, `seqcast evaluate --json`) with its own peak RSS; evaluate ran 3 times (median time, largest peak).
+(`seqcast train`, `seqcast evaluate --json`) with its own peak RSS; evaluate ran 3 times (median time, largest peak),
+then 3 times with `--plot backtest.png` (at most 30 origins of the series drawn).
 
 ![time and peak RSS against rows](backtest_scaling.png)
 
-| mode | rows | train s | train peak MB | evaluate s (runs) | evaluate peak MB |
-|---|---|---|---|---|---|
+| mode | rows | train s | train peak MB | evaluate s (runs) | evaluate peak MB | with --plot s | with --plot peak MB |
+|---|---|---|---|---|---|---|---|
 {rows}
 
 Stateful targets:
@@ -158,6 +173,9 @@ Stateful targets:
   starting Python and reading the model is part of both).
 - 200,000 rows: trained in {at[("stateful", 200_000)]["train_s"]:.0f} s and evaluated in
   {at[("stateful", 200_000)]["eval_s"]:.1f} s: {verdict(True)} (before: killed above 3 GB after 9 s).
+
+`evaluate --plot` (the same runs, the PNG added) at 200,000 rows: {plot_cost}. It draws at most 30 origins a
+series, so its cost does not grow with the history.
 
 How: each series is warmed once over its history with the states kept at the backtest origins only
 (`NumpyModel.warm`, a block of 256 time steps at a time), then all origins are forecast from their snapshots in
