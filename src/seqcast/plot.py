@@ -12,6 +12,7 @@ import numpy as np
 
 from seqcast import rundir
 from seqcast.data import Dataset
+from seqcast.evaluate import scores
 from seqcast.layout import Plan
 from seqcast.run import Run
 from seqcast.windows import StreamLayout
@@ -78,7 +79,7 @@ def backtest_figure(run: Run, ds: Dataset, kept: dict[str, Any], max_series: int
     test_start = {str(s["name"]): int(s["val_end"]) for s in run.pre["series"]}
     k = min(len(ds.series), max_series)
     fig, panel = _small_multiples(k, len(targets), 4.6, 2.6)
-    bands = sorted(kept.get("bands", {}).items(), reverse=True)  # widest first, palest
+    bands = sorted(kept["bands"].items(), reverse=True)  # widest first, palest
     for i, s in enumerate(ds.series[:k]):
         mine = [n for n, (si, _) in enumerate(jobs) if si == i]
         shown = mine[-PLOT_ORIGINS:]
@@ -121,13 +122,10 @@ def _backtest_title(
 ) -> str:
     """'A: y, 4 origins' over 'MASE 0.52 (seasonal naive 0.84), 80 %: 83 % covered' for one panel."""
     true = kept["true"][mine, :, j]
-    err = {key: np.abs(kept[key][mine, :, j] - true) for key in ("model", "seasonal_naive")}
-    sc = scale[mine, :, j]
-    if np.isfinite(sc).all():
-        score = f"MASE {np.mean(err['model'] / sc):.3g} (seasonal naive {np.mean(err['seasonal_naive'] / sc):.3g})"
-    else:
-        score = f"MAE {np.mean(err['model']):.3g} (seasonal naive {np.mean(err['seasonal_naive']):.3g})"
-    levels = sorted(kept.get("bands", {}))
+    model, naive = (scores(kept[key][mine, :, j], true, scale[mine, :, j]) for key in ("model", "seasonal_naive"))
+    metric = "mase" if np.isfinite(model["mase"]) else "mae"  # no MASE scale: a constant history
+    score = f"{metric.upper()} {model[metric]:.3g} (seasonal naive {naive[metric]:.3g})"
+    levels = sorted(kept["bands"])
     if levels:
         lo, hi = kept["bands"][levels[0]]
         inside = (true >= lo[mine, :, j]) & (true <= hi[mine, :, j])
