@@ -5,6 +5,7 @@ TensorFlow is imported only inside the commands that need it (train, forecast, e
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -297,7 +298,12 @@ def evaluate(
         from seqcast import console, rundir
         from seqcast.evaluate import evaluate as backtest
 
-        doc, _, drawn = backtest(run, horizon, plot)
+        draw = None
+        if plot is not None:  # drawn from what the backtest kept, before metrics.json is written
+            from seqcast.plot import plot_backtest
+
+            draw = functools.partial(plot_backtest, path=plot)
+        doc, _, drawn = backtest(run, horizon, draw)
         if as_json:
             sys.stdout.write(rundir.strict_json(doc) + "\n")
         else:

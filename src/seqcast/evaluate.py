@@ -296,13 +296,14 @@ def _validation(
 
 
 def evaluate(
-    run_dir: Path | None, horizon: int | None = None, plot: Path | None = None
+    run_dir: Path | None, horizon: int | None = None, draw: Any = None
 ) -> tuple[dict[str, Any], bool, tuple[int, int]]:
-    """(the backtest document, whether it was written to the run's metrics.json, (the series drawn into `plot`,
-    the series in the data)) for --run (default runs/latest).
+    """(the backtest document, whether it was written to the run's metrics.json, (the series `draw` drew, the
+    series in the data)) for --run (default runs/latest).
 
     Only a backtest at the run's own evaluate.horizon replaces metrics.json; another --horizon is returned only.
-    The plot is written first: a plot that cannot be written leaves metrics.json as it was.
+    draw(run, dataset, kept) -> series drawn (evaluate --plot: plot.plot_backtest) gets what the backtest kept
+    (backtest's `keep`) before metrics.json is written: a plot that cannot be written leaves it as it was.
     """
     from seqcast import run as runs
     from seqcast import rundir
@@ -316,11 +317,7 @@ def evaluate(
     keep: dict[str, Any] = {}
     data = (ds.names, [s.values for s in ds.series])
     doc = backtest_run(opened, horizon, data, breaks=[s.breaks for s in ds.series], keep=keep)
-    drawn = 0
-    if plot is not None:
-        from seqcast.plot import plot_backtest
-
-        drawn = plot_backtest(opened, ds, keep, plot)
+    drawn = draw(opened, ds, keep) if draw is not None else 0
     own = doc["horizon"] == opened.cfg.evaluate.horizon
     if own:
         rundir.write_json(opened.path / "metrics.json", doc)
