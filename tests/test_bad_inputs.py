@@ -119,6 +119,7 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         mp.chdir(folder)
         res = invoke("train", cfg, "--set", "training.epochs=1", "--output-dir", folder / "run", "--quiet")
     assert res.exit_code == 0, (res.stderr, res.exception)
+    assert res.stdout == f"{folder / 'run'}\n"  # --quiet: the run directory's path and nothing else on stdout
     return folder / "run"
 
 
@@ -1214,6 +1215,30 @@ def test_evaluate_with_another_horizon_prints_and_keeps_metrics_json(tmp_path: P
         assert res.exit_code == 0, res.stderr
         assert f"horizon {horizon}" in res.stdout
     assert (run / "metrics.json").read_text() == before
+
+
+def test_evaluate_with_a_horizon_longer_than_the_test_part_names_the_option(tmp_path: Path, trained_run: Path) -> None:
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    before = snapshot(run)
+    res = invoke("evaluate", "--run", run, "--horizon", 500)
+    assert_fault(res, 1, "the test part is shorter than --horizon=500", "lower --horizon")
+    assert "evaluate.horizon" not in res.stderr  # the user passed an option, not a config key
+    assert snapshot(run) == before
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_debug_before_or_after_the_command_adds_the_traceback_and_keeps_the_exit_code(
+    tmp_path: Path, trained_run: Path, where: str
+) -> None:
+    args = ["evaluate", "--run", tmp_path / "nowhere"]
+    res = invoke(*(["--debug", *args] if where == "before" else [*args, "--debug"]))
+    assert res.exit_code == invoke(*args).exit_code == 2  # --run names no run: a usage error
+    assert "Traceback" in res.stderr and res.stderr.count("error:") == 1
+    assert said(res, str(tmp_path / "nowhere"))
+    assert "Traceback" not in invoke(*args).stderr  # the flag does not outlive its command
 
 
 def test_evaluate_json_is_strict_with_null_and_a_reason(tmp_path: Path, trained_run: Path) -> None:

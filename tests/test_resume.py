@@ -105,7 +105,7 @@ def test_interrupted_in_the_refit_resume_from_the_runs_checkpoint_matches_uninte
     assert stopped.returncode == 130, stopped.stderr
     checkpoint = tmp_path / ".part.checkpoint"
     # the folder --resume takes is the run's checkpoint, not the refit's inside it
-    assert f"--resume {checkpoint}\n" in stopped.stderr.replace("\n  ", " ") + "\n", stopped.stderr
+    assert f"--resume {checkpoint} --output-dir {out}\n" in stopped.stderr.replace("\n  ", " ") + "\n", stopped.stderr
     assert (checkpoint / "refit" / "state.json").exists() and not out.exists()
 
     resumed = _train(out, "--resume", str(checkpoint), *refit_on)
@@ -162,5 +162,6 @@ def test_ctrl_c_inside_an_ensemble_or_refit_names_the_runs_checkpoint(tmp_path: 
     (run_checkpoint / "member-1").mkdir(parents=True)
     with pytest.raises(Interrupted) as caught, _resume_at(run_checkpoint):
         raise Interrupted(f"training interrupted; the checkpoint is kept at {run_checkpoint / 'member-1'}")
-    assert caught.value.hint == f"resume with: seqcast train CONFIG --resume {run_checkpoint}"
+    run = tmp_path / "run"  # the run the checkpoint belongs to, which --output-dir may have named
+    assert caught.value.hint == f"resume with: seqcast train CONFIG --resume {run_checkpoint} --output-dir {run}"
     assert str(run_checkpoint / "member-1") not in caught.value.render()

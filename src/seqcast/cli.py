@@ -9,6 +9,7 @@ import functools
 import json
 import os
 import sys
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -47,6 +48,15 @@ SetOpt = Annotated[
         "--set", metavar="KEY=VALUE", help="Override a config key, value parsed as YAML: --set model.units=[64,32]."
     ),
 ]
+
+
+def _set_debug(value: bool) -> bool:
+    if value:  # `seqcast train CONFIG --debug` as well as `seqcast --debug train CONFIG`
+        _state["debug"] = True
+    return value
+
+
+DebugOpt = Annotated[bool, typer.Option("--debug", callback=_set_debug, help="Show tracebacks for errors.")]
 RunOpt = Annotated[Path | None, typer.Option("--run", metavar="DIR", help="Run directory. Default: runs/latest.")]
 
 
@@ -79,8 +89,8 @@ def guarded(fn: Callable[[], T]) -> T:
     try:
         return fn()
     except SeqcastError as exc:
-        if _state["debug"]:
-            raise
+        if _state["debug"]:  # the traceback, then the same message and exit code as without --debug
+            traceback.print_exc()
         console.error(console.safe(exc.render()))  # file names and cell values are text, never rich markup
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
@@ -91,7 +101,9 @@ def guarded(fn: Callable[[], T]) -> T:
         raise typer.Exit(0) from None
     except Exception as exc:  # an unexpected fault: still one message, traceback with --debug
         if _state["debug"]:
-            raise
+            traceback.print_exc()
+            console.error(console.safe(f"{type(exc).__name__}: {exc}"))
+            raise typer.Exit(1) from None
         console.error(console.safe(f"{type(exc).__name__}: {exc}") + "\n  (run with --debug for the traceback)")
         raise typer.Exit(1) from None
 
@@ -115,11 +127,14 @@ def _plain(value: Any) -> Any:
 def window_preview(
     config: ConfigArg,
     limit: Annotated[int, typer.Option("--limit", metavar="K", min=0, help="Rows of the layout to show.")] = 12,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document (SPEC.md) on stdout.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document on stdout (docs/reference.md).")
+    ] = False,
     plot: Annotated[
         Path | None, typer.Option("--plot", metavar="FILE", help="Also draw the layout into this PNG.")
     ] = None,
     overrides: SetOpt = None,
+    debug: DebugOpt = False,
 ) -> None:
     """Show which rows become which samples, batches, streams and targets, and every tensor's shape."""
 
@@ -174,10 +189,14 @@ def train(
     resume: Annotated[
         Path | None, typer.Option("--resume", metavar="DIR", help="Continue an interrupted run from its checkpoint.")
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option("--quiet", "-q", help="No progress, header or tables: warnings, and the run directory's path."),
+    ] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the run directory and its metrics as one JSON document on stdout.")
     ] = False,
+    debug: DebugOpt = False,
 ) -> None:
     """Load the CSV, build windows or stateful batches, train, evaluate, write a run directory."""
     from seqcast.config import load_config
@@ -207,7 +226,9 @@ def train(
             doc = {"run_dir": str(result.run_dir), "epochs": len(result.rows), "seconds": result.seconds}
             doc |= {"refit": result.refit} if result.refit else {}
             sys.stdout.write(rundir.strict_json(doc | {"metrics": result.metrics}) + "\n")
-        elif not quiet:
+        elif quiet:
+            sys.stdout.write(f"{result.run_dir}\n")  # for a script: RUN=$(seqcast train CONFIG -q)
+        else:
             try:
                 console.train_summary(result.rows, result.seconds, result.run_dir, result.metrics, result.refit)
             except Exception as exc:  # a display fault must not fail a written run
@@ -247,6 +268,7 @@ def forecast(
             "<target>_hi_LEVEL.",
         ),
     ] = None,
+    debug: DebugOpt = False,
 ) -> None:
     """Autoregressive N-step forecast for every series, from the end of its history."""
 
@@ -289,6 +311,7 @@ def evaluate(
         Path | None,
         typer.Option("--plot", metavar="FILE", help="Draw each origin's forecast and intervals into this PNG."),
     ] = None,
+    debug: DebugOpt = False,
 ) -> None:
     """Rolling-origin backtest on the test split: model vs naive and seasonal-naive baselines, intervals' coverage."""
 
@@ -319,6 +342,7 @@ def update(
     data: Annotated[Path, typer.Option("--data", metavar="CSV", help="New rows (older rows of a series are skipped).")],
     run: RunOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+    debug: DebugOpt = False,
 ) -> None:
     """Advance the run's saved state (state.npz) over new rows, without retraining."""
 

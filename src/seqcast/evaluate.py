@@ -68,6 +68,7 @@ def backtest(
     breaks: list[np.ndarray] | None = None,
     history: int = 0,
     keep: dict[str, Any] | None = None,
+    horizon_from: str = "evaluate.horizon",
 ) -> dict[str, Any]:
     """Score model_forecast(jobs) against the baselines.
 
@@ -77,6 +78,7 @@ def backtest(
     breaks: each series' Series.breaks (data.missing: drop); an origin whose `history` rows before it or whose
     horizon block cross one is not scored (counted in origins_skipped_gaps). keep: filled with what was scored
     (jobs, true, scale, each method's forecasts and the model's interval bands per level), for evaluate --plot.
+    horizon_from: what set the horizon, as an error names it (evaluate --horizon, or the config key).
     """
     n_t = len(targets)
     jobs = [
@@ -93,13 +95,13 @@ def backtest(
         skipped = before - len(jobs)
     if not jobs:
         raise DataError(
-            f"the test part is shorter than evaluate.horizon={horizon} in every series: no backtest origin"
+            f"the test part is shorter than {horizon_from}={horizon} in every series: no backtest origin"
             if not skipped
             else f"every backtest origin ({skipped}) has a gap that data.missing: drop left in its {history} rows "
             f"of history or its {horizon} steps: no origin to score",
-            hint="raise data.split.test or lower evaluate.horizon"
+            hint=f"raise data.split.test or lower {horizon_from}"
             if not skipped
-            else "set data.missing to interpolate or ffill, or lower evaluate.horizon or windows.look_back",
+            else f"set data.missing to interpolate or ffill, or lower {horizon_from} or windows.look_back",
         )
     if any(o - season < 0 for _, o in jobs):
         raise DataError(f"evaluate.season={season} is longer than the history before the test part")
@@ -244,7 +246,7 @@ def backtest_run(
     cal = calibration if calibration is not None else run.calibration()
     doc = backtest(
         values, test_starts, h, cfg.evaluate.season, run.pre["targets"], model_forecast, cal, names,
-        breaks, history_rows(run), keep,
+        breaks, history_rows(run), keep, "evaluate.horizon" if h == cfg.evaluate.horizon else "--horizon",
     )  # fmt: skip
     if judged is None and run.pre.get("refit"):
         doc["validation"] = _stored_validation(run, h)

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from seqcast import rundir
 from seqcast.checkpoint import Session, load_checkpoint
 from seqcast.dataset import stateful_batches, window_dataset
 from seqcast.errors import ConfigError, DataError, SeqcastError
@@ -110,7 +111,7 @@ def fit(
         model = whole
     ckpt = session.checkpoint if session.saved_epoch else None
     where = f"; the checkpoint of epoch {session.saved_epoch} is kept at {ckpt}" if ckpt else ""
-    resume_hint = f"resume with: seqcast train CONFIG --resume {ckpt}" if ckpt else None
+    resume_hint = f"resume with: {rundir.resume_command(ckpt)}" if ckpt else None
     if session.interrupted:
         raise Interrupted(f"training interrupted{where}", hint=resume_hint)
     if lost is not None:

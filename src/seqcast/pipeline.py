@@ -153,7 +153,7 @@ def _train_and_commit(
         if checkpoint.exists() and not isinstance(exc, Interrupted):  # Interrupted names it already
             hooks.note(
                 f"the checkpoint of the training so far is kept at {checkpoint}: resume with "
-                f"seqcast train CONFIG --resume {checkpoint}, or delete it"
+                f"{rundir.resume_command(checkpoint)}, or delete it"
             )
         raise
     finally:
@@ -251,7 +251,7 @@ def _resume_at(checkpoint: Path) -> Iterator[None]:
             raise
         raise Interrupted(
             f"training interrupted; the checkpoint of the training so far is kept at {checkpoint}",
-            hint=f"resume with: seqcast train CONFIG --resume {checkpoint}",
+            hint=f"resume with: {rundir.resume_command(checkpoint)}",
         ) from None
 
 

@@ -53,6 +53,16 @@ def checkpoint_dir(target: Path) -> Path:
     return target.parent / f".{target.name}.checkpoint"
 
 
+def resume_command(checkpoint: Path) -> str:
+    """The command that continues from a checkpoint. A run's checkpoint names the run it was writing, which may
+    not be the config's output.dir (train --output-dir DIR): --output-dir says it."""
+    command = f"seqcast train CONFIG --resume {checkpoint}"
+    name, suffix = checkpoint.name, ".checkpoint"
+    if name.startswith(".") and name.endswith(suffix) and len(name) > len(suffix) + 1:
+        command += f" --output-dir {checkpoint.parent / name[1 : -len(suffix)]}"
+    return command
+
+
 def is_run(path: Path) -> bool:
     """A folder seqcast wrote as a run directory (it holds the marker)."""
     return path.is_dir() and not path.is_symlink() and (path / MARKER).is_file()
