@@ -261,6 +261,25 @@ def _output_is_a_folder(c: Ctx) -> list[object]:
     return ["forecast", "--run", c.run(), "--steps", 2, "--future", fut, "--output", c.tmp / "out.csv"]
 
 
+def _plot_fails_after_the_table(c: Ctx) -> list[object]:
+    (c.tmp / "keep.csv").write_text("a forecast of yesterday\n")
+    (c.tmp / "notadir").write_text("a file")
+    fut = future_csv(c.tmp / "future.csv", ["2022-02-10", "2022-02-11"])
+    out, plot = c.tmp / "keep.csv", c.tmp / "notadir" / "p.png"
+    return ["forecast", "--run", c.run(), "--steps", 2, "--future", fut, "--output", out, "--plot", plot]
+
+
+def _output_over_the_future_file(c: Ctx) -> list[object]:
+    fut = future_csv(c.tmp / "future.csv", ["2022-02-10", "2022-02-11"])
+    return ["forecast", "--run", c.run(), "--steps", 2, "--future", fut, "--output", fut]
+
+
+def _plot_over_the_training_data(c: Ctx) -> list[object]:
+    fut = future_csv(c.tmp / "future.csv", ["2022-02-10", "2022-02-11"])
+    data = yaml.safe_load((c.run() / "config.yaml").read_text())["data"]["path"]
+    return ["forecast", "--run", c.run(), "--steps", 2, "--future", fut, "--plot", data]
+
+
 def _train(c: Ctx, csv: str, *extra: object) -> list[object]:
     cfg = c.project(csv)
     return [
@@ -433,6 +452,15 @@ CASES = [
         ("features ['x']", "--future"),
     ),
     Case("forecast --output is a folder", _output_is_a_folder, 1, ("out.csv", "cannot write")),
+    Case("forecast --plot fails: --output kept", _plot_fails_after_the_table, 1, ("p.png", "notadir is a file")),
+    Case("forecast --output over --future", _output_over_the_future_file, 2, ("--output", "is the --future file")),
+    Case("forecast --plot over the data", _plot_over_the_training_data, 2, ("--plot", "the training data")),
+    Case(
+        "window-preview --plot over the config",
+        lambda c: preview(cfg := c.project(), "--plot", cfg),
+        2,
+        ("--plot", "is the config"),
+    ),
     Case(
         "train: non-numeric value",
         lambda c: _train(c, csv_rows(*years(5), "2005,oops", *years(34, 2006))),
@@ -1215,6 +1243,31 @@ def test_evaluate_with_another_horizon_prints_and_keeps_metrics_json(tmp_path: P
         assert res.exit_code == 0, res.stderr
         assert f"horizon {horizon}" in res.stdout
     assert (run / "metrics.json").read_text() == before
+
+
+def test_forecast_output_over_a_file_of_the_run_is_refused(tmp_path: Path, trained_run: Path) -> None:
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    before = snapshot(run)
+    fut = future_csv(tmp_path / "future.csv", ["2022-02-10", "2022-02-11"])
+    for option, name in (("--output", "model.keras"), ("--plot", "state.npz")):
+        res = invoke("forecast", "--run", run, "--steps", 2, "--future", fut, option, run / name)
+        assert_fault(res, 2, option, name, "file of the run directory")
+    assert snapshot(run) == before
+    res = invoke("forecast", "--run", run, "--steps", 2, "--future", fut, "--output", run / "forecast.csv")
+    assert res.exit_code == 0, res.stderr  # a new file inside the run is the user's own business
+    assert (run / "forecast.csv").read_text().startswith("series,time,y\n")
+
+
+def test_preview_json_with_a_plot_that_cannot_be_written_prints_no_document(
+    tmp_path: Path, write_project: WriteProject
+) -> None:
+    (tmp_path / "notadir").write_text("a file")
+    res = invoke("window-preview", write_project(), "--json", "--plot", tmp_path / "notadir" / "x.png")
+    assert_fault(res, 1, "notadir is a file")
+    assert res.stdout == ""
 
 
 def test_evaluate_with_a_horizon_longer_than_the_test_part_names_the_option(tmp_path: Path, trained_run: Path) -> None:

@@ -5,7 +5,6 @@ TensorFlow is imported only inside the commands that need it (train, forecast, e
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sys
@@ -146,8 +145,14 @@ def window_preview(
 
     def go() -> None:
         cfg = load_config(config, overrides or [])
+        if plot is not None:
+            from seqcast import rundir
+
+            rundir.check_output(plot, "--plot", {"the data (data.path)": cfg.data.path, "the config": config})
         p = plan(cfg)
         doc = preview_doc(p, limit=limit)
+        if plot is not None:  # first: a plot that cannot be written fails the command before anything is printed
+            plot_preview(p, str(plot), limit=None)
         if as_json:
             sys.stdout.write(json.dumps(doc) + "\n")
         else:
@@ -168,10 +173,8 @@ def window_preview(
                 pad = doc["padding"]
                 share = f"{pad['fraction']:.1%} of the batches' steps"
                 console.out.print(console.safe(f"{pad['how']}; padded rows per series ({share}): {pad['rows']}"))
-        if plot is not None:
-            plot_preview(p, str(plot), limit=None)
-            if not as_json:
-                console.out.print(console.safe(f"layout drawn to {plot}"))
+        if plot is not None and not as_json:
+            console.out.print(console.safe(f"layout drawn to {plot}"))
 
     guarded(go)
 
@@ -275,7 +278,7 @@ def forecast(
     def go() -> None:
         if steps <= 0:
             raise ConfigError(f"--steps must be a positive number of steps, got {steps}")
-        from seqcast import console, history
+        from seqcast import console, history, rundir
         from seqcast import forecast as fc
         from seqcast import plot as plots
         from seqcast.levels import range_notes
@@ -284,19 +287,24 @@ def forecast(
         if steps > fc.MAX_STEPS:  # before reading anything
             fc.check_steps(steps, 1)
         r = load_run(run)
+        to_stdout = output is not None and str(output) == "-"
+        owned = {"the training data (data.path)": r.cfg.data.path, "the --data file": data, "the --future file": future}
+        for path, option in ((None if to_stdout else output, "--output"), (plot, "--plot")):
+            if path is not None:
+                rundir.check_output(path, option, {k: v for k, v in owned.items() if v is not None})
         levels = sorted(set(interval or []))
         frame, ds, pred = fc.forecast(r, steps, data, future, levels)
         for note in [*fc.gap_notes(r, ds), *range_notes(r, ds)]:
             console.note(note)
-        to_stdout = output is not None and str(output) == "-"
+        drawn = 0
+        with rundir.together():  # the table and the plot are replaced together or not at all
+            if output is not None and not to_stdout:
+                fc.write_table(frame, output)
+            if plot is not None:
+                bands = fc.forecast_bands(r, ds.names, pred, levels, ds)
+                drawn = plots.plot_forecast(r, ds, history.future_times(r, ds, steps), pred, plot, bands=bands)
         if to_stdout:
             sys.stdout.write(frame.to_csv(index=False))
-        elif output is not None:
-            fc.write_table(frame, output)
-        drawn = 0
-        if plot is not None:
-            bands = fc.forecast_bands(r, ds.names, pred, levels, ds)
-            drawn = plots.plot_forecast(r, ds, history.future_times(r, ds, steps), pred, plot, bands=bands)
         console.forecast_table(frame, steps, output, plot, drawn, to_stderr=to_stdout)
 
     guarded(go)
@@ -325,7 +333,10 @@ def evaluate(
         if plot is not None:  # drawn from what the backtest kept, before metrics.json is written
             from seqcast.plot import plot_backtest
 
-            draw = functools.partial(plot_backtest, path=plot)
+            def draw(opened: Any, ds: Any, kept: dict[str, Any]) -> int:
+                rundir.check_output(plot, "--plot", {"the training data (data.path)": opened.cfg.data.path})
+                return plot_backtest(opened, ds, kept, path=plot)
+
         doc, _, drawn = backtest(run, horizon, draw)
         if as_json:
             sys.stdout.write(rundir.strict_json(doc) + "\n")

@@ -116,6 +116,51 @@ def check_target(target: Path, overwrite: bool, protected: dict[str, Path] | Non
         )
 
 
+def check_output(path: Path, option: str, protected: dict[str, Path]) -> None:
+    """Refuse (exit 2) an output file that would replace something seqcast reads: a file of a run directory
+    (its model.keras, state.npz, ...), or one of `protected` ({"the data": path, ...}: a file, or anything inside
+    a data folder). A new file inside a run directory is fine."""
+    real = Path(os.path.realpath(path))
+    if real.exists() and is_run(real.parent):
+        raise ConfigError(
+            f"{path} is a file of the run directory {real.parent}: writing there would damage the run",
+            where=option,
+            hint="write to a new file",
+        )
+    for what, owned in protected.items():
+        if _contains(owned, real) if owned.is_dir() else real == Path(os.path.realpath(owned)):
+            raise ConfigError(f"{path} is {what} ({owned}): writing there would replace it", where=option)
+
+
+_staged: list[tuple[str, Path]] | None = None  # atomic writes waiting for the end of a `together` block
+
+
+@contextlib.contextmanager
+def together() -> Iterator[None]:
+    """Every atomic_write inside the block is written to its temporary file at once but renamed into place only
+    when the block ends without an error: a command that writes several files (a forecast and its plot)
+    changes none of them when one fails. Nested blocks commit with the outermost."""
+    global _staged
+    if _staged is not None:
+        yield
+        return
+    _staged = []
+    try:
+        yield
+        for tmp, path in _staged:
+            try:
+                os.replace(tmp, path)
+            except OSError as exc:
+                raise DataError(f"cannot write the file: {exc.strerror or exc}", where=str(path)) from None
+    except BaseException:
+        for tmp, _ in _staged:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        raise
+    finally:
+        _staged = None
+
+
 def prepare_parent(target: Path) -> None:
     """Create the folder the run goes into, or say why it cannot be (exit 1) before anything is trained."""
     try:
@@ -371,6 +416,8 @@ def atomic_write(path: Path, data: bytes) -> None:
         except OSError as exc:
             raise DataError(f"cannot write the file: {exc.strerror or exc}", where=str(path)) from None
         return
+    if path.is_dir():
+        raise DataError("cannot write the file: it is a folder (nothing was written)", where=str(path))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         mode = path.stat().st_mode & 0o7777 if path.is_file() else 0o666 & ~_umask()
@@ -383,7 +430,10 @@ def atomic_write(path: Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.chmod(tmp, mode)
-        os.replace(tmp, path)
+        if _staged is not None:  # inside `together`: renamed when the block ends
+            _staged.append((tmp, path))
+        else:
+            os.replace(tmp, path)
     except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
