@@ -165,3 +165,67 @@ def test_ctrl_c_inside_an_ensemble_or_refit_names_the_runs_checkpoint(tmp_path: 
     run = tmp_path / "run"  # the run the checkpoint belongs to, which --output-dir may have named
     assert caught.value.hint == f"resume with: seqcast train CONFIG --resume {run_checkpoint} --output-dir {run}"
     assert str(run_checkpoint / "member-1") not in caught.value.render()
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_checkpoint_of_another_config_is_refused_and_kept(tmp_path: Path) -> None:
+    out = tmp_path / "part"
+    stopped = _interrupt_after_epoch(out, signal.SIGINT, epoch=1)
+    assert stopped.returncode == 130, stopped.stderr
+    checkpoint = tmp_path / ".part.checkpoint"
+    before = _files(checkpoint)
+    assert "state.json" in before
+    for extra, words in [
+        (("--set", "model.ensemble=2"), "is the checkpoint of one network, and model.ensemble is 2 here"),
+        (("--set", "model.units=[4]"), "model.units ([8] in the checkpoint, [4] now)"),
+    ]:
+        res = _train(out, "--resume", str(checkpoint), *extra)
+        assert res.returncode == 2, res.stderr
+        assert words in " ".join(res.stderr.split()), res.stderr
+        assert _files(checkpoint) == before and not out.exists()  # nothing trained, the checkpoint kept
+
+
+def test_an_ensembles_checkpoint_names_every_key_that_differs(tmp_path: Path) -> None:
+    from seqcast.checkpoint import RUN_STAMP, check_resumable, differences, resumable
+    from seqcast.config import load_config
+    from seqcast.errors import ConfigError
+
+    cfg = load_config(CONFIG, ["model.ensemble=2"])
+    (tmp_path / "member-0").mkdir()
+    saved = resumable(load_config(CONFIG, ["model.ensemble=2", "model.units=[8]", "training.seed=7"]))
+    (tmp_path / RUN_STAMP).write_text(json.dumps(saved))
+    with pytest.raises(ConfigError) as caught:
+        check_resumable(tmp_path, cfg)
+    assert caught.value.exit_code == 2
+    text = caught.value.render()
+    assert f"model.units ([8] in the checkpoint, {cfg.model.units!r} now)" in text
+    assert f"training.seed (7 in the checkpoint, {cfg.training.seed} now)" in text
+    (tmp_path / RUN_STAMP).write_text(
+        json.dumps(resumable(load_config(CONFIG, ["model.ensemble=2", "training.epochs=3"])))
+    )
+    check_resumable(tmp_path, cfg)  # training.epochs may change
+    with pytest.raises(ConfigError, match="is the checkpoint of an ensemble of networks, and model.ensemble is 1"):
+        check_resumable(tmp_path, load_config(CONFIG, ["model.ensemble=1"]))
+    assert differences({"a": {"b": 1, "c": [2]}}, {"a": {"b": 1, "c": [3]}, "d": None}) == [
+        "a.c ([2] in the checkpoint, [3] now)"
+    ]
+
+
+@pytest.mark.slow
+def test_interrupted_ensemble_resumes_from_its_member_and_matches_uninterrupted(tmp_path: Path) -> None:
+    two = ("--set", "model.ensemble=2")
+    full = _train(tmp_path / "full", *two)
+    assert full.returncode == 0, full.stderr
+    out = tmp_path / "part"
+    stopped = _interrupt_after_epoch(out, signal.SIGINT, epoch=1, inside="member-1", extra=two)
+    assert stopped.returncode == 130, stopped.stderr
+    checkpoint = tmp_path / ".part.checkpoint"
+    assert (checkpoint / "member-0.keras").exists() and (checkpoint / "run.json").exists()
+    resumed = _train(out, "--resume", str(checkpoint), *two)
+    assert resumed.returncode == 0, resumed.stderr
+    assert not checkpoint.exists()  # the finished run's checkpoint goes, run.json with it
+    for a, b in zip(_weights(tmp_path / "full"), _weights(out), strict=True):
+        np.testing.assert_array_equal(a, b)

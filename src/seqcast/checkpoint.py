@@ -64,6 +64,53 @@ def resumable(cfg: Config) -> dict[str, Any]:
     return doc
 
 
+RUN_STAMP = "run.json"  # an ensemble's checkpoint: the whole run's resumable config, written before its first member
+
+
+def differences(saved: Any, now: Any, prefix: str = "") -> list[str]:
+    """The dotted keys whose values differ between two config documents, each with both values."""
+    if isinstance(saved, dict) and isinstance(now, dict):
+        keys = sorted(set(saved) | set(now))
+        return [d for k in keys for d in differences(saved.get(k), now.get(k), f"{prefix}{k}.")]
+    return [] if saved == now else [f"{prefix.rstrip('.')} ({saved!r} in the checkpoint, {now!r} now)"]
+
+
+def _refuse_other_config(saved: dict[str, Any], cfg: Config) -> None:
+    diff = differences(saved, resumable(cfg))
+    if diff:
+        raise ConfigError(
+            f"the config differs from the checkpoint's: {'; '.join(diff[:5])}"
+            + (f"; and {len(diff) - 5} more" if len(diff) > 5 else ""),
+            where="--resume",
+            hint="resume with the config it was trained with (only training.epochs and output may change)",
+        )
+
+
+def check_resumable(path: Path, cfg: Config) -> None:
+    """Refuse (exit 2), before anything is trained, a checkpoint that another config wrote: one network's for an
+    ensemble or the other way round (model.ensemble), or an ensemble's whose run.json differs. One network's
+    state.json is checked when it is loaded."""
+    import json
+
+    members, single, n = any(path.glob("member-*")), (path / "state.json").exists(), cfg.model.ensemble
+    if n > 1 and single and not members or n == 1 and members and not single:
+        held = "one network" if single else "an ensemble of networks"
+        raise ConfigError(
+            f"{path} is the checkpoint of {held}, and model.ensemble is {n} here",
+            where="--resume",
+            hint="resume with the config it was trained with (only training.epochs and output may change)",
+        )
+    stamp = path / RUN_STAMP
+    if n > 1 and stamp.exists():
+        try:
+            saved = json.loads(stamp.read_text())
+        except (OSError, ValueError) as exc:
+            raise ConfigError(
+                f"{stamp} is damaged ({exc}): this checkpoint cannot be resumed", where="--resume"
+            ) from None
+        _refuse_other_config(saved, cfg)
+
+
 def load_checkpoint(path: Path, cfg: Config) -> tuple[Any, list[dict[str, Any]], Session]:
     """(model, history rows, session) from a checkpoint folder, checked against the config."""
     import json
@@ -82,11 +129,7 @@ def load_checkpoint(path: Path, cfg: Config) -> tuple[Any, list[dict[str, Any]],
         raise ConfigError(
             f"{state_file} is damaged ({exc}): this checkpoint cannot be resumed", where="--resume"
         ) from None
-    if config != resumable(cfg):
-        raise ConfigError(
-            "the config differs from the checkpoint's (only training.epochs and output may change)",
-            where="--resume",
-        )
+    _refuse_other_config(config, cfg)
     try:
         model = keras.saving.load_model(path / "model.keras", safe_mode=True)
         best = None

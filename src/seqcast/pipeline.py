@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import json
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ from typing import Any
 import yaml
 
 from seqcast import distribute, rundir
+from seqcast.checkpoint import RUN_STAMP, check_resumable, resumable
 from seqcast.config import Config
 from seqcast.data import Dataset
 from seqcast.errors import ConfigError
@@ -116,6 +118,8 @@ def train_run(
         return _train_worker(prep, target, resume, hooks)
     if resume is not None and not _is_checkpoint(resume):
         raise ConfigError(f"{resume} is not a seqcast checkpoint (no state.json)", where="--resume")
+    if resume is not None:
+        check_resumable(resume, cfg)  # another config's checkpoint: refused before anything trains or is deleted
     rundir.prepare_parent(target)
     with rundir.lock(target):  # one train at a time into output.dir; the checkpoint beside it is its own
         rundir.check_target(target, overwrite, protected)
@@ -275,6 +279,8 @@ def _fit_networks(
         final, epochs = _refit(prep, rows, work, checkpoint / "refit", again, hooks, "refit", say=True)
         return Fitted(final, rows, model, {"epochs": epochs, "rows_added": refit_rows(prep.plan)})
     members, finals, counts, rows = [], [], [], []
+    checkpoint.mkdir(parents=True, exist_ok=True)
+    (checkpoint / RUN_STAMP).write_text(json.dumps(resumable(cfg)))  # --resume checks the whole run's config
     for k in range(n):
         member = prep.seeded(k)
         done = checkpoint / f"member-{k}.keras"

@@ -33,7 +33,7 @@ RUN_FILES = (
 OPTIONAL = {"calibration.json", "state.npz"}  # a run without them forecasts from --data or its data file
 MARKER = ".seqcast-run"
 # refit*: the checkpoint of training.refit's second fit, inside the first one's
-CHECKPOINT_FILES = {"model.keras", "state.json", "best.npz", "refit", "refit.tmp", "refit.old"}
+CHECKPOINT_FILES = {"model.keras", "state.json", "best.npz", "refit", "refit.tmp", "refit.old", "run.json"}
 LATEST = Path("runs") / "latest"
 
 
