@@ -280,6 +280,21 @@ def _plot_over_the_training_data(c: Ctx) -> list[object]:
     return ["forecast", "--run", c.run(), "--steps", 2, "--future", fut, "--plot", data]
 
 
+def _future_without_the_feature(c: Ctx) -> list[object]:
+    fut = c.tmp / "future.csv"
+    fut.write_text("time,series\n" + "".join(f"2022-02-1{d},{s}\n" for s in "AB" for d in (0, 1)))
+    return ["forecast", "--run", c.run(), "--steps", 2, "--future", fut]
+
+
+def _rows_without_the_target(command: str) -> Setup:
+    def setup(c: Ctx) -> list[object]:
+        rows = c.tmp / "rows.csv"
+        rows.write_text("time,series,x\n" + "".join(f"2022-02-1{d},{s},0.5\n" for s in "AB" for d in (0, 1)))
+        return [command, "--run", c.run(), "--data", rows, *(["--steps", 1] if command == "forecast" else [])]
+
+    return setup
+
+
 def _train(c: Ctx, csv: str, *extra: object) -> list[object]:
     cfg = c.project(csv)
     return [
@@ -452,6 +467,24 @@ CASES = [
         ("features ['x']", "--future"),
     ),
     Case("forecast --output is a folder", _output_is_a_folder, 1, ("out.csv", "cannot write")),
+    Case(
+        "forecast --future without a feature column",
+        _future_without_the_feature,
+        1,
+        ("future.csv", "the --future file has no column 'x' (data.features of the run)", "['time', 'series']"),
+    ),
+    Case(
+        "forecast --data without the target column",
+        _rows_without_the_target("forecast"),
+        1,
+        ("rows.csv", "the history has no column 'y' (data.targets of the run)"),
+    ),
+    Case(
+        "update --data without the target column",
+        _rows_without_the_target("update"),
+        1,
+        ("rows.csv", "the new rows have no column 'y' (data.targets of the run)"),
+    ),
     Case("forecast --plot fails: --output kept", _plot_fails_after_the_table, 1, ("p.png", "notadir is a file")),
     Case("forecast --output over --future", _output_over_the_future_file, 2, ("--output", "is the --future file")),
     Case("forecast --plot over the data", _plot_over_the_training_data, 2, ("--plot", "the training data")),

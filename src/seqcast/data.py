@@ -177,6 +177,15 @@ def _numeric(raw: np.ndarray, col: str, lines: np.ndarray, source: str) -> np.nd
     return out
 
 
+class MissingColumn(ConfigError):
+    """A column the config names is not in the file: a config error while training (exit 2); a data error (exit 1)
+    where a command's file lacks a column of the run (history.columns_of)."""
+
+    def __init__(self, column: str, key: str, have: list[str], source: str) -> None:
+        self.column, self.key, self.have, self.source = column, key, have, source
+        super().__init__(f"{column!r} is not a column of {source}; its columns are {have}", where=key)
+
+
 def _check_columns(table: dict[str, np.ndarray], cfg: DataConfig, source: str) -> None:
     have = list(table)
     wanted: list[tuple[str, str | None]] = [("data.targets", c) for c in cfg.targets]
@@ -186,7 +195,7 @@ def _check_columns(table: dict[str, np.ndarray], cfg: DataConfig, source: str) -
     wanted += [("data.time_column", cfg.time_column), ("data.series_column", cfg.series_column)]
     for key, col in wanted:
         if col is not None and col not in table:
-            raise ConfigError(f"{col!r} is not a column of {source}; its columns are {have}", where=key)
+            raise MissingColumn(col, key, have, source)
 
 
 def fill_missing(values: np.ndarray, how: str) -> np.ndarray:

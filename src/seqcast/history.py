@@ -4,16 +4,34 @@ the future timestamps at the run's frequency, and the known future values of dat
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from seqcast import timeaxis
-from seqcast.data import Dataset
+from seqcast.data import Dataset, MissingColumn
 from seqcast.errors import DataError
 from seqcast.prepare import new_series_ok
 from seqcast.run import Run
 from seqcast.timeaxis import Freq
+
+
+@contextlib.contextmanager
+def columns_of(subject: str, verb: str = "has", roles: dict[str, str] | None = None) -> Iterator[None]:
+    """A file read for a run that lacks one of the run's columns is a data error (exit 1) naming the file, the
+    column and its role in the run (`roles` renames the key the read used: --future's columns are read as
+    targets but are the run's data.features)."""
+    try:
+        yield
+    except MissingColumn as exc:
+        key = (roles or {}).get(exc.key, exc.key)
+        raise DataError(
+            f"{subject} {verb} no column {exc.column!r} ({key} of the run); its columns are {exc.have}",
+            where=exc.source,
+            hint=f"{subject} needs the columns the run was trained on",
+        ) from None
 
 
 def read_like_run(run: Run, path: Path | None, subject: str, verb: str) -> Dataset:
@@ -22,7 +40,8 @@ def read_like_run(run: Run, path: Path | None, subject: str, verb: str) -> Datas
     from seqcast.data import load_dataset
 
     dcfg = run.cfg.data.model_copy(update={"path": path.absolute()} if path is not None else {})
-    ds = load_dataset(dcfg, run.pre.get("series_ids"))
+    with columns_of(*((subject, verb) if path is not None else ("the run's data file (data.path)", "has"))):
+        ds = load_dataset(dcfg, run.pre.get("series_ids"))
     if ds.freq is not None and run.freq is not None and ds.freq != run.freq:
         raise DataError(
             f"{subject} {verb} a step of {ds.freq.alias}, but the run was trained on data with a step of "
@@ -106,7 +125,8 @@ def read_future(
             "series_id": False, "missing": "error",
         }
     )  # fmt: skip
-    fut = load_dataset(fcfg)
+    with columns_of("the --future file", roles={"data.targets": "data.features"}):
+        fut = load_dataset(fcfg)
     by_name = {s.name: s for s in fut.series}
     cols = [covs.index(c) for c in known]
     for rows_out, s, want in zip(out, ds.series, times, strict=True):
