@@ -480,3 +480,24 @@ def test_a_reader_that_goes_away_stops_the_output_quietly(write_project: WritePr
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 0, err
     assert "Error" not in err and "error" not in err, err
+
+
+def _hourly(offsets: list[str]) -> str:
+    return "time,y\n" + "".join(f"2024-03-01T{h % 24:02d}:00:00{o},{h}\n" for h, o in enumerate(offsets))
+
+
+def test_times_with_utc_offsets_are_read_as_utc_with_a_note(write_project: WriteProject) -> None:
+    cfg = write_project(_hourly(["+05:00"] * 20), data={"time_column": "time"}, windows={"look_back": 3})
+    res = invoke("window-preview", cfg, "--json")
+    assert res.exit_code == 0, res.output
+    assert "Warning" not in res.stderr  # numpy's "no explicit representation of timezones" is not the user's
+    assert "time column 'time' has UTC offsets: the times are read, and forecasts stamped, in UTC" in " ".join(
+        res.stderr.split()
+    )
+    assert json.loads(res.stdout)["rows"][0]["time_start"].startswith("2024-02-29 19:00")  # 00:00+05:00
+
+
+def test_times_mixing_utc_offsets_and_none_are_refused_at_the_line(write_project: WriteProject) -> None:
+    cfg = write_project(_hourly([""] * 5 + ["Z"] + [""] * 14), data={"time_column": "time"})
+    res = invoke("window-preview", cfg)
+    assert_one_error(res, 1, "line 7: '2024-03-01T05:00:00Z' has a UTC offset, and the first row has none")

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from seqcast.timeaxis import Freq, TimeValueError, fmt, future, grid, infer_freq, parse_times
+from seqcast.timeaxis import Freq, TimeValueError, fmt, future, grid, infer_freq, parse_times, parse_zoned_times
 
 H = 3_600 * 10**9
 DAY = 24 * H
@@ -35,6 +35,37 @@ def test_parse_iso_dates() -> None:
     times, kind = parse_times(np.array(["2024-03-01 13:00:00", "2024-03-01T14:00"], dtype=object))
     assert kind == "datetime" and times.dtype == np.dtype("datetime64[ns]")
     assert times.tolist() == dt("2024-03-01T13:00", "2024-03-01T14:00").tolist()
+
+
+@pytest.mark.filterwarnings("error")  # numpy's own reading of an offset warns: it must not reach the user
+@pytest.mark.parametrize(
+    ("texts", "utc"),
+    [
+        (["2024-03-01 05:00:00+05:00", "2024-03-01 06:00:00+05:00"], ["2024-03-01T00:00", "2024-03-01T01:00"]),
+        (["2024-03-01T00:00:00Z", "2024-03-01T01:00:00Z"], ["2024-03-01T00:00", "2024-03-01T01:00"]),
+        (["2024-03-31 01:00+01:00", "2024-03-31 03:00+02:00"], ["2024-03-31T00:00", "2024-03-31T01:00"]),  # DST
+        (["1 Mar 2024 00:00 +0100", "1 Mar 2024 01:00 +0100"], ["2024-02-29T23:00", "2024-03-01T00:00"]),
+    ],
+)
+def test_times_with_utc_offsets_are_read_as_utc(texts: list[str], utc: list[str]) -> None:
+    times, kind, zoned = parse_zoned_times(np.array(texts, dtype=object))
+    assert kind == "datetime" and zoned
+    assert times.tolist() == dt(*utc).tolist()
+    assert parse_zoned_times(np.array(["2024-03-01 05:00"], dtype=object))[2] is False
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize(
+    ("texts", "why"),
+    [
+        (["2024-03-01T00:00:00", "2024-03-01T01:00:00Z"], "has a UTC offset, and the first row has none"),
+        (["2024-03-01T00:00:00+01:00", "2024-03-01T01:00:00"], "has no UTC offset, and the first row has one"),
+    ],
+)
+def test_a_column_mixing_times_with_and_without_offsets_is_refused_at_the_row(texts: list[str], why: str) -> None:
+    with pytest.raises(TimeValueError) as caught:
+        parse_zoned_times(np.array([texts[0], texts[0], texts[1]], dtype=object))
+    assert (caught.value.index, caught.value.why) == (2, why)
 
 
 def test_parse_other_date_formats_through_pandas() -> None:

@@ -153,11 +153,11 @@ def window_preview(
         doc = preview_doc(p, limit=limit)
         if plot is not None:  # first: a plot that cannot be written fails the command before anything is printed
             plot_preview(p, str(plot), limit=None)
+        for note in p.ds.notes:  # stderr, with --json too
+            console.note(note)
         if as_json:
             sys.stdout.write(json.dumps(doc) + "\n")
         else:
-            for note in p.ds.notes:
-                console.note(note)
             shown = doc | {"series": doc["series"][: max(limit, 1)]}  # thousands of series: the first --limit
             for table in console.preview_tables(_plain(shown), total_series=len(doc["series"])):
                 console.out.print(table)

@@ -17,7 +17,7 @@ import numpy as np
 
 from seqcast import resample, timeaxis
 from seqcast.config import DataConfig
-from seqcast.errors import ConfigError, DataError
+from seqcast.errors import DataError, MissingColumn
 from seqcast.read import data_files, read_tables
 from seqcast.timeaxis import Freq, TimeKind
 
@@ -101,6 +101,7 @@ class _Rows:
     kind: TimeKind
     keys: np.ndarray | None  # series names (str)
     lines: np.ndarray  # file line of every row
+    zoned: bool = False  # the times had UTC offsets (read as UTC)
 
 
 def _to_rows(table: dict[str, np.ndarray], lines: np.ndarray, cfg: DataConfig, source: str) -> _Rows:
@@ -108,10 +109,11 @@ def _to_rows(table: dict[str, np.ndarray], lines: np.ndarray, cfg: DataConfig, s
     values = np.column_stack([_numeric(table[c], c, lines, source) for c in cfg.inputs])
     kind: TimeKind = "none"
     times: np.ndarray | None = None
+    zoned = False
     if cfg.time_column is not None:
         raw = table[cfg.time_column]
         try:
-            times, kind = timeaxis.parse_times(raw)
+            times, kind, zoned = timeaxis.parse_zoned_times(raw)
         except timeaxis.TimeValueError as exc:
             raise DataError(
                 f"time column {cfg.time_column!r}, line {lines[exc.index]}: {raw[exc.index]!r} {exc.why}",
@@ -126,7 +128,7 @@ def _to_rows(table: dict[str, np.ndarray], lines: np.ndarray, cfg: DataConfig, s
             raise DataError(
                 f"series column {cfg.series_column!r}, line {lines[empty[0]]}: the series name is missing", where=source
             )
-    return _Rows(values, times, kind, keys, lines)
+    return _Rows(values, times, kind, keys, lines, zoned)
 
 
 def _gather(files: list[Path], cfg: DataConfig) -> tuple[_Rows, np.ndarray]:
@@ -144,6 +146,13 @@ def _gather(files: list[Path], cfg: DataConfig) -> tuple[_Rows, np.ndarray]:
                     f"{before}",
                     where=str(f),
                 )
+            if parts and rows.zoned != parts[0].zoned:
+                before = f"in {files[0].name}" if i else f"before line {rows.lines[0]}"
+                raise DataError(
+                    f"time column {cfg.time_column!r} holds times {'with' if rows.zoned else 'without'} UTC offsets "
+                    f"here but {'without' if rows.zoned else 'with'} them {before}",
+                    where=str(f),
+                )
             parts.append(rows)
             file_of.append(np.full(len(rows.lines), i, dtype=np.int32))
     if len(parts) == 1:
@@ -155,6 +164,7 @@ def _gather(files: list[Path], cfg: DataConfig) -> tuple[_Rows, np.ndarray]:
         kind=first.kind,
         keys=None if first.keys is None else np.concatenate([r.keys for r in parts if r.keys is not None]),
         lines=np.concatenate([r.lines for r in parts]),
+        zoned=first.zoned,
     )
     return joined, np.concatenate(file_of)
 
@@ -175,15 +185,6 @@ def _numeric(raw: np.ndarray, col: str, lines: np.ndarray, source: str) -> np.nd
         except (ValueError, TypeError):
             raise DataError(f"column {col!r}, line {lines[i]}: {v!r} is not a number", where=source) from None
     return out
-
-
-class MissingColumn(ConfigError):
-    """A column the config names is not in the file: a config error while training (exit 2); a data error (exit 1)
-    where a command's file lacks a column of the run (history.columns_of)."""
-
-    def __init__(self, column: str, key: str, have: list[str], source: str) -> None:
-        self.column, self.key, self.have, self.source = column, key, have, source
-        super().__init__(f"{column!r} is not a column of {source}; its columns are {have}", where=key)
 
 
 def _check_columns(table: dict[str, np.ndarray], cfg: DataConfig, source: str) -> None:
@@ -262,7 +263,7 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None) -> Datase
     source = str(cfg.path)
     files = data_files(Path(cfg.path))
     rows, file_of = _gather(files, cfg)
-    values, times, kind, lines = rows.values, rows.times, rows.kind, rows.lines
+    values, times, kind, lines, zoned = rows.values, rows.times, rows.kind, rows.lines, rows.zoned
     columns = cfg.inputs
 
     def at(i: int) -> str:
@@ -283,6 +284,10 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None) -> Datase
 
     out: list[Series] = []
     notes: list[str] = []
+    if zoned:
+        notes.append(
+            f"time column {cfg.time_column!r} has UTC offsets: the times are read, and forecasts stamped, in UTC"
+        )
     freqs: dict[Freq, str] = {}  # each frequency seen, with the first series that has it
     resampled: dict[str, dict[str, int]] = {}
     for name, members in groups:

@@ -32,3 +32,12 @@ class DataError(SeqcastError):
     """A data or runtime error: exit status 1."""
 
     exit_code = 1
+
+
+class MissingColumn(ConfigError):
+    """A column the config names is not in the file: a config error while training (exit 2); a data error (exit 1)
+    where a command's file lacks a column of the run (history.columns_of)."""
+
+    def __init__(self, column: str, key: str, have: list[str], source: str) -> None:
+        self.column, self.key, self.have, self.source = column, key, have, source
+        super().__init__(f"{column!r} is not a column of {source}; its columns are {have}", where=key)

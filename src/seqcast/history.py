@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from seqcast import timeaxis
-from seqcast.data import Dataset, MissingColumn
-from seqcast.errors import DataError
+from seqcast.data import Dataset
+from seqcast.errors import DataError, MissingColumn
 from seqcast.prepare import new_series_ok
 from seqcast.run import Run
 from seqcast.timeaxis import Freq

@@ -97,9 +97,18 @@ class TimeValueError(ValueError):
 
 def parse_times(raw: np.ndarray) -> tuple[np.ndarray, TimeKind]:
     """(times, kind): int64 for whole numbers such as years, datetime64[ns] for dates. Raises TimeValueError."""
+    times, kind, _ = parse_zoned_times(raw)
+    return times, kind
+
+
+def parse_zoned_times(raw: np.ndarray) -> tuple[np.ndarray, TimeKind, bool]:
+    """parse_times, and whether the dates carry UTC offsets (2024-03-01T05:00+05:00, ...Z): those are converted
+    to UTC, every row of the column then needing one (the first row's format)."""
+    import warnings
+
     text = np.asarray(raw).astype(str)
     try:
-        return text.astype(np.int64), "integer"
+        return text.astype(np.int64), "integer", False
     except ValueError:
         pass
     except OverflowError:  # a whole number beyond int64: which one, and say so
@@ -116,18 +125,29 @@ def parse_times(raw: np.ndarray) -> tuple[np.ndarray, TimeKind]:
         big = np.flatnonzero(np.abs(f) >= 2.0**63)
         if len(big):
             raise TimeValueError(int(big[0]), "is too large for a time value (at most 19 digits)")
-        return f.astype(np.int64), "integer"
+        return f.astype(np.int64), "integer", False
     try:
-        wide = np.array(text, dtype="datetime64[us]")  # microseconds reach far past the ns range: check it
+        with warnings.catch_warnings(record=True) as said:  # numpy reads an offset, with a warning, and drops it
+            warnings.simplefilter("always")
+            wide = np.array(text, dtype="datetime64[us]")  # microseconds reach far past the ns range: check it
     except ValueError:
-        return _parse_with_pandas(text), "datetime"
+        return _parse_with_pandas(text), "datetime", _zoned(text)
+    if any("timezone" in str(w.message) for w in said):  # offsets: pandas converts them and checks every row has one
+        return _parse_with_pandas(text), "datetime", True
     missing = np.flatnonzero(np.isnat(wide))  # numpy reads "" and "NaT" as NaT: a missing timestamp
     if len(missing):
         raise TimeValueError(int(missing[0]))
     outside = np.flatnonzero((wide < FIRST_DATE) | (wide >= LAST_DATE))
     if len(outside):
         raise TimeValueError(int(outside[0]), f"is outside the dates seqcast can hold ({DATE_RANGE})")
-    return wide.astype("datetime64[ns]"), "datetime"
+    return wide.astype("datetime64[ns]"), "datetime", False
+
+
+def _zoned(text: np.ndarray) -> bool:
+    """Whether the first value's date format has a UTC offset (the format every row must follow)."""
+    from pandas.tseries.api import guess_datetime_format
+
+    return "%z" in (guess_datetime_format(str(text[0])) or "")
 
 
 def _parse_with_pandas(text: np.ndarray) -> np.ndarray:
@@ -156,6 +176,11 @@ def _parse_with_pandas(text: np.ndarray) -> np.ndarray:
         k = int(bad[0])
         alone = pd.to_datetime(pd.Series(text[k : k + 1]), errors="coerce", format="mixed", utc=True)
         if alone.notna().all():
+            first, this = "%z" in fmt, "%z" in (guess_datetime_format(str(text[k])) or "")
+            if first != this:
+                raise TimeValueError(
+                    k, f"has {'no' if first else 'a'} UTC offset, and the first row has {'one' if first else 'none'}"
+                )
             raise TimeValueError(k, f"does not follow the date format of the first row ({fmt})")
         raise TimeValueError(k)
     return parsed.to_numpy(dtype="datetime64[ns]")
