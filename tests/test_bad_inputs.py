@@ -1444,3 +1444,12 @@ def test_forecast_output_into_a_pipe_writes_it_and_leaves_the_pipe(tmp_path: Pat
     assert res.exit_code == 0, res.stderr
     assert stat.S_ISFIFO(pipe.lstat().st_mode)
     assert got and got[0].decode().splitlines()[0] == "series,time,y"
+
+
+@pytest.mark.filterwarnings("error")  # a numpy RuntimeWarning would become an exception: "run with --debug"
+def test_values_that_overflow_the_scaler_give_one_message_and_no_numpy_warning(
+    tmp_path: Path, write_project: WriteProject
+) -> None:
+    cfg = write_project(csv_rows(*[f"{2000 + i},{'1e300' if i == 5 else i}" for i in range(40)]))
+    res = invoke("train", cfg, "--set", "training.epochs=1", "--quiet")
+    assert_fault(res, 1, "column 'y'", "values up to 1e+300 overflow the standard scaler")

@@ -88,21 +88,22 @@ class Scaler:
             rows = ds.series[i].values[: parts[i].train_end]
             return transform.pre(rows, len(ds.targets)) if transform else rows
 
-        if scope == "global" and kind != "none":
-            n = sum(p.train_end for p in parts)
-            center[:], scale[:] = _pooled(kind, lambda: (train(i) for i in range(k)), n)
-        elif scope == "series":
-            for i in range(k):
-                rows = train(i)
-                if kind == "standard":
-                    center[i], scale[i] = _mean_std(rows)
-                elif kind == "minmax":
-                    lo, hi = _blockwise(rows, np.min), _blockwise(rows, np.max)
-                    center[i], scale[i] = lo, hi - lo
-        static = [ds.inputs.index(c) for c in ds.static]
-        if static and scope == "series" and kind != "none":  # constant per series: only across series do they vary
-            n = sum(p.train_end for p in parts)
-            center[:, static], scale[:, static] = _pooled(kind, lambda: (train(i)[:, static] for i in range(k)), n)
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below, by name
+            if scope == "global" and kind != "none":
+                n = sum(p.train_end for p in parts)
+                center[:], scale[:] = _pooled(kind, lambda: (train(i) for i in range(k)), n)
+            elif scope == "series":
+                for i in range(k):
+                    rows = train(i)
+                    if kind == "standard":
+                        center[i], scale[i] = _mean_std(rows)
+                    elif kind == "minmax":
+                        lo, hi = _blockwise(rows, np.min), _blockwise(rows, np.max)
+                        center[i], scale[i] = lo, hi - lo
+            static = [ds.inputs.index(c) for c in ds.static]
+            if static and scope == "series" and kind != "none":  # constant per series: only across series do they vary
+                n = sum(p.train_end for p in parts)
+                center[:, static], scale[:, static] = _pooled(kind, lambda: (train(i)[:, static] for i in range(k)), n)
         bad = ~(np.isfinite(center) & np.isfinite(scale))
         if bad.any():  # values near the float64 limit (1e308): their mean or spread overflows
             i, j = (int(v[0]) for v in np.nonzero(bad))
