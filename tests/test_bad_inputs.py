@@ -321,6 +321,12 @@ CASES = [
     Case("header only", lambda c: preview(c.project("year,y\n")), 1, ("data.csv", "header but no rows")),
     Case("ragged row", _ragged, 1, ("data.csv", "line 12 has 3 fields", "header has 2")),
     Case(
+        "split fractions that leave no training rows",
+        lambda c: preview(c.project(data={"split": {"val": 0.6, "test": 0.4}})),
+        2,
+        ("data.split", "val 0.6 + test 0.4 leave no rows for training"),
+    ),
+    Case(
         "target not a column",
         lambda c: preview(c.project(data={"targets": ["pressure"]})),
         2,
@@ -909,13 +915,13 @@ HOSTILE = [
     Case(
         "forecast --steps 10**7",
         lambda c: ["forecast", "--run", c.run(), "--steps", 10**7],
-        1,
+        2,
         ("--steps", "10,000,000 steps is more than seqcast forecasts (100,000)"),
     ),
     Case(
         "forecast --steps 10**12",
         lambda c: ["forecast", "--run", c.run(), "--steps", 10**12],
-        1,
+        2,
         ("--steps", "more than seqcast forecasts"),
     ),
     Case(

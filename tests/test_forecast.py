@@ -790,3 +790,14 @@ def test_forecast_plot_has_a_panel_per_series_and_target(tmp_path: Path) -> None
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     height, width, _ = matplotlib.image.imread(png).shape
     assert height > width  # 4 series x 2 targets: a 2 x 2 grid of series, each a column of 2 panels: 4 rows, 2 columns
+
+
+def test_a_forecast_table_too_large_is_refused_as_a_usage_error() -> None:
+    from seqcast.errors import ConfigError
+    from seqcast.forecast import check_steps
+
+    check_steps(100_000, 100)  # 10,000,000 rows: the limit itself is fine
+    with pytest.raises(ConfigError) as caught:
+        check_steps(100_000, 101)
+    assert caught.value.exit_code == 2 and caught.value.where == "--steps"
+    assert "100,000 steps x 101 series = 10,100,000 rows, more than seqcast writes" in caught.value.message

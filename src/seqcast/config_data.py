@@ -61,6 +61,14 @@ class Split(_Section):
             raise ValueError("a fraction must be below 1 (or give a whole row count)")
         return v
 
+    @model_validator(mode="after")
+    def _leaves_training_rows(self) -> Split:
+        if isinstance(self.val, float) and isinstance(self.test, float) and self.val + self.test >= 1:
+            raise ValueError(
+                f"val {self.val} + test {self.test} leave no rows for training: fractions must add up to less than 1"
+            )
+        return self
+
     def rows(self, n: int) -> tuple[int, int]:
         """(val rows, test rows) for a series of n rows."""
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from seqcast import rundir
 from seqcast.data import Dataset
-from seqcast.errors import DataError
+from seqcast.errors import ConfigError, DataError
 from seqcast.run import Run
 from seqcast.transforms import normalise_window
 
@@ -410,11 +410,12 @@ MAX_ROWS = 10_000_000  # series x steps: the forecast table's rows
 
 
 def check_steps(steps: int, n_series: int) -> None:
-    """Refuse, before any allocation, a forecast too long or too large to compute and write in reasonable time."""
+    """Refuse (exit 2, a limit of the option), before any allocation, a forecast too long or too large to compute and
+    write in reasonable time."""
     if steps > MAX_STEPS:
-        raise DataError(f"{steps:,} steps is more than seqcast forecasts ({MAX_STEPS:,})", where="--steps")
+        raise ConfigError(f"{steps:,} steps is more than seqcast forecasts ({MAX_STEPS:,})", where="--steps")
     if steps * n_series > MAX_ROWS:
-        raise DataError(
+        raise ConfigError(
             f"{steps:,} steps x {n_series:,} series = {steps * n_series:,} rows, more than seqcast writes in one "
             f"forecast ({MAX_ROWS:,})",
             where="--steps",
