@@ -501,3 +501,21 @@ def test_times_mixing_utc_offsets_and_none_are_refused_at_the_line(write_project
     cfg = write_project(_hourly([""] * 5 + ["Z"] + [""] * 14), data={"time_column": "time"})
     res = invoke("window-preview", cfg)
     assert_one_error(res, 1, "line 7: '2024-03-01T05:00:00Z' has a UTC offset, and the first row has none")
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
+def test_a_full_stdout_is_one_message_naming_stdout(write_project: WriteProject) -> None:
+    import subprocess
+    import sys
+
+    cfg = write_project()
+    with open("/dev/full", "w") as full:
+        res = subprocess.run(
+            [sys.executable, "-m", "seqcast", "window-preview", str(cfg), "--json"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    assert res.returncode == 1
+    assert res.stderr == "error: stdout: cannot write: No space left on device\n"

@@ -17,7 +17,7 @@ import typer
 from typer.core import TyperCommand
 
 from seqcast import __version__
-from seqcast.errors import ConfigError, SeqcastError
+from seqcast.errors import ConfigError, DataError, SeqcastError
 
 
 class _Command(TyperCommand):
@@ -107,6 +107,18 @@ def guarded(fn: Callable[[], T]) -> T:
         raise typer.Exit(1) from None
 
 
+def _stdout(text: str) -> None:
+    """Write a command's document (JSON, CSV, a path) to stdout, flushed now: a full disk or a closed terminal is
+    one message naming stdout (a reader that went away stops quietly: guarded)."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise DataError(f"cannot write: {exc.strerror or exc}", where="stdout") from None
+
+
 def _plain(value: Any) -> Any:
     """The strings of a document escaped for rich: series names and columns are text, never markup."""
     from seqcast.console import safe
@@ -156,7 +168,7 @@ def window_preview(
         for note in p.ds.notes:  # stderr, with --json too
             console.note(note)
         if as_json:
-            sys.stdout.write(json.dumps(doc) + "\n")
+            _stdout(json.dumps(doc) + "\n")
         else:
             shown = doc | {"series": doc["series"][: max(limit, 1)]}  # thousands of series: the first --limit
             for table in console.preview_tables(_plain(shown), total_series=len(doc["series"])):
@@ -228,9 +240,9 @@ def train(
         if as_json:
             doc = {"run_dir": str(result.run_dir), "epochs": len(result.rows), "seconds": result.seconds}
             doc |= {"refit": result.refit} if result.refit else {}
-            sys.stdout.write(rundir.strict_json(doc | {"metrics": result.metrics}) + "\n")
+            _stdout(rundir.strict_json(doc | {"metrics": result.metrics}) + "\n")
         elif quiet:
-            sys.stdout.write(f"{result.run_dir}\n")  # for a script: RUN=$(seqcast train CONFIG -q)
+            _stdout(f"{result.run_dir}\n")  # for a script: RUN=$(seqcast train CONFIG -q)
         else:
             try:
                 console.train_summary(result.rows, result.seconds, result.run_dir, result.metrics, result.refit)
@@ -304,7 +316,7 @@ def forecast(
                 bands = fc.forecast_bands(r, ds.names, pred, levels, ds)
                 drawn = plots.plot_forecast(r, ds, history.future_times(r, ds, steps), pred, plot, bands=bands)
         if to_stdout:
-            sys.stdout.write(frame.to_csv(index=False))
+            _stdout(frame.to_csv(index=False))
         console.forecast_table(frame, steps, output, plot, drawn, to_stderr=to_stdout)
 
     guarded(go)
@@ -339,7 +351,7 @@ def evaluate(
 
         doc, _, drawn = backtest(run, horizon, draw)
         if as_json:
-            sys.stdout.write(rundir.strict_json(doc) + "\n")
+            _stdout(rundir.strict_json(doc) + "\n")
         else:
             console.metrics_table(doc)
         if plot is not None:
@@ -365,7 +377,7 @@ def update(
         for note in doc.get("notes", []):  # stderr, with --json too
             console.note(note)
         if as_json:
-            sys.stdout.write(rundir.strict_json(doc) + "\n")
+            _stdout(rundir.strict_json(doc) + "\n")
         else:
             console.update_table(doc)
 
