@@ -244,6 +244,12 @@ def _incomplete_run(c: Ctx) -> list[object]:
     return ["forecast", "--run", c.tmp / "half", "--steps", 3]
 
 
+def _users_folder_as_run(c: Ctx) -> list[object]:
+    (c.tmp / "mine").mkdir()
+    (c.tmp / "mine" / "notes.txt").write_text("my own folder")
+    return ["forecast", "--run", c.tmp / "mine", "--steps", 3]
+
+
 def _future_short(c: Ctx) -> list[object]:
     fut = future_csv(c.tmp / "future.csv", ["2022-02-10", "2022-02-11"])
     return ["forecast", "--run", c.run(), "--steps", 3, "--future", fut]
@@ -441,6 +447,19 @@ CASES = [
         ("--run", "run directory not found", "no-such-run"),
     ),
     Case("--run directory incomplete", _incomplete_run, 1, ("half", "incomplete", "model.keras")),
+    Case(
+        "forecast --data not there",
+        lambda c: ["forecast", "--run", c.run(), "--steps", 1, "--data", c.tmp / "nothere.csv"],
+        1,
+        ("nothere.csv", "file not found", "check the path given to --data"),
+    ),
+    Case(
+        "forecast --future not there",
+        lambda c: ["forecast", "--run", c.run(), "--steps", 1, "--future", c.tmp / "nothere.csv"],
+        1,
+        ("nothere.csv", "file not found", "check the path given to --future"),
+    ),
+    Case("--run a folder of the user's", _users_folder_as_run, 2, ("--run", "mine is not a run directory")),
     Case(
         "forecast --steps 0",
         lambda c: ["forecast", "--run", c.tmp, "--steps", 0],

@@ -259,7 +259,8 @@ def test_a_run_without_calibration_json_forecasts_points_and_refuses_intervals_b
     assert ok.exit_code == 0, ok.output
     res = CliRunner().invoke(app, ["forecast", "--run", str(run), "--steps", "1", "--interval", "80"])
     assert res.exit_code == 1, res.output
-    assert "no calibration.json" in res.output
+    assert f"{run}: the run has no calibration.json" in res.stderr
+    assert "forecast without --interval" in res.stderr
 
 
 def test_evaluate_scores_intervals_within_the_calibrated_steps_and_refuses_beyond(

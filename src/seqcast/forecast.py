@@ -324,7 +324,7 @@ def forecast_bands(run: Run, names: list[str], pred: np.ndarray, levels: list[in
     from seqcast import intervals
 
     cal = run.calibration()
-    intervals.check_levels(cal, levels, pred.shape[1])
+    intervals.check_levels(cal, levels, pred.shape[1], run.path)
     if cal is None or not levels:
         return {}
     new = [i for i, n in enumerate(names) if n not in cal["scales"]]
@@ -365,7 +365,7 @@ def forecast(
     from seqcast import history, intervals, state
 
     levels = sorted(set(levels or []))
-    intervals.check_levels(run.calibration() if levels else None, levels, steps)  # before any work
+    intervals.check_levels(run.calibration() if levels else None, levels, steps, run.path)  # before any work
     saved = state.load(run) if data is None and (run.path / state.FILE).exists() else None
     ds = state.dataset(run, saved) if saved is not None else history.history_dataset(run, data)
     check_steps(steps, len(ds.series))

@@ -34,11 +34,19 @@ def columns_of(subject: str, verb: str = "has", roles: dict[str, str] | None = N
         ) from None
 
 
+def exists(path: Path, option: str) -> None:
+    """A file given by an option that is not there: named, with the option (not data.path) as the fix."""
+    if not path.exists():
+        raise DataError("file not found", where=str(path), hint=f"check the path given to {option}")
+
+
 def read_like_run(run: Run, path: Path | None, subject: str, verb: str) -> Dataset:
     """The rows of `path` (None: the run's data file) read as the run reads its data (its data config, resampling
     and series identity columns), refused, naming `subject`, when their step is not the run's."""
     from seqcast.data import load_dataset
 
+    if path is not None:
+        exists(path, "--data")
     dcfg = run.cfg.data.model_copy(update={"path": path.absolute()} if path is not None else {})
     with columns_of(*((subject, verb) if path is not None else ("the run's data file (data.path)", "has"))):
         ds = load_dataset(dcfg, run.pre.get("series_ids"))
@@ -119,6 +127,7 @@ def read_future(
         )
     from seqcast.data import load_dataset
 
+    exists(path, "--future")
     fcfg = run.cfg.data.model_copy(
         update={
             "path": path.absolute(), "targets": known, "features": [], "past_features": [], "static": [],

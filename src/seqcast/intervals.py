@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -174,12 +175,16 @@ def refused(doc: dict[str, Any], level: int, steps: int | None = None) -> str | 
     return f"a {level} % interval needs at least {needed(level)} validation errors; the validation part gives {low}"
 
 
-def check_levels(doc: dict[str, Any] | None, levels: list[int], steps: int) -> None:
+def check_levels(doc: dict[str, Any] | None, levels: list[int], steps: int, run: Path | None = None) -> None:
     """Refuse, naming the key at fault, levels that the run's calibration cannot give for `steps` steps."""
     if not levels:
         return
     if doc is None:
-        raise DataError("the run has no calibration.json (trained before intervals existed)", hint="train it again")
+        raise DataError(
+            "the run has no calibration.json, which the intervals come from",
+            where=None if run is None else str(run),
+            hint="forecast without --interval, or train the run again (train writes calibration.json)",
+        )
     bad = [lv for lv in levels if not 50 <= lv <= 99]
     if bad:
         raise ConfigError(f"interval levels are whole percentages from 50 to 99, not {bad[0]}", where="--interval")
