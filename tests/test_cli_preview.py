@@ -519,3 +519,24 @@ def test_a_full_stdout_is_one_message_naming_stdout(write_project: WriteProject)
         )
     assert res.returncode == 1
     assert res.stderr == "error: stdout: cannot write: No space left on device\n"
+
+
+@pytest.mark.parametrize(("code", "ignored"), [(0, True), (None, True), (1, False), (130, False)])
+def test_after_a_successful_command_a_late_ctrl_c_cannot_turn_it_into_exit_130(
+    monkeypatch: pytest.MonkeyPatch, code: int | None, ignored: bool
+) -> None:
+    import signal
+
+    from seqcast import cli
+
+    def done() -> None:
+        raise SystemExit(code)
+
+    monkeypatch.setattr(cli, "app", done)
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        with pytest.raises(SystemExit):
+            cli.main()
+        assert (signal.getsignal(signal.SIGINT) is signal.SIG_IGN) is ignored
+    finally:
+        signal.signal(signal.SIGINT, before)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable
@@ -389,4 +390,9 @@ def main() -> Any:
     # (~30 ms with TensorFlow installed); the command line validates a config, it has no use for them
     """The `seqcast` entry point."""
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-    return app()
+    try:
+        return app()
+    except SystemExit as done:
+        if done.code in (0, None):  # the work is done and written: a Ctrl-C while TensorFlow shuts down changes
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # nothing, and must not turn success into exit 130
+        raise
