@@ -8,6 +8,7 @@ Also the security rules of the issue "Reliability and security": safe YAML, no p
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from collections.abc import Callable
@@ -1478,3 +1479,40 @@ def test_values_that_overflow_the_scaler_give_one_message_and_no_numpy_warning(
     cfg = write_project(csv_rows(*[f"{2000 + i},{'1e300' if i == 5 else i}" for i in range(40)]))
     res = invoke("train", cfg, "--set", "training.epochs=1", "--quiet")
     assert_fault(res, 1, "column 'y'", "values up to 1e+300 overflow the standard scaler")
+
+
+def _run_on_a_copy_of_its_data(tmp_path: Path, trained_run: Path) -> tuple[Path, Path]:
+    """A copy of the trained run whose config.yaml reads a copy of its data file: (run, data)."""
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    data = tmp_path / "sine.csv"
+    shutil.copy(cfg["data"]["path"], data)
+    cfg["data"]["path"] = str(data)
+    (run / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return run, data
+
+
+def test_evaluate_on_changed_data_says_how_and_keeps_metrics_json(tmp_path: Path, trained_run: Path) -> None:
+    import pandas as pd
+
+    run, data = _run_on_a_copy_of_its_data(tmp_path, trained_run)
+    res = invoke("evaluate", "--run", run, "--json")
+    assert res.exit_code == 0 and "changed" not in res.stderr  # the same data: no note, metrics.json rewritten
+    before = (run / "metrics.json").read_bytes()
+    frame = pd.read_csv(data)
+    frame.assign(y=frame.y * 1000).to_csv(data, index=False)
+    res = invoke("evaluate", "--run", run, "--json")
+    assert res.exit_code == 0, res.stderr
+    assert said(res, f"the data file {data} has changed since the run was trained", "series 'A' has other values in")
+    assert said(res, "the run's metrics.json is kept as train wrote it")
+    assert json.loads(res.stdout)["origins"] > 0
+    assert (run / "metrics.json").read_bytes() == before
+    frame[frame.series == "A"].iloc[:-2].to_csv(data, index=False)  # B is gone, A lost its last two rows
+    res = invoke("evaluate", "--run", run, "--json")
+    assert res.exit_code == 0, res.stderr
+    rows = int((frame.series == "A").sum())
+    assert said(res, f"series 'A' had {rows} rows", f"now {rows - 2}", "series 'B' is no longer in it")
+    assert (run / "metrics.json").read_bytes() == before

@@ -350,7 +350,9 @@ def evaluate(
                 rundir.check_output(plot, "--plot", {"the training data (data.path)": opened.cfg.data.path})
                 return plot_backtest(opened, ds, kept, path=plot)
 
-        doc, _, drawn = backtest(run, horizon, draw)
+        doc, _, drawn, notes = backtest(run, horizon, draw)
+        for note in notes:  # stderr, with --json too
+            console.note(note)
         if as_json:
             _stdout(rundir.strict_json(doc) + "\n")
         else:

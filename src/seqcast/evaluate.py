@@ -297,13 +297,45 @@ def _validation(
     return {"origins": doc["origins"]} | {m: doc[m]["mase"] for m in ("model", "naive", "seasonal_naive")}
 
 
+def data_changes(run: Any, ds: Any) -> list[str]:
+    """How the run's data file differs from what the run was trained on (preprocess.json's rows, first and last
+    timestamps, training ranges), series by series; [] when it does not."""
+    from seqcast import timeaxis
+    from seqcast.prepare import train_range
+
+    now = {s.name: s for s in ds.series}
+    said = []
+    for doc in run.pre["series"]:
+        s, who = now.get(doc["name"]), f"series {doc['name']!r}" if doc["name"] else "the series"
+        if s is None:
+            said.append(f"{who} is no longer in it")
+            continue
+        first, last = (timeaxis.fmt(s.times[k], ds.time_kind) for k in (0, -1))
+        if (len(s), first, last) != (doc["rows"], doc["first"], doc["last"]):
+            said.append(
+                f"{who} had {doc['rows']} rows ({doc['first']} to {doc['last']}), now {len(s)} ({first} to {last})"
+            )
+            continue
+        was = doc.get("train_range")
+        if was is not None and not all(map(_same, was, train_range(s.values[: doc["train_end"], : len(was)]))):
+            said.append(f"{who} has other values in its training part")
+    return said
+
+
+def _same(was: list[float] | None, now: list[float] | None) -> bool:
+    if was is None or now is None:
+        return was is None and now is None
+    return bool(np.allclose(was, now, rtol=1e-9, atol=0))
+
+
 def evaluate(
     run_dir: Path | None, horizon: int | None = None, draw: Any = None
-) -> tuple[dict[str, Any], bool, tuple[int, int]]:
+) -> tuple[dict[str, Any], bool, tuple[int, int], list[str]]:
     """(the backtest document, whether it was written to the run's metrics.json, (the series `draw` drew, the
-    series in the data)) for --run (default runs/latest).
+    series in the data), notes) for --run (default runs/latest).
 
-    Only a backtest at the run's own evaluate.horizon replaces metrics.json; another --horizon is returned only.
+    Only a backtest at the run's own evaluate.horizon replaces metrics.json; another --horizon is returned only,
+    and so is a backtest of a data file that has changed since training (a note says how).
     draw(run, dataset, kept) -> series drawn (evaluate --plot: plot.plot_backtest) gets what the backtest kept
     (backtest's `keep`) before metrics.json is written: a plot that cannot be written leaves it as it was.
     """
@@ -316,14 +348,22 @@ def evaluate(
 
         check_direct(opened, horizon, where="--horizon")
     ds = run_dataset(opened)
+    changed = data_changes(opened, ds)
+    notes = []
+    if changed:
+        shown = "; ".join(changed[:3]) + (f"; and {len(changed) - 3} more series" if len(changed) > 3 else "")
+        notes.append(
+            f"the data file {opened.cfg.data.path} has changed since the run was trained ({shown}): the backtest "
+            "scores it as it is now, and the run's metrics.json is kept as train wrote it"
+        )
     keep: dict[str, Any] = {}
     data = (ds.names, [s.values for s in ds.series])
     doc = backtest_run(opened, horizon, data, breaks=[s.breaks for s in ds.series], keep=keep)
     drawn = draw(opened, ds, keep) if draw is not None else 0
-    own = doc["horizon"] == opened.cfg.evaluate.horizon
+    own = doc["horizon"] == opened.cfg.evaluate.horizon and not changed
     if own:
         rundir.write_json(opened.path / "metrics.json", doc)
-    return doc, own, (drawn, len(ds.series))
+    return doc, own, (drawn, len(ds.series)), notes
 
 
 def calibrate(

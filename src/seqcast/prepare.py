@@ -276,13 +276,13 @@ def series_doc(ds: Dataset, parts: list[Parts]) -> list[dict[str, Any]]:
             "last": timeaxis.fmt(s.times[-1], ds.time_kind),
             "train_end": p.train_end,
             "val_end": p.val_end,
-            "train_range": _train_range(s.values[: p.train_end, : len(ds.targets)]),
+            "train_range": train_range(s.values[: p.train_end, : len(ds.targets)]),
         }
         for s, p in zip(ds.series, parts, strict=True)
     ]
 
 
-def _train_range(rows: np.ndarray) -> list[list[float] | None]:
+def train_range(rows: np.ndarray) -> list[list[float] | None]:
     """[lowest, highest] of every target column of a training part (None for a column with no value)."""
     out: list[list[float] | None] = []
     for col in rows.T:
