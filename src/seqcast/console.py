@@ -376,11 +376,16 @@ def train_summary(
     metrics_table(metrics)
 
 
+SHOWN_ROWS = 12  # rows of a forecast the table shows (the file has them all)
+
+
 def forecast_table(frame: Any, steps: int, output: Any, plot: Any, drawn: int = 0, to_stderr: bool = False) -> None:
     """The first rows of the forecast, and where it went (on stderr when the CSV itself goes to stdout)."""
     where = err if to_stderr else out
     n_series = len(frame) // steps
-    t = Table(title=f"forecast: {steps} steps for {n_series} series (first rows)", title_justify="left")
+    first = f" (the first {SHOWN_ROWS} rows)" if len(frame) > SHOWN_ROWS else ""
+    where.print(f"forecast: {steps} steps for {n_series} series{first}", highlight=False)  # as wide as it needs
+    t = Table()
     # an interval's two columns <target>_lo_<level>, <target>_hi_<level> are shown as one: "lo .. hi"
     cols = [str(c) for c in frame.columns]
     hi_of: dict[str, str] = {}  # lo column -> its hi column
@@ -399,7 +404,7 @@ def forecast_table(frame: Any, steps: int, output: Any, plot: Any, drawn: int = 
     def cell(v: Any) -> str:
         return f"{v:.4g}" if isinstance(v, float) else safe(str(v))
 
-    for _, r in frame.head(12).iterrows():
+    for _, r in frame.head(SHOWN_ROWS).iterrows():
         t.add_row(*(f"{cell(r[c])} .. {cell(r[hi_of[c]])}" if c in hi_of else cell(r[c]) for c in shown))
     where.print(t)
     if output is not None:
