@@ -276,6 +276,31 @@ def _plot_fails_after_the_table(c: Ctx) -> list[object]:
     return ["forecast", "--run", c.run(), "--steps", 2, "--future", fut, "--output", out, "--plot", plot]
 
 
+def _plot_fails_after_a_table_in_new_folders(c: Ctx) -> list[object]:
+    (c.tmp / "notadir").write_text("a file")
+    fut = future_csv(c.tmp / "future.csv", ["2022-02-10", "2022-02-11"])
+    out, plot = c.tmp / "new" / "deeper" / "f.csv", c.tmp / "notadir" / "p.png"
+    return ["forecast", "--run", c.run(), "--steps", 2, "--future", fut, "--output", out, "--plot", plot]
+
+
+def _output_and_plot_on_one_file(c: Ctx) -> list[object]:
+    fut = future_csv(c.tmp / "future.csv", ["2022-02-10", "2022-02-11"])
+    same = c.tmp / "same.png"
+    return [
+        "forecast",
+        "--run",
+        c.run(),
+        "--steps",
+        2,
+        "--future",
+        fut,
+        "--output",
+        same,
+        "--plot",
+        c.tmp / "." / "same.png",
+    ]
+
+
 def _output_over_the_future_file(c: Ctx) -> list[object]:
     fut = future_csv(c.tmp / "future.csv", ["2022-02-10", "2022-02-11"])
     return ["forecast", "--run", c.run(), "--steps", 2, "--future", fut, "--output", fut]
@@ -512,6 +537,18 @@ CASES = [
         ("rows.csv", "the new rows have no column 'y' (data.targets of the run)"),
     ),
     Case("forecast --plot fails: --output kept", _plot_fails_after_the_table, 1, ("p.png", "notadir is a file")),
+    Case(
+        "forecast --plot fails: no new folders left",
+        _plot_fails_after_a_table_in_new_folders,
+        1,
+        ("p.png", "notadir is a file"),
+    ),
+    Case(
+        "forecast --output and --plot on one file",
+        _output_and_plot_on_one_file,
+        2,
+        ("--plot", "also the file of --output"),
+    ),
     Case("forecast --output over --future", _output_over_the_future_file, 2, ("--output", "is the --future file")),
     Case("forecast --plot over the data", _plot_over_the_training_data, 2, ("--plot", "the training data")),
     Case(
@@ -1315,9 +1352,10 @@ def test_forecast_output_over_a_file_of_the_run_is_refused(tmp_path: Path, train
         res = invoke("forecast", "--run", run, "--steps", 2, "--future", fut, option, run / name)
         assert_fault(res, 2, option, name, "file of the run directory")
     assert snapshot(run) == before
-    res = invoke("forecast", "--run", run, "--steps", 2, "--future", fut, "--output", run / "forecast.csv")
-    assert res.exit_code == 0, res.stderr  # a new file inside the run is the user's own business
-    assert (run / "forecast.csv").read_text().startswith("series,time,y\n")
+    for _ in range(2):  # a file of the user's inside the run: theirs to write, and to replace
+        res = invoke("forecast", "--run", run, "--steps", 2, "--future", fut, "--output", run / "forecast.csv")
+        assert res.exit_code == 0, res.stderr
+        assert (run / "forecast.csv").read_text().startswith("series,time,y\n")
 
 
 def test_preview_json_with_a_plot_that_cannot_be_written_prints_no_document(
@@ -1503,12 +1541,24 @@ def test_evaluate_on_changed_data_says_how_and_keeps_metrics_json(tmp_path: Path
     assert res.exit_code == 0 and "changed" not in res.stderr  # the same data: no note, metrics.json rewritten
     before = (run / "metrics.json").read_bytes()
     frame = pd.read_csv(data)
-    frame.assign(y=frame.y * 1000).to_csv(data, index=False)
+    last_a = frame.index[frame.series == "A"][-1]
+    frame.assign(y=frame.y.where(frame.index != last_a, frame.y * 3)).to_csv(data, index=False)  # one test value
     res = invoke("evaluate", "--run", run, "--json")
     assert res.exit_code == 0, res.stderr
-    assert said(res, f"the data file {data} has changed since the run was trained", "series 'A' has other values in")
+    assert said(res, f"the data file {data} has changed since the run was trained (series 'A' has other values)")
     assert said(res, "the run's metrics.json is kept as train wrote it")
     assert json.loads(res.stdout)["origins"] > 0
+    assert (run / "metrics.json").read_bytes() == before
+    pre = json.loads((run / "preprocess.json").read_text())  # a run from before values_sha256: the training ranges
+    for doc in pre["series"]:
+        del doc["values_sha256"]
+    (run / "preprocess.json").write_text(json.dumps(pre))
+    res = invoke("evaluate", "--run", run, "--json")
+    assert res.exit_code == 0 and "changed" not in res.stderr  # the training parts are as they were
+    before = (run / "metrics.json").read_bytes()  # (so it was scored and written)
+    frame.assign(y=frame.y * 1000).to_csv(data, index=False)
+    res = invoke("evaluate", "--run", run, "--json")
+    assert said(res, "series 'A' has other values in its training part; series 'B' has other values in its")
     assert (run / "metrics.json").read_bytes() == before
     frame[frame.series == "A"].iloc[:-2].to_csv(data, index=False)  # B is gone, A lost its last two rows
     res = invoke("evaluate", "--run", run, "--json")
@@ -1516,3 +1566,24 @@ def test_evaluate_on_changed_data_says_how_and_keeps_metrics_json(tmp_path: Path
     rows = int((frame.series == "A").sum())
     assert said(res, f"series 'A' had {rows} rows", f"now {rows - 2}", "series 'B' is no longer in it")
     assert (run / "metrics.json").read_bytes() == before
+
+
+def test_a_history_without_the_runs_utc_offsets_is_refused(tmp_path: Path, write_project: WriteProject) -> None:
+    from seqcast.config import load_config
+    from seqcast.pipeline import train_run
+
+    rows = [(f"2024-03-{1 + h // 24:02d}T{h % 24:02d}:00:00", f"{(h * 7) % 11 / 3:.4f}") for h in range(60)]
+    cfg = write_project("time,y\n" + "".join(f"{t}+01:00,{y}\n" for t, y in rows), data={"time_column": "time"})
+    run = train_run(load_config(cfg, ["training.epochs=1"]), output_dir=tmp_path / "run").run_dir
+    assert json.loads((run / "preprocess.json").read_text())["time_utc"] is True
+    naive = tmp_path / "naive.csv"
+    naive.write_text("time,y\n" + "".join(f"{t},{y}\n" for t, y in rows))
+    before = snapshot(tmp_path)
+    res = invoke("forecast", "--run", run, "--steps", 2, "--data", naive)
+    assert_fault(res, 1, "naive.csv", "the history has times with no UTC offsets, but the run's training data had them")
+    res = invoke("update", "--run", run, "--data", naive)
+    assert_fault(res, 1, "naive.csv", "the new rows have times with no UTC offsets")
+    assert snapshot(tmp_path) == before
+    res = invoke("forecast", "--run", run, "--steps", 2, "--data", tmp_path / "data.csv", "--output", "-")
+    assert res.exit_code == 0, res.stderr  # the training file itself: offsets, like the run's
+    assert res.stdout.splitlines()[1].startswith("2024-03-03 11:00")  # 12:00+01:00 then one hour on, in UTC

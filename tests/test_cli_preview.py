@@ -504,14 +504,16 @@ def test_times_mixing_utc_offsets_and_none_are_refused_at_the_line(write_project
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
-def test_a_full_stdout_is_one_message_naming_stdout(write_project: WriteProject) -> None:
+@pytest.mark.parametrize("args", [["window-preview", "--json"], ["window-preview"], ["--help"], ["--version"]])
+def test_a_full_stdout_is_one_message_naming_stdout(write_project: WriteProject, args: list[str]) -> None:
     import subprocess
     import sys
 
     cfg = write_project()
+    command = [*args[:1], *([str(cfg)] if args[0] == "window-preview" else []), *args[1:]]
     with open("/dev/full", "w") as full:
         res = subprocess.run(
-            [sys.executable, "-m", "seqcast", "window-preview", str(cfg), "--json"],
+            [sys.executable, "-m", "seqcast", *command],
             stdout=full,
             stderr=subprocess.PIPE,
             text=True,

@@ -61,9 +61,9 @@ def make_run(tmp: Path, config: Path, seed: int = 0, overrides: list[str] | None
     """A complete run directory around an untrained model with random (non-zero bias) weights."""
     import keras
 
+    from seqcast.files import write_json
     from seqcast.model import build_model
     from seqcast.pipeline import prepare
-    from seqcast.rundir import write_json
 
     cfg = load_config(config, overrides)
     prep = prepare(cfg)

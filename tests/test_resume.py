@@ -160,6 +160,7 @@ def test_ctrl_c_inside_an_ensemble_or_refit_names_the_runs_checkpoint(tmp_path: 
 
     run_checkpoint = tmp_path / ".run.checkpoint"
     (run_checkpoint / "member-1").mkdir(parents=True)
+    (run_checkpoint / "member-1" / "state.json").write_text("{}")  # an epoch of member 1 was saved
     with pytest.raises(Interrupted) as caught, _resume_at(run_checkpoint):
         raise Interrupted(f"training interrupted; the checkpoint is kept at {run_checkpoint / 'member-1'}")
     run = tmp_path / "run"  # the run the checkpoint belongs to, which --output-dir may have named
@@ -229,3 +230,31 @@ def test_interrupted_ensemble_resumes_from_its_member_and_matches_uninterrupted(
     assert not checkpoint.exists()  # the finished run's checkpoint goes, run.json with it
     for a, b in zip(_weights(tmp_path / "full"), _weights(out), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_an_ensemble_stopped_before_its_first_epoch_leaves_no_checkpoint_to_resume(tmp_path: Path) -> None:
+    out = tmp_path / "part"
+    cmd = [sys.executable, "-m", "seqcast", "train", str(CONFIG), "-q", "--output-dir", str(out), *SETTINGS]
+    cmd += [
+        "--set",
+        "model.ensemble=2",
+        "--set",
+        "training.epochs=500",
+        "--set",
+        "training.early_stopping.patience=null",
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    stamp = tmp_path / ".part.checkpoint" / "run.json"
+    deadline = time.monotonic() + 240
+    try:
+        while time.monotonic() < deadline and proc.poll() is None and not stamp.exists():
+            time.sleep(0.01)
+        assert stamp.exists() and not list(stamp.parent.glob("member-*/state.json")), "no window before epoch 1"
+        os.kill(proc.pid, signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, stderr
+    assert "resume" not in stderr  # nothing to resume: no hint pointing at a folder --resume would refuse
+    assert not stamp.parent.exists() and not out.exists()

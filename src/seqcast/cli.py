@@ -17,8 +17,9 @@ from typing import Annotated, Any, TypeVar
 import typer
 from typer.core import TyperCommand
 
-from seqcast import __version__
-from seqcast.errors import ConfigError, DataError, SeqcastError
+from seqcast import __version__, files
+from seqcast.errors import ConfigError, SeqcastError
+from seqcast.files import write_stdout
 
 
 class _Command(TyperCommand):
@@ -108,18 +109,6 @@ def guarded(fn: Callable[[], T]) -> T:
         raise typer.Exit(1) from None
 
 
-def _stdout(text: str) -> None:
-    """Write a command's document (JSON, CSV, a path) to stdout, flushed now: a full disk or a closed terminal is
-    one message naming stdout (a reader that went away stops quietly: guarded)."""
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        raise
-    except OSError as exc:
-        raise DataError(f"cannot write: {exc.strerror or exc}", where="stdout") from None
-
-
 def _plain(value: Any) -> Any:
     """The strings of a document escaped for rich: series names and columns are text, never markup."""
     from seqcast.console import safe
@@ -159,9 +148,7 @@ def window_preview(
     def go() -> None:
         cfg = load_config(config, overrides or [])
         if plot is not None:
-            from seqcast import rundir
-
-            rundir.check_output(plot, "--plot", {"the data (data.path)": cfg.data.path, "the config": config})
+            files.check_output(plot, "--plot", {"the data (data.path)": cfg.data.path, "the config": config})
         p = plan(cfg)
         doc = preview_doc(p, limit=limit)
         if plot is not None:  # first: a plot that cannot be written fails the command before anything is printed
@@ -169,7 +156,7 @@ def window_preview(
         for note in p.ds.notes:  # stderr, with --json too
             console.note(note)
         if as_json:
-            _stdout(json.dumps(doc) + "\n")
+            write_stdout(json.dumps(doc) + "\n")
         else:
             shown = doc | {"series": doc["series"][: max(limit, 1)]}  # thousands of series: the first --limit
             for table in console.preview_tables(_plain(shown), total_series=len(doc["series"])):
@@ -219,7 +206,7 @@ def train(
 
     def go() -> None:
         cfg = load_config(config, overrides or [])
-        from seqcast import console, rundir
+        from seqcast import console
         from seqcast.pipeline import Hooks, train_run
 
         hooks = Hooks(note=console.note)
@@ -241,9 +228,9 @@ def train(
         if as_json:
             doc = {"run_dir": str(result.run_dir), "epochs": len(result.rows), "seconds": result.seconds}
             doc |= {"refit": result.refit} if result.refit else {}
-            _stdout(rundir.strict_json(doc | {"metrics": result.metrics}) + "\n")
+            write_stdout(files.strict_json(doc | {"metrics": result.metrics}) + "\n")
         elif quiet:
-            _stdout(f"{result.run_dir}\n")  # for a script: RUN=$(seqcast train CONFIG -q)
+            write_stdout(f"{result.run_dir}\n")  # for a script: RUN=$(seqcast train CONFIG -q)
         else:
             try:
                 console.train_summary(result.rows, result.seconds, result.run_dir, result.metrics, result.refit)
@@ -291,7 +278,7 @@ def forecast(
     def go() -> None:
         if steps <= 0:
             raise ConfigError(f"--steps must be a positive number of steps, got {steps}")
-        from seqcast import console, history, rundir
+        from seqcast import console, history
         from seqcast import forecast as fc
         from seqcast import plot as plots
         from seqcast.levels import range_notes
@@ -302,22 +289,24 @@ def forecast(
         r = load_run(run)
         to_stdout = output is not None and str(output) == "-"
         owned = {"the training data (data.path)": r.cfg.data.path, "the --data file": data, "the --future file": future}
+        written = {} if output is None or to_stdout else {"--output": output}
         for path, option in ((None if to_stdout else output, "--output"), (plot, "--plot")):
             if path is not None:
-                rundir.check_output(path, option, {k: v for k, v in owned.items() if v is not None})
+                others = {k: v for k, v in written.items() if k != option}
+                files.check_output(path, option, {k: v for k, v in owned.items() if v is not None}, others)
         levels = sorted(set(interval or []))
         frame, ds, pred = fc.forecast(r, steps, data, future, levels)
         for note in [*fc.gap_notes(r, ds), *range_notes(r, ds)]:
             console.note(note)
         drawn = 0
-        with rundir.together():  # the table and the plot are replaced together or not at all
+        with files.together():  # the table and the plot are replaced together or not at all
             if output is not None and not to_stdout:
                 fc.write_table(frame, output)
             if plot is not None:
                 bands = fc.forecast_bands(r, ds.names, pred, levels, ds)
                 drawn = plots.plot_forecast(r, ds, history.future_times(r, ds, steps), pred, plot, bands=bands)
         if to_stdout:
-            _stdout(frame.to_csv(index=False))
+            write_stdout(frame.to_csv(index=False))
         console.forecast_table(frame, steps, output, plot, drawn, to_stderr=to_stdout)
 
     guarded(go)
@@ -345,16 +334,19 @@ def evaluate(
         draw = None
         if plot is not None:  # drawn from what the backtest kept, before metrics.json is written
             from seqcast.plot import plot_backtest
+            from seqcast.run import run_config
+
+            data_path = run_config(rundir.resolve_run(run)).data.path
+            files.check_output(plot, "--plot", {"the training data (data.path)": data_path})  # before the backtest
 
             def draw(opened: Any, ds: Any, kept: dict[str, Any]) -> int:
-                rundir.check_output(plot, "--plot", {"the training data (data.path)": opened.cfg.data.path})
                 return plot_backtest(opened, ds, kept, path=plot)
 
         doc, _, drawn, notes = backtest(run, horizon, draw)
         for note in notes:  # stderr, with --json too
             console.note(note)
         if as_json:
-            _stdout(rundir.strict_json(doc) + "\n")
+            write_stdout(files.strict_json(doc) + "\n")
         else:
             console.metrics_table(doc)
         if plot is not None:
@@ -373,14 +365,14 @@ def update(
     """Advance the run's saved state (state.npz) over new rows, without retraining."""
 
     def go() -> None:
-        from seqcast import console, rundir
+        from seqcast import console
         from seqcast.update import update as advance
 
         doc = advance(run, data)
         for note in doc.get("notes", []):  # stderr, with --json too
             console.note(note)
         if as_json:
-            _stdout(rundir.strict_json(doc) + "\n")
+            write_stdout(files.strict_json(doc) + "\n")
         else:
             console.update_table(doc)
 
@@ -394,6 +386,9 @@ def main() -> Any:
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     try:
         return app()
+    except OSError as exc:  # --help or --version into a full disk (the commands' own output is guarded)
+        sys.stderr.write(f"error: stdout: cannot write: {exc.strerror or exc}\n")
+        raise SystemExit(1) from None
     except SystemExit as done:
         if done.code in (0, None):  # the work is done and written: a Ctrl-C while TensorFlow shuts down changes
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # nothing, and must not turn success into exit 130

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import IO, Any, cast
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from seqcast.files import Stdout
 
 
 class _Console(Console):
@@ -22,7 +24,8 @@ class _Console(Console):
 
 
 # Piped output (files, CI logs, READMEs) gets room for the full tables instead of 80 columns.
-out = _Console() if sys.stdout.isatty() else _Console(width=160)
+_OUT = cast(IO[str], Stdout())  # a full disk: one message naming stdout
+out = _Console(file=_OUT) if sys.stdout.isatty() else _Console(file=_OUT, width=160)
 err = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=160)
 
 

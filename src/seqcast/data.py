@@ -73,6 +73,7 @@ class Dataset:
     resampled: dict[str, dict[str, int]] = field(default_factory=dict)  # data.resample: {series: events, bins, empty}
     past: list[str] = field(default_factory=list)  # the features that are data.past_features (no future values)
     static: list[str] = field(default_factory=list)  # the features that are data.static (one value per series)
+    utc: bool = False  # the times had UTC offsets: read as UTC
 
     @property
     def inputs(self) -> list[str]:
@@ -139,20 +140,11 @@ def _gather(files: list[Path], cfg: DataConfig) -> tuple[_Rows, np.ndarray]:
         for table, lines in read_tables(f):
             rows = _to_rows(table, lines, cfg, str(f))
             del table
-            if parts and rows.kind != parts[0].kind:
+            if parts and (rows.kind, rows.zoned) != (parts[0].kind, parts[0].zoned):
                 before = f"in {files[0].name}" if i else f"before line {rows.lines[0]}"
-                raise DataError(
-                    f"time column {cfg.time_column!r} holds {rows.kind} values here but {parts[0].kind} values "
-                    f"{before}",
-                    where=str(f),
-                )
-            if parts and rows.zoned != parts[0].zoned:
-                before = f"in {files[0].name}" if i else f"before line {rows.lines[0]}"
-                raise DataError(
-                    f"time column {cfg.time_column!r} holds times {'with' if rows.zoned else 'without'} UTC offsets "
-                    f"here but {'without' if rows.zoned else 'with'} them {before}",
-                    where=str(f),
-                )
+                what = [f"{r.kind} values{' with UTC offsets' if r.zoned else ''}" for r in (rows, parts[0])]
+                column = f"time column {cfg.time_column!r}"
+                raise DataError(f"{column} holds {what[0]} here but {what[1]} {before}", where=str(f))
             parts.append(rows)
             file_of.append(np.full(len(rows.lines), i, dtype=np.int32))
     if len(parts) == 1:
@@ -370,7 +362,17 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None) -> Datase
     if cfg.static:
         check_static(out, cfg, source)
     ds = Dataset(
-        out, list(cfg.targets), cfg.covariates, kind, common, source, notes, resampled, cfg.past_features, cfg.static
+        out,
+        list(cfg.targets),
+        cfg.covariates,
+        kind,
+        common,
+        source,
+        notes,
+        resampled,
+        cfg.past_features,
+        cfg.static,
+        utc=zoned,
     )
     return add_series_ids(ds, series_ids if series_ids is not None else ds.names) if cfg.series_id else ds
 

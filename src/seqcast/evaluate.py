@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from seqcast import files
 from seqcast.errors import DataError
 from seqcast.intervals import mase_scale, scale_of  # MASE's scale; scale_of is the intervals' (forecast reads it)
 from seqcast.windows import backtest_origins as origins
@@ -301,7 +302,7 @@ def data_changes(run: Any, ds: Any) -> list[str]:
     """How the run's data file differs from what the run was trained on (preprocess.json's rows, first and last
     timestamps, training ranges), series by series; [] when it does not."""
     from seqcast import timeaxis
-    from seqcast.prepare import train_range
+    from seqcast.prepare import train_range, values_sha256
 
     now = {s.name: s for s in ds.series}
     said = []
@@ -317,8 +318,11 @@ def data_changes(run: Any, ds: Any) -> list[str]:
             )
             continue
         was = doc.get("train_range")
-        if was is not None and not all(map(_same, was, train_range(s.values[: doc["train_end"], : len(was)]))):
-            said.append(f"{who} has other values in its training part")
+        if "values_sha256" in doc:
+            if values_sha256(s.values) != doc["values_sha256"]:
+                said.append(f"{who} has other values")
+        elif was is not None and not all(map(_same, was, train_range(s.values[: doc["train_end"], : len(was)]))):
+            said.append(f"{who} has other values in its training part")  # a run from before values_sha256
     return said
 
 
@@ -362,7 +366,7 @@ def evaluate(
     drawn = draw(opened, ds, keep) if draw is not None else 0
     own = doc["horizon"] == opened.cfg.evaluate.horizon and not changed
     if own:
-        rundir.write_json(opened.path / "metrics.json", doc)
+        files.write_json(opened.path / "metrics.json", doc)
     return doc, own, (drawn, len(ds.series)), notes
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from seqcast import rundir
+from seqcast import files
 from seqcast.data import Dataset
 from seqcast.errors import ConfigError, DataError
 from seqcast.run import Run
@@ -398,9 +398,9 @@ def write_table(frame: Any, path: Path) -> None:
     if path.suffix.lower() in {".parquet", ".pq"}:
         buf = io.BytesIO()
         frame.to_parquet(buf, index=False)
-        rundir.atomic_write(path, buf.getvalue())
+        files.atomic_write(path, buf.getvalue())
     else:
-        rundir.atomic_write(path, frame.to_csv(index=False).encode())
+        files.atomic_write(path, frame.to_csv(index=False).encode())
 
 
 MAX_STEPS = 100_000  # an autoregressive forecast further ahead feeds back 100,000 of its own guesses

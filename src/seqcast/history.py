@@ -30,7 +30,7 @@ def columns_of(subject: str, verb: str = "has", roles: dict[str, str] | None = N
         raise DataError(
             f"{subject} {verb} no column {exc.column!r} ({key} of the run); its columns are {exc.have}",
             where=exc.source,
-            hint=f"{subject} needs the columns the run was trained on",
+            hint=f"{subject} {'need' if verb == 'have' else 'needs'} the columns the run was trained on",
         ) from None
 
 
@@ -38,6 +38,20 @@ def exists(path: Path, option: str) -> None:
     """A file given by an option that is not there: named, with the option (not data.path) as the fix."""
     if not path.exists():
         raise DataError("file not found", where=str(path), hint=f"check the path given to {option}")
+
+
+def same_clock(run: Run, ds: Dataset, subject: str, verb: str) -> None:
+    """Refuse a file whose times have UTC offsets when the run's had none, or the other way: read as UTC and as
+    local time, one would be shifted against the other by the offset, silently."""
+    if ds.time_kind != "datetime" or "time_utc" not in run.pre or ds.utc == run.pre["time_utc"]:
+        return
+    has, had = ("UTC offsets", "none") if ds.utc else ("no UTC offsets", "them")
+    raise DataError(
+        f"{subject} {verb} times with {has}, but the run's training data had {had}: one would be read shifted "
+        "against the other",
+        where=ds.source,
+        hint=f"write {subject}'s times as the training data's are",
+    )
 
 
 def read_like_run(run: Run, path: Path | None, subject: str, verb: str) -> Dataset:
@@ -50,6 +64,7 @@ def read_like_run(run: Run, path: Path | None, subject: str, verb: str) -> Datas
     dcfg = run.cfg.data.model_copy(update={"path": path.absolute()} if path is not None else {})
     with columns_of(*((subject, verb) if path is not None else ("the run's data file (data.path)", "has"))):
         ds = load_dataset(dcfg, run.pre.get("series_ids"))
+    same_clock(run, ds, subject, verb)
     if ds.freq is not None and run.freq is not None and ds.freq != run.freq:
         raise DataError(
             f"{subject} {verb} a step of {ds.freq.alias}, but the run was trained on data with a step of "
@@ -136,6 +151,7 @@ def read_future(
     )  # fmt: skip
     with columns_of("the --future file", roles={"data.targets": "data.features"}):
         fut = load_dataset(fcfg)
+    same_clock(run, fut, "the --future file", "has")
     by_name = {s.name: s for s in fut.series}
     cols = [covs.index(c) for c in known]
     for rows_out, s, want in zip(out, ds.series, times, strict=True):

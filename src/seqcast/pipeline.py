@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from seqcast import distribute, rundir
+from seqcast import distribute, files, rundir
 from seqcast.checkpoint import RUN_STAMP, check_resumable, resumable
 from seqcast.config import Config
 from seqcast.data import Dataset
@@ -154,7 +154,9 @@ def _train_and_commit(
         with rundir.staging(target, overwrite, protected) as work:
             result = _train_into(work, prep, checkpoint, resume, hooks)
     except BaseException as exc:
-        if checkpoint.exists() and not isinstance(exc, Interrupted):  # Interrupted names it already
+        if checkpoint.exists() and not _is_checkpoint(checkpoint):  # stopped before any epoch was saved: run.json
+            shutil.rmtree(checkpoint, ignore_errors=True)  # alone resumes nothing
+        elif checkpoint.exists() and not isinstance(exc, Interrupted):  # Interrupted names it already
             hooks.note(
                 f"the checkpoint of the training so far is kept at {checkpoint}: resume with "
                 f"{rundir.resume_command(checkpoint)}, or delete it"
@@ -183,7 +185,7 @@ def _train_into(
     fitted.model.save(work / "model.keras")
     (work / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     doc = prep.preprocess_doc() | ({"refit": fitted.refit} if fitted.refit else {})
-    rundir.write_json(work / "preprocess.json", doc)
+    files.write_json(work / "preprocess.json", doc)
     (work / "history.csv").write_text(history_csv(fitted.rows))
     opened = runs.open_run(work)
     # the network that never saw the validation part: the validation scores and the calibration are its
@@ -194,7 +196,7 @@ def _train_into(
     breaks = [s.breaks for s in ds.series]  # data.missing: drop's gaps: no origin is scored across one
     # from the validation part alone: the test part chooses nothing
     calibration = calibrate(judged, values, names, breaks)
-    rundir.write_json(work / "calibration.json", calibration)
+    files.write_json(work / "calibration.json", calibration)
     for level in cfg.evaluate.intervals:
         why = intervals.refused(calibration, level)
         if why:
@@ -202,7 +204,7 @@ def _train_into(
     metrics = backtest_run(
         opened, horizon=cfg.evaluate.horizon, data=data, calibration=calibration, breaks=breaks, judged=judged
     )
-    rundir.write_json(work / "metrics.json", metrics)
+    files.write_json(work / "metrics.json", metrics)
     val = metrics.get("validation") or {}
     if val and val["model"] > val["seasonal_naive"]:  # the safety net: say it plainly
         hooks.note(
@@ -251,7 +253,7 @@ def _resume_at(checkpoint: Path) -> Iterator[None]:
     try:
         yield
     except Interrupted:
-        if not checkpoint.exists():
+        if not _is_checkpoint(checkpoint):
             raise
         raise Interrupted(
             f"training interrupted; the checkpoint of the training so far is kept at {checkpoint}",
@@ -388,8 +390,10 @@ def _bar(hooks: Hooks, cfg: Config, label: str) -> list[Any] | None:
 
 
 def _is_checkpoint(folder: Path) -> bool:
-    """A checkpoint of one model (state.json), or of an ensemble (member-k/ or member-k.keras)."""
-    return (folder / "state.json").exists() or any(folder.glob("member-*"))
+    """A checkpoint that holds something to resume: one model's (state.json), or an ensemble's (a member's
+    member-k/state.json, or a finished member-k.keras)."""
+    members = [*folder.glob("member-*/state.json"), *folder.glob("member-*.keras")]
+    return (folder / "state.json").exists() or bool(members)
 
 
 def _drop_resumed(resume: Path | None, checkpoint: Path) -> str | None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from seqcast import rundir
+from seqcast import files
 from seqcast.data import Dataset
 from seqcast.evaluate import scores
 from seqcast.layout import Plan
@@ -167,7 +167,7 @@ def _save(fig: Any, path: Path) -> None:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
-    rundir.atomic_write(path, buf.getvalue())  # the folder is made if missing; a failure names the file
+    files.atomic_write(path, buf.getvalue())  # the folder is made if missing; a failure names the file
 
 
 def plot_preview(p: Plan, path: str, limit: int | None = None) -> None:

@@ -223,6 +223,7 @@ class Prepared:
             "time_column": cfg.data.time_column,
             "series_column": cfg.data.series_column,
             "time_kind": ds.time_kind,
+            "time_utc": ds.utc,  # the times had UTC offsets (read as UTC): a history must have them too
             "frequency": ds.freq.alias if ds.freq else None,
             "mode": cfg.windows.mode,
             "kind": cfg.model.kind,
@@ -264,8 +265,9 @@ class Prepared:
 
 
 def series_doc(ds: Dataset, parts: list[Parts]) -> list[dict[str, Any]]:
-    """What preprocess.json records of every series: name, rows, first and last timestamp, split ends, and each
-    target's lowest and highest value in the training part (levels.py)."""
+    """What preprocess.json records of every series: name, rows, first and last timestamp, split ends, each
+    target's lowest and highest value in the training part (levels.py), and the sha256 of its values
+    (values_sha256: evaluate tells the data a run was trained on from a file changed since)."""
     from seqcast import timeaxis
 
     return [
@@ -277,9 +279,17 @@ def series_doc(ds: Dataset, parts: list[Parts]) -> list[dict[str, Any]]:
             "train_end": p.train_end,
             "val_end": p.val_end,
             "train_range": train_range(s.values[: p.train_end, : len(ds.targets)]),
+            "values_sha256": values_sha256(s.values),
         }
         for s, p in zip(ds.series, parts, strict=True)
     ]
+
+
+def values_sha256(values: np.ndarray) -> str:
+    """The sha256 of a series' values (rows, inputs) as float64, read in place (no copy of a long series)."""
+    import hashlib
+
+    return hashlib.sha256(np.ascontiguousarray(values, dtype=np.float64).data).hexdigest()
 
 
 def train_range(rows: np.ndarray) -> list[list[float] | None]:

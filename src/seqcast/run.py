@@ -66,18 +66,23 @@ def load_run(path: Path | None) -> Run:
     return open_run(rundir.resolve_run(path))
 
 
-def open_run(p: Path) -> Run:
-    """Read a run directory (complete, or still being written by train): config, preprocessing record and model,
-    each checked, and checked against the others. A damaged or mismatched file is a DataError naming it."""
+def run_config(p: Path) -> Config:
+    """A run directory's config.yaml, checked; damaged, it is a DataError (the run's own copy, not the user's)."""
     from seqcast.config import read_yaml
     from seqcast.errors import ConfigError
 
     try:
-        cfg = validate(read_yaml(p / "config.yaml"), source=str(p / "config.yaml"), base_dir=p)
+        return validate(read_yaml(p / "config.yaml"), source=str(p / "config.yaml"), base_dir=p)
     except ConfigError as exc:  # the run's own copy, not the user's config: a damaged run (exit 1)
         raise DataError(
             f"the run's config is damaged: {exc.message}", where=exc.where or str(p / "config.yaml")
         ) from None
+
+
+def open_run(p: Path) -> Run:
+    """Read a run directory (complete, or still being written by train): config, preprocessing record and model,
+    each checked, and checked against the others. A damaged or mismatched file is a DataError naming it."""
+    cfg = run_config(p)
     pre = read_preprocess(p / "preprocess.json")
     model = engine.load(p / "model.keras")
     inputs, targets = pre["inputs"], pre["targets"]

@@ -23,7 +23,6 @@ import signal
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from seqcast.errors import ConfigError, DataError
 
@@ -37,7 +36,7 @@ CHECKPOINT_FILES = {"model.keras", "state.json", "best.npz", "refit", "refit.tmp
 LATEST = Path("runs") / "latest"
 
 
-def _umask() -> int:
+def umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
@@ -45,7 +44,7 @@ def _umask() -> int:
 
 def honour_umask(path: Path, directory: bool = False) -> None:
     """Give a file (0666) or folder (0777) made by tempfile the permissions the umask allows."""
-    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
+    os.chmod(path, (0o777 if directory else 0o666) & ~umask())
 
 
 def checkpoint_dir(target: Path) -> Path:
@@ -68,7 +67,7 @@ def is_run(path: Path) -> bool:
     return path.is_dir() and not path.is_symlink() and (path / MARKER).is_file()
 
 
-def _contains(folder: Path, path: Path) -> bool:
+def contains(folder: Path, path: Path) -> bool:
     folder, path = folder.resolve(), path.resolve()
     return path == folder or folder in path.parents
 
@@ -93,7 +92,7 @@ def check_target(target: Path, overwrite: bool, protected: dict[str, Path] | Non
             f"{target} is a file, not a run directory", where="output.dir", hint="choose another --output-dir"
         )
     for what, path in {**(protected or {}), "the current directory": Path.cwd()}.items():
-        if _contains(target, path):
+        if contains(target, path):
             raise ConfigError(
                 f"{target} holds {what} ({path}): a run directory is replaced as a whole, so it cannot go there",
                 where="output.dir",
@@ -114,51 +113,6 @@ def check_target(target: Path, overwrite: bool, protected: dict[str, Path] | Non
             where="output.dir",
             hint="choose another --output-dir, or move the folder's files away first",
         )
-
-
-def check_output(path: Path, option: str, protected: dict[str, Path]) -> None:
-    """Refuse (exit 2) an output file that would replace something seqcast reads: a file of a run directory
-    (its model.keras, state.npz, ...), or one of `protected` ({"the data": path, ...}: a file, or anything inside
-    a data folder). A new file inside a run directory is fine."""
-    real = Path(os.path.realpath(path))
-    if real.exists() and is_run(real.parent):
-        raise ConfigError(
-            f"{path} is a file of the run directory {real.parent}: writing there would damage the run",
-            where=option,
-            hint="write to a new file",
-        )
-    for what, owned in protected.items():
-        if _contains(owned, real) if owned.is_dir() else real == Path(os.path.realpath(owned)):
-            raise ConfigError(f"{path} is {what} ({owned}): writing there would replace it", where=option)
-
-
-_staged: list[tuple[str, Path]] | None = None  # atomic writes waiting for the end of a `together` block
-
-
-@contextlib.contextmanager
-def together() -> Iterator[None]:
-    """Every atomic_write inside the block is written to its temporary file at once but renamed into place only
-    when the block ends without an error: a command that writes several files (a forecast and its plot)
-    changes none of them when one fails. Nested blocks commit with the outermost."""
-    global _staged
-    if _staged is not None:
-        yield
-        return
-    _staged = []
-    try:
-        yield
-        for tmp, path in _staged:
-            try:
-                os.replace(tmp, path)
-            except OSError as exc:
-                raise DataError(f"cannot write the file: {exc.strerror or exc}", where=str(path)) from None
-    except BaseException:
-        for tmp, _ in _staged:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-        raise
-    finally:
-        _staged = None
 
 
 def prepare_parent(target: Path) -> None:
@@ -376,75 +330,3 @@ def resolve_run(run: Path | None) -> Path:
     if missing:
         raise DataError(f"the run directory is incomplete: {', '.join(missing)} missing", where=str(path))
     return path.resolve()
-
-
-def write_json(path: Path, doc: Any) -> None:
-    """Write strict JSON atomically (temporary file, then rename)."""
-    atomic_write(path, (strict_json(doc, indent=2) + "\n").encode())
-
-
-def strict_json(doc: Any, indent: int | None = None) -> str:
-    """JSON that strict parsers read: a NaN or infinite number becomes null, with `<key>_why` beside it
-    (unless the document already gives one)."""
-    return json.dumps(_finite(doc), indent=indent, allow_nan=False)
-
-
-def _finite(value: Any) -> Any:
-    import math
-
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        out: dict[Any, Any] = {}
-        for k, v in value.items():
-            out[k] = _finite(v)
-            if isinstance(v, float) and not math.isfinite(v) and f"{k}_why" not in value:
-                out[f"{k}_why"] = "not a number" if math.isnan(v) else "infinite"
-        return out
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write through a temporary file in the same folder, then rename: `path` is never half written.
-
-    A symbolic link is followed (its target is replaced, the link kept); a path that is not a regular file,
-    such as /dev/stdout or a pipe, is written directly. A new file gets the umask's permissions, a replaced one
-    keeps its own.
-    """
-    if path.is_symlink():
-        path = Path(os.path.realpath(path))
-    if path.exists() and not path.is_file() and not path.is_dir():  # a device or a pipe: no rename possible
-        try:
-            with open(path, "wb") as fh:
-                fh.write(data)
-        except OSError as exc:
-            raise DataError(f"cannot write the file: {exc.strerror or exc}", where=str(path)) from None
-        return
-    if path.is_dir():
-        raise DataError("cannot write the file: it is a folder (nothing was written)", where=str(path))
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        mode = path.stat().st_mode & 0o7777 if path.is_file() else 0o666 & ~_umask()
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    except OSError as exc:
-        blocker = next((p for p in path.parents if p.exists() or p.is_symlink()), None)
-        why = f"{blocker} is a file, not a folder" if blocker and not blocker.is_dir() else exc.strerror or exc
-        raise DataError(f"cannot write the file: {why}", where=str(path)) from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, mode)
-        if _staged is not None:  # inside `together`: renamed when the block ends
-            _staged.append((tmp, path))
-        else:
-            os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise DataError(
-                f"cannot write the file: {exc.strerror or exc} (nothing was written)", where=str(path)
-            ) from None
-        raise

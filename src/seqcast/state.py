@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from seqcast import rundir
+from seqcast import files
 from seqcast.data import Dataset, Series
 from seqcast.errors import DataError
 from seqcast.run import Run
@@ -102,7 +102,7 @@ def save(path: Path, st: State) -> None:
     """state.npz, written atomically."""
     buf = io.BytesIO()
     np.savez(buf, **st)  # type: ignore[arg-type]
-    rundir.atomic_write(path, buf.getvalue())
+    files.atomic_write(path, buf.getvalue())
 
 
 def state_keys(run: Run) -> list[tuple[str, ...]]:

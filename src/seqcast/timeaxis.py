@@ -104,8 +104,6 @@ def parse_times(raw: np.ndarray) -> tuple[np.ndarray, TimeKind]:
 def parse_zoned_times(raw: np.ndarray) -> tuple[np.ndarray, TimeKind, bool]:
     """parse_times, and whether the dates carry UTC offsets (2024-03-01T05:00+05:00, ...Z): those are converted
     to UTC, every row of the column then needing one (the first row's format)."""
-    import warnings
-
     text = np.asarray(raw).astype(str)
     try:
         return text.astype(np.int64), "integer", False
@@ -127,20 +125,45 @@ def parse_zoned_times(raw: np.ndarray) -> tuple[np.ndarray, TimeKind, bool]:
             raise TimeValueError(int(big[0]), "is too large for a time value (at most 19 digits)")
         return f.astype(np.int64), "integer", False
     try:
-        with warnings.catch_warnings(record=True) as said:  # numpy reads an offset, with a warning, and drops it
-            warnings.simplefilter("always")
-            wide = np.array(text, dtype="datetime64[us]")  # microseconds reach far past the ns range: check it
+        wide, zoned = _numpy_dates(text)  # microseconds reach far past the ns range: checked below
     except ValueError:
         return _parse_with_pandas(text), "datetime", _zoned(text)
-    if any("timezone" in str(w.message) for w in said):  # offsets: pandas converts them and checks every row has one
-        return _parse_with_pandas(text), "datetime", True
+    if zoned:  # then every row must have one: a row without would be read as UTC, shifted by the offset
+        has = _has_offset(text)
+        if not has.all():
+            k = int(np.flatnonzero(has != has[0])[0])
+            first = "one" if has[0] else "none"
+            raise TimeValueError(k, f"has {'a' if has[k] else 'no'} UTC offset, and the first row has {first}")
     missing = np.flatnonzero(np.isnat(wide))  # numpy reads "" and "NaT" as NaT: a missing timestamp
     if len(missing):
         raise TimeValueError(int(missing[0]))
     outside = np.flatnonzero((wide < FIRST_DATE) | (wide >= LAST_DATE))
     if len(outside):
         raise TimeValueError(int(outside[0]), f"is outside the dates seqcast can hold ({DATE_RANGE})")
-    return wide.astype("datetime64[ns]"), "datetime", False
+    return wide.astype("datetime64[ns]"), "datetime", zoned
+
+
+def _numpy_dates(text: np.ndarray) -> tuple[np.ndarray, bool]:
+    """numpy's reading of ISO dates as datetime64[us], and whether it met UTC offsets (it converts those to UTC,
+    warning once per value: the first warning tells, a second reading ignores them). Raises ValueError."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*timezone", category=UserWarning)
+        try:
+            return np.array(text, dtype="datetime64[us]"), False
+        except UserWarning:
+            pass
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*timezone", category=UserWarning)
+        return np.array(text, dtype="datetime64[us]"), True
+
+
+def _has_offset(text: np.ndarray) -> np.ndarray:
+    """Which values end in a UTC offset: Z, or a sign past the date (past the 10th character) 3, 5 or 6 characters
+    from the end (+hh, +hhmm, +hh:mm)."""
+    sign = np.maximum(np.char.rfind(text, "+"), np.char.rfind(text, "-"))
+    return np.char.endswith(text, "Z") | ((sign > 10) & np.isin(np.char.str_len(text) - sign, (3, 5, 6)))
 
 
 def _zoned(text: np.ndarray) -> bool:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from seqcast import rundir, state, timeaxis
+from seqcast import files, rundir, state, timeaxis
 from seqcast.errors import DataError
 from seqcast.prepare import new_series_ok
 from seqcast.timeaxis import TimeKind
@@ -147,4 +147,4 @@ def _log(path: Path, doc: dict[str, Any]) -> None:
     csv.writer(buf, lineterminator="\n").writerow(
         [time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), doc["rows_added"], doc["rows_skipped"], json.dumps(per)]
     )
-    rundir.atomic_write(path, (old + buf.getvalue()).encode())
+    files.atomic_write(path, (old + buf.getvalue()).encode())

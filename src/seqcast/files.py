@@ -1,0 +1,189 @@
+"""The files a command writes for the user, and stdout: atomically (never half written), together (a command
+that writes several changes none when one fails), never over what seqcast reads (a run's own files, the data),
+and, when a write fails, one message naming the file or stdout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from seqcast.errors import ConfigError, DataError
+from seqcast.rundir import MARKER, RUN_FILES, contains, is_run, umask
+
+OWN_FILES = {*RUN_FILES, MARKER, "updates.csv"}  # what a run directory holds of its own
+
+
+def check_output(path: Path, option: str, protected: dict[str, Path], also: dict[str, Path] | None = None) -> None:
+    """Refuse (exit 2) an output file that would replace something seqcast reads: a run directory's own file
+    (model.keras, state.npz, ...), one of `protected` ({"the data": path, ...}: a file, or anything inside a data
+    folder), or the file another option writes (`also`: {"--output": path}). A file of the user's inside a run
+    directory (a forecast written there before) is theirs to replace."""
+    real = Path(os.path.realpath(path))
+    for option_b, other in (also or {}).items():
+        if real == Path(os.path.realpath(other)):
+            raise ConfigError(f"{path} is also the file of {option_b}: one would replace the other", where=option)
+    if real.name in OWN_FILES and is_run(real.parent):
+        raise ConfigError(
+            f"{path} is a file of the run directory {real.parent}: writing there would damage the run",
+            where=option,
+            hint="write to a new file",
+        )
+    for what, owned in protected.items():
+        if contains(owned, real) if owned.is_dir() else real == Path(os.path.realpath(owned)):
+            raise ConfigError(f"{path} is {what} ({owned}): writing there would replace it", where=option)
+
+
+_staged: list[tuple[str, Path]] | None = None  # atomic writes waiting for the end of a `together` block
+_made: list[Path] = []  # the folders those writes made, removed again when the block fails
+
+
+@contextlib.contextmanager
+def together() -> Iterator[None]:
+    """Every atomic_write inside the block is written to its temporary file at once but renamed into place only
+    when the block ends without an error: a command that writes several files (a forecast and its plot)
+    changes none of them when one fails, and the folders it made for them go again. Nested blocks commit with
+    the outermost."""
+    global _staged
+    if _staged is not None:
+        yield
+        return
+    _staged, _made[:] = [], []
+    try:
+        yield
+        for tmp, path in _staged:
+            try:
+                os.replace(tmp, path)
+            except OSError as exc:
+                raise DataError(f"cannot write the file: {exc.strerror or exc}", where=str(path)) from None
+    except BaseException:
+        for tmp, _ in _staged:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        for folder in reversed(_made):  # deepest first; a folder that holds anything else stays
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+    finally:
+        _staged = None
+
+
+def write_json(path: Path, doc: Any) -> None:
+    """Write strict JSON atomically (temporary file, then rename)."""
+    atomic_write(path, (strict_json(doc, indent=2) + "\n").encode())
+
+
+def strict_json(doc: Any, indent: int | None = None) -> str:
+    """JSON that strict parsers read: a NaN or infinite number becomes null, with `<key>_why` beside it
+    (unless the document already gives one)."""
+    return json.dumps(_finite(doc), indent=indent, allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    import math
+
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        out: dict[Any, Any] = {}
+        for k, v in value.items():
+            out[k] = _finite(v)
+            if isinstance(v, float) and not math.isfinite(v) and f"{k}_why" not in value:
+                out[f"{k}_why"] = "not a number" if math.isnan(v) else "infinite"
+        return out
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write through a temporary file in the same folder, then rename: `path` is never half written.
+
+    A symbolic link is followed (its target is replaced, the link kept); a path that is not a regular file,
+    such as /dev/stdout or a pipe, is written directly. A new file gets the umask's permissions, a replaced one
+    keeps its own.
+    """
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
+    if path.exists() and not path.is_file() and not path.is_dir():  # a device or a pipe: no rename possible
+        try:
+            with open(path, "wb") as fh:
+                fh.write(data)
+        except OSError as exc:
+            raise DataError(f"cannot write the file: {exc.strerror or exc}", where=str(path)) from None
+        return
+    if path.is_dir():
+        raise DataError("cannot write the file: it is a folder (nothing was written)", where=str(path))
+    try:
+        if _staged is not None:
+            _made.extend(p for p in reversed(path.parents) if not p.exists())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        mode = path.stat().st_mode & 0o7777 if path.is_file() else 0o666 & ~umask()
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        blocker = next((p for p in path.parents if p.exists() or p.is_symlink()), None)
+        why = f"{blocker} is a file, not a folder" if blocker and not blocker.is_dir() else exc.strerror or exc
+        raise DataError(f"cannot write the file: {why}", where=str(path)) from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, mode)
+        if _staged is not None:  # inside `together`: renamed when the block ends
+            _staged.append((tmp, path))
+        else:
+            os.replace(tmp, path)
+    except BaseException as exc:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise DataError(
+                f"cannot write the file: {exc.strerror or exc} (nothing was written)", where=str(path)
+            ) from None
+        raise
+
+
+@contextlib.contextmanager
+def naming_stdout() -> Iterator[None]:
+    """A write to stdout that fails (a full disk) as one message naming stdout; a reader that went away stays a
+    BrokenPipeError (the CLI stops quietly)."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise DataError(f"cannot write: {exc.strerror or exc}", where="stdout") from None
+
+
+def write_stdout(text: str) -> None:
+    """A command's document (JSON, CSV, a path) on stdout, flushed now."""
+    with naming_stdout():
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+
+class Stdout:
+    """sys.stdout, whichever it is now (a test's capture too), as rich writes its tables to it."""
+
+    def write(self, text: str) -> int:
+        with naming_stdout():
+            return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        with naming_stdout():
+            sys.stdout.flush()
+
+    def isatty(self) -> bool:
+        return sys.stdout.isatty()
+
+    def fileno(self) -> int:
+        return sys.stdout.fileno()
+
+    @property
+    def encoding(self) -> str:
+        return getattr(sys.stdout, "encoding", None) or "utf-8"
