@@ -412,8 +412,8 @@ CASES = [
     Case(
         "series shorter than look_back + horizon",
         _short_series,
-        1,
-        ("series ['B'] is shorter than windows.look_back + horizon", "6 rows needed"),
+        2,
+        ("windows.look_back: series ['B'] is shorter than windows.look_back + horizon", "6 rows needed", "data.csv"),
     ),
     Case(
         "fewer rows than the split needs",

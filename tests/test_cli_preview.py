@@ -367,9 +367,10 @@ def test_missing_data_file_exits_1(write_project: WriteProject, tmp_path: Path) 
     assert_one_error(invoke("window-preview", cfg, "--json"), 1, f"{tmp_path / 'gone.csv'}: data file not found")
 
 
-def test_series_too_short_exits_1(write_project: WriteProject, index_csv: IndexCsv) -> None:
+def test_a_look_back_longer_than_the_series_is_a_config_error(write_project: WriteProject, index_csv: IndexCsv) -> None:
     cfg = write_project(index_csv(5), windows={"look_back": 10})
-    assert_one_error(invoke("window-preview", cfg), 1, "shorter than windows.look_back + horizon (11 rows needed)")
+    assert_one_error(invoke("window-preview", cfg), 2, "windows.look_back: the series is shorter than")
+    assert "windows.look_back + horizon (11 rows needed)" in invoke("window-preview", cfg).stderr
 
 
 def test_stateful_too_short_exits_1(write_project: WriteProject) -> None:
@@ -535,11 +536,26 @@ def test_after_a_successful_command_a_late_ctrl_c_cannot_turn_it_into_exit_130(
         raise SystemExit(code)
 
     monkeypatch.setattr(cli, "app", done)
-    before = signal.getsignal(signal.SIGINT)
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # (a background job starts with SIGINT ignored)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
         with pytest.raises(SystemExit):
             cli.main()
         assert (signal.getsignal(signal.SIGINT) is signal.SIG_IGN) is ignored
+        assert (signal.getsignal(signal.SIGTERM) is signal.SIG_IGN) is ignored
     finally:
-        signal.signal(signal.SIGINT, before)
+        signal.signal(signal.SIGINT, before[0])
+        signal.signal(signal.SIGTERM, before[1])
+
+
+def test_stateful_json_rows_cover_the_training_part_without_limit() -> None:
+    config = Path(__file__).resolve().parent.parent / "configs" / "tanks_stateful.yaml"
+    doc = preview_json(config)  # no --limit
+    assert len(doc["rows"]) == doc["rows_total"] == doc["batches"] * doc["batch_size"]
+    by_slot = {(r["batch"], r["row"]): r for r in doc["rows"]}
+    for (b, r), row in by_slot.items():  # row r of batch b + 1 continues row r of batch b
+        if (b + 1, r) in by_slot:
+            assert by_slot[(b + 1, r)]["start"] == row["end"] and by_slot[(b + 1, r)]["series"] == row["series"]
+    lookback = preview_json(config.parent / "quickstart.yaml")
+    assert len(lookback["rows"]) == 12 < lookback["rows_total"]  # look-back windows: the first 12, the total said

@@ -117,3 +117,23 @@ def test_deseason_keeps_the_level_until_a_level_free_step_removes_it(
     err = " ".join(res.stderr.split())
     assert ("reach 39, above the highest training value (27) by 44%" in err) == kept
     assert (f"data.transform {transform} keeps the level" in err) == kept
+
+
+def test_a_target_constant_in_training_gets_a_distance_not_a_percentage() -> None:
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from seqcast.levels import outside_training_range
+
+    run = SimpleNamespace(
+        steps=SimpleNamespace(keeps_level=True),
+        pre={"series": [{"name": "", "train_range": [[5.0, 5.0]]}], "targets": ["y"], "mode": "lookback",
+             "transform": "none"},
+    )  # fmt: skip
+    rows = [("the series", "", np.array([[5.0], [7.5]]))]
+    notes = outside_training_range(run, rows, "the test part's values")  # type: ignore[arg-type]
+    assert notes[0] == (
+        "the series, target 'y': the test part's values reach 7.5, above the highest training value (5) by 2.5 "
+        "(a constant there)"
+    )

@@ -248,6 +248,10 @@ def test_a_bad_state_npz_is_named_and_changes_nothing(tmp_path: Path, fault: str
         assert res.exit_code == 1, (fault, args, res.output)
         assert "state.npz" in res.output, res.output
         assert snapshot(run) == before
+    if fault == "missing":
+        res = CliRunner().invoke(app, ["forecast", "--steps", "2", "--run", str(run)])
+        assert res.exit_code == 0, res.output
+        assert "the run has no state.npz: this forecast starts from its data file, read again" in res.stderr
 
 
 # ---------------------------------------------------------------------------------------------
@@ -281,3 +285,40 @@ def test_the_readme_recipe_predicts_what_seqcast_does_after_an_update(
     seqcast = fc.forecast(load_run(tmp_path / "runs" / "tanks_stateful"), 1)[2][:, 0]
     np.testing.assert_allclose(scope["next_value"], seqcast, atol=1e-5, rtol=0)
     assert isinstance(scope["model"], keras.Model)
+
+
+@pytest.mark.parametrize(("kind", "transform"), [("many_to_one", "none"), ("many_to_many", "window_norm")])
+def test_a_look_back_runs_state_holds_what_keras_holds_after_its_last_window(
+    tmp_path: Path, kind: str, transform: str
+) -> None:
+    import keras
+
+    from seqcast import state
+    from seqcast.history import history_dataset
+    from seqcast.transforms import normalise_window
+
+    held, full = held_and_full(tmp_path)
+    cfg = config(tmp_path, held, model={"kind": kind, "units": [5, 2]}, data={"transform": transform})
+    run = train_run(load_config(cfg), output_dir=tmp_path / "run").run_dir
+    st = np.load(run / "state.npz")
+    x = st["tail_units"][:, -6:].astype(np.float32)  # look_back 6
+    if transform == "window_norm":
+        x, _ = normalise_window(x)
+    model = keras.saving.load_model(run / "model.keras")
+    h: Any = x
+    for k, layer in enumerate(lyr for lyr in model.layers if isinstance(lyr, keras.layers.RNN)):
+        clone = type(layer).from_config(layer.get_config() | {"return_sequences": True, "return_state": True})
+        clone.build(h.shape)
+        clone.set_weights(layer.get_weights())
+        h, *states = clone(h)  # Keras's own LSTM from zero states: the sequence, h and c
+        for name, value in zip("hc", states, strict=True):
+            np.testing.assert_allclose(st[f"layer{k}_{name}"], np.asarray(value), atol=1e-5, rtol=0)
+    assert st["layer0_h"].shape == (3, 5) and st["layer1_c"].shape == (3, 2)
+    res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(full)])
+    assert res.exit_code == 0, res.output
+    after = dict(np.load(run / "state.npz"))
+    opened = load_run(run)
+    rebuilt = state.build(opened, history_dataset(opened, full))
+    for key in ("layer0_h", "layer0_c", "layer1_h", "layer1_c"):  # the update recomputes them from its new window
+        np.testing.assert_allclose(after[key], rebuilt[key], atol=1e-6, rtol=0)
+        assert np.abs(after[key] - st[key]).max() > 1e-4

@@ -352,6 +352,9 @@ def test_existing_output_dir_is_refused_then_replaced_with_overwrite(tmp_path: P
     (target / ".seqcast-run").write_text("a run seqcast wrote\n")  # --overwrite replaces only such folders
     runner = CliRunner()
 
+    res = runner.invoke(app, ["train", str(config), "--quiet", "--set", "data.targets=[nope]"])
+    assert res.exit_code == 2 and "data.targets: 'nope' is not a column" in res.stderr  # data first, then the folder
+    assert "--overwrite" not in res.stderr
     res = runner.invoke(app, ["train", str(config), "--quiet"])
     assert res.exit_code == 2
     assert str(target) in res.stderr and "--overwrite" in res.stderr
@@ -366,6 +369,11 @@ def test_existing_output_dir_is_refused_then_replaced_with_overwrite(tmp_path: P
     assert res.exit_code == 0, res.output
     assert sorted(p.name for p in target.iterdir()) == sorted([*RUN_FILES, MARKER])
     assert (tmp_path / "runs" / "latest").resolve() == target.resolve()
+    elsewhere = tmp_path / "elsewhere"
+    res = runner.invoke(app, ["train", str(config), "--quiet", "--output-dir", str(elsewhere)])
+    assert res.exit_code == 0, res.output
+    assert yaml.safe_load((elsewhere / "config.yaml").read_text())["output"]["dir"] == str(elsewhere)
+    assert load_config(config).output.dir != elsewhere  # the user's config is as it was
 
 
 def test_a_failed_run_leaves_nothing_and_keeps_the_old_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -127,7 +127,16 @@ def _plain(value: Any) -> Any:
 )
 def window_preview(
     config: ConfigArg,
-    limit: Annotated[int, typer.Option("--limit", metavar="K", min=0, help="Rows of the layout to show.")] = 12,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            metavar="K",
+            min=0,
+            help="Rows of the layout to show. Default: 12; --json in stateful mode: every row of the training part.",
+            show_default=False,
+        ),
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON document on stdout (docs/reference.md).")
     ] = False,
@@ -147,10 +156,11 @@ def window_preview(
 
     def go() -> None:
         cfg = load_config(config, overrides or [])
+        rows = limit if limit is not None else None if as_json and cfg.stateful else 12  # stateful JSON: all rows
         if plot is not None:
             files.check_output(plot, "--plot", {"the data (data.path)": cfg.data.path, "the config": config})
         p = plan(cfg)
-        doc = preview_doc(p, limit=limit)
+        doc = preview_doc(p, limit=rows)
         if plot is not None:  # first: a plot that cannot be written fails the command before anything is printed
             plot_preview(p, str(plot), limit=None)
         for note in p.ds.notes:  # stderr, with --json too
@@ -158,7 +168,7 @@ def window_preview(
         if as_json:
             write_stdout(json.dumps(doc) + "\n")
         else:
-            shown = doc | {"series": doc["series"][: max(limit, 1)]}  # thousands of series: the first --limit
+            shown = doc | {"series": doc["series"][: max(rows or 12, 1)]}  # thousands of series: the first --limit
             for table in console.preview_tables(_plain(shown), total_series=len(doc["series"])):
                 console.out.print(table)
             console.out.print(console.safe(console.scaler_text(doc["scaler"])))
@@ -296,7 +306,7 @@ def forecast(
                 files.check_output(path, option, {k: v for k, v in owned.items() if v is not None}, others)
         levels = sorted(set(interval or []))
         frame, ds, pred = fc.forecast(r, steps, data, future, levels)
-        for note in [*fc.gap_notes(r, ds), *range_notes(r, ds)]:
+        for note in [*ds.notes, *fc.gap_notes(r, ds), *range_notes(r, ds)]:
             console.note(note)
         drawn = 0
         with files.together():  # the table and the plot are replaced together or not at all
@@ -390,6 +400,7 @@ def main() -> Any:
         sys.stderr.write(f"error: stdout: cannot write: {exc.strerror or exc}\n")
         raise SystemExit(1) from None
     except SystemExit as done:
-        if done.code in (0, None):  # the work is done and written: a Ctrl-C while TensorFlow shuts down changes
-            signal.signal(signal.SIGINT, signal.SIG_IGN)  # nothing, and must not turn success into exit 130
+        if done.code in (0, None):  # the work is done and written: a Ctrl-C or SIGTERM while TensorFlow shuts
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # down changes nothing, and must not turn success into
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # exit 130 or 143
         raise

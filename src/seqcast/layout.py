@@ -53,13 +53,14 @@ def plan(cfg: Config, ds: Dataset | None = None) -> Plan:
     ds = ds if ds is not None else load_dataset(cfg.data)
     if not cfg.stateful:
         short = [s.name for s in ds.series if len(s) < min_rows(cfg)]
-        if short:
-            from seqcast.errors import DataError
+        if short:  # a look_back longer than a series: a config error naming the key (exit 2)
+            from seqcast.errors import ConfigError
 
-            raise DataError(
-                f"series {short[:5]} {'is' if len(short) == 1 else 'are'} shorter than "
-                f"windows.look_back + horizon ({min_rows(cfg)} rows needed)",
-                where=ds.source,
+            who = "the series" if short == [""] else f"series {short[:5]}"
+            raise ConfigError(
+                f"{who} {'is' if len(short) == 1 else 'are'} shorter than "
+                f"windows.look_back + horizon ({min_rows(cfg)} rows needed) in {ds.source}",
+                where="windows.look_back",
                 hint="lower windows.look_back or windows.horizon",
             )
     parts = split_parts(ds, cfg.data, min_train=min_rows(cfg) if not cfg.stateful else 2)

@@ -45,11 +45,9 @@ def outside_training_range(run: Run, rows: list[tuple[str, str, np.ndarray]], wh
             above = high - hi >= lo - low
             where = f"{high:.4g}, above" if above else f"{low:.4g}, below"
             edge = f"the highest training value ({hi:.4g})" if above else f"the lowest training value ({lo:.4g})"
-            beyond = max(high - hi, lo - low) / max(hi - lo, 1e-12)
-            found.append(
-                f"{label}, target {run.pre['targets'][j]!r}: {what} reach {where} {edge} by {beyond:.0%} of the "
-                "training range"
-            )
+            gap = max(high - hi, lo - low)
+            by = f"by {gap / (hi - lo):.0%} of the training range" if hi > lo else f"by {gap:.4g} (a constant there)"
+            found.append(f"{label}, target {run.pre['targets'][j]!r}: {what} reach {where} {edge} {by}")
     if not found:
         return []
     more = f" (and {len(found) - RANGE_NOTES} more)" if len(found) > RANGE_NOTES else ""

@@ -106,14 +106,18 @@ def train_run(
     import_tf(quiet=not debug)
     distribute.check(cfg)  # multi_worker: TF_CONFIG names the cluster and this task
     target = Path(output_dir).absolute() if output_dir is not None else Path(cfg.output.dir or "runs/run").absolute()
+    if output_dir is not None:  # the run's config.yaml says where the run is (the caller's config is left as it was)
+        cfg = cfg.model_copy(deep=True)
+        cfg.output.dir = target
     protected = {"the data": Path(cfg.data.path)} | ({"the config": Path(config_path)} if config_path else {})
-    if distribute.is_chief(cfg):
-        rundir.check_target(target, overwrite, protected)  # a refusal costs nothing yet; checked again under the lock
-    # data and config errors come before anything touches the disk; from here on only the model-unit buffer
-    # holds the data (the original units are freed: 1.25x the raw data less while training)
+    # data and config errors come first, before anything touches the disk and before a refusal of output.dir;
+    # from here on only the model-unit buffer holds the data (the original units are freed: 1.25x the raw data
+    # less while training)
     prep = prepare(cfg, release=True, hooks=hooks, for_backtest=True)
     for n in prep.ds.notes:
         hooks.note(n)
+    if distribute.is_chief(cfg):
+        rundir.check_target(target, overwrite, protected)  # before training; checked again under the lock
     if not distribute.is_chief(cfg):
         return _train_worker(prep, target, resume, hooks)
     if resume is not None and not _is_checkpoint(resume):

@@ -93,6 +93,7 @@ def preview_doc(p: Plan, limit: int | None = None) -> dict[str, Any]:
                 }
             )
     doc["rows"] = rows
+    doc["rows_total"] = total if isinstance(p.train, StreamLayout) else len(p.train)  # rows holds the first `limit`
     doc["layers"] = state_shapes(cfg, p.batch_size)
     doc["series"] = [
         {

@@ -12,7 +12,10 @@ state.npz (numpy's npz format, no pickles):
   tail            (n, T, inputs) the last T rows in original units (float64) and tail_times (n, T): T is the
                   look-back window (1 row for a stateful model) plus the rows the transform reads before it
   tail_units      (n, T - lost, inputs) float32: those rows in model units, what model.keras reads
-  layer<k>_h, layer<k>_c   (n, units) float32: recurrent layer k's state after the last row (stateful models)
+  layer<k>_h, layer<k>_c   (n, units) float32: recurrent layer k's state after the last row. A look-back model's
+                  (many_to_one, many_to_many) are those at the end of its last window, from zero states, as Keras
+                  holds them after predicting from it; its forecasts do not read them (every window starts from
+                  zeros). encoder_decoder has none
   answer          (n, steps, targets) float32: the model's output at the last row, in model units: its
                   forecast of the next step(s) (stateful models)
   run             the sha256 of model.keras: a state.npz from another run is refused
@@ -90,7 +93,30 @@ def build(run: Run, ds: Dataset, batch: int = 4096) -> State:
         for keys, per_layer in zip(state_keys(run), layers, strict=True):
             st |= {key: np.concatenate(parts) for key, parts in zip(keys, per_layer, strict=True)}
         st["answer"] = np.concatenate(answers).astype(np.float32)
+    else:
+        st |= _window_states(run, st["tail_units"])
     return st
+
+
+def _window_states(run: Run, units: np.ndarray) -> State:
+    """A look-back model's h (and c) per layer at the end of each series' last window (tail_units' last look_back
+    rows, normalised as a forecast normalises them), from zero states. {} for encoder_decoder, whose decoder
+    reads the encoder's repeated output rather than the rows."""
+    from seqcast.transforms import normalise_window
+
+    if run.pre["kind"] == "encoder_decoder" or not len(units):
+        return {}
+    look_back = int(run.pre["look_back"])
+    x = np.asarray(units[:, -look_back:], dtype=np.float32)
+    if run.steps.per_window:
+        x, _ = normalise_window(x, run.steps.window_mean)
+    model = run.model
+    with model.blas_threads(len(x)):
+        layers = model.warm(x, np.arange(len(x)), np.full(len(x), look_back))
+    out: State = {}
+    for keys, layer in zip(state_keys(run), layers, strict=True):
+        out |= {key: arr.copy() for key, arr in zip(keys, layer, strict=True)}
+    return out
 
 
 def _tail_units(run: Run, scaler: Any, tail: np.ndarray) -> np.ndarray:
@@ -147,9 +173,9 @@ def load(run: Run) -> State:
         "last_time": (n,), "rows_seen": (n,), "tail": (n, t_len, n_in), "tail_times": (n, t_len),
         "tail_units": (n, t_len - run.steps.lost, n_in),
     }  # fmt: skip
+    for r, keys in zip(run.model.recurrent, state_keys(run), strict=True):  # a look-back run's may be absent
+        shapes |= {key: (n, r.units) for key in keys if key in st or stateful(run)}
     if stateful(run):
-        for r, keys in zip(run.model.recurrent, state_keys(run), strict=True):
-            shapes |= {key: (n, r.units) for key in keys}
         shapes["answer"] = (n, *st["answer"].shape[1:2], run.n_targets)
     for key, shape in shapes.items():
         if st[key].shape != shape:
@@ -209,4 +235,6 @@ def advance(run: Run, st: State, new: dict[int, tuple[np.ndarray, np.ndarray]]) 
         st["rows_seen"][i] += len(v)
     st["tail"], st["tail_times"] = tail, times
     st["tail_units"] = _tail_units(run, scaler, tail)
+    if not stateful(run):
+        st |= _window_states(run, st["tail_units"])
     return st
