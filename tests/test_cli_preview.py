@@ -559,3 +559,10 @@ def test_stateful_json_rows_cover_the_training_part_without_limit() -> None:
             assert by_slot[(b + 1, r)]["start"] == row["end"] and by_slot[(b + 1, r)]["series"] == row["series"]
     lookback = preview_json(config.parent / "quickstart.yaml")
     assert len(lookback["rows"]) == 12 < lookback["rows_total"]  # look-back windows: the first 12, the total said
+
+
+def test_limit_zero_shows_one_series_in_the_tables() -> None:
+    config = Path(__file__).resolve().parent.parent / "configs" / "quickstart.yaml"
+    res = invoke("window-preview", config, "--limit", 0)
+    assert res.exit_code == 0, res.output
+    assert "the first 1 of 4 series" in res.stdout

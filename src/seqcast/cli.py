@@ -156,7 +156,8 @@ def window_preview(
 
     def go() -> None:
         cfg = load_config(config, overrides or [])
-        rows = limit if limit is not None else None if as_json and cfg.stateful else 12  # stateful JSON: all rows
+        shown_rows = 12 if limit is None else limit
+        rows = None if limit is None and as_json and cfg.stateful else shown_rows  # stateful JSON: every row
         if plot is not None:
             files.check_output(plot, "--plot", {"the data (data.path)": cfg.data.path, "the config": config})
         p = plan(cfg)
@@ -168,7 +169,7 @@ def window_preview(
         if as_json:
             write_stdout(json.dumps(doc) + "\n")
         else:
-            shown = doc | {"series": doc["series"][: max(rows or 12, 1)]}  # thousands of series: the first --limit
+            shown = doc | {"series": doc["series"][: max(shown_rows, 1)]}  # thousands of series: the first --limit
             for table in console.preview_tables(_plain(shown), total_series=len(doc["series"])):
                 console.out.print(table)
             console.out.print(console.safe(console.scaler_text(doc["scaler"])))
@@ -298,20 +299,21 @@ def forecast(
             fc.check_steps(steps, 1)
         r = load_run(run)
         to_stdout = output is not None and str(output) == "-"
-        owned = {"the training data (data.path)": r.cfg.data.path, "the --data file": data, "the --future file": future}
-        written = {} if output is None or to_stdout else {"--output": output}
-        for path, option in ((None if to_stdout else output, "--output"), (plot, "--plot")):
-            if path is not None:
-                others = {k: v for k, v in written.items() if k != option}
-                files.check_output(path, option, {k: v for k, v in owned.items() if v is not None}, others)
+        given = {"the training data (data.path)": r.cfg.data.path, "the --data file": data, "the --future file": future}
+        owned = {what: path for what, path in given.items() if path is not None}
+        table = None if to_stdout else output
+        if table is not None:
+            files.check_output(table, "--output", owned)
+        if plot is not None:
+            files.check_output(plot, "--plot", owned, {"--output": table} if table is not None else None)
         levels = sorted(set(interval or []))
         frame, ds, pred = fc.forecast(r, steps, data, future, levels)
         for note in [*ds.notes, *fc.gap_notes(r, ds), *range_notes(r, ds)]:
             console.note(note)
         drawn = 0
         with files.together():  # the table and the plot are replaced together or not at all
-            if output is not None and not to_stdout:
-                fc.write_table(frame, output)
+            if table is not None:
+                fc.write_table(frame, table)
             if plot is not None:
                 bands = fc.forecast_bands(r, ds.names, pred, levels, ds)
                 drawn = plots.plot_forecast(r, ds, history.future_times(r, ds, steps), pred, plot, bands=bands)

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from seqcast.files import Stdout
+from seqcast.files import STDOUT
 
 
 class _Console(Console):
@@ -24,7 +24,7 @@ class _Console(Console):
 
 
 # Piped output (files, CI logs, READMEs) gets room for the full tables instead of 80 columns.
-_OUT = cast(IO[str], Stdout())  # a full disk: one message naming stdout
+_OUT = cast(IO[str], STDOUT)  # a full disk: one message naming stdout
 out = _Console(file=_OUT) if sys.stdout.isatty() else _Console(file=_OUT, width=160)
 err = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=160)
 

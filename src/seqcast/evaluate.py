@@ -300,7 +300,8 @@ def _validation(
 
 def data_changes(run: Any, ds: Any) -> list[str]:
     """How the run's data file differs from what the run was trained on (preprocess.json's rows, first and last
-    timestamps, training ranges), series by series; [] when it does not."""
+    timestamps, values_sha256, or the training ranges of a run from before it), series by series; [] when it does
+    not."""
     from seqcast import timeaxis
     from seqcast.prepare import train_range, values_sha256
 

@@ -160,13 +160,6 @@ def naming_stdout() -> Iterator[None]:
         raise DataError(f"cannot write: {exc.strerror or exc}", where="stdout") from None
 
 
-def write_stdout(text: str) -> None:
-    """A command's document (JSON, CSV, a path) on stdout, flushed now."""
-    with naming_stdout():
-        sys.stdout.write(text)
-        sys.stdout.flush()
-
-
 class Stdout:
     """sys.stdout, whichever it is now (a test's capture too), as rich writes its tables to it."""
 
@@ -187,3 +180,12 @@ class Stdout:
     @property
     def encoding(self) -> str:
         return getattr(sys.stdout, "encoding", None) or "utf-8"
+
+
+STDOUT = Stdout()
+
+
+def write_stdout(text: str) -> None:
+    """A command's document (JSON, CSV, a path) on stdout, flushed now."""
+    STDOUT.write(text)
+    STDOUT.flush()

@@ -116,13 +116,12 @@ def train_run(
     prep = prepare(cfg, release=True, hooks=hooks, for_backtest=True)
     for n in prep.ds.notes:
         hooks.note(n)
-    if distribute.is_chief(cfg):
-        rundir.check_target(target, overwrite, protected)  # before training; checked again under the lock
     if not distribute.is_chief(cfg):
         return _train_worker(prep, target, resume, hooks)
-    if resume is not None and not _is_checkpoint(resume):
-        raise ConfigError(f"{resume} is not a seqcast checkpoint (no state.json)", where="--resume")
+    rundir.check_target(target, overwrite, protected)  # before training; checked again under the lock
     if resume is not None:
+        if not _is_checkpoint(resume):
+            raise ConfigError(f"{resume} is not a seqcast checkpoint (no state.json)", where="--resume")
         check_resumable(resume, cfg)  # another config's checkpoint: refused before anything trains or is deleted
     rundir.prepare_parent(target)
     with rundir.lock(target):  # one train at a time into output.dir; the checkpoint beside it is its own

@@ -320,13 +320,14 @@ def resolve_run(run: Path | None) -> Path:
         raise ConfigError(f"run directory not found: {path}", where="--run", hint=hint)
     if not path.is_dir():
         raise ConfigError(f"{path} is not a run directory", where="--run")
-    missing = [f for f in RUN_FILES if f not in OPTIONAL and not (path / f).exists()]
-    if not is_run(path) and all(not (path / f).exists() for f in RUN_FILES):  # a folder of the user's own
+    present = [f for f in RUN_FILES if (path / f).exists()]
+    if not present and not is_run(path):  # a folder of the user's own
         raise ConfigError(
             f"{path} is not a run directory: it holds none of a run's files",
             where="--run",
             hint="pass a folder that seqcast train wrote, such as runs/<config name>",
         )
+    missing = [f for f in RUN_FILES if f not in OPTIONAL and f not in present]
     if missing:
         raise DataError(f"the run directory is incomplete: {', '.join(missing)} missing", where=str(path))
     return path.resolve()

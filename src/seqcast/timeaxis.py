@@ -131,9 +131,7 @@ def parse_zoned_times(raw: np.ndarray) -> tuple[np.ndarray, TimeKind, bool]:
     if zoned:  # then every row must have one: a row without would be read as UTC, shifted by the offset
         has = _has_offset(text)
         if not has.all():
-            k = int(np.flatnonzero(has != has[0])[0])
-            first = "one" if has[0] else "none"
-            raise TimeValueError(k, f"has {'a' if has[k] else 'no'} UTC offset, and the first row has {first}")
+            raise _offset_mismatch(int(np.flatnonzero(has != has[0])[0]), bool(has[0]))
     missing = np.flatnonzero(np.isnat(wide))  # numpy reads "" and "NaT" as NaT: a missing timestamp
     if len(missing):
         raise TimeValueError(int(missing[0]))
@@ -167,10 +165,17 @@ def _has_offset(text: np.ndarray) -> np.ndarray:
 
 
 def _zoned(text: np.ndarray) -> bool:
-    """Whether the first value's date format has a UTC offset (the format every row must follow)."""
+    """Whether the first value's date format has a UTC offset (the format every row must follow in pandas'
+    reading)."""
     from pandas.tseries.api import guess_datetime_format
 
     return "%z" in (guess_datetime_format(str(text[0])) or "")
+
+
+def _offset_mismatch(k: int, first_has: bool) -> TimeValueError:
+    """Value k has a UTC offset where the first row has none, or the other way."""
+    first, this = ("one", "no") if first_has else ("none", "a")
+    return TimeValueError(k, f"has {this} UTC offset, and the first row has {first}")
 
 
 def _parse_with_pandas(text: np.ndarray) -> np.ndarray:
@@ -199,11 +204,8 @@ def _parse_with_pandas(text: np.ndarray) -> np.ndarray:
         k = int(bad[0])
         alone = pd.to_datetime(pd.Series(text[k : k + 1]), errors="coerce", format="mixed", utc=True)
         if alone.notna().all():
-            first, this = "%z" in fmt, "%z" in (guess_datetime_format(str(text[k])) or "")
-            if first != this:
-                raise TimeValueError(
-                    k, f"has {'no' if first else 'a'} UTC offset, and the first row has {'one' if first else 'none'}"
-                )
+            if _zoned(text[:1]) != _zoned(text[k : k + 1]):
+                raise _offset_mismatch(k, _zoned(text[:1]))
             raise TimeValueError(k, f"does not follow the date format of the first row ({fmt})")
         raise TimeValueError(k)
     return parsed.to_numpy(dtype="datetime64[ns]")
