@@ -1587,3 +1587,56 @@ def test_a_history_without_the_runs_utc_offsets_is_refused(tmp_path: Path, write
     res = invoke("forecast", "--run", run, "--steps", 2, "--data", tmp_path / "data.csv", "--output", "-")
     assert res.exit_code == 0, res.stderr  # the training file itself: offsets, like the run's
     assert res.stdout.splitlines()[1].startswith("2024-03-03 11:00")  # 12:00+01:00 then one hour on, in UTC
+
+
+def test_a_replaced_file_keeps_its_own_permissions(tmp_path: Path) -> None:
+    from seqcast import files
+
+    private = tmp_path / "forecast.csv"
+    private.write_text("old\n")
+    private.chmod(0o600)  # the user's choice: only they may read their forecasts
+    files.atomic_write(private, b"new\n")
+    assert private.read_text() == "new\n" and (private.stat().st_mode & 0o777) == 0o600
+
+
+def test_strict_json_keeps_a_why_the_document_gives_before_its_number() -> None:
+    from seqcast import files
+
+    doc = {"mase_why": "no MASE scale", "mase": float("nan"), "mae": float("inf")}
+    assert json.loads(files.strict_json(doc)) == {
+        "mase_why": "no MASE scale",
+        "mase": None,
+        "mae": None,
+        "mae_why": "infinite",
+    }
+
+
+@pytest.mark.parametrize("name", ["updates.csv", ".seqcast-run", "model.keras"])
+def test_an_output_over_any_file_a_run_directory_holds_of_its_own_is_refused(tmp_path: Path, name: str) -> None:
+    from seqcast import files
+    from seqcast.errors import ConfigError
+    from seqcast.rundir import MARKER
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / MARKER).write_text("")
+    with pytest.raises(ConfigError, match="is a file of the run directory"):
+        files.check_output(run / name, "--output", {})
+    files.check_output(run / "forecast.csv", "--output", {})  # the user's own file there is theirs
+
+
+def test_an_output_naming_a_protected_file_by_another_path_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The --data file given relative to the working folder, or reached through a symbolic link, is still the
+    file the output would replace."""
+    from seqcast import files
+    from seqcast.errors import ConfigError
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "new.csv").write_text("year,y\n")
+    (tmp_path / "link.csv").symlink_to(tmp_path / "new.csv")
+    for output, given in [("new.csv", "new.csv"), (tmp_path / "new.csv", "link.csv"), ("link.csv", "new.csv")]:
+        with pytest.raises(ConfigError, match="is the --data file"):
+            files.check_output(Path(output), "--output", {"the --data file": Path(given)})
+    files.check_output(Path("other.csv"), "--output", {"the --data file": Path("new.csv")})

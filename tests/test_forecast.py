@@ -516,6 +516,31 @@ def test_backtest_several_series_with_their_own_test_starts() -> None:
     assert doc["naive"]["mase"] == pytest.approx(2.0)
 
 
+def test_mase_scales_by_the_history_before_the_test_part_only() -> None:
+    """Steps of 1 before the test part, of 10 in it: the MASE scale is 1 (the history's naive MAE), so naive's
+    errors of 10, 20 score 15, not 15 over a scale the test part has inflated."""
+    y = np.array([0.0, 1, 2, 3, 4, 5, 6, 16, 26])[:, None]
+    doc = evaluate.backtest([y], [7], 2, 1, ["y"], lambda jobs: np.stack([y[o : o + 2] for _, o in jobs]))
+    assert doc["origins"] == 1
+    assert doc["naive"]["mae"] == 15.0 and doc["naive"]["mase"] == 15.0
+    assert doc["model"]["mase"] == 0.0
+
+
+def test_the_best_method_is_chosen_by_mase_not_by_mae_across_targets_of_other_sizes() -> None:
+    """Target a steps by 10, b by 1 (MASE scales 10 and 1). Naive misses each by one step: MAE (10 + 1) / 2, MASE 1.
+    The model is exact on a and misses b by 3: MAE 1.5, the lowest, but MASE (0 + 3) / 2 = 1.5: naive is best."""
+    t = np.arange(10.0)
+    series = np.column_stack([10 * t, t])
+
+    def model_forecast(jobs: list[tuple[int, int]]) -> np.ndarray:
+        return np.stack([series[o : o + 1] + [0.0, 3.0] for _, o in jobs])
+
+    doc = evaluate.backtest([series], [8], 1, 1, ["a", "b"], model_forecast)
+    assert (doc["model"]["mae"], doc["model"]["mase"]) == (1.5, 1.5)
+    assert (doc["naive"]["mae"], doc["naive"]["mase"]) == (5.5, 1.0)
+    assert doc["best"] == "naive"  # seasonal naive (season 1) ties with naive: the first of them
+
+
 def test_backtest_without_a_full_block_is_a_data_error() -> None:
     with pytest.raises(DataError, match="evaluate.horizon=5"):
         evaluate.backtest([np.arange(10.0)[:, None]], [7], 5, 1, ["y"], lambda jobs: np.zeros((len(jobs), 5, 1)))

@@ -349,6 +349,55 @@ def test_train_refuses_a_backtest_whose_every_origin_crosses_a_gap(write_project
     assert "every one of the 2 backtest origins has a gap that data.missing: drop left" in " ".join(res.stderr.split())
 
 
+def test_the_backtest_check_counts_the_rows_the_transform_reads_before_the_window(write_project: WriteProject) -> None:
+    """difference reads the row before a 3-row window: the one origin, 38, reads rows 34 .. 37, across the break at
+    row 35 (year 35 dropped), so train would have no origin to score; without the difference it has one."""
+    from seqcast.layout import check_backtest
+
+    def check(transform: str) -> None:
+        cfg = write_project(
+            gappy_csv(41, dropped=(35,)),
+            data={"missing": "drop", "transform": transform, "split": {"val": 4, "test": 2}},
+            windows={"look_back": 3},
+            evaluate={"horizon": 2},
+        )
+        p = plan(load_config(cfg))
+        assert p.ds.series[0].breaks.tolist() == [35] and p.parts[0].val_end == 38
+        check_backtest(p.cfg, p.ds, p.parts)
+
+    check("none")
+    with pytest.raises(evaluate.DataError, match="every one of the 1 backtest origins has a gap .* in its 4 rows"):
+        check("difference")
+
+
+def test_validation_windows_left_out_are_said_when_no_training_window_is(write_project: WriteProject) -> None:
+    """The break at row 36 (year 36 dropped) lies in the validation part [30, 38): no training window reaches it;
+    of the validation windows (targets 30 .. 37, starts 27 .. 34) those starting at 33 and 34 cross it."""
+    cfg = write_project(
+        gappy_csv(41, dropped=(36,)),
+        data={"missing": "drop", "split": {"val": 8, "test": 2}},
+        windows={"look_back": 3},
+    )
+    p = plan(load_config(cfg))
+    assert (int(p.train.lost.sum()), p.val is not None and int(p.val.lost.sum())) == (0, 2)
+    assert p.ds.notes[-1] == "0 training window(s) crossing a dropped row were left out, and 2 validation window(s)"
+
+
+def test_the_history_of_a_backtest_origin_holds_the_rows_its_transform_reads() -> None:
+    from types import SimpleNamespace
+
+    from seqcast.transforms import Transform
+
+    def run(mode: str, transform: str, season: int) -> SimpleNamespace:
+        cfg = SimpleNamespace(evaluate=SimpleNamespace(season=season))
+        return SimpleNamespace(pre={"mode": mode, "look_back": 5}, steps=Transform.parse(transform, season), cfg=cfg)
+
+    assert evaluate.history_rows(run("lookback", "none", 1)) == 5
+    assert evaluate.history_rows(run("lookback", "seasonal+difference", 4)) == 5 + 4 + 1
+    assert evaluate.history_rows(run("stateful", "difference", 1)) == 1 + 1
+    assert evaluate.history_rows(run("lookback", "none", 12)) == 12  # seasonal naive reads a season back
+
+
 # ---------------------------------------------------------------- the backtest
 
 
@@ -399,6 +448,26 @@ def test_validation_origins_of_auto_skip_the_gaps(write_project: WriteProject) -
     # val rows [27, 35): origins 26 to 34 reach into it; rows [o - 3, min(o + 2, 35)) must not hold row 30 past
     # their first: o - 3 < 30 < o + 2
     assert [o for _, o in jobs] == [26, 27, 28, 33, 34]
+
+
+def test_calibration_keeps_an_origin_whose_steps_leave_the_validation_part_only_to_cross_a_gap(
+    write_project: WriteProject, tmp_path: Path
+) -> None:
+    """The break at row 41 (year 41 dropped) lies in the test part [40, 50). Validation origin 39 reads rows 34 .. 38
+    and its first step's truth, row 39, the last of the validation part [30, 40): its steps past row 39 give no
+    error anyway, so the gap behind them costs nothing and every validation row gives each step one error."""
+    from seqcast.pipeline import train_run
+
+    cfg = write_project(
+        gappy_csv(51, dropped=(41,)),
+        data={"missing": "drop", "split": {"val": 10, "test": 10}},
+        evaluate={"horizon": 3},
+        training={"epochs": 1},
+    )
+    run = train_run(load_config(cfg), output_dir=tmp_path / "run").run_dir
+    doc = json.loads((run / "calibration.json").read_text())
+    assert doc["origins_skipped_gaps"] == 0 and doc["origins"] == 12  # origins 28 .. 39
+    assert doc["step_errors"] == [10, 10, 10]
 
 
 # ---------------------------------------------------------------- end to end

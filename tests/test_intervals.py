@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from seqcast import evaluate, intervals
 from seqcast.cli import app
 from seqcast.config import load_config
+from seqcast.errors import ConfigError
 from seqcast.pipeline import train_run
 
 WriteProject = Callable[..., Path]
@@ -81,6 +82,32 @@ def test_bands_are_ordered_monotone_in_the_level_and_scaled_per_series(space: st
         np.testing.assert_allclose(hi80[0, :, 0] / pred[0, :, 0], np.exp([1.0, 2.0, 3.0]))
         np.testing.assert_allclose(pred[1, :, 0] / lo80[1, :, 0], np.exp([0.25, 0.5, 0.75]))
         assert (lo95 > 0).all()
+
+
+def test_a_zero_quantile_on_the_log_still_gives_bounds_around_the_forecast() -> None:
+    """A forecast that was always right on validation has quantile 0; on the log its bounds are exp(log(x)), which
+    misses x by a rounding error (above it for 3, below it for 5): the bounds still hold the forecast."""
+    doc = calibration_doc("log", [0.0], [0.0])
+    pred = np.array([[[3.0]], [[5.0]]])
+    assert np.exp(np.log(3.0)) > 3.0 and np.exp(np.log(5.0)) < 5.0  # what the bounds would be, unclamped
+    lo, hi = intervals.bands(doc, pred, ["a", "b"], ["y"], 80)
+    assert (lo <= pred).all() and (pred <= hi).all()
+    np.testing.assert_allclose(lo, pred, rtol=1e-15)
+    np.testing.assert_allclose(hi, pred, rtol=1e-15)
+
+
+def test_a_level_is_refused_below_exactly_needed_errors_and_given_at_them() -> None:
+    doc = {"horizon": 2, "errors": [4, 4]}  # 80 % needs 4 errors (ceil(5 x 0.8) = 4th of 4)
+    assert intervals.needed(80) == 4
+    assert intervals.refused(doc, 80) is None
+    intervals.check_levels(doc, [80], 2)
+    doc["errors"] = [4, 3]
+    assert intervals.refused(doc, 80, 1) is None  # the first step alone has its 4
+    assert (
+        intervals.refused(doc, 80) == "a 80 % interval needs at least 4 validation errors; the validation part gives 3"
+    )
+    with pytest.raises(ConfigError, match="the validation part gives 3 in this run"):
+        intervals.check_levels(doc, [80], 2)
 
 
 def test_scale_is_the_in_sample_seasonal_naive_mae_with_a_fallback_for_constant_history() -> None:

@@ -7,11 +7,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner, Result
 
 from seqcast.cli import app
+from seqcast.levels import range_notes
 
 runner = CliRunner()
 WriteProject = Callable[..., Path]
@@ -137,3 +140,47 @@ def test_a_target_constant_in_training_gets_a_distance_not_a_percentage() -> Non
         "the series, target 'y': the test part's values reach 7.5, above the highest training value (5) by 2.5 "
         "(a constant there)"
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# the arithmetic of the notes, on a run of the index series whose training part held 0 .. 27
+
+
+def index_run(mode: str = "lookback", transform: str = "none") -> Any:
+    from types import SimpleNamespace
+
+    from seqcast.transforms import Transform
+
+    pre = {
+        "mode": mode, "look_back": 5, "transform": transform, "targets": ["y"],
+        "series": [{"name": "", "train_range": [[0.0, 27.0]]}],
+    }  # fmt: skip
+    return SimpleNamespace(pre=pre, steps=Transform.parse(transform, 1))
+
+
+def starts_from(*values: float) -> Any:
+    from types import SimpleNamespace
+
+    series = SimpleNamespace(label="the series", name="", values=np.array(values)[:, None])
+    return SimpleNamespace(series=[series])
+
+
+def test_rows_on_the_edges_of_the_training_range_are_inside_it() -> None:
+    assert range_notes(index_run(), starts_from(0.0, 10.0, 20.0, 26.0, 27.0)) == []
+
+
+def test_a_look_back_model_is_told_of_every_row_of_its_window_a_stateful_one_of_its_last() -> None:
+    rows = starts_from(30.0, 31.0, 20.0, 21.0, 22.0)  # 31 is 4 above 27: 4 / 27 = 15 % of the training range
+    (note, why) = range_notes(index_run(), rows)
+    assert note == (
+        "the series, target 'y': the rows this forecast starts from reach 31, above the highest training value (27) "
+        "by 15% of the training range"
+    )
+    assert why.startswith("data.transform none keeps the level")
+    assert range_notes(index_run("stateful"), rows) == []  # it starts from 22 alone
+    assert range_notes(index_run(transform="difference"), rows) == []  # a level-free transform has no range
+
+
+def test_rows_leaving_both_edges_are_said_at_the_farther_one() -> None:
+    (note, _) = range_notes(index_run(), starts_from(-10.0, 5.0, 10.0, 20.0, 28.0))  # 10 below, 1 above
+    assert "reach -10, below the lowest training value (0) by 37% of the training range" in note

@@ -68,6 +68,16 @@ def test_each_column_its_own_aggregation() -> None:
     np.testing.assert_array_equal(b.values, np.array([[3.0, 30.0], [5.0, 50.0], [7.0, np.nan]]))
 
 
+def test_first_and_last_skip_a_nan_at_either_end_of_a_bin() -> None:
+    """Integer times binned by 10; each value is its time, NaN at the first event of bin 0 and the last of bin 10."""
+    times = np.array([0, 3, 7, 10, 14, 18])
+    values = np.array([[np.nan], [3.0], [7.0], [10.0], [14.0], [np.nan]])
+    first = resample(times, values, Freq.parse(10), ["first"])  # type: ignore[arg-type]
+    last = resample(times, values, Freq.parse(10), ["last"])  # type: ignore[arg-type]
+    assert first.times.tolist() == last.times.tolist() == [0, 10]
+    assert first.values[:, 0].tolist() == [3.0, 10.0] and last.values[:, 0].tolist() == [7.0, 14.0]
+
+
 @pytest.mark.parametrize(
     ("alias", "times", "labels"),
     [

@@ -45,6 +45,8 @@ def test_parse_iso_dates() -> None:
         (["2024-03-01T00:00:00Z", "2024-03-01T01:00:00Z"], ["2024-03-01T00:00", "2024-03-01T01:00"]),
         (["2024-03-31 01:00+01:00", "2024-03-31 03:00+02:00"], ["2024-03-31T00:00", "2024-03-31T01:00"]),  # DST
         (["1 Mar 2024 00:00 +0100", "1 Mar 2024 01:00 +0100"], ["2024-02-29T23:00", "2024-03-01T00:00"]),
+        (["2024-03-01T05:00+0500", "2024-03-01T06:00-0130"], ["2024-03-01T00:00", "2024-03-01T07:30"]),  # +hhmm
+        (["2024-03-01T05:00+05", "2024-03-01T06:00+05"], ["2024-03-01T00:00", "2024-03-01T01:00"]),  # +hh
     ],
 )
 def test_times_with_utc_offsets_are_read_as_utc(texts: list[str], utc: list[str]) -> None:
@@ -142,6 +144,8 @@ def test_a_missing_timestamp_is_not_a_time(blank: str) -> None:
         (dt("2023-03-31", "2023-06-30", "2023-09-30"), Freq("month", 3, "end")),
         (dt("2020-01-01", "2021-01-01", "2022-01-01"), Freq("month", 12, "start")),
         (dt("2024-01-15", "2024-02-15", "2024-03-15"), Freq("fixed", 31 * DAY)),  # mid-month: no calendar anchor
+        # every 4 weeks from a month's first day: only the first falls on a month start, so no calendar anchor
+        (dt("2024-02-01", "2024-02-29", "2024-03-28", "2024-04-25"), Freq("fixed", 28 * DAY)),
     ],
 )
 def test_infer_freq_datetime(times: np.ndarray, freq: Freq) -> None:
@@ -151,6 +155,7 @@ def test_infer_freq_datetime(times: np.ndarray, freq: Freq) -> None:
 def test_infer_freq_integers_and_short_series() -> None:
     assert infer_freq(np.array([1700, 1701, 1702]), "integer") == Freq("integer", 1)
     assert infer_freq(np.array([1950, 1960, 1980, 1990]), "integer") == Freq("integer", 10)
+    assert infer_freq(np.array([1990, 2000, 2001, 2002, 2003]), "integer") == Freq("integer", 1)  # the most common
     assert infer_freq(np.array([5]), "integer") == Freq("integer", 1)
     assert infer_freq(np.arange(4), "none") == Freq("integer", 1)
     assert infer_freq(dt("2024-01-01"), "datetime") is None

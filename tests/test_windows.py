@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
@@ -389,3 +392,44 @@ def test_stream_layout_properties(case: tuple[list[int], list[int], int, int, bo
                 assert y[row, :, 0].tolist() == expect
     for i in range(n_series):  # every usable row is an input exactly once
         assert sorted(seen[i]) == list(range(firsts[i], firsts[i] + usable[i]))
+
+
+# ---------------------------------------------------------------- the plan's limits (layout.py)
+
+
+def test_a_series_needs_the_span_and_the_rows_its_transform_reads_first(
+    write_project: Callable[..., Path], index_csv: Callable[..., str]
+) -> None:
+    """look_back 5 + horizon 1 and `difference` (one row before the first change): 7 rows give one window, at 1;
+    6 rows are refused by the config key, before any split."""
+    from seqcast.config import load_config
+    from seqcast.errors import ConfigError
+    from seqcast.layout import min_rows, plan
+
+    cfg = write_project(index_csv(7), data={"transform": "difference", "split": {"val": 0, "test": 0}})
+    assert min_rows(load_config(cfg)) == 7
+    assert plan(load_config(cfg)).train.starts.tolist() == [1]
+    cfg = write_project(index_csv(6), data={"transform": "difference", "split": {"val": 0, "test": 0}})
+    with pytest.raises(ConfigError, match=r"shorter than windows.look_back \+ horizon \(7 rows needed\)"):
+        plan(load_config(cfg))
+
+
+def test_the_backtest_check_takes_a_test_part_of_exactly_the_horizon_and_a_history_of_exactly_the_season(
+    write_project: Callable[..., Path], index_csv: Callable[..., str]
+) -> None:
+    """20 rows, test part 3: rows [17, 20), one origin at 17 with 17 rows before it."""
+    from seqcast.config import load_config
+    from seqcast.layout import check_backtest, plan
+
+    def check(horizon: int, season: int) -> None:
+        cfg = write_project(
+            index_csv(20), data={"split": {"val": 3, "test": 3}}, evaluate={"horizon": horizon, "season": season}
+        )
+        p = plan(load_config(cfg))
+        check_backtest(p.cfg, p.ds, p.parts)
+
+    check(3, 17)  # a whole block, and the season's row before each step
+    with pytest.raises(DataError, match=r"shorter than evaluate.horizon=4 in every series \(the longest has 3 rows\)"):
+        check(4, 17)
+    with pytest.raises(DataError, match="evaluate.season=18 is longer than the history before the test part"):
+        check(3, 18)
