@@ -1,12 +1,15 @@
-"""BLAS threads for the numpy engine's matmuls: one thread or two, with a core free and with none.
+"""BLAS threads for the numpy engine: its real LSTM step on one OpenBLAS thread or two, quiet and beside others.
 
-The engine's recurrent step is one matmul (batch, units) @ (units, gates * units) plus elementwise work. On a
-2-core machine shared with other work, OpenBLAS' second thread can help a large matmul and ruin a small one
-(its hand-off waits for a busy core). This script measures, for the sizes forecasts and backtests use, the
-median time of one float32 matmul with 1 and 2 BLAS threads (threadpoolctl) in three states of the machine:
-quiet; beside cores - 1 busy processes; beside as many busy processes as cores. It reports the smallest size
-from which two threads are faster in the first two states, for it and every larger size: the engine's
-BLAS_MIN_FLOPS is checked against it.
+The engine's recurrent step is one matmul per member, (members, batch, units) @ (members, units, 4 units), plus
+in-place gate arithmetic that numpy runs on one core whatever BLAS does. On a 2-core machine shared with other
+work, OpenBLAS' second thread can help a large matmul and ruin a whole step (its hand-off waits for a busy
+core). This script times `Recurrent.scan` itself, 24 time steps of the default first layer (64 units; one
+network, and `model.ensemble: 3`'s three side by side) at the batches forecasts and backtests use, with 1 and 2
+BLAS threads (threadpoolctl), in four states of the machine: quiet; beside one busy Python process; beside one
+numpy process running large matmuls on its own BLAS threads; beside as many busy processes as cores.
+
+The engine runs on one thread always (`engine.one_blas_thread`). The check: in no cell does one thread cost more
+than MAX_LOSS (two threads at most that much faster), while beside others two threads are slower somewhere.
 
 Usage: python bench/bench_blas.py [--smoke]
 """
@@ -18,17 +21,17 @@ import multiprocessing as mp
 import os
 import statistics
 import time
+from collections.abc import Callable
 
 import numpy as np
 from _common import machine, write_section
 
-SIZES = [(1, 32), (8, 64), (64, 32), (64, 64), (128, 64), (256, 64), (512, 64), (1024, 64), (4096, 64), (1024, 128)]
+from seqcast.engine import Recurrent
 
-
-HEADER = (
-    "| matmul | MFLOP | quiet: 1 thread us | 2 threads us | ratio | cores - 1 busy: 1 thread us | 2 threads us "
-    "| ratio | cores busy: 1 thread us | 2 threads us | ratio | engine uses |\n" + "|---" * 12 + "|"
-)
+BATCHES = [1, 16, 64, 256, 1024, 4096]
+MEMBERS = [1, 3]
+UNITS, STEPS = 64, 24
+MAX_LOSS = 1.35  # one thread may be at most this much slower than two, in any cell
 
 
 def busy(stop: mp.synchronize.Event) -> None:  # type: ignore[name-defined]
@@ -38,39 +41,59 @@ def busy(stop: mp.synchronize.Event) -> None:  # type: ignore[name-defined]
             x += 1
 
 
-def time_matmul(b: int, u: int, threads: int, budget: float) -> float:
-    """Median seconds of one (b, u) @ (u, 4u) float32 matmul with `threads` BLAS threads."""
+def numpy_tenant(stop: mp.synchronize.Event) -> None:  # type: ignore[name-defined]
+    """Another user's numpy work: 600 x 600 float64 matmuls on OpenBLAS' default threads."""
+    a = np.random.default_rng(0).random((600, 600))
+    while not stop.is_set():
+        a @ a
+
+
+def layer(members: int, seed: int = 0) -> Recurrent:
+    """An LSTM layer of `members` networks of UNITS units, laid out as model.merge lays out an ensemble."""
+    rng = np.random.default_rng(seed)
+    n, u, g = members, UNITS, 4
+    rec = np.zeros((n * u, g * n * u), np.float32)
+    for k in range(n):
+        for gate in range(g):
+            rec[k * u : (k + 1) * u, (gate * n + k) * u : (gate * n + k + 1) * u] = rng.normal(0, 0.3, (u, u))
+    r = Recurrent("lstm", rng.normal(0, 0.3, (2, g * n * u)), rec, np.zeros(g * n * u), False)
+    assert r.groups == members
+    return r
+
+
+def time_step(r: Recurrent, batch: int, threads: int, budget: float) -> float:
+    """Median seconds per time step of r.scan over STEPS steps of `batch` rows, with `threads` BLAS threads."""
     from threadpoolctl import threadpool_limits
 
-    rng = np.random.default_rng(0)
-    a = rng.standard_normal((b, u)).astype(np.float32)
-    w = rng.standard_normal((u, 4 * u)).astype(np.float32)
-    out = np.empty((b, 4 * u), np.float32)
+    xw = r.project(np.random.default_rng(1).normal(size=(batch, STEPS, 2)).astype(np.float32))
+    state = r.zero_state(batch)
     times: list[float] = []
     with threadpool_limits(threads, user_api="blas"):
-        for _ in range(20):
-            np.matmul(a, w, out=out)
-        t_end = time.perf_counter() + budget
-        while time.perf_counter() < t_end or len(times) < 30:
+        r.scan(xw, state)
+        end = time.perf_counter() + budget
+        while time.perf_counter() < end or len(times) < 5:
             t0 = time.perf_counter()
-            np.matmul(a, w, out=out)
-            times.append(time.perf_counter() - t0)
+            r.scan(xw, state)
+            times.append((time.perf_counter() - t0) / STEPS)
     return statistics.median(times)
 
 
-def measure(sizes: list[tuple[int, int]], budget: float) -> dict[tuple[int, int], tuple[float, float]]:
-    return {(b, u): (time_matmul(b, u, 1, budget), time_matmul(b, u, 2, budget)) for b, u in sizes}
-
-
-def under_load(hogs: int, sizes: list[tuple[int, int]], budget: float) -> dict[tuple[int, int], tuple[float, float]]:
-    """measure() while `hogs` busy processes run beside it."""
+def beside(
+    target: Callable[..., None] | None, count: int, batches: list[int], budget: float
+) -> dict[tuple[int, int], tuple[float, float]]:
+    """{(members, batch): (1-thread s, 2-thread s)} while `count` processes run `target` beside this one."""
     stop = mp.Event()
-    procs = [mp.Process(target=busy, args=(stop,)) for _ in range(hogs)]
+    procs = [mp.Process(target=target, args=(stop,)) for _ in range(count if target else 0)]
     for p in procs:
         p.start()
     try:
-        time.sleep(0.2)
-        return measure(sizes, budget)
+        time.sleep(0.3)
+        out: dict[tuple[int, int], tuple[float, float]] = {}
+        for m in MEMBERS:
+            r = layer(m)
+            for b in batches:
+                out[(m, b)] = (time_step(r, b, 1, budget), time_step(r, b, 2, budget))  # adjacent, same load
+        return out
     finally:
         stop.set()
         for p in procs:
@@ -79,52 +102,53 @@ def under_load(hogs: int, sizes: list[tuple[int, int]], budget: float) -> dict[t
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--smoke", action="store_true", help="two sizes, a short budget, nothing written")
+    ap.add_argument("--smoke", action="store_true", help="two batches, a short budget, nothing written")
     args = ap.parse_args()
-    sizes = SIZES[:2] if args.smoke else SIZES
-    budget = 0.05 if args.smoke else 0.6
-    print(machine())
+    batches = [16, 1024] if args.smoke else BATCHES
+    budget = 0.05 if args.smoke else 0.5
     cores = len(os.sched_getaffinity(0))
-    quiet = measure(sizes, budget)
-    spare = under_load(cores - 1, sizes, budget)
-    busy_ = under_load(cores, sizes, budget)
-
-    from seqcast.engine import BLAS_MIN_FLOPS
-
-    rows, ok_from = [], None
-    for b, u in sizes:
-        flops = 2 * b * u * 4 * u
-        q1, q2 = quiet[(b, u)]
-        l1, l2 = spare[(b, u)]
-        o1, o2 = busy_[(b, u)]
-        fine = q2 < 0.9 * q1 and l2 < 0.9 * l1
-        if fine and ok_from is None:
-            ok_from = flops
-        if not fine:
-            ok_from = None  # only a size from which every larger size is fine counts
-        rows.append(
-            f"| ({b}, {u}) @ ({u}, {4 * u}) | {flops / 1e6:.2f} | {1e6 * q1:.1f} | {1e6 * q2:.1f} | {q2 / q1:.2f} "
-            f"| {1e6 * l1:.1f} | {1e6 * l2:.1f} | {l2 / l1:.2f} | {1e6 * o1:.1f} | {1e6 * o2:.1f} | {o2 / o1:.2f} "
-            f"| {'2 unless busy' if flops >= BLAS_MIN_FLOPS else '1'} |"
-        )
-        print(rows[-1], flush=True)
+    print(machine())
+    states = {
+        "quiet": beside(None, 0, batches, budget),
+        "1 busy process": beside(busy, 1, batches, budget),
+        "1 numpy process": beside(numpy_tenant, 1, batches, budget),
+        f"{cores} busy processes": beside(busy, cores, batches, budget),
+    }
+    header = "| members x units | batch | MFLOP per member matmul |" + "".join(
+        f" {name}: 1 thread us | 2 threads us | 2 / 1 |" for name in states
+    )
+    rows = [header, "|---" * (3 + 3 * len(states)) + "|"]
+    worst_loss, worst_gain = 0.0, 0.0  # how much faster two threads were at best; how much slower at worst
+    for m in MEMBERS:
+        for b in batches:
+            cells = ""
+            for table in states.values():
+                one, two = table[(m, b)]
+                worst_loss, worst_gain = max(worst_loss, one / two), max(worst_gain, two / one)
+                cells += f" {1e6 * one:.1f} | {1e6 * two:.1f} | {two / one:.2f} |"
+            rows.append(f"| {m} x {UNITS} | {b} | {2 * b * UNITS * 4 * UNITS / 1e6:.2f} |{cells}")
+            print(rows[-1], flush=True)
+    print(f"two threads at best {worst_loss:.2f}x faster, at worst {worst_gain:.2f}x slower")
     if args.smoke:
         print("smoke run OK (nothing written)")
         return
-    found = f"{ok_from / 1e6:.1f} MFLOP" if ok_from is not None else "none of the sizes measured"
-    body = f"""## BLAS threads for the engine's matmuls (bench_blas.py)
+    assert worst_loss <= MAX_LOSS, f"two BLAS threads were {worst_loss:.2f}x faster somewhere: one thread is not right"
+    assert worst_gain > 1.2, "two BLAS threads were never slower: the case for one thread is gone"
+    body = f"""## BLAS threads for the engine's step (bench_blas.py)
 
 {machine()}
 
-One float32 matmul `(batch, units) @ (units, 4 units)`, the LSTM's recurrent step, with 1 and 2 OpenBLAS
-threads (threadpoolctl); median over {budget:.1f} s per cell, quiet and beside {cores - 1} and {cores} busy Python
-processes. Quiet and beside {cores - 1}, two threads are at least 10 % faster from **{found}** on (and at every
-larger size). Beside {cores}, the second thread can wait for a core, up to a whole time slice per matmul, at any
-size (its ratio column). The engine gives one thread to every matmul below `BLAS_MIN_FLOPS` =
-{BLAS_MIN_FLOPS / 1e6:.0f} MFLOP, and above it two only while the 1-minute load average, its own process counted,
-stays below cores + 0.5 (last column). `OPENBLAS_NUM_THREADS=1` makes every matmul single-threaded.
+`Recurrent.scan` itself: {STEPS} time steps of an LSTM layer of {UNITS} units (one network, and three side by
+side as `model.ensemble: 3` runs them), per time step, with 1 and 2 OpenBLAS threads (threadpoolctl); median
+over {budget:.1f} s per cell, the two thread counts timed one after the other under the same load. Four states
+of the machine: quiet; beside one busy Python process; beside one numpy process doing 600 x 600 matmuls on its
+own BLAS threads; beside {cores} busy Python processes. The last column of each state is 2 threads / 1 thread:
+below 1, the second thread helped.
 
-{HEADER}
+At best two threads made a step **{worst_loss:.2f}x** faster; at worst **{worst_gain:.2f}x** slower. The engine
+runs on one thread always (`engine.one_blas_thread`); this script fails if two threads ever win by more than
+{MAX_LOSS}x.
+
 {chr(10).join(rows)}
 """
     write_section("bench_blas", body)

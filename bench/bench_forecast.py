@@ -2,7 +2,9 @@
 
 For each of the four model paths a user can train (look-back many_to_one first, the default; look-back
 many_to_many; encoder_decoder; stateful many_to_many), all LSTM(64, 32) on 64 hourly series whose values are of
-order 1, trained for one epoch by a real `seqcast train` (transform none, so the seed loop needs no transform):
+order 1, trained for one epoch by a real `seqcast train` (transform none, so the seed loop needs no transform).
+The default `model.ensemble: 3` (three networks in one model.keras) comes first, on the default look-back path,
+and again on the stateful one; the other arms are one network (`model.ensemble: 1`), differing only in that:
 
   1. Whole process, interleaved rounds: `seqcast forecast --run DIR --steps 1000 --output CSV` vs the seed's loop
      in its own process (load model.keras with plain Keras; look-back: slide a window over the predictions with
@@ -12,7 +14,7 @@ order 1, trained for one epoch by a real `seqcast train` (transform none, so the
   3. In process, one BLAS thread: seqcast's forecast (`forecast_histories`: scaling, warm-up, loop, inverse)
      per forecast step, against a float32 numpy floor: the same arithmetic written as plainly as numpy allows
      (each layer's inputs projected once, one matmul and in-place gate arithmetic per time step, only the outputs
-     the next layer needs), checked to give the same numbers.
+     the next layer needs; an ensemble's networks one after another), checked to give the same numbers.
 
 Usage: python bench/bench_forecast.py [--smoke] [--rounds N] [--keep DIR]
 """
@@ -40,12 +42,15 @@ class Path_:
     kind: str
     horizon: int
     target: float | None  # whole-process speed-up target, if the issue sets one
+    ensemble: int = 1
 
 
-PATHS = [
-    Path_("look-back many_to_one", "lookback", "many_to_one", 1, 5.0),  # the default mode and kind first
+PATHS = [  # the default first: look-back many_to_one, model.ensemble 3
+    Path_("look-back many_to_one, ensemble 3 (default)", "lookback", "many_to_one", 1, 5.0, 3),
+    Path_("look-back many_to_one", "lookback", "many_to_one", 1, 5.0),
     Path_("look-back many_to_many", "lookback", "many_to_many", 1, None),
     Path_("encoder_decoder", "lookback", "encoder_decoder", 12, None),
+    Path_("stateful many_to_many, ensemble 3", "stateful", "many_to_many", 1, 40.0, 3),
     Path_("stateful many_to_many", "stateful", "many_to_many", 1, 40.0),
 ]
 LOOK_BACK = 24
@@ -91,7 +96,7 @@ model:
   kind: {kind}
   cell: lstm
   units: [64, 32]
-  ensemble: 1
+  ensemble: {ensemble}
 training:
   epochs: 1
   learning_rate: 0.005
@@ -147,14 +152,38 @@ print(json.dumps({"loop_s": t2 - t1, "calls": len(preds)}))
 
 
 # -------------------------------------------------------------------------------- the float32 numpy floor
+def members(run: Any) -> list[tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], np.ndarray]]:
+    """The networks of a run's model.keras, one after another: [(layers [(kernel, recurrent, bias)], head W)].
+
+    An ensemble's model.keras is model.merge's block-diagonal layout (gate-major columns, member k's units in
+    block k of every gate); the floor takes its members apart, as a user running them one by one would.
+    """
+    n = run.cfg.model.ensemble
+    (w_head, _, _) = next(obj for tag, obj in run.model.layers if tag == "dense")
+    out = []
+    for k in range(n):
+        layers = []
+        for i, r in enumerate(run.model.recurrent):
+            u = r.recurrent.shape[0] // n
+            cols = np.concatenate([np.arange((g * n + k) * u, (g * n + k + 1) * u) for g in range(4)])
+            rows = slice(k * u, (k + 1) * u)
+            reads = slice(None) if i == 0 else slice(k * r.kernel.shape[0] // n, (k + 1) * r.kernel.shape[0] // n)
+            kernel, recurrent = r.kernel[reads][:, cols], r.recurrent[rows][:, cols]  # layer 0 reads the input
+            layers.append((np.ascontiguousarray(kernel), np.ascontiguousarray(recurrent), r.bias[cols]))
+        u_last = run.model.recurrent[-1].recurrent.shape[0] // n
+        out.append((layers, np.ascontiguousarray(w_head[k * u_last : (k + 1) * u_last])))
+    return out
+
+
 def floor_forecast(run: Any, hist: np.ndarray, steps: int) -> np.ndarray:
     """The forecast's arithmetic written as plainly as numpy allows: (series, steps, targets) in model units.
 
     LSTM layers only (what this benchmark trains). Each layer's inputs are projected once per call; per time
-    step one matmul and in-place gate arithmetic; only the outputs the next layer needs are kept.
+    step one matmul and in-place gate arithmetic; only the outputs the next layer needs are kept. An ensemble's
+    networks run one after another, their heads summed (model.merge's head is their mean).
     """
-    layers = [(r.kernel, r.recurrent, r.bias) for r in run.model.recurrent]
-    (w_head, b_head, _) = next(obj for tag, obj in run.model.layers if tag == "dense")
+    nets = members(run)
+    (_, b_head, _) = next(obj for tag, obj in run.model.layers if tag == "dense")
     kind, mode = run.pre["kind"], run.pre["mode"]
 
     def lstm(x: np.ndarray, k: np.ndarray, r: np.ndarray, b: np.ndarray, h: np.ndarray, c: np.ndarray,
@@ -183,38 +212,44 @@ def floor_forecast(run: Any, hist: np.ndarray, steps: int) -> np.ndarray:
                 outs[:, s] = h
         return outs
 
-    def zeros(n: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    def zeros(layers: list[Any], n: int) -> list[tuple[np.ndarray, np.ndarray]]:
         return [(np.zeros((n, r.shape[0]), np.float32), np.zeros((n, r.shape[0]), np.float32)) for _, r, _ in layers]
 
     n, n_t = hist.shape[0], run.n_targets
     out = np.empty((n, steps, n_t), np.float32)
     if mode == "stateful":  # warm on the history, then one step at a time; (h, c) of every layer carried
-        st = zeros(n)
+        states = [zeros(layers, n) for layers, _ in nets]
         x = hist
         for done in range(steps):
-            for i, layer in enumerate(layers):
-                seq = lstm(x, *layer, *st[i], keep=i < len(layers) - 1)
-                x = seq if seq is not None else x
-            y = st[-1][0] @ w_head + b_head  # (series, targets): the next step
+            y = b_head  # the members' heads added to it
+            for (layers, w_head), st in zip(nets, states, strict=True):
+                xm = x
+                for i, layer in enumerate(layers):
+                    seq = lstm(xm, *layer, *st[i], keep=i < len(layers) - 1)
+                    xm = seq if seq is not None else xm
+                y = y + st[-1][0] @ w_head  # (series, targets): the next step
             out[:, done] = y
             x = y[:, None]
         return out
     window, done = hist[:, -run.pre["look_back"] :].copy(), 0
-    enc = len(layers) // 2 if kind == "encoder_decoder" else len(layers)
     while done < steps:
-        st = zeros(n)
-        x = window
-        for i in range(enc):
-            x = lstm(x, *layers[i], *st[i], keep=i < enc - 1)
-        h_last = st[enc - 1][0]
-        if kind == "encoder_decoder":
-            x = np.repeat(h_last[:, None], run.pre["horizon"], axis=1)
-            for i in range(enc, len(layers)):
-                x = lstm(x, *layers[i], *st[i], keep=True)
-            y = x @ w_head + b_head  # (series, horizon, targets)
-        else:
-            # many_to_one: (series, horizon, targets); many_to_many: the last step's output only, the next step
-            y = (h_last @ w_head + b_head).reshape(n, -1, n_t)
+        y = b_head  # the members' heads added to it
+        for layers, w_head in nets:
+            st = zeros(layers, n)
+            enc = len(layers) // 2 if kind == "encoder_decoder" else len(layers)
+            x = window
+            for i in range(enc):
+                x = lstm(x, *layers[i], *st[i], keep=i < enc - 1)
+            h_last = st[enc - 1][0]
+            if kind == "encoder_decoder":
+                x = np.repeat(h_last[:, None], run.pre["horizon"], axis=1)
+                for i in range(enc, len(layers)):
+                    x = lstm(x, *layers[i], *st[i], keep=True)
+                y = y + x @ w_head  # (series, horizon, targets)
+            else:
+                # many_to_one: (series, horizon * targets); many_to_many: the last step's output, the next step
+                y = y + h_last @ w_head
+        y = y.reshape(n, -1, n_t)
         m = min(y.shape[1], steps - done)
         out[:, done : done + m] = y[:, :m]
         done += y.shape[1]
@@ -275,12 +310,12 @@ def compare(run_dir: Path, forecast_csv: Path, seed_npy: Path) -> dict[str, floa
 
 
 def bench_path(p: Path_, work: Path, csv: Path, n_rows: int, steps: int, rounds: int) -> dict[str, Any]:
-    folder = work / p.kind / p.mode
+    folder = work / p.kind / p.mode / f"ensemble{p.ensemble}"
     folder.mkdir(parents=True, exist_ok=True)
     cfg = folder / "bench.yaml"
     cfg.write_text(
         CONFIG.format(csv=csv, mode=p.mode, look_back=LOOK_BACK, horizon=p.horizon, num_steps=min(48, n_rows // 5),
-                      kind=p.kind)
+                      kind=p.kind, ensemble=p.ensemble)
     )  # fmt: skip
     run_dir = folder / "run"
     train_s, _ = run_timed([*entry_point(), "train", str(cfg), "--output-dir", str(run_dir), "--quiet"], cwd=folder)
@@ -367,12 +402,18 @@ def main() -> None:
             f"max |diff| over the first 10 steps {r['max_abs_first10']:.1e}, values up to {r['range']:.2f}; "
             f"floor vs seqcast {r['floor_vs_seqcast']:.1e}; `seqcast train` {r['train_s']:.1f} s."
         )
+    ens, one, ens_sf, one_sf = results[0], results[1], results[-2], results[-1]
     body = f"""## Forecast on every path: `seqcast forecast` vs the seed's `model.predict` loop (bench_forecast.py)
 
 {machine()}
 
 {n_series} hourly series x {n_rows} rows, two targets with values of order 1; LSTM(64, 32), look_back {LOOK_BACK}
 (encoder_decoder: horizon 12), trained one epoch by a real `seqcast train`, transform none. Forecast {steps} steps.
+The first arm is the default `model.ensemble: 3` (three networks merged into one model.keras, which the engine
+runs side by side, each on its own units); the others are one network. Three networks against one, same path:
+per step **{ens["seqcast_step_s"] / one["seqcast_step_s"]:.2f}x** in process, whole process
+{statistics.median(ens["ours"]) / statistics.median(one["ours"]):.2f}x (look-back); per step
+{ens_sf["seqcast_step_s"] / one_sf["seqcast_step_s"]:.2f}x (stateful).
 Whole process: `seqcast forecast --steps {steps} --output CSV` against the seed's loop in its own process (plain
 Keras: load model.keras, then one `model.predict` per step or block of horizon steps; stateful: reset, predict
 the history, then one per step); {rounds} interleaved rounds, medians (median of the per-round ratios in

@@ -4,11 +4,14 @@ processes, on histories of 1,000 and 200,000 rows per series: their time must no
 What it does (full run; --smoke uses 300 and 600 rows, one repeat, and writes nothing):
   1. Four hourly series (a daily sine plus noise) of R rows each; the last 24 rows of each are held out.
   2. For each path (look-back many_to_one, the default mode, first; then stateful many_to_many), LSTM(32, 16),
-     one network, one epoch, `transform: none`: `seqcast train` on the R - 24 rows (state.npz written at the end).
+     one epoch, `transform: none`, with the default `model.ensemble: 3` first and then one network: `seqcast
+     train` on the R - 24 rows (state.npz written at the end).
   3. `seqcast update --data new.csv` (the 24 held-out rows of every series) and `seqcast forecast --steps 24
-     --output f.csv`, each REPEATS times as a child process; before every update the run's state.npz and
-     updates.csv are put back as training left them, so each repeat does the same work.
-  4. Medians per arm; the ratio 200,000 rows / 1,000 rows (target < 1.5) and the absolute time (target < 1 s).
+     --output f.csv`, each REPEATS times as a child process, the two history lengths taking turns; before
+     every update the run's state.npz and updates.csv are put back as training left them, so each repeat does
+     the same work.
+  4. Medians per arm, of the time and of the child's peak RSS; the ratio 200,000 rows / 1,000 rows (target
+     < 1.5) and the absolute time (target < 1 s).
   The two arms of a path differ only in the length of the history the run was trained on.
 
 Usage: python bench/bench_update.py [--smoke]
@@ -26,11 +29,19 @@ from typing import Any
 import numpy as np
 from _common import QUIET_TF, entry_point, machine, run_measured, write_section
 
-PATHS = {
-    "look-back many_to_one": "windows: {mode: lookback, look_back: 24}\nmodel: {kind: many_to_one, units: [32, 16], "
-    "ensemble: 1}\ntraining: {epochs: 1, batch_size: 1024}\n",
-    "stateful many_to_many": "windows: {mode: stateful, num_steps: 24, streams: 4}\nmodel: {kind: many_to_many, "
-    "units: [32, 16], ensemble: 1}\ntraining: {epochs: 1}\n",
+LOOK_BACK = (
+    "windows: {{mode: lookback, look_back: 24}}\nmodel: {{kind: many_to_one, units: [32, 16], ensemble: {ensemble}}}\n"
+    "training: {{epochs: 1, batch_size: 1024}}\n"
+)
+STATEFUL = (
+    "windows: {{mode: stateful, num_steps: 24, streams: 4}}\nmodel: {{kind: many_to_many, units: [32, 16], "
+    "ensemble: {ensemble}}}\ntraining: {{epochs: 1}}\n"
+)
+PATHS = {  # path: (model and windows, model.ensemble); the default, ensemble 3, first
+    "look-back many_to_one, ensemble 3 (default)": (LOOK_BACK, 3),
+    "look-back many_to_one": (LOOK_BACK, 1),
+    "stateful many_to_many, ensemble 3": (STATEFUL, 3),
+    "stateful many_to_many": (STATEFUL, 1),
 }
 COMMON = (
     "data: {{path: {csv}, time_column: time, series_column: s, targets: [y], transform: none}}\n"
@@ -55,33 +66,52 @@ def make_csvs(folder: Path, rows: int) -> tuple[Path, Path]:
     return folder / "history.csv", folder / "new.csv"
 
 
-def arm(work: Path, path: str, rows: int, repeats: int) -> dict[str, Any]:
-    folder = work / f"{path.split()[0]}-{rows}"
+def trained(work: Path, path: str, rows: int) -> dict[str, Any]:
+    """A folder with the run `seqcast train` made on `rows` rows per series, and its state.npz as training left it."""
+    folder = work / f"{path.split(',')[0].replace(' ', '-')}-{PATHS[path][1]}-{rows}"
     folder.mkdir(parents=True)
     hist, new = make_csvs(folder, rows)
     cfg = folder / "bench.yaml"
-    cfg.write_text(COMMON.format(csv=hist) + PATHS[path])
+    cfg.write_text(COMMON.format(csv=hist) + PATHS[path][0].format(ensemble=PATHS[path][1]))
     run = folder / "run"
     train_s, _, _ = run_measured([*entry_point(), "train", str(cfg), "--output-dir", str(run), "--quiet"], QUIET_TF)
     shutil.copy(run / "state.npz", folder / "state.trained.npz")
-    upd, fc = [], []
-    for _ in range(repeats):
-        shutil.copy(folder / "state.trained.npz", run / "state.npz")
-        (run / "updates.csv").unlink(missing_ok=True)
-        upd.append(run_measured([*entry_point(), "update", "--run", str(run), "--data", str(new), "--json"])[0])
-        fc.append(
-            run_measured(
-                [*entry_point(), "forecast", "--run", str(run), "--steps", "24", "--output", str(folder / "f.csv")]
-            )[0]
-        )
-    res = {"path": path, "rows": rows, "train_s": train_s, "update_s": statistics.median(upd),
-           "forecast_s": statistics.median(fc), "update_runs": upd, "forecast_runs": fc}  # fmt: skip
-    print(
-        f"  {path:22s} {rows:7,d} rows: train {train_s:6.1f} s; update {res['update_s']:.3f} s, "
-        f"forecast {res['forecast_s']:.3f} s (medians of {repeats})",
-        flush=True,
+    print(f"  {path:45s} {rows:7,d} rows: trained in {train_s:.1f} s", flush=True)
+    return {"path": path, "rows": rows, "train_s": train_s, "folder": folder, "run": run, "new": new,
+            "update_runs": [], "forecast_runs": [], "update_mib": [], "forecast_mib": []}  # fmt: skip
+
+
+def repeat(arm: dict[str, Any]) -> None:
+    """One `seqcast update` (from the state training left) and one `seqcast forecast --steps 24`, timed."""
+    run, folder = arm["run"], arm["folder"]
+    shutil.copy(folder / "state.trained.npz", run / "state.npz")
+    (run / "updates.csv").unlink(missing_ok=True)
+    s, mib, _ = run_measured([*entry_point(), "update", "--run", str(run), "--data", str(arm["new"]), "--json"])
+    arm["update_runs"].append(s)
+    arm["update_mib"].append(mib)
+    s, mib, _ = run_measured(
+        [*entry_point(), "forecast", "--run", str(run), "--steps", "24", "--output", str(folder / "f.csv")]
     )
-    return res
+    arm["forecast_runs"].append(s)
+    arm["forecast_mib"].append(mib)
+
+
+def measure(work: Path, path: str, sizes: list[int], repeats: int) -> list[dict[str, Any]]:
+    """Both history lengths of a path, their repeats interleaved (the machine is shared: noise hits both)."""
+    arms = [trained(work, path, rows) for rows in sizes]
+    for _ in range(repeats):
+        for arm in arms:
+            repeat(arm)
+    for arm in arms:
+        for key in ("update", "forecast"):
+            arm[f"{key}_s"] = statistics.median(arm[f"{key}_runs"])
+            arm[f"{key}_peak"] = statistics.median(arm[f"{key}_mib"])
+        print(
+            f"  {path:45s} {arm['rows']:7,d} rows: update {arm['update_s']:.3f} s ({arm['update_peak']:.0f} MiB), "
+            f"forecast {arm['forecast_s']:.3f} s ({arm['forecast_peak']:.0f} MiB), medians of {repeats}",
+            flush=True,
+        )
+    return arms
 
 
 def main() -> None:
@@ -91,26 +121,28 @@ def main() -> None:
     sizes, repeats = ([300, 600], 1) if args.smoke else ([1_000, 200_000], 5)
     print(machine(), flush=True)
     with tempfile.TemporaryDirectory(prefix="bench_update_") as tmp:
-        results = [arm(Path(tmp), path, rows, repeats) for path in PATHS for rows in sizes]
+        results = [arm for path in PATHS for arm in measure(Path(tmp), path, sizes, repeats)]
     if args.smoke:
         print("smoke run OK (nothing written)")
         return
     lo, hi = sizes
     table = [
-        "| path | history rows per series | `seqcast update` (24 new rows), median | `seqcast forecast --steps 24`, "
-        "median | train (once) |",
-        "|---|---|---|---|---|",
+        "| path | history rows per series | `seqcast update` (24 new rows), median | peak RSS | "
+        "`seqcast forecast --steps 24`, median | peak RSS | train (once) |",
+        "|---|---|---|---|---|---|---|",
     ]
     ratios = []
     for r in results:
         table.append(
-            f"| {r['path']} | {r['rows']:,} | {r['update_s']:.3f} s | {r['forecast_s']:.3f} s | {r['train_s']:.0f} s |"
+            f"| {r['path']} | {r['rows']:,} | {r['update_s']:.3f} s | {r['update_peak']:.0f} MiB "
+            f"| {r['forecast_s']:.3f} s | {r['forecast_peak']:.0f} MiB | {r['train_s']:.0f} s |"
         )
     for path in PATHS:
         a = next(r for r in results if r["path"] == path and r["rows"] == lo)
         b = next(r for r in results if r["path"] == path and r["rows"] == hi)
         ratios.append(
             f"| {path} | {b['update_s'] / a['update_s']:.2f} | {b['forecast_s'] / a['forecast_s']:.2f} | "
+            f"{b['update_peak'] / a['update_peak']:.2f}, {b['forecast_peak'] / a['forecast_peak']:.2f} | "
             f"{max(b['update_s'], b['forecast_s']):.2f} s |"
         )
     body = "\n".join([
@@ -118,14 +150,17 @@ def main() -> None:
         "",
         machine(),
         "",
-        f"Four hourly series, LSTM(32, 16), one network, one epoch; {NEW} new rows per series held out at train "
-        f"time. Whole processes, medians of {repeats} (each update from the state training left). Target: under "
-        f"1 s each at {hi:,} rows, and {hi:,} / {lo:,} rows under 1.5.",
+        f"Four hourly series, LSTM(32, 16), one epoch, transform none; the default `model.ensemble: 3` (three "
+        f"networks in one model.keras) first, then one network. {NEW} new rows per series held out at train "
+        f"time. Whole processes, medians of {repeats}, the two history lengths' repeats interleaved (each update "
+        f"from the state training left); peak RSS of the command's process. Target: under 1 s each at {hi:,} rows, "
+        f"and {hi:,} / {lo:,} rows under 1.5.",
         "",
         *table,
         "",
-        f"| path | update time ratio {hi:,} / {lo:,} | forecast time ratio | slowest at {hi:,} rows |",
-        "|---|---|---|---|",
+        f"| path | update time ratio {hi:,} / {lo:,} | forecast time ratio | peak RSS ratio (update, forecast) "
+        f"| slowest at {hi:,} rows |",
+        "|---|---|---|---|---|",
         *ratios,
     ])  # fmt: skip
     print(body)

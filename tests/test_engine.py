@@ -216,7 +216,79 @@ def test_merged_ensemble_outputs_the_mean_of_its_members(kind: str, cell: str, t
     merged.save(tmp_path / "model.keras")
     again = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
     np.testing.assert_allclose(np.asarray(again(x)), want, atol=1e-6)
-    np.testing.assert_allclose(engine.load(tmp_path / "model.keras")(x), want, atol=1e-6)
+    twin = engine.load(tmp_path / "model.keras")
+    assert [r.groups for r in twin.recurrent] == [3] * len(twin.recurrent)  # run as three members, not one matmul
+    np.testing.assert_allclose(twin(x), want, atol=1e-6)
     assert [layer.units for layer in again.layers if hasattr(layer, "units") and layer.name != "head"] == [15, 12] * (
         2 if kind == "encoder_decoder" else 1
     )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    cell=st.sampled_from(CELLS),
+    n=st.integers(2, 4),
+    u=st.integers(1, 4),
+    shared=st.booleans(),
+    batch=st.integers(1, 3),
+    steps=st.integers(1, 5),
+    seed=st.integers(0, 2**16),
+)
+def test_a_block_diagonal_layer_runs_as_its_members_side_by_side(
+    cell: str, n: int, u: int, shared: bool, batch: int, steps: int, seed: int
+) -> None:
+    """A layer laid out as model.merge lays out n members (gate-major columns, member k's units in block k of
+    every gate) gives member k's states and outputs in block k, masked steps and the caller's state included."""
+    rng = np.random.default_rng(seed)
+    g, r_in = engine.GATES[cell], 3 if shared else 2
+    bias_shape = (2, g * u) if cell == "gru" else (g * u,)
+    parts = [
+        engine.Recurrent(
+            cell, rng.normal(size=(r_in, g * u)), rng.normal(size=(u, g * u)), rng.normal(size=bias_shape), True
+        )
+        for _ in range(n)
+    ]
+    kernel = np.zeros((r_in if shared else n * r_in, g * n * u))
+    recurrent, bias = np.zeros((n * u, g * n * u)), np.zeros(bias_shape[:-1] + (g * n * u,))
+    for k, part in enumerate(parts):
+        rows = slice(None) if shared else slice(k * r_in, (k + 1) * r_in)
+        for gate in range(g):
+            cols, own = slice((gate * n + k) * u, (gate * n + k + 1) * u), slice(gate * u, (gate + 1) * u)
+            kernel[rows, cols] = part.kernel[:, own]
+            recurrent[k * u : (k + 1) * u, cols] = part.recurrent[:, own]
+            bias[..., cols] = part.bias[..., own]
+    wide = engine.Recurrent(cell, kernel, recurrent, bias, True)
+    assert (wide.groups, [p.groups for p in parts]) == (n, [1] * n)
+    x = rng.normal(size=(batch, steps, r_in if shared else n * r_in)).astype(np.float32)
+    mask = rng.random((batch, steps)) < 0.7
+    state = tuple(rng.normal(size=(batch, n * u)).astype(np.float32) for _ in wide.zero_state(0))
+    before = [s.copy() for s in state]
+    outs = np.empty((batch, steps, n * u), np.float32)
+    got = wide.scan(wide.project(x), state, mask, outs)
+    for k, part in enumerate(parts):
+        block = slice(k * u, (k + 1) * u)
+        xk = x if shared else x[..., k * r_in : (k + 1) * r_in]
+        outs_k = np.empty((batch, steps, u), np.float32)
+        want = part.scan(part.project(xk), tuple(s[:, block] for s in state), mask, outs_k)
+        for s, w in zip(got, want, strict=True):
+            np.testing.assert_allclose(s[:, block], w, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(outs[..., block], outs_k, rtol=1e-5, atol=1e-5)
+    for s, b in zip(state, before, strict=True):
+        np.testing.assert_array_equal(s, b)
+
+
+def test_a_dense_layer_is_one_member() -> None:
+    rng = np.random.default_rng(0)
+    layer = engine.Recurrent("lstm", rng.normal(size=(3, 24)), rng.normal(size=(6, 24)), np.zeros(24), False)
+    recurrent = layer.recurrent.copy()
+    recurrent[:3, 12:15] = 0.0  # one gate's block of zeros is not a block-diagonal layer
+    again = engine.Recurrent("lstm", layer.kernel, recurrent, layer.bias, False)
+    assert (layer.groups, again.groups, layer.member_flops) == (1, 1, 6 * 24)
+
+
+def test_the_engine_runs_blas_on_one_thread() -> None:
+    from threadpoolctl import threadpool_info
+
+    with engine.one_blas_thread():
+        inside = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    assert inside and set(inside) == {1}

@@ -7,7 +7,7 @@ It computes in float32, the dtype of model.keras and of Keras' own forward pass.
 its inputs onto the gates once for all time steps (one matmul), then the recurrence runs step by step
 in preallocated buffers; nothing is kept per step unless the caller asks for it. `warm` runs a long
 history a block of time steps at a time and keeps the states only where asked (backtest origins).
-BLAS threads: `blas_threads` gives small matrices one thread (see BLAS_MIN_FLOPS).
+BLAS: one thread (`one_blas_thread`; a second one lost more than it won on this machine).
 
 Shapes: x (batch, time, n_inputs); state of a layer: (h,) or (h, c), each (batch, units).
 """
@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,9 +67,46 @@ def _apply(name: str, x: np.ndarray) -> np.ndarray:
 Taps = dict[int, tuple[np.ndarray, np.ndarray]]
 
 
+GATES = {"lstm": 4, "gru": 3, "simple_rnn": 1}
+
+
+def _mass(weights: np.ndarray, gates: int) -> np.ndarray:
+    """(rows, units): how much each row weighs on unit j's gates (Keras' columns are gate-major)."""
+    return np.abs(weights).reshape(weights.shape[0], gates, -1).sum(axis=1)
+
+
+def _diagonal(mass: np.ndarray, n: int) -> bool:
+    rows, units = mass.shape
+    if rows % n or units % n:
+        return False
+    blocks = mass.reshape(n, rows // n, n, units // n).sum(axis=(1, 3))
+    return not np.any(blocks[~np.eye(n, dtype=bool)])
+
+
+def groups(weights: np.ndarray, gates: int, n: int) -> bool:
+    """Is `weights` (n * rows, gates * n * units) block-diagonal in n members, member k reading block k only?"""
+    return _diagonal(_mass(weights, gates), n)
+
+
+def members(recurrent: np.ndarray, gates: int) -> int:
+    """How many members never read each other's units: model.merge's ensemble size (1 for a plain layer)."""
+    mass = _mass(recurrent, gates)
+    units = len(mass)
+    if mass[0, -1] or mass[-1, 0]:  # the first and the last unit read each other: one block (a trained layer)
+        return 1
+    return next((n for n in range(units, 1, -1) if units % n == 0 and _diagonal(mass, n)), 1)
+
+
 @dataclass
 class Recurrent:
-    """One LSTM, GRU or SimpleRNN layer with Keras' weight layout and gate order."""
+    """One LSTM, GRU or SimpleRNN layer with Keras' weight layout and gate order.
+
+    A merged ensemble's layer (model.merge) is block-diagonal: member k's units read only member k's. The layer
+    finds its members (`groups`) and runs them as a stack of small matmuls, (members, batch, units) @
+    (members, units, gates * units), a member's work each instead of a dense matmul members times as wide.
+    Inside, every array has that leading member axis (1 for a plain layer); states and outputs outside are
+    Keras' (batch, members * units), member k's units in block k.
+    """
 
     cell: str  # lstm | gru | simple_rnn
     kernel: np.ndarray  # (inputs, gates * units)
@@ -85,10 +121,34 @@ class Recurrent:
         self.recurrent = np.ascontiguousarray(self.recurrent, dtype=DTYPE)
         self.bias = np.ascontiguousarray(self.bias, dtype=DTYPE)
         self._act, self._ract = activation(self.activation), activation(self.recurrent_activation)
+        g = GATES[self.cell]
+        n = self.groups = members(self.recurrent, g)
+        u = self.recurrent.shape[0] // n
+
+        def by_member(w: np.ndarray) -> np.ndarray:  # (..., g * n * u) gate-major -> (..., n, g * u)
+            return np.ascontiguousarray(np.swapaxes(w.reshape(w.shape[:-1] + (g, n, u)), -3, -2)).reshape(
+                w.shape[:-1] + (n, g * u)
+            )
+
+        def diagonal(w: np.ndarray) -> np.ndarray:  # (n * r, g * n * u) block-diagonal -> (n, r, g * u)
+            w = by_member(w).reshape(n, w.shape[0] // n, n, g * u)
+            return np.ascontiguousarray(np.stack([w[k, :, k] for k in range(n)]))
+
+        self._rec = diagonal(self.recurrent)
+        self._kernel_groups = n > 1 and groups(self.kernel, g, n)  # a later layer reads its member's block only
+        self._kernel = diagonal(self.kernel) if self._kernel_groups else by_member(self.kernel).reshape(-1, n * g * u)
+        bias = by_member(self.bias)  # (n, g * u), gru: (2, n, g * u)
+        self._bias = (bias[0] if self.cell == "gru" else bias)[:, None, None, :]  # broadcast over (n, b, t, g * u)
+        self._rbias = bias[1][:, None, :] if self.cell == "gru" else None  # gru's recurrent bias, over (n, b, g * u)
 
     @property
     def units(self) -> int:
         return self.recurrent.shape[0]
+
+    @property
+    def member_flops(self) -> int:
+        """Multiply-adds of one step's recurrent matmul per row and member (what one BLAS call computes)."""
+        return int(self._rec.shape[1] * self._rec.shape[2])
 
     def zero_state(self, batch: int) -> State:
         """Zero states for `batch` rows: (h, c) for an LSTM, (h,) otherwise."""
@@ -96,10 +156,15 @@ class Recurrent:
         return (z, z.copy()) if self.cell == "lstm" else (z,)
 
     def project(self, x: np.ndarray) -> np.ndarray:
-        """The input part of every gate for all time steps at once, bias included: (batch, time, gates * units)."""
-        b, t, n = x.shape
-        xw = np.matmul(x.reshape(b * t, n), self.kernel).reshape(b, t, -1)
-        xw += self.bias[0] if self.cell == "gru" else self.bias  # gru: the input bias; the recurrent one is inside
+        """The input part of every gate for all time steps at once, bias included: (members, batch, time,
+        gates * member units), the layout `scan` reads."""
+        b, t, r = x.shape
+        n = self.groups
+        if self._kernel_groups:
+            xw = np.matmul(x.reshape(b * t, n, r // n).transpose(1, 0, 2), self._kernel).reshape(n, b, t, -1)
+        else:
+            xw = np.matmul(x.reshape(b * t, r), self._kernel).reshape(b, t, n, -1).transpose(2, 0, 1, 3)
+        xw += self._bias  # gru: the input bias; the recurrent one is inside
         return xw
 
     def scan(
@@ -110,69 +175,73 @@ class Recurrent:
         outs: np.ndarray | None = None,
         taps: tuple[Taps, State] | None = None,
     ) -> State:
-        """The state after running the projected inputs xw (batch, time, gates * units) from `state`.
+        """The state after running the projected inputs xw (from `project`) from `state`.
 
-        outs (batch, time, units), when given, receives h after every step. Where mask[:, t] is False the step
-        is skipped: the state carries over unchanged (Keras masking). taps = ({step: (rows, positions)}, sinks):
-        after that step the states of those rows are copied into sinks[k][positions]. `state` itself is not
-        changed: the step works on a copy, in place.
+        outs (batch, time, units), C-contiguous, when given, receives h after every step. Where mask[:, t] is
+        False the step is skipped: the state carries over unchanged (Keras masking). taps = ({step: (rows,
+        positions)}, sinks): after that step the states of those rows are copied into sinks[k][positions].
+        `state` itself is not changed: the step works on a copy, in place.
         """
-        u, b = self.units, xw.shape[0]
-        state = tuple(np.array(s, dtype=DTYPE) for s in state)  # a copy: the caller's arrays stay as they were
+        n, b = self.groups, xw.shape[1]
+        u = self._rec.shape[1]
+        # (batch, n * u) -> (n, batch, u): a copy, so the caller's arrays stay as they were
+        state = tuple(np.asarray(s, DTYPE).reshape(b, n, u).transpose(1, 0, 2).copy() for s in state)
         h = state[0]
         act, ract = self._act, self._ract
-        rec = self.recurrent
+        rec = self._rec
+        seq = outs.reshape(b, outs.shape[1], n, u).transpose(2, 0, 1, 3) if outs is not None else None
         if self.cell == "lstm":
             c = state[1]
-            z = np.empty((b, 4 * u), DTYPE)  # gates i, f, c, o
-            g = np.empty((b, u), DTYPE)
+            z = np.empty((n, b, 4 * u), DTYPE)  # gates i, f, c, o
+            g = np.empty((n, b, u), DTYPE)
         elif self.cell == "gru":
-            rb = self.bias[1]
-            hr = np.empty((b, 3 * u), DTYPE)  # recurrent part of the update, reset and candidate gates
-            zr = np.empty((b, 2 * u), DTYPE)
-            g = np.empty((b, u), DTYPE)
+            rb = self._rbias
+            hr = np.empty((n, b, 3 * u), DTYPE)  # recurrent part of the update, reset and candidate gates
+            zr = np.empty((n, b, 2 * u), DTYPE)
+            g = np.empty((n, b, u), DTYPE)
         else:
-            g = np.empty((b, u), DTYPE)
+            g = np.empty((n, b, u), DTYPE)
         tap_at, sinks = taps if taps is not None else ({}, ())
-        for t in range(xw.shape[1]):
+        for t in range(xw.shape[2]):
             old = tuple(s.copy() for s in state) if mask is not None else ()
+            x_t = xw[:, :, t]
             if self.cell == "lstm":
                 np.matmul(h, rec, out=z)
-                z += xw[:, t]
-                act(z[:, 2 * u : 3 * u], g)  # candidate, before the gates' activation overwrites z
+                z += x_t
+                act(z[..., 2 * u : 3 * u], g)  # candidate, before the gates' activation overwrites z
                 ract(z, z)  # one call for all gates; the candidate's quarter is unused
-                c *= z[:, u : 2 * u]  # f * c
-                g *= z[:, :u]  # i * candidate
+                c *= z[..., u : 2 * u]  # f * c
+                g *= z[..., :u]  # i * candidate
                 c += g
                 act(c, h)
-                h *= z[:, 3 * u :]  # o * act(c)
+                h *= z[..., 3 * u :]  # o * act(c)
             elif self.cell == "gru":
                 np.matmul(h, rec, out=hr)  # reset_after=True: the reset gate scales the recurrent candidate
                 hr += rb
-                np.add(xw[:, t, : 2 * u], hr[:, : 2 * u], out=zr)
+                np.add(x_t[..., : 2 * u], hr[..., : 2 * u], out=zr)
                 ract(zr, zr)  # update gate z, reset gate r
-                np.multiply(zr[:, u:], hr[:, 2 * u :], out=g)
-                g += xw[:, t, 2 * u :]
+                np.multiply(zr[..., u:], hr[..., 2 * u :], out=g)
+                g += x_t[..., 2 * u :]
                 act(g, g)  # candidate hh
                 h -= g  # h = z * h + (1 - z) * hh = hh + z * (h - hh)
-                h *= zr[:, :u]
+                h *= zr[..., :u]
                 h += g
             else:
                 np.matmul(h, rec, out=g)
-                g += xw[:, t]
+                g += x_t
                 act(g, h)
             if mask is not None:
                 skip = ~mask[:, t]
                 if skip.any():
                     for s, o in zip(state, old, strict=True):
-                        s[skip] = o[skip]
-            if outs is not None:
-                outs[:, t] = h
+                        s[:, skip] = o[:, skip]
+            if seq is not None:
+                seq[:, :, t] = h
             if t in tap_at:
                 rows, at = tap_at[t]
                 for s, sink in zip(state, sinks, strict=True):
-                    sink[at] = s[rows]
-        return state
+                    sink[at] = s[:, rows].transpose(1, 0, 2).reshape(len(rows), n * u)
+        return tuple(s.transpose(1, 0, 2).reshape(b, n * u) for s in state)
 
 
 @dataclass
@@ -251,43 +320,22 @@ class NumpyModel:
                     xb = outs
         return sinks
 
-    def blas_threads(self, batch: int) -> contextlib.AbstractContextManager[Any]:
-        """BLAS threads for this model's recurrent matmuls at `batch` rows (see blas_threads)."""
-        width = max((r.units * r.recurrent.shape[1] for r in self.recurrent), default=0)
-        return blas_threads(2 * batch * width)
 
-
-# BLAS threads (bench_blas.py, this project's 2-core machine): a second OpenBLAS thread makes a float32 matmul
-# of the engine's shapes 1.6-2x faster from about 2 MFLOP on, quiet or beside one busy process, and nothing
-# below; beside as many busy processes as cores it waits for one, up to a whole time slice per matmul
-# (64x64 @ 64x256: 20 us with one thread, 12 us with two on a quiet machine, 24 ms with two among busy
-# processes). So: one thread below BLAS_MIN_FLOPS, and above it the default only while the load average
-# leaves room for the second thread.
-BLAS_MIN_FLOPS = 4_000_000
+# BLAS threads (bench_blas.py, this project's 2-core machine, the engine's own LSTM step): a second OpenBLAS thread
+# made a step at most 1.2x faster on a quiet machine, and only from thousands of rows on; beside one busy process
+# (or a multithreaded numpy one) it made every step from 64 rows on 1.4-2.8x slower, and beside two up to 400x,
+# waiting a time slice for a core. So the engine's matmuls run on one thread, always.
 _controller: Any = None
 
 
-def core_free() -> bool:
-    """Is the 1-minute load average, this process included, below the cores + 0.5 (room for a second thread)?"""
-    try:
-        return os.getloadavg()[0] < len(os.sched_getaffinity(0)) + 0.5
-    except (OSError, AttributeError):  # no load average or affinity on this platform: assume busy
-        return False
-
-
-@contextlib.contextmanager
-def blas_threads(flops: int) -> Iterator[None]:
-    """Within: one BLAS thread, unless the step's largest matmul has BLAS_MIN_FLOPS or more and a core is free."""
+def one_blas_thread() -> contextlib.AbstractContextManager[Any]:
+    """Within: numpy's BLAS on one thread (threadpoolctl), whatever OPENBLAS_NUM_THREADS says."""
     global _controller
-    if flops >= BLAS_MIN_FLOPS and core_free():
-        yield
-        return
     from threadpoolctl import ThreadpoolController
 
     if _controller is None:
         _controller = ThreadpoolController()
-    with _controller.limit(limits=1, user_api="blas"):
-        yield
+    return _controller.limit(limits=1, user_api="blas")
 
 
 def _snake(name: str) -> str:

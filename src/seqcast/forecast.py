@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from seqcast import files
+from seqcast import engine, files
 from seqcast.data import Dataset
 from seqcast.errors import ConfigError, DataError
 from seqcast.run import Run
@@ -174,9 +174,8 @@ def forecast_origins(
     start = dict(zip(ids.tolist(), lo.tolist(), strict=True))  # the row of values[i] that is units[i][0]
     before = [(i, values[i][o - first : o]) for i, o in jobs]  # the rows the transform reads before each origin
     fut = _future_units(run, scaler, before, future) if future is not None and run.pre["features"] else None
-    model = run.model
     pred = np.empty((len(jobs), steps, n_t), np.float32)
-    with model.blas_threads(min(batch, len(jobs))):
+    with engine.one_blas_thread():
         if stateful:
             _stateful_origins(run, units, series, origin - first, steps, fut, pred, batch)
         else:
@@ -304,7 +303,7 @@ def forecast_from_state(run: Run, st: Any, steps: int, future: list[np.ndarray] 
     model = run.model
     model.states = state.layer_states(run, st)
     per_step = run.pre["kind"] == "many_to_many"
-    with model.blas_threads(len(names)):
+    with engine.one_blas_thread():
         pred = stateful_forecast(
             lambda x, m: model(x, mask=m), st["tail_units"][:, -1:], steps, run.n_targets, fut, None, per_step,
             st["answer"],

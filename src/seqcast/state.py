@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from seqcast import files
+from seqcast import engine, files
 from seqcast.data import Dataset, Series
 from seqcast.errors import DataError
 from seqcast.run import Run
@@ -83,7 +83,7 @@ def build(run: Run, ds: Dataset, batch: int = 4096) -> State:
             for r, u in enumerate(units):
                 x[r, : len(u) - 1] = u[:-1]
             rows = np.arange(len(units))
-            with model.blas_threads(len(units)):
+            with engine.one_blas_thread():
                 model.states = model.warm(x, rows, np.array([len(u) - 1 for u in units]))
                 y = model(np.stack([u[-1:] for u in units]))  # the last row, from the state before it
             answers.append(y[:, -1:] if per_step else y)
@@ -111,7 +111,7 @@ def _window_states(run: Run, units: np.ndarray) -> State:
     if run.steps.per_window:
         x, _ = normalise_window(x, run.steps.window_mean)
     model = run.model
-    with model.blas_threads(len(x)):
+    with engine.one_blas_thread():
         layers = model.warm(x, np.arange(len(x)), np.full(len(x), look_back))
     out: State = {}
     for keys, layer in zip(state_keys(run), layers, strict=True):
@@ -219,7 +219,7 @@ def advance(run: Run, st: State, new: dict[int, tuple[np.ndarray, np.ndarray]]) 
                 run.units(scaler, i, np.concatenate([tail[i][t_len - first:], new[i][1]]))[first:] for i in idx
             ]).astype(np.float32)  # fmt: skip
             model.states = [tuple(s[idx] for s in layer) for layer in states]
-            with model.blas_threads(len(idx)):
+            with engine.one_blas_thread():
                 y = model(x)
             answer[idx] = y[:, -1:] if per_step else y
             for layer, after in zip(states, model.states, strict=True):
