@@ -14,7 +14,9 @@ import numpy as np
 
 from seqcast.errors import DataError
 
-_PANDAS_ABOVE = 20 * 2**20  # bytes: past this a CSV is read by pandas' C parser
+# bytes: past this a CSV is read by pandas' C parser. Below it the csv module is faster, pandas' import included
+# (bench_cli.py: 0.13 s against 0.29 s at 4 MiB, 0.58 s against 0.47 s at 14 MiB)
+_PANDAS_ABOVE = 8 * 2**20
 
 
 # A table is {column: (rows,) array}, with the file line of every row (the header is line 1).
