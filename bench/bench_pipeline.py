@@ -198,7 +198,7 @@ def config_throughput(path: Path, epochs: int) -> dict[str, Any]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--smoke", action="store_true", help="tiny sizes, one round, nothing written")
-    ap.add_argument("--rounds", type=int, default=None, help="rounds (default 3; smoke 1)")
+    ap.add_argument("--rounds", type=int, default=None, help="rounds (default 5; smoke 1)")
     args = ap.parse_args()
     smoke = args.smoke
     rounds = args.rounds or (1 if smoke else 5)
