@@ -63,28 +63,46 @@ def entry_point() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "seqcast"]
 
 
+# Linux counts in a child's ru_maxrss the memory of the process it was forked from (exec records the old
+# address space's high-water mark), so a child of a benchmark that holds 200 MB reports at least 200 MB. The
+# child is therefore started by a small launcher (python -S, about 10 MB), whose own child is the command; the
+# launcher adds about 10 ms to the wall time.
+LAUNCHER = """
+import os, sys
+out, cmd = sys.argv[1], sys.argv[2:]
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(cmd[0], cmd)
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+with open(out, "w") as fh:
+    fh.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_measured(
     cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS in MiB of that child alone, stdout); a failing command raises with its stderr.
-
-    The child's output goes to temporary files and the child is reaped with os.wait4, whose rusage is the
-    child's own (RUSAGE_CHILDREN would be the largest of all children so far).
-    """
+    """(wall seconds, peak RSS in MiB of the command's process alone, stdout); a failing command raises with its
+    stderr. The command runs under LAUNCHER (see above): its peak is its own, not this process's."""
     import tempfile
 
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err, tempfile.TemporaryDirectory() as tmp:
+        rss = Path(tmp) / "maxrss"
+        launch = [sys.executable, "-S", "-c", LAUNCHER, str(rss), *map(str, cmd)]
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, cwd=cwd, stdout=out, stderr=err, text=True)
-        _, status, usage = os.wait4(proc.pid, 0)
+        proc = subprocess.run(launch, env={**os.environ, **(env or {})}, cwd=cwd, stdout=out, stderr=err, text=True)
         seconds = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait for it again
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read(), err.read()
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n{stderr[-3000:]}")
-    return seconds, usage.ru_maxrss / 1024, stdout
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n{stderr[-3000:]}")
+        peak_kib = int(rss.read_text())
+    return seconds, peak_kib / 1024, stdout
 
 
 def run_timed(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> tuple[float, str]:

@@ -122,9 +122,6 @@ def main() -> None:
     print(machine(), flush=True)
     with tempfile.TemporaryDirectory(prefix="bench_update_") as tmp:
         results = [arm for path in PATHS for arm in measure(Path(tmp), path, sizes, repeats)]
-    if args.smoke:
-        print("smoke run OK (nothing written)")
-        return
     lo, hi = sizes
     table = [
         "| path | history rows per series | `seqcast update` (24 new rows), median | peak RSS | "
@@ -164,6 +161,9 @@ def main() -> None:
         *ratios,
     ])  # fmt: skip
     print(body)
+    if args.smoke:
+        print("smoke run OK (nothing written)")
+        return
     write_section("bench_update", body)
 
 

@@ -322,9 +322,9 @@ class NumpyModel:
 
 
 # BLAS threads (bench_blas.py, this project's 2-core machine, the engine's own LSTM step): a second OpenBLAS thread
-# made a step at most 1.2x faster on a quiet machine, and only from thousands of rows on; beside one busy process
-# (or a multithreaded numpy one) it made every step from 64 rows on 1.4-2.8x slower, and beside two up to 400x,
-# waiting a time slice for a core. So the engine's matmuls run on one thread, always.
+# made a step at most 1.23x faster on a quiet machine, and only from about a thousand rows on; from 64 rows on it
+# made it up to 2.7x slower beside one busy process, 5.6x beside a numpy process and 8.3x beside two busy ones
+# (an exploratory run saw 400x), waiting for a core. So the engine's matmuls run on one thread, always.
 _controller: Any = None
 
 

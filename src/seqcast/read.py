@@ -15,8 +15,8 @@ import numpy as np
 from seqcast.errors import DataError
 
 # bytes: past this a CSV is read by pandas' C parser. Below it the csv module is faster, pandas' import included
-# (bench_cli.py: 0.13 s against 0.29 s at 4 MiB, 0.58 s against 0.47 s at 14 MiB)
-_PANDAS_ABOVE = 8 * 2**20
+# (bench_cli.py: 0.30 s against 0.36 s at 8.2 MiB, 0.72 s against 0.53 s at 16.3 MiB; they cross near 10 MiB)
+_PANDAS_ABOVE = 10 * 2**20
 
 
 # A table is {column: (rows,) array}, with the file line of every row (the header is line 1).
