@@ -149,16 +149,15 @@ def _gather(files: list[Path], cfg: DataConfig) -> tuple[_Rows, np.ndarray]:
             file_of.append(np.full(len(rows.lines), i, dtype=np.int32))
     if len(parts) == 1:
         return parts[0], file_of[0]
-    first = parts[0]
-    joined = _Rows(
-        values=np.concatenate([r.values for r in parts]),
-        times=None if first.times is None else np.concatenate([r.times for r in parts if r.times is not None]),
-        kind=first.kind,
-        keys=None if first.keys is None else np.concatenate([r.keys for r in parts if r.keys is not None]),
-        lines=np.concatenate([r.lines for r in parts]),
-        zoned=first.zoned,
-    )
-    return joined, np.concatenate(file_of)
+
+    def joined(name: str) -> Any:  # one field at a time, the parts' arrays dropped: one field's copy at most
+        pieces = [getattr(r, name) for r in parts]
+        for r in parts:
+            setattr(r, name, None)
+        return None if pieces[0] is None else np.concatenate(pieces)
+
+    fields = {f: joined(f) for f in ("values", "times", "keys", "lines")}
+    return _Rows(kind=parts[0].kind, zoned=parts[0].zoned, **fields), np.concatenate(file_of)
 
 
 def _numeric(raw: np.ndarray, col: str, lines: np.ndarray, source: str) -> np.ndarray:
@@ -284,13 +283,14 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None) -> Datase
     resampled: dict[str, dict[str, int]] = {}
     for name, members in groups:
         label = f" of series {name!r}" if name else ""
-        vals, ix = values[members], members  # ix: the row's index in the input, -1 once a gap is filled
+        whole = len(members) == len(values)  # one series, all rows in file order: its arrays are not copied
+        vals, ix = values if whole else values[members], members  # ix: the row's index in the input, -1 if filled
         if times is not None:
-            t = times[members]
-            order = np.argsort(t, kind="stable")
-            if (np.diff(order) < 0).any():
+            t = times if whole else times[members]
+            if (t[1:] < t[:-1]).any():  # rows out of time order: sorted (stably), a copy; in order: left as they are
                 notes.append(f"rows{label} were not in time order; sorted by {cfg.time_column}")
-            t, vals, ix = t[order], vals[order], ix[order]
+                order = np.argsort(t, kind="stable")
+                t, vals, ix = t[order], vals[order], ix[order]
             if cfg.resample is not None:  # before the checks below: several events per bin are the point
                 binned, resampled[name] = resample.apply(t, vals, kind, cfg.resample, columns)
                 t, vals, ix = binned.times, binned.values, ix[binned.first]
