@@ -145,11 +145,6 @@ class Recurrent:
     def units(self) -> int:
         return self.recurrent.shape[0]
 
-    @property
-    def member_flops(self) -> int:
-        """Multiply-adds of one step's recurrent matmul per row and member (what one BLAS call computes)."""
-        return int(self._rec.shape[1] * self._rec.shape[2])
-
     def zero_state(self, batch: int) -> State:
         """Zero states for `batch` rows: (h, c) for an LSTM, (h,) otherwise."""
         z = np.zeros((batch, self.units), DTYPE)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from seqcast.config import Config
+from seqcast.engine import GATES
 from seqcast.windows import PAD_VALUE
 
 if TYPE_CHECKING:
@@ -87,7 +88,7 @@ def merge(
     wide = cfg.model_copy(deep=True)
     wide.model.units = [u * n for u in cfg.model.units]
     merged = build_model(wide, n_inputs, n_targets, batch_size=batch_size)
-    gates = {"lstm": 4, "gru": 3, "simple_rnn": 1}[cfg.model.cell]
+    gates = GATES[cfg.model.cell]
     shared_input = True  # the first recurrent layer reads the model's input; every later one, its members' blocks
     for layer, parts in zip(
         recurrent_layers(merged), zip(*(recurrent_layers(m) for m in members), strict=True), strict=True
@@ -113,7 +114,7 @@ def merge(
 
 def parameter_count(cfg: Config, n_inputs: int, n_targets: int) -> int:
     """Trainable parameters of the model cfg describes (what Keras' model.count_params() would say)."""
-    gates = {"lstm": 4, "gru": 3, "simple_rnn": 1}[cfg.model.cell]
+    gates = GATES[cfg.model.cell]
     bias = 2 if cfg.model.cell == "gru" else 1  # GRU (reset_after=True) has an input and a recurrent bias
 
     def stack(n_in: int) -> tuple[int, int]:
