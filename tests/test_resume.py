@@ -242,7 +242,9 @@ def test_an_ensemble_stopped_before_its_first_epoch_leaves_no_checkpoint_to_resu
         "training.epochs=500",
         "--set",
         "training.early_stopping.patience=null",
-    ]
+        "--set",
+        "training.batch_size=1",  # a long first epoch: the poll below sees run.json before any epoch ends, even
+    ]  # on a loaded machine (CI once saw member-0's state.json already written with the default batch)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     stamp = tmp_path / ".part.checkpoint" / "run.json"
     deadline = time.monotonic() + 240
