@@ -413,6 +413,67 @@ def test_auto_transform_trials_show_their_progress(tmp_path: Path) -> None:
     assert "trial" not in quiet.stderr
 
 
+def test_the_tensorflow_import_is_waited_for_inside_the_busy_hook(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """train_run imports TensorFlow (seconds of silence otherwise) inside hooks.busy, and only there."""
+    from seqcast import tfimport
+
+    events: list[str] = []
+
+    class Busy:
+        def __init__(self, message: str) -> None:
+            events.append(f"busy {message}")
+
+        def __enter__(self) -> None:
+            events.append("enter")
+
+        def __exit__(self, *exc: object) -> None:
+            events.append("exit")
+
+    def fake_import(quiet: bool = True) -> None:
+        events.append("import")
+        raise KeyboardInterrupt  # stops the run here: what follows needs no checking
+
+    monkeypatch.setattr(tfimport, "import_tf", fake_import)
+    cfg = load_config(write_config(tmp_path, training={"epochs": 1}))
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.train_run(cfg, hooks=pipeline.Hooks(busy=Busy))
+    assert events == ["busy importing TensorFlow", "enter", "import", "exit"]
+
+
+def test_the_busy_spinner_reaches_a_terminal_while_descriptor_2_is_silenced(tmp_path: Path) -> None:
+    """console.busy draws on its own copy of the terminal: tfimport points descriptor 2 at /dev/null meanwhile."""
+    import os
+    import pty
+
+    code = (
+        "import os, time\n"
+        "from seqcast import console\n"
+        "with console.busy('importing TensorFlow'):\n"
+        "    saved = os.dup(2); os.dup2(os.open(os.devnull, os.O_WRONLY), 2); time.sleep(1.0); os.dup2(saved, 2)\n"
+        "print('done', flush=True)\n"
+    )
+    main, child = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=child, text=True)
+    os.close(child)
+    out, _ = proc.communicate(timeout=60)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:  # EIO: the child's side is closed and read to the end
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(main)
+    assert proc.returncode == 0 and out == "done\n"
+    assert seen.count(b"importing TensorFlow") >= 3  # it kept turning while descriptor 2 went to /dev/null
+    piped = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert piped.returncode == 0 and piped.stderr == ""  # not a terminal: no spinner in a log
+
+
 def test_data_errors_come_before_the_run_directory_is_touched(tmp_path: Path) -> None:
     config = write_config(tmp_path, data={"targets": ["nope"]}, training={"epochs": 1})
     res = CliRunner().invoke(app, ["train", str(config), "--quiet"])

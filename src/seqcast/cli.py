@@ -225,6 +225,7 @@ def train(
             hooks.info = console.note
             hooks.prepared = lambda prep: console.train_header(prep, to_stderr=as_json)
             hooks.progress = console.epoch_progress
+            hooks.busy = console.busy
         result = train_run(
             cfg,
             config_path=config,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from typing import IO, Any, cast
 
@@ -16,8 +18,6 @@ class _Console(Console):
     def on_broken_pipe(self) -> None:
         """The reader went away (`seqcast evaluate | head`): stop quietly with exit 0; nothing is wrong (rich
         exits 1)."""
-        import os
-
         self.quiet = True
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's final flush must not fail
         raise SystemExit(0)
@@ -45,6 +45,17 @@ def error(message: str) -> None:
 def note(message: str) -> None:
     """A remark on stderr; `message` is shown as plain text (no markup, no control codes)."""
     err.print(f"[dim]{safe(message)}[/]", highlight=False, soft_wrap=True)
+
+
+def busy(message: str) -> contextlib.AbstractContextManager[Any]:
+    """A spinner on a terminal's stderr while `message` is under way. It writes to a copy of the descriptor:
+    TensorFlow's import, the wait it is for, points descriptor 2 at /dev/null (seqcast.tfimport)."""
+    if not err.is_terminal:
+        return contextlib.nullcontext()
+    stack = contextlib.ExitStack()
+    term = stack.enter_context(os.fdopen(os.dup(sys.stderr.fileno()), "w", encoding=sys.stderr.encoding))
+    stack.enter_context(Console(file=term, stderr=True).status(safe(message), spinner="dots"))
+    return stack
 
 
 def preview_tables(doc: dict[str, Any], total_series: int | None = None) -> list[Any]:

@@ -37,13 +37,15 @@ class Hooks:
     note: messages a user must see (data notes, where a checkpoint is kept, a first Ctrl-C);
     info: remarks on the way (the auto trials, how replicas share a batch, a worker done);
     prepared: called once the data is in model units, before training (the command line prints its header);
-    progress(epochs, label): a Keras callback showing the epochs of a fit (the run's, or an auto trial's).
+    progress(epochs, label): a Keras callback showing the epochs of a fit (the run's, or an auto trial's);
+    busy(message): a context around a silent wait (TensorFlow's import) that shows it is under way.
     """
 
     note: Note = silent
     info: Note = silent
     prepared: Callable[[Prepared], None] = field(default=lambda prep: None)
     progress: Progress | None = None
+    busy: Callable[[str], contextlib.AbstractContextManager[Any]] = contextlib.nullcontext
 
 
 @dataclass
@@ -103,7 +105,8 @@ def train_run(
 
     hooks = hooks or Hooks()
     check_size(cfg, len(cfg.inputs), len(cfg.data.targets))  # before TensorFlow allocates anything
-    import_tf(quiet=not debug)
+    with hooks.busy("importing TensorFlow"):
+        import_tf(quiet=not debug)
     distribute.check(cfg)  # multi_worker: TF_CONFIG names the cluster and this task
     target = Path(output_dir).absolute() if output_dir is not None else Path(cfg.output.dir or "runs/run").absolute()
     if output_dir is not None:  # the run's config.yaml says where the run is (the caller's config is left as it was)
