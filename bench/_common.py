@@ -44,8 +44,15 @@ def machine(*packages: str) -> str:
     )
 
 
-def write_section(name: str, body: str) -> None:
-    """Replace (or append) the section between the markers of `name` in bench/RESULTS.md."""
+def write_section(name: str, body: str, dry: bool = False) -> None:
+    """Replace (or append) the section between the markers of `name` in bench/RESULTS.md.
+
+    dry (a smoke run): the report was built, so its code ran; it is checked and nothing is written.
+    """
+    if dry:
+        assert body.strip(), f"the {name} report is empty"
+        print(f"smoke run OK: the {name} report built ({len(body.splitlines())} lines), nothing written")
+        return
     path = HERE / "RESULTS.md"
     text = path.read_text() if path.exists() else "# seqcast benchmarks\n\nEach section is written by its script.\n"
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"

@@ -163,7 +163,7 @@ def readers(work: Path, sizes: list[int], runs: int) -> list[dict[str, float]]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--smoke", action="store_true", help="2 runs per command, nothing written")
+    ap.add_argument("--smoke", action="store_true", help="2 runs per command; the report is built, not written")
     ap.add_argument("--runs", type=int, default=None, help="runs per command (default 15)")
     args = ap.parse_args()
     runs = args.runs or (2 if args.smoke else 15)
@@ -219,11 +219,8 @@ def main() -> None:
         print(f"  {c / 1e3:7.1f} ms cumulative  {n}")
 
     assert not bad, "TensorFlow or Keras was imported by a command that must not import it"
-    if args.smoke:
-        print("smoke run OK (nothing written)")
-        return
-
-    assert threshold_ok, "read._PANDAS_ABOVE is not where pandas starts to read faster than the csv module"
+    if not args.smoke:  # two small files say nothing about where pandas wins
+        assert threshold_ok, "read._PANDAS_ABOVE is not where pandas starts to read faster than the csv module"
     verdict = lambda ok: "**PASS**" if ok else "**FAIL**"  # noqa: E731
     table = "\n".join(
         f"| `seqcast {' '.join(r['cmd'])}` | {statistics.median(r['times']):.3f} | "
@@ -283,8 +280,9 @@ Import time of `seqcast {" ".join(slow["cmd"])}` (`python -X importtime`, one ru
 |---|---|
 {selft}
 """
-    write_section("bench_cli", body)
-    print("wrote the bench/RESULTS.md section")
+    write_section("bench_cli", body, dry=args.smoke)
+    if not args.smoke:
+        print("wrote the bench/RESULTS.md section")
 
 
 if __name__ == "__main__":
