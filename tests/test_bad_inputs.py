@@ -1589,6 +1589,41 @@ def test_a_history_without_the_runs_utc_offsets_is_refused(tmp_path: Path, write
     assert res.stdout.splitlines()[1].startswith("2024-03-03 11:00")  # 12:00+01:00 then one hour on, in UTC
 
 
+@pytest.mark.parametrize("failing", ["target.csv", "b.csv", "c.csv"])
+def test_files_written_together_all_come_back_when_a_later_rename_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    """together(): the files renamed into place before the failing rename get their old content back (a symbolic
+    link's target too), a file that was new goes again, and no temporary file is left."""
+    from seqcast import files
+    from seqcast.errors import DataError
+
+    old = {"a.csv": "old a\n", "target.csv": "the link's target\n", "c.csv": "old c\n"}
+    for name, text in old.items():
+        (tmp_path / name).write_text(text)
+    (tmp_path / "linked.csv").symlink_to("target.csv")
+    real_replace = os.replace
+    renamed: list[str] = []
+
+    def replace(src: str, dst: object) -> None:
+        if Path(str(dst)).name == failing:
+            raise OSError(28, "No space left on device")
+        real_replace(src, dst)  # type: ignore[arg-type]
+        renamed.append(Path(str(dst)).name)
+
+    monkeypatch.setattr(files.os, "replace", replace)
+    with pytest.raises(DataError, match="No space left on device") as err, files.together():
+        for name in ["a.csv", "linked.csv", "b.csv", "c.csv"]:  # b.csv is new; linked.csv writes target.csv
+            files.atomic_write(tmp_path / name, f"new {name}\n".encode())
+    assert err.value.where == str(tmp_path / failing)
+    order = ["a.csv", "target.csv", "b.csv", "c.csv"]
+    assert renamed[: order.index(failing)] == order[: order.index(failing)]  # these were replaced, then put back
+    for name, text in old.items():
+        assert (tmp_path / name).read_text() == text
+    assert (tmp_path / "linked.csv").is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "c.csv", "linked.csv", "target.csv"]
+
+
 def test_a_replaced_file_keeps_its_own_permissions(tmp_path: Path) -> None:
     from seqcast import files
 

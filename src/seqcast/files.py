@@ -48,8 +48,8 @@ _made: list[Path] = []  # the folders those writes made, removed again when the 
 def together() -> Iterator[None]:
     """Every atomic_write inside the block is written to its temporary file at once but renamed into place only
     when the block ends without an error: a command that writes several files (a forecast and its plot)
-    changes none of them when one fails, and the folders it made for them go again. Nested blocks commit with
-    the outermost."""
+    changes none of them when one fails, even when a rename fails after others (`_commit`), and the folders it
+    made for them go again. Nested blocks commit with the outermost."""
     global _staged
     if _staged is not None:
         yield
@@ -57,11 +57,7 @@ def together() -> Iterator[None]:
     _staged, _made[:] = [], []
     try:
         yield
-        for tmp, path in _staged:
-            try:
-                os.replace(tmp, path)
-            except OSError as exc:
-                raise DataError(f"cannot write the file: {exc.strerror or exc}", where=str(path)) from None
+        _commit(_staged)
     except BaseException:
         for tmp, _ in _staged:
             with contextlib.suppress(FileNotFoundError):
@@ -72,6 +68,37 @@ def together() -> Iterator[None]:
         raise
     finally:
         _staged = None
+
+
+def _commit(staged: list[tuple[str, Path]]) -> None:
+    """Rename every staged file into place, or none: a file already replaced when a later rename fails gets its
+    old content back (kept meanwhile as a hard link beside it), and a file that did not exist goes again."""
+    kept: dict[Path, str] = {}  # old content of a path about to be replaced, as a hard link
+    replaced: list[tuple[Path, bool]] = []  # each path renamed into place, and whether it is new
+    try:
+        for tmp, path in staged:
+            new = not os.path.lexists(path)
+            if not new:
+                with contextlib.suppress(OSError):  # a file system without hard links: no way back for this one
+                    os.link(path, f"{tmp}.old", follow_symlinks=False)
+                    kept[path] = f"{tmp}.old"
+            try:
+                os.replace(tmp, path)
+            except OSError as exc:
+                raise DataError(f"cannot write the file: {exc.strerror or exc}", where=str(path)) from None
+            replaced.append((path, new))
+    except BaseException:
+        for path, new in replaced:
+            with contextlib.suppress(OSError):
+                if path in kept:
+                    os.replace(kept.pop(path), path)
+                elif new:
+                    path.unlink()
+        raise
+    finally:
+        for old in kept.values():
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(old)
 
 
 def write_json(path: Path, doc: Any) -> None:
