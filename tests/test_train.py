@@ -442,22 +442,15 @@ def test_the_tensorflow_import_is_waited_for_inside_the_busy_hook(
     assert events == ["busy importing TensorFlow", "enter", "import", "exit"]
 
 
-def test_the_busy_spinner_reaches_a_terminal_while_descriptor_2_is_silenced(tmp_path: Path) -> None:
-    """console.busy draws on its own copy of the terminal: tfimport points descriptor 2 at /dev/null meanwhile."""
+def _stderr_on_a_terminal(cmd: list[str]) -> tuple[subprocess.CompletedProcess[str], bytes]:
+    """Run cmd with stderr on a pseudo-terminal (stdout piped): the process, and what reached the terminal."""
     import os
     import pty
 
-    code = (
-        "import os, time\n"
-        "from seqcast import console\n"
-        "with console.busy('importing TensorFlow'):\n"
-        "    saved = os.dup(2); os.dup2(os.open(os.devnull, os.O_WRONLY), 2); time.sleep(1.0); os.dup2(saved, 2)\n"
-        "print('done', flush=True)\n"
-    )
     main, child = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=child, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=child, text=True)
     os.close(child)
-    out, _ = proc.communicate(timeout=60)
+    out, _ = proc.communicate(timeout=120)
     seen = b""
     while True:
         try:
@@ -468,10 +461,35 @@ def test_the_busy_spinner_reaches_a_terminal_while_descriptor_2_is_silenced(tmp_
             break
         seen += chunk
     os.close(main)
-    assert proc.returncode == 0 and out == "done\n"
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, ""), seen
+
+
+def test_the_busy_spinner_reaches_a_terminal_while_descriptor_2_is_silenced(tmp_path: Path) -> None:
+    """console.busy draws on its own copy of the terminal: tfimport points descriptor 2 at /dev/null meanwhile."""
+    code = (
+        "import os, time\n"
+        "from seqcast import console\n"
+        "with console.busy('importing TensorFlow'):\n"
+        "    saved = os.dup(2); os.dup2(os.open(os.devnull, os.O_WRONLY), 2); time.sleep(1.0); os.dup2(saved, 2)\n"
+        "print('done', flush=True)\n"
+    )
+    proc, seen = _stderr_on_a_terminal([sys.executable, "-c", code])
+    assert proc.returncode == 0 and proc.stdout == "done\n"
     assert seen.count(b"importing TensorFlow") >= 3  # it kept turning while descriptor 2 went to /dev/null
     piped = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert piped.returncode == 0 and piped.stderr == ""  # not a terminal: no spinner in a log
+
+
+def test_evaluate_shows_it_is_busy_on_a_terminal_only(tmp_path: Path) -> None:
+    config = write_config(tmp_path, training={"epochs": 1})
+    res = CliRunner().invoke(app, ["train", str(config), "--quiet", "--output-dir", str(tmp_path / "run")])
+    assert res.exit_code == 0, res.output
+    cmd = [sys.executable, "-m", "seqcast", "evaluate", "--run", str(tmp_path / "run")]
+    proc, seen = _stderr_on_a_terminal(cmd)
+    assert proc.returncode == 0 and "test backtest:" in proc.stdout
+    assert b"backtest on the test part" in seen
+    piped = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert piped.returncode == 0 and "backtest on the test part" not in piped.stderr
 
 
 def test_data_errors_come_before_the_run_directory_is_touched(tmp_path: Path) -> None:

@@ -355,7 +355,8 @@ def evaluate(
             def draw(opened: Any, ds: Any, kept: dict[str, Any]) -> int:
                 return plot_backtest(opened, ds, kept, path=plot)
 
-        doc, _, drawn, notes = backtest(run, horizon, draw)
+        with console.busy("backtest on the test part"):  # seconds on a long series
+            doc, _, drawn, notes = backtest(run, horizon, draw)
         for note in notes:  # stderr, with --json too
             console.note(note)
         if as_json:
