@@ -480,16 +480,28 @@ def test_the_busy_spinner_reaches_a_terminal_while_descriptor_2_is_silenced(tmp_
     assert piped.returncode == 0 and piped.stderr == ""  # not a terminal: no spinner in a log
 
 
-def test_evaluate_shows_it_is_busy_on_a_terminal_only(tmp_path: Path) -> None:
-    config = write_config(tmp_path, training={"epochs": 1})
-    res = CliRunner().invoke(app, ["train", str(config), "--quiet", "--output-dir", str(tmp_path / "run")])
+def test_commands_show_they_are_busy_on_a_terminal_only(tmp_path: Path) -> None:
+    """evaluate, forecast, update and window-preview say what they are doing on a terminal (seconds on a long
+    series); a pipe or a log gets nothing of it."""
+    config = write_config(tmp_path, data={"features": []}, training={"epochs": 1})
+    run = str(tmp_path / "run")
+    res = CliRunner().invoke(app, ["train", str(config), "--quiet", "--output-dir", run])
     assert res.exit_code == 0, res.output
-    cmd = [sys.executable, "-m", "seqcast", "evaluate", "--run", str(tmp_path / "run")]
-    proc, seen = _stderr_on_a_terminal(cmd)
-    assert proc.returncode == 0 and "test backtest:" in proc.stdout
-    assert b"backtest on the test part" in seen
-    piped = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    assert piped.returncode == 0 and "backtest on the test part" not in piped.stderr
+    new_rows = tmp_path / "new.csv"
+    new_rows.write_text("time,series,y\n2022-03-22,A,0.5\n")
+    commands = {
+        "backtest on the test part": ["evaluate", "--run", run],
+        "forecasting 3 steps": ["forecast", "--run", run, "--steps", "3"],
+        "reading new.csv": ["update", "--run", run, "--data", str(new_rows)],
+        "reading sine.csv": ["window-preview", str(config)],
+    }
+    for message, args in commands.items():
+        cmd = [sys.executable, "-m", "seqcast", *args]
+        proc, seen = _stderr_on_a_terminal(cmd)
+        assert proc.returncode == 0, (args, seen)
+        assert message.encode() in seen, (args, seen)
+        piped = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        assert piped.returncode == 0 and message not in piped.stderr and message not in piped.stdout
 
 
 def test_data_errors_come_before_the_run_directory_is_touched(tmp_path: Path) -> None:

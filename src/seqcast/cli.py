@@ -160,7 +160,8 @@ def window_preview(
         rows = None if limit is None and as_json and cfg.stateful else shown_rows  # stateful JSON: every row
         if plot is not None:
             files.check_output(plot, "--plot", {"the data (data.path)": cfg.data.path, "the config": config})
-        p = plan(cfg)
+        with console.busy(f"reading {Path(cfg.data.path).name}"):  # seconds for millions of rows
+            p = plan(cfg)
         doc = preview_doc(p, limit=rows)
         if plot is not None:  # first: a plot that cannot be written fails the command before anything is printed
             plot_preview(p, str(plot), limit=None)
@@ -308,7 +309,8 @@ def forecast(
         if plot is not None:
             files.check_output(plot, "--plot", owned, {"--output": table} if table is not None else None)
         levels = sorted(set(interval or []))
-        frame, ds, pred = fc.forecast(r, steps, data, future, levels)
+        with console.busy(f"forecasting {steps:,} steps"):
+            frame, ds, pred = fc.forecast(r, steps, data, future, levels)
         for note in [*ds.notes, *fc.gap_notes(r, ds), *range_notes(r, ds)]:
             console.note(note)
         drawn = 0
@@ -382,7 +384,8 @@ def update(
         from seqcast import console
         from seqcast.update import update as advance
 
-        doc = advance(run, data)
+        with console.busy(f"reading {data.name}"):
+            doc = advance(run, data)
         for note in doc.get("notes", []):  # stderr, with --json too
             console.note(note)
         if as_json:
