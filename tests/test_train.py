@@ -467,15 +467,18 @@ def _stderr_on_a_terminal(cmd: list[str]) -> tuple[subprocess.CompletedProcess[s
 def test_the_busy_spinner_reaches_a_terminal_while_descriptor_2_is_silenced(tmp_path: Path) -> None:
     """console.busy draws on its own copy of the terminal: tfimport points descriptor 2 at /dev/null meanwhile."""
     code = (
-        "import os, time\n"
+        "import os, sys, time\n"
         "from seqcast import console\n"
         "with console.busy('importing TensorFlow'):\n"
-        "    saved = os.dup(2); os.dup2(os.open(os.devnull, os.O_WRONLY), 2); time.sleep(1.0); os.dup2(saved, 2)\n"
+        "    saved = os.dup(2); os.dup2(os.open(os.devnull, os.O_WRONLY), 2)\n"
+        "    print('chatter', file=sys.stderr, flush=True)\n"  # silenced, as TensorFlow's start-up lines are
+        "    time.sleep(1.0); os.dup2(saved, 2)\n"
         "print('done', flush=True)\n"
     )
     proc, seen = _stderr_on_a_terminal([sys.executable, "-c", code])
     assert proc.returncode == 0 and proc.stdout == "done\n"
     assert seen.count(b"importing TensorFlow") >= 3  # it kept turning while descriptor 2 went to /dev/null
+    assert b"chatter" not in seen  # the spinner did not take over sys.stderr
     piped = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert piped.returncode == 0 and piped.stderr == ""  # not a terminal: no spinner in a log
 

@@ -8,7 +8,9 @@ import sys
 from typing import IO, Any, cast
 
 from rich.console import Console
+from rich.live import Live
 from rich.markup import escape
+from rich.spinner import Spinner
 from rich.table import Table
 
 from seqcast.files import STDOUT
@@ -48,13 +50,14 @@ def note(message: str) -> None:
 
 
 def busy(message: str) -> contextlib.AbstractContextManager[Any]:
-    """A spinner on a terminal's stderr while `message` is under way. It writes to a copy of the descriptor:
-    TensorFlow's import, the wait it is for, points descriptor 2 at /dev/null (seqcast.tfimport)."""
+    """A spinner on a terminal's stderr while `message` is under way, drawn on a copy of the descriptor (TensorFlow's
+    import, the wait it is for, points descriptor 2 at /dev/null) and taking over neither sys.stdout nor sys.stderr."""
     if not err.is_terminal:
         return contextlib.nullcontext()
     stack = contextlib.ExitStack()
-    term = stack.enter_context(os.fdopen(os.dup(sys.stderr.fileno()), "w", encoding=sys.stderr.encoding))
-    stack.enter_context(Console(file=term, stderr=True).status(safe(message), spinner="dots"))
+    term = Console(file=stack.enter_context(os.fdopen(os.dup(sys.stderr.fileno()), "w", encoding=sys.stderr.encoding)))
+    spin = Spinner("dots", text=safe(message), style="green")
+    stack.enter_context(Live(spin, console=term, transient=True, redirect_stdout=False, redirect_stderr=False))
     return stack
 
 
@@ -435,10 +438,8 @@ def plot_written(plot: Any, drawn: int, n_series: int, to_stderr: bool = False) 
 
 def update_table(doc: dict[str, Any]) -> None:
     """What `seqcast update` did, per series."""
-    t = Table(
-        title=f"update: {doc['rows_added']:,} new rows, {doc['rows_skipped']:,} already known (skipped)",
-        title_justify="left",
-    )
+    title = f"update: {doc['rows_added']:,} new rows, {doc['rows_skipped']:,} already known (skipped)"
+    t = Table(title=title, title_justify="left")
     for col, just in (("series", "left"), ("added", "right"), ("skipped", "right"), ("last time", "left")):
         t.add_column(col, justify=just)  # type: ignore[arg-type]
     for name, c in list(doc["series"].items())[:20]:
