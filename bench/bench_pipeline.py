@@ -113,7 +113,7 @@ def arm_dataset(prep: Any, x: np.ndarray, y: np.ndarray, epochs: int) -> tuple[f
     bs = prep.cfg.training.batch_size
     ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=0).batch(bs).prefetch(tf.data.AUTOTUNE)
     model, timer = fresh_model(prep), EpochTimer()
-    model.fit(ds, epochs=epochs, callbacks=[timer.cb], verbose=0)
+    model.fit(ds, epochs=epochs, callbacks=[timer.cb], verbose=0, shuffle=False)  # the Dataset shuffles
     return timer.cb.seconds[-1], -(-len(x) // bs)
 
 
