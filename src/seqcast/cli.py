@@ -321,7 +321,7 @@ def forecast(
                 bands = fc.forecast_bands(r, ds.names, pred, levels, ds)
                 drawn = plots.plot_forecast(r, ds, history.future_times(r, ds, steps), pred, plot, bands=bands)
         if to_stdout:
-            write_stdout(frame.to_csv(index=False))
+            write_stdout(frame.to_csv())
         console.forecast_table(frame, steps, output, plot, drawn, to_stderr=to_stdout)
 
     guarded(go)

@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.spinner import Spinner
 from rich.table import Table
 
+from seqcast import table
 from seqcast.files import STDOUT
 
 
@@ -418,10 +419,9 @@ def forecast_table(frame: Any, steps: int, output: Any, plot: Any, drawn: int = 
         else:
             t.add_column(safe(c), justify="right" if frame[c].dtype.kind in "fi" else "left")
 
-    def cell(v: Any) -> str:
-        return f"{v:.4g}" if isinstance(v, float) else safe(str(v))
-
-    for _, r in frame.head(SHOWN_ROWS).iterrows():
+    cell = lambda v: f"{v:.4g}" if isinstance(v, float) else safe(str(v))  # noqa: E731
+    head = {c: table.shown(frame[c][:SHOWN_ROWS]) for c in cols}
+    for r in ({c: v[k] for c, v in head.items()} for k in range(min(len(frame), SHOWN_ROWS))):
         t.add_row(*(f"{cell(r[c])} .. {cell(r[hi_of[c]])}" if c in hi_of else cell(r[c]) for c in shown))
     where.print(t)
     if output is not None:

@@ -20,6 +20,7 @@ from seqcast import engine, files
 from seqcast.data import Dataset
 from seqcast.errors import ConfigError, DataError
 from seqcast.run import Run
+from seqcast.table import Table
 from seqcast.transforms import normalise_window
 
 Predict = Callable[[np.ndarray], np.ndarray]
@@ -336,29 +337,27 @@ def forecast_bands(run: Run, names: list[str], pred: np.ndarray, levels: list[in
     return {lv: intervals.bands(cal, pred, names, run.pre["targets"], lv) for lv in levels}
 
 
-def forecast_frame(run: Run, ds: Dataset, times: list[np.ndarray], pred: np.ndarray, bands: Bands | None = None) -> Any:
+def forecast_frame(
+    run: Run, ds: Dataset, times: list[np.ndarray], pred: np.ndarray, bands: Bands | None = None
+) -> Table:
     """The forecast table: series column (if any), time column (or step), one column per target, each followed by
-    `<target>_lo_<level>` and `<target>_hi_<level>` for every interval level."""
-    import pandas as pd
-
-    cfg = run.cfg.data
-    frames = []
-    for i, s in enumerate(ds.series):
-        cols: dict[str, Any] = {}
-        if cfg.series_column:
-            cols[cfg.series_column] = s.name
-        cols[cfg.time_column or "step"] = times[i]
-        for j, t in enumerate(run.pre["targets"]):
-            cols[t] = pred[i, :, j]
-            for level, (lo, hi) in sorted((bands or {}).items()):
-                cols[f"{t}_lo_{level}"], cols[f"{t}_hi_{level}"] = lo[i, :, j], hi[i, :, j]
-        frames.append(pd.DataFrame(cols))
-    return pd.concat(frames, ignore_index=True)
+    `<target>_lo_<level>` and `<target>_hi_<level>` for every interval level; series after series."""
+    cfg, n = run.cfg.data, pred.shape[1]
+    cols: dict[str, np.ndarray] = {}
+    if cfg.series_column:
+        cols[cfg.series_column] = np.repeat(np.array([s.name for s in ds.series], dtype=object), n)
+    cols[cfg.time_column or "step"] = np.concatenate(times) if times else np.empty(0, np.int64)
+    for j, t in enumerate(run.pre["targets"]):
+        cols[t] = pred[:, :, j].astype(np.float64).reshape(-1)
+        for level, (lo, hi) in sorted((bands or {}).items()):
+            cols[f"{t}_lo_{level}"] = lo[:, :, j].astype(np.float64).reshape(-1)
+            cols[f"{t}_hi_{level}"] = hi[:, :, j].astype(np.float64).reshape(-1)
+    return Table(cols)
 
 
 def forecast(
     run: Run, steps: int, data: Path | None = None, future: Path | None = None, levels: list[int] | None = None
-) -> tuple[Any, Dataset, np.ndarray]:
+) -> tuple[Table, Dataset, np.ndarray]:
     """(forecast table, history, predictions (series, steps, targets)) for every series; with interval levels,
     the table holds each level's bounds (forecast_bands)."""
     from seqcast import history, intervals, state
@@ -392,16 +391,16 @@ def gap_notes(run: Run, ds: Dataset) -> list[str]:
     return [] if state.stateful(run) else end_gap_notes(ds, int(run.pre["look_back"]) + run.steps.lost)
 
 
-def write_table(frame: Any, path: Path) -> None:
+def write_table(frame: Table, path: Path) -> None:
     """CSV or parquet by suffix, written atomically."""
     import io
 
     if path.suffix.lower() in {".parquet", ".pq"}:
         buf = io.BytesIO()
-        frame.to_parquet(buf, index=False)
+        frame.to_pandas().to_parquet(buf, index=False)
         files.atomic_write(path, buf.getvalue())
     else:
-        files.atomic_write(path, frame.to_csv(index=False).encode())
+        files.atomic_write(path, frame.to_csv().encode())
 
 
 MAX_STEPS = 100_000  # an autoregressive forecast further ahead feeds back 100,000 of its own guesses

@@ -1,0 +1,86 @@
+"""The forecast table: named columns of numpy arrays, and their CSV text, without importing pandas.
+
+The text is the bytes of pandas' `DataFrame.to_csv(index=False)` for the same columns: pandas writes each float
+with numpy's shortest repr, an empty cell for NaN, and every time of a column at the coarsest resolution that
+shows each time exactly (dates only, seconds, milliseconds, ...); the csv module writes Python's repr of the same
+floats, and numpy the times at the resolution chosen here. A column of another kind (float32, objects that are
+not all strings, times other than naive nanoseconds) sends the table through pandas.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+Unit = Literal["D", "s", "ms", "us", "ns"]
+_NS: dict[Unit, int] = {"D": 86_400 * 10**9, "s": 10**9, "ms": 10**6, "us": 10**3}
+
+
+@dataclass
+class Table:
+    """Columns of equal length, in order."""
+
+    data: dict[str, np.ndarray]
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.data)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.data[name]
+
+    def __len__(self) -> int:
+        return len(next(iter(self.data.values()))) if self.data else 0
+
+    def to_pandas(self) -> Any:
+        import pandas as pd
+
+        return pd.DataFrame(self.data)
+
+    def to_csv(self) -> str:
+        """The CSV text, as pandas' to_csv(index=False) writes it."""
+        cells = [_cells(v) for v in self.data.values()]
+        if any(c is None for c in cells):
+            return str(self.to_pandas().to_csv(index=False))
+        buf = io.StringIO()
+        out = csv.writer(buf, lineterminator=os.linesep)  # pandas' defaults: minimal quoting, os.linesep
+        out.writerow(self.data)
+        out.writerows(zip(*cells, strict=True))
+        return buf.getvalue()
+
+
+def shown(values: np.ndarray) -> list[Any]:
+    """A column's cells for a printed table: times as the CSV has them, other values as Python values."""
+    if values.dtype == np.dtype("datetime64[ns]"):
+        return _times(values) or [str(v) for v in values]
+    return list(values.tolist())
+
+
+def _cells(values: np.ndarray) -> list[Any] | None:
+    """A column's cells as the csv module should write them, or None where only pandas formats it right."""
+    if values.dtype == np.float64:  # float32: pandas writes float32's own shortest repr
+        cells = values.tolist()
+        return ["" if v != v else v for v in cells] if np.isnan(values).any() else cells  # NaN: an empty cell
+    if values.dtype.kind in "iu":
+        return list(values.tolist())
+    if values.dtype == np.dtype("datetime64[ns]"):
+        return _times(values)
+    if values.dtype.kind == "O" and all(isinstance(v, str) for v in values):
+        return list(values.tolist())
+    return None
+
+
+def _times(values: np.ndarray) -> list[str] | None:
+    """Naive times as pandas writes them: the date alone when every time is midnight, else date and time to the
+    second, millisecond, microsecond or nanosecond, whichever every value needs."""
+    if (values != values).any():  # NaT: pandas writes an empty cell
+        return None
+    ns = values.view(np.int64)
+    unit: Unit = next((u for u, step in _NS.items() if not (ns % step).any()), "ns")
+    text = np.datetime_as_string(values, unit=unit).tolist()
+    return text if unit == "D" else [t.replace("T", " ") for t in text]
