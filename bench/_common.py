@@ -62,6 +62,7 @@ def write_section(name: str, body: str, dry: bool = False) -> None:
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
     path.write_text(text)
+    print(f"wrote the {name} section of bench/RESULTS.md")
 
 
 def entry_point() -> list[str]:

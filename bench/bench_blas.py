@@ -150,8 +150,6 @@ runs on one thread always (`engine.one_blas_thread`); this script fails if two t
 {chr(10).join(rows)}
 """
     write_section("bench_blas", body, dry=args.smoke)
-    if not args.smoke:
-        print("wrote bench/RESULTS.md section")
 
 
 if __name__ == "__main__":

@@ -281,8 +281,6 @@ Import time of `seqcast {" ".join(slow["cmd"])}` (`python -X importtime`, one ru
 {selft}
 """
     write_section("bench_cli", body, dry=args.smoke)
-    if not args.smoke:
-        print("wrote the bench/RESULTS.md section")
 
 
 if __name__ == "__main__":

@@ -423,8 +423,6 @@ one BLAS thread: seqcast's `forecast_histories` (scaling, warm-up, loop, inverse
 {chr(10).join(checks)}
 """
     write_section("bench_forecast", body, dry=smoke)
-    if not smoke:
-        print("wrote bench/RESULTS.md section")
 
 
 if __name__ == "__main__":

@@ -330,8 +330,6 @@ The comparison row, stage by stage:
 {stage_table(last_held)}
 """
     write_section("bench_memory", body, dry=args.smoke)
-    if not args.smoke:
-        print("wrote the bench/RESULTS.md section")
 
 
 if __name__ == "__main__":

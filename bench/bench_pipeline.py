@@ -104,14 +104,19 @@ def arm_tfdata(prep: Any, epochs: int) -> tuple[float, int]:
     return timer.cb.seconds[-1], steps
 
 
+def arrays_dataset(x: np.ndarray, y: np.ndarray, batch: int) -> Any:
+    """The plain tf.data pipeline of materialised arrays: shuffled each epoch, batched, prefetched."""
+    import tensorflow as tf
+
+    return tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=0).batch(batch).prefetch(tf.data.AUTOTUNE)
+
+
 def arm_dataset(prep: Any, x: np.ndarray, y: np.ndarray, epochs: int) -> tuple[float, int]:
     """model.fit on a plain tf.data.Dataset of the materialised arrays (shuffled each epoch, batched, prefetched):
     the control that differs from the numpy arm only in handing model.fit a Dataset, and from window_dataset only
     in the pipeline."""
-    import tensorflow as tf
-
     bs = prep.cfg.training.batch_size
-    ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=0).batch(bs).prefetch(tf.data.AUTOTUNE)
+    ds = arrays_dataset(x, y, bs)
     model, timer = fresh_model(prep), EpochTimer()
     model.fit(ds, epochs=epochs, callbacks=[timer.cb], verbose=0, shuffle=False)  # the Dataset shuffles
     return timer.cb.seconds[-1], -(-len(x) // bs)
@@ -152,13 +157,7 @@ def pipeline_only(prep: Any, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
     bs = prep.cfg.training.batch_size
     arms = {
         "tf.data": lambda: window_dataset(prep, prep.plan.train, bs, True, 0, epochs=(0, 3)),
-        "dataset": lambda: (
-            tf.data.Dataset.from_tensor_slices((x, y))
-            .shuffle(len(x), seed=0)
-            .batch(bs)
-            .prefetch(tf.data.AUTOTUNE)
-            .repeat(3)
-        ),
+        "dataset": lambda: arrays_dataset(x, y, bs).repeat(3),
     }
     try:
         from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter
@@ -377,8 +376,6 @@ validation callback).
 {chr(10).join(table)}
 """
     write_section("bench_pipeline", body, dry=smoke)
-    if not smoke:
-        print("wrote the bench/RESULTS.md section")
 
 
 if __name__ == "__main__":

@@ -441,8 +441,6 @@ def main() -> None:
         f"The whole benchmark took {elapsed / 60:.1f} min.",
     ]
     write_section("bench_training", "\n".join(lines), dry=smoke)
-    if not smoke:
-        print("wrote the bench/RESULTS.md section")
 
 
 def plot_curves(
