@@ -55,7 +55,8 @@ class Table:
 
 
 def shown(values: np.ndarray) -> list[Any]:
-    """A column's cells for a printed table: times as the CSV has them, other values as Python values."""
+    """A column's cells for a printed table: times written as the CSV writes them, at the resolution these cells
+    need (a daily forecast shows dates only), other values as Python values."""
     if values.dtype == np.dtype("datetime64[ns]"):
         return _times(values) or [str(v) for v in values]
     return list(values.tolist())
