@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -85,8 +86,11 @@ def debug_enabled() -> bool:
 def guarded(fn: Callable[[], T]) -> T:
     """Run fn; a SeqcastError becomes one message on stderr and its exit code."""
 
-    from seqcast import console
+    from seqcast import console, errors
 
+    errors._signalled.clear()
+    held = threading.current_thread() is threading.main_thread()  # signal handlers belong to the main thread
+    saved = {sig: signal.signal(sig, errors.on_signal) for sig in (signal.SIGINT, signal.SIGTERM)} if held else {}
     try:
         return fn()
     except SeqcastError as exc:
@@ -107,6 +111,9 @@ def guarded(fn: Callable[[], T]) -> T:
             raise typer.Exit(1) from None
         console.error(console.safe(f"{type(exc).__name__}: {exc}") + "\n  (run with --debug for the traceback)")
         raise typer.Exit(1) from None
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
 
 
 def _plain(value: Any) -> Any:

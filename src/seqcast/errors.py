@@ -41,3 +41,19 @@ class MissingColumn(ConfigError):
     def __init__(self, column: str, key: str, have: list[str], source: str) -> None:
         self.column, self.key, self.have, self.source = column, key, have, source
         super().__init__(f"{column!r} is not a column of {source}; its columns are {have}", where=key)
+
+
+_signalled: list[int] = []  # the signals the CLI's handler caught (seqcast.cli.guarded), in order
+
+
+def on_signal(signum: int, frame: object) -> None:
+    """The CLI's handler for Ctrl-C and SIGTERM: remember the signal, then stop as Ctrl-C does."""
+    _signalled.append(signum)
+    raise KeyboardInterrupt
+
+
+def check_interrupted() -> None:
+    """Stop (KeyboardInterrupt) if the CLI caught a signal that a library then swallowed: pandas' C parser turns
+    the KeyboardInterrupt of a Ctrl-C into a ParserError, or drops it and reads on."""
+    if _signalled:
+        raise KeyboardInterrupt

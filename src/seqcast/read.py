@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqcast.errors import DataError
+from seqcast.errors import DataError, check_interrupted
 
 # bytes: past this a CSV is read by pandas' C parser. Below it the csv module is faster, pandas' import included
 # (bench_cli.py: 0.30 s against 0.36 s at 8.2 MiB, 0.72 s against 0.53 s at 16.3 MiB; they cross near 10 MiB)
@@ -45,6 +45,16 @@ def _csv_header(path: Path) -> list[str]:
         return next(csv.reader(fh, skipinitialspace=True), [])
 
 
+def _records(reader: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
+    """(file line where it starts, fields) of every record after the header; blank lines skipped but counted, and
+    a quoted field over several lines counted as all of them, so that an error names the line an editor shows."""
+    before = reader.line_num  # type: ignore[attr-defined]
+    for r in reader:
+        if r:
+            yield before + 1, r
+        before = reader.line_num  # type: ignore[attr-defined]
+
+
 def _read_csv_light(path: Path) -> Table:
     with path.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.reader(fh, skipinitialspace=True)
@@ -53,14 +63,16 @@ def _read_csv_light(path: Path) -> Table:
             raise DataError("the file is empty", where=str(path))
         header = _check_header(header, path)
         rows = [r for r in reader if r]
+        one_line_each = reader.line_num == len(rows) + 1  # no blank line, no field over several lines
     if not rows:
         raise DataError("the file has a header but no rows", where=str(path))
+    lines = np.arange(len(rows)) + 2 if one_line_each else _record_lines(path)  # a second pass only for those
     width = len(header)
     for i, r in enumerate(rows):
         if len(r) != width:
-            raise DataError(f"line {i + 2} has {len(r)} fields, the header has {width}", where=str(path))
+            raise DataError(f"line {lines[i]} has {len(r)} fields, the header has {width}", where=str(path))
     cols = list(zip(*rows, strict=True))
-    return {h: np.asarray(c, dtype=object) for h, c in zip(header, cols, strict=True)}, np.arange(len(rows)) + 2
+    return {h: np.asarray(c, dtype=object) for h, c in zip(header, cols, strict=True)}, lines
 
 
 def _read_pandas(path: Path) -> Table:
@@ -74,7 +86,9 @@ def _read_pandas(path: Path) -> Table:
     except pd.errors.EmptyDataError:
         raise DataError("the file is empty", where=str(path)) from None
     except (ValueError, pd.errors.ParserError, ImportError) as exc:
+        check_interrupted()
         raise DataError(f"cannot read the file: {exc}", where=str(path)) from None
+    check_interrupted()
     if df.empty:
         raise DataError("the file has a header but no rows", where=str(path))
     header = [str(c) for c in df.columns] if path.suffix.lower() in {".parquet", ".pq"} else _csv_header(path)
@@ -108,21 +122,49 @@ def _read_pandas_chunks(path: Path) -> Iterator[Table]:
     import pandas as pd
 
     names = _check_header(_csv_header(path), path)
+    lines = None if _one_line_per_record(path) else _record_lines(path)
     try:
-        reader = pd.read_csv(path, skipinitialspace=True, dtype=str, keep_default_na=False, chunksize=_CHUNK_ROWS)
         seen = 0
-        for df in reader:
-            if df.empty:
-                continue
-            cols = dict(zip(names, (df[c].to_numpy(dtype=object) for c in df.columns), strict=True))
-            yield cols, np.arange(len(df)) + seen + 2
-            seen += len(df)
+        with pd.read_csv(
+            path, skipinitialspace=True, dtype=str, keep_default_na=False, chunksize=_CHUNK_ROWS
+        ) as reader:  # closed however the reading stops
+            for df in reader:
+                check_interrupted()  # pandas' C parser may have swallowed a Ctrl-C
+                if df.empty:
+                    continue
+                cols = dict(zip(names, (df[c].to_numpy(dtype=object) for c in df.columns), strict=True))
+                at = None if lines is None else lines[seen : seen + len(df)]
+                yield cols, at if at is not None and len(at) == len(df) else np.arange(len(df)) + seen + 2
+                seen += len(df)
     except pd.errors.EmptyDataError:
         raise DataError("the file is empty", where=str(path)) from None
     except (ValueError, pd.errors.ParserError) as exc:
+        check_interrupted()  # a Ctrl-C that the C parser reported as a read error
         raise DataError(f"cannot read the file: {exc}", where=str(path)) from None
+    check_interrupted()
     if not seen:
         raise DataError("the file has a header but no rows", where=str(path))
+
+
+def _one_line_per_record(path: Path, block: int = 1 << 20) -> bool:
+    """Is every line after the header one record: no blank line, no quote (a quoted field may span lines)? Then a
+    record's position gives its line; a scan of the bytes, a block at a time."""
+    tail = b""
+    with path.open("rb") as fh:
+        while chunk := fh.read(block):
+            text = tail + chunk
+            if b'"' in chunk or b"\n\n" in text or b"\n\r\n" in text:
+                return False
+            tail = text[-2:]
+    return True
+
+
+def _record_lines(path: Path) -> np.ndarray:
+    """The file line where each record after the header starts (csv module: slower, only for such files)."""
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh, skipinitialspace=True)
+        next(reader, None)
+        return np.fromiter((line for line, _ in _records(reader)), dtype=np.int64)
 
 
 def read_tables(path: Path) -> Iterator[Table]:

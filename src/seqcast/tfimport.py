@@ -14,6 +14,8 @@ import os
 import sys
 from typing import Any
 
+from seqcast.errors import check_interrupted
+
 
 def import_tf(quiet: bool = True) -> Any:
     """The tensorflow module, imported with native stderr output silenced (unless quiet=False)."""
@@ -38,6 +40,7 @@ def import_tf(quiet: bool = True) -> Any:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+    check_interrupted()  # a Ctrl-C that the import swallowed
     # Python-side warnings too (e.g. "triggered tf.function retracing" when transform: auto trains several
     # candidate models one after another: each is a new model, so tracing again is expected).
     tf.get_logger().setLevel("ERROR")

@@ -1,0 +1,123 @@
+"""The readers name the line an editor shows: blank lines and quoted fields over several lines counted, in the
+light reader (csv module) and in the chunked pandas reader alike; a Ctrl-C that pandas swallows still stops."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import numpy as np
+import pytest
+import typer
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from seqcast import errors, read
+from seqcast.cli import guarded
+from seqcast.errors import DataError
+
+# a record: ("plain", k) a row of numbers, ("blank",) an empty line, ("quoted", k) a row whose label spans two lines
+Piece = tuple[str, int]
+pieces = st.lists(
+    st.one_of(
+        st.tuples(st.just("plain"), st.integers(0, 99)),
+        st.tuples(st.just("blank"), st.just(0)),
+        st.tuples(st.just("quoted"), st.integers(0, 99)),
+    ),
+    min_size=1,
+    max_size=30,
+).filter(lambda ps: any(kind != "blank" for kind, _ in ps))
+
+
+def write(path: Path, ps: list[Piece]) -> list[int]:
+    """Write a CSV `label,y` of the pieces; return the file line where each record starts (header: line 1)."""
+    text, line, starts = ["label,y\n"], 2, []
+    for kind, k in ps:
+        if kind == "blank":
+            text.append("\n")
+            line += 1
+            continue
+        starts.append(line)
+        text.append(f'"two\nlines {k}",{k}\n' if kind == "quoted" else f"one {k},{k}\n")
+        line += 2 if kind == "quoted" else 1
+    path.write_text("".join(text))
+    return starts
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ps=pieces, chunk=st.integers(1, 7))
+def test_both_readers_give_each_record_the_line_it_starts_on(
+    ps: list[Piece], chunk: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "d.csv"
+    starts = write(path, ps)
+    light = list(read.read_tables(path))
+    monkeypatch.setattr(read, "_PANDAS_ABOVE", 0)  # every file through pandas, in chunks of `chunk` rows
+    monkeypatch.setattr(read, "_CHUNK_ROWS", chunk)
+    chunks = list(read.read_tables(path))
+    for tables in (light, chunks):
+        assert np.concatenate([lines for _, lines in tables]).tolist() == starts
+        assert np.concatenate([t["y"] for t, _ in tables]).tolist() == [str(k) for kind, k in ps if kind != "blank"]
+
+
+def test_plain_files_keep_the_fast_count(tmp_path: Path) -> None:
+    """No blank line and no quote: the position of a record is its line (no second pass with the csv module)."""
+    (tmp_path / "plain.csv").write_text("a,b\n1,2\n3,4\n")
+    (tmp_path / "blank.csv").write_text("a,b\n1,2\n\n3,4\n")
+    (tmp_path / "crlf.csv").write_text("a,b\r\n1,2\r\n\r\n3,4\r\n")
+    (tmp_path / "quote.csv").write_text('a,b\n"1",2\n')
+    assert read._one_line_per_record(tmp_path / "plain.csv")
+    assert not read._one_line_per_record(tmp_path / "blank.csv")
+    assert not read._one_line_per_record(tmp_path / "crlf.csv")
+    assert not read._one_line_per_record(tmp_path / "quote.csv")
+    assert not read._one_line_per_record(tmp_path / "blank.csv", block=5)  # "\n\n" across two blocks
+
+
+def test_a_ragged_row_after_blank_lines_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text('a,b\n1,2\n\n\n"x\ny",4\n5,6,7\n')
+    with pytest.raises(DataError, match="line 7 has 3 fields"):
+        list(read.read_tables(path))
+
+
+def test_a_ctrl_c_that_pandas_swallows_still_stops_the_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pandas' C parser turns a KeyboardInterrupt into a ParserError or drops it: the CLI's handler remembers the
+    signal, and the reader stops at the next chunk (exit 130, 'interrupted'), not with a read error or success."""
+    path = tmp_path / "d.csv"
+    path.write_text("a,b\n" + "".join(f"{i},{i}\n" for i in range(50)))
+    monkeypatch.setattr(read, "_PANDAS_ABOVE", 0)
+    monkeypatch.setattr(read, "_CHUNK_ROWS", 10)
+
+    def swallowed() -> int:
+        try:  # what the C parser does with the KeyboardInterrupt of a Ctrl-C
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(10**6):  # the handler runs between two bytecodes
+                pass
+        except KeyboardInterrupt:
+            pass
+        return sum(len(lines) for _, lines in read.read_tables(path))
+
+    assert guarded(lambda: sum(len(lines) for _, lines in read.read_tables(path))) == 50  # no signal: all rows
+    with pytest.raises(typer.Exit) as stopped:
+        guarded(swallowed)
+    assert stopped.value.exit_code == 130
+    assert errors._signalled == [signal.SIGINT]
+
+
+def test_sigterm_stops_a_command_as_ctrl_c_does_and_the_handlers_are_put_back(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+
+    def work() -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        for _ in range(10**7):  # the handler runs between two bytecodes
+            pass
+        raise AssertionError("SIGTERM did not stop the command")
+
+    with pytest.raises(typer.Exit) as stopped:
+        guarded(work)
+    assert stopped.value.exit_code == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
