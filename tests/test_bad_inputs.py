@@ -383,6 +383,18 @@ CASES = [
         ("data.csv", "column 'y'", "line 7", "'12.5kg' is not a number"),
     ),
     Case(
+        "non-numeric value after blank lines: the line an editor shows",
+        lambda c: preview(c.project(csv_rows(*years(3), "", "", *years(2, 2003), "2005,12.5kg", *years(34, 2006)))),
+        1,
+        ("data.csv", "column 'y'", "line 9", "'12.5kg' is not a number"),
+    ),
+    Case(
+        "a log transform with a value of 0",
+        lambda c: preview(c.project(data={"transform": "log"})),
+        1,
+        ("data.csv", "column 'y' has 0 at time 2000", "data.transform log needs every value above 0"),
+    ),
+    Case(
         "bad timestamp",
         lambda c: preview(c.project(csv_rows(*years(5), "soon,5", *years(34, 2006)))),
         1,
@@ -465,6 +477,20 @@ CASES = [
     ),
     Case("YAML that is not a mapping", _yaml_text("- data\n- windows\n"), 2, ("cfg.yaml", "mapping")),
     Case("empty config", _yaml_text(""), 2, ("cfg.yaml", "empty")),
+    Case(
+        "a section given twice (YAML would keep the second alone)",
+        _yaml_text(
+            "data: {path: data.csv, time_column: year, targets: [y]}\ntraining:\n  epochs: 2\ntraining:\n  seed: 1\n"
+        ),
+        2,
+        ("cfg.yaml", "line 4", "the key 'training' is given twice (lines 2 and 4)"),
+    ),
+    Case(
+        "--set a mapping with a key twice",
+        lambda c: preview(c.project(), "--set", "windows={look_back: 4, look_back: 5}"),
+        2,
+        ("--set windows", "the key 'look_back' is given twice (line 1)"),
+    ),
     Case("config file not found", lambda c: preview(c.tmp / "nope.yaml"), 2, ("config file not found", "nope.yaml")),
     Case(
         "--run directory does not exist",
@@ -918,6 +944,12 @@ HOSTILE = [
     ),
     Case("train into a read-only folder", _readonly_parent, 1, ("locked", "cannot write the run there")),
     Case("train --resume with a damaged state.json", _resume_damaged, 2, ("--resume", "state.json is damaged")),
+    Case(
+        "train --resume that is no checkpoint, into a folder that would be refused: both named in turn",
+        lambda c: ["train", c.project(output={"dir": "runs/keep"}), "--resume", c.tmp / "nope"],
+        2,
+        ("--resume", "nope is not a seqcast checkpoint"),
+    ),
     Case("train --resume with an unsafe model.keras", _resume_unsafe, 2, ("--resume", "cannot be loaded safely")),
     Case(
         "a model.keras from another run",
@@ -968,7 +1000,7 @@ HOSTILE = [
         1,
         ("hourly.csv", "the history has a step of h", "a step of D"),
     ),
-    Case("forecast past 2262", _near_2262, 1, ("--steps", "10 steps ahead", "past 2262-04-10")),
+    Case("forecast past 2262", _near_2262, 2, ("--steps", "10 steps ahead", "past 2262-04-10")),
     Case(
         "forecast --steps 10**7",
         lambda c: ["forecast", "--run", c.run(), "--steps", 10**7],
@@ -1178,6 +1210,8 @@ def test_yaml_is_only_read_with_safe_load() -> None:
     for name, text in _source().items():
         assert not re.search(r"yaml\.(load|unsafe_load|full_load|load_all)\(", text), name
         assert "yaml.Loader" not in text and "UnsafeLoader" not in text and "FullLoader" not in text, name
+        for base in re.findall(r"class \w+\(yaml\.(\w+)\)", text):  # a loader of seqcast's own: a safe one
+            assert base == "SafeLoader", (name, base)
 
 
 def test_keras_models_load_with_safe_mode() -> None:
@@ -1586,7 +1620,11 @@ def test_a_history_without_the_runs_utc_offsets_is_refused(tmp_path: Path, write
     assert snapshot(tmp_path) == before
     res = invoke("forecast", "--run", run, "--steps", 2, "--data", tmp_path / "data.csv", "--output", "-")
     assert res.exit_code == 0, res.stderr  # the training file itself: offsets, like the run's
-    assert res.stdout.splitlines()[1].startswith("2024-03-03 11:00")  # 12:00+01:00 then one hour on, in UTC
+    assert res.stdout.splitlines()[1].startswith("2024-03-03 11:00:00+00:00,")  # 12:00+01:00, one hour on, in UTC
+    assert said(res, "time (UTC)")  # the printed table says so too
+    (tmp_path / "forecast.csv").write_text(res.stdout)
+    res = invoke("update", "--run", run, "--data", tmp_path / "forecast.csv", "--json")  # seqcast reads its own
+    assert res.exit_code == 0 and json.loads(res.stdout)["rows_added"] == 2, res.stderr
 
 
 @pytest.mark.parametrize("failing", ["target.csv", "b.csv", "c.csv"])

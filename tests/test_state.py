@@ -183,6 +183,21 @@ def test_a_gap_is_interpolated_as_in_training_and_the_log_counts_every_update(tm
     assert json.loads(log["series"][0]) == {"P": 6, "Q": 6}
 
 
+def test_a_gap_among_a_few_new_rows_is_a_gap_on_the_runs_grid(tmp_path: Path) -> None:
+    """2040, 2042, 2043: yearly with 2041 missing (interpolated as in training), not a step of 2 inferred from the
+    first two rows; the same rows with data.missing: error name the missing year."""
+    rows = "s,year,y\n" + "".join(f"{s},{t},{t - 2000}\n" for s in "PQ" for t in (2040, 2042, 2043))
+    (tmp_path / "new.csv").write_text(rows)
+    run = index_run(tmp_path, "interpolate")
+    res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "new.csv"), "--json"])
+    assert res.exit_code == 0, res.output
+    np.testing.assert_array_equal(np.load(run / "state.npz")["tail"][:, :, 0], [[40, 41, 42, 43]] * 2)
+    (tmp_path / "strict").mkdir()
+    strict = index_run(tmp_path / "strict", "error")
+    res = CliRunner().invoke(app, ["update", "--run", str(strict), "--data", str(tmp_path / "new.csv")])
+    assert res.exit_code == 1 and "missing timestamp" in res.output and "2041" in res.output, res.output
+
+
 def test_new_rows_in_any_order_are_read_in_time_order_as_training_reads_them(tmp_path: Path) -> None:
     run = index_run(tmp_path, "error")
     (tmp_path / "new.csv").write_text("s,year,y\nP,2041,41\nQ,2040,40\nP,2040,40\n")

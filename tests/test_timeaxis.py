@@ -293,3 +293,21 @@ def test_alias_round_trips(freq: Freq) -> None:
 )
 def test_fmt(t: object, kind: str, text: str) -> None:
     assert fmt(t, kind) == text  # type: ignore[arg-type]
+
+
+def test_new_rows_on_the_runs_grid_keep_its_step_whatever_their_own_steps_say() -> None:
+    """A run's step wins where the rows fit it: on its grid, some two rows one step apart (or a single row)."""
+    from seqcast.timeaxis import Freq, infer_freq
+
+    hour = Freq("fixed", 3_600 * 10**9)
+    at = lambda *hours: np.array([f"2024-01-11T{h:02d}:00" for h in hours], dtype="datetime64[ns]")  # noqa: E731
+    assert infer_freq(at(0, 2, 3), "datetime") == Freq("fixed", 2 * 3_600 * 10**9)  # a tie: the first step
+    assert infer_freq(at(0, 2, 3), "datetime", prefer=hour) == hour  # a gap on the run's grid
+    assert infer_freq(at(0, 1, 3), "datetime", prefer=hour) == hour
+    assert infer_freq(at(5), "datetime", prefer=hour) == hour
+    assert infer_freq(at(0, 2, 4, 8), "datetime", prefer=hour).step == 2 * 3_600 * 10**9  # every step 2h: not hourly
+    half = np.array(["2024-01-11T00:00", "2024-01-11T00:30", "2024-01-11T01:00"], dtype="datetime64[ns]")
+    assert infer_freq(half, "datetime", prefer=hour).step == 1_800 * 10**9  # off the run's grid
+    months = np.array(["2024-01-01", "2024-03-01", "2024-04-01"], dtype="datetime64[ns]")
+    assert infer_freq(months, "datetime", prefer=Freq("month", 1, "start")) == Freq("month", 1, "start")
+    assert infer_freq(np.array([2000, 2002, 2003]), "integer", prefer=Freq("integer", 1)) == Freq("integer", 1)

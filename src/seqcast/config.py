@@ -201,13 +201,49 @@ def _error_text(err: ValidationError) -> str:
     return "\n".join(lines)
 
 
+class _Loader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses a key given twice in one mapping, where PyYAML keeps the last one silently
+    (a second `training:` section would drop the first one's settings)."""
+
+
+def _unique_mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *defaults`: merged keys may be given again
+            continue
+        key, line = loader.construct_object(key_node), key_node.start_mark.line + 1
+        try:
+            first = seen.get(key)
+        except TypeError:  # an unhashable key: construct_mapping says so
+            break
+        if first is not None:
+            where = f"lines {first} and {line}" if first != line else f"line {line}"
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the key {key!r} is given twice ({where})", key_node.start_mark
+            )
+        seen[key] = line
+    return loader.construct_mapping(node)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
+def _load(text: str) -> Any:
+    """The document in `text`, read as yaml.safe_load reads it but for keys given twice."""
+    loader = _Loader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
 def parse_override(text: str) -> tuple[list[str], Any]:
     """Split 'a.b=value' into (['a', 'b'], YAML-parsed value)."""
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
         raise ConfigError(f"--set expects KEY=VALUE, got {text!r}", hint="for example --set training.epochs=5")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
+        value = _load(raw) if raw.strip() else None
     except yaml.YAMLError as exc:
         raise ConfigError(f"--set {key}: value {raw!r} is not valid YAML ({exc})") from None
     return key.strip().split("."), value
@@ -231,7 +267,7 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
-    """The YAML mapping in `path`, read with yaml.safe_load."""
+    """The YAML mapping in `path`, read safely (yaml.SafeLoader), a key given twice refused."""
     if path.exists() and not path.is_file() and not path.is_dir():  # a FIFO or device: reading it may never end
         raise ConfigError(f"cannot read config file {path}: not a regular file (a pipe, device or socket)")
     try:
@@ -241,7 +277,7 @@ def read_yaml(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = _load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         pos = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"

@@ -417,7 +417,7 @@ def forecast_table(frame: Any, steps: int, output: Any, plot: Any, drawn: int = 
             target, _, level = c.rpartition("_lo_")
             t.add_column(safe(f"{target} {level} %"), justify="right")
         else:
-            t.add_column(safe(c), justify="right" if frame[c].dtype.kind in "fi" else "left")
+            t.add_column(safe(table.heading(frame, c)), justify="right" if frame[c].dtype.kind in "fi" else "left")
 
     cell = lambda v: f"{v:.4g}" if isinstance(v, float) else safe(str(v))  # noqa: E731
     head = {c: table.shown(frame[c][:SHOWN_ROWS]) for c in cols}

@@ -245,8 +245,8 @@ def _handle_missing(
     return fill_missing(values, how)
 
 
-def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None) -> Dataset:
-    """Read cfg.path and return its series, sorted, checked and with missing values handled.
+def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Freq | None = None) -> Dataset:
+    """Read cfg.path: its series sorted, checked, missing values handled; `step`: the run's, for its new rows.
 
     With data.series_id, the series' identity columns follow (add_series_ids): for the series `series_ids`, the
     run's training series, or when None for the file's own series (training).
@@ -308,7 +308,7 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None) -> Datase
                 )
         else:
             t = np.arange(len(vals), dtype=np.int64)
-        freq = cfg.resample.step if cfg.resample is not None else timeaxis.infer_freq(t, kind)
+        freq = cfg.resample.step if cfg.resample is not None else timeaxis.infer_freq(t, kind, step)
         full = timeaxis.grid(t, freq) if kind != "none" else None
         if full is not None and not (len(full) == len(t) and np.array_equal(full, t)):
             off = np.setdiff1d(t, full)
@@ -358,7 +358,7 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None) -> Datase
                     hint="resample the series to one frequency, or train them in separate runs",
                 )
 
-    common = next(iter(freqs), None) or (Freq("integer", 1) if kind != "datetime" else None)
+    common = next(iter(freqs), None) or step or (Freq("integer", 1) if kind != "datetime" else None)
     if cfg.static:
         check_static(out, cfg, source)
     ds = Dataset(

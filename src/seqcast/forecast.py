@@ -352,7 +352,7 @@ def forecast_frame(
         for level, (lo, hi) in sorted((bands or {}).items()):
             cols[f"{t}_lo_{level}"] = lo[:, :, j].astype(np.float64).reshape(-1)
             cols[f"{t}_hi_{level}"] = hi[:, :, j].astype(np.float64).reshape(-1)
-    return Table(cols)
+    return Table(cols, utc=(cfg.time_column,) if cfg.time_column and run.pre.get("time_utc") else ())
 
 
 def forecast(

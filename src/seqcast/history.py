@@ -12,7 +12,7 @@ import numpy as np
 
 from seqcast import timeaxis
 from seqcast.data import Dataset
-from seqcast.errors import DataError, MissingColumn
+from seqcast.errors import ConfigError, DataError, MissingColumn
 from seqcast.prepare import new_series_ok
 from seqcast.run import Run
 from seqcast.timeaxis import Freq
@@ -63,7 +63,7 @@ def read_like_run(run: Run, path: Path | None, subject: str, verb: str) -> Datas
         exists(path, "--data")
     dcfg = run.cfg.data.model_copy(update={"path": path.absolute()} if path is not None else {})
     with columns_of(*((subject, verb) if path is not None else ("the run's data file (data.path)", "has"))):
-        ds = load_dataset(dcfg, run.pre.get("series_ids"))
+        ds = load_dataset(dcfg, run.pre.get("series_ids"), run.freq if path is not None else None)
     same_clock(run, ds, subject, verb)
     if ds.freq is not None and run.freq is not None and ds.freq != run.freq:
         raise DataError(
@@ -107,7 +107,7 @@ def future_times(run: Run, ds: Dataset, steps: int) -> list[np.ndarray]:
             out.append(timeaxis.future(s.times[-1], freq or Freq("integer", 1), steps))
         except ValueError as exc:
             who = f"series {s.name!r}: " if s.name else ""
-            raise DataError(f"{who}{steps} steps ahead: {exc}", where="--steps", hint="forecast fewer steps") from None
+            raise ConfigError(f"{who}{steps} steps ahead: {exc}", where="--steps", hint="ask for fewer") from None
     return out
 
 
@@ -150,7 +150,7 @@ def read_future(
         }
     )  # fmt: skip
     with columns_of("the --future file", roles={"data.targets": "data.features"}):
-        fut = load_dataset(fcfg)
+        fut = load_dataset(fcfg, step=run.freq)
     same_clock(run, fut, "the --future file", "has")
     by_name = {s.name: s for s in fut.series}
     cols = [covs.index(c) for c in known]

@@ -51,6 +51,8 @@ class Plan:
 def plan(cfg: Config, ds: Dataset | None = None) -> Plan:
     """Load the data (unless given) and lay out windows or streams for train, val and test."""
     ds = ds if ds is not None else load_dataset(cfg.data)
+    if "log" in cfg.data.transform.split("+"):  # window-preview refuses it as train does
+        check_positive(ds)
     if not cfg.stateful:
         short = [s.name for s in ds.series if len(s) < min_rows(cfg)]
         if short:  # a look_back longer than a series: a config error naming the key (exit 2)
@@ -70,6 +72,30 @@ def plan(cfg: Config, ds: Dataset | None = None) -> Plan:
             if note not in ds.notes:  # a dataset planned twice says it once
                 ds.notes.append(note)
     return laid
+
+
+def check_positive(ds: Dataset) -> None:
+    """A log needs every target value above zero: refuse naming the series, column and time of the first that is
+    not."""
+    from seqcast.errors import DataError
+    from seqcast.timeaxis import fmt
+
+    n_t = len(ds.targets)
+    for s in ds.series:
+        low = s.values[:, :n_t] <= 0
+        if low.any():
+            row, col = divmod(int(np.flatnonzero(low)[0]), n_t)  # the first row with one, its first such column
+            who = f"series {s.name!r}, " if s.name else ""
+            if ds.time_kind == "none" or len(s.times) != len(s):  # no time column, or the times were released
+                when = f"row {row + 1} of the series"
+            else:
+                when = ("time " if ds.time_kind == "integer" else "") + fmt(s.times[row], ds.time_kind)
+            raise DataError(
+                f"{who}column {ds.targets[col]!r} has {s.values[row, col]:g} at {when}: "
+                "data.transform log needs every value above 0",
+                where=ds.source,
+                hint="choose a transform without log",
+            )
 
 
 def lay_out(cfg: Config, ds: Dataset, parts: list[Parts]) -> Plan:

@@ -121,11 +121,11 @@ def train_run(
         hooks.note(n)
     if not distribute.is_chief(cfg):
         return _train_worker(prep, target, resume, hooks)
-    rundir.check_target(target, overwrite, protected)  # before training; checked again under the lock
-    if resume is not None:
+    if resume is not None:  # an option's error before the refusal of output.dir, which would hide it
         if not _is_checkpoint(resume):
             raise ConfigError(f"{resume} is not a seqcast checkpoint (no state.json)", where="--resume")
         check_resumable(resume, cfg)  # another config's checkpoint: refused before anything trains or is deleted
+    rundir.check_target(target, overwrite, protected)  # before training; checked again under the lock
     rundir.prepare_parent(target)
     with rundir.lock(target):  # one train at a time into output.dir; the checkpoint beside it is its own
         rundir.check_target(target, overwrite, protected)

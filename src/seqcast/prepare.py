@@ -16,7 +16,7 @@ import numpy as np
 from seqcast.config import Config
 from seqcast.data import Dataset, Parts
 from seqcast.errors import ConfigError, DataError
-from seqcast.layout import Plan, plan
+from seqcast.layout import Plan, check_positive, plan
 from seqcast.transforms import Transform
 
 _STAT_ROWS = 1 << 18  # rows per block when fitting a scaler: no temporary as large as the training part
@@ -347,21 +347,6 @@ def build(p: Plan, scaler: Scaler, transform: str, why: str, *, release: bool = 
     if release:
         prep.release_data()
     return prep
-
-
-def check_positive(ds: Dataset) -> None:
-    """A log needs every target value above zero: refuse naming the series and column that has one that is not."""
-    n_t = len(ds.targets)
-    for s in ds.series:
-        low = np.flatnonzero((s.values[:, :n_t] <= 0).any(axis=0))
-        if len(low):
-            who = f"series {s.name!r}, " if s.name else ""
-            raise DataError(
-                f"{who}column {ds.targets[int(low[0])]!r} has values of 0 or below: data.transform log needs them "
-                "all positive",
-                where=ds.source,
-                hint="choose a transform without log",
-            )
 
 
 def model_arrays(ds: Dataset, scaler: Scaler, transform: Transform) -> tuple[np.ndarray, list[np.ndarray]]:

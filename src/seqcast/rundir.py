@@ -54,11 +54,13 @@ def checkpoint_dir(target: Path) -> Path:
 
 def resume_command(checkpoint: Path) -> str:
     """The command that continues from a checkpoint. A run's checkpoint names the run it was writing, which may
-    not be the config's output.dir (train --output-dir DIR): --output-dir says it."""
+    not be the config's output.dir (train --output-dir DIR): --output-dir says it, and --overwrite where an older
+    run is still there (the interrupted one was to replace it)."""
     command = f"seqcast train CONFIG --resume {checkpoint}"
     name, suffix = checkpoint.name, ".checkpoint"
     if name.startswith(".") and name.endswith(suffix) and len(name) > len(suffix) + 1:
-        command += f" --output-dir {checkpoint.parent / name[1 : -len(suffix)]}"
+        target = checkpoint.parent / name[1 : -len(suffix)]
+        command += f" --output-dir {target}" + (" --overwrite" if is_run(target) else "")
     return command
 
 

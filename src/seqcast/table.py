@@ -23,9 +23,12 @@ _NS: dict[Unit, int] = {"D": 86_400 * 10**9, "s": 10**9, "ms": 10**6, "us": 10**
 
 @dataclass
 class Table:
-    """Columns of equal length, in order."""
+    """Columns of equal length, in order; `utc` names the time columns that are in UTC (the data's times had UTC
+    offsets), which the CSV writes with theirs (`2024-01-13 10:00:00+00:00`, through pandas), so that they read
+    back as the times they are."""
 
     data: dict[str, np.ndarray]
+    utc: tuple[str, ...] = ()
 
     @property
     def columns(self) -> list[str]:
@@ -40,18 +43,26 @@ class Table:
     def to_pandas(self) -> Any:
         import pandas as pd
 
-        return pd.DataFrame(self.data)
+        df = pd.DataFrame(self.data)
+        for c in self.utc:
+            df[c] = df[c].dt.tz_localize("UTC")
+        return df
 
     def to_csv(self) -> str:
         """The CSV text, as pandas' to_csv(index=False) writes it."""
         cells = [_cells(v) for v in self.data.values()]
-        if any(c is None for c in cells):
+        if self.utc or any(c is None for c in cells):
             return str(self.to_pandas().to_csv(index=False))
         buf = io.StringIO()
         out = csv.writer(buf, lineterminator=os.linesep)  # pandas' defaults: minimal quoting, os.linesep
         out.writerow(self.data)
         out.writerows(zip(*cells, strict=True))
         return buf.getvalue()
+
+
+def heading(table: Any, column: str) -> str:
+    """A column's heading in a printed table: its name, and ` (UTC)` for a time column in UTC."""
+    return f"{column} (UTC)" if column in getattr(table, "utc", ()) else column
 
 
 def shown(values: np.ndarray) -> list[Any]:

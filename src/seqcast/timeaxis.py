@@ -7,6 +7,7 @@ handled with numpy; anything else falls back to pandas.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -219,8 +220,14 @@ def _month_parts(times: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     return months.astype(np.int64), day, is_end, tod
 
 
-def infer_freq(times: np.ndarray, kind: TimeKind) -> Freq | None:
-    """The most common step between rows; calendar months when days differ but dates sit on month starts/ends."""
+def infer_freq(times: np.ndarray, kind: TimeKind, prefer: Freq | None = None) -> Freq | None:
+    """The most common step between rows; calendar months when days differ but dates sit on month starts/ends.
+
+    `prefer` (a run's step, for its new rows) wins where the rows fit it: all on its grid, and some two of them
+    one step apart, or one row. So 00:00, 02:00 and 03:00 are hourly with a gap (not two-hourly by the first
+    step, which a tie of the most common steps would give), and rows every two hours are not."""
+    if prefer is not None and _fits(times, prefer):
+        return prefer
     if kind != "datetime":
         if len(times) < 2:
             return Freq("integer", 1)
@@ -237,6 +244,21 @@ def infer_freq(times: np.ndarray, kind: TimeKind) -> Freq | None:
             if step > 0:
                 return Freq("month", step, anchor)  # type: ignore[arg-type]
     return Freq("fixed", int(common)) if common > 0 else None
+
+
+def _fits(times: np.ndarray, freq: Freq) -> bool:
+    """Do the rows lie on freq's grid from the first, with gaps whose steps have no common divisor above 1?"""
+    if len(times) < 2:
+        return True
+    from seqcast.errors import DataError
+
+    try:
+        full = grid(times, freq)
+    except DataError:  # a span of far more steps than rows: not this grid
+        return False
+    assert full is not None
+    at = np.minimum(np.searchsorted(full, times), len(full) - 1)
+    return bool((full[at] == times).all()) and math.gcd(*np.diff(at).tolist()) == 1
 
 
 def _months_to_times(months: np.ndarray, anchor: str) -> np.ndarray:
