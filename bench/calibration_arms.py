@@ -12,7 +12,8 @@ and score each arm's intervals on the run's test part (here: the development ser
 Arms: where the origins are (`val`: in the validation part, the old default; `ext`: from horizon - 1 rows
 before it, every error whose truth lies in it), one quantile per step or the steps pooled by their spreads
 (`+pool`, seqcast.intervals.quantiles), and with the pooled origins a local scale per origin (`local<k>`: the
-seasonal-naive MAE of the k seasons before it, at least 8 rows) instead of the series' training-part scale.
+seasonal-naive MAE of the k seasons before it, at least 8 rows) instead of the series' training-part scale;
+and online (`+online`, `+recent`): each test origin calibrated on every error known before it (see `online`).
 Prints, per arm and level, the mean coverage minus the level (points), the worst series and the mean MSIS.
 """
 
@@ -133,7 +134,55 @@ def arms(run_dir: Path) -> dict[str, dict[int, tuple[float, float]]]:
                 t_loc = np.stack([local_scale(sp[i], o, season, rows) for i, o in test])
                 q = {lv: pooled(err / v_loc[:, None, :], lv) for lv in LEVELS}
                 result[f"ext+pool+local{k}"] = score(q, t_loc)
+    result.update(online(run, values, names, bounds, sp, train_scale, space, test, (t_pred, t_true, t_mase), future))
     return result
+
+
+def online(
+    run: runs.Run,
+    values: list[np.ndarray],
+    names: list[str],
+    bounds: list[tuple[int, int]],
+    sp: list[np.ndarray],
+    train_scale: np.ndarray,
+    space: str,
+    test: list[tuple[int, int]],
+    scored: tuple[np.ndarray, np.ndarray, np.ndarray],
+    future: Callable[[list[tuple[int, int]]], list[np.ndarray] | None],
+) -> dict[str, dict[int, tuple[float, float]]]:
+    """The online arms: each test origin calibrated on the errors whose truths are known before it, a forecast
+    from every row scored where its truth lies from train_end on (as the calibration scores the validation part):
+    `online` takes every row from train_end to the origin, `recent` the last len(validation part) rows before it.
+    The test origin at val_end gets the default's calibration (ext+pool) in both."""
+    steps = run.cfg.evaluate.horizon
+    first = history_rows(run)
+    jobs = [(i, o) for i, (a, _) in enumerate(bounds) for o in range(max(a - steps + 1, first), len(values[i]))]
+    pred = to_space(fc.forecast_origins(run, values, names, jobs, steps, future(jobs)), space)
+    k = np.arange(steps)
+    rows = np.array([o for _, o in jobs])[:, None] + k[None, :]  # each error's truth row
+    err = np.full(pred.shape, np.nan)
+    for j, (i, o) in enumerate(jobs):
+        ok = (o + k >= bounds[i][0]) & (o + k < len(values[i]))
+        err[j, ok] = np.abs(sp[i][o + k[ok]] - pred[j, ok]) / train_scale[i]
+    series = np.array([i for i, _ in jobs])
+    t_pred, t_true, t_mase = scored
+    z, out = to_space(t_pred, space), {}
+    for arm in ("online", "recent"):
+        half = np.full((len(LEVELS), *t_pred.shape), np.nan)
+        for t, (i, o) in enumerate(test):
+            a, b = bounds[i]
+            since = a if arm == "online" else max(a, o - (b - a))
+            known = (rows[series == i] >= since) & (rows[series == i] < o)
+            e = np.where(known[:, :, None], err[series == i], np.nan)
+            for m, lv in enumerate(LEVELS):
+                half[m, t] = pooled(e, lv) * train_scale[i]
+        res = {}
+        for m, lv in enumerate(LEVELS):
+            lo, hi = from_space(z - half[m], space), from_space(z + half[m], space)
+            s = interval_scores(np.minimum(lo, t_pred), np.maximum(hi, t_pred), t_true, t_mase, lv)
+            res[lv] = (s["coverage"], s["score"])
+        out[f"ext+pool+{arm}"] = res
+    return out
 
 
 def main(folder: Path) -> None:
