@@ -114,6 +114,7 @@ def guarded(fn: Callable[[], T]) -> T:
     finally:
         for sig, handler in saved.items():
             signal.signal(sig, handler)
+        errors._signalled.clear()  # a command run in process after this one (tests, a library user) starts afresh
 
 
 def _plain(value: Any) -> Any:

@@ -75,25 +75,20 @@ def _read_csv_light(path: Path) -> Table:
     return {h: np.asarray(c, dtype=object) for h, c in zip(header, cols, strict=True)}, lines
 
 
-def _read_pandas(path: Path) -> Table:
+def _read_parquet(path: Path) -> Table:
+    """A parquet file's columns. It has no lines: where a message names a line, it is the row's number from 1."""
     import pandas as pd
 
     try:
-        if path.suffix.lower() in {".parquet", ".pq"}:
-            df = pd.read_parquet(path)
-        else:
-            df = pd.read_csv(path, skipinitialspace=True, dtype=str, keep_default_na=False)
-    except pd.errors.EmptyDataError:
-        raise DataError("the file is empty", where=str(path)) from None
-    except (ValueError, pd.errors.ParserError, ImportError) as exc:
+        df = pd.read_parquet(path)
+    except (ValueError, ImportError) as exc:  # pyarrow's ArrowInvalid is a ValueError
         check_interrupted()
         raise DataError(f"cannot read the file: {exc}", where=str(path)) from None
     check_interrupted()
     if df.empty:
         raise DataError("the file has a header but no rows", where=str(path))
-    header = [str(c) for c in df.columns] if path.suffix.lower() in {".parquet", ".pq"} else _csv_header(path)
-    names = _check_header(header, path)  # pandas renames a repeated CSV column 'y.1': check the file's own header
-    return {n: df[c].to_numpy(dtype=object) for n, c in zip(names, df.columns, strict=True)}, np.arange(len(df)) + 2
+    names = _check_header([str(c) for c in df.columns], path)
+    return {n: df[c].to_numpy(dtype=object) for n, c in zip(names, df.columns, strict=True)}, np.arange(len(df)) + 1
 
 
 def data_files(path: Path) -> list[Path]:
@@ -174,7 +169,7 @@ def read_tables(path: Path) -> Iterator[Table]:
     _regular(path)
     try:
         if path.suffix.lower() in {".parquet", ".pq"}:
-            yield _read_pandas(path)
+            yield _read_parquet(path)
         elif path.stat().st_size > _PANDAS_ABOVE:
             yield from _read_pandas_chunks(path)
         else:
