@@ -107,7 +107,9 @@ def future_times(run: Run, ds: Dataset, steps: int) -> list[np.ndarray]:
             out.append(timeaxis.future(s.times[-1], freq or Freq("integer", 1), steps))
         except ValueError as exc:
             who = f"series {s.name!r}: " if s.name else ""
-            raise ConfigError(f"{who}{steps} steps ahead: {exc}", where="--steps", hint="ask for fewer") from None
+            raise ConfigError(
+                f"{who}{steps} steps ahead: {exc}", where="--steps", hint="forecast fewer steps"
+            ) from None
     return out
 
 

@@ -223,9 +223,9 @@ def _month_parts(times: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
 def infer_freq(times: np.ndarray, kind: TimeKind, prefer: Freq | None = None) -> Freq | None:
     """The most common step between rows; calendar months when days differ but dates sit on month starts/ends.
 
-    `prefer` (a run's step, for its new rows) wins where the rows fit it: all on its grid, and some two of them
-    one step apart, or one row. So 00:00, 02:00 and 03:00 are hourly with a gap (not two-hourly by the first
-    step, which a tie of the most common steps would give), and rows every two hours are not."""
+    `prefer` (a run's step, for its new rows) wins where the rows fit it: one row, or all on its grid with gaps
+    (in its steps) of no common divisor above 1. So 00:00, 02:00 and 03:00 are hourly with a gap (not two-hourly
+    by the first step, which a tie of the most common steps would give), and rows every two hours are not."""
     if prefer is not None and _fits(times, prefer):
         return prefer
     if kind != "datetime":
