@@ -3,6 +3,7 @@ origin only): read, checked, scaled, shown, and forecast exactly as plain Keras 
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -201,10 +202,10 @@ def test_past_features_forecast_directly_and_are_never_read_ahead(tmp_path: Path
     for name in N:
         np.testing.assert_allclose(fc[fc.tank == name]["y"].to_numpy(), expect[name], atol=1e-5, rtol=1e-5)
 
-    res = invoke("forecast", "--run", run, "--steps", 4, code=1)  # a fifth step would need x ahead
+    res = invoke("forecast", "--run", run, "--steps", 4, code=2)  # a fifth step would need x ahead
     text = " ".join(res.stderr.split())
     assert "--steps" in text and "data.past_features ['x']" in text and "windows.horizon=3" in text
-    res = invoke("evaluate", "--run", run, "--horizon", 4, code=1)
+    res = invoke("evaluate", "--run", run, "--horizon", 4, code=2)
     assert "--horizon" in " ".join(res.stderr.split())
 
     # a backtest origin's forecast depends on x before the origin only: change x after it, the same forecast
@@ -270,3 +271,45 @@ def test_series_id_run_forecasts_evaluates_and_refuses_a_new_series(tmp_path: Pa
     z.write_text("\n".join(line.replace(",B,", ",Z,") for line in panel_csv().splitlines() if ",A," not in line))
     res = invoke("forecast", "--run", run, "--steps", 3, "--data", z, code=1)
     assert "series ['Z'] were not in the training data: with data.series_id" in " ".join(res.stderr.split())
+
+
+@pytest.mark.parametrize("transform", ["window_norm", "difference", "deseason+window_norm"])
+@pytest.mark.parametrize("series_id", [False, True])
+def test_static_and_identity_inputs_pass_through_the_level_free_transforms(
+    tmp_path: Path, transform: str, series_id: bool
+) -> None:
+    """A difference or a window's reference made every constant-per-series input 0, so two series with the same
+    history got the same forecast whatever their static values and identities: they keep their values now."""
+    import pandas as pd
+
+    rows = [f"{t},{name},{np.sin(t / 4) + 0.05 * t:.6f},{np.sin((t + 1) / 4):.6f},{SIZE[name]}" for name in N
+            for t in range(48)]  # fmt: skip
+    cfg = project(tmp_path, csv="t,tank,y,x,size\n" + "\n".join(rows) + "\n",
+                  data={"transform": transform, "series_id": series_id, "scaler_scope": "global"},
+                  evaluate={"season": 4, "intervals": []})  # fmt: skip
+    invoke("train", cfg, "--quiet")
+    run = tmp_path / "run"
+    pre = json.loads((run / "preprocess.json").read_text())
+    assert pre["transform_keeps_static"] and len(pre["static"]) == 1 + 2 * series_id
+    units = np.load(run / "state.npz")["tail_units"]  # (series, rows, inputs)
+    fixed = units[:, :, -len(pre["static"]) :]
+    assert (fixed == fixed[:, :1]).all() and not np.allclose(fixed[0], fixed[1])  # constant, one value per series
+    out = invoke("forecast", "--run", run, "--steps", 3, "--data", tmp_path / "panel.csv", "--output", "-").stdout
+    fc = pd.read_csv(io.StringIO(out))
+    a, b = (fc[fc.tank == n]["y"].to_numpy() for n in N)
+    assert np.abs(a - b).max() > 1e-6, (a, b)  # the same history, another size (and identity): another forecast
+
+
+def test_update_refuses_new_rows_whose_static_value_is_not_the_series_own(tmp_path: Path) -> None:
+    """train and forecast --data refuse a static column that changes; update did not, and the state carried the
+    new value into every forecast."""
+    invoke("train", project(tmp_path), "--quiet")
+    run = tmp_path / "run"
+    before = (run / "state.npz").read_bytes()
+    (tmp_path / "bad.csv").write_text("t,tank,y,x,size\n60,A,0.5,0.5,4.0\n61,A,0.5,0.5,4.0\n")
+    res = invoke("update", "--run", run, "--data", tmp_path / "bad.csv", code=1)
+    assert "series 'A': static column 'size' is 4 at 60, but 3 in the run" in " ".join(res.output.split())
+    assert (run / "state.npz").read_bytes() == before
+    (tmp_path / "good.csv").write_text("t,tank,y,x,size\n60,A,0.5,0.5,3.0\n61,A,0.5,0.5,3.0\n")
+    invoke("update", "--run", run, "--data", tmp_path / "good.csv")
+    assert (run / "state.npz").read_bytes() != before

@@ -181,3 +181,12 @@ def test_window_mean_parses_and_normalises_around_the_window_mean() -> None:
     assert shape.dtype == np.float32 and (shape.mean(axis=1) == 0).all()
     shape, ref = normalise_window(x)  # window_norm: the last row
     np.testing.assert_array_equal(ref, x[:, -1:])
+
+
+def test_the_fixed_inputs_pass_through_the_seasonal_step_and_the_difference_exact() -> None:
+    """Transform.fixed: the last inputs (static, series identity) stay as scaled; the others change as before."""
+    x = np.array([[1.0, 5.0], [3.0, 5.0], [6.0, 5.0], [10.0, 5.0]])
+    out = Transform.parse("seasonal+difference", season=2, fixed=1).forward(x)
+    np.testing.assert_array_equal(out[:, 1], [5.0] * 4)
+    np.testing.assert_array_equal(out[3:, 0], [(10 - 3) - (6 - 1)])
+    np.testing.assert_array_equal(Transform.parse("difference").forward(x)[1:, 1], [0.0] * 3)  # fixed=0: as before

@@ -155,3 +155,20 @@ def test_a_misaligned_or_read_only_buffer_is_copied_not_shared() -> None:
     ro[:] = 1.0
     ro.flags.writeable = False
     assert float(tf.reduce_sum(dataset._tensor(ro))) == 4.0
+
+
+def test_window_norm_leaves_the_static_inputs_as_the_forecast_does_exact() -> None:
+    """The last len(ds.static) inputs (data.static, data.series_id) keep their values under window_norm, in the
+    training batches and in the numpy forecast alike (transforms.normalise_window)."""
+    from seqcast.transforms import normalise_window
+
+    prep, win = index_prep([6], WindowShape(3, 1), transform="window_norm")
+    prep.ds.static = ["c"]  # the last input: -position here, so that anything subtracted from it shows
+    (x, y), *_ = batches(dataset.window_dataset(prep, win, 8, False, 0))
+    assert x[:, :, 0].tolist() == [[-2, -1, 0]] * 3  # a target: minus the window's last row
+    assert x[:, :, 2].tolist() == [[0, -1, -2], [-1, -2, -3], [-2, -3, -4]]  # the static input: as it is
+    assert y[:, :, 0].tolist() == [[1]] * 3
+    raw = np.stack([prep.arrays[0][p : p + 3] for p in range(3)]).astype(np.float32)
+    shape, ref = normalise_window(raw, fixed=1)
+    np.testing.assert_array_equal(shape, x)
+    assert ref[:, 0, 2].tolist() == [0, 0, 0] and ref[:, 0, 0].tolist() == [2, 3, 4]

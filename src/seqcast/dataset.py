@@ -79,6 +79,8 @@ def window_dataset(
     base = tf.constant(offsets[windows.series_of_range] + windows.firsts - (ends - windows.counts) * stride)
     ends_t = tf.constant(ends)
     shape, n_t, norm, mean = windows.shape, prep.n_targets, prep.steps.per_window, prep.steps.window_mean
+    n_in, fixed = int(data.shape[1]), prep.steps.fixed  # the last `fixed` inputs keep their values (no reference)
+    keep = tf.constant([[[1.0] * (n_in - fixed) + [0.0] * fixed]], dtype=tf.float32)
     span = tf.range(shape.span, dtype=tf.int64)  # inputs and targets: one gather
     lo, hi = np.finfo(np.float32).min, np.finfo(np.float32).max
     index_dtype = tf.int32 if n < 2**31 else tf.int64  # window numbers: 4 bytes each per epoch order
@@ -93,7 +95,7 @@ def window_dataset(
         y = w[:, shape.target_offset : shape.target_offset + shape.target_len, :n_t]  # (batch, target steps, targets)
         if norm:  # window_norm: minus the last row; window_mean: minus the mean over the window's steps
             ref = tf.reduce_mean(x, axis=1, keepdims=True) if mean else x[:, -1:, :]  # (batch, 1, inputs)
-            x, y = x - ref, y - ref[:, :, :n_t]
+            x, y = x - ref * keep, y - ref[:, :, :n_t]
         return x, y
 
     def epoch_order(e: Any) -> Any:

@@ -34,13 +34,14 @@ def rolling_forecast(
     future: np.ndarray | None = None,
     normalise: bool = False,
     mean: bool = False,
+    fixed: int = 0,
 ) -> np.ndarray:
     """Slide a window over its own predictions.
 
     predict: (batch, look_back, inputs) -> (batch, horizon, n_targets); window: (batch, look_back, inputs);
     future: (batch, steps, inputs - n_targets) known future features. Returns (batch, steps, n_targets).
     With normalise, every window has its last row (with mean: its mean over time) subtracted before predict and
-    added back after.
+    added back after; the last `fixed` inputs (static, series identity) are left as they are.
     """
     b, look_back, n_in = window.shape
     buf = np.asarray(window)  # its own dtype: float32 model units stay float32
@@ -49,7 +50,7 @@ def rolling_forecast(
     while done < steps:
         x = buf[:, -look_back:]
         if normalise:
-            shape, last = normalise_window(x, mean)  # last: (batch, 1, inputs), the reference level
+            shape, last = normalise_window(x, mean, fixed)  # last: (batch, 1, inputs), the reference level
             y = predict(shape) + last[:, :, :n_targets]
         else:
             y = predict(x)
@@ -247,7 +248,7 @@ def _lookback_origins(
         pairs = zip(series[a:b].tolist(), origin[a:b].tolist(), strict=True)
         window = np.stack([units[i][o - start[i] - look_back : o - start[i]] for i, o in pairs])  # (origins, lb, in)
         f = fut[a:b] if fut is not None else None
-        pred[a:b] = rolling_forecast(predict, window, steps, n_t, f, normalise=norm, mean=mean)
+        pred[a:b] = rolling_forecast(predict, window, steps, n_t, f, normalise=norm, mean=mean, fixed=run.steps.fixed)
 
 
 def _stateful_origins(

@@ -177,8 +177,8 @@ def check_direct(run: Run, steps: int, where: str = "--steps") -> None:
     (more steps than the model's direct head answers at once, or a model that answers one step at a time)."""
     past, kind, h = run.pre.get("past_features", []), run.pre["kind"], int(run.pre["horizon"])
     direct = run.pre["mode"] == "lookback" and kind in ("many_to_one", "encoder_decoder")
-    if past and (not direct or steps > h):
-        raise DataError(
+    if past and (not direct or steps > h):  # the option asks what the run cannot serve: a usage error
+        raise ConfigError(
             f"{steps} steps ahead: the model takes data.past_features {past}, known only up to the forecast "
             f"origin, so it forecasts at most windows.horizon={h} steps in one go (more would feed its own "
             "forecasts back with no values for them)",

@@ -235,6 +235,7 @@ class Prepared:
             "transform": self.transform,
             "transform_requested": cfg.data.transform,
             "transform_reason": self.transform_why,
+            "transform_keeps_static": True,  # static and identity inputs are not transformed (Transform.fixed)
             "transform_scores": self.transform_scores,
             "scaler": self.scaler.to_json(ds.names, ds.inputs),
             "series": self.series_doc(),
@@ -247,7 +248,7 @@ class Prepared:
     @property
     def steps(self) -> Transform:
         """The transform as steps (transforms.py)."""
-        return Transform.parse(self.transform, self.cfg.evaluate.season)
+        return Transform.parse(self.transform, self.cfg.evaluate.season, fixed=len(self.ds.static))
 
     def release_data(self) -> None:
         """Free every series' values and time axis in original units: training reads only the model units.
@@ -327,7 +328,7 @@ def build(p: Plan, scaler: Scaler, transform: str, why: str, *, release: bool = 
     model units, not the time axes too.
     """
     try:
-        steps = Transform.parse(transform, p.cfg.evaluate.season)
+        steps = Transform.parse(transform, p.cfg.evaluate.season, fixed=len(p.ds.static))
     except ValueError as exc:
         raise ConfigError(str(exc), where="data.transform") from None
     if steps.per_window and p.cfg.stateful:

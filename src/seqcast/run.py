@@ -40,7 +40,8 @@ class Run:
     @property
     def steps(self) -> Transform:
         """The run's transform as steps (transforms.py)."""
-        return Transform.parse(self.pre["transform"], self.cfg.evaluate.season)
+        fixed = len(self.pre.get("static", [])) if self.pre.get("transform_keeps_static") else 0  # older runs: 0
+        return Transform.parse(self.pre["transform"], self.cfg.evaluate.season, fixed=fixed)
 
     def scaler(self, names: list[str]) -> Scaler:
         """The run's scaler for the series `names`, in that order."""

@@ -39,9 +39,12 @@ class Transform:
     # The seasonal step (one of SEASONAL_STEPS; "" when season is 0), which names its reference: the value a
     # season before (seasonal), the mean of the two seasons before (seasonal_mean), or their seasonal index (deseason)
     seasonal_step: str = ""
+    # The last `fixed` inputs (data.static and data.series_id: one value per series) stay as scaled: a difference
+    # or a window's reference would make them 0, and the network could not tell the series apart
+    fixed: int = 0
 
     @classmethod
-    def parse(cls, name: str, season: int = 1) -> Transform:
+    def parse(cls, name: str, season: int = 1, fixed: int = 0) -> Transform:
         """The transform `name` ('none', or steps joined by '+' in the order of STEPS); ValueError if invalid."""
         steps = [] if name == "none" else name.split("+")
         unknown = [s for s in steps if s not in STEPS]
@@ -60,7 +63,7 @@ class Transform:
         step = references[0] if references else ""
         return cls(
             "log" in steps, season if step else 0, "difference" in steps, "window_norm" in steps,
-            "window_mean" in steps, step,
+            "window_mean" in steps, step, fixed,
         )  # fmt: skip
 
     @property
@@ -143,6 +146,8 @@ class Transform:
             changed = np.full_like(out, np.nan)
             changed[1:] = np.diff(out, axis=0)
             out = changed
+        if self.fixed and out is not scaled:
+            out[:, out.shape[1] - self.fixed :] = np.asarray(scaled, dtype=np.float64)[:, out.shape[1] - self.fixed :]
         return out
 
     def inverse(self, pred: np.ndarray, tail: np.ndarray) -> np.ndarray:
@@ -182,8 +187,12 @@ def auto_candidates(mode: str, season: int) -> list[str]:
     return ["none", *level_free, *seasonal]
 
 
-def normalise_window(x: np.ndarray, mean: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def normalise_window(x: np.ndarray, mean: bool = False, fixed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """`window_norm` (or with mean `window_mean`): (the window minus its last row (its mean over time), that
-    reference (batch, 1, inputs)); add the reference back to the output."""
+    reference (batch, 1, inputs)); add the reference back to the output. The last `fixed` inputs (Transform.fixed)
+    keep their values: their reference is 0."""
     ref = x.mean(axis=1, keepdims=True, dtype=np.float64).astype(x.dtype) if mean else x[:, -1:, :]
+    if fixed:
+        ref = ref.copy()
+        ref[:, :, ref.shape[2] - fixed :] = 0
     return x - ref, ref
