@@ -78,11 +78,15 @@ def test_static_columns_follow_the_features_in_the_input_order(tmp_path: Path) -
     assert [float(s.values[0, 2]) for s in ds.series] == [3.0, 7.0]
 
 
-def test_a_static_column_that_varies_is_refused_naming_column_series_and_row(tmp_path: Path) -> None:
+def test_a_static_column_that_varies_is_refused_naming_column_series_and_line(tmp_path: Path) -> None:
+    """The file lines of the series' first row and of the one that differs (A holds lines 2-61, B from 62 on)."""
     cfg = project(tmp_path, csv=panel_csv(vary_static_at=17))
     with pytest.raises(DataError) as err:
         load_dataset(load_config(cfg).data)
-    assert "static column 'size' of series 'B' is not constant: 7 in its first row, 8 in row 17" in err.value.message
+    msg = "static column 'size' of series 'B' is not constant: 7 at line 62 (its first row), 8 at line 79"
+    assert msg in err.value.message
+    lines = panel_csv(vary_static_at=17).splitlines()
+    assert lines[62 - 1].startswith("0,B,") and lines[79 - 1].endswith(",8.0")  # what an editor shows there
     res = invoke("window-preview", cfg, code=1)
     assert "data.features or data.past_features" in " ".join(res.stderr.split())
 

@@ -535,6 +535,12 @@ def test_train_evaluate_preview_and_forecast_on_dropped_rows(
     )
     assert doc["notes"] == [note] and note in " ".join(res.stderr.split())
     assert (Path("runs/latest") / "state.npz").read_bytes() != state
+    res = invoke("forecast", "--steps", "2", "--output", "-")  # from the state: its window says the gap, too
+    assert res.exit_code == 0, res.output
+    assert (
+        "the last 3 rows of the series, the window a forecast from the end of the data reads, cross the gap "
+        "between 2061 and 2063 (rows 59 and 60)"  # 58 rows trained on (one year dropped, one empty), 4 new
+    ) in " ".join(res.stderr.split())
 
 
 @pytest.mark.slow

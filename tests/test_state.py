@@ -337,3 +337,17 @@ def test_a_look_back_runs_state_holds_what_keras_holds_after_its_last_window(
     for key in ("layer0_h", "layer0_c", "layer1_h", "layer1_c"):  # the update recomputes them from its new window
         np.testing.assert_allclose(after[key], rebuilt[key], atol=1e-6, rtol=0)
         assert np.abs(after[key] - st[key]).max() > 1e-4
+
+
+def test_a_tails_gaps_are_found_on_the_runs_grid() -> None:
+    """state.dataset gives each tail the breaks that data.missing: drop left in it, so a forecast from the state
+    says what a forecast from the history says of a window across a gap."""
+    from seqcast.state import _breaks
+    from seqcast.timeaxis import Freq
+
+    hours = np.array(["2024-01-01T00", "2024-01-01T01", "2024-01-01T03"], dtype="datetime64[ns]")
+    assert _breaks(hours, Freq("fixed", 3_600 * 10**9), "datetime").tolist() == [2]
+    months = np.array(["2024-01-01", "2024-02-01", "2024-04-01", "2024-05-01"], dtype="datetime64[ns]")
+    assert _breaks(months, Freq("month", 1, "start"), "datetime").tolist() == [2]
+    assert _breaks(np.array([2000, 2001, 2002]), Freq("integer", 1), "integer").tolist() == []
+    assert _breaks(np.array([0, 1, 5]), None, "none").tolist() == []

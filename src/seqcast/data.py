@@ -19,6 +19,7 @@ from seqcast import resample, timeaxis
 from seqcast.config import DataConfig
 from seqcast.errors import DataError, MissingColumn
 from seqcast.read import data_files, read_tables
+from seqcast.static import check_static
 from seqcast.timeaxis import Freq, TimeKind
 
 NA_STRINGS = {"", "na", "n/a", "nan", "null", "none", "#n/a", "-"}
@@ -74,6 +75,7 @@ class Dataset:
     past: list[str] = field(default_factory=list)  # the features that are data.past_features (no future values)
     static: list[str] = field(default_factory=list)  # the features that are data.static (one value per series)
     utc: bool = False  # the times had UTC offsets: read as UTC
+    first_rows: list[int] = field(default_factory=list)  # where each series starts in its history (a state's tail)
 
     @property
     def inputs(self) -> list[str]:
@@ -85,12 +87,12 @@ class Dataset:
 
     def gap(self, i: int, p: int) -> str:
         """Break p of series i (Series.breaks) in words: 'between 2024-01-02 and 2024-01-05 (rows 1 and 2)'."""
-        s = self.series[i]
+        s, at = self.series[i], self.first_rows[i] if self.first_rows else 0
         t = s.times
         if len(t) != len(s) or p >= len(t):  # the time axis was released (prepare.release_data)
-            return f"between rows {p - 1} and {p}"
+            return f"between rows {at + p - 1} and {at + p}"
         a, b = timeaxis.fmt(t[p - 1], self.time_kind), timeaxis.fmt(t[p], self.time_kind)
-        return f"between {a} and {b} (rows {p - 1} and {p})"
+        return f"between {a} and {b} (rows {at + p - 1} and {at + p})"
 
 
 @dataclass
@@ -274,6 +276,7 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
     del rows
 
     out: list[Series] = []
+    rows_of: list[np.ndarray] = []
     notes: list[str] = []
     if zoned:
         notes.append(
@@ -342,11 +345,12 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
         keep = np.isfinite(vals).all(axis=1)
         if not keep.all():
             notes.append(f"dropped {int((~keep).sum())} row(s) with missing values{label}")
-            t, vals, on_grid = t[keep], vals[keep], on_grid[keep]
+            t, vals, on_grid, ix = t[keep], vals[keep], on_grid[keep], ix[keep]
         if len(vals) == 0:
             raise DataError(f"no rows left{label} after dropping missing values", where=source)
         breaks = (np.flatnonzero(np.diff(on_grid) != 1) + 1).astype(np.int64)
         out.append(Series(name=name, times=t, values=np.ascontiguousarray(vals, dtype=np.float64), breaks=breaks))
+        rows_of.append(ix)  # each row's index in the input (-1: filled), for check_static's messages
         if freq is not None and (len(members) > 1 or cfg.resample is not None):  # one row shows no step
             freqs.setdefault(freq, name)
             if len(freqs) > 1:
@@ -360,7 +364,7 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
 
     common = next(iter(freqs), None) or step or (Freq("integer", 1) if kind != "datetime" else None)
     if cfg.static:
-        check_static(out, cfg, source)
+        check_static(out, cfg, source, rows_of, at)
     ds = Dataset(
         out,
         list(cfg.targets),
@@ -411,25 +415,6 @@ def add_series_ids(ds: Dataset, ids: list[str]) -> Dataset:
     cols = [ID_PREFIX + n for n in ids]
     ds.features, ds.static = [*ds.features, *cols], [*ds.static, *cols]
     return ds
-
-
-def check_static(series: list[Series], cfg: DataConfig, source: str) -> None:
-    """data.static columns hold one value per series: refuse one that varies, naming the column, series and row."""
-    at = len(cfg.targets) + len(cfg.features) + len(cfg.past_features)  # the static columns' first position
-    for s in series:
-        block = s.values[:, at : at + len(cfg.static)]
-        varies = np.flatnonzero((block != block[:1]).any(axis=0))
-        if len(varies):
-            j = int(varies[0])
-            row = int(np.flatnonzero(block[:, j] != block[0, j])[0])
-            who = f" of series {s.name!r}" if s.name else ""
-            raise DataError(
-                f"static column {cfg.static[j]!r}{who} is not constant: {block[0, j]:g} in its first row, "
-                f"{block[row, j]:g} in row {row}",
-                where=source,
-                hint="a static column holds one value per series (a region code, a size); list a changing column "
-                "in data.features or data.past_features",
-            )
 
 
 def split_parts(ds: Dataset, cfg: DataConfig, min_train: int = 1) -> list[Parts]:

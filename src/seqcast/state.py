@@ -192,10 +192,31 @@ def load(run: Run) -> State:
 
 def dataset(run: Run, st: State) -> Dataset:
     """The tails as a dataset: the history a forecast reads, each series' last T rows."""
-    series = [Series(str(n), st["tail_times"][i], st["tail"][i]) for i, n in enumerate(st["series"].tolist())]
-    past, static = run.pre.get("past_features", []), run.pre.get("static", [])
     kind = str(st["time_kind"])
-    return Dataset(series, run.pre["targets"], run.pre["features"], kind, run.freq, FILE, past=past, static=static)  # type: ignore[arg-type]
+    series = [
+        Series(str(n), st["tail_times"][i], st["tail"][i], _breaks(st["tail_times"][i], run.freq, kind))
+        for i, n in enumerate(st["series"].tolist())
+    ]
+    past, static = run.pre.get("past_features", []), run.pre.get("static", [])
+    first = (st["rows_seen"] - st["tail"].shape[1]).tolist()  # the tail's first row in each series' history
+    targets, features = run.pre["targets"], run.pre["features"]
+    return Dataset(series, targets, features, kind, run.freq, FILE, past=past, static=static, first_rows=first)  # type: ignore[arg-type]
+
+
+def _breaks(times: np.ndarray, freq: Any, kind: str) -> np.ndarray:
+    """The rows of a tail that do not follow the row before on the run's time grid: gaps data.missing: drop left
+    (Series.breaks), so that a forecast from the state says what a forecast from the history says of them."""
+    from seqcast import timeaxis
+
+    if kind == "none" or freq is None or len(times) < 2:
+        return np.zeros(0, dtype=np.int64)
+    if freq.kind == "month":  # calendar steps: positions on the grid (a tail spans few months)
+        full = timeaxis.grid(times, freq)
+        assert full is not None
+        apart = np.diff(np.searchsorted(full, times).astype(np.int64)) != 1
+    else:
+        apart = np.diff(times.astype(np.int64)) != freq.step
+    return (np.flatnonzero(apart) + 1).astype(np.int64)
 
 
 def advance(run: Run, st: State, new: dict[int, tuple[np.ndarray, np.ndarray]]) -> State:
