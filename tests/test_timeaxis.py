@@ -311,3 +311,30 @@ def test_new_rows_on_the_runs_grid_keep_its_step_whatever_their_own_steps_say() 
     months = np.array(["2024-01-01", "2024-03-01", "2024-04-01"], dtype="datetime64[ns]")
     assert infer_freq(months, "datetime", prefer=Freq("month", 1, "start")) == Freq("month", 1, "start")
     assert infer_freq(np.array([2000, 2002, 2003]), "integer", prefer=Freq("integer", 1)) == Freq("integer", 1)
+
+
+@given(
+    picks=st.lists(st.integers(0, 400), min_size=1, max_size=30, unique=True),
+    kind=st.sampled_from(["hour", "week", "month_start", "month_end", "year"]),
+)
+def test_steps_from_first_are_the_positions_on_the_grid(picks: list[int], kind: str) -> None:
+    """steps_from_first gives each time's position on the grid `grid` builds from the first, without building it;
+    a time off that grid gives None."""
+    from seqcast.timeaxis import steps_from_first
+
+    freq = {
+        "hour": Freq("fixed", 3_600 * 10**9),
+        "week": Freq("fixed", 7 * 86_400 * 10**9),
+        "month_start": Freq("month", 1, "start"),
+        "month_end": Freq("month", 3, "end"),
+        "year": Freq("integer", 1),
+    }[kind]
+    whole = future(np.int64(1990) if kind == "year" else np.datetime64("1990-01-31", "ns"), freq, 401)
+    times = whole[sorted(picks)]
+    full = grid(times, freq) if len(times) > 1 else times
+    assert full is not None
+    assert steps_from_first(times, freq).tolist() == np.searchsorted(full, times).tolist()  # type: ignore[union-attr]
+    if len(times) > 1 and kind != "year":
+        off = times.copy()
+        off[-1] = off[-1] + np.timedelta64(1, "m")  # a minute: off every grid here
+        assert steps_from_first(off, freq) is None

@@ -208,15 +208,8 @@ def _breaks(times: np.ndarray, freq: Any, kind: str) -> np.ndarray:
     (Series.breaks), so that a forecast from the state says what a forecast from the history says of them."""
     from seqcast import timeaxis
 
-    if kind == "none" or freq is None or len(times) < 2:
-        return np.zeros(0, dtype=np.int64)
-    if freq.kind == "month":  # calendar steps: positions on the grid (a tail spans few months)
-        full = timeaxis.grid(times, freq)
-        assert full is not None
-        apart = np.diff(np.searchsorted(full, times).astype(np.int64)) != 1
-    else:
-        apart = np.diff(times.astype(np.int64)) != freq.step
-    return (np.flatnonzero(apart) + 1).astype(np.int64)
+    at = timeaxis.steps_from_first(times, freq) if kind != "none" and freq is not None and len(times) > 1 else None
+    return np.zeros(0, dtype=np.int64) if at is None else (np.flatnonzero(np.diff(at) != 1) + 1).astype(np.int64)
 
 
 def advance(run: Run, st: State, new: dict[int, tuple[np.ndarray, np.ndarray]]) -> State:

@@ -1,4 +1,4 @@
-"""data.static: columns that hold one value per series, checked as the data is read."""
+"""data.static: columns that hold one value per series, checked as the data is read and as update adds rows."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from seqcast.errors import DataError
+from seqcast.timeaxis import TimeKind, fmt
 
 
 def check_static(series: list[Any], cfg: Any, source: str, rows_of: list[np.ndarray], at: Callable[[int], str]) -> None:
@@ -34,3 +35,26 @@ def check_static(series: list[Any], cfg: Any, source: str, rows_of: list[np.ndar
             hint="a static column holds one value per series (a region code, a size); list a changing column "
             "in data.features or data.past_features",
         )
+
+
+def check_known(
+    label: str,
+    static: list[int],
+    inputs: list[str],
+    known: np.ndarray,
+    values: np.ndarray,
+    times: np.ndarray,
+    kind: TimeKind,
+    path: Any,
+) -> None:
+    """Refuse new rows (update) whose static value is not the series' own, `known` (its last row in the run): the
+    state would carry it into every forecast. static: the static inputs' positions in `inputs`."""
+    for j in static:
+        off = np.flatnonzero(values[:, j] != known[j])
+        if len(off):
+            raise DataError(
+                f"{label}: static column {inputs[j]!r} is {values[off[0], j]:g} at {fmt(times[off[0]], kind)}, but "
+                f"{known[j]:g} in the run: data.static holds one value per series",
+                where=str(path),
+                hint=f"send the series' own {inputs[j]!r}, or train a new run",
+            )

@@ -247,18 +247,26 @@ def infer_freq(times: np.ndarray, kind: TimeKind, prefer: Freq | None = None) ->
 
 
 def _fits(times: np.ndarray, freq: Freq) -> bool:
-    """Do the rows lie on freq's grid from the first, with gaps whose steps have no common divisor above 1?"""
+    """Do the rows lie on freq's grid from the first, a grid `grid` would build (not too large for the rows), with
+    gaps whose steps have no common divisor above 1?"""
     if len(times) < 2:
         return True
-    from seqcast.errors import DataError
-
-    try:
-        full = grid(times, freq)
-    except DataError:  # a span of far more steps than rows: not this grid
+    at = steps_from_first(times, freq)
+    if at is None or at[-1] >= MAX_GRID_GROWTH * len(times) + 1000:  # off the grid, or a grid _check_grid_size refuses
         return False
-    assert full is not None
-    at = np.minimum(np.searchsorted(full, times), len(full) - 1)
-    return bool((full[at] == times).all()) and math.gcd(*np.diff(at).tolist()) == 1
+    return math.gcd(*np.diff(at).tolist()) == 1
+
+
+def steps_from_first(times: np.ndarray, freq: Freq) -> np.ndarray | None:
+    """Each time's count of freq's steps from the first (int64), or None when one lies off freq's grid: where each
+    row sits on the grid `grid` would build, without building it."""
+    if freq.kind == "month":
+        months = _month_parts(times)[0]
+        apart, on = months - months[0], _months_to_times(months, freq.anchor) == times
+    else:
+        apart, on = times.astype(np.int64) - np.int64(times[0].astype(np.int64)), np.True_
+    at, off = np.divmod(apart, freq.step)
+    return at if bool(np.all(on)) and not off.any() else None
 
 
 def _months_to_times(months: np.ndarray, anchor: str) -> np.ndarray:

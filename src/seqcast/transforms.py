@@ -146,7 +146,7 @@ class Transform:
             changed = np.full_like(out, np.nan)
             changed[1:] = np.diff(out, axis=0)
             out = changed
-        if self.fixed and out is not scaled:
+        if self.fixed and (self.season or self.difference):  # what the steps above changed, put back
             out[:, out.shape[1] - self.fixed :] = np.asarray(scaled, dtype=np.float64)[:, out.shape[1] - self.fixed :]
         return out
 

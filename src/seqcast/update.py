@@ -23,6 +23,7 @@ import numpy as np
 from seqcast import files, rundir, state, timeaxis
 from seqcast.errors import DataError
 from seqcast.prepare import new_series_ok
+from seqcast.static import check_known
 from seqcast.timeaxis import TimeKind
 
 LOG = "updates.csv"
@@ -56,6 +57,7 @@ def new_rows(
     out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     counts: dict[str, Any] = {}
     notes: list[str] = []
+    static = [run.pre["inputs"].index(c) for c in run.pre.get("static", [])]  # positions, for check_known
     for s in ds.series:
         i = index[s.name]
         last = st["last_time"][i]
@@ -67,7 +69,7 @@ def new_rows(
         counts[s.name] = {"added": 0, "skipped": skipped}
         if not len(times):
             continue
-        _same_static(run, s.label, st["tail"][i][-1], times, values, kind, path)
+        check_known(s.label, static, run.pre["inputs"], st["tail"][i][-1], values, times, kind, path)
         full = timeaxis.grid(np.concatenate([[last], times]).astype(times.dtype), run.freq) if kind != "none" else None
         if full is not None:
             off = np.setdiff1d(times, full)
@@ -109,24 +111,6 @@ def new_rows(
         out[i] = (times, values)
         counts[s.name]["added"] = len(times)
     return out, counts, notes
-
-
-def _same_static(
-    run: Any, label: str, known: np.ndarray, times: np.ndarray, values: np.ndarray, kind: TimeKind, path: Path
-) -> None:
-    """Refuse new rows whose data.static value is not the series' own (as train and forecast --data refuse a
-    static column that changes): the state would carry it into every forecast."""
-    static = [c for c in run.pre.get("static", []) if c in run.pre["inputs"]]
-    for c in static:
-        j = run.pre["inputs"].index(c)
-        off = np.flatnonzero(values[:, j] != known[j])
-        if len(off):
-            raise DataError(
-                f"{label}: static column {c!r} is {values[off[0], j]:g} at {timeaxis.fmt(times[off[0]], kind)}, "
-                f"but {known[j]:g} in the run: data.static holds one value per series",
-                where=str(path),
-                hint=f"send the series' own {c!r}, or train a new run",
-            )
 
 
 def update(run_dir: Path | None, data: Path) -> dict[str, Any]:
