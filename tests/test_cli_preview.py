@@ -148,8 +148,14 @@ def test_json_lookback_follows_the_spec(write_project: WriteProject) -> None:
 @pytest.mark.parametrize(
     ("positive", "transform", "season", "candidates", "first"),
     [
-        (False, "auto", 4, ["none", "window_norm", "deseason+window_norm"], 8),  # y = 0 in the first row
-        (True, "auto", 1, ["none", "window_norm"], 0),  # positive targets: the log is not tried either
+        (
+            False,
+            "auto",
+            4,
+            ["none", "window_norm", "window_trend", "deseason+window_norm"],
+            8,
+        ),  # y = 0 in the first row
+        (True, "auto", 1, ["none", "window_norm", "window_trend"], 0),  # positive targets: the log is not tried either
         (False, "seasonal+difference", 4, None, 5),
     ],
 )

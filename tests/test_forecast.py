@@ -209,10 +209,12 @@ def test_a_forecast_from_the_state_imports_neither_pandas_nor_tensorflow(tmp_pat
 
 
 @pytest.mark.parametrize(("kind", "step"), [("many_to_one", "window_norm"), ("many_to_many", "window_norm"),
-                                           ("many_to_one", "window_mean")])  # fmt: skip
+                                           ("many_to_one", "window_mean"), ("many_to_one", "window_trend"),
+                                           ("many_to_many", "window_trend")])  # fmt: skip
 def test_window_norm_forecast_equals_keras_loop_on_normalised_windows(tmp_path: Path, kind: str, step: str) -> None:
-    """transform window_norm (window_mean): every window minus its last row (its mean) goes in, the prediction plus
-    that reference comes out."""
+    """transform window_norm (window_mean, window_trend): every window minus its last row (its mean, the line
+    through its last row at its least-squares slope) goes in, the prediction plus that reference one step on
+    comes out."""
     import keras
 
     data = wave_csv(tmp_path / "data.csv", [40, 44], ["a"])
@@ -226,8 +228,11 @@ def test_window_norm_forecast_equals_keras_loop_on_normalised_windows(tmp_path: 
         window, preds = values[-6:], []
         while len(preds) < 5:
             last = window.mean(axis=0, keepdims=True) if step == "window_mean" else window[-1:]
-            y = np.asarray(km((window - last)[None].astype(np.float32)))[0] + last  # (horizon or look_back, 1)
-            y = y[-1:] if kind == "many_to_many" else y
+            slope = np.polyfit(np.arange(6.0), window[:, 0], 1)[0] if step == "window_trend" else 0.0
+            line = last + slope * (np.arange(6.0) - 5)[:, None]  # the reference of each row of the window
+            y = np.asarray(km((window - line)[None].astype(np.float32)))[0]  # (horizon or look_back, 1)
+            y = y[-1:] if kind == "many_to_many" else y  # the rows after the window's last: k = 1 (, 2)
+            y = y + last + slope * np.arange(1.0, len(y) + 1)[:, None]
             preds.extend(y)
             window = np.concatenate([window, y])[-6:]
         np.testing.assert_allclose(pred[i], np.asarray(preds[:5]), rtol=1e-5, atol=1e-5)
@@ -386,9 +391,9 @@ def test_forecast_without_time_column_numbers_the_steps(tmp_path: Path) -> None:
 # (c) a predictor that repeats its last input makes both loops the naive forecast
 
 
-@pytest.mark.parametrize("normalise", [False, True])
+@pytest.mark.parametrize("window_step", ["", "window_norm"])
 @pytest.mark.parametrize("horizon", [1, 3])
-def test_rolling_forecast_with_repeat_last_is_naive(horizon: int, normalise: bool) -> None:
+def test_rolling_forecast_with_repeat_last_is_naive(horizon: int, window_step: str) -> None:
     rng = np.random.default_rng(0)
     window = rng.normal(size=(3, 5, 3)) * 10  # (batch, look_back, inputs): 2 targets and 1 feature
     future = rng.normal(size=(3, 7, 1))
@@ -398,11 +403,24 @@ def test_rolling_forecast_with_repeat_last_is_naive(horizon: int, normalise: boo
         calls.append(x.shape)
         return np.repeat(x[:, -1:, :2], horizon, axis=1)
 
-    got = forecast.rolling_forecast(repeat_last, window, 7, 2, future, normalise=normalise)
+    got = forecast.rolling_forecast(repeat_last, window, 7, 2, future, window_step)
 
     want = np.stack([evaluate.naive(w[:, :2], origin=5, horizon=7) for w in window])
     np.testing.assert_array_equal(got, want)
     assert calls == [(3, 5, 3)] * -(-7 // horizon)
+
+
+@pytest.mark.parametrize("horizon", [1, 2])
+def test_rolling_forecast_with_window_trend_and_a_silent_network_continues_the_line(horizon: int) -> None:
+    """window_trend: a network that answers 0 forecasts the window's line (a drift, as Holt's linear trend)."""
+    window = np.stack([3 + 2 * np.arange(5.0), np.full(5, 4.0)], axis=1)[None]  # a target on a line, a feature
+
+    def silent(x: np.ndarray) -> np.ndarray:
+        assert not x[:, :, 0].any()  # the target's line taken away, every step
+        return np.zeros((1, horizon, 1))
+
+    got = forecast.rolling_forecast(silent, window, 6, 1, np.full((1, 6, 1), 4.0), "window_trend")
+    np.testing.assert_allclose(got[0, :, 0], 3 + 2 * np.arange(5.0, 11.0))
 
 
 def test_rolling_forecast_slides_the_window_over_its_predictions() -> None:
@@ -641,6 +659,14 @@ ORIGIN_CASES = [
         [44, 50],
     ),
     ("stateful-m2o-deseason", {"mode": "stateful"}, {"kind": "many_to_one"}, "deseason", [], [52]),
+    (
+        "lookback-m2m-window_trend-feature",
+        {"mode": "lookback"},
+        {"kind": "many_to_many"},
+        "window_trend",
+        ["f"],
+        [40, 44],
+    ),
 ]
 
 

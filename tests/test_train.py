@@ -401,12 +401,12 @@ def test_a_failed_run_leaves_nothing_and_keeps_the_old_run(tmp_path: Path, monke
 
 @pytest.mark.slow
 def test_auto_transform_trials_show_their_progress(tmp_path: Path) -> None:
-    """The `auto` trials train two models before training starts: each says so, with an epoch bar (stderr)."""
+    """The `auto` trials train three models before training starts: each says so, with an epoch bar (stderr)."""
     config = write_config(tmp_path, data={"transform": "auto"}, training={"epochs": 2})
     res = CliRunner().invoke(app, ["train", str(config)])
     assert res.exit_code == 0, res.output
-    first = res.stderr.index("data.transform auto: trial 1 of 2, none: at most 2 epochs, then a backtest from ")
-    second = res.stderr.index("data.transform auto: trial 2 of 2, window_norm: at most 2 epochs")
+    first = res.stderr.index("data.transform auto: trial 1 of 3, none: at most 2 epochs, then a backtest from ")
+    second = res.stderr.index("data.transform auto: trial 2 of 3, window_norm: at most 2 epochs")
     assert first < res.stderr.index("epoch", first + 40) < second  # an epoch bar between the two notes
     quiet = CliRunner().invoke(app, ["train", str(config), "--quiet", "--overwrite"])
     assert quiet.exit_code == 0, quiet.output

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqcast.transforms import SEASONAL_STEPS, Transform, auto_candidates, normalise_window
+from seqcast.transforms import SEASONAL_STEPS, Transform, auto_candidates, denormalise, normalise_window
 
 
 @pytest.mark.parametrize(
@@ -42,7 +42,8 @@ def test_names_parse_into_their_steps_and_back(name: str, season: int, parts: tu
         (
             "window_norm+log",
             4,
-            "in the order log + seasonal + seasonal_mean + deseason + difference + window_norm + window_mean",
+            "in the order log + seasonal + seasonal_mean + deseason + difference + window_norm + window_mean + "
+            "window_trend",
         ),
         ("seasonal+seasonal_mean", 4, "seasonal and seasonal_mean are references for one step"),
         ("seasonal_mean+deseason", 4, "seasonal_mean and deseason are references for one step"),
@@ -52,6 +53,7 @@ def test_names_parse_into_their_steps_and_back(name: str, season: int, parts: tu
         ("difference+window_norm", 4, "difference and window_norm each remove the level"),
         ("window_norm+window_mean", 4, "window_norm and window_mean each remove the level"),
         ("difference+window_mean", 4, "difference and window_mean each remove the level"),
+        ("window_norm+window_trend", 4, "window_norm and window_trend each remove the level"),
         ("seasonal", 1, "needs evaluate.season of 2 or more (it is 1)"),
     ],
 )
@@ -139,9 +141,9 @@ def test_log_is_taken_of_the_targets_only_and_undone() -> None:
 @pytest.mark.parametrize(
     ("mode", "season", "expected"),
     [
-        ("lookback", 1, ["none", "window_norm"]),
-        ("lookback", 12, ["none", "window_norm", "deseason+window_norm"]),
-        ("lookback", 4, ["none", "window_norm", "deseason+window_norm"]),
+        ("lookback", 1, ["none", "window_norm", "window_trend"]),
+        ("lookback", 12, ["none", "window_norm", "window_trend", "deseason+window_norm"]),
+        ("lookback", 4, ["none", "window_norm", "window_trend", "deseason+window_norm"]),
         ("stateful", 24, ["none", "difference", "seasonal"]),
         ("stateful", 1, ["none", "difference"]),
     ],
@@ -175,12 +177,58 @@ def test_window_mean_parses_and_normalises_around_the_window_mean() -> None:
         True, False, True, True, 0, "log+window_mean"
     )  # fmt: skip
     x = np.arange(24, dtype=np.float32).reshape(2, 4, 3)  # (batch, look_back, inputs)
-    shape, ref = normalise_window(x, mean=True)
+    shape, ref, slope = normalise_window(x, "window_mean")
+    assert slope is None
     np.testing.assert_array_equal(ref, x.mean(axis=1, keepdims=True))
     np.testing.assert_array_equal(shape + ref, x)
     assert shape.dtype == np.float32 and (shape.mean(axis=1) == 0).all()
-    shape, ref = normalise_window(x)  # window_norm: the last row
+    shape, ref, _ = normalise_window(x)  # window_norm: the last row
     np.testing.assert_array_equal(ref, x[:, -1:])
+
+
+def test_window_trend_takes_away_each_window_line_through_its_last_row() -> None:
+    t = Transform.parse("deseason+window_trend", 4)
+    assert (t.window_step, t.per_window, t.keeps_level, t.lost, t.name) == (
+        "window_trend", True, False, 8, "deseason+window_trend"
+    )  # fmt: skip
+    rng = np.random.default_rng(3)
+    steps = np.arange(6.0)
+    x = (rng.normal(size=(4, 6, 3)) + 10 + 2.5 * steps[None, :, None]).astype(np.float32)  # (batch, lb, inputs)
+    x[:, :, 2] = 7.0  # a static input: passes through (fixed=1)
+    shape, level, slope = normalise_window(x, "window_trend", fixed=1)
+    assert slope is not None and shape.dtype == np.float32
+    want = np.array([[np.polyfit(steps, w[:, j], 1)[0] for j in range(2)] for w in x])  # least squares, per column
+    np.testing.assert_allclose(slope[:, 0, :2], want, rtol=1e-6)
+    assert (slope[:, 0, 2] == 0).all() and (level[:, 0, 2] == 0).all() and (shape[:, :, 2] == 7).all()
+    np.testing.assert_array_equal(level[:, 0, :2], x[:, -1, :2])
+    line = x[:, -1:, :2] + slope[:, :, :2] * (steps - 5)[:, None]  # through the last row
+    np.testing.assert_allclose(shape[:, :, :2], x[:, :, :2] - line, atol=1e-5)
+    assert np.abs(shape[:, -1, :2]).max() == 0  # the line goes through the last row
+    ahead = denormalise(np.zeros((4, 3, 2), np.float32), level, slope)  # a network saying 0: the line goes on
+    np.testing.assert_allclose(ahead, x[:, -1:, :2] + slope[:, :, :2] * np.arange(1.0, 4)[:, None], rtol=1e-6)
+    assert ahead.dtype == np.float32
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.floats(-100, 100), min_size=2, max_size=9),
+    st.floats(-1e3, 1e3),
+    st.floats(-50, 50),
+)
+def test_window_trend_ignores_any_line_added_to_a_window(values: list[float], a: float, b: float) -> None:
+    """What the network sees is the same whatever level and trend the window sits on; that line comes back."""
+    x = np.array(values)[None, :, None]
+    moved = x + a + b * np.arange(len(values))[None, :, None]
+    shape, level, slope = normalise_window(x, "window_trend")
+    shape2, level2, slope2 = normalise_window(moved, "window_trend")
+    scale = 1 + abs(a) + abs(b) * len(values)
+    np.testing.assert_allclose(shape2, shape, atol=1e-9 * scale)
+    y = np.array([[[0.5], [-1.0]]])
+    np.testing.assert_allclose(
+        denormalise(y, level2, slope2) - denormalise(y, level, slope),
+        a + b * (len(values) - 1 + np.array([[[1.0], [2.0]]])),
+        atol=1e-9 * scale,
+    )
 
 
 def test_the_fixed_inputs_pass_through_the_seasonal_step_and_the_difference_exact() -> None:

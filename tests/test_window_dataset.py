@@ -119,6 +119,26 @@ def test_window_mean_subtracts_each_window_mean_input() -> None:
     assert y[:, :, 0].tolist() == [[2, 3]] * 4 and y[:, :, 1].tolist() == [[2, 3]] * 4
 
 
+def test_window_trend_batches_equal_the_numpy_forecast_normalisation() -> None:
+    """window_trend: on a straight line every input and target is 0; on a curve the training batches hold what
+    transforms.normalise_window gives the forecast, and the targets lie off the line by what the curve bends."""
+    from seqcast.transforms import normalise_window
+
+    prep, win = index_prep([9], WindowShape(4, 2), transform="window_trend")
+    (x, y), *_ = batches(dataset.window_dataset(prep, win, 8, False, 0))
+    assert not x.any() and not y.any()  # every column is a line: position, 1000 * 0 + position, -position
+    prep.arrays[0][:, 0] = np.arange(9.0) ** 2  # column a: a curve
+    (x, y), *_ = batches(dataset.window_dataset(prep, win, 8, False, 0))
+    raw, targets = by_hand(prep, win, list(range(len(win))))
+    shape, level, slope = normalise_window(raw, "window_trend")
+    np.testing.assert_allclose(x, shape, atol=1e-5)
+    assert slope is not None
+    k = np.array([1.0, 2.0])[None, :, None]
+    np.testing.assert_allclose(y, targets - (level[:, :, :2] + k * slope[:, :, :2]), atol=1e-4)
+    # window p: rows p..p+3 of p**2, slope 2p + 3 through (p + 3)**2; the next two rows lie 4 and 10 above it
+    assert y[:, :, 0].tolist() == [[4.0, 10.0]] * len(win) and not y[:, :, 1].any()
+
+
 def test_prepare_arrays_share_one_buffer_that_tensorflow_reads_without_a_copy() -> None:
     prep, _ = index_prep([5, 4], WindowShape(2, 1))
     assert prep.flat is not None and prep.flat.ctypes.data % 64 == 0
@@ -169,6 +189,6 @@ def test_window_norm_leaves_the_static_inputs_as_the_forecast_does_exact() -> No
     assert x[:, :, 2].tolist() == [[0, -1, -2], [-1, -2, -3], [-2, -3, -4]]  # the static input: as it is
     assert y[:, :, 0].tolist() == [[1]] * 3
     raw = np.stack([prep.arrays[0][p : p + 3] for p in range(3)]).astype(np.float32)
-    shape, ref = normalise_window(raw, fixed=1)
+    shape, ref, _ = normalise_window(raw, fixed=1)
     np.testing.assert_array_equal(shape, x)
     assert ref[:, 0, 2].tolist() == [0, 0, 0] and ref[:, 0, 0].tolist() == [2, 3, 4]

@@ -143,9 +143,7 @@ class Config(_Section):
             except ValueError as exc:
                 raise _KeyedError("data.transform", str(exc)) from None
             if steps.per_window and stateful:
-                raise _KeyedError(
-                    "data.transform", "window_norm and window_mean need look-back windows; use difference"
-                )
+                raise _KeyedError("data.transform", f"{steps.window_step} needs look-back windows; use difference")
         if self.training.shuffle is None:
             self.training.shuffle = not stateful
         if "look_back" not in self.windows.model_fields_set and self.evaluate.season > 1:

@@ -78,10 +78,15 @@ def window_dataset(
     # series, or a stretch of one between rows that data.missing: drop removed
     base = tf.constant(offsets[windows.series_of_range] + windows.firsts - (ends - windows.counts) * stride)
     ends_t = tf.constant(ends)
-    shape, n_t, norm, mean = windows.shape, prep.n_targets, prep.steps.per_window, prep.steps.window_mean
+    shape, n_t, step = windows.shape, prep.n_targets, prep.steps.window_step
     n_in, fixed = int(data.shape[1]), prep.steps.fixed  # the last `fixed` inputs keep their values (no reference)
     keep = tf.constant([[[1.0] * (n_in - fixed) + [0.0] * fixed]], dtype=tf.float32)
     span = tf.range(shape.span, dtype=tf.int64)  # inputs and targets: one gather
+    # window_trend: each row's and target's steps from the window's last row, centred steps for the slope
+    t_in = (tf.range(shape.look_back, dtype=tf.float32) - (shape.look_back - 1))[None, :, None]
+    t_out = (tf.range(shape.target_len, dtype=tf.float32) + (shape.target_offset - shape.look_back + 1))[None, :, None]
+    tc = t_in - tf.reduce_mean(t_in)
+    tc_ss = float(np.sum((np.arange(shape.look_back) - (shape.look_back - 1) / 2) ** 2)) or 1.0  # 1: one row, tc 0
     lo, hi = np.finfo(np.float32).min, np.finfo(np.float32).max
     index_dtype = tf.int32 if n < 2**31 else tf.int64  # window numbers: 4 bytes each per epoch order
 
@@ -93,9 +98,15 @@ def window_dataset(
             w = tf.clip_by_value(tf.where(tf.math.is_nan(w), tf.zeros_like(w), w), lo, hi)
         x = w[:, : shape.look_back]  # (batch, look_back, inputs)
         y = w[:, shape.target_offset : shape.target_offset + shape.target_len, :n_t]  # (batch, target steps, targets)
-        if norm:  # window_norm: minus the last row; window_mean: minus the mean over the window's steps
-            ref = tf.reduce_mean(x, axis=1, keepdims=True) if mean else x[:, -1:, :]  # (batch, 1, inputs)
-            x, y = x - ref * keep, y - ref[:, :, :n_t]
+        if step:  # window_norm: minus the last row; window_mean: its mean; window_trend: its trend's line
+            ref = tf.reduce_mean(x, axis=1, keepdims=True) if step == "window_mean" else x[:, -1:, :]
+            ref = ref * keep  # (batch, 1, inputs); the fixed inputs keep their values
+            if step == "window_trend":  # the least-squares slope per step, through the last row
+                centred = x - tf.reduce_mean(x, axis=1, keepdims=True)
+                slope = tf.reduce_sum(tc * centred, axis=1, keepdims=True) / tc_ss * keep  # (batch, 1, inputs)
+                x, y = x - (ref + slope * t_in), y - (ref[:, :, :n_t] + slope[:, :, :n_t] * t_out)
+            else:
+                x, y = x - ref, y - ref[:, :, :n_t]
         return x, y
 
     def epoch_order(e: Any) -> Any:

@@ -21,7 +21,7 @@ from seqcast.data import Dataset
 from seqcast.errors import ConfigError, DataError
 from seqcast.run import Run
 from seqcast.table import Table
-from seqcast.transforms import normalise_window
+from seqcast.transforms import denormalise, normalise_window
 
 Predict = Callable[[np.ndarray], np.ndarray]
 
@@ -32,16 +32,16 @@ def rolling_forecast(
     steps: int,
     n_targets: int,
     future: np.ndarray | None = None,
-    normalise: bool = False,
-    mean: bool = False,
+    window_step: str = "",
     fixed: int = 0,
 ) -> np.ndarray:
     """Slide a window over its own predictions.
 
     predict: (batch, look_back, inputs) -> (batch, horizon, n_targets); window: (batch, look_back, inputs);
     future: (batch, steps, inputs - n_targets) known future features. Returns (batch, steps, n_targets).
-    With normalise, every window has its last row (with mean: its mean over time) subtracted before predict and
-    added back after; the last `fixed` inputs (static, series identity) are left as they are.
+    With a window_step (transforms.WINDOW_STEPS), every window has its reference (its last row, its mean, or the
+    line of its trend) subtracted before predict and added back after (normalise_window, denormalise); the last
+    `fixed` inputs (static, series identity) are left as they are.
     """
     b, look_back, n_in = window.shape
     buf = np.asarray(window)  # its own dtype: float32 model units stay float32
@@ -49,9 +49,9 @@ def rolling_forecast(
     done = 0
     while done < steps:
         x = buf[:, -look_back:]
-        if normalise:
-            shape, last = normalise_window(x, mean, fixed)  # last: (batch, 1, inputs), the reference level
-            y = predict(shape) + last[:, :, :n_targets]
+        if window_step:
+            shape, level, slope = normalise_window(x, window_step, fixed)
+            y = denormalise(predict(shape), level, slope)
         else:
             y = predict(x)
         h = y.shape[1]
@@ -242,13 +242,12 @@ def _lookback_origins(
         y = model(x)
         return y[:, -1:] if last_step_only else y
 
-    norm, mean = run.steps.per_window, run.steps.window_mean
     for a in range(0, len(series), batch):
         b = min(a + batch, len(series))
         pairs = zip(series[a:b].tolist(), origin[a:b].tolist(), strict=True)
         window = np.stack([units[i][o - start[i] - look_back : o - start[i]] for i, o in pairs])  # (origins, lb, in)
         f = fut[a:b] if fut is not None else None
-        pred[a:b] = rolling_forecast(predict, window, steps, n_t, f, normalise=norm, mean=mean, fixed=run.steps.fixed)
+        pred[a:b] = rolling_forecast(predict, window, steps, n_t, f, run.steps.window_step, run.steps.fixed)
 
 
 def _stateful_origins(

@@ -333,7 +333,7 @@ def build(p: Plan, scaler: Scaler, transform: str, why: str, *, release: bool = 
         raise ConfigError(str(exc), where="data.transform") from None
     if steps.per_window and p.cfg.stateful:
         raise ConfigError(
-            "window_norm and window_mean need look-back windows; use difference in stateful mode",
+            f"{steps.window_step} needs look-back windows; use difference in stateful mode",
             where="data.transform",
         )
     if steps.log:

@@ -49,7 +49,7 @@ class Run:
 
     def units(self, scaler: Scaler, i: int, rows: np.ndarray) -> np.ndarray:
         """Model units of rows (original units) of series i: the log, the scaling, the seasonal step and the
-        difference (window_norm/window_mean aside, per window); the first `steps.lost` rows have none (nan)."""
+        difference (the per-window steps aside); the first `steps.lost` rows have none (nan)."""
         tf = self.steps
         return tf.forward(scaler.transform(i, tf.pre(rows, self.n_targets)))
 

@@ -2,12 +2,13 @@
 
 Recurrent networks cannot extrapolate to a level they never saw, and small series give them little to learn a
 season from. Each step of a transform answers one of those (transforms.py): levels (`none`) win on a series that
-returns to the same range, `window_norm` (look-back windows) or `difference` (stateful models) on a trend or a
-level shift, `deseason` or `seasonal` on a season the network would otherwise have to learn (it learns what seasonal
-naive misses), `log` on a swing that grows with the level. No step is always better.
+returns to the same range, `window_norm` (look-back windows) or `difference` (stateful models) on a level shift,
+`window_trend` on a trend the network should continue, `deseason` or `seasonal` on a season the network would
+otherwise have to learn (it learns what seasonal naive misses), `log` on a swing that grows with the level. No
+step is always better.
 
 `auto` therefore decides per data set by a validation backtest (see choose()): every candidate that applies
-(auto_candidates: levels, the level-free one, and with a season the seasonal one) is trained briefly with the
+(auto_candidates: levels, the level-free ones, and with a season the seasonal one) is trained briefly with the
 config's own settings, then forecasts evaluate.horizon steps ahead from every origin whose steps reach into the
 validation part (from horizon - 1 rows before it, as the intervals are calibrated), from the history before that
 origin; every step whose truth lies in the validation part is scored, so each step rests on every validation row.

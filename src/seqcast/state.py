@@ -109,7 +109,7 @@ def _window_states(run: Run, units: np.ndarray) -> State:
     look_back = int(run.pre["look_back"])
     x = np.asarray(units[:, -look_back:], dtype=np.float32)
     if run.steps.per_window:
-        x, _ = normalise_window(x, run.steps.window_mean, run.steps.fixed)
+        x = normalise_window(x, run.steps.window_step, run.steps.fixed)[0]
     model = run.model
     with engine.one_blas_thread():
         layers = model.warm(x, np.arange(len(x)), np.full(len(x), look_back))

@@ -9,6 +9,8 @@
   [difference]   u[t] = u[t] - u[t - 1]                    changes instead of levels
   [window_norm]  every window minus its last row           shapes instead of levels (look-back windows only)
   [window_mean]  every window minus its mean               the same around a steadier level (noisy series)
+  [window_trend] every window minus the line through its   trends continued: a network that predicts zero
+                 last row at its least-squares slope       extends the window's slope (Holt's idea, per window)
 
 A transform is written as its steps joined by '+', in that order: `none`, `log`, `difference`, `window_norm`,
 `seasonal`, `log+seasonal`, `log+window_norm`, `seasonal+difference`, ... With `seasonal` or `difference`, a
@@ -22,9 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-STEPS = ("log", "seasonal", "seasonal_mean", "deseason", "difference", "window_norm", "window_mean")
+STEPS = ("log", "seasonal", "seasonal_mean", "deseason", "difference", "window_norm", "window_mean", "window_trend")
 SEASONAL_STEPS = ("seasonal", "seasonal_mean", "deseason")  # one reference for the seasonal step
-WINDOW_STEPS = ("window_norm", "window_mean")  # applied per window: each window minus its reference level
+WINDOW_STEPS = ("window_norm", "window_mean", "window_trend")  # per window: each window minus its reference
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class Transform:
     difference: bool = False
     window_norm: bool = False
     window_mean: bool = False
+    window_trend: bool = False
     # The seasonal step (one of SEASONAL_STEPS; "" when season is 0), which names its reference: the value a
     # season before (seasonal), the mean of the two seasons before (seasonal_mean), or their seasonal index (deseason)
     seasonal_step: str = ""
@@ -63,14 +66,15 @@ class Transform:
         step = references[0] if references else ""
         return cls(
             "log" in steps, season if step else 0, "difference" in steps, "window_norm" in steps,
-            "window_mean" in steps, step, fixed,
+            "window_mean" in steps, "window_trend" in steps, step, fixed,
         )  # fmt: skip
 
     @property
     def name(self) -> str:
         """The transform as it is written in the config and preprocess.json."""
         on = {"log": self.log, "difference": self.difference, "window_norm": self.window_norm}
-        on |= {"window_mean": self.window_mean, self.seasonal_step: bool(self.seasonal_step)}
+        on |= {"window_mean": self.window_mean, "window_trend": self.window_trend}
+        on |= {self.seasonal_step: bool(self.seasonal_step)}
         return "+".join(s for s in STEPS if on.get(s)) or "none"
 
     @property
@@ -84,9 +88,15 @@ class Transform:
         return self.seasonal_step == "deseason"
 
     @property
+    def window_step(self) -> str:
+        """The step applied per window (one of WINDOW_STEPS; look-back windows only), or ""."""
+        on = (self.window_norm, self.window_mean, self.window_trend)
+        return next((s for s, o in zip(WINDOW_STEPS, on, strict=True) if o), "")
+
+    @property
     def per_window(self) -> bool:
-        """A step applied per window (window_norm, window_mean): look-back windows only."""
-        return self.window_norm or self.window_mean
+        """A step applied per window (window_norm, window_mean, window_trend): look-back windows only."""
+        return bool(self.window_step)
 
     @property
     def keeps_level(self) -> bool:
@@ -129,7 +139,7 @@ class Transform:
         return np.exp(values) if self.log else values
 
     def forward(self, scaled: np.ndarray) -> np.ndarray:
-        """(n, inputs) scaled values in model units (window_norm aside, applied per window); the first
+        """(n, inputs) scaled values in model units (the per-window steps aside: normalise_window); the first
         `lost` rows are NaN and never used."""
         out = np.asarray(scaled, dtype=np.float64)
         if self.season:
@@ -151,7 +161,7 @@ class Transform:
         return out
 
     def inverse(self, pred: np.ndarray, tail: np.ndarray) -> np.ndarray:
-        """Scaled values of predictions in model units (window_norm already undone).
+        """Scaled values of predictions in model units (the per-window step already undone: denormalise).
 
         pred: (jobs, steps, targets); tail: (jobs, lost, targets) the scaled rows just before each origin.
         """
@@ -169,7 +179,10 @@ class Transform:
         return out
 
 
-LOOKBACK_LEVEL_FREE: tuple[str, ...] = ("window_norm",)  # the level-free candidates of `auto` for look-back windows
+# The level-free candidates of `auto` for look-back windows. window_trend joined window_norm on 2026-12-04, chosen
+# on the development series' validation splits (bench/ACCURACY.md): it won on the smooth trend (austres, MASE
+# halved on both seeds) and was not chosen elsewhere.
+LOOKBACK_LEVEL_FREE: tuple[str, ...] = ("window_norm", "window_trend")
 # The seasonal candidates of `auto` (season > 1). For look-back windows deseason+window_norm
 # replaced `seasonal`, chosen on the development series' validation splits (bench/ACCURACY.md): seasonal changes
 # left the quarterly series at seasonal naive, a network on deseasonalised windows beat it by 12-15 %.
@@ -178,8 +191,8 @@ STATEFUL_SEASONAL: tuple[str, ...] = ("seasonal",)
 
 
 def auto_candidates(mode: str, season: int) -> list[str]:
-    """The transforms `auto` tries, simplest first: levels, the level-free one (window_norm for look-back windows,
-    difference for stateful models) and, where a season applies (season > 1), the seasonal one
+    """The transforms `auto` tries, simplest first: levels, the level-free ones (window_norm and window_trend for
+    look-back windows, difference for stateful models) and, where a season applies (season > 1), the seasonal one
     (deseason+window_norm for look-back windows, seasonal for stateful models). The log is not tried: on
     validation it was never chosen over these (bench/ACCURACY.md); `log+...` stays for a user to set."""
     level_free = LOOKBACK_LEVEL_FREE if mode == "lookback" else ("difference",)
@@ -187,12 +200,41 @@ def auto_candidates(mode: str, season: int) -> list[str]:
     return ["none", *level_free, *seasonal]
 
 
-def normalise_window(x: np.ndarray, mean: bool = False, fixed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """`window_norm` (or with mean `window_mean`): (the window minus its last row (its mean over time), that
-    reference (batch, 1, inputs)); add the reference back to the output. The last `fixed` inputs (Transform.fixed)
-    keep their values: their reference is 0."""
-    ref = x.mean(axis=1, keepdims=True, dtype=np.float64).astype(x.dtype) if mean else x[:, -1:, :]
+def normalise_window(
+    x: np.ndarray, step: str = "window_norm", fixed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(batch, look_back, inputs) windows -> (the windows minus their reference, level, slope).
+
+    window_norm: the reference is the last row; window_mean: the mean over time; window_trend: the line through
+    the last row at the window's least-squares slope per step (slope (batch, 1, inputs); None for the other two).
+    level: (batch, 1, inputs). Output k steps after the window's last row gets level + k * slope back
+    (denormalise). The last `fixed` inputs (Transform.fixed) keep their values: their reference is 0.
+    """
+    slope = None
+    if step == "window_mean":
+        level = x.mean(axis=1, keepdims=True, dtype=np.float64).astype(x.dtype)
+    else:
+        level = x[:, -1:, :]
+    if step == "window_trend":
+        t = np.arange(x.shape[1], dtype=np.float64) - (x.shape[1] - 1)  # steps from the last row: -(L - 1) .. 0
+        tc = (t - t.mean())[None, :, None]
+        centred = x - x.mean(axis=1, keepdims=True)
+        slope = (tc * centred).sum(axis=1, keepdims=True) / ((tc**2).sum() or 1.0)  # float64; 0 for one row
     if fixed:
-        ref = ref.copy()
-        ref[:, :, ref.shape[2] - fixed :] = 0
-    return x - ref, ref
+        level = level.copy()
+        level[:, :, level.shape[2] - fixed :] = 0
+        if slope is not None:
+            slope[:, :, slope.shape[2] - fixed :] = 0
+    if slope is None:
+        return x - level, level, None
+    return (x - (level + slope * t[None, :, None])).astype(x.dtype), level, slope
+
+
+def denormalise(y: np.ndarray, level: np.ndarray, slope: np.ndarray | None) -> np.ndarray:
+    """(batch, h, targets) outputs in window units -> model units: the inverse of normalise_window for the rows
+    1..h after the window's last one."""
+    n_t = y.shape[2]
+    if slope is None:
+        return y + level[:, :, :n_t]
+    k = np.arange(1, y.shape[1] + 1)[None, :, None]
+    return (y + (level[:, :, :n_t] + k * slope[:, :, :n_t])).astype(y.dtype)
