@@ -1121,12 +1121,28 @@ def test_overwrite_replaces_the_run_once_complete(tmp_path: Path, trained_run: P
     cfg = tiny_config(tmp_path)
     old = tmp_path / "run"
     old.mkdir()
-    (old / "notes.txt").write_text("old")
+    for name in ("model.keras", "updates.csv", ".metrics.json.x1y2"):  # update's log, a write's temporary file
+        (old / name).write_text("old")
     (old / ".seqcast-run").write_text("a run seqcast wrote\n")
     res = invoke("train", cfg, "--output-dir", old, "--overwrite", "--quiet")
     assert res.exit_code == 0, res.stderr
     assert sorted(p.name for p in old.iterdir()) == sorted([*RUN_FILES, ".seqcast-run"])
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no staging or checkpoint left
+
+
+def test_overwrite_refuses_a_run_holding_the_user_files(tmp_path: Path, trained_run: Path) -> None:
+    """A forecast and a plot the user saved into a run directory are theirs: --overwrite, which replaces the run as
+    a whole, refuses before training and names them; nothing is lost."""
+    cfg = tiny_config(tmp_path)
+    old = tmp_path / "run"
+    old.mkdir()
+    for name in ("model.keras", "my_forecast.csv", "my_plot.png"):
+        (old / name).write_text("old")
+    (old / ".seqcast-run").write_text("a run seqcast wrote\n")
+    before = snapshot(tmp_path)
+    res = invoke("train", cfg, "--output-dir", old, "--overwrite", "--quiet")
+    assert_fault(res, 2, "output.dir", str(old), "my_forecast.csv, my_plot.png", "would delete them", "move them")
+    assert snapshot(tmp_path) == before
 
 
 # ---------------------------------------------------------------------------------------------

@@ -189,6 +189,22 @@ def test_a_checkpoint_of_another_config_is_refused_and_kept(tmp_path: Path) -> N
         assert _files(checkpoint) == before and not out.exists()  # nothing trained, the checkpoint kept
 
 
+def test_a_fresh_training_refuses_to_replace_an_interrupted_ones_checkpoint(tmp_path: Path) -> None:
+    """The epochs an interrupted training saved are the user's: a new `train` without --resume into the same
+    output.dir stops (exit 2) before anything trains, names the checkpoint and how to continue it; nothing lost."""
+    out = tmp_path / "part"
+    stopped = _interrupt_after_epoch(out, signal.SIGINT, epoch=1)
+    assert stopped.returncode == 130, stopped.stderr
+    checkpoint = tmp_path / ".part.checkpoint"
+    before = _files(checkpoint)
+    res = _train(out)
+    assert res.returncode == 2, res.stderr
+    said = " ".join(res.stderr.split())
+    assert f"--resume: {checkpoint} holds the checkpoint of an interrupted training into {out}" in said, said
+    assert f"--resume {checkpoint} --output-dir {out}" in said and "delete that folder" in said
+    assert _files(checkpoint) == before and not out.exists()
+
+
 def test_an_ensembles_checkpoint_names_every_key_that_differs(tmp_path: Path) -> None:
     from seqcast.checkpoint import RUN_STAMP, check_resumable, differences, resumable
     from seqcast.config import load_config

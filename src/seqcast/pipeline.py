@@ -125,6 +125,12 @@ def train_run(
         if not _is_checkpoint(resume):
             raise ConfigError(f"{resume} is not a seqcast checkpoint (no state.json)", where="--resume")
         check_resumable(resume, cfg)  # another config's checkpoint: refused before anything trains or is deleted
+    elif _is_checkpoint(kept := rundir.checkpoint_dir(target)):  # a fresh training would write over it
+        raise ConfigError(
+            f"{kept} holds the checkpoint of an interrupted training into {target}; a new training would replace it",
+            where="--resume",
+            hint=f"continue it with: {rundir.resume_command(kept)}; or delete that folder to start afresh",
+        )
     rundir.check_target(target, overwrite, protected)  # before training; checked again under the lock
     rundir.prepare_parent(target)
     with rundir.lock(target):  # one train at a time into output.dir; the checkpoint beside it is its own

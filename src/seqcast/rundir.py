@@ -115,6 +115,21 @@ def check_target(target: Path, overwrite: bool, protected: dict[str, Path] | Non
             where="output.dir",
             hint="choose another --output-dir, or move the folder's files away first",
         )
+    theirs = sorted(p.name for p in target.iterdir() if not _seqcast_file(p.name))
+    if theirs:  # a forecast or plot the user saved into the run: replacing the run would delete it
+        shown = ", ".join(theirs[:5]) + (f" and {len(theirs) - 5} more" if len(theirs) > 5 else "")
+        raise ConfigError(
+            f"{target} holds files seqcast did not write ({shown}): --overwrite replaces the run as a whole and "
+            "would delete them",
+            where="output.dir",
+            hint="move them out of the run directory first, or choose another --output-dir",
+        )
+
+
+def _seqcast_file(name: str) -> bool:
+    """A file a run directory holds from train, evaluate or update (or a temporary file of their atomic writes)."""
+    ours = (*RUN_FILES, "updates.csv", MARKER)
+    return name in ours or any(name.startswith(f".{f}.") for f in ours)
 
 
 def prepare_parent(target: Path) -> None:
