@@ -540,8 +540,22 @@ CASES = [
     Case(
         "forecast without --future for a model with features",
         lambda c: ["forecast", "--run", c.run(), "--steps", 2],
-        1,
-        ("features ['x']", "--future"),
+        2,
+        ("--future: the model also takes the features ['x']", "pass --future CSV"),
+    ),
+    Case(
+        "forecast --future for a model without features",
+        lambda c: [
+            "forecast",
+            "--run",
+            c.request.getfixturevalue("stateful_difference_run"),
+            "--steps",
+            2,
+            "--future",
+            c.tmp / "nothere.csv",
+        ],  # fmt: skip
+        2,
+        ("--future: the run's model takes no data.features", "would not read the file", "leave --future out"),
     ),
     Case("forecast --output is a folder", _output_is_a_folder, 1, ("out.csv", "cannot write")),
     Case(
@@ -885,8 +899,8 @@ HOSTILE = [
     Case(
         "train: evaluate.horizon longer than the test part",
         lambda c: _train(c, csv_rows(*years(40)), "--set", "evaluate.horizon=50"),
-        1,
-        ("the test part is shorter than evaluate.horizon=50", "data.split.test"),
+        2,
+        ("evaluate.horizon: the test part of", "is shorter than evaluate.horizon=50", "data.split.test"),
     ),
     Case(
         "train --overwrite into the folder of the data and config",
@@ -1424,7 +1438,7 @@ def test_evaluate_with_a_horizon_longer_than_the_test_part_names_the_option(tmp_
     shutil.copytree(trained_run, run)
     before = snapshot(run)
     res = invoke("evaluate", "--run", run, "--horizon", 500)
-    assert_fault(res, 1, "the test part is shorter than --horizon=500", "lower --horizon")
+    assert_fault(res, 2, "--horizon: the test part is shorter than --horizon=500", "lower --horizon")  # usage
     assert "evaluate.horizon" not in res.stderr  # the user passed an option, not a config key
     assert snapshot(run) == before
 

@@ -809,7 +809,7 @@ def test_forecast_without_future_for_features_names_the_columns(tmp_path: Path) 
 
     res = CliRunner().invoke(app, ["forecast", "--run", str(run_dir), "--steps", "3", "--output", "fc.csv"])
 
-    assert res.exit_code == 1
+    assert res.exit_code == 2  # the option left out: a usage error
     assert "temp" in res.stderr and "price" in res.stderr and "--future" in res.stderr
     assert "Traceback" not in res.output
     assert not (tmp_path / "fc.csv").exists()

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from seqcast.config import DataConfig, Split
 from seqcast.data import Dataset, Series, split_parts
-from seqcast.errors import DataError
+from seqcast.errors import ConfigError, DataError
 from seqcast.windows import (
     PAD_VALUE,
     WindowShape,
@@ -429,7 +429,7 @@ def test_the_backtest_check_takes_a_test_part_of_exactly_the_horizon_and_a_histo
         check_backtest(p.cfg, p.ds, p.parts)
 
     check(3, 17)  # a whole block, and the season's row before each step
-    with pytest.raises(DataError, match=r"shorter than evaluate.horizon=4 in every series \(the longest has 3 rows\)"):
+    with pytest.raises(ConfigError, match=r"shorter than evaluate.horizon=4 in every series \(the longest has 3"):
         check(4, 17)
-    with pytest.raises(DataError, match="evaluate.season=18 is longer than the history before the test part"):
+    with pytest.raises(ConfigError, match="evaluate.season=18 is longer than the history before the test part"):
         check(3, 18)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from seqcast import files
-from seqcast.errors import DataError
+from seqcast.errors import ConfigError, DataError
 from seqcast.intervals import mase_scale, scale_of  # MASE's scale; scale_of is the intervals' (forecast reads it)
 from seqcast.windows import backtest_origins as origins
 from seqcast.windows import clear_of_gaps
@@ -94,15 +94,17 @@ def backtest(
         before = len(jobs)
         jobs = clear_of_gaps(jobs, breaks, history, horizon)
         skipped = before - len(jobs)
+    if not jobs and not skipped:  # an option or key too large for the data: a usage or config error
+        raise ConfigError(
+            f"the test part is shorter than {horizon_from}={horizon} in every series: no backtest origin",
+            where=horizon_from,
+            hint=f"raise data.split.test or lower {horizon_from}",
+        )
     if not jobs:
         raise DataError(
-            f"the test part is shorter than {horizon_from}={horizon} in every series: no backtest origin"
-            if not skipped
-            else f"every backtest origin ({skipped}) has a gap that data.missing: drop left in its {history} rows "
+            f"every backtest origin ({skipped}) has a gap that data.missing: drop left in its {history} rows "
             f"of history or its {horizon} steps: no origin to score",
-            hint=f"raise data.split.test or lower {horizon_from}"
-            if not skipped
-            else f"set data.missing to interpolate or ffill, or lower {horizon_from} or windows.look_back",
+            hint=f"set data.missing to interpolate or ffill, or lower {horizon_from} or windows.look_back",
         )
     if any(o - season < 0 for _, o in jobs):
         raise DataError(f"evaluate.season={season} is longer than the history before the test part")

@@ -123,9 +123,16 @@ def read_future(
     """
     times = future_times(run, ds, steps)
     covs = run.pre["features"]  # every input after the targets, in the model's order
+    past, static = run.pre.get("past_features", []), run.pre.get("static", [])
+    known = [c for c in covs if c not in past and c not in static]
+    if path is not None and not known:  # a user who thinks the forecast reads the file must hear that it does not
+        raise ConfigError(
+            "the run's model takes no data.features, whose future values --future gives: it would not read the file",
+            where="--future",
+            hint="leave --future out",
+        )
     if not covs:
         return None, times
-    past, static = run.pre.get("past_features", []), run.pre.get("static", [])
     if past:
         check_direct(run, steps)
     n_t = run.n_targets
@@ -133,12 +140,12 @@ def read_future(
     for rows, s in zip(out, ds.series, strict=True):
         for c in static:
             rows[:, covs.index(c)] = s.values[-1, n_t + covs.index(c)]
-    known = [c for c in covs if c not in past and c not in static]
     if not known:
         return out, times
-    if path is None:
-        raise DataError(
+    if path is None:  # the option left out: a usage error
+        raise ConfigError(
             f"the model also takes the features {known}: their future values are needed",
+            where="--future",
             hint=f"pass --future CSV with columns {run.cfg.data.time_column or 'step'}, {', '.join(known)}"
             + (f" and {run.cfg.data.series_column}" if run.cfg.data.series_column else ""),
         )

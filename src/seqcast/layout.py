@@ -201,22 +201,23 @@ def end_gap_notes(ds: Dataset, history: int) -> list[str]:
 def check_backtest(cfg: Config, ds: Dataset, parts: list[Parts]) -> None:
     """Refuse, before anything trains, a split that leaves the end-of-training backtest no origin (train calls it;
     window-preview shows such splits as they are)."""
-    from seqcast.errors import DataError
+    from seqcast.errors import ConfigError, DataError
 
     h, season = cfg.evaluate.horizon, cfg.evaluate.season
     longest = max(p.n - p.val_end for p in parts)
-    if longest < h:
-        raise DataError(
-            f"the test part is shorter than evaluate.horizon={h} in every series (the longest has {longest} rows): "
-            "the backtest after training would have no origin",
-            where=ds.source,
+    if longest < h:  # a key too large for the data, as a look_back longer than a series: a config error
+        raise ConfigError(
+            f"the test part of {ds.source} is shorter than evaluate.horizon={h} in every series (the longest has "
+            f"{longest} rows): the backtest after training would have no origin",
+            where="evaluate.horizon",
             hint="raise data.split.test or lower evaluate.horizon",
         )
     short = [s.name for s, p in zip(ds.series, parts, strict=True) if p.n - p.val_end >= h and p.val_end < season]
     if short:
-        raise DataError(
-            f"evaluate.season={season} is longer than the history before the test part of series {short[:5]}",
-            where=ds.source,
+        raise ConfigError(
+            f"evaluate.season={season} is longer than the history before the test part of series {short[:5]} in "
+            f"{ds.source}",
+            where="evaluate.season",
             hint="lower evaluate.season or data.split",
         )
     breaks = [s.breaks for s in ds.series]
