@@ -1657,6 +1657,28 @@ def test_a_history_without_the_runs_utc_offsets_is_refused(tmp_path: Path, write
     assert res.exit_code == 0 and json.loads(res.stdout)["rows_added"] == 2, res.stderr
 
 
+def test_update_with_a_missing_timestamp_says_the_run_decides_how_gaps_are_read(
+    tmp_path: Path, write_project: WriteProject
+) -> None:
+    """The run's own data.missing (error here) reads update's rows; the hint says so, not "set data.missing" (in
+    the user's config, where it changes nothing until the next train)."""
+    from seqcast.config import load_config
+    from seqcast.pipeline import train_run
+
+    rows = [(f"2024-03-{1 + h // 24:02d}T{h % 24:02d}:00:00", f"{(h * 7) % 11 / 3:.4f}") for h in range(60)]
+    cfg = write_project("time,y\n" + "".join(f"{t},{y}\n" for t, y in rows), data={"time_column": "time"})
+    run = train_run(load_config(cfg, ["training.epochs=1"]), output_dir=tmp_path / "run").run_dir
+    new = tmp_path / "new.csv"
+    new.write_text("time,y\n2024-03-03T13:00:00,1.0\n2024-03-03T14:00:00,2.0\n")  # 12:00, after the last, missing
+    before = snapshot(tmp_path)
+    res = invoke("update", "--run", run, "--data", new)
+    assert_fault(
+        res, 1, "new.csv", "1 missing timestamp(s) between its last known row (2024-03-03 11:00)",
+        "first 2024-03-03 12:00", "send the missing rows", "this run's config.yaml holds the setting",
+    )  # fmt: skip
+    assert snapshot(tmp_path) == before
+
+
 @pytest.mark.parametrize("failing", ["target.csv", "b.csv", "c.csv"])
 def test_files_written_together_all_come_back_when_a_later_rename_fails(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str

@@ -85,7 +85,8 @@ def new_rows(
                     f"{s.label}: {len(gaps)} missing timestamp(s) between its last known row "
                     f"({timeaxis.fmt(last, kind)}) and the new rows, first {timeaxis.fmt(gaps[0], kind)}",
                     where=str(path),
-                    hint="set data.missing to interpolate, ffill or drop, or send the missing rows",
+                    hint="send the missing rows; a run trained with data.missing: interpolate, ffill or drop would "
+                    "fill or skip them (this run's config.yaml holds the setting it was trained with)",
                 )
             if len(gaps) and missing in ("interpolate", "ffill"):  # fill from the last known row, as training did
                 grid_rows = np.full((len(full), values.shape[1]), np.nan)
@@ -98,7 +99,8 @@ def new_rows(
                     f"{timeaxis.fmt(gaps[0], kind)}: a stateful model carries its states from each row to the next, "
                     "across a gap too",
                     where=str(path),
-                    hint="set data.missing to interpolate or ffill, or send the missing rows",
+                    hint="send the missing rows; a run trained with data.missing: interpolate or ffill would fill "
+                    "them (this run's config.yaml holds the setting it was trained with)",
                 )
             if len(gaps) and missing == "drop":  # a look-back window joins the rows on either side, as --data would
                 window = int(run.pre["look_back"]) + run.steps.lost
