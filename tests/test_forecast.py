@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from seqcast import evaluate, forecast, history
 from seqcast.cli import app
 from seqcast.config import load_config
-from seqcast.errors import DataError
+from seqcast.errors import ConfigError, DataError
 from seqcast.run import Run, load_run
 
 # ---------------------------------------------------------------------------------------------
@@ -579,9 +579,10 @@ def test_the_best_method_is_chosen_by_mase_not_by_mae_across_targets_of_other_si
     assert doc["best"] == "naive"  # seasonal naive (season 1) ties with naive: the first of them
 
 
-def test_backtest_without_a_full_block_is_a_data_error() -> None:
-    with pytest.raises(DataError, match="evaluate.horizon=5"):
+def test_backtest_without_a_full_block_is_a_config_error_naming_the_key() -> None:
+    with pytest.raises(ConfigError, match="evaluate.horizon=5") as caught:
         evaluate.backtest([np.arange(10.0)[:, None]], [7], 5, 1, ["y"], lambda jobs: np.zeros((len(jobs), 5, 1)))
+    assert caught.value.where == "evaluate.horizon"
 
 
 def test_backtest_run_uses_the_test_split_of_the_run(tmp_path: Path) -> None:
