@@ -82,11 +82,14 @@ def window_dataset(
     n_in, fixed = int(data.shape[1]), prep.steps.fixed  # the last `fixed` inputs keep their values (no reference)
     keep = tf.constant([[[1.0] * (n_in - fixed) + [0.0] * fixed]], dtype=tf.float32)
     span = tf.range(shape.span, dtype=tf.int64)  # inputs and targets: one gather
-    # window_trend: each row's and target's steps from the window's last row, centred steps for the slope
-    t_in = (tf.range(shape.look_back, dtype=tf.float32) - (shape.look_back - 1))[None, :, None]
-    t_out = (tf.range(shape.target_len, dtype=tf.float32) + (shape.target_offset - shape.look_back + 1))[None, :, None]
-    tc = t_in - tf.reduce_mean(t_in)
-    tc_ss = float(np.sum((np.arange(shape.look_back) - (shape.look_back - 1) / 2) ** 2)) or 1.0  # 1: one row, tc 0
+    # window_trend: each row's and target's steps from the window's last row; the rows' steps centred for the slope
+    steps_in = np.arange(shape.look_back, dtype=np.float32) - (shape.look_back - 1)
+    centred_steps = steps_in - steps_in.mean()
+    t_in, tc = tf.constant(steps_in[None, :, None]), tf.constant(centred_steps[None, :, None])
+    t_out = tf.constant(
+        (np.arange(shape.target_len, dtype=np.float32) + shape.target_offset - shape.look_back + 1)[None, :, None]
+    )
+    tc_ss = float((centred_steps**2).sum()) or 1.0  # one row: no slope (tc is 0)
     lo, hi = np.finfo(np.float32).min, np.finfo(np.float32).max
     index_dtype = tf.int32 if n < 2**31 else tf.int64  # window numbers: 4 bytes each per epoch order
 
