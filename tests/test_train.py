@@ -348,7 +348,7 @@ def test_existing_output_dir_is_refused_then_replaced_with_overwrite(tmp_path: P
     config = write_config(tmp_path, training={"epochs": 1})
     target = tmp_path / "runs" / "tiny"
     target.mkdir(parents=True)
-    (target / "keep.txt").write_text("mine")
+    (target / "metrics.json").write_text("yesterday's")  # a file of the old run
     (target / ".seqcast-run").write_text("a run seqcast wrote\n")  # --overwrite replaces only such folders
     runner = CliRunner()
 
@@ -358,12 +358,12 @@ def test_existing_output_dir_is_refused_then_replaced_with_overwrite(tmp_path: P
     res = runner.invoke(app, ["train", str(config), "--quiet"])
     assert res.exit_code == 2
     assert str(target) in res.stderr and "--overwrite" in res.stderr
-    assert (target / "keep.txt").read_text() == "mine"
-    assert sorted(p.name for p in target.iterdir()) == [MARKER, "keep.txt"]
+    assert (target / "metrics.json").read_text() == "yesterday's"
+    assert sorted(p.name for p in target.iterdir()) == [MARKER, "metrics.json"]
 
     with pytest.raises(ConfigError):
         pipeline.train_run(load_config(config))
-    assert (target / "keep.txt").exists()
+    assert (target / "metrics.json").exists()
 
     res = runner.invoke(app, ["train", str(config), "--quiet", "--overwrite"])
     assert res.exit_code == 0, res.output
