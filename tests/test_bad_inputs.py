@@ -1541,6 +1541,33 @@ def test_window_preview_plot_into_a_missing_folder_creates_it(tmp_path: Path, wr
     assert (tmp_path / "new" / "layout.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.parametrize(
+    ("name", "magic"), [("l.svg", b"<?xml"), ("l.pdf", b"%PDF"), ("l.JPG", b"\xff\xd8\xff"), ("layout", b"\x89PNG")]
+)
+def test_a_plot_is_written_in_the_format_its_suffix_names(
+    tmp_path: Path, write_project: WriteProject, name: str, magic: bytes
+) -> None:
+    res = invoke("window-preview", write_project(), "--plot", tmp_path / name)
+    assert res.exit_code == 0, res.stderr
+    assert (tmp_path / name).read_bytes().startswith(magic)
+
+
+@pytest.mark.parametrize("command", ["window-preview", "forecast", "evaluate"])
+def test_a_plot_suffix_that_names_no_format_is_refused_before_any_work(
+    tmp_path: Path, write_project: WriteProject, trained_run: Path, command: str
+) -> None:
+    """A .gif got PNG bytes before; now every command refuses it first, naming --plot, and writes nothing."""
+    args: list[object] = {
+        "window-preview": [write_project()],
+        "forecast": ["--run", trained_run, "--steps", 2, "--output", tmp_path / "f.csv"],
+        "evaluate": ["--run", trained_run],
+    }[command]
+    before = snapshot(tmp_path)
+    res = invoke(command, *args, "--plot", tmp_path / "out.gif")
+    assert_fault(res, 2, "--plot", "out.gif", ".gif is none of them", "out.png")
+    assert snapshot(tmp_path) == before
+
+
 def test_parameter_count_is_what_keras_counts() -> None:
     from seqcast.config import validate
     from seqcast.model import build_model, parameter_count

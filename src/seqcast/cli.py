@@ -149,7 +149,8 @@ def window_preview(
         bool, typer.Option("--json", help="Print one JSON document on stdout (docs/reference.md).")
     ] = False,
     plot: Annotated[
-        Path | None, typer.Option("--plot", metavar="FILE", help="Also draw the layout into this PNG.")
+        Path | None,
+        typer.Option("--plot", metavar="FILE", help="Also draw the layout into this image (.png, .svg, .pdf or .jpg)."),
     ] = None,
     overrides: SetOpt = None,
     debug: DebugOpt = False,
@@ -281,7 +282,10 @@ def forecast(
         ),
     ] = None,
     plot: Annotated[
-        Path | None, typer.Option("--plot", metavar="FILE", help="Draw history and forecast into this PNG.")
+        Path | None,
+        typer.Option(
+            "--plot", metavar="FILE", help="Draw history and forecast into this image (.png, .svg, .pdf or .jpg)."
+        ),
     ] = None,
     interval: Annotated[
         list[int] | None,
@@ -342,7 +346,11 @@ def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
     plot: Annotated[
         Path | None,
-        typer.Option("--plot", metavar="FILE", help="Draw each origin's forecast and intervals into this PNG."),
+        typer.Option(
+            "--plot",
+            metavar="FILE",
+            help="Draw each origin's forecast and intervals into this image (.png, .svg, .pdf, .jpg).",
+        ),
     ] = None,
     debug: DebugOpt = False,
 ) -> None:

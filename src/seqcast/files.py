@@ -15,16 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from seqcast.errors import ConfigError, DataError
-from seqcast.rundir import MARKER, RUN_FILES, contains, is_run, umask
-
-OWN_FILES = {*RUN_FILES, MARKER, "updates.csv"}  # what a run directory holds of its own
+from seqcast.rundir import OWN_FILES, contains, is_run, umask
 
 
 def check_output(path: Path, option: str, protected: dict[str, Path], also: dict[str, Path] | None = None) -> None:
     """Refuse (exit 2) an output file that would replace something seqcast reads: a run directory's own file
     (model.keras, state.npz, ...), one of `protected` ({"the data": path, ...}: a file, or anything inside a data
     folder), or the file another option writes (`also`: {"--output": path}). A file of the user's inside a run
-    directory (a forecast written there before) is theirs to replace."""
+    directory (a forecast written there before) is theirs to replace. A --plot's suffix must name a format
+    (plot_format)."""
     real = Path(os.path.realpath(path))
     for option_b, other in (also or {}).items():
         if real == Path(os.path.realpath(other)):
@@ -38,6 +37,23 @@ def check_output(path: Path, option: str, protected: dict[str, Path], also: dict
     for what, owned in protected.items():
         if contains(owned, real) if owned.is_dir() else real == Path(os.path.realpath(owned)):
             raise ConfigError(f"{path} is {what} ({owned}): writing there would replace it", where=option)
+    if option == "--plot":
+        plot_format(path)
+
+
+PLOT_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf", ".jpg": "jpeg", ".jpeg": "jpeg"}
+
+
+def plot_format(path: Path | str) -> str:
+    """The image format a --plot file's suffix names (no suffix: PNG); another suffix is refused (exit 2)."""
+    suffix = Path(path).suffix.lower()
+    if suffix and suffix not in PLOT_FORMATS:
+        raise ConfigError(
+            f"{path}: a plot is written as PNG, SVG, PDF or JPEG, as its suffix says, and {suffix} is none of them",
+            where="--plot",
+            hint=f"name the file {Path(path).stem}.png (or .svg, .pdf, .jpg)",
+        )
+    return PLOT_FORMATS.get(suffix, "png")
 
 
 _staged: list[tuple[str, Path]] | None = None  # atomic writes waiting for the end of a `together` block

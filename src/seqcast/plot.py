@@ -158,14 +158,14 @@ def _small_multiples(k: int, m: int, width: float, height: float) -> tuple[Any, 
 
 
 def _save(fig: Any, path: Path) -> None:
-    """The figure as a PNG, written atomically; the figure is closed."""
+    """The figure in the format its suffix names (PNG, SVG, PDF, JPEG), written atomically; the figure is closed."""
     import io
 
     import matplotlib.pyplot as plt
 
     fig.tight_layout()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
+    fig.savefig(buf, format=files.plot_format(path), dpi=110)
     plt.close(fig)
     files.atomic_write(path, buf.getvalue())  # the folder is made if missing; a failure names the file
 

@@ -31,6 +31,7 @@ RUN_FILES = (
 )  # fmt: skip
 OPTIONAL = {"calibration.json", "state.npz"}  # a run without them forecasts from --data or its data file
 MARKER = ".seqcast-run"
+OWN_FILES = frozenset({*RUN_FILES, MARKER, "updates.csv"})  # what a run directory holds of its own (update's log)
 # refit*: the checkpoint of training.refit's second fit, inside the first one's
 CHECKPOINT_FILES = {"model.keras", "state.json", "best.npz", "refit", "refit.tmp", "refit.old", "run.json"}
 LATEST = Path("runs") / "latest"
@@ -128,8 +129,7 @@ def check_target(target: Path, overwrite: bool, protected: dict[str, Path] | Non
 
 def _seqcast_file(name: str) -> bool:
     """A file a run directory holds from train, evaluate or update (or a temporary file of their atomic writes)."""
-    ours = (*RUN_FILES, "updates.csv", MARKER)
-    return name in ours or any(name.startswith(f".{f}.") for f in ours)
+    return name in OWN_FILES or any(name.startswith(f".{f}.") for f in OWN_FILES)
 
 
 def prepare_parent(target: Path) -> None:
