@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -196,12 +197,15 @@ def test_a_fresh_training_refuses_to_replace_an_interrupted_ones_checkpoint(tmp_
     stopped = _interrupt_after_epoch(out, signal.SIGINT, epoch=1)
     assert stopped.returncode == 130, stopped.stderr
     checkpoint = tmp_path / ".part.checkpoint"
+    # the hint repeats the command's config and --set options, quoted for a shell: it can be pasted as it is
+    command = shlex.join(["seqcast", "train", str(CONFIG), *SETTINGS, "--resume", str(checkpoint), "--output-dir"])
+    assert f"resume with: {command} {out}" in " ".join(stopped.stderr.split()), stopped.stderr
     before = _files(checkpoint)
     res = _train(out)
     assert res.returncode == 2, res.stderr
     said = " ".join(res.stderr.split())
     assert f"--resume: {checkpoint} holds the checkpoint of an interrupted training into {out}" in said, said
-    assert f"--resume {checkpoint} --output-dir {out}" in said and "delete that folder" in said
+    assert f"continue it with: {command} {out};" in said and "delete that folder" in said
     assert _files(checkpoint) == before and not out.exists()
 
 

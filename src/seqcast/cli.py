@@ -5,6 +5,7 @@ TensorFlow is imported only inside the commands that need it (train, forecast, e
 
 from __future__ import annotations
 
+import contextvars
 import json
 import os
 import signal
@@ -227,8 +228,13 @@ def train(
 
     def go() -> None:
         cfg = load_config(config, overrides or [])
-        from seqcast import console
+        import shlex
+
+        from seqcast import console, rundir
         from seqcast.pipeline import Hooks, train_run
+
+        given = ["seqcast", "train", str(config)] + [w for o in overrides or [] for w in ("--set", o)]
+        rundir.TRAIN_COMMAND.set(shlex.join(given))  # a resume hint repeats the config and its --set options
 
         hooks = Hooks(note=console.note)
         if not quiet:
@@ -259,7 +265,7 @@ def train(
             except Exception as exc:  # a display fault must not fail a written run
                 console.note(f"the run is complete in {result.run_dir}, but its summary could not be shown: {exc}")
 
-    guarded(go)
+    guarded(lambda: contextvars.copy_context().run(go))  # TRAIN_COMMAND is this command's only
 
 
 @app.command(

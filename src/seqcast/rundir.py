@@ -13,6 +13,7 @@ user owns.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import ctypes
 import ctypes.util
 import errno
@@ -53,11 +54,17 @@ def checkpoint_dir(target: Path) -> Path:
     return target.parent / f".{target.name}.checkpoint"
 
 
+# `seqcast train` as the command line gave it (the config and its --set options, quoted for a shell); the CLI sets
+# it for the duration of a train, so that a resume hint can be copied as it is. Without it: CONFIG.
+TRAIN_COMMAND: contextvars.ContextVar[str] = contextvars.ContextVar("train_command", default="seqcast train CONFIG")
+
+
 def resume_command(checkpoint: Path) -> str:
-    """The command that continues from a checkpoint. A run's checkpoint names the run it was writing, which may
-    not be the config's output.dir (train --output-dir DIR): --output-dir says it, and --overwrite where an older
-    run is still there (the interrupted one was to replace it)."""
-    command = f"seqcast train CONFIG --resume {checkpoint}"
+    """The command that continues from a checkpoint: the train command (TRAIN_COMMAND) with --resume. A run's
+    checkpoint names the run it was writing, which may not be the config's output.dir (train --output-dir DIR):
+    --output-dir says it, and --overwrite where an older run is still there (the interrupted one was to replace
+    it)."""
+    command = f"{TRAIN_COMMAND.get()} --resume {checkpoint}"
     name, suffix = checkpoint.name, ".checkpoint"
     if name.startswith(".") and name.endswith(suffix) and len(name) > len(suffix) + 1:
         target = checkpoint.parent / name[1 : -len(suffix)]
