@@ -1792,3 +1792,26 @@ def test_an_output_naming_a_protected_file_by_another_path_is_refused(
         with pytest.raises(ConfigError, match="is the --data file"):
             files.check_output(Path(output), "--output", {"the --data file": Path(given)})
     files.check_output(Path("other.csv"), "--output", {"the --data file": Path("new.csv")})
+
+
+@pytest.mark.parametrize(("marker", "what"), [(False, "a folder of yours"), (True, "a run directory")])
+def test_a_real_runs_latest_folder_is_left_alone_and_named_for_what_it_is(
+    tmp_path: Path, marker: bool, what: str
+) -> None:
+    """runs/latest is a symbolic link seqcast points at the newest run; a real folder there (the user's, or a run
+    trained with --output-dir runs/latest) is never replaced, and the note says which it is."""
+    from seqcast.rundir import MARKER, point_latest
+
+    latest = tmp_path / "runs" / "latest"
+    latest.mkdir(parents=True)
+    (latest / "notes.txt").write_text("mine")
+    if marker:
+        (latest / MARKER).write_text("a run seqcast wrote\n")
+    new = tmp_path / "runs" / "new"
+    new.mkdir()
+    before = snapshot(tmp_path)
+    note = point_latest(new, base=tmp_path)
+    assert note == f"{latest} is {what}{' (--output-dir runs/latest)' if marker else ''}, so it was left alone: " + (
+        f"pass --run {new} to use this run"
+    )
+    assert snapshot(tmp_path) == before  # nothing replaced, no temporary link left

@@ -326,7 +326,8 @@ def point_latest(target: Path, base: Path | None = None) -> str | None:
             tmp.write_text(str(target.resolve()) + "\n")
         if latest.is_dir() and not latest.is_symlink():
             tmp.unlink()
-            return f"{latest} is a folder of yours, so it was left alone: pass --run {target} to use this run"
+            what = "a run directory (--output-dir runs/latest)" if is_run(latest) else "a folder of yours"
+            return f"{latest} is {what}, so it was left alone: pass --run {target} to use this run"
         os.replace(tmp, latest)
     except OSError as exc:
         return f"could not point {latest} at the new run ({exc.strerror or exc}): pass --run {target} to use it"
