@@ -265,7 +265,8 @@ def test_an_ensemble_stopped_before_its_first_epoch_leaves_no_checkpoint_to_resu
         "--set",
         "training.batch_size=1",  # a long first epoch: the poll below sees run.json before any epoch ends, even
     ]  # on a loaded machine (CI once saw member-0's state.json already written with the default batch)
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = os.environ | {"PYTHONFAULTHANDLER": "1"}  # a hang below shows every thread's stack
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     stamp = tmp_path / ".part.checkpoint" / "run.json"
     deadline = time.monotonic() + 240
     try:
@@ -273,7 +274,12 @@ def test_an_ensemble_stopped_before_its_first_epoch_leaves_no_checkpoint_to_resu
             time.sleep(0.01)
         assert stamp.exists() and not list(stamp.parent.glob("member-*/state.json")), "no window before epoch 1"
         os.kill(proc.pid, signal.SIGTERM)
-        _, stderr = proc.communicate(timeout=120)
+        try:
+            _, stderr = proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:  # seen once in CI (2026-12-04), never reproduced in 14 runs by hand
+            os.kill(proc.pid, signal.SIGABRT)
+            _, stderr = proc.communicate(timeout=60)
+            raise AssertionError(f"no exit 120 s after SIGTERM; the stacks at SIGABRT:\n{stderr[-8000:]}") from None
     finally:
         if proc.poll() is None:
             proc.kill()
