@@ -27,8 +27,8 @@ from seqcast.transforms import SEASONAL_STEPS, Transform, auto_candidates, denor
 )
 def test_names_parse_into_their_steps_and_back(name: str, season: int, parts: tuple, lost: int) -> None:
     t = Transform.parse(name, season)
-    assert (t.log, t.season, t.difference, t.window_norm) == parts
-    assert t.window_mean is False and t.per_window == t.window_norm
+    assert (t.log, t.season, t.difference, t.window_step == "window_norm") == parts
+    assert t.window_step != "window_mean" and t.per_window == (t.window_step == "window_norm")
     assert t.seasonal_step == next((s for s in SEASONAL_STEPS if s in name.split("+")), "")
     assert t.two_seasons == ("seasonal_mean" in name or "deseason" in name) and t.deseason == ("deseason" in name)
     assert t.name == name and t.lost == lost
@@ -173,7 +173,7 @@ def test_auto_keeps_the_simplest_candidate_within_a_few_percent_of_the_best(
 
 def test_window_mean_parses_and_normalises_around_the_window_mean() -> None:
     t = Transform.parse("log+window_mean", 4)
-    assert (t.log, t.window_norm, t.window_mean, t.per_window, t.lost, t.name) == (
+    assert (t.log, t.window_step == "window_norm", t.window_step == "window_mean", t.per_window, t.lost, t.name) == (
         True, False, True, True, 0, "log+window_mean"
     )  # fmt: skip
     x = np.arange(24, dtype=np.float32).reshape(2, 4, 3)  # (batch, look_back, inputs)

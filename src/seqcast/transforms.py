@@ -36,9 +36,9 @@ class Transform:
     log: bool = False
     season: int = 0  # the lag of the seasonal difference; 0: no seasonal step
     difference: bool = False
-    window_norm: bool = False
-    window_mean: bool = False
-    window_trend: bool = False
+    # The step applied per window (one of WINDOW_STEPS; look-back windows only), or "": each window minus its last
+    # row (window_norm), its mean (window_mean) or the line of its trend (window_trend)
+    window_step: str = ""
     # The seasonal step (one of SEASONAL_STEPS; "" when season is 0), which names its reference: the value a
     # season before (seasonal), the mean of the two seasons before (seasonal_mean), or their seasonal index (deseason)
     seasonal_step: str = ""
@@ -64,17 +64,13 @@ class Transform:
         if references and season < 2:
             raise ValueError(f"{name!r}: the seasonal step needs evaluate.season of 2 or more (it is {season})")
         step = references[0] if references else ""
-        return cls(
-            "log" in steps, season if step else 0, "difference" in steps, "window_norm" in steps,
-            "window_mean" in steps, "window_trend" in steps, step, fixed,
-        )  # fmt: skip
+        window = next((s for s in steps if s in WINDOW_STEPS), "")
+        return cls("log" in steps, season if step else 0, "difference" in steps, window, step, fixed)
 
     @property
     def name(self) -> str:
         """The transform as it is written in the config and preprocess.json."""
-        on = {"log": self.log, "difference": self.difference, "window_norm": self.window_norm}
-        on |= {"window_mean": self.window_mean, "window_trend": self.window_trend}
-        on |= {self.seasonal_step: bool(self.seasonal_step)}
+        on = {"log": self.log, "difference": self.difference, self.window_step: True, self.seasonal_step: True}
         return "+".join(s for s in STEPS if on.get(s)) or "none"
 
     @property
@@ -86,12 +82,6 @@ class Transform:
     def deseason(self) -> bool:
         """The seasonal step subtracts a seasonal index: the level stays."""
         return self.seasonal_step == "deseason"
-
-    @property
-    def window_step(self) -> str:
-        """The step applied per window (one of WINDOW_STEPS; look-back windows only), or ""."""
-        on = (self.window_norm, self.window_mean, self.window_trend)
-        return next((s for s, o in zip(WINDOW_STEPS, on, strict=True) if o), "")
 
     @property
     def per_window(self) -> bool:
