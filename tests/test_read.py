@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -104,6 +105,40 @@ def test_a_ctrl_c_that_pandas_swallows_still_stops_the_command(tmp_path: Path, m
     assert stopped.value.exit_code == 130
     assert not errors._signalled  # forgotten once the command is over
     assert guarded(lambda: sum(len(lines) for _, lines in read.read_tables(path))) == 50  # the next one reads
+
+
+def test_a_swallowed_signal_changes_no_file_of_the_users(tmp_path: Path) -> None:
+    """A command whose Ctrl-C or SIGTERM a library swallowed writes nothing: neither one file nor the files that a
+    command writes together (a forecast and its plot); what was there stays."""
+    from seqcast import files
+
+    old, new = tmp_path / "old.csv", tmp_path / "new.png"
+    old.write_text("kept\n")
+
+    def swallowed(write: Callable[[], None]) -> Callable[[], None]:
+        def command() -> None:
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)
+                for _ in range(10**6):  # the handler runs between two bytecodes
+                    pass
+            except KeyboardInterrupt:  # a library's except clause
+                pass
+            write()
+
+        return command
+
+    def both() -> None:
+        with files.together():
+            files.atomic_write(old, b"forecast\n")
+            files.atomic_write(new, b"plot")
+
+    for write in (lambda: files.atomic_write(old, b"forecast\n"), both):
+        with pytest.raises(typer.Exit) as stopped:
+            guarded(swallowed(write))
+        assert stopped.value.exit_code == 130
+        assert old.read_text() == "kept\n" and sorted(p.name for p in tmp_path.iterdir()) == ["old.csv"]
+    guarded(both)  # the signal is forgotten once the command is over: the next one writes
+    assert old.read_text() == "forecast\n" and new.read_bytes() == b"plot"
 
 
 def test_sigterm_stops_a_command_as_ctrl_c_does_and_the_handlers_are_put_back(

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from seqcast.errors import ConfigError, DataError
+from seqcast.errors import ConfigError, DataError, check_interrupted
 from seqcast.rundir import OWN_FILES, contains, is_run, umask
 
 
@@ -73,6 +73,7 @@ def together() -> Iterator[None]:
     _staged, _made[:] = [], []
     try:
         yield
+        check_interrupted()  # a Ctrl-C or SIGTERM that a library swallowed meanwhile: nothing changes
         _commit(_staged)
     except BaseException:
         for tmp, _ in _staged:
@@ -180,6 +181,7 @@ def atomic_write(path: Path, data: bytes) -> None:
         if _staged is not None:  # inside `together`: renamed when the block ends
             _staged.append((tmp, path))
         else:
+            check_interrupted()
             os.replace(tmp, path)
     except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):

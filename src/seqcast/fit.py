@@ -268,6 +268,9 @@ def _stop_on_signals(model: Any, session: Session, note: Note) -> Iterator[None]
     import signal
     import threading
 
+    from seqcast.errors import check_interrupted
+
+    check_interrupted()  # a signal before this fit whose KeyboardInterrupt Python dropped (pipeline._train_and_commit)
     if threading.current_thread() is not threading.main_thread():
         yield
         return

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from seqcast import distribute, files, rundir
+from seqcast import distribute, errors, files, rundir
 from seqcast.checkpoint import RUN_STAMP, check_resumable, resumable
 from seqcast.config import Config
 from seqcast.data import Dataset
@@ -151,20 +151,21 @@ def _train_and_commit(
     resume: Path | None,
     hooks: Hooks,
 ) -> tuple[dict[str, Any], Fitted, float]:
-    """Train into a staging folder and swap it into place; SIGTERM stops like Ctrl-C (the staging is removed)."""
+    """Train into a staging folder and swap it into place; SIGTERM stops like Ctrl-C (the staging is removed).
+
+    The signal is remembered too (errors.on_signal): Python drops a KeyboardInterrupt raised in a weakref callback
+    or __del__ ("Exception ignored in"), so each fit and the commit check for it (errors.check_interrupted)."""
     import signal
     import threading
 
     checkpoint = rundir.checkpoint_dir(target)
-
-    def _terminate(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
     main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _terminate) if main else None
+    previous = signal.signal(signal.SIGTERM, errors.on_signal) if main else None
+    caught = len(errors._signalled)  # an in-process caller's next train starts without this one's signals
     try:
         with rundir.staging(target, overwrite, protected) as work:
             result = _train_into(work, prep, checkpoint, resume, hooks)
+            errors.check_interrupted()  # a signal that a library swallowed: nothing is committed
     except BaseException as exc:
         if checkpoint.exists() and not _is_checkpoint(checkpoint):  # stopped before any epoch was saved: run.json
             shutil.rmtree(checkpoint, ignore_errors=True)  # alone resumes nothing
@@ -177,6 +178,7 @@ def _train_and_commit(
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+            del errors._signalled[caught:]
     shutil.rmtree(checkpoint, ignore_errors=True)  # the run is complete: its checkpoint has served
     return result
 
