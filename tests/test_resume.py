@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import keras  # a missing or broken Keras fails these tests: it must never skip them
 import numpy as np
 import pytest
 
@@ -326,3 +327,47 @@ def test_a_sigterm_whose_interrupt_python_drops_still_stops_train(
     assert not errors._signalled
     monkeypatch.setattr(pipeline, "_fit_ensemble", real)
     assert (pipeline.train_run(cfg, output_dir=out).run_dir / "model.keras").exists()  # the next train runs
+
+
+@pytest.mark.parametrize("mode", ["lookback", "stateful"])
+def test_a_signal_while_the_fit_builds_its_batches_trains_no_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """A SIGTERM after the fit's handler is in place but before its first batch: the loop used to set
+    model.stop_training back to False and train every epoch (a stress run of the test above hung there, its
+    child 60 s past the signal). It now trains no batch and stops as interrupted."""
+    from test_train import write_config
+
+    from seqcast import fit as fitting
+    from seqcast import pipeline
+    from seqcast.config import load_config
+
+    stateful = {"windows": {"mode": "stateful"}, "model": {"kind": "many_to_many"}} if mode == "stateful" else {}
+    cfg = load_config(write_config(tmp_path, training={"epochs": 30, "early_stopping": {"patience": None}}, **stateful))
+    prep = pipeline.prepare(cfg)
+    build = "stateful_batches" if mode == "stateful" else "window_dataset"
+    real = getattr(fitting, build)
+
+    sent: list[int] = []
+
+    def signalled(*args: object, **kwargs: object) -> object:
+        if not sent:  # once: the training batches' call (a second signal would stop at once, by design)
+            sent.append(signal.SIGTERM)
+            os.kill(os.getpid(), signal.SIGTERM)  # the fit's handler takes it: "stopping after the current batch"
+            for _ in range(10**5):  # the handler runs between two bytecodes
+                pass
+        return real(*args, **kwargs)
+
+    class Batches(keras.callbacks.Callback):
+        seen = 0
+
+        def on_train_batch_end(self, batch: int, logs: object = None) -> None:
+            Batches.seen += 1
+
+    monkeypatch.setattr(fitting, build, signalled)
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(fitting.Interrupted, match="training interrupted"):
+        fitting.fit(prep, checkpoint=tmp_path / "ck", callbacks=[Batches()])
+    assert Batches.seen == 0
+    assert signal.getsignal(signal.SIGTERM) is before
+    assert not (tmp_path / "ck").exists()  # no epoch: nothing to resume

@@ -213,8 +213,10 @@ def _train_loop(prep: Prepared, model: Any, strategy: Any, callbacks: list[Any],
             else None
         )
 
+    if session.interrupted:  # Ctrl-C or SIGTERM while the data and the step were being built: nothing to train
+        return
     cbs = keras.callbacks.CallbackList(callbacks, model=model, verbose=0, epochs=epochs, steps=steps)
-    model.stop_training = False
+    model.stop_training = False  # the loop reads session.interrupted too: a signal from here on is not lost
     cbs.on_train_begin()
     logs: dict[str, Any] = {}
     for epoch in range(first, epochs):
@@ -225,7 +227,7 @@ def _train_loop(prep: Prepared, model: Any, strategy: Any, callbacks: list[Any],
             loss, n = train_step(*next(source))
             total, count = total + float(loss) * float(n), count + float(n)
             cbs.on_train_batch_end(step, {"loss": total / count})
-            if model.stop_training:
+            if model.stop_training or session.interrupted:
                 break
         logs = {"loss": total / count if count else float("nan")}
         if val_ds is not None and not session.interrupted:
@@ -235,7 +237,7 @@ def _train_loop(prep: Prepared, model: Any, strategy: Any, callbacks: list[Any],
                 v_total, v_count = v_total + float(s), v_count + float(n)
             logs["val_loss"] = v_total / v_count if v_count else float("nan")
         cbs.on_epoch_end(epoch, logs)
-        if model.stop_training:
+        if model.stop_training or session.interrupted:
             break
     cbs.on_train_end(logs)
 
