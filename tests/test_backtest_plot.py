@@ -95,6 +95,29 @@ def test_a_plot_that_cannot_be_written_is_named_and_changes_nothing(run_dir: Pat
     assert blocker.read_text() == "not a folder" and sorted(p.name for p in tmp_path.iterdir()) == before
 
 
+def test_the_plot_and_metrics_json_are_written_together_and_an_unchanged_one_is_left_alone(
+    run_dir: Path, tmp_path: Path
+) -> None:
+    """A metrics.json that cannot be written fails evaluate naming it, and the user's plot of that name is kept
+    (it was replaced first); a metrics.json that evaluate would write unchanged is not written again, so a run
+    in a read-only folder can be evaluated at its own horizon."""
+    metrics = run_dir / "metrics.json"
+    kept = metrics.read_bytes()
+    plot = tmp_path / "mine.png"
+    plot.write_bytes(b"my own plot")
+    metrics.unlink()
+    metrics.mkdir()  # cannot be replaced by a file
+    res = CliRunner().invoke(app, ["evaluate", "--run", str(run_dir), "--plot", str(plot)])
+    assert res.exit_code == 1 and "metrics.json" in " ".join(res.stderr.split()), res.output
+    assert plot.read_bytes() == b"my own plot" and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    metrics.rmdir()
+    metrics.write_bytes(kept)
+    node = metrics.stat().st_ino
+    res = CliRunner().invoke(app, ["evaluate", "--run", str(run_dir)])
+    assert res.exit_code == 0, res.output
+    assert metrics.read_bytes() == kept and metrics.stat().st_ino == node  # the same file, never replaced
+
+
 def test_the_figure_draws_the_first_series_and_the_last_origins_of_many(run_dir: Path) -> None:
     from seqcast import plot
 

@@ -1304,6 +1304,25 @@ def test_an_interrupt_during_the_final_backtest_keeps_the_old_run(
     assert after == before  # the old run as it was, no partial folder or lock: only the checkpoint is new
 
 
+def test_an_interrupt_after_the_run_is_in_place_says_the_run_was_written(
+    tmp_path: Path, write_project: WriteProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C once the new run has replaced the old one (here while runs/latest is pointed at it): exit 130, and the
+    message says the run was written whole; it said only "interrupted", as if the old run were still there."""
+    from seqcast import rundir
+
+    def ctrl_c(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(rundir, "point_latest", ctrl_c)
+    cfg = write_project(csv_rows(*years(40)), output={"dir": "runs/mine"})
+    _marked_run(tmp_path / "runs" / "mine")
+    res = invoke("train", cfg, "--set", "training.epochs=1", "--overwrite", "--quiet")
+    assert res.exit_code == 130, res.output
+    assert said(res, f"interrupted after writing {tmp_path / 'runs' / 'mine'} (complete)")
+    assert (tmp_path / "runs" / "mine" / "metrics.json").exists()  # the new run, whole
+
+
 def test_a_full_disk_while_writing_the_run_keeps_the_old_run(
     tmp_path: Path, write_project: WriteProject, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -3,6 +3,7 @@ light reader (csv module) and in the chunked pandas reader alike; a Ctrl-C that 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 from collections.abc import Callable
@@ -139,6 +140,51 @@ def test_a_swallowed_signal_changes_no_file_of_the_users(tmp_path: Path) -> None
         assert old.read_text() == "kept\n" and sorted(p.name for p in tmp_path.iterdir()) == ["old.csv"]
     guarded(both)  # the signal is forgotten once the command is over: the next one writes
     assert old.read_text() == "forecast\n" and new.read_bytes() == b"plot"
+
+
+def test_an_interrupt_after_the_outputs_are_written_names_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ctrl-C while a forecast's table is printed, after its CSV and plot were written: exit 130, and the message
+    names them as written whole; before anything is written it says only "interrupted"."""
+    from seqcast import files
+
+    out, plot = tmp_path / "f.csv", tmp_path / "p.png"
+
+    def command(write: bool) -> Callable[[], None]:
+        def go() -> None:
+            if write:
+                with files.together():
+                    files.atomic_write(out, b"forecast\n")
+                    files.atomic_write(plot, b"plot")
+            raise KeyboardInterrupt  # while the table is printed
+
+        return go
+
+    for write in (False, True):
+        with pytest.raises(typer.Exit) as stopped:
+            guarded(command(write))
+        assert stopped.value.exit_code == 130
+        said = " ".join(capsys.readouterr().err.split())
+        assert said == (f"error: interrupted after writing {out}, {plot} (complete)" if write else "error: interrupted")
+    assert not errors.committed  # forgotten once the command is over
+
+
+def test_a_librarys_own_error_for_a_signal_is_an_interrupt(capsys: pytest.CaptureFixture[str]) -> None:
+    """matplotlib turns a Ctrl-C in its import into "ImportError: initialization failed" (seen by a stress run of
+    forecast --plot): with a signal caught, that is exit 130 "interrupted", not an unexpected error (exit 1)."""
+
+    def importing() -> None:
+        with contextlib.suppress(KeyboardInterrupt):  # the signal's KeyboardInterrupt, inside the import
+            errors.on_signal(signal.SIGINT, None)
+        raise ImportError("initialization failed")
+
+    with pytest.raises(typer.Exit) as stopped:
+        guarded(importing)
+    assert stopped.value.exit_code == 130 and "interrupted" in capsys.readouterr().err
+    with pytest.raises(typer.Exit) as failed:  # without a signal it stays an unexpected error
+        guarded(lambda: (_ for _ in ()).throw(ImportError("initialization failed")))
+    assert failed.value.exit_code == 1 and "ImportError: initialization failed" in capsys.readouterr().err
 
 
 def test_sigterm_stops_a_command_as_ctrl_c_does_and_the_handlers_are_put_back(

@@ -237,6 +237,40 @@ def test_bad_new_rows_are_named_and_change_nothing(
     assert snapshot(run) == before
 
 
+def test_the_state_and_its_log_line_are_written_together(tmp_path: Path) -> None:
+    """updates.csv that cannot be written (a folder of that name) fails the update naming it, and state.npz is not
+    advanced without its log line (it was: the state was written first, on its own); a log line the user edited
+    into another encoding is kept byte for byte, not decoded (it failed with a UnicodeDecodeError naming no file)."""
+    run = index_run(tmp_path, "error")
+    (tmp_path / "new.csv").write_text("s,year,y\nP,2040,40\nQ,2040,40\n")
+    (run / "updates.csv").mkdir()
+    before = snapshot(run)
+    res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "new.csv")])
+    assert res.exit_code == 1 and "updates.csv" in res.output and "folder" in res.output, res.output
+    assert snapshot(run) == before  # state.npz as it was
+    (run / "updates.csv").rmdir()
+    edited = b'updated_at,rows_added,rows_skipped,series\n2026-01-01T00:00:00Z,0,0,"{}" K\xe4se\n'
+    (run / "updates.csv").write_bytes(edited)
+    res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "new.csv")])
+    assert res.exit_code == 0, res.output
+    log = (run / "updates.csv").read_bytes()
+    assert log.startswith(edited) and log[len(edited) :].count(b"\n") == 1 and b',2,0,"{""P"": 1' in log
+
+
+def test_an_update_while_another_command_writes_the_run_names_it(tmp_path: Path) -> None:
+    from seqcast import rundir
+
+    run = index_run(tmp_path, "error")
+    (tmp_path / "new.csv").write_text("s,year,y\nP,2040,40\n")
+    before = snapshot(run)
+    for holder in ("train", "update"):
+        with rundir.lock(run, holder):
+            res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "new.csv")])
+        assert res.exit_code == 1, res.output
+        assert f"another seqcast {holder} (process " in res.output and "--output-dir" not in res.output, res.output
+        assert snapshot(run) == before
+
+
 @pytest.mark.parametrize("fault", ["another run", "damaged", "missing", "not finite"])
 def test_a_bad_state_npz_is_named_and_changes_nothing(tmp_path: Path, fault: str) -> None:
     run = index_run(tmp_path, "error")

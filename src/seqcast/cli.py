@@ -5,6 +5,7 @@ TensorFlow is imported only inside the commands that need it (train, forecast, e
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import json
 import os
@@ -90,17 +91,24 @@ def guarded(fn: Callable[[], T]) -> T:
     from seqcast import console, errors
 
     errors._signalled.clear()
+    errors.committed.clear()
     held = threading.current_thread() is threading.main_thread()  # signal handlers belong to the main thread
     saved = {sig: signal.signal(sig, errors.on_signal) for sig in (signal.SIGINT, signal.SIGTERM)} if held else {}
     try:
-        return fn()
+        try:
+            return fn()
+        except Exception as exc:  # a library that turned a signal's KeyboardInterrupt into its own error: interrupted
+            if errors._signalled and not isinstance(exc, SeqcastError):
+                raise KeyboardInterrupt from None
+            raise
     except SeqcastError as exc:
         if _state["debug"]:  # the traceback, then the same message and exit code as without --debug
             traceback.print_exc()
         console.error(console.safe(exc.render()))  # file names and cell values are text, never rich markup
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
-        console.error("interrupted")
+        done = errors.committed  # written whole before the signal: they stay, and the user should know
+        console.error("interrupted" + (f" after writing {console.safe(', '.join(done))} (complete)" if done else ""))
         raise typer.Exit(130) from None
     except BrokenPipeError:  # the reader went away (seqcast evaluate --json | head): nothing is wrong, stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes stdout
@@ -116,6 +124,7 @@ def guarded(fn: Callable[[], T]) -> T:
         for sig, handler in saved.items():
             signal.signal(sig, handler)
         errors._signalled.clear()  # a command run in process after this one (tests, a library user) starts afresh
+        errors.committed.clear()
 
 
 def _plain(value: Any) -> Any:
@@ -174,7 +183,8 @@ def window_preview(
             p = plan(cfg)
         doc = preview_doc(p, limit=rows)
         if plot is not None:  # first: a plot that cannot be written fails the command before anything is printed
-            plot_preview(p, str(plot), limit=None)
+            with files.together():  # an interrupt after it names it
+                plot_preview(p, str(plot), limit=None)
         for note in p.ds.notes:  # stderr, with --json too
             console.note(note)
         if as_json:
@@ -432,4 +442,9 @@ def main() -> Any:
         if done.code in (0, None):  # the work is done and written: a Ctrl-C or SIGTERM while TensorFlow shuts
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # down changes nothing, and must not turn success into
             signal.signal(signal.SIGTERM, signal.SIG_IGN)  # exit 130 or 143
+        elif done.code == 130:  # interrupted, every file rolled back or whole: leave now, for a module the signal
+            with contextlib.suppress(Exception):  # left half imported (matplotlib's ft2font) can abort Python's
+                sys.stdout.flush()  # teardown (SIGABRT, seen by a stress run of forecast --plot)
+                sys.stderr.flush()
+            os._exit(130)
         raise

@@ -44,6 +44,9 @@ class MissingColumn(ConfigError):
 
 
 _signalled: list[int] = []  # the signals the CLI's handler caught (seqcast.cli.guarded), in order
+# The user's outputs the command has written whole so far, in order (the files of files.together, a run directory
+# swapped into place): a Ctrl-C or SIGTERM after that names them (seqcast.cli.guarded), since they stay written.
+committed: list[str] = []
 
 
 def on_signal(signum: int, frame: object) -> None:

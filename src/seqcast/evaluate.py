@@ -344,7 +344,7 @@ def evaluate(
     Only a backtest at the run's own evaluate.horizon replaces metrics.json; another --horizon is returned only,
     and so is a backtest of a data file that has changed since training (a note says how).
     draw(run, dataset, kept) -> series drawn (evaluate --plot: plot.plot_backtest) gets what the backtest kept
-    (backtest's `keep`) before metrics.json is written: a plot that cannot be written leaves it as it was.
+    (backtest's `keep`); the plot and metrics.json are written together, or neither is.
     """
     from seqcast import run as runs
     from seqcast import rundir
@@ -366,10 +366,11 @@ def evaluate(
     keep: dict[str, Any] = {}
     data = (ds.names, [s.values for s in ds.series])
     doc = backtest_run(opened, horizon, data, breaks=[s.breaks for s in ds.series], keep=keep)
-    drawn = draw(opened, ds, keep) if draw is not None else 0
     own = doc["horizon"] == opened.cfg.evaluate.horizon and not changed
-    if own:
-        files.write_json(opened.path / "metrics.json", doc)
+    with files.together():  # the plot and metrics.json, or neither
+        drawn = draw(opened, ds, keep) if draw is not None else 0
+        if own:
+            files.write_json(opened.path / "metrics.json", doc)
     return doc, own, (drawn, len(ds.series)), notes
 
 

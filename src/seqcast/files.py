@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from seqcast.errors import ConfigError, DataError, check_interrupted
+from seqcast.errors import ConfigError, DataError, check_interrupted, committed
 from seqcast.rundir import OWN_FILES, contains, is_run, umask
 
 
@@ -104,6 +104,7 @@ def _commit(staged: list[tuple[str, Path]]) -> None:
             except OSError as exc:
                 raise DataError(f"cannot write the file: {exc.strerror or exc}", where=str(path)) from None
             replaced.append((path, new))
+        committed.extend(str(path) for _, path in staged)
     except BaseException:
         for path, new in replaced:
             with contextlib.suppress(OSError):
@@ -119,8 +120,11 @@ def _commit(staged: list[tuple[str, Path]]) -> None:
 
 
 def write_json(path: Path, doc: Any) -> None:
-    """Write strict JSON atomically (temporary file, then rename)."""
-    atomic_write(path, (strict_json(doc, indent=2) + "\n").encode())
+    """Write strict JSON atomically (temporary file, then rename); a file that holds it already is left alone (a
+    read-only run directory can be evaluated at its own horizon)."""
+    data = (strict_json(doc, indent=2) + "\n").encode()
+    if not (path.is_file() and path.read_bytes() == data):
+        atomic_write(path, data)
 
 
 def strict_json(doc: Any, indent: int | None = None) -> str:

@@ -25,7 +25,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from seqcast.errors import ConfigError, DataError
+from seqcast.errors import ConfigError, DataError, committed
 
 RUN_FILES = (
     "model.keras", "config.yaml", "preprocess.json", "history.csv", "metrics.json", "calibration.json", "state.npz"
@@ -152,8 +152,9 @@ def prepare_parent(target: Path) -> None:
 
 
 @contextlib.contextmanager
-def lock(target: Path) -> Iterator[None]:
-    """Hold the lock of output.dir: a second `seqcast train` into it stops with a message naming the first."""
+def lock(target: Path, command: str = "train") -> Iterator[None]:
+    """Hold the lock of output.dir: a second `seqcast train` (or `update`) into it stops with a message naming the
+    first, its process and command."""
     import fcntl
 
     path = target.parent / f".{target.name}.lock"
@@ -165,12 +166,12 @@ def lock(target: Path) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
+            pid, _, other = os.pread(fd, 64, 0).decode(errors="replace").strip().partition(" ")
             os.close(fd)
             raise DataError(
-                f"another seqcast train (process {holder}) is writing this run directory",
+                f"another seqcast {other or 'train'} (process {pid or '?'}) is writing this run directory",
                 where=str(target),
-                hint="wait for it to finish, or choose another --output-dir",
+                hint="wait for it to finish" + (", or choose another --output-dir" if command == "train" else ""),
             ) from None
         try:  # the file may have been removed by the holder we waited for: lock the one that is there now
             same = os.stat(path).st_ino == os.fstat(fd).st_ino
@@ -181,7 +182,7 @@ def lock(target: Path) -> Iterator[None]:
         os.close(fd)
     try:
         os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        os.pwrite(fd, f"{os.getpid()} {command}".encode(), 0)
         yield
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -292,6 +293,7 @@ def staging(target: Path, overwrite: bool, protected: dict[str, Path] | None = N
         raise
     with _signals_held():
         _commit(tmp, target)
+        committed.append(str(target))
 
 
 def _commit(tmp: Path, target: Path) -> None:

@@ -2,9 +2,9 @@
 
 Only the new rows are read: rows at or before a series' last timestamp are skipped and counted; a gap between
 the last known row and the new ones is handled by data.missing as in training (error, interpolate, ffill, drop);
-a series the run has never seen and data of another frequency are refused by name. state.npz is replaced
-atomically and updates.csv gains one line (when, rows added and skipped, per series), under the lock of the run
-directory, so that two updates never interleave. Nothing changes when anything is refused.
+a series the run has never seen and data of another frequency are refused by name. state.npz is replaced and
+updates.csv gains one line (when, rows added and skipped, per series) together (files.together: both or
+neither), under the lock of the run directory, so that two updates never interleave. Nothing changes when anything is refused.
 
 With data.resample the file is binned first, as in training, and the rows are whole bins: a bin at or before the
 last known one is skipped as old, even when it holds events the run never saw (a bin that was still filling when
@@ -120,12 +120,10 @@ def update(run_dir: Path | None, data: Path) -> dict[str, Any]:
     from seqcast.run import load_run
 
     run = load_run(run_dir)
-    with rundir.lock(run.path):
+    with rundir.lock(run.path, "update"):
         st = state.load(run)
         new, counts, notes = new_rows(run, st, data)
         after = state.advance(run, st, new) if new else st
-        if new:
-            state.save(run.path / state.FILE, after)
         names = st["series"].tolist()
         kind: TimeKind = str(st["time_kind"])  # type: ignore[assignment]
         for name, c in counts.items():
@@ -137,7 +135,10 @@ def update(run_dir: Path | None, data: Path) -> dict[str, Any]:
             "rows_skipped": sum(c["skipped"] for c in counts.values()),
             "series": counts,
         } | ({"notes": notes} if notes else {})
-        _log(run.path / LOG, doc)
+        with files.together():  # the state and its log line, or neither
+            if new:
+                state.save(run.path / state.FILE, after)
+            _log(run.path / LOG, doc)
     return doc
 
 
@@ -146,10 +147,10 @@ def _log(path: Path, doc: dict[str, Any]) -> None:
     import csv
     import io
 
-    old = path.read_text(encoding="utf-8") if path.exists() else "updated_at,rows_added,rows_skipped,series\n"
+    old = path.read_bytes() if path.is_file() else b"updated_at,rows_added,rows_skipped,series\n"  # as it is
     buf = io.StringIO()
     per = {n: c["added"] for n, c in doc["series"].items()}
     csv.writer(buf, lineterminator="\n").writerow(
         [time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), doc["rows_added"], doc["rows_skipped"], json.dumps(per)]
     )
-    files.atomic_write(path, (old + buf.getvalue()).encode())
+    files.atomic_write(path, old + buf.getvalue().encode())
