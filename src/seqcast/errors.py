@@ -49,6 +49,12 @@ _signalled: list[int] = []  # the signals the CLI's handler caught (seqcast.cli.
 committed: list[str] = []
 
 
+def wrote(*paths: object) -> None:
+    """Record outputs written whole (committed); the last few only, for a library caller never clears them."""
+    committed.extend(map(str, paths))
+    del committed[:-32]
+
+
 def on_signal(signum: int, frame: object) -> None:
     """The CLI's handler for Ctrl-C and SIGTERM: remember the signal, then stop as Ctrl-C does."""
     _signalled.append(signum)

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from seqcast.errors import ConfigError, DataError, check_interrupted, committed
+from seqcast.errors import ConfigError, DataError, check_interrupted, wrote
 from seqcast.rundir import OWN_FILES, contains, is_run, umask
 
 
@@ -104,7 +104,7 @@ def _commit(staged: list[tuple[str, Path]]) -> None:
             except OSError as exc:
                 raise DataError(f"cannot write the file: {exc.strerror or exc}", where=str(path)) from None
             replaced.append((path, new))
-        committed.extend(str(path) for _, path in staged)
+        wrote(*(path for _, path in staged))
     except BaseException:
         for path, new in replaced:
             with contextlib.suppress(OSError):

@@ -25,7 +25,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from seqcast.errors import ConfigError, DataError, committed
+from seqcast.errors import ConfigError, DataError, wrote
 
 RUN_FILES = (
     "model.keras", "config.yaml", "preprocess.json", "history.csv", "metrics.json", "calibration.json", "state.npz"
@@ -293,7 +293,7 @@ def staging(target: Path, overwrite: bool, protected: dict[str, Path] | None = N
         raise
     with _signals_held():
         _commit(tmp, target)
-        committed.append(str(target))
+        wrote(target)
 
 
 def _commit(tmp: Path, target: Path) -> None:

@@ -4,7 +4,8 @@ Only the new rows are read: rows at or before a series' last timestamp are skipp
 the last known row and the new ones is handled by data.missing as in training (error, interpolate, ffill, drop);
 a series the run has never seen and data of another frequency are refused by name. state.npz is replaced and
 updates.csv gains one line (when, rows added and skipped, per series) together (files.together: both or
-neither), under the lock of the run directory, so that two updates never interleave. Nothing changes when anything is refused.
+neither), under the lock of the run directory, so that two updates never interleave. Nothing changes when
+anything is refused.
 
 With data.resample the file is binned first, as in training, and the rows are whole bins: a bin at or before the
 last known one is skipped as old, even when it holds events the run never saw (a bin that was still filling when
