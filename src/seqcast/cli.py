@@ -5,7 +5,6 @@ TensorFlow is imported only inside the commands that need it (train, forecast, e
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import json
 import os
@@ -442,9 +441,4 @@ def main() -> Any:
         if done.code in (0, None):  # the work is done and written: a Ctrl-C or SIGTERM while TensorFlow shuts
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # down changes nothing, and must not turn success into
             signal.signal(signal.SIGTERM, signal.SIG_IGN)  # exit 130 or 143
-        elif done.code == 130:  # interrupted, every file rolled back or whole: leave now, for a module the signal
-            with contextlib.suppress(Exception):  # left half imported (matplotlib's ft2font) can abort Python's
-                sys.stdout.flush()  # teardown (SIGABRT, seen by a stress run of forecast --plot)
-                sys.stderr.flush()
-            os._exit(130)
         raise
