@@ -187,6 +187,27 @@ def test_a_librarys_own_error_for_a_signal_is_an_interrupt(capsys: pytest.Captur
     assert failed.value.exit_code == 1 and "ImportError: initialization failed" in capsys.readouterr().err
 
 
+def test_a_signal_while_matplotlib_loads_waits_until_it_has_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Ctrl-C inside matplotlib's import became "ImportError: initialization failed" and could abort Python's
+    teardown (an audit's stress run of forecast --plot): it is held until the import is done, then stops."""
+    import matplotlib
+
+    from seqcast import plot
+
+    loaded: list[str] = []
+
+    def use(backend: str, *args: object, **kwargs: object) -> None:  # stands in for the import's own work
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(10**5):  # the handler would run here, inside the import, if the signal were not held
+            pass
+        loaded.append(backend)
+
+    monkeypatch.setattr(matplotlib, "use", use)
+    with pytest.raises(KeyboardInterrupt):
+        plot.pyplot()
+    assert loaded == ["Agg"]  # the import finished before the signal was handled
+
+
 def test_sigterm_stops_a_command_as_ctrl_c_does_and_the_handlers_are_put_back(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -134,14 +134,24 @@ def _backtest_title(
     return f"{name + ': ' if name else ''}{target}, {origins}\n{score}"
 
 
+def pyplot() -> Any:
+    """matplotlib.pyplot on the Agg backend, loaded with Ctrl-C and SIGTERM held until it is done: a signal inside
+    the initialisation of its C extensions became "ImportError: initialization failed" and could abort Python's
+    teardown (exit 134; seen by an audit's stress run of forecast --plot). Then the signal stops the command."""
+    from seqcast.rundir import signals_held
+
+    with signals_held():
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    return plt
+
+
 def _small_multiples(k: int, m: int, width: float, height: float) -> tuple[Any, Any]:
     """A figure for k series of m targets: the series in up to 3 columns (4 series: 2 x 2, not 3 + 1), each a
     column of m panels of width x height inches, the panels past the k-th series blank; (figure, panel(i, j))."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     cols = min(3, int(np.ceil(np.sqrt(k))))
     rows = -(-k // cols)
     fig, axes = plt.subplots(rows * m, cols, figsize=(width * cols, height * rows * m), squeeze=False)
@@ -161,8 +171,7 @@ def _save(fig: Any, path: Path) -> None:
     """The figure in the format its suffix names (PNG, SVG, PDF, JPEG), written atomically; the figure is closed."""
     import io
 
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format=files.plot_format(path), dpi=110)
@@ -172,11 +181,7 @@ def _save(fig: Any, path: Path) -> None:
 
 def plot_preview(p: Plan, path: str, limit: int | None = None) -> None:
     """A PNG of each series with its windows or stateful chunks shaded by batch and the split marked."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     ds = p.ds
     k = len(ds.series)
     fig, axes = plt.subplots(k, 1, figsize=(11, 1.9 * k + 1.0), sharex=False, squeeze=False)

@@ -249,7 +249,7 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 @contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
+def signals_held() -> Iterator[None]:
     """Ctrl-C and SIGTERM wait until the block is over: a swap is never cut in two."""
     sigs = {signal.SIGINT, signal.SIGTERM}
     try:
@@ -291,7 +291,7 @@ def staging(target: Path, overwrite: bool, protected: dict[str, Path] | None = N
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    with _signals_held():
+    with signals_held():
         _commit(tmp, target)
         wrote(target)
 
