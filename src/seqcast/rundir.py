@@ -250,17 +250,29 @@ def _exchange(a: Path, b: Path) -> bool:
 
 @contextlib.contextmanager
 def signals_held() -> Iterator[None]:
-    """Ctrl-C and SIGTERM wait until the block is over: a swap is never cut in two."""
-    sigs = {signal.SIGINT, signal.SIGTERM}
-    try:
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
-    except (AttributeError, ValueError, OSError):
+    """Ctrl-C and SIGTERM wait until the block is over: a swap is never cut in two.
+
+    Their handlers are swapped for one that notes the signal, and the first noted is raised again at the end, to
+    the handlers put back. (Blocking them with pthread_sigmask held nothing once other threads existed, BLAS's or
+    TensorFlow's: the kernel hands a process's signal to any thread that does not block it, and Python runs its
+    handler in the main thread all the same.) Outside the main thread, which alone runs handlers, it holds nothing.
+    """
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
+    noted: list[int] = []
+    old = {
+        sig: signal.signal(sig, lambda signum, frame: noted.append(signum)) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        if noted:
+            signal.raise_signal(noted[0])
 
 
 @contextlib.contextmanager
