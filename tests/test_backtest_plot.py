@@ -133,3 +133,34 @@ def test_the_figure_draws_the_first_series_and_the_last_origins_of_many(run_dir:
     assert "10 origins, the last 3 drawn" in ax.get_title()
     assert [ln.get_ydata()[0] for ln in ax.lines if ln.get_color() == "tab:blue"] == [93, 95, 97]
     assert ax.lines[0].get_ydata()[0] == 94 - 24  # the context starts before the first origin drawn
+
+
+def test_forecast_plot_shades_the_bounds_the_table_holds(
+    run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`forecast --interval --plot` draws the bands of the CSV it writes, each level's lo and hi per series."""
+    from seqcast import plot
+
+    drawn: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    real = plot.plot_forecast
+
+    def keep(*args: Any, bands: dict[int, tuple[np.ndarray, np.ndarray]] | None = None, **kw: Any) -> int:
+        drawn.update(bands or {})
+        return real(*args, bands=bands, **kw)
+
+    monkeypatch.setattr(plot, "plot_forecast", keep)
+    csv, png = tmp_path / "f.csv", tmp_path / "f.png"
+    args = ["forecast", "--run", str(run_dir), "--steps", "2", "--interval", "80", "--interval", "95"]
+    res = CliRunner().invoke(app, [*args, "--output", str(csv), "--plot", str(png)])
+
+    assert res.exit_code == 0, res.output
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    import pandas as pd
+
+    table = pd.read_csv(csv)
+    assert sorted(drawn) == [80, 95]
+    for level, (lo, hi) in drawn.items():
+        assert lo.shape == hi.shape == (2, 2, 1)  # series, steps, targets
+        assert table[f"y_lo_{level}"].tolist() == pytest.approx(lo.reshape(-1).tolist(), rel=1e-12)
+        assert table[f"y_hi_{level}"].tolist() == pytest.approx(hi.reshape(-1).tolist(), rel=1e-12)
+    assert (drawn[95][0] <= drawn[80][0]).all() and (drawn[80][1] <= drawn[95][1]).all()

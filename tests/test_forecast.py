@@ -174,7 +174,7 @@ def test_forecast_equals_plain_keras_loop(
     run_dir = make_run(tmp_path, config, seed=len(lengths))
     steps = 7  # not a multiple of the horizon (2)
 
-    frame, ds, pred = forecast.forecast(load_run(run_dir), steps)
+    frame, ds, pred, _ = forecast.forecast(load_run(run_dir), steps)
 
     km = keras.saving.load_model(run_dir / "model.keras")
     hist = series_values(data, targets)
@@ -221,7 +221,7 @@ def test_window_norm_forecast_equals_keras_loop_on_normalised_windows(tmp_path: 
     doc = config_doc(data, ["a"], model={"kind": kind})
     doc["data"]["transform"] = step
     run_dir = make_run(tmp_path, write_config(tmp_path / "c.yaml", doc), seed=5)
-    _, _, pred = forecast.forecast(load_run(run_dir), 5)
+    pred = forecast.forecast(load_run(run_dir), 5).pred
 
     km = keras.saving.load_model(run_dir / "model.keras")
     for i, values in enumerate(series_values(data, ["a"]).values()):
@@ -284,7 +284,7 @@ def test_forecast_difference_transform_integrates_back_to_levels(tmp_path: Path)
     run_dir = make_run(tmp_path, write_config(tmp_path / "c.yaml", doc))
     pre = json.loads((run_dir / "preprocess.json").read_text())
     stats = pre["scaler"]["series"]["A"]["a"]
-    _, _, pred = forecast.forecast(load_run(run_dir), 4)
+    pred = forecast.forecast(load_run(run_dir), 4).pred
 
     values = series_values(data, ["a"])["A"]
     scaled = (values - stats["center"]) / stats["scale"]
@@ -380,7 +380,7 @@ def test_forecast_without_time_column_numbers_the_steps(tmp_path: Path) -> None:
     del doc["data"]["series_column"], doc["data"]["time_column"]
     run_dir = make_run(tmp_path, write_config(tmp_path / "c.yaml", doc))
 
-    frame, _, _ = forecast.forecast(load_run(run_dir), 3)
+    frame = forecast.forecast(load_run(run_dir), 3).frame
 
     assert list(frame.columns) == ["step", "a"]
     steps = frame["step"]
@@ -719,7 +719,7 @@ def test_log_seasonal_forecast_equals_a_plain_keras_loop_on_seasonal_changes_of_
     doc["evaluate"] = {"season": 4}
     run_dir = make_run(tmp_path, write_config(tmp_path / "c.yaml", doc), seed=3)
     stats = json.loads((run_dir / "preprocess.json").read_text())["scaler"]["series"]["A"]["a"]
-    _, _, pred = forecast.forecast(load_run(run_dir), 9)
+    pred = forecast.forecast(load_run(run_dir), 9).pred
 
     km = keras.saving.load_model(run_dir / "model.keras")
     scaled = list((np.log(series_values(data, ["a"])["A"][:, 0]) - stats["center"]) / stats["scale"])

@@ -337,7 +337,7 @@ def forecast(
             files.check_output(plot, "--plot", owned, {"--output": table} if table is not None else None)
         levels = sorted(set(interval or []))
         with console.busy(f"forecasting {steps:,} steps"):
-            frame, ds, pred = fc.forecast(r, steps, data, future, levels)
+            frame, ds, pred, bands = fc.forecast(r, steps, data, future, levels)
         for note in [*ds.notes, *fc.gap_notes(r, ds), *range_notes(r, ds)]:
             console.note(note)
         drawn = 0
@@ -345,7 +345,6 @@ def forecast(
             if table is not None:
                 fc.write_table(frame, table)
             if plot is not None:
-                bands = fc.forecast_bands(r, ds.names, pred, levels, ds)
                 drawn = plots.plot_forecast(r, ds, history.future_times(r, ds, steps), pred, plot, bands=bands)
         if to_stdout:
             write_stdout(frame.to_csv())

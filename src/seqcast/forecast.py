@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -355,11 +355,20 @@ def forecast_frame(
     return Table(cols, utc=(cfg.time_column,) if cfg.time_column and run.pre.get("time_utc") else ())
 
 
+class Forecast(NamedTuple):
+    """What `seqcast forecast` computes: the table, the history it started from, and the predictions (series,
+    steps, targets) with their bands (forecast_bands; empty without interval levels)."""
+
+    frame: Table
+    ds: Dataset
+    pred: np.ndarray
+    bands: Bands
+
+
 def forecast(
     run: Run, steps: int, data: Path | None = None, future: Path | None = None, levels: list[int] | None = None
-) -> tuple[Table, Dataset, np.ndarray]:
-    """(forecast table, history, predictions (series, steps, targets)) for every series; with interval levels,
-    the table holds each level's bounds (forecast_bands)."""
+) -> Forecast:
+    """The forecast of every series; with interval levels, the table holds each level's bounds."""
     from seqcast import history, intervals, state
 
     levels = sorted(set(levels or []))
@@ -378,8 +387,8 @@ def forecast(
         pred = forecast_from_state(run, saved, steps, fut)
     else:
         pred = forecast_histories(run, [s.values for s in ds.series], ds.names, steps, fut)
-    bands = forecast_bands(run, ds.names, pred, levels, ds) if levels else None
-    return forecast_frame(run, ds, times, pred, bands), ds, pred
+    bands = forecast_bands(run, ds.names, pred, levels, ds) if levels else {}
+    return Forecast(forecast_frame(run, ds, times, pred, bands), ds, pred, bands)
 
 
 def gap_notes(run: Run, ds: Dataset) -> list[str]:
