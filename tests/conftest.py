@@ -1,7 +1,9 @@
-"""Shared fixtures: tiny CSVs and configs written into tmp_path, series whose values equal their time index."""
+"""Shared fixtures: tiny CSVs and configs written into tmp_path, series whose values equal their time index; a
+signal sent to the test's own process."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,20 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+def signal_self(sig: int, spins: int = 10**6) -> None:
+    """Send `sig` to this process, then run `spins` empty loops: Python runs a signal's handler between two
+    bytecodes, so it runs in here, and a handler that raises raises from this call."""
+    os.kill(os.getpid(), sig)
+    for _ in range(spins):
+        pass
+
+
+@pytest.fixture(name="signal_self")
+def signal_self_fixture() -> Callable[..., None]:
+    """The signal_self helper: a signal that arrives at a chosen line of a test's stand-in code."""
+    return signal_self
 
 
 @pytest.fixture(name="index_csv")

@@ -4,7 +4,6 @@ light reader (csv module) and in the chunked pandas reader alike; a Ctrl-C that 
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -83,7 +82,9 @@ def test_a_ragged_row_after_blank_lines_names_its_line(tmp_path: Path) -> None:
         list(read.read_tables(path))
 
 
-def test_a_ctrl_c_that_pandas_swallows_still_stops_the_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_ctrl_c_that_pandas_swallows_still_stops_the_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signal_self: Callable[..., None]
+) -> None:
     """pandas' C parser turns a KeyboardInterrupt into a ParserError or drops it: the CLI's handler remembers the
     signal, and the reader stops at the next chunk (exit 130, 'interrupted'), not with a read error or success."""
     path = tmp_path / "d.csv"
@@ -93,9 +94,7 @@ def test_a_ctrl_c_that_pandas_swallows_still_stops_the_command(tmp_path: Path, m
 
     def swallowed() -> int:
         try:  # what the C parser does with the KeyboardInterrupt of a Ctrl-C
-            os.kill(os.getpid(), signal.SIGINT)
-            for _ in range(10**6):  # the handler runs between two bytecodes
-                pass
+            signal_self(signal.SIGINT)
         except KeyboardInterrupt:
             pass
         return sum(len(lines) for _, lines in read.read_tables(path))
@@ -108,7 +107,7 @@ def test_a_ctrl_c_that_pandas_swallows_still_stops_the_command(tmp_path: Path, m
     assert guarded(lambda: sum(len(lines) for _, lines in read.read_tables(path))) == 50  # the next one reads
 
 
-def test_a_swallowed_signal_changes_no_file_of_the_users(tmp_path: Path) -> None:
+def test_a_swallowed_signal_changes_no_file_of_the_users(tmp_path: Path, signal_self: Callable[..., None]) -> None:
     """A command whose Ctrl-C or SIGTERM a library swallowed writes nothing: neither one file nor the files that a
     command writes together (a forecast and its plot); what was there stays."""
     from seqcast import files
@@ -119,9 +118,7 @@ def test_a_swallowed_signal_changes_no_file_of_the_users(tmp_path: Path) -> None
     def swallowed(write: Callable[[], None]) -> Callable[[], None]:
         def command() -> None:
             try:
-                os.kill(os.getpid(), signal.SIGTERM)
-                for _ in range(10**6):  # the handler runs between two bytecodes
-                    pass
+                signal_self(signal.SIGTERM)
             except KeyboardInterrupt:  # a library's except clause
                 pass
             write()
@@ -187,7 +184,9 @@ def test_a_librarys_own_error_for_a_signal_is_an_interrupt(capsys: pytest.Captur
     assert failed.value.exit_code == 1 and "ImportError: initialization failed" in capsys.readouterr().err
 
 
-def test_a_signal_while_matplotlib_loads_waits_until_it_has_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_signal_while_matplotlib_loads_waits_until_it_has_loaded(
+    monkeypatch: pytest.MonkeyPatch, signal_self: Callable[..., None]
+) -> None:
     """A Ctrl-C inside matplotlib's import became "ImportError: initialization failed" and could abort Python's
     teardown (an audit's stress run of forecast --plot): it is held until the import is done, then stops."""
     import matplotlib
@@ -197,9 +196,7 @@ def test_a_signal_while_matplotlib_loads_waits_until_it_has_loaded(monkeypatch: 
     loaded: list[str] = []
 
     def use(backend: str, *args: object, **kwargs: object) -> None:  # stands in for the import's own work
-        os.kill(os.getpid(), signal.SIGINT)
-        for _ in range(10**5):  # the handler would run here, inside the import, if the signal were not held
-            pass
+        signal_self(signal.SIGINT, 10**5)  # the handler would run here, inside the import, if the signal were not held
         loaded.append(backend)
 
     monkeypatch.setattr(matplotlib, "use", use)
@@ -214,13 +211,12 @@ def test_a_signal_while_matplotlib_loads_waits_until_it_has_loaded(monkeypatch: 
 
 def test_sigterm_stops_a_command_as_ctrl_c_does_and_the_handlers_are_put_back(
     capsys: pytest.CaptureFixture[str],
+    signal_self: Callable[..., None],
 ) -> None:
     before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
 
     def work() -> None:
-        os.kill(os.getpid(), signal.SIGTERM)
-        for _ in range(10**7):  # the handler runs between two bytecodes
-            pass
+        signal_self(signal.SIGTERM, 10**7)
         raise AssertionError("SIGTERM did not stop the command")
 
     with pytest.raises(typer.Exit) as stopped:

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import keras  # a missing or broken Keras fails these tests: it must never skip them
@@ -290,7 +291,7 @@ def test_an_ensemble_stopped_before_its_first_epoch_leaves_no_checkpoint_to_resu
 
 
 def test_a_sigterm_whose_interrupt_python_drops_still_stops_train(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signal_self: Callable[..., None]
 ) -> None:
     """Python drops an exception raised inside __del__ or a weakref callback ("Exception ignored in"). CI once saw a
     SIGTERM's KeyboardInterrupt dropped so, in importlib's module-lock callback, and train go on for all its
@@ -306,9 +307,7 @@ def test_a_sigterm_whose_interrupt_python_drops_still_stops_train(
 
     class Collected:
         def __del__(self) -> None:
-            os.kill(os.getpid(), signal.SIGTERM)
-            for _ in range(10**5):  # the handler runs between two bytecodes: here, inside __del__
-                pass
+            signal_self(signal.SIGTERM, 10**5)  # here, inside __del__
 
     real = pipeline._fit_ensemble
 
@@ -331,7 +330,7 @@ def test_a_sigterm_whose_interrupt_python_drops_still_stops_train(
 
 @pytest.mark.parametrize("mode", ["lookback", "stateful"])
 def test_a_signal_while_the_fit_builds_its_batches_trains_no_batch(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str, signal_self: Callable[..., None]
 ) -> None:
     """A SIGTERM after the fit's handler is in place but before its first batch: the loop used to set
     model.stop_training back to False and train every epoch (a stress run of the test above hung there, its
@@ -353,9 +352,7 @@ def test_a_signal_while_the_fit_builds_its_batches_trains_no_batch(
     def signalled(*args: object, **kwargs: object) -> object:
         if not sent:  # once: the training batches' call (a second signal would stop at once, by design)
             sent.append(signal.SIGTERM)
-            os.kill(os.getpid(), signal.SIGTERM)  # the fit's handler takes it: "stopping after the current batch"
-            for _ in range(10**5):  # the handler runs between two bytecodes
-                pass
+            signal_self(signal.SIGTERM, 10**5)  # the fit's handler takes it: "stopping after the current batch"
         return real(*args, **kwargs)
 
     class Batches(keras.callbacks.Callback):
