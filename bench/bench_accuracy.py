@@ -131,8 +131,10 @@ def minimal_config(name: str, csv: Path, folder: Path, split: dict[str, Any] | N
     return path
 
 
-def validation_copy(config: Path, folder: Path) -> Path:
-    """The config on its data cut before the test part: the validation part (rows) becomes the test part."""
+def validation_copy(config: Path, folder: Path, long_test: bool = False) -> Path:
+    """The config on its data cut before the test part: the validation part (rows) becomes the test part, or with
+    long_test the test part's number of rows before the cut does, after an inner validation part of the validation
+    part's size (the proportions of the full split: the intervals' staleness over a test part twice as long)."""
     from seqcast.config import load_config
     from seqcast.data import load_dataset
 
@@ -149,7 +151,7 @@ def validation_copy(config: Path, folder: Path) -> Path:
     cut.to_csv(csv, index=False)
     doc = yaml.safe_load(config.read_text())
     doc["data"]["path"] = str(csv)
-    doc["data"]["split"] = {"val": val, "test": val}
+    doc["data"]["split"] = {"val": val, "test": test if long_test else val}
     out = folder / f"{config.stem}-validation.yaml"
     out.write_text(yaml.safe_dump(doc, sort_keys=False))
     return out
@@ -314,7 +316,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 write_csv(name, csv)
                 config = minimal_config(name, csv, folder)
             if args.validation:
-                config = validation_copy(config, folder)
+                config = validation_copy(config, folder, args.long_test)
             runs = []
             for seed in [] if args.anchors_only else seeds:
                 extra = ["training.epochs=2"] if args.smoke else []
@@ -471,6 +473,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--validation", action="store_true", help="score on the validation part (choosing defaults)")
+    ap.add_argument(
+        "--long-test",
+        action="store_true",
+        help="with --validation: a test stand-in as long as the test part (the full split's proportions)",
+    )
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--series", default=None)
     ap.add_argument("--set", action="append", help="a config override for every series, KEY=VALUE")

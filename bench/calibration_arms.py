@@ -13,7 +13,11 @@ Arms: where the origins are (`val`: in the validation part, the old default; `ex
 before it, every error whose truth lies in it), one quantile per step or the steps pooled by their spreads
 (`+pool`, seqcast.intervals.quantiles), and with the pooled origins a local scale per origin (`local<k>`: the
 seasonal-naive MAE of the k seasons before it, at least 8 rows) instead of the series' training-part scale;
-and online (`+online`, `+recent`): each test origin calibrated on every error known before it (see `online`).
+the training part's errors (`train+pool`: the origins in the training part, each error where its truth lies in
+it; `ext+train+pool`: those pooled with `ext`'s; `max(ext,train)`: the larger quantile of the two), and online
+(`+online`, `+recent`): each test origin calibrated on every error known before it (see `online`).
+With `bench_accuracy.py --validation --long-test --keep DIR` the kept runs' test stand-in is as long as the test
+part (the full split's proportions), over which a network's errors outgrow its validation part's.
 Prints, per arm and level, the mean coverage minus the level (points), the worst series and the mean MSIS.
 """
 
@@ -91,19 +95,20 @@ def arms(run_dir: Path) -> dict[str, dict[int, tuple[float, float]]]:
             out.append(np.concatenate([f, np.repeat(f[-1:], steps - len(f), axis=0)]) if len(f) < steps else f)
         return out
 
-    def validation(extended: bool) -> tuple[list[tuple[int, int]], np.ndarray]:
-        """(jobs, scaled-free errors in `space`) of the validation origins, nan outside the validation part."""
-        jobs = []
-        for i, (a, b) in enumerate(bounds):
+    def validation(extended: bool, insample: bool = False) -> tuple[list[tuple[int, int]], np.ndarray]:
+        """(jobs, scaled-free errors in `space`) of the validation origins, nan outside the validation part;
+        insample: the training part's origins instead, nan outside the training part (rows the network fitted)."""
+        jobs, parts = [], [(max(history_rows(run), season), a) if insample else (a, b) for a, b in bounds]
+        for i, (a, b) in enumerate(parts):
             rows = np.arange(max(a - steps + 1 if extended else a, history_rows(run), season), b)
             if len(rows) > MAX_ORIGINS:
                 rows = rows[np.linspace(0, len(rows) - 1, MAX_ORIGINS).round().astype(np.int64)]
             jobs += [(i, int(o)) for o in rows]
-        cut = [v[:b] for v, (_, b) in zip(values, bounds, strict=True)]
+        cut = [v[:b] for v, (_, b) in zip(values, parts, strict=True)]
         pred = to_space(fc.forecast_origins(run, cut, names, jobs, steps, future(jobs)), space)
         true = np.full(pred.shape, np.nan)
         for j, (i, o) in enumerate(jobs):
-            lo, hi = max(bounds[i][0], o), min(o + steps, bounds[i][1])
+            lo, hi = max(parts[i][0], o), min(o + steps, parts[i][1])
             true[j, lo - o : hi - o] = sp[i][lo:hi]
         return jobs, np.abs(true - pred)
 
@@ -134,6 +139,15 @@ def arms(run_dir: Path) -> dict[str, dict[int, tuple[float, float]]]:
                 t_loc = np.stack([local_scale(sp[i], o, season, rows) for i, o in test])
                 q = {lv: pooled(err / v_loc[:, None, :], lv) for lv in LEVELS}
                 result[f"ext+pool+local{k}"] = score(q, t_loc)
+    # In-sample: the training part's errors (the rows the network fitted), alone, pooled with the validation
+    # part's, or the larger of the two quantiles (a floor under the validation part's)
+    jobs_v, err_v = validation(True)
+    jobs_t, err_t = validation(True, insample=True)
+    sv = err_v / train_scale[[i for i, _ in jobs_v]][:, None, :]
+    st = err_t / train_scale[[i for i, _ in jobs_t]][:, None, :]
+    result["train+pool"] = score({lv: pooled(st, lv) for lv in LEVELS}, t_scale)
+    result["ext+train+pool"] = score({lv: pooled(np.concatenate([sv, st]), lv) for lv in LEVELS}, t_scale)
+    result["max(ext,train)"] = score({lv: np.maximum(pooled(sv, lv), pooled(st, lv)) for lv in LEVELS}, t_scale)
     result.update(online(run, values, names, bounds, sp, train_scale, space, test, (t_pred, t_true, t_mase), future))
     return result
 
