@@ -95,14 +95,16 @@ def arms(run_dir: Path) -> dict[str, dict[int, tuple[float, float]]]:
             out.append(np.concatenate([f, np.repeat(f[-1:], steps - len(f), axis=0)]) if len(f) < steps else f)
         return out
 
-    def validation(extended: bool, insample: bool = False) -> tuple[list[tuple[int, int]], np.ndarray]:
+    def validation(
+        extended: bool, insample: bool = False, every: int = 1, limit: int = MAX_ORIGINS
+    ) -> tuple[list[tuple[int, int]], np.ndarray]:
         """(jobs, scaled-free errors in `space`) of the validation origins, nan outside the validation part;
         insample: the training part's origins instead, nan outside the training part (rows the network fitted)."""
         jobs, parts = [], [(max(history_rows(run), season), a) if insample else (a, b) for a, b in bounds]
         for i, (a, b) in enumerate(parts):
-            rows = np.arange(max(a - steps + 1 if extended else a, history_rows(run), season), b)
-            if len(rows) > MAX_ORIGINS:
-                rows = rows[np.linspace(0, len(rows) - 1, MAX_ORIGINS).round().astype(np.int64)]
+            rows = np.arange(max(a - steps + 1 if extended else a, history_rows(run), season), b)[::every]
+            if len(rows) > limit:
+                rows = rows[np.unique(np.linspace(0, len(rows) - 1, limit).round().astype(np.int64))]
             jobs += [(i, int(o)) for o in rows]
         cut = [v[:b] for v, (_, b) in zip(values, parts, strict=True)]
         pred = to_space(fc.forecast_origins(run, cut, names, jobs, steps, future(jobs)), space)
@@ -148,6 +150,12 @@ def arms(run_dir: Path) -> dict[str, dict[int, tuple[float, float]]]:
     result["train+pool"] = score({lv: pooled(st, lv) for lv in LEVELS}, t_scale)
     result["ext+train+pool"] = score({lv: pooled(np.concatenate([sv, st]), lv) for lv in LEVELS}, t_scale)
     result["max(ext,train)"] = score({lv: np.maximum(pooled(sv, lv), pooled(st, lv)) for lv in LEVELS}, t_scale)
+    jobs_h, err_h = validation(True, insample=True, every=steps)  # one origin every horizon rows: a backtest's
+    sh = err_h / train_scale[[i for i, _ in jobs_h]][:, None, :]
+    result["ext+train/h+pool"] = score({lv: pooled(np.concatenate([sv, sh]), lv) for lv in LEVELS}, t_scale)
+    jobs_c, err_c = validation(True, insample=True, limit=256)  # at most 256 origins per series, evenly spread
+    sc = err_c / train_scale[[i for i, _ in jobs_c]][:, None, :]
+    result["ext+train256+pool"] = score({lv: pooled(np.concatenate([sv, sc]), lv) for lv in LEVELS}, t_scale)
     result.update(online(run, values, names, bounds, sp, train_scale, space, test, (t_pred, t_true, t_mase), future))
     return result
 

@@ -494,7 +494,10 @@ def test_train_evaluate_preview_and_forecast_on_dropped_rows(
     assert (metrics["origins"], metrics["origins_skipped_gaps"]) == (3, 2)
     run = Path(json.loads(res.stdout)["run_dir"])
     assert json.loads((run / "metrics.json").read_text())["origins_skipped_gaps"] == 2
-    assert json.loads((run / "calibration.json").read_text())["origins_skipped_gaps"] == 0
+    cal = json.loads((run / "calibration.json").read_text())
+    # validation rows [40, 48) cross no break; training origins o in [3, 40) whose rows [o - 3, o + 2) hold rows 14
+    # and 15 (the break at 15) are skipped: o = 14 .. 17
+    assert cal["origins_skipped_gaps"] == 4 and cal["training_origins"] == 37 - 4
 
     res = invoke("evaluate", "--json")
     assert res.exit_code == 0, res.output

@@ -130,9 +130,9 @@ def test_steps_pool_by_their_spreads_into_one_quantile() -> None:
 
 def test_validation_origins_reach_into_the_validation_part_from_horizon_minus_1_rows_before() -> None:
     # series 0: validation rows [10, 14), horizon 3: origins 8 to 13; series 1 has no validation part
-    assert intervals.validation_jobs([(10, 14), (12, 12)], first=5, steps=3) == [(0, o) for o in range(8, 14)]
-    assert intervals.validation_jobs([(10, 14)], first=9, steps=3) == [(0, o) for o in range(9, 14)]  # history
-    assert intervals.validation_jobs([(10, 110)], first=0, steps=1, limit=3) == [(0, 10), (0, 60), (0, 109)]
+    assert intervals.reaching_jobs([(10, 14), (12, 12)], first=5, steps=3) == [(0, o) for o in range(8, 14)]
+    assert intervals.reaching_jobs([(10, 14)], first=9, steps=3) == [(0, o) for o in range(9, 14)]  # history
+    assert intervals.reaching_jobs([(10, 110)], first=0, steps=1, limit=3) == [(0, 10), (0, 60), (0, 109)]
 
 
 def test_spreads_never_shrink_along_the_steps_and_fill_a_step_without_errors() -> None:
@@ -165,6 +165,8 @@ def test_calibration_counts_every_validation_error_per_step_and_nothing_after_th
     # origins o in [28, 40): step k's truth, row o + k - 1, is in the validation part for 10 origins per series
     assert doc["step_errors"] == [20, 20, 20] and doc["origins"] == 24 and doc["horizon"] == 3
     assert doc["errors"] == [60, 60, 60]  # each step's quantile rests on the errors of all steps, pooled
+    # and on the training part's: origins o in [5, 30) (look_back 5 rows before), step k's truth below row 30
+    assert doc["training_origins"] == 50 and doc["training_errors"] == [2 * (25 + 24 + 23)] * 3
     assert doc["levels"] == [50, 80] and doc["space"] == "original"
     assert set(doc["quantiles"]) == {str(lv) for lv in range(50, 100)}
     assert None not in doc["quantiles"]["95"]["y"]  # 60 pooled errors: 95 % needs 19
@@ -175,9 +177,50 @@ def test_calibration_counts_every_validation_error_per_step_and_nothing_after_th
     assert doc["seasonal_naive"]["80"]["y"] == doc["seasonal_naive"]["95"]["y"] == [1.0, 2.0, 3.0]
     metrics = json.loads((run / "metrics.json").read_text())
     assert set(metrics["intervals"]) == {"50", "80"}
-    assert metrics["intervals"]["80"]["errors"] == 60
+    assert metrics["intervals"]["80"]["errors"] == 60 and metrics["intervals"]["80"]["training_errors"] == 144
     assert metrics["intervals"]["80"]["seasonal_naive"]["coverage"] == 1.0  # error k at step k: on the bound
     assert keras.saving.load_model(run / "model.keras", safe_mode=True) is not None  # plain Keras still loads it
+
+
+def test_the_quantiles_pool_the_validation_and_training_parts_errors_exactly(
+    write_project: WriteProject, index_csv: Callable[..., str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a forecast of 0 from every origin, each error is its truth, the row index: the quantiles must be those
+    of the validation part's errors (rows 30-39, from origins 28-39) and the training part's (rows 5-29, from
+    origins 5-29) pooled, for both series, and differ from the validation part's alone."""
+    from seqcast import forecast
+    from seqcast.run import open_run
+
+    cfg = write_project(
+        index_csv(50, ["A", "B"]),
+        data={"series_column": "s", "split": {"val": 10, "test": 10}},
+        evaluate={"horizon": 3},
+        training={"epochs": 1},
+    )
+    run = open_run(train_run(load_config(cfg), output_dir=tmp_path / "run").run_dir)
+    assert evaluate.history_rows(run) == 5
+    monkeypatch.setattr(forecast, "forecast_origins", lambda r, v, n, jobs, steps, f=None: np.zeros((len(jobs), 3, 1)))
+    ds = evaluate.run_dataset(run)
+    doc = evaluate.calibrate(run, [s.values for s in ds.series], ds.names)
+
+    def part(origins: range, start: int, end: int) -> np.ndarray:
+        rows = np.array([[o + k for k in range(3)] for o in origins], dtype=np.float64)
+        return np.where((rows >= start) & (rows < end), rows, np.nan)[:, :, None]
+
+    validation, training = part(range(28, 40), 30, 40), part(range(5, 30), 5, 30)
+    both = np.concatenate([validation, validation, training, training])  # series A and B alike
+    assert doc["quantiles"] == intervals.quantiles(both, ["y"])[1]
+    alone = intervals.quantiles(np.concatenate([validation, validation]), ["y"])[1]
+    assert doc["quantiles"]["80"]["y"] != alone["80"]["y"]
+    assert doc["errors"] == [60] * 3 and doc["training_errors"] == [144] * 3
+    # a long training part gives at most MAX_TRAINING_ORIGINS origins per series, evenly spread over it
+    monkeypatch.setattr(intervals, "MAX_TRAINING_ORIGINS", 5)
+    doc = evaluate.calibrate(run, [s.values for s in ds.series], ds.names)
+    training = part(range(5, 30, 6), 5, 30)  # origins 5, 11, 17, 23, 29
+    assert doc["training_origins"] == 10 and doc["training_errors"] == [2 * (4 * 3 + 1)] * 3
+    assert (
+        doc["quantiles"] == intervals.quantiles(np.concatenate([validation, validation, training, training]), ["y"])[1]
+    )
 
 
 def test_a_level_with_too_few_validation_errors_is_named_at_train_time_and_refused_at_forecast_time(
@@ -298,7 +341,8 @@ def test_evaluate_scores_intervals_within_the_calibrated_steps_and_refuses_beyon
     short = CliRunner().invoke(app, ["evaluate", "--run", str(run), "--horizon", "1", "--json"])
     assert short.exit_code == 0, short.output
     got = json.loads(short.stdout)["intervals"]["80"]
-    assert set(got) == {"coverage", "width", "score", "errors", "seasonal_naive"} and 0 <= got["coverage"] <= 1
+    assert set(got) == {"coverage", "width", "score", "errors", "training_errors", "seasonal_naive"}
+    assert 0 <= got["coverage"] <= 1
     long = CliRunner().invoke(app, ["evaluate", "--run", str(run), "--horizon", "3", "--json"])
     assert long.exit_code == 0, long.output
     assert json.loads(long.stdout)["intervals"]["95"] == {"refused": "calibrated for 2 steps, the backtest has 3"}

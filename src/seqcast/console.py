@@ -326,22 +326,26 @@ def metrics_table(doc: dict[str, Any]) -> None:
 
 def intervals_table(levels: dict[str, Any]) -> None:
     """Conformal intervals on the backtest: coverage against the level, width and MSIS scaled like MASE, for the
-    model and for seasonal naive's intervals built the same way; how many validation errors each rests on."""
+    model and for seasonal naive's intervals built the same way; how many errors of the validation and training
+    parts each rests on (a level needs enough of the validation part's)."""
     if not levels:
         return
     t = Table(
         title="conformal prediction intervals: coverage should match the level",
         title_justify="left",
     )
-    for col in ("level", "val. errors", "coverage", "width", "MSIS", "s. naive coverage", "width", "MSIS"):
+    trained = any("training_errors" in v for v in levels.values())
+    cols = ("level", "val. errors", *(("train. errors",) if trained else ()), "coverage", "width", "MSIS")
+    for col in (*cols, "s. naive coverage", "width", "MSIS"):
         t.add_column(col, justify="right")
     for level, v in levels.items():
         if "refused" in v:
-            t.add_row(f"{level} %", "", safe(v["refused"]))
+            t.add_row(f"{level} %", "", *([""] if trained else []), safe(v["refused"]))
             continue
         sn = v["seasonal_naive"]
         cells = [f"{x['coverage']:.1%}|{x['width']:.3g}|{x['score']:.3g}".split("|") for x in (v, sn)]
-        t.add_row(f"{level} %", f"{v['errors']:,}", *cells[0], *cells[1])
+        counts = [f"{v['errors']:,}", *([f"{v.get('training_errors', 0):,}"] if trained else [])]
+        t.add_row(f"{level} %", *counts, *cells[0], *cells[1])
     out.print(t)
 
 

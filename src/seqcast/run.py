@@ -168,11 +168,15 @@ def read_calibration(path: Path, pre: dict[str, Any]) -> dict[str, Any]:
     import math
 
     doc, bad = _json_object(path)
-    h, counts, space = doc.get("horizon"), doc.get("errors"), doc.get("space")
+    h, space = doc.get("horizon"), doc.get("space")
     if not isinstance(h, int) or isinstance(h, bool) or h < 1 or space not in ("original", "log"):
         raise bad("has no valid 'horizon' or 'space'")
-    if not isinstance(counts, list) or len(counts) != h or not all(isinstance(c, int) and c >= 0 for c in counts):
-        raise bad(f"has no valid 'errors' (a count per step, {h} steps)")
+    for key in ("errors", "training_errors"):
+        counts = doc.get(key)
+        if key == "training_errors" and counts is None:  # older runs pooled no training errors
+            continue
+        if not isinstance(counts, list) or len(counts) != h or not all(isinstance(c, int) and c >= 0 for c in counts):
+            raise bad(f"has no valid {key!r} (a count per step, {h} steps)")
     targets = pre["targets"]
     for key in ("quantiles", "seasonal_naive"):
         table = doc.get(key)

@@ -82,12 +82,12 @@ def validation_jobs(p: Plan, horizon: int) -> tuple[list[tuple[int, int]], int]:
     """([(series, origin)], steps): every origin whose `horizon` steps reach into a series' validation part, from
     horizon - 1 rows before it to its last row (at most MAX_ORIGINS per series, evenly spread), as the intervals
     are calibrated: each step is scored on every validation row. steps = evaluate.horizon."""
-    from seqcast.intervals import validation_jobs as reaching
+    from seqcast.intervals import reaching_jobs
 
     bounds = [(q.train_end, q.val_end) for q in p.parts]
     # data.missing: drop: no origin whose window (with every candidate's transform rows) or steps cross a gap
     history = (1 if p.cfg.stateful else p.cfg.windows.look_back) + first_row(p.cfg)
-    jobs = reaching(bounds, history, horizon, MAX_ORIGINS)
+    jobs = reaching_jobs(bounds, history, horizon, MAX_ORIGINS)
     return clear_of_gaps(jobs, [s.breaks for s in p.ds.series], history, horizon, [b for _, b in bounds]), horizon
 
 
