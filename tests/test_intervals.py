@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from seqcast import evaluate, intervals
+from seqcast import calibration, evaluate, intervals
 from seqcast.cli import app
 from seqcast.config import load_config
 from seqcast.errors import ConfigError
@@ -112,8 +112,8 @@ def test_a_level_is_refused_below_exactly_needed_errors_and_given_at_them() -> N
 
 def test_scale_is_the_in_sample_seasonal_naive_mae_with_a_fallback_for_constant_history() -> None:
     train = np.array([[1.0, 5.0], [3.0, 5.0], [2.0, 5.0], [6.0, 5.0]])
-    np.testing.assert_allclose(evaluate.scale_of(train, 1), [(2 + 1 + 4) / 3, 5.0])  # constant: mean |value|
-    np.testing.assert_allclose(evaluate.scale_of(np.zeros((4, 1)), 1), [1.0])
+    np.testing.assert_allclose(intervals.scale_of(train, 1), [(2 + 1 + 4) / 3, 5.0])  # constant: mean |value|
+    np.testing.assert_allclose(intervals.scale_of(np.zeros((4, 1)), 1), [1.0])
 
 
 def test_steps_pool_by_their_spreads_into_one_quantile() -> None:
@@ -178,6 +178,12 @@ def test_calibration_counts_every_validation_error_per_step_and_nothing_after_th
     metrics = json.loads((run / "metrics.json").read_text())
     assert set(metrics["intervals"]) == {"50", "80"}
     assert metrics["intervals"]["80"]["errors"] == 60 and metrics["intervals"]["80"]["training_errors"] == 144
+    shown = CliRunner().invoke(app, ["evaluate", "--run", str(run)])
+    assert shown.exit_code == 0, shown.output
+    header = next(ln for ln in shown.stdout.splitlines() if "val. errors" in ln)
+    row = next(ln for ln in shown.stdout.splitlines() if ln.startswith("│  80 %"))
+    assert [c.strip() for c in header.split("┃")[1:4]] == ["level", "val. errors", "train. errors"]
+    assert [c.strip() for c in row.split("│")[1:4]] == ["80 %", "60", "144"]
     assert metrics["intervals"]["80"]["seasonal_naive"]["coverage"] == 1.0  # error k at step k: on the bound
     assert keras.saving.load_model(run / "model.keras", safe_mode=True) is not None  # plain Keras still loads it
 
@@ -201,7 +207,7 @@ def test_the_quantiles_pool_the_validation_and_training_parts_errors_exactly(
     assert evaluate.history_rows(run) == 5
     monkeypatch.setattr(forecast, "forecast_origins", lambda r, v, n, jobs, steps, f=None: np.zeros((len(jobs), 3, 1)))
     ds = evaluate.run_dataset(run)
-    doc = evaluate.calibrate(run, [s.values for s in ds.series], ds.names)
+    doc = calibration.calibrate(run, [s.values for s in ds.series], ds.names)
 
     def part(origins: range, start: int, end: int) -> np.ndarray:
         rows = np.array([[o + k for k in range(3)] for o in origins], dtype=np.float64)
@@ -214,8 +220,8 @@ def test_the_quantiles_pool_the_validation_and_training_parts_errors_exactly(
     assert doc["quantiles"]["80"]["y"] != alone["80"]["y"]
     assert doc["errors"] == [60] * 3 and doc["training_errors"] == [144] * 3
     # a long training part gives at most MAX_TRAINING_ORIGINS origins per series, evenly spread over it
-    monkeypatch.setattr(intervals, "MAX_TRAINING_ORIGINS", 5)
-    doc = evaluate.calibrate(run, [s.values for s in ds.series], ds.names)
+    monkeypatch.setattr(calibration, "MAX_TRAINING_ORIGINS", 5)
+    doc = calibration.calibrate(run, [s.values for s in ds.series], ds.names)
     training = part(range(5, 30, 6), 5, 30)  # origins 5, 11, 17, 23, 29
     assert doc["training_origins"] == 10 and doc["training_errors"] == [2 * (4 * 3 + 1)] * 3
     assert (

@@ -330,22 +330,17 @@ def intervals_table(levels: dict[str, Any]) -> None:
     parts each rests on (a level needs enough of the validation part's)."""
     if not levels:
         return
-    t = Table(
-        title="conformal prediction intervals: coverage should match the level",
-        title_justify="left",
-    )
-    trained = any("training_errors" in v for v in levels.values())
-    cols = ("level", "val. errors", *(("train. errors",) if trained else ()), "coverage", "width", "MSIS")
-    for col in (*cols, "s. naive coverage", "width", "MSIS"):
+    t = Table(title="conformal prediction intervals: coverage should match the level", title_justify="left")
+    model = ("level", "val. errors", "train. errors", "coverage", "width", "MSIS")
+    for col in (*model, "s. naive coverage", "width", "MSIS"):
         t.add_column(col, justify="right")
     for level, v in levels.items():
         if "refused" in v:
-            t.add_row(f"{level} %", "", *([""] if trained else []), safe(v["refused"]))
+            t.add_row(f"{level} %", "", "", safe(v["refused"]))
             continue
-        sn = v["seasonal_naive"]
-        cells = [f"{x['coverage']:.1%}|{x['width']:.3g}|{x['score']:.3g}".split("|") for x in (v, sn)]
-        counts = [f"{v['errors']:,}", *([f"{v.get('training_errors', 0):,}"] if trained else [])]
-        t.add_row(f"{level} %", *counts, *cells[0], *cells[1])
+        cells = [f"{x['coverage']:.1%}|{x['width']:.3g}|{x['score']:.3g}".split("|") for x in (v, v["seasonal_naive"])]
+        trained = f"{v['training_errors']:,}" if "training_errors" in v else ""  # older runs pooled none
+        t.add_row(f"{level} %", f"{v['errors']:,}", trained, *cells[0], *cells[1])
     out.print(t)
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from seqcast import files
 from seqcast.errors import ConfigError, DataError
-from seqcast.intervals import mase_scale, scale_of  # MASE's scale; scale_of is the intervals' (forecast reads it)
+from seqcast.intervals import mase_scale  # MASE's scale
 from seqcast.windows import backtest_origins as origins
 from seqcast.windows import clear_of_gaps
 
@@ -374,100 +374,3 @@ def evaluate(
         if own:
             files.write_json(opened.path / "metrics.json", doc)
     return doc, own, (drawn, len(ds.series)), notes
-
-
-def calibrate(
-    run: Any, values: list[np.ndarray], names: list[str], breaks: list[np.ndarray] | None = None
-) -> dict[str, Any]:
-    """calibration.json of a run: conformal quantiles of the model's and of seasonal naive's scaled errors, from
-    every origin whose steps reach into the validation part, pooled with those of the training part (each error
-    where its truth lies in the part; intervals.py says why). values[i]: series i (n, inputs) in original units,
-    in the run's series order `names`; breaks[i] its Series.breaks: an origin whose history or steps cross one
-    gives no error. A level is given when the validation part alone gives the errors it needs (intervals.refused):
-    `errors` counts those, `training_errors` the training part's."""
-    from seqcast.intervals import (
-        MAX_ORIGINS,
-        MAX_TRAINING_ORIGINS,
-        counts,
-        quantiles,
-        reaching_jobs,
-        space_of,
-        to_space,
-    )
-
-    cfg, pre = run.cfg, run.pre
-    steps, season, targets = cfg.evaluate.horizon, cfg.evaluate.season, pre["targets"]
-    space = space_of(pre["transform"])
-    split = {s["name"]: (int(s["train_end"]), int(s["val_end"])) for s in pre["series"]}
-    bounds = [split[n] for n in names]
-    cuts = breaks if breaks is not None else [None] * len(values)
-    n_t = len(targets)
-    scales = np.stack(
-        [scale_of(to_space(v[:a, :n_t], space), season, b) for v, (a, _), b in zip(values, bounds, cuts, strict=True)]
-    )
-    history = history_rows(run)
-    parts = {"validation": bounds, "training": [(history, a) for a, _ in bounds]}
-    limit = {"validation": MAX_ORIGINS, "training": MAX_TRAINING_ORIGINS}
-    jobs = {part: reaching_jobs(rows, history, steps, limit[part]) for part, rows in parts.items()}
-    skipped: dict[str, int] = {}
-    if breaks is not None and any(len(b) for b in breaks):
-        skipped["origins_skipped_gaps"] = 0
-        for part, rows in parts.items():
-            kept = clear_of_gaps(jobs[part], breaks, history, steps, [b for _, b in rows])
-            skipped["origins_skipped_gaps"] += len(jobs[part]) - len(kept)
-            jobs[part] = kept
-    doc: dict[str, Any] = skipped | {
-        "method": "split conformal: absolute errors scaled per series and target, pooled over the horizon steps "
-        "by each step's spread, from the validation and training parts",
-        "horizon": steps,
-        "space": space,
-        "levels": list(cfg.evaluate.intervals),
-        "scales": {n: [float(x) for x in s] for n, s in zip(names, scales, strict=True)},
-    }
-    if not jobs["validation"]:
-        return doc | {"errors": [0] * steps, "quantiles": {}, "seasonal_naive": {}, "origins": 0}
-    model, naive = zip(*(_part_errors(run, values, names, jobs[p], parts[p], scales) for p in parts), strict=True)
-    _, model_q = quantiles(np.concatenate(model), targets)
-    _, naive_q = quantiles(np.concatenate(naive), targets)
-    per_step = [int(np.isfinite(model[0][:, k]).all(axis=-1).sum()) for k in range(steps)]
-    return doc | {
-        "origins": len(jobs["validation"]),
-        "errors": counts(model[0]),
-        "step_errors": per_step,
-        "training_origins": len(jobs["training"]),
-        "training_errors": counts(model[1]),
-        "quantiles": model_q,
-        "seasonal_naive": naive_q,
-    }
-
-
-def _part_errors(
-    run: Any,
-    values: list[np.ndarray],
-    names: list[str],
-    jobs: list[tuple[int, int]],
-    bounds: list[tuple[int, int]],
-    scales: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The model's and seasonal naive's scaled errors (jobs, steps, targets) from the origins `jobs`, each forecast
-    from the rows before it, nan where a step's truth lies outside its part bounds[i] = (start, end)."""
-    from seqcast import forecast as fc
-    from seqcast.intervals import scaled_errors, space_of
-
-    steps, season, n_t = run.cfg.evaluate.horizon, run.cfg.evaluate.season, run.n_targets
-    space = space_of(run.pre["transform"])
-    if not jobs:
-        return np.empty((0, steps, n_t)), np.empty((0, steps, n_t))
-    future = None
-    if run.pre["features"]:  # known future features: read from the whole series, padded past its end
-        future = []
-        for i, o in jobs:
-            f = values[i][o : o + steps, n_t:]
-            future.append(np.concatenate([f, np.repeat(f[-1:], steps - len(f), axis=0)]) if len(f) < steps else f)
-    cut = [v[:b] for v, (_, b) in zip(values, bounds, strict=True)]
-    pred = fc.forecast_origins(run, cut, names, jobs, steps, future)
-    naive = np.stack([seasonal_naive(v[:, :n_t], o, steps, season) for v, o in ((values[i], o) for i, o in jobs)])
-    return (
-        scaled_errors(pred, values, jobs, bounds, scales, space),
-        scaled_errors(naive, values, jobs, bounds, scales, space),
-    )

@@ -1,7 +1,7 @@
 """Prediction intervals: split conformal, per horizon step and target, calibrated on the backtest errors of the
 validation part pooled with the training part's.
 
-After training, evaluate.calibrate has the model forecast `evaluate.horizon` steps from every origin whose
+After training, calibration.calibrate has the model forecast `evaluate.horizon` steps from every origin whose
 steps reach into each series' validation part (data the weights never fitted; from `horizon - 1` rows before
 it, at most MAX_ORIGINS per series, evenly spread), from the history before it. Each error is kept where its
 truth lies inside the validation part, so every step gets one error per validation row. The same is done for
@@ -48,10 +48,6 @@ from seqcast.errors import ConfigError, DataError
 
 LEVELS = tuple(range(50, 100))  # whole levels kept in calibration.json
 MAX_ORIGINS = 2000  # validation origins per series at most (evenly spread): errors enough, memory bounded
-# Training-part origins per series at most (evenly spread over it): each costs a forecast of `horizon` steps, and
-# a long history's training part would cost a multiple of the validation part's time for errors of the same
-# kind as its neighbours' (bench/ACCURACY.md: the same coverage as every origin, on the development series)
-MAX_TRAINING_ORIGINS = 256
 
 
 def needed(level: float) -> int:

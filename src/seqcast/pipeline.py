@@ -187,9 +187,9 @@ def _train_into(
     work: Path, prep: Prepared, checkpoint: Path, resume: Path | None, hooks: Hooks
 ) -> tuple[dict[str, Any], Fitted, float]:
     """Train and write every run file into the staging folder `work`."""
-    from seqcast import engine, intervals, state
+    from seqcast import calibration, engine, intervals, state
     from seqcast import run as runs
-    from seqcast.evaluate import backtest_run, calibrate, run_dataset
+    from seqcast.evaluate import backtest_run, run_dataset
     from seqcast.levels import outside_training_range
 
     cfg = prep.cfg
@@ -208,15 +208,15 @@ def _train_into(
     names, values = data = ds.names, [s.values for s in ds.series]
     state.save(work / state.FILE, state.build(opened, ds))  # where forecast and update start from
     breaks = [s.breaks for s in ds.series]  # data.missing: drop's gaps: no origin is scored across one
-    # from the validation part alone: the test part chooses nothing
-    calibration = calibrate(judged, values, names, breaks)
-    files.write_json(work / "calibration.json", calibration)
+    # from the validation and training parts: the test part chooses nothing
+    calibrated = calibration.calibrate(judged, values, names, breaks)
+    files.write_json(work / "calibration.json", calibrated)
     for level in cfg.evaluate.intervals:
-        why = intervals.refused(calibration, level)
+        why = intervals.refused(calibrated, level)
         if why:
             hooks.note(f"no {level} % interval: {why}; forecast --interval {level} will refuse it (data.split.val)")
     metrics = backtest_run(
-        opened, horizon=cfg.evaluate.horizon, data=data, calibration=calibration, breaks=breaks, judged=judged
+        opened, horizon=cfg.evaluate.horizon, data=data, calibration=calibrated, breaks=breaks, judged=judged
     )
     files.write_json(work / "metrics.json", metrics)
     val = metrics.get("validation") or {}
