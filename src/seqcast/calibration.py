@@ -66,7 +66,9 @@ def calibrate(
     }
     if not jobs["validation"]:
         return doc | {"errors": [0] * steps, "quantiles": {}, "seasonal_naive": {}, "origins": 0}
-    model, naive = zip(*(_part_errors(run, values, names, jobs[p], parts[p], scales) for p in parts), strict=True)
+    model, naive = zip(
+        *(_part_errors(run, values, names, jobs[p], parts[p], scales, space) for p in parts), strict=True
+    )
     _, model_q = quantiles(np.concatenate(model), targets)
     _, naive_q = quantiles(np.concatenate(naive), targets)
     per_step = [int(np.isfinite(model[0][:, k]).all(axis=-1).sum()) for k in range(steps)]
@@ -88,13 +90,13 @@ def _part_errors(
     jobs: list[tuple[int, int]],
     bounds: list[tuple[int, int]],
     scales: np.ndarray,
+    space: str,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The model's and seasonal naive's scaled errors (jobs, steps, targets) from the origins `jobs`, each forecast
-    from the rows before it, nan where a step's truth lies outside its part bounds[i] = (start, end)."""
+    """The model's and seasonal naive's scaled errors (jobs, steps, targets) in `space` from the origins `jobs`, each
+    forecast from the rows before it, nan where a step's truth lies outside its part bounds[i] = (start, end)."""
     from seqcast import forecast as fc
 
     steps, season, n_t = run.cfg.evaluate.horizon, run.cfg.evaluate.season, run.n_targets
-    space = space_of(run.pre["transform"])
     if not jobs:
         return np.empty((0, steps, n_t)), np.empty((0, steps, n_t))
     future = None
@@ -105,7 +107,7 @@ def _part_errors(
             future.append(np.concatenate([f, np.repeat(f[-1:], steps - len(f), axis=0)]) if len(f) < steps else f)
     cut = [v[:b] for v, (_, b) in zip(values, bounds, strict=True)]
     pred = fc.forecast_origins(run, cut, names, jobs, steps, future)
-    naive = np.stack([seasonal_naive(v[:, :n_t], o, steps, season) for v, o in ((values[i], o) for i, o in jobs)])
+    naive = np.stack([seasonal_naive(values[i][:, :n_t], o, steps, season) for i, o in jobs])
     return (
         scaled_errors(pred, values, jobs, bounds, scales, space),
         scaled_errors(naive, values, jobs, bounds, scales, space),
