@@ -5,8 +5,9 @@ After training, calibration.calibrate has the model forecast `evaluate.horizon` 
 steps reach into each series' validation part (data the weights never fitted; from `horizon - 1` rows before
 it, at most MAX_ORIGINS per series, evenly spread), from the history before it. Each error is kept where its
 truth lies inside the validation part, so every step gets one error per validation row. The same is done for
-the training part (every origin from the first the model can forecast from, each error where its truth lies
-in the training part), and the two pools are joined. Errors are taken per horizon step and target, divided by
+the training part (from the first row the model can forecast from, at most 256 origins per series evenly
+spread: calibration.MAX_TRAINING_ORIGINS; each error where its truth lies in the training part), and the two
+pools are joined. Errors are taken per horizon step and target, divided by
 their series' scale (the in-sample seasonal-naive MAE of the training part, MASE's scale) so that series of
 different sizes pool.
 
