@@ -271,19 +271,43 @@ def test_forecast_interval_arguments_are_checked(
     assert all(w in res.output for w in words), res.output
 
 
+@pytest.mark.parametrize(
+    ("damage", "said"),
+    [("quantile", "level '80'"), ("training_errors", "no valid 'training_errors' (a count per step, 1 steps)")],
+)
 def test_a_damaged_calibration_json_is_named(
-    write_project: WriteProject, index_csv: Callable[..., str], tmp_path: Path
+    write_project: WriteProject, index_csv: Callable[..., str], tmp_path: Path, damage: str, said: str
 ) -> None:
     cfg = write_project(index_csv(60), training={"epochs": 1})
     run = train_run(load_config(cfg), output_dir=tmp_path / "run").run_dir
     doc = json.loads((run / "calibration.json").read_text())
-    doc["quantiles"]["80"]["y"][0] = -1.0
+    if damage == "quantile":
+        doc["quantiles"]["80"]["y"][0] = -1.0
+    else:
+        doc["training_errors"] = [-1]
     (run / "calibration.json").write_text(json.dumps(doc))
     before = {p.name: p.read_bytes() for p in run.iterdir()}
     res = CliRunner().invoke(app, ["forecast", "--run", str(run), "--steps", "1", "--interval", "80"])
     assert res.exit_code == 1, res.output
-    assert "calibration.json" in res.output and "level '80'" in res.output
+    assert "calibration.json" in res.output and said in " ".join(res.output.split())
     assert {p.name: p.read_bytes() for p in run.iterdir()} == before
+
+
+def test_a_calibration_json_without_training_errors_still_gives_intervals(
+    write_project: WriteProject, index_csv: Callable[..., str], tmp_path: Path
+) -> None:
+    """A run trained before the training part's errors were pooled has no training_errors: its intervals stand."""
+    cfg = write_project(index_csv(60), training={"epochs": 1})
+    run = train_run(load_config(cfg), output_dir=tmp_path / "run").run_dir
+    doc = json.loads((run / "calibration.json").read_text())
+    del doc["training_errors"], doc["training_origins"]
+    (run / "calibration.json").write_text(json.dumps(doc))
+    res = CliRunner().invoke(app, ["forecast", "--run", str(run), "--steps", "1", "--interval", "80", "--output", "-"])
+    assert res.exit_code == 0, res.output
+    assert res.stdout.splitlines()[0] == "year,y,y_lo_80,y_hi_80"
+    shown = CliRunner().invoke(app, ["evaluate", "--run", str(run), "--json"])
+    assert shown.exit_code == 0, shown.output
+    assert "training_errors" not in json.loads(shown.stdout)["intervals"]["80"]
 
 
 # ---------------------------------------------------------------------------------------------
