@@ -229,6 +229,39 @@ def test_the_quantiles_pool_the_validation_and_training_parts_errors_exactly(
     )
 
 
+def test_train_shows_the_calibration_and_the_backtest_as_under_way(
+    write_project: WriteProject, index_csv: Callable[..., str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both take seconds on a long series: they run inside the hook that draws a spinner on a terminal."""
+    import contextlib
+    from collections.abc import Iterator
+
+    from seqcast.pipeline import Hooks
+
+    under_way: list[str] = []
+    seen: list[tuple[str, list[str]]] = []
+
+    @contextlib.contextmanager
+    def busy(message: str) -> Iterator[None]:
+        under_way.append(message)
+        try:
+            yield
+        finally:
+            under_way.pop()
+
+    real = calibration.calibrate
+
+    def calibrate(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        seen.append(("calibrate", list(under_way)))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(calibration, "calibrate", calibrate)
+    cfg = write_project(index_csv(60), training={"epochs": 1})
+    train_run(load_config(cfg), output_dir=tmp_path / "run", hooks=Hooks(busy=busy))
+    assert seen == [("calibrate", ["calibrating the intervals, then the backtest on the test part"])]
+    assert json.loads((tmp_path / "run" / "calibration.json").read_text())["training_errors"]
+
+
 def test_a_level_with_too_few_validation_errors_is_named_at_train_time_and_refused_at_forecast_time(
     write_project: WriteProject, index_csv: Callable[..., str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

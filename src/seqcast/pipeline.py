@@ -208,16 +208,16 @@ def _train_into(
     names, values = data = ds.names, [s.values for s in ds.series]
     state.save(work / state.FILE, state.build(opened, ds))  # where forecast and update start from
     breaks = [s.breaks for s in ds.series]  # data.missing: drop's gaps: no origin is scored across one
-    # from the validation and training parts: the test part chooses nothing
-    calibrated = calibration.calibrate(judged, values, names, breaks)
+    with hooks.busy("calibrating the intervals, then the backtest on the test part"):  # seconds on long series
+        calibrated = calibration.calibrate(judged, values, names, breaks)  # the test part chooses nothing
+        metrics = backtest_run(
+            opened, horizon=cfg.evaluate.horizon, data=data, calibration=calibrated, breaks=breaks, judged=judged
+        )
     files.write_json(work / "calibration.json", calibrated)
     for level in cfg.evaluate.intervals:
         why = intervals.refused(calibrated, level)
         if why:
             hooks.note(f"no {level} % interval: {why}; forecast --interval {level} will refuse it (data.split.val)")
-    metrics = backtest_run(
-        opened, horizon=cfg.evaluate.horizon, data=data, calibration=calibrated, breaks=breaks, judged=judged
-    )
     files.write_json(work / "metrics.json", metrics)
     val = metrics.get("validation") or {}
     if val and val["model"] > val["seasonal_naive"]:  # the safety net: say it plainly
