@@ -87,13 +87,7 @@ def arms(run_dir: Path) -> dict[str, dict[int, tuple[float, float]]]:
     train_scale = np.stack([scale_of(s[:a], season) for s, (a, _) in zip(sp, bounds, strict=True)])
 
     def future(jobs: list[tuple[int, int]]) -> list[np.ndarray] | None:
-        if not features:
-            return None
-        out = []
-        for i, o in jobs:
-            f = values[i][o : o + steps, n_t:]
-            out.append(np.concatenate([f, np.repeat(f[-1:], steps - len(f), axis=0)]) if len(f) < steps else f)
-        return out
+        return fc.known_future(values, jobs, steps, n_t) if features else None
 
     def validation(
         extended: bool, insample: bool = False, every: int = 1, limit: int = MAX_ORIGINS

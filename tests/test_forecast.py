@@ -873,3 +873,12 @@ def test_a_forecast_table_too_large_is_refused_as_a_usage_error() -> None:
         check_steps(100_000, 101)
     assert caught.value.exit_code == 2 and caught.value.where == "--steps"
     assert "100,000 steps x 101 series = 10,100,000 rows, more than seqcast writes" in caught.value.message
+
+
+def test_known_future_reads_each_origins_feature_rows_and_repeats_the_last_past_the_end() -> None:
+    """Series of 6 rows: target column then a feature equal to 10 x the row; origins 2 and 5, 3 steps."""
+    rows = np.arange(6, dtype=np.float64)
+    values = [np.stack([rows, 10 * rows], axis=1)]
+    got = forecast.known_future(values, [(0, 2), (0, 5)], steps=3, n_targets=1)
+    assert [g[:, 0].tolist() for g in got] == [[20.0, 30.0, 40.0], [50.0, 50.0, 50.0]]
+    assert all(g.shape == (3, 1) for g in got)

@@ -99,12 +99,7 @@ def _part_errors(
     steps, season, n_t = run.cfg.evaluate.horizon, run.cfg.evaluate.season, run.n_targets
     if not jobs:
         return np.empty((0, steps, n_t)), np.empty((0, steps, n_t))
-    future = None
-    if run.pre["features"]:  # known future features: read from the whole series, padded past its end
-        future = []
-        for i, o in jobs:
-            f = values[i][o : o + steps, n_t:]
-            future.append(np.concatenate([f, np.repeat(f[-1:], steps - len(f), axis=0)]) if len(f) < steps else f)
+    future = fc.known_future(values, jobs, steps, n_t) if run.pre["features"] else None  # from the whole series
     cut = [v[:b] for v, (_, b) in zip(values, bounds, strict=True)]
     pred = fc.forecast_origins(run, cut, names, jobs, steps, future)
     naive = np.stack([seasonal_naive(values[i][:, :n_t], o, steps, season) for i, o in jobs])

@@ -123,6 +123,16 @@ def forecast_histories(
     return forecast_origins(run, histories, names, jobs, steps, future, batch=series_batch)
 
 
+def known_future(values: list[np.ndarray], jobs: list[tuple[int, int]], steps: int, n_targets: int) -> list[np.ndarray]:
+    """The known future features of every job (series i, origin o) of a backtest: rows o .. o + steps of series i's
+    feature columns, the last row repeated past the series' end (steps whose truth is not scored)."""
+    out = []
+    for i, o in jobs:
+        f = values[i][o : o + steps, n_targets:]
+        out.append(np.concatenate([f, np.repeat(f[-1:], steps - len(f), axis=0)]) if len(f) < steps else f)
+    return out
+
+
 def forecast_origins(
     run: Run,
     values: list[np.ndarray],

@@ -33,7 +33,7 @@ from seqcast.data import Dataset, Parts
 from seqcast.errors import DataError
 from seqcast.evaluate import mase_scale
 from seqcast.fit import Note, fit, silent
-from seqcast.forecast import forecast_origins
+from seqcast.forecast import forecast_origins, known_future
 from seqcast.layout import Plan, first_row
 from seqcast.prepare import Scaler, build
 from seqcast.run import Run
@@ -97,12 +97,7 @@ def validation_mase(run: Any, p: Plan, jobs: list[tuple[int, int]], steps: int) 
     ds, n_t = p.ds, len(p.ds.targets)
     season = p.cfg.evaluate.season
     values = [s.values for s in ds.series]
-    fut = None
-    if ds.features:  # known future features, repeated past the series' end (those steps are not scored)
-        fut = []
-        for i, o in jobs:
-            f = values[i][o : o + steps, n_t:]
-            fut.append(np.concatenate([f, np.repeat(f[-1:], steps - len(f), axis=0)]) if len(f) < steps else f)
+    fut = known_future(values, jobs, steps, n_t) if ds.features else None
     pred = forecast_origins(run, values, ds.names, jobs, steps, fut)
     true = np.full(pred.shape, np.nan)
     for j, (i, o) in enumerate(jobs):
