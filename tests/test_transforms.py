@@ -156,18 +156,24 @@ def test_auto_tries_the_steps_that_apply(mode: str, season: int, expected: list[
     ("scores", "expected"),
     [
         ({"none": 1.0, "window_norm": 0.5}, "window_norm"),
-        ({"none": 0.52, "window_norm": 0.5}, "none"),  # within 5 %: the simpler one
+        ({"none": 0.5, "window_norm": 0.52}, "window_norm"),  # within 5 %: level-free before levels
+        ({"none": 0.52, "window_norm": 0.5}, "window_norm"),
+        ({"none": 0.5, "difference": 0.524}, "difference"),  # stateful: the same
+        ({"none": 0.5, "window_norm": 0.53}, "none"),  # 6 % worse: levels win
+        ({"none": 0.5, "window_norm": 0.6, "window_trend": 0.51}, "none"),  # else the simplest within 5 %
+        ({"none": 0.6, "window_norm": 0.7, "window_trend": 0.52, "seasonal": 0.5}, "window_trend"),
         ({"none": 0.6, "window_norm": 0.52, "seasonal": 0.5}, "window_norm"),
         ({"none": float("inf"), "window_norm": 0.7}, "window_norm"),  # a diverged candidate never wins
         ({"none": float("inf")}, None),
     ],
 )
-def test_auto_keeps_the_simplest_candidate_within_a_few_percent_of_the_best(
+def test_auto_keeps_the_level_free_or_simplest_candidate_within_a_few_percent_of_the_best(
     scores: dict[str, float], expected: str | None
 ) -> None:
-    from seqcast.select import SIMPLER_WITHIN, pick
+    from seqcast.select import LEVEL_FREE_FIRST, SIMPLER_WITHIN, pick
 
     assert SIMPLER_WITHIN == 0.05
+    assert LEVEL_FREE_FIRST == ("window_norm", "difference")
     assert pick(scores) == expected
 
 
