@@ -177,6 +177,32 @@ def test_auto_keeps_the_level_free_or_simplest_candidate_within_a_few_percent_of
     assert pick(scores) == expected
 
 
+@pytest.mark.parametrize(
+    ("scores", "note"),
+    [
+        ({"none": 0.5, "window_norm": 0.6}, ""),  # the lowest won: nothing to explain
+        (
+            {"none": 0.5, "window_norm": 0.52},
+            "; window_norm within 5% of none's: a tie, the level-free step before levels",
+        ),
+        (
+            {"none": 0.6, "window_norm": 0.51, "window_trend": 0.5},
+            "; window_norm within 5% of window_trend's: a tie, the simplest",
+        ),
+        (
+            {"none": 0.51, "window_norm": 0.9, "seasonal": 0.5, "x": float("inf")},
+            "; none within 5% of seasonal's: a tie, the simplest",
+        ),
+    ],
+)
+def test_the_reason_says_why_a_tie_went_to_a_candidate_that_did_not_score_lowest(
+    scores: dict[str, float], note: str
+) -> None:
+    from seqcast.select import pick, tie_note
+
+    assert tie_note(scores, str(pick(scores))) == note
+
+
 def test_window_mean_parses_and_normalises_around_the_window_mean() -> None:
     t = Transform.parse("log+window_mean", 4)
     assert (t.log, t.window_step == "window_norm", t.window_step == "window_mean", t.per_window, t.lost, t.name) == (

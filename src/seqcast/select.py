@@ -180,7 +180,7 @@ def choose(
     if best is None:
         transform, why = choose_by_range(p.ds, p.parts, scaler, mode)
         return transform, why + "; no candidate could be scored on the validation part", scores
-    shown = " vs ".join(f"{k} {v:.3f}" for k, v in scores.items())
+    shown = " vs ".join(f"{k} {v:.3f}" for k, v in scores.items()) + tie_note(scores, best)
     return best, f"validation MASE {shown}; {len(jobs)} origins x {steps} steps, {epochs}-epoch trials", scores
 
 
@@ -198,13 +198,26 @@ SIMPLER_WITHIN = 0.05
 LEVEL_FREE_FIRST = ("window_norm", "difference")
 
 
-def pick(scores: dict[str, float]) -> str | None:
-    """The candidate auto keeps, among those whose validation MASE is within SIMPLER_WITHIN of the lowest: the
-    level-free step (window_norm, difference) if it is one of them, else the first (simplest) of them; None when
-    none could be scored."""
+def ties(scores: dict[str, float]) -> list[str]:
+    """The candidates whose validation MASE is within SIMPLER_WITHIN of the lowest, in trial order (a diverged
+    candidate, scored inf, never is)."""
     finite = {k: v for k, v in scores.items() if np.isfinite(v)}
-    if not finite:
-        return None
-    low = min(finite.values())
-    ties = [k for k, v in finite.items() if v <= low * (1 + SIMPLER_WITHIN)]
-    return next((k for k in ties if k in LEVEL_FREE_FIRST), ties[0])
+    low = min(finite.values(), default=np.inf)
+    return [k for k, v in finite.items() if v <= low * (1 + SIMPLER_WITHIN)]
+
+
+def pick(scores: dict[str, float]) -> str | None:
+    """The candidate auto keeps, among the ties(): the level-free step (window_norm, difference) if it is one of
+    them, else the first (simplest) of them; None when none could be scored."""
+    tied = ties(scores)
+    return next((k for k in tied if k in LEVEL_FREE_FIRST), tied[0]) if tied else None
+
+
+def tie_note(scores: dict[str, float], kept: str) -> str:
+    """Why `kept` won when its score is not the lowest ('' when it is): the reason shown and written."""
+    tied = ties(scores)
+    low = min(tied, key=scores.__getitem__)
+    if kept == low:
+        return ""
+    rule = "the level-free step before levels" if kept in LEVEL_FREE_FIRST and "none" in tied else "the simplest"
+    return f"; {kept} within {SIMPLER_WITHIN:.0%} of {low}'s: a tie, {rule}"
