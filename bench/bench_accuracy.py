@@ -336,7 +336,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 print(f"  {name} seed {seed}: {msg}, {r['epochs']} epochs, {r['seconds']:.0f} s", flush=True)
             entry: dict[str, Any] = {"runs": runs, "mase": statistics.fmean(r["mase"] for r in runs) if runs else None}
             if not args.no_anchors:  # a smoke run computes them afresh and keeps no cache
-                key = f"{name}|{'validation' if args.validation else 'test'}"
+                part = ("validation|long-test" if args.long_test else "validation") if args.validation else "test"
+                key = f"{name}|{part}"
                 entry["anchors"] = anchors(config) if args.smoke else cached_anchors(key, config)
                 a = entry["anchors"]
                 print(f"  {name}: " + ", ".join(f"{m} {fmt(a[m])}" for m in METHODS), flush=True)
