@@ -245,7 +245,7 @@ def backtest_run(
     n_t = run.n_targets
 
     def model_forecast(jobs: list[tuple[int, int]]) -> np.ndarray:
-        fut = [values[i][o : o + h, n_t:] for i, o in jobs] if run.pre["features"] else None
+        fut = fc.known_future(values, jobs, h, n_t) if run.pre["features"] else None
         return fc.forecast_origins(run, values, names, jobs, h, fut)
 
     cal = calibration if calibration is not None else run.calibration()
@@ -289,7 +289,7 @@ def _validation(
     n_t = run.n_targets
 
     def model_forecast(jobs: list[tuple[int, int]]) -> np.ndarray:
-        fut = [cut[i][o : o + h, n_t:] for i, o in jobs] if run.pre["features"] else None
+        fut = fc.known_future(cut, jobs, h, n_t) if run.pre["features"] else None
         return fc.forecast_origins(run, cut, names, jobs, h, fut)
 
     try:
