@@ -126,10 +126,14 @@ def test_an_ensemble_refits_every_member_and_train_says_so(tmp_path: Path) -> No
 def test_refit_off_or_without_a_validation_part_trains_once(tmp_path: Path) -> None:
     res = pipeline.train_run(_config(tmp_path, split={"val": 0, "test": 10}), output_dir=tmp_path / "a")
     assert res.refit is None and "refit" not in json.loads((res.run_dir / "preprocess.json").read_text())
-    config = write_config(tmp_path, data={"split": SPLIT})  # off: the default
-    out = CliRunner().invoke(app, ["train", str(config), "--output-dir", "b", "--json"])
+    config = write_config(tmp_path, data={"split": SPLIT})  # look-back: on by default
+    off = ["--set", "training.refit=false"]
+    out = CliRunner().invoke(app, ["train", str(config), "--output-dir", "b", "--json", *off])
     assert out.exit_code == 0, out.output
     assert "refit" not in json.loads(out.stdout) and "training.refit" not in out.stderr
+    on = CliRunner().invoke(app, ["train", str(config), "--output-dir", "c", "--json"])
+    assert on.exit_code == 0, on.output
+    assert json.loads(on.stdout)["refit"]["rows_added"] == 24 and "training.refit" in on.stderr
 
 
 def test_window_preview_says_what_the_refit_adds(tmp_path: Path) -> None:
@@ -143,9 +147,12 @@ def test_window_preview_says_what_the_refit_adds(tmp_path: Path) -> None:
     assert json.loads(off.stdout)["refit"] is None
 
 
-def test_refit_is_off_by_default_and_a_stateful_model_refits_when_asked(tmp_path: Path) -> None:
+def test_refit_is_on_for_look_back_off_for_stateful_by_default_and_a_stateful_model_refits_when_asked(
+    tmp_path: Path,
+) -> None:
     stateful = {"windows": {"mode": "stateful"}, "model": {"kind": "many_to_many"}}
-    assert load_config(write_config(tmp_path)).training.refit is False
+    assert load_config(write_config(tmp_path)).training.refit is True
+    assert load_config(write_config(tmp_path, training={"refit": False})).training.refit is False
     assert load_config(write_config(tmp_path, **stateful)).training.refit is False
     on = _config(tmp_path, **stateful)
     assert on.training.refit is True
