@@ -120,7 +120,12 @@ def test_an_ensemble_refits_every_member_and_train_says_so(tmp_path: Path) -> No
         want.append(int(min(own, key=lambda r: float(r[2]))[0]))
     assert pre["refit"] == {"epochs": want, "rows_added": 24}
     assert "training.refit: each network is trained again on the training and validation parts" in res.output
-    assert f"validation parts (24 more rows) for {want[0]}, {want[1]} epochs;" in " ".join(res.output.split())
+    summary = " ".join(res.output.split())
+    assert (
+        f"│ refit │ {want[0]}, {want[1]} epochs again on the training and validation parts (24 more rows): model.keras"
+        in summary
+    )
+    assert "the validation scores and intervals are the first fit's (training.refit)" in summary
 
 
 def test_refit_off_or_without_a_validation_part_trains_once(tmp_path: Path) -> None:

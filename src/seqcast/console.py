@@ -383,9 +383,9 @@ def train_summary(
         epochs = refit["epochs"] if isinstance(refit["epochs"], list) else [refit["epochs"]]
         t.add_row(
             "refit",
-            f"model.keras trained again on the training and validation parts ({refit['rows_added']} more rows) for "
-            f"{', '.join(map(str, epochs))} epoch{'s' if epochs != [1] else ''}; validation scores and intervals "
-            "from the first fit",
+            f"{', '.join(map(str, epochs))} epoch{'s' if epochs != [1] else ''} again on the training and validation "
+            f"parts ({refit['rows_added']} more rows): model.keras\nthe validation scores and intervals are the first "
+            "fit's (training.refit)",
         )
     t.add_row("time", f"{seconds:.1f} s")
     t.add_row("run directory", safe(str(target)))
