@@ -7,6 +7,8 @@ trained for one epoch with transform none and evaluated with season 24 and horiz
              mode, kind and ensemble);
   look-back: the same with one network (model.ensemble 1): the two differ only in the ensemble;
   stateful:  many_to_many LSTM(32, 16), one network, num_steps 24, streams 4 (the setup of issue #11).
+training.refit is the default: the look-back arms train each network again for its one epoch on the training and
+validation parts together; the stateful arm trains once.
 Every number is one child process: wall time and that child's own peak RSS (os.wait4). evaluate runs 3 times
 per point (median time, largest peak), then 3 times more with `--plot` (the arms differ only in the plot).
 Targets, every config: train at 24,000 rows under 2.5 GB; evaluate under 600 MB at every size; evaluate's time
@@ -178,9 +180,11 @@ def report(points: list[dict[str, Any]], sizes: list[int], smoke: bool) -> None:
 One hourly series (daily sine with noise). Look-back, ensemble 3 (the default mode, kind and ensemble):
 many_to_one LSTM(32, 16) x 3 networks in one model.keras, look_back 24. Look-back: the same, one network.
 Stateful: many_to_many LSTM(32, 16), one network, num_steps 24, streams 4. All one epoch, transform none, evaluate
-season 24 and horizon 24 (the test part is the last 20 %: at 200,000 rows, 1,666 origins). Each figure is one whole
-child process (`seqcast train`, `seqcast evaluate --json`) with its own peak RSS; evaluate ran 3 times (median
-time, largest peak), then 3 times with `--plot backtest.png` (at most 30 origins of the series drawn).
+season 24 and horizon 24 (the test part is the last 20 %: at 200,000 rows, 1,666 origins), `training.refit` the
+default (the look-back arms train each network a second epoch, on the training and validation parts together; the
+stateful arm trains once). Each figure is one whole child process (`seqcast train`, `seqcast evaluate --json`)
+with its own peak RSS; evaluate ran 3 times (median time, largest peak), then 3 times with `--plot backtest.png`
+(at most 30 origins of the series drawn).
 
 ![time and peak RSS against rows](backtest_scaling.png)
 
