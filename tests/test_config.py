@@ -44,6 +44,31 @@ def test_defaults_filled_in(cfg_file: Path) -> None:
     assert not cfg.stateful and cfg.inputs == ["y"]
 
 
+@pytest.mark.parametrize(
+    ("extra", "kind", "look_back"),
+    [
+        ("", "many_to_one", 24),  # no season: one target at the window's end, 24 steps
+        ("evaluate:\n  season: 4\n", "many_to_many", 12),  # seasonal: a target at every step, max(12, season + 1)
+        ("evaluate:\n  season: 24\n", "many_to_many", 25),
+        ("evaluate:\n  season: 4\nmodel:\n  kind: many_to_one\n", "many_to_one", 12),  # a kind set is kept
+        ("evaluate:\n  season: 4\nwindows:\n  horizon: 3\n", "many_to_one", 12),  # several steps per sample
+        ("evaluate:\n  season: 4\nwindows:\n  mode: stateful\n", "many_to_one", 12),  # stateful: not measured
+        ("evaluate:\n  season: 4\nwindows:\n  look_back: 6\nmodel:\n  cell: gru\n", "many_to_many", 6),
+    ],
+)
+def test_kind_and_look_back_resolve_by_season(cfg_file: Path, extra: str, kind: str, look_back: int) -> None:
+    cfg_file.write_text(BASE + extra)
+    cfg = load_config(cfg_file)
+    assert (cfg.model.kind, cfg.windows.look_back) == (kind, look_back)
+    assert Config.model_validate(cfg.to_dict()).to_dict() == cfg.to_dict()  # the resolved values are written out
+
+
+def test_seasonal_look_back_with_past_features_keeps_a_direct_head(cfg_file: Path) -> None:
+    (cfg_file.parent / "data.csv").write_text("year,y,p\n2000,1,2\n")
+    cfg_file.write_text(BASE + "  past_features: [p]\nevaluate:\n  season: 4\n")
+    assert load_config(cfg_file).model.kind == "many_to_one"  # many_to_many would need the future of p
+
+
 def test_resolved_config_round_trips(cfg_file: Path) -> None:
     cfg_file.write_text(BASE + "windows:\n  mode: stateful\n")
     cfg = load_config(cfg_file)
