@@ -1,11 +1,13 @@
 """Long series: `seqcast train` and `seqcast evaluate` (also with `--plot`) from 2,000 to 200,000 rows, time and
 peak RSS.
 
-One hourly series (a daily sine with noise), as a user with years of sensor data has it. Three configs, each
+One hourly series (a daily sine with noise), as a user with years of sensor data has it. Four configs, each
 trained for one epoch with transform none and evaluated with season 24 and horizon 24:
-  look-back, ensemble 3: many_to_one LSTM(32, 16) x the default model.ensemble 3, look_back 24 (the default
-             mode, kind and ensemble);
+  look-back, ensemble 3: LSTM(32, 16) x the default model.ensemble 3, look_back 24, no model.kind: with season 24
+             it resolves to many_to_many (the default mode, kind and ensemble);
   look-back: the same with one network (model.ensemble 1): the two differ only in the ensemble;
+  look-back many_to_one: the same one network, model.kind many_to_one (the default kind without a season): it
+             differs from look-back only in the kind;
   stateful:  many_to_many LSTM(32, 16), one network, num_steps 24, streams 4 (the setup of issue #11).
 training.refit is the default: the look-back arms train each network again for its one epoch on the training and
 validation parts together; the stateful arm trains once.
@@ -29,12 +31,16 @@ from typing import Any
 import numpy as np
 from _common import HERE, QUIET_TF, entry_point, machine, run_measured, write_section
 
-CONFIGS = {  # the default first
+CONFIGS = {  # the default first; no model.kind: with season 24 it resolves to many_to_many
     "look-back, ensemble 3": """\
 windows: {mode: lookback, look_back: 24}
-model: {kind: many_to_one, units: [32, 16], ensemble: 3}
+model: {units: [32, 16], ensemble: 3}
 """,
     "look-back": """\
+windows: {mode: lookback, look_back: 24}
+model: {units: [32, 16], ensemble: 1}
+""",
+    "look-back many_to_one": """\
 windows: {mode: lookback, look_back: 24}
 model: {kind: many_to_one, units: [32, 16], ensemble: 1}
 """,
@@ -100,7 +106,7 @@ def plot(points: list[dict[str, Any]], path: Path, note: str) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    styles = {"look-back, ensemble 3": "^-", "look-back": "s--", "stateful": "o-"}
+    styles = {"look-back, ensemble 3": "^-", "look-back": "s--", "look-back many_to_one": "d-.", "stateful": "o-"}
     for mode in CONFIGS:
         mine = sorted((p for p in points if p["mode"] == mode), key=lambda p: p["rows"])
         rows = [p["rows"] for p in mine]
@@ -153,7 +159,7 @@ def report(points: list[dict[str, Any]], sizes: list[int], smoke: bool) -> None:
             f"{verdict(peak < 600)}; evaluate's time {lo:,} -> {mid:,} rows {early:.1f}x, at most 15x: "
             f"{verdict(early <= 15)}; {mid:,} -> {hi:,} rows {late:.1f}x, at most 10.5x: {verdict(late <= 10.5)}."
         )
-    ens, one = at[("look-back, ensemble 3", hi)], at[("look-back", hi)]
+    ens, one, m2o = at[("look-back, ensemble 3", hi)], at[("look-back", hi)], at[("look-back many_to_one", hi)]
     plot_cost = "; ".join(
         f"{m} {at[(m, hi)]['plot_s']:.2f} s against {at[(m, hi)]['eval_s']:.2f} s "
         f"({at[(m, hi)]['plot_s'] / at[(m, hi)]['eval_s']:.2f}x), the plot adding "
@@ -177,9 +183,11 @@ def report(points: list[dict[str, Any]], sizes: list[int], smoke: bool) -> None:
 
 {machine()}
 
-One hourly series (daily sine with noise). Look-back, ensemble 3 (the default mode, kind and ensemble):
-many_to_one LSTM(32, 16) x 3 networks in one model.keras, look_back 24. Look-back: the same, one network.
-Stateful: many_to_many LSTM(32, 16), one network, num_steps 24, streams 4. All one epoch, transform none, evaluate
+One hourly series (daily sine with noise). Look-back, ensemble 3 (the default mode, kind and ensemble; the config
+sets no kind, and with season 24 it resolves to many_to_many): LSTM(32, 16) x 3 networks in one model.keras,
+look_back 24. Look-back: the same, one network. Look-back many_to_one: that network with `model.kind: many_to_one`,
+the default without a season. Stateful: many_to_many LSTM(32, 16), one network, num_steps 24, streams 4. All one
+epoch, transform none, evaluate
 season 24 and horizon 24 (the test part is the last 20 %: at 200,000 rows, 1,666 origins), `training.refit` the
 default (the look-back arms train each network a second epoch, on the training and validation parts together; the
 stateful arm trains once). Each figure is one whole child process (`seqcast train`, `seqcast evaluate --json`)
@@ -198,6 +206,8 @@ evaluate above 3 GB after 9 s at 200,000 rows):
 
 Three networks against one (the look-back arms), at {hi:,} rows: evaluate {ens["eval_s"] / one["eval_s"]:.2f}x the
 time and {ens["eval_mb"] / one["eval_mb"]:.2f}x the peak; train {ens["train_s"] / one["train_s"]:.2f}x.
+many_to_many against many_to_one (one network each), at {hi:,} rows: evaluate {one["eval_s"] / m2o["eval_s"]:.2f}x
+the time and {one["eval_mb"] / m2o["eval_mb"]:.2f}x the peak; train {one["train_s"] / m2o["train_s"]:.2f}x.
 
 `evaluate --plot` (the same runs, the PNG added) at {hi:,} rows: {plot_cost}. It draws at most 30 origins a
 series, so its cost does not grow with the history.
