@@ -121,19 +121,6 @@ class Config(_Section):
     @model_validator(mode="after")
     def _combinations(self) -> Config:
         stateful = self.windows.mode == "stateful"
-        if (
-            "kind" not in self.model.model_fields_set
-            and not stateful
-            and self.evaluate.season > 1
-            and not self.data.past_features
-            and self.windows.horizon == 1
-        ):
-            # seasonal look-back windows: a target at every step of the window (many_to_many) beat one at its end on
-            # both validation protocols and three seeds (long-test 0.564 / 0.540 / 0.554 -> 0.551 / 0.523 / 0.538,
-            # short 0.466 / 0.453 / 0.475 -> 0.440 / 0.444 / 0.464); without a season it lost. The test part, run
-            # once after, did not confirm it (0.754 -> 0.773, sunspots 43 % worse); kept as validation chose it
-            # (bench/ACCURACY.md)
-            self.model.kind = "many_to_many"
         if stateful and self.training.shuffle:
             raise _KeyedError(
                 "training.shuffle",
@@ -163,6 +150,19 @@ class Config(_Section):
             self.training.shuffle = not stateful
         if self.training.refit is None:
             self.training.refit = not stateful
+        if (
+            "kind" not in self.model.model_fields_set
+            and not stateful
+            and self.evaluate.season > 1
+            and not self.data.past_features
+            and self.windows.horizon == 1
+        ):
+            # seasonal look-back windows: a target at every step of the window (many_to_many) beat one at its end on
+            # both validation protocols and three seeds (long-test 0.564 / 0.540 / 0.554 -> 0.551 / 0.523 / 0.538,
+            # short 0.466 / 0.453 / 0.475 -> 0.440 / 0.444 / 0.464); without a season it lost. The test part, run
+            # once after, did not confirm it (0.754 -> 0.773, sunspots 43 % worse); kept as validation chose it
+            # (bench/ACCURACY.md)
+            self.model.kind = "many_to_many"
         if "look_back" not in self.windows.model_fields_set and self.evaluate.season > 1:
             # seasonal data: one whole season and the step before it, at least 12 steps (bench/ACCURACY.md)
             self.windows.look_back = max(12, self.evaluate.season + 1)
