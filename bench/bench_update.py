@@ -3,8 +3,9 @@ processes, on histories of 1,000 and 200,000 rows per series: their time must no
 
 What it does (full run; --smoke uses 300 and 600 rows, one repeat, and writes nothing):
   1. Four hourly series (a daily sine plus noise) of R rows each; the last 24 rows of each are held out.
-  2. For each path (look-back many_to_one, the default mode, first; then stateful many_to_many), LSTM(32, 16),
-     one epoch, `transform: none`, with the default `model.ensemble: 3` first and then one network: `seqcast
+  2. For each path (look-back windows with the default kind first: evaluate.season is 24, so many_to_many; then
+     look-back many_to_one, the default without a season, and stateful many_to_many), LSTM(32, 16), one epoch,
+     `transform: none`, with the default `model.ensemble: 3` (look-back and stateful) and one network: `seqcast
      train` on the R - 24 rows (state.npz written at the end).
   3. `seqcast update --data new.csv` (the 24 held-out rows of every series) and `seqcast forecast --steps 24
      --output f.csv`, each REPEATS times as a child process, the two history lengths taking turns; before
@@ -29,19 +30,21 @@ from typing import Any
 import numpy as np
 from _common import QUIET_TF, entry_point, machine, run_measured, write_section
 
+# model.kind unset: with evaluate.season 24 it resolves to many_to_many, the default of seasonal look-back windows
 LOOK_BACK = (
-    "windows: {{mode: lookback, look_back: 24}}\nmodel: {{kind: many_to_one, units: [32, 16], ensemble: {ensemble}}}\n"
+    "windows: {{mode: lookback, look_back: 24}}\nmodel: {{{kind}units: [32, 16], ensemble: {ensemble}}}\n"
     "training: {{epochs: 1, batch_size: 1024}}\n"
 )
 STATEFUL = (
-    "windows: {{mode: stateful, num_steps: 24, streams: 4}}\nmodel: {{kind: many_to_many, units: [32, 16], "
+    "windows: {{mode: stateful, num_steps: 24, streams: 4}}\nmodel: {{{kind}units: [32, 16], "
     "ensemble: {ensemble}}}\ntraining: {{epochs: 1}}\n"
 )
-PATHS = {  # path: (model and windows, model.ensemble); the default, ensemble 3, first
-    "look-back many_to_one, ensemble 3 (default)": (LOOK_BACK, 3),
-    "look-back many_to_one": (LOOK_BACK, 1),
-    "stateful many_to_many, ensemble 3": (STATEFUL, 3),
-    "stateful many_to_many": (STATEFUL, 1),
+PATHS = {  # path: (model and windows, model.kind as a YAML item or "" for the default, model.ensemble)
+    "look-back many_to_many, ensemble 3 (default)": (LOOK_BACK, "", 3),
+    "look-back many_to_many": (LOOK_BACK, "", 1),
+    "look-back many_to_one": (LOOK_BACK, "kind: many_to_one, ", 1),
+    "stateful many_to_many, ensemble 3": (STATEFUL, "kind: many_to_many, ", 3),
+    "stateful many_to_many": (STATEFUL, "kind: many_to_many, ", 1),
 }
 COMMON = (
     "data: {{path: {csv}, time_column: time, series_column: s, targets: [y], transform: none}}\n"
@@ -68,11 +71,12 @@ def make_csvs(folder: Path, rows: int) -> tuple[Path, Path]:
 
 def trained(work: Path, path: str, rows: int) -> dict[str, Any]:
     """A folder with the run `seqcast train` made on `rows` rows per series, and its state.npz as training left it."""
-    folder = work / f"{path.split(',')[0].replace(' ', '-')}-{PATHS[path][1]}-{rows}"
+    text, kind, ensemble = PATHS[path]
+    folder = work / f"{path.split(',')[0].replace(' ', '-')}-{ensemble}-{rows}"
     folder.mkdir(parents=True)
     hist, new = make_csvs(folder, rows)
     cfg = folder / "bench.yaml"
-    cfg.write_text(COMMON.format(csv=hist) + PATHS[path][0].format(ensemble=PATHS[path][1]))
+    cfg.write_text(COMMON.format(csv=hist) + text.format(kind=kind, ensemble=ensemble))
     run = folder / "run"
     train_s, _, _ = run_measured([*entry_point(), "train", str(cfg), "--output-dir", str(run), "--quiet"], QUIET_TF)
     shutil.copy(run / "state.npz", folder / "state.trained.npz")
@@ -147,8 +151,10 @@ def main() -> None:
         "",
         machine(),
         "",
-        f"Four hourly series, LSTM(32, 16), one epoch, transform none; the default `model.ensemble: 3` (three "
-        f"networks in one model.keras) first, then one network. {NEW} new rows per series held out at train "
+        f"Four hourly series, LSTM(32, 16), one epoch, transform none, evaluate.season 24; the defaults first "
+        f"(look-back windows, `model.kind` unset, which resolves to many_to_many with a season, and `model.ensemble: "
+        f"3`, three networks in one model.keras), then one network, then many_to_one (the default without a "
+        f"season); the stateful paths with three networks and one. {NEW} new rows per series held out at train "
         f"time. Whole processes, medians of {repeats}, the two history lengths' repeats interleaved (each update "
         f"from the state training left); peak RSS of the command's process. Target: under 1 s each at {hi:,} rows, "
         f"and {hi:,} / {lo:,} rows under 1.5.",
