@@ -400,7 +400,7 @@ def main() -> None:
             f"max |diff| over the first 10 steps {r['max_abs_first10']:.1e}, values up to {r['range']:.2f}; "
             f"floor vs seqcast {r['floor_vs_seqcast']:.1e}; `seqcast train` {r['train_s']:.1f} s."
         )
-    ens, one, ens_mm, one_mm, ens_sf, one_sf = results[0], results[1], results[2], results[3], results[-2], results[-1]
+    ens, one, ens_mm, one_mm, _, ens_sf, one_sf = results  # PATHS' order; the encoder_decoder has one network
     body = f"""## Forecast on every path: `seqcast forecast` vs the seed's `model.predict` loop (bench_forecast.py)
 
 {machine()}
