@@ -274,3 +274,18 @@ def test_split_rows() -> None:
     assert Split(val=3, test=2.0).rows(100) == (3, 2)  # 2.0 is a row count
     assert isinstance(Split(test=2.0).test, int)
     assert Split(val=0, test=0.0).rows(7) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        ({"time_format": "%d.%m.%Y"}, "needs data.time_column"),
+        ({"time_column": "t", "time_format": "dd.mm.yyyy"}, "has no % directive"),
+    ],
+)
+def test_a_time_format_needs_a_time_column_and_strftime_directives(tmp_path: Path, data: dict, why: str) -> None:
+    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump({"data": {"path": "d.csv", "targets": ["y"], **data}}))
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path / "cfg.yaml")
+    assert "data.time_format" in str(err.value) and why in str(err.value), str(err.value)
+    assert err.value.exit_code == 2

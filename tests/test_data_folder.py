@@ -124,3 +124,18 @@ def test_large_csv_read_in_chunks_equals_one_read(tmp_path: Path, monkeypatch: p
     assert error(path) == f"{path}: column 'y', line 9: 'oops' is not a number"
     path.write_text("year,s,y\n")
     assert error(path) == f"{path}: the file has a header but no rows"
+
+
+def test_a_later_file_is_read_in_the_date_format_of_the_first(tmp_path: Path) -> None:
+    """a.csv's 13.01.2020 makes its column day-first; b.csv's dates, all days under 13, are read day-first too
+    (February 1 and 2), not as month-first's January 2 and February 2."""
+    (tmp_path / "a.csv").write_text("day,s,y\n12.01.2020,A,0\n13.01.2020,A,1\n")
+    (tmp_path / "b.csv").write_text("day,s,y\n01.02.2020,B,0\n02.02.2020,B,1\n")
+    ds = load_dataset(DataConfig(path=tmp_path, time_column="day", series_column="s", targets=["y"]))
+    assert ds.time_format == "%d.%m.%Y"
+    assert [s.times.astype("datetime64[D]").astype(str).tolist() for s in ds.series] == [
+        ["2020-01-12", "2020-01-13"],
+        ["2020-02-01", "2020-02-02"],
+    ]
+    given = load_dataset(DataConfig(path=tmp_path / "b.csv", time_column="day", targets=["y"], time_format="%m.%d.%Y"))
+    assert given.series[0].times.astype("datetime64[D]").astype(str).tolist() == ["2020-01-02", "2020-02-02"]

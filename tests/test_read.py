@@ -75,6 +75,44 @@ def test_plain_files_keep_the_fast_count(tmp_path: Path) -> None:
     assert not read._one_line_per_record(tmp_path / "blank.csv", block=5)  # "\n\n" across two blocks
 
 
+@pytest.mark.parametrize(
+    ("header", "sep"),
+    [("when,y,name", ","), ("when;y;name", ";"), ("when\ty\tname", "\t"), ("when|y|name", "|"), ("y", ",")],
+)
+@pytest.mark.parametrize("through_pandas", [False, True])
+def test_semicolons_tabs_and_bars_separate_fields_when_the_header_has_no_comma(
+    header: str, sep: str, through_pandas: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both readers: the header decides the separator; a name quoted with a comma in it does not count."""
+    path = tmp_path / "d.csv"
+    fields = [["2020-01-01", "1.5", f'"a{sep} b"'], ["2020-01-02", "2.5", "c"]]
+    width = len(header.split(sep))
+    path.write_text(header + "\n" + "".join(sep.join(r[:width]) + "\n" for r in fields))
+    if through_pandas:
+        monkeypatch.setattr(read, "_PANDAS_ABOVE", 0)
+    assert read.delimiter(path) == sep
+    (table, lines) = next(read.read_tables(path))
+    want = {"when": ["2020-01-01", "2020-01-02"], "y": ["1.5", "2.5"], "name": [f"a{sep} b", "c"]}
+    if width == 1:
+        want = {"y": ["2020-01-01", "2020-01-02"]}
+    assert {c: v.tolist() for c, v in table.items()} == want
+    assert lines.tolist() == [2, 3]
+    (tmp_path / "q.csv").write_text('"a,b";c\n1;2\n')
+    assert read.delimiter(tmp_path / "q.csv") == ";"
+
+
+def test_a_decimal_comma_is_refused_with_the_way_to_convert_the_file(tmp_path: Path) -> None:
+    from seqcast.config import DataConfig
+    from seqcast.data import load_dataset
+
+    (tmp_path / "d.csv").write_text("Datum;Umsatz\n01.01.2020;10,03\n02.01.2020;10,5\n")
+    with pytest.raises(DataError) as err:
+        load_dataset(DataConfig(path=tmp_path / "d.csv", time_column="Datum", targets=["Umsatz"]))
+    text = " ".join(err.value.render().split())
+    assert "column 'Umsatz', line 2: '10,03' is not a number" in text and "'.' as the decimal mark" in text, text
+    assert "decimal=','" in text and err.value.exit_code == 1
+
+
 def test_a_ragged_row_after_blank_lines_names_its_line(tmp_path: Path) -> None:
     path = tmp_path / "d.csv"
     path.write_text('a,b\n1,2\n\n\n"x\ny",4\n5,6,7\n')

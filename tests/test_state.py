@@ -3,6 +3,7 @@ forecast reads no history, the README's plain-Keras recipe works, and bad update
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from pathlib import Path
@@ -206,6 +207,29 @@ def test_new_rows_in_any_order_are_read_in_time_order_as_training_reads_them(tmp
     st = np.load(run / "state.npz")
     np.testing.assert_array_equal(st["tail"][:, :, 0], [[38, 39, 40, 41], [37, 38, 39, 40]])
     assert st["last_time"].tolist() == [2041, 2040]
+
+
+def test_day_first_dates_are_read_so_in_training_and_in_new_rows_whose_days_are_all_under_13(tmp_path: Path) -> None:
+    """dd.mm.yyyy: training reads 13.01.2020 and after as day-first and writes the format into config.yaml, so
+    that new rows dated 10.02 to 12.02 (which month-first would also read, as October to December 2) are
+    February's, and so are the forecast's timestamps."""
+    days = np.datetime64("2020-01-01") + np.arange(40)  # to 09.02.2020
+    text = "".join(f"{pd.Timestamp(d):%d.%m.%Y},{i}\n" for i, d in enumerate(days))
+    (tmp_path / "data.csv").write_text("Datum,y\n" + text)
+    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump({
+        "data": {"path": "data.csv", "time_column": "Datum", "targets": ["y"], "transform": "none"},
+        "windows": {"look_back": 4}, "model": {"units": [3], "ensemble": 1}, "training": {"epochs": 1},
+    }))  # fmt: skip
+    run = train_run(load_config(tmp_path / "cfg.yaml"), output_dir=tmp_path / "run").run_dir
+    assert yaml.safe_load((run / "config.yaml").read_text())["data"]["time_format"] == "%d.%m.%Y"
+    assert json.loads((run / "preprocess.json").read_text())["series"][0]["last"] == "2020-02-09"
+    (tmp_path / "new.csv").write_text("Datum,y\n10.02.2020,40\n11.02.2020,41\n12.02.2020,42\n")
+    res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "new.csv"), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["series"][""] == {"added": 3, "skipped": 0, "last_time": "2020-02-12"}
+    res = CliRunner().invoke(app, ["forecast", "--run", str(run), "--steps", "2", "--output", "-"])
+    assert res.exit_code == 0, res.output
+    assert pd.read_csv(io.StringIO(res.stdout))["Datum"].tolist() == ["2020-02-13", "2020-02-14"]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ def test_parse_iso_dates() -> None:
     ],
 )
 def test_times_with_utc_offsets_are_read_as_utc(texts: list[str], utc: list[str]) -> None:
-    times, kind, zoned = parse_zoned_times(np.array(texts, dtype=object))
+    times, kind, zoned, _ = parse_zoned_times(np.array(texts, dtype=object))
     assert kind == "datetime" and zoned
     assert times.tolist() == dt(*utc).tolist()
     assert parse_zoned_times(np.array(["2024-03-01 05:00"], dtype=object))[2] is False
@@ -83,7 +83,11 @@ def test_parse_other_date_formats_through_pandas() -> None:
         (["2262-04-09", "2262-04-10", "2262-04-11"], 2, "is outside the dates"),
         (["01/05/2021", "01/06/1650"], 1, "is outside the dates seqcast can hold"),  # pandas would wrap it to 2234
         (["2021-01-05", "05/01/2021"], 1, "does not follow the date format of the first row (%Y-%m-%d)"),
-        (["05/01/2021", "2021-01-05"], 1, "does not follow the date format of the first row (%m/%d/%Y)"),
+        (
+            ["05/01/2021", "2021-01-05"],
+            1,
+            "does not follow the date format of the first row (%m/%d/%Y, nor day-first %d/%m/%Y)",
+        ),
         (["2020", "99999999999999999999"], 1, "is too large for a time value"),
         (["2020", "1e30"], 1, "is too large for a time value"),
     ],
@@ -93,6 +97,39 @@ def test_times_outside_the_axis_or_in_mixed_formats_are_refused(values: list[str
     with pytest.raises(TimeValueError) as err:
         parse_times(np.array(values, dtype=object))
     assert err.value.index == index and err.value.why.startswith(why)
+
+
+@pytest.mark.filterwarnings("error")  # pandas warns of a day-first guess: it must not reach the user
+@pytest.mark.parametrize(
+    ("texts", "want", "fmt_read"),
+    [
+        # day-first, told by a day past 12 further down
+        (["01.01.2020", "02.01.2020", "13.01.2020"], ["2020-01-01", "2020-01-02", "2020-01-13"], "%d.%m.%Y"),
+        (["12/01/2020", "13/01/2020"], ["2020-01-12", "2020-01-13"], "%d/%m/%Y"),
+        # monthly on the 1st: month-first reads every value too, as January 2, 3, ... and a jump to the next year
+        ([f"01/{m:02d}/{y}" for y in (2020, 2021) for m in range(1, 13)], None, "%d/%m/%Y"),
+        (["01/02/2020", "01/03/2020"], ["2020-01-02", "2020-01-03"], "%m/%d/%Y"),  # a tie: pandas' month-first
+        (["01.02.2020", "01.03.2020"], ["2020-02-01", "2020-03-01"], "%d.%m.%Y"),  # a tie with dots: day-first
+        (["01/13/2020", "01/14/2020"], ["2020-01-13", "2020-01-14"], "%m/%d/%Y"),  # month-first, told by the first
+        (["2020-01-02", "2020-01-03"], ["2020-01-02", "2020-01-03"], None),  # ISO: numpy's, no format
+    ],
+)
+def test_day_first_dates_are_read_day_first(texts: list[str], want: list[str] | None, fmt_read: str | None) -> None:
+    times, kind, zoned, used = parse_zoned_times(np.array(texts, dtype=object))
+    assert (kind, zoned, used) == ("datetime", False, fmt_read)
+    expected = want or [f"{y}-{m:02d}-01" for y in (2020, 2021) for m in range(1, 13)]
+    assert days(times) == expected
+
+
+def test_a_given_time_format_reads_every_value_in_it_or_names_the_first_that_does_not_fit() -> None:
+    times, kind, _, used = parse_zoned_times(np.array(["01.02.2020", "01.03.2020"], dtype=object), "%m.%d.%Y")
+    assert (days(times), kind, used) == (["2020-01-02", "2020-01-03"], "datetime", "%m.%d.%Y")
+    with pytest.raises(TimeValueError) as err:
+        parse_zoned_times(np.array(["01.02.2020", "13.02.2020"], dtype=object), "%m.%d.%Y")
+    assert (err.value.index, err.value.why) == (1, "does not follow data.time_format '%m.%d.%Y'")
+    with pytest.raises(TimeValueError) as err:
+        parse_zoned_times(np.array(["2020", "2021"], dtype=object), "%d.%m.%Y")
+    assert (err.value.index, err.value.why) == (0, "does not follow data.time_format '%d.%m.%Y'")
 
 
 def test_future_timestamps_past_the_axis_are_refused() -> None:

@@ -64,6 +64,13 @@ def resumable(cfg: Config) -> dict[str, Any]:
     return doc
 
 
+def is_checkpoint(folder: Path) -> bool:
+    """A checkpoint that holds something to resume: one model's (state.json), or an ensemble's (a member's
+    member-k/state.json, or a finished member-k.keras)."""
+    members = [*folder.glob("member-*/state.json"), *folder.glob("member-*.keras")]
+    return (folder / "state.json").exists() or bool(members)
+
+
 RUN_STAMP = "run.json"  # an ensemble's checkpoint: the whole run's resumable config, written before its first member
 
 

@@ -117,6 +117,9 @@ class DataConfig(_Section):
 
     path: Path
     time_column: str | None = None
+    # the time column's strftime format ('%d.%m.%Y'); unset: whole numbers, ISO dates, or the format pandas guesses
+    # from the first row, day-first where month-first does not fit (timeaxis); `train` writes the one it read in
+    time_format: str | None = None
     series_column: str | None = None
     targets: list[str] = Field(min_length=1)
     features: list[str] = []  # inputs known ahead: the forecast reads their future values (--future)
@@ -175,6 +178,18 @@ class DataConfig(_Section):
             raise ValueError(
                 "a column named 'step' needs data.time_column: without one, the forecast numbers its rows in a "
                 "column 'step', which would clash with it"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _time_format(self) -> DataConfig:
+        if self.time_format is None:
+            return self
+        if self.time_column is None:
+            raise _KeyedError("time_format", "a format for the times needs data.time_column, the column they are in")
+        if "%" not in self.time_format:
+            raise _KeyedError(
+                "time_format", f"{self.time_format!r} has no % directive: write it as strftime does, e.g. '%d.%m.%Y'"
             )
         return self
 

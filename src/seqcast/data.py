@@ -18,7 +18,7 @@ import numpy as np
 from seqcast import resample, timeaxis
 from seqcast.config import DataConfig
 from seqcast.errors import DataError, MissingColumn
-from seqcast.read import data_files, read_tables
+from seqcast.read import DECIMAL_COMMA, data_files, read_tables
 from seqcast.static import check_static
 from seqcast.timeaxis import Freq, TimeKind
 
@@ -75,6 +75,7 @@ class Dataset:
     past: list[str] = field(default_factory=list)  # the features that are data.past_features (no future values)
     static: list[str] = field(default_factory=list)  # the features that are data.static (one value per series)
     utc: bool = False  # the times had UTC offsets: read as UTC
+    time_format: str | None = None  # the strftime format the dates were read in (None: whole numbers, ISO dates)
     first_rows: list[int] = field(default_factory=list)  # where each series starts in its history (a state's tail)
 
     @property
@@ -105,9 +106,14 @@ class _Rows:
     keys: np.ndarray | None  # series names (str)
     lines: np.ndarray  # file line of every row
     zoned: bool = False  # the times had UTC offsets (read as UTC)
+    time_format: str | None = None  # the strftime format the dates were read in (None: whole numbers, ISO dates)
 
 
-def _to_rows(table: dict[str, np.ndarray], lines: np.ndarray, cfg: DataConfig, source: str) -> _Rows:
+def _to_rows(
+    table: dict[str, np.ndarray], lines: np.ndarray, cfg: DataConfig, source: str, time_format: str | None = None
+) -> _Rows:
+    """One file's (or chunk's) rows; `time_format`: read the dates in it (data.time_format, or the format the
+    first file or chunk was read in: a later chunk of day-first dates may hold only days up to 12)."""
     _check_columns(table, cfg, source)
     values = np.column_stack([_numeric(table[c], c, lines, source) for c in cfg.inputs])
     kind: TimeKind = "none"
@@ -116,7 +122,7 @@ def _to_rows(table: dict[str, np.ndarray], lines: np.ndarray, cfg: DataConfig, s
     if cfg.time_column is not None:
         raw = table[cfg.time_column]
         try:
-            times, kind, zoned = timeaxis.parse_zoned_times(raw)
+            times, kind, zoned, time_format = timeaxis.parse_zoned_times(raw, time_format)
         except timeaxis.TimeValueError as exc:
             raise DataError(
                 f"time column {cfg.time_column!r}, line {lines[exc.index]}: {raw[exc.index]!r} {exc.why}",
@@ -131,7 +137,7 @@ def _to_rows(table: dict[str, np.ndarray], lines: np.ndarray, cfg: DataConfig, s
             raise DataError(
                 f"series column {cfg.series_column!r}, line {lines[empty[0]]}: the series name is missing", where=source
             )
-    return _Rows(values, times, kind, keys, lines, zoned)
+    return _Rows(values, times, kind, keys, lines, zoned, time_format)
 
 
 def _gather(files: list[Path], cfg: DataConfig) -> tuple[_Rows, np.ndarray]:
@@ -140,7 +146,7 @@ def _gather(files: list[Path], cfg: DataConfig) -> tuple[_Rows, np.ndarray]:
     file_of: list[np.ndarray] = []
     for i, f in enumerate(files):
         for table, lines in read_tables(f):
-            rows = _to_rows(table, lines, cfg, str(f))
+            rows = _to_rows(table, lines, cfg, str(f), parts[0].time_format if parts else cfg.time_format)
             del table
             if parts and (rows.kind, rows.zoned) != (parts[0].kind, parts[0].zoned):
                 before = f"in {files[0].name}" if i else f"before line {rows.lines[0]}"
@@ -159,7 +165,9 @@ def _gather(files: list[Path], cfg: DataConfig) -> tuple[_Rows, np.ndarray]:
         return None if pieces[0] is None else np.concatenate(pieces)
 
     fields = {f: joined(f) for f in ("values", "times", "keys", "lines")}
-    return _Rows(kind=parts[0].kind, zoned=parts[0].zoned, **fields), np.concatenate(file_of)
+    return _Rows(kind=parts[0].kind, zoned=parts[0].zoned, time_format=parts[0].time_format, **fields), np.concatenate(
+        file_of
+    )
 
 
 def _numeric(raw: np.ndarray, col: str, lines: np.ndarray, source: str) -> np.ndarray:
@@ -176,7 +184,10 @@ def _numeric(raw: np.ndarray, col: str, lines: np.ndarray, source: str) -> np.nd
         try:
             out[i] = float(v)
         except (ValueError, TypeError):
-            raise DataError(f"column {col!r}, line {lines[i]}: {v!r} is not a number", where=source) from None
+            hint = DECIMAL_COMMA if "," in str(v) else None  # 10,03 in a file separated by semicolons
+            raise DataError(
+                f"column {col!r}, line {lines[i]}: {v!r} is not a number", where=source, hint=hint
+            ) from None
     return out
 
 
@@ -257,6 +268,7 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
     files = data_files(Path(cfg.path))
     rows, file_of = _gather(files, cfg)
     values, times, kind, lines, zoned = rows.values, rows.times, rows.kind, rows.lines, rows.zoned
+    time_format = rows.time_format
     columns = cfg.inputs
 
     def at(i: int) -> str:
@@ -377,6 +389,7 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
         cfg.past_features,
         cfg.static,
         utc=zoned,
+        time_format=time_format,
     )
     return add_series_ids(ds, series_ids if series_ids is not None else ds.names) if cfg.series_id else ds
 

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from seqcast import distribute, errors, files, rundir
-from seqcast.checkpoint import RUN_STAMP, check_resumable, resumable
+from seqcast.checkpoint import RUN_STAMP, check_resumable, is_checkpoint, resumable
 from seqcast.config import Config
 from seqcast.data import Dataset
 from seqcast.errors import ConfigError
@@ -122,10 +122,10 @@ def train_run(
     if not distribute.is_chief(cfg):
         return _train_worker(prep, target, resume, hooks)
     if resume is not None:  # an option's error before the refusal of output.dir, which would hide it
-        if not _is_checkpoint(resume):
+        if not is_checkpoint(resume):
             raise ConfigError(f"{resume} is not a seqcast checkpoint (no state.json)", where="--resume")
         check_resumable(resume, cfg)  # another config's checkpoint: refused before anything trains or is deleted
-    elif _is_checkpoint(kept := rundir.checkpoint_dir(target)):  # a fresh training would write over it
+    elif is_checkpoint(kept := rundir.checkpoint_dir(target)):  # a fresh training would write over it
         raise ConfigError(
             f"{kept} holds the checkpoint of an interrupted training into {target}; a new training would replace it",
             where="--resume",
@@ -167,7 +167,7 @@ def _train_and_commit(
             result = _train_into(work, prep, checkpoint, resume, hooks)
             errors.check_interrupted()  # a signal that a library swallowed: nothing is committed
     except BaseException as exc:
-        if checkpoint.exists() and not _is_checkpoint(checkpoint):  # stopped before any epoch was saved: run.json
+        if checkpoint.exists() and not is_checkpoint(checkpoint):  # stopped before any epoch was saved: run.json
             shutil.rmtree(checkpoint, ignore_errors=True)  # alone resumes nothing
         elif checkpoint.exists() and not isinstance(exc, Interrupted):  # Interrupted names it already
             hooks.note(
@@ -197,6 +197,7 @@ def _train_into(
     fitted = _fit_ensemble(prep, work, checkpoint, resume, hooks)
     seconds = time.perf_counter() - t0
     fitted.model.save(work / "model.keras")
+    cfg.data.time_format = cfg.data.time_format or prep.ds.time_format  # new rows are read as these were
     (work / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     doc = prep.preprocess_doc() | ({"refit": fitted.refit} if fitted.refit else {})
     files.write_json(work / "preprocess.json", doc)
@@ -267,7 +268,7 @@ def _resume_at(checkpoint: Path) -> Iterator[None]:
     try:
         yield
     except Interrupted:
-        if not _is_checkpoint(checkpoint):
+        if not is_checkpoint(checkpoint):
             raise
         raise Interrupted(
             f"training interrupted; the checkpoint of the training so far is kept at {checkpoint}",
@@ -401,13 +402,6 @@ def _bar(hooks: Hooks, cfg: Config, label: str) -> list[Any] | None:
     if hooks.progress is None:
         return None
     return [hooks.progress(cfg.training.epochs, label)]
-
-
-def _is_checkpoint(folder: Path) -> bool:
-    """A checkpoint that holds something to resume: one model's (state.json), or an ensemble's (a member's
-    member-k/state.json, or a finished member-k.keras)."""
-    members = [*folder.glob("member-*/state.json"), *folder.glob("member-*.keras")]
-    return (folder / "state.json").exists() or bool(members)
 
 
 def _drop_resumed(resume: Path | None, checkpoint: Path) -> str | None:

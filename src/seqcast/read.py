@@ -40,9 +40,27 @@ def _check_header(header: list[str], path: Path) -> list[str]:
     return names
 
 
+DECIMAL_COMMA = (
+    "seqcast reads '.' as the decimal mark: write the file with '.' decimals (pandas: "
+    "read_csv(path, sep=';', decimal=',').to_csv(new_path, index=False))"
+)
+
+
+def delimiter(path: Path) -> str:
+    """The CSV's field separator: a comma, unless the header (quoted names aside) has none and has semicolons,
+    tabs or bars (Excel writes semicolons where the comma is the decimal mark; UCI's household power file too)."""
+    import re
+
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        header = re.sub(r'"[^"]*"', "", fh.readline())
+    counts = {d: header.count(d) for d in ";\t|"}
+    best = max(counts, key=lambda d: counts[d])
+    return best if "," not in header and counts[best] else ","
+
+
 def _csv_header(path: Path) -> list[str]:
     with path.open(newline="", encoding="utf-8-sig") as fh:
-        return next(csv.reader(fh, skipinitialspace=True), [])
+        return next(csv.reader(fh, delimiter=delimiter(path), skipinitialspace=True), [])
 
 
 def _records(reader: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
@@ -57,7 +75,7 @@ def _records(reader: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
 
 def _read_csv_light(path: Path) -> Table:
     with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh, skipinitialspace=True)
+        reader = csv.reader(fh, delimiter=delimiter(path), skipinitialspace=True)
         header = next(reader, None)
         if header is None or not any(h.strip() for h in header):
             raise DataError("the file is empty", where=str(path))
@@ -121,7 +139,7 @@ def _read_pandas_chunks(path: Path) -> Iterator[Table]:
     try:
         seen = 0
         with pd.read_csv(
-            path, skipinitialspace=True, dtype=str, keep_default_na=False, chunksize=_CHUNK_ROWS
+            path, sep=delimiter(path), skipinitialspace=True, dtype=str, keep_default_na=False, chunksize=_CHUNK_ROWS
         ) as reader:  # closed however the reading stops
             for df in reader:
                 check_interrupted()  # pandas' C parser may have swallowed a Ctrl-C
@@ -157,7 +175,7 @@ def _one_line_per_record(path: Path, block: int = 1 << 20) -> bool:
 def _record_lines(path: Path) -> np.ndarray:
     """The file line where each record after the header starts (csv module: slower, only for such files)."""
     with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh, skipinitialspace=True)
+        reader = csv.reader(fh, delimiter=delimiter(path), skipinitialspace=True)
         next(reader, None)
         return np.fromiter((line for line, _ in _records(reader)), dtype=np.int64)
 

@@ -98,16 +98,20 @@ class TimeValueError(ValueError):
 
 def parse_times(raw: np.ndarray) -> tuple[np.ndarray, TimeKind]:
     """(times, kind): int64 for whole numbers such as years, datetime64[ns] for dates. Raises TimeValueError."""
-    times, kind, _ = parse_zoned_times(raw)
+    times, kind, _, _ = parse_zoned_times(raw)
     return times, kind
 
 
-def parse_zoned_times(raw: np.ndarray) -> tuple[np.ndarray, TimeKind, bool]:
-    """parse_times, and whether the dates carry UTC offsets (2024-03-01T05:00+05:00, ...Z): those are converted
-    to UTC, every row of the column then needing one (the first row's format)."""
+def parse_zoned_times(raw: np.ndarray, fmt: str | None = None) -> tuple[np.ndarray, TimeKind, bool, str | None]:
+    """parse_times, whether the dates carry UTC offsets (2024-03-01T05:00+05:00, ...Z): those are converted
+    to UTC, every row of the column then needing one (the first row's format), and the strftime format the dates
+    were read in (None: whole numbers or ISO dates). `fmt` (data.time_format): read every value in it."""
     text = np.asarray(raw).astype(str)
+    if fmt is not None:
+        times, used = _parse_with_pandas(text, fmt)
+        return times, "datetime", "%z" in used, used
     try:
-        return text.astype(np.int64), "integer", False
+        return text.astype(np.int64), "integer", False, None
     except ValueError:
         pass
     except OverflowError:  # a whole number beyond int64: which one, and say so
@@ -124,11 +128,12 @@ def parse_zoned_times(raw: np.ndarray) -> tuple[np.ndarray, TimeKind, bool]:
         big = np.flatnonzero(np.abs(f) >= 2.0**63)
         if len(big):
             raise TimeValueError(int(big[0]), "is too large for a time value (at most 19 digits)")
-        return f.astype(np.int64), "integer", False
+        return f.astype(np.int64), "integer", False, None
     try:
         wide, zoned = _numpy_dates(text)  # microseconds reach far past the ns range: checked below
     except ValueError:
-        return _parse_with_pandas(text), "datetime", _zoned(text)
+        times, used = _parse_with_pandas(text)
+        return times, "datetime", "%z" in used, used
     if zoned:  # then every row must have one: a row without would be read as UTC, shifted by the offset
         has = _has_offset(text)
         if not has.all():
@@ -139,7 +144,7 @@ def parse_zoned_times(raw: np.ndarray) -> tuple[np.ndarray, TimeKind, bool]:
     outside = np.flatnonzero((wide < FIRST_DATE) | (wide >= LAST_DATE))
     if len(outside):
         raise TimeValueError(int(outside[0]), f"is outside the dates seqcast can hold ({DATE_RANGE})")
-    return wide.astype("datetime64[ns]"), "datetime", zoned
+    return wide.astype("datetime64[ns]"), "datetime", zoned, None
 
 
 def _numpy_dates(text: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -165,12 +170,15 @@ def _has_offset(text: np.ndarray) -> np.ndarray:
     return np.char.endswith(text, "Z") | ((sign > 10) & np.isin(np.char.str_len(text) - sign, (3, 5, 6)))
 
 
-def _zoned(text: np.ndarray) -> bool:
-    """Whether the first value's date format has a UTC offset (the format every row must follow in pandas'
-    reading)."""
+def _guess(text: str, dayfirst: bool = False) -> str | None:
+    """pandas' guess of the strftime format of one date, without the warning it gives for a day-first guess."""
+    import warnings
+
     from pandas.tseries.api import guess_datetime_format
 
-    return "%z" in (guess_datetime_format(str(text[0])) or "")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return guess_datetime_format(text, dayfirst=dayfirst)
 
 
 def _offset_mismatch(k: int, first_has: bool) -> TimeValueError:
@@ -179,37 +187,83 @@ def _offset_mismatch(k: int, first_has: bool) -> TimeValueError:
     return TimeValueError(k, f"has {this} UTC offset, and the first row has {first}")
 
 
-def _parse_with_pandas(text: np.ndarray) -> np.ndarray:
-    """Dates numpy cannot read (month names, day-first or month-first, time zones), all in one format.
+def _read_as(text: np.ndarray, fmt: str) -> tuple[np.ndarray | None, int]:
+    """(datetime64[ns] times, -1) when every value reads in fmt (offsets converted to UTC), else (None, the index
+    of the first value that does not)."""
+    import pandas as pd
 
-    The format is the one pandas guesses from the first value: a column that mixes formats is refused at the
-    first value that does not fit, rather than read two ways (05/01/2021 as May in one row, January in another).
+    try:
+        parsed = pd.to_datetime(pd.Series(text), errors="coerce", format=fmt, utc=True).dt.tz_localize(None)
+    except (ValueError, OverflowError):
+        return None, 0
+    bad = np.flatnonzero(parsed.isna().to_numpy())
+    return (None, int(bad[0])) if len(bad) else (parsed.to_numpy(dtype="datetime64[ns]"), -1)
+
+
+def _regularity(times: np.ndarray) -> float:
+    """The share of steps between the distinct sorted times that are one step of their frequency (infer_freq)."""
+    t = np.unique(times)
+    freq = infer_freq(t, "datetime") if len(t) > 1 else None
+    at = steps_from_first(t, freq) if freq is not None else None
+    return float(np.mean(np.diff(at) == 1)) if at is not None else 0.0
+
+
+def _candidate_formats(first: str) -> list[str]:
+    """The formats a date column whose first value is `first` may be in: pandas' guess, and its day-first guess
+    where that differs and the year does not come first (2024-01-02 is year-month-day everywhere)."""
+    month, day = _guess(first), _guess(first, dayfirst=True)
+    if month is None:
+        return []
+    return [month] if day is None or day == month or month.startswith("%Y") else [month, day]
+
+
+def _parse_with_pandas(text: np.ndarray, given: str | None = None) -> tuple[np.ndarray, str]:
+    """Dates numpy cannot read (month names, day-first or month-first, time zones), all in one format: (times,
+    the format).
+
+    The format is `given` (data.time_format), else the one pandas guesses from the first value, month-first
+    (01.02.2020 as January 2) or day-first (February 1). When only one reads every value it is that one
+    (13.01.2020 further down makes the column day-first); when both do, the one whose rows are more regularly
+    spaced (monthly rows on the 1st read month-first would jump from January 12 to the next year), and on a tie
+    day-first for dates with dots (dd.mm.yyyy, the usage wherever dots separate dates), else pandas' month-first.
+    A column that mixes formats is refused at the first value that does not fit, rather than read two ways
+    (05/01/2021 as May in one row, January in another).
     """
     import pandas as pd
-    from pandas.tseries.api import guess_datetime_format
 
-    fmt = guess_datetime_format(str(text[0]))
-    if fmt is None:
+    formats = [given] if given is not None else _candidate_formats(str(text[0]))
+    if not formats:
         raise TimeValueError(0)
     # pandas wraps a year outside its nanosecond range around (01/06/1650 read as 2234): check the years first
     years = pd.to_numeric(pd.Series(text).str.extract(r"(?<!\d)(\d{4})(?!\d)")[0], errors="coerce").to_numpy()
     outside = np.flatnonzero((years < 1678) | (years > 2261))
     if len(outside):
         raise TimeValueError(int(outside[0]), f"is outside the dates seqcast can hold ({DATE_RANGE})")
-    try:
-        parsed = pd.to_datetime(pd.Series(text), errors="coerce", format=fmt, utc=True).dt.tz_localize(None)
-    except (ValueError, OverflowError):
-        raise TimeValueError(0) from None
-    bad = np.flatnonzero(parsed.isna().to_numpy())
-    if len(bad):
-        k = int(bad[0])
-        alone = pd.to_datetime(pd.Series(text[k : k + 1]), errors="coerce", format="mixed", utc=True)
-        if alone.notna().all():
-            if _zoned(text[:1]) != _zoned(text[k : k + 1]):
-                raise _offset_mismatch(k, _zoned(text[:1]))
-            raise TimeValueError(k, f"does not follow the date format of the first row ({fmt})")
-        raise TimeValueError(k)
-    return parsed.to_numpy(dtype="datetime64[ns]")
+    readings, first_bad = {}, 0
+    for k, f in enumerate(formats):
+        times, bad = _read_as(text, f)
+        if times is not None:
+            readings[f] = times
+        elif k == 0:
+            first_bad = bad
+    if len(readings) == 2:
+        month, day = formats
+        a, b = _regularity(readings[month]), _regularity(readings[day])
+        pick = day if b > a or (a == b and "." in day) else month
+        return readings[pick], pick
+    if readings:
+        return next(iter(readings.items()))[::-1]
+    k = first_bad
+    alone = pd.to_datetime(pd.Series(text[k : k + 1]), errors="coerce", format="mixed", utc=True)
+    if alone.notna().all():
+        zoned = ["%z" in (_guess(str(v)) or "") for v in (text[0], text[k])]
+        if given is None and zoned[0] != zoned[1]:
+            raise _offset_mismatch(k, zoned[0])
+        if given is not None:
+            raise TimeValueError(k, f"does not follow data.time_format {given!r}")
+        also = f", nor day-first {formats[1]}" if len(formats) > 1 else ""
+        raise TimeValueError(k, f"does not follow the date format of the first row ({formats[0]}{also})")
+    raise TimeValueError(k)
 
 
 def _month_parts(times: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
