@@ -121,6 +121,41 @@ def test_day_first_dates_are_read_day_first(texts: list[str], want: list[str] | 
     assert days(times) == expected
 
 
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize(
+    ("texts", "fmt_read"),
+    [
+        (["1956 Q1", "1956 Q2", "1956 Q3", "1956 Q4", "1957 Q1"], None),  # R's labels of a quarterly ts
+        (["1956Q1", "1956Q2", "1956Q3", "1956Q4", "1957Q1"], None),  # statsmodels', pandas' Period
+        (["1956-Q1", "1956-q2", "1956-Q3", "1956-Q4", "1957-Q1"], None),
+        (["Q1 1956", "Q2 1956", "Q3 1956", "Q4 1956", "Q1 1957"], None),
+        (["Jan 1956", "Apr 1956", "Jul 1956", "Oct 1956", "Jan 1957"], "%b %Y"),  # pandas guesses no format
+        (["January 1956", "April 1956", "July 1956", "October 1956", "January 1957"], "%B %Y"),
+        (["1956 Jan", "1956 Apr", "1956 Jul", "1956 Oct", "1957 Jan"], "%Y %b"),
+    ],
+)
+def test_quarters_and_months_with_a_year_are_read_as_their_first_days(texts: list[str], fmt_read: str | None) -> None:
+    times, kind, _, used = parse_zoned_times(np.array(texts, dtype=object))
+    assert (kind, used) == ("datetime", fmt_read)
+    assert days(times) == ["1956-01-01", "1956-04-01", "1956-07-01", "1956-10-01", "1957-01-01"]
+    assert infer_freq(times, "datetime") == Freq("month", 3, "start")
+
+
+@pytest.mark.parametrize(
+    ("texts", "index", "why"),
+    [
+        (["1956 Q1", "1956 Q5"], 1, "is not a quarter like the first row's (such as 1956 Q1)"),
+        (["1956 Q4", "1957-01-01"], 1, "is not a quarter like the first row's"),
+        (["1600 Q1", "1601 Q1"], 0, "is outside the dates seqcast can hold"),
+        (["Jan 1956", "1956-02"], 1, "does not follow the date format of the first row (%b %Y)"),
+    ],
+)
+def test_a_quarter_or_month_column_is_refused_at_its_first_odd_value(texts: list[str], index: int, why: str) -> None:
+    with pytest.raises(TimeValueError) as err:
+        parse_zoned_times(np.array(texts, dtype=object))
+    assert err.value.index == index and err.value.why.startswith(why)
+
+
 def test_a_given_time_format_reads_every_value_in_it_or_names_the_first_that_does_not_fit() -> None:
     times, kind, _, used = parse_zoned_times(np.array(["01.02.2020", "01.03.2020"], dtype=object), "%m.%d.%Y")
     assert (days(times), kind, used) == (["2020-01-02", "2020-01-03"], "datetime", "%m.%d.%Y")

@@ -132,6 +132,9 @@ def parse_zoned_times(raw: np.ndarray, fmt: str | None = None) -> tuple[np.ndarr
     try:
         wide, zoned = _numpy_dates(text)  # microseconds reach far past the ns range: checked below
     except ValueError:
+        quarters = _quarters(text)
+        if quarters is not None:
+            return quarters, "datetime", False, None
         times, used = _parse_with_pandas(text)
         return times, "datetime", "%z" in used, used
     if zoned:  # then every row must have one: a row without would be read as UTC, shifted by the offset
@@ -208,12 +211,34 @@ def _regularity(times: np.ndarray) -> float:
     return float(np.mean(np.diff(at) == 1)) if at is not None else 0.0
 
 
+_QUARTER = re.compile(r"\s*(?:(\d{4})\s*[-/ ]?\s*[Qq]([1-4])|[Qq]([1-4])\s*[-/ ]?\s*(\d{4}))\s*")
+_MONTH_NAMES = ("%b %Y", "%B %Y", "%Y %b", "%Y %B", "%b-%Y", "%B-%Y", "%Y-%b")  # Jan 1956: pandas guesses none
+
+
+def _quarters(text: np.ndarray) -> np.ndarray | None:
+    """Quarters such as 1956 Q1, 1956Q1, 1956-Q1 or Q1 1956 (R's and statsmodels' labels) as their first days,
+    datetime64[ns]; None when the first value is not one."""
+    if _QUARTER.fullmatch(str(text[0])) is None:
+        return None
+    months = np.empty(len(text), "datetime64[M]")
+    for k, v in enumerate(text.tolist()):
+        m = _QUARTER.fullmatch(v)
+        if m is None:
+            raise TimeValueError(k, "is not a quarter like the first row's (such as 1956 Q1)")
+        year, q = (int(m[1]), int(m[2])) if m[1] else (int(m[4]), int(m[3]))
+        if not 1678 <= year <= 2261:
+            raise TimeValueError(k, f"is outside the dates seqcast can hold ({DATE_RANGE})")
+        months[k] = np.datetime64(f"{year}-{3 * q - 2:02d}")
+    return months.astype("datetime64[ns]")
+
+
 def _candidate_formats(first: str) -> list[str]:
     """The formats a date column whose first value is `first` may be in: pandas' guess, and its day-first guess
-    where that differs and the year does not come first (2024-01-02 is year-month-day everywhere)."""
+    where that differs and the year does not come first (2024-01-02 is year-month-day everywhere); a month and
+    a year (Jan 1956, January 1956, 1956 Jan), which pandas does not guess."""
     month, day = _guess(first), _guess(first, dayfirst=True)
     if month is None:
-        return []
+        return [f for f in _MONTH_NAMES if _read_as(np.array([first]), f)[0] is not None][:1]
     return [month] if day is None or day == month or month.startswith("%Y") else [month, day]
 
 
