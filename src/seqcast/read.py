@@ -40,9 +40,9 @@ def _check_header(header: list[str], path: Path) -> list[str]:
     return names
 
 
-DECIMAL_COMMA = (
-    "seqcast reads '.' as the decimal mark: write the file with '.' decimals (pandas: "
-    "read_csv(path, sep=';', decimal=',').to_csv(new_path, index=False))"
+DECIMAL_COMMA = (  # the hint for a number with a comma in it
+    "numbers are read with '.' as the decimal mark and no thousands separator: write the file so (pandas: "
+    "read_csv(path, sep=';', decimal=',') or read_csv(path, thousands=','), then .to_csv(new_path, index=False))"
 )
 
 
