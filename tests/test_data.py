@@ -120,6 +120,20 @@ def test_missing_column_is_a_config_error_naming_the_key(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize(
+    ("named", "hint"),
+    [
+        ("umsatz (eur)", "did you mean 'Umsatz (EUR)'?"),
+        ("price", None),
+        ("Umsats (EUR)", "did you mean 'Umsatz (EUR)'?"),
+    ],
+)
+def test_a_column_named_with_another_case_or_a_typo_is_pointed_at(tmp_path: Path, named: str, hint: str | None) -> None:
+    with pytest.raises(ConfigError) as err:
+        load(tmp_path, "t,Umsatz (EUR),Kosten\n1,2,3\n", time_column="t", targets=[named])
+    assert err.value.hint == hint and err.value.where == "data.targets"
+
+
+@pytest.mark.parametrize(
     ("csv", "message"),
     [
         ("", "the file is empty"),

@@ -40,7 +40,18 @@ class MissingColumn(ConfigError):
 
     def __init__(self, column: str, key: str, have: list[str], source: str) -> None:
         self.column, self.key, self.have, self.source = column, key, have, source
-        super().__init__(f"{column!r} is not a column of {source}; its columns are {have}", where=key)
+        super().__init__(
+            f"{column!r} is not a column of {source}; its columns are {have}", where=key, hint=near(column, have)
+        )
+
+
+def near(column: str, have: list[str]) -> str | None:
+    """'did you mean ...?' for a column named with another case or spacing, or a close spelling."""
+    import difflib
+
+    same = [h for h in have if "".join(h.split()).lower() == "".join(column.split()).lower()]
+    close = same or difflib.get_close_matches(column, have, n=1, cutoff=0.8)
+    return f"did you mean {close[0]!r}?" if close else None
 
 
 _signalled: list[int] = []  # the signals the CLI's handler caught (seqcast.cli.guarded), in order

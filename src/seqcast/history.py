@@ -30,7 +30,8 @@ def columns_of(subject: str, verb: str = "has", roles: dict[str, str] | None = N
         raise DataError(
             f"{subject} {verb} no column {exc.column!r} ({key} of the run); its columns are {exc.have}",
             where=exc.source,
-            hint=f"{subject} {'need' if verb == 'have' else 'needs'} the columns the run was trained on",
+            hint=(exc.hint + " " if exc.hint else "")
+            + f"{subject} {'need' if verb == 'have' else 'needs'} the columns the run was trained on",
         ) from None
 
 
