@@ -101,16 +101,53 @@ def test_semicolons_tabs_and_bars_separate_fields_when_the_header_has_no_comma(
     assert read.delimiter(tmp_path / "q.csv") == ";"
 
 
-def test_a_decimal_comma_is_refused_with_the_way_to_convert_the_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize("through_pandas", [False, True])
+def test_decimal_commas_are_read_in_files_not_separated_by_commas(
+    through_pandas: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Excel's semicolon-separated CSV: 10,03 is 10.03; a name or a date with a comma is left as it is."""
     from seqcast.config import DataConfig
     from seqcast.data import load_dataset
 
-    (tmp_path / "d.csv").write_text("Datum;Umsatz\n01.01.2020;10,03\n02.01.2020;10,5\n")
+    if through_pandas:
+        monkeypatch.setattr(read, "_PANDAS_ABOVE", 0)
+    (tmp_path / "d.csv").write_text(
+        "Datum;Filiale;Umsatz;Kosten\n01.01.2020;Nord, Alt;10,03;-,5\n02.01.2020;Nord, Alt;11;2,5e1\n"
+    )
+    (table, _) = next(read.read_tables(tmp_path / "d.csv"))
+    assert table["Filiale"].tolist() == ["Nord, Alt", "Nord, Alt"]
+    ds = load_dataset(DataConfig(path=tmp_path / "d.csv", time_column="Datum", targets=["Umsatz"], features=["Kosten"]))
+    np.testing.assert_array_equal(ds.series[0].values, [[10.03, -0.5], [11.0, 25.0]])
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [('Datum,Umsatz\n2020-01-01,"10,03"\n', "'10,03'"), ("Datum;Umsatz\n2020-01-01;1.234,5\n", "'1.234,5'")],
+    ids=["quoted in a comma-separated file", "a thousands separator"],
+)
+def test_a_comma_in_a_number_is_refused_with_the_way_to_convert_the_file(tmp_path: Path, text: str, value: str) -> None:
+    from seqcast.config import DataConfig
+    from seqcast.data import load_dataset
+
+    (tmp_path / "d.csv").write_text(text)
     with pytest.raises(DataError) as err:
         load_dataset(DataConfig(path=tmp_path / "d.csv", time_column="Datum", targets=["Umsatz"]))
-    text = " ".join(err.value.render().split())
-    assert "column 'Umsatz', line 2: '10,03' is not a number" in text and "'.' as the decimal mark" in text, text
-    assert "decimal=','" in text and err.value.exit_code == 1
+    rendered = " ".join(err.value.render().split())
+    assert f"column 'Umsatz', line 2: {value} is not a number" in rendered, rendered
+    assert "'.' as the decimal mark" in rendered and "decimal=','" in rendered and err.value.exit_code == 1
+
+
+@pytest.mark.parametrize("through_pandas", [False, True])
+def test_a_file_that_is_not_utf8_is_named_with_the_way_to_convert_it(
+    through_pandas: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if through_pandas:
+        monkeypatch.setattr(read, "_PANDAS_ABOVE", 0)
+    (tmp_path / "d.csv").write_bytes("Datum;Umsatz (€)\n01.01.2020;10\n".encode("cp1252"))
+    with pytest.raises(DataError) as err:
+        list(read.read_tables(tmp_path / "d.csv"))
+    assert err.value.message == "cannot read the file: it is not UTF-8 text (byte b'\\x80' at position 14)"
+    assert "CSV UTF-8" in (err.value.hint or "") and err.value.where == str(tmp_path / "d.csv")
 
 
 def test_a_ragged_row_after_blank_lines_names_its_line(tmp_path: Path) -> None:

@@ -46,6 +46,23 @@ DECIMAL_COMMA = (  # the hint for a number with a comma in it
 )
 
 
+_COMMA_NUMBER = r"\s*[+-]?(\d+,\d*|,\d+)([eE][+-]?\d+)?\s*"  # 10,03: a decimal comma
+
+
+def _decimal_commas(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The columns of a file not separated by commas, with '.' for ',' in every column whose values with a comma
+    are all numbers written with a decimal comma (10,03: how Excel writes its semicolon-separated CSVs in much of
+    Europe). Other columns (names, dates, 1.234,5) are left as they are."""
+    import re
+
+    pattern = re.compile(_COMMA_NUMBER)
+    for name, col in cols.items():
+        comma = [v for v in col.tolist() if "," in v]
+        if comma and all(pattern.fullmatch(v) for v in set(comma)):
+            cols[name] = np.asarray([v.replace(",", ".") for v in col.tolist()], dtype=object)
+    return cols
+
+
 def delimiter(path: Path) -> str:
     """The CSV's field separator: a comma, unless the header (quoted names aside) has none and has semicolons,
     tabs or bars (Excel writes semicolons where the comma is the decimal mark; UCI's household power file too)."""
@@ -90,7 +107,8 @@ def _read_csv_light(path: Path) -> Table:
         if len(r) != width:
             raise DataError(f"line {lines[i]} has {len(r)} fields, the header has {width}", where=str(path))
     cols = list(zip(*rows, strict=True))
-    return {h: np.asarray(c, dtype=object) for h, c in zip(header, cols, strict=True)}, lines
+    table = {h: np.asarray(c, dtype=object) for h, c in zip(header, cols, strict=True)}
+    return (_decimal_commas(table) if delimiter(path) != "," else table), lines
 
 
 def _read_parquet(path: Path) -> Table:
@@ -136,21 +154,25 @@ def _read_pandas_chunks(path: Path) -> Iterator[Table]:
 
     names = _check_header(_csv_header(path), path)
     lines = None if _one_line_per_record(path) else _record_lines(path)
+    sep = delimiter(path)
     try:
         seen = 0
         with pd.read_csv(
-            path, sep=delimiter(path), skipinitialspace=True, dtype=str, keep_default_na=False, chunksize=_CHUNK_ROWS
+            path, sep=sep, skipinitialspace=True, dtype=str, keep_default_na=False, chunksize=_CHUNK_ROWS
         ) as reader:  # closed however the reading stops
             for df in reader:
                 check_interrupted()  # pandas' C parser may have swallowed a Ctrl-C
                 if df.empty:
                     continue
                 cols = dict(zip(names, (df[c].to_numpy(dtype=object) for c in df.columns), strict=True))
+                cols = _decimal_commas(cols) if sep != "," else cols
                 at = None if lines is None else lines[seen : seen + len(df)]
                 yield cols, at if at is not None and len(at) == len(df) else np.arange(len(df)) + seen + 2
                 seen += len(df)
     except pd.errors.EmptyDataError:
         raise DataError("the file is empty", where=str(path)) from None
+    except UnicodeDecodeError:
+        raise
     except (ValueError, pd.errors.ParserError) as exc:
         check_interrupted()  # a Ctrl-C that the C parser reported as a read error
         raise DataError(f"cannot read the file: {exc}", where=str(path)) from None
@@ -192,5 +214,12 @@ def read_tables(path: Path) -> Iterator[Table]:
             yield from _read_pandas_chunks(path)
         else:
             yield _read_csv_light(path)
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"cannot read the file: it is not UTF-8 text (byte {exc.object[exc.start : exc.start + 1]!r} at "
+            f"position {exc.start})",
+            where=str(path),
+            hint="save it as UTF-8 (Excel: 'CSV UTF-8'), or convert it, e.g. iconv -f cp1252 -t utf-8",
+        ) from None
+    except (OSError, csv.Error) as exc:
         raise DataError(f"cannot read the file: {exc}", where=str(path)) from None
