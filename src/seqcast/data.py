@@ -165,9 +165,8 @@ def _gather(files: list[Path], cfg: DataConfig) -> tuple[_Rows, np.ndarray]:
         return None if pieces[0] is None else np.concatenate(pieces)
 
     fields = {f: joined(f) for f in ("values", "times", "keys", "lines")}
-    return _Rows(kind=parts[0].kind, zoned=parts[0].zoned, time_format=parts[0].time_format, **fields), np.concatenate(
-        file_of
-    )
+    first = parts[0]
+    return _Rows(kind=first.kind, zoned=first.zoned, time_format=first.time_format, **fields), np.concatenate(file_of)
 
 
 def _numeric(raw: np.ndarray, col: str, lines: np.ndarray, source: str) -> np.ndarray:

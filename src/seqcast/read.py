@@ -91,8 +91,9 @@ def _records(reader: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
 
 
 def _read_csv_light(path: Path) -> Table:
+    sep = delimiter(path)
     with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh, delimiter=delimiter(path), skipinitialspace=True)
+        reader = csv.reader(fh, delimiter=sep, skipinitialspace=True)
         header = next(reader, None)
         if header is None or not any(h.strip() for h in header):
             raise DataError("the file is empty", where=str(path))
@@ -108,7 +109,7 @@ def _read_csv_light(path: Path) -> Table:
             raise DataError(f"line {lines[i]} has {len(r)} fields, the header has {width}", where=str(path))
     cols = list(zip(*rows, strict=True))
     table = {h: np.asarray(c, dtype=object) for h, c in zip(header, cols, strict=True)}
-    return (_decimal_commas(table) if delimiter(path) != "," else table), lines
+    return (_decimal_commas(table) if sep != "," else table), lines
 
 
 def _read_parquet(path: Path) -> Table:
