@@ -132,11 +132,11 @@ def parse_zoned_times(raw: np.ndarray, fmt: str | None = None) -> tuple[np.ndarr
     try:
         wide, zoned = _numpy_dates(text)  # microseconds reach far past the ns range: checked below
     except ValueError:
-        quarters = _quarters(text)
-        if quarters is not None:
-            return quarters, "datetime", False, None
-        times, used = _parse_with_pandas(text)
-        return times, "datetime", "%z" in used, used
+        quarters = _quarters(text)  # months, as wide as numpy's dates: the range is checked below
+        if quarters is None:
+            times, used = _parse_with_pandas(text)
+            return times, "datetime", "%z" in used, used
+        wide, zoned = quarters, False
     if zoned:  # then every row must have one: a row without would be read as UTC, shifted by the offset
         has = _has_offset(text)
         if not has.all():
@@ -216,8 +216,8 @@ _MONTH_NAMES = ("%b %Y", "%B %Y", "%Y %b", "%Y %B", "%b-%Y", "%B-%Y", "%Y-%b")  
 
 
 def _quarters(text: np.ndarray) -> np.ndarray | None:
-    """Quarters such as 1956 Q1, 1956Q1, 1956-Q1 or Q1 1956 (R's and statsmodels' labels) as their first days,
-    datetime64[ns]; None when the first value is not one."""
+    """Quarters such as 1956 Q1, 1956Q1, 1956-Q1 or Q1 1956 (R's and statsmodels' labels) as their first months,
+    datetime64[M]; None when the first value is not one."""
     if _QUARTER.fullmatch(str(text[0])) is None:
         return None
     months = np.empty(len(text), "datetime64[M]")
@@ -226,10 +226,8 @@ def _quarters(text: np.ndarray) -> np.ndarray | None:
         if m is None:
             raise TimeValueError(k, "is not a quarter like the first row's (such as 1956 Q1)")
         year, q = (int(m[1]), int(m[2])) if m[1] else (int(m[4]), int(m[3]))
-        if not 1678 <= year <= 2261:
-            raise TimeValueError(k, f"is outside the dates seqcast can hold ({DATE_RANGE})")
         months[k] = np.datetime64(f"{year}-{3 * q - 2:02d}")
-    return months.astype("datetime64[ns]")
+    return months
 
 
 def _candidate_formats(first: str) -> list[str]:
