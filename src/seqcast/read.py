@@ -7,6 +7,7 @@ through pandas (imported only then). Every error names the file and, where it ca
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,19 +47,16 @@ DECIMAL_COMMA = (  # the hint for a number with a comma in it
 )
 
 
-_COMMA_NUMBER = r"\s*[+-]?(\d+,\d*|,\d+)([eE][+-]?\d+)?\s*"  # 10,03: a decimal comma
+_COMMA_NUMBER = re.compile(r"\s*[+-]?(\d+,\d*|,\d+)([eE][+-]?\d+)?\s*")  # 10,03: a decimal comma
 
 
 def _decimal_commas(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The columns of a file not separated by commas, with '.' for ',' in every column whose values with a comma
     are all numbers written with a decimal comma (10,03: how Excel writes its semicolon-separated CSVs in much of
     Europe). Other columns (names, dates, 1.234,5) are left as they are."""
-    import re
-
-    pattern = re.compile(_COMMA_NUMBER)
     for name, col in cols.items():
         comma = [v for v in col.tolist() if "," in v]
-        if comma and all(pattern.fullmatch(v) for v in set(comma)):
+        if comma and all(_COMMA_NUMBER.fullmatch(v) for v in set(comma)):
             cols[name] = np.asarray([v.replace(",", ".") for v in col.tolist()], dtype=object)
     return cols
 
@@ -66,8 +64,6 @@ def _decimal_commas(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 def delimiter(path: Path) -> str:
     """The CSV's field separator: a comma, unless the header (quoted names aside) has none and has semicolons,
     tabs or bars (Excel writes semicolons where the comma is the decimal mark; UCI's household power file too)."""
-    import re
-
     with path.open(newline="", encoding="utf-8-sig") as fh:
         header = re.sub(r'"[^"]*"', "", fh.readline())
     counts = {d: header.count(d) for d in ";\t|"}
@@ -75,9 +71,9 @@ def delimiter(path: Path) -> str:
     return best if "," not in header and counts[best] else ","
 
 
-def _csv_header(path: Path) -> list[str]:
+def _csv_header(path: Path, sep: str) -> list[str]:
     with path.open(newline="", encoding="utf-8-sig") as fh:
-        return next(csv.reader(fh, delimiter=delimiter(path), skipinitialspace=True), [])
+        return next(csv.reader(fh, delimiter=sep, skipinitialspace=True), [])
 
 
 def _records(reader: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
@@ -102,7 +98,7 @@ def _read_csv_light(path: Path) -> Table:
         one_line_each = reader.line_num == len(rows) + 1  # no blank line, no field over several lines
     if not rows:
         raise DataError("the file has a header but no rows", where=str(path))
-    lines = np.arange(len(rows)) + 2 if one_line_each else _record_lines(path)  # a second pass only for those
+    lines = np.arange(len(rows)) + 2 if one_line_each else _record_lines(path, sep)  # a second pass only for those
     width = len(header)
     for i, r in enumerate(rows):
         if len(r) != width:
@@ -153,9 +149,9 @@ _CHUNK_ROWS = 200_000  # rows per chunk of a large CSV: each chunk becomes numbe
 def _read_pandas_chunks(path: Path) -> Iterator[Table]:
     import pandas as pd
 
-    names = _check_header(_csv_header(path), path)
-    lines = None if _one_line_per_record(path) else _record_lines(path)
     sep = delimiter(path)
+    names = _check_header(_csv_header(path, sep), path)
+    lines = None if _one_line_per_record(path) else _record_lines(path, sep)
     try:
         seen = 0
         with pd.read_csv(
@@ -195,10 +191,10 @@ def _one_line_per_record(path: Path, block: int = 1 << 20) -> bool:
     return True
 
 
-def _record_lines(path: Path) -> np.ndarray:
+def _record_lines(path: Path, sep: str) -> np.ndarray:
     """The file line where each record after the header starts (csv module: slower, only for such files)."""
     with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh, delimiter=delimiter(path), skipinitialspace=True)
+        reader = csv.reader(fh, delimiter=sep, skipinitialspace=True)
         next(reader, None)
         return np.fromiter((line for line, _ in _records(reader)), dtype=np.int64)
 
