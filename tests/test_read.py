@@ -75,21 +75,26 @@ def test_plain_files_keep_the_fast_count(tmp_path: Path) -> None:
     assert not read._one_line_per_record(tmp_path / "blank.csv", block=5)  # "\n\n" across two blocks
 
 
+@pytest.fixture(params=[False, True], ids=["csv module", "pandas"])
+def through_pandas(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """Each test that takes it runs twice: small files through the csv module, then every file through pandas."""
+    if request.param:
+        monkeypatch.setattr(read, "_PANDAS_ABOVE", 0)
+    return bool(request.param)
+
+
 @pytest.mark.parametrize(
     ("header", "sep"),
     [("when,y,name", ","), ("when;y;name", ";"), ("when\ty\tname", "\t"), ("when|y|name", "|"), ("y", ",")],
 )
-@pytest.mark.parametrize("through_pandas", [False, True])
 def test_semicolons_tabs_and_bars_separate_fields_when_the_header_has_no_comma(
-    header: str, sep: str, through_pandas: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    header: str, sep: str, through_pandas: bool, tmp_path: Path
 ) -> None:
     """Both readers: the header decides the separator; a name quoted with a comma in it does not count."""
     path = tmp_path / "d.csv"
     fields = [["2020-01-01", "1.5", f'"a{sep} b"'], ["2020-01-02", "2.5", "c"]]
     width = len(header.split(sep))
     path.write_text(header + "\n" + "".join(sep.join(r[:width]) + "\n" for r in fields))
-    if through_pandas:
-        monkeypatch.setattr(read, "_PANDAS_ABOVE", 0)
     assert read.delimiter(path) == sep
     (table, lines) = next(read.read_tables(path))
     want = {"when": ["2020-01-01", "2020-01-02"], "y": ["1.5", "2.5"], "name": [f"a{sep} b", "c"]}
@@ -101,16 +106,11 @@ def test_semicolons_tabs_and_bars_separate_fields_when_the_header_has_no_comma(
     assert read.delimiter(tmp_path / "q.csv") == ";"
 
 
-@pytest.mark.parametrize("through_pandas", [False, True])
-def test_decimal_commas_are_read_in_files_not_separated_by_commas(
-    through_pandas: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_decimal_commas_are_read_in_files_not_separated_by_commas(through_pandas: bool, tmp_path: Path) -> None:
     """Excel's semicolon-separated CSV: 10,03 is 10.03; a name or a date with a comma is left as it is."""
     from seqcast.config import DataConfig
     from seqcast.data import load_dataset
 
-    if through_pandas:
-        monkeypatch.setattr(read, "_PANDAS_ABOVE", 0)
     (tmp_path / "d.csv").write_text(
         "Datum;Filiale;Umsatz;Kosten\n01.01.2020;Nord, Alt;10,03;-,5\n02.01.2020;Nord, Alt;11;2,5e1\n"
     )
@@ -137,12 +137,7 @@ def test_a_comma_in_a_number_is_refused_with_the_way_to_convert_the_file(tmp_pat
     assert "'.' as the decimal mark" in rendered and "decimal=','" in rendered and err.value.exit_code == 1
 
 
-@pytest.mark.parametrize("through_pandas", [False, True])
-def test_a_file_that_is_not_utf8_is_named_with_the_way_to_convert_it(
-    through_pandas: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    if through_pandas:
-        monkeypatch.setattr(read, "_PANDAS_ABOVE", 0)
+def test_a_file_that_is_not_utf8_is_named_with_the_way_to_convert_it(through_pandas: bool, tmp_path: Path) -> None:
     (tmp_path / "d.csv").write_bytes("Datum;Umsatz (€)\n01.01.2020;10\n".encode("cp1252"))
     with pytest.raises(DataError) as err:
         list(read.read_tables(tmp_path / "d.csv"))
