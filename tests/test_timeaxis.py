@@ -147,6 +147,7 @@ def test_quarters_and_months_with_a_year_are_read_as_their_first_days(texts: lis
         (["1956 Q1", "1956 Q5"], 1, "is not a quarter like the first row's (such as 1956 Q1)"),
         (["1956 Q4", "1957-01-01"], 1, "is not a quarter like the first row's"),
         (["1600 Q1", "1601 Q1"], 0, "is outside the dates seqcast can hold"),
+        (["2262 Q2", "2262 Q3"], 1, "is outside the dates seqcast can hold"),  # 2262-04-01 is in, 07-01 out
         (["Jan 1956", "1956-02"], 1, "does not follow the date format of the first row (%b %Y)"),
     ],
 )
