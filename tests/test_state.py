@@ -360,7 +360,10 @@ def test_the_readme_recipe_predicts_what_seqcast_does_after_an_update(
     assert isinstance(scope["model"], keras.Model)
 
 
-@pytest.mark.parametrize(("kind", "transform"), [("many_to_one", "none"), ("many_to_many", "window_norm")])
+LOOK_BACK_KINDS = [("many_to_one", "none"), ("many_to_many", "window_norm"), ("encoder_decoder", "window_norm")]
+
+
+@pytest.mark.parametrize(("kind", "transform"), LOOK_BACK_KINDS)
 def test_a_look_back_runs_state_holds_what_keras_holds_after_its_last_window(
     tmp_path: Path, kind: str, transform: str
 ) -> None:
@@ -371,15 +374,20 @@ def test_a_look_back_runs_state_holds_what_keras_holds_after_its_last_window(
     from seqcast.transforms import normalise_window
 
     held, full = held_and_full(tmp_path)
-    cfg = config(tmp_path, held, model={"kind": kind, "units": [5, 2]}, data={"transform": transform})
+    windows = {"horizon": 3} if kind == "encoder_decoder" else {}
+    cfg = config(tmp_path, held, model={"kind": kind, "units": [5, 2]}, data={"transform": transform}, windows=windows)
     run = train_run(load_config(cfg), output_dir=tmp_path / "run").run_dir
     st = np.load(run / "state.npz")
     x = st["tail_units"][:, -6:].astype(np.float32)  # look_back 6
     if transform == "window_norm":
         x = normalise_window(x)[0]
     model = keras.saving.load_model(run / "model.keras")
+    rnns = [lyr for lyr in model.layers if isinstance(lyr, keras.layers.RNN)]
+    assert len(rnns) == (4 if kind == "encoder_decoder" else 2)
     h: Any = x
-    for k, layer in enumerate(lyr for lyr in model.layers if isinstance(lyr, keras.layers.RNN)):
+    for k, layer in enumerate(rnns):
+        if kind == "encoder_decoder" and k == 2:  # the decoder reads the encoder's last output, horizon times
+            h = np.repeat(np.asarray(h)[:, -1:], 3, axis=1)
         clone = type(layer).from_config(layer.get_config() | {"return_sequences": True, "return_state": True})
         clone.build(h.shape)
         clone.set_weights(layer.get_weights())
@@ -392,7 +400,9 @@ def test_a_look_back_runs_state_holds_what_keras_holds_after_its_last_window(
     after = dict(np.load(run / "state.npz"))
     opened = load_run(run)
     rebuilt = state.build(opened, history_dataset(opened, full))
-    for key in ("layer0_h", "layer0_c", "layer1_h", "layer1_c"):  # the update recomputes them from its new window
+    keys = [f"layer{k}_{s}" for k in range(len(rnns)) for s in "hc"]
+    assert sorted(k for k in after if k.startswith("layer")) == sorted(keys)
+    for key in keys:  # the update recomputes them from its new window
         np.testing.assert_allclose(after[key], rebuilt[key], atol=1e-6, rtol=0)
         assert np.abs(after[key] - st[key]).max() > 1e-4
 

@@ -13,9 +13,9 @@ state.npz (numpy's npz format, no pickles):
                   look-back window (1 row for a stateful model) plus the rows the transform reads before it
   tail_units      (n, T - lost, inputs) float32: those rows in model units, what model.keras reads
   layer<k>_h, layer<k>_c   (n, units) float32: recurrent layer k's state after the last row. A look-back model's
-                  (many_to_one, many_to_many) are those at the end of its last window, from zero states, as Keras
-                  holds them after predicting from it; its forecasts do not read them (every window starts from
-                  zeros). encoder_decoder has none
+                  are those Keras holds after predicting from its last window from zero states: the layers' at
+                  the end of the window (an encoder_decoder's decoder layers: after decoding the forecast from
+                  it); its forecasts do not read them (every window starts from zeros)
   answer          (n, steps, targets) float32: the model's output at the last row, in model units: its
                   forecast of the next step(s) (stateful models)
   run             the sha256 of model.keras: a state.npz from another run is refused
@@ -99,12 +99,13 @@ def build(run: Run, ds: Dataset, batch: int = 4096) -> State:
 
 
 def _window_states(run: Run, units: np.ndarray) -> State:
-    """A look-back model's h (and c) per layer at the end of each series' last window (tail_units' last look_back
-    rows, normalised as a forecast normalises them), from zero states. {} for encoder_decoder, whose decoder
-    reads the encoder's repeated output rather than the rows."""
+    """A look-back model's h (and c) per layer after predicting from each series' last window (tail_units' last
+    look_back rows, normalised as a forecast normalises them) from zero states: each layer's at the end of the
+    window; an encoder_decoder's decoder layers, which read the encoder's repeated output rather than the rows,
+    after decoding the forecast from it."""
     from seqcast.transforms import normalise_window
 
-    if run.pre["kind"] == "encoder_decoder" or not len(units):
+    if not len(units):
         return {}
     look_back = int(run.pre["look_back"])
     x = np.asarray(units[:, -look_back:], dtype=np.float32)
@@ -112,7 +113,12 @@ def _window_states(run: Run, units: np.ndarray) -> State:
         x = normalise_window(x, run.steps.window_step, run.steps.fixed)[0]
     model = run.model
     with engine.one_blas_thread():
-        layers = model.warm(x, np.arange(len(x)), np.full(len(x), look_back))
+        if run.pre["kind"] == "encoder_decoder":  # not a stack warm() can run: a RepeatVector between its layers
+            model.reset(len(x))
+            model(x)
+            layers = model.states
+        else:
+            layers = model.warm(x, np.arange(len(x)), np.full(len(x), look_back))
     out: State = {}
     for keys, layer in zip(state_keys(run), layers, strict=True):
         out |= {key: arr.copy() for key, arr in zip(keys, layer, strict=True)}
