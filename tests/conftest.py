@@ -38,6 +38,13 @@ def signal_self(sig: int, spins: int = 10**6) -> None:
         pass
 
 
+@pytest.fixture(autouse=True)
+def _working_folder_of_its_own(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs in an empty folder of its own: what a command writes into the current directory (runs/,
+    runs/latest) lands there, never in the checkout the tests are run from, whose runs/latest is the user's."""
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
 @pytest.fixture(name="signal_self")
 def signal_self_fixture() -> Callable[..., None]:
     """The signal_self helper: a signal that arrives at a chosen line of a test's stand-in code."""

@@ -245,6 +245,12 @@ def _incomplete_run(c: Ctx) -> list[object]:
     return ["forecast", "--run", c.tmp / "half", "--steps", 3]
 
 
+def _dangling_latest(c: Ctx) -> list[object]:
+    (c.tmp / "runs").mkdir(exist_ok=True)
+    (c.tmp / "runs" / "latest").symlink_to(Path("..") / "removed")  # the run it named was deleted since
+    return ["forecast", "--steps", 3]
+
+
 def _users_folder_as_run(c: Ctx) -> list[object]:
     (c.tmp / "mine").mkdir()
     (c.tmp / "mine" / "notes.txt").write_text("my own folder")
@@ -500,6 +506,12 @@ CASES = [
     ),
     Case("--run directory incomplete", _incomplete_run, 1, ("half", "incomplete", "model.keras")),
     Case(
+        "runs/latest naming a run that is gone",
+        _dangling_latest,
+        2,
+        ("--run", "runs/latest points to ../removed, which no longer exists", "pass --run DIR"),
+    ),
+    Case(
         "forecast --data not there",
         lambda c: ["forecast", "--run", c.run(), "--steps", 1, "--data", c.tmp / "nothere.csv"],
         1,
@@ -512,6 +524,18 @@ CASES = [
         ("nothere.csv", "file not found", "check the path given to --future"),
     ),
     Case("--run a folder of the user's", _users_folder_as_run, 2, ("--run", "mine is not a run directory")),
+    Case(
+        "forecast --plot - (stdout is for --output)",
+        lambda c: ["forecast", "--run", c.run(), "--steps", 2, "--output", "-", "--plot", "-"],
+        2,
+        ("--plot", "a plot is written to an image file, not to stdout (-)", "name the file"),
+    ),
+    Case(
+        "evaluate --plot -",
+        lambda c: ["evaluate", "--run", c.run(), "--plot", "-"],
+        2,
+        ("--plot", "a plot is written to an image file, not to stdout (-)"),
+    ),
     Case(
         "forecast --steps 0",
         lambda c: ["forecast", "--run", c.tmp, "--steps", 0],

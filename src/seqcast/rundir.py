@@ -355,6 +355,9 @@ def resolve_run(run: Path | None) -> Path:
         path = Path(path.read_text().strip())
     recover(path)
     if not path.exists():
+        if path.is_symlink():  # runs/latest naming a run that was removed (or moved) since
+            raise ConfigError(f"{path} points to {os.readlink(path)}, which no longer exists", where="--run",
+                              hint="train again (seqcast train CONFIG) or pass --run DIR")  # fmt: skip
         hint = "train a model first (seqcast train CONFIG) or pass --run DIR" if run is None else None
         raise ConfigError(f"run directory not found: {path}", where="--run", hint=hint)
     if not path.is_dir():
