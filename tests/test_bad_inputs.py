@@ -318,6 +318,20 @@ def _plot_over_the_training_data(c: Ctx) -> list[object]:
     return ["forecast", "--run", c.run(), "--steps", 2, "--future", fut, "--plot", data]
 
 
+def _future_with_an_empty_cell(c: Ctx) -> list[object]:
+    (c.tmp / "future.csv").write_text(
+        "time,series,x\n2022-02-10,A,0.5\n2022-02-11,A,\n2022-02-10,B,0.5\n2022-02-11,B,0.5\n"
+    )
+    return ["forecast", "--run", c.run(), "--steps", 2, "--future", c.tmp / "future.csv"]
+
+
+def _history_with_a_gap(c: Ctx) -> list[object]:
+    days = [f"2022-01-{d:02d}" for d in (1, 2, 3, 5, 6, 7, 8)]  # the 4th is missing
+    rows = "time,series,y,x\n" + "".join(f"{d},{s},0.5,0.5\n" for s in "AB" for d in days)
+    (c.tmp / "rows.csv").write_text(rows)
+    return ["forecast", "--run", c.run(), "--steps", 1, "--data", c.tmp / "rows.csv"]
+
+
 def _future_without_the_feature(c: Ctx) -> list[object]:
     fut = c.tmp / "future.csv"
     fut.write_text("time,series\n" + "".join(f"2022-02-1{d},{s}\n" for s in "AB" for d in (0, 1)))
@@ -582,6 +596,22 @@ CASES = [
         ("--future: the run's model takes no data.features", "would not read the file", "leave --future out"),
     ),
     Case("forecast --output is a folder", _output_is_a_folder, 1, ("out.csv", "cannot write")),
+    Case(
+        "forecast --future with an empty cell (the run's data.missing: error)",
+        _future_with_an_empty_cell,
+        1,
+        (
+            "future.csv",
+            "missing, NaN or infinite values in column(s) ['x']",
+            "fill them in the --future file, or train the run again with data.missing",
+        ),
+    ),  # fmt: skip
+    Case(
+        "forecast --data with a missing day (the run's data.missing: error)",
+        _history_with_a_gap,
+        1,
+        ("rows.csv", "1 missing timestamp(s) of series 'A'", "fill them in the history, or train the run again"),
+    ),
     Case(
         "forecast --future without a feature column",
         _future_without_the_feature,
@@ -1482,6 +1512,7 @@ def test_evaluate_with_a_horizon_longer_than_the_test_part_names_the_option(tmp_
     before = snapshot(run)
     res = invoke("evaluate", "--run", run, "--horizon", 500)
     assert_fault(res, 2, "--horizon: the test part is shorter than --horizon=500", "lower --horizon")  # usage
+    assert "or train again with a larger data.split.test" in res.stderr  # a key of the trained run's
     assert "evaluate.horizon" not in res.stderr  # the user passed an option, not a config key
     assert snapshot(run) == before
 

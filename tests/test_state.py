@@ -197,6 +197,8 @@ def test_a_gap_among_a_few_new_rows_is_a_gap_on_the_runs_grid(tmp_path: Path) ->
     strict = index_run(tmp_path / "strict", "error")
     res = CliRunner().invoke(app, ["update", "--run", str(strict), "--data", str(tmp_path / "new.csv")])
     assert res.exit_code == 1 and "missing timestamp" in res.output and "2041" in res.output, res.output
+    hint = " ".join(res.output.split())  # the run's data.missing can only change by training again
+    assert "hint: fill them in the new rows, or train the run again with data.missing:" in hint, res.output
 
 
 def test_new_rows_in_any_order_are_read_in_time_order_as_training_reads_them(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ import numpy as np
 
 from seqcast import resample, timeaxis
 from seqcast.config import DataConfig
-from seqcast.errors import DataError, MissingColumn
+from seqcast.errors import DataError, MissingColumn, MissingValues
 from seqcast.read import DECIMAL_COMMA, data_files, read_tables
 from seqcast.static import check_static
 from seqcast.timeaxis import Freq, TimeKind
@@ -247,7 +247,7 @@ def _handle_missing(
             what += f" at line(s) {named[:8]}{' ...' if len(named) > 8 else ''}"
         if gaps:
             what += f"{' and' if named else ''} at {gaps} missing timestamp(s)"
-        raise DataError(what, where=source, hint="set data.missing to interpolate, ffill or drop")
+        raise MissingValues(what, where=source, hint="set data.missing to interpolate, ffill or drop")
     values = np.where(np.isinf(values), np.nan, values)
     if how == "drop":
         return values
@@ -336,7 +336,7 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
             missing = np.setdiff1d(full, t)
             shown = ", ".join(timeaxis.fmt(m, kind) for m in missing[:3])
             if cfg.missing == "error":
-                raise DataError(
+                raise MissingValues(
                     f"{len(missing)} missing timestamp(s){label} at frequency {freq.alias if freq else '?'}, "
                     f"first {shown}",
                     where=source,

@@ -45,6 +45,11 @@ class MissingColumn(ConfigError):
         )
 
 
+class MissingValues(DataError):
+    """Missing rows or values where data.missing is `error`. Its hint, to set data.missing, is for training: a
+    command reading a file for a trained run, which cannot change the key, gives its own (history.columns_of)."""
+
+
 def near(column: str, have: list[str]) -> str | None:
     """'did you mean ...?' for a column named with another case or spacing, or a close spelling."""
     import difflib

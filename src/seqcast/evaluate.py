@@ -94,17 +94,22 @@ def backtest(
         before = len(jobs)
         jobs = clear_of_gaps(jobs, breaks, history, horizon)
         skipped = before - len(jobs)
+    trained = horizon_from.startswith("--")  # evaluate's option: the config's keys are the trained run's
     if not jobs and not skipped:  # an option or key too large for the data: a usage or config error
         raise ConfigError(
             f"the test part is shorter than {horizon_from}={horizon} in every series: no backtest origin",
             where=horizon_from,
-            hint=f"raise data.split.test or lower {horizon_from}",
+            hint=f"lower {horizon_from}, or train again with a larger data.split.test"
+            if trained
+            else f"raise data.split.test or lower {horizon_from}",
         )
     if not jobs:
         raise DataError(
             f"every backtest origin ({skipped}) has a gap that data.missing: drop left in its {history} rows "
             f"of history or its {horizon} steps: no origin to score",
-            hint=f"set data.missing to interpolate or ffill, or lower {horizon_from} or windows.look_back",
+            hint=f"lower {horizon_from}, or train again with data.missing: interpolate or ffill"
+            if trained
+            else f"set data.missing to interpolate or ffill, or lower {horizon_from} or windows.look_back",
         )
     if any(o - season < 0 for _, o in jobs):
         raise DataError(f"evaluate.season={season} is longer than the history before the test part")

@@ -12,7 +12,7 @@ import numpy as np
 
 from seqcast import timeaxis
 from seqcast.data import Dataset
-from seqcast.errors import ConfigError, DataError, MissingColumn
+from seqcast.errors import ConfigError, DataError, MissingColumn, MissingValues
 from seqcast.prepare import new_series_ok
 from seqcast.run import Run
 from seqcast.timeaxis import Freq
@@ -22,9 +22,17 @@ from seqcast.timeaxis import Freq
 def columns_of(subject: str, verb: str = "has", roles: dict[str, str] | None = None) -> Iterator[None]:
     """A file read for a run that lacks one of the run's columns is a data error (exit 1) naming the file, the
     column and its role in the run (`roles` renames the key the read used: --future's columns are read as
-    targets but are the run's data.features)."""
+    targets but are the run's data.features). Missing rows or values are refused as the run's data.missing says,
+    and the hint is what the user can change now: the file, or the key by training again."""
     try:
         yield
+    except MissingValues as exc:
+        raise DataError(
+            exc.message,
+            where=exc.where,
+            hint=f"fill them in {subject}, or train the run again with data.missing: interpolate, ffill or drop "
+            "(this run's config.yaml holds the setting it was trained with)",
+        ) from None
     except MissingColumn as exc:
         key = (roles or {}).get(exc.key, exc.key)
         raise DataError(
