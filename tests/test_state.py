@@ -177,8 +177,13 @@ def test_a_gap_is_interpolated_as_in_training_and_the_log_counts_every_update(tm
     st = np.load(run / "state.npz")
     np.testing.assert_array_equal(st["tail"][:, :, 0], [[42, 43, 44, 45]] * 2)  # y = index: interpolated exactly
     assert st["rows_seen"].tolist() == [46, 46] and st["tail_times"][0].tolist() == [2042, 2043, 2044, 2045]
+    kept = (run / "state.npz").read_bytes()
     again = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "new.csv")])
     assert again.exit_code == 0 and "0 new rows, 6 already known" in again.output, again.output
+    assert "as it was (no new rows)" in again.output and "advanced" not in again.output, again.output
+    assert {k: v.tolist() for k, v in np.load(run / "state.npz").items()} == {
+        k: v.tolist() for k, v in np.load(io.BytesIO(kept)).items()
+    }  # the same arrays
     log = pd.read_csv(run / "updates.csv")
     assert log["rows_added"].tolist() == [12, 0] and log["rows_skipped"].tolist() == [0, 6]
     assert json.loads(log["series"][0]) == {"P": 6, "Q": 6}

@@ -446,4 +446,5 @@ def update_table(doc: dict[str, Any]) -> None:
     out.print(t)
     if len(doc["series"]) > 20:
         out.print(f"... and {len(doc['series']) - 20:,} more series")
-    out.print(safe(f"state.npz of {doc['run_dir']} advanced; the model is unchanged"))
+    done = "advanced" if doc["rows_added"] else "as it was (no new rows)"
+    out.print(safe(f"state.npz of {doc['run_dir']} {done}; the model is unchanged"))
