@@ -105,7 +105,11 @@ def test_every_command_has_help_with_real_metavars_and_an_example(command: str) 
     for option in METAVARS[command]:
         assert option in res.stdout, option
     assert "list[str]" not in res.stdout and "<int>" not in res.stdout and "{" not in res.stdout
-    assert f"Example: seqcast {command} " in res.stdout
+    import typer.main
+
+    example = typer.main.get_command(app).commands[command].epilog  # type: ignore[attr-defined]
+    assert example.startswith(f"seqcast {command} ")
+    assert f"\n  Example:\n    {example}\n" in res.stdout  # on one line, however narrow the terminal: to copy
 
 
 # ---------------------------------------------------------------- lookback mode

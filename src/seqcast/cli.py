@@ -31,6 +31,9 @@ class _Command(TyperCommand):
         pieces = super().collect_usage_pieces(ctx)
         return [p[1:-1] if p.startswith("{") and p.endswith("}") else p for p in pieces]
 
+    def format_epilog(self, ctx: Any, formatter: Any) -> None:  # the example on a line of its own, to copy whole
+        formatter.write(f"\n  Example:\n    {self.epilog}\n" if self.epilog else "")  # (Click would rewrap it)
+
 
 app = typer.Typer(
     name="seqcast",
@@ -139,9 +142,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-@app.command(
-    "window-preview", cls=_Command, epilog="Example: seqcast window-preview configs/tanks_stateful.yaml --limit 6"
-)
+@app.command("window-preview", cls=_Command, epilog="seqcast window-preview configs/tanks_stateful.yaml --limit 6")
 def window_preview(
     config: ConfigArg,
     limit: Annotated[
@@ -210,7 +211,7 @@ def window_preview(
     guarded(go)
 
 
-@app.command(cls=_Command, epilog="Example: seqcast train configs/quickstart.yaml --set training.epochs=5")
+@app.command(cls=_Command, epilog="seqcast train configs/quickstart.yaml --set training.epochs=5")
 def train(
     config: ConfigArg,
     overrides: SetOpt = None,
@@ -277,9 +278,7 @@ def train(
     guarded(lambda: contextvars.copy_context().run(go))  # TRAIN_COMMAND is this command's only
 
 
-@app.command(
-    cls=_Command, epilog="Example: seqcast forecast --steps 24 --interval 80 --output forecast.csv --plot forecast.png"
-)
+@app.command(cls=_Command, epilog="seqcast forecast --steps 24 --interval 80 --output forecast.csv --plot forecast.png")
 def forecast(
     steps: Annotated[int, typer.Option("--steps", metavar="N", help="Steps to forecast for every series.")],
     run: RunOpt = None,
@@ -353,7 +352,7 @@ def forecast(
     guarded(go)
 
 
-@app.command(cls=_Command, epilog="Example: seqcast evaluate --run runs/quickstart --horizon 12 --plot backtest.png")
+@app.command(cls=_Command, epilog="seqcast evaluate --run runs/quickstart --horizon 12 --plot backtest.png")
 def evaluate(
     run: RunOpt = None,
     horizon: Annotated[int | None, typer.Option("--horizon", metavar="H", help="Steps per backtest origin.")] = None,
@@ -401,7 +400,7 @@ def evaluate(
     guarded(go)
 
 
-@app.command(cls=_Command, epilog="Example: seqcast update --run runs/quickstart --data new_rows.csv")
+@app.command(cls=_Command, epilog="seqcast update --run runs/quickstart --data new_rows.csv")
 def update(
     data: Annotated[Path, typer.Option("--data", metavar="CSV", help="New rows (older rows of a series are skipped).")],
     run: RunOpt = None,
