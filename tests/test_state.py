@@ -158,12 +158,13 @@ def index_frame(n: int, start: int = 0) -> pd.DataFrame:
     return pd.DataFrame([{"s": s, "year": 2000 + t, "y": float(t)} for s in "PQ" for t in range(start, n)])
 
 
-def index_run(tmp: Path, missing: str, seed: int = 0) -> Path:
+def index_run(tmp: Path, missing: str, seed: int = 0, mode: str = "lookback") -> Path:
     index_frame(40).to_csv(tmp / "data.csv", index=False)
     (tmp / "cfg.yaml").write_text(yaml.safe_dump({
         "data": {"path": "data.csv", "time_column": "year", "series_column": "s", "targets": ["y"],
                  "transform": "none", "missing": missing},
-        "windows": {"look_back": 4}, "model": {"units": [3], "ensemble": 1}, "training": {"epochs": 1, "seed": seed},
+        "windows": {"mode": mode, "look_back": 4, "num_steps": 5, "streams": 2}, "model": {"units": [3], "ensemble": 1},
+        "training": {"epochs": 1, "seed": seed},
     }))  # fmt: skip
     return train_run(load_config(tmp / "cfg.yaml"), output_dir=tmp / "run").run_dir
 
@@ -204,6 +205,34 @@ def test_a_gap_among_a_few_new_rows_is_a_gap_on_the_runs_grid(tmp_path: Path) ->
     assert res.exit_code == 1 and "missing timestamp" in res.output and "2041" in res.output, res.output
     hint = " ".join(res.output.split())  # the run's data.missing can only change by training again
     assert "hint: fill them in the new rows, or train the run again with data.missing:" in hint, res.output
+
+
+def test_a_forecast_plot_from_the_state_draws_the_history_before_it_from_the_data_file(tmp_path: Path) -> None:
+    """A stateful run keeps one row per series; its forecast's plot draws the rows before it from the data file,
+    and says so when the file cannot give them (updated since, or gone)."""
+    from seqcast import history, state
+
+    run_dir = index_run(tmp_path, "error", mode="stateful")
+    run = load_run(run_dir)
+    ds = state.dataset(run, state.load(run))
+    assert [len(s) for s in ds.series] == [1, 1]
+    shown, why = history.plot_history(run, ds, 10)
+    assert why is None
+    for s in shown.series:  # y = year - 2000: the last ten rows of the file, the state's own last
+        assert s.times.tolist() == list(range(2030, 2040)) and s.values[:, 0].tolist() == list(range(30, 40))
+    index_frame(42, start=40).to_csv(tmp_path / "new.csv", index=False)
+    res = CliRunner().invoke(app, ["update", "--run", str(run_dir), "--data", str(tmp_path / "new.csv")])
+    assert res.exit_code == 0, res.output
+    run = load_run(run_dir)
+    ds = state.dataset(run, state.load(run))
+    shown, why = history.plot_history(run, ds, 10)
+    assert shown is ds and why is not None and "the run's data file ends before them (updated since)" in why
+    (tmp_path / "data.csv").unlink()
+    res = CliRunner().invoke(app, ["forecast", "--run", str(run_dir), "--steps", 2, "--plot", tmp_path / "p.png"])
+    assert res.exit_code == 0 and (tmp_path / "p.png").stat().st_size > 0, res.output
+    said = " ".join(res.output.split())
+    assert "the plot draws only the rows state.npz keeps, since the run's data file cannot be read" in said
+    assert "pass --data with the series' history" in said
 
 
 def test_new_rows_in_any_order_are_read_in_time_order_as_training_reads_them(tmp_path: Path) -> None:

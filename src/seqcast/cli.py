@@ -343,8 +343,11 @@ def forecast(
         with files.together():  # the table and the plot are replaced together or not at all
             if table is not None:
                 fc.write_table(frame, table)
-            if plot is not None:
-                drawn = plots.plot_forecast(r, ds, history.future_times(r, ds, steps), pred, plot, bands=bands)
+            if plot is not None:  # from state.npz: the plot's history before its rows comes from the data file
+                shown, why = history.plot_history(r, ds, plots.HISTORY) if data is None else (ds, None)
+                if why:
+                    console.note(why)
+                drawn = plots.plot_forecast(r, shown, history.future_times(r, ds, steps), pred, plot, bands=bands)
         if to_stdout:
             write_stdout(frame.to_csv())
         console.forecast_table(frame, steps, output, plot, drawn, to_stderr=to_stdout)

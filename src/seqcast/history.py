@@ -5,6 +5,7 @@ the future timestamps at the run's frequency, and the known future values of dat
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import numpy as np
 
 from seqcast import timeaxis
 from seqcast.data import Dataset
-from seqcast.errors import ConfigError, DataError, MissingColumn, MissingValues
+from seqcast.errors import ConfigError, DataError, MissingColumn, MissingValues, SeqcastError
 from seqcast.prepare import new_series_ok
 from seqcast.run import Run
 from seqcast.timeaxis import Freq
@@ -82,6 +83,30 @@ def read_like_run(run: Run, path: Path | None, subject: str, verb: str) -> Datas
             hint=f"resample {subject} to the run's frequency",
         )
     return ds
+
+
+def plot_history(run: Run, ds: Dataset, rows: int) -> tuple[Dataset, str | None]:
+    """The history a forecast's plot draws: `ds`, the rows state.npz keeps (a stateful model's: a row or two), with
+    the rows before them from the run's data file, up to `rows` per series; and a note where that file cannot
+    give them (unreadable, or ending before those rows: updated since), the plot then drawing `ds` alone."""
+    if all(len(s) >= rows for s in ds.series):
+        return ds, None
+    only = "the plot draws only the rows state.npz keeps"
+    fix = "pass --data with the series' history to draw more of it"
+    try:
+        kept = {s.name: s for s in read_like_run(run, None, "the run's data file (data.path)", "has").series}
+    except SeqcastError as exc:
+        return ds, f"{only}, since the run's data file cannot be read ({exc.message}); {fix}"
+    longer = []
+    for s in ds.series:
+        f = kept.get(s.name)
+        if f is None or s.times[0] not in f.times or f.values.shape[1] != s.values.shape[1]:
+            return ds, f"{only}: the run's data file ends before them (updated since); {fix}"
+        earlier = np.flatnonzero(f.times < s.times[0])
+        earlier = earlier[max(0, len(earlier) - max(0, rows - len(s))) :] if rows > len(s) else earlier[:0]
+        times, values = np.concatenate([f.times[earlier], s.times]), np.concatenate([f.values[earlier], s.values])
+        longer.append(dataclasses.replace(s, times=times, values=values, breaks=s.breaks + len(earlier)))
+    return dataclasses.replace(ds, series=longer), None
 
 
 def history_dataset(run: Run, data: Path | None) -> Dataset:

@@ -21,13 +21,16 @@ PLOT_SERIES = 12  # series drawn by --plot: the first ones (thousands of panels 
 PLOT_ORIGINS = 30  # backtest origins drawn per series by evaluate --plot: the last ones
 
 
+HISTORY = 200  # the rows of history a forecast's plot draws before the forecast
+
+
 def plot_forecast(
     run: Run,
     ds: Dataset,
     times: list[np.ndarray],
     pred: np.ndarray,
     path: Path,
-    tail: int = 200,
+    tail: int = HISTORY,
     max_series: int = PLOT_SERIES,
     bands: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> int:
