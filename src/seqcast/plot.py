@@ -183,20 +183,26 @@ def _save(fig: Any, path: Path) -> None:
 
 
 def plot_preview(p: Plan, path: str, limit: int | None = None) -> None:
-    """A PNG of each series with its windows or stateful chunks shaded by batch and the split marked."""
+    """A PNG of each series with its windows or stateful chunks coloured by batch (a sequential map with its
+    scale, so that no two batches look alike and none looks like the split) and the split hatched."""
     plt = pyplot()
-    ds = p.ds
-    k = len(ds.series)
-    fig, axes = plt.subplots(k, 1, figsize=(11, 1.9 * k + 1.0), sharex=False, squeeze=False)
-    cmap = plt.get_cmap("tab10")
-    for i, ax in enumerate(axes[:, 0]):
+    from matplotlib.colors import Normalize
+    from matplotlib.lines import Line2D
+
+    ds, stateful = p.ds, isinstance(p.train, StreamLayout)
+    bs = p.cfg.training.batch_size
+    batches = p.train.batches if isinstance(p.train, StreamLayout) else max(1, -(-len(p.train.series) // bs))
+    cmap, norm = plt.get_cmap("viridis"), Normalize(0, max(batches - 1, 1))
+    k = len(ds.series)  # and a last, thin row for the batches' colour scale
+    fig, axes = plt.subplots(k + 1, 1, figsize=(12, 1.9 * k + 1.4), squeeze=False, height_ratios=[1] * k + [0.07])
+    for i, ax in enumerate(axes[:k, 0]):
         s, pt = ds.series[i], p.parts[i]
         x = s.times
         ax.plot(x, s.values[:, 0], color="black", lw=0.8, label=ds.targets[0])
-        for name, color in (("val", "tab:orange"), ("test", "tab:red")):
+        for name, hatch in (("val", "//"), ("test", "xx")):
             lo, hi = pt.bounds(name)
             if hi > lo:
-                ax.axvspan(x[lo], x[hi - 1], color=color, alpha=0.12, label=name)
+                ax.axvspan(x[lo], x[hi - 1], facecolor="none", edgecolor="0.7", hatch=hatch, lw=0, label=f"{name} part")
         if isinstance(p.train, StreamLayout):
             lay = p.train
             for b in range(lay.batches):
@@ -205,13 +211,14 @@ def plot_preview(p: Plan, path: str, limit: int | None = None) -> None:
                     a, e = max(a, lay.real_first[i]), max(e, lay.real_first[i])
                     if e <= a:  # padding only
                         continue
-                    ax.axvspan(x[a], x[e - 1], color=cmap(b % 10), alpha=0.25, lw=0)
+                    ax.axvspan(x[a], x[e - 1], color=cmap(norm(b)), alpha=0.35, lw=0)
                     if b == 0:
-                        ax.text(x[a], ax.get_ylim()[1], f"stream {j}", fontsize=7, va="top")
+                        ax.text(x[a], 1.0, f" stream {j}", fontsize=7, va="bottom", transform=ax.get_xaxis_transform())
             ax.set_title(
                 f"{s.name or 'series'}: {lay.batches} batches x {lay.num_steps} steps, "
                 f"{lay.streams} streams, {lay.padded[i]} padded steps before the first row",
                 fontsize=9,
+                pad=12,
             )
         else:
             win = p.train
@@ -223,12 +230,18 @@ def plot_preview(p: Plan, path: str, limit: int | None = None) -> None:
                 a, e = win.input_range(int(kk))
                 ta, te = win.target_range(int(kk))
                 level = y0 + (y1 - y0) * (0.05 + 0.9 * (n % 20) / 20)
-                ax.plot([x[a], x[e - 1]], [level, level], color=cmap((kk // p.cfg.training.batch_size) % 10), lw=2)
-                ax.plot([x[ta], x[te - 1]], [level, level], color="tab:green", lw=2)
+                ax.plot([x[a], x[e - 1]], [level, level], color=cmap(norm(kk // bs)), lw=2)
+                ax.plot([x[ta], x[te - 1]], [level, level], color="tab:red", lw=2, marker="o", ms=2.5)
             ax.set_title(
-                f"{s.name or 'series'}: {len(mine)} training windows of look_back "
-                f"{win.shape.look_back} (every {step}th drawn; green = targets)",
+                f"{s.name or 'series'}: {len(mine)} training windows of look_back {win.shape.look_back} "
+                f"(every {step}th drawn, at heights of their own)",
                 fontsize=9,
             )
-        ax.legend(loc="upper left", fontsize=7)
+            ax.add_line(Line2D([], [], color=cmap(0.5), lw=2, label="window inputs"))
+            ax.add_line(Line2D([], [], color="tab:red", lw=2, marker="o", ms=2.5, label="targets"))
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, borderaxespad=0)
+    shuffled = " (the order before shuffling)" if not stateful and p.cfg.training.shuffle is not False else ""
+    bar = fig.colorbar(plt.cm.ScalarMappable(norm, cmap), cax=axes[k, 0], orientation="horizontal")
+    bar.set_label(f"batch{shuffled}", fontsize=8)
+    bar.ax.tick_params(labelsize=7)
     _save(fig, Path(path))
