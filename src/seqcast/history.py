@@ -103,7 +103,7 @@ def plot_history(run: Run, ds: Dataset, rows: int) -> tuple[Dataset, str | None]
         if f is None or s.times[0] not in f.times or f.values.shape[1] != s.values.shape[1]:
             return ds, f"{only}: the run's data file ends before them (updated since); {fix}"
         earlier = np.flatnonzero(f.times < s.times[0])
-        earlier = earlier[max(0, len(earlier) - max(0, rows - len(s))) :] if rows > len(s) else earlier[:0]
+        earlier = earlier[len(earlier) - min(len(earlier), max(0, rows - len(s))) :]  # up to `rows` in all
         times, values = np.concatenate([f.times[earlier], s.times]), np.concatenate([f.values[earlier], s.values])
         longer.append(dataclasses.replace(s, times=times, values=values, breaks=s.breaks + len(earlier)))
     return dataclasses.replace(ds, series=longer), None
