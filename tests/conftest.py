@@ -4,7 +4,7 @@ signal sent to the test's own process."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,15 @@ def signal_self(sig: int, spins: int = 10**6) -> None:
     os.kill(os.getpid(), sig)
     for _ in range(spins):
         pass
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _session_working_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The module- and session-scoped fixtures, set up before any test's own folder (below), run in a folder of
+    the session's: a run they train without --output-dir, and runs/latest, never land in the checkout."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(tmp_path_factory.mktemp("session-cwd"))
+        yield
 
 
 @pytest.fixture(autouse=True)
