@@ -235,6 +235,33 @@ def test_a_forecast_plot_from_the_state_draws_the_history_before_it_from_the_dat
     assert "pass --data with the series' history" in said
 
 
+def test_a_hole_among_rows_already_known_does_not_stop_an_update(tmp_path: Path) -> None:
+    """An export that overlaps the known rows and has a hole there (data.missing: error): the known rows are
+    skipped, hole and all; a hole among the new rows is still refused, by its timestamp."""
+    run = index_run(tmp_path, "error")
+    frame = index_frame(46, start=30)
+    frame[frame["year"] != 2033].to_csv(tmp_path / "new.csv", index=False)  # 2033: known, and missing here
+    res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "new.csv"), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["series"]["P"] == {"added": 6, "skipped": 9, "last_time": "2045"}
+    np.testing.assert_array_equal(np.load(run / "state.npz")["tail"][:, :, 0], [[42, 43, 44, 45]] * 2)
+    kept = snapshot(run)
+    frame = index_frame(50, start=30)
+    frame.loc[frame["year"] == 2047, "y"] = np.nan  # a new row's value missing
+    frame[frame["year"] != 2033].to_csv(tmp_path / "new.csv", index=False)
+    res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "new.csv")])
+    said = " ".join(res.output.split())
+    assert res.exit_code == 1 and "series 'P': 1 missing row(s), or rows with missing values, between" in said
+    assert "first 2047" in said, said
+    frame = index_frame(50, start=30)
+    frame[~frame["year"].isin([2033, 2047])].to_csv(tmp_path / "new.csv", index=False)  # a new row missing
+    res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "new.csv")])
+    said = " ".join(res.output.split())
+    assert res.exit_code == 1 and "1 missing row(s), or rows with missing values," in said, said
+    assert "first 2047" in said, said
+    assert snapshot(run) == kept
+
+
 def test_new_rows_in_any_order_are_read_in_time_order_as_training_reads_them(tmp_path: Path) -> None:
     run = index_run(tmp_path, "error")
     (tmp_path / "new.csv").write_text("s,year,y\nP,2041,41\nQ,2040,40\nP,2040,40\n")

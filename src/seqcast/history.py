@@ -28,7 +28,7 @@ def columns_of(subject: str, verb: str = "has", roles: dict[str, str] | None = N
     try:
         yield
     except MissingValues as exc:
-        raise DataError(
+        raise MissingValues(
             exc.message,
             where=exc.where,
             hint=f"fill them in {subject}, or train the run again with data.missing: interpolate, ffill or drop "
@@ -64,14 +64,17 @@ def same_clock(run: Run, ds: Dataset, subject: str, verb: str) -> None:
     )
 
 
-def read_like_run(run: Run, path: Path | None, subject: str, verb: str) -> Dataset:
+def read_like_run(run: Run, path: Path | None, subject: str, verb: str, missing: str | None = None) -> Dataset:
     """The rows of `path` (None: the run's data file) read as the run reads its data (its data config, resampling
-    and series identity columns), refused, naming `subject`, when their step is not the run's."""
+    and series identity columns; `missing`: another data.missing), refused, naming `subject`, when their step is
+    not the run's."""
     from seqcast.data import load_dataset
 
     if path is not None:
         exists(path, "--data")
-    dcfg = run.cfg.data.model_copy(update={"path": path.absolute()} if path is not None else {})
+    dcfg = run.cfg.data.model_copy(
+        update=({"path": path.absolute()} if path is not None else {}) | ({"missing": missing} if missing else {})
+    )
     with columns_of(*((subject, verb) if path is not None else ("the run's data file (data.path)", "has"))):
         ds = load_dataset(dcfg, run.pre.get("series_ids"), run.freq if path is not None else None)
     same_clock(run, ds, subject, verb)

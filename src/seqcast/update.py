@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from seqcast import files, rundir, state, timeaxis
-from seqcast.errors import DataError
+from seqcast.errors import DataError, MissingValues
 from seqcast.prepare import new_series_ok
 from seqcast.static import check_known
 from seqcast.timeaxis import TimeKind
@@ -38,8 +38,18 @@ def new_rows(
     from seqcast.data import fill_missing
     from seqcast.history import read_like_run
 
-    ds = read_like_run(run, path, "the new rows", "have")
     index = {n: i for i, n in enumerate(st["series"].tolist())}
+    holes = "missing timestamp(s)"
+    try:
+        ds = read_like_run(run, path, "the new rows", "have")
+    except MissingValues:  # data.missing: error. A hole among the rows already known is no fault (they are skipped)
+        if str(st["time_kind"]) == "none":  # no time column: every row is new
+            raise
+        ds = read_like_run(run, path, "the new rows", "have", missing="drop")  # a row with a missing value left out:
+        holes = "missing row(s), or rows with missing values,"  # a hole among the new rows is refused below
+        known = {n: st["last_time"][i] for n, i in index.items()}  # each series' last known timestamp
+        if not any(s.name in known and (s.times <= known[s.name]).any() for s in ds.series):
+            raise  # no row already known: the hole is among the new rows, as the first read says (by its line)
     unknown = [n for n in ds.names if n not in index]
     if unknown:  # state.npz keeps the run's series only; forecast --data warms a new one on its own rows instead
         scalable = new_series_ok(run.pre["scaler"])
@@ -83,7 +93,7 @@ def new_rows(
             gaps = np.setdiff1d(full[1:], times)
             if len(gaps) and missing == "error":
                 raise DataError(
-                    f"{s.label}: {len(gaps)} missing timestamp(s) between its last known row "
+                    f"{s.label}: {len(gaps)} {holes} between its last known row "
                     f"({timeaxis.fmt(last, kind)}) and the new rows, first {timeaxis.fmt(gaps[0], kind)}",
                     where=str(path),
                     hint="send the missing rows; a run trained with data.missing: interpolate, ffill or drop would "
