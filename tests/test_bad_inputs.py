@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -1334,6 +1335,14 @@ def test_a_second_train_into_the_same_output_dir_is_stopped_by_the_lock(
         res = invoke("train", cfg, "--set", "training.epochs=1", "--quiet")
         assert_fault(res, 1, "runs/mine", f"another seqcast train (process {os.getpid()}) is writing this run")
         assert snapshot(tmp_path) == before
+        checkpoint = rundir.checkpoint_dir(target)  # its checkpoint, written after its first epoch
+        checkpoint.mkdir()
+        (checkpoint / "state.json").write_text("{}")
+        before = snapshot(tmp_path)
+        res = invoke("train", cfg, "--set", "training.epochs=1", "--quiet")  # not "an interrupted training's"
+        assert_fault(res, 1, "runs/mine", f"another seqcast train (process {os.getpid()}) is writing this run")
+        assert snapshot(tmp_path) == before
+        shutil.rmtree(checkpoint)
     assert not (target.parent / ".mine.lock").exists()  # released and removed
     res = invoke("train", cfg, "--set", "training.epochs=1", "--quiet")
     assert res.exit_code == 0, res.stderr

@@ -126,6 +126,8 @@ def train_run(
             raise ConfigError(f"{resume} is not a seqcast checkpoint (no state.json)", where="--resume")
         check_resumable(resume, cfg)  # another config's checkpoint: refused before anything trains or is deleted
     elif is_checkpoint(kept := rundir.checkpoint_dir(target)):  # a fresh training would write over it
+        with rundir.lock(target):  # unless it is a running training's own: then that training is named
+            pass
         raise ConfigError(
             f"{kept} holds the checkpoint of an interrupted training into {target}; a new training would replace it",
             where="--resume",
