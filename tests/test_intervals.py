@@ -213,9 +213,14 @@ def test_the_quantiles_pool_the_validation_and_training_parts_errors_exactly(
         rows = np.array([[o + k for k in range(3)] for o in origins], dtype=np.float64)
         return np.where((rows >= start) & (rows < end), rows, np.nan)[:, :, None]
 
+    def given(q: dict[str, Any]) -> dict[str, Any]:  # null at the levels 60 validation errors cannot give (99 %)
+        return {lv: {t: [v if intervals.needed(int(lv)) <= 60 else None for v in vs] for t, vs in per.items()}
+                for lv, per in q.items()}  # fmt: skip
+
     validation, training = part(range(28, 40), 30, 40), part(range(5, 30), 5, 30)
     both = np.concatenate([validation, validation, training, training])  # series A and B alike
-    assert doc["quantiles"] == intervals.quantiles(both, ["y"])[1]
+    assert doc["quantiles"] == given(intervals.quantiles(both, ["y"])[1])
+    assert doc["quantiles"]["98"]["y"][0] is not None and doc["quantiles"]["99"]["y"] == [None] * 3
     alone = intervals.quantiles(np.concatenate([validation, validation]), ["y"])[1]
     assert doc["quantiles"]["80"]["y"] != alone["80"]["y"]
     assert doc["errors"] == [60] * 3 and doc["training_errors"] == [144] * 3
@@ -224,8 +229,8 @@ def test_the_quantiles_pool_the_validation_and_training_parts_errors_exactly(
     doc = calibration.calibrate(run, [s.values for s in ds.series], ds.names)
     training = part(range(5, 30, 6), 5, 30)  # origins 5, 11, 17, 23, 29
     assert doc["training_origins"] == 10 and doc["training_errors"] == [2 * (4 * 3 + 1)] * 3
-    assert (
-        doc["quantiles"] == intervals.quantiles(np.concatenate([validation, validation, training, training]), ["y"])[1]
+    assert doc["quantiles"] == given(
+        intervals.quantiles(np.concatenate([validation, validation, training, training]), ["y"])[1]
     )
 
 
@@ -271,6 +276,10 @@ def test_a_level_with_too_few_validation_errors_is_named_at_train_time_and_refus
     assert res.exit_code == 0, res.output
     assert "no 95 % interval" in res.output and "data.split.val" in res.output
     assert "the validation part gives 6" in res.output
+    cal = json.loads((tmp_path / "run" / "calibration.json").read_text())
+    assert cal["errors"] == [6]  # 6 validation errors: a quantile up to 85 %, none (null) from 86 % on
+    for q in (cal["quantiles"], cal["seasonal_naive"]):
+        assert q["85"]["y"][0] is not None and q["86"]["y"] == [None] and q["95"]["y"] == [None]
     ok = CliRunner().invoke(app, ["forecast", "--run", "run", "--steps", "1", "--interval", "80", "--output", "f.csv"])
     assert ok.exit_code == 0, ok.output
     assert list(pd.read_csv(tmp_path / "f.csv").columns) == ["year", "y", "y_lo_80", "y_hi_80"]

@@ -11,6 +11,7 @@ from seqcast.evaluate import history_rows, seasonal_naive
 from seqcast.intervals import (
     MAX_ORIGINS,
     counts,
+    needed,
     quantiles,
     reaching_jobs,
     scale_of,
@@ -72,9 +73,14 @@ def calibrate(
     _, model_q = quantiles(np.concatenate(model), targets)
     _, naive_q = quantiles(np.concatenate(naive), targets)
     per_step = [int(np.isfinite(model[0][:, k]).all(axis=-1).sum()) for k in range(steps)]
+    errors = counts(model[0])
+    for q in (model_q, naive_q):  # null where the validation part is too short for the level (intervals.refused)
+        for level, per in q.items():
+            q[level] = {t: [v if n >= needed(int(level)) else None for v, n in zip(vs, errors, strict=True)]
+                        for t, vs in per.items()}  # fmt: skip
     return doc | {
         "origins": len(jobs["validation"]),
-        "errors": counts(model[0]),
+        "errors": errors,
         "step_errors": per_step,
         "training_origins": len(jobs["training"]),
         "training_errors": counts(model[1]),
