@@ -155,6 +155,8 @@ def test_apply_overrides_on_raw_mapping() -> None:
         ("=3", "--set expects KEY=VALUE, got '=3'"),
         ("data.path.x=1", "--set data.path.x: data.path is not a section"),
         ("model.units=[1,", "--set model.units: value '[1,' is not valid YAML"),
+        ("data.time_format=%d.%m.%Y", "value '%d.%m.%Y' is not valid YAML (expected alphabetic or numeric character"),
+        ("data.time_format=%d.%m.%Y", """hint: quote a text value: --set 'data.time_format="%d.%m.%Y"'"""),
     ],
 )
 def test_bad_set_overrides(cfg_file: Path, override: str, message: str) -> None:

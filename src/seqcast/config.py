@@ -260,7 +260,9 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     try:
         value = _load(raw) if raw.strip() else None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"--set {key}: value {raw!r} is not valid YAML ({exc})") from None
+        why = " ".join(str(getattr(exc, "problem", None) or exc).split())  # the scanner's words, not its excerpt
+        raise ConfigError(f"--set {key}: value {raw!r} is not valid YAML ({why})",
+                          hint=f"""quote a text value: --set '{key}="{raw}"'""") from None  # fmt: skip
     return key.strip().split("."), value
 
 
