@@ -129,6 +129,18 @@ def test_table_output_mentions_shapes(write_project: WriteProject) -> None:
     assert "[11, 16)" in out and "2011..2015" in out
 
 
+def test_a_layout_train_would_refuse_is_shown_with_a_note_saying_so(write_project: WriteProject) -> None:
+    cfg = write_project(evaluate={"horizon": 9})  # 40 rows, the test part [32, 40): 8 rows
+    res = invoke("window-preview", cfg, "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["series"][0]["test"] == [32, 40]  # shown as it is
+    said = " ".join(res.stderr.split())
+    assert "seqcast train would stop here: evaluate.horizon: the test part of" in said, said
+    assert "is shorter than evaluate.horizon=9 in every series (the longest has 8 rows)" in said
+    fine = invoke("window-preview", write_project(evaluate={"horizon": 8}), "--json")
+    assert fine.exit_code == 0 and "would stop" not in fine.stderr, fine.stderr
+
+
 def test_json_lookback_follows_the_spec(write_project: WriteProject) -> None:
     doc = preview_json(write_project(), "--limit", 100)
     assert doc["mode"] == "lookback"

@@ -171,7 +171,7 @@ def window_preview(
     from seqcast.config import load_config
     from seqcast.layout import plan
     from seqcast.plot import plot_preview
-    from seqcast.preview import preview_doc
+    from seqcast.preview import preview_doc, train_refusals
 
     def go() -> None:
         cfg = load_config(config, overrides or [])
@@ -185,7 +185,7 @@ def window_preview(
         if plot is not None:  # first: a plot that cannot be written fails the command before anything is printed
             with files.together():  # an interrupt after it names it
                 plot_preview(p, str(plot), limit=None)
-        for note in p.ds.notes:  # stderr, with --json too
+        for note in [*p.ds.notes, *train_refusals(p)]:  # stderr, with --json too
             console.note(note)
         if as_json:
             write_stdout(json.dumps(doc) + "\n")

@@ -7,7 +7,8 @@ from typing import Any
 from seqcast import timeaxis
 from seqcast.config import Resample
 from seqcast.data import Dataset
-from seqcast.layout import Plan, first_row, refit_rows, state_shapes
+from seqcast.errors import SeqcastError
+from seqcast.layout import Plan, check_backtest, first_row, refit_rows, state_shapes
 from seqcast.prepare import new_series_ok
 from seqcast.resample import hows_for
 from seqcast.transforms import auto_candidates
@@ -167,3 +168,13 @@ def resample_doc(spec: Resample, ds: Dataset, missing: str) -> dict[str, Any]:
         "empty": sum(c["empty"] for c in per.values()),
         "series": per,
     }
+
+
+def train_refusals(p: Plan) -> list[str]:
+    """What `seqcast train` would refuse in a layout that window-preview shows as it is (a backtest left without
+    an origin), as notes."""
+    try:
+        check_backtest(p.cfg, p.ds, p.parts)
+    except SeqcastError as exc:
+        return [f"seqcast train would stop here: {exc.render()}"]
+    return []
