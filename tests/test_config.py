@@ -169,10 +169,6 @@ def test_bad_set_overrides(cfg_file: Path, override: str, message: str) -> None:
         ("training:\n  epochs: 0\n", "training.epochs: Input should be greater than 0"),
         ("windows:\n  look_back: -2\n", "windows.look_back: Input should be greater than 0"),
         ("model:\n  units: [4, 0]\n", "model.units: every layer needs at least 1 unit"),
-        (
-            "windows:\n  horizon: 3\nmodel:\n  kind: many_to_many\n",
-            "windows.horizon: many_to_many answers the next step at every step of a window, so 3 steps per sample",
-        ),
         ("model:\n  dropout: 1.0\n", "model.dropout: Input should be less than 1"),
         ("model:\n  cell: transformer\n", "model.cell: Input should be 'lstm', 'gru' or 'simple_rnn'"),
         ("training:\n  epochs: many\n", "training.epochs: Input should be a valid integer"),

@@ -163,12 +163,6 @@ class Config(_Section):
             # once after, did not confirm it (0.754 -> 0.773, sunspots 43 % worse); kept as validation chose it
             # (bench/ACCURACY.md)
             self.model.kind = "many_to_many"
-        if self.model.kind == "many_to_many" and self.windows.horizon > 1:  # one step per time step: never read
-            raise _KeyedError("windows.horizon", (
-                f"many_to_many answers the next step at every step of a window, so {self.windows.horizon} steps per "
-                "sample would be ignored; leave it at 1, or take model.kind many_to_one or encoder_decoder for "
-                "several steps at once"
-            ))  # fmt: skip
         if "look_back" not in self.windows.model_fields_set and self.evaluate.season > 1:
             # seasonal data: one whole season and the step before it, at least 12 steps (bench/ACCURACY.md)
             self.windows.look_back = max(12, self.evaluate.season + 1)
