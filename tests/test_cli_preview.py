@@ -133,7 +133,9 @@ def test_a_layout_train_would_refuse_is_shown_with_a_note_saying_so(write_projec
     cfg = write_project(evaluate={"horizon": 9})  # 40 rows, the test part [32, 40): 8 rows
     res = invoke("window-preview", cfg, "--json")
     assert res.exit_code == 0, res.output
-    assert json.loads(res.stdout)["series"][0]["test"] == [32, 40]  # shown as it is
+    doc = json.loads(res.stdout)
+    assert doc["series"][0]["test"] == [32, 40]  # shown as it is, and said in the document's notes too
+    assert [n for n in doc["notes"] if n.startswith("seqcast train would stop here: evaluate.horizon:")]
     said = " ".join(res.stderr.split())
     assert "seqcast train would stop here: evaluate.horizon: the test part of" in said, said
     assert "is shorter than evaluate.horizon=9 in every series (the longest has 8 rows)" in said

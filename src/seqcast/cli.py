@@ -182,10 +182,11 @@ def window_preview(
         with console.busy(f"reading {Path(cfg.data.path).name}"):  # seconds for millions of rows
             p = plan(cfg)
         doc = preview_doc(p, limit=rows)
+        doc["notes"] = [*doc["notes"], *train_refusals(p)]  # what train would refuse here, with the data's notes
         if plot is not None:  # first: a plot that cannot be written fails the command before anything is printed
             with files.together():  # an interrupt after it names it
                 plot_preview(p, str(plot), limit=None)
-        for note in [*p.ds.notes, *train_refusals(p)]:  # stderr, with --json too
+        for note in doc["notes"]:  # stderr, with --json too
             console.note(note)
         if as_json:
             write_stdout(json.dumps(doc) + "\n")
