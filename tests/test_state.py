@@ -259,6 +259,11 @@ def test_a_hole_among_rows_already_known_does_not_stop_an_update(tmp_path: Path)
     said = " ".join(res.output.split())
     assert res.exit_code == 1 and "1 missing row(s), or rows with missing values," in said, said
     assert "first 2047" in said, said
+    (tmp_path / "new.csv").write_text("s,year,y\nP,2046,\n")  # the one new row of P, its value missing
+    res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "new.csv")])
+    said = " ".join(res.output.split())
+    assert res.exit_code == 1 and "['y']" in said and "line(s) [2]" in said, said
+    assert "after dropping" not in said, said  # data.missing: error drops nothing
     assert snapshot(run) == kept
 
 

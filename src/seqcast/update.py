@@ -42,10 +42,13 @@ def new_rows(
     holes = "missing timestamp(s)"
     try:
         ds = read_like_run(run, path, "the new rows", "have")
-    except MissingValues:  # data.missing: error. A hole among the rows already known is no fault (they are skipped)
+    except MissingValues as strict:  # data.missing: error. A hole among the rows already known is no fault (skipped)
         if str(st["time_kind"]) == "none":  # no time column: every row is new
             raise
-        ds = read_like_run(run, path, "the new rows", "have", missing="drop")  # a row with a missing value left out:
+        try:  # a row with a missing value left out:
+            ds = read_like_run(run, path, "the new rows", "have", missing="drop")
+        except DataError:  # nothing left of a series once those rows are out: the first read's message names them
+            raise strict from None
         holes = "missing row(s), or rows with missing values,"  # a hole among the new rows is refused below
         known = {n: st["last_time"][i] for n, i in index.items()}  # each series' last known timestamp
         if not any(s.name in known and (s.times <= known[s.name]).any() for s in ds.series):
