@@ -461,6 +461,19 @@ CASES = [
         ("has 28 training rows", "not enough for one input row and its 30 target row(s)", "windows.horizon"),
     ),
     Case(
+        "stateful series whose training rows the transform uses up",
+        lambda c: preview(
+            c.project(
+                data={"transform": "seasonal"},
+                windows={"mode": "stateful", "num_steps": 4, "streams": 1},
+                model={"kind": "many_to_many"},
+                evaluate={"season": 28},
+            )
+        ),
+        1,
+        ("has 28 training rows and data.transform uses up the first 28", "needs 2 more", "data.transform that uses"),
+    ),
+    Case(
         "unknown config key",
         lambda c: preview(c.project(windows={"look_bak": 5})),
         2,

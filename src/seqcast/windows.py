@@ -316,11 +316,15 @@ def stream_layout(
     if short or not usable:
         i = short[0] if short else 0
         who = repr(names[i]) if names and names[i] else "the series"
-        got = ends[i] - firsts[i] if usable else 0
+        got, lost = (ends[i], max(firsts[i], 0)) if usable else (0, 0)
+        used = f" and data.transform uses up the first {lost}" if lost else ""
         raise DataError(
-            f"{who} has {got} training rows: not enough for one input row and its "
-            f"{'next-step target' if many_to_many else f'{horizon} target row(s)'} (needs {extra + 1})",
-            hint="give the training part more rows, or lower windows.horizon",
+            f"{who} has {got} training rows{used}: not enough for one input row and its "
+            f"{'next-step target' if many_to_many else f'{horizon} target row(s)'} (needs {extra + 1}"
+            f"{' more' if lost else ''})",
+            hint="give the training part more rows (data.split)"
+            + (", or choose a data.transform that uses fewer rows (none, difference)" if lost else "")
+            + ("" if many_to_many else ", or lower windows.horizon"),
         )
     round_ = streams * num_steps
     chunks = -(-max(usable) // round_)
