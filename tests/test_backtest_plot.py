@@ -164,3 +164,24 @@ def test_forecast_plot_shades_the_bounds_the_table_holds(
         assert table[f"y_lo_{level}"].tolist() == pytest.approx(lo.reshape(-1).tolist(), rel=1e-12)
         assert table[f"y_hi_{level}"].tolist() == pytest.approx(hi.reshape(-1).tolist(), rel=1e-12)
     assert (drawn[95][0] <= drawn[80][0]).all() and (drawn[80][1] <= drawn[95][1]).all()
+
+
+def test_a_series_whose_test_part_is_shorter_than_the_horizon_is_named_as_left_out(
+    write_project: WriteProject, index_csv: Callable[..., str], tmp_path: Path
+) -> None:
+    """A (60 rows) has a test part of 12 rows and B (30) one of 6: at horizon 8 only A is scored, and train and
+    evaluate say so; at evaluate --horizon 4 both are, and nothing is said."""
+    long, short = index_csv(60, ["A"]), index_csv(30, ["B"]).split("\n", 1)[1]
+    cfg = write_project(long + short, data={"series_column": "s"}, evaluate={"horizon": 8}, training={"epochs": 1})
+    res = CliRunner().invoke(app, ["train", str(cfg), "--output-dir", str(tmp_path / "run")])
+    said = " ".join(res.output.split())
+    assert res.exit_code == 0, res.output
+    assert "1 series left out of the backtest's scores" in said and "evaluate.horizon=8" in said, said
+    assert "so no origin fits in it: 'B' (6 rows)" in said and "'A' (" not in said, said  # B alone
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["origins"] == 1  # A's one origin of 8
+    res = CliRunner().invoke(app, ["evaluate", "--run", str(tmp_path / "run"), "--horizon", "7", "--json"])
+    said = " ".join(res.output.split())
+    assert res.exit_code == 0 and "left out of the backtest's scores" in said and "--horizon=7" in said, said
+    res = CliRunner().invoke(app, ["evaluate", "--run", str(tmp_path / "run"), "--horizon", "4", "--json"])
+    assert res.exit_code == 0 and "left out" not in res.output, res.output
+    assert json.loads(res.stdout)["origins"] == 3 + 1  # A: 12 // 4, B: 6 // 4

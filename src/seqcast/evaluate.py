@@ -220,6 +220,22 @@ def run_dataset(run: Any) -> Any:
     return ds
 
 
+def unscored(names: list[str], values: list[np.ndarray], ends: dict[str, int], horizon: int, key: str) -> list[str]:
+    """A note naming the series whose test part (from ends[name], the validation part's end) is shorter than the
+    horizon: the backtest has no origin in them, and its scores leave them out (none: every series is scored, or
+    none is, which backtest refuses)."""
+    short = [(n, len(v) - ends[n]) for n, v in zip(names, values, strict=True) if len(v) - ends[n] < horizon]
+    if not short or len(short) == len(names):
+        return []
+    shown = ", ".join(f"{n!r} ({k} rows)" for n, k in short[:5]) + (
+        f", and {len(short) - 5} more" if len(short) > 5 else ""
+    )
+    return [
+        f"{len(short)} series left out of the backtest's scores: their test part is shorter than {key}={horizon}, "
+        f"so no origin fits in it: {shown}"
+    ]
+
+
 def backtest_run(
     run_dir: Path | Any,
     horizon: int | None = None,
@@ -373,6 +389,8 @@ def evaluate(
     keep: dict[str, Any] = {}
     data = (ds.names, [s.values for s in ds.series])
     doc = backtest_run(opened, horizon, data, breaks=[s.breaks for s in ds.series], keep=keep)
+    ends = {s["name"]: int(s["val_end"]) for s in opened.pre["series"]}
+    notes += unscored(*data, ends, doc["horizon"], "evaluate.horizon" if horizon is None else "--horizon")
     own = doc["horizon"] == opened.cfg.evaluate.horizon and not changed
     with files.together():  # the plot and metrics.json, or neither
         drawn = draw(opened, ds, keep) if draw is not None else 0

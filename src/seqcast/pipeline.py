@@ -191,7 +191,7 @@ def _train_into(
     """Train and write every run file into the staging folder `work`."""
     from seqcast import calibration, engine, intervals, state
     from seqcast import run as runs
-    from seqcast.evaluate import backtest_run, run_dataset
+    from seqcast.evaluate import backtest_run, run_dataset, unscored
     from seqcast.levels import outside_training_range
 
     cfg = prep.cfg
@@ -231,7 +231,10 @@ def _train_into(
         )
     ends = {d["name"]: d["val_end"] for d in doc["series"]}
     tests = [(s.label, s.name, s.values[ends[s.name] :]) for s in ds.series if s.name in ends]
-    for note in outside_training_range(opened, tests, "the test part's values"):
+    for note in [
+        *unscored(names, values, ends, cfg.evaluate.horizon, "evaluate.horizon"),
+        *outside_training_range(opened, tests, "the test part's values"),
+    ]:
         hooks.note(note)
     return metrics, fitted, seconds
 
