@@ -114,6 +114,29 @@ def test_scale_is_the_in_sample_seasonal_naive_mae_with_a_fallback_for_constant_
     train = np.array([[1.0, 5.0], [3.0, 5.0], [2.0, 5.0], [6.0, 5.0]])
     np.testing.assert_allclose(intervals.scale_of(train, 1), [(2 + 1 + 4) / 3, 5.0])  # constant: mean |value|
     np.testing.assert_allclose(intervals.scale_of(np.zeros((4, 1)), 1), [1.0])
+    scale, basis = intervals.scale_basis(train, 2)
+    np.testing.assert_allclose(scale, [(1 + 3) / 2, 5.0])
+    assert basis == ["seasonal-naive MAE", "mean absolute value"]
+    scale, basis = intervals.scale_basis(train, 4)  # no row a season before another: the one-step naive MAE
+    np.testing.assert_allclose(scale, [(2 + 1 + 4) / 3, 5.0])
+    assert basis == ["naive MAE", "mean absolute value"]
+    assert intervals.scale_basis(np.zeros((4, 1)), 1)[1] == ["1"]
+
+
+def test_train_names_the_series_whose_intervals_rest_on_another_scale(
+    write_project: WriteProject, tmp_path: Path
+) -> None:
+    """A constant series beside a moving one: its intervals are scaled by its mean absolute value, and train says
+    so, naming it; calibration.json records the basis of that series alone."""
+    rows = "".join(f"{2000 + i},A,{i % 5}\n{2000 + i},B,7\n" for i in range(60))
+    cfg = write_project("year,s,y\n" + rows, data={"series_column": "s"}, training={"epochs": 1})
+    res = CliRunner().invoke(app, ["train", str(cfg), "--output-dir", str(tmp_path / "run")])
+    said = " ".join(res.output.split())
+    assert res.exit_code == 0, res.output
+    assert "the intervals of series 'B' are scaled by the mean absolute value of their training part" in said, said
+    assert "a constant training part" in said and "series 'A' are" not in said, said
+    cal = json.loads((tmp_path / "run" / "calibration.json").read_text())
+    assert cal["scale_bases"] == {"B": ["mean absolute value"]} and cal["scales"]["B"] == [7.0]
 
 
 def test_steps_pool_by_their_spreads_into_one_quantile() -> None:

@@ -14,7 +14,7 @@ from seqcast.intervals import (
     needed,
     quantiles,
     reaching_jobs,
-    scale_of,
+    scale_basis,
     scaled_errors,
     space_of,
     to_space,
@@ -43,9 +43,11 @@ def calibrate(
     bounds = [split[n] for n in names]
     cuts = breaks if breaks is not None else [None] * len(values)
     n_t = len(targets)
-    scales = np.stack(
-        [scale_of(to_space(v[:a, :n_t], space), season, b) for v, (a, _), b in zip(values, bounds, cuts, strict=True)]
-    )
+    based = [
+        scale_basis(to_space(v[:a, :n_t], space), season, b) for v, (a, _), b in zip(values, bounds, cuts, strict=True)
+    ]
+    scales = np.stack([s for s, _ in based])
+    other = {n: bases for n, (_, bases) in zip(names, based, strict=True) if set(bases) != {"seasonal-naive MAE"}}
     history = history_rows(run)
     parts = {"validation": bounds, "training": [(history, a) for a, _ in bounds]}
     limit = {"validation": MAX_ORIGINS, "training": MAX_TRAINING_ORIGINS}
@@ -57,14 +59,18 @@ def calibrate(
             kept = clear_of_gaps(jobs[part], breaks, history, steps, [b for _, b in rows])
             skipped["origins_skipped_gaps"] += len(jobs[part]) - len(kept)
             jobs[part] = kept
-    doc: dict[str, Any] = skipped | {
-        "method": "split conformal: absolute errors scaled per series and target, pooled over the horizon steps "
-        "by each step's spread, from the validation and training parts",
-        "horizon": steps,
-        "space": space,
-        "levels": list(cfg.evaluate.intervals),
-        "scales": {n: [float(x) for x in s] for n, s in zip(names, scales, strict=True)},
-    }
+    doc: dict[str, Any] = (
+        skipped
+        | {
+            "method": "split conformal: absolute errors scaled per series and target, pooled over the horizon steps "
+            "by each step's spread, from the validation and training parts",
+            "horizon": steps,
+            "space": space,
+            "levels": list(cfg.evaluate.intervals),
+            "scales": {n: [float(x) for x in s] for n, s in zip(names, scales, strict=True)},
+        }
+        | ({"scale_bases": other} if other else {})
+    )
     if not jobs["validation"]:
         return doc | {"errors": [0] * steps, "quantiles": {}, "seasonal_naive": {}, "origins": 0}
     model, naive = zip(

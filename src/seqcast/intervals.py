@@ -8,8 +8,8 @@ truth lies inside the validation part, so every step gets one error per validati
 the training part (from the first row the model can forecast from, at most 256 origins per series evenly
 spread: calibration.MAX_TRAINING_ORIGINS; each error where its truth lies in the training part), and the two
 pools are joined. Errors are taken per horizon step and target, divided by
-their series' scale (the in-sample seasonal-naive MAE of the training part, MASE's scale) so that series of
-different sizes pool.
+their series' scale (the in-sample seasonal-naive MAE of the training part, MASE's scale, or where that is 0
+or undefined scale_basis's fallback) so that series of different sizes pool.
 
 Why the training part too: the validation part is short (10 % of a series by default, one to six origins on
 most yearly and quarterly series), and a calm stretch there gave intervals that the next, longer part of the
@@ -100,13 +100,54 @@ def mase_scale(y: np.ndarray, season: int, breaks: np.ndarray | None = None) -> 
     return np.where(scale > 0, scale, np.nan)
 
 
+SCALE_BASES = ("seasonal-naive MAE", "naive MAE", "mean absolute value", "1")
+
+
+def scale_basis(train: np.ndarray, season: int, breaks: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
+    """A series' error scale per target for the intervals (targets,) and what each rests on (SCALE_BASES): the
+    mase_scale of its training part; where that is 0 or undefined (a training part no longer than the season) the
+    naive (one-step) MAE; where that is too (a constant part) the mean absolute value; else 1."""
+    out = np.full(train.shape[1], np.nan)
+    basis = [SCALE_BASES[-1]] * train.shape[1]
+    candidates = [mase_scale(train, season, breaks), mase_scale(train, 1, breaks)]
+    candidates.append(np.nanmean(np.abs(train), axis=0) if len(train) else np.full(train.shape[1], np.nan))
+    for name, values in zip(SCALE_BASES, candidates, strict=False):
+        take = ~(np.isfinite(out) & (out > 0)) & np.isfinite(values) & (values > 0)
+        out = np.where(take, values, out)
+        basis = [name if k else b for k, b in zip(take, basis, strict=True)]
+    return np.where(np.isfinite(out) & (out > 0), out, 1.0), basis
+
+
 def scale_of(train: np.ndarray, season: int, breaks: np.ndarray | None = None) -> np.ndarray:
-    """A series' error scale per target for the intervals (targets,): mase_scale of its training part, or where
-    that is 0 or undefined (a constant or too short history) the mean absolute value, or 1."""
-    out = mase_scale(train, season, breaks)
-    fallback = np.nanmean(np.abs(train), axis=0) if len(train) else np.ones(train.shape[1])
-    out = np.where(np.isfinite(out) & (out > 0), out, fallback)
-    return np.where(np.isfinite(out) & (out > 0), out, 1.0)
+    """A series' error scale per target for the intervals (targets,): scale_basis's scale."""
+    return scale_basis(train, season, breaks)[0]
+
+
+def train_notes(doc: dict[str, Any], levels: list[int], targets: list[str]) -> list[str]:
+    """What `train` says of its calibration.json: each level it cannot give, and each basis other than the
+    seasonal-naive MAE that `scale_bases` records (those series' intervals rest on another scale)."""
+    notes = [
+        f"no {level} % interval: {why}; forecast --interval {level} will refuse it (data.split.val)"
+        for level in levels
+        if (why := refused(doc, level))
+    ]
+    by_basis: dict[str, list[str]] = {}
+    for name, bases in doc.get("scale_bases", {}).items():
+        for target, basis in zip(targets, bases, strict=True):
+            who = f"series {name!r}" if name else "the series"
+            if basis != SCALE_BASES[0]:
+                by_basis.setdefault(basis, []).append(who if len(targets) == 1 else f"{who} ({target})")
+    reason = {
+        "naive MAE": "no seasonal-naive error to scale by (a training part no longer than evaluate.season, or one "
+        "that repeats it exactly)",
+        "mean absolute value": "a constant training part, so these intervals are wide",
+        "1": "a training part constant at 0",
+    }
+    return notes + [
+        f"the intervals of {', '.join(who[:5])}{f' and {len(who) - 5} more' if len(who) > 5 else ''} are scaled "
+        f"by {'the ' + basis + ' of their training part' if basis != '1' else '1'}: {reason[basis]}"
+        for basis, who in by_basis.items()
+    ]
 
 
 def reaching_jobs(

@@ -217,10 +217,8 @@ def _train_into(
             opened, horizon=cfg.evaluate.horizon, data=data, calibration=calibrated, breaks=breaks, judged=judged
         )
     files.write_json(work / "calibration.json", calibrated)
-    for level in cfg.evaluate.intervals:
-        why = intervals.refused(calibrated, level)
-        if why:
-            hooks.note(f"no {level} % interval: {why}; forecast --interval {level} will refuse it (data.split.val)")
+    for note in intervals.train_notes(calibrated, cfg.evaluate.intervals, doc["targets"]):
+        hooks.note(note)
     files.write_json(work / "metrics.json", metrics)
     val = metrics.get("validation") or {}
     if val and val["model"] > val["seasonal_naive"]:  # the safety net: say it plainly
