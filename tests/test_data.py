@@ -272,6 +272,18 @@ def test_irregular_timestamps(tmp_path: Path) -> None:
     assert "irregular timestamps: 2024-01-01 06:30 does not fall on the series' step of h" in text
 
 
+@pytest.mark.parametrize(("months", "alias"), [(1, "MS"), (3, "QS"), (12, "YS")])
+def test_rows_on_one_day_of_their_months_are_named_monthly_with_the_resample_that_dates_them(
+    tmp_path: Path, months: int, alias: str
+) -> None:
+    """A month, quarter or year apart on the 15th: not a fixed step in days, and a month's step is on its first or
+    last day; the message says so, and the hint's resample is the one for the rows' period."""
+    times = [str(np.datetime64("2020-01", "M") + months * k) + "-15" for k in range(30)]
+    text = data_error(tmp_path, csv_of(times, list(range(30))), time_column="t")
+    assert "irregular timestamps: the rows fall on day 15 of their months" in text, text
+    assert f"{{freq: {alias}, how: last}}" in text, text
+
+
 # ---------------------------------------------------------------- series
 
 

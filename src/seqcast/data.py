@@ -327,12 +327,8 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
         if full is not None and not (len(full) == len(t) and np.array_equal(full, t)):
             off = np.setdiff1d(t, full)
             if len(off):
-                raise DataError(
-                    f"irregular timestamps{label}: {timeaxis.fmt(off[0], kind)} does not fall on the "
-                    f"series' step of {freq.alias if freq else '?'} from {timeaxis.fmt(t[0], kind)}",
-                    where=source,
-                    hint="set data.resample (for example {freq: 1h, how: mean}) to bin the rows onto a regular grid",
-                )
+                what, hint = timeaxis.off_grid(t, kind, freq, off[0])
+                raise DataError(f"irregular timestamps{label}: {what}", where=source, hint=hint)
             missing = np.setdiff1d(full, t)
             shown = ", ".join(timeaxis.fmt(m, kind) for m in missing[:3])
             if cfg.missing == "error":

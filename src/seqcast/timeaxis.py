@@ -297,6 +297,26 @@ def _month_parts(times: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     return months.astype(np.int64), day, is_end, tod
 
 
+def off_grid(times: np.ndarray, kind: TimeKind, freq: Freq | None, off: object) -> tuple[str, str]:
+    """(what, hint) of the irregular-timestamps error for rows `times` that `off` falls off freq's grid of: rows a
+    calendar month or more apart on one day of the month other than the first or last (the 15th) are monthly, and
+    the months' steps sit on month starts or ends, which a resample to MS gives."""
+    step = freq.alias if freq else "?"
+    what = f"{fmt(off, kind)} does not fall on the series' step of {step} from {fmt(times[0], kind)}"
+    hint = "set data.resample (for example {freq: 1h, how: mean}) to bin the rows onto a regular grid"
+    if kind == "datetime" and len(times) > 1:
+        months, day, is_end, tod = _month_parts(times)
+        if (tod == 0).all() and len(set(day.tolist())) == 1 and not is_end.any() and (np.diff(months) >= 1).all():
+            every = int(Counter(np.diff(months).tolist()).most_common(1)[0][0])
+            alias, period = {3: ("QS", "quarter"), 12: ("YS", "year")}.get(every, ("MS", "month"))
+            what = (
+                f"the rows fall on day {int(day[0]) + 1} of their months, and a monthly step is on the first or the "
+                "last day of a month"
+            )
+            hint = f"set data.resample: {{freq: {alias}, how: last}} to date each row on the first day of its {period}"
+    return what, hint
+
+
 def infer_freq(times: np.ndarray, kind: TimeKind, prefer: Freq | None = None) -> Freq | None:
     """The most common step between rows; calendar months when days differ but dates sit on month starts/ends.
 
