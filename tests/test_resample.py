@@ -341,3 +341,25 @@ def test_set_fills_in_a_null_resample(tmp_path: Path) -> None:
     path = project(tmp_path, {"resample": None})
     cfg = load_config(path, ["data.resample.freq=15min", "data.resample.how={x: sum}"])
     assert cfg.data.resample is not None and (cfg.data.resample.freq, cfg.data.resample.how) == ("15min", {"x": "sum"})
+
+
+@pytest.mark.parametrize("how", ["sum", "mean"])
+def test_a_partial_first_or_last_period_of_a_sum_is_named(tmp_path: Path, how: str) -> None:
+    """Daily events from 2024-01-20 to 2024-05-10 binned by month: January (12 days) and May (10) are partial
+    periods, against 29-31 days in the others; a sum over them is not the month's total, and the note says so
+    (a mean is left alone)."""
+    days = np.arange(np.datetime64("2024-01-20"), np.datetime64("2024-05-11"))
+    path = tmp_path / "d.csv"
+    path.write_text("time,y\n" + "".join(f"{d},1\n" for d in days))
+    ds = load_dataset(data_cfg(path, resample={"freq": "MS", "how": how}))
+    assert ds.series[0].values[:, 0].tolist() == ([12.0, 29.0, 31.0, 30.0, 10.0] if how == "sum" else [1.0] * 5)
+    note = next(n for n in ds.notes if n.startswith("resampled"))
+    if how == "mean":
+        assert "partial" not in note, note
+        return
+    assert "the first bin holds 12 event(s) against 29 in the median bin: a partial period" in note, note
+    assert "the last bin holds 10 event(s) against 29 in the median bin" in note, note
+    assert "`update` skips new events of a bin already read" in note, note
+    assert ds.resampled[""] == {
+        "events": 112, "bins": 5, "empty": 0, "first_events": 12, "last_events": 10, "median_events": 29
+    }  # fmt: skip

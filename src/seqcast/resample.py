@@ -109,7 +109,20 @@ def note(name: str, stats: dict[str, int], spec: Resample, columns: list[str]) -
     how = describe(hows_for(spec.how, columns), columns)
     text = f"resampled {'series ' + repr(name) if name else 'the series'}: {stats['events']:,} events -> "
     text += f"{stats['bins']:,} rows at {spec.freq} ({how})"
-    return text + (f"; {stats['empty']:,} empty bin(s) left to data.missing" if stats["empty"] else "")
+    text += f"; {stats['empty']:,} empty bin(s) left to data.missing" if stats["empty"] else ""
+    if "sum" in hows_for(spec.how, columns):  # a sum over part of a period is not that period's total
+        ends = [(e, stats[f"{e}_events"]) for e in ("first", "last") if stats.get(f"{e}_events")]
+        for end, got in ends:
+            text += (
+                f"; the {end} bin holds {got:,} event(s) against {stats['median_events']:,} in the median bin: "
+                "a partial period, whose sum is not the period's total (leave its events out of the file"
+                + (
+                    ", or train once the period is over: `update` skips new events of a bin already read)"
+                    if end == "last"
+                    else ")"
+                )
+            )
+    return text
 
 
 def apply(
@@ -143,4 +156,10 @@ def apply(
             f"{timeaxis.fmt(b.times[-1], kind)} span {span:,} bins, of which only {len(b.times):,} hold any",
             hint="choose a larger data.resample.freq",
         )
-    return b, {"events": len(times), "bins": len(b.times), "empty": span - len(b.times)}
+    stats = {"events": len(times), "bins": len(b.times), "empty": span - len(b.times)}
+    if len(b.events) >= 3:  # a first or last bin with under half the median bin's events: a partial period
+        median = int(np.median(b.events))
+        short = {f"{end}_events": int(got) for end, got in (("first", b.events[0]), ("last", b.events[-1]))}
+        short = {k: v for k, v in short.items() if 2 * v < median}
+        stats |= short | ({"median_events": median} if short else {})
+    return b, stats
