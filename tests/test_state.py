@@ -315,6 +315,7 @@ def snapshot(run: Path) -> dict[str, bytes]:
         ("another frequency", "s,year,y\nP,2042,1\nP,2044,2\nP,2046,3\n", ("step of 2", "step of 1")),
         ("a gap with missing: error", "s,year,y\nP,2043,1\n", ("series 'P'", "missing timestamp", "2040")),
         ("a new row off the grid", "s,year,y\nP,2040.5,1\n", ("new.csv",)),
+        ("past float32", "s,year,y\nP,2040,1e308\n", ("new.csv", "series 'P'", "1e+308", "not finite", "kept as")),
     ],
 )
 def test_bad_new_rows_are_named_and_change_nothing(
@@ -326,7 +327,32 @@ def test_bad_new_rows_are_named_and_change_nothing(
     res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "new.csv")])
     assert res.exit_code == 1, (name, res.output)
     assert all(w in res.output for w in words), (name, res.output)
+    assert "Warning" not in res.output, res.output  # numpy's overflow warnings stay out of the message
     assert snapshot(run) == before
+
+
+@pytest.mark.parametrize("mode", ["lookback", "stateful"])
+def test_a_target_the_log_cannot_read_is_refused_by_update_and_the_state_kept(tmp_path: Path, mode: str) -> None:
+    """A 0 among the new rows of a log run: refused naming the series, column, value and time (it was taken, and
+    every later forecast and update then refused the state as not finite)."""
+    frame = index_frame(40)
+    frame["y"] += 1.0
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump({
+        "data": {"path": "data.csv", "time_column": "year", "series_column": "s", "targets": ["y"], "transform": "log"},
+        "windows": {"mode": mode, "look_back": 4, "num_steps": 5, "streams": 2}, "model": {"units": [3], "ensemble": 1},
+        "training": {"epochs": 1},
+    }))  # fmt: skip
+    run = train_run(load_config(tmp_path / "cfg.yaml"), output_dir=tmp_path / "run").run_dir
+    (tmp_path / "new.csv").write_text("s,year,y\nP,2040,41\nP,2041,0\nQ,2040,41\n")
+    before = snapshot(run)
+    res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "new.csv")])
+    said = " ".join(res.output.split())
+    assert res.exit_code == 1 and "new.csv" in said, said
+    assert "series 'P': y is 0 at 2041, which the run's transform (log) cannot read; the state is kept" in said, said
+    assert snapshot(run) == before
+    ok = CliRunner().invoke(app, ["forecast", "--run", str(run), "--steps", "2", "--output", str(tmp_path / "f.csv")])
+    assert ok.exit_code == 0, ok.output
 
 
 def test_the_state_and_its_log_line_are_written_together(tmp_path: Path) -> None:

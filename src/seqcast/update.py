@@ -137,7 +137,10 @@ def update(run_dir: Path | None, data: Path) -> dict[str, Any]:
     with rundir.lock(run.path, "update"):
         st = state.load(run)
         new, counts, notes = new_rows(run, st, data)
-        after = state.advance(run, st, new) if new else st
+        _refuse_unreadable(run, st, new, data)
+        with np.errstate(over="ignore", invalid="ignore"):  # a value past float32's range: refused just below
+            after = state.advance(run, st, new) if new else st
+        _refuse_unreadable(run, st, new, data, after)
         names = st["series"].tolist()
         kind: TimeKind = str(st["time_kind"])  # type: ignore[assignment]
         for name, c in counts.items():
@@ -154,6 +157,35 @@ def update(run_dir: Path | None, data: Path) -> dict[str, Any]:
                 state.save(run.path / state.FILE, after)
             _log(run.path / LOG, doc)
     return doc
+
+
+def _refuse_unreadable(
+    run: Any, st: state.State, new: dict[int, tuple[np.ndarray, np.ndarray]], path: Path, after: Any = None
+) -> None:
+    """Refuse, naming the series, column and time, new rows that the run cannot read: a target of 0 or below under a
+    log transform, or (with `after`, the advanced state) values that leave the state not finite (past float32's
+    range in the model's units), which state.load would refuse from then on: the state is kept as it was."""
+    names, n_t = st["series"].tolist(), run.n_targets
+    kind: TimeKind = str(st["time_kind"])  # type: ignore[assignment]
+    for i, (times, values) in new.items():
+        bad = np.argwhere(values[:, :n_t] <= 0) if after is None and run.steps.log else np.empty((0, 2), int)
+        checked = [k for k in after if k in ("tail_units", "answer") or k.startswith("layer")] if after else []
+        broken = [k for k in checked if not np.isfinite(after[k][i]).all()]
+        if not len(bad) and not broken:
+            continue
+        who = f"series {names[i]!r}" if names[i] else "the series"
+        if len(bad):
+            row, col = bad[0]
+            what = (f"{run.pre['targets'][col]} is {values[row, col]:g} at {timeaxis.fmt(times[row], kind)}, which "
+                    "the run's transform (log) cannot read")  # fmt: skip
+        else:
+            top = float(np.abs(values).max())
+            what = f"its new rows (values up to {top:g}) leave the model's inputs or states not finite ({broken[0]})"
+        raise DataError(
+            f"{who}: {what}; the state is kept as it was",
+            where=str(path),
+            hint="correct those rows; values far beyond the training data's need a new run (seqcast train)",
+        )
 
 
 def _log(path: Path, doc: dict[str, Any]) -> None:
