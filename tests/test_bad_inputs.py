@@ -313,6 +313,12 @@ def _output_over_the_future_file(c: Ctx) -> list[object]:
     return ["forecast", "--run", c.run(), "--steps", 2, "--future", fut, "--output", fut]
 
 
+def _output_over_a_config(c: Ctx) -> list[object]:
+    fut = future_csv(c.tmp / "future.csv", ["2022-02-10", "2022-02-11"])
+    (c.tmp / "mine.yaml").write_text("data: {path: data.csv}\n")  # the user's config, beside the run
+    return ["forecast", "--run", c.run(), "--steps", 2, "--future", fut, "--output", c.tmp / "mine.yaml"]
+
+
 def _plot_over_the_training_data(c: Ctx) -> list[object]:
     fut = future_csv(c.tmp / "future.csv", ["2022-02-10", "2022-02-11"])
     data = yaml.safe_load((c.run() / "config.yaml").read_text())["data"]["path"]
@@ -658,6 +664,12 @@ CASES = [
         ("--plot", "also the file of --output"),
     ),
     Case("forecast --output over --future", _output_over_the_future_file, 2, ("--output", "is the --future file")),
+    Case(
+        "forecast --output over a config",
+        _output_over_a_config,
+        2,
+        ("--output", "mine.yaml exists, and a .yaml file is no forecast table", "mine.csv"),
+    ),
     Case("forecast --plot over the data", _plot_over_the_training_data, 2, ("--plot", "the training data")),
     Case(
         "window-preview --plot over the config",
@@ -1888,6 +1900,9 @@ def test_an_output_naming_a_protected_file_by_another_path_is_refused(
         with pytest.raises(ConfigError, match="is the --data file"):
             files.check_output(Path(output), "--output", {"the --data file": Path(given)})
     files.check_output(Path("other.csv"), "--output", {"the --data file": Path("new.csv")})
+    for table in ("old.csv", "old", "old.TXT"):  # an earlier forecast's file is replaced, as users expect
+        (tmp_path / table).write_text("x\n")
+        files.check_output(Path(table), "--output", {})
 
 
 @pytest.mark.parametrize(("marker", "what"), [(False, "a folder of yours"), (True, "a run directory")])

@@ -23,7 +23,7 @@ def check_output(path: Path, option: str, protected: dict[str, Path], also: dict
     (model.keras, state.npz, ...), one of `protected` ({"the data": path, ...}: a file, or anything inside a data
     folder), or the file another option writes (`also`: {"--output": path}). A file of the user's inside a run
     directory (a forecast written there before) is theirs to replace. A --plot's suffix must name a format
-    (plot_format)."""
+    (plot_format); an existing --output file is replaced only when its suffix is a table's (OUTPUT_SUFFIXES)."""
     real = Path(os.path.realpath(path))
     for option_b, other in (also or {}).items():
         if real == Path(os.path.realpath(other)):
@@ -39,8 +39,15 @@ def check_output(path: Path, option: str, protected: dict[str, Path], also: dict
             raise ConfigError(f"{path} is {what} ({owned}): writing there would replace it", where=option)
     if option == "--plot":
         plot_format(path)
+    elif real.is_file() and real.suffix.lower() not in OUTPUT_SUFFIXES:  # a config, a script: not a forecast of ours
+        raise ConfigError(
+            f"{path} exists, and a {real.suffix} file is no forecast table: the forecast would replace it",
+            where=option,
+            hint=f"name a .csv (or .parquet) file, such as {real.stem}.csv",
+        )
 
 
+OUTPUT_SUFFIXES = ("", ".csv", ".tsv", ".txt", ".parquet")  # --output files replaced without a word, when they exist
 PLOT_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf", ".jpg": "jpeg", ".jpeg": "jpeg"}
 
 
