@@ -1905,6 +1905,31 @@ def test_an_output_naming_a_protected_file_by_another_path_is_refused(
         files.check_output(Path(table), "--output", {})
 
 
+def test_a_file_of_the_users_at_runs_latest_is_left_alone_and_seqcasts_own_pointer_file_replaced(
+    tmp_path: Path,
+) -> None:
+    """Where symlinks fail, runs/latest is a one-line file naming the run: that one is replaced by the next train;
+    a file of the user's there (any other content) is not (it was, without a word)."""
+    from seqcast.rundir import MARKER, point_latest
+
+    new, old = tmp_path / "runs" / "new", tmp_path / "runs" / "old"
+    for run in (new, old):
+        run.mkdir(parents=True)
+        (run / MARKER).write_text("a run seqcast wrote\n")
+    latest = tmp_path / "runs" / "latest"
+    latest.write_text("user file\n")
+    before = snapshot(tmp_path)
+    assert point_latest(new, base=tmp_path) == (
+        f"{latest} is a file of yours, so it was left alone: pass --run {new} to use this run"
+    )
+    assert snapshot(tmp_path) == before
+    for pointer in (f"{old}\n", f"{tmp_path / 'removed'}\n"):  # seqcast's own pointer, to a run or a removed one
+        latest.write_text(pointer)
+        assert point_latest(new, base=tmp_path) is None
+        assert latest.is_symlink() and latest.resolve() == new.resolve()
+        latest.unlink()
+
+
 @pytest.mark.parametrize(("marker", "what"), [(False, "a folder of yours"), (True, "a run directory")])
 def test_a_real_runs_latest_folder_is_left_alone_and_named_for_what_it_is(
     tmp_path: Path, marker: bool, what: str

@@ -338,14 +338,27 @@ def point_latest(target: Path, base: Path | None = None) -> str | None:
             tmp.symlink_to(rel, target_is_directory=True)
         except OSError:  # no symlinks here: a one-line text file names the run
             tmp.write_text(str(target.resolve()) + "\n")
-        if latest.is_dir() and not latest.is_symlink():
+        ours = latest.is_symlink() or not latest.exists() or (latest.is_file() and _names_a_run(latest))
+        if not ours:  # a folder, or a file that is not the one-line pointer written above
             tmp.unlink()
             what = "a run directory (--output-dir runs/latest)" if is_run(latest) else "a folder of yours"
+            what = what if latest.is_dir() else "a file of yours"
             return f"{latest} is {what}, so it was left alone: pass --run {target} to use this run"
         os.replace(tmp, latest)
     except OSError as exc:
         return f"could not point {latest} at the new run ({exc.strerror or exc}): pass --run {target} to use it"
     return None
+
+
+def _names_a_run(path: Path) -> bool:
+    """Is `path` the one-line text file point_latest writes where there are no symlinks: a run directory's path?"""
+    try:
+        text = path.read_bytes()[:4097].decode()
+    except (OSError, UnicodeDecodeError):
+        return False
+    named = Path(text.strip())
+    one_path = len(text) <= 4096 and text.count("\n") <= 1 and named.is_absolute()
+    return one_path and (is_run(named) or not named.exists())  # a run, or one removed since
 
 
 def resolve_run(run: Path | None) -> Path:
