@@ -1111,7 +1111,7 @@ HOSTILE = [
         "stateful difference run, forecast --data with one row per series",
         _one_row_history,
         1,
-        ("series 'A' has 1 rows before the forecast origin", "needs at least 2", "difference"),
+        ("one.csv", "series 'A' has 1 rows before the forecast origin", "needs at least 2", "difference"),
     ),
 ]
 CASES += HOSTILE

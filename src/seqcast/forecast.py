@@ -396,7 +396,10 @@ def forecast(
     if saved is not None:  # from the state kept in the run: no history read
         pred = forecast_from_state(run, saved, steps, fut)
     else:
-        pred = forecast_histories(run, [s.values for s in ds.series], ds.names, steps, fut)
+        try:
+            pred = forecast_histories(run, [s.values for s in ds.series], ds.names, steps, fut)
+        except DataError as exc:  # a series too short, or values the transform cannot read: in this file
+            raise DataError(exc.message, where=exc.where or str(data or run.cfg.data.path), hint=exc.hint) from None
     bands = forecast_bands(run, ds.names, pred, levels, ds) if levels else {}
     return Forecast(forecast_frame(run, ds, times, pred, bands), ds, pred, bands)
 
