@@ -185,3 +185,32 @@ def test_a_series_whose_test_part_is_shorter_than_the_horizon_is_named_as_left_o
     res = CliRunner().invoke(app, ["evaluate", "--run", str(tmp_path / "run"), "--horizon", "4", "--json"])
     assert res.exit_code == 0 and "left out" not in res.output, res.output
     assert json.loads(res.stdout)["origins"] == 3 + 1  # A: 12 // 4, B: 6 // 4
+
+
+def test_evaluate_places_the_test_part_by_the_first_timestamp_trained_when_rows_were_added_before_it(
+    write_project: WriteProject, index_csv: Callable[..., str], tmp_path: Path
+) -> None:
+    """Ten earlier rows put before every series of the data file: evaluate scores the same test part as train did
+    (it scored rows the model trained on, by the stored row positions), and says so; a file that lost a series'
+    first trained row is refused, naming the series, and metrics.json is kept."""
+    cfg = write_project(index_csv(50, ["A", "B"]), data={"series_column": "s"}, evaluate={"horizon": 2})
+    run = tmp_path / "run"
+    assert CliRunner().invoke(app, ["train", str(cfg), "--output-dir", str(run)]).exit_code == 0
+    trained = json.loads((run / "metrics.json").read_text())
+    earlier = "".join(f"{1990 + i},{s},{i - 10}\n" for s in "AB" for i in range(10))
+    (tmp_path / "data.csv").write_text(index_csv(50, ["A", "B"]) + earlier)
+    res = CliRunner().invoke(app, ["evaluate", "--run", str(run), "--json"])
+    said = " ".join(res.output.split())
+    assert res.exit_code == 0, res.output
+    assert "has changed since the run was trained" in said and "are left out" in said, said
+    assert "series 'A': 10, series 'B': 10 rows" in said, said
+    doc = json.loads(res.stdout)
+    assert doc["origins"] == trained["origins"]
+    for method in ("model", "naive", "seasonal_naive"):
+        assert doc[method] == pytest.approx(trained[method], rel=1e-6), method
+    (tmp_path / "data.csv").write_text(index_csv(50, ["A", "B"]).replace("2000,A,0\n", ""))
+    kept = (run / "metrics.json").read_bytes()
+    res = CliRunner().invoke(app, ["evaluate", "--run", str(run)])
+    said = " ".join(res.output.split())
+    assert res.exit_code == 1 and "series 'A' no longer holds its first row as trained (2000)" in said, said
+    assert (run / "metrics.json").read_bytes() == kept

@@ -352,6 +352,43 @@ def data_changes(run: Any, ds: Any) -> list[str]:
     return said
 
 
+def from_first_trained(run: Any, ds: Any) -> list[str]:
+    """Cut from each series of a changed data file the rows before its first timestamp as trained (rows added at
+    its start), so that the run's split positions (preprocess.json's train_end and val_end, counted from that row)
+    fall on the rows they fell on in training, and the test part holds none the model trained on; a note says
+    what was cut. A series whose first trained timestamp is no longer in the file is refused: its split cannot be
+    placed."""
+    from seqcast import timeaxis
+    from seqcast.data import Series
+
+    if ds.time_kind == "none":  # rows are positions: nothing to place them by
+        return []
+    first = {d["name"]: d["first"] for d in run.pre["series"]}
+    cut = []
+    for j, s in enumerate(ds.series):
+        if s.name not in first or timeaxis.fmt(s.times[0], ds.time_kind) == first[s.name]:
+            continue
+        k = int(np.searchsorted(s.times, timeaxis.parse_times(np.array([first[s.name]]))[0][0].astype(s.times.dtype)))
+        if k >= len(s) or timeaxis.fmt(s.times[k], ds.time_kind) != first[s.name]:
+            raise DataError(
+                f"{s.label} no longer holds its first row as trained ({first[s.name]}), from which the run counts "
+                "its training, validation and test parts: the test part cannot be placed",
+                where=ds.source,
+                hint="evaluate a data file that holds the rows the run was trained on, or train again",
+            )
+        b = s.breaks[s.breaks > k] - k
+        ds.series[j] = Series(s.name, s.times[k:], s.values[k:], b)
+        cut.append(f"{s.label}: {k}")
+    return (
+        [
+            "rows before a series' first timestamp as trained are left out, so that its test part is the one the run "
+            f"kept apart ({', '.join(cut[:5])}{' and more' if len(cut) > 5 else ''} rows)"
+        ]
+        if cut
+        else []
+    )
+
+
 def _same(was: list[float] | None, now: list[float] | None) -> bool:
     if was is None or now is None:
         return was is None and now is None
@@ -386,6 +423,7 @@ def evaluate(
             f"the data file {opened.cfg.data.path} has changed since the run was trained ({shown}): the backtest "
             "scores it as it is now, and the run's metrics.json is kept as train wrote it"
         )
+        notes += from_first_trained(opened, ds)
     keep: dict[str, Any] = {}
     data = (ds.names, [s.values for s in ds.series])
     doc = backtest_run(opened, horizon, data, breaks=[s.breaks for s in ds.series], keep=keep)
