@@ -873,6 +873,16 @@ def stateful_difference_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "run"
 
 
+def _huge_history(c: Ctx) -> list[object]:
+    hist = c.tmp / "huge.csv"
+    rows = "".join(
+        f"2022-03-{d:02d},{s},{1e308 if (s, d) == ('B', 9) else 0.1 * d}\n" for s in "AB" for d in range(1, 10)
+    )
+    hist.write_text("time,series,y\n" + rows)
+    run = c.request.getfixturevalue("stateful_difference_run")
+    return ["forecast", "--run", run, "--data", hist, "--steps", 3]
+
+
 def _one_row_history(c: Ctx) -> list[object]:
     hist = c.tmp / "one.csv"
     hist.write_text("time,series,y\n2022-03-01,A,0.1\n2022-03-01,B,0.2\n")
@@ -1112,6 +1122,12 @@ HOSTILE = [
         _one_row_history,
         1,
         ("one.csv", "series 'A' has 1 rows before the forecast origin", "needs at least 2", "difference"),
+    ),
+    Case(
+        "forecast --data with a value past float32 once scaled",
+        _huge_history,
+        1,
+        ("huge.csv", "series 'B' has values too large for the model's float32 units once scaled"),
     ),
 ]
 CASES += HOSTILE

@@ -179,10 +179,15 @@ def forecast_origins(
     if tf.log:
         _check_positive(values, ids, lo, hi, n_t, names)
 
-    units = {
-        i: run.units(scaler, i, values[i][a:b]).astype(np.float32)
-        for i, a, b in zip(ids.tolist(), lo.tolist(), hi.tolist(), strict=True)
-    }
+    with np.errstate(over="ignore", invalid="ignore"):  # a value past float32's range: refused just below
+        units = {
+            i: run.units(scaler, i, values[i][a:b]).astype(np.float32)
+            for i, a, b in zip(ids.tolist(), lo.tolist(), hi.tolist(), strict=True)
+        }
+    huge = [names[i] for i, u in units.items() if np.isinf(u).any()]  # NaN: rows the transform leaves without units
+    if huge:
+        raise DataError(f"series {huge[0]!r} has values too large for the model's float32 units once scaled",
+                        hint="correct those rows; values far beyond the training data's need a new run")  # fmt: skip
     start = dict(zip(ids.tolist(), lo.tolist(), strict=True))  # the row of values[i] that is units[i][0]
     before = [(i, values[i][o - first : o]) for i, o in jobs]  # the rows the transform reads before each origin
     fut = _future_units(run, scaler, before, future) if future is not None and run.pre["features"] else None

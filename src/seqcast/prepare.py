@@ -367,13 +367,15 @@ def model_arrays(ds: Dataset, scaler: Scaler, transform: Transform) -> tuple[np.
             lo = max(k - transform.lost, 0)  # the rows before the block the seasonal step and difference need
             units = transform.forward(scaler.transform(i, transform.pre(s.values[lo : k + block], n_t)))
             part = flat[o + k : o + min(k + block, n)]
-            part[:] = units[k - lo :]
+            with np.errstate(over="ignore"):  # a value past float32's range is refused just below, by name
+                part[:] = units[k - lo :]
             if np.isinf(part).any():  # beyond float32, the model's dtype (3.4e38), once scaled
                 raise DataError(
                     f"{s.label} has values too large for the model's float32 units once scaled (data.scaler: "
                     f"{scaler.kind}; largest {float(np.abs(s.values[k : k + block]).max()):.3g})",
                     where=ds.source,
-                    hint="set data.scaler to standard, or express the columns in other units",
+                    hint="express the columns in other units (divide them by a power of ten)"
+                    + (", or set data.scaler to standard" if scaler.kind != "standard" else ""),
                 )
         arrays.append(flat[o : o + n])
         o += n
