@@ -315,6 +315,11 @@ def snapshot(run: Path) -> dict[str, bytes]:
         ("another frequency", "s,year,y\nP,2042,1\nP,2044,2\nP,2046,3\n", ("step of 2", "step of 1")),
         ("a gap with missing: error", "s,year,y\nP,2043,1\n", ("series 'P'", "missing timestamp", "2040")),
         ("a new row off the grid", "s,year,y\nP,2040.5,1\n", ("new.csv",)),
+        (
+            "a duplicate row",
+            "s,year,y\nP,2040,1\nP,2041,2\nP,2041,2\n",
+            ("duplicate timestamp 2041", "keep one row per"),
+        ),
         ("past float32", "s,year,y\nP,2040,1e308\n", ("new.csv", "series 'P'", "1e+308", "not finite", "kept as")),
     ],
 )

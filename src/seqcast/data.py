@@ -17,7 +17,7 @@ import numpy as np
 
 from seqcast import resample, timeaxis
 from seqcast.config import DataConfig
-from seqcast.errors import DataError, MissingColumn, MissingValues
+from seqcast.errors import DataError, DuplicateTimes, MissingColumn, MissingValues
 from seqcast.read import DECIMAL_COMMA, data_files, read_tables
 from seqcast.static import check_static
 from seqcast.timeaxis import Freq, TimeKind
@@ -314,7 +314,7 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
                 d = dup[0]
                 a, b = sorted((int(ix[d]), int(ix[d + 1])))
                 where_rows = f"lines {lines[a]} and {lines[b]}" if len(files) == 1 else f"{at(a)} and {at(b)}"
-                raise DataError(
+                raise DuplicateTimes(
                     f"duplicate timestamp {timeaxis.fmt(t[d], kind)}{label} at {where_rows}",
                     where=source,
                     hint="one row per timestamp; set data.series_column if the file holds several series, or "

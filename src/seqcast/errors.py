@@ -50,6 +50,11 @@ class MissingValues(DataError):
     command reading a file for a trained run, which cannot change the key, gives its own (history.columns_of)."""
 
 
+class DuplicateTimes(DataError):
+    """Two rows of one series at one timestamp. Its hint names data keys, for training; a command reading a file
+    for a trained run gives its own (history.columns_of)."""
+
+
 def near(column: str, have: list[str]) -> str | None:
     """'did you mean ...?' for a column named with another case or spacing, or a close spelling."""
     import difflib

@@ -13,7 +13,7 @@ import numpy as np
 
 from seqcast import timeaxis
 from seqcast.data import Dataset
-from seqcast.errors import ConfigError, DataError, MissingColumn, MissingValues, SeqcastError
+from seqcast.errors import ConfigError, DataError, DuplicateTimes, MissingColumn, MissingValues, SeqcastError
 from seqcast.prepare import new_series_ok
 from seqcast.run import Run
 from seqcast.timeaxis import Freq
@@ -33,6 +33,13 @@ def columns_of(subject: str, verb: str = "has", roles: dict[str, str] | None = N
             where=exc.where,
             hint=f"fill them in {subject}, or train the run again with data.missing: interpolate, ffill or drop "
             "(this run's config.yaml holds the setting it was trained with)",
+        ) from None
+    except DuplicateTimes as exc:
+        raise DataError(
+            exc.message,
+            where=exc.where,
+            hint=f"keep one row per timestamp in {subject}; a run trained with data.resample would bin such rows "
+            "(this run's config.yaml holds the settings it was trained with)",
         ) from None
     except MissingColumn as exc:
         key = (roles or {}).get(exc.key, exc.key)
