@@ -455,6 +455,13 @@ CASES = [
         ("windows.look_back: series ['B'] is shorter than windows.look_back + horizon", "6 rows needed", "data.csv"),
     ),
     Case(
+        "a season whose transform uses up the series",
+        lambda c: preview(c.project(data={"transform": "deseason"}, evaluate={"season": 30})),
+        2,
+        ("data.transform: the series is shorter than windows.look_back + horizon + the 60 row(s) data.transform uses "
+         "up (evaluate.season=30) (66 rows needed)", "without a seasonal step"),  # fmt: skip
+    ),
+    Case(
         "fewer rows than the split needs",
         lambda c: preview(c.project(csv_rows(*years(10)), data={"split": {"val": 1, "test": 5}})),
         1,

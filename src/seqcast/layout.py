@@ -59,11 +59,15 @@ def plan(cfg: Config, ds: Dataset | None = None) -> Plan:
             from seqcast.errors import ConfigError
 
             who = "the series" if short == [""] else f"series {short[:5]}"
+            lost = first_row(cfg)  # rows the transform (or an `auto` candidate) uses up: a season, a difference
+            season = f" (evaluate.season={cfg.evaluate.season})" if lost > 1 else ""
+            used = f" + the {lost} row(s) data.transform uses up{season}" if lost else ""
             raise ConfigError(
                 f"{who} {'is' if len(short) == 1 else 'are'} shorter than "
-                f"windows.look_back + horizon ({min_rows(cfg)} rows needed) in {ds.source}",
-                where="windows.look_back",
-                hint="lower windows.look_back or windows.horizon",
+                f"windows.look_back + horizon{used} ({min_rows(cfg)} rows needed) in {ds.source}",
+                where="data.transform" if lost > window_shape(cfg).span else "windows.look_back",
+                hint="lower windows.look_back or windows.horizon"
+                + (", or choose a data.transform without a seasonal step" if lost > 1 else ""),
             )
     parts = split_parts(ds, cfg.data, min_train=min_rows(cfg) if not cfg.stateful else 2)
     laid = lay_out(cfg, ds, parts)
