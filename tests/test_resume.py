@@ -42,11 +42,11 @@ def _weights(run: Path) -> list[np.ndarray]:
 
 
 def _interrupt_after_epoch(
-    out: Path, sig: int, epoch: int, inside: str = "", extra: tuple[str, ...] = ()
+    out: Path, sig: int, epoch: int, inside: str = "", extra: tuple[str, ...] = (), config: Path = CONFIG
 ) -> subprocess.CompletedProcess[str]:
     """Start training (with `extra` arguments), wait until the checkpoint (its folder `inside`: refit,
     training.refit's) holds `epoch` epochs, send `sig`, wait for the exit."""
-    cmd = [sys.executable, "-m", "seqcast", "train", str(CONFIG), "-q", "--output-dir", str(out), *SETTINGS, *extra]
+    cmd = [sys.executable, "-m", "seqcast", "train", str(config), "-q", "--output-dir", str(out), *SETTINGS, *extra]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     state = out.parent / f".{out.name}.checkpoint" / inside / "state.json"
     deadline = time.monotonic() + 240
@@ -190,6 +190,33 @@ def test_a_checkpoint_of_another_config_is_refused_and_kept(tmp_path: Path) -> N
         assert res.returncode == 2, res.stderr
         assert words in " ".join(res.stderr.split()), res.stderr
         assert _files(checkpoint) == before and not out.exists()  # nothing trained, the checkpoint kept
+
+
+def test_a_checkpoint_whose_data_has_changed_since_is_refused_and_kept(tmp_path: Path) -> None:
+    """One value of the data file edited between the interrupt and --resume: refused (exit 1) naming the series,
+    the checkpoint kept (it resumed on the other data without a word)."""
+    import yaml
+
+    doc = yaml.safe_load(CONFIG.read_text())
+    data = tmp_path / "tanks.csv"
+    data.write_text((CONFIG.parent / doc["data"]["path"]).read_text())
+    doc["data"]["path"] = "tanks.csv"
+    config = tmp_path / "cfg.yaml"
+    config.write_text(yaml.safe_dump(doc))
+    out = tmp_path / "part"
+    stopped = _interrupt_after_epoch(out, signal.SIGINT, epoch=1, config=config)
+    assert stopped.returncode == 130, stopped.stderr
+    checkpoint = tmp_path / ".part.checkpoint"
+    before = _files(checkpoint)
+    lines = data.read_text().splitlines()
+    lines[-1] = ",".join(lines[-1].split(",")[:-1] + ["99.5"])  # Tank D's last temperature
+    data.write_text("\n".join(lines) + "\n")
+    cmd = [sys.executable, "-m", "seqcast", "train", str(config), "-q", "--output-dir", str(out), *SETTINGS]
+    res = subprocess.run([*cmd, "--resume", str(checkpoint)], capture_output=True, text=True, timeout=300)
+    said = " ".join(res.stderr.split())
+    assert res.returncode == 1, res.stderr
+    assert "tanks.csv: the data has changed since this checkpoint was trained on it: series ['Tank D']" in said, said
+    assert _files(checkpoint) == before and not out.exists()
 
 
 def test_a_fresh_training_refuses_to_replace_an_interrupted_ones_checkpoint(tmp_path: Path) -> None:

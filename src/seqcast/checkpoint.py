@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from seqcast.config import Config
-from seqcast.errors import ConfigError
+from seqcast.errors import ConfigError, DataError
 
 
 @dataclass
@@ -49,6 +49,8 @@ def save_checkpoint(path: Path, model: Any, rows: list[dict[str, Any]], session:
     (tmp / "state.json").write_text(json.dumps(state))
     if session.best_weights is not None:
         np.savez(tmp / "best.npz", *session.best_weights)
+    if (path / DATA_STAMP).is_file():  # written before training (stamp_data): it stays with the checkpoint
+        shutil.copy2(path / DATA_STAMP, tmp / DATA_STAMP)
     old = path.parent / (path.name + ".old")
     if path.exists():
         path.rename(old)
@@ -93,11 +95,37 @@ def _refuse_other_config(saved: dict[str, Any], cfg: Config) -> None:
         )
 
 
-def check_resumable(path: Path, cfg: Config) -> None:
-    """Refuse (exit 2), before anything is trained, a checkpoint that another config wrote: one network's for an
-    ensemble or the other way round (model.ensemble), or an ensemble's whose run.json differs. One network's
-    state.json is checked when it is loaded."""
+DATA_STAMP = "data.json"  # the data a checkpoint was trained on: each series' values_sha256 (preprocess.json's)
+
+
+def stamp_data(folder: Path, series: list[dict[str, Any]]) -> None:
+    """Write into a checkpoint folder, before training, the fingerprint of the data it trains on."""
     import json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / DATA_STAMP).write_text(json.dumps({s["name"]: s.get("values_sha256") for s in series}))
+
+
+def check_resumable(path: Path, cfg: Config, series: list[dict[str, Any]] | None = None) -> None:
+    """Refuse (exit 2), before anything is trained, a checkpoint that another config wrote: one network's for an
+    ensemble or the other way round (model.ensemble), or an ensemble's whose run.json differs; and (exit 1) one
+    whose data (`series`, as preprocess.json records them) has changed since (data.json; a checkpoint from before
+    it is not checked). One network's state.json is checked when it is loaded."""
+    import json
+
+    try:
+        was = json.loads((path / DATA_STAMP).read_text()) if series is not None else {}
+    except (OSError, ValueError):  # none (a checkpoint from before it), or unreadable: not checked
+        was = {}
+    now = {s["name"]: s.get("values_sha256") for s in series or []}
+    other = [n for n in sorted(set(was) | set(now)) if was and was.get(n) != now.get(n)]
+    if other:
+        raise DataError(
+            f"the data has changed since this checkpoint was trained on it: series {other[:5]} "
+            f"{'is' if len(other) == 1 else 'are'} not as they were (rows or values)",
+            where=str(cfg.data.path),
+            hint="resume with the data it was trained on, or start afresh (delete the checkpoint folder)",
+        )
 
     members, single, n = any(path.glob("member-*")), (path / "state.json").exists(), cfg.model.ensemble
     if n > 1 and single and not members or n == 1 and members and not single:

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from seqcast import distribute, errors, files, rundir
-from seqcast.checkpoint import RUN_STAMP, check_resumable, is_checkpoint, resumable
+from seqcast.checkpoint import RUN_STAMP, check_resumable, is_checkpoint, resumable, stamp_data
 from seqcast.config import Config
 from seqcast.data import Dataset
 from seqcast.errors import ConfigError
@@ -124,7 +124,7 @@ def train_run(
     if resume is not None:  # an option's error before the refusal of output.dir, which would hide it
         if not is_checkpoint(resume):
             raise ConfigError(f"{resume} is not a seqcast checkpoint (no state.json)", where="--resume")
-        check_resumable(resume, cfg)  # another config's checkpoint: refused before anything trains or is deleted
+        check_resumable(resume, cfg, prep.series_doc())  # another config's or data's: refused before anything
     elif is_checkpoint(kept := rundir.checkpoint_dir(target)):  # a fresh training would write over it
         with rundir.lock(target):  # unless it is a running training's own: then that training is named
             pass
@@ -288,6 +288,7 @@ def _fit_networks(
     from seqcast.model import merge
 
     cfg, n = prep.cfg, prep.cfg.model.ensemble
+    stamp_data(checkpoint, prep.series_doc())  # --resume checks the data too (and makes the folder)
     if n == 1:
         bar = _bar(hooks, cfg, "epoch")
         model, rows = fit(
@@ -299,7 +300,6 @@ def _fit_networks(
         final, epochs = _refit(prep, rows, work, checkpoint / "refit", again, hooks, "refit", say=True)
         return Fitted(final, rows, model, {"epochs": epochs, "rows_added": refit_rows(prep.plan)})
     members, finals, counts, rows = [], [], [], []
-    checkpoint.mkdir(parents=True, exist_ok=True)
     (checkpoint / RUN_STAMP).write_text(json.dumps(resumable(cfg)))  # --resume checks the whole run's config
     for k in range(n):
         member = prep.seeded(k)
