@@ -185,6 +185,16 @@ def test_a_series_whose_test_part_is_shorter_than_the_horizon_is_named_as_left_o
     res = CliRunner().invoke(app, ["evaluate", "--run", str(tmp_path / "run"), "--horizon", "4", "--json"])
     assert res.exit_code == 0 and "left out" not in res.output, res.output
     assert json.loads(res.stdout)["origins"] == 3 + 1  # A: 12 // 4, B: 6 // 4
+    got: dict[str, Any] = {}
+
+    def draw(run: Any, ds: Any, kept: dict[str, Any]) -> int:
+        got["figure"] = backtest_figure(run, ds, kept)[0]
+        return 2
+
+    evaluate.evaluate(tmp_path / "run", horizon=7, draw=draw)
+    titles = {ax.get_title(): ax for ax in got["figure"].axes}
+    b = titles["B: y: no backtest origin (a test part of 6 rows, horizon 7)"]  # B's panel: its end, not empty
+    assert len(b.lines) == 1 and b.lines[0].get_ydata()[-1] == 29
 
 
 def test_evaluate_places_the_test_part_by_the_first_timestamp_trained_when_rows_were_added_before_it(

@@ -458,8 +458,11 @@ CASES = [
         "a season whose transform uses up the series",
         lambda c: preview(c.project(data={"transform": "deseason"}, evaluate={"season": 30})),
         2,
-        ("data.transform: the series is shorter than windows.look_back + horizon + the 60 row(s) data.transform uses "
-         "up (evaluate.season=30) (66 rows needed)", "without a seasonal step"),  # fmt: skip
+        (
+            "data.transform: the series is shorter than windows.look_back + horizon + the 60 row(s) data.transform",
+            "uses up (evaluate.season=30) (66 rows needed)",
+            "without a seasonal step",
+        ),
     ),
     Case(
         "fewer rows than the split needs",
