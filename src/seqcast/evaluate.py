@@ -368,7 +368,11 @@ def from_first_trained(run: Any, ds: Any) -> list[str]:
     for j, s in enumerate(ds.series):
         if s.name not in first or timeaxis.fmt(s.times[0], ds.time_kind) == first[s.name]:
             continue
-        k = int(np.searchsorted(s.times, timeaxis.parse_times(np.array([first[s.name]]))[0][0].astype(s.times.dtype)))
+        try:
+            at = timeaxis.parse_times(np.array([first[s.name]]))[0][0].astype(s.times.dtype)
+            k = int(np.searchsorted(s.times, at))
+        except (ValueError, TypeError):  # a form parse_times does not read back (a time zone): row by row
+            k = next((r for r in range(len(s)) if timeaxis.fmt(s.times[r], ds.time_kind) == first[s.name]), len(s))
         if k >= len(s) or timeaxis.fmt(s.times[k], ds.time_kind) != first[s.name]:
             raise DataError(
                 f"{s.label} no longer holds its first row as trained ({first[s.name]}), from which the run counts "
