@@ -257,6 +257,11 @@ def test_series_id_run_forecasts_evaluates_and_refuses_a_new_series(tmp_path: Pa
     cfg = project(tmp_path, data={"series_id": True, "scaler_scope": "global"})
     text = " ".join(invoke("window-preview", cfg).stdout.split())
     assert "series identity: 2 columns series=<name>" in text
+    # a global scaler alone would let forecast --data take a new series; the identity columns do not
+    assert json.loads(invoke("window-preview", cfg, "--json").stdout)["scaler"]["new_series"] is False
+    assert json.loads(invoke("window-preview", cfg, "--json", "--set", "data.series_id=false").stdout)["scaler"][
+        "new_series"
+    ]
     invoke("train", cfg, "--quiet")
     run, out = tmp_path / "run", tmp_path / "fc.csv"
     pre = json.loads((run / "preprocess.json").read_text())

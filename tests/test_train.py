@@ -598,6 +598,27 @@ def test_window_preview_shows_the_state_shapes_of_a_stateful_ensemble_model_kera
     assert shown == [[[plan.batch_size, 8]] * 2, [[plan.batch_size, 6]] * 2]
 
 
+def test_window_preview_lists_an_encoder_decoders_decoder_layers_as_model_keras_and_state_npz_hold_them(
+    tmp_path: Path,
+) -> None:
+    """encoder_decoder with units [4, 3]: model.keras holds encoder_0, encoder_1, decoder_0, decoder_1, and so do
+    window-preview's layers (it listed the encoder's alone) and state.npz's layer0 .. layer3."""
+    cfg = load_config(
+        write_config(
+            tmp_path,
+            windows={"horizon": 3},
+            model={"kind": "encoder_decoder", "units": [4, 3]},
+            training={"epochs": 1},
+        )
+    )
+    run = pipeline.train_run(cfg, output_dir=tmp_path / "run").run_dir
+    model = keras.saving.load_model(run / "model.keras", safe_mode=True)
+    shown = [layer["units"] for layer in state_shapes(cfg, 16)]
+    assert shown == [layer.cell.units for layer in recurrent_layers(model)] == [4, 3, 4, 3]
+    saved = np.load(run / "state.npz")
+    assert [saved[f"layer{k}_h"].shape[1] for k in range(4)] == shown
+
+
 def test_train_says_an_ensemble_is_trained_and_shows_each_networks_best_epoch(tmp_path: Path) -> None:
     config = write_config(tmp_path, model={"ensemble": 2}, training={"epochs": 3})
     res = CliRunner().invoke(app, ["train", str(config), "--output-dir", "out"])

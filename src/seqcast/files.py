@@ -47,7 +47,7 @@ def check_output(path: Path, option: str, protected: dict[str, Path], also: dict
         )
 
 
-OUTPUT_SUFFIXES = ("", ".csv", ".tsv", ".txt", ".parquet")  # --output files replaced without a word, when they exist
+OUTPUT_SUFFIXES = ("", ".csv", ".txt", ".parquet")  # --output files replaced without a word, when they exist
 PLOT_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf", ".jpg": "jpeg", ".jpeg": "jpeg"}
 
 

@@ -241,13 +241,15 @@ def check_backtest(cfg: Config, ds: Dataset, parts: list[Parts]) -> None:
 
 
 def state_shapes(cfg: Config, batch: int) -> list[dict[str, Any]]:
-    """The state tensors of every recurrent layer of model.keras: h and c for LSTM, h only for GRU and SimpleRNN.
+    """The state tensors of every recurrent layer of model.keras: h and c for LSTM, h only for GRU and SimpleRNN;
+    an encoder_decoder's decoder layers (the same sizes again) after its encoder's, as model.keras orders them.
 
     With model.ensemble E the saved model holds E networks side by side (model.merge): each layer is E times
     as wide, member k's units at columns k*u .. (k+1)*u of every state."""
     names = ("h", "c") if cfg.model.cell == "lstm" else ("h",)
     e = cfg.model.ensemble
+    units = list(cfg.model.units) * (2 if cfg.model.kind == "encoder_decoder" else 1)
     return [
         {"layer": i, "cell": cfg.model.cell, "units": u * e, "members": e, "states": {n: [batch, u * e] for n in names}}
-        for i, u in enumerate(cfg.model.units)
+        for i, u in enumerate(units)
     ]

@@ -113,8 +113,9 @@ def preview_doc(p: Plan, limit: int | None = None) -> dict[str, Any]:
     doc["frequency"] = ds.freq.alias if ds.freq else None
     doc["resample"] = resample_doc(cfg.data.resample, ds, cfg.data.missing) if cfg.data.resample is not None else None
     scaler = {"kind": cfg.data.scaler, "scope": cfg.data.scaler_scope}
-    # new_series: can `forecast --data` forecast a series the run never saw (no statistics of its own needed)?
-    doc["scaler"] = scaler | {"new_series": new_series_ok(scaler)}
+    # new_series: can `forecast --data` forecast a series the run never saw (no statistics of its own needed, and
+    # no input column of its own under data.series_id)?
+    doc["scaler"] = scaler | {"new_series": new_series_ok(scaler) and not cfg.data.series_id}
     added = refit_rows(p)  # training.refit: the kept network trains again on each series' rows [0, val_end)
     doc["refit"] = {"rows": added} if added else None
     doc["transform"] = transform_doc(p)
