@@ -151,7 +151,8 @@ def window_preview(
             "--limit",
             metavar="K",
             min=0,
-            help="Rows of the layout to show. Default: 12; --json in stateful mode: every row of the training part.",
+            help="Rows of the layout to show, and series of the split table. Default: 12; --json in stateful mode: "
+            "every row of the training part.",
             show_default=False,
         ),
     ] = None,

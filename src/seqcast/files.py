@@ -55,7 +55,7 @@ def plot_format(path: Path | str) -> str:
     """The image format a --plot file's suffix names (no suffix: PNG); another suffix is refused (exit 2)."""
     if str(path) == "-":  # stdout for --output; an image on a terminal is no use, and a file named '-' a trap
         raise ConfigError("a plot is written to an image file, not to stdout (-)", where="--plot",
-                          hint="name the file, such as forecast.png")  # fmt: skip
+                          hint="name the file, such as plot.png")  # fmt: skip
     suffix = Path(path).suffix.lower()
     if suffix and suffix not in PLOT_FORMATS:
         raise ConfigError(
