@@ -89,6 +89,13 @@ def test_first_and_last_skip_a_nan_at_either_end_of_a_bin() -> None:
         ("ME", ["2024-02-01", "2024-02-29T23:00", "2024-03-01"], ["2024-02-29", "2024-02-29", "2024-03-31"]),
         ("QS", ["2024-03-31", "2024-05-17"], ["2024-01-01", "2024-04-01"]),
         ("YE", ["2023-07-01", "2024-01-01"], ["2023-12-31", "2024-12-31"]),
+        # business days: a weekend's events in Friday's bin (pandas' B bins [Friday, Monday))
+        (
+            "B",
+            ["2024-03-08T09:00", "2024-03-09T12:00", "2024-03-10", "2024-03-11T10:00"],
+            ["2024-03-08"] * 3 + ["2024-03-11"],
+        ),
+        ("2B", ["2024-03-08T09:00", "2024-03-11T10:00", "2024-03-12"], ["2024-03-08", "2024-03-08", "2024-03-12"]),
     ],
 )
 def test_bins_are_aligned_to_the_frequency_and_labelled_by_their_start(
@@ -97,6 +104,24 @@ def test_bins_are_aligned_to_the_frequency_and_labelled_by_their_start(
     freq = Freq.parse(alias)
     assert freq is not None
     assert bin_labels(ns(*times), freq).tolist() == ns(*labels).tolist()  # 2024-03-04 is a Monday
+
+
+def test_business_day_bins_become_a_business_day_series(tmp_path: Path) -> None:
+    path = tmp_path / "trades.csv"  # Thursday to Tuesday, a trade at 10:00 and 15:00 of every day, weekend too
+    days = np.arange("2024-03-07", "2024-03-13", dtype="datetime64[D]")
+    rows = [f"{d}T{h}:00,{10 * i + (h == 15)}" for i, d in enumerate(days) for h in (10, 15)]
+    path.write_text("time,y\n" + "\n".join(rows) + "\n")
+    ds = load_dataset(data_cfg(path, resample={"freq": "B", "how": "sum"}))
+    s = ds.series[0]
+    assert ds.freq == Freq("bday", 1)
+    assert s.times.astype("datetime64[D]").astype(str).tolist() == [
+        "2024-03-07",
+        "2024-03-08",
+        "2024-03-11",
+        "2024-03-12",
+    ]
+    # Thursday 0+1, Friday with Saturday and Sunday 10+11+20+21+30+31, Monday 40+41, Tuesday 50+51
+    assert s.values[:, 0].tolist() == [1.0, 123.0, 81.0, 101.0]
 
 
 def test_integer_times_bin_by_an_integer_step() -> None:

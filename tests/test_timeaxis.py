@@ -1,4 +1,4 @@
-"""Time axes: parsing timestamps, inferring frequencies, regular grids, future steps, formatting."""
+"""Time axes: parsing timestamps (timeparse), inferring frequencies, regular grids, future steps, formatting."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from seqcast.timeaxis import Freq, TimeValueError, fmt, future, grid, infer_freq, parse_times, parse_zoned_times
+from seqcast.timeaxis import Freq, fmt, future, grid, infer_freq
+from seqcast.timeparse import TimeValueError, parse_times, parse_zoned_times
 
 H = 3_600 * 10**9
 DAY = 24 * H
@@ -225,6 +226,46 @@ def test_infer_freq_datetime(times: np.ndarray, freq: Freq) -> None:
     assert infer_freq(times, "datetime") == freq
 
 
+def test_weekday_rows_spanning_a_weekend_are_business_days_and_a_weekend_row_makes_them_daily() -> None:
+    fri_to_tue = dt("2024-03-01", "2024-03-04", "2024-03-05")  # Friday, Monday, Tuesday
+    assert infer_freq(fri_to_tue, "datetime") == Freq("bday", 1)
+    assert infer_freq(fri_to_tue + np.timedelta64(16, "h"), "datetime") == Freq("bday", 1)  # the close, 16:00
+    assert infer_freq(dt("2024-03-01", "2024-03-02", "2024-03-04", "2024-03-05"), "datetime") == Freq("fixed", DAY)
+    assert infer_freq(dt("2024-03-04", "2024-03-05", "2024-03-06"), "datetime") == Freq("fixed", DAY)  # no weekend
+    mixed = dt("2024-03-01T16", "2024-03-04T16", "2024-03-05T09")  # two times of day: not one daily close
+    assert infer_freq(mixed, "datetime") != Freq("bday", 1)
+
+
+def test_business_day_grid_and_future_skip_weekends_and_keep_the_time_of_day() -> None:
+    closes = dt("2024-03-07T16", "2024-03-11T16", "2024-03-12T16")  # Thursday, Monday, Tuesday
+    assert (
+        grid(closes, Freq("bday", 1)).tolist()
+        == dt("2024-03-07T16", "2024-03-08T16", "2024-03-11T16", "2024-03-12T16").tolist()
+    )  # Friday is missing; the weekend is not
+    assert (
+        future(closes[-1], Freq("bday", 1), 4).tolist()
+        == dt("2024-03-13T16", "2024-03-14T16", "2024-03-15T16", "2024-03-18T16").tolist()
+    )
+    assert days(future(np.datetime64("2024-03-08"), Freq("bday", 2), 3)) == ["2024-03-12", "2024-03-14", "2024-03-18"]
+
+
+@given(first=st.integers(0, 20_000), n=st.integers(2, 60), steps=st.integers(1, 12), drop=st.integers(0, 59))
+def test_business_days_round_trip(first: int, n: int, steps: int, drop: int) -> None:
+    start = np.busday_offset(np.datetime64("1980-01-01", "D"), first, roll="forward")
+    every = np.busday_offset(start, np.arange(n + steps))
+    times = every[:n].astype("datetime64[ns]")
+    if int(np.busday_count(times[0].astype("datetime64[D]"), times[-1].astype("datetime64[D]"))) == int(
+        (times[-1] - times[0]) // np.timedelta64(1, "D")
+    ):  # no weekend inside: the rows are as daily as they are business days
+        return
+    freq = infer_freq(times, "datetime")
+    assert freq == Freq("bday", 1)
+    assert grid(times, freq).tolist() == times.tolist()
+    assert future(times[-1], freq, steps).tolist() == every[n:].astype("datetime64[ns]").tolist()
+    if 0 < drop < n - 1:  # a missing day inside the grid: the grid has it back, and the weekends stay out
+        assert grid(np.delete(times, drop), freq).tolist() == times.tolist()
+
+
 def test_infer_freq_integers_and_short_series() -> None:
     assert infer_freq(np.array([1700, 1701, 1702]), "integer") == Freq("integer", 1)
     assert infer_freq(np.array([1950, 1960, 1980, 1990]), "integer") == Freq("integer", 10)
@@ -327,6 +368,8 @@ def test_month_grid_round_trip(month0: int, step: int, n: int, anchor: str) -> N
         ("6MS", Freq("month", 6, "start"), "6MS"),
         ("YS", Freq("month", 12, "start"), "YS"),
         ("A", Freq("month", 12, "end"), "YE"),
+        ("B", Freq("bday", 1), "B"),
+        ("2B", Freq("bday", 2), "2B"),
         (1, Freq("integer", 1), 1),
         ("5", Freq("integer", 5), 5),
     ],
@@ -348,6 +391,7 @@ def test_unknown_aliases() -> None:
         st.builds(Freq, st.just("fixed"), st.integers(1, 10**15)),
         st.builds(Freq, st.just("month"), st.integers(1, 36), st.sampled_from(["start", "end"])),
         st.builds(Freq, st.just("integer"), st.integers(1, 100)),
+        st.builds(Freq, st.just("bday"), st.integers(1, 20)),
     )
 )
 def test_alias_round_trips(freq: Freq) -> None:

@@ -81,7 +81,7 @@ class Split(_Section):
 class Resample(_Section):
     """data.resample: events onto a regular grid (resample.py): the bin size and how each column is aggregated."""
 
-    freq: str | int  # a pandas offset alias (1h, 15min, 1D, W, MS, QS, YE, ...) or an integer step for integer times
+    freq: str | int  # a pandas offset alias (1h, 15min, 1D, B, W, MS, QS, YE, ...) or an integer step for integer times
     how: str | dict[str, str] = "mean"  # mean | sum | last | first, or {column: how} (unnamed columns: mean)
 
     @field_validator("freq", mode="before")
@@ -90,8 +90,8 @@ class Resample(_Section):
         f = None if isinstance(v, bool) or not isinstance(v, str | int) or "-" in str(v) else Freq.parse(v)
         if f is None or f.step <= 0:
             raise ValueError(
-                f"{v!r} is not a frequency seqcast can bin by; give a positive step such as 1h, 15min, 1D, W "
-                "(weeks from Monday), MS, QS, YS, ME or an integer for integer times"
+                f"{v!r} is not a frequency seqcast can bin by; give a positive step such as 1h, 15min, 1D, B "
+                "(business days), W (weeks from Monday), MS, QS, YS, ME or an integer for integer times"
             )
         return v
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from seqcast import resample, timeaxis
+from seqcast import resample, timeaxis, timeparse
 from seqcast.config import DataConfig
 from seqcast.errors import DataError, DuplicateTimes, MissingColumn, MissingValues
 from seqcast.read import DECIMAL_COMMA, data_files, read_tables
@@ -122,8 +122,8 @@ def _to_rows(
     if cfg.time_column is not None:
         raw = table[cfg.time_column]
         try:
-            times, kind, zoned, time_format = timeaxis.parse_zoned_times(raw, time_format)
-        except timeaxis.TimeValueError as exc:
+            times, kind, zoned, time_format = timeparse.parse_zoned_times(raw, time_format)
+        except timeparse.TimeValueError as exc:
             raise DataError(
                 f"time column {cfg.time_column!r}, line {lines[exc.index]}: {raw[exc.index]!r} {exc.why}",
                 where=source,
@@ -333,7 +333,7 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
             shown = ", ".join(timeaxis.fmt(m, kind) for m in missing[:3])
             if cfg.missing == "error":
                 raise MissingValues(
-                    f"{len(missing)} missing timestamp(s){label} at frequency {freq.alias if freq else '?'}, "
+                    f"{len(missing)} missing timestamp(s){label} at frequency {freq.named if freq else '?'}, "
                     f"first {shown}",
                     where=source,
                     hint="set data.missing to interpolate or ffill to fill them, or drop to ignore the gaps",

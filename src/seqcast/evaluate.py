@@ -358,7 +358,7 @@ def from_first_trained(run: Any, ds: Any) -> list[str]:
     fall on the rows they fell on in training, and the test part holds none the model trained on; a note says
     what was cut. A series whose first trained timestamp is no longer in the file is refused: its split cannot be
     placed."""
-    from seqcast import timeaxis
+    from seqcast import timeaxis, timeparse
     from seqcast.data import Series
 
     if ds.time_kind == "none":  # rows are positions: nothing to place them by
@@ -369,7 +369,7 @@ def from_first_trained(run: Any, ds: Any) -> list[str]:
         if s.name not in first or timeaxis.fmt(s.times[0], ds.time_kind) == first[s.name]:
             continue
         try:
-            at = timeaxis.parse_times(np.array([first[s.name]]))[0][0].astype(s.times.dtype)
+            at = timeparse.parse_times(np.array([first[s.name]]))[0][0].astype(s.times.dtype)
             k = int(np.searchsorted(s.times, at))
         except (ValueError, TypeError):  # a form parse_times does not read back (a time zone): row by row
             k = next((r for r in range(len(s)) if timeaxis.fmt(s.times[r], ds.time_kind) == first[s.name]), len(s))

@@ -4,7 +4,8 @@ A bin is left-closed and labelled by its left edge, on a grid aligned to the fre
 event, so that a later file (`seqcast update --data`, `forecast --data`) falls on the same grid: fixed steps
 count from 1970-01-01 00:00 (pandas' `origin="epoch"`; for steps that divide a day this is also pandas'
 default), whole weeks from Monday 1970-01-05, integer times from 0. Calendar frequencies take calendar periods:
-MS, QS, YS are labelled by the period's first day, ME, QE, YE by its last day (the dates their grid is made of).
+MS, QS, YS are labelled by the period's first day, ME, QE, YE by its last day (the dates their grid is made of);
+B (business days) by the day, a weekend's events in Friday's bin, as pandas does.
 Within a bin NaN values are ignored, as pandas does; a bin without events is no row at all, so it is a missing
 timestamp that data.missing handles (even for `sum`, where pandas would give 0: no events is not a zero reading).
 """
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 HOWS = ("mean", "sum", "last", "first")
 _DAY = 86_400 * 10**9
 _MONDAY = 4 * _DAY  # 1970-01-05, the first Monday after the epoch, in ns
+_THURSDAY = np.datetime64("1970-01-01", "D")  # the epoch, a business day
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,11 @@ def bin_labels(times: np.ndarray, freq: Freq) -> np.ndarray:
         start = months // freq.step * freq.step  # months since 1970-01, so quarters start in Jan, Apr, Jul, Oct
         last = start + (freq.step - 1 if freq.anchor == "end" else 0)
         return timeaxis._months_to_times(last, freq.anchor)
+    if freq.kind == "bday":  # a weekend's events fall in Friday's bin, as pandas' B bins [Friday, Monday)
+        days, tod = timeaxis._day_and_time(times)
+        friday = np.busday_offset(days, 0, roll="backward")
+        at = np.busday_count(_THURSDAY, friday) // freq.step * freq.step  # n-day bins from 1970-01-01, a Thursday
+        return np.busday_offset(_THURSDAY, at).astype("datetime64[ns]")
     origin = _MONDAY if freq.step % (7 * _DAY) == 0 else 0
     t = times.astype(np.int64)
     return ((t - origin) // freq.step * freq.step + origin).astype("datetime64[ns]")
@@ -148,6 +155,9 @@ def apply(
         if freq.kind == "month":
             months = b.times[[0, -1]].astype("datetime64[M]").astype(np.int64)
             span = int(months[1] - months[0]) // freq.step + 1
+        elif freq.kind == "bday":
+            days = b.times[[0, -1]].astype("datetime64[D]")
+            span = int(np.busday_count(days[0], days[1])) // freq.step + 1
         else:
             span = (int(b.times[-1].astype(np.int64)) - int(b.times[0].astype(np.int64))) // freq.step + 1
     if span > timeaxis.MAX_GRID_GROWTH * len(b.times) + 1000:

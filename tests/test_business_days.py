@@ -1,0 +1,103 @@
+"""Business days: daily rows on weekdays only (a market's closes) are a frequency of their own, B, whose grid skips
+Saturdays and Sundays: training does not call every weekend two missing rows, and forecasts, `update` and the
+preview continue on weekdays. The series' value is its row index, so every row is checked exactly."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner, Result
+
+from seqcast.cli import app
+
+WriteProject = Callable[..., Path]
+runner = CliRunner()
+FIRST = np.datetime64("2024-01-02", "D")  # a Tuesday
+
+
+def weekdays(n: int, start: int = 0) -> list[str]:
+    """The n business days from the start-th after FIRST, as dates."""
+    return [str(d) for d in np.busday_offset(FIRST, np.arange(start, start + n))]
+
+
+def closes_csv(n: int, skip: tuple[int, ...] = (), start: int = 0) -> str:
+    """CSV `date,close` of n business days whose close is the day's index; the days at `skip` are left out."""
+    rows = [f"{d},{start + i}" for i, d in enumerate(weekdays(n, start)) if i not in skip]
+    return "date,close\n" + "\n".join(rows) + "\n"
+
+
+def invoke(*args: object) -> Result:
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def project(write_project: WriteProject, csv: str, **data: object) -> Path:
+    return write_project(
+        csv,
+        data={"time_column": "date", "targets": ["close"], "split": {"val": 10, "test": 10}, **data},
+        windows={"look_back": 5, "horizon": 1},
+        training={"epochs": 2, "batch_size": 16},
+        evaluate={"horizon": 3, "season": 5, "intervals": [80]},
+    )
+
+
+def test_preview_reads_weekday_rows_as_business_days_without_gaps(write_project: WriteProject) -> None:
+    cfg = project(write_project, closes_csv(60))
+    res = invoke("window-preview", cfg, "--json")
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["frequency"] == "B" and "gaps" not in doc
+    assert doc["series"][0]["rows"] == 60 and doc["series"][0]["last"] == weekdays(1, 59)[0]
+
+
+def test_a_missing_business_day_is_named_and_a_weekend_is_not(write_project: WriteProject) -> None:
+    cfg = project(write_project, closes_csv(60, skip=(12,)))  # a holiday: a weekday without a row
+    before = cfg.read_bytes()
+    res = invoke("window-preview", cfg)
+    assert res.exit_code == 1
+    said = " ".join(res.stderr.split())
+    assert (
+        f"1 missing timestamp(s) at frequency B (business days, Monday to Friday), first {weekdays(1, 12)[0]}" in said
+    )
+    assert "data.missing" in said and cfg.read_bytes() == before
+    ok = project(write_project, closes_csv(60, skip=(12,)), missing="ffill")
+    res = invoke("window-preview", ok, "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["series"][0]["rows"] == 60  # the holiday filled, no weekend added
+
+
+@pytest.mark.slow
+def test_train_forecast_and_update_continue_on_weekdays(
+    write_project: WriteProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = project(write_project, closes_csv(60))
+    monkeypatch.chdir(cfg.parent)
+    res = invoke("train", cfg, "--json")
+    assert res.exit_code == 0, res.output
+    run = Path(json.loads(res.stdout)["run_dir"])
+    assert json.loads((run / "preprocess.json").read_text())["frequency"] == "B"
+
+    res = invoke("forecast", "--steps", "6", "--output", "-")
+    assert res.exit_code == 0, res.output
+    assert [line.split(",")[0] for line in res.stdout.splitlines()[1:]] == weekdays(6, 60)  # Monday after Friday
+
+    (cfg.parent / "new.csv").write_text(closes_csv(3, start=60))
+    res = invoke("update", "--data", cfg.parent / "new.csv", "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["series"][""]["added"] == 3
+    res = invoke("forecast", "--steps", "2", "--output", "-")
+    assert [line.split(",")[0] for line in res.stdout.splitlines()[1:]] == weekdays(2, 63)
+
+    state = (run / "state.npz").read_bytes()
+    day = np.busday_offset(FIRST, 62) + 1  # the first weekend day after the rows just added
+    while np.is_busday(day):
+        day += 1
+    saturday = str(day)
+    (cfg.parent / "weekend.csv").write_text(f"date,close\n{saturday},99\n")
+    res = invoke("update", "--data", cfg.parent / "weekend.csv")
+    assert res.exit_code == 1
+    assert saturday in " ".join(res.stderr.split())
+    assert (run / "state.npz").read_bytes() == state  # refused before anything changed
