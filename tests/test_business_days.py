@@ -13,6 +13,9 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from seqcast.cli import app
+from seqcast.config import DataConfig
+from seqcast.data import load_dataset
+from seqcast.timeaxis import Freq
 
 WriteProject = Callable[..., Path]
 runner = CliRunner()
@@ -101,3 +104,26 @@ def test_train_forecast_and_update_continue_on_weekdays(
     assert res.exit_code == 1
     assert saturday in " ".join(res.stderr.split())
     assert (run / "state.npz").read_bytes() == state  # refused before anything changed
+
+
+@pytest.mark.parametrize("new_first", [False, True])
+def test_a_series_in_its_first_week_takes_the_business_days_of_the_others(tmp_path: Path, new_first: bool) -> None:
+    # 'new' has three weekday rows and no weekend between them: daily or business days alike, whichever comes first
+    old = [f"{d},old,{i}" for i, d in enumerate(weekdays(60))]
+    new = [f"{d},new,{100 + i}" for i, d in enumerate(weekdays(3, 56))]
+    (tmp_path / "t.csv").write_text("date,ticker,close\n" + "\n".join(new + old if new_first else old + new) + "\n")
+    cfg = {"path": tmp_path / "t.csv", "time_column": "date", "series_column": "ticker", "targets": ["close"]}
+    ds = load_dataset(DataConfig.model_validate(cfg))
+    assert ds.freq == Freq("bday", 1)
+    by_name = {s.name: s for s in ds.series}
+    assert by_name["new"].times.astype("datetime64[D]").astype(str).tolist() == weekdays(3, 56)
+    assert by_name["old"].values[:, 0].tolist() == list(range(60)) and len(by_name["old"].breaks) == 0
+
+
+def test_a_first_week_beside_an_hourly_series_is_still_another_frequency(write_project: WriteProject) -> None:
+    hours = [f"2024-01-0{1 + h // 24}T{h % 24:02d}:00,a,{h}" for h in range(48)]
+    days = [f"{d}T00:00,b,{i}" for i, d in enumerate(weekdays(3))]
+    cfg = project(write_project, "date,s,close\n" + "\n".join(hours + days) + "\n", series_column="s")
+    res = invoke("window-preview", cfg)
+    assert res.exit_code == 1
+    assert "series 'a' has a step of h but series 'b' a step of D" in " ".join(res.stderr.split())

@@ -294,6 +294,7 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
             f"time column {cfg.time_column!r} has UTC offsets: the times are read, and forecasts stamped, in UTC"
         )
     freqs: dict[Freq, str] = {}  # each frequency seen, with the first series that has it
+    either: dict[Freq, str] = {}  # daily rows on weekdays within one week: their grid is a business days' grid too
     resampled: dict[str, dict[str, int]] = {}
     for name, members in groups:
         label = f" of series {name!r}" if name else ""
@@ -359,17 +360,12 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
         out.append(Series(name=name, times=t, values=np.ascontiguousarray(vals, dtype=np.float64), breaks=breaks))
         rows_of.append(ix)  # each row's index in the input (-1: filled), for check_static's messages
         if freq is not None and (len(members) > 1 or cfg.resample is not None):  # one row shows no step
-            freqs.setdefault(freq, name)
-            if len(freqs) > 1:
-                (f1, n1), (f2, n2) = list(freqs.items())[:2]
-                raise DataError(
-                    f"series {n1!r} has a step of {f1.alias} but series {n2!r} a step of {f2.alias}: one model, one "
-                    "frequency (the forecast's timestamps continue it)",
-                    where=source,
-                    hint="resample the series to one frequency, or train them in separate runs",
-                )
+            weekdays = cfg.resample is None and timeaxis.within_a_week(t, freq)  # daily, or business days
+            (either if weekdays else freqs).setdefault(freq, name)
+            timeaxis.one_frequency(freqs, either, source)
 
-    common = next(iter(freqs), None) or step or (Freq("integer", 1) if kind != "datetime" else None)
+    common = next(iter(freqs), None) or next(iter(either), None) or step
+    common = common or (Freq("integer", 1) if kind != "datetime" else None)
     if cfg.static:
         check_static(out, cfg, source, rows_of, at)
     ds = Dataset(

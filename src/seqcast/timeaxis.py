@@ -142,7 +142,7 @@ def infer_freq(times: np.ndarray, kind: TimeKind, prefer: Freq | None = None) ->
     diffs = np.diff(times.astype(np.int64))
     common = Counter(diffs.tolist()).most_common(1)[0][0]
     if _DAY_NS <= common <= 3 * _DAY_NS and _business_days(times):
-        return Freq("bday", 1)
+        return BUSINESS
     months, day, is_end, tod = _month_parts(times)
     if (tod == 0).all() and common >= 28 * 86_400 * 10**9:
         anchor = "start" if (day == 0).all() else "end" if is_end.all() else ""
@@ -172,6 +172,35 @@ def _business_days(times: np.ndarray) -> bool:
         return False  # no weekend between the first and the last: daily
     steps = np.diff(np.busday_count(days[0], days))
     return int(Counter(steps.tolist()).most_common(1)[0][0]) == 1  # most rows one business day apart (not weekly)
+
+
+BUSINESS = Freq("bday", 1)
+
+
+def within_a_week(times: np.ndarray, freq: Freq | None) -> bool:
+    """Daily rows on weekdays at one time of day with no weekend between the first and the last: their grid is the
+    same at 1D and at B, so they take the step of the other series of their file (a listing in its first week)."""
+    if freq != Freq("fixed", _DAY_NS) or len(times) < 2:
+        return False
+    days, tod = _day_and_time(times)
+    span = int((days[-1] - days[0]).astype(np.int64))
+    return bool((tod == tod[0]).all() and np.is_busday(days).all() and int(np.busday_count(days[0], days[-1])) == span)
+
+
+def one_frequency(freqs: dict[Freq, str], either: dict[Freq, str], source: str) -> None:
+    """Refuse series of two steps: one model, one frequency. A daily series on weekdays within one week (`either`)
+    fits business days as well as days."""
+    from seqcast.errors import DataError
+
+    seen = list(freqs.items()) + [(f, n) for f, n in either.items() if freqs and not {*freqs} <= {f, BUSINESS}]
+    if len(seen) > 1:
+        (f1, n1), (f2, n2) = seen[:2]
+        raise DataError(
+            f"series {n1!r} has a step of {f1.named} but series {n2!r} a step of {f2.named}: one model, one "
+            "frequency (the forecast's timestamps continue it)",
+            where=source,
+            hint="resample the series to one frequency, or train them in separate runs",
+        )
 
 
 def _fits(times: np.ndarray, freq: Freq) -> bool:
