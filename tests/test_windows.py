@@ -410,8 +410,12 @@ def test_a_series_needs_the_span_and_the_rows_its_transform_reads_first(
     assert min_rows(load_config(cfg)) == 7
     assert plan(load_config(cfg)).train.starts.tolist() == [1]
     cfg = write_project(index_csv(6), data={"transform": "difference", "split": {"val": 0, "test": 0}})
-    with pytest.raises(ConfigError, match=r"shorter than windows.look_back \+ horizon \(7 rows needed\)"):
+    with pytest.raises(ConfigError) as err:
         plan(load_config(cfg))
+    assert err.value.where == "windows.look_back"  # the window is most of the 7 rows
+    assert "shorter than windows.look_back + horizon + the 1 row(s) data.transform uses up (7 rows needed)" in str(
+        err.value
+    )
 
 
 def test_the_backtest_check_takes_a_test_part_of_exactly_the_horizon_and_a_history_of_exactly_the_season(
