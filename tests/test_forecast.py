@@ -239,7 +239,8 @@ def test_window_norm_forecast_equals_keras_loop_on_normalised_windows(tmp_path: 
 
 
 def test_forecast_with_known_future_features_equals_keras_loop(tmp_path: Path) -> None:
-    """Look-back model with a feature: each new window row is (prediction, the future feature value)."""
+    """Look-back model with a feature, read one row ahead (lead.py): the last known row holds the first future
+    value, and each new window row is (the prediction, the feature value of the step after it)."""
     import keras
 
     data = wave_csv(tmp_path / "data.csv", [40, 45], ["a"], ["f"])
@@ -263,10 +264,11 @@ def test_forecast_with_known_future_features_equals_keras_loop(tmp_path: Path) -
     km = keras.saving.load_model(run_dir / "model.keras")
     got = series_values(Path("o.csv"), ["a"])
     for name, values in hist.items():
-        window, preds, k = values[-6:], [], 0
+        led = np.column_stack([values[:, 0], np.concatenate([values[1:, 1], fut[name][:1]])])  # row t: a(t), f(t+1)
+        window, preds, k = led[-6:], [], 1
         while len(preds) < steps:
             y = np.asarray(km(window[None].astype(np.float32)))[0, :, 0]  # (horizon,)
-            f = np.concatenate([fut[name], np.repeat(fut[name][-1:], 2)])[k : k + len(y)]
+            f = np.concatenate([fut[name], np.repeat(fut[name][-1:], 3)])[k : k + len(y)]
             window = np.concatenate([window, np.column_stack([y, f])])[-6:]
             preds.extend(y)
             k += len(y)

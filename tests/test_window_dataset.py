@@ -18,14 +18,20 @@ from seqcast.windows import LookbackWindows, WindowShape, lookback_windows
 
 
 def index_prep(
-    lengths: list[int], shape: WindowShape, stride: int = 1, transform: str = "none", firsts: list[int] | None = None
+    lengths: list[int],
+    shape: WindowShape,
+    stride: int = 1,
+    transform: str = "none",
+    firsts: list[int] | None = None,
+    static: bool = False,
 ) -> tuple[Prepared, LookbackWindows]:
-    """Series whose column 0 is the row position and column 1 is 1000 * series + position (2 targets, 1 feature)."""
+    """Series whose column 0 is the row position and column 1 is 1000 * series + position (2 targets), and column
+    2 minus the position: a feature, read one row ahead (lead.py), or with `static` a data.static column."""
     series = []
     for i, n in enumerate(lengths):
         pos = np.arange(n, dtype=np.float64)
         series.append(Series(f"s{i}", np.arange(n), np.column_stack([pos, 1000.0 * i + pos, -pos])))
-    ds = Dataset(series, ["a", "b"], ["c"], "integer", None, "memory")
+    ds = Dataset(series, ["a", "b"], ["c"], "integer", None, "memory", static=["c"] if static else [])
     raw = {
         "data": {"path": "memory.csv", "targets": ["a", "b"], "features": ["c"], "transform": transform},
         "windows": {"mode": "lookback", "look_back": shape.look_back, "horizon": shape.horizon},
@@ -62,7 +68,7 @@ def test_unshuffled_batches_are_the_windows_in_order_exact() -> None:
     y = np.concatenate([y for _, y in got])
     # series 0 starts 0, 2, 4, 6; series 1 (3 rows) none; series 2 starts 1, 3, 5
     assert x[:, 0, 1].tolist() == [0, 2, 4, 6, 2001, 2003, 2005]
-    assert x[4, :, 0].tolist() == [1, 2, 3] and x[4, :, 2].tolist() == [-1, -2, -3]
+    assert x[4, :, 0].tolist() == [1, 2, 3] and x[4, :, 2].tolist() == [-2, -3, -4]  # the feature: one row ahead
     assert y[4, :, 0].tolist() == [4, 5] and y[4, :, 1].tolist() == [2004, 2005]
     assert y.shape == (7, 2, 2) and x.dtype == np.float32
 
@@ -182,8 +188,8 @@ def test_window_norm_leaves_the_static_inputs_as_the_forecast_does_exact() -> No
     training batches and in the numpy forecast alike (transforms.normalise_window)."""
     from seqcast.transforms import normalise_window
 
-    prep, win = index_prep([6], WindowShape(3, 1), transform="window_norm")
-    prep.ds.static = ["c"]  # the last input: -position here, so that anything subtracted from it shows
+    prep, win = index_prep([6], WindowShape(3, 1), transform="window_norm", static=True)  # c: -position, so that
+    # anything subtracted from it shows
     (x, y), *_ = batches(dataset.window_dataset(prep, win, 8, False, 0))
     assert x[:, :, 0].tolist() == [[-2, -1, 0]] * 3  # a target: minus the window's last row
     assert x[:, :, 2].tolist() == [[0, -1, -2], [-1, -2, -3], [-2, -3, -4]]  # the static input: as it is

@@ -324,6 +324,7 @@ def forecast(
         from seqcast import plot as plots
         from seqcast.levels import range_notes
         from seqcast.run import load_run
+        from seqcast.table import write_table
 
         if steps > fc.MAX_STEPS:  # before reading anything
             fc.check_steps(steps, 1)
@@ -344,7 +345,7 @@ def forecast(
         drawn = 0
         with files.together():  # the table and the plot are replaced together or not at all
             if table is not None:
-                fc.write_table(frame, table)
+                write_table(frame, table)
             if plot is not None:  # from state.npz: the plot's history before its rows comes from the data file
                 shown, why = history.plot_history(r, ds, plots.HISTORY) if data is None else (ds, None)
                 if why:

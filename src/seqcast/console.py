@@ -150,7 +150,7 @@ def inputs_text(doc: dict[str, Any]) -> str:
     known = [c for c in doc["features"] if c not in past and c not in doc["static"]]
     parts = [f"targets {doc['targets']}"]
     if known:
-        parts.append(f"features {known} (known ahead: forecast reads them from --future)")
+        parts.append(f"features {known} (known ahead: row t holds their values at t + 1, the step it forecasts)")
     if past:
         where = "up to the forecast origin only: a direct forecast of windows.horizon steps"
         parts.append(f"past_features {past} ({where})")

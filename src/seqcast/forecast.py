@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from seqcast import engine, files
+from seqcast import engine, lead
 from seqcast.data import Dataset
 from seqcast.errors import ConfigError, DataError
 from seqcast.run import Run
@@ -153,6 +153,7 @@ def forecast_origins(
       origins at a time. Memory: origins x state size, never history x state size.
     """
     n_t, tf = run.n_targets, run.steps
+    values, future = lead.origins(values, jobs, future, lead.of_run(run.pre), n_t)  # features one row ahead
     first = tf.lost  # rows at the start of a series without model units (seasonal step, difference)
     stateful = run.pre["mode"] == "stateful"
     need = 1 if stateful else run.pre["look_back"]  # model-unit rows before an origin
@@ -314,15 +315,19 @@ def forecast_from_state(run: Run, st: Any, steps: int, future: list[np.ndarray] 
     if not state.stateful(run):  # a look-back forecast reads only its window: the tail is the history
         return forecast_histories(run, tail, names, steps, future)
     scaler = run.scaler(names)
+    cols, n_t = lead.of_run(run.pre), run.n_targets
+    if cols and future is not None:  # the state stops before the last row, which reads the first --future row
+        tail, future = lead.origins(tail, [(i, len(t)) for i, t in enumerate(tail)], future, cols, n_t)
     before = list(enumerate(tail))
     fut = _future_units(run, scaler, before, future) if future is not None and run.pre["features"] else None
+    last = np.stack([run.units(scaler, i, t)[-1:] for i, t in before]).astype(np.float32) if cols else None
     model = run.model
     model.states = state.layer_states(run, st)
     per_step = run.pre["kind"] == "many_to_many"
     with engine.one_blas_thread():
         pred = stateful_forecast(
-            lambda x, m: model(x, mask=m), st["tail_units"][:, -1:], steps, run.n_targets, fut, None, per_step,
-            st["answer"],
+            lambda x, m: model(x, mask=m), st["tail_units"][:, -1:] if last is None else last, steps, n_t, fut,
+            None, per_step, st["answer"] if last is None else None,
         )  # fmt: skip
     return _to_original(run, scaler, before, pred)
 
@@ -416,18 +421,6 @@ def gap_notes(run: Run, ds: Dataset) -> list[str]:
     from seqcast.layout import end_gap_notes
 
     return [] if state.stateful(run) else end_gap_notes(ds, int(run.pre["look_back"]) + run.steps.lost)
-
-
-def write_table(frame: Table, path: Path) -> None:
-    """CSV or parquet by suffix, written atomically."""
-    import io
-
-    if path.suffix.lower() in {".parquet", ".pq"}:
-        buf = io.BytesIO()
-        frame.to_pandas().to_parquet(buf, index=False)
-        files.atomic_write(path, buf.getvalue())
-    else:
-        files.atomic_write(path, frame.to_csv().encode())
 
 
 MAX_STEPS = 100_000  # an autoregressive forecast further ahead feeds back 100,000 of its own guesses

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from seqcast import lead
 from seqcast.config import Config
 from seqcast.data import Dataset, Parts
 from seqcast.errors import ConfigError, DataError
@@ -236,6 +237,7 @@ class Prepared:
             "transform_requested": cfg.data.transform,
             "transform_reason": self.transform_why,
             "transform_keeps_static": True,  # static and identity inputs are not transformed (Transform.fixed)
+            "features_lead": bool(lead.columns(len(ds.targets), ds.features, ds.past, ds.static)),  # lead.py
             "transform_scores": self.transform_scores,
             "scaler": self.scaler.to_json(ds.names, ds.inputs),
             "series": self.series_doc(),
@@ -361,11 +363,13 @@ def model_arrays(ds: Dataset, scaler: Scaler, transform: Transform) -> tuple[np.
     flat = aligned_empty((sum(lengths), len(ds.inputs)), np.float32)
     arrays, o = [], 0
     block = 1 << 16  # rows at a time: the float64 temporaries of scaling stay small (2 MiB per 4 columns)
-    n_t = len(ds.targets)
+    n_t, cols = len(ds.targets), lead.columns(len(ds.targets), ds.features, ds.past, ds.static)
     for i, (s, n) in enumerate(zip(ds.series, lengths, strict=True)):
         for k in range(0, n, block):
             lo = max(k - transform.lost, 0)  # the rows before the block the seasonal step and difference need
-            units = transform.forward(scaler.transform(i, transform.pre(s.values[lo : k + block], n_t)))
+            extra = int(bool(cols) and k + block < n)  # data.features one row ahead: the next block's first row
+            rows = lead.lead(s.values[lo : k + block + extra], cols)[: min(k + block, n) - lo]  # (lead.py)
+            units = transform.forward(scaler.transform(i, transform.pre(rows, n_t)))
             part = flat[o + k : o + min(k + block, n)]
             with np.errstate(over="ignore"):  # a value past float32's range is refused just below, by name
                 part[:] = units[k - lo :]

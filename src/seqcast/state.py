@@ -17,7 +17,9 @@ state.npz (numpy's npz format, no pickles):
                   the end of the window (an encoder_decoder's decoder layers: after decoding the forecast from
                   it); its forecasts do not read them (every window starts from zeros)
   answer          (n, steps, targets) float32: the model's output at the last row, in model units: its
-                  forecast of the next step(s) (stateful models)
+                  forecast of the next step(s) (stateful models). With data.features read one row ahead
+                  (lead.py), the layers' states and the answer are those after the row before the last: the
+                  last row's input needs the next step's features, which a forecast's --future gives
   run             the sha256 of model.keras: a state.npz from another run is refused
 """
 
@@ -33,6 +35,7 @@ import numpy as np
 from seqcast import engine, files
 from seqcast.data import Dataset, Series
 from seqcast.errors import DataError
+from seqcast.lead import lead, of_run
 from seqcast.run import Run
 
 FILE = "state.npz"
@@ -55,8 +58,8 @@ def tail_length(run: Run) -> int:
 
 def build(run: Run, ds: Dataset, batch: int = 4096) -> State:
     """The state after each series' last row of ds (the whole history): see the module doc."""
-    names, t_len, first = ds.names, tail_length(run), run.steps.lost
-    short = [s.name for s in ds.series if len(s) < t_len]
+    names, t_len, first, cols = ds.names, tail_length(run), run.steps.lost, of_run(run.pre)
+    short = [s.name for s in ds.series if len(s) < t_len + bool(cols and stateful(run))]
     if short:
         raise DataError(f"series {short[:5]} have fewer than the {t_len} rows a forecast starts from")
     scaler = run.scaler(names)
@@ -77,7 +80,8 @@ def build(run: Run, ds: Dataset, batch: int = 4096) -> State:
         answers = []
         for a in range(0, len(names), batch):
             group = range(a, min(a + batch, len(names)))
-            units = [run.units(scaler, i, ds.series[i].values)[first:].astype(np.float32) for i in group]
+            units = [run.units(scaler, i, lead(ds.series[i].values, cols))[first:].astype(np.float32) for i in group]
+            units = [u[:-1] for u in units] if cols else units  # led: the last row waits for the next features
             span = max(len(u) for u in units) - 1
             x = np.zeros((len(units), span, units[0].shape[1]), np.float32)
             for r, u in enumerate(units):
@@ -126,8 +130,8 @@ def _window_states(run: Run, units: np.ndarray) -> State:
 
 
 def _tail_units(run: Run, scaler: Any, tail: np.ndarray) -> np.ndarray:
-    first = run.steps.lost
-    return np.stack([run.units(scaler, i, t)[first:] for i, t in enumerate(tail)]).astype(np.float32)
+    first, cols = run.steps.lost, of_run(run.pre)
+    return np.stack([run.units(scaler, i, lead(t, cols))[first:] for i, t in enumerate(tail)]).astype(np.float32)
 
 
 def save(path: Path, st: State) -> None:
@@ -234,9 +238,13 @@ def advance(run: Run, st: State, new: dict[int, tuple[np.ndarray, np.ndarray]]) 
         by_rows: dict[int, list[int]] = {}
         for i, (_, v) in new.items():
             by_rows.setdefault(len(v), []).append(i)
+        cols = of_run(run.pre)  # led: the state is one row behind the tail, whose last row waits (lead.py)
         for idx in by_rows.values():  # series with as many new rows run as one batch
             x = np.stack([
-                run.units(scaler, i, np.concatenate([tail[i][t_len - first:], new[i][1]]))[first:] for i in idx
+                run.units(scaler, i, lead(np.concatenate([tail[i][t_len - first - bool(cols):], new[i][1]]), cols))[
+                    first : len(new[i][1]) + first
+                ]
+                for i in idx
             ]).astype(np.float32)  # fmt: skip
             model.states = [tuple(s[idx] for s in layer) for layer in states]
             with engine.one_blas_thread():

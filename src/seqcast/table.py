@@ -13,6 +13,7 @@ import csv
 import io
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -96,3 +97,15 @@ def _times(values: np.ndarray) -> list[str] | None:
     unit: Unit = next((u for u, step in _NS.items() if not (ns % step).any()), "ns")
     text = np.datetime_as_string(values, unit=unit).tolist()
     return text if unit == "D" else [t.replace("T", " ") for t in text]
+
+
+def write_table(frame: Table, path: Path) -> None:
+    """CSV or parquet by suffix, written atomically."""
+    from seqcast import files
+
+    if path.suffix.lower() in {".parquet", ".pq"}:
+        buf = io.BytesIO()
+        frame.to_pandas().to_parquet(buf, index=False)
+        files.atomic_write(path, buf.getvalue())
+    else:
+        files.atomic_write(path, frame.to_csv().encode())

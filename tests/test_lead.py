@@ -1,0 +1,128 @@
+"""data.features are read one row ahead (lead.py): the input row of time t holds the targets of t and the known
+features of t + 1, the time its output forecasts; past_features and static columns never are. Exact on series whose
+values are their time index, then end to end: a forecast's first step reads the first --future row."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from seqcast import forecast as fc
+from seqcast.config import load_config
+from seqcast.data import Dataset, Series
+from seqcast.lead import ahead, columns, lead, of_run, origins
+from seqcast.pipeline import train_run
+from seqcast.prepare import Scaler, model_arrays
+from seqcast.run import load_run
+from seqcast.transforms import Transform
+
+
+def test_lead_moves_the_columns_one_row_up_and_the_last_row_takes_the_next_values() -> None:
+    rows = np.column_stack([np.arange(4.0), 10 + np.arange(4.0), 20 + np.arange(4.0)])
+    assert lead(rows, [1]).tolist() == [[0, 11, 20], [1, 12, 21], [2, 13, 22], [3, 13, 23]]
+    assert lead(rows, [1, 2], np.array([14.0, 24.0]))[-1].tolist() == [3, 14, 24]
+    assert lead(rows, []) is rows
+    assert rows[0].tolist() == [0, 10, 20]  # a copy: the caller's rows are left as they were
+    future = np.column_stack([10 + np.arange(4.0, 7.0), 20 + np.arange(4.0, 7.0)])  # inputs after 1 target
+    assert ahead(future, [1], 1).tolist() == [[15, 24], [16, 25], [16, 26]]
+
+
+def test_origins_lead_each_series_and_give_an_origin_at_the_end_its_first_future_row() -> None:
+    values = [np.column_stack([np.arange(5.0), 10 + np.arange(5.0)])]
+    jobs = [(0, 3), (0, 5)]  # a backtest origin inside the series, and a forecast from its end
+    future = [np.array([[13.0], [14.0]]), np.array([[15.0], [16.0]])]
+    led, fut = origins(values, jobs, future, [1], 1)
+    assert led[0][:, 1].tolist() == [11, 12, 13, 14, 15]  # row 4 reads the end's first future row
+    assert [f[:, 0].tolist() for f in fut] == [[14, 14], [16, 16]]
+    assert origins(values, jobs, future, [], 1) == (values, future)
+
+
+def test_model_arrays_lead_the_features_and_leave_past_features_and_static_columns() -> None:
+    pos = np.arange(6.0)
+    series = Series("s", np.arange(6), np.column_stack([pos, 100 + pos, 200 + pos, np.full(6, 7.0)]))
+    ds = Dataset([series], ["y"], ["f", "p", "z"], "integer", None, "memory", past=["p"], static=["z"])
+    cols = columns(1, ds.features, ds.past, ds.static)
+    assert cols == [1]
+    scaler = Scaler("none", np.zeros((1, 4)), np.ones((1, 4)))
+    _, arrays = model_arrays(ds, scaler, Transform())
+    assert arrays[0].tolist() == [[t, 101 + t if t < 5 else 105, 200 + t, 7] for t in range(6)]
+    assert of_run({"targets": ["y"], "features": ["f", "p", "z"], "past_features": ["p"], "static": ["z"]}) == []
+    pre = {
+        "targets": ["y"],
+        "features": ["f", "p", "z"],
+        "past_features": ["p"],
+        "static": ["z"],
+        "features_lead": True,
+    }
+    assert of_run(pre) == [1]
+
+
+def wave_project(tmp: Path, stateful: bool) -> tuple[Path, Path]:
+    """A series whose target follows its feature at the same time (y = 2 x + a small wave): a feature known
+    ahead that explains its own step."""
+    t = np.arange(160)
+    x = (t % 7 == 3).astype(float)  # a weekly flag
+    y = 2 * x + 0.2 * np.sin(0.3 * t)
+    days = np.datetime64("2021-01-01") + t
+    (tmp / "data.csv").write_text(
+        "time,y,x\n" + "".join(f"{d},{a:.6f},{b}\n" for d, a, b in zip(days, y, x, strict=True))
+    )
+    doc = {
+        "data": {"path": "data.csv", "time_column": "time", "targets": ["y"], "features": ["x"],
+                 "transform": "none", "split": {"val": 0.15, "test": 0.15}},
+        "windows": {"mode": "stateful", "num_steps": 10, "streams": 2} if stateful else {"look_back": 8},
+        "model": {"units": [8], "ensemble": 1, "kind": "many_to_many" if stateful else "many_to_one"},
+        "training": {"epochs": 30, "batch_size": 16, "learning_rate": 0.01},
+        "evaluate": {"horizon": 3, "intervals": [80]},
+    }  # fmt: skip
+    (tmp / "cfg.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    return tmp / "cfg.yaml", tmp / "data.csv"
+
+
+def future_file(path: Path, flags: list[float]) -> Path:
+    last = np.datetime64("2021-01-01") + 159
+    path.write_text("time,x\n" + "".join(f"{last + 1 + k},{f}\n" for k, f in enumerate(flags)))
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stateful", [False, True])
+def test_the_first_forecast_step_reads_the_first_future_row(tmp_path: Path, stateful: bool) -> None:
+    cfg, data = wave_project(tmp_path, stateful)
+    run_dir = train_run(load_config(cfg), output_dir=tmp_path / "run").run_dir
+    run = load_run(run_dir)
+    assert run.pre["features_lead"] is True
+    off = future_file(tmp_path / "off.csv", [0, 0, 0])
+    on = future_file(tmp_path / "on.csv", [1, 0, 0])
+    last_on = future_file(tmp_path / "last.csv", [0, 0, 1])
+    for data_arg in (None, data):  # from state.npz, and from the whole history
+        base = fc.forecast(run, 3, data_arg, off)[2][0, :, 0]
+        flag = fc.forecast(run, 3, data_arg, on)[2][0, :, 0]
+        assert flag[0] - base[0] > 0.5  # the flag of step 1 acts on step 1 (y = 2 x: about 2 higher)
+        late = fc.forecast(run, 3, data_arg, last_on)[2][0, :, 0]
+        np.testing.assert_allclose(late[:2], base[:2], atol=1e-6)  # the flag of step 3 reaches no step before it
+        assert late[2] - base[2] > 0.5  # and acts on step 3
+
+    # a run from before features_lead read each row's features with its own targets: forecast as it was trained
+    pre = json.loads((run_dir / "preprocess.json").read_text())
+    del pre["features_lead"]
+    (run_dir / "preprocess.json").write_text(json.dumps(pre))
+    old = load_run(run_dir)
+    a = fc.forecast(old, 3, data, off)[2][0, :, 0]
+    b = fc.forecast(old, 3, data, on)[2][0, :, 0]
+    assert a[0] == pytest.approx(b[0], abs=1e-6) and abs(a[1] - b[1]) > 1e-4  # step 1's flag acts on step 2 there
+
+
+def test_model_arrays_lead_across_their_blocks_of_rows() -> None:
+    n = (1 << 16) + 5  # model_arrays fills a series 65,536 rows at a time: the lead crosses the block's end
+    pos = np.arange(float(n))
+    ds = Dataset([Series("s", np.arange(n), np.column_stack([pos, -pos]))], ["y"], ["f"], "integer", None, "memory")
+    _, arrays = model_arrays(ds, Scaler("none", np.zeros((1, 2)), np.ones((1, 2))), Transform.parse("difference", 1))
+    np.testing.assert_array_equal(arrays[0][1:, 0], np.ones(n - 1))
+    # the led feature -(t + 1), differenced: -1 at every row but the last, whose lead is its own value (0 change)
+    np.testing.assert_array_equal(arrays[0][1:-1, 1], -np.ones(n - 2))
+    assert arrays[0][-1, 1] == 0
