@@ -59,9 +59,10 @@ def tail_length(run: Run) -> int:
 def build(run: Run, ds: Dataset, batch: int = 4096) -> State:
     """The state after each series' last row of ds (the whole history): see the module doc."""
     names, t_len, first, cols = ds.names, tail_length(run), run.steps.lost, of_run(run.pre)
-    short = [s.name for s in ds.series if len(s) < t_len + bool(cols and stateful(run))]
+    need = t_len + bool(cols and stateful(run))  # led: the state is after the row before the last
+    short = [s.name for s in ds.series if len(s) < need]
     if short:
-        raise DataError(f"series {short[:5]} have fewer than the {t_len} rows a forecast starts from")
+        raise DataError(f"series {short[:5]} have fewer than the {need} rows a forecast starts from")
     scaler = run.scaler(names)
     st: State = {
         "series": np.array(names, dtype=str),
