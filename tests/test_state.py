@@ -91,9 +91,12 @@ def test_update_then_forecast_equals_a_forecast_from_the_whole_history(case: str
     assert np.abs(from_state - fc.forecast(opened, 9, data=held)[2]).max() > 1e-3  # the update did move it
 
 
-def test_update_with_features_equals_the_whole_history(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["stateful", "lookback"])
+def test_update_with_features_equals_the_whole_history(tmp_path: Path, mode: str) -> None:
+    """data.features are read one row ahead (lead.py): a stateful state.npz stops a row early, a look-back one keeps
+    the tail; both forecasts read the first --future row as the last known row's next features."""
     held, full = held_and_full(tmp_path, features=True)
-    cfg = config(tmp_path, held, windows={"mode": "stateful"}, model={"kind": "many_to_many"},
+    cfg = config(tmp_path, held, windows={"mode": mode}, model={"kind": "many_to_many"},
                  data={"features": ["x"], "transform": "difference"})  # fmt: skip
     run = train_run(load_config(cfg), output_dir=tmp_path / "run").run_dir
     res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(full)])
@@ -106,6 +109,10 @@ def test_update_with_features_equals_the_whole_history(tmp_path: Path) -> None:
     a = fc.forecast(opened, 4, future=tmp_path / "future.csv")[2]
     b = fc.forecast(opened, 4, data=full, future=tmp_path / "future.csv")[2]
     np.testing.assert_allclose(a, b, atol=1e-5, rtol=0)
+    future.loc[future.time == "2021-03-22", "x"] = 5.0  # the first step's feature: step 1 reads it
+    future.to_csv(tmp_path / "future.csv", index=False)
+    moved = np.abs(fc.forecast(opened, 4, future=tmp_path / "future.csv")[2] - a)
+    assert moved[:, 0].min() > 1e-5
 
 
 def test_update_with_past_features_static_and_series_id_equals_the_whole_history(tmp_path: Path) -> None:
