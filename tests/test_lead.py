@@ -126,3 +126,20 @@ def test_model_arrays_lead_across_their_blocks_of_rows() -> None:
     # the led feature -(t + 1), differenced: -1 at every row but the last, whose lead is its own value (0 change)
     np.testing.assert_array_equal(arrays[0][1:-1, 1], -np.ones(n - 2))
     assert arrays[0][-1, 1] == 0
+
+
+def test_window_preview_says_whether_features_are_read_one_row_ahead(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from seqcast.cli import app
+
+    cfg, _ = wave_project(tmp_path, stateful=False)
+    res = CliRunner().invoke(app, ["window-preview", str(cfg), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["features_lead"] is True
+    res = CliRunner().invoke(app, ["window-preview", str(cfg)])
+    assert "features ['x'] (known ahead: row t holds their values at t + 1" in " ".join(res.stdout.split())
+    res = CliRunner().invoke(app, ["window-preview", str(cfg), "--json", "--set", "data.past_features=[x]",
+                                   "--set", "data.features=[]", "--set", "windows.horizon=3"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["features_lead"] is False  # past_features are never read ahead
