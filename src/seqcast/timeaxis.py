@@ -162,15 +162,22 @@ def _day_and_time(times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return days, (times.astype("datetime64[ns]") - days.astype("datetime64[ns]")).astype(np.int64)
 
 
+def _on_weekdays(times: np.ndarray) -> tuple[np.ndarray, bool] | None:
+    """(the dates, whether a weekend lies between the first and the last) of rows on weekdays only, at one time of
+    day; None for any other rows."""
+    days, tod = _day_and_time(times)
+    if (tod != tod[0]).any() or not np.is_busday(days).all():
+        return None
+    return days, int(np.busday_count(days[0], days[-1])) < int((days[-1] - days[0]).astype(np.int64))
+
+
 def _business_days(times: np.ndarray) -> bool:
     """Rows on weekdays only, at one time of day, whose span holds a weekend that no row falls on: business days
     (daily closes of a market), whose grid skips Saturdays and Sundays rather than counting them as gaps."""
-    days, tod = _day_and_time(times)
-    if (tod != tod[0]).any() or not np.is_busday(days).all():
+    on = _on_weekdays(times)
+    if on is None or not on[1]:  # not weekdays at one time, or no weekend between the first and the last: daily
         return False
-    if int(np.busday_count(days[0], days[-1])) == int((days[-1] - days[0]).astype(np.int64)):
-        return False  # no weekend between the first and the last: daily
-    steps = np.diff(np.busday_count(days[0], days))
+    steps = np.diff(np.busday_count(on[0][0], on[0]))
     return int(Counter(steps.tolist()).most_common(1)[0][0]) == 1  # most rows one business day apart (not weekly)
 
 
@@ -182,9 +189,8 @@ def within_a_week(times: np.ndarray, freq: Freq | None) -> bool:
     same at 1D and at B, so they take the step of the other series of their file (a listing in its first week)."""
     if freq != Freq("fixed", _DAY_NS) or len(times) < 2:
         return False
-    days, tod = _day_and_time(times)
-    span = int((days[-1] - days[0]).astype(np.int64))
-    return bool((tod == tod[0]).all() and np.is_busday(days).all() and int(np.busday_count(days[0], days[-1])) == span)
+    on = _on_weekdays(times)
+    return on is not None and not on[1]
 
 
 def one_frequency(freqs: dict[Freq, str], either: dict[Freq, str], source: str) -> None:
