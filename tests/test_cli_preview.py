@@ -585,8 +585,13 @@ def test_stateful_json_rows_cover_the_training_part_without_limit() -> None:
     assert len(lookback["rows"]) == 12 < lookback["rows_total"]  # look-back windows: the first 12, the total said
 
 
-def test_limit_zero_shows_one_series_in_the_tables() -> None:
+def test_limit_zero_shows_no_series_and_no_rows_but_every_count_and_shape() -> None:
     config = Path(__file__).resolve().parent.parent / "configs" / "quickstart.yaml"
     res = invoke("window-preview", config, "--limit", 0)
     assert res.exit_code == 0, res.output
-    assert "the first 1 of 4 series" in res.stdout
+    assert "the first 0 of 4 series" in res.stdout
+    assert "Tank A" not in res.stdout  # the first series' name: no row of the split table
+    assert "[0, 1152)" not in res.stdout  # nor of the layout
+    doc = preview_json(config)
+    assert f"{doc['windows']} windows" in " ".join(res.stdout.split())  # the counts stay in the titles
+    assert "(64, 24, 2)" in res.stdout  # and the shapes in their table

@@ -192,7 +192,7 @@ def window_preview(
         if as_json:
             write_stdout(json.dumps(doc) + "\n")
         else:
-            shown = doc | {"series": doc["series"][: max(shown_rows, 1)]}  # thousands of series: the first --limit
+            shown = doc | {"series": doc["series"][:shown_rows]}  # thousands of series: the first --limit
             for table in console.preview_tables(_plain(shown), total_series=len(doc["series"])):
                 console.out.print(table)
             console.out.print(console.safe(console.scaler_text(doc["scaler"])))

@@ -69,7 +69,7 @@ def preview_tables(doc: dict[str, Any], total_series: int | None = None) -> list
     """
     tables: list[Any] = []
     shown = doc["series"]
-    total = total_series or len(shown)
+    total = len(shown) if total_series is None else total_series
     more = f"; the first {len(shown)} of {total} series" if len(shown) < total else ""
     series = Table(title=f"series and chronological split (row positions, end exclusive{more})", title_justify="left")
     for c in ("series", "rows", "first", "last", "train", "val", "test"):
