@@ -1199,6 +1199,19 @@ def test_existing_run_directory_is_refused_without_overwrite(tmp_path: Path, wri
     assert snapshot(tmp_path) == before
 
 
+def test_an_output_dir_through_dot_dot_is_named_without_it(tmp_path: Path, write_project: WriteProject) -> None:
+    cfg = write_project()
+    old = tmp_path / "runs" / "mine"
+    old.mkdir(parents=True)
+    (old / "model.keras").write_text("yesterday's model")
+    (tmp_path / "sub").mkdir()
+    before = snapshot(tmp_path)
+    res = invoke("train", cfg, "--quiet", "--output-dir", tmp_path / "sub" / ".." / "runs" / "mine")
+    assert_fault(res, 2, "output.dir", f"{old.resolve()} already exists", "--overwrite")
+    assert ".." not in res.stderr
+    assert snapshot(tmp_path) == before
+
+
 def test_failed_train_with_overwrite_keeps_the_old_run(
     tmp_path: Path, write_project: WriteProject, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -104,6 +104,24 @@ def test_absolute_data_path_and_explicit_output_dir(tmp_path: Path, monkeypatch:
     assert cfg.output.dir == tmp_path / "out" / "here"
 
 
+def test_output_dir_is_printed_without_dot_dot_and_a_link_as_its_last_name_stays_a_link(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tmp_path = tmp_path.resolve()
+    (tmp_path / "work").mkdir()
+    (tmp_path / "elsewhere" / "deep").mkdir(parents=True)
+    (tmp_path / "work" / "link").symlink_to(tmp_path / "elsewhere" / "deep")
+    path = tmp_path / "c.yaml"
+    path.write_text("data:\n  path: x.csv\n  targets: [y]\noutput:\n  dir: ../runs/x\n")
+    monkeypatch.chdir(tmp_path / "work")
+    assert load_config(path).output.dir == tmp_path / "runs" / "x"  # not <tmp>/work/../runs/x
+    # a `..` after a link means the link target's parent, as the file system reads it
+    assert load_config(path, ["output.dir=link/../y"]).output.dir == tmp_path / "elsewhere" / "y"
+    # the last name is kept: a link there is refused as a link by train, not followed
+    assert load_config(path, ["output.dir=link"]).output.dir == tmp_path / "work" / "link"
+    assert load_config(path, ["output.dir=.."]).output.dir == tmp_path
+
+
 def test_set_overrides_reach_nested_keys_and_parse_yaml(cfg_file: Path) -> None:
     cfg_file.write_text(BASE + "model:\n  units: [8]\n")
     cfg = load_config(

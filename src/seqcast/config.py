@@ -328,5 +328,12 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
     cfg = validate(raw, source=str(path), base_dir=path.resolve().parent)
     if cfg.output.dir is None:
         cfg.output.dir = Path("runs") / path.stem
-    cfg.output.dir = Path(cfg.output.dir).expanduser().absolute()
+    cfg.output.dir = full_path(Path(cfg.output.dir).expanduser())
     return cfg
+
+
+def full_path(path: Path | str) -> Path:
+    """`path` made absolute with its folder's `..` and links resolved (a run directory printed as
+    /home/me/runs/x, not /home/me/src/../runs/x) and its last name kept as given: a link there is named as a link."""
+    path = Path(path).absolute()
+    return path.resolve() if path.name in ("", ".", "..") else path.parent.resolve() / path.name

@@ -20,7 +20,7 @@ import yaml
 
 from seqcast import distribute, errors, files, rundir
 from seqcast.checkpoint import RUN_STAMP, check_resumable, is_checkpoint, resumable, stamp_data
-from seqcast.config import Config
+from seqcast.config import Config, full_path
 from seqcast.data import Dataset
 from seqcast.errors import ConfigError
 from seqcast.fit import Interrupted, Note, fit, silent
@@ -108,7 +108,7 @@ def train_run(
     with hooks.busy("importing TensorFlow"):
         import_tf(quiet=not debug)
     distribute.check(cfg)  # multi_worker: TF_CONFIG names the cluster and this task
-    target = Path(output_dir).absolute() if output_dir is not None else Path(cfg.output.dir or "runs/run").absolute()
+    target = full_path(output_dir if output_dir is not None else cfg.output.dir or "runs/run")
     if output_dir is not None:  # the run's config.yaml says where the run is (the caller's config is left as it was)
         cfg = cfg.model_copy(deep=True)
         cfg.output.dir = target
