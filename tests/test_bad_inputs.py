@@ -292,7 +292,7 @@ def _plot_fails_after_a_table_in_new_folders(c: Ctx) -> list[object]:
 
 def _output_and_plot_on_one_file(c: Ctx) -> list[object]:
     fut = future_csv(c.tmp / "future.csv", ["2022-02-10", "2022-02-11"])
-    same = c.tmp / "same.png"
+    same = c.tmp / "same"  # no suffix: a name both options take
     return [
         "forecast",
         "--run",
@@ -304,7 +304,7 @@ def _output_and_plot_on_one_file(c: Ctx) -> list[object]:
         "--output",
         same,
         "--plot",
-        c.tmp / "." / "same.png",
+        c.tmp / "." / "same",  # the same file by another path
     ]
 
 
@@ -317,6 +317,13 @@ def _output_over_a_config(c: Ctx) -> list[object]:
     fut = future_csv(c.tmp / "future.csv", ["2022-02-10", "2022-02-11"])
     (c.tmp / "mine.yaml").write_text("data: {path: data.csv}\n")  # the user's config, beside the run
     return ["forecast", "--run", c.run(), "--steps", 2, "--future", fut, "--output", c.tmp / "mine.yaml"]
+
+
+def _forecast_to(c: Ctx, option: str, name: str, own: bool = False) -> list[object]:
+    fut = future_csv(c.tmp / "future.csv", ["2022-02-10", "2022-02-11"])
+    if own:
+        (c.tmp / name).write_text("all: build\n")  # the user's file, that test_bad_input checks is kept
+    return ["forecast", "--run", c.run(), "--steps", 2, "--future", fut, option, c.tmp / name]
 
 
 def _plot_over_the_training_data(c: Ctx) -> list[object]:
@@ -678,7 +685,25 @@ CASES = [
         "forecast --output over a config",
         _output_over_a_config,
         2,
-        ("--output", "mine.yaml exists, and a .yaml file is no forecast table", "mine.csv"),
+        ("--output", "mine.yaml: a forecast is written as CSV", ".yaml is none of them", "mine.csv"),
+    ),
+    Case(
+        "forecast --output with a suffix that is no table's",
+        lambda c: _forecast_to(c, "--output", "out.xlsx"),
+        2,
+        ("--output", "out.xlsx: a forecast is written as CSV", ".xlsx is none of them", "out.csv"),
+    ),
+    Case(
+        "forecast --output over a file of one's own without a suffix",
+        lambda c: _forecast_to(c, "--output", "NOTES", own=True),
+        2,
+        ("--output", "NOTES exists and has no suffix", "would replace it", "NOTES.csv"),
+    ),
+    Case(
+        "forecast --plot over a file of one's own without a suffix",
+        lambda c: _forecast_to(c, "--plot", "Makefile", own=True),
+        2,
+        ("--plot", "Makefile exists and has no suffix", "would replace it", "Makefile.png"),
     ),
     Case("forecast --plot over the data", _plot_over_the_training_data, 2, ("--plot", "the training data")),
     Case(
@@ -1939,9 +1964,15 @@ def test_an_output_naming_a_protected_file_by_another_path_is_refused(
         with pytest.raises(ConfigError, match="is the --data file"):
             files.check_output(Path(output), "--output", {"the --data file": Path(given)})
     files.check_output(Path("other.csv"), "--output", {"the --data file": Path("new.csv")})
-    for table in ("old.csv", "old", "old.TXT"):  # an earlier forecast's file is replaced, as users expect
+    for table in ("old.csv", "old.TXT", "old.parquet"):  # an earlier forecast's file is replaced, as users expect
         (tmp_path / table).write_text("x\n")
         files.check_output(Path(table), "--output", {})
+    (tmp_path / "old").write_text("x\n")  # without a suffix it may be a Makefile: refused, for both options
+    for option in ("--output", "--plot"):
+        with pytest.raises(ConfigError, match="old exists and has no suffix"):
+            files.check_output(Path("old"), option, {})
+    files.check_output(Path("new"), "--output", {})  # a new one is written (as CSV, or a PNG for --plot)
+    files.check_output(Path("new"), "--plot", {})
 
 
 def test_a_file_of_the_users_at_runs_latest_is_left_alone_and_seqcasts_own_pointer_file_replaced(

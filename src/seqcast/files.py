@@ -23,7 +23,7 @@ def check_output(path: Path, option: str, protected: dict[str, Path], also: dict
     (model.keras, state.npz, ...), one of `protected` ({"the data": path, ...}: a file, or anything inside a data
     folder), or the file another option writes (`also`: {"--output": path}). A file of the user's inside a run
     directory (a forecast written there before) is theirs to replace. A --plot's suffix must name a format
-    (plot_format); an existing --output file is replaced only when its suffix is a table's (OUTPUT_SUFFIXES)."""
+    (plot_format), and an --output's a table's (OUTPUT_SUFFIXES); an existing file without a suffix is refused."""
     real = Path(os.path.realpath(path))
     for option_b, other in (also or {}).items():
         if real == Path(os.path.realpath(other)):
@@ -37,17 +37,26 @@ def check_output(path: Path, option: str, protected: dict[str, Path], also: dict
     for what, owned in protected.items():
         if contains(owned, real) if owned.is_dir() else real == Path(os.path.realpath(owned)):
             raise ConfigError(f"{path} is {what} ({owned}): writing there would replace it", where=option)
+    suffix = real.suffix.lower()
     if option == "--plot":
         plot_format(path)
-    elif real.is_file() and real.suffix.lower() not in OUTPUT_SUFFIXES:  # a config, a script: not a forecast of ours
+    elif str(path) != "-" and suffix not in OUTPUT_SUFFIXES:  # a .xlsx would get CSV text under its name
         raise ConfigError(
-            f"{path} exists, and a {real.suffix} file is no forecast table: the forecast would replace it",
+            f"{path}: a forecast is written as CSV (.csv, .txt or no suffix) or Parquet (.parquet, .pq), as its "
+            f"suffix says, and {suffix} is none of them",
             where=option,
-            hint=f"name a .csv (or .parquet) file, such as {real.stem}.csv",
+            hint=f"name the file {real.stem}.csv (or .parquet)",
+        )
+    if str(path) != "-" and real.is_file() and not suffix:  # a Makefile, NOTES, LICENSE: the user's, never an image or table of ours
+        raise ConfigError(
+            f"{path} exists and has no suffix, as files of one's own (a Makefile, NOTES) have: the "
+            f"{'plot' if option == '--plot' else 'forecast'} would replace it",
+            where=option,
+            hint=f"name a new file, such as {real.name}.{'png' if option == '--plot' else 'csv'}",
         )
 
 
-OUTPUT_SUFFIXES = ("", ".csv", ".txt", ".parquet")  # --output files replaced without a word, when they exist
+OUTPUT_SUFFIXES = ("", ".csv", ".txt", ".parquet", ".pq")  # what --output writes, as table.write_table does
 PLOT_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf", ".jpg": "jpeg", ".jpeg": "jpeg"}
 
 
