@@ -47,7 +47,7 @@ def check_output(path: Path, option: str, protected: dict[str, Path], also: dict
             where=option,
             hint=f"name the file {real.stem}.csv (or .parquet)",
         )
-    if str(path) != "-" and real.is_file() and not suffix:  # a Makefile, NOTES, LICENSE: the user's, never an image or table of ours
+    if str(path) != "-" and real.is_file() and not suffix:  # a Makefile, NOTES: the user's own
         raise ConfigError(
             f"{path} exists and has no suffix, as files of one's own (a Makefile, NOTES) have: the "
             f"{'plot' if option == '--plot' else 'forecast'} would replace it",
