@@ -351,8 +351,8 @@ def test_plot_with_json_keeps_stdout_json(write_project: WriteProject, tmp_path:
 
 def test_config_error_exits_2(write_project: WriteProject) -> None:
     cfg = write_project(training={"epochs": 0})
-    assert_one_error(invoke("window-preview", cfg), 2, f"{cfg}: training.epochs: Input should be greater than 0")
-    assert_one_error(invoke("window-preview", cfg, "--json"), 2, "training.epochs: Input should be greater than 0")
+    assert_one_error(invoke("window-preview", cfg), 2, f"{cfg}: training.epochs: should be greater than 0, not 0")
+    assert_one_error(invoke("window-preview", cfg, "--json"), 2, "training.epochs: should be greater than 0, not 0")
 
 
 def test_bad_set_exits_2(write_project: WriteProject) -> None:

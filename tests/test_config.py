@@ -184,12 +184,12 @@ def test_bad_set_overrides(cfg_file: Path, override: str, message: str) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("training:\n  epochs: 0\n", "training.epochs: Input should be greater than 0"),
-        ("windows:\n  look_back: -2\n", "windows.look_back: Input should be greater than 0"),
+        ("training:\n  epochs: 0\n", "training.epochs: should be greater than 0, not 0"),
+        ("windows:\n  look_back: -2\n", "windows.look_back: should be greater than 0, not -2"),
         ("model:\n  units: [4, 0]\n", "model.units: every layer needs at least 1 unit"),
-        ("model:\n  dropout: 1.0\n", "model.dropout: Input should be less than 1"),
-        ("model:\n  cell: transformer\n", "model.cell: Input should be 'lstm', 'gru' or 'simple_rnn'"),
-        ("training:\n  epochs: many\n", "training.epochs: Input should be a valid integer"),
+        ("model:\n  dropout: 1.0\n", "model.dropout: should be less than 1, not 1.0"),
+        ("model:\n  cell: transformer\n", "model.cell: should be 'lstm', 'gru' or 'simple_rnn', not 'transformer'"),
+        ("training:\n  epochs: many\n", "training.epochs: should be a valid integer, not 'many'"),
         ("data:\n  split: {val: 1.5}\n", "data.split.val: a fraction must be below 1"),
         ("data:\n  split: {test: -0.1}\n", "data.split.test: must be a fraction in [0, 1) or a row count"),
     ],
@@ -203,10 +203,46 @@ def test_errors_name_the_key(cfg_file: Path, text: str, message: str) -> None:
     assert rendered.startswith(f"{cfg_file}: {message}")
 
 
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [  # pydantic's union branches (.float, .int) and class names (Split) are no keys a user could look up
+        ("data.split.val=abc", "--set: data.split.val: should be a valid number or a valid integer, not 'abc'"),
+        ("data.split=0.2", "--set: data.split: should be a section of keys (val, test), not 0.2"),
+        (
+            "data=null",
+            "--set: data: should be a section of keys (path, time_column, time_format, series_column, ...), not null",
+        ),  # fmt: skip
+        ("model.units=[a]", "--set: model.units.0: should be a valid integer, not 'a'"),
+        (
+            "data.transform=foo",
+            "--set: data.transform: 'foo' is not a transform: 'auto' (the default: chosen on "
+            "validation), 'none', or steps of",
+        ),  # fmt: skip
+    ],
+)
+def test_errors_are_in_the_configs_words(cfg_file: Path, override: str, message: str) -> None:
+    text = config_error(cfg_file, BASE, [override])
+    assert text.startswith(message)
+    assert "Input should" not in text and ".float" not in text and ".int" not in text
+
+
+def test_an_error_names_the_file_unless_every_key_at_fault_came_from_set(cfg_file: Path) -> None:
+    assert config_error(cfg_file, BASE, ["training.epocs=2"]).startswith("--set: training.epocs: unknown key")
+    bad = BASE + "training:\n  epochs: 0\n"
+    assert config_error(cfg_file, bad, ["model.dropout=0.1"]).startswith(f"{cfg_file}: training.epochs")
+    both = config_error(cfg_file, bad, ["model.dropout=1.0"])  # one key from each: the file is named
+    assert both.startswith(f"{cfg_file}: ") and "model.dropout" in both and "training.epochs" in both
+    assert config_error(cfg_file, bad, ["training.epochs=-1"]).startswith("--set: training.epochs")
+
+
+def test_one_interval_level_is_a_list_of_one(cfg_file: Path) -> None:
+    cfg_file.write_text(BASE + "evaluate:\n  intervals: 90\n")
+    assert load_config(cfg_file).evaluate.intervals == [90]
+
+
 def test_error_names_the_key_via_set(cfg_file: Path) -> None:
     assert (
-        config_error(cfg_file, BASE, ["training.epochs=0"])
-        == f"{cfg_file}: training.epochs: Input should be greater than 0"
+        config_error(cfg_file, BASE, ["training.epochs=0"]) == "--set: training.epochs: should be greater than 0, not 0"
     )
 
 

@@ -93,6 +93,11 @@ class EvaluateConfig(_Section):
     horizon: int = Field(1, gt=0, le=BIG)
     intervals: list[int] = Field(default_factory=lambda: [80, 95], max_length=50)  # conformal levels (intervals.py)
 
+    @field_validator("intervals", mode="before")
+    @classmethod
+    def _one_level_is_a_list(cls, v: Any) -> Any:
+        return [v] if isinstance(v, int) else v
+
     @field_validator("intervals")
     @classmethod
     def _levels(cls, v: list[int]) -> list[int]:
@@ -192,28 +197,55 @@ def _all_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
     return keys
 
 
-def _error_text(err: ValidationError) -> str:
-    lines = []
+def _error_text(err: ValidationError, given: list[list[str]] | None = None) -> tuple[str, bool]:
+    """One line per key at fault, in the config's words (no pydantic type tags such as `.int`, no class names),
+    and whether every one is a key that `given` (--set's keys) set."""
+    ordered = _all_keys(Config)
+    known, by_key, values, from_set = set(ordered), dict[str, list[str]](), dict[str, str](), []
     for e in err.errors():
-        key = ".".join(str(p) for p in e["loc"])
-        msg = e["msg"]
-        ctx = e.get("ctx") or {}
+        loc, parts = e["loc"], list[str | int]()
+        for i, p in enumerate(loc):  # data.split.val.float -> data.split.val: a union's branch is no key
+            last = e["type"] == "extra_forbidden" and i == len(loc) - 1
+            if isinstance(p, int) or last or ".".join(map(str, [*parts, p])) in known:
+                parts.append(p)
+        key, msg, ctx = ".".join(map(str, parts)), e["msg"], e.get("ctx") or {}
         if isinstance(ctx.get("error"), _KeyedError):  # its key is relative to the section the error arose in
             key, msg = ".".join(filter(None, [key, ctx["error"].key])), str(ctx["error"])
         elif msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
-        if e["type"] == "extra_forbidden":
-            prefix, _, last = key.rpartition(".")
-            siblings = [k for k in _all_keys(Config) if k.rpartition(".")[0] == prefix]
-            near = difflib.get_close_matches(last, [k.rpartition(".")[2] for k in siblings], n=1, cutoff=0.6)
+        elif e["type"] == "extra_forbidden":
+            prefix, _, last_key = key.rpartition(".")
+            siblings = [k for k in ordered if k.rpartition(".")[0] == prefix]
+            near = difflib.get_close_matches(last_key, [k.rpartition(".")[2] for k in siblings], n=1, cutoff=0.6)
             if near:
                 msg = f"unknown key; did you mean {(prefix + '.' if prefix else '') + near[0]!r}?"
             else:
                 msg = f"unknown key; valid keys here: {', '.join(k.rpartition('.')[2] for k in siblings)}"
         elif e["type"] == "missing":
             msg = "required key is missing"
+        else:  # pydantic's own words: "Input should be a valid integer, unable to parse string as an integer"
+            if e["type"] in ("model_type", "dict_type"):
+                keys = [k.rpartition(".")[2] for k in ordered if k.rpartition(".")[0] == key]
+                msg = f"should be a section of keys ({', '.join(keys[:4])}{', ...' if len(keys) > 4 else ''})"
+            msg = msg.replace("Input should be", "should be").split(", unable to")[0]
+            if isinstance(e.get("input"), (str, int, float, bool, type(None))):
+                values[key] = "null" if e["input"] is None else repr(e["input"])
+        by_key.setdefault(key, [])
+        if msg not in by_key[key]:
+            by_key[key].append(msg)
+        from_set.append(any(_within(key, ".".join(g)) for g in given or []))
+    lines = []
+    for key, msgs in by_key.items():
+        if len(msgs) > 1 and all(m.startswith("should be ") for m in msgs):  # a union: a number or an integer
+            msgs = ["should be " + " or ".join(m[len("should be ") :] for m in msgs)]
+        msg = "; ".join(msgs) + (f", not {values[key]}" if key in values else "")
         lines.append(f"{key}: {msg}" if key else msg)
-    return "\n".join(lines)
+    return "\n".join(lines), bool(from_set) and all(from_set)
+
+
+def _within(key: str, given: str) -> bool:
+    """Whether the config key `key` is the key `given`, inside it, or a section holding it."""
+    return key == given or key.startswith(given + ".") or given.startswith(key + ".")
 
 
 class _Loader(yaml.SafeLoader):
@@ -308,14 +340,16 @@ def read_yaml(path: Path) -> dict[str, Any]:
     return raw
 
 
-def validate(raw: dict[str, Any], *, source: str, base_dir: Path) -> Config:
-    """Validate a raw mapping; relative data.path resolves against base_dir."""
+def validate(raw: dict[str, Any], *, source: str, base_dir: Path, given: list[list[str]] | None = None) -> Config:
+    """Validate a raw mapping; relative data.path resolves against base_dir. An error in keys that --set gave
+    (`given`) names --set, not the file."""
     # An empty section (`windows:` with nothing under it) means "all defaults".
     raw = {k: ({} if v is None and k != "data" else v) for k, v in raw.items()}
     try:
         cfg = Config.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(_error_text(exc), where=source) from None
+        text, by_set = _error_text(exc, given)
+        raise ConfigError(text, where="--set" if by_set else source) from None
     if not cfg.data.path.is_absolute():
         cfg.data.path = (base_dir / cfg.data.path).resolve()
     return cfg
@@ -325,7 +359,8 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
     """Read, override and validate a config; output.dir defaults to runs/<config stem>."""
     path = Path(path)
     raw = apply_overrides(read_yaml(path), overrides or [])
-    cfg = validate(raw, source=str(path), base_dir=path.resolve().parent)
+    given = [parse_override(text)[0] for text in overrides or []]
+    cfg = validate(raw, source=str(path), base_dir=path.resolve().parent, given=given)
     if cfg.output.dir is None:
         cfg.output.dir = Path("runs") / path.stem
     cfg.output.dir = full_path(Path(cfg.output.dir).expanduser())

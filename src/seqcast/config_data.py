@@ -153,8 +153,13 @@ class DataConfig(_Section):
     @field_validator("transform")
     @classmethod
     def _a_transform(cls, v: str) -> str:
-        if v != "auto":
-            Transform.parse(v, season=2)  # its steps; the season is checked against evaluate.season in Config
+        try:
+            if v != "auto":
+                Transform.parse(v, season=2)  # its steps; the season is checked against evaluate.season in Config
+        except ValueError as exc:  # the config takes `auto` too, the default
+            raise ValueError(
+                str(exc).replace(": 'none',", ": 'auto' (the default: chosen on validation), 'none',")
+            ) from None
         return v
 
     @model_validator(mode="after")
