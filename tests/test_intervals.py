@@ -104,7 +104,7 @@ def test_a_level_is_refused_below_exactly_needed_errors_and_given_at_them() -> N
     doc["errors"] = [4, 3]
     assert intervals.refused(doc, 80, 1) is None  # the first step alone has its 4
     assert (
-        intervals.refused(doc, 80) == "a 80 % interval needs at least 4 validation errors; the validation part gives 3"
+        intervals.refused(doc, 80) == "an 80 % interval needs at least 4 validation errors; the validation part gives 3"
     )
     with pytest.raises(ConfigError, match="the validation part gives 3 in this run"):
         intervals.check_levels(doc, [80], 2)

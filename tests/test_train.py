@@ -631,6 +631,20 @@ def test_train_says_an_ensemble_is_trained_and_shows_each_networks_best_epoch(tm
     assert re.search(rf"best epochs +│ {best[0]}, {best[1]} \(val_loss", res.output), res.output
 
 
+def test_without_a_validation_part_the_summary_shows_the_training_loss_it_chose_by_and_says_so(tmp_path: Path) -> None:
+    config = write_config(tmp_path, model={"ensemble": 2}, training={"epochs": 3}, data={"split": {"val": 0}})
+    res = CliRunner().invoke(app, ["train", str(config), "--output-dir", "out"])
+    assert res.exit_code == 0, res.output
+    with (tmp_path / "out" / "history.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert all(r["val_loss"] == "nan" for r in rows)
+    best = [min((r for r in rows if r["member"] == k), key=lambda r: float(r["loss"])) for k in "01"]
+    want = f"best epochs +│ {best[0]['epoch']}, {best[1]['epoch']} \\(loss {float(best[0]['loss']):.4g}, "
+    assert re.search(want, res.output), res.output
+    assert "nan" not in res.output
+    assert "none (data.split.val is 0): the best epochs are the training loss's" in res.output
+
+
 def test_an_auto_trial_of_two_networks_scores_the_mean_of_its_two_seeds(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

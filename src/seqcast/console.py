@@ -357,28 +357,27 @@ def train_summary(
     members: dict[Any, list[dict[str, Any]]] = {}
     for r in rows:  # an ensemble's history has a member column: one best epoch per network
         members.setdefault(r.get("member", 0), []).append(r)
+    watch = "val_loss" if any(not math.isnan(r["val_loss"]) for r in rows) else "loss"  # no validation part: loss
     bests = []
     for own in members.values():
-        finite = [r for r in own if not math.isnan(r["val_loss"])]
-        bests.append(min(finite, key=lambda r: r["val_loss"]) if finite else own[-1])
+        finite = [r for r in own if not math.isnan(r[watch])]
+        bests.append(min(finite, key=lambda r: r[watch]) if finite else own[-1])
     t = Table(title="training summary", title_justify="left", show_header=False)
     t.add_column("what")
     t.add_column("value")
+    scores = ", ".join(format(b[watch], ".4g") for b in bests)
     if len(members) > 1:
         t.add_row(
             "epochs run", f"{len(rows)} ({len(members)} networks: {', '.join(str(len(m)) for m in members.values())})"
         )
-        t.add_row(
-            "best epochs",
-            ", ".join(str(b["epoch"]) for b in bests)
-            + " (val_loss "
-            + ", ".join(format(b["val_loss"], ".4g") for b in bests)
-            + ")",
-        )
+        t.add_row("best epochs", f"{', '.join(str(b['epoch']) for b in bests)} ({watch} {scores})")
     else:
         t.add_row("epochs run", str(len(rows)))
-        for best in bests:
-            t.add_row("best epoch", f"{best['epoch']} (loss {best['loss']:.4g}, val_loss {best['val_loss']:.4g})")
+        val = f", val_loss {scores}" if watch == "val_loss" else ""
+        for b in bests:  # one
+            t.add_row("best epoch", f"{b['epoch']} (loss {b['loss']:.4g}{val})")
+    if watch == "loss" and rows:
+        t.add_row("validation", "none (data.split.val is 0): the best epochs are the training loss's")
     if refit:
         epochs = refit["epochs"] if isinstance(refit["epochs"], list) else [refit["epochs"]]
         t.add_row(

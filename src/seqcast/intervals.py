@@ -233,7 +233,11 @@ def refused(doc: dict[str, Any], level: int, steps: int | None = None) -> str | 
     low = min(counts) if counts else 0
     if low >= needed(level):
         return None
-    return f"a {level} % interval needs at least {needed(level)} validation errors; the validation part gives {low}"
+    article = "an" if 80 <= level <= 89 else "a"  # an eighty
+    return (
+        f"{article} {level} % interval needs at least {needed(level)} validation errors; the validation part "
+        f"gives {low}"
+    )
 
 
 def check_levels(doc: dict[str, Any] | None, levels: list[int], steps: int, run: Path | None = None) -> None:
