@@ -270,3 +270,22 @@ def test_the_fixed_inputs_pass_through_the_seasonal_step_and_the_difference_exac
     np.testing.assert_array_equal(out[:, 1], [5.0] * 4)
     np.testing.assert_array_equal(out[3:, 0], [(10 - 3) - (6 - 1)])
     np.testing.assert_array_equal(Transform.parse("difference").forward(x)[1:, 1], [0.0] * 3)  # fixed=0: as before
+
+
+def test_the_safety_net_names_the_backtest_it_scored_and_tells_autos_trial_scores_apart() -> None:
+    from types import SimpleNamespace
+
+    from seqcast.select import BRIEF_EPOCHS, losing_note
+
+    ev = SimpleNamespace(season=1, horizon=10)
+    assert losing_note({}, ev, auto=True) is None  # no validation backtest: no verdict
+    assert losing_note({"origins": 2, "model": 0.9, "seasonal_naive": 1.0}, ev, auto=False) is None
+    lost = {"origins": 2, "model": 4.965, "seasonal_naive": 3.599}
+    said = losing_note(lost, ev, auto=False)
+    assert said is not None and said.startswith("on the validation part (2 origins x horizon 10, as the test part's ")
+    assert "(MASE 4.965) is worse than seasonal naive (MASE 3.599, season 1)" in said
+    assert "forecasting the last value beats this model" in said and "trial" not in said
+    said = losing_note(lost | {"origins": 1}, SimpleNamespace(season=12, horizon=12), auto=True)
+    assert said is not None and "(1 origin x horizon 12" in said
+    assert f"auto's trial scores come from {BRIEF_EPOCHS}-epoch networks" in said
+    assert "the value one season earlier" in said

@@ -193,6 +193,7 @@ def _train_into(
     from seqcast import run as runs
     from seqcast.evaluate import backtest_run, run_dataset, unscored
     from seqcast.levels import outside_training_range
+    from seqcast.select import losing_note
 
     cfg = prep.cfg
     t0 = time.perf_counter()
@@ -220,13 +221,9 @@ def _train_into(
     for note in intervals.train_notes(calibrated, cfg.evaluate.intervals, doc["targets"]):
         hooks.note(note)
     files.write_json(work / "metrics.json", metrics)
-    val = metrics.get("validation") or {}
-    if val and val["model"] > val["seasonal_naive"]:  # the safety net: say it plainly
-        hooks.note(
-            f"on the validation part the network (MASE {val['model']:.3f}) is worse than seasonal naive "
-            f"(MASE {val['seasonal_naive']:.3f}, season {cfg.evaluate.season}): for these series, forecasting the "
-            "value one season earlier beats this model; try another data.transform, more data, or that forecast"
-        )
+    lost = losing_note(metrics.get("validation") or {}, cfg.evaluate, bool(doc.get("transform_scores")))
+    if lost:  # the safety net: say it plainly
+        hooks.note(lost)
     ends = {d["name"]: d["val_end"] for d in doc["series"]}
     tests = [(s.label, s.name, s.values[ends[s.name] :]) for s in ds.series if s.name in ends]
     for note in [

@@ -221,3 +221,21 @@ def tie_note(scores: dict[str, float], kept: str) -> str:
         return ""
     rule = "the level-free step before levels" if kept in LEVEL_FREE_FIRST and "none" in tied else "the simplest"
     return f"; {kept} within {SIMPLER_WITHIN:.0%} of {low}'s: a tie, {rule}"
+
+
+def losing_note(val: dict[str, Any], evaluate: Any, auto: bool) -> str | None:
+    """The safety net's words when the network loses to seasonal naive on the validation part's backtest
+    (metrics.json `validation`), else None. auto: the run chose its transform, by trial scores of another
+    backtest, which the note tells apart."""
+    if not val or val["model"] <= val["seasonal_naive"]:
+        return None
+    season, n = evaluate.season, val["origins"]
+    trials = f"; auto's trial scores come from {BRIEF_EPOCHS}-epoch networks on every origin reaching into it"
+    trials = trials if auto else ""
+    return (
+        f"on the validation part ({n} origin{'s' if n != 1 else ''} x horizon {evaluate.horizon}, as the test "
+        f"part's backtest{trials}) the network (MASE {val['model']:.3f}) is worse than seasonal naive (MASE "
+        f"{val['seasonal_naive']:.3f}, season {season}): for these series, forecasting "
+        f"{'the last value' if season == 1 else 'the value one season earlier'} beats this model; try another "
+        "data.transform, more data, or that forecast"
+    )
