@@ -632,7 +632,7 @@ CASES = [
         2,
         ("--future: the run's model takes no data.features", "would not read the file", "leave --future out"),
     ),
-    Case("forecast --output is a folder", _output_is_a_folder, 1, ("out.csv", "cannot write")),
+    Case("forecast --output is a folder", _output_is_a_folder, 2, ("--output", "out.csv is a folder, not a file")),
     Case(
         "forecast --future with an empty cell (the run's data.missing: error)",
         _future_with_an_empty_cell,
@@ -698,6 +698,12 @@ CASES = [
         lambda c: _forecast_to(c, "--output", "NOTES", own=True),
         2,
         ("--output", "NOTES exists and has no suffix", "would replace it", "NOTES.csv"),
+    ),
+    Case(
+        "forecast --plot a folder",
+        lambda c: _forecast_to(c, "--plot", "runs"),
+        2,
+        ("--plot", "runs is a folder, not a file", "runs/plot.png"),
     ),
     Case(
         "forecast --plot over a file of one's own without a suffix",

@@ -37,6 +37,9 @@ def check_output(path: Path, option: str, protected: dict[str, Path], also: dict
     for what, owned in protected.items():
         if contains(owned, real) if owned.is_dir() else real == Path(os.path.realpath(owned)):
             raise ConfigError(f"{path} is {what} ({owned}): writing there would replace it", where=option)
+    if str(path) != "-" and real.is_dir():  # before any work, not when the file is written at the end
+        name = "plot.png" if option == "--plot" else "forecast.csv"
+        raise ConfigError(f"{path} is a folder, not a file", where=option, hint=f"name a file, such as {path}/{name}")
     suffix = real.suffix.lower()
     if option == "--plot":
         plot_format(path)
