@@ -401,7 +401,7 @@ def test_an_update_while_another_command_writes_the_run_names_it(tmp_path: Path)
         assert snapshot(run) == before
 
 
-@pytest.mark.parametrize("fault", ["another run", "damaged", "missing", "not finite"])
+@pytest.mark.parametrize("fault", ["another run", "damaged", "not a zip", "objects", "missing", "not finite"])
 def test_a_bad_state_npz_is_named_and_changes_nothing(tmp_path: Path, fault: str) -> None:
     run = index_run(tmp_path, "error")
     path = run / "state.npz"
@@ -411,6 +411,10 @@ def test_a_bad_state_npz_is_named_and_changes_nothing(tmp_path: Path, fault: str
         path.write_bytes((other / "state.npz").read_bytes())
     elif fault == "damaged":
         path.write_bytes(path.read_bytes()[:300])
+    elif fault == "not a zip":
+        path.write_text("garbage\n")  # numpy reads that as a pickle, and its message advises allow_pickle=True
+    elif fault == "objects":
+        np.savez(path, tail=np.array([{"a": 1}], dtype=object))
     elif fault == "missing":
         path.unlink()
     else:
@@ -426,7 +430,13 @@ def test_a_bad_state_npz_is_named_and_changes_nothing(tmp_path: Path, fault: str
         res = CliRunner().invoke(app, [*args, "--run", str(run)])
         assert res.exit_code == 1, (fault, args, res.output)
         assert "state.npz" in res.output, res.output
+        assert "allow_pickle" not in res.output and "pickled" not in res.output, res.output
+        assert ("--data" in res.output) == (args[0] == "forecast"), res.output  # update cannot take a history
         assert snapshot(run) == before
+    if fault == "not a zip":
+        assert "state.npz is damaged: it is no .npz archive" in res.output, res.output
+    if fault == "objects":
+        assert "holds Python objects, which seqcast never loads" in res.output, res.output
     if fault == "missing":
         res = CliRunner().invoke(app, ["forecast", "--steps", "2", "--run", str(run)])
         assert res.exit_code == 0, res.output

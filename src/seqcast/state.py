@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -155,22 +156,26 @@ def layer_states(run: Run, st: State) -> list[tuple[np.ndarray, ...]]:
     return [tuple(st[key].copy() for key in keys) for keys in state_keys(run)]
 
 
-def load(run: Run) -> State:
+def load(run: Run, command: str = "forecast") -> State:
     """state.npz of the run, checked against its model and preprocessing; a missing, damaged or foreign file is
-    a DataError naming it."""
+    a DataError naming it, with a hint for `command` (forecast can read a history with --data instead)."""
     path = run.path / FILE
+    hint = "train the run again" + (", or forecast with --data" if command == "forecast" else "")
 
     def bad(why: str) -> DataError:
-        return DataError(f"{FILE} {why}", where=str(path), hint="train the run again (or forecast with --data)")
+        return DataError(f"{FILE} {why}", where=str(path), hint=hint)
 
     if not path.exists():
         raise DataError(f"the run has no {FILE} (trained before runs kept their state)", where=str(run.path),
-                        hint="train the run again, or forecast with --data")  # fmt: skip
+                        hint=hint)  # fmt: skip
+    if not zipfile.is_zipfile(path):  # numpy would read it as a pickle and say allow_pickle=True would load it
+        raise bad("is damaged: it is no .npz archive (numpy's zip of arrays), and no file seqcast wrote")
     try:
         with np.load(path, allow_pickle=False) as z:
             st = {k: z[k] for k in z.files}
     except Exception as exc:  # a damaged zip, a truncated array, an object array: all the same to a user
-        raise bad(f"cannot be read ({type(exc).__name__}: {exc})") from None
+        why = "holds Python objects, which seqcast never loads" if "pickle" in str(exc) else f"{exc}"
+        raise bad(f"cannot be read ({type(exc).__name__}: {why})") from None
     need = ["series", "time_kind", "last_time", "rows_seen", "tail", "tail_times", "tail_units", "run"]
     if stateful(run):
         need += [key for keys in state_keys(run) for key in keys] + ["answer"]

@@ -135,7 +135,7 @@ def update(run_dir: Path | None, data: Path) -> dict[str, Any]:
 
     run = load_run(run_dir)
     with rundir.lock(run.path, "update"):
-        st = state.load(run)
+        st = state.load(run, "update")
         new, counts, notes = new_rows(run, st, data)
         _refuse_unreadable(run, st, new, data)
         with np.errstate(over="ignore", invalid="ignore"):  # a value past float32's range: refused just below
