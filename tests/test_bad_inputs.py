@@ -725,6 +725,12 @@ CASES = [
         ("column 'y'", "line 7", "'oops' is not a number"),
     ),
     Case(
+        "train: --resume names no folder",
+        lambda c: _train(c, csv_rows(*years(40)), "--resume", c.tmp / "nothere"),
+        2,
+        ("--resume", "nothere not found"),
+    ),
+    Case(
         "train: --resume is not a checkpoint",
         lambda c: _train(c, csv_rows(*years(40)), "--resume", c.tmp),
         2,
@@ -1093,7 +1099,7 @@ HOSTILE = [
         "train --resume that is no checkpoint, into a folder that would be refused: both named in turn",
         lambda c: ["train", c.project(output={"dir": "runs/keep"}), "--resume", c.tmp / "nope"],
         2,
-        ("--resume", "nope is not a seqcast checkpoint"),
+        ("--resume", "nope not found"),
     ),
     Case("train --resume with an unsafe model.keras", _resume_unsafe, 2, ("--resume", "cannot be loaded safely")),
     Case(

@@ -123,7 +123,8 @@ def train_run(
         return _train_worker(prep, target, resume, hooks)
     if resume is not None:  # an option's error before the refusal of output.dir, which would hide it
         if not is_checkpoint(resume):
-            raise ConfigError(f"{resume} is not a seqcast checkpoint (no state.json)", where="--resume")
+            what = "is not a seqcast checkpoint (no state.json)" if Path(resume).exists() else "not found"
+            raise ConfigError(f"{resume} {what}", where="--resume")
         check_resumable(resume, cfg, prep.series_doc())  # another config's or data's: refused before anything
     elif is_checkpoint(kept := rundir.checkpoint_dir(target)):  # a fresh training would write over it
         with rundir.lock(target):  # unless it is a running training's own: then that training is named
