@@ -478,6 +478,12 @@ CASES = [
         ("10 rows", "data.split val=1 and test=5", "4 remain for training"),
     ),
     Case(
+        "a split of more rows than the series has",
+        lambda c: preview(c.project(csv_rows(*years(10)), data={"split": {"val": 8, "test": 5}})),
+        1,
+        ("10 rows", "data.split val=8 and test=5", "13 rows are more than it has: none remain for training"),
+    ),
+    Case(
         "stateful series too short for one input and its targets",
         _stateful_too_short,
         1,

@@ -429,9 +429,10 @@ def split_parts(ds: Dataset, cfg: DataConfig, min_train: int = 1) -> list[Parts]
         val, test = cfg.split.rows(n)
         train = n - val - test
         if train < min_train:
+            left = f"{train} remain" if train >= 0 else f"{val + test} rows are more than it has: none remain"
             raise DataError(
                 f"{s.label} has {n} rows: after data.split val={val} and test={test} "
-                f"rows, {train} remain for training, fewer than the {min_train} needed",
+                f"rows, {left} for training, fewer than the {min_train} needed",
                 where=ds.source,
                 hint="lower data.split.val / data.split.test or windows.look_back",
             )
