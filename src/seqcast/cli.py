@@ -64,6 +64,7 @@ def _set_debug(value: bool) -> bool:
 
 DebugOpt = Annotated[bool, typer.Option("--debug", callback=_set_debug, help="Show tracebacks for errors.")]
 RunOpt = Annotated[Path | None, typer.Option("--run", metavar="DIR", help="Run directory. Default: runs/latest.")]
+HORIZON_HELP = "Steps per backtest origin. Default: the run's evaluate.horizon; another H leaves metrics.json as it is."
 
 
 def _version(value: bool) -> None:
@@ -294,7 +295,7 @@ def forecast(
     output: Annotated[
         Path | None,
         typer.Option(
-            "--output", metavar="FILE", help="Write the forecast to this CSV or .parquet file (- for stdout)."
+            "--output", metavar="FILE", help="Write the forecast to this .csv (.txt) or .parquet file (- for stdout)."
         ),
     ] = None,
     plot: Annotated[
@@ -361,7 +362,7 @@ def forecast(
 @app.command(cls=_Command, epilog="seqcast evaluate --run runs/quickstart --horizon 12 --plot backtest.png")
 def evaluate(
     run: RunOpt = None,
-    horizon: Annotated[int | None, typer.Option("--horizon", metavar="H", help="Steps per backtest origin.")] = None,
+    horizon: Annotated[int | None, typer.Option("--horizon", metavar="H", help=HORIZON_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
     plot: Annotated[
         Path | None,
