@@ -168,7 +168,7 @@ def load(run: Run, command: str = "forecast") -> State:
     if not path.exists():
         raise DataError(f"the run has no {FILE} (trained before runs kept their state)", where=str(run.path),
                         hint=hint)  # fmt: skip
-    if not zipfile.is_zipfile(path):  # numpy would read it as a pickle and say allow_pickle=True would load it
+    if not zipfile.is_zipfile(path):  # numpy would read it as a pickle, and advise loading it as one
         raise bad("is damaged: it is no .npz archive (numpy's zip of arrays), and no file seqcast wrote")
     try:
         with np.load(path, allow_pickle=False) as z:
