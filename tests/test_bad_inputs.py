@@ -1561,7 +1561,7 @@ def test_resume_keeps_a_checkpoint_folder_that_holds_a_file_of_the_users(tmp_pat
 
     mine = tmp_path / "ckpt"
     mine.mkdir()
-    for name in ("model.keras", "state.json", "best.npz", "notes.txt"):
+    for name in ("model.keras", "state.json", "best.npz", "data.json", "command.txt", "notes.txt"):
         (mine / name).write_text(name)
     note = _drop_resumed(mine, tmp_path / ".run.checkpoint")
     assert note is not None and "kept" in note and "notes.txt" in note

@@ -230,11 +230,12 @@ def test_a_fresh_training_refuses_to_replace_an_interrupted_ones_checkpoint(tmp_
     command = shlex.join(["seqcast", "train", str(CONFIG), *SETTINGS, "--resume", str(checkpoint), "--output-dir"])
     assert f"resume with: {command} {out}" in " ".join(stopped.stderr.split()), stopped.stderr
     before = _files(checkpoint)
-    res = _train(out)
+    res = _train(out, "--set", "model.units=[3]")  # another command: the hint is still the interrupted one's
     assert res.returncode == 2, res.stderr
     said = " ".join(res.stderr.split())
     assert f"--resume: {checkpoint} holds the checkpoint of an interrupted training into {out}" in said, said
     assert f"continue it with: {command} {out};" in said and "delete that folder" in said
+    assert "model.units=[3]" not in said
     assert _files(checkpoint) == before and not out.exists()
 
 

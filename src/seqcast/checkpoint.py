@@ -13,6 +13,7 @@ import numpy as np
 
 from seqcast.config import Config
 from seqcast.errors import ConfigError, DataError
+from seqcast.rundir import COMMAND_STAMP, TRAIN_COMMAND
 
 
 @dataclass
@@ -49,8 +50,9 @@ def save_checkpoint(path: Path, model: Any, rows: list[dict[str, Any]], session:
     (tmp / "state.json").write_text(json.dumps(state))
     if session.best_weights is not None:
         np.savez(tmp / "best.npz", *session.best_weights)
-    if (path / DATA_STAMP).is_file():  # written before training (stamp_data): it stays with the checkpoint
-        shutil.copy2(path / DATA_STAMP, tmp / DATA_STAMP)
+    for stamp in (DATA_STAMP, COMMAND_STAMP):  # written before training (stamp_data): they stay with it
+        if (path / stamp).is_file():
+            shutil.copy2(path / stamp, tmp / stamp)
     old = path.parent / (path.name + ".old")
     if path.exists():
         path.rename(old)
@@ -99,11 +101,13 @@ DATA_STAMP = "data.json"  # the data a checkpoint was trained on: each series' v
 
 
 def stamp_data(folder: Path, series: list[dict[str, Any]]) -> None:
-    """Write into a checkpoint folder, before training, the fingerprint of the data it trains on."""
+    """Write into a checkpoint folder, before training, the fingerprint of the data it trains on and the command
+    that trains it (for the resume hints)."""
     import json
 
     folder.mkdir(parents=True, exist_ok=True)
     (folder / DATA_STAMP).write_text(json.dumps({s["name"]: s.get("values_sha256") for s in series}))
+    (folder / COMMAND_STAMP).write_text(TRAIN_COMMAND.get() + "\n", encoding="utf-8")  # resume_command's
 
 
 def check_resumable(path: Path, cfg: Config, series: list[dict[str, Any]] | None = None) -> None:

@@ -35,6 +35,7 @@ MARKER = ".seqcast-run"
 OWN_FILES = frozenset({*RUN_FILES, MARKER, "updates.csv"})  # what a run directory holds of its own (update's log)
 # refit*: the checkpoint of training.refit's second fit, inside the first one's
 CHECKPOINT_FILES = {"model.keras", "state.json", "best.npz", "refit", "refit.tmp", "refit.old", "run.json"}
+CHECKPOINT_FILES |= {"data.json", "command.txt"}  # checkpoint.DATA_STAMP and COMMAND_STAMP, written before training
 LATEST = Path("runs") / "latest"
 
 
@@ -59,12 +60,20 @@ def checkpoint_dir(target: Path) -> Path:
 TRAIN_COMMAND: contextvars.ContextVar[str] = contextvars.ContextVar("train_command", default="seqcast train CONFIG")
 
 
+COMMAND_STAMP = "command.txt"  # in a checkpoint folder: the train command that wrote it (TRAIN_COMMAND)
+
+
 def resume_command(checkpoint: Path) -> str:
-    """The command that continues from a checkpoint: the train command (TRAIN_COMMAND) with --resume. A run's
+    """The command that continues from a checkpoint: the train command that wrote it (its COMMAND_STAMP, else
+    TRAIN_COMMAND) with --resume. A run's
     checkpoint names the run it was writing, which may not be the config's output.dir (train --output-dir DIR):
     --output-dir says it, and --overwrite where an older run is still there (the interrupted one was to replace
     it)."""
-    command = f"{TRAIN_COMMAND.get()} --resume {checkpoint}"
+    try:  # the interrupted training's own config and --set options, which a resume must repeat
+        given = (checkpoint / COMMAND_STAMP).read_text(encoding="utf-8").strip() or TRAIN_COMMAND.get()
+    except (OSError, UnicodeDecodeError):  # a checkpoint from before it: this command's
+        given = TRAIN_COMMAND.get()
+    command = f"{given} --resume {checkpoint}"
     name, suffix = checkpoint.name, ".checkpoint"
     if name.startswith(".") and name.endswith(suffix) and len(name) > len(suffix) + 1:
         target = checkpoint.parent / name[1 : -len(suffix)]
