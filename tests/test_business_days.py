@@ -104,6 +104,18 @@ def test_train_forecast_and_update_continue_on_weekdays(
     assert res.exit_code == 1
     assert saturday in " ".join(res.stderr.split())
     assert (run / "state.npz").read_bytes() == state  # refused before anything changed
+    # a Saturday among weekdays is named as the row off the run's grid (it read as a step of 2D or 3D, naming a
+    # weekday), in new rows and in a history alike
+    monday = str(np.busday_offset(np.datetime64(saturday), 0, roll="forward"))
+    (cfg.parent / "mixed.csv").write_text(f"date,close\n{weekdays(1, 63)[0]},1\n{saturday},2\n{monday},3\n")
+    history = cfg.parent / "history.csv"
+    history.write_text(closes_csv(63) + f"{saturday},99\n")
+    for args in (["update", "--data", cfg.parent / "mixed.csv"], ["forecast", "--steps", "2", "--data", history]):
+        res = invoke(*args)
+        assert res.exit_code == 1, res.output
+        said = " ".join(res.stderr.split())
+        assert f"the row at {saturday} is not on the run's time grid (B (business days, Monday to Friday))" in said
+        assert (run / "state.npz").read_bytes() == state
 
 
 @pytest.mark.parametrize("new_first", [False, True])

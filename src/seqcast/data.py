@@ -324,6 +324,14 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
         else:
             t = np.arange(len(vals), dtype=np.int64)
         freq = cfg.resample.step if cfg.resample is not None else timeaxis.infer_freq(t, kind, step)
+        if (
+            step is not None
+            and cfg.resample is None
+            and freq != step
+            and (k := timeaxis.first_off_grid(t, step)) is not None
+        ):
+            when = timeaxis.fmt(t[k], kind)
+            raise DataError(f"the row{label} at {when} is not on the run's time grid ({step.named})", where=source)
         full = timeaxis.grid(t, freq) if kind != "none" else None
         if full is not None and not (len(full) == len(t) and np.array_equal(full, t)):
             off = np.setdiff1d(t, full)

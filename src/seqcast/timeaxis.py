@@ -223,6 +223,19 @@ def _fits(times: np.ndarray, freq: Freq) -> bool:
 def steps_from_first(times: np.ndarray, freq: Freq) -> np.ndarray | None:
     """Each time's count of freq's steps from the first (int64), or None when one lies off freq's grid: where each
     row sits on the grid `grid` would build, without building it."""
+    at, on = _on_grid(times, freq)
+    return at if bool(on.all()) else None
+
+
+def first_off_grid(times: np.ndarray, freq: Freq) -> int | None:
+    """The index of the first row off freq's grid drawn from the first row (a Saturday among business days, 01:30
+    among hours), None when every row is on it."""
+    on = _on_grid(times, freq)[1]
+    return None if bool(on.all()) else int(np.argmin(on))
+
+
+def _on_grid(times: np.ndarray, freq: Freq) -> tuple[np.ndarray, np.ndarray]:
+    """(each time's count of freq's steps from the first, whether it lies on that grid)."""
     if freq.kind == "month":
         months = _month_parts(times)[0]
         apart, on = months - months[0], _months_to_times(months, freq.anchor) == times
@@ -232,7 +245,7 @@ def steps_from_first(times: np.ndarray, freq: Freq) -> np.ndarray | None:
     else:
         apart, on = times.astype(np.int64) - np.int64(times[0].astype(np.int64)), np.True_
     at, off = np.divmod(apart, freq.step)
-    return at if bool(np.all(on)) and not off.any() else None
+    return at, np.broadcast_to(on, at.shape) & (off == 0)
 
 
 def _months_to_times(months: np.ndarray, anchor: str) -> np.ndarray:
