@@ -248,8 +248,10 @@ def test_missing_values_in_two_columns_filled_exactly(tmp_path: Path) -> None:
     ds = load(tmp_path, csv, time_column="t", features=["x"], missing="interpolate")
     # y: linear between 0 and 6, then between 6 and 10; x: the leading gap takes the first value
     assert ds.series[0].values.tolist() == [[0, 10], [2, 10], [4, 25], [6, 40], [8, 50], [10, 50]]
+    assert ds.notes == ["5 row(s) with missing values filled (data.missing: interpolate)"]  # said, as drop says
     ds = load(tmp_path, csv, time_column="t", features=["x"], missing="ffill")
     assert ds.series[0].values.tolist() == [[0, 10], [0, 10], [0, 10], [6, 40], [6, 50], [10, 50]]
+    assert ds.notes == ["5 row(s) with missing values filled (data.missing: ffill)"]
     ds = load(tmp_path, csv, time_column="t", features=["x"], missing="drop")
     assert ds.series[0].times.tolist() == [4]
     assert ds.notes == ["dropped 5 row(s) with missing values"]
@@ -259,6 +261,7 @@ def test_gap_and_missing_value_interpolated_together(tmp_path: Path) -> None:
     csv = csv_of(["2024-03-01 00:00", "2024-03-01 01:00", "2024-03-01 03:00", "2024-03-01 04:00"], [0, "", 30, 40])
     ds = load(tmp_path, csv, time_column="t", missing="interpolate")
     assert ds.series[0].values[:, 0].tolist() == [0, 10, 20, 30, 40]
+    assert ds.notes[1:] == ["1 row(s) with missing values filled (data.missing: interpolate)"]  # not the gap too
 
 
 def test_a_column_with_no_values_at_all(tmp_path: Path) -> None:

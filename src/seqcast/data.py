@@ -219,17 +219,10 @@ def fill_missing(values: np.ndarray, how: str) -> np.ndarray:
     return out
 
 
-def _handle_missing(
-    values: np.ndarray,
-    ix: np.ndarray,
-    at: Callable[[int], str] | None,
-    lines: np.ndarray,
-    how: str,
-    label: str,
-    columns: list[str],
-    source: str,
-) -> np.ndarray:
-    """values with missing, NaN and infinite entries handled; `drop` leaves NaN rows for the caller to drop.
+def _handle_missing(values: np.ndarray, ix: np.ndarray, at: Callable[[int], str] | None, lines: np.ndarray, how: str,
+                    label: str, columns: list[str], source: str, notes: list[str]) -> np.ndarray:  # fmt: skip
+    """values with missing, NaN and infinite entries handled; `drop` leaves NaN rows for the caller to drop, and
+    a note in `notes` counts the rows interpolate or ffill filled.
 
     ix is each row's index in the input (-1 for a filled gap); rows are named by their file line, or by
     at(index) ('b.csv line 7') when the input is a folder of files.
@@ -254,6 +247,9 @@ def _handle_missing(
     if (~np.isfinite(values)).all(axis=0).any():
         col = columns[int(np.flatnonzero((~np.isfinite(values)).all(axis=0))[0])]
         raise DataError(f"column {col!r}{label} has no values at all", where=source)
+    blank = int((~np.isfinite(values).all(axis=1) & (ix >= 0)).sum())  # rows of the file (gaps: noted before)
+    if blank:
+        notes.append(f"{blank} row(s) with missing values{label} filled (data.missing: {how})")
     return fill_missing(values, how)
 
 
@@ -324,14 +320,12 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
         else:
             t = np.arange(len(vals), dtype=np.int64)
         freq = cfg.resample.step if cfg.resample is not None else timeaxis.infer_freq(t, kind, step)
-        if (
-            step is not None
-            and cfg.resample is None
-            and freq != step
-            and (k := timeaxis.first_off_grid(t, step)) is not None
-        ):
-            when = timeaxis.fmt(t[k], kind)
-            raise DataError(f"the row{label} at {when} is not on the run's time grid ({step.named})", where=source)
+        off = timeaxis.rows_off_grid(t, step) if step is not None and cfg.resample is None and freq != step else None
+        if off is not None and 0 < off.sum() < len(t) / 2:  # a run's rows, a few off its grid: named (else: a step)
+            when = timeaxis.fmt(t[int(np.argmax(off))], kind)
+            raise DataError(
+                f"the row{label} at {when} is not on the run's time grid ({step and step.named})", where=source
+            )
         full = timeaxis.grid(t, freq) if kind != "none" else None
         if full is not None and not (len(full) == len(t) and np.array_equal(full, t)):
             off = np.setdiff1d(t, full)
@@ -357,7 +351,9 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
                 t, vals, ix = full, grid_vals, grid_ix
         # each row's place on the time grid (or in the file): where two kept rows are not neighbours, a break
         on_grid = np.searchsorted(full, t) if full is not None and len(full) != len(t) else np.arange(len(t))
-        vals = _handle_missing(vals, ix, at if len(files) > 1 else None, lines, cfg.missing, label, columns, source)
+        vals = _handle_missing(
+            vals, ix, at if len(files) > 1 else None, lines, cfg.missing, label, columns, source, notes
+        )
         keep = np.isfinite(vals).all(axis=1)
         if not keep.all():
             notes.append(f"dropped {int((~keep).sum())} row(s) with missing values{label}")

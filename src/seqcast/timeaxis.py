@@ -227,11 +227,10 @@ def steps_from_first(times: np.ndarray, freq: Freq) -> np.ndarray | None:
     return at if bool(on.all()) else None
 
 
-def first_off_grid(times: np.ndarray, freq: Freq) -> int | None:
-    """The index of the first row off freq's grid drawn from the first row (a Saturday among business days, 01:30
-    among hours), None when every row is on it."""
-    on = _on_grid(times, freq)[1]
-    return None if bool(on.all()) else int(np.argmin(on))
+def rows_off_grid(times: np.ndarray, freq: Freq) -> np.ndarray:
+    """Which rows lie off freq's grid drawn from the first row (a Saturday among business days, 01:30 among
+    hours)."""
+    return ~_on_grid(times, freq)[1]
 
 
 def _on_grid(times: np.ndarray, freq: Freq) -> tuple[np.ndarray, np.ndarray]:
