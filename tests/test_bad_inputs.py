@@ -1360,6 +1360,14 @@ def test_forecast_output_is_written(tmp_path: Path, trained_run: Path) -> None:
     assert res.exit_code == 0, res.stderr
     lines = out.read_text().splitlines()
     assert lines[0] == "series,time,y" and len(lines) == 5
+    assert "not read" not in res.stderr
+    with fut.open("a") as fh:  # a series the run does not have (a typo): its rows are not read, and that is said
+        fh.write("2022-02-10,Z,0.5\n2022-02-11,Z,0.5\n")
+    res = invoke("forecast", "--run", trained_run, "--steps", 2, "--future", fut, "--output", out)
+    assert res.exit_code == 0, res.stderr
+    said = " ".join(res.stderr.split())
+    assert "the --future file has rows of series the forecast does not cover ('Z'): not read" in said, said
+    assert out.read_text().splitlines() == lines
 
 
 # ---------------------------------------------------------------------------------------------
