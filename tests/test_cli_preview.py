@@ -595,3 +595,12 @@ def test_limit_zero_shows_no_series_and_no_rows_but_every_count_and_shape() -> N
     doc = preview_json(config)
     assert f"{doc['windows']} windows" in " ".join(res.stdout.split())  # the counts stay in the titles
     assert "(64, 24, 2)" in res.stdout  # and the shapes in their table
+
+
+def test_a_windows_horizon_that_many_to_many_does_not_read_is_said() -> None:
+    config = Path(__file__).resolve().parent.parent / "configs" / "quickstart.yaml"
+    unread = "windows.horizon=6 is not read: a many_to_many model answers the next step at every input step"
+    doc = preview_json(config, "--set", "model.kind=many_to_many", "--set", "windows.horizon=6")
+    assert [n for n in doc["notes"] if n.startswith(unread)] and doc["y_shape"][1] == doc["x_shape"][1]
+    for args in (["--set", "model.kind=many_to_many"], ["--set", "windows.horizon=6"]):  # each alone is read
+        assert not [n for n in preview_json(config, *args)["notes"] if "is not read" in n]

@@ -75,6 +75,12 @@ def plan(cfg: Config, ds: Dataset | None = None) -> Plan:
         for note in gap_notes(ds, laid.train, laid.val, window_shape(cfg).look_back + first_row(cfg)):
             if note not in ds.notes:  # a dataset planned twice says it once
                 ds.notes.append(note)
+    unread = (  # a key that does nothing here: said, not refused (a run's config.yaml may hold it)
+        f"windows.horizon={cfg.windows.horizon} is not read: a many_to_many model answers the next step at every "
+        "input step (many_to_one or encoder_decoder forecast windows.horizon steps at once)"
+    )
+    if cfg.model.kind == "many_to_many" and cfg.windows.horizon > 1 and unread not in ds.notes:
+        ds.notes.append(unread)
     return laid
 
 
