@@ -305,6 +305,14 @@ def test_day_first_dates_are_read_so_in_training_and_in_new_rows_whose_days_are_
     res = CliRunner().invoke(app, ["forecast", "--run", str(run), "--steps", "2", "--output", "-"])
     assert res.exit_code == 0, res.output
     assert pd.read_csv(io.StringIO(res.stdout))["Datum"].tolist() == ["2020-02-13", "2020-02-14"]
+    # the forecast's ISO dates, given back as new rows, are read too (they were refused: not '%d.%m.%Y')
+    (tmp_path / "iso.csv").write_text("Datum,y\n2020-02-13,43\n2020-02-14,44\n")
+    res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "iso.csv"), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["series"][""] == {"added": 2, "skipped": 0, "last_time": "2020-02-14"}
+    (tmp_path / "mixed.csv").write_text("Datum,y\n15.02.2020,45\n2020-02-16,46\n")  # one file, one format
+    res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "mixed.csv")])
+    assert res.exit_code == 1 and "does not follow data.time_format '%d.%m.%Y'" in res.output, res.output
 
 
 # ---------------------------------------------------------------------------------------------

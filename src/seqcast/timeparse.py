@@ -31,11 +31,16 @@ def parse_times(raw: np.ndarray) -> tuple[np.ndarray, TimeKind]:
 def parse_zoned_times(raw: np.ndarray, fmt: str | None = None) -> tuple[np.ndarray, TimeKind, bool, str | None]:
     """parse_times, whether the dates carry UTC offsets (2024-03-01T05:00+05:00, ...Z): those are converted
     to UTC, every row of the column then needing one (the first row's format), and the strftime format the dates
-    were read in (None: whole numbers or ISO dates). `fmt` (data.time_format): read every value in it."""
+    were read in (None: whole numbers or ISO dates). `fmt` (data.time_format): read every value in it, or
+    every value as an ISO date (2021-02-06, 2021-02-06 13:00)."""
     text = np.asarray(raw).astype(str)
     if fmt is not None:
-        times, used = _parse_with_pandas(text, fmt)
-        return times, "datetime", "%z" in used, used
+        try:
+            times, used = _parse_with_pandas(text, fmt)
+            return times, "datetime", "%z" in used, used
+        except TimeValueError:  # ISO dates, as forecast writes them, are read in any run: they read one way only
+            if not all(map(_ISO.match, text.tolist())):
+                raise
     try:
         return text.astype(np.int64), "integer", False, None
     except ValueError:
@@ -137,6 +142,7 @@ def _regularity(times: np.ndarray) -> float:
     return float(np.mean(np.diff(at) == 1)) if at is not None else 0.0
 
 
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$")
 _QUARTER = re.compile(r"\s*(?:(\d{4})\s*[-/ ]?\s*[Qq]([1-4])|[Qq]([1-4])\s*[-/ ]?\s*(\d{4}))\s*")
 _MONTH_NAMES = ("%b %Y", "%B %Y", "%Y %b", "%Y %B", "%b-%Y", "%B-%Y", "%Y-%b")  # Jan 1956: pandas guesses none
 
