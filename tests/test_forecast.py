@@ -351,6 +351,9 @@ def test_forecast_timestamps_continue_the_frequency(tmp_path: Path, last3: list[
     frame = forecast.forecast_frame(run, prep.ds, future_times, np.zeros((2, 3, 1)))
     assert list(frame.columns) == ["series", "time", "a"]
     assert frame["series"].tolist() == ["A"] * 3 + ["B"] * 3
+    one = forecast.forecast_frame(run, prep.ds, [t[:1] for t in future_times], np.zeros((2, 1, 1)))
+    written = one.to_csv().splitlines()[1].split(",")[1]  # one step: a midnight of an hourly run keeps its time
+    assert written == ("2021-03-02 00:00:00" if last3[0].endswith(":00") else expected[0])  # else: dates, years
 
 
 @pytest.mark.parametrize(

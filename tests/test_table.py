@@ -61,3 +61,22 @@ def test_a_printed_table_shows_times_as_the_csv_has_them() -> None:
     assert shown(days) == ["2024-04-30", "2024-05-01"]
     assert shown(np.array([1.5, 2.0])) == [1.5, 2.0] and shown(np.array([3, 4])) == [3, 4]
     assert len(Table({})) == 0 and Table({"a": np.arange(3)}).columns == ["a"]
+
+
+def test_a_fine_time_column_keeps_the_time_of_its_midnights_on_every_path() -> None:
+    """An hourly run's one-step forecast at midnight is written 2024-04-30 00:00:00, as its other forecasts
+    are, not 2024-04-30 (pandas drops the time when every value is midnight)."""
+    from seqcast.table import shown
+
+    midnight = np.array(["2024-04-30", "2024-05-01"], dtype="datetime64[ns]")
+    assert shown(midnight, fine=True) == ["2024-04-30 00:00:00", "2024-05-01 00:00:00"]
+    assert Table({"t": midnight}, fine=("t",)).to_csv().splitlines() == [
+        "t",
+        "2024-04-30 00:00:00",
+        "2024-05-01 00:00:00",
+    ]
+    with_nat = np.array(["2024-04-30", "NaT"], dtype="datetime64[ns]")  # pandas' path, told the same
+    assert Table({"t": with_nat}, fine=("t",)).to_csv().splitlines()[:2] == ["t", "2024-04-30 00:00:00"]
+    assert Table({"t": midnight}).to_csv().splitlines() == ["t", "2024-04-30", "2024-05-01"]  # a daily run's
+    half = np.array(["2024-04-30T00:00:00.5"], dtype="datetime64[ns]")  # finer than seconds: as finely as needed
+    assert Table({"t": half}, fine=("t",)).to_csv().splitlines()[1] == "2024-04-30 00:00:00.500"

@@ -399,8 +399,8 @@ def forecast_table(frame: Any, steps: int, output: Any, plot: Any, drawn: int = 
     """The first rows of the forecast, and where it went (on stderr when the CSV itself goes to stdout)."""
     where = err if to_stderr else out
     n_series = len(frame) // steps
-    first = f" (the first {SHOWN_ROWS} rows)" if len(frame) > SHOWN_ROWS else ""
-    where.print(f"forecast: {steps} steps for {n_series} series{first}", highlight=False)  # as wide as it needs
+    first, s = f" (the first {SHOWN_ROWS} rows)" if len(frame) > SHOWN_ROWS else "", "s" if steps != 1 else ""
+    where.print(f"forecast: {steps} step{s} for {n_series} series{first}", highlight=False)  # as wide as it needs
     t = Table()
     # an interval's two columns <target>_lo_<level>, <target>_hi_<level> are shown as one: "lo .. hi"
     cols = [str(c) for c in frame.columns]
@@ -418,7 +418,7 @@ def forecast_table(frame: Any, steps: int, output: Any, plot: Any, drawn: int = 
             t.add_column(safe(table.heading(frame, c)), justify="right" if frame[c].dtype.kind in "fi" else "left")
 
     cell = lambda v: f"{v:.4g}" if isinstance(v, float) else safe(str(v))  # noqa: E731
-    head = {c: table.shown(frame[c][:SHOWN_ROWS]) for c in cols}
+    head = {c: table.shown(frame[c][:SHOWN_ROWS], c in getattr(frame, "fine", ())) for c in cols}
     for r in ({c: v[k] for c, v in head.items()} for k in range(min(len(frame), SHOWN_ROWS))):
         t.add_row(*(f"{cell(r[c])} .. {cell(r[hi_of[c]])}" if c in hi_of else cell(r[c]) for c in shown))
     where.print(t)

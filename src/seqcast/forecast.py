@@ -372,7 +372,9 @@ def forecast_frame(
         for level, (lo, hi) in sorted((bands or {}).items()):
             cols[f"{t}_lo_{level}"] = lo[:, :, j].astype(np.float64).reshape(-1)
             cols[f"{t}_hi_{level}"] = hi[:, :, j].astype(np.float64).reshape(-1)
-    return Table(cols, utc=(cfg.time_column,) if cfg.time_column and run.pre.get("time_utc") else ())
+    sub_daily = run.freq is not None and run.freq.kind == "fixed" and run.freq.step < 86_400 * 10**9
+    time = (cfg.time_column,) if cfg.time_column else ()
+    return Table(cols, utc=time if run.pre.get("time_utc") else (), fine=time if sub_daily else ())
 
 
 class Forecast(NamedTuple):

@@ -67,7 +67,7 @@ def same_clock(run: Run, ds: Dataset, subject: str, verb: str) -> None:
         f"{subject} {verb} times with {has}, but the run's training data had {had}: one would be read shifted "
         "against the other",
         where=ds.source,
-        hint=f"write {subject}'s times as the training data's are",
+        hint=f"write the times of {subject} as the training data's are",
     )
 
 

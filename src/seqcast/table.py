@@ -30,6 +30,7 @@ class Table:
 
     data: dict[str, np.ndarray]
     utc: tuple[str, ...] = ()
+    fine: tuple[str, ...] = ()  # time columns written to the second at least (a run whose step is under a day)
 
     @property
     def columns(self) -> list[str]:
@@ -51,9 +52,10 @@ class Table:
 
     def to_csv(self) -> str:
         """The CSV text, as pandas' to_csv(index=False) writes it."""
-        cells = [_cells(v) for v in self.data.values()]
+        cells = [_cells(v, c in self.fine) for c, v in self.data.items()]
         if self.utc or any(c is None for c in cells):
-            return str(self.to_pandas().to_csv(index=False))
+            fine = "%Y-%m-%d %H:%M:%S" if self.fine and not self.utc else None  # offsets show the time anyway
+            return str(self.to_pandas().to_csv(index=False, date_format=fine))
         buf = io.StringIO()
         out = csv.writer(buf, lineterminator=os.linesep)  # pandas' defaults: minimal quoting, os.linesep
         out.writerow(self.data)
@@ -66,15 +68,15 @@ def heading(table: Any, column: str) -> str:
     return f"{column} (UTC)" if column in getattr(table, "utc", ()) else column
 
 
-def shown(values: np.ndarray) -> list[Any]:
+def shown(values: np.ndarray, fine: bool = False) -> list[Any]:
     """A column's cells for a printed table: times written as the CSV writes them, at the resolution these cells
-    need (a daily forecast shows dates only), other values as Python values."""
+    need (a daily forecast shows dates only; `fine`: the second at least), other values as Python values."""
     if values.dtype == np.dtype("datetime64[ns]"):
-        return _times(values) or [str(v) for v in values]
+        return _times(values, fine) or [str(v) for v in values]
     return list(values.tolist())
 
 
-def _cells(values: np.ndarray) -> list[Any] | None:
+def _cells(values: np.ndarray, fine: bool = False) -> list[Any] | None:
     """A column's cells as the csv module should write them, or None where only pandas formats it right."""
     if values.dtype == np.float64:  # float32: pandas writes float32's own shortest repr
         cells = values.tolist()
@@ -82,19 +84,20 @@ def _cells(values: np.ndarray) -> list[Any] | None:
     if values.dtype.kind in "iu":
         return list(values.tolist())
     if values.dtype == np.dtype("datetime64[ns]"):
-        return _times(values)
+        return _times(values, fine)
     if values.dtype.kind == "O" and all(isinstance(v, str) for v in values):
         return list(values.tolist())
     return None
 
 
-def _times(values: np.ndarray) -> list[str] | None:
-    """Naive times as pandas writes them: the date alone when every time is midnight, else date and time to the
-    second, millisecond, microsecond or nanosecond, whichever every value needs."""
+def _times(values: np.ndarray, fine: bool = False) -> list[str] | None:
+    """Naive times as pandas writes them: the date alone when every time is midnight (unless `fine`: an hourly
+    forecast's midnights keep their 00:00:00), else date and time to the second, millisecond, microsecond or
+    nanosecond, whichever every value needs."""
     if (values != values).any():  # NaT: pandas writes an empty cell
         return None
     ns = values.view(np.int64)
-    unit: Unit = next((u for u, step in _NS.items() if not (ns % step).any()), "ns")
+    unit: Unit = next((u for u, step in _NS.items() if not (ns % step).any() and not (fine and u == "D")), "ns")
     text = np.datetime_as_string(values, unit=unit).tolist()
     return text if unit == "D" else [t.replace("T", " ") for t in text]
 
