@@ -109,8 +109,8 @@ def new_rows(
                 times, values = full[1:], fill_missing(grid_rows, missing)[1:]
             if len(gaps) and missing == "drop" and state.stateful(run):  # as train refuses it (layout.refuse_gaps)
                 raise DataError(
-                    f"{s.label}: data.missing: drop would leave {len(gaps)} gap(s) in the new rows, the first at "
-                    f"{timeaxis.fmt(gaps[0], kind)}: a stateful model carries its states from each row to the next, "
+                    f"{s.label}: data.missing: drop would leave {len(gaps)} missing row(s) in the new rows, the "
+                    f"first at {timeaxis.fmt(gaps[0], kind)}: a stateful model carries its states from each row to the next, "
                     "across a gap too",
                     where=str(path),
                     hint="send the missing rows; a run trained with data.missing: interpolate or ffill would fill "
