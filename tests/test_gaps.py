@@ -563,10 +563,10 @@ def test_a_stateful_run_refuses_gaps_in_update_forecast_and_evaluate(
     res = invoke("update", "--data", new)
     assert res.exit_code == 1, res.output
     assert " ".join(res.stderr.split()) == (
-        f"error: {new}: the series: data.missing: drop would leave 1 missing row(s) in the new rows, the first at 2042: a "
-        "stateful model carries its states from each row to the next, across a gap too hint: send the missing rows; "
-        "a run trained with data.missing: interpolate or ffill would fill them (this run's config.yaml holds the "
-        "setting it was trained with)"
+        f"error: {new}: the series: data.missing: drop would leave 1 missing row(s) in the new rows, the first at "
+        "2042: a stateful model carries its states from each row to the next, across a gap too hint: send the "
+        "missing rows; a run trained with data.missing: interpolate or ffill would fill them (this run's "
+        "config.yaml holds the setting it was trained with)"
     )
     later = cfg.parent / "later.csv"
     later.write_text(gappy_csv(44, dropped=(41,)))

@@ -110,8 +110,8 @@ def new_rows(
             if len(gaps) and missing == "drop" and state.stateful(run):  # as train refuses it (layout.refuse_gaps)
                 raise DataError(
                     f"{s.label}: data.missing: drop would leave {len(gaps)} missing row(s) in the new rows, the "
-                    f"first at {timeaxis.fmt(gaps[0], kind)}: a stateful model carries its states from each row to the next, "
-                    "across a gap too",
+                    f"first at {timeaxis.fmt(gaps[0], kind)}: a stateful model carries its states from each row to "
+                    "the next, across a gap too",
                     where=str(path),
                     hint="send the missing rows; a run trained with data.missing: interpolate or ffill would fill "
                     "them (this run's config.yaml holds the setting it was trained with)",
