@@ -100,14 +100,15 @@ def _refuse_other_config(saved: dict[str, Any], cfg: Config) -> None:
 DATA_STAMP = "data.json"  # the data a checkpoint was trained on: each series' values_sha256 (preprocess.json's)
 
 
-def stamp_data(folder: Path, series: list[dict[str, Any]]) -> None:
+def stamp_data(folder: Path, series: list[dict[str, Any]], resuming: bool = False) -> None:
     """Write into a checkpoint folder, before training, the fingerprint of the data it trains on and the command
     that trains it (for the resume hints)."""
     import json
 
     folder.mkdir(parents=True, exist_ok=True)
     (folder / DATA_STAMP).write_text(json.dumps({s["name"]: s.get("values_sha256") for s in series}))
-    (folder / COMMAND_STAMP).write_text(TRAIN_COMMAND.get() + "\n", encoding="utf-8")  # resume_command's
+    if not (resuming and (folder / COMMAND_STAMP).is_file()):  # a resume, refused or not, keeps the first command
+        (folder / COMMAND_STAMP).write_text(TRAIN_COMMAND.get() + "\n", encoding="utf-8")  # resume_command's
 
 
 def check_resumable(path: Path, cfg: Config, series: list[dict[str, Any]] | None = None) -> None:

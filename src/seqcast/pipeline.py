@@ -286,7 +286,7 @@ def _fit_networks(
     from seqcast.model import merge
 
     cfg, n = prep.cfg, prep.cfg.model.ensemble
-    stamp_data(checkpoint, prep.series_doc())  # --resume checks the data too (and makes the folder)
+    stamp_data(checkpoint, prep.series_doc(), resume is not None)  # --resume checks the data (and makes the folder)
     if n == 1:
         bar = _bar(hooks, cfg, "epoch")
         model, rows = fit(
