@@ -151,10 +151,20 @@ def test_resuming_a_finished_fit_trains_nothing_more_and_keeps_its_best_weights(
         assert len(rows) < epochs  # early stopping ended it
     best = int(np.argmin([r["val_loss"] for r in rows]))
     assert best < len(rows) - 1  # the best epoch is not the last: restoring it matters
-    again, rows_again = fit(prep, resume=tmp_path / "ck")
+    said: list[str] = []
+    again, rows_again = fit(prep, resume=tmp_path / "ck", note=said.append)
     assert [r["loss"] for r in rows_again] == [r["loss"] for r in rows]  # not one epoch more
     for a, b in zip(model.get_weights(), again.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
+    assert said == []  # as many epochs as the config asks, or fewer: nothing to say
+    fewer = pipeline.prepare(
+        load_config(write_config(tmp_path, training={"epochs": 2, "early_stopping": {"patience": patience}}))
+    )
+    _, rows_fewer = fit(fewer, resume=tmp_path / "ck", note=said.append)
+    assert len(rows_fewer) == len(rows) > 2  # kept, and none more
+    assert said == [
+        f"the checkpoint has run {len(rows)} epochs, more than training.epochs=2: they are kept, and no more run"
+    ]
 
 
 def test_ctrl_c_inside_an_ensemble_or_refit_names_the_runs_checkpoint(tmp_path: Path) -> None:

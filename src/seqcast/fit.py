@@ -72,6 +72,9 @@ def fit(
             model, rows, session = load_checkpoint(resume, cfg)
             session.checkpoint = checkpoint or resume
             session.saved_epoch = session.epochs_done
+            if session.epochs_done > cfg.training.epochs:  # config.yaml will say the smaller number: say so
+                note(f"the checkpoint has run {session.epochs_done} epochs, more than training.epochs="
+                     f"{cfg.training.epochs}: they are kept, and no more run")  # fmt: skip
             if cfg.stateful and model.inputs[0].shape[0] != batch:
                 raise ConfigError(
                     f"the checkpoint's stateful model has {model.inputs[0].shape[0]} rows per replica, this run "
