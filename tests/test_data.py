@@ -408,3 +408,15 @@ def test_scaler_in_blocks_equals_numpy_on_the_whole_part(block: int, monkeypatch
     mm = Scaler.fit("minmax", ds, parts)
     assert mm.center[0].tolist() == values[:41].min(axis=0).tolist()  # exact: min and max do not round
     assert mm.scale[0].tolist() == (values[:41].max(axis=0) - values[:41].min(axis=0)).tolist()
+
+
+def test_a_guessed_reading_of_dates_that_read_both_ways_is_a_note_and_a_given_format_is_none(tmp_path: Path) -> None:
+    csv = "t,y\n" + "".join(f"{m:02d}/01/2020,{m}\n" for m in range(1, 13))  # monthly, or daily day-first
+    ds = load(tmp_path, csv, time_column="t")
+    assert ds.freq is not None and ds.freq.alias == "MS"
+    assert [n for n in ds.notes if "read both day-first and month-first: read month-first" in n] == [
+        "time column 't': dates such as '01/01/2020' read both day-first and month-first: read month-first "
+        "(%m/%d/%Y); data.time_format: '%d/%m/%Y' reads them the other way"
+    ]
+    ds = load(tmp_path, csv, time_column="t", time_format="%d/%m/%Y")  # said outright: daily, and nothing to say
+    assert ds.freq is not None and ds.freq.alias == "D" and not [n for n in ds.notes if "both" in n]

@@ -9,7 +9,7 @@ the time axis, series names).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +76,7 @@ class Dataset:
     static: list[str] = field(default_factory=list)  # the features that are data.static (one value per series)
     utc: bool = False  # the times had UTC offsets: read as UTC
     time_format: str | None = None  # the strftime format the dates were read in (None: whole numbers, ISO dates)
+    both_ways: str | None = None  # a note: the dates read day-first and month-first alike (timeparse.read_both_ways)
     first_rows: list[int] = field(default_factory=list)  # where each series starts in its history (a state's tail)
 
     @property
@@ -107,6 +108,7 @@ class _Rows:
     lines: np.ndarray  # file line of every row
     zoned: bool = False  # the times had UTC offsets (read as UTC)
     time_format: str | None = None  # the strftime format the dates were read in (None: whole numbers, ISO dates)
+    both_ways: str | None = None  # a note: the dates read day-first and month-first alike (timeparse.read_both_ways)
 
 
 def _to_rows(
@@ -118,16 +120,17 @@ def _to_rows(
     values = np.column_stack([_numeric(table[c], c, lines, source) for c in cfg.inputs])
     kind: TimeKind = "none"
     times: np.ndarray | None = None
-    zoned = False
+    zoned, both = False, None
     if cfg.time_column is not None:
         raw = table[cfg.time_column]
         try:
-            times, kind, zoned, time_format = timeparse.parse_zoned_times(raw, time_format)
+            given, (times, kind, zoned, time_format) = time_format, timeparse.parse_zoned_times(raw, time_format)
         except timeparse.TimeValueError as exc:
             raise DataError(
                 f"time column {cfg.time_column!r}, line {lines[exc.index]}: {raw[exc.index]!r} {exc.why}",
                 where=source,
             ) from None
+        both = timeparse.read_both_ways(raw, time_format) if given is None else None  # a guess: said
     keys: np.ndarray | None = None
     if cfg.series_column is not None:
         keys = table[cfg.series_column].astype(str)
@@ -137,7 +140,7 @@ def _to_rows(
             raise DataError(
                 f"series column {cfg.series_column!r}, line {lines[empty[0]]}: the series name is missing", where=source
             )
-    return _Rows(values, times, kind, keys, lines, zoned, time_format)
+    return _Rows(values, times, kind, keys, lines, zoned, time_format, both)
 
 
 def _gather(files: list[Path], cfg: DataConfig) -> tuple[_Rows, np.ndarray]:
@@ -166,7 +169,7 @@ def _gather(files: list[Path], cfg: DataConfig) -> tuple[_Rows, np.ndarray]:
 
     fields = {f: joined(f) for f in ("values", "times", "keys", "lines")}
     first = parts[0]
-    return _Rows(kind=first.kind, zoned=first.zoned, time_format=first.time_format, **fields), np.concatenate(file_of)
+    return replace(first, **fields), np.concatenate(file_of)  # the first part's time format and notes
 
 
 def _numeric(raw: np.ndarray, col: str, lines: np.ndarray, source: str) -> np.ndarray:
@@ -263,7 +266,7 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
     files = data_files(Path(cfg.path))
     rows, file_of = _gather(files, cfg)
     values, times, kind, lines, zoned = rows.values, rows.times, rows.kind, rows.lines, rows.zoned
-    time_format = rows.time_format
+    time_format, both_ways = rows.time_format, rows.both_ways
     columns = cfg.inputs
 
     def at(i: int) -> str:
@@ -284,7 +287,7 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
 
     out: list[Series] = []
     rows_of: list[np.ndarray] = []
-    notes: list[str] = []
+    notes: list[str] = [f"time column {cfg.time_column!r}: {both_ways}"] if both_ways else []
     if zoned:
         notes.append(
             f"time column {cfg.time_column!r} has UTC offsets: the times are read, and forecasts stamped, in UTC"

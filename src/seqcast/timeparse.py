@@ -162,6 +162,23 @@ def _quarters(text: np.ndarray) -> np.ndarray | None:
     return months
 
 
+def read_both_ways(raw: np.ndarray, used: str | None) -> str | None:
+    """A note when dates read in `used` (a guess: day-first or month-first) read every value the other way too,
+    such as 01/02/2020 to 12/02/2020: which was taken, and the data.time_format that takes the other."""
+    text = np.asarray(raw).astype(str)
+    formats = _candidate_formats(str(text[0])) if used is not None and len(text) else []
+    if len(formats) != 2 or used not in formats:
+        return None
+    other = formats[1 - formats.index(used)]
+    if _read_as(text, other)[0] is None:
+        return None
+    how = "day-first" if used == formats[1] else "month-first"
+    return (
+        f"dates such as {str(text[0])!r} read both day-first and month-first: read {how} ({used}); data.time_format: "
+        f"'{other}' reads them the other way"
+    )
+
+
 def _candidate_formats(first: str) -> list[str]:
     """The formats a date column whose first value is `first` may be in: pandas' guess, and its day-first guess
     where that differs and the year does not come first (2024-01-02 is year-month-day everywhere); a month and
