@@ -214,7 +214,9 @@ def test_gaps_interpolated_exactly(tmp_path: Path) -> None:
         "2024-01-06",
     ]
     assert s.values[:, 0].tolist() == [1, 2, 4, 6, 8, 10]
-    assert ds.notes == ["2 missing timestamp(s) (first: 2024-01-03, 2024-01-04); data.missing: interpolate"]
+    assert ds.notes == [
+        "2 missing timestamp(s) at frequency D (first: 2024-01-03, 2024-01-04); data.missing: interpolate"
+    ]
 
 
 def test_gaps_forward_filled_exactly(tmp_path: Path) -> None:

@@ -344,7 +344,10 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
                     where=source,
                     hint="set data.missing to interpolate or ffill to fill them, or drop to ignore the gaps",
                 )
-            notes.append(f"{len(missing)} missing timestamp(s){label} (first: {shown}); data.missing: {cfg.missing}")
+            at_freq = f" at frequency {freq.named}" if freq else ""  # a step a stray row changed shows here
+            notes.append(
+                f"{len(missing)} missing timestamp(s){label}{at_freq} (first: {shown}); data.missing: {cfg.missing}"
+            )
             if cfg.missing in ("interpolate", "ffill"):
                 pos = np.searchsorted(full, t)
                 grid_vals = np.full((len(full), vals.shape[1]), np.nan)
