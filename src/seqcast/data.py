@@ -76,7 +76,6 @@ class Dataset:
     static: list[str] = field(default_factory=list)  # the features that are data.static (one value per series)
     utc: bool = False  # the times had UTC offsets: read as UTC
     time_format: str | None = None  # the strftime format the dates were read in (None: whole numbers, ISO dates)
-    both_ways: str | None = None  # a note: the dates read day-first and month-first alike (timeparse.read_both_ways)
     first_rows: list[int] = field(default_factory=list)  # where each series starts in its history (a state's tail)
 
     @property

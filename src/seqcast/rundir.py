@@ -65,10 +65,9 @@ COMMAND_STAMP = "command.txt"  # in a checkpoint folder: the train command that 
 
 def resume_command(checkpoint: Path) -> str:
     """The command that continues from a checkpoint: the train command that wrote it (its COMMAND_STAMP, else
-    TRAIN_COMMAND) with --resume. A run's
-    checkpoint names the run it was writing, which may not be the config's output.dir (train --output-dir DIR):
-    --output-dir says it, and --overwrite where an older run is still there (the interrupted one was to replace
-    it)."""
+    TRAIN_COMMAND) with --resume. A run's checkpoint names the run it was writing, which may not be the config's
+    output.dir (train --output-dir DIR): --output-dir says it, and --overwrite where an older run is still there
+    (the interrupted one was to replace it)."""
     try:  # the interrupted training's own config and --set options, which a resume must repeat
         given = (checkpoint / COMMAND_STAMP).read_text(encoding="utf-8").strip() or TRAIN_COMMAND.get()
     except (OSError, UnicodeDecodeError):  # a checkpoint from before it: this command's

@@ -165,10 +165,12 @@ def _quarters(text: np.ndarray) -> np.ndarray | None:
 def read_both_ways(raw: np.ndarray, used: str | None) -> str | None:
     """A note when dates read in `used` (a guess: day-first or month-first) read every value the other way too,
     such as 01/02/2020 to 12/02/2020: which was taken, and the data.time_format that takes the other."""
-    text = np.asarray(raw).astype(str)
-    formats = _candidate_formats(str(text[0])) if used is not None and len(text) else []
+    if used is None or not len(raw):  # whole numbers, ISO dates: one reading (and no copy of a long column)
+        return None
+    formats = _candidate_formats(str(raw[0]))
     if len(formats) != 2 or used not in formats:
         return None
+    text = np.asarray(raw).astype(str)
     other = formats[1 - formats.index(used)]
     if _read_as(text, other)[0] is None:
         return None
