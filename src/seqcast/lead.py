@@ -22,6 +22,11 @@ def columns(n_targets: int, features: list[str], past: list[str], static: list[s
     return [n_targets + k for k, c in enumerate(features) if c not in past and c not in static]
 
 
+def of_data(ds: Any) -> list[int]:
+    """The led input columns of a dataset (data.Dataset) as training reads it."""
+    return columns(len(ds.targets), ds.features, ds.past, ds.static)
+
+
 def of_run(pre: dict[str, Any]) -> list[int]:
     """The led input columns of a run (preprocess.json); none for a run from before `features_lead`."""
     if not pre.get("features_lead"):

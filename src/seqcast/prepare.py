@@ -237,7 +237,7 @@ class Prepared:
             "transform_requested": cfg.data.transform,
             "transform_reason": self.transform_why,
             "transform_keeps_static": True,  # static and identity inputs are not transformed (Transform.fixed)
-            "features_lead": bool(lead.columns(len(ds.targets), ds.features, ds.past, ds.static)),  # lead.py
+            "features_lead": bool(lead.of_data(ds)),  # lead.py
             "transform_scores": self.transform_scores,
             "scaler": self.scaler.to_json(ds.names, ds.inputs),
             "series": self.series_doc(),
@@ -363,7 +363,7 @@ def model_arrays(ds: Dataset, scaler: Scaler, transform: Transform) -> tuple[np.
     flat = aligned_empty((sum(lengths), len(ds.inputs)), np.float32)
     arrays, o = [], 0
     block = 1 << 16  # rows at a time: the float64 temporaries of scaling stay small (2 MiB per 4 columns)
-    n_t, cols = len(ds.targets), lead.columns(len(ds.targets), ds.features, ds.past, ds.static)
+    n_t, cols = len(ds.targets), lead.of_data(ds)
     for i, (s, n) in enumerate(zip(ds.series, lengths, strict=True)):
         for k in range(0, n, block):
             lo = max(k - transform.lost, 0)  # the rows before the block the seasonal step and difference need

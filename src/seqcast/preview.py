@@ -94,7 +94,7 @@ def preview_doc(p: Plan, limit: int | None = None) -> dict[str, Any]:
                 }
             )
     doc["rows"] = rows
-    doc["features_lead"] = bool(lead.columns(n_out, ds.features, ds.past, ds.static))  # features: rows start+1..end
+    doc["features_lead"] = bool(lead.of_data(ds))  # features: rows start+1..end
     doc["rows_total"] = total if isinstance(p.train, StreamLayout) else len(p.train)  # rows holds the first `limit`
     doc["layers"] = state_shapes(cfg, p.batch_size)
     doc["series"] = [
