@@ -206,7 +206,8 @@ def read_future(
         fut = load_dataset(fcfg, step=run.freq)
     same_clock(run, fut, "the --future file", "has")
     by_name = {s.name: s for s in fut.series}
-    extra = [n for n in by_name if n not in {s.name for s in ds.series}]
+    covered = {s.name for s in ds.series}
+    extra = [n for n in by_name if n not in covered]
     if extra:  # a typo in a series name would otherwise pass unseen
         shown = ", ".join(map(repr, extra[:5])) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
         ds.notes.append(f"the --future file has rows of series the forecast does not cover ({shown}): not read")
