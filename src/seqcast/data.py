@@ -322,9 +322,9 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
         else:
             t = np.arange(len(vals), dtype=np.int64)
         freq = cfg.resample.step if cfg.resample is not None else timeaxis.infer_freq(t, kind, step)
-        off = timeaxis.rows_off_grid(t, step) if step is not None and cfg.resample is None and freq != step else None
-        if off is not None and 0 < off.sum() < len(t) / 2:  # a run's rows, a few off its grid: named (else: a step)
-            when = timeaxis.fmt(t[int(np.argmax(off))], kind)
+        stray = timeaxis.rows_off_grid(t, step) if step is not None and cfg.resample is None and freq != step else None
+        if stray is not None and 0 < stray.sum() < len(t) / 2:  # a run's rows, a few off its grid: named (else: a step)
+            when = timeaxis.fmt(t[int(np.argmax(stray))], kind)
             raise DataError(
                 f"the row{label} at {when} is not on the run's time grid ({step and step.named})", where=source
             )
