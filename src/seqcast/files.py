@@ -37,20 +37,20 @@ def check_output(path: Path, option: str, protected: dict[str, Path], also: dict
     for what, owned in protected.items():
         if contains(owned, real) if owned.is_dir() else real == Path(os.path.realpath(owned)):
             raise ConfigError(f"{path} is {what} ({owned}): writing there would replace it", where=option)
-    if str(path) != "-" and real.is_dir():  # before any work, not when the file is written at the end
+    if str(path) != "-" and real.is_dir():  # before any work, not when written at the end (--plot -: plot_format's)
         name = "plot.png" if option == "--plot" else "forecast.csv"
         raise ConfigError(f"{path} is a folder, not a file", where=option, hint=f"name a file, such as {path}/{name}")
     suffix = real.suffix.lower()
     if option == "--plot":
         plot_format(path)
-    elif str(path) != "-" and suffix not in OUTPUT_SUFFIXES:  # a .xlsx would get CSV text under its name
+    elif suffix not in OUTPUT_SUFFIXES:  # a .xlsx would get CSV text under its name (--output -: never passed here)
         raise ConfigError(
             f"{path}: a forecast is written as CSV (.csv, .txt or no suffix) or Parquet (.parquet, .pq), as its "
             f"suffix says, and {suffix} is none of them",
             where=option,
             hint=f"name the file {real.stem}.csv (or .parquet)",
         )
-    if str(path) != "-" and real.is_file() and not suffix:  # a Makefile, NOTES: the user's own
+    if real.is_file() and not suffix:  # a Makefile, NOTES: the user's own
         raise ConfigError(
             f"{path} exists and has no suffix, as files of one's own (a Makefile, NOTES) have: the "
             f"{'plot' if option == '--plot' else 'forecast'} would replace it",
@@ -59,7 +59,8 @@ def check_output(path: Path, option: str, protected: dict[str, Path], also: dict
         )
 
 
-OUTPUT_SUFFIXES = ("", ".csv", ".txt", ".parquet", ".pq")  # what --output writes, as table.write_table does
+PARQUET = (".parquet", ".pq")  # table.write_table's suffixes for Parquet; any other is written as CSV
+OUTPUT_SUFFIXES = ("", ".csv", ".txt", *PARQUET)  # what --output writes
 PLOT_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf", ".jpg": "jpeg", ".jpeg": "jpeg"}
 
 

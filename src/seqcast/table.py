@@ -106,7 +106,7 @@ def write_table(frame: Table, path: Path) -> None:
     """CSV or parquet by suffix, written atomically."""
     from seqcast import files
 
-    if path.suffix.lower() in {".parquet", ".pq"}:
+    if path.suffix.lower() in files.PARQUET:
         buf = io.BytesIO()
         frame.to_pandas().to_parquet(buf, index=False)
         files.atomic_write(path, buf.getvalue())
