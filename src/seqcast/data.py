@@ -107,7 +107,7 @@ class _Rows:
     lines: np.ndarray  # file line of every row
     zoned: bool = False  # the times had UTC offsets (read as UTC)
     time_format: str | None = None  # the strftime format the dates were read in (None: whole numbers, ISO dates)
-    both_ways: str | None = None  # a note: the dates read day-first and month-first alike (timeparse.read_both_ways)
+    both_ways: str | None = None  # a note: the dates read day-first and month-first alike (parse_zoned_times)
 
 
 def _to_rows(
@@ -119,17 +119,16 @@ def _to_rows(
     values = np.column_stack([_numeric(table[c], c, lines, source) for c in cfg.inputs])
     kind: TimeKind = "none"
     times: np.ndarray | None = None
-    zoned, both = False, None
+    zoned, said = False, list[str]()
     if cfg.time_column is not None:
         raw = table[cfg.time_column]
         try:
-            given, (times, kind, zoned, time_format) = time_format, timeparse.parse_zoned_times(raw, time_format)
+            times, kind, zoned, time_format = timeparse.parse_zoned_times(raw, time_format, said)
         except timeparse.TimeValueError as exc:
             raise DataError(
                 f"time column {cfg.time_column!r}, line {lines[exc.index]}: {raw[exc.index]!r} {exc.why}",
                 where=source,
             ) from None
-        both = timeparse.read_both_ways(raw, time_format) if given is None else None  # a guess: said
     keys: np.ndarray | None = None
     if cfg.series_column is not None:
         keys = table[cfg.series_column].astype(str)
@@ -139,7 +138,7 @@ def _to_rows(
             raise DataError(
                 f"series column {cfg.series_column!r}, line {lines[empty[0]]}: the series name is missing", where=source
             )
-    return _Rows(values, times, kind, keys, lines, zoned, time_format, both)
+    return _Rows(values, times, kind, keys, lines, zoned, time_format, said[0] if said else None)
 
 
 def _gather(files: list[Path], cfg: DataConfig) -> tuple[_Rows, np.ndarray]:

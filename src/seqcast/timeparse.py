@@ -28,11 +28,14 @@ def parse_times(raw: np.ndarray) -> tuple[np.ndarray, TimeKind]:
     return times, kind
 
 
-def parse_zoned_times(raw: np.ndarray, fmt: str | None = None) -> tuple[np.ndarray, TimeKind, bool, str | None]:
+def parse_zoned_times(
+    raw: np.ndarray, fmt: str | None = None, said: list[str] | None = None
+) -> tuple[np.ndarray, TimeKind, bool, str | None]:
     """parse_times, whether the dates carry UTC offsets (2024-03-01T05:00+05:00, ...Z): those are converted
     to UTC, every row of the column then needing one (the first row's format), and the strftime format the dates
     were read in (None: whole numbers or ISO dates). `fmt` (data.time_format): read every value in it, or
-    every value as an ISO date (2021-02-06, 2021-02-06 13:00)."""
+    every value as an ISO date (2021-02-06, 2021-02-06 13:00). `said` gets a note when the guessed format was one
+    of two that read every value (01/02/2020 to 12/02/2020: day-first or month-first)."""
     text = np.asarray(raw).astype(str)
     if fmt is not None:
         try:
@@ -65,7 +68,7 @@ def parse_zoned_times(raw: np.ndarray, fmt: str | None = None) -> tuple[np.ndarr
     except ValueError:
         quarters = _quarters(text)  # months, as wide as numpy's dates: the range is checked below
         if quarters is None:
-            times, used = _parse_with_pandas(text)
+            times, used = _parse_with_pandas(text, said=said)
             return times, "datetime", "%z" in used, used
         wide, zoned = quarters, False
     if zoned:  # then every row must have one: a row without would be read as UTC, shifted by the offset
@@ -162,25 +165,6 @@ def _quarters(text: np.ndarray) -> np.ndarray | None:
     return months
 
 
-def read_both_ways(raw: np.ndarray, used: str | None) -> str | None:
-    """A note when dates read in `used` (a guess: day-first or month-first) read every value the other way too,
-    such as 01/02/2020 to 12/02/2020: which was taken, and the data.time_format that takes the other."""
-    if used is None or not len(raw):  # whole numbers, ISO dates: one reading (and no copy of a long column)
-        return None
-    formats = _candidate_formats(str(raw[0]))
-    if len(formats) != 2 or used not in formats:
-        return None
-    text = np.asarray(raw).astype(str)
-    other = formats[1 - formats.index(used)]
-    if _read_as(text, other)[0] is None:
-        return None
-    how = "day-first" if used == formats[1] else "month-first"
-    return (
-        f"dates such as {str(text[0])!r} read both day-first and month-first: read {how} ({used}); data.time_format: "
-        f"'{other}' reads them the other way"
-    )
-
-
 def _candidate_formats(first: str) -> list[str]:
     """The formats a date column whose first value is `first` may be in: pandas' guess, and its day-first guess
     where that differs and the year does not come first (2024-01-02 is year-month-day everywhere); a month and
@@ -191,7 +175,9 @@ def _candidate_formats(first: str) -> list[str]:
     return [month] if day is None or day == month or month.startswith("%Y") else [month, day]
 
 
-def _parse_with_pandas(text: np.ndarray, given: str | None = None) -> tuple[np.ndarray, str]:
+def _parse_with_pandas(
+    text: np.ndarray, given: str | None = None, said: list[str] | None = None
+) -> tuple[np.ndarray, str]:
     """Dates numpy cannot read (month names, day-first or month-first, time zones), all in one format: (times,
     the format).
 
@@ -224,6 +210,12 @@ def _parse_with_pandas(text: np.ndarray, given: str | None = None) -> tuple[np.n
         month, day = formats
         a, b = _regularity(readings[month]), _regularity(readings[day])
         pick = day if b > a or (a == b and "." in day) else month
+        if said is not None:  # both read every value: the guess is said, with the format that takes the other
+            other, how = (month, "day-first") if pick == day else (day, "month-first")
+            said.append(
+                f"dates such as {str(text[0])!r} read both day-first and month-first: read {how} ({pick}); "
+                f"data.time_format: '{other}' reads them the other way"
+            )
         return readings[pick], pick
     if readings:
         return next(iter(readings.items()))[::-1]
