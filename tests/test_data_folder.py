@@ -90,7 +90,32 @@ def test_nan_rows_named_by_file(tmp_path: Path) -> None:
     (tmp_path / "a.csv").write_text("year,s,y\n" + rows("A", range(2000, 2005)))
     (tmp_path / "b.csv").write_text("year,s,y\n2005,A,\n2006,A,6\n")
     text = error(tmp_path)
-    assert "line(s) ['b.csv line 2']" in text and "data.missing" in text
+    assert "at ['b.csv line 2']" in text and "data.missing" in text
+
+
+def test_a_parquet_files_rows_are_rows_not_lines(tmp_path: Path) -> None:
+    """A parquet file has no lines: each message names its rows, counted from 1, as rows."""
+    import pandas as pd
+
+    def parquet(path: Path, years: list[Any], names: list[str], ys: list[Any]) -> Path:
+        pd.DataFrame({"year": years, "s": names, "y": ys}).to_parquet(path)
+        return path
+
+    one = parquet(tmp_path / "d.parquet", [2000, 2001, 2001], ["A"] * 3, [1.0, 2.0, 3.0])
+    assert f"{one}: duplicate timestamp 2001 of series 'A' at rows 2 and 3" in error(one)
+    one = parquet(tmp_path / "d.parquet", [2000, 2001, 2002], ["A"] * 3, [1.0, None, 3.0])
+    assert "['y'] of series 'A' at row(s) [2]" in error(one)
+    one = parquet(tmp_path / "d.parquet", [2000, 2001, 2002], ["A"] * 3, ["1", "x", "3"])
+    assert "column 'y', row 2: 'x' is not a number" in error(one)
+    one = parquet(tmp_path / "d.parquet", [2000, 2001, 2002], ["A", " ", "A"], [1.0, 2.0, 3.0])
+    assert "series column 's', row 2: the series name is missing" in error(one)
+    one = parquet(tmp_path / "d.parquet", ["2000", "x", "2002"], ["A"] * 3, [1.0, 2.0, 3.0])
+    assert "time column 'year', row 2: 'x'" in error(one)
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    (folder / "a.csv").write_text("year,s,y\n" + rows("A", range(2000, 2003)))
+    parquet(folder / "b.parquet", [2002, 2003], ["A", "A"], [1.0, 2.0])
+    assert "duplicate timestamp 2002 of series 'A' at a.csv line 4 and b.parquet row 1" in error(folder)
 
 
 def test_mixed_time_kinds_refused(tmp_path: Path) -> None:

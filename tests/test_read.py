@@ -297,7 +297,7 @@ def test_sigterm_stops_a_command_as_ctrl_c_does_and_the_handlers_are_put_back(
 
 
 def test_a_parquet_row_is_named_by_its_number_from_1(tmp_path: Path) -> None:
-    """A parquet file has no lines: the row a message names is counted from 1 (the 6th row is 'line 6')."""
+    """A parquet file has no lines: its rows are numbered from 1 (messages call them rows: read.line_word)."""
     import pandas as pd
 
     pd.DataFrame({"year": np.arange(2000, 2040), "y": np.arange(40.0)}).to_parquet(tmp_path / "d.parquet")

@@ -18,7 +18,7 @@ import numpy as np
 from seqcast import resample, timeaxis, timeparse
 from seqcast.config import DataConfig
 from seqcast.errors import DataError, DuplicateTimes, MissingColumn, MissingValues
-from seqcast.read import DECIMAL_COMMA, data_files, read_tables
+from seqcast.read import DECIMAL_COMMA, data_files, line_word, read_tables
 from seqcast.static import check_static
 from seqcast.timeaxis import Freq, TimeKind
 
@@ -119,25 +119,22 @@ def _to_rows(
     values = np.column_stack([_numeric(table[c], c, lines, source) for c in cfg.inputs])
     kind: TimeKind = "none"
     times: np.ndarray | None = None
-    zoned, said = False, list[str]()
+    zoned, said, word = False, list[str](), line_word(source)
     if cfg.time_column is not None:
         raw = table[cfg.time_column]
         try:
             times, kind, zoned, time_format = timeparse.parse_zoned_times(raw, time_format, said)
         except timeparse.TimeValueError as exc:
-            raise DataError(
-                f"time column {cfg.time_column!r}, line {lines[exc.index]}: {raw[exc.index]!r} {exc.why}",
-                where=source,
-            ) from None
+            where = f"time column {cfg.time_column!r}, {word} {lines[exc.index]}"
+            raise DataError(f"{where}: {raw[exc.index]!r} {exc.why}", where=source) from None
     keys: np.ndarray | None = None
     if cfg.series_column is not None:
         keys = table[cfg.series_column].astype(str)
         blank = [k for k in np.unique(keys) if not k.strip()]  # (names, not rows: numpy.char costs 15 ms to import)
         empty = np.flatnonzero(np.isin(keys, blank)) if blank else np.zeros(0, np.int64)
         if len(empty):
-            raise DataError(
-                f"series column {cfg.series_column!r}, line {lines[empty[0]]}: the series name is missing", where=source
-            )
+            where = f"series column {cfg.series_column!r}, {word} {lines[empty[0]]}"
+            raise DataError(f"{where}: the series name is missing", where=source)
     return _Rows(values, times, kind, keys, lines, zoned, time_format, said[0] if said else None)
 
 
@@ -150,7 +147,7 @@ def _gather(files: list[Path], cfg: DataConfig) -> tuple[_Rows, np.ndarray]:
             rows = _to_rows(table, lines, cfg, str(f), parts[0].time_format if parts else cfg.time_format)
             del table
             if parts and (rows.kind, rows.zoned) != (parts[0].kind, parts[0].zoned):
-                before = f"in {files[0].name}" if i else f"before line {rows.lines[0]}"
+                before = f"in {files[0].name}" if i else f"before {line_word(f)} {rows.lines[0]}"
                 what = [f"{r.kind} values{' with UTC offsets' if r.zoned else ''}" for r in (rows, parts[0])]
                 column = f"time column {cfg.time_column!r}"
                 raise DataError(f"{column} holds {what[0]} here but {what[1]} {before}", where=str(f))
@@ -186,7 +183,7 @@ def _numeric(raw: np.ndarray, col: str, lines: np.ndarray, source: str) -> np.nd
         except (ValueError, TypeError):
             hint = DECIMAL_COMMA if "," in str(v) else None  # 10,03 in a file separated by semicolons
             raise DataError(
-                f"column {col!r}, line {lines[i]}: {v!r} is not a number", where=source, hint=hint
+                f"column {col!r}, {line_word(source)} {lines[i]}: {v!r} is not a number", where=source, hint=hint
             ) from None
     return out
 
@@ -220,13 +217,13 @@ def fill_missing(values: np.ndarray, how: str) -> np.ndarray:
     return out
 
 
-def _handle_missing(values: np.ndarray, ix: np.ndarray, at: Callable[[int], str] | None, lines: np.ndarray, how: str,
+def _handle_missing(values: np.ndarray, ix: np.ndarray, at: Callable[[int], str] | str, lines: np.ndarray, how: str,
                     label: str, columns: list[str], source: str, notes: list[str]) -> np.ndarray:  # fmt: skip
     """values with missing, NaN and infinite entries handled; `drop` leaves NaN rows for the caller to drop, and
     a note in `notes` counts the rows interpolate or ffill filled.
 
-    ix is each row's index in the input (-1 for a filled gap); rows are named by their file line, or by
-    at(index) ('b.csv line 7') when the input is a folder of files.
+    ix is each row's index in the input (-1 for a filled gap); rows are named by at(index) ('b.csv line 7') when
+    the input is a folder of files, else by their number in the file, at being the word for it ('line', 'row').
     """
     bad = ~np.isfinite(values)
     if not bad.any():
@@ -234,11 +231,11 @@ def _handle_missing(values: np.ndarray, ix: np.ndarray, at: Callable[[int], str]
     if how == "error":
         rows, cols = np.nonzero(bad)
         found = sorted({int(ix[r]) for r in rows if ix[r] >= 0})
-        named: list[Any] = [at(i) for i in found] if at else sorted({int(lines[i]) for i in found})
+        named: list[Any] = sorted({int(lines[i]) for i in found}) if isinstance(at, str) else [at(i) for i in found]
         gaps = len({int(r) for r in rows if ix[r] < 0})
         what = f"missing, NaN or infinite values in column(s) {sorted({columns[c] for c in cols})}{label}"
         if named:
-            what += f" at line(s) {named[:8]}{' ...' if len(named) > 8 else ''}"
+            what += f" at {at + '(s) ' if isinstance(at, str) else ''}{named[:8]}{' ...' if len(named) > 8 else ''}"
         if gaps:
             what += f"{' and' if named else ''} at {gaps} missing timestamp(s)"
         raise MissingValues(what, where=source, hint="set data.missing to interpolate, ffill or drop")
@@ -267,9 +264,12 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
     time_format, both_ways = rows.time_format, rows.both_ways
     columns = cfg.inputs
 
+    word = line_word(files[0])  # of the messages of a single file: 'line', or 'row' of a parquet file
+
     def at(i: int) -> str:
-        """Where row i came from: 'line 7', or 'b.csv line 7' when the data is a folder of files."""
-        return f"line {lines[i]}" if len(files) == 1 else f"{files[file_of[i]].name} line {lines[i]}"
+        """Where row i came from: 'line 7' ('row 7' of a parquet file), 'b.csv line 7' when the data is a folder."""
+        f = files[file_of[i]]
+        return f"{word} {lines[i]}" if len(files) == 1 else f"{f.name} {line_word(f)} {lines[i]}"
 
     if rows.keys is not None:
         names, first_seen, inverse = np.unique(rows.keys, return_index=True, return_inverse=True)
@@ -311,7 +311,7 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
             if len(dup):
                 d = dup[0]
                 a, b = sorted((int(ix[d]), int(ix[d + 1])))
-                where_rows = f"lines {lines[a]} and {lines[b]}" if len(files) == 1 else f"{at(a)} and {at(b)}"
+                where_rows = f"{word}s {lines[a]} and {lines[b]}" if len(files) == 1 else f"{at(a)} and {at(b)}"
                 raise DuplicateTimes(
                     f"duplicate timestamp {timeaxis.fmt(t[d], kind)}{label} at {where_rows}",
                     where=source,
@@ -356,7 +356,7 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
         # each row's place on the time grid (or in the file): where two kept rows are not neighbours, a break
         on_grid = np.searchsorted(full, t) if full is not None and len(full) != len(t) else np.arange(len(t))
         vals = _handle_missing(
-            vals, ix, at if len(files) > 1 else None, lines, cfg.missing, label, columns, source, notes
+            vals, ix, at if len(files) > 1 else word, lines, cfg.missing, label, columns, source, notes
         )
         keep = np.isfinite(vals).all(axis=1)
         if not keep.all():

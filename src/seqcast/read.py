@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from seqcast.errors import DataError, check_interrupted
+from seqcast.files import PARQUET
 
 # bytes: past this a CSV is read by pandas' C parser. Below it the csv module is faster, pandas' import included
 # (bench_cli.py: 0.30 s against 0.36 s at 8.2 MiB, 0.72 s against 0.53 s at 16.3 MiB; they cross near 10 MiB)
@@ -108,8 +109,13 @@ def _read_csv_light(path: Path) -> Table:
     return (_decimal_commas(table) if sep != "," else table), lines
 
 
+def line_word(path: Path | str) -> str:
+    """What a message counts a file's rows in: 'line' of a CSV; 'row' of a parquet file, which has no lines."""
+    return "row" if Path(path).suffix.lower() in PARQUET else "line"
+
+
 def _read_parquet(path: Path) -> Table:
-    """A parquet file's columns. It has no lines: where a message names a line, it is the row's number from 1."""
+    """A parquet file's columns. It has no lines: its 'lines' are its rows' numbers from 1 (line_word)."""
     import pandas as pd
 
     try:
@@ -127,7 +133,7 @@ def _read_parquet(path: Path) -> Table:
 def data_files(path: Path) -> list[Path]:
     """The file itself, or every .csv / .parquet file of a folder in name order."""
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in {".csv", ".parquet", ".pq"})
+        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in {".csv", *PARQUET})
         if not files:
             raise DataError("the folder holds no .csv or .parquet files", where=str(path))
         return files
@@ -205,7 +211,7 @@ def read_tables(path: Path) -> Iterator[Table]:
         raise DataError("data file not found", where=str(path), hint="check data.path in the config")
     _regular(path)
     try:
-        if path.suffix.lower() in {".parquet", ".pq"}:
+        if path.suffix.lower() in PARQUET:
             yield _read_parquet(path)
         elif path.stat().st_size > _PANDAS_ABOVE:
             yield from _read_pandas_chunks(path)
