@@ -114,7 +114,8 @@ def test_train_forecast_and_update_continue_on_weekdays(
         res = invoke(*args)
         assert res.exit_code == 1, res.output
         said = " ".join(res.stderr.split())
-        assert f"the row at {saturday} is not on the run's time grid (B (business days, Monday to Friday))" in said
+        grid = "the run's time grid at frequency B (business days, Monday to Friday)"
+        assert f"the row at {saturday} is not on {grid}" in said
         assert (run / "state.npz").read_bytes() == state
 
 

@@ -199,7 +199,7 @@ def test_missing_timestamps_raise_naming_the_first(tmp_path: Path) -> None:
 def test_missing_years_raise_naming_the_first(tmp_path: Path) -> None:
     csv = "t,s,y\n2000,A,1\n2001,A,2\n2000,B,1\n2002,B,3\n2001,B,2\n2004,B,4\n"
     text = data_error(tmp_path, csv, time_column="t", series_column="s")
-    assert "1 missing timestamp(s) of series 'B' at frequency 1, first 2003" in text
+    assert "1 missing timestamp(s) of series 'B' at a step of 1, first 2003" in text
 
 
 def test_gaps_interpolated_exactly(tmp_path: Path) -> None:

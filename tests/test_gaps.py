@@ -282,7 +282,7 @@ def test_window_preview_json_and_text_count_the_windows_left_out(write_project: 
     assert doc["windows"] == 14
     assert [r["start"] for r in doc["rows"]] == [0, 1, 2, 3, 4, 5, 6, 10, 11, 12, 13, 14, 18, 19]
     assert doc["notes"] == [
-        "2 missing timestamp(s) at frequency 1 (first: 2010, 2011); data.missing: drop",
+        "2 missing timestamp(s) at a step of 1 (first: 2010, 2011); data.missing: drop",
         "dropped 1 row(s) with missing values",
         "6 training window(s) crossing a dropped row were left out",
     ]

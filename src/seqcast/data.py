@@ -325,7 +325,7 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
         if stray is not None and 0 < stray.sum() < len(t) / 2:  # a run's rows, a few off its grid: named (else: a step)
             when = timeaxis.fmt(t[int(np.argmax(stray))], kind)
             raise DataError(
-                f"the row{label} at {when} is not on the run's time grid ({step and step.named})", where=source
+                f"the row{label} at {when} is not on the run's time grid{step and ' at ' + step.said}", where=source
             )
         full = timeaxis.grid(t, freq) if kind != "none" else None
         if full is not None and not (len(full) == len(t) and np.array_equal(full, t)):
@@ -337,12 +337,12 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
             shown = ", ".join(timeaxis.fmt(m, kind) for m in missing[:3])
             if cfg.missing == "error":
                 raise MissingValues(
-                    f"{len(missing)} missing timestamp(s){label} at frequency {freq.named if freq else '?'}, "
+                    f"{len(missing)} missing timestamp(s){label} at {freq.said if freq else 'an unknown frequency'}, "
                     f"first {shown}",
                     where=source,
                     hint="set data.missing to interpolate or ffill to fill them, or drop to ignore the gaps",
                 )
-            at_freq = f" at frequency {freq.named}" if freq else ""  # a step a stray row changed shows here
+            at_freq = f" at {freq.said}" if freq else ""  # a step a stray row changed shows here
             notes.append(
                 f"{len(missing)} missing timestamp(s){label}{at_freq} (first: {shown}); data.missing: {cfg.missing}"
             )

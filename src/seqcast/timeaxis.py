@@ -53,6 +53,11 @@ class Freq:
         """The alias, with what it means where few would know it (B)."""
         return f"{self.alias} (business days, Monday to Friday)" if self.kind == "bday" else self.alias
 
+    @property
+    def said(self) -> str:
+        """The step as a message says it: 'frequency D', 'a step of 1' (whole-number times)."""
+        return f"a step of {self.alias}" if self.kind == "integer" else f"frequency {self.named}"
+
     @classmethod
     def parse(cls, alias: str | int | None) -> Freq | None:
         """The Freq of a pandas offset alias or an integer step; None when it names none."""
