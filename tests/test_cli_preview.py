@@ -377,6 +377,22 @@ def test_missing_config_exits_2(tmp_path: Path) -> None:
 def test_target_not_a_column_exits_2(write_project: WriteProject) -> None:
     cfg = write_project(data={"targets": ["pressure"]})
     assert_one_error(invoke("window-preview", cfg), 2, "data.targets: 'pressure' is not a column of")
+    assert "--set" not in invoke("window-preview", cfg).stderr  # the key is the config file's
+
+
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [
+        ("data.static=[x]", "data.static"),
+        ("data.features=x", "data.features"),
+        ("data={path: data.csv, time_column: year, targets: [x]}", "data.targets"),
+    ],
+)
+def test_a_column_that_set_named_is_said_to_be_sets(write_project: WriteProject, override: str, key: str) -> None:
+    """A column --set named that the file lacks: the message says the key came from --set, not the file."""
+    res = invoke("window-preview", write_project(), "--set", override)
+    assert_one_error(res, 2, f"error: --set: {key}: 'x' is not a column of")
+    assert "its columns are ['year', 'y']" in " ".join(res.stderr.split())
 
 
 def test_data_error_exits_1(write_project: WriteProject, tmp_path: Path) -> None:

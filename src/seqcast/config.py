@@ -233,7 +233,7 @@ def _error_text(err: ValidationError, given: list[list[str]] | None = None) -> t
         by_key.setdefault(key, [])
         if msg not in by_key[key]:
             by_key[key].append(msg)
-        from_set.append(any(_within(key, ".".join(g)) for g in given or []))
+        from_set.append(any(key_within(key, ".".join(g)) for g in given or []))
     lines = []
     for key, msgs in by_key.items():
         if len(msgs) > 1 and all(m.startswith("should be ") for m in msgs):  # a union: a number or an integer
@@ -243,7 +243,7 @@ def _error_text(err: ValidationError, given: list[list[str]] | None = None) -> t
     return "\n".join(lines), bool(from_set) and all(from_set)
 
 
-def _within(key: str, given: str) -> bool:
+def key_within(key: str, given: str) -> bool:
     """Whether the config key `key` is the key `given`, inside it, or a section holding it."""
     return key == given or key.startswith(given + ".") or given.startswith(key + ".")
 
@@ -361,6 +361,7 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
     raw = apply_overrides(read_yaml(path), overrides or [])
     given = [parse_override(text)[0] for text in overrides or []]
     cfg = validate(raw, source=str(path), base_dir=path.resolve().parent, given=given)
+    cfg.data._given = [".".join(g) for g in given]
     if cfg.output.dir is None:
         cfg.output.dir = Path("runs") / path.stem
     cfg.output.dir = full_path(Path(cfg.output.dir).expanduser())
