@@ -173,7 +173,7 @@ def window_preview(
     from seqcast.config import load_config
     from seqcast.layout import plan
     from seqcast.plot import plot_preview
-    from seqcast.preview import preview_doc, train_refusals
+    from seqcast.preview import preview_doc, text_lines, train_refusals
 
     def go() -> None:
         cfg = load_config(config, overrides or [])
@@ -196,18 +196,8 @@ def window_preview(
             shown = doc | {"series": doc["series"][:shown_rows]}  # thousands of series: the first --limit
             for table in console.preview_tables(_plain(shown), total_series=len(doc["series"])):
                 console.out.print(table)
-            console.out.print(console.safe(console.scaler_text(doc["scaler"])))
-            console.out.print(console.safe(console.transform_text(doc["transform"])))
-            if doc["refit"] is not None:
-                console.out.print(console.refit_text(doc["refit"]))
-            if doc["features"]:
-                console.out.print(console.safe(console.inputs_text(doc)))
-            if doc["resample"] is not None:
-                console.out.print(console.safe(console.resample_text(doc["resample"])))
-            if doc["mode"] == "stateful":
-                pad = doc["padding"]
-                share = f"{pad['fraction']:.1%} of the batches' steps"
-                console.out.print(console.safe(f"{pad['how']}; padded rows per series ({share}): {pad['rows']}"))
+            for line in text_lines(doc):
+                console.out.print(console.safe(line))
         if plot is not None and not as_json:
             console.out.print(console.safe(f"layout drawn to {plot}"))
 

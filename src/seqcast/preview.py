@@ -6,7 +6,7 @@ from typing import Any
 
 from seqcast import lead, timeaxis
 from seqcast.config import Resample
-from seqcast.data import Dataset
+from seqcast.data import ID_PREFIX, Dataset
 from seqcast.errors import SeqcastError
 from seqcast.layout import Plan, check_backtest, first_row, refit_rows, state_shapes
 from seqcast.prepare import new_series_ok
@@ -180,3 +180,83 @@ def train_refusals(p: Plan) -> list[str]:
     except SeqcastError as exc:
         return [f"seqcast train would stop here: {exc.render()}"]
     return []
+
+
+def text_lines(doc: dict[str, Any]) -> list[str]:
+    """The lines window-preview prints under its tables: scaling, transform, refit, inputs, resampling, padding."""
+    lines = [scaler_text(doc["scaler"]), transform_text(doc["transform"])]
+    lines += [refit_text(doc["refit"])] if doc["refit"] is not None else []
+    lines += [inputs_text(doc)] if doc["features"] else []
+    lines += [resample_text(doc["resample"])] if doc["resample"] is not None else []
+    if doc["mode"] == "stateful":
+        pad = doc["padding"]
+        share = f"{pad['fraction']:.1%} of the batches' steps"
+        lines.append(f"{pad['how']}; padded rows per series ({share}): {pad['rows']}")
+    return lines
+
+
+def inputs_text(doc: dict[str, Any]) -> str:
+    """window-preview's line on the inputs after the targets: which need future values, which do not."""
+    past, static = doc["past_features"], [c for c in doc["static"] if not c.startswith(ID_PREFIX)]
+    ids = len(doc["static"]) - len(static)  # data.series_id: one column per series, named series=<name>
+    known = [c for c in doc["features"] if c not in past and c not in doc["static"]]
+    parts = [f"targets {doc['targets']}"]
+    if known:
+        parts.append(f"features {known} (known ahead: row t holds their values at t + 1, the step it forecasts)")
+    if past:
+        where = "up to the forecast origin only: a direct forecast of windows.horizon steps"
+        parts.append(f"past_features {past} ({where})")
+    if static:
+        parts.append(f"static {static} (one value per series, repeated at every step; scaled across series)")
+    if ids:
+        parts.append(f"series identity: {ids} columns {ID_PREFIX}<name>, 1 in the series' own (data.series_id)")
+    return "inputs, in this order: " + "; ".join(parts)
+
+
+def scaler_text(scaler: dict[str, Any]) -> str:
+    """window-preview's line on the scaling (data.scaler, data.scaler_scope) and what it means for new series."""
+    scope = (
+        "values as they are, no statistics"
+        if scaler["kind"] == "none"
+        else "one set of statistics for every series, fitted on all training parts together"
+        if scaler["scope"] == "global"
+        else "statistics per series, fitted on its own training part"
+    )
+    new = (
+        "forecast --data can forecast a series the run never saw"
+        if scaler["new_series"]
+        else "a series the run never saw cannot be forecast (data.scaler_scope: global would allow it)"
+    )
+    return f"scaling: {scaler['kind']}, scope {scaler['scope']} ({scope}); {new}"
+
+
+def transform_text(transform: dict[str, Any]) -> str:
+    """window-preview's line on data.transform: what `auto` will try, and why the windows start where they do."""
+    first, auto = transform["first_row"], transform["candidates"] is not None
+    who = "the most demanding candidate" if auto else "it"
+    rows = f"{first} row{'s' if first != 1 else ''}"
+    start = f"model inputs start at row {first} of every series: {who} reads the {rows} before it" if first else ""
+    head = f"data.transform {transform['name']}"
+    if auto:
+        head += f": train tries {', '.join(transform['candidates'])} (briefly, scored on the validation part)"
+    return head + (f"; {start}" if start else "")
+
+
+def refit_text(refit: dict[str, Any]) -> str:
+    """window-preview's line on training.refit."""
+    return (
+        "training.refit: early stopping chooses the epochs on the validation part; then the kept network trains "
+        f"again, for those epochs, on the training and validation parts together ({refit['rows']} more rows); the "
+        "validation scores and the intervals are the first network's"
+    )
+
+
+def resample_text(rs: dict[str, Any]) -> str:
+    """window-preview's line on data.resample: the bins, the aggregation, events in and rows out."""
+    hows = set(rs["how"].values())
+    how = next(iter(hows)) if len(hows) == 1 else ", ".join(f"{c}: {h}" for c, h in rs["how"].items())
+    empty = f"; {rs['empty']:,} empty bin(s) between them: {rs['empty_bins']}" if rs["empty"] else ""
+    return (
+        f"resampled to {rs['freq']} ({how}): {rs['events']:,} events -> {rs['rows']:,} rows in "
+        f"{len(rs['series']):,} series{empty}"
+    )
