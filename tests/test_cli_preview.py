@@ -119,9 +119,11 @@ def test_table_output_mentions_shapes(write_project: WriteProject) -> None:
     cfg = write_project()
     res = invoke("window-preview", cfg)
     assert res.exit_code == 0, res.output
-    out = " ".join(res.stdout.split())  # rich wraps titles to the table's width
+    out = " ".join(res.stdout.split())
     # 40 yearly rows; train [0, 28); windows of 5 inputs + 1 target: starts 0..22
-    assert "look-back windows of the training part (23 windows, 3 batches, shuffled each epoch)" in out
+    title = "look-back windows of the training part (23 windows, 3 batches, shuffled each epoch)"
+    assert f"\n{title}\n" in res.stdout  # a line of its own, whole, though the table below is narrower
+    assert max(len(line) for line in res.stdout.splitlines() if "┃ batch" in line) < len(title)
     assert "[0, 28)" in out and "[28, 32)" in out and "[32, 40)" in out
     assert "(8, 5, 1)" in out and "(8, 1, 1)" in out
     assert "layer 0 lstm h" in out and "layer 0 lstm c" in out and "(8, 4)" in out

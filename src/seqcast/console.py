@@ -32,6 +32,23 @@ out = _Console(file=_OUT) if sys.stdout.isatty() else _Console(file=_OUT, width=
 err = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=160)
 
 
+class _Table(Table):
+    """A rich Table whose title is a line of its own, as long as it is: rich wraps a title at the table's width."""
+
+    def __rich_console__(self, console: Console, options: Any) -> Any:
+        title, self.title = self.title, None
+        try:
+            if title is not None:
+                yield (
+                    console.render_str(title, style=self.title_style or "table.title")
+                    if isinstance(title, str)
+                    else title
+                )
+            yield from super().__rich_console__(console, options)
+        finally:
+            self.title = title
+
+
 _CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0)]}
 
 
@@ -71,7 +88,7 @@ def preview_tables(doc: dict[str, Any], total_series: int | None = None) -> list
     shown = doc["series"]
     total = len(shown) if total_series is None else total_series
     more = f"; the first {len(shown)} of {total} series" if len(shown) < total else ""
-    series = Table(title=f"series and chronological split (row positions, end exclusive{more})", title_justify="left")
+    series = _Table(title=f"series and chronological split (row positions, end exclusive{more})")
     for c in ("series", "rows", "first", "last", "train", "val", "test"):
         series.add_column(
             c, justify="right" if c == "rows" else "left", no_wrap=c not in ("series", "time", "first", "last")
@@ -100,7 +117,7 @@ def preview_tables(doc: dict[str, Any], total_series: int | None = None) -> list
         )
         + ")"
     )
-    rows = Table(title=title, title_justify="left")
+    rows = _Table(title=title)
     cols = ["batch", "row", "series"] + (["stream"] if stateful else []) + ["inputs", "time", "targets"]
     for c in cols:
         rows.add_column(
@@ -122,7 +139,7 @@ def preview_tables(doc: dict[str, Any], total_series: int | None = None) -> list
         rows.add_row(*cells)
     tables.append(rows)
 
-    shapes = Table(title="tensor shapes", title_justify="left")
+    shapes = _Table(title="tensor shapes")
     shapes.add_column("tensor")
     shapes.add_column("shape")
     shapes.add_column("meaning")
@@ -215,14 +232,13 @@ def reset_policy_text(cfg: Any) -> str:
 
 def metrics_table(doc: dict[str, Any]) -> None:
     """The backtest as a table; the best method stands out."""
-    t = Table(
+    t = _Table(
         title=f"test backtest: {doc['origins']} origins x horizon {doc['horizon']} (season {doc['season']})"
         + (
             f"; {doc['origins_skipped_gaps']} origins whose rows cross a dropped row were skipped"
             if doc.get("origins_skipped_gaps")
             else ""
         ),
-        title_justify="left",
     )
     t.add_column("method")
     t.add_column("target")
@@ -245,7 +261,7 @@ def metrics_table(doc: dict[str, Any]) -> None:
     h = doc["horizon"]
     if steps and h > 1:
         shown = sorted(k for k in {1, 2, 3, h, *range(6, h + 1, max(6, h // 4))} if k <= h)  # the first and last
-        s = Table(title="MAE by horizon step", title_justify="left")
+        s = _Table(title="MAE by horizon step")
         s.add_column("step", justify="right")
         for name in steps:
             s.add_column(name, justify="right")
@@ -261,7 +277,7 @@ def intervals_table(levels: dict[str, Any]) -> None:
     parts each rests on (a level needs enough of the validation part's)."""
     if not levels:
         return
-    t = Table(title="conformal prediction intervals: coverage should match the level", title_justify="left")
+    t = _Table(title="conformal prediction intervals: coverage should match the level")
     model = ("level", "val. errors", "train. errors", "coverage", "width", "MSIS")
     for col in (*model, "s. naive coverage", "width", "MSIS"):
         t.add_column(col, justify="right")
@@ -293,7 +309,7 @@ def train_summary(
     for own in members.values():
         finite = [r for r in own if not math.isnan(r[watch])]
         bests.append(min(finite, key=lambda r: r[watch]) if finite else own[-1])
-    t = Table(title="training summary", title_justify="left", show_header=False)
+    t = _Table(title="training summary", show_header=False)
     t.add_column("what")
     t.add_column("value")
     scores = ", ".join(format(b[watch], ".4g") for b in bests)
@@ -332,7 +348,7 @@ def forecast_table(frame: Any, steps: int, output: Any, plot: Any, drawn: int = 
     n_series = len(frame) // steps
     first, s = f" (the first {SHOWN_ROWS} rows)" if len(frame) > SHOWN_ROWS else "", "s" if steps != 1 else ""
     where.print(f"forecast: {steps} step{s} for {n_series} series{first}", highlight=False)  # as wide as it needs
-    t = Table()
+    t = _Table()
     # an interval's two columns <target>_lo_<level>, <target>_hi_<level> are shown as one: "lo .. hi"
     cols = [str(c) for c in frame.columns]
     hi_of: dict[str, str] = {}  # lo column -> its hi column
@@ -368,7 +384,7 @@ def plot_written(plot: Any, drawn: int, n_series: int, to_stderr: bool = False) 
 def update_table(doc: dict[str, Any]) -> None:
     """What `seqcast update` did, per series."""
     title = f"update: {doc['rows_added']:,} new rows, {doc['rows_skipped']:,} already known (skipped)"
-    t = Table(title=title, title_justify="left")
+    t = _Table(title=title)
     for col, just in (("series", "left"), ("added", "right"), ("skipped", "right"), ("last time", "left")):
         t.add_column(col, justify=just)  # type: ignore[arg-type]
     for name, c in list(doc["series"].items())[:20]:
