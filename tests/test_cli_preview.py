@@ -601,6 +601,8 @@ def test_stateful_json_rows_cover_the_training_part_without_limit() -> None:
             assert by_slot[(b + 1, r)]["start"] == row["end"] and by_slot[(b + 1, r)]["series"] == row["series"]
     lookback = preview_json(config.parent / "quickstart.yaml")
     assert len(lookback["rows"]) == 12 < lookback["rows_total"]  # look-back windows: the first 12, the total said
+    # hourly rows: midnight is a time like the others (2024-03-02 00:00), not a date alone beside 23:00
+    assert (lookback["series"][0]["first"], lookback["rows"][0]["time_end"]) == ("2024-03-01 00:00", "2024-03-02 00:00")
 
 
 def test_limit_zero_shows_no_series_and_no_rows_but_every_count_and_shape() -> None:

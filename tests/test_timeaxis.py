@@ -412,6 +412,18 @@ def test_fmt(t: object, kind: str, text: str) -> None:
     assert fmt(t, kind) == text  # type: ignore[arg-type]
 
 
+def test_fmt_of_rows_less_than_a_day_apart_keeps_midnight() -> None:
+    """Hourly rows: midnight is 2024-03-02 00:00 beside 2024-03-01 23:00, not a date alone; days keep dates."""
+    hour, day = Freq("fixed", 3_600 * 10**9), Freq("fixed", 86_400 * 10**9)
+    assert (hour.sub_daily, day.sub_daily, Freq("month", 1).sub_daily, Freq("integer", 1).sub_daily) == (
+        True, False, False, False
+    )  # fmt: skip
+    midnight = np.datetime64("2024-03-02T00:00")
+    assert fmt(midnight, "datetime", fine=hour.sub_daily) == "2024-03-02 00:00"
+    assert fmt(midnight, "datetime", fine=day.sub_daily) == "2024-03-02"
+    assert fmt(np.int64(1871), "integer", fine=True) == "1871"
+
+
 def test_new_rows_on_the_runs_grid_keep_its_step_whatever_their_own_steps_say() -> None:
     """A run's step wins where the rows fit it: on its grid, some two rows one step apart (or a single row)."""
     from seqcast.timeaxis import Freq, infer_freq

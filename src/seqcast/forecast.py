@@ -372,7 +372,7 @@ def forecast_frame(
         for level, (lo, hi) in sorted((bands or {}).items()):
             cols[f"{t}_lo_{level}"] = lo[:, :, j].astype(np.float64).reshape(-1)
             cols[f"{t}_hi_{level}"] = hi[:, :, j].astype(np.float64).reshape(-1)
-    sub_daily = run.freq is not None and run.freq.kind == "fixed" and run.freq.step < 86_400 * 10**9
+    sub_daily = run.freq is not None and run.freq.sub_daily
     time = (cfg.time_column,) if cfg.time_column else ()
     return Table(cols, utc=time if run.pre.get("time_utc") else (), fine=time if sub_daily else ())
 

@@ -19,7 +19,7 @@ def _time(ds: Dataset, series: int, pos: int) -> str:
     t = ds.series[series].times
     if pos >= len(t):
         return "-"
-    return timeaxis.fmt(t[pos], ds.time_kind)
+    return timeaxis.fmt(t[pos], ds.time_kind, fine=ds.freq is not None and ds.freq.sub_daily)
 
 
 def preview_doc(p: Plan, limit: int | None = None) -> dict[str, Any]:

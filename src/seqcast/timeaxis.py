@@ -54,6 +54,11 @@ class Freq:
         return f"{self.alias} (business days, Monday to Friday)" if self.kind == "bday" else self.alias
 
     @property
+    def sub_daily(self) -> bool:
+        """Rows less than a day apart: their midnight is a time of day like any other (2024-03-02 00:00)."""
+        return self.kind == "fixed" and self.step < _DAY_NS
+
+    @property
     def said(self) -> str:
         """The step as a message says it: 'frequency D', 'a step of 1' (whole-number times)."""
         return f"a step of {self.alias}" if self.kind == "integer" else f"frequency {self.named}"
@@ -333,11 +338,12 @@ def future(last: np.generic | int, freq: Freq, steps: int) -> np.ndarray:
     return t + (freq.step * k).astype("timedelta64[ns]")
 
 
-def fmt(t: object, kind: TimeKind) -> str:
-    """A timestamp as people write it: 2024-03-01 13:00, 2024-03-01, or 1871."""
+def fmt(t: object, kind: TimeKind, fine: bool = False) -> str:
+    """A timestamp as people write it: 2024-03-01 13:00, 2024-03-01, or 1871; `fine` (rows less than a day apart,
+    Freq.sub_daily): midnight as 2024-03-02 00:00, so that a column of times does not mix the two."""
     if kind != "datetime":
         return str(int(t))  # type: ignore[call-overload]
     s = str(np.datetime64(t, "s")).replace("T", " ")  # type: ignore[call-overload]
-    if s.endswith(" 00:00:00"):
+    if s.endswith(" 00:00:00") and not fine:
         return s[:-9]
     return s[:-3] if s.endswith(":00") else s
