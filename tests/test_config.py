@@ -235,6 +235,15 @@ def test_an_error_names_the_file_unless_every_key_at_fault_came_from_set(cfg_fil
     assert config_error(cfg_file, bad, ["training.epochs=-1"]).startswith("--set: training.epochs")
 
 
+def test_a_clash_of_two_keys_is_sets_when_set_gave_either(cfg_file: Path) -> None:
+    """A column in targets and features: --set's error if --set gave the targets, the features, or both."""
+    with_x = BASE + "  features: [x]\n"
+    clash = "data.features: column 'x' is listed in targets and in features: each column has one role"
+    assert config_error(cfg_file, with_x, ["data.targets=[y, x]"]) == f"--set: {clash}"
+    assert config_error(cfg_file, BASE, ["data.features=[y]"]).startswith("--set: data.features: column 'y'")
+    assert config_error(cfg_file, BASE + "  features: [y]\n", ["training.epochs=2"]).startswith(f"{cfg_file}: ")
+
+
 def test_one_interval_level_is_a_list_of_one(cfg_file: Path) -> None:
     cfg_file.write_text(BASE + "evaluate:\n  intervals: 90\n")
     assert load_config(cfg_file).evaluate.intervals == [90]

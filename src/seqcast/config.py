@@ -209,8 +209,10 @@ def _error_text(err: ValidationError, given: list[list[str]] | None = None) -> t
             if isinstance(p, int) or last or ".".join(map(str, [*parts, p])) in known:
                 parts.append(p)
         key, msg, ctx = ".".join(map(str, parts)), e["msg"], e.get("ctx") or {}
+        named = [key]  # the keys the error names: it is --set's if --set gave any of them
         if isinstance(ctx.get("error"), _KeyedError):  # its key is relative to the section the error arose in
-            key, msg = ".".join(filter(None, [key, ctx["error"].key])), str(ctx["error"])
+            named = [".".join(filter(None, [key, k])) for k in (ctx["error"].key, *ctx["error"].also)]
+            key, msg = named[0], str(ctx["error"])
         elif msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
         elif e["type"] == "extra_forbidden":
@@ -233,7 +235,7 @@ def _error_text(err: ValidationError, given: list[list[str]] | None = None) -> t
         by_key.setdefault(key, [])
         if msg not in by_key[key]:
             by_key[key].append(msg)
-        from_set.append(any(key_within(key, ".".join(g)) for g in given or []))
+        from_set.append(any(key_within(k, ".".join(g)) for k in named for g in given or []))
     lines = []
     for key, msgs in by_key.items():
         if len(msgs) > 1 and all(m.startswith("should be ") for m in msgs):  # a union: a number or an integer

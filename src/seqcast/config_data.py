@@ -173,7 +173,7 @@ class DataConfig(_Section):
             for c in cols:
                 if c in seen:
                     where = "twice" if seen[c] == key else f"in {seen[c]} and in {key}"
-                    raise _KeyedError(key, f"column {c!r} is listed {where}: each column has one role")
+                    raise _KeyedError(key, f"column {c!r} is listed {where}: each column has one role", (seen[c],))
                 seen[c] = key
         if self.series_id and self.series_column is None:
             raise _KeyedError("series_id", "an input column per series needs data.series_column (the series' names)")
@@ -217,8 +217,9 @@ class DataConfig(_Section):
 
 
 class _KeyedError(ValueError):
-    """A cross-field error that belongs to one key."""
+    """A cross-field error that belongs to one key; `also`: the other keys of its section it names (the message
+    says --set when any of them came from --set)."""
 
-    def __init__(self, key: str, message: str) -> None:
-        self.key = key
+    def __init__(self, key: str, message: str, also: tuple[str, ...] = ()) -> None:
+        self.key, self.also = key, also
         super().__init__(message)
