@@ -73,10 +73,12 @@ def test_evaluate_plot_writes_the_png_and_says_so(run_dir: Path, tmp_path: Path)
 
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["origins"] == 20  # --json: stdout holds the document alone
-    assert f"plot written to {png}" in " ".join(res.stderr.split())
+    assert f"plot written to {png}" in " ".join(res.stderr.split()) and "replacing" not in res.stderr
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     height, width, _ = matplotlib.image.imread(png).shape
     assert width > height  # two series side by side, one target
+    again = CliRunner().invoke(app, ["evaluate", "--run", str(run_dir), "--plot", str(png)])
+    assert f"plot written to {png}, replacing the file that was there" in " ".join(again.stdout.split())
 
 
 def test_a_plot_that_cannot_be_written_is_named_and_changes_nothing(run_dir: Path, tmp_path: Path) -> None:

@@ -337,8 +337,10 @@ def test_plot_writes_a_png(write_project: WriteProject, index_csv: IndexCsv, tmp
     png = tmp_path / "layout.png"
     res = invoke("window-preview", cfg, "--plot", png)
     assert res.exit_code == 0, res.output
-    assert f"layout drawn to {png}" in " ".join(res.stdout.split())
+    assert f"layout drawn to {png}" in " ".join(res.stdout.split()) and "replacing" not in res.stdout
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 1000
+    again = invoke("window-preview", cfg, "--plot", png)
+    assert f"layout drawn to {png}, replacing the file that was there" in " ".join(again.stdout.split())
 
 
 def test_plot_with_json_keeps_stdout_json(write_project: WriteProject, tmp_path: Path) -> None:

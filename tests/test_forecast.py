@@ -859,10 +859,16 @@ def test_forecast_plot_has_a_panel_per_series_and_target(tmp_path: Path) -> None
     run_dir = make_run(tmp_path, write_config(tmp_path / "c.yaml", config_doc(data, ["a", "b"])))
     (tmp_path / "forecast.png").write_bytes(b"old")  # replaced only by a complete new file
 
-    res = CliRunner().invoke(app, ["forecast", "--run", str(run_dir), "--steps", "5", "--plot", "forecast.png"])
+    (tmp_path / "mine.csv").write_text("a,b\n1,2\n")  # a file of the user's: replaced, and said to be
+    args = ["forecast", "--run", str(run_dir), "--steps", "5", "--plot", "forecast.png", "--output", "mine.csv"]
+    res = CliRunner().invoke(app, args)
 
     assert res.exit_code == 0, res.output
-    assert "plot written to forecast.png" in res.output
+    said = " ".join(res.output.split())
+    assert "plot written to forecast.png, replacing the file that was there" in said
+    assert "wrote 20 rows to mine.csv, replacing the file that was there" in said
+    again = CliRunner().invoke(app, [*args[:-2], "--output", "new.csv"])
+    assert "wrote 20 rows to new.csv" in again.output and "new.csv, replacing" not in again.output
     png = tmp_path / "forecast.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     height, width, _ = matplotlib.image.imread(png).shape

@@ -185,6 +185,7 @@ def window_preview(
             p = plan(cfg)
         doc = preview_doc(p, limit=rows)
         doc["notes"] = [*doc["notes"], *train_refusals(p)]  # what train would refuse here, with the data's notes
+        before = files.existing(plot)
         if plot is not None:  # first: a plot that cannot be written fails the command before anything is printed
             with files.together():  # an interrupt after it names it
                 plot_preview(p, str(plot), limit=None)
@@ -199,7 +200,7 @@ def window_preview(
             for line in text_lines(doc):
                 console.out.print(console.safe(line))
         if plot is not None and not as_json:
-            console.out.print(console.safe(f"layout drawn to {plot}"))
+            console.out.print(console.safe(f"layout drawn to {plot}{console.replacing(plot, before)}"))
 
     guarded(go)
 
@@ -333,7 +334,7 @@ def forecast(
             frame, ds, pred, bands = fc.forecast(r, steps, data, future, levels)
         for note in [*ds.notes, *fc.gap_notes(r, ds), *range_notes(r, ds)]:
             console.note(note)
-        drawn = 0
+        drawn, before = 0, files.existing(table, plot)
         with files.together():  # the table and the plot are replaced together or not at all
             if table is not None:
                 write_table(frame, table)
@@ -344,7 +345,7 @@ def forecast(
                 drawn = plots.plot_forecast(r, shown, history.future_times(r, ds, steps), pred, plot, bands=bands)
         if to_stdout:
             write_stdout(frame.to_csv())
-        console.forecast_table(frame, steps, output, plot, drawn, to_stderr=to_stdout)
+        console.forecast_table(frame, steps, output, plot, drawn, to_stderr=to_stdout, replaced=before)
 
     guarded(go)
 
@@ -383,6 +384,7 @@ def evaluate(
             def draw(opened: Any, ds: Any, kept: dict[str, Any]) -> int:
                 return plot_backtest(opened, ds, kept, path=plot)
 
+        before = files.existing(plot)
         with console.busy("backtest on the test part"):  # seconds on a long series
             doc, _, drawn, notes = backtest(run, horizon, draw)
         for note in notes:  # stderr, with --json too
@@ -392,7 +394,7 @@ def evaluate(
         else:
             console.metrics_table(doc)
         if plot is not None:
-            console.plot_written(plot, *drawn, to_stderr=as_json)
+            console.plot_written(plot, *drawn, to_stderr=as_json, replaced=before)
 
     guarded(go)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from collections.abc import Collection
 from typing import IO, Any, cast
 
 from rich.console import Console
@@ -342,7 +343,13 @@ def train_summary(
 SHOWN_ROWS = 12  # rows of a forecast the table shows (the file has them all)
 
 
-def forecast_table(frame: Any, steps: int, output: Any, plot: Any, drawn: int = 0, to_stderr: bool = False) -> None:
+def replacing(path: Any, replaced: Collection[str]) -> str:
+    """What 'wrote X' adds when X was a file before the command (files.existing): nothing is replaced unsaid."""
+    return ", replacing the file that was there" if str(path) in replaced else ""
+
+
+def forecast_table(frame: Any, steps: int, output: Any, plot: Any, drawn: int = 0, to_stderr: bool = False,
+                   replaced: Collection[str] = ()) -> None:  # fmt: skip
     """The first rows of the forecast, and where it went (on stderr when the CSV itself goes to stdout)."""
     where = err if to_stderr else out
     n_series = len(frame) // steps
@@ -370,15 +377,17 @@ def forecast_table(frame: Any, steps: int, output: Any, plot: Any, drawn: int = 
         t.add_row(*(f"{cell(r[c])} .. {cell(r[hi_of[c]])}" if c in hi_of else cell(r[c]) for c in shown))
     where.print(t)
     if output is not None:
-        where.print(safe(f"wrote {len(frame)} rows to {'stdout' if to_stderr else output}"))
+        where.print(
+            safe(f"wrote {len(frame)} rows to {'stdout' if to_stderr else output}{replacing(output, replaced)}")
+        )
     if plot is not None:
-        plot_written(plot, drawn, n_series, to_stderr)
+        plot_written(plot, drawn, n_series, to_stderr, replaced)
 
 
-def plot_written(plot: Any, drawn: int, n_series: int, to_stderr: bool = False) -> None:
+def plot_written(plot: Any, drawn: int, n_series: int, to_stderr: bool = False, replaced: Collection[str] = ()) -> None:
     """'plot written to FILE', with how many series it shows when it cannot show them all."""
     more = f" (the first {drawn} of {n_series} series)" if drawn < n_series else ""
-    (err if to_stderr else out).print(safe(f"plot written to {plot}{more}"))
+    (err if to_stderr else out).print(safe(f"plot written to {plot}{more}{replacing(plot, replaced)}"))
 
 
 def update_table(doc: dict[str, Any]) -> None:

@@ -64,6 +64,11 @@ OUTPUT_SUFFIXES = ("", ".csv", ".txt", *PARQUET)  # what --output writes
 PLOT_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf", ".jpg": "jpeg", ".jpeg": "jpeg"}
 
 
+def existing(*paths: Path | str | None) -> set[str]:
+    """The paths that name a file now: a command that writes over one says it replaced it."""
+    return {str(p) for p in paths if p is not None and Path(p).is_file()}
+
+
 def plot_format(path: Path | str) -> str:
     """The image format a --plot file's suffix names (no suffix: PNG); another suffix is refused (exit 2)."""
     if str(path) == "-":  # stdout for --output; an image on a terminal is no use, and a file named '-' a trap
