@@ -1880,6 +1880,17 @@ def test_a_history_without_the_runs_utc_offsets_is_refused(tmp_path: Path, write
     (tmp_path / "forecast.csv").write_text(res.stdout)
     res = invoke("update", "--run", run, "--data", tmp_path / "forecast.csv", "--json")  # seqcast reads its own
     assert res.exit_code == 0 and json.loads(res.stdout)["rows_added"] == 2, res.stderr
+    doc = json.loads(res.stdout)  # its times in UTC, and saying so
+    assert doc["time_utc"] is True and doc["series"][""]["last_time"] == "2024-03-03 12:00"
+    (tmp_path / "off.csv").write_text("time,y\n2024-03-03T14:30:00+01:00,1\n")  # 13:30 UTC: off the hourly grid
+    before = snapshot(tmp_path)
+    res = invoke("update", "--run", run, "--data", tmp_path / "off.csv")
+    assert_fault(res, 1, "off.csv", "the new row at 2024-03-03 13:30 UTC is not on the run's time grid (step h, from "
+                 "2024-03-03 12:00 UTC)")  # fmt: skip
+    assert snapshot(tmp_path) == before
+    (tmp_path / "on.csv").write_text("time,y\n2024-03-03T14:00:00+01:00,1\n")
+    res = invoke("update", "--run", run, "--data", tmp_path / "on.csv")
+    assert res.exit_code == 0 and "last time (UTC)" in res.stdout and "2024-03-03 13:00 " in res.stdout, res.output
 
 
 def test_update_with_a_missing_timestamp_says_the_run_decides_how_gaps_are_read(

@@ -394,7 +394,8 @@ def update_table(doc: dict[str, Any]) -> None:
     """What `seqcast update` did, per series."""
     title = f"update: {doc['rows_added']:,} new rows, {doc['rows_skipped']:,} already known (skipped)"
     t = _Table(title=title)
-    for col, just in (("series", "left"), ("added", "right"), ("skipped", "right"), ("last time", "left")):
+    last = "last time (UTC)" if doc.get("time_utc") else "last time"  # the data's times had UTC offsets
+    for col, just in (("series", "left"), ("added", "right"), ("skipped", "right"), (last, "left")):
         t.add_column(col, justify=just)  # type: ignore[arg-type]
     for name, c in list(doc["series"].items())[:20]:
         t.add_row(safe(name or "(one series)"), f"{c['added']:,}", f"{c['skipped']:,}", safe(c["last_time"]))

@@ -30,6 +30,13 @@ from seqcast.timeaxis import TimeKind
 LOG = "updates.csv"
 
 
+def when(run: Any, kind: TimeKind) -> Any:
+    """How update says a time: fmt's, midnight kept for sub-daily rows, and ' UTC' after it when the run's times had
+    UTC offsets (read, and kept, in UTC: 2024-02-10 23:30 UTC is the file's 2024-02-11T00:30:00+01:00)."""
+    fine, utc = run.freq is not None and run.freq.sub_daily, " UTC" if run.pre.get("time_utc") else ""
+    return lambda t: timeaxis.fmt(t, kind, fine) + utc
+
+
 def new_rows(
     run: Any, st: state.State, path: Path
 ) -> tuple[dict[int, tuple[np.ndarray, np.ndarray]], dict[str, Any], list[str]]:
@@ -67,7 +74,7 @@ def new_rows(
             "`seqcast forecast --data CSV` forecasts series it never saw",
         )
     kind: TimeKind = str(st["time_kind"])  # type: ignore[assignment]
-    missing = run.cfg.data.missing
+    at, missing = when(run, kind), run.cfg.data.missing
     out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     counts: dict[str, Any] = {}
     notes: list[str] = []
@@ -89,15 +96,15 @@ def new_rows(
             off = np.setdiff1d(times, full)
             if len(off):
                 raise DataError(
-                    f"{s.label}: the new row at {timeaxis.fmt(off[0], kind)} is not on the run's time grid "
-                    f"(step {run.freq.alias if run.freq else '?'}, from {timeaxis.fmt(last, kind)})",
+                    f"{s.label}: the new row at {at(off[0])} is not on the run's time grid "
+                    f"(step {run.freq.alias if run.freq else '?'}, from {at(last)})",
                     where=str(path),
                 )
             gaps = np.setdiff1d(full[1:], times)
             if len(gaps) and missing == "error":
                 raise DataError(
                     f"{s.label}: {len(gaps)} {holes} between its last known row "
-                    f"({timeaxis.fmt(last, kind)}) and the new rows, first {timeaxis.fmt(gaps[0], kind)}",
+                    f"({at(last)}) and the new rows, first {at(gaps[0])}",
                     where=str(path),
                     hint="send the missing rows; a run trained with data.missing: interpolate, ffill or drop would "
                     "fill or skip them (this run's config.yaml holds the setting it was trained with)",
@@ -110,7 +117,7 @@ def new_rows(
             if len(gaps) and missing == "drop" and state.stateful(run):  # as train refuses it (layout.refuse_gaps)
                 raise DataError(
                     f"{s.label}: data.missing: drop would leave {len(gaps)} missing row(s) in the new rows, the "
-                    f"first at {timeaxis.fmt(gaps[0], kind)}: a stateful model carries its states from each row to "
+                    f"first at {at(gaps[0])}: a stateful model carries its states from each row to "
                     "the next, across a gap too",
                     where=str(path),
                     hint="send the missing rows; a run trained with data.missing: interpolate or ffill would fill "
@@ -121,7 +128,7 @@ def new_rows(
                 counts[s.name]["dropped"] = len(gaps)
                 notes.append(
                     f"{s.label}: data.missing: drop left {len(gaps)} missing row(s) among the new rows, the first at "
-                    f"{timeaxis.fmt(gaps[0], kind)}: forecasts read windows across the gap until {window} rows have "
+                    f"{at(gaps[0])}: forecasts read windows across the gap until {window} rows have "
                     "come after it"
                 )
         out[i] = (times, values)
@@ -143,13 +150,15 @@ def update(run_dir: Path | None, data: Path) -> dict[str, Any]:
         _refuse_unreadable(run, st, new, data, after)
         names = st["series"].tolist()
         kind: TimeKind = str(st["time_kind"])  # type: ignore[assignment]
+        fine = run.freq is not None and run.freq.sub_daily
         for name, c in counts.items():
-            c["last_time"] = timeaxis.fmt(after["last_time"][names.index(name)], kind)
+            c["last_time"] = timeaxis.fmt(after["last_time"][names.index(name)], kind, fine)
         doc = {
             "run_dir": str(run.path),
             "data": str(data),
             "rows_added": sum(c["added"] for c in counts.values()),
             "rows_skipped": sum(c["skipped"] for c in counts.values()),
+            "time_utc": bool(run.pre.get("time_utc")),  # the times (last_time) are in UTC: the data had offsets
             "series": counts,
         } | ({"notes": notes} if notes else {})
         with files.together():  # the state and its log line, or neither
@@ -176,7 +185,7 @@ def _refuse_unreadable(
         who = f"series {names[i]!r}" if names[i] else "the series"
         if len(bad):
             row, col = bad[0]
-            what = (f"{run.pre['targets'][col]} is {values[row, col]:g} at {timeaxis.fmt(times[row], kind)}, which "
+            what = (f"{run.pre['targets'][col]} is {values[row, col]:g} at {when(run, kind)(times[row])}, which "
                     "the run's transform (log) cannot read")  # fmt: skip
         else:
             top = float(np.abs(values).max())
