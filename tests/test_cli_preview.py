@@ -206,6 +206,27 @@ def test_the_transform_and_the_rows_it_reads_first(
     assert ("model inputs start at row" in out) == (first > 0)
 
 
+@pytest.mark.parametrize(
+    ("mode", "by_range"), [("lookback", ["none", "window_norm"]), ("stateful", ["none", "difference"])]
+)
+def test_auto_without_a_validation_part_says_train_chooses_by_range_and_has_no_intervals(
+    write_project: WriteProject, mode: str, by_range: list[str]
+) -> None:
+    """split.val 0: train runs no trial (select.choose_by_range) and calibrates no interval; window-preview says
+    so, rather than that train tries every candidate on a validation part there is not."""
+    windows = {"mode": mode, "num_steps": 4, "streams": 2} if mode == "stateful" else {"look_back": 5}
+    model = {"kind": "many_to_many"} if mode == "stateful" else {}
+    cfg = write_project(data={"transform": "auto", "split": {"val": 0, "test": 0.2}}, windows=windows, model=model)
+    doc = preview_json(cfg, "--limit", 1)
+    assert doc["transform"]["by_range"] == by_range
+    assert [n for n in doc["notes"] if n.startswith("no validation part (data.split.val): train calibrates no")]
+    out = " ".join(invoke("window-preview", cfg).stdout.split())
+    assert f"no validation part to score candidates on (data.split.val), so train takes {' or '.join(by_range)}" in out
+    assert "train tries" not in out
+    with_val = preview_json(write_project(data={"transform": "auto"}, windows=windows, model=model))
+    assert "by_range" not in with_val["transform"] and not [n for n in with_val["notes"] if "no validation" in n]
+
+
 def test_json_many_to_many_targets_are_inputs_shifted_by_one(write_project: WriteProject) -> None:
     cfg = write_project(model={"kind": "many_to_many", "units": [4]}, windows={"look_back": 4, "stride": 3})
     doc = preview_json(cfg, "--limit", 100)

@@ -130,7 +130,9 @@ def transform_doc(p: Plan) -> dict[str, Any]:
     cfg = p.cfg
     auto = cfg.data.transform == "auto"
     candidates = auto_candidates(cfg.windows.mode, cfg.evaluate.season) if auto else None
-    return {"name": cfg.data.transform, "candidates": candidates, "first_row": first_row(cfg)}
+    no_val = all(q.val_end <= q.train_end for q in p.parts)  # nothing to score the candidates on (select.choose)
+    doc = {"name": cfg.data.transform, "candidates": candidates, "first_row": first_row(cfg)}
+    return doc | ({"by_range": candidates[:2]} if candidates and no_val else {})
 
 
 def gaps_doc(p: Plan) -> dict[str, Any]:
@@ -179,6 +181,9 @@ def train_refusals(p: Plan) -> list[str]:
         check_backtest(p.cfg, p.ds, p.parts)
     except SeqcastError as exc:
         return [f"seqcast train would stop here: {exc.render()}"]
+    if all(q.val_end <= q.train_end for q in p.parts) and p.cfg.evaluate.intervals:  # calibration.json's errors
+        return ["no validation part (data.split.val): train calibrates no prediction interval, and forecast "
+                "--interval will refuse every level"]  # fmt: skip
     return []
 
 
@@ -237,7 +242,11 @@ def transform_text(transform: dict[str, Any]) -> str:
     rows = f"{first} row{'s' if first != 1 else ''}"
     start = f"model inputs start at row {first} of every series: {who} reads the {rows} before it" if first else ""
     head = f"data.transform {transform['name']}"
-    if auto:
+    if transform.get("by_range"):
+        head += (": no validation part to score candidates on (data.split.val), so train takes "
+                 f"{' or '.join(transform['by_range'])} by the data's range (the latter when the newest rows leave "
+                 "the older rows' range)")  # fmt: skip
+    elif auto:
         head += f": train tries {', '.join(transform['candidates'])} (briefly, scored on the validation part)"
     return head + (f"; {start}" if start else "")
 
