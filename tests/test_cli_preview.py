@@ -227,6 +227,19 @@ def test_auto_without_a_validation_part_says_train_chooses_by_range_and_has_no_i
     assert "by_range" not in with_val["transform"] and not [n for n in with_val["notes"] if "no validation" in n]
 
 
+def test_a_stateful_model_left_at_the_default_kind_is_said_to_learn_from_one_step_per_chunk(
+    write_project: WriteProject,
+) -> None:
+    windows = {"mode": "stateful", "num_steps": 4, "streams": 2}
+    sparse = "model.kind many_to_one (the default): a stateful model learns from one target per chunk of "
+    doc = preview_json(write_project(windows=windows))
+    assert doc["y_shape"][1] == 1 and [n for n in doc["notes"] if n.startswith(sparse + "windows.num_steps=4")]
+    for kind in ("many_to_one", "many_to_many"):  # chosen: nothing to say
+        chosen = preview_json(write_project(windows=windows, model={"kind": kind}))
+        assert not [n for n in chosen["notes"] if sparse in n]
+    assert not [n for n in preview_json(write_project())["notes"] if sparse in n]  # look-back windows
+
+
 def test_json_many_to_many_targets_are_inputs_shifted_by_one(write_project: WriteProject) -> None:
     cfg = write_project(model={"kind": "many_to_many", "units": [4]}, windows={"look_back": 4, "stride": 3})
     doc = preview_json(cfg, "--limit", 100)

@@ -81,6 +81,12 @@ def plan(cfg: Config, ds: Dataset | None = None) -> Plan:
     )
     if cfg.model.kind == "many_to_many" and cfg.windows.horizon > 1 and unread not in ds.notes:
         ds.notes.append(unread)
+    sparse = (  # the default kind, unsaid, in the mode that would learn from every step with many_to_many
+        f"model.kind many_to_one (the default): a stateful model learns from one target per chunk of "
+        f"windows.num_steps={cfg.windows.num_steps} steps, its last; many_to_many learns from every step"
+    )
+    if cfg.stateful and "kind" not in cfg.model.model_fields_set and sparse not in ds.notes:
+        ds.notes.append(sparse)
     return laid
 
 
