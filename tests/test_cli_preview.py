@@ -433,6 +433,18 @@ def test_a_column_that_set_named_is_said_to_be_sets(write_project: WriteProject,
     assert "its columns are ['year', 'y']" in " ".join(res.stderr.split())
 
 
+def test_a_config_error_found_in_the_data_names_set_when_set_gave_its_key(write_project: WriteProject) -> None:
+    """Errors that only the data reveals (a look-back longer than the series, a model too big to train) are
+    filed under their key: --set's when --set gave it, the file's otherwise."""
+    cfg = write_project()
+    res = invoke("window-preview", cfg, "--set", "windows.look_back=100")
+    assert_one_error(res, 2, "error: --set: windows.look_back: the series is shorter than windows.look_back")
+    res = invoke("window-preview", write_project(windows={"look_back": 100}), "--set", "training.epochs=2")
+    assert_one_error(res, 2, "error: windows.look_back: the series is shorter")
+    res = invoke("train", cfg, "--set", "model.units=[16000]", "--set", "model.ensemble=4")  # refused before TF
+    assert_one_error(res, 2, "error: --set: model.units: [16000] x model.ensemble 4 makes a model of")
+
+
 def test_data_error_exits_1(write_project: WriteProject, tmp_path: Path) -> None:
     cfg = write_project("year,y\n2000,1\n2001,abc\n2002,3\n")
     assert_one_error(

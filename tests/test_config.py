@@ -173,6 +173,8 @@ def test_apply_overrides_on_raw_mapping() -> None:
         ("=3", "--set expects KEY=VALUE, got '=3'"),
         ("data.path.x=1", "--set data.path.x: data.path is not a section"),
         ("model.units=[1,", "--set model.units: value '[1,' is not valid YAML"),
+        ("model.units=[64, 32", "hint: close the list: --set 'model.units=[64, 32]'"),  # quoting makes a text
+        ("data.split={val: 0.1", "hint: close the mapping: --set 'data.split={val: 0.1}'"),
         ("data.time_format=%d.%m.%Y", "value '%d.%m.%Y' is not valid YAML (expected alphabetic or numeric character"),
         ("data.time_format=%d.%m.%Y", """hint: quote a text value: --set 'data.time_format="%d.%m.%Y"'"""),
     ],
@@ -213,6 +215,13 @@ def test_errors_name_the_key(cfg_file: Path, text: str, message: str) -> None:
             "--set: data: should be a section of keys (path, time_column, time_format, series_column, ...), not null",
         ),  # fmt: skip
         ("model.units=[a]", "--set: model.units.0: should be a valid integer, not 'a'"),
+        ("model.units=[]", "--set: model.units: should have at least 1 entry, not []"),
+        ("data.path=a: b", "--set: data.path: should be a file path, not {'a': 'b'}"),
+        (
+            "model.units=[40000]",
+            "--set: model.units: 3 networks (model.ensemble) of 40,000 units side by side make a "
+            "layer of 120,000 units, beyond the 65,536 seqcast trains",
+        ),  # fmt: skip
         (
             "data.transform=foo",
             "--set: data.transform: 'foo' is not a transform: 'auto' (the default: chosen on "
@@ -223,7 +232,7 @@ def test_errors_name_the_key(cfg_file: Path, text: str, message: str) -> None:
 def test_errors_are_in_the_configs_words(cfg_file: Path, override: str, message: str) -> None:
     text = config_error(cfg_file, BASE, [override])
     assert text.startswith(message)
-    assert "Input should" not in text and ".float" not in text and ".int" not in text
+    assert "Input should" not in text and ".float" not in text and ".int" not in text and "class" not in text
 
 
 def test_an_error_names_the_file_unless_every_key_at_fault_came_from_set(cfg_file: Path) -> None:

@@ -88,8 +88,9 @@ def debug_enabled() -> bool:
     return _state["debug"]
 
 
-def guarded(fn: Callable[[], T]) -> T:
-    """Run fn; a SeqcastError becomes one message on stderr and its exit code."""
+def guarded(fn: Callable[[], T], overrides: list[str] | None = None) -> T:
+    """Run fn; a SeqcastError becomes one message on stderr and its exit code. A config error filed under a key
+    that --set gave (`overrides`) says --set: it may arise long after the config was read (a column, a size)."""
 
     from seqcast import console, errors
 
@@ -105,6 +106,10 @@ def guarded(fn: Callable[[], T]) -> T:
                 raise KeyboardInterrupt from None
             raise
     except SeqcastError as exc:
+        from seqcast.config import set_gave
+
+        if isinstance(exc, ConfigError) and exc.where and set_gave(exc.where, overrides or []):
+            exc.where = f"--set: {exc.where}"
         if _state["debug"]:  # the traceback, then the same message and exit code as without --debug
             traceback.print_exc()
         console.error(console.safe(exc.render()))  # file names and cell values are text, never rich markup
@@ -202,7 +207,7 @@ def window_preview(
         if plot is not None and not as_json:
             console.out.print(console.safe(f"layout drawn to {plot}{console.replacing(plot, before)}"))
 
-    guarded(go)
+    guarded(go, overrides)
 
 
 @app.command(cls=_Command, epilog="seqcast train configs/quickstart.yaml --set training.epochs=5")
@@ -269,7 +274,7 @@ def train(
             except Exception as exc:  # a display fault must not fail a written run
                 console.note(f"the run is complete in {result.run_dir}, but its summary could not be shown: {exc}")
 
-    guarded(lambda: contextvars.copy_context().run(go))  # TRAIN_COMMAND is this command's only
+    guarded(lambda: contextvars.copy_context().run(go), overrides)  # TRAIN_COMMAND is this command's only
 
 
 @app.command(cls=_Command, epilog="seqcast forecast --steps 24 --interval 80 --output forecast.csv --plot forecast.png")

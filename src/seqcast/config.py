@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -55,6 +56,15 @@ class ModelConfig(_Section):
         if any(u > 65_536 for u in v):
             raise ValueError("a layer of more than 65,536 units is beyond what seqcast trains")
         return v
+
+    @model_validator(mode="after")
+    def _ensemble_fits(self) -> ModelConfig:
+        """The ensemble's networks are side by side in one layer (model.merge): that layer is what must fit."""
+        if self.ensemble * max(self.units) > 65_536:
+            wide = f"{self.ensemble} networks (model.ensemble) of {max(self.units):,} units side by side"
+            raise _KeyedError("units", f"{wide} make a layer of {self.ensemble * max(self.units):,} units, beyond the "
+                              "65,536 seqcast trains", ("ensemble",))  # fmt: skip
+        return self
 
 
 class EarlyStopping(_Section):
@@ -225,6 +235,10 @@ def _error_text(err: ValidationError, given: list[list[str]] | None = None) -> t
                 msg = f"unknown key; valid keys here: {', '.join(k.rpartition('.')[2] for k in siblings)}"
         elif e["type"] == "missing":
             msg = "required key is missing"
+        elif e["type"] in ("path_type", "too_short"):  # pydantic's "Input is not a valid path for <class ...>"
+            msg = "should be a file path" if e["type"] == "path_type" else f"should have at least {ctx['min_length']}"
+            msg += " entry" if e["type"] == "too_short" else ""
+            values[key] = repr(e.get("input"))
         else:  # pydantic's own words: "Input should be a valid integer, unable to parse string as an integer"
             if e["type"] in ("model_type", "dict_type"):
                 keys = [k.rpartition(".")[2] for k in ordered if k.rpartition(".")[0] == key]
@@ -243,6 +257,15 @@ def _error_text(err: ValidationError, given: list[list[str]] | None = None) -> t
         msg = "; ".join(msgs) + (f", not {values[key]}" if key in values else "")
         lines.append(f"{key}: {msg}" if key else msg)
     return "\n".join(lines), bool(from_set) and all(from_set)
+
+
+def set_gave(where: str, overrides: list[str]) -> bool:
+    """Whether `where`, a config key, is one that --set gave (or a section, or a key inside one, that it gave)."""
+    keys = []
+    for text in overrides:
+        with contextlib.suppress(ConfigError):  # a malformed --set was refused before anything else
+            keys.append(".".join(parse_override(text)[0]))
+    return not where.startswith("--set") and any(key_within(where, k) for k in keys)
 
 
 def key_within(key: str, given: str) -> bool:
@@ -295,8 +318,10 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         value = _load(raw) if raw.strip() else None
     except yaml.YAMLError as exc:
         why = " ".join(str(getattr(exc, "problem", None) or exc).split())  # the scanner's words, not its excerpt
-        raise ConfigError(f"--set {key}: value {raw!r} is not valid YAML ({why})",
-                          hint=f"""quote a text value: --set '{key}="{raw}"'""") from None  # fmt: skip
+        shut = {"[": ("list", "]"), "{": ("mapping", "}")}.get(raw.strip()[:1])  # cut short: quoting makes it a text
+        hint = (f"close the {shut[0]}: --set '{key}={raw.strip()}{shut[1]}'" if shut and shut[1] not in raw
+                else f"""quote a text value: --set '{key}="{raw}"'""")  # fmt: skip
+        raise ConfigError(f"--set {key}: value {raw!r} is not valid YAML ({why})", hint=hint) from None
     return key.strip().split("."), value
 
 
@@ -363,7 +388,6 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
     raw = apply_overrides(read_yaml(path), overrides or [])
     given = [parse_override(text)[0] for text in overrides or []]
     cfg = validate(raw, source=str(path), base_dir=path.resolve().parent, given=given)
-    cfg.data._given = [".".join(g) for g in given]
     if cfg.output.dir is None:
         cfg.output.dir = Path("runs") / path.stem
     cfg.output.dir = full_path(Path(cfg.output.dir).expanduser())

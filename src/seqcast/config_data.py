@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from seqcast.timeaxis import Freq
 from seqcast.transforms import Transform
@@ -134,8 +134,6 @@ class DataConfig(_Section):
     scaler_scope: Literal["series", "global"] = "series"
     transform: str = "auto"  # auto, or transforms.py's steps joined by '+': none, log+seasonal, window_norm, ...
     resample: Resample | None = None
-    # the keys --set gave ('data.static'; load_config): a column they name that the file lacks is said to be --set's
-    _given: list[str] = PrivateAttr(default_factory=list)
 
     @field_validator("targets", "features", "past_features", "static", mode="before")
     @classmethod

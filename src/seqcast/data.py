@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from seqcast import resample, timeaxis, timeparse
-from seqcast.config import DataConfig, key_within
+from seqcast.config import DataConfig
 from seqcast.errors import DataError, DuplicateTimes, MissingColumn, MissingValues
 from seqcast.read import DECIMAL_COMMA, data_files, line_word, read_tables
 from seqcast.static import check_static
@@ -197,8 +197,7 @@ def _check_columns(table: dict[str, np.ndarray], cfg: DataConfig, source: str) -
     wanted += [("data.time_column", cfg.time_column), ("data.series_column", cfg.series_column)]
     for key, col in wanted:
         if col is not None and col not in table:
-            given = any(key_within(key, g) for g in cfg._given)  # a key --set gave is named as --set's
-            raise MissingColumn(col, f"--set: {key}" if given else key, have, source)
+            raise MissingColumn(col, key, have, source)
 
 
 def fill_missing(values: np.ndarray, how: str) -> np.ndarray:

@@ -138,8 +138,9 @@ def check_size(cfg: Config, n_inputs: int, n_targets: int) -> None:
 
     from seqcast.errors import ConfigError
 
-    wide = cfg.model_copy(deep=True)  # an ensemble is one model, model.ensemble times as wide (merge)
-    wide.model.units = [u * cfg.model.ensemble for u in cfg.model.units]
+    wide = cfg.model_copy(deep=True)  # an ensemble is one model, model.ensemble times as wide (merge): one network
+    units = [u * cfg.model.ensemble for u in cfg.model.units]
+    wide.model = cfg.model.model_copy(update={"units": units, "ensemble": 1})
     params = parameter_count(wide, n_inputs, n_targets)
     need = 16 * params  # float32 weights, gradients and Adam's two slots
     try:
