@@ -299,6 +299,8 @@ def test_a_level_with_too_few_validation_errors_is_named_at_train_time_and_refus
     assert res.exit_code == 0, res.output
     assert "no 95 % interval" in res.output and "data.split.val" in res.output
     assert "the validation part gives 6" in res.output
+    # said last, after the summary and the scores it qualifies (as the safety net and the range notes are)
+    assert res.output.index("no 95 % interval") > res.output.index("conformal prediction intervals")
     cal = json.loads((tmp_path / "run" / "calibration.json").read_text())
     assert cal["errors"] == [6]  # 6 validation errors: a quantile up to 85 %, none (null) from 86 % on
     for q in (cal["quantiles"], cal["seasonal_naive"]):

@@ -273,6 +273,8 @@ def train(
                 console.train_summary(result.rows, result.seconds, result.run_dir, result.metrics, result.refit)
             except Exception as exc:  # a display fault must not fail a written run
                 console.note(f"the run is complete in {result.run_dir}, but its summary could not be shown: {exc}")
+        for note in result.closing:  # what to make of the scores, last (stderr, with --json and --quiet too)
+            console.note(note)
 
     guarded(lambda: contextvars.copy_context().run(go), overrides)  # TRAIN_COMMAND is this command's only
 

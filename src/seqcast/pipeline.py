@@ -59,6 +59,9 @@ class TrainResult:
     prep: Prepared
     chief: bool = True  # a multi_worker task other than the chief trains its share and writes nothing
     refit: dict[str, Any] | None = None  # training.refit: what preprocess.json records of it
+    # notes on the scores (a level without an interval, the safety net, the test part leaving the training range):
+    # for the caller to say after them; the command line prints them last
+    closing: list[str] = field(default_factory=list)
 
 
 def prepare(
@@ -139,11 +142,11 @@ def train_run(
     with rundir.lock(target):  # one train at a time into output.dir; the checkpoint beside it is its own
         rundir.check_target(target, overwrite, protected)
         hooks.prepared(prep)
-        metrics, fitted, seconds = _train_and_commit(prep, target, overwrite, protected, resume, hooks)
+        metrics, fitted, seconds, closing = _train_and_commit(prep, target, overwrite, protected, resume, hooks)
     # the run is complete and in place: nothing from here on may turn that into a failure
     for note in filter(None, [_drop_resumed(resume, rundir.checkpoint_dir(target)), rundir.point_latest(target)]):
         hooks.note(note)
-    return TrainResult(target, metrics, fitted.rows, seconds, prep, refit=fitted.refit)
+    return TrainResult(target, metrics, fitted.rows, seconds, prep, refit=fitted.refit, closing=closing)
 
 
 def _train_and_commit(
@@ -153,7 +156,7 @@ def _train_and_commit(
     protected: dict[str, Path],
     resume: Path | None,
     hooks: Hooks,
-) -> tuple[dict[str, Any], Fitted, float]:
+) -> tuple[dict[str, Any], Fitted, float, list[str]]:
     """Train into a staging folder and swap it into place; SIGTERM stops like Ctrl-C (the staging is removed).
 
     The signal is remembered too (errors.on_signal): Python drops a KeyboardInterrupt raised in a weakref callback
@@ -188,7 +191,7 @@ def _train_and_commit(
 
 def _train_into(
     work: Path, prep: Prepared, checkpoint: Path, resume: Path | None, hooks: Hooks
-) -> tuple[dict[str, Any], Fitted, float]:
+) -> tuple[dict[str, Any], Fitted, float, list[str]]:
     """Train and write every run file into the staging folder `work`."""
     from seqcast import calibration, engine, intervals, state
     from seqcast import run as runs
@@ -219,20 +222,18 @@ def _train_into(
             opened, horizon=cfg.evaluate.horizon, data=data, calibration=calibrated, breaks=breaks, judged=judged
         )
     files.write_json(work / "calibration.json", calibrated)
-    for note in intervals.train_notes(calibrated, cfg.evaluate.intervals, doc["targets"]):
-        hooks.note(note)
     files.write_json(work / "metrics.json", metrics)
+    # what to make of the scores: the caller says it after them (TrainResult.closing), the safety net plainly
     lost = losing_note(metrics.get("validation") or {}, cfg.evaluate, bool(doc.get("transform_scores")))
-    if lost:  # the safety net: say it plainly
-        hooks.note(lost)
     ends = {d["name"]: d["val_end"] for d in doc["series"]}
     tests = [(s.label, s.name, s.values[ends[s.name] :]) for s in ds.series if s.name in ends]
-    for note in [
+    closing = [
+        *intervals.train_notes(calibrated, cfg.evaluate.intervals, doc["targets"]),
+        *([lost] if lost else []),
         *unscored(names, values, ends, cfg.evaluate.horizon, "evaluate.horizon"),
         *outside_training_range(opened, tests, "the test part's values"),
-    ]:
-        hooks.note(note)
-    return metrics, fitted, seconds
+    ]
+    return metrics, fitted, seconds, closing
 
 
 @dataclass
