@@ -240,6 +240,16 @@ def test_a_stateful_model_left_at_the_default_kind_is_said_to_learn_from_one_ste
     assert not [n for n in preview_json(write_project())["notes"] if sparse in n]  # look-back windows
 
 
+def test_stateful_keys_given_to_look_back_windows_are_said_to_be_unread(write_project: WriteProject) -> None:
+    idle = "not read by look-back windows (every sample starts from zero states); windows.mode: stateful reads them"
+    doc = preview_json(write_project(windows={"streams": 4}, training={"reset_states": "batch"}))
+    assert f"windows.streams, training.reset_states: {idle}" in doc["notes"]
+    assert not [n for n in preview_json(write_project())["notes"] if idle in n]  # unset: nothing to say
+    windows = {"mode": "stateful", "num_steps": 4, "streams": 2}
+    stateful = write_project(windows=windows, training={"reset_states": "batch"})
+    assert not [n for n in preview_json(stateful)["notes"] if idle in n]
+
+
 def test_json_many_to_many_targets_are_inputs_shifted_by_one(write_project: WriteProject) -> None:
     cfg = write_project(model={"kind": "many_to_many", "units": [4]}, windows={"look_back": 4, "stride": 3})
     doc = preview_json(cfg, "--limit", 100)

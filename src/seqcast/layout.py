@@ -87,6 +87,12 @@ def plan(cfg: Config, ds: Dataset | None = None) -> Plan:
     )
     if cfg.stateful and "kind" not in cfg.model.model_fields_set and sparse not in ds.notes:
         ds.notes.append(sparse)
+    given = [f"windows.{k}" for k in ("num_steps", "streams") if k in cfg.windows.model_fields_set]
+    given += ["training.reset_states"] if "reset_states" in cfg.training.model_fields_set else []
+    idle = f"{', '.join(given)}: not read by look-back windows (every sample starts from zero states); windows.mode: " \
+        "stateful reads them"  # fmt: skip
+    if not cfg.stateful and given and idle not in ds.notes:
+        ds.notes.append(idle)
     return laid
 
 
