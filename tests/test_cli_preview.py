@@ -112,6 +112,17 @@ def test_every_command_has_help_with_real_metavars_and_an_example(command: str) 
     assert f"\n  Example:\n    {example}\n" in res.stdout  # on one line, however narrow the terminal: to copy
 
 
+def test_the_command_list_is_in_a_runs_order_each_on_one_whole_line() -> None:
+    """seqcast --help lists train, forecast, evaluate, update, window-preview, each summary whole (Click cut the
+    first sentence of each docstring at 45 characters with '...'), and --set says it repeats."""
+    res = invoke("--help")
+    listed = res.stdout.split("Commands:")[1].split()
+    names = [w for w in listed if w in ("train", "forecast", "evaluate", "update", "window-preview")]
+    assert names == ["train", "forecast", "evaluate", "update", "window-preview"]
+    assert "..." not in res.stdout.split("Commands:")[1]
+    assert "repeat for more" in " ".join(invoke("train", "--help").stdout.split())
+
+
 # ---------------------------------------------------------------- lookback mode
 
 

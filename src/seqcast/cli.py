@@ -17,25 +17,14 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from typer.core import TyperCommand
 
 from seqcast import __version__, files
 from seqcast.errors import ConfigError, SeqcastError
 from seqcast.files import write_stdout
-
-
-class _Command(TyperCommand):
-    """Usage lines as Click writes them: `seqcast train [OPTIONS] CONFIG`, not typer's `{CONFIG}`."""
-
-    def collect_usage_pieces(self, ctx: Any) -> list[str]:
-        pieces = super().collect_usage_pieces(ctx)
-        return [p[1:-1] if p.startswith("{") and p.endswith("}") else p for p in pieces]
-
-    def format_epilog(self, ctx: Any, formatter: Any) -> None:  # the example on a line of its own, to copy whole
-        formatter.write(f"\n  Example:\n    {self.epilog}\n" if self.epilog else "")  # (Click would rewrap it)
-
+from seqcast.helptext import Group, command_options
 
 app = typer.Typer(
+    cls=Group,
     name="seqcast",
     help="Forecast time series from CSV files with Keras recurrent networks (LSTM, GRU, SimpleRNN).",
     no_args_is_help=True,
@@ -51,7 +40,9 @@ ConfigArg = Annotated[Path, typer.Argument(metavar="CONFIG", help="YAML config f
 SetOpt = Annotated[
     list[str] | None,
     typer.Option(
-        "--set", metavar="KEY=VALUE", help="Override a config key, value parsed as YAML: --set model.units=[64,32]."
+        "--set",
+        metavar="KEY=VALUE",
+        help="Override a config key, value parsed as YAML; repeat for more: --set model.units=[64,32].",
     ),
 ]
 
@@ -148,7 +139,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-@app.command("window-preview", cls=_Command, epilog="seqcast window-preview configs/tanks_stateful.yaml --limit 6")
+@app.command("window-preview", **command_options("window-preview"))
 def window_preview(
     config: ConfigArg,
     limit: Annotated[
@@ -210,7 +201,7 @@ def window_preview(
     guarded(go, overrides)
 
 
-@app.command(cls=_Command, epilog="seqcast train configs/quickstart.yaml --set training.epochs=5")
+@app.command("train", **command_options("train"))
 def train(
     config: ConfigArg,
     overrides: SetOpt = None,
@@ -279,7 +270,7 @@ def train(
     guarded(lambda: contextvars.copy_context().run(go), overrides)  # TRAIN_COMMAND is this command's only
 
 
-@app.command(cls=_Command, epilog="seqcast forecast --steps 24 --interval 80 --output forecast.csv --plot forecast.png")
+@app.command("forecast", **command_options("forecast"))
 def forecast(
     steps: Annotated[int, typer.Option("--steps", metavar="N", help="Steps to forecast for every series.")],
     run: RunOpt = None,
@@ -357,7 +348,7 @@ def forecast(
     guarded(go)
 
 
-@app.command(cls=_Command, epilog="seqcast evaluate --run runs/quickstart --horizon 12 --plot backtest.png")
+@app.command("evaluate", **command_options("evaluate"))
 def evaluate(
     run: RunOpt = None,
     horizon: Annotated[int | None, typer.Option("--horizon", metavar="H", help=HORIZON_HELP)] = None,
@@ -406,7 +397,7 @@ def evaluate(
     guarded(go)
 
 
-@app.command(cls=_Command, epilog="seqcast update --run runs/quickstart --data new_rows.csv")
+@app.command("update", **command_options("update"))
 def update(
     data: Annotated[Path, typer.Option("--data", metavar="CSV", help="New rows (older rows of a series are skipped).")],
     run: RunOpt = None,
