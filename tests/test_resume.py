@@ -243,7 +243,7 @@ def test_a_fresh_training_refuses_to_replace_an_interrupted_ones_checkpoint(tmp_
     res = _train(out, "--set", "model.units=[3]")  # another command: the hint is still the interrupted one's
     assert res.returncode == 2, res.stderr
     said = " ".join(res.stderr.split())
-    assert f"--resume: {checkpoint} holds the checkpoint of an interrupted training into {out}" in said, said
+    assert f"error: {checkpoint} holds the checkpoint of an interrupted training into {out}" in said, said
     assert f"continue it with: {command} {out};" in said and "delete that folder" in said
     assert "model.units=[3]" not in said
     assert _files(checkpoint) == before and not out.exists()

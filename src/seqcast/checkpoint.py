@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from seqcast import rundir
 from seqcast.config import Config
 from seqcast.errors import ConfigError, DataError
 from seqcast.rundir import COMMAND_STAMP, TRAIN_COMMAND
@@ -182,3 +183,23 @@ def load_checkpoint(path: Path, cfg: Config) -> tuple[Any, list[dict[str, Any]],
         ) from None
     session = Session(path, counts[0], best_value, counts[1], counts[2], best)
     return model, rows, session
+
+
+def check_target(
+    cfg: Config, target: Path, overwrite: bool, protected: dict[str, Path], resume: Path | None, series: Any
+) -> None:
+    """Refuse what train would write over: --resume of no checkpoint or of another config's or data's (`series`,
+    the data's series_doc), a fresh training over an interrupted one's checkpoint, a non-empty output.dir."""
+    if resume is not None:  # an option's error before the refusal of output.dir, which would hide it
+        if not is_checkpoint(resume):
+            what = "is not a seqcast checkpoint (no state.json)" if Path(resume).exists() else "not found"
+            raise ConfigError(f"{resume} {what}", where="--resume")
+        check_resumable(resume, cfg, series)  # another config's or data's: refused before anything
+    elif is_checkpoint(kept := rundir.checkpoint_dir(target)):  # a fresh training would write over it
+        with rundir.lock(target):  # unless it is a running training's own: then that training is named
+            pass
+        raise ConfigError(  # named by its folder: --resume was not given
+            f"{kept} holds the checkpoint of an interrupted training into {target}; a new training would replace it",
+            hint=f"continue it with: {rundir.resume_command(kept)}; or delete that folder to start afresh",
+        )
+    rundir.check_target(target, overwrite, protected)  # before training; checked again under the lock

@@ -19,14 +19,13 @@ from typing import Any
 import yaml
 
 from seqcast import distribute, errors, files, rundir
-from seqcast.checkpoint import RUN_STAMP, check_resumable, is_checkpoint, resumable, stamp_data
+from seqcast.checkpoint import RUN_STAMP, check_target, is_checkpoint, resumable, stamp_data
 from seqcast.config import Config, full_path
 from seqcast.data import Dataset
-from seqcast.errors import ConfigError
 from seqcast.fit import Interrupted, Note, fit, silent
-from seqcast.layout import check_backtest, refit_rows
+from seqcast.layout import Plan, check_backtest, refit_rows
 from seqcast.model import check_size
-from seqcast.prepare import Prepared, build, plan_and_scale
+from seqcast.prepare import Prepared, Scaler, build, plan_and_scale, series_doc
 from seqcast.select import Progress, choose
 
 
@@ -70,16 +69,15 @@ def prepare(
     *,
     release: bool = False,
     hooks: Hooks | None = None,
-    for_backtest: bool = False,
+    planned: tuple[Plan, Scaler] | None = None,
 ) -> Prepared:
     """Load and lay out the data, fit the scaler on the training parts, choose (auto) and apply the transform.
 
-    for_backtest: first check that the test part leaves the backtest after training an origin (train_run).
+    planned: plan_and_scale's result, when the caller has it already (train_run checks the data and its output
+    folder before the auto trials).
     """
     hooks = hooks or Hooks()
-    p, scaler = plan_and_scale(cfg, ds)
-    if for_backtest:  # before the auto trials, which take a while
-        check_backtest(cfg, p.ds, p.parts)
+    p, scaler = planned if planned is not None else plan_and_scale(cfg, ds)
     transform: str = cfg.data.transform
     why, scores = "set in the config", dict[str, float]()
     if transform == "auto":
@@ -108,8 +106,6 @@ def train_run(
 
     hooks = hooks or Hooks()
     check_size(cfg, len(cfg.inputs), len(cfg.data.targets))  # before TensorFlow allocates anything
-    with hooks.busy("importing TensorFlow"):
-        import_tf(quiet=not debug)
     distribute.check(cfg)  # multi_worker: TF_CONFIG names the cluster and this task
     target = full_path(output_dir if output_dir is not None else cfg.output.dir or "runs/run")
     if output_dir is not None:  # the run's config.yaml says where the run is (the caller's config is left as it was)
@@ -117,27 +113,22 @@ def train_run(
         cfg.output.dir = target
     protected = {"the data": Path(cfg.data.path)} | ({"the config": Path(config_path)} if config_path else {})
     # data and config errors come first, before anything touches the disk and before a refusal of output.dir;
+    # the refusals then come before TensorFlow's import and the auto trials, which take seconds to minutes
+    planned = plan_and_scale(cfg)
+    check_backtest(cfg, planned[0].ds, planned[0].parts)
+    chief = distribute.is_chief(cfg)
+    if chief:
+        check_target(cfg, target, overwrite, protected, resume, series_doc(planned[0].ds, planned[0].parts))
+    with hooks.busy("importing TensorFlow"):
+        import_tf(quiet=not debug)
     # from here on only the model-unit buffer holds the data (the original units are freed: 1.25x the raw data
     # less while training)
-    prep = prepare(cfg, release=True, hooks=hooks, for_backtest=True)
+    prep = prepare(cfg, release=True, hooks=hooks, planned=planned)
+    del planned
     for n in prep.ds.notes:
         hooks.note(n)
-    if not distribute.is_chief(cfg):
+    if not chief:
         return _train_worker(prep, target, resume, hooks)
-    if resume is not None:  # an option's error before the refusal of output.dir, which would hide it
-        if not is_checkpoint(resume):
-            what = "is not a seqcast checkpoint (no state.json)" if Path(resume).exists() else "not found"
-            raise ConfigError(f"{resume} {what}", where="--resume")
-        check_resumable(resume, cfg, prep.series_doc())  # another config's or data's: refused before anything
-    elif is_checkpoint(kept := rundir.checkpoint_dir(target)):  # a fresh training would write over it
-        with rundir.lock(target):  # unless it is a running training's own: then that training is named
-            pass
-        raise ConfigError(
-            f"{kept} holds the checkpoint of an interrupted training into {target}; a new training would replace it",
-            where="--resume",
-            hint=f"continue it with: {rundir.resume_command(kept)}; or delete that folder to start afresh",
-        )
-    rundir.check_target(target, overwrite, protected)  # before training; checked again under the lock
     rundir.prepare_parent(target)
     with rundir.lock(target):  # one train at a time into output.dir; the checkpoint beside it is its own
         rundir.check_target(target, overwrite, protected)
