@@ -301,6 +301,10 @@ def test_a_level_with_too_few_validation_errors_is_named_at_train_time_and_refus
     assert "the validation part gives 6" in res.output
     # said last, after the summary and the scores it qualifies (as the safety net and the range notes are)
     assert res.output.index("no 95 % interval") > res.output.index("conformal prediction intervals")
+    table = res.stdout[res.stdout.index("conformal prediction intervals") :]
+    row = next(line for line in table.splitlines() if line.startswith("│  95 %"))
+    assert "none" in row and "validation" not in row  # the reason under the table, not in a cell that widens it
+    assert "95 %: a 95 % interval needs at least 19 validation errors; the validation part gives 6" in table
     cal = json.loads((tmp_path / "run" / "calibration.json").read_text())
     assert cal["errors"] == [6]  # 6 validation errors: a quantile up to 85 %, none (null) from 86 % on
     for q in (cal["quantiles"], cal["seasonal_naive"]):

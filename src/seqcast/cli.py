@@ -328,7 +328,7 @@ def forecast(
         if plot is not None:
             files.check_output(plot, "--plot", owned, {"--output": table} if table is not None else None)
         levels = sorted(set(interval or []))
-        with console.busy(f"forecasting {steps:,} steps"):
+        with console.busy(f"forecasting {steps:,} step{'s' if steps != 1 else ''}"):
             frame, ds, pred, bands = fc.forecast(r, steps, data, future, levels)
         for note in [*ds.notes, *fc.gap_notes(r, ds), *range_notes(r, ds)]:
             console.note(note)

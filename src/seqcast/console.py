@@ -280,16 +280,19 @@ def intervals_table(levels: dict[str, Any]) -> None:
         return
     t = _Table(title="conformal prediction intervals: coverage should match the level")
     model = ("level", "val. errors", "train. errors", "coverage", "width", "MSIS")
-    for col in (*model, "s. naive coverage", "width", "MSIS"):
-        t.add_column(col, justify="right")
+    for col in (*model, "s. naive\ncoverage", "width", "MSIS"):  # whole words in 80 columns
+        t.add_column(col, justify="right", min_width=8 if "coverage" in col else None)
+    refused = [f"{level} %: {v['refused']}" for level, v in levels.items() if "refused" in v]  # below, not in a cell
     for level, v in levels.items():
         if "refused" in v:
-            t.add_row(f"{level} %", "", "", safe(v["refused"]))
+            t.add_row(f"{level} %", "", "", "none")
             continue
         cells = [f"{x['coverage']:.1%}|{x['width']:.3g}|{x['score']:.3g}".split("|") for x in (v, v["seasonal_naive"])]
         trained = f"{v['training_errors']:,}" if "training_errors" in v else ""  # older runs pooled none
         t.add_row(f"{level} %", f"{v['errors']:,}", trained, *cells[0], *cells[1])
     out.print(t)
+    for line in refused:
+        out.print(safe(line))
 
 
 def train_summary(
