@@ -216,6 +216,10 @@ def test_errors_name_the_key(cfg_file: Path, text: str, message: str) -> None:
         ),  # fmt: skip
         ("model.units=[a]", "--set: model.units.0: should be a valid integer, not 'a'"),
         ("model.units=[]", "--set: model.units: should have at least 1 entry, not []"),
+        (
+            "data.transform=log+diference",
+            "--set: data.transform: 'log+diference' is not a transform (did you mean 'difference' for 'diference'?)",
+        ),  # fmt: skip
         ("data.path=a: b", "--set: data.path: should be a file path, not {'a': 'b'}"),
         (
             "model.units=[40000]",
@@ -363,3 +367,22 @@ def test_a_time_format_needs_a_time_column_and_strftime_directives(tmp_path: Pat
         load_config(tmp_path / "cfg.yaml")
     assert "data.time_format" in str(err.value) and why in str(err.value), str(err.value)
     assert err.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("column", "have", "hint"),
+    [
+        ("Sales", ["date", "sales"], "did you mean 'sales'?"),  # case
+        ("temperatur", ["time", "temperature"], "did you mean 'temperature'?"),  # a close spelling
+        ("store", ["order_date", "store_id", "y"], "did you mean 'store_id'?"),  # a whole part of the name
+        ("date", ["order_date", "store_id", "y"], "did you mean 'order_date'?"),
+        ("sales,promo", ["sales", "promo"], "a list of columns is written in brackets: [sales,promo]"),
+        ("id", ["store_id", "y"], "did you mean 'store_id'?"),
+        ("x", ["year", "y"], None),  # nothing near: no guess
+        ("price", ["year", "y"], None),
+    ],
+)
+def test_a_missing_column_gets_the_hint_a_user_would_need(column: str, have: list[str], hint: str | None) -> None:
+    from seqcast.errors import near
+
+    assert near(column, have) == hint

@@ -61,6 +61,10 @@ def near(column: str, have: list[str]) -> str | None:
 
     same = [h for h in have if "".join(h.split()).lower() == "".join(column.split()).lower()]
     close = same or difflib.get_close_matches(column, have, n=1, cutoff=0.8)
+    if not close and len(column) >= 2:  # 'store' for 'store_id', 'date' for 'order_date': a whole part of a name
+        close = [h for h in have if column.lower() in h.lower().replace("-", "_").replace(" ", "_").split("_")][:1]
+    if not close and "," in column:  # --set data.targets=sales,promo: one name with a comma, not a list
+        return f"a list of columns is written in brackets: [{column}]"
     return f"did you mean {close[0]!r}?" if close else None
 
 

@@ -52,7 +52,11 @@ class Transform:
         steps = [] if name == "none" else name.split("+")
         unknown = [s for s in steps if s not in STEPS]
         if unknown or not steps and name != "none":
-            raise ValueError(f"{name!r} is not a transform: 'none', or steps of {', '.join(STEPS)} joined by '+'")
+            import difflib
+
+            close = [m for u in unknown for m in difflib.get_close_matches(u, STEPS, n=1, cutoff=0.75)][:1]
+            mean = f" (did you mean {close[0]!r} for {unknown[0]!r}?)" if close and len(unknown) == 1 else ""
+            raise ValueError(f"{name!r} is not a transform{mean}: 'none', or steps of {', '.join(STEPS)} joined by '+'")
         if len(set(steps)) != len(steps) or steps != sorted(steps, key=STEPS.index):
             raise ValueError(f"{name!r}: each step once, in the order {' + '.join(STEPS)}")
         levels = [s for s in steps if s in ("difference", *WINDOW_STEPS)]
