@@ -1822,6 +1822,16 @@ def _run_on_a_copy_of_its_data(tmp_path: Path, trained_run: Path) -> tuple[Path,
     return run, data
 
 
+def test_evaluate_on_a_moved_data_file_points_to_the_runs_own_config(tmp_path: Path, trained_run: Path) -> None:
+    """The data file moved since training: the config to edit is the run's config.yaml, not the user's."""
+    run, data = _run_on_a_copy_of_its_data(tmp_path, trained_run)
+    data.rename(tmp_path / "moved.csv")
+    before = snapshot(tmp_path)
+    res = invoke("evaluate", "--run", run)
+    assert_fault(res, 1, f"{data}: data file not found", f"set data.path in {run / 'config.yaml'} to where it is now")
+    assert snapshot(tmp_path) == before
+
+
 def test_evaluate_on_changed_data_says_how_and_keeps_metrics_json(tmp_path: Path, trained_run: Path) -> None:
     import pandas as pd
 

@@ -268,7 +268,7 @@ def test_update_refuses_a_new_series_and_points_to_forecast_data(global_run: Pat
     before = (global_run / "state.npz").read_bytes()
     res = invoke("update", "--run", global_run, "--data", tmp_path / "new.csv")
     assert res.exit_code == 1, res.output
-    assert "series ['Z'] is not in the run: it has no state for them" in words(res)
+    assert "series ['Z'] is not in the run: it has no state for it" in words(res)
     assert "forecast them with `seqcast forecast --data CSV`" in words(res)
     assert (global_run / "state.npz").read_bytes() == before
 

@@ -203,13 +203,18 @@ def run_dataset(run: Any) -> Any:
     from seqcast.data import load_dataset
 
     cfg = run.cfg
-    ds = load_dataset(cfg.data, run.pre.get("series_ids"))
+    try:
+        ds = load_dataset(cfg.data, run.pre.get("series_ids"))
+    except DataError as exc:
+        if not Path(cfg.data.path).exists():  # moved since training: the config to edit is the run's own
+            exc.hint = f"put it back, or set data.path in {Path(run.path) / 'config.yaml'} to where it is now"
+        raise
     split = {s["name"]: int(s["val_end"]) for s in run.pre["series"]}
     unknown = [n for n in ds.names if n not in split]
     if unknown:
         raise DataError(
             f"series {unknown[:5]} {'is' if len(unknown) == 1 else 'are'} in the data but not in the run: it has no "
-            "test split or scaling for them",
+            f"test split or scaling for {'it' if len(unknown) == 1 else 'them'}",
             where=str(cfg.data.path),
             hint="train a new run on the data as it is now",
         )

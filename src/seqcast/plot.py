@@ -221,8 +221,8 @@ def plot_preview(p: Plan, path: str, limit: int | None = None) -> None:
                     if b == 0:
                         ax.text(x[a], 1.0, f" stream {j}", fontsize=7, va="bottom", transform=ax.get_xaxis_transform())
             ax.set_title(
-                f"{s.name or 'series'}: {lay.batches} batches x {lay.num_steps} steps, "
-                f"{lay.streams} streams, {lay.padded[i]} padded steps before the first row",
+                f"{s.name or 'the series'}: {lay.batches} batches x {lay.num_steps} steps, {lay.streams} streams, "
+                f"{lay.padded[i]} padded step{'s' if lay.padded[i] != 1 else ''} before the first row",
                 fontsize=9,
                 pad=12,
             )

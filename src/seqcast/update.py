@@ -65,7 +65,7 @@ def new_rows(
         scalable = new_series_ok(run.pre["scaler"])
         raise DataError(
             f"series {unknown[:5]} {'is' if len(unknown) == 1 else 'are'} not in the run: it has no state"
-            f"{'' if scalable else ' or scaling'} for them",
+            f"{'' if scalable else ' or scaling'} for {'it' if len(unknown) == 1 else 'them'}",
             where=str(path),
             hint="forecast them with `seqcast forecast --data CSV`, which warms a series the run never saw on its "
             "own rows"
