@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -486,3 +488,39 @@ def test_dates_that_read_both_ways_are_said_with_the_format_that_reads_them_the_
     assert said(["13.01.2020", "14.01.2020"]) == []  # one way only
     assert said(["2020-01-02"]) == []  # ISO: one way
     assert said(["Jan 2020"]) == []
+
+
+@pytest.mark.parametrize(
+    ("times", "said"),
+    [
+        (["2024-03-31T02:00"], True),  # Europe springs forward: 02:00 never happens
+        (["2024-03-10T02:00"], True),  # the United States
+        (["2024-10-27T02:00"], True),  # Europe falls back: 02:00 happens twice
+        (["2024-10-06T02:00"], True),  # Australia springs forward
+        (["2024-03-31T02:00", "2024-03-31T05:00"], False),  # one hour far from the change: not a clock change
+        (["2024-03-30T02:00"], False),  # a Saturday
+        (["2024-06-30T02:00"], False),  # a Sunday in summer
+    ],
+)
+def test_a_gap_or_repeat_at_a_daylight_saving_change_gets_its_hint(times: list[str], said: bool) -> None:
+    from seqcast.timeaxis import clock_hint
+
+    t = np.array(times, dtype="datetime64[ns]")
+    assert (clock_hint(t, zoned=False) is not None) == said
+    assert clock_hint(t, zoned=True) is None  # times with offsets are UTC: no clock change in them
+
+
+def test_local_times_across_a_clock_change_are_refused_with_the_offsets_hint(tmp_path: Path) -> None:
+    from seqcast.config import DataConfig
+    from seqcast.data import load_dataset
+    from seqcast.errors import DataError
+
+    path = tmp_path / "d.csv"
+    for rows, what in [
+        (["00:00", "01:00", "03:00", "04:00"], "1 missing timestamp(s) at frequency h, first 2024-03-31 02:00"),
+        (["00:00", "01:00", "02:00", "02:00", "03:00"], "duplicate timestamp 2024-03-31 02:00 at lines 4 and 5"),
+    ]:
+        path.write_text("time,y\n" + "".join(f"2024-03-31 {h},{k}\n" for k, h in enumerate(rows)))
+        with pytest.raises(DataError) as err:
+            load_dataset(DataConfig(path=path, time_column="time", targets=["y"]))
+        assert what in err.value.message and "daylight-saving change" in (err.value.hint or "")

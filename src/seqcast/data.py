@@ -315,8 +315,9 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
                 raise DuplicateTimes(
                     f"duplicate timestamp {timeaxis.fmt(t[d], kind)}{label} at {where_rows}",
                     where=source,
-                    hint="one row per timestamp; set data.series_column if the file holds several series, or "
-                    "data.resample to aggregate the rows of each time bin",
+                    hint=timeaxis.clock_hint(t[d : d + 1], zoned)
+                    or "one row per timestamp; set data.series_column "
+                    "if the file holds several series, or data.resample to aggregate the rows of each time bin",
                 )
         else:
             t = np.arange(len(vals), dtype=np.int64)
@@ -340,7 +341,8 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
                     f"{len(missing)} missing timestamp(s){label} at {freq.said if freq else 'an unknown frequency'}, "
                     f"first {shown}",
                     where=source,
-                    hint="set data.missing to interpolate or ffill to fill them, or drop to ignore the gaps",
+                    hint=timeaxis.clock_hint(missing, zoned)
+                    or "set data.missing to interpolate or ffill to fill them, or drop to ignore the gaps",
                 )
             at_freq = f" at {freq.said}" if freq else ""  # a step a stray row changed shows here
             notes.append(

@@ -338,6 +338,25 @@ def future(last: np.generic | int, freq: Freq, steps: int) -> np.ndarray:
     return t + (freq.step * k).astype("timedelta64[ns]")
 
 
+def clock_hint(times: np.ndarray, zoned: bool) -> str | None:
+    """The hint for missing or repeated `times` (datetime64[ns], read without UTC offsets) that all fall where a
+    daylight-saving change skips or repeats an hour somewhere (a Sunday, 00:00 to 03:59, in March, April, September
+    to November); else None."""
+    if zoned or not len(times) or times.dtype.kind != "M":
+        return None
+    t = times.astype("datetime64[m]")
+    days, hours = t.astype("datetime64[D]"), (t - t.astype("datetime64[D]")).astype(np.int64) // 60
+    months = days.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    sunday = days.astype(np.int64) % 7 == 3  # 1970-01-01 was a Thursday
+    if not (sunday & (hours < 4) & np.isin(months, [3, 4, 9, 10, 11])).all():
+        return None
+    return (
+        "these look like local clock times around a daylight-saving change (a Sunday night in spring or autumn, "
+        "when an hour is skipped or repeated): write the times with their UTC offsets (2024-03-31T03:00:00+02:00), "
+        "or in UTC"
+    )
+
+
 def fmt(t: object, kind: TimeKind, fine: bool = False) -> str:
     """A timestamp as people write it: 2024-03-01 13:00, 2024-03-01, or 1871; `fine` (rows less than a day apart,
     Freq.sub_daily): midnight as 2024-03-02 00:00, so that a column of times does not mix the two."""
