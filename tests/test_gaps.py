@@ -285,6 +285,8 @@ def test_window_preview_json_and_text_count_the_windows_left_out(write_project: 
         "2 missing timestamp(s) at a step of 1 (first: 2010, 2011); data.missing: drop",
         "dropped 1 row(s) with missing values",
         "6 training window(s) crossing a dropped row were left out",
+        "no validation part (data.split.val): train calibrates no prediction interval, and forecast --interval "
+        "will refuse every level",
     ]
     res = invoke("window-preview", cfg)
     assert res.exit_code == 0, res.output

@@ -293,7 +293,7 @@ def test_window_preview_reports_the_resampling(tmp_path: Path) -> None:
         "empty": 0,
         "series": {"A": {"events": 144, "bins": 48, "empty": 0}, "B": {"events": 144, "bins": 48, "empty": 0}},
     }
-    assert doc["series"][0]["first"] == "2024-01-01" and doc["series"][0]["last"] == "2024-01-02 23:00"
+    assert doc["series"][0]["first"] == "2024-01-01 00:00" and doc["series"][0]["last"] == "2024-01-02 23:00"
     assert "resampled series 'A': 144 events -> 48 rows at 1h (y: mean, x: sum)" in doc["notes"]
     text = invoke("window-preview", cfg, "--limit", "2")
     assert text.exit_code == 0, (text.stderr, text.exception)
