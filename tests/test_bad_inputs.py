@@ -640,13 +640,13 @@ CASES = [
     ),
     Case("forecast --output is a folder", _output_is_a_folder, 2, ("--output", "out.csv is a folder, not a file")),
     Case(
-        "forecast --future with an empty cell (the run's data.missing: error)",
+        "forecast --future with an empty cell the forecast needs",
         _future_with_an_empty_cell,
         1,
         (
             "future.csv",
-            "missing, NaN or infinite values in column(s) ['x']",
-            "fill them in the --future file, or train the run again with data.missing",
+            "no future values of ['x'] for series 'A' at 2022-02-11 (the forecast needs 2 steps, from 2022-02-10)",
+            "give the --future file a row with every value of ['x'] at each of the 2 timestamps",
         ),
     ),  # fmt: skip
     Case(
@@ -2068,3 +2068,21 @@ def test_a_real_runs_latest_folder_is_left_alone_and_named_for_what_it_is(
         f"pass --run {new} to use this run"
     )
     assert snapshot(tmp_path) == before  # nothing replaced, no temporary link left
+
+
+def test_a_future_file_is_read_as_far_as_the_forecast_reaches(tmp_path: Path, trained_run: Path) -> None:
+    """A blank or a gap after the steps a forecast needs is no fault (a weather file with a hole next week); a file
+    at another step, or off the run's grid, is named as such."""
+    fut = tmp_path / "future.csv"
+    days = ["2022-02-10", "2022-02-11", "2022-02-13", "2022-02-14"]  # the 12th missing: the third step
+    rows = "".join(f"{d},{s},0.5\n" for s in "AB" for d in days)
+    fut.write_text("time,series,x\n" + rows + "2022-02-15,A,\n2022-02-15,B,0.5\n")  # and a blank on the 15th
+    res = invoke("forecast", "--run", trained_run, "--steps", 2, "--future", fut, "--output", "-")
+    assert res.exit_code == 0, res.stderr
+    assert len(res.stdout.splitlines()) == 1 + 2 * 2
+    res = invoke("forecast", "--run", trained_run, "--steps", 3, "--future", fut)
+    assert_fault(res, 1, "no future values of ['x'] for series 'A' at 2022-02-12 (the forecast needs 3 steps")
+    every_other = ["2022-02-10", "2022-02-12", "2022-02-14", "2022-02-16"]
+    fut.write_text("time,series,x\n" + "".join(f"{d},{s},0.5\n" for s in "AB" for d in every_other))
+    res = invoke("forecast", "--run", trained_run, "--steps", 3, "--future", fut)
+    assert_fault(res, 1, "at 2022-02-11", "the file steps at frequency 2D, the run at frequency D")

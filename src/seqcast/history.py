@@ -199,7 +199,7 @@ def read_future(
     fcfg = run.cfg.data.model_copy(
         update={
             "path": path.absolute(), "targets": known, "features": [], "past_features": [], "static": [],
-            "series_id": False, "missing": "error",
+            "series_id": False, "missing": "drop",  # a gap or blank the forecast does not reach is no fault
         }
     )  # fmt: skip
     with columns_of("the --future file", roles={"data.targets": "data.features"}):
@@ -211,17 +211,24 @@ def read_future(
     if extra:  # a typo in a series name would otherwise pass unseen
         shown = ", ".join(map(repr, extra[:5])) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
         ds.notes.append(f"the --future file has rows of series the forecast does not cover ({shown}): not read")
-    cols = [covs.index(c) for c in known]
+    cols, fine = [covs.index(c) for c in known], run.freq is not None and run.freq.sub_daily
     for rows_out, s, want in zip(out, ds.series, times, strict=True):
         f = by_name.get(s.name)
         have = {} if f is None else {t: k for k, t in enumerate(f.times.tolist())}
         at = [have.get(t) for t in want.tolist()]
         if None in at:
-            first = want[at.index(None)]
+            first, when, steps_at = want[at.index(None)], lambda t: timeaxis.fmt(t, ds.time_kind, fine), set(want)
+            stray = [] if f is None else [t for t in f.times if want[0] <= t <= want[-1] and t not in steps_at]
+            why = (
+                f": the file steps at {fut.freq.said}, the run at {run.freq.said}"
+                if run.freq and fut.freq and fut.freq != run.freq
+                else f": its rows there are off the forecast's steps (first {when(stray[0])})" if stray else ""
+            )  # fmt: skip
             raise DataError(
                 f"no future values of {known}{' for series ' + repr(s.name) if s.name else ''} at "
-                f"{timeaxis.fmt(first, ds.time_kind)} (the forecast needs {steps} steps)",
+                f"{when(first)} (the forecast needs {steps} steps, from {when(want[0])}){why}",
                 where=str(path),
+                hint=f"give the --future file a row with every value of {known} at each of the {steps} timestamps",
             )
         assert f is not None
         rows_out[:, cols] = f.values[np.asarray(at, dtype=np.int64)]
