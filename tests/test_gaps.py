@@ -546,6 +546,11 @@ def test_train_evaluate_preview_and_forecast_on_dropped_rows(
         "the last 3 rows of the series, the window a forecast from the end of the data reads, cross the gap "
         "between 2061 and 2063 (rows 59 and 60)"  # 58 rows trained on (one year dropped, one empty), 4 new
     ) in " ".join(res.stderr.split())
+    (cfg.parent / "last.csv").write_text("year,y\n2065,65\n2066,\n")  # a last row without its value: said
+    res = invoke("update", "--data", cfg.parent / "last.csv", "--json")
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["series"][""]["added"] == 1 and doc["notes"] == ["last.csv: dropped 1 row(s) with missing values"]
 
 
 @pytest.mark.slow

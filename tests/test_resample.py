@@ -344,6 +344,13 @@ def test_train_forecast_update_evaluate_on_events(tmp_path: Path) -> None:
     updated = fc.forecast(load_run(run), 3, future=later)[2]
     whole = fc.forecast(load_run(run), 3, data=tmp_path / "all.csv", future=later)[2]
     np.testing.assert_allclose(updated, whole, atol=1e-5, rtol=0)  # update == a forecast from all events
+    # a last hour still filling (one event of three): update adds it as it is, and says so (x is a sum)
+    partial = events_csv(tmp_path / "partial.csv", "2024-01-01T00:00", 2, first_hour=52)
+    partial.write_text(partial.read_text() + "2024-01-03T06:05,A,0.5,1\n2024-01-03T06:05,B,0.5,1\n")
+    res = invoke("update", "--data", "partial.csv", "--json")
+    assert res.exit_code == 0, (res.stderr, res.exception)
+    said = " ".join(json.loads(res.stdout)["notes"])
+    assert "partial.csv: resampled series 'A'" in said and "the last bin holds 1 event(s) against 3" in said
     # the future events are summed per bin: one event of 2 an hour is the same x as two events of 1, one of 1 is not
     for value, same in ((2, True), (1, False)):
         one = tmp_path / f"one_{value}.csv"

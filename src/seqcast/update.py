@@ -77,7 +77,9 @@ def new_rows(
     at, missing = when(run, kind), run.cfg.data.missing
     out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     counts: dict[str, Any] = {}
-    notes: list[str] = []
+    # what the read left out or binned short, which the counts below do not show: rows dropped for missing values
+    # (data.missing: drop), and a last bin still filling, whose later events the next update skips as old
+    notes = [f"{path.name}: {n}" for n in ds.notes if n.startswith("dropped ") or "the last bin holds" in n]
     static = [run.pre["inputs"].index(c) for c in run.pre.get("static", [])]  # positions, for check_known
     for s in ds.series:
         i = index[s.name]
