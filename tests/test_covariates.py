@@ -115,6 +115,20 @@ def test_preview_shows_the_roles_of_the_inputs(tmp_path: Path) -> None:
     assert "static ['size'] (one value per series" in text
 
 
+def test_the_training_header_names_each_kind_of_input_and_the_cell_as_keras_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from seqcast import console
+    from seqcast.pipeline import prepare
+
+    sections = {"windows": {"horizon": 2}, "evaluate": {"horizon": 2}, "model": {"cell": "simple_rnn"}}
+    cfg = load_config(project(tmp_path, data={"past_features": ["x"], "series_id": True}, **sections))
+    console.train_header(prepare(cfg))  # no TensorFlow: the transform is set
+    said = " ".join(capsys.readouterr().out.split())
+    assert "targets ['y'], past_features ['x'], static ['size'], series_id (2 columns)" in said
+    assert "model many_to_one SimpleRNN(4)" in said and "features ['x', 'size'" not in said
+
+
 # ---------------------------------------------------------------- past_features: where they are allowed
 
 

@@ -168,10 +168,14 @@ def train_header(prep: Any, to_stderr: bool = False) -> None:
         f" ({', '.join(ds.names[:4])}{', ...' if len(ds.names) > 4 else ''})" if ds.names[0] else ""
     )
     units = "+".join(str(u) for u in cfg.model.units)
+    static = [c for c in ds.static if c in cfg.data.static]  # data.series_id's columns are not the user's
+    kinds = {"features": [c for c in ds.features if c not in ds.past and c not in ds.static], "past_features": ds.past}
+    inputs = "".join(f", {k} {v}" for k, v in (kinds | {"static": static}).items() if v)
+    cell = {"lstm": "LSTM", "gru": "GRU", "simple_rnn": "SimpleRNN"}[cfg.model.cell]  # Keras' names
     body = (
-        f"{what}, targets {ds.targets}"
-        + (f", features {ds.features}" if ds.features else "")
-        + f"\n  model {cfg.model.kind} {cfg.model.cell.upper()}({units})"
+        f"{what}, targets {ds.targets}{inputs}"
+        + (f", series_id ({len(ds.static) - len(static)} columns)" if len(ds.static) > len(static) else "")
+        + f"\n  model {cfg.model.kind} {cell}({units})"
         + (f" x {cfg.model.ensemble} networks averaged (model.ensemble)" if cfg.model.ensemble > 1 else "")
         + f", batch {p.batch_size}"
         f"\n  transform {prep.transform} ({prep.transform_why})\n  states: {policy}"
