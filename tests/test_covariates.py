@@ -223,8 +223,10 @@ def test_past_features_forecast_directly_and_are_never_read_ahead(tmp_path: Path
     res = invoke("forecast", "--run", run, "--steps", 4, code=2)  # a fifth step would need x ahead
     text = " ".join(res.stderr.split())
     assert "--steps" in text and "data.past_features ['x']" in text and "windows.horizon=3" in text
+    assert "hint: forecast at most 3 steps" in text and "(then give --future)" in text
     res = invoke("evaluate", "--run", run, "--horizon", 4, code=2)
-    assert "--horizon" in " ".join(res.stderr.split())
+    text = " ".join(res.stderr.split())
+    assert "--horizon" in text and "hint: backtest at most 3 steps" in text and "--future" not in text
 
     # a backtest origin's forecast depends on x before the origin only: change x after it, the same forecast
     from seqcast import run as runs

@@ -246,6 +246,7 @@ def check_direct(run: Run, steps: int, where: str = "--steps") -> None:
             f"origin, so it forecasts at most windows.horizon={h} steps in one go (more would feed its own "
             "forecasts back with no values for them)",
             where=where,
-            hint=f"forecast at most {h} steps, or train with windows.horizon of the steps you need; a feature "
-            "known ahead belongs in data.features (then give --future)",
+            hint=f"{'forecast' if where == '--steps' else 'backtest'} at most {h} steps, or train with windows.horizon "
+            "of the steps you need; a feature known ahead belongs in data.features"
+            + (" (then give --future)" if where == "--steps" else ""),
         )
