@@ -2086,3 +2086,19 @@ def test_a_future_file_is_read_as_far_as_the_forecast_reaches(tmp_path: Path, tr
     fut.write_text("time,series,x\n" + "".join(f"{d},{s},0.5\n" for s in "AB" for d in every_other))
     res = invoke("forecast", "--run", trained_run, "--steps", 3, "--future", fut)
     assert_fault(res, 1, "at 2022-02-11", "the file steps at frequency 2D, the run at frequency D")
+
+
+def test_a_stateful_forecast_from_a_history_shorter_than_a_chunk_says_so(
+    tmp_path: Path, stateful_difference_run: Path
+) -> None:
+    """forecast --data warms a stateful model's states on the history given: under one training chunk (num_steps
+    4 here) of rows, the forecast is made and the note says how little the states saw."""
+    hist = tmp_path / "short.csv"
+    hist.write_text("time,series,y\n" + "".join(f"2022-03-0{d},{s},{0.1 * d}\n" for s in "AB" for d in (1, 2, 3)))
+    res = invoke("forecast", "--run", stateful_difference_run, "--steps", 2, "--data", hist, "--output", "-")
+    assert res.exit_code == 0, res.stderr
+    assert said(res, "series 'A': its states are warmed on 3 row(s) only, fewer than one training chunk "
+                "(windows.num_steps=4)", "series 'B': its states")  # fmt: skip
+    hist.write_text("time,series,y\n" + "".join(f"2022-03-0{d},{s},{0.1 * d}\n" for s in "AB" for d in range(1, 6)))
+    res = invoke("forecast", "--run", stateful_difference_run, "--steps", 2, "--data", hist, "--output", "-")
+    assert res.exit_code == 0 and "warmed on" not in res.stderr, res.stderr

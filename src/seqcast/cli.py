@@ -330,7 +330,8 @@ def forecast(
         levels = sorted(set(interval or []))
         with console.busy(f"forecasting {steps:,} step{'s' if steps != 1 else ''}"):
             frame, ds, pred, bands = fc.forecast(r, steps, data, future, levels)
-        for note in [*ds.notes, *fc.gap_notes(r, ds), *range_notes(r, ds)]:
+        warm = history.warm_notes(r, ds) if data is not None else []  # a stateful model's states from few rows
+        for note in [*ds.notes, *fc.gap_notes(r, ds), *warm, *range_notes(r, ds)]:
             console.note(note)
         drawn, before = 0, files.existing(table, plot)
         with files.together():  # the table and the plot are replaced together or not at all

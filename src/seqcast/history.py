@@ -250,3 +250,17 @@ def check_direct(run: Run, steps: int, where: str = "--steps") -> None:
             "of the steps you need; a feature known ahead belongs in data.features"
             + (" (then give --future)" if where == "--steps" else ""),
         )
+
+
+def warm_notes(run: Run, ds: Dataset) -> list[str]:
+    """A stateful model forecasts from the states its history leaves: the series of `forecast --data` whose history
+    is shorter than one of the chunks it was trained on (windows.num_steps) start from states that saw little."""
+    if run.pre["mode"] != "stateful":
+        return []
+    chunk = int(run.cfg.windows.num_steps)
+    short = [(s.label, len(s)) for s in ds.series if len(s) < chunk]
+    return [
+        f"{label}: its states are warmed on {n} row(s) only, fewer than one training chunk (windows.num_steps="
+        f"{chunk}): the forecast starts from states that have seen little of the series; a longer --data helps"
+        for label, n in short
+    ]
