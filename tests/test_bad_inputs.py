@@ -2086,6 +2086,11 @@ def test_a_future_file_is_read_as_far_as_the_forecast_reaches(tmp_path: Path, tr
     fut.write_text("time,series,x\n" + "".join(f"{d},{s},0.5\n" for s in "AB" for d in every_other))
     res = invoke("forecast", "--run", trained_run, "--steps", 3, "--future", fut)
     assert_fault(res, 1, "at 2022-02-11", "the file steps at frequency 2D, the run at frequency D")
+    odd = ["2022-02-10", "2022-02-11", "2022-02-11T12:00", "2022-02-12", "2022-02-13", "2022-02-14"]
+    fut.write_text("time,series,x\n" + "".join(f"{d},{s},0.5\n" for s in "AB" for d in odd))
+    res = invoke("forecast", "--run", trained_run, "--steps", 3, "--future", fut)
+    assert_fault(res, 1, "irregular timestamps", "hint: put the rows of the --future file on the run's time grid")
+    assert "set data.resample" not in res.stderr  # a training key: this run's is fixed
 
 
 def test_a_stateful_forecast_from_a_history_shorter_than_a_chunk_says_so(

@@ -41,6 +41,15 @@ def columns_of(subject: str, verb: str = "has", roles: dict[str, str] | None = N
             hint=f"keep one row per timestamp in {subject}; a run trained with data.resample would bin such rows "
             "(this run's config.yaml holds the settings it was trained with)",
         ) from None
+    except DataError as exc:  # rows off the grid: binning is a training key, and the run's is fixed
+        if not (exc.hint or "").startswith("set data.resample"):
+            raise
+        raise DataError(
+            exc.message,
+            where=exc.where,
+            hint=f"put the rows of {subject} on the run's time grid; a run trained with data.resample would bin such "
+            "rows (this run's config.yaml holds the settings it was trained with)",
+        ) from None
     except MissingColumn as exc:
         key = (roles or {}).get(exc.key, exc.key)
         raise DataError(
