@@ -224,6 +224,27 @@ def test_merged_ensemble_outputs_the_mean_of_its_members(kind: str, cell: str, t
     )
 
 
+def test_a_wide_ensemble_merges_whatever_its_size_squared() -> None:
+    """16 members of 257 units pass the config's check (16 x 257 = 4,112 units a layer); the merged config holds
+    one network of 4,112 units, not 16 of them (assigning the units into the copy checked 16 x 4,112: a crash
+    after every member had trained)."""
+    from seqcast.model import check_size, widened
+
+    cfg = make_cfg("many_to_one", "simple_rnn", [257])
+    cfg.model.ensemble = 16
+    wide = widened(cfg, cfg.model.ensemble)
+    assert (wide.model.units, wide.model.ensemble, cfg.model.units, cfg.model.ensemble) == ([4112], 1, [257], 16)
+    check_size(cfg, N_IN, N_T)  # the size check widens the same way
+    from seqcast.model import merge
+
+    members = [build_model(cfg, N_IN, N_T) for _ in range(16)]
+    x = np.random.default_rng(1).normal(size=(2, 3, N_IN)).astype(np.float32)
+    merged = merge(members, cfg, N_IN, N_T)  # what train calls once every member has trained
+    assert [layer.units for layer in merged.layers if hasattr(layer, "units") and layer.name != "head"] == [4112]
+    want = np.mean([np.asarray(m(x)) for m in members], axis=0)
+    np.testing.assert_allclose(np.asarray(merged(x)), want, atol=1e-5)
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     cell=st.sampled_from(CELLS),

@@ -85,9 +85,7 @@ def merge(
     import numpy as np
 
     n = len(members)
-    wide = cfg.model_copy(deep=True)
-    wide.model.units = [u * n for u in cfg.model.units]
-    merged = build_model(wide, n_inputs, n_targets, batch_size=batch_size)
+    merged = build_model(widened(cfg, n), n_inputs, n_targets, batch_size=batch_size)
     gates = GATES[cfg.model.cell]
     shared_input = True  # the first recurrent layer reads the model's input; every later one, its members' blocks
     for layer, parts in zip(
@@ -132,15 +130,21 @@ def parameter_count(cfg: Config, n_inputs: int, n_targets: int) -> int:
     return total + last * head + head
 
 
+def widened(cfg: Config, n: int) -> Config:
+    """The config of one network n times as wide (units x n, ensemble 1): what merge builds. A copy, not assigned
+    into: validate_assignment would check the wide units against the ensemble as if they were one member's."""
+    wide = cfg.model_copy(deep=True)
+    wide.model = cfg.model.model_copy(update={"units": [u * n for u in cfg.model.units], "ensemble": 1})
+    return wide
+
+
 def check_size(cfg: Config, n_inputs: int, n_targets: int) -> None:
     """Refuse, before TensorFlow allocates anything, a model too large to train in this machine's memory."""
     import os
 
     from seqcast.errors import ConfigError
 
-    wide = cfg.model_copy(deep=True)  # an ensemble is one model, model.ensemble times as wide (merge): one network
-    units = [u * cfg.model.ensemble for u in cfg.model.units]
-    wide.model = cfg.model.model_copy(update={"units": units, "ensemble": 1})
+    wide = widened(cfg, cfg.model.ensemble)  # an ensemble is one model, model.ensemble times as wide (merge)
     params = parameter_count(wide, n_inputs, n_targets)
     need = 16 * params  # float32 weights, gradients and Adam's two slots
     try:
