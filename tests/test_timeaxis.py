@@ -493,21 +493,27 @@ def test_dates_that_read_both_ways_are_said_with_the_format_that_reads_them_the_
 @pytest.mark.parametrize(
     ("times", "said"),
     [
-        (["2024-03-31T02:00"], True),  # Europe springs forward: 02:00 never happens
-        (["2024-03-10T02:00"], True),  # the United States
-        (["2024-10-27T02:00"], True),  # Europe falls back: 02:00 happens twice
-        (["2024-10-06T02:00"], True),  # Australia springs forward
-        (["2024-03-31T02:00", "2024-03-31T05:00"], False),  # one hour far from the change: not a clock change
+        (["2024-03-31T02:00"], True),  # Europe springs forward (its last Sunday of March): 02:00 never happens
+        (["2024-03-10T02:00"], True),  # the United States (the second Sunday of March)
+        (["2024-10-27T02:00", "2024-10-27T02:30"], True),  # Europe falls back: 02:00 to 02:59 happen twice
+        (["2024-10-06T02:00"], True),  # Australia springs forward (the first Sunday of October)
+        (["2024-03-31T02:00", "2024-03-31T03:30"], False),  # more than an hour: not a clock change
+        (["2024-03-24T02:00"], False),  # a Sunday of March on which no clock changes
         (["2024-03-30T02:00"], False),  # a Saturday
         (["2024-06-30T02:00"], False),  # a Sunday in summer
+        (["2024-03-31T05:00"], False),  # the morning after
     ],
 )
 def test_a_gap_or_repeat_at_a_daylight_saving_change_gets_its_hint(times: list[str], said: bool) -> None:
     from seqcast.timeaxis import clock_hint
 
     t = np.array(times, dtype="datetime64[ns]")
-    assert (clock_hint(t, zoned=False) is not None) == said
-    assert clock_hint(t, zoned=True) is None  # times with offsets are UTC: no clock change in them
+    hourly = np.arange(np.datetime64("2024-01-01T00:00"), np.datetime64("2024-01-03T00:00")).astype("datetime64[ns]")
+    hourly = hourly[::60]
+    assert (clock_hint(t, zoned=False, series=hourly) is not None) == said
+    assert clock_hint(t, zoned=True, series=hourly) is None  # times with offsets are UTC: no clock change in them
+    daily = np.arange(np.datetime64("2024-01-01"), np.datetime64("2024-02-01")).astype("datetime64[ns]")
+    assert clock_hint(t, zoned=False, series=daily) is None  # a missing day is no skipped hour
 
 
 def test_local_times_across_a_clock_change_are_refused_with_the_offsets_hint(tmp_path: Path) -> None:
@@ -516,11 +522,24 @@ def test_local_times_across_a_clock_change_are_refused_with_the_offsets_hint(tmp
     from seqcast.errors import DataError
 
     path = tmp_path / "d.csv"
-    for rows, what in [
-        (["00:00", "01:00", "03:00", "04:00"], "1 missing timestamp(s) at frequency h, first 2024-03-31 02:00"),
-        (["00:00", "01:00", "02:00", "02:00", "03:00"], "duplicate timestamp 2024-03-31 02:00 at lines 4 and 5"),
+    for day, rows, what in [
+        (
+            "2024-03-31",
+            ["00:00", "01:00", "03:00", "04:00"],
+            "1 missing timestamp(s) at frequency h, first 2024-03-31 02",
+        ),
+        (
+            "2024-10-27",
+            ["00:00", "01:00", "02:00", "02:00", "03:00"],
+            "duplicate timestamp 2024-10-27 02:00 at lines 4",
+        ),
     ]:
-        path.write_text("time,y\n" + "".join(f"2024-03-31 {h},{k}\n" for k, h in enumerate(rows)))
+        path.write_text("time,y\n" + "".join(f"{day} {h},{k}\n" for k, h in enumerate(rows)))
         with pytest.raises(DataError) as err:
             load_dataset(DataConfig(path=path, time_column="time", targets=["y"]))
         assert what in err.value.message and "daylight-saving change" in (err.value.hint or "")
+    # two series in one file without data.series_column, from such a Sunday's midnight: every hour repeats
+    path.write_text("time,y\n" + "".join(f"2024-10-27 {h:02d}:00,{k}\n" for k in range(2) for h in range(6)))
+    with pytest.raises(DataError) as err:
+        load_dataset(DataConfig(path=path, time_column="time", targets=["y"]))
+    assert "data.series_column" in (err.value.hint or "") and "daylight" not in (err.value.hint or "")

@@ -315,7 +315,7 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
                 raise DuplicateTimes(
                     f"duplicate timestamp {timeaxis.fmt(t[d], kind)}{label} at {where_rows}",
                     where=source,
-                    hint=timeaxis.clock_hint(t[d : d + 1], zoned)
+                    hint=timeaxis.clock_hint(t[dup], zoned, t)
                     or "one row per timestamp; set data.series_column "
                     "if the file holds several series, or data.resample to aggregate the rows of each time bin",
                 )
@@ -341,7 +341,7 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
                     f"{len(missing)} missing timestamp(s){label} at {freq.said if freq else 'an unknown frequency'}, "
                     f"first {shown}",
                     where=source,
-                    hint=timeaxis.clock_hint(missing, zoned)
+                    hint=timeaxis.clock_hint(missing, zoned, t)
                     or "set data.missing to interpolate or ffill to fill them, or drop to ignore the gaps",
                 )
             at_freq = f" at {freq.said}" if freq else ""  # a step a stray row changed shows here

@@ -338,17 +338,27 @@ def future(last: np.generic | int, freq: Freq, steps: int) -> np.ndarray:
     return t + (freq.step * k).astype("timedelta64[ns]")
 
 
-def clock_hint(times: np.ndarray, zoned: bool) -> str | None:
-    """The hint for missing or repeated `times` (datetime64[ns], read without UTC offsets) that all fall where a
-    daylight-saving change skips or repeats an hour somewhere (a Sunday, 00:00 to 03:59, in March, April, September
-    to November); else None."""
-    if zoned or not len(times) or times.dtype.kind != "M":
+def clock_hint(times: np.ndarray, zoned: bool, series: np.ndarray) -> str | None:
+    """The hint for the missing or repeated `times` of a sub-daily `series` (datetime64[ns], read without UTC
+    offsets) when they all fall within an hour after midnight-to-04:00 of a Sunday on which clocks change somewhere
+    (the last Sunday of March, September or October; the second of March; the first of April, October or
+    November); else None."""
+    if zoned or not len(times) or times.dtype.kind != "M" or len(series) < 2:
+        return None
+    if np.median(np.diff(series.astype(np.int64))) >= _DAY_NS:  # daily or slower: no hour to skip
         return None
     t = times.astype("datetime64[m]")
-    days, hours = t.astype("datetime64[D]"), (t - t.astype("datetime64[D]")).astype(np.int64) // 60
-    months = days.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    days = t.astype("datetime64[D]")
+    minutes = (t - days).astype(np.int64)
+    month_start = days.astype("datetime64[M]")
+    dom = (days - month_start.astype("datetime64[D]")).astype(np.int64) + 1
+    length = ((month_start + 1).astype("datetime64[D]") - month_start.astype("datetime64[D]")).astype(np.int64)
+    month = month_start.astype(np.int64) % 12 + 1
+    last, second, first = dom + 7 > length, (dom >= 8) & (dom <= 14), dom <= 7
+    change = (np.isin(month, [3, 9, 10]) & last) | ((month == 3) & second) | (np.isin(month, [4, 10, 11]) & first)
     sunday = days.astype(np.int64) % 7 == 3  # 1970-01-01 was a Thursday
-    if not (sunday & (hours < 4) & np.isin(months, [3, 4, 9, 10, 11])).all():
+    one_hour = all(np.ptp(minutes[days == d]) < 60 for d in np.unique(days))  # a skipped or repeated hour, no more
+    if not (one_hour and (sunday & change & (minutes < 4 * 60)).all()):
         return None
     return (
         "these look like local clock times around a daylight-saving change (a Sunday night in spring or autumn, "
