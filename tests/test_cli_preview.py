@@ -256,6 +256,8 @@ def test_stateful_keys_given_to_look_back_windows_are_said_to_be_unread(write_pr
     doc = preview_json(write_project(windows={"streams": 4}, training={"reset_states": "batch"}))
     assert f"windows.streams, training.reset_states: {idle}" in doc["notes"]
     assert not [n for n in preview_json(write_project())["notes"] if idle in n]  # unset: nothing to say
+    at_defaults = write_project(windows={"num_steps": 96, "streams": 8}, training={"reset_states": "epoch"})
+    assert not [n for n in preview_json(at_defaults)["notes"] if idle in n]  # as a run's config.yaml holds them
     windows = {"mode": "stateful", "num_steps": 4, "streams": 2}
     stateful = write_project(windows=windows, training={"reset_states": "batch"})
     assert not [n for n in preview_json(stateful)["notes"] if idle in n]

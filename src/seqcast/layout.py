@@ -87,8 +87,10 @@ def plan(cfg: Config, ds: Dataset | None = None) -> Plan:
     )
     if cfg.stateful and "kind" not in cfg.model.model_fields_set and sparse not in ds.notes:
         ds.notes.append(sparse)
-    given = [f"windows.{k}" for k in ("num_steps", "streams") if k in cfg.windows.model_fields_set]
-    given += ["training.reset_states"] if "reset_states" in cfg.training.model_fields_set else []
+    # set to other than their defaults (a run's config.yaml holds every key, at its default too)
+    default = {k: type(cfg.windows).model_fields[k].default for k in ("num_steps", "streams")}
+    given = [f"windows.{k}" for k, v in default.items() if getattr(cfg.windows, k) != v]
+    given += ["training.reset_states"] if cfg.training.reset_states != "epoch" else []
     idle = f"{', '.join(given)}: not read by look-back windows (every sample starts from zero states); windows.mode: " \
         "stateful reads them"  # fmt: skip
     if not cfg.stateful and given and idle not in ds.notes:
