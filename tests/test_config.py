@@ -386,3 +386,17 @@ def test_a_missing_column_gets_the_hint_a_user_would_need(column: str, have: lis
     from seqcast.errors import near
 
     assert near(column, have) == hint
+
+
+def test_set_gave_names_config_keys_only() -> None:
+    """cli.guarded files a config error under --set when its key came from --set: a key, its section or a key
+    inside it; never a file path that happens to start like a section (data.yaml)."""
+    from seqcast.config import set_gave
+
+    assert set_gave("windows.look_back", ["windows.look_back=3"])
+    assert set_gave("data.targets", ["data={path: x.csv, targets: [y]}"])  # inside a section --set gave
+    assert set_gave("data", ["data.path=x.csv"])  # a section holding the key --set gave
+    assert not set_gave("data.yaml", ["data={path: x.csv}"])  # a file named like a section
+    assert not set_gave("model.units", ["model.ensemble=4"])  # a sibling key
+    assert not set_gave("--set: model.units", ["model.units=[4]"])  # said already
+    assert not set_gave("model.units", ["model.units=[4"])  # a malformed --set, refused before: ignored here

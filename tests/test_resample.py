@@ -351,6 +351,7 @@ def test_train_forecast_update_evaluate_on_events(tmp_path: Path) -> None:
     assert res.exit_code == 0, (res.stderr, res.exception)
     said = " ".join(json.loads(res.stdout)["notes"])
     assert "partial.csv: resampled series 'A'" in said and "the last bin holds 1 event(s) against 3" in said
+    assert "or send them once the period is over" in said and "or train once" not in said
     # the future events are summed per bin: one event of 2 an hour is the same x as two events of 1, one of 1 is not
     for value, same in ((2, True), (1, False)):
         one = tmp_path / f"one_{value}.csv"

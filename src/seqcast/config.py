@@ -260,7 +260,10 @@ def _error_text(err: ValidationError, given: list[list[str]] | None = None) -> t
 
 
 def set_gave(where: str, overrides: list[str]) -> bool:
-    """Whether `where`, a config key, is one that --set gave (or a section, or a key inside one, that it gave)."""
+    """Whether `where`, a config key, is one that --set gave (or a section, or a key inside one, that it gave); a file
+    path (data.yaml) is no key."""
+    if not any(k == where or k.startswith(where + ".") for k in _all_keys(Config)):
+        return False
     keys = []
     for text in overrides:
         with contextlib.suppress(ConfigError):  # a malformed --set was refused before anything else

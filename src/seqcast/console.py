@@ -41,7 +41,7 @@ class _Table(Table):
         try:
             if title is not None:
                 yield (
-                    console.render_str(title, style=self.title_style or "table.title")
+                    console.render_str(title, style=self.title_style or "table.title", highlight=False)
                     if isinstance(title, str)
                     else title
                 )

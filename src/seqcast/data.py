@@ -335,7 +335,7 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
                 what, hint = timeaxis.off_grid(t, kind, freq, off[0])
                 raise DataError(f"irregular timestamps{label}: {what}", where=source, hint=hint)
             missing = np.setdiff1d(full, t)
-            shown = ", ".join(timeaxis.fmt(m, kind) for m in missing[:3])
+            shown = ", ".join(timeaxis.fmt(m, kind, bool(freq and freq.sub_daily)) for m in missing[:3])
             if cfg.missing == "error":
                 raise MissingValues(
                     f"{len(missing)} missing timestamp(s){label} at {freq.said if freq else 'an unknown frequency'}, "

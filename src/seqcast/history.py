@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -220,22 +220,22 @@ def read_future(
     if extra:  # a typo in a series name would otherwise pass unseen
         shown = ", ".join(map(repr, extra[:5])) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
         ds.notes.append(f"the --future file has rows of series the forecast does not cover ({shown}): not read")
-    cols, fine = [covs.index(c) for c in known], run.freq is not None and run.freq.sub_daily
+    cols = [covs.index(c) for c in known]
     for rows_out, s, want in zip(out, ds.series, times, strict=True):
         f = by_name.get(s.name)
         have = {} if f is None else {t: k for k, t in enumerate(f.times.tolist())}
         at = [have.get(t) for t in want.tolist()]
         if None in at:
-            first, when, steps_at = want[at.index(None)], lambda t: timeaxis.fmt(t, ds.time_kind, fine), set(want)
+            first, say, steps_at = want[at.index(None)], when(run, ds.time_kind), set(want)
             stray = [] if f is None else [t for t in f.times if want[0] <= t <= want[-1] and t not in steps_at]
             why = (
                 f": the file steps at {fut.freq.said}, the run at {run.freq.said}"
                 if run.freq and fut.freq and fut.freq != run.freq
-                else f": its rows there are off the forecast's steps (first {when(stray[0])})" if stray else ""
+                else f": its rows there are off the forecast's steps (first {say(stray[0])})" if stray else ""
             )  # fmt: skip
             raise DataError(
                 f"no future values of {known}{' for series ' + repr(s.name) if s.name else ''} at "
-                f"{when(first)} (the forecast needs {steps} steps, from {when(want[0])}){why}",
+                f"{say(first)} (the forecast needs {steps} steps, from {say(want[0])}){why}",
                 where=str(path),
                 hint=f"give the --future file a row with every value of {known} at each of the {steps} timestamps",
             )
@@ -273,3 +273,11 @@ def warm_notes(run: Run, ds: Dataset) -> list[str]:
         f"{chunk}): the forecast starts from states that have seen little of the series; a longer --data helps"
         for label, n in short
     ]
+
+
+def when(run: Run, kind: timeaxis.TimeKind) -> Callable[[object], str]:
+    """How a message about a run's new rows says a time: fmt's, midnight kept for sub-daily rows, and ' UTC' after it
+    when the run's times had UTC offsets (read, and kept, in UTC: 2024-02-10 23:30 UTC is the file's
+    2024-02-11T00:30:00+01:00)."""
+    fine, utc = run.freq is not None and run.freq.sub_daily, " UTC" if run.pre.get("time_utc") else ""
+    return lambda t: timeaxis.fmt(t, kind, fine) + utc

@@ -30,20 +30,13 @@ from seqcast.timeaxis import TimeKind
 LOG = "updates.csv"
 
 
-def when(run: Any, kind: TimeKind) -> Any:
-    """How update says a time: fmt's, midnight kept for sub-daily rows, and ' UTC' after it when the run's times had
-    UTC offsets (read, and kept, in UTC: 2024-02-10 23:30 UTC is the file's 2024-02-11T00:30:00+01:00)."""
-    fine, utc = run.freq is not None and run.freq.sub_daily, " UTC" if run.pre.get("time_utc") else ""
-    return lambda t: timeaxis.fmt(t, kind, fine) + utc
-
-
 def new_rows(
     run: Any, st: state.State, path: Path
 ) -> tuple[dict[int, tuple[np.ndarray, np.ndarray]], dict[str, Any], list[str]]:
     """({series index: (times, values) of its new rows, gaps handled}, per-series counts, notes) read from `path`;
     a note for each series whose new rows data.missing: drop left gaps in."""
     from seqcast.data import fill_missing
-    from seqcast.history import read_like_run
+    from seqcast.history import read_like_run, when
 
     index = {n: i for i, n in enumerate(st["series"].tolist())}
     holes = "missing timestamp(s)"
@@ -79,7 +72,11 @@ def new_rows(
     counts: dict[str, Any] = {}
     # what the read left out or binned short, which the counts below do not show: rows dropped for missing values
     # (data.missing: drop), and a last bin still filling, whose later events the next update skips as old
-    notes = [f"{path.name}: {n}" for n in ds.notes if n.startswith("dropped ") or "the last bin holds" in n]
+    notes = [
+        f"{path.name}: {n}".replace("or train once the period is over", "or send them once the period is over")
+        for n in ds.notes
+        if n.startswith("dropped ") or "the last bin holds" in n
+    ]
     static = [run.pre["inputs"].index(c) for c in run.pre.get("static", [])]  # positions, for check_known
     for s in ds.series:
         i = index[s.name]
@@ -176,6 +173,8 @@ def _refuse_unreadable(
     """Refuse, naming the series, column and time, new rows that the run cannot read: a target of 0 or below under a
     log transform, or (with `after`, the advanced state) values that leave the state not finite (past float32's
     range in the model's units), which state.load would refuse from then on: the state is kept as it was."""
+    from seqcast import history
+
     names, n_t = st["series"].tolist(), run.n_targets
     kind: TimeKind = str(st["time_kind"])  # type: ignore[assignment]
     for i, (times, values) in new.items():
@@ -187,8 +186,8 @@ def _refuse_unreadable(
         who = f"series {names[i]!r}" if names[i] else "the series"
         if len(bad):
             row, col = bad[0]
-            what = (f"{run.pre['targets'][col]} is {values[row, col]:g} at {when(run, kind)(times[row])}, which "
-                    "the run's transform (log) cannot read")  # fmt: skip
+            at, unread = history.when(run, kind)(times[row]), "which the run's transform (log) cannot read"
+            what = f"{run.pre['targets'][col]} is {values[row, col]:g} at {at}, {unread}"
         else:
             top = float(np.abs(values).max())
             what = f"its new rows (values up to {top:g}) leave the model's inputs or states not finite ({broken[0]})"
