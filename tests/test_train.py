@@ -690,3 +690,20 @@ def test_auto_without_a_validation_part_decides_by_the_range(
     assert (pre["transform"], pre["transform_scores"]) == (expected, {})
     assert pre["transform_reason"] == f"{why}; no validation part to backtest on"
     assert "trial" not in res.stderr  # nothing was trained to choose
+
+
+def test_an_epoch_bar_stopped_early_ends_whole_and_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    """Early stopping after 7 of 8 epochs: the bar's last state (what a pipe or a log keeps) is 7/7 and says it
+    stopped early, not 7/8 with time left."""
+    from seqcast.console import epoch_progress
+
+    for last, said in ((7, "stopped early (7 of 8)"), (8, None)):
+        bar = epoch_progress(8, "member 1/3")
+        bar.on_train_begin()
+        for epoch in range(last):
+            bar.on_epoch_begin(epoch)
+            bar.on_epoch_end(epoch, {"loss": 0.5, "val_loss": 0.6})
+        bar.on_train_end()
+        text = " ".join(capsys.readouterr().err.split())
+        assert (said in text) if said else ("stopped early" not in text and "8/8" in text), text
+        assert f"{last}/{last}" in text, text

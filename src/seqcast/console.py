@@ -219,6 +219,10 @@ def epoch_progress(epochs: int, label: str = "epoch") -> Any:
             self.bar.update(self.task, completed=epoch + 1, stats=stats)
 
         def on_train_end(self, logs: Any = None) -> None:
+            task = self.bar.tasks[0]
+            if 0 < task.completed < epochs:  # early stopping ended it: a whole bar that says so, not one left short
+                early = f"{task.fields['stats']}  stopped early ({int(task.completed)} of {epochs})"
+                self.bar.update(self.task, total=task.completed, stats=early)
             self.bar.stop()
 
     return _Progress()
