@@ -188,13 +188,14 @@ def load_checkpoint(path: Path, cfg: Config) -> tuple[Any, list[dict[str, Any]],
 def check_target(
     cfg: Config, target: Path, overwrite: bool, protected: dict[str, Path], resume: Path | None, series: Any
 ) -> None:
-    """Refuse what train would write over: --resume of no checkpoint or of another config's or data's (`series`,
-    the data's series_doc), a fresh training over an interrupted one's checkpoint, a non-empty output.dir."""
+    """Refuse what train would write over: --resume of no checkpoint or of another config's or data's (`series()`,
+    the data's series_doc, hashed only then), a fresh training over an interrupted one's checkpoint, a non-empty
+    output.dir."""
     if resume is not None:  # an option's error before the refusal of output.dir, which would hide it
         if not is_checkpoint(resume):
             what = "is not a seqcast checkpoint (no state.json)" if Path(resume).exists() else "not found"
             raise ConfigError(f"{resume} {what}", where="--resume")
-        check_resumable(resume, cfg, series)  # another config's or data's: refused before anything
+        check_resumable(resume, cfg, series())  # another config's or data's: refused before anything
     elif is_checkpoint(kept := rundir.checkpoint_dir(target)):  # a fresh training would write over it
         with rundir.lock(target):  # unless it is a running training's own: then that training is named
             pass

@@ -115,16 +115,16 @@ def train_run(
     # data and config errors come first, before anything touches the disk and before a refusal of output.dir;
     # the refusals then come before TensorFlow's import and the auto trials, which take seconds to minutes
     planned = plan_and_scale(cfg)
-    check_backtest(cfg, planned[0].ds, planned[0].parts)
+    laid = planned[0]
+    check_backtest(cfg, laid.ds, laid.parts)
     chief = distribute.is_chief(cfg)
     if chief:
-        check_target(cfg, target, overwrite, protected, resume, series_doc(planned[0].ds, planned[0].parts))
+        check_target(cfg, target, overwrite, protected, resume, lambda: series_doc(laid.ds, laid.parts))
     with hooks.busy("importing TensorFlow"):
         import_tf(quiet=not debug)
     # from here on only the model-unit buffer holds the data (the original units are freed: 1.25x the raw data
     # less while training)
     prep = prepare(cfg, release=True, hooks=hooks, planned=planned)
-    del planned
     for n in prep.ds.notes:
         hooks.note(n)
     if not chief:
