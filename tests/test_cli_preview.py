@@ -263,6 +263,31 @@ def test_stateful_keys_given_to_look_back_windows_are_said_to_be_unread(write_pr
     assert not [n for n in preview_json(stateful)["notes"] if idle in n]
 
 
+@pytest.mark.parametrize(
+    ("kind", "val", "need"),
+    [("many_to_many", 3, 4), ("many_to_many", 4, None), ("many_to_one", 3, 4), ("many_to_one", 4, None)],
+)
+def test_a_stateful_validation_part_too_short_to_score_is_said(
+    write_project: WriteProject, kind: str, val: int, need: int | None
+) -> None:
+    """Stateful validation scores the targets of one chunk (num_steps 4; many_to_one reads a whole chunk first): a
+    shorter validation part gives no val_loss at all, which window-preview and train say, naming both keys."""
+    cfg = write_project(
+        data={"split": {"val": val, "test": 8}},
+        windows={"mode": "stateful", "num_steps": 4, "streams": 1},
+        model={"kind": kind},
+    )
+    notes = [n for n in preview_json(cfg)["notes"] if n.startswith("the validation part (")]
+    if need is None:
+        assert not notes
+        return
+    assert notes == [
+        f"the validation part ({val} rows in the shortest series) is shorter than the {need} rows a stateful {kind} "
+        "model needs to score it (windows.num_steps=4): training gets no val_loss, and early stopping follows the "
+        "training loss; raise data.split.val or lower windows.num_steps"
+    ]
+
+
 def test_json_many_to_many_targets_are_inputs_shifted_by_one(write_project: WriteProject) -> None:
     cfg = write_project(model={"kind": "many_to_many", "units": [4]}, windows={"look_back": 4, "stride": 3})
     doc = preview_json(cfg, "--limit", 100)

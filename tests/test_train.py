@@ -642,7 +642,7 @@ def test_without_a_validation_part_the_summary_shows_the_training_loss_it_chose_
     want = f"best epochs +│ {best[0]['epoch']}, {best[1]['epoch']} \\(loss {float(best[0]['loss']):.4g}, "
     assert re.search(want, res.output), res.output
     assert "nan" not in res.output
-    assert "none (data.split.val is 0): the best epochs are the training loss's" in res.output
+    assert "none (no validation part, or one too short to score): the best epochs are the training loss's" in res.output
 
 
 def test_an_auto_trial_of_two_networks_scores_the_mean_of_its_two_seeds(

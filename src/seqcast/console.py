@@ -336,7 +336,10 @@ def train_summary(
         for b in bests:  # one
             t.add_row("best epoch", f"{b['epoch']} (loss {b['loss']:.4g}{val})")
     if watch == "loss" and rows:
-        t.add_row("validation", "none (data.split.val is 0): the best epochs are the training loss's")
+        t.add_row(
+            "validation",
+            "none (no validation part, or one too short to score): the best epochs are the training loss's",
+        )
     if refit:
         epochs = refit["epochs"] if isinstance(refit["epochs"], list) else [refit["epochs"]]
         t.add_row(

@@ -141,7 +141,7 @@ def stateful_validation_data(prep: Prepared) -> tuple[np.ndarray, np.ndarray, np
     assert isinstance(lay, StreamLayout)
     parts = prep.plan.parts
     val_len = min(p.val_end - p.train_end for p in parts)
-    if val_len < lay.target_len + (0 if lay.many_to_many else lay.num_steps - 1):
+    if val_len < lay.val_rows:
         return None
     warm_len = min(p.train_end - f for p, f in zip(parts, lay.real_first, strict=True))
     if prep.cfg.training.reset_states != "never":

@@ -95,7 +95,28 @@ def plan(cfg: Config, ds: Dataset | None = None) -> Plan:
         "stateful reads them"  # fmt: skip
     if not cfg.stateful and given and idle not in ds.notes:
         ds.notes.append(idle)
+    unscored = _short_validation(laid)
+    if unscored and unscored not in ds.notes:
+        ds.notes.append(unscored)
     return laid
+
+
+def _short_validation(p: Plan) -> str | None:
+    """The note when a stateful model's validation part is too short to score (dataset.stateful_validation_data
+    needs the targets of one chunk: many_to_one reads a whole chunk before its target): no val_loss at all."""
+    lay = p.train
+    val_len = min(q.val_end - q.train_end for q in p.parts)
+    if not isinstance(lay, StreamLayout) or val_len == 0:
+        return None
+    need = lay.val_rows
+    if val_len >= need:
+        return None
+    return (
+        f"the validation part ({val_len} rows in the shortest series) is shorter than the {need} rows a stateful "
+        f"{'many_to_many' if lay.many_to_many else 'many_to_one'} model needs to score it (windows.num_steps="
+        f"{lay.num_steps}): training gets no val_loss, and early stopping follows the training loss; raise "
+        "data.split.val or lower windows.num_steps"
+    )
 
 
 def check_positive(ds: Dataset) -> None:

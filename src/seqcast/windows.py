@@ -251,6 +251,12 @@ class StreamLayout:
     many_to_many: bool = True  # targets: the next step of every input step (else the target_len after the chunk)
 
     @property
+    def val_rows(self) -> int:
+        """The validation rows stateful validation needs to score anything: one chunk's targets, after a whole chunk
+        of inputs for many_to_one (dataset.stateful_validation_data; fewer: no val_loss, layout says so)."""
+        return self.target_len + (0 if self.many_to_many else self.num_steps - 1)
+
+    @property
     def n_series(self) -> int:
         return len(self.first)
 
