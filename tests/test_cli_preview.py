@@ -261,6 +261,16 @@ def test_stateful_keys_given_to_look_back_windows_are_said_to_be_unread(write_pr
     windows = {"mode": "stateful", "num_steps": 4, "streams": 2}
     stateful = write_project(windows=windows, training={"reset_states": "batch"})
     assert not [n for n in preview_json(stateful)["notes"] if idle in n]
+    # and the other way round: the look-back keys a stateful model does not read (its batch is series x streams)
+    other = "not read by a stateful model (its batch is series x windows.streams, its chunks follow each other)"
+    set_both = write_project(windows=windows | {"stride": 2}, training={"batch_size": 16})
+    assert (
+        f"training.batch_size, windows.stride: {other}; windows.mode: lookback reads them"
+        in preview_json(set_both)["notes"]
+    )
+    assert not [
+        n for n in preview_json(write_project(windows=windows, training={"batch_size": 32}))["notes"] if other in n
+    ]
 
 
 @pytest.mark.parametrize(

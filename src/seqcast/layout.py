@@ -88,17 +88,30 @@ def plan(cfg: Config, ds: Dataset | None = None) -> Plan:
     if cfg.stateful and "kind" not in cfg.model.model_fields_set and sparse not in ds.notes:
         ds.notes.append(sparse)
     # set to other than their defaults (a run's config.yaml holds every key, at its default too)
-    default = {k: type(cfg.windows).model_fields[k].default for k in ("num_steps", "streams")}
+    default = {k: default_of(cfg.windows, k) for k in ("num_steps", "streams")}
     given = [f"windows.{k}" for k, v in default.items() if getattr(cfg.windows, k) != v]
     given += ["training.reset_states"] if cfg.training.reset_states != "epoch" else []
     idle = f"{', '.join(given)}: not read by look-back windows (every sample starts from zero states); windows.mode: " \
         "stateful reads them"  # fmt: skip
     if not cfg.stateful and given and idle not in ds.notes:
         ds.notes.append(idle)
+    batch, stride = default_of(cfg.training, "batch_size"), default_of(cfg.windows, "stride")
+    given = ["training.batch_size"] if cfg.training.batch_size != batch else []
+    given += ["windows.stride"] if cfg.windows.stride != stride else []
+    idle = f"{', '.join(given)}: not read by a stateful model (its batch is series x windows.streams, its chunks " \
+        "follow each other); windows.mode: lookback reads them"  # fmt: skip
+    if cfg.stateful and given and idle not in ds.notes:
+        ds.notes.append(idle)
     unscored = _short_validation(laid)
     if unscored and unscored not in ds.notes:
         ds.notes.append(unscored)
     return laid
+
+
+def default_of(section: Any, key: str) -> Any:
+    """A config key's default: a key set to it says nothing (a run's config.yaml holds every key, at its default
+    too)."""
+    return type(section).model_fields[key].default
 
 
 def _short_validation(p: Plan) -> str | None:
