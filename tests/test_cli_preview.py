@@ -298,6 +298,22 @@ def test_a_stateful_validation_part_too_short_to_score_is_said(
     ]
 
 
+@pytest.mark.parametrize("reset", ["epoch", "batch", "never"])
+def test_window_preview_says_when_states_are_reset(write_project: WriteProject, reset: str) -> None:
+    """The policy the training header states is shown by window-preview too, and the stateful layout's heading
+    does not say that row r continues row r across batches whose states are reset between them."""
+    windows = {"mode": "stateful", "num_steps": 4, "streams": 1}
+    cfg = write_project(windows=windows, model={"kind": "many_to_many"}, training={"reset_states": reset})
+    doc = preview_json(cfg)
+    assert doc["reset_states"] == reset and f"training.reset_states: {reset}" in doc["states"] or reset == "epoch"
+    text = " ".join(invoke("window-preview", cfg).stdout.split())
+    assert f"states: {doc['states']}" in text
+    between = "training.reset_states: batch resets the states between batches"
+    assert (between in text) == (reset == "batch")
+    lookback = preview_json(write_project())
+    assert lookback["reset_states"] is None and "starts from zero states (stateful=False)" in lookback["states"]
+
+
 def test_json_many_to_many_targets_are_inputs_shifted_by_one(write_project: WriteProject) -> None:
     cfg = write_project(model={"kind": "many_to_many", "units": [4]}, windows={"look_back": 4, "stride": 3})
     doc = preview_json(cfg, "--limit", 100)

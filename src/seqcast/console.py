@@ -105,8 +105,10 @@ def preview_tables(doc: dict[str, Any], total_series: int | None = None) -> list
     tables.append(series)
 
     stateful = doc["mode"] == "stateful"
+    reset = "; training.reset_states: batch resets the states between batches" if doc.get(
+        "reset_states") == "batch" else ""  # fmt: skip
     title = (
-        f"stateful batches: row r of batch k+1 continues row r of batch k "
+        f"stateful batches: row r of batch k+1 continues row r of batch k{reset} "
         f"({doc['batches']} batches of {doc['batch_size']} rows)"
         if stateful
         else f"look-back windows of the training part ({doc['windows']} windows, {doc['batches']} batches"
@@ -162,7 +164,9 @@ def preview_tables(doc: dict[str, Any], total_series: int | None = None) -> list
 def train_header(prep: Any, to_stderr: bool = False) -> None:
     """What is about to be trained, and when states are reset."""
     cfg, p = prep.cfg, prep.plan
-    policy = reset_policy_text(cfg)
+    from seqcast.preview import states_text
+
+    policy = states_text(cfg)
     ds = prep.ds
     what = f"{len(ds.series)} series" + (
         f" ({', '.join(ds.names[:4])}{', ...' if len(ds.names) > 4 else ''})" if ds.names[0] else ""
@@ -226,17 +230,6 @@ def epoch_progress(epochs: int, label: str = "epoch") -> Any:
             self.bar.stop()
 
     return _Progress()
-
-
-def reset_policy_text(cfg: Any) -> str:
-    """When states are reset, in words."""
-    if not cfg.stateful:
-        return "look-back windows: every sample starts from zero states (stateful=False), shuffled each epoch"
-    return {
-        "epoch": "stateful: states carry from batch to batch (row r continues row r) and are reset at each epoch start",
-        "batch": "stateful layers, but states are reset before every batch (training.reset_states: batch)",
-        "never": "stateful: states are never reset during training (training.reset_states: never)",
-    }[cfg.training.reset_states]
 
 
 def metrics_table(doc: dict[str, Any]) -> None:

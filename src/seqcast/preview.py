@@ -120,6 +120,8 @@ def preview_doc(p: Plan, limit: int | None = None) -> dict[str, Any]:
     added = refit_rows(p)  # training.refit: the kept network trains again on each series' rows [0, val_end)
     doc["refit"] = {"rows": added} if added else None
     doc["transform"] = transform_doc(p)
+    doc["states"] = states_text(cfg)  # with training.reset_states, which a stateful layout's heading reads
+    doc["reset_states"] = cfg.training.reset_states if cfg.stateful else None
     doc["notes"] = ds.notes
     return doc
 
@@ -189,7 +191,7 @@ def train_refusals(p: Plan) -> list[str]:
 
 def text_lines(doc: dict[str, Any]) -> list[str]:
     """The lines window-preview prints under its tables: scaling, transform, refit, inputs, resampling, padding."""
-    lines = [scaler_text(doc["scaler"]), transform_text(doc["transform"])]
+    lines = [f"states: {doc['states']}", scaler_text(doc["scaler"]), transform_text(doc["transform"])]
     lines += [refit_text(doc["refit"])] if doc["refit"] is not None else []
     lines += [inputs_text(doc)] if doc["features"] else []
     lines += [resample_text(doc["resample"])] if doc["resample"] is not None else []
@@ -269,3 +271,14 @@ def resample_text(rs: dict[str, Any]) -> str:
         f"resampled to {rs['freq']} ({how}): {rs['events']:,} events -> {rs['rows']:,} rows in "
         f"{len(rs['series']):,} series{empty}"
     )
+
+
+def states_text(cfg: Any) -> str:
+    """When states are reset, in words (window-preview and the training header)."""
+    if not cfg.stateful:
+        return "look-back windows: every sample starts from zero states (stateful=False), shuffled each epoch"
+    return {
+        "epoch": "stateful: states carry from batch to batch (row r continues row r) and are reset at each epoch start",
+        "batch": "stateful layers, but states are reset before every batch (training.reset_states: batch)",
+        "never": "stateful: states are never reset during training (training.reset_states: never)",
+    }[cfg.training.reset_states]
