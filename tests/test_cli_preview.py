@@ -132,7 +132,8 @@ def test_table_output_mentions_shapes(write_project: WriteProject) -> None:
     assert res.exit_code == 0, res.output
     out = " ".join(res.stdout.split())
     # 40 yearly rows; train [0, 28); windows of 5 inputs + 1 target: starts 0..22
-    title = "look-back windows of the training part (23 windows, 3 batches, shuffled each epoch)"
+    title = "look-back windows of the training part (23 windows, 3 batches, shuffled each epoch); the first 12 of 23, "
+    title += "before shuffling"  # --limit 12 by default, listed in the order before shuffling
     assert f"\n{title}\n" in res.stdout  # a line of its own, whole, though the table below is narrower
     assert max(len(line) for line in res.stdout.splitlines() if "┃ batch" in line) < len(title)
     assert "[0, 28)" in out and "[28, 32)" in out and "[32, 40)" in out

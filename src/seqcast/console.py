@@ -120,6 +120,9 @@ def preview_tables(doc: dict[str, Any], total_series: int | None = None) -> list
         )
         + ")"
     )
+    shown_rows, total_rows = len(doc["rows"]), doc.get("rows_total", len(doc["rows"]))
+    if shown_rows < total_rows:  # --limit: the table lists the first rows, in the order before shuffling
+        title += f"; the first {shown_rows} of {total_rows}{', before shuffling' if doc.get('shuffle') else ''}"
     rows = _Table(title=title)
     cols = ["batch", "row", "series"] + (["stream"] if stateful else []) + ["inputs", "time", "targets"]
     for c in cols:
