@@ -475,7 +475,7 @@ def test_bad_set_exits_2(write_project: WriteProject) -> None:
 
 def test_shuffle_with_stateful_exits_2(write_project: WriteProject) -> None:
     res = invoke("window-preview", write_project(), "--set", "windows.mode=stateful", "--set", "training.shuffle=true")
-    assert_one_error(res, 2, "training.shuffle: shuffle: true cannot be used with windows.mode: stateful")
+    assert_one_error(res, 2, "training.shuffle: true cannot be used with windows.mode: stateful")
 
 
 def test_malformed_yaml_exits_2(write_project: WriteProject) -> None:

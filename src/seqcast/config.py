@@ -139,7 +139,7 @@ class Config(_Section):
         if stateful and self.training.shuffle:
             raise _KeyedError(
                 "training.shuffle",
-                "shuffle: true cannot be used with windows.mode: stateful "
+                "true cannot be used with windows.mode: stateful "
                 "(row r of batch k+1 must continue row r of batch k); remove it or set it false",
             )
         if stateful and self.model.kind == "encoder_decoder":
