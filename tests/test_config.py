@@ -295,9 +295,7 @@ def test_missing_required_keys(cfg_file: Path) -> None:
 
 def test_shuffle_with_stateful_is_an_error_naming_training_shuffle(cfg_file: Path) -> None:
     rendered = config_error(cfg_file, BASE + "windows:\n  mode: stateful\ntraining:\n  shuffle: true\n")
-    assert rendered.startswith(
-        f"{cfg_file}: training.shuffle: true cannot be used with windows.mode: stateful"
-    )
+    assert rendered.startswith(f"{cfg_file}: training.shuffle: true cannot be used with windows.mode: stateful")
     # shuffle false is fine with stateful, shuffle true is fine with lookback
     cfg_file.write_text(BASE + "windows:\n  mode: stateful\ntraining:\n  shuffle: false\n")
     assert load_config(cfg_file).training.shuffle is False

@@ -194,6 +194,7 @@ def plot_preview(p: Plan, path: str, limit: int | None = None) -> None:
     plt = pyplot()
     from matplotlib.colors import Normalize
     from matplotlib.lines import Line2D
+    from matplotlib.ticker import MaxNLocator
 
     ds, stateful = p.ds, isinstance(p.train, StreamLayout)
     bs = p.cfg.training.batch_size
@@ -221,7 +222,8 @@ def plot_preview(p: Plan, path: str, limit: int | None = None) -> None:
                     if b == 0:
                         ax.text(x[a], 1.0, f" stream {j}", fontsize=7, va="bottom", transform=ax.get_xaxis_transform())
             ax.set_title(
-                f"{s.name or 'the series'}: {lay.batches} batches x {lay.num_steps} steps, {lay.streams} streams, "
+                f"{s.name or 'the series'}: {lay.batches} batch{'es' if lay.batches != 1 else ''} x {lay.num_steps} "
+                f"steps, {lay.streams} stream{'s' if lay.streams != 1 else ''}, "
                 f"{lay.padded[i]} padded step{'s' if lay.padded[i] != 1 else ''} before the first row",
                 fontsize=9,
                 pad=12,
@@ -239,8 +241,8 @@ def plot_preview(p: Plan, path: str, limit: int | None = None) -> None:
                 ax.plot([x[a], x[e - 1]], [level, level], color=cmap(norm(kk // bs)), lw=2)
                 ax.plot([x[ta], x[te - 1]], [level, level], color="tab:red", lw=2, marker="o", ms=2.5)
             ax.set_title(
-                f"{s.name or 'series'}: {len(mine)} training windows of look_back {win.shape.look_back} "
-                f"(every {step}th drawn, at heights of their own)",
+                f"{s.name or 'the series'}: {len(mine)} training windows of look_back {win.shape.look_back} "
+                f"({'every one' if step == 1 else f'one in {step}'} drawn, at heights of their own)",
                 fontsize=9,
             )
             ax.add_line(Line2D([], [], color=cmap(0.5), lw=2, label="window inputs"))
@@ -249,5 +251,6 @@ def plot_preview(p: Plan, path: str, limit: int | None = None) -> None:
     shuffled = " (the order before shuffling)" if not stateful and p.cfg.training.shuffle is not False else ""
     bar = fig.colorbar(plt.cm.ScalarMappable(norm, cmap), cax=axes[k, 0], orientation="horizontal")
     bar.set_label(f"batch{shuffled}", fontsize=8)
+    bar.ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # batches are whole numbers
     bar.ax.tick_params(labelsize=7)
     _save(fig, Path(path))
