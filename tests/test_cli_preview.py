@@ -315,6 +315,18 @@ def test_window_preview_says_when_states_are_reset(write_project: WriteProject, 
     assert lookback["reset_states"] is None and "starts from zero states (stateful=False)" in lookback["states"]
 
 
+@pytest.mark.parametrize(("num_steps", "streams"), [(30, 2), (4, 2)])
+def test_a_stateful_layout_of_mostly_padding_is_said(write_project: WriteProject, num_steps: int, streams: int) -> None:
+    windows = {"mode": "stateful", "num_steps": num_steps, "streams": streams}
+    doc = preview_json(write_project(windows=windows, model={"kind": "many_to_many"}))
+    said = [n for n in doc["notes"] if "of the stateful batches' steps are padding" in n]
+    share = doc["padding"]["fraction"]
+    assert (said == [f"{share:.0%} of the stateful batches' steps are padding (windows.num_steps={num_steps}, "
+                     f"windows.streams={streams}): training spends most of its time on nothing; shorter chunks or "
+                     "fewer streams pad less"]) if share > 0.5 else not said  # fmt: skip
+    assert (share > 0.5) == (num_steps == 30)
+
+
 def test_json_many_to_many_targets_are_inputs_shifted_by_one(write_project: WriteProject) -> None:
     cfg = write_project(model={"kind": "many_to_many", "units": [4]}, windows={"look_back": 4, "stride": 3})
     doc = preview_json(cfg, "--limit", 100)

@@ -105,6 +105,13 @@ def plan(cfg: Config, ds: Dataset | None = None) -> Plan:
     unscored = _short_validation(laid)
     if unscored and unscored not in ds.notes:
         ds.notes.append(unscored)
+    lay = laid.train
+    if isinstance(lay, StreamLayout) and lay.padding_share > 0.5:  # a layout that trains mostly on padding
+        mostly = f"{lay.padding_share:.0%} of the stateful batches' steps are padding (windows.num_steps="
+        mostly += f"{lay.num_steps}, windows.streams={lay.streams}): training spends most of its time on nothing; "
+        mostly += "shorter chunks or fewer streams pad less"
+        if mostly not in ds.notes:
+            ds.notes.append(mostly)
     return laid
 
 

@@ -64,9 +64,7 @@ def preview_doc(p: Plan, limit: int | None = None) -> dict[str, Any]:
             "needs; padded steps are masked (no row is dropped)",
             "rows": {ds.series[i].name: int(d) for i, d in enumerate(lay.padded)},
             "dropped": 0,
-            # the share of the batches' input steps that are padding: compute spent on nothing (a panel of one long
-            # series and many short ones pads every short one to the long one's length)
-            "fraction": round(sum(lay.padded) / (lay.batches * lay.batch_size * lay.num_steps), 4),
+            "fraction": round(lay.padding_share, 4),
         }
     else:
         win = p.train

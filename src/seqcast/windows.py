@@ -251,6 +251,12 @@ class StreamLayout:
     many_to_many: bool = True  # targets: the next step of every input step (else the target_len after the chunk)
 
     @property
+    def padding_share(self) -> float:
+        """The share of the batches' input steps that are padding: compute spent on nothing (a panel of one long
+        series and many short ones pads every short one to the long one's length)."""
+        return sum(self.padded) / (self.batches * self.batch_size * self.num_steps)
+
+    @property
     def val_rows(self) -> int:
         """The validation rows stateful validation needs to score anything: one chunk's targets, after a whole chunk
         of inputs for many_to_one (dataset.stateful_validation_data; fewer: no val_loss, layout says so)."""
