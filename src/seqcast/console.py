@@ -167,6 +167,7 @@ def preview_tables(doc: dict[str, Any], total_series: int | None = None) -> list
 def train_header(prep: Any, to_stderr: bool = False) -> None:
     """What is about to be trained, and when states are reset."""
     cfg, p = prep.cfg, prep.plan
+    from seqcast.model import CELLS
     from seqcast.preview import states_text
 
     policy = states_text(cfg)
@@ -178,7 +179,7 @@ def train_header(prep: Any, to_stderr: bool = False) -> None:
     static = [c for c in ds.static if c in cfg.data.static]  # data.series_id's columns are not the user's
     kinds = {"features": [c for c in ds.features if c not in ds.past and c not in ds.static], "past_features": ds.past}
     inputs = "".join(f", {k} {v}" for k, v in (kinds | {"static": static}).items() if v)
-    cell = {"lstm": "LSTM", "gru": "GRU", "simple_rnn": "SimpleRNN"}[cfg.model.cell]  # Keras' names
+    cell = CELLS[cfg.model.cell]  # Keras' names
     body = (
         f"{what}, targets {ds.targets}{inputs}"
         + (f", series_id ({len(ds.static) - len(static)} columns)" if len(ds.static) > len(static) else "")
