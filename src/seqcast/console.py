@@ -168,7 +168,7 @@ def train_header(prep: Any, to_stderr: bool = False) -> None:
     """What is about to be trained, and when states are reset."""
     cfg, p = prep.cfg, prep.plan
     from seqcast.model import CELLS
-    from seqcast.preview import states_text
+    from seqcast.preview import input_roles, states_text
 
     policy = states_text(cfg)
     ds = prep.ds
@@ -176,13 +176,13 @@ def train_header(prep: Any, to_stderr: bool = False) -> None:
         f" ({', '.join(ds.names[:4])}{', ...' if len(ds.names) > 4 else ''})" if ds.names[0] else ""
     )
     units = "+".join(str(u) for u in cfg.model.units)
-    static = [c for c in ds.static if c in cfg.data.static]  # data.series_id's columns are not the user's
-    kinds = {"features": [c for c in ds.features if c not in ds.past and c not in ds.static], "past_features": ds.past}
-    inputs = "".join(f", {k} {v}" for k, v in (kinds | {"static": static}).items() if v)
+    known, static, ids = input_roles(ds.features, ds.past, ds.static)
+    roles = (("features", known), ("past_features", ds.past), ("static", static))
+    inputs = "".join(f", {k} {v}" for k, v in roles if v)
     cell = CELLS[cfg.model.cell]  # Keras' names
     body = (
         f"{what}, targets {ds.targets}{inputs}"
-        + (f", series_id ({len(ds.static) - len(static)} columns)" if len(ds.static) > len(static) else "")
+        + (f", series_id ({ids} columns)" if ids else "")
         + f"\n  model {cfg.model.kind} {cell}({units})"
         + (f" x {cfg.model.ensemble} networks averaged (model.ensemble)" if cfg.model.ensemble > 1 else "")
         + f", batch {p.batch_size}"

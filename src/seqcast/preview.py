@@ -200,11 +200,17 @@ def text_lines(doc: dict[str, Any]) -> list[str]:
     return lines
 
 
+def input_roles(features: list[str], past: list[str], static: list[str]) -> tuple[list[str], list[str], int]:
+    """(known-ahead features, the user's static columns, data.series_id's columns: one per series, named
+    series=<name>) of the inputs after the targets; past (data.past_features) are the rest."""
+    user_static = [c for c in static if not c.startswith(ID_PREFIX)]
+    return [c for c in features if c not in past and c not in static], user_static, len(static) - len(user_static)
+
+
 def inputs_text(doc: dict[str, Any]) -> str:
     """window-preview's line on the inputs after the targets: which need future values, which do not."""
-    past, static = doc["past_features"], [c for c in doc["static"] if not c.startswith(ID_PREFIX)]
-    ids = len(doc["static"]) - len(static)  # data.series_id: one column per series, named series=<name>
-    known = [c for c in doc["features"] if c not in past and c not in doc["static"]]
+    past = doc["past_features"]
+    known, static, ids = input_roles(doc["features"], past, doc["static"])
     parts = [f"targets {doc['targets']}"]
     if known:
         parts.append(f"features {known} (known ahead: row t holds their values at t + 1, the step it forecasts)")
