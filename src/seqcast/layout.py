@@ -48,6 +48,11 @@ class Plan:
         return self.train.batch_size if isinstance(self.train, StreamLayout) else self.cfg.training.batch_size
 
 
+def no_validation(parts: list[Parts]) -> bool:
+    """No series has a validation part (data.split.val 0): auto chooses by range, and no interval is calibrated."""
+    return all(q.val_end <= q.train_end for q in parts)
+
+
 def plan(cfg: Config, ds: Dataset | None = None) -> Plan:
     """Load the data (unless given) and lay out windows or streams for train, val and test."""
     ds = ds if ds is not None else load_dataset(cfg.data)

@@ -8,7 +8,7 @@ from seqcast import lead, timeaxis
 from seqcast.config import Resample
 from seqcast.data import ID_PREFIX, Dataset
 from seqcast.errors import SeqcastError
-from seqcast.layout import Plan, check_backtest, first_row, refit_rows, state_shapes
+from seqcast.layout import Plan, check_backtest, first_row, no_validation, refit_rows, state_shapes
 from seqcast.prepare import new_series_ok
 from seqcast.resample import hows_for
 from seqcast.transforms import auto_candidates
@@ -130,7 +130,7 @@ def transform_doc(p: Plan) -> dict[str, Any]:
     cfg = p.cfg
     auto = cfg.data.transform == "auto"
     candidates = auto_candidates(cfg.windows.mode, cfg.evaluate.season) if auto else None
-    no_val = all(q.val_end <= q.train_end for q in p.parts)  # nothing to score the candidates on (select.choose)
+    no_val = no_validation(p.parts)  # nothing to score the candidates on (select.choose)
     doc = {"name": cfg.data.transform, "candidates": candidates, "first_row": first_row(cfg)}
     return doc | ({"by_range": candidates[:2]} if candidates and no_val else {})
 
@@ -181,7 +181,7 @@ def train_refusals(p: Plan) -> list[str]:
         check_backtest(p.cfg, p.ds, p.parts)
     except SeqcastError as exc:
         return [f"seqcast train would stop here: {exc.render()}"]
-    if all(q.val_end <= q.train_end for q in p.parts) and p.cfg.evaluate.intervals:  # calibration.json's errors
+    if no_validation(p.parts) and p.cfg.evaluate.intervals:  # calibration.json's errors
         return ["no validation part (data.split.val): train calibrates no prediction interval, and forecast "
                 "--interval will refuse every level"]  # fmt: skip
     return []

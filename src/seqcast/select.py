@@ -34,7 +34,7 @@ from seqcast.errors import DataError
 from seqcast.evaluate import mase_scale
 from seqcast.fit import Note, fit, silent
 from seqcast.forecast import forecast_origins, known_future
-from seqcast.layout import Plan, first_row
+from seqcast.layout import Plan, first_row, no_validation
 from seqcast.prepare import Scaler, build
 from seqcast.run import Run
 from seqcast.transforms import auto_candidates
@@ -69,7 +69,7 @@ def choose_by_range(ds: Dataset, parts: list[Parts], scaler: Scaler, mode: str) 
     With a validation part it is compared with the training part; without one, the last fifth of
     the training part with the rest of it.
     """
-    if all(p.val_end <= p.train_end for p in parts):
+    if no_validation(parts):
         parts = [Parts(train_end=max(1, (4 * p.train_end) // 5), val_end=p.train_end, n=p.n) for p in parts]
     drift = out_of_range(ds, parts, scaler)
     if drift > 0.05:
