@@ -84,39 +84,19 @@ def plan(cfg: Config, ds: Dataset | None = None) -> Plan:
         f"windows.horizon={cfg.windows.horizon} is not read: a many_to_many model answers the next step at every "
         "input step (many_to_one or encoder_decoder forecast windows.horizon steps at once)"
     )
-    if cfg.model.kind == "many_to_many" and cfg.windows.horizon > 1 and unread not in ds.notes:
-        ds.notes.append(unread)
     sparse = (  # the default kind, unsaid, in the mode that would learn from every step with many_to_many
         f"model.kind many_to_one (the default): a stateful model learns from one target per chunk of "
         f"windows.num_steps={cfg.windows.num_steps} steps, its last; many_to_many learns from every step"
     )
-    if cfg.stateful and "kind" not in cfg.model.model_fields_set and sparse not in ds.notes:
-        ds.notes.append(sparse)
-    # set to other than their defaults (a run's config.yaml holds every key, at its default too)
-    default = {k: default_of(cfg.windows, k) for k in ("num_steps", "streams")}
-    given = [f"windows.{k}" for k, v in default.items() if getattr(cfg.windows, k) != v]
-    given += ["training.reset_states"] if cfg.training.reset_states != "epoch" else []
-    idle = f"{', '.join(given)}: not read by look-back windows (every sample starts from zero states); windows.mode: " \
-        "stateful reads them"  # fmt: skip
-    if not cfg.stateful and given and idle not in ds.notes:
-        ds.notes.append(idle)
-    batch, stride = default_of(cfg.training, "batch_size"), default_of(cfg.windows, "stride")
-    given = ["training.batch_size"] if cfg.training.batch_size != batch else []
-    given += ["windows.stride"] if cfg.windows.stride != stride else []
-    idle = f"{', '.join(given)}: not read by a stateful model (its batch is series x windows.streams, its chunks " \
-        "follow each other); windows.mode: lookback reads them"  # fmt: skip
-    if cfg.stateful and given and idle not in ds.notes:
-        ds.notes.append(idle)
-    unscored = _short_validation(laid)
-    if unscored and unscored not in ds.notes:
-        ds.notes.append(unscored)
-    lay = laid.train
-    if isinstance(lay, StreamLayout) and lay.padding_share > 0.5:  # a layout that trains mostly on padding
-        mostly = f"{lay.padding_share:.0%} of the stateful batches' steps are padding (windows.num_steps="
-        mostly += f"{lay.num_steps}, windows.streams={lay.streams}): training spends most of its time on nothing; "
-        mostly += "shorter chunks or fewer streams pad less"
-        if mostly not in ds.notes:
-            ds.notes.append(mostly)
+    for said in (
+        unread if cfg.model.kind == "many_to_many" and cfg.windows.horizon > 1 else None,
+        sparse if cfg.stateful and "kind" not in cfg.model.model_fields_set else None,
+        _other_modes_keys(cfg),
+        _short_validation(laid),
+        _mostly_padding(laid),
+    ):
+        if said and said not in ds.notes:  # a dataset planned twice says it once
+            ds.notes.append(said)
     return laid
 
 
@@ -124,6 +104,42 @@ def default_of(section: Any, key: str) -> Any:
     """A config key's default: a key set to it says nothing (a run's config.yaml holds every key, at its default
     too)."""
     return type(section).model_fields[key].default
+
+
+# per windows.mode: the keys only the other mode reads, why this one does not, and the mode that reads them
+_OTHER_MODES_KEYS = {
+    "lookback": (
+        ("windows.num_steps", "windows.streams", "training.reset_states"),
+        "not read by look-back windows (every sample starts from zero states)",
+        "stateful",
+    ),
+    "stateful": (
+        ("training.batch_size", "windows.stride"),
+        "not read by a stateful model (its batch is series x windows.streams, its chunks follow each other)",
+        "lookback",
+    ),
+}
+
+
+def _other_modes_keys(cfg: Config) -> str | None:
+    """The note naming the keys set, to other than their defaults, that only the other windows.mode reads."""
+    keys, why, reader = _OTHER_MODES_KEYS[cfg.windows.mode]
+    sections = [(k, getattr(cfg, k.split(".")[0]), k.split(".")[1]) for k in keys]
+    given = [k for k, section, name in sections if getattr(section, name) != default_of(section, name)]
+    return f"{', '.join(given)}: {why}; windows.mode: {reader} reads them" if given else None
+
+
+def _mostly_padding(p: Plan) -> str | None:
+    """The note when over half the stateful batches' steps are padding: training spends most of its time on
+    nothing."""
+    lay = p.train
+    if not isinstance(lay, StreamLayout) or lay.padding_share <= 0.5:
+        return None
+    return (
+        f"{lay.padding_share:.0%} of the stateful batches' steps are padding (windows.num_steps={lay.num_steps}, "
+        f"windows.streams={lay.streams}): training spends most of its time on nothing; shorter chunks or fewer "
+        "streams pad less"
+    )
 
 
 def _short_validation(p: Plan) -> str | None:
