@@ -17,7 +17,7 @@ import numpy as np
 
 from seqcast import resample, timeaxis, timeparse
 from seqcast.config import DataConfig
-from seqcast.errors import DataError, DuplicateTimes, MissingColumn, MissingValues
+from seqcast.errors import DataError, DuplicateTimes, MissingColumn, MissingValues, OffGrid
 from seqcast.read import DECIMAL_COMMA, data_files, line_word, read_tables
 from seqcast.static import check_static
 from seqcast.timeaxis import Freq, TimeKind
@@ -333,7 +333,7 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
             off = np.setdiff1d(t, full)
             if len(off):
                 what, hint = timeaxis.off_grid(t, kind, freq, off[0])
-                raise DataError(f"irregular timestamps{label}: {what}", where=source, hint=hint)
+                raise OffGrid(f"irregular timestamps{label}: {what}", where=source, hint=hint)
             missing = np.setdiff1d(full, t)
             shown = ", ".join(timeaxis.fmt(m, kind, bool(freq and freq.sub_daily)) for m in missing[:3])
             if cfg.missing == "error":

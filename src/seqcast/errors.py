@@ -50,6 +50,11 @@ class MissingValues(DataError):
     command reading a file for a trained run, which cannot change the key, gives its own (history.columns_of)."""
 
 
+class OffGrid(DataError):
+    """Rows of one series off the time grid its step draws. Its hint is data.resample, a training key; a command
+    reading a file for a trained run gives its own (history.columns_of)."""
+
+
 class DuplicateTimes(DataError):
     """Two rows of one series at one timestamp. Its hint names data keys, for training; a command reading a file
     for a trained run gives its own (history.columns_of)."""

@@ -13,7 +13,7 @@ import numpy as np
 
 from seqcast import timeaxis
 from seqcast.data import Dataset
-from seqcast.errors import ConfigError, DataError, DuplicateTimes, MissingColumn, MissingValues, SeqcastError
+from seqcast.errors import ConfigError, DataError, DuplicateTimes, MissingColumn, MissingValues, OffGrid, SeqcastError
 from seqcast.prepare import new_series_ok
 from seqcast.run import Run
 from seqcast.timeaxis import Freq
@@ -41,9 +41,7 @@ def columns_of(subject: str, verb: str = "has", roles: dict[str, str] | None = N
             hint=f"keep one row per timestamp in {subject}; a run trained with data.resample would bin such rows "
             "(this run's config.yaml holds the settings it was trained with)",
         ) from None
-    except DataError as exc:  # rows off the grid: binning is a training key, and the run's is fixed
-        if not (exc.hint or "").startswith("set data.resample"):
-            raise
+    except OffGrid as exc:  # binning is a training key, and the run's is fixed
         raise DataError(
             exc.message,
             where=exc.where,
