@@ -236,8 +236,8 @@ def _error_text(err: ValidationError, given: list[list[str]] | None = None) -> t
         elif e["type"] == "missing":
             msg = "required key is missing"
         elif e["type"] in ("path_type", "too_short"):  # pydantic's "Input is not a valid path for <class ...>"
-            msg = "should be a file path" if e["type"] == "path_type" else f"should have at least {ctx['min_length']}"
-            msg += " entry" if e["type"] == "too_short" else ""
+            short = f"should have at least {ctx.get('min_length')} entry"
+            msg = "should be a file path" if e["type"] == "path_type" else short
             values[key] = repr(e.get("input"))
         else:  # pydantic's own words: "Input should be a valid integer, unable to parse string as an integer"
             if e["type"] in ("model_type", "dict_type"):
@@ -261,14 +261,14 @@ def _error_text(err: ValidationError, given: list[list[str]] | None = None) -> t
 
 def set_gave(where: str, overrides: list[str]) -> bool:
     """Whether `where`, a config key, is one that --set gave (or a section, or a key inside one, that it gave); a file
-    path (data.yaml) is no key."""
+    path (data.yaml) is no key, nor a `where` that names --set already."""
     if not any(k == where or k.startswith(where + ".") for k in _all_keys(Config)):
         return False
     keys = []
     for text in overrides:
         with contextlib.suppress(ConfigError):  # a malformed --set was refused before anything else
             keys.append(".".join(parse_override(text)[0]))
-    return not where.startswith("--set") and any(key_within(where, k) for k in keys)
+    return any(key_within(where, k) for k in keys)
 
 
 def key_within(key: str, given: str) -> bool:
