@@ -248,15 +248,45 @@ def test_missing_values_raise_naming_the_line(tmp_path: Path) -> None:
 def test_missing_values_in_two_columns_filled_exactly(tmp_path: Path) -> None:
     csv = "t,y,x\n1,0,\n2,,10\n3,,nan\n4,6,40\n5,inf,50\n6,10,\n"
     ds = load(tmp_path, csv, time_column="t", features=["x"], missing="interpolate")
-    # y: linear between 0 and 6, then between 6 and 10; x: the leading gap takes the first value
-    assert ds.series[0].values.tolist() == [[0, 10], [2, 10], [4, 25], [6, 40], [8, 50], [10, 50]]
-    assert ds.notes == ["5 row(s) with missing values filled (data.missing: interpolate)"]  # said, as drop says
-    ds = load(tmp_path, csv, time_column="t", features=["x"], missing="ffill")
-    assert ds.series[0].values.tolist() == [[0, 10], [0, 10], [0, 10], [6, 40], [6, 50], [10, 50]]
-    assert ds.notes == ["5 row(s) with missing values filled (data.missing: ffill)"]
+    # y: linear between 0 and 6, then between 6 and 10; x has no value before row 2 nor after row 5: those rows go
+    assert ds.series[0].times.tolist() == [2, 3, 4, 5]
+    assert ds.series[0].values.tolist() == [[2, 10], [4, 25], [6, 40], [8, 50]]
+    assert ds.notes == [
+        "3 row(s) with missing values filled (data.missing: interpolate)",  # said, as drop says
+        "dropped 2 row(s) that data.missing: interpolate cannot fill, as it fills a value only between two known "
+        "ones: the first 1 (1, before the first value of 'x') and the last 1 (6, after the last value of 'x'); the "
+        "series now ends at 5",
+    ]
+    ds = load(tmp_path, csv, time_column="t", features=["x"], missing="ffill")  # row 1's y carried, row 1 dropped
+    assert ds.series[0].values.tolist() == [[0, 10], [0, 10], [6, 40], [6, 50], [10, 50]]
+    assert ds.notes == [
+        "4 row(s) with missing values filled (data.missing: ffill)",
+        "dropped 1 row(s) that data.missing: ffill cannot fill, as it fills a value only after a known one: the "
+        "first 1 (1, before the first value of 'x')",
+    ]
     ds = load(tmp_path, csv, time_column="t", features=["x"], missing="drop")
     assert ds.series[0].times.tolist() == [4]
     assert ds.notes == ["dropped 5 row(s) with missing values"]
+
+
+def test_a_series_edges_are_dropped_not_made_up_and_a_static_column_takes_its_value(tmp_path: Path) -> None:
+    """interpolate repeats no value at a series' start or end (the forecast would start from it); a static column
+    holds one value per series, so a blank there takes it. Series 'B' has every value: nothing is dropped."""
+    csv = (
+        "t,s,y,z\n2001-01-01,A,,\n2001-02-01,A,1,\n2001-03-01,A,2,7\n2001-04-01,A,,\n2001-05-01,A,,\n"
+        "2001-01-01,B,5,8\n2001-02-01,B,6,8\n"
+    )
+    ds = load(tmp_path, csv, time_column="t", series_column="s", static=["z"], missing="interpolate")
+    a, b = ds.series
+    assert a.times.astype("datetime64[D]").astype(str).tolist() == ["2001-02-01", "2001-03-01"]
+    assert a.values.tolist() == [[1, 7], [2, 7]]
+    assert b.values.tolist() == [[5, 8], [6, 8]]
+    assert ds.notes == [
+        "1 row(s) with missing values of series 'A' filled (data.missing: interpolate)",
+        "dropped 3 row(s) of series 'A' that data.missing: interpolate cannot fill, as it fills a value only between "
+        "two known ones: the first 1 (2001-01-01, before the first value of 'y') and the last 2 (2001-04-01 to "
+        "2001-05-01, after the last value of 'y'); the series now ends at 2001-03-01",
+    ]
 
 
 def test_gap_and_missing_value_interpolated_together(tmp_path: Path) -> None:

@@ -8,14 +8,13 @@ the time axis, series names).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from seqcast import resample, timeaxis, timeparse
+from seqcast import missing, resample, timeaxis, timeparse
 from seqcast.config import DataConfig
 from seqcast.errors import DataError, DuplicateTimes, MissingColumn, MissingValues, OffGrid
 from seqcast.read import DECIMAL_COMMA, data_files, line_word, read_tables
@@ -200,57 +199,6 @@ def _check_columns(table: dict[str, np.ndarray], cfg: DataConfig, source: str) -
             raise MissingColumn(col, key, have, source)
 
 
-def fill_missing(values: np.ndarray, how: str) -> np.ndarray:
-    """Fill non-finite values per column: linear interpolation, or carry the last value forward."""
-    out = values.copy()
-    pos = np.arange(len(out))
-    for j in range(out.shape[1]):
-        ok = np.isfinite(out[:, j])
-        if ok.all() or not ok.any():
-            continue
-        if how == "interpolate":
-            out[~ok, j] = np.interp(pos[~ok], pos[ok], out[ok, j])
-        else:  # ffill, then the leading gap takes the first value
-            last = np.maximum.accumulate(np.where(ok, pos, -1))
-            first = np.flatnonzero(ok)[0]
-            out[:, j] = out[np.where(last < 0, first, last), j]
-    return out
-
-
-def _handle_missing(values: np.ndarray, ix: np.ndarray, at: Callable[[int], str] | str, lines: np.ndarray, how: str,
-                    label: str, columns: list[str], source: str, notes: list[str]) -> np.ndarray:  # fmt: skip
-    """values with missing, NaN and infinite entries handled; `drop` leaves NaN rows for the caller to drop, and
-    a note in `notes` counts the rows interpolate or ffill filled.
-
-    ix is each row's index in the input (-1 for a filled gap); rows are named by at(index) ('b.csv line 7') when
-    the input is a folder of files, else by their number in the file, at being the word for it ('line', 'row').
-    """
-    bad = ~np.isfinite(values)
-    if not bad.any():
-        return values
-    if how == "error":
-        rows, cols = np.nonzero(bad)
-        found = sorted({int(ix[r]) for r in rows if ix[r] >= 0})
-        named: list[Any] = sorted({int(lines[i]) for i in found}) if isinstance(at, str) else [at(i) for i in found]
-        gaps = len({int(r) for r in rows if ix[r] < 0})
-        what = f"missing, NaN or infinite values in column(s) {sorted({columns[c] for c in cols})}{label}"
-        if named:
-            what += f" at {at + '(s) ' if isinstance(at, str) else ''}{named[:8]}{' ...' if len(named) > 8 else ''}"
-        if gaps:
-            what += f"{' and' if named else ''} at {gaps} missing timestamp(s)"
-        raise MissingValues(what, where=source, hint="set data.missing to interpolate, ffill or drop")
-    values = np.where(np.isinf(values), np.nan, values)
-    if how == "drop":
-        return values
-    if (~np.isfinite(values)).all(axis=0).any():
-        col = columns[int(np.flatnonzero((~np.isfinite(values)).all(axis=0))[0])]
-        raise DataError(f"column {col!r}{label} has no values at all", where=source)
-    blank = int((~np.isfinite(values).all(axis=1) & (ix >= 0)).sum())  # rows of the file (gaps: noted before)
-    if blank:
-        notes.append(f"{blank} row(s) with missing values{label} filled (data.missing: {how})")
-    return fill_missing(values, how)
-
-
 def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Freq | None = None) -> Dataset:
     """Read cfg.path: its series sorted, checked, missing values handled; `step`: the run's, for its new rows.
 
@@ -334,19 +282,19 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
             if len(off):
                 what, hint = timeaxis.off_grid(t, kind, freq, off[0])
                 raise OffGrid(f"irregular timestamps{label}: {what}", where=source, hint=hint)
-            missing = np.setdiff1d(full, t)
-            shown = ", ".join(timeaxis.fmt(m, kind, bool(freq and freq.sub_daily)) for m in missing[:3])
+            holes = np.setdiff1d(full, t)
+            shown = ", ".join(timeaxis.fmt(m, kind, bool(freq and freq.sub_daily)) for m in holes[:3])
             if cfg.missing == "error":
                 raise MissingValues(
-                    f"{len(missing)} missing timestamp(s){label} at {freq.said if freq else 'an unknown frequency'}, "
+                    f"{len(holes)} missing timestamp(s){label} at {freq.said if freq else 'an unknown frequency'}, "
                     f"first {shown}",
                     where=source,
-                    hint=timeaxis.clock_hint(missing, zoned, t)
+                    hint=timeaxis.clock_hint(holes, zoned, t)
                     or "set data.missing to interpolate or ffill to fill them, or drop to ignore the gaps",
                 )
             at_freq = f" at {freq.said}" if freq else ""  # a step a stray row changed shows here
             notes.append(
-                f"{len(missing)} missing timestamp(s){label}{at_freq} (first: {shown}); data.missing: {cfg.missing}"
+                f"{len(holes)} missing timestamp(s){label}{at_freq} (first: {shown}); data.missing: {cfg.missing}"
             )
             if cfg.missing in ("interpolate", "ffill"):
                 pos = np.searchsorted(full, t)
@@ -357,12 +305,13 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
                 t, vals, ix = full, grid_vals, grid_ix
         # each row's place on the time grid (or in the file): where two kept rows are not neighbours, a break
         on_grid = np.searchsorted(full, t) if full is not None and len(full) != len(t) else np.arange(len(t))
-        vals = _handle_missing(
-            vals, ix, at if len(files) > 1 else word, lines, cfg.missing, label, columns, source, notes
+        vals = missing.handle(
+            vals, ix, at if len(files) > 1 else word, lines, cfg.missing, label, columns, source, notes, cfg.static
         )
         keep = np.isfinite(vals).all(axis=1)
         if not keep.all():
-            notes.append(f"dropped {int((~keep).sum())} row(s) with missing values{label}")
+            fine = bool(freq and freq.sub_daily)
+            notes.append(missing.dropped_note(vals, keep, t, kind, fine, cfg.missing, columns, label))
             t, vals, on_grid, ix = t[keep], vals[keep], on_grid[keep], ix[keep]
         if len(vals) == 0:
             raise DataError(f"no rows left{label} after dropping missing values", where=source)

@@ -35,8 +35,8 @@ def new_rows(
 ) -> tuple[dict[int, tuple[np.ndarray, np.ndarray]], dict[str, Any], list[str]]:
     """({series index: (times, values) of its new rows, gaps handled}, per-series counts, notes) read from `path`;
     a note for each series whose new rows data.missing: drop left gaps in."""
-    from seqcast.data import fill_missing
     from seqcast.history import read_like_run, when
+    from seqcast.missing import fill_missing
 
     index = {n: i for i, n in enumerate(st["series"].tolist())}
     holes = "missing timestamp(s)"

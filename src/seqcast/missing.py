@@ -1,0 +1,103 @@
+"""data.missing: missing, NaN and infinite values refused, filled between known values, or their rows dropped.
+
+`interpolate` and `ffill` fill a value only where the column has a known value before it (`interpolate`: and
+after it). The rows at a series' start before a column's first value, and (`interpolate`) at its end after a
+column's last value, would otherwise be made up: the nearest value repeated, from which a forecast would start.
+They are dropped instead and a note names them. A `data.static` column holds one value per series, so its edges
+take that value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from seqcast import timeaxis
+from seqcast.errors import DataError, MissingValues
+from seqcast.timeaxis import TimeKind
+
+
+def fill_missing(values: np.ndarray, how: str, edges: Sequence[bool] = ()) -> np.ndarray:
+    """Fill non-finite values per column between known values: linear interpolation, or the last value carried
+    forward. Before a column's first value (and for `interpolate` after its last) they stay NaN, unless `edges[j]`
+    (a static column), where they take the nearest value."""
+    out = values.copy()
+    pos = np.arange(len(out))
+    for j in range(out.shape[1]):
+        ok = np.isfinite(out[:, j])
+        if ok.all() or not ok.any():
+            continue
+        known = np.flatnonzero(ok)
+        inside = pos >= known[0] if how == "ffill" else (pos >= known[0]) & (pos <= known[-1])
+        if j < len(edges) and edges[j]:
+            inside[:] = True
+        if how == "interpolate":
+            fill = ~ok & inside
+            out[fill, j] = np.interp(pos[fill], pos[ok], out[ok, j])
+        else:  # ffill: each row takes the last known value at or before it
+            last = np.maximum.accumulate(np.where(ok, pos, -1))
+            out[inside, j] = out[np.where(last < 0, known[0], last), j][inside]
+    return out
+
+
+def handle(values: np.ndarray, ix: np.ndarray, at: Callable[[int], str] | str, lines: np.ndarray, how: str, label: str,
+           columns: list[str], source: str, notes: list[str], static: Sequence[str] = ()) -> np.ndarray:  # fmt: skip
+    """values with missing, NaN and infinite entries handled; `drop` leaves NaN rows for the caller to drop, and
+    so do `interpolate` and `ffill` at a series' edges (dropped_note); a note in `notes` counts the rows filled.
+
+    ix is each row's index in the input (-1 for a filled gap); rows are named by at(index) ('b.csv line 7') when
+    the input is a folder of files, else by their number in the file, at being the word for it ('line', 'row').
+    """
+    bad = ~np.isfinite(values)
+    if not bad.any():
+        return values
+    if how == "error":
+        rows, cols = np.nonzero(bad)
+        found = sorted({int(ix[r]) for r in rows if ix[r] >= 0})
+        named: list[Any] = sorted({int(lines[i]) for i in found}) if isinstance(at, str) else [at(i) for i in found]
+        gaps = len({int(r) for r in rows if ix[r] < 0})
+        what = f"missing, NaN or infinite values in column(s) {sorted({columns[c] for c in cols})}{label}"
+        if named:
+            what += f" at {at + '(s) ' if isinstance(at, str) else ''}{named[:8]}{' ...' if len(named) > 8 else ''}"
+        if gaps:
+            what += f"{' and' if named else ''} at {gaps} missing timestamp(s)"
+        raise MissingValues(what, where=source, hint="set data.missing to interpolate, ffill or drop")
+    values = np.where(np.isinf(values), np.nan, values)
+    if how == "drop":
+        return values
+    if (~np.isfinite(values)).all(axis=0).any():
+        col = columns[int(np.flatnonzero((~np.isfinite(values)).all(axis=0))[0])]
+        raise DataError(f"column {col!r}{label} has no values at all", where=source)
+    out = fill_missing(values, how, [c in static for c in columns])
+    filled = ~np.isfinite(values).all(axis=1) & np.isfinite(out).all(axis=1) & (ix >= 0)  # gaps: noted before
+    if filled.any():
+        notes.append(f"{int(filled.sum())} row(s) with missing values{label} filled (data.missing: {how})")
+    return out
+
+
+def dropped_note(values: np.ndarray, keep: np.ndarray, times: np.ndarray, kind: TimeKind, fine: bool, how: str,
+                 columns: list[str], label: str) -> str:  # fmt: skip
+    """The note for the rows data.missing dropped: `drop`'s count, or the edges `interpolate` and `ffill` leave
+    (the first rows, before a column's first value; the last, after its last), each with its times and columns."""
+    if how == "drop":
+        return f"dropped {int((~keep).sum())} row(s) with missing values{label}"
+    lead = int(np.argmax(keep)) if keep.any() else len(keep)
+    trail = int(np.argmax(keep[::-1])) if keep.any() else 0
+    known = np.isfinite(values)
+
+    def stretch(a: int, b: int, which: str, side: str) -> str:
+        cols = ", ".join(repr(c) for j, c in enumerate(columns) if not known[a:b, j].all())
+        span = " to ".join(dict.fromkeys(timeaxis.fmt(times[k], kind, fine) for k in (a, b - 1)))
+        span = f"{span}, " if kind != "none" else ""
+        return f"the {which} {b - a} ({span}{side} {cols})"
+
+    parts = [stretch(0, lead, "first", "before the first value of")] if lead else []
+    parts += [stretch(len(keep) - trail, len(keep), "last", "after the last value of")] if trail else []
+    last = timeaxis.fmt(times[len(keep) - trail - 1], kind, fine) if trail and kind != "none" else ""
+    ends = f"; the series now ends at {last}" if last else ""
+    return (
+        f"dropped {int((~keep).sum())} row(s){label} that data.missing: {how} cannot fill, as it fills a value "
+        f"only {'after a known one' if how == 'ffill' else 'between two known ones'}: {' and '.join(parts)}{ends}"
+    )
