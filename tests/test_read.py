@@ -137,6 +137,54 @@ def test_a_comma_in_a_number_is_refused_with_the_way_to_convert_the_file(tmp_pat
     assert "'.' as the decimal mark" in rendered and "decimal=','" in rendered and err.value.exit_code == 1
 
 
+def test_a_value_among_decimal_commas_that_is_not_one_is_named_by_its_own_line(
+    through_pandas: bool, tmp_path: Path
+) -> None:
+    """The others are numbers with decimal commas, so the message names line 4, not the first of them (line 2); a
+    chunked read (_CHUNK_ROWS) names it too, not its chunk's first line."""
+    from seqcast.config import DataConfig
+    from seqcast.data import load_dataset
+
+    (tmp_path / "d.csv").write_text("t;y\n1;7,8923\n2;8,5\n3;1.007,88\n4;9\n")
+    with pytest.raises(DataError) as err:
+        load_dataset(DataConfig(path=tmp_path / "d.csv", time_column="t", targets=["y"]))
+    assert err.value.message == "column 'y', line 4: '1.007,88' is not a number"
+    assert "thousands='.'" in (err.value.hint or "")
+
+
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [("t;y\n1;5\n2;5.125\n3;12.250\n", [5, 5.125, 12.25]), ("y\n1120,5\n1160,5\n", [1120.5, 1160.5])],
+    ids=["dots with no three-digit number beside them", "one column of decimal commas"],
+)
+def test_dots_that_cannot_group_thousands_and_a_lone_column_of_decimal_commas_are_read(
+    through_pandas: bool, tmp_path: Path, text: str, values: list[float]
+) -> None:
+    from seqcast.config import DataConfig
+    from seqcast.data import load_dataset
+
+    (tmp_path / "d.csv").write_text(text)
+    ds = load_dataset(DataConfig(path=tmp_path / "d.csv", time_column="t" if "t;" in text else None, targets=["y"]))
+    assert ds.series[0].values[:, 0].tolist() == values
+
+
+def test_dots_that_may_group_thousands_are_refused_not_read_as_a_thousandth(
+    through_pandas: bool, tmp_path: Path
+) -> None:
+    """Excel (German) writes 1120 as 1.120 in a file separated by semicolons: beside 963 it is no decimal point."""
+    from seqcast.config import DataConfig
+    from seqcast.data import load_dataset
+
+    (tmp_path / "d.csv").write_text("year;volume\n1871;963\n1872;1.120\n1873;1.160\n")
+    with pytest.raises(DataError) as err:
+        load_dataset(DataConfig(path=tmp_path / "d.csv", time_column="year", targets=["volume"]))
+    assert err.value.message == (
+        "column 'volume', line 3: '1.120' beside values such as '963' may be 1120 with '.' grouping its thousands (as "
+        "Excel writes numbers in a file separated by semicolons) or 1.12: seqcast will not guess"
+    )
+    assert err.value.exit_code == 1 and "thousands='.'" in (err.value.hint or "")
+
+
 def test_a_file_that_is_not_utf8_is_named_with_the_way_to_convert_it(through_pandas: bool, tmp_path: Path) -> None:
     (tmp_path / "d.csv").write_bytes("Datum;Umsatz (€)\n01.01.2020;10\n".encode("cp1252"))
     with pytest.raises(DataError) as err:

@@ -42,31 +42,62 @@ def _check_header(header: list[str], path: Path) -> list[str]:
     return names
 
 
-DECIMAL_COMMA = (  # the hint for a number with a comma in it
+DECIMAL_COMMA = (  # the hint for a number with a comma in it, or a dot that may group thousands
     "numbers are read with '.' as the decimal mark and no thousands separator: write the file so (pandas: "
-    "read_csv(path, sep=';', decimal=',') or read_csv(path, thousands=','), then .to_csv(new_path, index=False))"
+    "read_csv(path, sep=';', decimal=',', thousands='.') or read_csv(path, thousands=','), then "
+    ".to_csv(new_path, index=False))"
 )
 
 
 _COMMA_NUMBER = re.compile(r"\s*[+-]?(\d+,\d*|,\d+)([eE][+-]?\d+)?\s*")  # 10,03: a decimal comma
+_GROUPED = re.compile(r"\s*[+-]?[1-9]\d{0,2}(\.\d{3})+\s*")  # 1.120: a decimal point, or a dot grouping thousands
+_HUNDREDS = re.compile(r"\s*[+-]?[1-9]\d{2}\s*")  # 963
 
 
-def _decimal_commas(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The columns of a file not separated by commas, with '.' for ',' in every column whose values with a comma
-    are all numbers written with a decimal comma (10,03: how Excel writes its semicolon-separated CSVs in much of
-    Europe). Other columns (names, dates, 1.234,5) are left as they are."""
+def _decimal_commas(cols: dict[str, np.ndarray], lines: np.ndarray, path: Path) -> dict[str, np.ndarray]:
+    """The columns of a file not separated by commas, with '.' for ',' in the values written with a decimal comma
+    (10,03: how Excel writes its semicolon-separated CSVs in much of Europe), in every column where most values
+    with a comma are such numbers. Other columns (names, dates) are left as they are, and so is a value such as
+    1.234,5 or 7,5 % among decimal commas, for the number check to name by its line.
+
+    A column whose only dots group thousands in the way Excel writes them (1.120 beside 963) is refused, naming
+    the first such line: read with '.' as the decimal mark it would be 1.12, silently a thousandth of its value."""
     for name, col in cols.items():
-        comma = [v for v in col.tolist() if "," in v]
-        if comma and all(_COMMA_NUMBER.fullmatch(v) for v in set(comma)):
-            cols[name] = np.asarray([v.replace(",", ".") for v in col.tolist()], dtype=object)
+        values = col.tolist()
+        comma = {v for v in values if isinstance(v, str) and "," in v}
+        numbers = {v for v in comma if _COMMA_NUMBER.fullmatch(v)}
+        if comma and len(numbers) * 2 > len(comma):
+            cols[name] = np.asarray([v.replace(",", ".") if v in numbers else v for v in values], dtype=object)
+            continue
+        dotted = {v for v in values if isinstance(v, str) and "." in v}
+        if comma or not dotted or not all(_GROUPED.fullmatch(v) for v in dotted):
+            continue
+        plain = next((v.strip() for v in values if isinstance(v, str) and _HUNDREDS.fullmatch(v)), None)
+        if plain is not None:
+            i = next(i for i, v in enumerate(values) if v in dotted)
+            v = values[i].strip()
+            raise DataError(
+                f"column {name!r}, {line_word(path)} {lines[i]}: {v!r} beside values such as {plain!r} may be "
+                f"{v.replace('.', '')} with '.' grouping its thousands (as Excel writes numbers in a file separated "
+                f"by {_SEPARATORS.get(delimiter(path), 'semicolons')}) or {float(v)!r}: seqcast will not guess",
+                where=str(path),
+                hint=DECIMAL_COMMA,
+            )
     return cols
+
+
+_SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "bars"}
 
 
 def delimiter(path: Path) -> str:
     """The CSV's field separator: a comma, unless the header (quoted names aside) has none and has semicolons,
-    tabs or bars (Excel writes semicolons where the comma is the decimal mark; UCI's household power file too)."""
+    tabs or bars (Excel writes semicolons where the comma is the decimal mark; UCI's household power file too),
+    or is one name over a number with a decimal comma (a file of one column: no field separator at all)."""
     with path.open(newline="", encoding="utf-8-sig") as fh:
         header = re.sub(r'"[^"]*"', "", fh.readline())
+        first = fh.readline() if not any(c in header for c in ",;\t|") else ""
+    if _COMMA_NUMBER.fullmatch(first):  # one column, of numbers with decimal commas: no separator to split them
+        return ";"
     counts = {d: header.count(d) for d in ";\t|"}
     best = max(counts, key=lambda d: counts[d])
     return best if "," not in header and counts[best] else ","
@@ -106,7 +137,7 @@ def _read_csv_light(path: Path) -> Table:
             raise DataError(f"line {lines[i]} has {len(r)} fields, the header has {width}", where=str(path))
     cols = list(zip(*rows, strict=True))
     table = {h: np.asarray(c, dtype=object) for h, c in zip(header, cols, strict=True)}
-    return (_decimal_commas(table) if sep != "," else table), lines
+    return (_decimal_commas(table, lines, path) if sep != "," else table), lines
 
 
 def line_word(path: Path | str) -> str:
@@ -168,9 +199,9 @@ def _read_pandas_chunks(path: Path) -> Iterator[Table]:
                 if df.empty:
                     continue
                 cols = dict(zip(names, (df[c].to_numpy(dtype=object) for c in df.columns), strict=True))
-                cols = _decimal_commas(cols) if sep != "," else cols
                 at = None if lines is None else lines[seen : seen + len(df)]
-                yield cols, at if at is not None and len(at) == len(df) else np.arange(len(df)) + seen + 2
+                at = at if at is not None and len(at) == len(df) else np.arange(len(df)) + seen + 2
+                yield (_decimal_commas(cols, at, path) if sep != "," else cols), at
                 seen += len(df)
     except pd.errors.EmptyDataError:
         raise DataError("the file is empty", where=str(path)) from None
