@@ -185,6 +185,37 @@ def test_dots_that_may_group_thousands_are_refused_not_read_as_a_thousandth(
     assert err.value.exit_code == 1 and "thousands='.'" in (err.value.hint or "")
 
 
+@pytest.mark.parametrize(
+    ("head", "what", "hint"),
+    [
+        (b"PK\x03\x04\x14\x00", "a zip archive (an Excel .xlsx workbook is one)", "read_excel"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1", "an Excel .xls workbook", "read_excel"),
+        (b"\x1f\x8b\x08\x00", "gzip-compressed", "gunzip"),
+        ("t\ty\n1\t2\n".encode("utf-16"), "UTF-16 text (Excel's 'Unicode Text')", "iconv -f utf-16 -t utf-8"),
+    ],
+    ids=["xlsx", "xls", "gzip", "utf-16"],
+)
+def test_a_workbook_an_archive_or_utf16_is_named_for_what_it_is(
+    through_pandas: bool, tmp_path: Path, head: bytes, what: str, hint: str
+) -> None:
+    """Not 'not UTF-8 text' with a cp1252 hint, nor a header without rows: what the file is and how to make a CSV."""
+    path = tmp_path / "sales.xlsx"
+    path.write_bytes(head + bytes(64))
+    with pytest.raises(DataError) as err:
+        list(read.read_tables(path))
+    assert err.value.message == f"cannot read the file: it is {what}, not CSV text"
+    assert hint in (err.value.hint or "") and err.value.where == str(path) and err.value.exit_code == 1
+
+
+def test_a_folders_hidden_and_lock_files_are_not_read(tmp_path: Path) -> None:
+    """Excel leaves ~$name beside a workbook it has open, macOS ._name beside a file copied to a foreign disk."""
+    (tmp_path / "2024-03.csv").write_text("t,y\n1,1\n")
+    (tmp_path / "2024-04.csv").write_text("t,y\n2,2\n")
+    for junk in ("~$2024-03.csv", "._2024-03.csv", ".hidden.csv"):
+        (tmp_path / junk).write_bytes(b"\x00\x05\x16\x07")
+    assert [p.name for p in read.data_files(tmp_path)] == ["2024-03.csv", "2024-04.csv"]
+
+
 def test_a_file_that_is_not_utf8_is_named_with_the_way_to_convert_it(through_pandas: bool, tmp_path: Path) -> None:
     (tmp_path / "d.csv").write_bytes("Datum;Umsatz (€)\n01.01.2020;10\n".encode("cp1252"))
     with pytest.raises(DataError) as err:

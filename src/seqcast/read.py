@@ -162,9 +162,14 @@ def _read_parquet(path: Path) -> Table:
 
 
 def data_files(path: Path) -> list[Path]:
-    """The file itself, or every .csv / .parquet file of a folder in name order."""
+    """The file itself, or every .csv / .parquet file of a folder in name order, but hidden ones (.name, and
+    macOS's ._name) and Excel's lock files (~$name), which an open workbook leaves beside its file."""
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in {".csv", *PARQUET})
+        files = sorted(
+            p
+            for p in path.iterdir()
+            if p.is_file() and p.suffix.lower() in {".csv", *PARQUET} and not p.name.startswith((".", "~$"))
+        )
         if not files:
             raise DataError("the folder holds no .csv or .parquet files", where=str(path))
         return files
@@ -236,6 +241,33 @@ def _record_lines(path: Path, sep: str) -> np.ndarray:
         return np.fromiter((line for line, _ in _records(reader)), dtype=np.int64)
 
 
+_NOT_TEXT = {  # the first bytes of files often given for a CSV: (what the file is, how to make it a CSV)
+    b"PK\x03\x04": (
+        "a zip archive (an Excel .xlsx workbook is one)",
+        "Excel: save as 'CSV UTF-8'; pandas: read_excel(path).to_csv(new_path, index=False); another archive: unzip it",
+    ),
+    b"\xd0\xcf\x11\xe0": (
+        "an Excel .xls workbook",
+        "Excel: save as 'CSV UTF-8'; pandas: read_excel(path).to_csv(new_path, index=False)",
+    ),
+    b"\x1f\x8b": ("gzip-compressed", "decompress it (gunzip) and set data.path to the CSV"),
+    b"\xff\xfe": (
+        "UTF-16 text (Excel's 'Unicode Text')",
+        "save it as UTF-8 (Excel: 'CSV UTF-8'), or convert it: iconv -f utf-16 -t utf-8",
+    ),
+    b"\xfe\xff": ("UTF-16 text", "save it as UTF-8, or convert it: iconv -f utf-16 -t utf-8"),
+}
+
+
+def _text(path: Path) -> None:
+    """Refuse a file that is no CSV text by its first bytes, saying what it is: a workbook, an archive, UTF-16."""
+    with path.open("rb") as fh:
+        head = fh.read(4)
+    for magic, (what, hint) in _NOT_TEXT.items():
+        if head.startswith(magic):
+            raise DataError(f"cannot read the file: it is {what}, not CSV text", where=str(path), hint=hint)
+
+
 def read_tables(path: Path) -> Iterator[Table]:
     """The columns of one CSV or parquet file, with errors naming the file; a large CSV in chunks of rows."""
     if not path.exists():
@@ -244,7 +276,9 @@ def read_tables(path: Path) -> Iterator[Table]:
     try:
         if path.suffix.lower() in PARQUET:
             yield _read_parquet(path)
-        elif path.stat().st_size > _PANDAS_ABOVE:
+            return
+        _text(path)
+        if path.stat().st_size > _PANDAS_ABOVE:
             yield from _read_pandas_chunks(path)
         else:
             yield _read_csv_light(path)
