@@ -331,6 +331,13 @@ def test_series_column_splits_in_order_of_appearance(tmp_path: Path) -> None:
     assert ds.notes == ["rows of series 'Tank B' were not in time order; sorted by t"]
 
 
+def test_series_names_are_stripped_on_both_sides(tmp_path: Path) -> None:
+    """A trailing space (Excel keeps one a user typed) makes no second series: 'A ' is 'A', as ' A' was already."""
+    ds = load(tmp_path, "t,s,y\n1,A,1\n2,A ,2\n3, A,3\n1,B\t,4\n", time_column="t", series_column="s")
+    assert ds.names == ["A", "B"]
+    assert ds.series[0].values[:, 0].tolist() == [1, 2, 3]
+
+
 def test_missing_series_name(tmp_path: Path) -> None:
     text = data_error(tmp_path, "t,s,y\n1,A,1\n2,,2\n", time_column="t", series_column="s")
     assert text == f"{tmp_path / 'd.csv'}: series column 's', line 3: the series name is missing"

@@ -271,6 +271,12 @@ def test_update_refuses_a_new_series_and_points_to_forecast_data(global_run: Pat
     assert "series ['Z'] is not in the run: it has no state for it" in words(res)
     assert "forecast them with `seqcast forecast --data CSV`" in words(res)
     assert (global_run / "state.npz").read_bytes() == before
+    (tmp_path / "new.csv").write_text("series,time,y\nb,2021-03-22,1.0\n")  # 'B' in another case: named
+    res = invoke("update", "--run", global_run, "--data", tmp_path / "new.csv")
+    assert res.exit_code == 1 and "series ['b'] is not in the run: it has no state for it (did you mean 'B'?)" in words(
+        res
+    ), res.output
+    assert (global_run / "state.npz").read_bytes() == before
 
 
 @pytest.mark.slow

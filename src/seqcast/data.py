@@ -129,7 +129,10 @@ def _to_rows(
     keys: np.ndarray | None = None
     if cfg.series_column is not None:
         keys = table[cfg.series_column].astype(str)
-        blank = [k for k in np.unique(keys) if not k.strip()]  # (names, not rows: numpy.char costs 15 ms to import)
+        names, inverse = np.unique(keys, return_inverse=True)  # names stripped: 'A ' is 'A', as a header's names are
+        if any(n != n.strip() for n in names):  # (names, not rows: numpy.char costs 15 ms to import)
+            keys = np.asarray([n.strip() for n in names.tolist()])[inverse]
+        blank = [k for k in np.unique(keys) if not k]
         empty = np.flatnonzero(np.isin(keys, blank)) if blank else np.zeros(0, np.int64)
         if len(empty):
             where = f"series column {cfg.series_column!r}, {word} {lines[empty[0]]}"

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from seqcast import files, rundir, state, timeaxis
-from seqcast.errors import DataError, MissingValues
+from seqcast.errors import DataError, MissingValues, near
 from seqcast.prepare import new_series_ok
 from seqcast.static import check_known
 from seqcast.timeaxis import TimeKind
@@ -58,7 +58,8 @@ def new_rows(
         scalable = new_series_ok(run.pre["scaler"])
         raise DataError(
             f"series {unknown[:5]} {'is' if len(unknown) == 1 else 'are'} not in the run: it has no state"
-            f"{'' if scalable else ' or scaling'} for {'it' if len(unknown) == 1 else 'them'}",
+            f"{'' if scalable else ' or scaling'} for {'it' if len(unknown) == 1 else 'them'}"
+            + (f" ({mean})" if (mean := near(unknown[0], list(index))) else ""),
             where=str(path),
             hint="forecast them with `seqcast forecast --data CSV`, which warms a series the run never saw on its "
             "own rows"
