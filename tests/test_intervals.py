@@ -204,9 +204,9 @@ def test_calibration_counts_every_validation_error_per_step_and_nothing_after_th
     shown = CliRunner().invoke(app, ["evaluate", "--run", str(run)])
     assert shown.exit_code == 0, shown.output
     header = next(ln for ln in shown.stdout.splitlines() if "val. errors" in ln)
-    row = next(ln for ln in shown.stdout.splitlines() if ln.startswith("│  80 %"))
-    assert [c.strip() for c in header.split("┃")[1:4]] == ["level", "val. errors", "train. errors"]
-    assert [c.strip() for c in row.split("│")[1:4]] == ["80 %", "60", "144"]
+    rows = [[c.strip() for c in ln.split("│")[1:5]] for ln in shown.stdout.splitlines() if "│  80 %" in ln]
+    assert [c.strip() for c in header.split("┃")[1:5]] == ["method", "level", "val. errors", "train. errors"]
+    assert rows == [["model", "80 %", "60", "144"], ["s. naive", "80 %", "", ""]]  # one row per method, as MASE's
     assert metrics["intervals"]["80"]["seasonal_naive"]["coverage"] == 1.0  # error k at step k: on the bound
     assert keras.saving.load_model(run / "model.keras", safe_mode=True) is not None  # plain Keras still loads it
 
@@ -302,8 +302,10 @@ def test_a_level_with_too_few_validation_errors_is_named_at_train_time_and_refus
     # said last, after the summary and the scores it qualifies (as the safety net and the range notes are)
     assert res.output.index("no 95 % interval") > res.output.index("conformal prediction intervals")
     table = res.stdout[res.stdout.index("conformal prediction intervals") :]
-    row = next(line for line in table.splitlines() if line.startswith("│  95 %"))
-    assert "none" in row and "validation" not in row  # the reason under the table, not in a cell that widens it
+    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in table.splitlines() if "│  95 %" in line]
+    assert rows == [["", "95 %", "", "", "none", "", ""]]  # the model's; seasonal naive's row of it is left out
+    drawn = [line for line in table.splitlines() if line[:1] in "┏┃┡│├└"]
+    assert max(map(len, drawn)) <= 80  # the reason under the table, not in a cell that widens it
     assert "95 %: a 95 % interval needs at least 19 validation errors; the validation part gives 6" in table
     cal = json.loads((tmp_path / "run" / "calibration.json").read_text())
     assert cal["errors"] == [6]  # 6 validation errors: a quantile up to 85 %, none (null) from 86 % on

@@ -284,17 +284,23 @@ def intervals_table(levels: dict[str, Any]) -> None:
     if not levels:
         return
     t = _Table(title="conformal prediction intervals: coverage should match the level")
-    model = ("level", "val. errors", "train. errors", "coverage", "width", "MSIS")
-    for col in (*model, "s. naive\ncoverage", "width", "MSIS"):  # whole words in 80 columns
-        t.add_column(col, justify="right", min_width=8 if "coverage" in col else None)
+    for col in ("method", "level", "val. errors", "train. errors", "coverage", "width", "MSIS"):  # 80 columns
+        t.add_column(col, justify="left" if col == "method" else "right")
     refused = [f"{level} %: {v['refused']}" for level, v in levels.items() if "refused" in v]  # below, not in a cell
-    for level, v in levels.items():
-        if "refused" in v:
-            t.add_row(f"{level} %", "", "", "none")
-            continue
-        cells = [f"{x['coverage']:.1%}|{x['width']:.3g}|{x['score']:.3g}".split("|") for x in (v, v["seasonal_naive"])]
-        trained = f"{v['training_errors']:,}" if "training_errors" in v else ""  # older runs pooled none
-        t.add_row(f"{level} %", f"{v['errors']:,}", trained, *cells[0], *cells[1])
+    for method in ("model", "s. naive"):  # as the backtest's table: one row per method and level
+        shown = [(level, v) for level, v in levels.items() if method == "model" or "refused" not in v]
+        for k, (level, v) in enumerate(shown):
+            name = method if k == 0 else ""
+            if "refused" in v:
+                t.add_row(name, f"{level} %", "", "", "none")
+                continue
+            x = v if method == "model" else v["seasonal_naive"]
+            counts = ["", ""]
+            if method == "model":  # the errors the level rests on; an older run pooled no training errors
+                counts = [f"{v['errors']:,}", f"{v['training_errors']:,}" if "training_errors" in v else ""]
+            t.add_row(name, f"{level} %", *counts, f"{x['coverage']:.1%}", f"{x['width']:.3g}", f"{x['score']:.3g}")
+        if method == "model" and shown:
+            t.add_section()
     out.print(t)
     for line in refused:
         out.print(safe(line))
