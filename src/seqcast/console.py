@@ -372,7 +372,6 @@ def forecast_table(frame: Any, steps: int, output: Any, plot: Any, drawn: int = 
     n_series = len(frame) // steps
     first, s = f" (the first {SHOWN_ROWS} rows)" if len(frame) > SHOWN_ROWS else "", "s" if steps != 1 else ""
     where.print(f"forecast: {steps} step{s} for {n_series} series{first}", highlight=False)  # as wide as it needs
-    t = _Table()
     # an interval's two columns <target>_lo_<level>, <target>_hi_<level> are shown as one: "lo .. hi"
     cols = [str(c) for c in frame.columns]
     hi_of: dict[str, str] = {}  # lo column -> its hi column
@@ -380,25 +379,64 @@ def forecast_table(frame: Any, steps: int, output: Any, plot: Any, drawn: int = 
         target, sep, level = c.rpartition("_lo_")
         if sep and target in cols and f"{target}_hi_{level}" in cols:
             hi_of[c] = f"{target}_hi_{level}"
-    shown = [c for c in cols if c not in set(hi_of.values())]
-    for c in shown:
-        if c in hi_of:
-            target, _, level = c.rpartition("_lo_")
-            t.add_column(safe(f"{target} {level} %"), justify="right")
-        else:
-            t.add_column(safe(table.heading(frame, c)), justify="right" if frame[c].dtype.kind in "fi" else "left")
-
-    cell = lambda v: f"{v:.4g}" if isinstance(v, float) else safe(str(v))  # noqa: E731
     head = {c: table.shown(frame[c][:SHOWN_ROWS], c in getattr(frame, "fine", ())) for c in cols}
-    for r in ({c: v[k] for c, v in head.items()} for k in range(min(len(frame), SHOWN_ROWS))):
-        t.add_row(*(f"{cell(r[c])} .. {cell(r[hi_of[c]])}" if c in hi_of else cell(r[c]) for c in shown))
-    where.print(t)
+    levels = sorted({c.rpartition("_lo_")[2] for c in hi_of}, key=float)
+    targets = list(dict.fromkeys(c.rpartition("_lo_")[0] for c in hi_of))
+
+    def fits(t: _Table) -> bool:
+        return bool(where.measure(t, options=where.options.update(max_width=10**4)).maximum <= where.width)
+
+    owner = {c: c.rpartition("_lo_")[0] if c in hi_of else c.rpartition("_hi_")[0] if c in hi_of.values() else c
+             for c in cols if c in targets or c in hi_of or c in hi_of.values()}  # fmt: skip
+
+    def of(group: list[str]) -> list[str]:  # the columns of these targets, and every other (series, time)
+        return [c for c in cols if owner.get(c, group[0]) in group]
+
+    # too wide for the terminal: one table per target, then the widest levels left out until it fits
+    layouts = [[targets]] + ([[[x] for x in targets]] if len(targets) > 1 else [])
+    for keep in range(len(levels), -1, -1):
+        for layout in layouts:
+            tables = [_forecast_cells(frame, of(g), hi_of, head, set(levels[keep:])) for g in layout]
+            if all(map(fits, tables)):
+                break
+        else:
+            continue
+        break
+    for t in tables:
+        where.print(t)
+    left_out = levels[keep:]
+    if left_out:
+        shown_levels = f"; the table shows {' and '.join(f'{v} %' for v in levels[:keep])}" if keep else ""
+        where.print(
+            f"the {' and '.join(f'{v} %' for v in left_out)} interval{'s' if len(left_out) > 1 else ''} left out "
+            f"of the table, too wide for this terminal ({where.width} columns){shown_levels}"
+            + ("; the CSV holds every level" if output is not None else ""),
+            highlight=False,
+        )
     if output is not None:
         where.print(
             safe(f"wrote {len(frame)} rows to {'stdout' if to_stderr else output}{replacing(output, replaced)}")
         )
     if plot is not None:
         plot_written(plot, drawn, n_series, to_stderr, replaced)
+
+
+def _forecast_cells(frame: Any, cols: list[str], hi_of: dict[str, str], head: dict[str, list[Any]],
+                    left_out: set[str]) -> _Table:  # fmt: skip
+    """The forecast's first rows as a table, an interval as one column "lo .. hi", but the levels left out."""
+    t = _Table()
+    skip = set(hi_of.values()) | {c for c in hi_of if c.rpartition("_lo_")[2] in left_out}
+    shown = [c for c in cols if c not in skip]
+    for c in shown:
+        if c in hi_of:
+            target, _, level = c.rpartition("_lo_")
+            t.add_column(safe(f"{target} {level} %"), justify="right")
+        else:
+            t.add_column(safe(table.heading(frame, c)), justify="right" if frame[c].dtype.kind in "fi" else "left")
+    cell = lambda v: table.number(v) if isinstance(v, float) else safe(str(v))  # noqa: E731
+    for r in ({c: v[k] for c, v in head.items()} for k in range(min(len(frame), SHOWN_ROWS))):
+        t.add_row(*(f"{cell(r[c])} .. {cell(r[hi_of[c]])}" if c in hi_of else cell(r[c]) for c in shown))
+    return t
 
 
 def plot_written(plot: Any, drawn: int, n_series: int, to_stderr: bool = False, replaced: Collection[str] = ()) -> None:

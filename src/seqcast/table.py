@@ -76,6 +76,14 @@ def shown(values: np.ndarray, fine: bool = False) -> list[Any]:
     return list(values.tolist())
 
 
+def number(v: float) -> str:
+    """A forecast's value as a table shows it: four significant digits, or every digit before the point of a larger
+    number (13021.4 as 13021, not 1.302e+04, which hides the step-to-step moves), no exponent below 1e15."""
+    if v != v or v in (float("inf"), float("-inf")) or v == 0 or not 1e-4 <= abs(v) < 1e15:
+        return f"{v:.4g}"
+    return f"{v:.{max(4, len(str(round(abs(v)))))}g}"  # the digits before the point, once rounded
+
+
 def _cells(values: np.ndarray, fine: bool = False) -> list[Any] | None:
     """A column's cells as the csv module should write them, or None where only pandas formats it right."""
     if values.dtype == np.float64:  # float32: pandas writes float32's own shortest repr
