@@ -498,6 +498,21 @@ def test_scores_by_hand() -> None:
     assert s["mase"] == pytest.approx(0.75)
 
 
+def test_mase_by_series_by_hand() -> None:
+    """Origins of A, B, A (2 steps, 2 targets); B's second target has no scale (NaN): its MASE is its first's."""
+    from seqcast.metrics import by_series
+
+    true = np.zeros((3, 2, 2))
+    model = np.array([[[1, 2], [3, 4]], [[2, 9], [4, 9]], [[5, 6], [7, 8]]], dtype=float)
+    scale = np.array([[[1.0, 2.0]], [[2.0, np.nan]], [[1.0, 2.0]]])
+    got = by_series({"model": model, "naive": -model}, true, scale, ["A", "B", "A"])
+    a = np.mean([1, 1, 3, 2, 5, 3, 7, 4])  # |error| / scale over A's two origins, steps and targets
+    assert got == {"A": {"model": a, "naive": a}, "B": {"model": 1.5, "naive": 1.5}}
+    assert list(got) == ["A", "B"]
+    nan = by_series({"model": model[1:2]}, true[1:2], np.full((1, 1, 2), np.nan), ["B"])
+    assert np.isnan(nan["B"]["model"])  # no scale at all: NaN (metrics.json: null), no warning
+
+
 def test_backtest_by_hand_on_one_to_twelve() -> None:
     """Values 1..12 (target b = 2a), test part from row 7, horizon 2, season 2."""
     a = np.arange(1.0, 13.0)

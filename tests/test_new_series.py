@@ -287,6 +287,14 @@ def test_evaluate_a_global_run(global_run: Path) -> None:
     assert doc["horizon"] == STEPS and doc["origins"] == 3 * (12 // STEPS)  # 12 test rows per series
     assert np.isfinite(doc["model"]["mase"]) and set(doc["intervals"]) == {"80"}
     assert doc == json.loads((global_run / "metrics.json").read_text())
+    # each series' MASE: the overall MASE (one target, as many origins each) is their mean
+    assert list(doc["per_series"]) == ["A", "B", "C"]
+    for m in ("model", "naive", "seasonal_naive"):
+        assert np.mean([v[m] for v in doc["per_series"].values()]) == pytest.approx(doc[m]["mase"], rel=1e-9)
+    shown = invoke("evaluate", "--run", global_run)
+    rows = [[c.strip() for c in ln.split("│")[1:-1]] for ln in shown.stdout.splitlines() if ln.startswith("│ A ")]
+    assert shown.stdout.count("MASE by series") == 1 and rows[0][0] == "A"
+    assert float(rows[0][1]) == pytest.approx(doc["per_series"]["A"]["model"], rel=1e-3)
 
 
 @pytest.mark.slow

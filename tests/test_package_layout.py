@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "seqcast"
-CLI_LAYER = {"cli", "console", "helptext", "__main__"}  # helptext: how --help shows the commands
+CLI_LAYER = {"cli", "console", "report", "helptext", "__main__"}  # helptext: how --help shows the commands
 
 
 def modules() -> dict[str, ast.Module]:

@@ -230,7 +230,7 @@ def train(
         cfg = load_config(config, overrides or [])
         import shlex
 
-        from seqcast import console, rundir
+        from seqcast import console, report, rundir
         from seqcast.pipeline import Hooks, train_run
 
         given = ["seqcast", "train", str(config)] + [w for o in overrides or [] for w in ("--set", o)]
@@ -261,7 +261,7 @@ def train(
             write_stdout(f"{result.run_dir}\n")  # for a script: RUN=$(seqcast train CONFIG -q)
         else:
             try:
-                console.train_summary(result.rows, result.seconds, result.run_dir, result.metrics, result.refit)
+                report.train_summary(result.rows, result.seconds, result.run_dir, result.metrics, result.refit)
             except Exception as exc:  # a display fault must not fail a written run
                 console.note(f"the run is complete in {result.run_dir}, but its summary could not be shown: {exc}")
         for note in result.closing:  # what to make of the scores, last (stderr, with --json and --quiet too)
@@ -369,7 +369,7 @@ def evaluate(
     def go() -> None:
         if horizon is not None and horizon <= 0:
             raise ConfigError(f"--horizon must be positive, got {horizon}")
-        from seqcast import console, rundir
+        from seqcast import console, report, rundir
         from seqcast.evaluate import evaluate as backtest
 
         draw = None
@@ -391,7 +391,7 @@ def evaluate(
         if as_json:
             write_stdout(files.strict_json(doc) + "\n")
         else:
-            console.metrics_table(doc)
+            report.metrics_table(doc, by_series=True)
         if plot is not None:
             console.plot_written(plot, *drawn, to_stderr=as_json, replaced=before)
 

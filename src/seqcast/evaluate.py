@@ -16,10 +16,9 @@ import numpy as np
 from seqcast import files
 from seqcast.errors import ConfigError, DataError
 from seqcast.intervals import mase_scale  # MASE's scale
+from seqcast.metrics import METRICS, NO_SCALE, by_series, scores
 from seqcast.windows import backtest_origins as origins
 from seqcast.windows import clear_of_gaps
-
-METRICS = ("mae", "rmse", "smape", "mase")
 
 
 def history_rows(run: Any) -> int:
@@ -38,23 +37,6 @@ def seasonal_naive(y: np.ndarray, origin: int, horizon: int, season: int) -> np.
     """The value one season before each step, reusing the last season for long horizons: (horizon, targets)."""
     h = np.arange(horizon)
     return y[origin - season + (h % season)]
-
-
-def scores(pred: np.ndarray, true: np.ndarray, scale: np.ndarray) -> dict[str, Any]:
-    """MAE, RMSE, sMAPE (percent, 0-200) and MASE of pred vs true (..., targets), MASE scaled per column."""
-    err = pred - true
-    denom = np.abs(pred) + np.abs(true)
-    smape = np.where(denom > 0, 2 * np.abs(err) / np.where(denom > 0, denom, 1), 0.0)
-    out = {
-        "mae": float(np.mean(np.abs(err))),
-        "rmse": float(np.sqrt(np.mean(err**2))),
-        "smape": float(100 * np.mean(smape)),
-        "mase": float(np.nanmean(np.abs(err) / scale)) if np.isfinite(scale).any() else float("nan"),
-    }
-    return out | ({} if np.isfinite(out["mase"]) else {"mase_why": NO_SCALE})
-
-
-NO_SCALE = "no MASE scale: the history before the test part is constant, or not longer than evaluate.season"
 
 
 def backtest(
@@ -145,13 +127,11 @@ def backtest(
     doc["by_step"] = {
         name: {"mae": [float(v) for v in np.mean(np.abs(pred - true), axis=(0, 2))]} for name, pred in methods.items()
     }
-    best = min(
-        ("model", "naive", "seasonal_naive"),
-        key=lambda k: doc[k]["mase"] if np.isfinite(doc[k]["mase"]) else doc[k]["mae"],
-    )
-    doc["best"] = best
+    doc["best"] = min(methods, key=lambda k: doc[k]["mase"] if np.isfinite(doc[k]["mase"]) else doc[k]["mae"])
     if keep is not None:
         keep.update(jobs=jobs, true=true, scale=scale, bands={}, **methods)
+    if names is not None and len(names) > 1:  # which series a method loses on
+        doc["per_series"] = by_series(methods, true, scale, [names[i] for i, _ in jobs])
     if calibration is not None and names is not None:
         series_names = [names[i] for i, _ in jobs]
         doc["intervals"] = interval_doc(calibration, methods, true, scale, series_names, targets, keep)
