@@ -183,12 +183,20 @@ def test_bad_set_overrides(cfg_file: Path, override: str, message: str) -> None:
     assert message in config_error(cfg_file, BASE, [override])
 
 
+def test_a_quoted_number_is_a_list_of_one_where_a_list_is_due(cfg_file: Path) -> None:
+    """As "5" is 5 for a number: "64" is [64] for model.units, as 64 is; "80" is [80] for evaluate.intervals."""
+    cfg_file.write_text(BASE + 'model:\n  units: "64"\nevaluate:\n  intervals: "80"\n')
+    cfg = load_config(cfg_file)
+    assert cfg.model.units == [64] and cfg.evaluate.intervals == [80]
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
         ("training:\n  epochs: 0\n", "training.epochs: should be greater than 0, not 0"),
         ("windows:\n  look_back: -2\n", "windows.look_back: should be greater than 0, not -2"),
-        ("model:\n  units: [4, 0]\n", "model.units: every layer needs at least 1 unit"),
+        ("model:\n  units: [4, 0]\n", "model.units: layer 1 has 0 units: every layer needs at least 1 unit"),
+        ("model:\n  units: -1\n", "model.units: the layer has -1 units: every layer needs at least 1 unit"),
         ("model:\n  dropout: 1.0\n", "model.dropout: should be less than 1, not 1.0"),
         ("model:\n  cell: transformer\n", "model.cell: should be 'lstm', 'gru' or 'simple_rnn', not 'transformer'"),
         ("training:\n  epochs: many\n", "training.epochs: should be a valid integer, not 'many'"),
@@ -215,6 +223,7 @@ def test_errors_name_the_key(cfg_file: Path, text: str, message: str) -> None:
             "--set: data: should be a section of keys (path, time_column, time_format, series_column, ...), not null",
         ),  # fmt: skip
         ("model.units=[a]", "--set: model.units.0: should be a valid integer, not 'a'"),
+        ("model.units=a", "--set: model.units.0: should be a valid integer, not 'a'"),  # a text is a list of one
         ("model.units=[]", "--set: model.units: should have at least 1 entry, not []"),
         (
             "data.transform=log+diference",

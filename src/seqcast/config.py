@@ -46,15 +46,17 @@ class ModelConfig(_Section):
     @field_validator("units", mode="before")
     @classmethod
     def _one_size_is_a_list(cls, v: Any) -> Any:
-        return [v] if isinstance(v, int) else v
+        return [v] if isinstance(v, int | str) else v  # "64", a quoted number, is 64 as elsewhere: [64]
 
     @field_validator("units")
     @classmethod
     def _positive(cls, v: list[int]) -> list[int]:
-        if any(u <= 0 for u in v):
-            raise ValueError("every layer needs at least 1 unit")
-        if any(u > 65_536 for u in v):
-            raise ValueError("a layer of more than 65,536 units is beyond what seqcast trains")
+        for k, u in enumerate(v):
+            which = f"layer {k} has" if len(v) > 1 else "the layer has"
+            if u <= 0:
+                raise ValueError(f"{which} {u} units: every layer needs at least 1 unit")
+            if u > 65_536:
+                raise ValueError(f"{which} {u:,} units: a layer of more than 65,536 is beyond what seqcast trains")
         return v
 
     @model_validator(mode="after")
@@ -106,7 +108,7 @@ class EvaluateConfig(_Section):
     @field_validator("intervals", mode="before")
     @classmethod
     def _one_level_is_a_list(cls, v: Any) -> Any:
-        return [v] if isinstance(v, int) else v
+        return [v] if isinstance(v, int | str) else v  # "80": [80]
 
     @field_validator("intervals")
     @classmethod
