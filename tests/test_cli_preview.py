@@ -299,6 +299,27 @@ def test_a_stateful_validation_part_too_short_to_score_is_said(
     ]
 
 
+def test_the_series_whose_validation_part_is_too_short_for_every_other_is_named(
+    write_project: WriteProject, index_csv: IndexCsv
+) -> None:
+    """A's and B's validation parts (0.1 of 60 rows: 6) are long enough; C's (0.1 of 20: 2) is not, and costs
+    every series its val_loss: the note names C and the way out that keeps the others' (leaving it out)."""
+    csv = index_csv(60, ["A", "B"]) + index_csv(20, ["C"]).split("\n", 1)[1]
+    cfg = write_project(
+        csv,
+        data={"series_column": "s", "split": {"val": 0.1, "test": 0.2}},
+        windows={"mode": "stateful", "num_steps": 4, "streams": 1},
+        model={"kind": "many_to_many"},
+    )
+    notes = [n for n in preview_json(cfg)["notes"] if n.startswith("the validation part (")]
+    assert notes == [
+        "the validation part (2 rows in series 'C', the shortest; the others' have 4 or more) is shorter than the 4 "
+        "rows a stateful many_to_many model needs to score it (windows.num_steps=4): training gets no val_loss, and "
+        "early stopping follows the training loss; raise data.split.val or lower windows.num_steps, or leave series "
+        "'C' out of the data"
+    ]
+
+
 @pytest.mark.parametrize("reset", ["epoch", "batch", "never"])
 def test_window_preview_says_when_states_are_reset(write_project: WriteProject, reset: str) -> None:
     """The policy the training header states is shown by window-preview too, and the stateful layout's heading

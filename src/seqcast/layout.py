@@ -146,17 +146,24 @@ def _short_validation(p: Plan) -> str | None:
     """The note when a stateful model's validation part is too short to score (dataset.stateful_validation_data
     needs the targets of one chunk: many_to_one reads a whole chunk before its target): no val_loss at all."""
     lay = p.train
-    val_len = min(q.val_end - q.train_end for q in p.parts)
+    lengths = [q.val_end - q.train_end for q in p.parts]
+    val_len = min(lengths)
     if not isinstance(lay, StreamLayout) or val_len == 0:
         return None
     need = lay.val_rows
     if val_len >= need:
         return None
+    short = [s.name for s, n in zip(p.ds.series, lengths, strict=True) if n < need]
+    which, leave = f"{val_len} rows in the shortest series", ""
+    if len(short) < len(lengths):  # the others' are long enough: the few short series cost every one its val_loss
+        named = ", ".join(repr(n) for n in short[:3]) + (f" and {len(short) - 3} more" if len(short) > 3 else "")
+        which = f"{val_len} rows in series {named}, the shortest; the others' have {need} or more"
+        leave = f", or leave series {named} out of the data"
     return (
-        f"the validation part ({val_len} rows in the shortest series) is shorter than the {need} rows a stateful "
+        f"the validation part ({which}) is shorter than the {need} rows a stateful "
         f"{'many_to_many' if lay.many_to_many else 'many_to_one'} model needs to score it (windows.num_steps="
         f"{lay.num_steps}): training gets no val_loss, and early stopping follows the training loss; raise "
-        "data.split.val or lower windows.num_steps"
+        f"data.split.val or lower windows.num_steps{leave}"
     )
 
 
