@@ -197,6 +197,25 @@ def test_a_gap_is_interpolated_as_in_training_and_the_log_counts_every_update(tm
     assert json.loads(log["series"][0]) == {"P": 6, "Q": 6}
 
 
+def test_a_file_with_a_header_and_no_rows_is_an_update_that_adds_nothing(tmp_path: Path) -> None:
+    """A file a job fills later: nothing new yet, as the reference says (0 added, logged), not an error; a header
+    without a column of the run is still refused, naming it, and logs nothing."""
+    run = index_run(tmp_path, "error")
+    kept = (run / "state.npz").read_bytes()
+    (tmp_path / "new.csv").write_text("s,year,y\n")
+    res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "new.csv"), "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert (doc["rows_added"], doc["rows_skipped"], doc["series"]) == (0, 0, {})
+    assert doc["notes"] == ["new.csv has a header but no rows: nothing to add"]
+    assert (run / "state.npz").read_bytes() == kept
+    assert pd.read_csv(run / "updates.csv")["rows_added"].tolist() == [0]
+    (tmp_path / "new.csv").write_text("s,year\n")
+    res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "new.csv")])
+    assert res.exit_code == 1 and "the new rows have no column 'y' (data.targets of the run)" in res.output, res.output
+    assert (run / "state.npz").read_bytes() == kept and len(pd.read_csv(run / "updates.csv")) == 1
+
+
 def test_a_gap_among_a_few_new_rows_is_a_gap_on_the_runs_grid(tmp_path: Path) -> None:
     """2040, 2042, 2043: yearly with 2041 missing (interpolated as in training), not a step of 2 inferred from the
     first two rows; the same rows with data.missing: error name the missing year."""

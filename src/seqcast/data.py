@@ -114,7 +114,7 @@ def _to_rows(
 ) -> _Rows:
     """One file's (or chunk's) rows; `time_format`: read the dates in it (data.time_format, or the format the
     first file or chunk was read in: a later chunk of day-first dates may hold only days up to 12)."""
-    _check_columns(table, cfg, source)
+    check_columns(table, cfg, source)
     values = np.column_stack([_numeric(table[c], c, lines, source) for c in cfg.inputs])
     kind: TimeKind = "none"
     times: np.ndarray | None = None
@@ -190,7 +190,7 @@ def _numeric(raw: np.ndarray, col: str, lines: np.ndarray, source: str) -> np.nd
     return out
 
 
-def _check_columns(table: dict[str, np.ndarray], cfg: DataConfig, source: str) -> None:
+def check_columns(table: dict[str, np.ndarray], cfg: DataConfig, source: str) -> None:
     have = list(table)
     wanted: list[tuple[str, str | None]] = [("data.targets", c) for c in cfg.targets]
     wanted += [("data.features", c) for c in cfg.features]

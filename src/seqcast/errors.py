@@ -45,6 +45,14 @@ class MissingColumn(ConfigError):
         )
 
 
+class NoRows(DataError):
+    """A file with a header and no row under it; `columns`: the header's names (an update with nothing new)."""
+
+    def __init__(self, columns: list[str], where: str) -> None:
+        self.columns = columns
+        super().__init__("the file has a header but no rows", where=where)
+
+
 class MissingValues(DataError):
     """Missing rows or values where data.missing is `error`. Its hint, to set data.missing, is for training: a
     command reading a file for a trained run, which cannot change the key, gives its own (history.columns_of)."""

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqcast.errors import DataError, check_interrupted
+from seqcast.errors import DataError, NoRows, check_interrupted
 from seqcast.files import PARQUET
 
 # bytes: past this a CSV is read by pandas' C parser. Below it the csv module is faster, pandas' import included
@@ -129,7 +129,7 @@ def _read_csv_light(path: Path) -> Table:
         rows = [r for r in reader if r]
         one_line_each = reader.line_num == len(rows) + 1  # no blank line, no field over several lines
     if not rows:
-        raise DataError("the file has a header but no rows", where=str(path))
+        raise NoRows(header, str(path))
     lines = np.arange(len(rows)) + 2 if one_line_each else _record_lines(path, sep)  # a second pass only for those
     width = len(header)
     for i, r in enumerate(rows):
@@ -155,9 +155,9 @@ def _read_parquet(path: Path) -> Table:
         check_interrupted()
         raise DataError(f"cannot read the file: {exc}", where=str(path)) from None
     check_interrupted()
-    if df.empty:
-        raise DataError("the file has a header but no rows", where=str(path))
     names = _check_header([str(c) for c in df.columns], path)
+    if df.empty:
+        raise NoRows(names, str(path))
     return {n: df[c].to_numpy(dtype=object) for n, c in zip(names, df.columns, strict=True)}, np.arange(len(df)) + 1
 
 
@@ -217,7 +217,7 @@ def _read_pandas_chunks(path: Path) -> Iterator[Table]:
         raise DataError(f"cannot read the file: {exc}", where=str(path)) from None
     check_interrupted()
     if not seen:
-        raise DataError("the file has a header but no rows", where=str(path))
+        raise NoRows(names, str(path))
 
 
 def _one_line_per_record(path: Path, block: int = 1 << 20) -> bool:

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from seqcast import files, rundir, state, timeaxis
-from seqcast.errors import DataError, MissingValues, near
+from seqcast.errors import DataError, MissingValues, NoRows, near
 from seqcast.prepare import new_series_ok
 from seqcast.static import check_known
 from seqcast.timeaxis import TimeKind
@@ -35,13 +35,19 @@ def new_rows(
 ) -> tuple[dict[int, tuple[np.ndarray, np.ndarray]], dict[str, Any], list[str]]:
     """({series index: (times, values) of its new rows, gaps handled}, per-series counts, notes) read from `path`;
     a note for each series whose new rows data.missing: drop left gaps in."""
-    from seqcast.history import read_like_run, when
+    from seqcast.history import columns_of, read_like_run, when
     from seqcast.missing import fill_missing
 
     index = {n: i for i, n in enumerate(st["series"].tolist())}
     holes = "missing timestamp(s)"
     try:
         ds = read_like_run(run, path, "the new rows", "have")
+    except NoRows as empty:  # nothing new yet (a file a job fills later): an update that adds nothing, if its header
+        from seqcast.data import check_columns  # has the run's columns
+
+        with columns_of("the new rows", "have"):
+            check_columns({c: np.empty(0) for c in empty.columns}, run.cfg.data, str(path))
+        return {}, {}, [f"{path.name} has a header but no rows: nothing to add"]
     except MissingValues as strict:  # data.missing: error. A hole among the rows already known is no fault (skipped)
         if str(st["time_kind"]) == "none":  # no time column: every row is new
             raise
