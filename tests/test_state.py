@@ -216,6 +216,16 @@ def test_a_file_with_a_header_and_no_rows_is_an_update_that_adds_nothing(tmp_pat
     assert (run / "state.npz").read_bytes() == kept and len(pd.read_csv(run / "updates.csv")) == 1
 
 
+def test_the_log_writes_series_names_as_they_are(tmp_path: Path) -> None:
+    """updates.csv is read in spreadsheets: 'Zürich (€)', not '"Z\\u00fcrich (\\u20ac)"'."""
+    from seqcast.update import _log
+
+    _log(tmp_path / "updates.csv", {"rows_added": 2, "rows_skipped": 0, "series": {"Zürich (€)": {"added": 2}}})
+    text = (tmp_path / "updates.csv").read_text(encoding="utf-8")
+    assert text.splitlines()[1].endswith(',2,0,"{""Zürich (€)"": 2}"')
+    assert json.loads(pd.read_csv(tmp_path / "updates.csv")["series"][0]) == {"Zürich (€)": 2}
+
+
 def test_a_gap_among_a_few_new_rows_is_a_gap_on_the_runs_grid(tmp_path: Path) -> None:
     """2040, 2042, 2043: yearly with 2041 missing (interpolated as in training), not a step of 2 inferred from the
     first two rows; the same rows with data.missing: error name the missing year."""

@@ -214,6 +214,11 @@ def _log(path: Path, doc: dict[str, Any]) -> None:
     buf = io.StringIO()
     per = {n: c["added"] for n, c in doc["series"].items()}
     csv.writer(buf, lineterminator="\n").writerow(
-        [time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), doc["rows_added"], doc["rows_skipped"], json.dumps(per)]
+        [
+            time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            doc["rows_added"],
+            doc["rows_skipped"],
+            json.dumps(per, ensure_ascii=False),
+        ]
     )
     files.atomic_write(path, old + buf.getvalue().encode())
