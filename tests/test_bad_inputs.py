@@ -1010,7 +1010,12 @@ HOSTILE = [
         ("training.epochs", "less than or equal to 1000000"),
     ),
     Case("batch_size 10**19", _set("training.batch_size=10000000000000000000"), 2, ("training.batch_size", "1000000")),
-    Case("units [1000000]", _set("model.units=[1000000]"), 2, ("model.units", "more than 65,536 units")),
+    Case(
+        "units [1000000]",
+        _set("model.units=[1000000]"),
+        2,
+        ("model.units", "the layer has 1,000,000 units: a layer of more than 65,536"),
+    ),
     Case(
         "learning_rate .inf",
         _set("training.learning_rate=.inf"),

@@ -331,6 +331,19 @@ def test_series_column_splits_in_order_of_appearance(tmp_path: Path) -> None:
     assert ds.notes == ["rows of series 'Tank B' were not in time order; sorted by t"]
 
 
+def test_a_date_format_not_guessed_gets_the_way_to_give_it(tmp_path: Path) -> None:
+    """Excel's 03/01/2024 12:00 AM: not read, and the hint names data.time_format with a format that reads it."""
+    csv = "t,y\n03/01/2024 12:00 AM,1\n03/01/2024 01:00 AM,2\n"
+    text = data_error(tmp_path, csv, time_column="t")
+    assert "time column 't', line 2: '03/01/2024 12:00 AM' is not a date or an integer" in text
+    assert (
+        """hint: give the column's format as data.time_format, e.g. --set 'data.time_format="%m/%d/%Y %I:%M %p"'"""
+        in text
+    )
+    ds = load(tmp_path, csv, time_column="t", time_format="%m/%d/%Y %I:%M %p")  # the hint's format reads it
+    assert ds.series[0].times.astype("datetime64[h]").astype(str).tolist() == ["2024-03-01T00", "2024-03-01T01"]
+
+
 def test_series_names_are_stripped_on_both_sides(tmp_path: Path) -> None:
     """A trailing space (Excel keeps one a user typed) makes no second series: 'A ' is 'A', as ' A' was already."""
     ds = load(tmp_path, "t,s,y\n1,A,1\n2,A ,2\n3, A,3\n1,B\t,4\n", time_column="t", series_column="s")

@@ -90,3 +90,9 @@ def test_a_narrow_terminal_gets_a_table_per_target_then_fewer_levels_and_says_so
         "the 95 % interval left out of the table, too wide for this terminal (70 columns); the table shows 80 %; "
         "the CSV holds every level"
     )
+
+
+def test_a_forecast_without_intervals_is_one_table_of_its_targets(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = printed(monkeypatch, forecast(["pressure", "temperature"], []), 80)
+    assert heads(text) == [["tank", "time", "pressure", "temperature"]]
+    assert "│ Tank B │ 2024-04-30 01:00:00 │       13 │          13 │" in text and "left out" not in text

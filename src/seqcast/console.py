@@ -269,7 +269,7 @@ def forecast_table(frame: Any, steps: int, output: Any, plot: Any, drawn: int = 
              for c in cols if c in targets or c in hi_of or c in hi_of.values()}  # fmt: skip
 
     def of(group: list[str]) -> list[str]:  # the columns of these targets, and every other (series, time)
-        return [c for c in cols if owner.get(c, group[0]) in group]
+        return [c for c in cols if c not in owner or owner[c] in group]
 
     # too wide for the terminal: one table per target, then the widest levels left out until it fits
     layouts = [[targets]] + ([[[x] for x in targets]] if len(targets) > 1 else [])

@@ -125,7 +125,15 @@ def _to_rows(
             times, kind, zoned, time_format = timeparse.parse_zoned_times(raw, time_format, said)
         except timeparse.TimeValueError as exc:
             where = f"time column {cfg.time_column!r}, {word} {lines[exc.index]}"
-            raise DataError(f"{where}: {raw[exc.index]!r} {exc.why}", where=source) from None
+            value = str(raw[exc.index])  # a date in a format pandas cannot guess (not an empty or missing time)
+            unread = exc.why == "is not a date or an integer" and time_format is None and any(map(str.isdigit, value))
+            hint = (
+                "give the column's format as data.time_format, e.g. --set 'data.time_format=\"%m/%d/%Y %I:%M %p\"' "
+                "for 03/01/2024 12:00 AM (strftime codes), or write the times as ISO dates (2024-03-01 00:00)"
+            )
+            raise DataError(
+                f"{where}: {raw[exc.index]!r} {exc.why}", where=source, hint=hint if unread else None
+            ) from None
     keys: np.ndarray | None = None
     if cfg.series_column is not None:
         keys = table[cfg.series_column].astype(str)
