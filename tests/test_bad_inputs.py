@@ -459,7 +459,12 @@ CASES = [
         "series shorter than look_back + horizon",
         _short_series,
         2,
-        ("windows.look_back: series ['B'] is shorter than windows.look_back + horizon", "6 rows needed", "data.csv"),
+        (
+            "windows.look_back: series ['B'] is shorter than windows.look_back + horizon",
+            "6 rows needed",
+            "data.csv",
+            "or leave series ['B'] out of the data",  # the other series is long enough
+        ),
     ),
     Case(
         "a season whose transform uses up the series",

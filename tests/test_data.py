@@ -399,6 +399,7 @@ def test_split_parts_too_few_training_rows() -> None:
         "memory.csv: series 's1' has 10 rows: after data.split val=3 and test=4 rows, 3 remain for training, "
         "fewer than the 5 needed"
     )
+    assert (err.value.hint or "").endswith(", or leave series 's1' out of the data")  # 's0' has rows enough
 
 
 def test_scaler_fitted_on_the_training_part_only() -> None:

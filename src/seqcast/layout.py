@@ -72,7 +72,8 @@ def plan(cfg: Config, ds: Dataset | None = None) -> Plan:
                 f"windows.look_back + horizon{used} ({min_rows(cfg)} rows needed) in {ds.source}",
                 where="data.transform" if lost > window_shape(cfg).span else "windows.look_back",
                 hint="lower windows.look_back or windows.horizon"
-                + (", or choose a data.transform without a seasonal step" if lost > 1 else ""),
+                + (", or choose a data.transform without a seasonal step" if lost > 1 else "")
+                + (f", or leave {who} out of the data" if len(short) < len(ds.series) else ""),
             )
     parts = split_parts(ds, cfg.data, min_train=min_rows(cfg) if not cfg.stateful else 2)
     laid = lay_out(cfg, ds, parts)
