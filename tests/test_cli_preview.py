@@ -110,6 +110,7 @@ def test_every_command_has_help_with_real_metavars_and_an_example(command: str) 
     example = typer.main.get_command(app).commands[command].epilog  # type: ignore[attr-defined]
     assert example.startswith(f"seqcast {command} ")
     assert f"\n  Example:\n    {example}\n" in res.stdout  # on one line, however narrow the terminal: to copy
+    assert len(f"    {example}") <= 80  # and that line fits an 80-column terminal
 
 
 def test_the_command_list_is_in_a_runs_order_each_on_one_whole_line() -> None:

@@ -14,7 +14,7 @@ ABOUT = {
     ),
     "forecast": (
         "Forecast N steps for every series, with intervals.",
-        "seqcast forecast --steps 24 --interval 80 --output forecast.csv --plot forecast.png",
+        "seqcast forecast --steps 24 --interval 80 --output fc.csv --plot fc.png",
     ),
     "evaluate": (
         "Backtest a run on its test part against naive baselines.",
