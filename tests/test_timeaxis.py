@@ -199,10 +199,13 @@ def test_a_fractional_number_is_not_a_time() -> None:
 
 
 @pytest.mark.parametrize("blank", ["", "NaT"])
-def test_a_missing_timestamp_is_not_a_time(blank: str) -> None:
-    # numpy alone reads "" and "NaT" as NaT, which then looks like an irregular step
+@pytest.mark.parametrize("offset", ["", "+01:00"], ids=["naive", "with UTC offsets"])
+def test_a_missing_timestamp_is_not_a_time(blank: str, offset: str) -> None:
+    # numpy alone reads "" and "NaT" as NaT, which then looks like an irregular step; among times with offsets it
+    # is missing too, not a time whose offset differs (a parquet file's null in a column with a time zone)
+    days = [f"2024-01-0{d}T00:00{offset}" for d in (1, 2, 4)]
     with pytest.raises(TimeValueError) as err:
-        parse_times(np.array(["2024-01-01", "2024-01-02", blank, "2024-01-04"], dtype=object))
+        parse_times(np.array([days[0], days[1], blank, days[2]], dtype=object))
     assert (err.value.index, err.value.why) == (2, "is not a date or an integer")
 
 

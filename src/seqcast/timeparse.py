@@ -71,13 +71,13 @@ def parse_zoned_times(
             times, used = _parse_with_pandas(text, said=said)
             return times, "datetime", "%z" in used, used
         wide, zoned = quarters, False
+    missing = np.flatnonzero(np.isnat(wide))  # numpy reads "" and "NaT" as NaT: a missing timestamp, which has no
+    if len(missing):  # UTC offset either (said as missing, not as an offset that differs)
+        raise TimeValueError(int(missing[0]))
     if zoned:  # then every row must have one: a row without would be read as UTC, shifted by the offset
         has = _has_offset(text)
         if not has.all():
             raise _offset_mismatch(int(np.flatnonzero(has != has[0])[0]), bool(has[0]))
-    missing = np.flatnonzero(np.isnat(wide))  # numpy reads "" and "NaT" as NaT: a missing timestamp
-    if len(missing):
-        raise TimeValueError(int(missing[0]))
     outside = np.flatnonzero((wide < FIRST_DATE) | (wide >= LAST_DATE))
     if len(outside):
         raise TimeValueError(int(outside[0]), f"is outside the dates seqcast can hold ({DATE_RANGE})")
