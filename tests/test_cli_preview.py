@@ -781,3 +781,21 @@ def test_a_windows_horizon_that_many_to_many_does_not_read_is_said() -> None:
     assert [n for n in doc["notes"] if n.startswith(unread)] and doc["y_shape"][1] == doc["x_shape"][1]
     for args in (["--set", "model.kind=many_to_many"], ["--set", "windows.horizon=6"]):  # each alone is read
         assert not [n for n in preview_json(config, *args)["notes"] if "is not read" in n]
+
+
+def test_the_split_table_keeps_dates_whole_in_80_columns(write_project: WriteProject) -> None:
+    """The hourly first and last times wrap below their date, and the row ranges below their first bound, rather
+    than the dates being cut to '2024-03…'."""
+    import io
+
+    from rich.console import Console
+
+    from seqcast import console
+
+    rows = "".join(f"2024-03-{1 + h // 24:02d} {h % 24:02d}:00,{h}\n" for h in range(24 * 20))
+    doc = preview_json(write_project("t,y\n" + rows, data={"time_column": "t"}))
+    buf = io.StringIO()
+    Console(file=buf, width=80).print(console.preview_tables(doc)[0])
+    lines = buf.getvalue().splitlines()
+    assert max(map(len, lines)) <= 80 and "…" not in buf.getvalue()
+    assert "│ 2024-03-01 │ 2024-03-20 │" in next(ln for ln in lines if ln.startswith("│"))

@@ -90,9 +90,12 @@ def preview_tables(doc: dict[str, Any], total_series: int | None = None) -> list
     total = len(shown) if total_series is None else total_series
     more = f"; the first {len(shown)} of {total} series" if len(shown) < total else ""
     series = _Table(title=f"series and chronological split (row positions, end exclusive{more})")
-    for c in ("series", "rows", "first", "last", "train", "val", "test"):
-        series.add_column(
-            c, justify="right" if c == "rows" else "left", no_wrap=c not in ("series", "time", "first", "last")
+    for c in ("series", "rows", "first", "last", "train", "val", "test"):  # in 80 columns: a date whole, a time and
+        series.add_column(  # a range [1152, 1296) below it
+            c,
+            justify="right" if c == "rows" else "left",
+            no_wrap=c == "rows",
+            min_width=10 if c in ("first", "last") else None,
         )
     for s in shown:
         series.add_row(
