@@ -788,14 +788,16 @@ def test_the_split_table_keeps_dates_whole_in_80_columns(write_project: WritePro
     than the dates being cut to '2024-03…'."""
     import io
 
+    import numpy as np
     from rich.console import Console
 
     from seqcast import console
 
-    rows = "".join(f"2024-03-{1 + h // 24:02d} {h % 24:02d}:00,{h}\n" for h in range(24 * 20))
-    doc = preview_json(write_project("t,y\n" + rows, data={"time_column": "t"}))
+    days = np.datetime64("2024-03-01T00", "h") + np.arange(24 * 60)  # the quickstart's: 1440 hourly rows
+    rows = "".join(f"{str(d).replace('T', ' ')}:00,Tank A,{k}\n" for k, d in enumerate(days))
+    doc = preview_json(write_project("t,s,y\n" + rows, data={"time_column": "t", "series_column": "s"}))
     buf = io.StringIO()
     Console(file=buf, width=80).print(console.preview_tables(doc)[0])
     lines = buf.getvalue().splitlines()
     assert max(map(len, lines)) <= 80 and "…" not in buf.getvalue()
-    assert "│ 2024-03-01 │ 2024-03-20 │" in next(ln for ln in lines if ln.startswith("│"))
+    assert "│ 2024-03-01 │ 2024-04-29 │" in next(ln for ln in lines if ln.startswith("│"))
