@@ -204,9 +204,15 @@ def test_calibration_counts_every_validation_error_per_step_and_nothing_after_th
     shown = CliRunner().invoke(app, ["evaluate", "--run", str(run)])
     assert shown.exit_code == 0, shown.output
     header = next(ln for ln in shown.stdout.splitlines() if "val. errors" in ln)
-    rows = [[c.strip() for c in ln.split("│")[1:5]] for ln in shown.stdout.splitlines() if "│  80 %" in ln]
+    table = shown.stdout[shown.stdout.index("conformal prediction intervals") :]
+    rows = [[c.strip() for c in ln.split("│")[1:5]] for ln in table.splitlines() if " % │" in ln]
     assert [c.strip() for c in header.split("┃")[1:5]] == ["method", "level", "val. errors", "train. errors"]
-    assert rows == [["model", "80 %", "60", "144"], ["s. naive", "80 %", "", ""]]  # one row per method, as MASE's
+    assert rows == [  # one row per method and level, as the MASE table's
+        ["model", "50 %", "60", "144"],
+        ["", "80 %", "60", "144"],
+        ["s. naive", "50 %", "", ""],
+        ["", "80 %", "", ""],
+    ]
     assert metrics["intervals"]["80"]["seasonal_naive"]["coverage"] == 1.0  # error k at step k: on the bound
     assert keras.saving.load_model(run / "model.keras", safe_mode=True) is not None  # plain Keras still loads it
 
