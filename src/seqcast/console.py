@@ -257,33 +257,28 @@ def forecast_table(frame: Any, steps: int, output: Any, plot: Any, drawn: int = 
     # an interval's two columns <target>_lo_<level>, <target>_hi_<level> are shown as one: "lo .. hi"
     cols = [str(c) for c in frame.columns]
     hi_of: dict[str, str] = {}  # lo column -> its hi column
+    owner: dict[str, str] = {}  # a target's columns (its own and its bounds') -> the target
     for c in cols:
         target, sep, level = c.rpartition("_lo_")
         if sep and target in cols and f"{target}_hi_{level}" in cols:
             hi_of[c] = f"{target}_hi_{level}"
+            owner |= {target: target, c: target, hi_of[c]: target}
     head = {c: table.shown(frame[c][:SHOWN_ROWS], c in getattr(frame, "fine", ())) for c in cols}
     levels = sorted({c.rpartition("_lo_")[2] for c in hi_of}, key=float)
-    targets = list(dict.fromkeys(c.rpartition("_lo_")[0] for c in hi_of))
+    targets = list(dict.fromkeys(owner.values()))
 
     def fits(t: _Table) -> bool:
         return bool(where.measure(t, options=where.options.update(max_width=10**4)).maximum <= where.width)
 
-    owner = {c: c.rpartition("_lo_")[0] if c in hi_of else c.rpartition("_hi_")[0] if c in hi_of.values() else c
-             for c in cols if c in targets or c in hi_of or c in hi_of.values()}  # fmt: skip
-
     def of(group: list[str]) -> list[str]:  # the columns of these targets, and every other (series, time)
         return [c for c in cols if c not in owner or owner[c] in group]
 
-    # too wide for the terminal: one table per target, then the widest levels left out until it fits
+    # too wide for the terminal: one table per target, then the widest levels left out, until it fits (or the last)
     layouts = [[targets]] + ([[[x] for x in targets]] if len(targets) > 1 else [])
-    for keep in range(len(levels), -1, -1):
-        for layout in layouts:
-            tables = [_forecast_cells(frame, of(g), hi_of, head, set(levels[keep:])) for g in layout]
-            if all(map(fits, tables)):
-                break
-        else:
-            continue
-        break
+    for keep, layout in [(k, lay) for k in range(len(levels), -1, -1) for lay in layouts]:
+        tables = [_forecast_cells(frame, of(g), hi_of, head, set(levels[keep:])) for g in layout]
+        if all(map(fits, tables)):
+            break
     for t in tables:
         where.print(t)
     left_out = levels[keep:]
