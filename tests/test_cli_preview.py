@@ -312,13 +312,22 @@ def test_the_series_whose_validation_part_is_too_short_for_every_other_is_named(
         windows={"mode": "stateful", "num_steps": 4, "streams": 1},
         model={"kind": "many_to_many"},
     )
-    notes = [n for n in preview_json(cfg)["notes"] if n.startswith("the validation part (")]
+    notes = [n for n in preview_json(cfg)["notes"] if n.startswith("the validation part")]
     assert notes == [
-        "the validation part (2 rows in series 'C', the shortest; the others' have 4 or more) is shorter than the 4 "
-        "rows a stateful many_to_many model needs to score it (windows.num_steps=4): training gets no val_loss, and "
-        "early stopping follows the training loss; raise data.split.val or lower windows.num_steps, or leave series "
-        "'C' out of the data"
+        "the validation part of series 'C' (2 rows) is shorter than the 4 rows a stateful many_to_many model needs "
+        "to score it (windows.num_steps=4), and every series is scored on as many rows as the shortest part has: "
+        "training gets no val_loss, and early stopping follows the training loss; raise data.split.val or lower "
+        "windows.num_steps, or leave that series out of the data"
     ]
+    # C with no validation row at all costs the others theirs too: said as well (nothing was said)
+    cfg = write_project(
+        index_csv(60, ["A", "B"]) + index_csv(3, ["C"]).split("\n", 1)[1],
+        data={"series_column": "s", "split": {"val": 0.1, "test": 0.2}},
+        windows={"mode": "stateful", "num_steps": 4, "streams": 1},
+        model={"kind": "many_to_many"},
+    )
+    notes = [n for n in preview_json(cfg)["notes"] if n.startswith("the validation part")]
+    assert len(notes) == 1 and notes[0].startswith("the validation part of series 'C' (0 rows) is shorter"), notes
 
 
 @pytest.mark.parametrize("reset", ["epoch", "batch", "never"])

@@ -145,26 +145,26 @@ def _mostly_padding(p: Plan) -> str | None:
 
 def _short_validation(p: Plan) -> str | None:
     """The note when a stateful model's validation part is too short to score (dataset.stateful_validation_data
-    needs the targets of one chunk: many_to_one reads a whole chunk before its target): no val_loss at all."""
+    scores the first rows of every series' validation part, as many as the shortest has, and needs the targets of
+    one chunk: many_to_one reads a whole chunk before its target): no val_loss at all, for any series."""
     lay = p.train
     lengths = [q.val_end - q.train_end for q in p.parts]
-    val_len = min(lengths)
-    if not isinstance(lay, StreamLayout) or val_len == 0:
+    if not isinstance(lay, StreamLayout) or max(lengths) == 0:  # no validation part at all: nothing to say here
         return None
     need = lay.val_rows
-    if val_len >= need:
+    if min(lengths) >= need:
         return None
-    short = [s.name for s, n in zip(p.ds.series, lengths, strict=True) if n < need]
-    which, leave = f"{val_len} rows in the shortest series", ""
+    short = [(s.name, n) for s, n in zip(p.ds.series, lengths, strict=True) if n < need]
+    part, every, leave = f"the validation part ({min(lengths)} rows in the shortest series)", "", ""
     if len(short) < len(lengths):  # the others' are long enough: the few short series cost every one its val_loss
-        named = ", ".join(repr(n) for n in short[:3]) + (f" and {len(short) - 3} more" if len(short) > 3 else "")
-        which = f"{val_len} rows in series {named}, the shortest; the others' have {need} or more"
-        leave = f", or leave series {named} out of the data"
+        named = ", ".join(f"{name!r} ({n} rows)" for name, n in short[:3])
+        part = f"the validation part of series {named}{f' and {len(short) - 3} more' if len(short) > 3 else ''}"
+        every = ", and every series is scored on as many rows as the shortest part has"
+        leave = f", or leave {'that series' if len(short) == 1 else 'those series'} out of the data"
     return (
-        f"the validation part ({which}) is shorter than the {need} rows a stateful "
-        f"{'many_to_many' if lay.many_to_many else 'many_to_one'} model needs to score it (windows.num_steps="
-        f"{lay.num_steps}): training gets no val_loss, and early stopping follows the training loss; raise "
-        f"data.split.val or lower windows.num_steps{leave}"
+        f"{part} is shorter than the {need} rows a stateful {'many_to_many' if lay.many_to_many else 'many_to_one'} "
+        f"model needs to score it (windows.num_steps={lay.num_steps}){every}: training gets no val_loss, and early "
+        f"stopping follows the training loss; raise data.split.val or lower windows.num_steps{leave}"
     )
 
 
