@@ -265,14 +265,19 @@ def test_stateful_keys_given_to_look_back_windows_are_said_to_be_unread(write_pr
     assert not [n for n in preview_json(stateful)["notes"] if idle in n]
     # and the other way round: the look-back keys a stateful model does not read (its batch is series x streams)
     other = "not read by a stateful model (its batch is series x windows.streams, its chunks follow each other)"
-    set_both = write_project(windows=windows | {"stride": 2}, training={"batch_size": 16})
+    set_all = write_project(windows=windows | {"stride": 2}, training={"batch_size": 16})  # look_back 5: the base's
     assert (
-        f"training.batch_size, windows.stride: {other}; windows.mode: lookback reads them"
-        in preview_json(set_both)["notes"]
+        f"windows.look_back, training.batch_size, windows.stride: {other}; windows.mode: lookback reads them"
+        in preview_json(set_all)["notes"]
     )
+    defaults = windows | {"look_back": 24}
     assert not [
-        n for n in preview_json(write_project(windows=windows, training={"batch_size": 32}))["notes"] if other in n
+        n for n in preview_json(write_project(windows=defaults, training={"batch_size": 32}))["notes"] if other in n
     ]
+    seasonal = write_project(  # as a run's config.yaml holds it
+        windows=defaults | {"look_back": 25}, evaluate={"season": 24}, training={"batch_size": 32}
+    )
+    assert not [n for n in preview_json(seasonal)["notes"] if other in n]  # 25: the default with season 24
 
 
 @pytest.mark.parametrize(

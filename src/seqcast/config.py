@@ -125,6 +125,12 @@ class OutputConfig(_Section):
     dir: Path | None = None
 
 
+def default_look_back(season: int) -> int:
+    """windows.look_back when unset: 24, or with seasonal data (evaluate.season > 1) one whole season and the step
+    before it, at least 12 steps (bench/ACCURACY.md)."""
+    return max(12, season + 1) if season > 1 else int(WindowsConfig.model_fields["look_back"].default)
+
+
 class Config(_Section):
     """The whole config, one section per step; cross-section rules are checked here."""
 
@@ -180,9 +186,8 @@ class Config(_Section):
             # once after, did not confirm it (0.754 -> 0.773, sunspots 43 % worse); kept as validation chose it
             # (bench/ACCURACY.md)
             self.model.kind = "many_to_many"
-        if "look_back" not in self.windows.model_fields_set and self.evaluate.season > 1:
-            # seasonal data: one whole season and the step before it, at least 12 steps (bench/ACCURACY.md)
-            self.windows.look_back = max(12, self.evaluate.season + 1)
+        if "look_back" not in self.windows.model_fields_set:
+            self.windows.look_back = default_look_back(self.evaluate.season)
         return self
 
     @property

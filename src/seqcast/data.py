@@ -391,8 +391,8 @@ def add_series_ids(ds: Dataset, ids: list[str]) -> Dataset:
     return ds
 
 
-def split_parts(ds: Dataset, cfg: DataConfig, min_train: int = 1) -> list[Parts]:
-    """Chronological train/val/test bounds of every series."""
+def split_parts(ds: Dataset, cfg: DataConfig, min_train: int = 1, window: str = "") -> list[Parts]:
+    """Chronological train/val/test bounds of every series; `window`: the keys that set min_train, for the hint."""
     parts = []
     for s in ds.series:
         n = len(s)
@@ -404,7 +404,8 @@ def split_parts(ds: Dataset, cfg: DataConfig, min_train: int = 1) -> list[Parts]
                 f"{s.label} has {n} rows: after data.split val={val} and test={test} "
                 f"rows, {left} for training, fewer than the {min_train} needed",
                 where=ds.source,
-                hint="lower data.split.val / data.split.test, or windows.look_back and windows.horizon (one window)"
+                hint="lower data.split.val / data.split.test"
+                + (f", or {window}" if window else "")
                 + (f", or leave {s.label} out of the data" if len(ds.series) > 1 else ""),
             )
         parts.append(Parts(train_end=train, val_end=train + val, n=n))

@@ -75,7 +75,8 @@ def plan(cfg: Config, ds: Dataset | None = None) -> Plan:
                 + (", or choose a data.transform without a seasonal step" if lost > 1 else "")
                 + (f", or leave {who} out of the data" if len(short) < len(ds.series) else ""),
             )
-    parts = split_parts(ds, cfg.data, min_train=min_rows(cfg) if not cfg.stateful else 2)
+    window = "" if cfg.stateful else "windows.look_back and windows.horizon (one window)"  # what a stateful model
+    parts = split_parts(ds, cfg.data, min_rows(cfg) if not cfg.stateful else 2, window)  # needs: any 2 rows
     laid = lay_out(cfg, ds, parts)
     if isinstance(laid.train, LookbackWindows):
         for note in gap_notes(ds, laid.train, laid.val, window_shape(cfg).look_back + first_row(cfg)):
@@ -115,7 +116,7 @@ _OTHER_MODES_KEYS = {
         "stateful",
     ),
     "stateful": (
-        ("training.batch_size", "windows.stride"),
+        ("windows.look_back", "training.batch_size", "windows.stride"),
         "not read by a stateful model (its batch is series x windows.streams, its chunks follow each other)",
         "lookback",
     ),
@@ -124,9 +125,12 @@ _OTHER_MODES_KEYS = {
 
 def _other_modes_keys(cfg: Config) -> str | None:
     """The note naming the keys set, to other than their defaults, that only the other windows.mode reads."""
+    from seqcast.config import default_look_back
+
     keys, why, reader = _OTHER_MODES_KEYS[cfg.windows.mode]
     sections = [(k, getattr(cfg, k.split(".")[0]), k.split(".")[1]) for k in keys]
-    given = [k for k, section, name in sections if getattr(section, name) != default_of(section, name)]
+    default = {"windows.look_back": default_look_back(cfg.evaluate.season)}  # one that depends on the season
+    given = [k for k, sec, name in sections if getattr(sec, name) != default.get(k, default_of(sec, name))]
     return f"{', '.join(given)}: {why}; windows.mode: {reader} reads them" if given else None
 
 
