@@ -472,6 +472,15 @@ def test_stateful_series_of_different_lengths_are_padded(write_project: WritePro
     assert "row r of batch k+1 continues row r of batch k (7 batches of 6 rows)" in out
 
 
+def test_one_batch_of_one_row_is_said_in_the_singular(write_project: WriteProject) -> None:
+    """One series, one stream, one chunk: '1 batch of 1 row', and X's inputs are the targets alone."""
+    cfg = write_project(windows={"mode": "stateful", "num_steps": 30, "streams": 1})  # 40 rows: 28 for training
+    res = invoke("window-preview", cfg)
+    assert res.exit_code == 0, res.output
+    out = " ".join(res.stdout.split())
+    assert "(1 batch of 1 row)" in out and "(batch, time steps, inputs: the targets)" in out, out
+
+
 def test_notes_go_to_stderr_or_into_the_json(write_project: WriteProject, index_csv: IndexCsv) -> None:
     lines = index_csv(40).splitlines()
     cfg = write_project("\n".join([lines[0], lines[2], lines[1], *lines[3:]]) + "\n")

@@ -112,7 +112,8 @@ def preview_tables(doc: dict[str, Any], total_series: int | None = None) -> list
         "reset_states") == "batch" else ""  # fmt: skip
     title = (
         f"stateful batches: row r of batch k+1 continues row r of batch k{reset} "
-        f"({doc['batches']} batches of {doc['batch_size']} rows)"
+        f"({doc['batches']} batch{'es' if doc['batches'] != 1 else ''} of {doc['batch_size']} "
+        f"row{'s' if doc['batch_size'] != 1 else ''})"
         if stateful
         else f"look-back windows of the training part ({doc['windows']} windows, {doc['batches']} batches"
         f"{', shuffled each epoch' if doc.get('shuffle') else ''}"
@@ -152,7 +153,8 @@ def preview_tables(doc: dict[str, Any], total_series: int | None = None) -> list
     shapes.add_column("tensor")
     shapes.add_column("shape")
     shapes.add_column("meaning")
-    shapes.add_row("X", str(tuple(doc["x_shape"])), "(batch, time steps, inputs: targets then features)")
+    inputs = "the targets, then the other inputs" if doc.get("features") else "the targets"  # features, past, static
+    shapes.add_row("X", str(tuple(doc["x_shape"])), f"(batch, time steps, inputs: {inputs})")
     shapes.add_row("y", str(tuple(doc["y_shape"])), "(batch, target steps, targets)")
     for layer in doc["layers"]:
         e = layer.get("members", 1)
