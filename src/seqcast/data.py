@@ -210,8 +210,11 @@ def check_columns(table: dict[str, np.ndarray], cfg: DataConfig, source: str) ->
             raise MissingColumn(col, key, have, source)
 
 
-def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Freq | None = None) -> Dataset:
-    """Read cfg.path: its series sorted, checked, missing values handled; `step`: the run's, for its new rows.
+def load_dataset(
+    cfg: DataConfig, series_ids: list[str] | None = None, step: Freq | None = None, after: dict[str, Any] | None = None
+) -> Dataset:
+    """Read cfg.path: its series sorted, checked, missing values handled; `step`: the run's, for its new rows, and
+    `after`: each series' last known time (update), from which the run's grid runs on.
 
     With data.series_id, the series' identity columns follow (add_series_ids): for the series `series_ids`, the
     run's training series, or when None for the file's own series (training).
@@ -281,6 +284,17 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
         else:
             t = np.arange(len(vals), dtype=np.int64)
         freq = cfg.resample.step if cfg.resample is not None else timeaxis.infer_freq(t, kind, step)
+        anchor = (after or {}).get(name) if step is not None and cfg.resample is None and kind != "none" else None
+        if anchor is not None and step is not None:  # new rows of a run's series: its grid runs on from its last row
+            off = timeaxis.rows_off_grid(np.concatenate([[anchor], t]).astype(t.dtype), step)[1:] & (t > anchor)
+            if off.any():  # the run's grid, not one drawn from the new rows' first (which may be the stray one)
+                fine, utc = bool(step.sub_daily), " UTC" if zoned else ""
+                at_ = [timeaxis.fmt(x, kind, fine) + utc for x in (t[int(np.argmax(off))], anchor)]
+                raise OffGrid(
+                    f"{'series ' + repr(name) + ': ' if name else ''}the new row at {at_[0]} is not on the run's time "
+                    f"grid (step {step.alias}, from {at_[1]})",
+                    where=source,
+                )
         stray = timeaxis.rows_off_grid(t, step) if step is not None and cfg.resample is None and freq != step else None
         if stray is not None and 0 < stray.sum() < len(t) / 2:  # a run's rows, a few off its grid: named (else: a step)
             when = timeaxis.fmt(t[int(np.argmax(stray))], kind)

@@ -8,6 +8,7 @@ import contextlib
 import dataclasses
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -45,7 +46,8 @@ def columns_of(subject: str, verb: str = "has", roles: dict[str, str] | None = N
         raise DataError(
             exc.message,
             where=exc.where,
-            hint=f"put the rows of {subject} on the run's time grid; a run trained with data.resample would bin such "
+            hint=f"put {subject if subject.endswith('rows') else 'the rows of ' + subject} on the run's time grid; a "
+            "run trained with data.resample would bin such "
             "rows (this run's config.yaml holds the settings it was trained with)",
         ) from None
     except MissingColumn as exc:
@@ -78,7 +80,14 @@ def same_clock(run: Run, ds: Dataset, subject: str, verb: str) -> None:
     )
 
 
-def read_like_run(run: Run, path: Path | None, subject: str, verb: str, missing: str | None = None) -> Dataset:
+def read_like_run(
+    run: Run,
+    path: Path | None,
+    subject: str,
+    verb: str,
+    missing: str | None = None,
+    after: dict[str, Any] | None = None,
+) -> Dataset:
     """The rows of `path` (None: the run's data file) read as the run reads its data (its data config, resampling
     and series identity columns; `missing`: another data.missing), refused, naming `subject`, when their step is
     not the run's."""
@@ -90,7 +99,7 @@ def read_like_run(run: Run, path: Path | None, subject: str, verb: str, missing:
         update=({"path": path.absolute()} if path is not None else {}) | ({"missing": missing} if missing else {})
     )
     with columns_of(*((subject, verb) if path is not None else ("the run's data file (data.path)", "has"))):
-        ds = load_dataset(dcfg, run.pre.get("series_ids"), run.freq if path is not None else None)
+        ds = load_dataset(dcfg, run.pre.get("series_ids"), run.freq if path is not None else None, after)
     same_clock(run, ds, subject, verb)
     if ds.freq is not None and run.freq is not None and ds.freq != run.freq:
         raise DataError(

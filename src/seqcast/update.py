@@ -39,9 +39,10 @@ def new_rows(
     from seqcast.missing import fill_missing
 
     index = {n: i for i, n in enumerate(st["series"].tolist())}
+    known = {n: st["last_time"][i] for n, i in index.items()}  # each series' last known timestamp: its grid's
     holes = "missing timestamp(s)"
     try:
-        ds = read_like_run(run, path, "the new rows", "have")
+        ds = read_like_run(run, path, "the new rows", "have", after=known)
     except NoRows as empty:  # nothing new yet (a file a job fills later): an update that adds nothing, if its header
         from seqcast.data import check_columns  # has the run's columns
 
@@ -52,11 +53,10 @@ def new_rows(
         if str(st["time_kind"]) == "none":  # no time column: every row is new
             raise
         try:  # a row with a missing value left out:
-            ds = read_like_run(run, path, "the new rows", "have", missing="drop")
+            ds = read_like_run(run, path, "the new rows", "have", missing="drop", after=known)
         except DataError:  # nothing left of a series once those rows are out: the first read's message names them
             raise strict from None
         holes = "missing row(s), or rows with missing values,"  # a hole among the new rows is refused below
-        known = {n: st["last_time"][i] for n, i in index.items()}  # each series' last known timestamp
         if not any(s.name in known and (s.times <= known[s.name]).any() for s in ds.series):
             raise  # no row already known: the hole is among the new rows, as the first read says (by its line)
     unknown = [n for n in ds.names if n not in index]
@@ -98,14 +98,7 @@ def new_rows(
             continue
         check_known(s.label, static, run.pre["inputs"], st["tail"][i][-1], values, times, kind, path)
         full = timeaxis.grid(np.concatenate([[last], times]).astype(times.dtype), run.freq) if kind != "none" else None
-        if full is not None:
-            off = np.setdiff1d(times, full)
-            if len(off):
-                raise DataError(
-                    f"{s.label}: the new row at {at(off[0])} is not on the run's time grid "
-                    f"(step {run.freq.alias if run.freq else '?'}, from {at(last)})",
-                    where=str(path),
-                )
+        if full is not None:  # (a new row off the run's grid was refused as it was read: data.load_dataset's after)
             gaps = np.setdiff1d(full[1:], times)
             if len(gaps) and missing == "error":
                 raise DataError(
