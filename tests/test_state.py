@@ -197,6 +197,32 @@ def test_a_gap_is_interpolated_as_in_training_and_the_log_counts_every_update(tm
     assert json.loads(log["series"][0]) == {"P": 6, "Q": 6}
 
 
+@pytest.mark.parametrize("how", ["ffill", "interpolate"])
+def test_a_blank_in_the_first_new_row_is_filled_from_the_last_known_row_and_its_known_values_kept(
+    tmp_path: Path, how: str
+) -> None:
+    """The first new row's y is known (99) and its feature x blank: x is filled from the run's last row (39; with
+    interpolate, halfway to the next row's 50), y kept, nothing dropped. (Read as a series of its own, the row
+    was an edge with nothing before it: dropped, and then filled as a gap, y too.)"""
+    frame = index_frame(40).assign(x=lambda f: f["y"])  # x = y = year - 2000
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump({
+        "data": {"path": "data.csv", "time_column": "year", "series_column": "s", "targets": ["y"],
+                 "features": ["x"], "transform": "none", "missing": how},
+        "windows": {"look_back": 4}, "model": {"units": [3], "ensemble": 1}, "training": {"epochs": 1},
+    }))  # fmt: skip
+    run = train_run(load_config(tmp_path / "cfg.yaml"), output_dir=tmp_path / "run").run_dir
+    (tmp_path / "new.csv").write_text("s,year,y,x\nP,2040,99,\nP,2041,51,50\nQ,2040,40,40\n")
+    res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "new.csv"), "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["series"]["P"]["added"] == 2 and not [n for n in doc.get("notes", []) if "dropped" in n], doc
+    st = np.load(run / "state.npz")
+    tail = dict(zip(st["series"].tolist(), st["tail"], strict=True))["P"]
+    x_2040 = 39.0 if how == "ffill" else 44.5  # the run's last x (2039: 39), carried or halfway to 50
+    np.testing.assert_array_equal(tail[-2:], [[99.0, x_2040], [51.0, 50.0]])
+
+
 def test_a_file_with_a_header_and_no_rows_is_an_update_that_adds_nothing(tmp_path: Path) -> None:
     """A file a job fills later: nothing new yet, as the reference says (0 added, logged), not an error; a header
     without a column of the run is still refused, naming it, and logs nothing."""

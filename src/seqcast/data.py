@@ -334,7 +334,9 @@ def load_dataset(
             vals, ix, at if len(files) > 1 else word, lines, cfg.missing, label, columns, source, notes, cfg.static
         )
         keep = np.isfinite(vals).all(axis=1)
-        if not keep.all():
+        if after is not None and name in after and cfg.missing in ("interpolate", "ffill"):  # new rows of a run's
+            keep[: int(np.argmax(keep)) if keep.any() else len(keep)] = True  # series: update fills their first
+        if not keep.all():  # blanks from its last known row
             fine = bool(freq and freq.sub_daily)
             notes.append(missing.dropped_note(vals, keep, t, kind, fine, cfg.missing, columns, label))
             t, vals, on_grid, ix = t[keep], vals[keep], on_grid[keep], ix[keep]

@@ -108,11 +108,6 @@ def new_rows(
                     hint="send the missing rows; a run trained with data.missing: interpolate, ffill or drop would "
                     "fill or skip them (this run's config.yaml holds the setting it was trained with)",
                 )
-            if len(gaps) and missing in ("interpolate", "ffill"):  # fill from the last known row, as training did
-                grid_rows = np.full((len(full), values.shape[1]), np.nan)
-                grid_rows[0] = st["tail"][i][-1]
-                grid_rows[np.searchsorted(full, times)] = values
-                times, values = full[1:], fill_missing(grid_rows, missing)[1:]
             if len(gaps) and missing == "drop" and state.stateful(run):  # as train refuses it (layout.refuse_gaps)
                 raise DataError(
                     f"{s.label}: data.missing: drop would leave {len(gaps)} missing row(s) in the new rows, the "
@@ -130,6 +125,15 @@ def new_rows(
                     f"{at(gaps[0])}: forecasts read windows across the gap until {window} rows have "
                     "come after it"
                 )
+        if missing in ("interpolate", "ffill"):  # gaps, and blanks in the first new rows, filled from the last known
+            grid = full if full is not None else np.concatenate([[last], times])  # row, as training fills them
+            if len(grid) > len(times) + 1 or not np.isfinite(values).all():
+                rows = np.full((len(grid), values.shape[1]), np.nan)
+                rows[0] = st["tail"][i][-1]
+                rows[np.searchsorted(grid, times)] = values
+                filled = fill_missing(rows, missing)[1:]
+                ok = np.isfinite(filled).all(axis=1)  # every row, but after a column's last value (read out already)
+                times, values = grid[1:][ok], filled[ok]
         out[i] = (times, values)
         counts[s.name]["added"] = len(times)
     return out, counts, notes
