@@ -242,6 +242,28 @@ def test_a_file_with_a_header_and_no_rows_is_an_update_that_adds_nothing(tmp_pat
     assert (run / "state.npz").read_bytes() == kept and len(pd.read_csv(run / "updates.csv")) == 1
 
 
+def test_a_folders_empty_file_adds_nothing_and_its_other_files_are_read(tmp_path: Path) -> None:
+    """Today's file, a header with no rows yet, beside yesterday's: the update reads yesterday's rows."""
+    run = index_run(tmp_path, "error")
+    (tmp_path / "new").mkdir()
+    index_frame(42, start=40).to_csv(tmp_path / "new" / "a.csv", index=False)
+    (tmp_path / "new" / "b.csv").write_text("s,year,y\n")
+    res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "new"), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["rows_added"] == 4  # 2040 and 2041 of P and Q
+
+
+def test_new_rows_with_another_kind_of_time_are_refused_not_a_crash(tmp_path: Path) -> None:
+    """Dates for a run on years: refused by name as before the grid check (which compared a year with a date)."""
+    run = index_run(tmp_path, "error")
+    kept = (run / "state.npz").read_bytes()
+    (tmp_path / "new.csv").write_text("s,year,y\nP,2040-01-01,40\nP,2041-01-01,41\n")
+    res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "new.csv")])
+    assert res.exit_code == 1 and res.output.count("error:") == 1, res.output
+    assert "DTypePromotionError" not in res.output and "new.csv" in res.output, res.output
+    assert (run / "state.npz").read_bytes() == kept
+
+
 def test_the_log_writes_series_names_as_they_are(tmp_path: Path) -> None:
     """updates.csv is read in spreadsheets: 'Zürich (€)', not '"Z\\u00fcrich (\\u20ac)"'."""
     from seqcast.update import _log

@@ -16,7 +16,7 @@ import numpy as np
 
 from seqcast import missing, resample, timeaxis, timeparse
 from seqcast.config import DataConfig
-from seqcast.errors import DataError, DuplicateTimes, MissingColumn, MissingValues, OffGrid
+from seqcast.errors import DataError, DuplicateTimes, MissingColumn, MissingValues, NoRows, OffGrid
 from seqcast.read import DECIMAL_COMMA, data_files, line_word, read_tables
 from seqcast.static import check_static
 from seqcast.timeaxis import Freq, TimeKind
@@ -152,17 +152,24 @@ def _gather(files: list[Path], cfg: DataConfig) -> tuple[_Rows, np.ndarray]:
     """Every file's rows, read one file (or chunk of a large CSV) at a time, joined; and each row's file index."""
     parts: list[_Rows] = []
     file_of: list[np.ndarray] = []
+    empty: NoRows | None = None  # a folder's file with a header and no rows (today's, not yet filled) adds none
     for i, f in enumerate(files):
-        for table, lines in read_tables(f):
-            rows = _to_rows(table, lines, cfg, str(f), parts[0].time_format if parts else cfg.time_format)
-            del table
-            if parts and (rows.kind, rows.zoned) != (parts[0].kind, parts[0].zoned):
-                before = f"in {files[0].name}" if i else f"before {line_word(f)} {rows.lines[0]}"
-                what = [f"{r.kind} values{' with UTC offsets' if r.zoned else ''}" for r in (rows, parts[0])]
-                column = f"time column {cfg.time_column!r}"
-                raise DataError(f"{column} holds {what[0]} here but {what[1]} {before}", where=str(f))
-            parts.append(rows)
-            file_of.append(np.full(len(rows.lines), i, dtype=np.int32))
+        try:
+            for table, lines in read_tables(f):
+                rows = _to_rows(table, lines, cfg, str(f), parts[0].time_format if parts else cfg.time_format)
+                del table
+                if parts and (rows.kind, rows.zoned) != (parts[0].kind, parts[0].zoned):
+                    before = f"in {files[0].name}" if i else f"before {line_word(f)} {rows.lines[0]}"
+                    what = [f"{r.kind} values{' with UTC offsets' if r.zoned else ''}" for r in (rows, parts[0])]
+                    column = f"time column {cfg.time_column!r}"
+                    raise DataError(f"{column} holds {what[0]} here but {what[1]} {before}", where=str(f))
+                parts.append(rows)
+                file_of.append(np.full(len(rows.lines), i, dtype=np.int32))
+        except NoRows as exc:
+            empty = empty or exc
+    if not parts:  # no file with a row: the first empty one says so
+        assert empty is not None
+        raise empty
     if len(parts) == 1:
         return parts[0], file_of[0]
 
@@ -285,6 +292,8 @@ def load_dataset(
             t = np.arange(len(vals), dtype=np.int64)
         freq = cfg.resample.step if cfg.resample is not None else timeaxis.infer_freq(t, kind, step)
         anchor = (after or {}).get(name) if step is not None and cfg.resample is None and kind != "none" else None
+        if anchor is not None and np.asarray(anchor).dtype.kind != t.dtype.kind:  # years against dates: refused
+            anchor = None  # after the read, as a file of another kind of time (history.same_clock)
         if anchor is not None and step is not None:  # new rows of a run's series: its grid runs on from its last row
             off = timeaxis.rows_off_grid(np.concatenate([[anchor], t]).astype(t.dtype), step)[1:] & (t > anchor)
             if off.any():  # the run's grid, not one drawn from the new rows' first (which may be the stray one)

@@ -48,7 +48,8 @@ def new_rows(
 
         with columns_of("the new rows", "have"):
             check_columns({c: np.empty(0) for c in empty.columns}, run.cfg.data, str(path))
-        return {}, {}, [f"{path.name} has a header but no rows: nothing to add"]
+        held = "'s files have" if path.is_dir() else " has"
+        return {}, {}, [f"{path.name}{held} a header but no rows: nothing to add"]
     except MissingValues as strict:  # data.missing: error. A hole among the rows already known is no fault (skipped)
         if str(st["time_kind"]) == "none":  # no time column: every row is new
             raise
