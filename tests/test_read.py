@@ -185,6 +185,25 @@ def test_dots_that_may_group_thousands_are_refused_not_read_as_a_thousandth(
     assert err.value.exit_code == 1 and "thousands='.'" in (err.value.hint or "")
 
 
+@pytest.mark.parametrize(("sep", "said"), [(";", "semicolons"), ("\t", "tabs")])
+def test_a_thousands_dot_among_decimal_commas_is_refused_with_the_files_separator(
+    through_pandas: bool, tmp_path: Path, sep: str, said: str
+) -> None:
+    """Among decimal commas a dot can only group thousands: 1.120 is not read as 1.12; the hint's read_csv has the
+    file's own separator."""
+    from seqcast.config import DataConfig
+    from seqcast.data import load_dataset
+
+    (tmp_path / "d.csv").write_text(f"t{sep}y\n1{sep}963,5\n2{sep}1.120\n3{sep}970,25\n")
+    with pytest.raises(DataError) as err:
+        load_dataset(DataConfig(path=tmp_path / "d.csv", time_column="t", targets=["y"]))
+    assert err.value.message == (
+        f"column 'y', line 3: '1.120' beside values such as '963,5' may be 1120 with '.' grouping its thousands (as "
+        f"Excel writes numbers in a file separated by {said}) or 1.12: seqcast will not guess"
+    )
+    assert f"read_csv(path, sep={sep!r}, decimal=','" in (err.value.hint or "")
+
+
 @pytest.mark.parametrize(
     ("head", "what", "hint"),
     [

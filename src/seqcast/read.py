@@ -66,27 +66,34 @@ def _decimal_commas(cols: dict[str, np.ndarray], lines: np.ndarray, path: Path) 
         values = col.tolist()
         comma = {v for v in values if isinstance(v, str) and "," in v}
         numbers = {v for v in comma if _COMMA_NUMBER.fullmatch(v)}
+        dotted = {v for v in values if isinstance(v, str) and "." in v and v not in comma}
+        numeric = comma and len(numbers) * 2 > len(comma) or not comma  # numbers (or names, told apart below)
+        if numeric and dotted and all(_GROUPED.fullmatch(v) for v in dotted):  # 1.120: beside 10,03 or beside 963
+            beside = next(
+                (v.strip() for v in values if v in numbers or isinstance(v, str) and _HUNDREDS.fullmatch(v)), None
+            )
+            if beside is not None:
+                i = next(i for i, v in enumerate(values) if v in dotted)
+                raise _thousands(name, values[i].strip(), beside, lines[i], path)
         if comma and len(numbers) * 2 > len(comma):
             cols[name] = np.asarray([v.replace(",", ".") if v in numbers else v for v in values], dtype=object)
-            continue
-        dotted = {v for v in values if isinstance(v, str) and "." in v}
-        if comma or not dotted or not all(_GROUPED.fullmatch(v) for v in dotted):
-            continue
-        plain = next((v.strip() for v in values if isinstance(v, str) and _HUNDREDS.fullmatch(v)), None)
-        if plain is not None:
-            i = next(i for i, v in enumerate(values) if v in dotted)
-            v = values[i].strip()
-            raise DataError(
-                f"column {name!r}, {line_word(path)} {lines[i]}: {v!r} beside values such as {plain!r} may be "
-                f"{v.replace('.', '')} with '.' grouping its thousands (as Excel writes numbers in a file separated "
-                f"by {_SEPARATORS.get(delimiter(path), 'semicolons')}) or {float(v)!r}: seqcast will not guess",
-                where=str(path),
-                hint=DECIMAL_COMMA,
-            )
     return cols
 
 
 _SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "bars"}
+
+
+def _thousands(column: str, value: str, beside: str, line: int, path: Path) -> DataError:
+    """The refusal of 1.120 beside 963 or 10,03: a dot that may group thousands, as Excel writes numbers in a file
+    separated by semicolons, which seqcast does not guess at."""
+    sep = delimiter(path)
+    return DataError(
+        f"column {column!r}, {line_word(path)} {line}: {value!r} beside values such as {beside!r} may be "
+        f"{value.replace('.', '')} with '.' grouping its thousands (as Excel writes numbers in a file separated by "
+        f"{_SEPARATORS.get(sep, 'semicolons')}) or {float(value)!r}: seqcast will not guess",
+        where=str(path),
+        hint=DECIMAL_COMMA.replace("sep=';'", f"sep={sep!r}"),
+    )
 
 
 def delimiter(path: Path) -> str:
