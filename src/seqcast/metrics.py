@@ -26,13 +26,16 @@ def scores(pred: np.ndarray, true: np.ndarray, scale: np.ndarray) -> dict[str, A
 
 def by_series(methods: dict[str, np.ndarray], true: np.ndarray, scale: np.ndarray, names: list[str]) -> dict[str, Any]:
     """Each method's MASE per series, over its origins, steps and the targets that have a scale (NaN: none has);
-    methods' forecasts and true (origins, horizon, targets), scale (origins, 1, targets), names: each origin's."""
-    of = np.asarray(names, dtype=object)
-    out: dict[str, Any] = {}
-    for name in dict.fromkeys(names):  # in the order of the origins: the data's
-        mine = of == name
-        cells = {k: (np.abs(p[mine] - true[mine]) / scale[mine]).ravel() for k, p in methods.items()}
-        out[name] = {
-            k: float(c[np.isfinite(c)].mean()) if np.isfinite(c).any() else float("nan") for k, c in cells.items()
-        }
+    methods' forecasts and true (origins, horizon, targets), scale (origins, 1, targets), names: each origin's.
+    One pass over the origins (bincount), not one per series."""
+    index = {n: k for k, n in enumerate(dict.fromkeys(names))}  # in the order of the origins: the data's
+    code = np.fromiter((index[n] for n in names), dtype=np.int64, count=len(names))
+    out: dict[str, Any] = {n: {} for n in index}
+    for k, p in methods.items():
+        cells = (np.abs(p - true) / scale).reshape(len(names), -1)
+        known = np.isfinite(cells)
+        total = np.bincount(code, np.where(known, cells, 0.0).sum(axis=1), minlength=len(index))
+        count = np.bincount(code, known.sum(axis=1), minlength=len(index))
+        for n, j in index.items():
+            out[n][k] = float(total[j] / count[j]) if count[j] else float("nan")
     return out
