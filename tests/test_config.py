@@ -223,7 +223,7 @@ def test_errors_name_the_key(cfg_file: Path, text: str, message: str) -> None:
             "--set: data: should be a section of keys (path, time_column, time_format, series_column, ...), not null",
         ),  # fmt: skip
         ("model.units=[a]", "--set: model.units.0: should be a valid integer, not 'a'"),
-        ("model.units=a", "--set: model.units.0: should be a valid integer, not 'a'"),  # a text is a list of one
+        ("model.units=64,32", "--set: model.units: should be a list, written in brackets: [64,32], not '64,32'"),
         ("model.units=[]", "--set: model.units: should have at least 1 entry, not []"),
         (
             "data.transform=log+diference",

@@ -30,6 +30,12 @@ class WindowsConfig(_Section):
     streams: int = Field(8, gt=0, le=BIG)
 
 
+def _quoted_int(v: Any) -> bool:
+    """A quoted whole number ("64"), which a key that takes a list takes as a list of one, as it takes 64; not
+    "64,32", which a list is written [64, 32] for (pydantic then says a list is due)."""
+    return isinstance(v, str) and v.strip().lstrip("+-").isdigit()
+
+
 class ModelConfig(_Section):
     """model: the kind (many_to_one, many_to_many, encoder_decoder), the cell and the layers."""
 
@@ -46,7 +52,7 @@ class ModelConfig(_Section):
     @field_validator("units", mode="before")
     @classmethod
     def _one_size_is_a_list(cls, v: Any) -> Any:
-        return [v] if isinstance(v, int | str) else v  # "64", a quoted number, is 64 as elsewhere: [64]
+        return [v] if isinstance(v, int) or _quoted_int(v) else v  # "64", a quoted number, is 64 as elsewhere: [64]
 
     @field_validator("units")
     @classmethod
@@ -108,7 +114,7 @@ class EvaluateConfig(_Section):
     @field_validator("intervals", mode="before")
     @classmethod
     def _one_level_is_a_list(cls, v: Any) -> Any:
-        return [v] if isinstance(v, int | str) else v  # "80": [80]
+        return [v] if isinstance(v, int) or _quoted_int(v) else v  # "80": [80]
 
     @field_validator("intervals")
     @classmethod
@@ -251,6 +257,8 @@ def _error_text(err: ValidationError, given: list[list[str]] | None = None) -> t
                 keys = [k.rpartition(".")[2] for k in ordered if k.rpartition(".")[0] == key]
                 msg = f"should be a section of keys ({', '.join(keys[:4])}{', ...' if len(keys) > 4 else ''})"
             msg = msg.replace("Input should be", "should be").split(", unable to")[0]
+            if e["type"] == "list_type" and isinstance(e.get("input"), str) and "," in e["input"]:  # 64,32
+                msg = f"should be a list, written in brackets: [{e['input']}]"
             if isinstance(e.get("input"), (str, int, float, bool, type(None))):
                 values[key] = "null" if e["input"] is None else repr(e["input"])
         by_key.setdefault(key, [])
