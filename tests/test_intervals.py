@@ -290,9 +290,21 @@ def test_train_shows_the_calibration_and_the_backtest_as_under_way(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(calibration, "calibrate", calibrate)
+    from seqcast import state
+
+    real_save = state.save
+
+    def save(*args: Any, **kwargs: Any) -> None:  # the run's files, the data read again: seconds on long series
+        seen.append(("state", list(under_way)))
+        real_save(*args, **kwargs)
+
+    monkeypatch.setattr(state, "save", save)
     cfg = write_project(index_csv(60), training={"epochs": 1})
     train_run(load_config(cfg), output_dir=tmp_path / "run", hooks=Hooks(busy=busy))
-    assert seen == [("calibrate", ["calibrating the intervals, then the backtest on the test part"])]
+    assert seen == [
+        ("state", ["writing the model, and each series' state after its last row"]),
+        ("calibrate", ["calibrating the intervals, then the backtest on the test part"]),
+    ]
     assert json.loads((tmp_path / "run" / "calibration.json").read_text())["training_errors"]
 
 

@@ -114,7 +114,8 @@ def train_run(
     protected = {"the data": Path(cfg.data.path)} | ({"the config": Path(config_path)} if config_path else {})
     # data and config errors come first, before anything touches the disk and before a refusal of output.dir;
     # the refusals then come before TensorFlow's import and the auto trials, which take seconds to minutes
-    planned = plan_and_scale(cfg)
+    with hooks.busy(f"reading {Path(cfg.data.path).name}"):  # seconds for millions of rows
+        planned = plan_and_scale(cfg)
     laid = planned[0]
     check_backtest(cfg, laid.ds, laid.parts)
     chief = distribute.is_chief(cfg)
@@ -194,18 +195,19 @@ def _train_into(
     t0 = time.perf_counter()
     fitted = _fit_ensemble(prep, work, checkpoint, resume, hooks)
     seconds = time.perf_counter() - t0
-    fitted.model.save(work / "model.keras")
-    cfg.data.time_format = cfg.data.time_format or prep.ds.time_format  # new rows are read as these were
-    (work / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
-    doc = prep.preprocess_doc() | ({"refit": fitted.refit} if fitted.refit else {})
-    files.write_json(work / "preprocess.json", doc)
-    (work / "history.csv").write_text(history_csv(fitted.rows))
-    opened = runs.open_run(work)
-    # the network that never saw the validation part: the validation scores and the calibration are its
-    judged = opened if fitted.judged is fitted.model else runs.Run(work, cfg, doc, engine.from_keras(fitted.judged))
-    ds = run_dataset(opened)
-    names, values = data = ds.names, [s.values for s in ds.series]
-    state.save(work / state.FILE, state.build(opened, ds))  # where forecast and update start from
+    with hooks.busy("writing the model, and each series' state after its last row"):  # seconds on long series
+        fitted.model.save(work / "model.keras")
+        cfg.data.time_format = cfg.data.time_format or prep.ds.time_format  # new rows are read as these were
+        (work / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+        doc = prep.preprocess_doc() | ({"refit": fitted.refit} if fitted.refit else {})
+        files.write_json(work / "preprocess.json", doc)
+        (work / "history.csv").write_text(history_csv(fitted.rows))
+        opened = runs.open_run(work)
+        # the network that never saw the validation part: the validation scores and the calibration are its
+        judged = opened if fitted.judged is fitted.model else runs.Run(work, cfg, doc, engine.from_keras(fitted.judged))
+        ds = run_dataset(opened)
+        names, values = data = ds.names, [s.values for s in ds.series]
+        state.save(work / state.FILE, state.build(opened, ds))  # where forecast and update start from
     breaks = [s.breaks for s in ds.series]  # data.missing: drop's gaps: no origin is scored across one
     with hooks.busy("calibrating the intervals, then the backtest on the test part"):  # seconds on long series
         calibrated = calibration.calibrate(judged, values, names, breaks)  # the test part chooses nothing
