@@ -876,7 +876,14 @@ def test_forecast_plot_has_a_panel_per_series_and_target(tmp_path: Path) -> None
 
     (tmp_path / "mine.csv").write_text("a,b\n1,2\n")  # a file of the user's: replaced, and said to be
     args = ["forecast", "--run", str(run_dir), "--steps", "5", "--plot", "forecast.png", "--output", "mine.csv"]
-    res = CliRunner().invoke(app, args)
+    from seqcast import console
+
+    waits: list[str] = []  # seconds for millions of rows, or a plot that reads the data file: shown as under way
+    real_busy = console.busy
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(console, "busy", lambda message: waits.append(message) or real_busy(message))
+        res = CliRunner().invoke(app, args)
+    assert waits == ["forecasting 5 steps", "writing the table and the plot"]
 
     assert res.exit_code == 0, res.output
     said = " ".join(res.output.split())

@@ -5,6 +5,7 @@ TensorFlow is imported only inside the commands that need it (train, forecast, e
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import json
 import os
@@ -334,14 +335,16 @@ def forecast(
         for note in [*ds.notes, *fc.gap_notes(r, ds), *warm, *range_notes(r, ds)]:
             console.note(note)
         drawn, before = 0, files.existing(table, plot)
-        with files.together():  # the table and the plot are replaced together or not at all
-            if table is not None:
+        writing = " and ".join(f"the {w}" for w, p in (("table", table), ("plot", plot)) if p is not None)
+        why = None  # seconds for a table of millions of rows, or a plot that reads the data file for its history
+        with files.together(), console.busy(f"writing {writing}") if writing else contextlib.nullcontext():
+            if table is not None:  # the table and the plot are replaced together or not at all
                 write_table(frame, table)
             if plot is not None:  # from state.npz: the plot's history before its rows comes from the data file
                 shown, why = history.plot_history(r, ds, plots.HISTORY) if data is None else (ds, None)
-                if why:
-                    console.note(why)
                 drawn = plots.plot_forecast(r, shown, history.future_times(r, ds, steps), pred, plot, bands=bands)
+        if why:
+            console.note(why)
         if to_stdout:
             write_stdout(frame.to_csv())
         console.forecast_table(frame, steps, output, plot, drawn, to_stderr=to_stdout, replaced=before)
