@@ -233,7 +233,10 @@ def epoch_progress(epochs: int, label: str = "epoch") -> Any:
 
         def on_train_end(self, logs: Any = None) -> None:
             task = self.bar.tasks[0]
-            if 0 < task.completed < epochs:  # early stopping ended it: a whole bar that says so, not one left short
+            if (logs or {}).get("interrupted"):  # Ctrl-C: the bar stays at the epochs done, and says so
+                done = int(task.completed)
+                self.bar.update(self.task, stats=f"{task.fields['stats']}  interrupted in epoch {done + 1}".strip())
+            elif 0 < task.completed < epochs:  # early stopping ended it: a whole bar that says so, not one left short
                 early = f"{task.fields['stats']}  stopped early ({int(task.completed)} of {epochs})"
                 self.bar.update(self.task, total=task.completed, stats=early)
             self.bar.stop()

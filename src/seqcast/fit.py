@@ -232,8 +232,10 @@ def _train_loop(prep: Prepared, model: Any, strategy: Any, callbacks: list[Any],
             cbs.on_train_batch_end(step, {"loss": total / count})
             if model.stop_training or session.interrupted:
                 break
+        if session.interrupted:  # cut short: no epoch for any callback (the checkpoint keeps the last whole one)
+            break
         logs = {"loss": total / count if count else float("nan")}
-        if val_ds is not None and not session.interrupted:
+        if val_ds is not None:
             v_total, v_count = 0.0, 0.0
             for xb, yb in val_ds:
                 s, n = eval_step(xb, yb)
@@ -242,7 +244,7 @@ def _train_loop(prep: Prepared, model: Any, strategy: Any, callbacks: list[Any],
         cbs.on_epoch_end(epoch, logs)
         if model.stop_training or session.interrupted:
             break
-    cbs.on_train_end(logs)
+    cbs.on_train_end(logs | ({"interrupted": True} if session.interrupted else {}))  # the bar says which it was
 
 
 UNROLL_MAX_STEPS = 100  # stateful num_steps up to this: the train step is traced unrolled (_unrolled)

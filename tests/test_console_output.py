@@ -1,4 +1,4 @@
-"""The forecast's printed table: values as people read them, and a table that fits the terminal it is printed on."""
+"""The forecast's printed table: values as people read them, a table that fits its terminal; the epoch bar."""
 
 from __future__ import annotations
 
@@ -96,3 +96,18 @@ def test_a_forecast_without_intervals_is_one_table_of_its_targets(monkeypatch: p
     text = printed(monkeypatch, forecast(["pressure", "temperature"], []), 80)
     assert heads(text) == [["tank", "time", "pressure", "temperature"]]
     assert "│ Tank B │ 2024-04-30 01:00:00 │       13 │          13 │" in text and "left out" not in text
+
+
+def test_an_interrupted_training_bar_stays_at_the_epochs_done(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C in epoch 2 of 2: the bar shows 1/2 and 'interrupted in epoch 2', not a whole bar (the loop no
+    longer ends the cut-short epoch for the callbacks: the checkpoint keeps epoch 1)."""
+    buf = io.StringIO()
+    monkeypatch.setattr(console, "err", Console(file=buf, width=120))
+    bar = console.epoch_progress(2)
+    bar.on_train_begin()
+    bar.on_epoch_begin(0)
+    bar.on_epoch_end(0, {"loss": 0.5})
+    bar.on_epoch_begin(1)
+    bar.on_train_end({"loss": 0.5, "interrupted": True})
+    last = buf.getvalue().splitlines()[-1]
+    assert "1/2" in last and "interrupted in epoch 2" in last and "2/2" not in last, last
