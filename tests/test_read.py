@@ -311,7 +311,7 @@ def test_an_interrupt_after_the_outputs_are_written_names_them(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Ctrl-C while a forecast's table is printed, after its CSV and plot were written: exit 130, and the message
-    names them as written whole; before anything is written it says only "interrupted"."""
+    names them as written whole; before anything is written it says that nothing has changed."""
     from seqcast import files
 
     out, plot = tmp_path / "f.csv", tmp_path / "p.png"
@@ -331,7 +331,8 @@ def test_an_interrupt_after_the_outputs_are_written_names_them(
             guarded(command(write))
         assert stopped.value.exit_code == 130
         said = " ".join(capsys.readouterr().err.split())
-        assert said == (f"error: interrupted after writing {out}, {plot} (complete)" if write else "error: interrupted")
+        whole = f"error: interrupted after writing {out}, {plot} (complete)"
+        assert said == (whole if write else "error: interrupted; nothing that was there before has changed")
     assert not errors.committed  # forgotten once the command is over
 
 

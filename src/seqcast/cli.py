@@ -108,7 +108,11 @@ def guarded(fn: Callable[[], T], overrides: list[str] | None = None) -> T:
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         done = errors.committed  # written whole before the signal: they stay, and the user should know
-        console.error("interrupted" + (f" after writing {console.safe(', '.join(done))} (complete)" if done else ""))
+        console.error(  # a failed command changes nothing that was there before: said, so that no one checks by hand
+            f"interrupted after writing {console.safe(', '.join(done))} (complete)"
+            if done
+            else "interrupted; nothing that was there before has changed"
+        )
         raise typer.Exit(130) from None
     except BrokenPipeError:  # the reader went away (seqcast evaluate --json | head): nothing is wrong, stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes stdout
