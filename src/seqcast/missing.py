@@ -4,7 +4,8 @@
 after it). The rows at a series' start before a column's first value, and (`interpolate`) at its end after a
 column's last value, would otherwise be made up: the nearest value repeated, from which a forecast would start.
 They are dropped instead and a note names them. A `data.static` column holds one value per series, so its edges
-take that value.
+take that value. New rows that `update` reads continue a run's series: their first rows are kept, and update fills
+their blanks from the series' last known row (data.load_dataset's `after`, update.new_rows).
 """
 
 from __future__ import annotations
