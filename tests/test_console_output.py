@@ -111,3 +111,24 @@ def test_an_interrupted_training_bar_stays_at_the_epochs_done(monkeypatch: pytes
     bar.on_train_end({"loss": 0.5, "interrupted": True})
     last = buf.getvalue().splitlines()[-1]
     assert "1/2" in last and "interrupted in epoch 2" in last and "2/2" not in last, last
+
+
+def test_the_epoch_bar_moves_within_a_long_epoch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each batch moves the bar (an epoch of a 2M-row series takes minutes); its M/N counts whole epochs."""
+    buf = io.StringIO()
+    monkeypatch.setattr(console, "err", Console(file=buf, width=120))
+    bar = console.epoch_progress(2)
+    bar.set_params({"epochs": 2, "steps": 4, "verbose": 0})
+    bar.on_train_begin()
+    bar.on_epoch_begin(0)
+    bar.on_train_batch_end(1)
+    task = bar.bar.tasks[0]
+    assert task.completed == 0.5  # 2 of 4 batches
+    bar.on_epoch_end(0, {"loss": 0.5})
+    bar.on_epoch_begin(1)
+    bar.on_train_batch_end(0)
+    assert task.completed == 1.25
+    bar.on_epoch_end(1, {"loss": 0.4})
+    bar.on_train_end({"loss": 0.4})
+    last = buf.getvalue().splitlines()[-1]
+    assert "2/2" in last and "stopped early" not in last, last

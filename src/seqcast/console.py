@@ -219,8 +219,13 @@ def epoch_progress(epochs: int, label: str = "epoch") -> Any:
             self.task = self.bar.add_task("train", total=epochs, completed=0, stats="")
 
         def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
-            self.t0 = time.perf_counter()
+            self.t0, self.epoch = time.perf_counter(), epoch
             self.bar.update(self.task, completed=epoch)  # a resumed run starts at its checkpoint's epoch
+
+        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:  # a long epoch moves (M/N stays whole)
+            steps = (self.params or {}).get("steps") or 0
+            if steps > 1:
+                self.bar.update(self.task, completed=self.epoch + min(batch + 1, steps) / steps)
 
         def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
             logs = logs or {}
