@@ -68,11 +68,17 @@ class DuplicateTimes(DataError):
     for a trained run gives its own (history.columns_of)."""
 
 
+def same_but_spacing(name: str, have: list[str]) -> list[str]:
+    """The names of `have` that are `name` but for case and spacing ('Tank A' for 'tank a '); a close spelling is
+    near's, for columns only."""
+    return [h for h in have if "".join(h.split()).lower() == "".join(name.split()).lower()]
+
+
 def near(column: str, have: list[str]) -> str | None:
     """'did you mean ...?' for a column named with another case or spacing, or a close spelling."""
     import difflib
 
-    same = [h for h in have if "".join(h.split()).lower() == "".join(column.split()).lower()]
+    same = same_but_spacing(column, have)
     close = same or difflib.get_close_matches(column, have, n=1, cutoff=0.8)
     if not close and len(column) >= 2:  # 'store' for 'store_id', 'date' for 'order_date': a whole part of a name
         close = [h for h in have if column.lower() in h.lower().replace("-", "_").replace(" ", "_").split("_")][:1]

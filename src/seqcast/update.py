@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from seqcast import files, rundir, state, timeaxis
-from seqcast.errors import DataError, MissingValues, NoRows
+from seqcast.errors import DataError, MissingValues, NoRows, same_but_spacing
 from seqcast.prepare import new_series_ok
 from seqcast.static import check_known
 from seqcast.timeaxis import TimeKind
@@ -66,7 +66,8 @@ def new_rows(
         raise DataError(
             f"series {unknown[:5]} {'is' if len(unknown) == 1 else 'are'} not in the run: it has no state"
             f"{'' if scalable else ' or scaling'} for {'it' if len(unknown) == 1 else 'them'}"
-            + (f" (did you mean {close[0]!r}?)" if (close := _close(unknown[0], list(index))) else ""),
+            # a series of the run the name differs from in case or spacing only ('Tank E' is no typo of 'Tank D')
+            + (f" (did you mean {close[0]!r}?)" if (close := same_but_spacing(unknown[0], list(index))) else ""),
             where=str(path),
             hint="forecast them with `seqcast forecast --data CSV`, which warms a series the run never saw on its "
             "own rows"
@@ -138,12 +139,6 @@ def new_rows(
         out[i] = (times, values)
         counts[s.name]["added"] = len(times)
     return out, counts, notes
-
-
-def _close(name: str, known: list[str]) -> list[str]:
-    """The run's series a name not in it may have meant: the same but for case and spacing (not a close spelling:
-    'Tank E' is no typo of 'Tank D', but a series of its own)."""
-    return [k for k in known if "".join(k.split()).lower() == "".join(name.split()).lower()]
 
 
 def update(run_dir: Path | None, data: Path) -> dict[str, Any]:
