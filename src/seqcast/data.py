@@ -126,7 +126,7 @@ def _to_rows(
         except timeparse.TimeValueError as exc:
             where = f"time column {cfg.time_column!r}, {word} {lines[exc.index]}"
             value = str(raw[exc.index])  # a date in a format pandas cannot guess (not an empty or missing time)
-            unread = exc.why == "is not a date or an integer" and time_format is None and any(map(str.isdigit, value))
+            unread = exc.why == timeparse.NOT_A_TIME and time_format is None and any(map(str.isdigit, value))
             hint = (
                 "give the column's format as data.time_format, e.g. --set 'data.time_format=\"%m/%d/%Y %I:%M %p\"' "
                 "for 03/01/2024 12:00 AM (strftime codes), or write the times as ISO dates (2024-03-01 00:00)"

@@ -14,10 +14,13 @@ import numpy as np
 from seqcast.timeaxis import DATE_RANGE, FIRST_DATE, LAST_DATE, TimeKind, infer_freq, steps_from_first
 
 
+NOT_A_TIME = "is not a date or an integer"  # why, when no other reason is known (data.py hints data.time_format)
+
+
 class TimeValueError(ValueError):
     """A time value that cannot be read: args = (index of the value, why)."""
 
-    def __init__(self, index: int, why: str = "is not a date or an integer") -> None:
+    def __init__(self, index: int, why: str = NOT_A_TIME) -> None:
         super().__init__(index, why)
         self.index, self.why = index, why
 
