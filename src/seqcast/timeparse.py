@@ -13,7 +13,6 @@ import numpy as np
 
 from seqcast.timeaxis import DATE_RANGE, FIRST_DATE, LAST_DATE, TimeKind, infer_freq, steps_from_first
 
-
 NOT_A_TIME = "is not a date or an integer"  # why, when no other reason is known (data.py hints data.time_format)
 
 
