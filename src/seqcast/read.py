@@ -67,15 +67,16 @@ def _decimal_commas(cols: dict[str, np.ndarray], lines: np.ndarray, path: Path) 
         comma = {v for v in values if isinstance(v, str) and "," in v}
         numbers = {v for v in comma if _COMMA_NUMBER.fullmatch(v)}
         dotted = {v for v in values if isinstance(v, str) and "." in v and v not in comma}
-        numeric = comma and len(numbers) * 2 > len(comma) or not comma  # numbers (or names, told apart below)
-        if numeric and dotted and all(_GROUPED.fullmatch(v) for v in dotted):  # 1.120: beside 10,03 or beside 963
+        decimal = bool(comma) and len(numbers) * 2 > len(comma)  # most values with a comma are decimal commas
+        if (decimal or not comma) and dotted and all(_GROUPED.fullmatch(v) for v in dotted):  # 1.120: beside 10,03
+            # or beside 963 (names are told apart below: no value of a hundred or a decimal comma beside them)
             beside = next(
                 (v.strip() for v in values if v in numbers or isinstance(v, str) and _HUNDREDS.fullmatch(v)), None
             )
             if beside is not None:
                 i = next(i for i, v in enumerate(values) if v in dotted)
                 raise _thousands(name, values[i].strip(), beside, lines[i], path)
-        if comma and len(numbers) * 2 > len(comma):
+        if decimal:
             cols[name] = np.asarray([v.replace(",", ".") if v in numbers else v for v in values], dtype=object)
     return cols
 
