@@ -68,9 +68,9 @@ def handle(values: np.ndarray, ix: np.ndarray, at: Callable[[int], str] | str, l
     values = np.where(np.isinf(values), np.nan, values)
     if how == "drop":
         return values
-    if (~np.isfinite(values)).all(axis=0).any():
-        col = columns[int(np.flatnonzero((~np.isfinite(values)).all(axis=0))[0])]
-        raise DataError(f"column {col!r}{label} has no values at all", where=source)
+    empty = np.flatnonzero(~np.isfinite(values).any(axis=0))  # columns without a single value
+    if len(empty):
+        raise DataError(f"column {columns[int(empty[0])]!r}{label} has no values at all", where=source)
     out = fill_missing(values, how, [c in static for c in columns])
     filled = ~np.isfinite(values).all(axis=1) & np.isfinite(out).all(axis=1) & (ix >= 0)  # gaps: noted before
     if filled.any():
