@@ -130,11 +130,11 @@ def backtest(
     doc["best"] = min(methods, key=lambda k: doc[k]["mase"] if np.isfinite(doc[k]["mase"]) else doc[k]["mae"])
     if keep is not None:
         keep.update(jobs=jobs, true=true, scale=scale, bands={}, **methods)
+    of = [names[i] for i, _ in jobs] if names is not None else []  # each origin's series
     if names is not None and len(names) > 1:  # which series a method loses on
-        doc["per_series"] = by_series(methods, true, scale, [names[i] for i, _ in jobs])
+        doc["per_series"] = by_series(methods, true, scale, of)
     if calibration is not None and names is not None:
-        series_names = [names[i] for i, _ in jobs]
-        doc["intervals"] = interval_doc(calibration, methods, true, scale, series_names, targets, keep)
+        doc["intervals"] = interval_doc(calibration, methods, true, scale, of, targets, keep)
     return doc
 
 
