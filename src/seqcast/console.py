@@ -335,16 +335,13 @@ def plot_written(plot: Any, drawn: int, n_series: int, to_stderr: bool = False, 
 def update_table(doc: dict[str, Any]) -> None:
     """What `seqcast update` did, per series."""
     title = f"update: {doc['rows_added']:,} new rows, {doc['rows_skipped']:,} already known (skipped)"
-    if not doc["series"]:  # a file with a header and no rows: no series to list
-        out.print(title, highlight=False)
     t = _Table(title=title)
     last = "last time (UTC)" if doc.get("time_utc") else "last time"  # the data's times had UTC offsets
     for col, just in (("series", "left"), ("added", "right"), ("skipped", "right"), (last, "left")):
         t.add_column(col, justify=just)  # type: ignore[arg-type]
     for name, c in list(doc["series"].items())[:20]:
         t.add_row(safe(name or "(one series)"), f"{c['added']:,}", f"{c['skipped']:,}", safe(c["last_time"]))
-    if doc["series"]:
-        out.print(t)
+    out.print(t if doc["series"] else title, highlight=False)  # a file with a header and no rows: no series
     if len(doc["series"]) > 20:
         out.print(f"... and {len(doc['series']) - 20:,} more series")
     done = "advanced" if doc["rows_added"] else "as it was (no new rows)"
