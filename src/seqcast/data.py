@@ -291,6 +291,7 @@ def load_dataset(
         else:
             t = np.arange(len(vals), dtype=np.int64)
         freq = cfg.resample.step if cfg.resample is not None else timeaxis.infer_freq(t, kind, step)
+        fine = bool(freq and freq.sub_daily)  # times less than a day apart: written with their hour, midnight too
         anchor = (after or {}).get(name) if step is not None and cfg.resample is None and kind != "none" else None
         if anchor is not None and np.asarray(anchor).dtype.kind != t.dtype.kind:  # years against dates: refused
             anchor = None  # after the read, as a file of another kind of time (history.same_clock)
@@ -317,7 +318,7 @@ def load_dataset(
                 what, hint = timeaxis.off_grid(t, kind, freq, off[0])
                 raise OffGrid(f"irregular timestamps{label}: {what}", where=source, hint=hint)
             holes = np.setdiff1d(full, t)
-            shown = ", ".join(timeaxis.fmt(m, kind, bool(freq and freq.sub_daily)) for m in holes[:3])
+            shown = ", ".join(timeaxis.fmt(m, kind, fine) for m in holes[:3])
             if cfg.missing == "error":
                 raise MissingValues(
                     f"{len(holes)} missing timestamp(s){label} at {freq.said if freq else 'an unknown frequency'}, "
@@ -346,7 +347,6 @@ def load_dataset(
         if after is not None and name in after and cfg.missing in ("interpolate", "ffill"):  # new rows of a run's
             keep[: int(np.argmax(keep)) if keep.any() else len(keep)] = True  # series: update fills their first
         if not keep.all():  # blanks from its last known row
-            fine = bool(freq and freq.sub_daily)
             notes.append(missing.dropped_note(vals, keep, t, kind, fine, cfg.missing, columns, label))
             t, vals, on_grid, ix = t[keep], vals[keep], on_grid[keep], ix[keep]
         if len(vals) == 0:
