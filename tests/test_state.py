@@ -165,11 +165,13 @@ def index_frame(n: int, start: int = 0) -> pd.DataFrame:
     return pd.DataFrame([{"s": s, "year": 2000 + t, "y": float(t)} for s in "PQ" for t in range(start, n)])
 
 
-def index_run(tmp: Path, missing: str, seed: int = 0, mode: str = "lookback") -> Path:
-    index_frame(40).to_csv(tmp / "data.csv", index=False)
+def index_run(tmp: Path, missing: str, seed: int = 0, mode: str = "lookback", feature: bool = False) -> Path:
+    """A run on index_frame(40); `feature`: with a known-ahead input x, a copy of y."""
+    frame = index_frame(40)
+    (frame.assign(x=frame["y"]) if feature else frame).to_csv(tmp / "data.csv", index=False)
     (tmp / "cfg.yaml").write_text(yaml.safe_dump({
         "data": {"path": "data.csv", "time_column": "year", "series_column": "s", "targets": ["y"],
-                 "transform": "none", "missing": missing},
+                 "features": ["x"] if feature else [], "transform": "none", "missing": missing},
         "windows": {"mode": mode, "look_back": 4, "num_steps": 5, "streams": 2}, "model": {"units": [3], "ensemble": 1},
         "training": {"epochs": 1, "seed": seed},
     }))  # fmt: skip
@@ -204,14 +206,7 @@ def test_a_blank_in_the_first_new_row_is_filled_from_the_last_known_row_and_its_
     """The first new row's y is known (99) and its feature x blank: x is filled from the run's last row (39; with
     interpolate, halfway to the next row's 50), y kept, nothing dropped. (Read as a series of its own, the row
     was an edge with nothing before it: dropped, and then filled as a gap, y too.)"""
-    frame = index_frame(40).assign(x=lambda f: f["y"])  # x = y = year - 2000
-    frame.to_csv(tmp_path / "data.csv", index=False)
-    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump({
-        "data": {"path": "data.csv", "time_column": "year", "series_column": "s", "targets": ["y"],
-                 "features": ["x"], "transform": "none", "missing": how},
-        "windows": {"look_back": 4}, "model": {"units": [3], "ensemble": 1}, "training": {"epochs": 1},
-    }))  # fmt: skip
-    run = train_run(load_config(tmp_path / "cfg.yaml"), output_dir=tmp_path / "run").run_dir
+    run = index_run(tmp_path, how, feature=True)  # x = y = year - 2000
     (tmp_path / "new.csv").write_text("s,year,y,x\nP,2040,99,\nP,2041,51,50\nQ,2040,40,40\n")
     res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "new.csv"), "--json"])
     assert res.exit_code == 0, res.output
