@@ -387,6 +387,29 @@ def test_day_first_dates_are_read_so_in_training_and_in_new_rows_whose_days_are_
     assert res.exit_code == 1 and "does not follow data.time_format '%d.%m.%Y'" in res.output, res.output
 
 
+def test_new_rows_and_future_rows_in_day_first_dates_are_read_on_the_runs_monthly_step(tmp_path: Path) -> None:
+    """A run trained on ISO monthly dates; new rows and --future rows written dd/mm/yyyy (Excel's), whose days are
+    all 01, read month-first as well (January 2 to 4, daily). The run's step picks the reading: March to May."""
+    months = pd.date_range("2020-01-01", periods=30, freq="MS")
+    pd.DataFrame({"date": months.strftime("%Y-%m-%d"), "y": np.arange(30.0), "x": np.arange(30.0)}).to_csv(
+        tmp_path / "data.csv", index=False
+    )
+    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump({
+        "data": {"path": "data.csv", "time_column": "date", "targets": ["y"], "features": ["x"], "transform": "none"},
+        "windows": {"look_back": 4}, "model": {"units": [3], "ensemble": 1}, "training": {"epochs": 1},
+    }))  # fmt: skip
+    run = train_run(load_config(tmp_path / "cfg.yaml"), output_dir=tmp_path / "run").run_dir
+    (tmp_path / "fut.csv").write_text("date,x\n01/07/2022,30\n01/08/2022,31\n01/09/2022,32\n")
+    res = CliRunner().invoke(app, ["forecast", "--run", str(run), "--steps", "3", "--future", str(tmp_path / "fut.csv"),
+                                   "--output", "-"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert pd.read_csv(io.StringIO(res.stdout))["date"].tolist() == ["2022-07-01", "2022-08-01", "2022-09-01"]
+    (tmp_path / "new.csv").write_text("date,y,x\n01/07/2022,30,30\n01/08/2022,31,31\n01/09/2022,32,32\n")
+    res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "new.csv"), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["series"][""] == {"added": 3, "skipped": 0, "last_time": "2022-09-01"}
+
+
 # ---------------------------------------------------------------------------------------------
 # bad updates: one message naming the fault, the run unchanged
 

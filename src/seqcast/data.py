@@ -109,9 +109,8 @@ class _Rows:
     both_ways: str | None = None  # a note: the dates read day-first and month-first alike (parse_zoned_times)
 
 
-def _to_rows(
-    table: dict[str, np.ndarray], lines: np.ndarray, cfg: DataConfig, source: str, time_format: str | None = None
-) -> _Rows:
+def _to_rows(table: dict[str, np.ndarray], lines: np.ndarray, cfg: DataConfig, source: str,
+             time_format: str | None = None, step: Freq | None = None) -> _Rows:  # fmt: skip
     """One file's (or chunk's) rows; `time_format`: read the dates in it (data.time_format, or the format the
     first file or chunk was read in: a later chunk of day-first dates may hold only days up to 12)."""
     check_columns(table, cfg, source)
@@ -122,7 +121,7 @@ def _to_rows(
     if cfg.time_column is not None:
         raw = table[cfg.time_column]
         try:
-            times, kind, zoned, time_format = timeparse.parse_zoned_times(raw, time_format, said)
+            times, kind, zoned, time_format = timeparse.parse_zoned_times(raw, time_format, said, step)
         except timeparse.TimeValueError as exc:
             where = f"time column {cfg.time_column!r}, {word} {lines[exc.index]}"
             value = str(raw[exc.index])  # a date in a format pandas cannot guess (not an empty or missing time)
@@ -148,7 +147,7 @@ def _to_rows(
     return _Rows(values, times, kind, keys, lines, zoned, time_format, said[0] if said else None)
 
 
-def _gather(files: list[Path], cfg: DataConfig) -> tuple[_Rows, np.ndarray]:
+def _gather(files: list[Path], cfg: DataConfig, step: Freq | None = None) -> tuple[_Rows, np.ndarray]:
     """Every file's rows, read one file (or chunk of a large CSV) at a time, joined; and each row's file index."""
     parts: list[_Rows] = []
     file_of: list[np.ndarray] = []
@@ -156,7 +155,7 @@ def _gather(files: list[Path], cfg: DataConfig) -> tuple[_Rows, np.ndarray]:
     for i, f in enumerate(files):
         try:
             for table, lines in read_tables(f):
-                rows = _to_rows(table, lines, cfg, str(f), parts[0].time_format if parts else cfg.time_format)
+                rows = _to_rows(table, lines, cfg, str(f), parts[0].time_format if parts else cfg.time_format, step)
                 del table
                 if parts and (rows.kind, rows.zoned) != (parts[0].kind, parts[0].zoned):
                     before = f"in {files[0].name}" if i else f"before {line_word(f)} {rows.lines[0]}"
@@ -228,7 +227,7 @@ def load_dataset(
     """
     source = str(cfg.path)
     files = data_files(Path(cfg.path))
-    rows, file_of = _gather(files, cfg)
+    rows, file_of = _gather(files, cfg, step)
     values, times, kind, lines, zoned = rows.values, rows.times, rows.kind, rows.lines, rows.zoned
     time_format, both_ways = rows.time_format, rows.both_ways
     columns = cfg.inputs

@@ -11,7 +11,7 @@ import re
 
 import numpy as np
 
-from seqcast.timeaxis import DATE_RANGE, FIRST_DATE, LAST_DATE, TimeKind, infer_freq, steps_from_first
+from seqcast.timeaxis import DATE_RANGE, FIRST_DATE, LAST_DATE, Freq, TimeKind, infer_freq, steps_from_first
 
 NOT_A_TIME = "is not a date or an integer"  # why, when no other reason is known (data.py hints data.time_format)
 
@@ -31,13 +31,14 @@ def parse_times(raw: np.ndarray) -> tuple[np.ndarray, TimeKind]:
 
 
 def parse_zoned_times(
-    raw: np.ndarray, fmt: str | None = None, said: list[str] | None = None
+    raw: np.ndarray, fmt: str | None = None, said: list[str] | None = None, step: Freq | None = None
 ) -> tuple[np.ndarray, TimeKind, bool, str | None]:
     """parse_times, whether the dates carry UTC offsets (2024-03-01T05:00+05:00, ...Z): those are converted
     to UTC, every row of the column then needing one (the first row's format), and the strftime format the dates
     were read in (None: whole numbers or ISO dates). `fmt` (data.time_format): read every value in it, or
     every value as an ISO date (2021-02-06, 2021-02-06 13:00). `said` gets a note when the guessed format was one
-    of two that read every value (01/02/2020 to 12/02/2020: day-first or month-first)."""
+    of two that read every value (01/02/2020 to 12/02/2020: day-first or month-first); `step`, a run's, picks
+    the one of two readings that follows it (a run's new rows: 01/07/2009 to 01/12/2009 are monthly day-first)."""
     text = np.asarray(raw).astype(str)
     if fmt is not None:
         try:
@@ -70,7 +71,7 @@ def parse_zoned_times(
     except ValueError:
         quarters = _quarters(text)  # months, as wide as numpy's dates: the range is checked below
         if quarters is None:
-            times, used = _parse_with_pandas(text, said=said)
+            times, used = _parse_with_pandas(text, said=said, step=step)
             return times, "datetime", "%z" in used, used
         wide, zoned = quarters, False
     missing = np.flatnonzero(np.isnat(wide))  # numpy reads "" and "NaT" as NaT: a missing timestamp, which has no
@@ -139,10 +140,11 @@ def _read_as(text: np.ndarray, fmt: str) -> tuple[np.ndarray | None, int]:
     return (None, int(bad[0])) if len(bad) else (parsed.to_numpy(dtype="datetime64[ns]"), -1)
 
 
-def _regularity(times: np.ndarray) -> float:
-    """The share of steps between the distinct sorted times that are one step of their frequency (infer_freq)."""
+def _regularity(times: np.ndarray, step: Freq | None = None) -> float:
+    """The share of steps between the distinct sorted times that are one step of `step`, else of their frequency
+    (infer_freq)."""
     t = np.unique(times)
-    freq = infer_freq(t, "datetime") if len(t) > 1 else None
+    freq = step or (infer_freq(t, "datetime") if len(t) > 1 else None)
     at = steps_from_first(t, freq) if freq is not None else None
     return float(np.mean(np.diff(at) == 1)) if at is not None else 0.0
 
@@ -178,7 +180,7 @@ def _candidate_formats(first: str) -> list[str]:
 
 
 def _parse_with_pandas(
-    text: np.ndarray, given: str | None = None, said: list[str] | None = None
+    text: np.ndarray, given: str | None = None, said: list[str] | None = None, step: Freq | None = None
 ) -> tuple[np.ndarray, str]:
     """Dates numpy cannot read (month names, day-first or month-first, time zones), all in one format: (times,
     the format).
@@ -186,7 +188,8 @@ def _parse_with_pandas(
     The format is `given` (data.time_format), else the one pandas guesses from the first value, month-first
     (01.02.2020 as January 2) or day-first (February 1). When only one reads every value it is that one
     (13.01.2020 further down makes the column day-first); when both do, the one whose rows are more regularly
-    spaced (monthly rows on the 1st read month-first would jump from January 12 to the next year), and on a tie
+    spaced (monthly rows on the 1st read month-first would jump from January 12 to the next year), first at
+    `step`, a run's, when given (a run's new rows, too few to show their own frequency), and on a tie
     day-first for dates with dots (dd.mm.yyyy, the usage wherever dots separate dates), else pandas' month-first.
     A column that mixes formats is refused at the first value that does not fit, rather than read two ways
     (05/01/2021 as May in one row, January in another).
@@ -210,7 +213,9 @@ def _parse_with_pandas(
             first_bad = bad
     if len(readings) == 2:
         month, day = formats
-        a, b = _regularity(readings[month]), _regularity(readings[day])
+        a, b = (_regularity(readings[month], step), _regularity(readings[day], step)) if step else (0.0, 0.0)
+        if a == b:
+            a, b = _regularity(readings[month]), _regularity(readings[day])
         pick = day if b > a or (a == b and "." in day) else month
         if said is not None:  # both read every value: the guess is said, with the format that takes the other
             other, how = (month, "day-first") if pick == day else (day, "month-first")
