@@ -288,7 +288,8 @@ def test_a_gap_among_a_few_new_rows_is_a_gap_on_the_runs_grid(tmp_path: Path) ->
 
 def test_a_forecast_plot_from_the_state_draws_the_history_before_it_from_the_data_file(tmp_path: Path) -> None:
     """A stateful run keeps one row per series; its forecast's plot draws the rows before it from the data file,
-    and says so when the file cannot give them (updated since, or gone)."""
+    and says so when the file cannot give them (updated since, or gone), drawing the series update did not reach
+    from the file still."""
     from seqcast import history, state
 
     run_dir = index_run(tmp_path, "error", mode="stateful")
@@ -299,13 +300,19 @@ def test_a_forecast_plot_from_the_state_draws_the_history_before_it_from_the_dat
     assert why is None
     for s in shown.series:  # y = year - 2000: the last ten rows of the file, the state's own last
         assert s.times.tolist() == list(range(2030, 2040)) and s.values[:, 0].tolist() == list(range(30, 40))
-    index_frame(42, start=40).to_csv(tmp_path / "new.csv", index=False)
-    res = CliRunner().invoke(app, ["update", "--run", str(run_dir), "--data", str(tmp_path / "new.csv")])
-    assert res.exit_code == 0, res.output
-    run = load_run(run_dir)
-    ds = state.dataset(run, state.load(run))
-    shown, why = history.plot_history(run, ds, 10)
-    assert shown is ds and why is not None and "the run's data file ends before them (updated since)" in why
+    new = index_frame(42, start=40)
+    for updated in ("P", "Q"):  # P alone first: Q's history is still the file's
+        new[new["s"] == updated].to_csv(tmp_path / "new.csv", index=False)
+        res = CliRunner().invoke(app, ["update", "--run", str(run_dir), "--data", str(tmp_path / "new.csv")])
+        assert res.exit_code == 0, res.output
+        run = load_run(run_dir)
+        ds = state.dataset(run, state.load(run))
+        shown, why = history.plot_history(run, ds, 10)
+        assert why is not None and "the run's data file ends before them (updated since)" in why
+        assert [s.times.tolist() for s in shown.series] == [[2041]] + (
+            [[2041]] if updated == "Q" else [list(range(2030, 2040))]
+        )
+        assert ("of series ['P']" in why) == (updated == "P"), why
     (tmp_path / "data.csv").unlink()
     res = CliRunner().invoke(app, ["forecast", "--run", str(run_dir), "--steps", 2, "--plot", tmp_path / "p.png"])
     assert res.exit_code == 0 and (tmp_path / "p.png").stat().st_size > 0, res.output

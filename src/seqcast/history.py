@@ -114,7 +114,8 @@ def read_like_run(
 def plot_history(run: Run, ds: Dataset, rows: int) -> tuple[Dataset, str | None]:
     """The history a forecast's plot draws: `ds`, the rows state.npz keeps (a stateful model's: a row or two), with
     the rows before them from the run's data file, up to `rows` per series; and a note where that file cannot
-    give them (unreadable, or ending before those rows: updated since), the plot then drawing `ds` alone."""
+    give them (unreadable, or ending before those rows: updated since), the plot then drawing those series' kept
+    rows alone (a series that update did not reach still gets its history)."""
     if all(len(s) >= rows for s in ds.series):
         return ds, None
     only = "the plot draws only the rows state.npz keeps"
@@ -123,16 +124,22 @@ def plot_history(run: Run, ds: Dataset, rows: int) -> tuple[Dataset, str | None]
         kept = {s.name: s for s in read_like_run(run, None, "the run's data file (data.path)", "has").series}
     except SeqcastError as exc:
         return ds, f"{only}, since the run's data file cannot be read ({exc.message}); {fix}"
-    longer = []
+    longer, alone = [], []  # alone: the series the file cannot give rows before (updated since)
     for s in ds.series:
         f = kept.get(s.name)
         if f is None or s.times[0] not in f.times or f.values.shape[1] != s.values.shape[1]:
-            return ds, f"{only}: the run's data file ends before them (updated since); {fix}"
+            longer.append(s)
+            alone.append(s.name)
+            continue
         earlier = np.flatnonzero(f.times < s.times[0])
         earlier = earlier[len(earlier) - min(len(earlier), max(0, rows - len(s))) :]  # up to `rows` in all
         times, values = np.concatenate([f.times[earlier], s.times]), np.concatenate([f.values[earlier], s.values])
         longer.append(dataclasses.replace(s, times=times, values=values, breaks=s.breaks + len(earlier)))
-    return dataclasses.replace(ds, series=longer), None
+    if not alone:
+        return dataclasses.replace(ds, series=longer), None
+    of = "" if len(alone) == len(ds.series) else f" of series {alone[:5]}{' and more' if len(alone) > 5 else ''}"
+    why = f"{only}{of}: the run's data file ends before them (updated since); {fix}"
+    return dataclasses.replace(ds, series=longer), why
 
 
 def history_dataset(run: Run, data: Path | None) -> Dataset:
