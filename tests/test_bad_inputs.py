@@ -263,9 +263,15 @@ def _future_short(c: Ctx) -> list[object]:
     return ["forecast", "--run", c.run(), "--steps", 3, "--future", fut]
 
 
-def _future_missing_series(c: Ctx) -> list[object]:
-    (c.tmp / "future.csv").write_text("time,series,x\n2022-02-10,A,0.5\n2022-02-11,A,0.5\n")
-    return ["forecast", "--run", c.run(), "--steps", 2, "--future", c.tmp / "future.csv"]
+def _future_missing_series(other: str) -> Callable[[Ctx], list[object]]:
+    """A --future file without series B's rows; `other`: with them under that name."""
+
+    def args(c: Ctx) -> list[object]:
+        rows = "".join(f"2022-02-{d},{s},0.5\n" for s in ["A", other][: 1 + bool(other)] for d in (10, 11))
+        (c.tmp / "future.csv").write_text("time,series,x\n" + rows)
+        return ["forecast", "--run", c.run(), "--steps", 2, "--future", c.tmp / "future.csv"]
+
+    return args
 
 
 def _output_is_a_folder(c: Ctx) -> list[object]:
@@ -620,9 +626,25 @@ CASES = [
         "--future does not cover the horizon",
         _future_short,
         1,
-        ("future.csv", "no future values of ['x'] for series 'A' at 2022-02-12", "3 steps"),
+        (
+            "future.csv",
+            "no future values of ['x'] for series 'A' at 2022-02-12",
+            "3 steps",
+            "its rows of the series run from 2022-02-10 to 2022-02-11",
+        ),
     ),
-    Case("--future lacks a series", _future_missing_series, 1, ("future.csv", "series 'B'", "2022-02-10")),
+    Case(
+        "--future lacks a series",
+        _future_missing_series(""),
+        1,
+        ("future.csv", "series 'B' at 2022-02-10", "the file has no rows of series 'B' hint: give"),
+    ),
+    Case(
+        "--future names a series in another case",
+        _future_missing_series("b"),
+        1,
+        ("future.csv", "series 'B' at 2022-02-10", "the file has no rows of series 'B' (did you mean 'b'?)"),
+    ),
     Case(
         "forecast without --future for a model with features",
         lambda c: ["forecast", "--run", c.run(), "--steps", 2],
@@ -651,6 +673,7 @@ CASES = [
         (
             "future.csv",
             "no future values of ['x'] for series 'A' at 2022-02-11 (the forecast needs 2 steps, from 2022-02-10)",
+            "the file has missing, NaN or infinite values in column(s) ['x'] of series 'A' at line(s) [3]",
             "give the --future file a row with every value of ['x'] at each of the 2 timestamps",
         ),
     ),  # fmt: skip

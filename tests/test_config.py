@@ -395,6 +395,24 @@ def test_a_missing_column_gets_the_hint_a_user_would_need(column: str, have: lis
     assert near(column, have) == hint
 
 
+@pytest.mark.parametrize(
+    ("name", "have", "same"),
+    [
+        ("north", ["North", "South"], ["North"]),
+        ("101", ["0101", "0202"], ["0101"]),  # a spreadsheet drops a number's leading zeros
+        ("0101", ["101", "11"], ["101"]),
+        ("101", ["1010", "0110"], []),  # another number
+        ("Tank E", ["Tank D"], []),  # no typo guessed: another series may be named so
+    ],
+)
+def test_a_series_name_is_matched_but_for_case_spacing_and_leading_zeros(
+    name: str, have: list[str], same: list[str]
+) -> None:
+    from seqcast.errors import same_series
+
+    assert same_series(name, have) == same
+
+
 def test_set_gave_names_config_keys_only() -> None:
     """cli.guarded files a config error under --set when its key came from --set: a key, its section or a key
     inside it; never a file path that happens to start like a section (data.yaml)."""

@@ -74,6 +74,15 @@ def same_but_spacing(name: str, have: list[str]) -> list[str]:
     return [h for h in have if "".join(h.split()).lower() == "".join(name.split()).lower()]
 
 
+def same_series(name: str, have: list[str]) -> list[str]:
+    """The series names of `have` that are `name` but for case and spacing, or for a number's leading zeros ('101'
+    for '0101': a spreadsheet drops them)."""
+    same = same_but_spacing(name, have)
+    if not same and name.strip().isdigit():
+        same = [h for h in have if h.strip().isdigit() and int(h) == int(name)]
+    return same
+
+
 def near(column: str, have: list[str]) -> str | None:
     """'did you mean ...?' for a column named with another case or spacing, or a close spelling."""
     import difflib

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from seqcast import timeaxis
-from seqcast.data import Dataset
+from seqcast.data import Dataset, Series
 from seqcast.errors import ConfigError, DataError, DuplicateTimes, MissingColumn, MissingValues, OffGrid, SeqcastError
 from seqcast.prepare import new_series_ok
 from seqcast.run import Run
@@ -240,22 +240,41 @@ def read_future(
         have = {} if f is None else {t: k for k, t in enumerate(f.times.tolist())}
         at = [have.get(t) for t in want.tolist()]
         if None in at:
-            first, say, steps_at = want[at.index(None)], when(run, ds.time_kind), set(want)
-            stray = [] if f is None else [t for t in f.times if want[0] <= t <= want[-1] and t not in steps_at]
-            why = (
-                f": the file steps at {fut.freq.said}, the run at {run.freq.said}"
-                if run.freq and fut.freq and fut.freq != run.freq
-                else f": its rows there are off the forecast's steps (first {say(stray[0])})" if stray else ""
-            )  # fmt: skip
-            raise DataError(
-                f"no future values of {known}{' for series ' + repr(s.name) if s.name else ''} at "
-                f"{say(first)} (the forecast needs {steps} steps, from {say(want[0])}){why}",
-                where=str(path),
-                hint=f"give the --future file a row with every value of {known} at each of the {steps} timestamps",
-            )
+            raise _no_future(run, fcfg, fut, f, s.name, want, at.index(None), extra)
         assert f is not None
         rows_out[:, cols] = f.values[np.asarray(at, dtype=np.int64)]
     return out, times
+
+
+def _no_future(run: Run, fcfg: Any, fut: Dataset, f: Series | None, name: str, want: np.ndarray, k: int,
+               extra: list[str]) -> DataError:  # fmt: skip
+    """The error for a forecast step `want[k]` of series `name` at which the --future file (`fut`, read with
+    data.missing: drop; `f`: the series' rows, `extra`: its series the forecast does not cover) has no row, with
+    why where it can tell: the series under another name, another step, rows off the steps, a blank or a gap."""
+    from seqcast.errors import same_series
+
+    say, known = when(run, fut.time_kind), fcfg.targets
+    if f is None:
+        close = same_series(name, extra)
+        why = f": the file has no rows of series {name!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+    elif run.freq and fut.freq and fut.freq != run.freq:
+        why = f": the file steps at {fut.freq.said}, the run at {run.freq.said}"
+    elif stray := [t for t in f.times if want[0] <= t <= want[-1] and t not in set(want)]:
+        why = f": its rows there are off the forecast's steps (first {say(stray[0])})"
+    else:  # its rows with a blank were left out (data.missing: drop): read again, the first blank or gap is named
+        from seqcast.data import load_dataset
+
+        why = f": its rows{' of the series' if name else ''} run from {say(f.times[0])} to {say(f.times[-1])}"
+        try:
+            load_dataset(fcfg.model_copy(update={"missing": "error"}), step=run.freq)
+        except MissingValues as exc:
+            why = f": the file has {exc.message}" if not name or repr(name) in exc.message else why
+    return DataError(
+        f"no future values of {known}{' for series ' + repr(name) if name else ''} at {say(want[k])} (the forecast "
+        f"needs {len(want)} steps, from {say(want[0])}){why}",
+        where=str(fcfg.path),
+        hint=f"give the --future file a row with every value of {known} at each of the {len(want)} timestamps",
+    )
 
 
 def check_direct(run: Run, steps: int, where: str = "--steps") -> None:

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from seqcast import files, rundir, state, timeaxis
-from seqcast.errors import DataError, MissingValues, NoRows, same_but_spacing
+from seqcast.errors import DataError, MissingValues, NoRows, same_series
 from seqcast.prepare import new_series_ok
 from seqcast.static import check_known
 from seqcast.timeaxis import TimeKind
@@ -66,8 +66,8 @@ def new_rows(
         raise DataError(
             f"series {unknown[:5]} {'is' if len(unknown) == 1 else 'are'} not in the run: it has no state"
             f"{'' if scalable else ' or scaling'} for {'it' if len(unknown) == 1 else 'them'}"
-            # a series of the run the name differs from in case or spacing only ('Tank E' is no typo of 'Tank D')
-            + (f" (did you mean {close[0]!r}?)" if (close := same_but_spacing(unknown[0], list(index))) else ""),
+            # a series of the run the name differs from in case, spacing or leading zeros only ('Tank E' is no typo
+            + (f" (did you mean {close[0]!r}?)" if (close := same_series(unknown[0], list(index))) else ""),  # of D)
             where=str(path),
             hint="forecast them with `seqcast forecast --data CSV`, which warms a series the run never saw on its "
             "own rows"
