@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -551,6 +552,43 @@ def test_a_bad_state_npz_is_named_and_changes_nothing(tmp_path: Path, fault: str
         res = CliRunner().invoke(app, ["forecast", "--steps", "2", "--run", str(run)])
         assert res.exit_code == 0, res.output
         assert "the run has no state.npz: this forecast starts from its data file, read again" in res.stderr
+
+
+def test_a_stateful_run_given_a_look_back_runs_state_npz_is_told_it_is_another_runs(tmp_path: Path) -> None:
+    """A look-back run's state.npz lacks a stateful run's arrays: the message says whose it is, not what it lacks."""
+    run = index_run(tmp_path, "error", mode="stateful")
+    (tmp_path / "o").mkdir()
+    (run / "state.npz").write_bytes((index_run(tmp_path / "o", "error") / "state.npz").read_bytes())
+    res = CliRunner().invoke(app, ["forecast", "--steps", "2", "--run", str(run)])
+    assert res.exit_code == 1 and "state.npz belongs to another run" in " ".join(res.output.split()), res.output
+
+
+def test_a_run_that_update_advanced_does_not_forecast_from_its_data_file_without_its_state(tmp_path: Path) -> None:
+    """state.npz lost (a partial copy) after an update: the data file ends before the updated rows, so a forecast
+    from it is refused, not started a step behind; --data still forecasts. A log of updates that added nothing
+    leaves the data file the history."""
+    run = index_run(tmp_path, "error")
+    index_frame(41, start=40).to_csv(tmp_path / "new.csv", index=False)
+    shutil.copytree(run, tmp_path / "run.bak")  # its state.npz is put back after each case
+    for added in (0, 2):
+        data = tmp_path / ("new.csv" if added else "data.csv")  # rows already known: 0 added
+        res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(data)])
+        assert res.exit_code == 0, res.output
+        (run / "state.npz").unlink()
+        res = CliRunner().invoke(app, ["forecast", "--steps", "2", "--run", str(run), "--output", "-"])
+        said = " ".join(res.stderr.split())
+        if added:
+            assert res.exit_code == 1, res.output
+            assert "the run has no state.npz, but its updates.csv logs 2 row(s) that seqcast update added" in said
+            assert "hint: put the run's state.npz back, or forecast with --data CSV" in said
+        else:
+            assert res.exit_code == 0 and "this forecast starts from its data file" in said, res.output
+        shutil.copy(tmp_path / "run.bak" / "state.npz", run / "state.npz")
+    (run / "state.npz").unlink()
+    index_frame(41).to_csv(tmp_path / "all.csv", index=False)
+    res = CliRunner().invoke(app, ["forecast", "--steps", "2", "--run", str(run), "--data", str(tmp_path / "all.csv"),
+                                   "--output", "-"])  # fmt: skip
+    assert res.exit_code == 0 and pd.read_csv(io.StringIO(res.stdout))["year"].tolist() == [2041, 2042] * 2
 
 
 # ---------------------------------------------------------------------------------------------

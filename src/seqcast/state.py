@@ -11,7 +11,8 @@ state.npz (numpy's npz format, no pickles):
   last_time       (n,) each series' last timestamp (datetime64[ns], or int64); rows_seen (n,) rows so far
   tail            (n, T, inputs) the last T rows in original units (float64) and tail_times (n, T): T is the
                   look-back window (1 row for a stateful model) plus the rows the transform reads before it
-  tail_units      (n, T - lost, inputs) float32: those rows in model units, what model.keras reads
+  tail_units      (n, T - lost, inputs) float32: those rows in model units but for a per-window step (window_norm:
+                  each window a forecast reads minus its last row), which depends on the window
   layer<k>_h, layer<k>_c   (n, units) float32: recurrent layer k's state after the last row. A look-back model's
                   are those Keras holds after predicting from its last window from zero states: the layers' at
                   the end of the window (an encoder_decoder's decoder layers: after decoding the forecast from
@@ -25,6 +26,7 @@ state.npz (numpy's npz format, no pickles):
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import zipfile
@@ -156,6 +158,26 @@ def layer_states(run: Run, st: State) -> list[tuple[np.ndarray, ...]]:
     return [tuple(st[key].copy() for key in keys) for keys in state_keys(run)]
 
 
+def refuse_if_updated(run: Run) -> None:
+    """A run without state.npz (trained before runs kept it, or copied without it) whose updates.csv (update.LOG)
+    logs added rows: its data file ends before those rows, and a forecast from it would silently start there."""
+    import csv
+
+    log, added = run.path / "updates.csv", 0
+    if not log.is_file():
+        return
+    for row in csv.DictReader(io.StringIO(log.read_text(errors="replace"))):  # an edited line is no fault here
+        with contextlib.suppress(TypeError, ValueError):
+            added += int(row.get("rows_added") or 0)
+    if added:
+        raise DataError(
+            f"the run has no {FILE}, but its updates.csv logs {added} row(s) that seqcast update added since "
+            "training: a forecast from the run's data file would start before them",
+            where=str(run.path),
+            hint=f"put the run's {FILE} back, or forecast with --data CSV holding every row up to the newest",
+        )
+
+
 def load(run: Run, command: str = "forecast") -> State:
     """state.npz of the run, checked against its model and preprocessing; a missing, damaged or foreign file is
     a DataError naming it, with a hint for `command` (forecast can read a history with --data instead)."""
@@ -179,11 +201,11 @@ def load(run: Run, command: str = "forecast") -> State:
     need = ["series", "time_kind", "last_time", "rows_seen", "tail", "tail_times", "tail_units", "run"]
     if stateful(run):
         need += [key for keys in state_keys(run) for key in keys] + ["answer"]
+    if "run" in st and str(st["run"]) != fingerprint(run):  # first: another kind of run's lacks this one's arrays
+        raise bad("belongs to another run: its model.keras is not this run's")
     missing = [k for k in need if k not in st]
     if missing:
         raise bad(f"has no {missing}")
-    if str(st["run"]) != fingerprint(run):
-        raise bad("belongs to another run: its model.keras is not this run's")
     n, t_len, n_in = len(st["series"]), tail_length(run), len(run.pre["inputs"])
     shapes = {
         "last_time": (n,), "rows_seen": (n,), "tail": (n, t_len, n_in), "tail_times": (n, t_len),
