@@ -402,3 +402,29 @@ def test_a_parquet_row_is_named_by_its_number_from_1(tmp_path: Path) -> None:
     pd.DataFrame({"year": np.arange(2000, 2040), "y": np.arange(40.0)}).to_parquet(tmp_path / "d.parquet")
     ((table, lines),) = read.read_tables(tmp_path / "d.parquet")
     assert lines.tolist() == list(range(1, 41)) and table["y"][5] == 5.0
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_a_signal_while_the_command_line_loads_exits_130_with_one_line(sig: str) -> None:
+    """The `seqcast` entry point (seqcast.__main__.main) handles a signal from its first line: one that comes as it
+    imports seqcast.cli (~0.2 s of typer, rich and pydantic) printed a KeyboardInterrupt traceback (Ctrl-C) or
+    ended the process silently with 143 (SIGTERM). The signal is sent exactly as that import starts."""
+    import subprocess
+    import sys
+
+    script = f"""
+import builtins, os, signal, sys
+from seqcast.__main__ import main
+real = builtins.__import__
+def hooked(name, *args, **kwargs):
+    if name == "seqcast.cli":
+        os.kill(os.getpid(), signal.{sig})
+    return real(name, *args, **kwargs)
+builtins.__import__ = hooked
+sys.argv = ["seqcast", "--version"]
+sys.exit(main())
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 130, (done.returncode, done.stderr)
+    assert done.stderr == "error: interrupted; nothing that was there before has changed\n"
+    assert done.stdout == ""  # --version never ran
