@@ -258,10 +258,14 @@ def test_an_error_names_the_file_unless_every_key_at_fault_came_from_set(cfg_fil
 
 
 def test_a_clash_of_two_keys_is_sets_when_set_gave_either(cfg_file: Path) -> None:
-    """A column in targets and features: --set's error if --set gave the targets, the features, or both."""
+    """A column in targets and features: --set's error if --set gave the targets, the features, or both, named by
+    the key --set gave (the one the user just changed), not by the one the file gave."""
     with_x = BASE + "  features: [x]\n"
-    clash = "data.features: column 'x' is listed in targets and in features: each column has one role"
-    assert config_error(cfg_file, with_x, ["data.targets=[y, x]"]) == f"--set: {clash}"
+    clash = "column 'x' is listed in targets and in features: each column has one role"
+    assert config_error(cfg_file, with_x, ["data.targets=[y, x]"]) == f"--set: data.targets: {clash}"
+    assert (
+        config_error(cfg_file, with_x, ["data.targets=[y, x]", "data.features=[x]"]) == f"--set: data.features: {clash}"
+    )
     assert config_error(cfg_file, BASE, ["data.features=[y]"]).startswith("--set: data.features: column 'y'")
     assert config_error(cfg_file, BASE + "  features: [y]\n", ["training.epochs=2"]).startswith(f"{cfg_file}: ")
 

@@ -235,7 +235,8 @@ def _error_text(err: ValidationError, given: list[list[str]] | None = None) -> t
         named = [key]  # the keys the error names: it is --set's if --set gave any of them
         if isinstance(ctx.get("error"), _KeyedError):  # its key is relative to the section the error arose in
             named = [".".join(filter(None, [key, k])) for k in (ctx["error"].key, *ctx["error"].also)]
-            key, msg = named[0], str(ctx["error"])
+            gave = [k for k in named if any(key_within(k, ".".join(g)) for g in given or [])]  # said first: --set's
+            key, msg = (gave or named)[0], str(ctx["error"])
         elif msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
         elif e["type"] == "extra_forbidden":
