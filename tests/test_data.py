@@ -331,6 +331,35 @@ def test_series_column_splits_in_order_of_appearance(tmp_path: Path) -> None:
     assert ds.notes == ["rows of series 'Tank B' were not in time order; sorted by t"]
 
 
+def test_series_names_that_differ_in_case_or_spacing_are_named_together(tmp_path: Path) -> None:
+    """'North' with two rows labelled 'north ' (read as 'north'): two series, most likely one; a note says so,
+    and a message about either (North's gap) names the other, since an error drops the notes."""
+    rows = [("North", t) for t in range(1, 9) if t not in (3, 4)] + [("north ", 3), ("north ", 4), ("0101", 1)]
+    rows += [("0101", 2), ("101", 3), ("101", 4), ("Tank E", 1), ("Tank E", 2)]
+    csv = "t,store,y\n" + "".join(f"{t},{s},1\n" for s, t in rows)
+    ds = load(tmp_path, csv, time_column="t", series_column="store", missing="interpolate")
+    assert ds.names == ["North", "north", "0101", "101", "Tank E"]
+    assert ds.notes[0] == (
+        "series ['North', 'north', '0101', '101'] are names that differ only in case, spacing or leading zeros: "
+        "read as separate series; write each series' name one way if they are one"
+    )
+    text = data_error(tmp_path, csv, time_column="t", series_column="store")
+    assert (
+        "2 missing timestamp(s) of series 'North' (not one with 'north': names that differ in case or spacing are "
+        "two series)" in text
+    ), text
+    assert not [n for n in load(tmp_path, csv.replace("north ", "South"), time_column="t", series_column="store",
+                                missing="interpolate").notes if "differ only" in n and "South" in n]  # fmt: skip
+
+
+def test_rows_on_the_first_of_months_off_their_step_are_not_said_to_be_off_the_first(tmp_path: Path) -> None:
+    """Rows on the 1st, 50 then 40 months apart: off the 50-month step; the message said they fall on day 1 and a
+    monthly step is on the first or the last day of a month, which contradicts itself."""
+    text = data_error(tmp_path, csv_of(["1983-05-01", "1987-07-01", "1990-11-01"], [1, 2, 3]), time_column="t",
+                      missing="interpolate")  # fmt: skip
+    assert "irregular timestamps: 1990-11-01 does not fall on the series' step of 50MS from 1983-05-01" in text, text
+
+
 def test_a_date_format_not_guessed_gets_the_way_to_give_it(tmp_path: Path) -> None:
     """Excel's 03/01/2024 12:00 AM: not read, and the hint names data.time_format with a format that reads it."""
     csv = "t,y\n03/01/2024 12:00 AM,1\n03/01/2024 01:00 AM,2\n"

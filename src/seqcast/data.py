@@ -16,7 +16,7 @@ import numpy as np
 
 from seqcast import missing, resample, timeaxis, timeparse
 from seqcast.config import DataConfig
-from seqcast.errors import DataError, DuplicateTimes, MissingColumn, MissingValues, NoRows, OffGrid
+from seqcast.errors import DataError, DuplicateTimes, MissingColumn, MissingValues, NoRows, OffGrid, series_twins
 from seqcast.read import DECIMAL_COMMA, data_files, line_word, read_tables
 from seqcast.static import check_static
 from seqcast.timeaxis import Freq, TimeKind
@@ -261,8 +261,14 @@ def load_dataset(
     freqs: dict[Freq, str] = {}  # each frequency seen, with the first series that has it
     either: dict[Freq, str] = {}  # daily rows on weekdays within one week: their grid is a business days' grid too
     resampled: dict[str, dict[str, int]] = {}
+    twins = series_twins([g[0] for g in groups])  # named in every message of theirs: a note alone is lost in an error
+    if twins:
+        notes.append(f"series {list(twins)[:6]} are names that differ only in case, spacing or leading zeros: read "
+                     "as separate series; write each series' name one way if they are one")  # fmt: skip
     for name, members in groups:
         label = f" of series {name!r}" if name else ""
+        if name in twins:
+            label += f" (not one with {twins[name][0]!r}: names that differ in case or spacing are two series)"
         whole = len(members) == len(values)  # one series, all rows in file order: its arrays are not copied
         vals, ix = values if whole else values[members], members  # ix: the row's index in the input, -1 if filled
         if times is not None:

@@ -83,6 +83,16 @@ def same_series(name: str, have: list[str]) -> list[str]:
     return same
 
 
+def series_twins(names: list[str]) -> dict[str, list[str]]:
+    """Each name of `names` that others are but for case, spacing or leading zeros (as same_series), with those
+    others: 'North' and 'north ' in one file are two series, most likely meant as one. One pass over the names."""
+    by: dict[str, list[str]] = {}
+    for n in names:
+        k = "".join(n.split()).lower()
+        by.setdefault(str(int(k)) if k.isdigit() else k, []).append(n)
+    return {n: [m for m in group if m != n] for group in by.values() if len(group) > 1 for n in group}
+
+
 def near(column: str, have: list[str]) -> str | None:
     """'did you mean ...?' for a column named with another case or spacing, or a close spelling."""
     import difflib

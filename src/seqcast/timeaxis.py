@@ -124,7 +124,8 @@ def off_grid(times: np.ndarray, kind: TimeKind, freq: Freq | None, off: object) 
     hint = "set data.resample (for example {freq: 1h, how: mean}) to bin the rows onto a regular grid"
     if kind == "datetime" and len(times) > 1:
         months, day, is_end, tod = _month_parts(times)
-        if (tod == 0).all() and len(set(day.tolist())) == 1 and not is_end.any() and (np.diff(months) >= 1).all():
+        one_day = len(set(day.tolist())) == 1 and day[0] > 0 and not is_end.any()  # the 15th (not the 1st) of each
+        if (tod == 0).all() and one_day and (np.diff(months) >= 1).all():
             every = int(Counter(np.diff(months).tolist()).most_common(1)[0][0])
             alias, period = {3: ("QS", "quarter"), 12: ("YS", "year")}.get(every, ("MS", "month"))
             what = (
