@@ -591,6 +591,18 @@ CASES = [
         1,
         ("nothere.csv", "file not found", "check the path given to --future"),
     ),
+    Case(
+        "update --data - (stdin)",
+        lambda c: ["update", "--run", c.run(), "--data", "-"],
+        2,
+        ("error: --data: reads a file, not stdin (-)", "write the rows to a CSV file"),
+    ),
+    Case(
+        "forecast --future - (stdin)",
+        lambda c: ["forecast", "--run", c.run(), "--steps", 1, "--future", "-"],
+        2,
+        ("error: --future: reads a file, not stdin (-)", "write the rows to a CSV file"),
+    ),
     Case("--run a folder of the user's", _users_folder_as_run, 2, ("--run", "mine is not a run directory")),
     Case(
         "forecast --plot - (stdout is for --output)",
@@ -608,19 +620,19 @@ CASES = [
         "forecast --steps 0",
         lambda c: ["forecast", "--run", c.tmp, "--steps", 0],
         2,
-        ("--steps must be a positive", "got 0"),
+        ("error: --steps: must be a positive number of steps, got 0",),
     ),
     Case(
         "forecast --steps negative",
         lambda c: ["forecast", "--run", c.tmp, "--steps", -4],
         2,
-        ("--steps must be a positive", "got -4"),
+        ("error: --steps: must be a positive number of steps, got -4",),
     ),
     Case(
         "evaluate --horizon 0",
         lambda c: ["evaluate", "--run", c.tmp, "--horizon", 0],
         2,
-        ("--horizon must be positive",),
+        ("error: --horizon: must be a positive number of steps, got 0",),
     ),
     Case(
         "--future does not cover the horizon",

@@ -313,7 +313,7 @@ def forecast(
 
     def go() -> None:
         if steps <= 0:
-            raise ConfigError(f"--steps must be a positive number of steps, got {steps}")
+            raise ConfigError(f"must be a positive number of steps, got {steps}", where="--steps")
         from seqcast import console, history
         from seqcast import forecast as fc
         from seqcast import plot as plots
@@ -375,7 +375,7 @@ def evaluate(
 
     def go() -> None:
         if horizon is not None and horizon <= 0:
-            raise ConfigError(f"--horizon must be positive, got {horizon}")
+            raise ConfigError(f"must be a positive number of steps, got {horizon}", where="--horizon")
         from seqcast import console, report, rundir
         from seqcast.evaluate import evaluate as backtest
 

@@ -258,7 +258,7 @@ _NOT_TEXT = {  # the first bytes of files often given for a CSV: (what the file 
         "an Excel .xls workbook",
         "Excel: save as 'CSV UTF-8'; pandas: read_excel(path).to_csv(new_path, index=False)",
     ),
-    b"\x1f\x8b": ("gzip-compressed", "decompress it (gunzip) and set data.path to the CSV"),
+    b"\x1f\x8b": ("gzip-compressed", "decompress it (gunzip) and give the CSV it holds"),
     b"\xff\xfe": (
         "UTF-16 text (Excel's 'Unicode Text')",
         "save it as UTF-8 (Excel: 'CSV UTF-8'), or convert it: iconv -f utf-16 -t utf-8",
