@@ -185,6 +185,10 @@ def test_a_gap_is_interpolated_as_in_training_and_the_log_counts_every_update(tm
     res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "new.csv"), "--json"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["series"]["P"] == {"added": 6, "skipped": 0, "last_time": "2045"}
+    assert [n for n in json.loads(res.stdout)["notes"] if "filled" in n] == [
+        f"series {s!r}: 3 missing timestamp(s) (first 2040) among the new rows filled (data.missing: interpolate)"
+        for s in "PQ"
+    ]  # as training names the rows it fills
     st = np.load(run / "state.npz")
     np.testing.assert_array_equal(st["tail"][:, :, 0], [[42, 43, 44, 45]] * 2)  # y = index: interpolated exactly
     assert st["rows_seen"].tolist() == [46, 46] and st["tail_times"][0].tolist() == [2042, 2043, 2044, 2045]

@@ -135,6 +135,10 @@ def new_rows(
                 rows[np.searchsorted(grid, times)] = values
                 filled = fill_missing(rows, missing)[1:]
                 ok = np.isfinite(filled).all(axis=1)  # every row, but after a column's last value (read out already)
+                gone, blanks = np.setdiff1d(grid[1:], times), int((~np.isfinite(values).all(axis=1)).sum())
+                said = [f"{len(gone)} missing timestamp(s) (first {at(gone[0])})"] if len(gone) else []
+                said += [f"{blanks} row(s) with blanks"] if blanks else []
+                notes.append(f"{s.label}: {' and '.join(said)} among the new rows filled (data.missing: {missing})")
                 times, values = grid[1:][ok], filled[ok]
         out[i] = (times, values)
         counts[s.name]["added"] = len(times)
