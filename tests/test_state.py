@@ -336,6 +336,13 @@ def test_a_hole_among_rows_already_known_does_not_stop_an_update(tmp_path: Path)
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["series"]["P"] == {"added": 6, "skipped": 9, "last_time": "2045"}
     np.testing.assert_array_equal(np.load(run / "state.npz")["tail"][:, :, 0], [[42, 43, 44, 45]] * 2)
+    blank = index_frame(47, start=44)  # a blank in a known row (2044): skipped; the note says so, not "dropped"
+    blank.loc[blank["year"] == 2044, "y"] = np.nan
+    blank.to_csv(tmp_path / "blank.csv", index=False)
+    res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "blank.csv"), "--json"])
+    assert res.exit_code == 0 and json.loads(res.stdout)["notes"] == [
+        "blank.csv: rows with missing values among the rows already known were skipped with them"
+    ], res.output
     kept = snapshot(run)
     frame = index_frame(50, start=30)
     frame.loc[frame["year"] == 2047, "y"] = np.nan  # a new row's value missing

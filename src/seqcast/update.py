@@ -40,7 +40,7 @@ def new_rows(
 
     index = {n: i for i, n in enumerate(st["series"].tolist())}
     known = {n: st["last_time"][i] for n, i in index.items()}  # each series' last known timestamp: its grid's
-    holes = "missing timestamp(s)"
+    holes, known_holes = "missing timestamp(s)", False
     try:
         ds = read_like_run(run, path, "the new rows", "have", after=known)
     except NoRows as empty:  # nothing new yet (a file a job fills later): an update that adds nothing, if its header
@@ -57,7 +57,7 @@ def new_rows(
             ds = read_like_run(run, path, "the new rows", "have", missing="drop", after=known)
         except DataError:  # nothing left of a series once those rows are out: the first read's message names them
             raise strict from None
-        holes = "missing row(s), or rows with missing values,"  # a hole among the new rows is refused below
+        holes, known_holes = "missing row(s), or rows with missing values,", True  # among new rows: refused below
         if not any(s.name in known and (s.times <= known[s.name]).any() for s in ds.series):
             raise  # no row already known: the hole is among the new rows, as the first read says (by its line)
     unknown = [n for n in ds.names if n not in index]
@@ -84,8 +84,8 @@ def new_rows(
     notes = [
         f"{path.name}: {n}".replace("or train once the period is over", "or send them once the period is over")
         for n in ds.notes
-        if n.startswith("dropped ") or "the last bin holds" in n
-    ]
+        if (n.startswith("dropped ") and not known_holes) or "the last bin holds" in n
+    ] + [f"{path.name}: rows with missing values among the rows already known were skipped with them"] * known_holes
     static = [run.pre["inputs"].index(c) for c in run.pre.get("static", [])]  # positions, for check_known
     for s in ds.series:
         i = index[s.name]
