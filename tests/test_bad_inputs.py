@@ -677,7 +677,18 @@ CASES = [
         2,
         ("--future: the run's model takes no data.features", "would not read the file", "leave --future out"),
     ),
-    Case("forecast --output is a folder", _output_is_a_folder, 2, ("--output", "out.csv is a folder, not a file")),
+    Case(
+        "forecast --output is a folder",
+        _output_is_a_folder,
+        2,
+        ("--output", "out.csv is a folder, not a file", "hint: name a file, such as", "out.csv/forecast.csv"),
+    ),
+    Case(
+        "forecast --output is the run's folder",
+        lambda c: ["forecast", "--run", c.run(), "--steps", 1, "--output", c.run()],
+        2,
+        ("--output", "is a folder, not a file", "-forecast.csv"),  # beside the run: a file in it blocks --overwrite
+    ),
     Case(
         "forecast --future with an empty cell the forecast needs",
         _future_with_an_empty_cell,

@@ -39,7 +39,9 @@ def check_output(path: Path, option: str, protected: dict[str, Path], also: dict
             raise ConfigError(f"{path} is {what} ({owned}): writing there would replace it", where=option)
     if str(path) != "-" and real.is_dir():  # before any work, not when written at the end (--plot -: plot_format's)
         name = "plot.png" if option == "--plot" else "forecast.csv"
-        raise ConfigError(f"{path} is a folder, not a file", where=option, hint=f"name a file, such as {path}/{name}")
+        beside = Path(path).parent / f"{real.name}-{name}"  # a run's folder holds its own files (train --overwrite)
+        raise ConfigError(f"{path} is a folder, not a file", where=option,
+                          hint=f"name a file, such as {beside if is_run(real) else Path(path) / name}")  # fmt: skip
     suffix = real.suffix.lower()
     if option == "--plot":
         plot_format(path)
