@@ -2146,6 +2146,11 @@ def test_a_future_file_is_read_as_far_as_the_forecast_reaches(tmp_path: Path, tr
     assert len(res.stdout.splitlines()) == 1 + 2 * 2
     res = invoke("forecast", "--run", trained_run, "--steps", 3, "--future", fut)
     assert_fault(res, 1, "no future values of ['x'] for series 'A' at 2022-02-12 (the forecast needs 3 steps")
+    early_gap = ["2022-02-07", "2022-02-09", "2022-02-10", "2022-02-11"]  # 8th missing: not why the 12th is
+    fut.write_text("time,series,x\n" + "".join(f"{d},{s},0.5\n" for s in "AB" for d in early_gap))
+    res = invoke("forecast", "--run", trained_run, "--steps", 3, "--future", fut)
+    assert_fault(res, 1, "at 2022-02-12", "its rows of the series run from 2022-02-07 to 2022-02-11")
+    assert "missing timestamp" not in res.stderr, res.stderr
     every_other = ["2022-02-10", "2022-02-12", "2022-02-14", "2022-02-16"]
     fut.write_text("time,series,x\n" + "".join(f"{d},{s},0.5\n" for s in "AB" for d in every_other))
     res = invoke("forecast", "--run", trained_run, "--steps", 3, "--future", fut)

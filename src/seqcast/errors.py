@@ -58,6 +58,10 @@ class MissingValues(DataError):
     command reading a file for a trained run, which cannot change the key, gives its own (history.columns_of)."""
 
 
+class BlankValues(MissingValues):
+    """Missing values in rows that are there (blank, NaN or infinite cells), not missing rows."""
+
+
 class OffGrid(DataError):
     """Rows of one series off the time grid its step draws. Its hint is data.resample, a training key; a command
     reading a file for a trained run gives its own (history.columns_of)."""

@@ -264,16 +264,19 @@ def _no_future(run: Run, fcfg: Any, fut: Dataset, f: Series | None, name: str, w
         why = f": the file has no rows of series {name!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
     elif run.freq and fut.freq and fut.freq != run.freq:
         why = f": the file steps at {fut.freq.said}, the run at {run.freq.said}"
-    elif stray := [t for t in f.times if want[0] <= t <= want[-1] and t not in set(want)]:
+    elif len(stray := f.times[(f.times >= want[0]) & (f.times <= want[-1]) & ~np.isin(f.times, want)]):
         why = f": its rows there are off the forecast's steps (first {say(stray[0])})"
-    else:  # its rows with a blank were left out (data.missing: drop): read again, the first blank or gap is named
+    else:
         from seqcast.data import load_dataset
+        from seqcast.errors import BlankValues
 
         why = f": its rows{' of the series' if name else ''} run from {say(f.times[0])} to {say(f.times[-1])}"
-        try:
+        try:  # a row with a blank left out (data.missing: drop), or a gap among its rows: the first is named
             load_dataset(fcfg.model_copy(update={"missing": "error"}), step=run.freq)
-        except MissingValues as exc:
-            why = f": the file has {exc.message}" if not name or repr(name) in exc.message else why
+        except MissingValues as exc:  # a gap before the file's last row of the series; a blank anywhere
+            ours = not name or f"of series {name!r}" in exc.message
+            if ours and (isinstance(exc, BlankValues) or f.times[0] < want[k] < f.times[-1]):
+                why = f": the file has {exc.message}"
     return DataError(
         f"no future values of {known}{' for series ' + repr(name) if name else ''} at {say(want[k])} (the forecast "
         f"needs {len(want)} steps, from {say(want[0])}){why}",

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from seqcast import timeaxis
-from seqcast.errors import DataError, MissingValues
+from seqcast.errors import BlankValues, DataError
 from seqcast.timeaxis import TimeKind
 
 
@@ -64,7 +64,7 @@ def handle(values: np.ndarray, ix: np.ndarray, at: Callable[[int], str] | str, l
             what += f" at {at + '(s) ' if isinstance(at, str) else ''}{named[:8]}{' ...' if len(named) > 8 else ''}"
         if gaps:
             what += f"{' and' if named else ''} at {gaps} missing timestamp(s)"
-        raise MissingValues(what, where=source, hint="set data.missing to interpolate, ffill or drop")
+        raise BlankValues(what, where=source, hint="set data.missing to interpolate, ffill or drop")
     values = np.where(np.isinf(values), np.nan, values)
     if how == "drop":
         return values
