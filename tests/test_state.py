@@ -423,6 +423,18 @@ def test_new_rows_and_future_rows_in_day_first_dates_are_read_on_the_runs_monthl
                                    "--output", "-"])  # fmt: skip
     assert res.exit_code == 0, res.output
     assert pd.read_csv(io.StringIO(res.stdout))["date"].tolist() == ["2022-07-01", "2022-08-01", "2022-09-01"]
+    (tmp_path / "one.csv").write_text("date,x\n01.07.2022,30\n")  # one row: its nearness to the run's end decides
+    res = CliRunner().invoke(app, ["forecast", "--run", str(run), "--steps", "1", "--future", str(tmp_path / "one.csv"),
+                                   "--output", "-"])  # fmt: skip
+    assert res.exit_code == 0 and "RuntimeWarning" not in res.stderr, res.output
+    assert pd.read_csv(io.StringIO(res.stdout))["date"].tolist() == ["2022-07-01"]
+    for one in ("01/07/2022", "01.07.2022"):  # a monthly update of one row, slashes and dots
+        (tmp_path / "new.csv").write_text(f"date,y,x\n{one},30,30\n")
+        shutil.copytree(run, tmp_path / "once", dirs_exist_ok=True)
+        res = CliRunner().invoke(app, ["update", "--run", str(tmp_path / "once"), "--data", str(tmp_path / "new.csv"),
+                                       "--json"])  # fmt: skip
+        assert res.exit_code == 0 and "RuntimeWarning" not in res.stderr, res.output
+        assert json.loads(res.stdout)["series"][""] == {"added": 1, "skipped": 0, "last_time": "2022-07-01"}, one
     (tmp_path / "new.csv").write_text("date,y,x\n01/07/2022,30,30\n01/08/2022,31,31\n01/09/2022,32,32\n")
     res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "new.csv"), "--json"])
     assert res.exit_code == 0, res.output

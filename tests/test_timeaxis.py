@@ -546,3 +546,27 @@ def test_local_times_across_a_clock_change_are_refused_with_the_offsets_hint(tmp
     with pytest.raises(DataError) as err:
         load_dataset(DataConfig(path=path, time_column="time", targets=["y"]))
     assert "data.series_column" in (err.value.hint or "") and "daylight" not in (err.value.hint or "")
+
+
+@pytest.mark.parametrize(
+    ("texts", "step", "last", "read"),
+    [
+        (["01/07/2022"], Freq("fixed", 86_400 * 10**9), "2022-06-30", ["2022-07-01"]),  # daily: the nearer reading
+        (["07/01/2022"], Freq("fixed", 86_400 * 10**9), "2022-06-30", ["2022-07-01"]),  # month-first when nearer
+        (["01/07/2022"], Freq("month", 1, "start"), None, ["2022-07-01"]),  # January 7 is off a monthly grid
+        (["01/07/2022", "01/08/2022"], Freq("month", 1, "start"), "2022-06-01", ["2022-07-01", "2022-08-01"]),
+        (["01/05/2022", "02/05/2022"], Freq("fixed", 86_400 * 10**9), "2022-04-30", ["2022-05-01", "2022-05-02"]),
+    ],
+)
+def test_dates_read_both_ways_follow_the_runs_step_then_its_last_row(
+    texts: list[str], step: Freq, last: str | None, read: list[str]
+) -> None:
+    """A run's new rows in dates both day-first and month-first read: the reading on the run's grid, with steps of
+    its step, nearest its last row; one row too (no warning: a single time has no steps to count)."""
+    import warnings
+
+    follow = (step, np.datetime64(last, "ns") if last else None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's "Mean of empty slice" for one row
+        times = parse_zoned_times(np.array(texts, dtype=object), follow=follow)[0]
+    assert times.astype("datetime64[D]").astype(str).tolist() == read

@@ -110,7 +110,7 @@ class _Rows:
 
 
 def _to_rows(table: dict[str, np.ndarray], lines: np.ndarray, cfg: DataConfig, source: str,
-             time_format: str | None = None, step: Freq | None = None) -> _Rows:  # fmt: skip
+             time_format: str | None = None, follow: timeparse.Follow | None = None) -> _Rows:  # fmt: skip
     """One file's (or chunk's) rows; `time_format`: read the dates in it (data.time_format, or the format the
     first file or chunk was read in: a later chunk of day-first dates may hold only days up to 12)."""
     check_columns(table, cfg, source)
@@ -121,7 +121,7 @@ def _to_rows(table: dict[str, np.ndarray], lines: np.ndarray, cfg: DataConfig, s
     if cfg.time_column is not None:
         raw = table[cfg.time_column]
         try:
-            times, kind, zoned, time_format = timeparse.parse_zoned_times(raw, time_format, said, step)
+            times, kind, zoned, time_format = timeparse.parse_zoned_times(raw, time_format, said, follow)
         except timeparse.TimeValueError as exc:
             where = f"time column {cfg.time_column!r}, {word} {lines[exc.index]}"
             value = str(raw[exc.index])  # a date in a format pandas cannot guess (not an empty or missing time)
@@ -147,7 +147,7 @@ def _to_rows(table: dict[str, np.ndarray], lines: np.ndarray, cfg: DataConfig, s
     return _Rows(values, times, kind, keys, lines, zoned, time_format, said[0] if said else None)
 
 
-def _gather(files: list[Path], cfg: DataConfig, step: Freq | None = None) -> tuple[_Rows, np.ndarray]:
+def _gather(files: list[Path], cfg: DataConfig, follow: timeparse.Follow | None) -> tuple[_Rows, np.ndarray]:
     """Every file's rows, read one file (or chunk of a large CSV) at a time, joined; and each row's file index."""
     parts: list[_Rows] = []
     file_of: list[np.ndarray] = []
@@ -155,7 +155,7 @@ def _gather(files: list[Path], cfg: DataConfig, step: Freq | None = None) -> tup
     for i, f in enumerate(files):
         try:
             for table, lines in read_tables(f):
-                rows = _to_rows(table, lines, cfg, str(f), parts[0].time_format if parts else cfg.time_format, step)
+                rows = _to_rows(table, lines, cfg, str(f), parts[0].time_format if parts else cfg.time_format, follow)
                 del table
                 if parts and (rows.kind, rows.zoned) != (parts[0].kind, parts[0].zoned):
                     before = f"in {files[0].name}" if i else f"before {line_word(f)} {rows.lines[0]}"
@@ -216,18 +216,19 @@ def check_columns(table: dict[str, np.ndarray], cfg: DataConfig, source: str) ->
             raise MissingColumn(col, key, have, source)
 
 
-def load_dataset(
-    cfg: DataConfig, series_ids: list[str] | None = None, step: Freq | None = None, after: dict[str, Any] | None = None
-) -> Dataset:
+def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Freq | None = None,
+                 after: dict[str, Any] | None = None, last: Any = None) -> Dataset:  # fmt: skip
     """Read cfg.path: its series sorted, checked, missing values handled; `step`: the run's, for its new rows, and
-    `after`: each series' last known time (update), from which the run's grid runs on.
+    `after`: each series' last known time (update), from which the run's grid runs on; `last`: the run's last time
+    (else the latest of `after`), which dates that read day-first and month-first alike are read nearest to.
 
     With data.series_id, the series' identity columns follow (add_series_ids): for the series `series_ids`, the
     run's training series, or when None for the file's own series (training).
     """
     source = str(cfg.path)
     files = data_files(Path(cfg.path))
-    rows, file_of = _gather(files, cfg, step)
+    dates = [v for v in [last, *(after or {}).values()] if isinstance(v, np.datetime64)]
+    rows, file_of = _gather(files, cfg, (step, max(dates, default=None)) if step else None)
     values, times, kind, lines, zoned = rows.values, rows.times, rows.kind, rows.lines, rows.zoned
     time_format, both_ways = rows.time_format, rows.both_ways
     columns = cfg.inputs

@@ -231,7 +231,7 @@ def read_future(
         }
     )  # fmt: skip
     with columns_of("the --future file", roles={"data.targets": "data.features"}):
-        fut = load_dataset(fcfg, step=run.freq)
+        fut = load_dataset(fcfg, step=run.freq, last=max(s.times[-1] for s in ds.series))
     same_clock(run, fut, "the --future file", "has")
     by_name = {s.name: s for s in fut.series}
     covered = {s.name for s in ds.series}

@@ -11,9 +11,13 @@ import re
 
 import numpy as np
 
+from seqcast import timeaxis
 from seqcast.timeaxis import DATE_RANGE, FIRST_DATE, LAST_DATE, Freq, TimeKind, infer_freq, steps_from_first
 
 NOT_A_TIME = "is not a date or an integer"  # why, when no other reason is known (data.py hints data.time_format)
+
+
+Follow = tuple[Freq, "np.datetime64 | None"]  # a run's step and last time, which its new rows follow
 
 
 class TimeValueError(ValueError):
@@ -31,14 +35,15 @@ def parse_times(raw: np.ndarray) -> tuple[np.ndarray, TimeKind]:
 
 
 def parse_zoned_times(
-    raw: np.ndarray, fmt: str | None = None, said: list[str] | None = None, step: Freq | None = None
+    raw: np.ndarray, fmt: str | None = None, said: list[str] | None = None, follow: Follow | None = None
 ) -> tuple[np.ndarray, TimeKind, bool, str | None]:
     """parse_times, whether the dates carry UTC offsets (2024-03-01T05:00+05:00, ...Z): those are converted
     to UTC, every row of the column then needing one (the first row's format), and the strftime format the dates
     were read in (None: whole numbers or ISO dates). `fmt` (data.time_format): read every value in it, or
     every value as an ISO date (2021-02-06, 2021-02-06 13:00). `said` gets a note when the guessed format was one
-    of two that read every value (01/02/2020 to 12/02/2020: day-first or month-first); `step`, a run's, picks
-    the one of two readings that follows it (a run's new rows: 01/07/2009 to 01/12/2009 are monthly day-first)."""
+    of two that read every value (01/02/2020 to 12/02/2020: day-first or month-first); `follow`, a run's step and
+    last time, picks the reading of two that follows them (a run's new rows: 01/07/2009 to 01/12/2009 are monthly
+    day-first, as is one row of 01/07/2009 after 2009-06-01)."""
     text = np.asarray(raw).astype(str)
     if fmt is not None:
         try:
@@ -71,7 +76,7 @@ def parse_zoned_times(
     except ValueError:
         quarters = _quarters(text)  # months, as wide as numpy's dates: the range is checked below
         if quarters is None:
-            times, used = _parse_with_pandas(text, said=said, step=step)
+            times, used = _parse_with_pandas(text, said=said, follow=follow)
             return times, "datetime", "%z" in used, used
         wide, zoned = quarters, False
     missing = np.flatnonzero(np.isnat(wide))  # numpy reads "" and "NaT" as NaT: a missing timestamp, which has no
@@ -142,11 +147,20 @@ def _read_as(text: np.ndarray, fmt: str) -> tuple[np.ndarray | None, int]:
 
 def _regularity(times: np.ndarray, step: Freq | None = None) -> float:
     """The share of steps between the distinct sorted times that are one step of `step`, else of their frequency
-    (infer_freq)."""
+    (infer_freq); 0 for one time."""
     t = np.unique(times)
     freq = step or (infer_freq(t, "datetime") if len(t) > 1 else None)
-    at = steps_from_first(t, freq) if freq is not None else None
+    at = steps_from_first(t, freq) if freq is not None and len(t) > 1 else None
     return float(np.mean(np.diff(at) == 1)) if at is not None else 0.0
+
+
+def _fit(times: np.ndarray, step: Freq, near: np.datetime64 | None) -> tuple[float, float, float]:
+    """How well one reading of a run's new rows follows the run (higher is better, in this order): the share of
+    its times on the step's grid (a monthly run's are on the 1st), of its steps one step long, and its nearness to
+    the run's last row (one row of 01/07/2022 after 2022-06-30 is July 1, not January 7)."""
+    t = np.unique(times)
+    near_ns = -float(np.abs(t - near).min().astype(np.int64)) if near is not None else 0.0
+    return float(np.mean(~timeaxis.rows_off_grid(t, step))), _regularity(t, step), near_ns
 
 
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$")
@@ -180,7 +194,7 @@ def _candidate_formats(first: str) -> list[str]:
 
 
 def _parse_with_pandas(
-    text: np.ndarray, given: str | None = None, said: list[str] | None = None, step: Freq | None = None
+    text: np.ndarray, given: str | None = None, said: list[str] | None = None, follow: Follow | None = None
 ) -> tuple[np.ndarray, str]:
     """Dates numpy cannot read (month names, day-first or month-first, time zones), all in one format: (times,
     the format).
@@ -189,7 +203,8 @@ def _parse_with_pandas(
     (01.02.2020 as January 2) or day-first (February 1). When only one reads every value it is that one
     (13.01.2020 further down makes the column day-first); when both do, the one whose rows are more regularly
     spaced (monthly rows on the 1st read month-first would jump from January 12 to the next year), first at
-    `step`, a run's, when given (a run's new rows, too few to show their own frequency), and on a tie
+    `follow`, the run's step and last time, when given (_fit: a run's new rows, too few to show their own
+    frequency), and on a tie
     day-first for dates with dots (dd.mm.yyyy, the usage wherever dots separate dates), else pandas' month-first.
     A column that mixes formats is refused at the first value that does not fit, rather than read two ways
     (05/01/2021 as May in one row, January in another).
@@ -213,10 +228,10 @@ def _parse_with_pandas(
             first_bad = bad
     if len(readings) == 2:
         month, day = formats
-        a, b = (_regularity(readings[month], step), _regularity(readings[day], step)) if step else (0.0, 0.0)
-        if a == b:
-            a, b = _regularity(readings[month]), _regularity(readings[day])
-        pick = day if b > a or (a == b and "." in day) else month
+        fits = [_fit(readings[f], *follow) for f in formats] if follow else [(0.0,) * 3] * 2
+        if fits[0] == fits[1]:
+            fits = [(_regularity(readings[f]),) * 3 for f in formats]
+        pick = day if fits[1] > fits[0] or (fits[0] == fits[1] and "." in day) else month
         if said is not None:  # both read every value: the guess is said, with the format that takes the other
             other, how = (month, "day-first") if pick == day else (day, "month-first")
             said.append(
