@@ -407,6 +407,7 @@ def test_a_missing_column_gets_the_hint_a_user_would_need(column: str, have: lis
         ("0101", ["101", "11"], ["101"]),
         ("101", ["1010", "0110"], []),  # another number
         ("Tank E", ["Tank D"], []),  # no typo guessed: another series may be named so
+        ("2", ["²", "02"], ["02"]),  # '²' is a digit to str.isdigit, and no number to int()
     ],
 )
 def test_a_series_name_is_matched_but_for_case_spacing_and_leading_zeros(

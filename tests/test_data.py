@@ -335,18 +335,18 @@ def test_series_names_that_differ_in_case_or_spacing_are_named_together(tmp_path
     """'North' with two rows labelled 'north ' (read as 'north'): two series, most likely one; a note says so,
     and a message about either (North's gap) names the other, since an error drops the notes."""
     rows = [("North", t) for t in range(1, 9) if t not in (3, 4)] + [("north ", 3), ("north ", 4), ("0101", 1)]
-    rows += [("0101", 2), ("101", 3), ("101", 4), ("Tank E", 1), ("Tank E", 2)]
+    rows += [("0101", 2), ("101", 3), ("101", 4), ("Tank E", 1), ("Tank E", 2), ("²", 1), ("²", 2)]
     csv = "t,store,y\n" + "".join(f"{t},{s},1\n" for s, t in rows)
     ds = load(tmp_path, csv, time_column="t", series_column="store", missing="interpolate")
-    assert ds.names == ["North", "north", "0101", "101", "Tank E"]
+    assert ds.names == ["North", "north", "0101", "101", "Tank E", "²"]
     assert ds.notes[0] == (
         "series ['North', 'north', '0101', '101'] are names that differ only in case, spacing or leading zeros: "
         "read as separate series; write each series' name one way if they are one"
     )
     text = data_error(tmp_path, csv, time_column="t", series_column="store")
     assert (
-        "2 missing timestamp(s) of series 'North' (not one with 'north': names that differ in case or spacing are "
-        "two series)" in text
+        "2 missing timestamp(s) of series 'North' (not one with 'north': names that differ in case, spacing or "
+        "zeros are two series)" in text
     ), text
     assert not [n for n in load(tmp_path, csv.replace("north ", "South"), time_column="t", series_column="store",
                                 missing="interpolate").notes if "differ only" in n and "South" in n]  # fmt: skip

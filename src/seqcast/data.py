@@ -269,7 +269,7 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
     for name, members in groups:
         label = f" of series {name!r}" if name else ""
         if name in twins:
-            label += f" (not one with {twins[name][0]!r}: names that differ in case or spacing are two series)"
+            label += f" (not one with {twins[name][0]!r}: names that differ in case, spacing or zeros are two series)"
         whole = len(members) == len(values)  # one series, all rows in file order: its arrays are not copied
         vals, ix = values if whole else values[members], members  # ix: the row's index in the input, -1 if filled
         if times is not None:

@@ -82,9 +82,14 @@ def same_series(name: str, have: list[str]) -> list[str]:
     """The series names of `have` that are `name` but for case and spacing, or for a number's leading zeros ('101'
     for '0101': a spreadsheet drops them)."""
     same = same_but_spacing(name, have)
-    if not same and name.strip().isdigit():
-        same = [h for h in have if h.strip().isdigit() and int(h) == int(name)]
+    if not same and _number(name):
+        same = [h for h in have if _number(h) and h.strip().lstrip("0") == name.strip().lstrip("0")]
     return same
+
+
+def _number(name: str) -> bool:
+    """A name of ASCII digits only ('0101'; not '²', which str.isdigit takes and int() refuses)."""
+    return name.strip().isascii() and name.strip().isdigit()
 
 
 def series_twins(names: list[str]) -> dict[str, list[str]]:
@@ -93,7 +98,7 @@ def series_twins(names: list[str]) -> dict[str, list[str]]:
     by: dict[str, list[str]] = {}
     for n in names:
         k = "".join(n.split()).lower()
-        by.setdefault(str(int(k)) if k.isdigit() else k, []).append(n)
+        by.setdefault(k.lstrip("0") or "0" if _number(k) else k, []).append(n)
     return {n: [m for m in group if m != n] for group in by.values() if len(group) > 1 for n in group}
 
 
