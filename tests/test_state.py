@@ -602,7 +602,11 @@ def test_a_run_that_update_advanced_does_not_forecast_from_its_data_file_without
         said = " ".join(res.stderr.split())
         if added:
             assert res.exit_code == 1, res.output
-            assert "the run has no state.npz, but its updates.csv logs 2 row(s) that seqcast update added" in said
+            assert (
+                "the run has no state.npz, but its updates.csv logs 2 row(s) that seqcast update added to series"
+                in said
+            )
+            assert "['P', 'Q'] since training, which the run's data file ends before" in said
             assert "hint: put the run's state.npz back, or forecast with --data CSV" in said
         else:
             assert res.exit_code == 0 and "this forecast starts from its data file" in said, res.output
@@ -611,6 +615,9 @@ def test_a_run_that_update_advanced_does_not_forecast_from_its_data_file_without
     index_frame(41).to_csv(tmp_path / "all.csv", index=False)
     res = CliRunner().invoke(app, ["forecast", "--steps", "2", "--run", str(run), "--data", str(tmp_path / "all.csv"),
                                    "--output", "-"])  # fmt: skip
+    assert res.exit_code == 0 and pd.read_csv(io.StringIO(res.stdout))["year"].tolist() == [2041, 2042] * 2
+    index_frame(41).to_csv(tmp_path / "data.csv", index=False)  # the data file grown by the updated rows: it is
+    res = CliRunner().invoke(app, ["forecast", "--steps", "2", "--run", str(run), "--output", "-"])  # the history
     assert res.exit_code == 0 and pd.read_csv(io.StringIO(res.stdout))["year"].tolist() == [2041, 2042] * 2
 
 

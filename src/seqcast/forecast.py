@@ -396,10 +396,9 @@ def forecast(
     levels = sorted(set(levels or []))
     intervals.check_levels(run.calibration() if levels else None, levels, steps, run.path)  # before any work
     saved = state.load(run) if data is None and (run.path / state.FILE).exists() else None
-    if data is None and saved is None:
-        state.refuse_if_updated(run)
     ds = state.dataset(run, saved) if saved is not None else history.history_dataset(run, data)
     if data is None and saved is None:
+        state.refuse_if_updated(run, ds)
         ds.notes.append(f"the run has no {state.FILE}: this forecast starts from its data file, read again")
     check_steps(steps, len(ds.series))
     if state.stateful(run):  # its states would run across the gaps data.missing: drop left in --data

@@ -158,21 +158,28 @@ def layer_states(run: Run, st: State) -> list[tuple[np.ndarray, ...]]:
     return [tuple(st[key].copy() for key in keys) for keys in state_keys(run)]
 
 
-def refuse_if_updated(run: Run) -> None:
+def refuse_if_updated(run: Run, ds: Dataset) -> None:
     """A run without state.npz (trained before runs kept it, or copied without it) whose updates.csv (update.LOG)
-    logs added rows: its data file ends before those rows, and a forecast from it would silently start there."""
+    logs rows added to a series whose rows in the run's data file (`ds`) are no more than training read: the file
+    ends before those rows, and a forecast from it would silently start there. A file grown since holds them."""
     import csv
+    import json
 
-    log, added = run.path / "updates.csv", 0
+    log, added = run.path / "updates.csv", dict[str, int]()
     if not log.is_file():
         return
     for row in csv.DictReader(io.StringIO(log.read_text(errors="replace"))):  # an edited line is no fault here
-        with contextlib.suppress(TypeError, ValueError):
-            added += int(row.get("rows_added") or 0)
-    if added:
+        with contextlib.suppress(TypeError, ValueError, AttributeError):
+            for name, n in json.loads(row.get("series") or "{}").items():
+                added[name] = added.get(name, 0) + int(n)
+    trained = {s["name"]: int(s["rows"]) for s in run.pre["series"]}
+    behind = [s.name for s in ds.series if added.get(s.name, 0) > 0 and len(s) <= trained.get(s.name, len(s))]
+    if behind:
+        rows = sum(added[n] for n in behind)
         raise DataError(
-            f"the run has no {FILE}, but its updates.csv logs {added} row(s) that seqcast update added since "
-            "training: a forecast from the run's data file would start before them",
+            f"the run has no {FILE}, but its updates.csv logs {rows} row(s) that seqcast update added to series "
+            f"{behind[:5]} since training, which the run's data file ends before: a forecast from it would start "
+            "before them",
             where=str(run.path),
             hint=f"put the run's {FILE} back, or forecast with --data CSV holding every row up to the newest",
         )
