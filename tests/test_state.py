@@ -186,7 +186,8 @@ def test_a_gap_is_interpolated_as_in_training_and_the_log_counts_every_update(tm
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["series"]["P"] == {"added": 6, "skipped": 0, "last_time": "2045"}
     assert [n for n in json.loads(res.stdout)["notes"] if "filled" in n] == [
-        f"series {s!r}: 3 missing timestamp(s) (first 2040) among the new rows filled (data.missing: interpolate)"
+        f"series {s!r}: 3 missing timestamp(s) (first 2040) after its last known row filled from it (data.missing: "
+        "interpolate)"
         for s in "PQ"
     ]  # as training names the rows it fills
     st = np.load(run / "state.npz")
@@ -202,6 +203,39 @@ def test_a_gap_is_interpolated_as_in_training_and_the_log_counts_every_update(tm
     log = pd.read_csv(run / "updates.csv")
     assert log["rows_added"].tolist() == [12, 0] and log["rows_skipped"].tolist() == [0, 6]
     assert json.loads(log["series"][0]) == {"P": 6, "Q": 6}
+    index_frame(51, start=47).query("year != 2048").to_csv(tmp_path / "gaps.csv", index=False)  # 2046, 2048 missing
+    res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "gaps.csv"), "--json"])
+    assert res.exit_code == 0 and json.loads(res.stdout)["series"]["P"]["added"] == 5, res.output  # 2046 to 2050
+    notes = json.loads(res.stdout)["notes"]  # the gap before the new rows, and the one among them (the read's note)
+    assert "series 'P': 1 missing timestamp(s) (first 2046) after its last known row filled from it" in " ".join(notes)
+    assert "gaps.csv: 1 missing timestamp(s) of series 'P' at a step of 1 (first: 2048); data.missing: interpolate" in (
+        notes
+    ), notes
+
+
+def test_two_new_rows_around_a_holiday_are_business_days_with_a_gap_not_another_frequency(tmp_path: Path) -> None:
+    """Business days to Thursday 2024-02-29; new rows Friday 03-01 and Tuesday 03-05 (Monday a holiday): two rows
+    two business days apart, read alone, are a step of 2B, and were refused as another frequency; counted from
+    the series' last known row, which they go on from, they are business days with Monday missing (ffilled)."""
+    days = pd.bdate_range("2024-01-01", "2024-02-29")
+    pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "y": np.arange(len(days), dtype=float)}).to_csv(
+        tmp_path / "data.csv", index=False
+    )
+    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump({
+        "data": {"path": "data.csv", "time_column": "date", "targets": ["y"], "transform": "none", "missing": "ffill"},
+        "windows": {"look_back": 4}, "model": {"units": [3], "ensemble": 1}, "training": {"epochs": 1},
+    }))  # fmt: skip
+    run = train_run(load_config(tmp_path / "cfg.yaml"), output_dir=tmp_path / "run").run_dir
+    (tmp_path / "new.csv").write_text("date,y\n2024-03-01,100\n2024-03-05,102\n")
+    res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "new.csv"), "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["series"][""] == {"added": 3, "skipped": 0, "last_time": "2024-03-05"}
+    assert doc["notes"] == [
+        "new.csv: 1 missing timestamp(s) at frequency B (business days, Monday to Friday) (first: 2024-03-04); "
+        "data.missing: ffill"
+    ]
+    np.testing.assert_array_equal(np.load(run / "state.npz")["tail"][0, -3:, 0], [100, 100, 102])
 
 
 @pytest.mark.parametrize("how", ["ffill", "interpolate"])
@@ -341,23 +375,24 @@ def test_a_hole_among_rows_already_known_does_not_stop_an_update(tmp_path: Path)
     blank.to_csv(tmp_path / "blank.csv", index=False)
     res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "blank.csv"), "--json"])
     assert res.exit_code == 0 and json.loads(res.stdout)["notes"] == [
-        "blank.csv: rows with missing values among the rows already known were skipped with them"
+        f"blank.csv: 1 row(s) of series {s!r} with missing values skipped with the rows already known" for s in "PQ"
     ], res.output
     kept = snapshot(run)
     frame = index_frame(50, start=30)
     frame.loc[frame["year"] == 2047, "y"] = np.nan  # a new row's value missing
     frame[frame["year"] != 2033].to_csv(tmp_path / "new.csv", index=False)
     res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "new.csv")])
-    said = " ".join(res.output.split())
-    assert res.exit_code == 1 and "series 'P': 1 missing row(s), or rows with missing values, between" in said
-    assert "first 2047" in said, said
+    said = " ".join(res.output.split())  # named by its line: P's 17th row (2047; 2033 left out), after the header
+    assert (
+        res.exit_code == 1
+        and "missing, NaN or infinite values in column(s) ['y'] of series 'P' at line(s) [18]" in said
+    )
     frame = index_frame(50, start=30)
     frame[~frame["year"].isin([2033, 2047])].to_csv(tmp_path / "new.csv", index=False)  # a new row missing
     res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "new.csv")])
     said = " ".join(res.output.split())
-    assert res.exit_code == 1 and "1 missing row(s), or rows with missing values," in said, said
-    assert "first 2047" in said, said
-    (tmp_path / "new.csv").write_text("s,year,y\nP,2046,\n")  # the one new row of P, its value missing
+    assert res.exit_code == 1 and "1 missing timestamp(s) of series 'P' at a step of 1, first 2047" in said, said
+    (tmp_path / "new.csv").write_text("s,year,y\nP,2047,\n")  # the one new row of P, its value missing
     res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "new.csv")])
     said = " ".join(res.output.split())
     assert res.exit_code == 1 and "['y']" in said and "line(s) [2]" in said, said

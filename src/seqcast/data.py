@@ -296,11 +296,14 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
                 )
         else:
             t = np.arange(len(vals), dtype=np.int64)
-        freq = cfg.resample.step if cfg.resample is not None else timeaxis.infer_freq(t, kind, step)
-        fine = bool(freq and freq.sub_daily)  # times less than a day apart: written with their hour, midnight too
         anchor = (after or {}).get(name) if step is not None and cfg.resample is None and kind != "none" else None
         if anchor is not None and np.asarray(anchor).dtype.kind != t.dtype.kind:  # years against dates: refused
             anchor = None  # after the read, as a file of another kind of time (history.same_clock)
+        # new rows that go on from the series' last known row count their step from it: 11-22 and 11-24 after 11-21
+        nxt = timeaxis.future(anchor, step, 1)[0] if anchor is not None and step is not None else None  # are business
+        ran = np.union1d(np.asarray([anchor], dtype=t.dtype), t) if nxt is not None and nxt in t else t  # days, not 2D
+        freq = cfg.resample.step if cfg.resample is not None else timeaxis.infer_freq(ran, kind, step)
+        fine = bool(freq and freq.sub_daily)  # times less than a day apart: written with their hour, midnight too
         if anchor is not None and step is not None:  # new rows of a run's series: its grid runs on from its last row
             off = timeaxis.rows_off_grid(np.concatenate([[anchor], t]).astype(t.dtype), step)[1:] & (t > anchor)
             if off.any():  # the run's grid, not one drawn from the new rows' first (which may be the stray one)
@@ -324,8 +327,9 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
                 what, hint = timeaxis.off_grid(t, kind, freq, off[0])
                 raise OffGrid(f"irregular timestamps{label}: {what}", where=source, hint=hint)
             holes = np.setdiff1d(full, t)
-            shown = ", ".join(timeaxis.fmt(m, kind, fine) for m in holes[:3])
-            if cfg.missing == "error":
+            holes = holes[holes > anchor] if anchor is not None and cfg.missing == "error" else holes  # update: one
+            shown = ", ".join(timeaxis.fmt(m, kind, fine) for m in holes[:3])  # among known rows is skipped with them
+            if cfg.missing == "error" and len(holes):
                 raise MissingValues(
                     f"{len(holes)} missing timestamp(s){label} at {freq.said if freq else 'an unknown frequency'}, "
                     f"first {shown}",
@@ -334,9 +338,8 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
                     or "set data.missing to interpolate or ffill to fill them, or drop to ignore the gaps",
                 )
             at_freq = f" at {freq.said}" if freq else ""  # a step a stray row changed shows here
-            notes.append(
-                f"{len(holes)} missing timestamp(s){label}{at_freq} (first: {shown}); data.missing: {cfg.missing}"
-            )
+            notes += [f"{len(holes)} missing timestamp(s){label}{at_freq} (first: {shown}); data.missing: {cfg.missing}"
+                      ] if len(holes) else []  # fmt: skip
             if cfg.missing in ("interpolate", "ffill"):
                 pos = np.searchsorted(full, t)
                 grid_vals = np.full((len(full), vals.shape[1]), np.nan)
@@ -346,6 +349,9 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
                 t, vals, ix = full, grid_vals, grid_ix
         # each row's place on the time grid (or in the file): where two kept rows are not neighbours, a break
         on_grid = np.searchsorted(full, t) if full is not None and len(full) != len(t) else np.arange(len(t))
+        if anchor is not None and cfg.missing == "error":  # update: a blank among the rows already known is skipped
+            kept = missing.known_kept(t, vals, anchor, label, notes)
+            t, vals, ix, on_grid = t[kept], vals[kept], ix[kept], on_grid[kept]
         vals = missing.handle(
             vals, ix, at if len(files) > 1 else word, lines, cfg.missing, label, columns, source, notes, cfg.static
         )

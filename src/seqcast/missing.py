@@ -78,6 +78,17 @@ def handle(values: np.ndarray, ix: np.ndarray, at: Callable[[int], str] | str, l
     return out
 
 
+def known_kept(times: np.ndarray, values: np.ndarray, last: object, label: str, notes: list[str]) -> np.ndarray:
+    """update with data.missing: error: which rows to keep, the rows at or before the series' last known row
+    (`last`) with a missing value left out, as update skips every row already known, and a note counting them;
+    every row, when every one is such a row (the error then names them: a series cannot be left without rows)."""
+    old = (times <= last) & ~np.isfinite(values).all(axis=1)
+    if not old.any() or old.all():
+        return np.ones(len(times), dtype=bool)
+    notes.append(f"{int(old.sum())} row(s){label} with missing values skipped with the rows already known")
+    return ~old
+
+
 def dropped_note(values: np.ndarray, keep: np.ndarray, times: np.ndarray, kind: TimeKind, fine: bool, how: str,
                  columns: list[str], label: str) -> str:  # fmt: skip
     """The note for the rows data.missing dropped: `drop`'s count, or the edges `interpolate` and `ffill` leave

@@ -50,8 +50,10 @@ def new_rows(
             check_columns({c: np.empty(0) for c in empty.columns}, run.cfg.data, str(path))
         held = "'s files have" if path.is_dir() else " has"
         return {}, {}, [f"{path.name}{held} a header but no rows: nothing to add"]
-    except MissingValues as strict:  # data.missing: error. A hole among the rows already known is no fault (skipped)
-        if str(st["time_kind"]) == "none":  # no time column: every row is new
+    except MissingValues as strict:  # data.missing: error, a hole or blank among the new rows: the read skips those
+        # among the rows already known, on the run's grid (data.load_dataset's after). A resampled run's rows are
+        # bins, read without that grid: a hole among its known ones is left out here, and skipped.
+        if str(st["time_kind"]) == "none" or run.cfg.data.resample is None:
             raise
         try:  # a row with a missing value left out:
             ds = read_like_run(run, path, "the new rows", "have", missing="drop", after=known)
@@ -81,10 +83,11 @@ def new_rows(
     counts: dict[str, Any] = {}
     # what the read left out or binned short, which the counts below do not show: rows dropped for missing values
     # (data.missing: drop), and a last bin still filling, whose later events the next update skips as old
-    notes = [
+    notes = [  # and what it filled (data.missing: interpolate or ffill), or skipped among the rows already known
         f"{path.name}: {n}".replace("or train once the period is over", "or send them once the period is over")
         for n in ds.notes
-        if (n.startswith("dropped ") and not known_holes) or "the last bin holds" in n
+        if (n.startswith("dropped ") and not known_holes)
+        or any(w in n for w in ("the last bin holds", "missing: interpolate", "missing: ffill", "already known"))
     ] + [f"{path.name}: rows with missing values among the rows already known were skipped with them"] * known_holes
     static = [run.pre["inputs"].index(c) for c in run.pre.get("static", [])]  # positions, for check_known
     for s in ds.series:
@@ -137,8 +140,9 @@ def new_rows(
                 ok = np.isfinite(filled).all(axis=1)  # every row, but after a column's last value (read out already)
                 gone, blanks = np.setdiff1d(grid[1:], times), int((~np.isfinite(values).all(axis=1)).sum())
                 said = [f"{len(gone)} missing timestamp(s) (first {at(gone[0])})"] if len(gone) else []
-                said += [f"{blanks} row(s) with blanks"] if blanks else []
-                notes.append(f"{s.label}: {' and '.join(said)} among the new rows filled (data.missing: {missing})")
+                said += [f"{blanks} new row(s) with blanks"] if blanks else []
+                notes.append(f"{s.label}: {' and '.join(said)} after its last known row filled from it (data.missing: "
+                             f"{missing})")  # fmt: skip
                 times, values = grid[1:][ok], filled[ok]
         out[i] = (times, values)
         counts[s.name]["added"] = len(times)
