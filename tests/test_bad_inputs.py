@@ -2109,6 +2109,17 @@ def test_a_file_of_the_users_at_runs_latest_is_left_alone_and_seqcasts_own_point
         assert point_latest(new, base=tmp_path) is None
         assert latest.is_symlink() and latest.resolve() == new.resolve()
         latest.unlink()
+    from seqcast.errors import ConfigError, DataError
+    from seqcast.rundir import resolve_run
+
+    latest.write_text(f"{old}\n")  # the pointer, by any path to it (it was read at runs/latest only): old is
+    for path in (latest, Path(os.path.relpath(latest))):  # resolved, and found to be no complete run
+        with pytest.raises(DataError) as err:
+            resolve_run(path)
+        assert err.value.render().startswith(f"{old}: the run directory is incomplete"), err.value.render()
+    latest.write_text("user file\n")  # not a pointer: no run directory
+    with pytest.raises(ConfigError, match="is not a run directory"):
+        resolve_run(latest)
 
 
 @pytest.mark.parametrize(("marker", "what"), [(False, "a folder of yours"), (True, "a run directory")])

@@ -270,6 +270,18 @@ def test_a_clash_of_two_keys_is_sets_when_set_gave_either(cfg_file: Path) -> Non
     assert config_error(cfg_file, BASE + "  features: [y]\n", ["training.epochs=2"]).startswith(f"{cfg_file}: ")
 
 
+def test_an_empty_data_path_is_refused_and_a_tilde_is_the_home_folder(
+    cfg_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """data.path "" was the config's own folder, read as a folder of data; `~` is expanded as in output.dir."""
+    assert config_error(cfg_file, BASE.replace("data.csv", '""')) == (
+        f"{cfg_file}: data.path: should be the data file or folder, not an empty path"
+    )
+    monkeypatch.setenv("HOME", str(cfg_file.parent / "home"))
+    cfg_file.write_text(BASE.replace("data.csv", "~/d.csv"))
+    assert load_config(cfg_file).data.path == cfg_file.parent / "home" / "d.csv"
+
+
 def test_one_interval_level_is_a_list_of_one(cfg_file: Path) -> None:
     cfg_file.write_text(BASE + "evaluate:\n  intervals: 90\n")
     assert load_config(cfg_file).evaluate.intervals == [90]

@@ -406,3 +406,20 @@ def test_a_signal_while_the_fit_builds_its_batches_trains_no_batch(
     assert Batches.seen == 0
     assert signal.getsignal(signal.SIGTERM) is before
     assert not (tmp_path / "ck").exists()  # no epoch: nothing to resume
+
+
+def test_the_resume_command_quotes_its_paths_for_a_shell(tmp_path: Path) -> None:
+    """A folder named with a space, quotes or $ (a shell would split or expand it): the printed command, split as
+    a shell splits it, gives back the checkpoint and the run as they are."""
+    import shlex
+
+    from seqcast.rundir import MARKER, resume_command
+
+    folder = tmp_path / "my runs 'q' $HOME"
+    checkpoint, run = folder / ".it.checkpoint", folder / "it"
+    checkpoint.mkdir(parents=True)
+    run.mkdir()
+    (run / MARKER).write_text("a run seqcast wrote\n")
+    words = shlex.split(resume_command(checkpoint))
+    assert words[words.index("--resume") + 1] == str(checkpoint)
+    assert words[words.index("--output-dir") + 1] == str(run) and words[-1] == "--overwrite"

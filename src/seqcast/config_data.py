@@ -162,6 +162,14 @@ class DataConfig(_Section):
             ) from None
         return v
 
+    @field_validator("path", mode="before")
+    @classmethod
+    def _a_path(cls, v: Any) -> Any:
+        """`~` is the home folder, as in output.dir; an empty path would be the config's own folder, read as data."""
+        if isinstance(v, str) and not v.strip():
+            raise ValueError("should be the data file or folder, not an empty path")
+        return Path(v).expanduser() if isinstance(v, str) else v
+
     @model_validator(mode="after")
     def _columns_distinct(self) -> DataConfig:
         lists = {"targets": self.targets, "features": self.features, "past_features": self.past_features}

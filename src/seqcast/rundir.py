@@ -72,11 +72,13 @@ def resume_command(checkpoint: Path) -> str:
         given = (checkpoint / COMMAND_STAMP).read_text(encoding="utf-8").strip() or TRAIN_COMMAND.get()
     except (OSError, UnicodeDecodeError):  # a checkpoint from before it: this command's
         given = TRAIN_COMMAND.get()
-    command = f"{given} --resume {checkpoint}"
+    import shlex  # the paths as a shell reads them back: spaces, quotes and $ in a folder's name are its own
+
+    command = f"{given} --resume {shlex.quote(str(checkpoint))}"
     name, suffix = checkpoint.name, ".checkpoint"
     if name.startswith(".") and name.endswith(suffix) and len(name) > len(suffix) + 1:
         target = checkpoint.parent / name[1 : -len(suffix)]
-        command += f" --output-dir {target}" + (" --overwrite" if is_run(target) else "")
+        command += f" --output-dir {shlex.quote(str(target))}" + (" --overwrite" if is_run(target) else "")
     return command
 
 
@@ -372,8 +374,8 @@ def _names_a_run(path: Path) -> bool:
 def resolve_run(run: Path | None) -> Path:
     """The run directory for --run (default runs/latest), checked to be complete."""
     path = run if run is not None else LATEST
-    if path == LATEST and path.is_file() and not path.is_symlink():
-        path = Path(path.read_text().strip())
+    if path.name == LATEST.name and path.is_file() and not path.is_symlink() and _names_a_run(path):  # the pointer
+        path = Path(path.read_text().strip())  # file written where there are no symlinks, by any path to it
     recover(path)
     if not path.exists():
         if path.is_symlink():  # runs/latest naming a run that was removed (or moved) since
