@@ -360,6 +360,20 @@ def test_rows_on_the_first_of_months_off_their_step_are_not_said_to_be_off_the_f
     assert "irregular timestamps: 1990-11-01 does not fall on the series' step of 50MS from 1983-05-01" in text, text
 
 
+@pytest.mark.parametrize(("first", "typo"), [("2020-01-31", "2021-05-27"), ("2020-01-01", "2021-05-02")])
+def test_one_wrong_date_among_monthly_rows_is_named_by_its_line(tmp_path: Path, first: str, typo: str) -> None:
+    """Month ends (or starts) with one typo: the file is still monthly and the typo's row is named with its line;
+    it was read as a fixed step of 31 days, a correct row named, and an hourly resample suggested."""
+    anchor = "end" if first.endswith("31") else "start"
+    months = np.datetime64(first[:7], "M") + np.arange(24)
+    days = (months + 1).astype("datetime64[D]") - 1 if anchor == "end" else months.astype("datetime64[D]")
+    times = [typo if str(d)[:7] == typo[:7] else str(d) for d in days]
+    text = data_error(tmp_path, csv_of(times, list(range(24))), time_column="t")
+    step = "ME" if anchor == "end" else "MS"
+    assert f"irregular timestamps: {typo} does not fall on the series' step of {step} from {first} (line 18)" in text
+    assert f"{{freq: {step}, how: mean}}" in text, text
+
+
 def test_a_date_format_not_guessed_gets_the_way_to_give_it(tmp_path: Path) -> None:
     """Excel's 03/01/2024 12:00 AM: not read, and the hint names data.time_format with a format that reads it."""
     csv = "t,y\n03/01/2024 12:00 AM,1\n03/01/2024 01:00 AM,2\n"

@@ -325,7 +325,8 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
             off = np.setdiff1d(t, full)
             if len(off):
                 what, hint = timeaxis.off_grid(t, kind, freq, off[0])
-                raise OffGrid(f"irregular timestamps{label}: {what}", where=source, hint=hint)
+                raise OffGrid(f"irregular timestamps{label}: {what} ({at(int(ix[np.searchsorted(t, off[0])]))})",
+                              where=source, hint=hint)  # fmt: skip
             holes = np.setdiff1d(full, t)
             holes = holes[holes > anchor] if anchor is not None and cfg.missing == "error" else holes  # update: one
             shown = ", ".join(timeaxis.fmt(m, kind, fine) for m in holes[:3])  # among known rows is skipped with them

@@ -121,7 +121,8 @@ def off_grid(times: np.ndarray, kind: TimeKind, freq: Freq | None, off: object) 
     the months' steps sit on month starts or ends, which a resample to MS gives."""
     step = freq.alias if freq else "?"
     what = f"{fmt(off, kind)} does not fall on the series' step of {step} from {fmt(times[0], kind)}"
-    hint = "set data.resample (for example {freq: 1h, how: mean}) to bin the rows onto a regular grid"
+    example = f"{{freq: {freq.alias if freq else '1h'}, how: mean}}"
+    hint = f"correct the row, or set data.resample (for example {example}) to bin the rows onto a regular grid"
     if kind == "datetime" and len(times) > 1:
         months, day, is_end, tod = _month_parts(times)
         one_day = len(set(day.tolist())) == 1 and day[0] > 0 and not is_end.any()  # the 15th (not the 1st) of each
@@ -156,7 +157,9 @@ def infer_freq(times: np.ndarray, kind: TimeKind, prefer: Freq | None = None) ->
         return BUSINESS
     months, day, is_end, tod = _month_parts(times)
     if (tod == 0).all() and common >= 28 * 86_400 * 10**9:
-        anchor = "start" if (day == 0).all() else "end" if is_end.all() else ""
+        # most on a month's first or last day: monthly, the others (a typo's 1988-05-27) named off its grid
+        start, end = float(np.mean(day == 0)), float(np.mean(is_end))
+        anchor = "start" if start >= max(end, 0.8) else "end" if end >= 0.8 else ""
         if anchor:
             step = int(Counter(np.diff(months).tolist()).most_common(1)[0][0])
             if step > 0:
