@@ -301,6 +301,15 @@ def test_window_preview_reports_the_resampling(tmp_path: Path) -> None:
     assert "resampled series 'A'" in text.stderr
 
 
+def test_series_too_short_once_resampled_are_a_data_error(tmp_path: Path) -> None:
+    """48 hours of events in daily bins: 2 rows a series, fewer than a window needs. The bins, not a key, are what
+    is short: exit 1 (the reference's data error), where a look_back too long for the file's rows is exit 2."""
+    events_csv(tmp_path / "events.csv", "2024-01-01T00:00", 48)
+    res = invoke("window-preview", e2e_config(tmp_path), "--set", "data.resample.freq=1D")
+    assert res.exit_code == 1, (res.stderr, res.exception)
+    assert "are shorter than windows.look_back + horizon" in " ".join(res.stderr.split()), res.stderr
+
+
 @pytest.mark.slow
 def test_train_forecast_update_evaluate_on_events(tmp_path: Path) -> None:
     from seqcast import forecast as fc

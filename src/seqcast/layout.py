@@ -60,14 +60,16 @@ def plan(cfg: Config, ds: Dataset | None = None) -> Plan:
         check_positive(ds)
     if not cfg.stateful:
         short = [s.name for s in ds.series if len(s) < min_rows(cfg)]
-        if short:  # a look_back longer than a series: a config error naming the key (exit 2)
-            from seqcast.errors import ConfigError
+        if short:  # a look_back longer than a series: a config error naming the key (exit 2); once resampled, the
+            from seqcast.errors import ConfigError, DataError  # series the bins left is what differs: a data error
+
+            error = DataError if cfg.data.resample is not None else ConfigError
 
             who = "the series" if short == [""] else f"series {short[:5]}"
             lost = first_row(cfg)  # rows the transform (or an `auto` candidate) uses up: a season, a difference
             season = f" (evaluate.season={cfg.evaluate.season})" if lost > 1 else ""
             used = f" + the {lost} row(s) data.transform uses up{season}" if lost else ""
-            raise ConfigError(
+            raise error(
                 f"{who} {'is' if len(short) == 1 else 'are'} shorter than "
                 f"windows.look_back + horizon{used} ({min_rows(cfg)} rows needed) in {ds.source}",
                 where="data.transform" if lost > window_shape(cfg).span else "windows.look_back",
