@@ -72,6 +72,20 @@ class DuplicateTimes(DataError):
     for a trained run gives its own (history.columns_of)."""
 
 
+def known(exc: Exception) -> Exception:
+    """A system error a path the user gave causes before any file is touched (a name too long for the file system,
+    a loop of links) as the usage error it is, naming the path; any other exception as it is."""
+    import errno
+
+    if isinstance(exc, OSError) and exc.errno in (errno.ENAMETOOLONG, errno.ELOOP) and exc.filename:
+        name = str(exc.filename)
+        shown = name if len(name) <= 100 else f"{name[:60]}...{name[-30:]} ({len(name)} characters)"
+        long = exc.errno == errno.ENAMETOOLONG
+        fix = "give a shorter path (a name has at most 255 bytes)" if long else "give a path whose links lead to a file"
+        return ConfigError(f"{shown}: {exc.strerror}", hint=fix)
+    return exc
+
+
 def same_but_spacing(name: str, have: list[str]) -> list[str]:
     """The names of `have` that are `name` but for case and spacing ('Tank A' for 'tank a '); a close spelling is
     near's, for columns only."""
