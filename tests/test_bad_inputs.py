@@ -595,7 +595,11 @@ CASES = [
         "forecast --output with a name too long for the file system",
         lambda c: ["forecast", "--run", c.run(), "--steps", 1, "--output", c.tmp / ("日" * 90 + ".csv")],
         2,  # an OSError from Path.is_dir was 'an unexpected error' (exit 1), with the whole name
-        ("File name too long", "characters): File name too long", "hint: give a shorter path (a name has at most 255 bytes)"),
+        (
+            "File name too long",
+            "characters): File name too long",
+            "hint: give a shorter path (a name has at most 255 bytes)",
+        ),
     ),
     Case(
         "update --data - (stdin)",
