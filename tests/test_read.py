@@ -239,8 +239,57 @@ def test_a_file_that_is_not_utf8_is_named_with_the_way_to_convert_it(through_pan
     (tmp_path / "d.csv").write_bytes("Datum;Umsatz (€)\n01.01.2020;10\n".encode("cp1252"))
     with pytest.raises(DataError) as err:
         list(read.read_tables(tmp_path / "d.csv"))
-    assert err.value.message == "cannot read the file: it is not UTF-8 text (byte b'\\x80' at position 14)"
+    assert err.value.message == "cannot read the file: it is not UTF-8 text (byte b'\\x80' on line 1)"
     assert "CSV UTF-8" in (err.value.hint or "") and err.value.where == str(tmp_path / "d.csv")
+
+
+def test_a_byte_that_is_not_utf8_far_into_a_chunked_file_is_named_by_its_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large file is read in chunks: the decoder's position was its chunk's (position 159748 for a byte 13 MB
+    in). The line is the file's."""
+    monkeypatch.setattr(read, "_PANDAS_ABOVE", 0)
+    monkeypatch.setattr(read, "_CHUNK_ROWS", 10)
+    rows = [f"{i},{i}\n".encode() for i in range(50)]
+    rows[37] = "37,K\xe4se\n".encode("cp1252")
+    (tmp_path / "d.csv").write_bytes(b"a,b\n" + b"".join(rows))
+    with pytest.raises(DataError) as err:
+        list(read.read_tables(tmp_path / "d.csv"))
+    assert err.value.message == "cannot read the file: it is not UTF-8 text (byte b'\\xe4' on line 39)"
+
+
+@pytest.mark.parametrize("through_pandas", [False, True])
+@pytest.mark.parametrize(
+    ("row", "said"),
+    [("5,6", "line 5 has 2 fields, the header has 3"), ("5,6,7,8", "line 5 has 4 fields, the header has 3")],
+)
+def test_a_row_with_too_few_or_too_many_fields_is_named_by_both_readers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, through_pandas: bool, row: str, said: str
+) -> None:
+    """A short row was NaN to pandas (a large file's reader), read as a missing value and filled or dropped by
+    data.missing; a long one got pandas' own 'Error tokenizing data'. Both readers say what the light one says."""
+    if through_pandas:
+        monkeypatch.setattr(read, "_PANDAS_ABOVE", 0)
+        monkeypatch.setattr(read, "_CHUNK_ROWS", 2)
+    (tmp_path / "d.csv").write_text("a,b,c\n1,2,3\n1,2,3\n1,,3\n" + row + "\n1,2,3\n")
+    with pytest.raises(DataError) as err:
+        list(read.read_tables(tmp_path / "d.csv"))
+    assert err.value.message == said
+
+
+@pytest.mark.parametrize("through_pandas", [False, True])
+def test_a_quote_never_closed_gets_the_hint_that_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, through_pandas: bool
+) -> None:
+    if through_pandas:
+        monkeypatch.setattr(read, "_PANDAS_ABOVE", 0)
+    (tmp_path / "d.csv").write_text('a,b\n1,2\n"x,3\n' + "".join(f"{i},{'z' * 200}\n" for i in range(800)))
+    with pytest.raises(DataError) as err:
+        list(read.read_tables(tmp_path / "d.csv"))
+    assert (
+        err.value.hint
+        == 'a quote (") that is never closed makes the rest of the file one field: close it, or remove it'
+    )
 
 
 def test_a_ragged_row_after_blank_lines_names_its_line(tmp_path: Path) -> None:

@@ -138,7 +138,7 @@ def _read_csv_light(path: Path) -> Table:
         one_line_each = reader.line_num == len(rows) + 1  # no blank line, no field over several lines
     if not rows:
         raise NoRows(header, str(path))
-    lines = np.arange(len(rows)) + 2 if one_line_each else _record_lines(path, sep)  # a second pass only for those
+    lines = np.arange(len(rows)) + 2 if one_line_each else _record_lines(path, sep)[0]  # a second pass, for those
     width = len(header)
     for i, r in enumerate(rows):
         if len(r) != width:
@@ -201,7 +201,11 @@ def _read_pandas_chunks(path: Path) -> Iterator[Table]:
 
     sep = delimiter(path)
     names = _check_header(_csv_header(path, sep), path)
-    lines = None if _one_line_per_record(path) else _record_lines(path, sep)
+    lines, fields = (None, None) if _one_line_per_record(path) else _record_lines(path, sep)
+    width = None  # each line's fields (_line_fields), known here for a record's first line
+    if lines is not None and fields is not None:
+        width = np.full(int(lines.max(initial=1)), len(names), dtype=np.int64)
+        width[lines - 1] = fields
     try:
         seen = 0
         with pd.read_csv(
@@ -214,6 +218,12 @@ def _read_pandas_chunks(path: Path) -> Iterator[Table]:
                 cols = dict(zip(names, (df[c].to_numpy(dtype=object) for c in df.columns), strict=True))
                 at = None if lines is None else lines[seen : seen + len(df)]
                 at = at if at is not None and len(at) == len(df) else np.arange(len(df)) + seen + 2
+                if (cols[names[-1]] == "").any():  # pandas gives a row short of fields "" where they are missing,
+                    width = width if width is not None else _line_fields(path, sep)  # as a blank: counted in the
+                    short = at[width[at - 1] < len(names)]  # bytes (once, where a last field is blank)
+                    if len(short):
+                        raise DataError(f"line {short[0]} has {width[short[0] - 1]} fields, the header has "
+                                        f"{len(names)}", where=str(path))  # fmt: skip
                 yield (_decimal_commas(cols, at, path) if sep != "," else cols), at
                 seen += len(df)
     except pd.errors.EmptyDataError:
@@ -222,7 +232,10 @@ def _read_pandas_chunks(path: Path) -> Iterator[Table]:
         raise
     except (ValueError, pd.errors.ParserError) as exc:
         check_interrupted()  # a Ctrl-C that the C parser reported as a read error
-        raise DataError(f"cannot read the file: {exc}", where=str(path)) from None
+        wide = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))  # as the light reader says
+        said = f"cannot read the file: {exc}".strip()
+        why = f"line {wide[2]} has {wide[3]} fields, the header has {wide[1]}" if wide else said
+        raise DataError(why, where=str(path), hint=_quote_hint(str(exc))) from None
     check_interrupted()
     if not seen:
         raise NoRows(names, str(path))
@@ -241,12 +254,33 @@ def _one_line_per_record(path: Path, block: int = 1 << 20) -> bool:
     return True
 
 
-def _record_lines(path: Path, sep: str) -> np.ndarray:
-    """The file line where each record after the header starts (csv module: slower, only for such files)."""
+def _line_fields(path: Path, sep: str, block: int = 1 << 24) -> np.ndarray:
+    """The fields on each line of a file with one record per line (no quote): its separators plus one, counted in
+    its bytes a block at a time; [k] is line k + 1's."""
+    counts, carry, partial, mark, nl = [], 0, False, ord(sep), ord("\n")
+    with path.open("rb") as fh:
+        while chunk := fh.read(block):
+            b = np.frombuffer(chunk, dtype=np.uint8)
+            seps, ends = np.cumsum(b == mark), np.flatnonzero(b == nl)
+            if len(ends):
+                per = np.diff(seps[ends], prepend=0)
+                per[0] += carry
+                counts.append(per)
+                carry, partial = int(seps[-1] - seps[ends[-1]]), bool(ends[-1] < len(b) - 1)
+            else:
+                carry, partial = carry + int(seps[-1]), True
+    counts += [np.asarray([carry])] if partial else []
+    return np.concatenate(counts or [np.zeros(0)]).astype(np.int64) + 1
+
+
+def _record_lines(path: Path, sep: str) -> tuple[np.ndarray, np.ndarray]:
+    """The file line where each record after the header starts, and its fields (csv module: slower, only for such
+    files)."""
     with path.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.reader(fh, delimiter=sep, skipinitialspace=True)
         next(reader, None)
-        return np.fromiter((line for line, _ in _records(reader)), dtype=np.int64)
+        pairs = np.array([(line, len(row)) for line, row in _records(reader)], dtype=np.int64).reshape(-1, 2)
+    return pairs[:, 0], pairs[:, 1]
 
 
 _NOT_TEXT = {  # the first bytes of files often given for a CSV: (what the file is, how to make it a CSV)
@@ -290,12 +324,31 @@ def read_tables(path: Path) -> Iterator[Table]:
             yield from _read_pandas_chunks(path)
         else:
             yield _read_csv_light(path)
-    except UnicodeDecodeError as exc:
+    except UnicodeDecodeError as exc:  # named by its line: a large file's position would be its chunk's
+        byte, line = _first_non_utf8(path) or (exc.object[exc.start : exc.start + 1], None)
         raise DataError(
-            f"cannot read the file: it is not UTF-8 text (byte {exc.object[exc.start : exc.start + 1]!r} at "
-            f"position {exc.start})",
+            f"cannot read the file: it is not UTF-8 text (byte {byte!r}{f' on line {line}' if line else ''})",
             where=str(path),
             hint="save it as UTF-8 (Excel: 'CSV UTF-8'), or convert it, e.g. iconv -f cp1252 -t utf-8",
         ) from None
     except (OSError, csv.Error) as exc:
-        raise DataError(f"cannot read the file: {exc}", where=str(path)) from None
+        raise DataError(f"cannot read the file: {exc}", where=str(path), hint=_quote_hint(str(exc))) from None
+
+
+def _first_non_utf8(path: Path) -> tuple[bytes, int] | None:
+    """The first byte that is not UTF-8 and its line (a line of a quoted field with line breaks is counted)."""
+    with path.open("rb") as fh:
+        for n, raw in enumerate(fh, 1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return raw[exc.start : exc.start + 1], n
+    return None
+
+
+def _quote_hint(why: str) -> str | None:
+    """What an unclosed quote does to a CSV reader: the rest of the file one field (Python's csv: 'field larger
+    than field limit'; pandas: 'EOF inside string')."""
+    if "field larger than field limit" in why or "EOF inside string" in why:
+        return 'a quote (") that is never closed makes the rest of the file one field: close it, or remove it'
+    return None
