@@ -445,14 +445,17 @@ def test_new_rows_and_future_rows_in_day_first_dates_are_read_on_the_runs_monthl
     """A run trained on ISO monthly dates; new rows and --future rows written dd/mm/yyyy (Excel's), whose days are
     all 01, read month-first as well (January 2 to 4, daily). The run's step picks the reading: March to May."""
     months = pd.date_range("2020-01-01", periods=30, freq="MS")
+    (tmp_path / "données").mkdir()  # and config.yaml writes the path as it is, not "donn\xE9es"
     pd.DataFrame({"date": months.strftime("%Y-%m-%d"), "y": np.arange(30.0), "x": np.arange(30.0)}).to_csv(
-        tmp_path / "data.csv", index=False
+        tmp_path / "données" / "data.csv", index=False
     )
     (tmp_path / "cfg.yaml").write_text(yaml.safe_dump({
-        "data": {"path": "data.csv", "time_column": "date", "targets": ["y"], "features": ["x"], "transform": "none"},
+        "data": {"path": "données/data.csv", "time_column": "date", "targets": ["y"], "features": ["x"],
+                 "transform": "none"},
         "windows": {"look_back": 4}, "model": {"units": [3], "ensemble": 1}, "training": {"epochs": 1},
     }))  # fmt: skip
     run = train_run(load_config(tmp_path / "cfg.yaml"), output_dir=tmp_path / "run").run_dir
+    assert f"path: {tmp_path / 'données' / 'data.csv'}" in (run / "config.yaml").read_text(encoding="utf-8")
     (tmp_path / "fut.csv").write_text("date,x\n01/07/2022,30\n01/08/2022,31\n01/09/2022,32\n")
     res = CliRunner().invoke(app, ["forecast", "--run", str(run), "--steps", "3", "--future", str(tmp_path / "fut.csv"),
                                    "--output", "-"])  # fmt: skip

@@ -570,3 +570,15 @@ def test_dates_read_both_ways_follow_the_runs_step_then_its_last_row(
         warnings.simplefilter("error")  # numpy's "Mean of empty slice" for one row
         times = parse_zoned_times(np.array(texts, dtype=object), follow=follow)[0]
     assert times.astype("datetime64[D]").astype(str).tolist() == read
+
+
+def test_zone_names_are_refused_without_pandas_warnings() -> None:
+    """'2024-03-10 00:00:00 CET': pandas reads the name with a FutureWarning per call, which leaked onto stderr
+    before the error (four multi-line blocks); the error alone is said."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(TimeValueError) as err:
+            parse_zoned_times(np.array(["2024-03-10 00:00:00 CET", "2024-03-31 03:00:00 CEST"], dtype=object))
+    assert err.value.index == 1

@@ -198,7 +198,7 @@ def _train_into(
     with hooks.busy("writing the model, and each series' state after its last row"):  # seconds on long series
         fitted.model.save(work / "model.keras")
         cfg.data.time_format = cfg.data.time_format or prep.ds.time_format  # new rows are read as these were
-        (work / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+        (work / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False, allow_unicode=True), "utf-8")
         doc = prep.preprocess_doc() | ({"refit": fitted.refit} if fitted.refit else {})
         files.write_json(work / "preprocess.json", doc)
         (work / "history.csv").write_text(history_csv(fitted.rows))

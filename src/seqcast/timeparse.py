@@ -123,6 +123,7 @@ def _guess(text: str, dayfirst: bool = False) -> str | None:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", FutureWarning)  # a zone's name (CET): its deprecation, one per value
         return guess_datetime_format(text, dayfirst=dayfirst)
 
 
@@ -135,10 +136,14 @@ def _offset_mismatch(k: int, first_has: bool) -> TimeValueError:
 def _read_as(text: np.ndarray, fmt: str) -> tuple[np.ndarray | None, int]:
     """(datetime64[ns] times, -1) when every value reads in fmt (offsets converted to UTC), else (None, the index
     of the first value that does not)."""
+    import warnings
+
     import pandas as pd
 
     try:
-        parsed = pd.to_datetime(pd.Series(text), errors="coerce", format=fmt, utc=True).dt.tz_localize(None)
+        with warnings.catch_warnings():  # pandas' deprecation of zone names (2024-03-10 00:00:00 CET): not ours
+            warnings.simplefilter("ignore", FutureWarning)
+            parsed = pd.to_datetime(pd.Series(text), errors="coerce", format=fmt, utc=True).dt.tz_localize(None)
     except (ValueError, OverflowError):
         return None, 0
     bad = np.flatnonzero(parsed.isna().to_numpy())
@@ -209,6 +214,8 @@ def _parse_with_pandas(
     A column that mixes formats is refused at the first value that does not fit, rather than read two ways
     (05/01/2021 as May in one row, January in another).
     """
+    import warnings
+
     import pandas as pd
 
     formats = [given] if given is not None else _candidate_formats(str(text[0]))
@@ -242,7 +249,9 @@ def _parse_with_pandas(
     if readings:
         return next(iter(readings.items()))[::-1]
     k = first_bad
-    alone = pd.to_datetime(pd.Series(text[k : k + 1]), errors="coerce", format="mixed", utc=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        alone = pd.to_datetime(pd.Series(text[k : k + 1]), errors="coerce", format="mixed", utc=True)
     if alone.notna().all():
         zoned = ["%z" in (_guess(str(v)) or "") for v in (text[0], text[k])]
         if given is None and zoned[0] != zoned[1]:
