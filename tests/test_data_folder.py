@@ -128,7 +128,19 @@ def test_mixed_time_kinds_refused(tmp_path: Path) -> None:
 
 def test_empty_folder(tmp_path: Path) -> None:
     (tmp_path / "readme.txt").write_text("no data here")
-    assert error(tmp_path) == f"{tmp_path}: the folder holds no .csv or .parquet files"
+    assert error(tmp_path) == f"{tmp_path}: the folder holds no .csv or .parquet files (it holds readme.txt)"
+
+
+def test_a_folders_files_that_are_not_read_are_named_in_a_note(tmp_path: Path) -> None:
+    """A series in a .tsv, a .csv.gz or a subfolder was missing without a word; hidden and lock files are not
+    named (they are never data)."""
+    (tmp_path / "a.csv").write_text("year,s,y\n" + rows("A", range(2000, 2010)))
+    for name in ("b.tsv", "c.csv.gz", ".hidden.csv", "~$a.csv"):
+        (tmp_path / name).write_text("year,s,y\n")
+    (tmp_path / "old").mkdir()
+    ds = load(tmp_path)
+    assert ds.names == ["A"]
+    assert "not read, as data.path reads a folder's .csv and .parquet files only: b.tsv, c.csv.gz, old/" in ds.notes
 
 
 def test_large_csv_read_in_chunks_equals_one_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

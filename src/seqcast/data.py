@@ -17,7 +17,7 @@ import numpy as np
 from seqcast import missing, resample, timeaxis, timeparse
 from seqcast.config import DataConfig
 from seqcast.errors import DataError, DuplicateTimes, MissingColumn, MissingValues, NoRows, OffGrid, series_twins
-from seqcast.read import DECIMAL_COMMA, data_files, line_word, read_tables
+from seqcast.read import DECIMAL_COMMA, data_files, left_out, line_word, read_tables
 from seqcast.static import check_static
 from seqcast.timeaxis import Freq, TimeKind
 
@@ -254,7 +254,7 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
 
     out: list[Series] = []
     rows_of: list[np.ndarray] = []
-    notes: list[str] = [f"time column {cfg.time_column!r}: {both_ways}"] if both_ways else []
+    notes: list[str] = [f"time column {cfg.time_column!r}: {both_ways}"] * bool(both_ways) + left_out(Path(cfg.path))
     if zoned:
         notes.append(
             f"time column {cfg.time_column!r} has UTC offsets: the times are read, and forecasts stamped, in UTC"

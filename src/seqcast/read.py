@@ -179,12 +179,31 @@ def data_files(path: Path) -> list[Path]:
             if p.is_file() and p.suffix.lower() in {".csv", *PARQUET} and not p.name.startswith((".", "~$"))
         )
         if not files:
-            raise DataError("the folder holds no .csv or .parquet files", where=str(path))
+            has = f" (it holds {_shown(_others(path))})" if _others(path) else ""
+            raise DataError(f"the folder holds no .csv or .parquet files{has}", where=str(path))
         return files
     if not path.exists():
         raise DataError("data file not found", where=str(path), hint="check data.path in the config")
     _regular(path)
     return [path]
+
+
+def left_out(path: Path) -> list[str]:
+    """A folder's files and folders that data_files does not read (a .tsv, a .csv.gz, a subfolder), said in a note:
+    a series in one of them would be missing without a word. Hidden and lock files are not named."""
+    other = _others(path) if path.is_dir() else []
+    return [f"not read, as data.path reads a folder's .csv and .parquet files only: {_shown(other)}"] if other else []
+
+
+def _others(folder: Path) -> list[str]:
+    """The names of a folder's entries that are no .csv or .parquet file, hidden and lock files left out."""
+    kept = {".csv", *PARQUET}
+    return sorted(p.name + "/" * p.is_dir() for p in folder.iterdir() if not p.name.startswith((".", "~$"))
+                  and (not p.is_file() or p.suffix.lower() not in kept))  # fmt: skip
+
+
+def _shown(names: list[str]) -> str:
+    return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
 
 
 def _regular(path: Path) -> None:
