@@ -374,6 +374,28 @@ def test_one_wrong_date_among_monthly_rows_is_named_by_its_line(tmp_path: Path, 
     assert f"{{freq: {step}, how: mean}}" in text, text
 
 
+def test_years_and_months_written_as_one_number_get_the_format_that_reads_them(tmp_path: Path) -> None:
+    """198001 to 198112: whole numbers a step of 1 apart but for 88 at each new year; the missing-timestamps error
+    (198013, ...) hints data.time_format '%Y%m', which reads them as 24 months."""
+    times = [f"{y}{m:02d}" for y in (1980, 1981) for m in range(1, 13)]
+    text = data_error(tmp_path, csv_of(times, list(range(24))), time_column="t")
+    assert "88 missing timestamp(s) at a step of 1, first 198013" in text, text
+    assert "give data.time_format: '%Y%m' to read them as months" in text, text
+    ds = load(tmp_path, csv_of(times, list(range(24))), time_column="t", time_format="%Y%m")
+    assert ds.freq is not None and ds.freq.alias == "MS" and len(ds.series[0]) == 24
+
+
+def test_daily_rows_at_local_midnight_with_offsets_across_daylight_saving_get_the_fix(tmp_path: Path) -> None:
+    """Local midnight with its UTC offset (+01:00, then +02:00 from March 31): 23:00 UTC, then 22:00 UTC, read in
+    UTC. The times are said to be UTC, and the hint is to drop the offsets (a daily resample would shift every
+    summer day back one)."""
+    days = np.datetime64("2024-03-25") + np.arange(14)
+    times = [f"{d}T00:00:00{'+02:00' if d >= np.datetime64('2024-03-31') else '+01:00'}" for d in days]
+    text = data_error(tmp_path, csv_of(times, list(range(14))), time_column="t")
+    assert "2024-03-30 22:00 UTC does not fall on the series' step of D from 2024-03-24 23:00 UTC (line 8)" in text
+    assert "write the dates without their offsets (2024-03-31)" in text, text
+
+
 def test_a_date_format_not_guessed_gets_the_way_to_give_it(tmp_path: Path) -> None:
     """Excel's 03/01/2024 12:00 AM: not read, and the hint names data.time_format with a format that reads it."""
     csv = "t,y\n03/01/2024 12:00 AM,1\n03/01/2024 01:00 AM,2\n"

@@ -324,7 +324,7 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
         if full is not None and not (len(full) == len(t) and np.array_equal(full, t)):
             off = np.setdiff1d(t, full)
             if len(off):
-                what, hint = timeaxis.off_grid(t, kind, freq, off[0])
+                what, hint = timeaxis.off_grid(t, kind, freq, off[0], zoned)
                 raise OffGrid(f"irregular timestamps{label}: {what} ({at(int(ix[np.searchsorted(t, off[0])]))})",
                               where=source, hint=hint)  # fmt: skip
             holes = np.setdiff1d(full, t)

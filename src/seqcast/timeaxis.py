@@ -115,14 +115,20 @@ def _month_parts(times: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     return months.astype(np.int64), day, is_end, tod
 
 
-def off_grid(times: np.ndarray, kind: TimeKind, freq: Freq | None, off: object) -> tuple[str, str]:
+def off_grid(times: np.ndarray, kind: TimeKind, freq: Freq | None, off: object, zoned: bool = False) -> tuple[str, str]:
     """(what, hint) of the irregular-timestamps error for rows `times` that `off` falls off freq's grid of: rows a
     calendar month or more apart on one day of the month other than the first or last (the 15th) are monthly, and
     the months' steps sit on month starts or ends, which a resample to MS gives."""
-    step = freq.alias if freq else "?"
-    what = f"{fmt(off, kind)} does not fall on the series' step of {step} from {fmt(times[0], kind)}"
+    step, utc = freq.alias if freq else "?", " UTC" if zoned else ""  # zoned times are read, and said, in UTC
+    what = f"{fmt(off, kind)}{utc} does not fall on the series' step of {step} from {fmt(times[0], kind)}{utc}"
     example = f"{{freq: {freq.alias if freq else '1h'}, how: mean}}"
     hint = f"correct the row, or set data.resample (for example {example}) to bin the rows onto a regular grid"
+    hours = np.unique(_day_and_time(times)[1]) if zoned and kind == "datetime" else np.zeros(1)
+    if len(hours) == 2 and hours[1] - hours[0] == 3600 * 10**9 and freq is not None and freq.step >= _DAY_NS:
+        hint = (
+            "the rows are at one local time of day whose UTC offset changes with daylight saving (an hour apart in "
+            "UTC): write the dates without their offsets (2024-03-31), which are read as the days they name"
+        )
     if kind == "datetime" and len(times) > 1:
         months, day, is_end, tod = _month_parts(times)
         one_day = len(set(day.tolist())) == 1 and day[0] > 0 and not is_end.any()  # the 15th (not the 1st) of each
@@ -347,6 +353,11 @@ def clock_hint(times: np.ndarray, zoned: bool, series: np.ndarray) -> str | None
     offsets) when they all fall within an hour after midnight-to-04:00 of a Sunday on which clocks change somewhere
     (the last Sunday of March, September or October; the second of March; the first of April, October or
     November); else None."""
+    if series.dtype.kind == "i" and len(series) > 1 and yyyymm(series):
+        return (
+            "the times look like years and months written as one number (198001 for January 1980): give "
+            "data.time_format: '%Y%m' to read them as months"
+        )
     if zoned or not len(times) or times.dtype.kind != "M" or len(series) < 2:
         return None
     if np.median(np.diff(series.astype(np.int64))) >= _DAY_NS:  # daily or slower: no hour to skip
@@ -369,6 +380,12 @@ def clock_hint(times: np.ndarray, zoned: bool, series: np.ndarray) -> str | None
         "when an hour is skipped or repeated): write the times with their UTC offsets (2024-03-31T03:00:00+02:00), "
         "or in UTC"
     )
+
+
+def yyyymm(times: np.ndarray) -> bool:
+    """Whole numbers that are all a year and a month written as one (198001 to 202412)."""
+    year, month = np.divmod(times, 100)
+    return bool(((year >= 1000) & (year <= 9999) & (month >= 1) & (month <= 12)).all())
 
 
 def fmt(t: object, kind: TimeKind, fine: bool = False) -> str:
