@@ -2197,3 +2197,21 @@ def test_a_stateful_forecast_from_a_history_shorter_than_a_chunk_says_so(
     hist.write_text("time,series,y\n" + "".join(f"2022-03-0{d},{s},{0.1 * d}\n" for s in "AB" for d in range(1, 6)))
     res = invoke("forecast", "--run", stateful_difference_run, "--steps", 2, "--data", hist, "--output", "-")
     assert res.exit_code == 0 and "warmed on" not in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize(
+    ("option", "name", "hint"),
+    [
+        ("--output", "f.csv.gz", "name the file f.csv (or .parquet)"),  # was f.csv.csv
+        ("--output", "f.v1.xlsx", "name the file f.v1.csv (or .parquet)"),
+        ("--plot", "p.png.bak", "name the file p.png (or .svg, .pdf, .jpg)"),  # was p.png.png
+        ("--plot", "p.gif", "name the file p.png (or .svg, .pdf, .jpg)"),
+    ],
+)
+def test_a_wrong_suffix_gets_a_name_with_one_right_suffix(option: str, name: str, hint: str) -> None:
+    from seqcast import files
+    from seqcast.errors import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        files.check_output(Path(name), option, {})
+    assert err.value.hint == hint

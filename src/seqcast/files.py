@@ -10,7 +10,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,7 @@ def check_output(path: Path, option: str, protected: dict[str, Path], also: dict
             f"{path}: a forecast is written as CSV (.csv, .txt or no suffix) or Parquet (.parquet, .pq), as its "
             f"suffix says, and {suffix} is none of them",
             where=option,
-            hint=f"name the file {real.stem}.csv (or .parquet)",
+            hint=f"name the file {_bare(real, OUTPUT_SUFFIXES)}.csv (or .parquet)",
         )
     if real.is_file() and not suffix:  # a Makefile, NOTES: the user's own
         raise ConfigError(
@@ -71,6 +71,12 @@ def existing(*paths: Path | str | None) -> set[str]:
     return {str(p) for p in paths if p is not None and Path(p).is_file()}
 
 
+def _bare(path: Path, kept: Collection[str]) -> str:
+    """A file's name for a hint without its suffix, and without a format's before it: f.csv.gz is f, not f.csv."""
+    stem = Path(path.stem)
+    return stem.stem if stem.suffix.lower() in kept and stem.suffix else str(stem)
+
+
 def plot_format(path: Path | str) -> str:
     """The image format a --plot file's suffix names (no suffix: PNG); another suffix is refused (exit 2)."""
     if str(path) == "-":  # stdout for --output; an image on a terminal is no use, and a file named '-' a trap
@@ -81,7 +87,7 @@ def plot_format(path: Path | str) -> str:
         raise ConfigError(
             f"{path}: a plot is written as PNG, SVG, PDF or JPEG, as its suffix says, and {suffix} is none of them",
             where="--plot",
-            hint=f"name the file {Path(path).stem}.png (or .svg, .pdf, .jpg)",
+            hint=f"name the file {_bare(Path(path), PLOT_FORMATS)}.png (or .svg, .pdf, .jpg)",
         )
     return PLOT_FORMATS.get(suffix, "png")
 
