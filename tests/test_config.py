@@ -277,6 +277,9 @@ def test_an_empty_data_path_is_refused_and_a_tilde_is_the_home_folder(
     assert config_error(cfg_file, BASE.replace("data.csv", '""')) == (
         f"{cfg_file}: data.path: should be the data file or folder, not an empty path"
     )
+    assert "data.path: '~nosuchuser/d.csv': no home folder for '~nosuchuser'" in config_error(
+        cfg_file, BASE.replace("data.csv", "~nosuchuser/d.csv")
+    )  # was RuntimeError, an unexpected error (exit 1)
     monkeypatch.setenv("HOME", str(cfg_file.parent / "home"))
     cfg_file.write_text(BASE.replace("data.csv", "~/d.csv"))
     assert load_config(cfg_file).data.path == cfg_file.parent / "home" / "d.csv"

@@ -292,11 +292,22 @@ def test_a_quote_never_closed_gets_the_hint_that_says_so(
     )
 
 
-def test_a_ragged_row_after_blank_lines_names_its_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ('a,b\n1,2\n\n\n"x\ny",4\n5,6,7\n', "line 7 has 3 fields, the header has 2"),  # pandas said line 6
+        ("a,b\n1,2\n1,2\n   \n5,6\n7,8\n", "line 4 has 1 fields, the header has 2"),  # pandas read it, lines off by one
+        ("a,b\n1,2,\n3,4,\n", "line 2 has 3 fields, the header has 2"),  # pandas took column a for the index
+    ],
+)
+def test_a_ragged_row_is_named_by_its_line_by_both_readers(
+    through_pandas: bool, tmp_path: Path, text: str, said: str
+) -> None:
     path = tmp_path / "d.csv"
-    path.write_text('a,b\n1,2\n\n\n"x\ny",4\n5,6,7\n')
-    with pytest.raises(DataError, match="line 7 has 3 fields"):
+    path.write_text(text)
+    with pytest.raises(DataError) as err:
         list(read.read_tables(path))
+    assert err.value.message == said
 
 
 def test_a_ctrl_c_that_pandas_swallows_still_stops_the_command(

@@ -629,9 +629,9 @@ def test_a_run_that_update_advanced_does_not_forecast_from_its_data_file_without
     from it is refused, not started a step behind; --data still forecasts. A log of updates that added nothing
     leaves the data file the history."""
     run = index_run(tmp_path, "error")
-    index_frame(41, start=40).to_csv(tmp_path / "new.csv", index=False)
+    index_frame(42, start=40).to_csv(tmp_path / "new.csv", index=False)  # 2040 and 2041
     shutil.copytree(run, tmp_path / "run.bak")  # its state.npz is put back after each case
-    for added in (0, 2):
+    for added in (0, 4):
         data = tmp_path / ("new.csv" if added else "data.csv")  # rows already known: 0 added
         res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(data)])
         assert res.exit_code == 0, res.output
@@ -641,7 +641,7 @@ def test_a_run_that_update_advanced_does_not_forecast_from_its_data_file_without
         if added:
             assert res.exit_code == 1, res.output
             assert (
-                "the run has no state.npz, but its updates.csv logs 2 row(s) that seqcast update added to series"
+                "the run has no state.npz, but its updates.csv logs 4 row(s) that seqcast update added to series"
                 in said
             )
             assert "['P', 'Q'] since training, which the run's data file ends before" in said
@@ -650,13 +650,37 @@ def test_a_run_that_update_advanced_does_not_forecast_from_its_data_file_without
             assert res.exit_code == 0 and "this forecast starts from its data file" in said, res.output
         shutil.copy(tmp_path / "run.bak" / "state.npz", run / "state.npz")
     (run / "state.npz").unlink()
-    index_frame(41).to_csv(tmp_path / "all.csv", index=False)
+    index_frame(42).to_csv(tmp_path / "all.csv", index=False)
     res = CliRunner().invoke(app, ["forecast", "--steps", "2", "--run", str(run), "--data", str(tmp_path / "all.csv"),
                                    "--output", "-"])  # fmt: skip
-    assert res.exit_code == 0 and pd.read_csv(io.StringIO(res.stdout))["year"].tolist() == [2041, 2042] * 2
-    index_frame(41).to_csv(tmp_path / "data.csv", index=False)  # the data file grown by the updated rows: it is
-    res = CliRunner().invoke(app, ["forecast", "--steps", "2", "--run", str(run), "--output", "-"])  # the history
-    assert res.exit_code == 0 and pd.read_csv(io.StringIO(res.stdout))["year"].tolist() == [2041, 2042] * 2
+    assert res.exit_code == 0 and pd.read_csv(io.StringIO(res.stdout))["year"].tolist() == [2042, 2043] * 2
+    index_frame(41).to_csv(tmp_path / "data.csv", index=False)  # grown by 2040 only: 2041 is still missing
+    res = CliRunner().invoke(app, ["forecast", "--steps", "2", "--run", str(run), "--output", "-"])
+    assert res.exit_code == 1 and "which the run's data file ends before" in " ".join(res.stderr.split())
+    index_frame(42).to_csv(tmp_path / "data.csv", index=False)  # grown by every updated row: it is the history
+    res = CliRunner().invoke(app, ["forecast", "--steps", "2", "--run", str(run), "--output", "-"])
+    assert res.exit_code == 0 and pd.read_csv(io.StringIO(res.stdout))["year"].tolist() == [2042, 2043] * 2
+
+
+def test_update_with_a_series_the_run_never_saw_names_it_even_with_a_gap(tmp_path: Path) -> None:
+    """A new series whose rows have a gap (data.missing: error): it is refused as a series the run has no state
+    for, pointing to forecast --data, not for its gap, which no setting of the run could fill."""
+    run = index_run(tmp_path, "error")
+    (tmp_path / "new.csv").write_text("s,year,y\nP,2040,40\nZ,2040,1\nZ,2041,1\nZ,2043,2\n")
+    res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "new.csv")])
+    said = " ".join(res.output.split())
+    assert res.exit_code == 1 and "series ['Z'] is not in the run" in said and "missing timestamp" not in said
+
+
+def test_update_does_not_note_the_gaps_it_fills_among_rows_already_known(tmp_path: Path) -> None:
+    """An export of the whole history with 2033 missing, and two new rows (interpolate): the note says nothing of
+    2033, a row update skips as known; it said '1 missing timestamp(s) ... (first: 2033)'."""
+    run = index_run(tmp_path, "interpolate")
+    index_frame(42).query("year != 2033").to_csv(tmp_path / "new.csv", index=False)
+    res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "new.csv"), "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["rows_added"] == 4 and not [n for n in doc.get("notes", []) if "2033" in n], doc
 
 
 # ---------------------------------------------------------------------------------------------

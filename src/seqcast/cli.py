@@ -96,7 +96,9 @@ def guarded(fn: Callable[[], T], overrides: list[str] | None = None) -> T:
         except Exception as exc:  # a library that turned a signal's KeyboardInterrupt into its own error: interrupted
             if errors._signalled and not isinstance(exc, SeqcastError):
                 raise KeyboardInterrupt from None
-            raise errors.known(exc) from None  # a path too long: a usage error, not an unexpected one
+            if (usage := errors.known(exc)) is not exc:  # a path too long: a usage error, not an unexpected one
+                raise usage from None
+            raise
     except SeqcastError as exc:
         from seqcast.config import set_gave
 

@@ -409,7 +409,11 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
     cfg = validate(raw, source=str(path), base_dir=path.resolve().parent, given=given)
     if cfg.output.dir is None:
         cfg.output.dir = Path("runs") / path.stem
-    cfg.output.dir = full_path(Path(cfg.output.dir).expanduser())
+    try:
+        cfg.output.dir = full_path(Path(cfg.output.dir).expanduser())
+    except RuntimeError:  # ~user of no such user
+        raise ConfigError(f"{cfg.output.dir}: no home folder for {str(cfg.output.dir).split('/')[0]!r}",
+                          where="output.dir") from None  # fmt: skip
     return cfg
 
 

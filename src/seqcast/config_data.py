@@ -168,7 +168,10 @@ class DataConfig(_Section):
         """`~` is the home folder, as in output.dir; an empty path would be the config's own folder, read as data."""
         if isinstance(v, str) and not v.strip():
             raise ValueError("should be the data file or folder, not an empty path")
-        return Path(v).expanduser() if isinstance(v, str) else v
+        try:
+            return Path(v).expanduser() if isinstance(v, str) else v
+        except RuntimeError:  # ~user of no such user
+            raise ValueError(f"{v!r}: no home folder for {v.split('/')[0]!r}") from None
 
     @model_validator(mode="after")
     def _columns_distinct(self) -> DataConfig:

@@ -328,8 +328,8 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
                 raise OffGrid(f"irregular timestamps{label}: {what} ({at(int(ix[np.searchsorted(t, off[0])]))})",
                               where=source, hint=hint)  # fmt: skip
             holes = np.setdiff1d(full, t)
-            holes = holes[holes > anchor] if anchor is not None and cfg.missing == "error" else holes  # update: one
-            shown = ", ".join(timeaxis.fmt(m, kind, fine) for m in holes[:3])  # among known rows is skipped with them
+            holes = holes[holes > anchor] if anchor is not None else holes  # update: a hole among the rows already
+            shown = ", ".join(timeaxis.fmt(m, kind, fine) for m in holes[:3])  # known is skipped, and not said
             if cfg.missing == "error" and len(holes):
                 raise MissingValues(
                     f"{len(holes)} missing timestamp(s){label} at {freq.said if freq else 'an unknown frequency'}, "

@@ -7,6 +7,7 @@ through pandas (imported only then). Every error names the file and, where it ca
 from __future__ import annotations
 
 import csv
+import itertools
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -222,9 +223,17 @@ def _read_pandas_chunks(path: Path) -> Iterator[Table]:
     names = _check_header(_csv_header(path, sep), path)
     lines, fields = (None, None) if _one_line_per_record(path) else _record_lines(path, sep)
     width = None  # each line's fields (_line_fields), known here for a record's first line
+    ragged: tuple[int, int] | None = None  # (line, fields) of a record whose fields are not the header's
     if lines is not None and fields is not None:
         width = np.full(int(lines.max(initial=1)), len(names), dtype=np.int64)
         width[lines - 1] = fields
+        bad = np.flatnonzero(fields != len(names))  # named by its line (pandas counts a quoted field's lines apart)
+        ragged = (int(lines[bad[0]]), int(fields[bad[0]])) if len(bad) else None
+    else:  # a first row longer than the header: pandas would take its first column for the index, unsaid
+        n = _first_fields(path, sep)
+        ragged = (2, n) if n is not None and n > len(names) else None
+    if ragged:
+        raise DataError(f"line {ragged[0]} has {ragged[1]} fields, the header has {len(names)}", where=str(path))
     try:
         seen = 0
         with pd.read_csv(
@@ -267,13 +276,20 @@ def _one_line_per_record(path: Path, block: int = 1 << 20) -> bool:
     with path.open("rb") as fh:
         while chunk := fh.read(block):
             text = tail + chunk
-            if b'"' in chunk or b"\n\n" in text or b"\n\r\n" in text:
+            if b'"' in chunk or re.search(rb"\n[ \t]*\r?\n", text):  # a quote, or a blank line (spaces too)
                 return False
             tail = text[-2:]
     return True
 
 
-def _line_fields(path: Path, sep: str, block: int = 1 << 24) -> np.ndarray:
+def _first_fields(path: Path, sep: str) -> int | None:
+    """The fields of the first record after the header, or None without one."""
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        row = next(itertools.islice(csv.reader(fh, delimiter=sep, skipinitialspace=True), 1, 2), None)
+    return None if row is None else len(row)
+
+
+def _line_fields(path: Path, sep: str, block: int = 1 << 20) -> np.ndarray:
     """The fields on each line of a file with one record per line (no quote): its separators plus one, counted in
     its bytes a block at a time; [k] is line k + 1's."""
     counts, carry, partial, mark, nl = [], 0, False, ord(sep), ord("\n")
@@ -298,8 +314,8 @@ def _record_lines(path: Path, sep: str) -> tuple[np.ndarray, np.ndarray]:
     with path.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.reader(fh, delimiter=sep, skipinitialspace=True)
         next(reader, None)
-        pairs = np.array([(line, len(row)) for line, row in _records(reader)], dtype=np.int64).reshape(-1, 2)
-    return pairs[:, 0], pairs[:, 1]
+        flat = np.fromiter((v for line, row in _records(reader) for v in (line, len(row))), dtype=np.int64)
+    return flat[0::2], flat[1::2]
 
 
 _NOT_TEXT = {  # the first bytes of files often given for a CSV: (what the file is, how to make it a CSV)

@@ -160,8 +160,9 @@ def layer_states(run: Run, st: State) -> list[tuple[np.ndarray, ...]]:
 
 def refuse_if_updated(run: Run, ds: Dataset) -> None:
     """A run without state.npz (trained before runs kept it, or copied without it) whose updates.csv (update.LOG)
-    logs rows added to a series whose rows in the run's data file (`ds`) are no more than training read: the file
-    ends before those rows, and a forecast from it would silently start there. A file grown since holds them."""
+    logs rows added to a series whose rows in the run's data file (`ds`) are fewer than training read and update
+    added: the file ends before some of them, and a forecast from it would silently start there. A file grown by
+    all of them holds them."""
     import csv
     import json
 
@@ -173,7 +174,7 @@ def refuse_if_updated(run: Run, ds: Dataset) -> None:
             for name, n in json.loads(row.get("series") or "{}").items():
                 added[name] = added.get(name, 0) + int(n)
     trained = {s["name"]: int(s["rows"]) for s in run.pre["series"]}
-    behind = [s.name for s in ds.series if added.get(s.name, 0) > 0 and len(s) <= trained.get(s.name, len(s))]
+    behind = [s.name for s in ds.series if len(s) < trained.get(s.name, 0) + added.get(s.name, 0)]  # some missing
     if behind:
         rows = sum(added[n] for n in behind)
         raise DataError(

@@ -53,15 +53,19 @@ def new_rows(
     except MissingValues as strict:  # data.missing: error, a hole or blank among the new rows: the read skips those
         # among the rows already known, on the run's grid (data.load_dataset's after). A resampled run's rows are
         # bins, read without that grid: a hole among its known ones is left out here, and skipped.
-        if str(st["time_kind"]) == "none" or run.cfg.data.resample is None:
+        if str(st["time_kind"]) == "none":
             raise
         try:  # a row with a missing value left out:
             ds = read_like_run(run, path, "the new rows", "have", missing="drop", after=known)
         except DataError:  # nothing left of a series once those rows are out: the first read's message names them
             raise strict from None
-        holes, known_holes = "missing row(s), or rows with missing values,", True  # among new rows: refused below
-        if not any(s.name in known and (s.times <= known[s.name]).any() for s in ds.series):
-            raise  # no row already known: the hole is among the new rows, as the first read says (by its line)
+        if run.cfg.data.resample is None:  # a series the run never saw is refused as such, below, not for a gap
+            if all(n in index for n in ds.names):  # of its own; else the hole is among the new rows
+                raise strict from None
+        else:
+            holes, known_holes = "missing row(s), or rows with missing values,", True  # among new rows: refused below
+            if not any(s.name in known and (s.times <= known[s.name]).any() for s in ds.series):
+                raise  # no row already known: the hole is among the new rows, as the first read says (by its line)
     unknown = [n for n in ds.names if n not in index]
     if unknown:  # state.npz keeps the run's series only; forecast --data warms a new one on its own rows instead
         scalable = new_series_ok(run.pre["scaler"])
