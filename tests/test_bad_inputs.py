@@ -1961,16 +1961,16 @@ def test_a_history_without_the_runs_utc_offsets_is_refused(tmp_path: Path, write
     (tmp_path / "off.csv").write_text("time,y\n2024-03-03T14:30:00+01:00,1\n")  # 13:30 UTC: off the hourly grid
     before = snapshot(tmp_path)
     res = invoke("update", "--run", run, "--data", tmp_path / "off.csv")
-    assert_fault(res, 1, "off.csv", "the new row at 2024-03-03 13:30 UTC is not on the run's time grid (step h, from "
-                 "2024-03-03 12:00 UTC)")  # fmt: skip
+    assert_fault(res, 1, "off.csv", "the new row at 2024-03-03 13:30 UTC (line 2) is not on the run's time grid "
+                 "(step h, from 2024-03-03 12:00 UTC)")  # fmt: skip
     assert snapshot(tmp_path) == before
     # the stray row first, then rows on the grid: still the stray one named, on the run's grid (not 14:00 named as
     # off a grid drawn from 13:30)
     (tmp_path / "off.csv").write_text("time,y\n2024-03-03T14:30:00+01:00,1\n2024-03-03T15:00:00+01:00,2\n")
     before = snapshot(tmp_path)
     res = invoke("update", "--run", run, "--data", tmp_path / "off.csv")
-    assert_fault(res, 1, "off.csv", "the new row at 2024-03-03 13:30 UTC is not on the run's time grid (step h, from "
-                 "2024-03-03 12:00 UTC)", "hint: put the new rows on the run's time grid")  # fmt: skip
+    assert_fault(res, 1, "off.csv", "the new row at 2024-03-03 13:30 UTC (line 2) is not on the run's time grid "
+                 "(step h, from 2024-03-03 12:00 UTC)", "hint: put the new rows on the run's time grid")  # fmt: skip
     assert snapshot(tmp_path) == before
     (tmp_path / "on.csv").write_text("time,y\n2024-03-03T14:00:00+01:00,1\n")
     res = invoke("update", "--run", run, "--data", tmp_path / "on.csv")

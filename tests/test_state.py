@@ -236,6 +236,10 @@ def test_two_new_rows_around_a_holiday_are_business_days_with_a_gap_not_another_
         "data.missing: ffill"
     ]
     np.testing.assert_array_equal(np.load(run / "state.npz")["tail"][0, -3:, 0], [100, 100, 102])
+    (tmp_path / "later.csv").write_text("date,y\n2024-03-15,105\n2024-03-19,107\n")  # after a gap, Monday 18th too:
+    res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "later.csv"), "--json"])
+    assert res.exit_code == 0, res.output  # two rows are one gap, no frequency of their own ('a step of 4D')
+    assert json.loads(res.stdout)["series"][""] == {"added": 10, "skipped": 0, "last_time": "2024-03-19"}
 
 
 @pytest.mark.parametrize("how", ["ffill", "interpolate"])
@@ -670,6 +674,23 @@ def test_update_with_a_series_the_run_never_saw_names_it_even_with_a_gap(tmp_pat
     res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "new.csv")])
     said = " ".join(res.output.split())
     assert res.exit_code == 1 and "series ['Z'] is not in the run" in said and "missing timestamp" not in said
+
+
+@pytest.mark.parametrize("missing", ["error", "interpolate", "ffill", "drop"])
+def test_a_blank_in_a_row_already_known_is_skipped_with_it_in_every_mode(tmp_path: Path, missing: str) -> None:
+    """An export overlapping the known rows, 2038 blank: skipped as every known row is, and said so, whatever
+    data.missing; it was counted and noted as filled, dropped or skipped depending on the mode."""
+    run = index_run(tmp_path, missing)
+    frame = index_frame(42, start=37)
+    frame.loc[frame["year"] == 2038, "y"] = np.nan
+    frame.to_csv(tmp_path / "new.csv", index=False)
+    res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "new.csv"), "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["series"]["P"] == {"added": 2, "skipped": 2, "last_time": "2041"}
+    assert doc["notes"] == [
+        f"new.csv: 1 row(s) of series {s!r} with missing values skipped with the rows already known" for s in "PQ"
+    ]
 
 
 def test_update_does_not_note_the_gaps_it_fills_among_rows_already_known(tmp_path: Path) -> None:

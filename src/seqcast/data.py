@@ -307,11 +307,11 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
         if anchor is not None and step is not None:  # new rows of a run's series: its grid runs on from its last row
             off = timeaxis.rows_off_grid(np.concatenate([[anchor], t]).astype(t.dtype), step)[1:] & (t > anchor)
             if off.any():  # the run's grid, not one drawn from the new rows' first (which may be the stray one)
-                fine, utc = bool(step.sub_daily), " UTC" if zoned else ""
-                at_ = [timeaxis.fmt(x, kind, fine) + utc for x in (t[int(np.argmax(off))], anchor)]
+                fine, utc, k = bool(step.sub_daily), " UTC" if zoned else "", int(np.argmax(off))
+                row_at, last_at = (timeaxis.fmt(x, kind, fine) + utc for x in (t[k], anchor))
                 raise OffGrid(
-                    f"{'series ' + repr(name) + ': ' if name else ''}the new row at {at_[0]} is not on the run's time "
-                    f"grid (step {step.alias}, from {at_[1]})",
+                    f"{'series ' + repr(name) + ': ' if name else ''}the new row at {row_at} ({at(int(ix[k]))}) is not "
+                    f"on the run's time grid (step {step.alias}, from {last_at})",
                     where=source,
                 )
         stray = timeaxis.rows_off_grid(t, step) if step is not None and cfg.resample is None and freq != step else None
@@ -350,7 +350,7 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
                 t, vals, ix = full, grid_vals, grid_ix
         # each row's place on the time grid (or in the file): where two kept rows are not neighbours, a break
         on_grid = np.searchsorted(full, t) if full is not None and len(full) != len(t) else np.arange(len(t))
-        if anchor is not None and cfg.missing == "error":  # update: a blank among the rows already known is skipped
+        if anchor is not None:  # update: a blank among the rows already known is skipped with them, in every mode
             kept = missing.known_kept(t, vals, anchor, label, notes)
             t, vals, ix, on_grid = t[kept], vals[kept], ix[kept], on_grid[kept]
         vals = missing.handle(

@@ -231,13 +231,13 @@ def one_frequency(freqs: dict[Freq, str], either: dict[Freq, str], source: str) 
 
 def _fits(times: np.ndarray, freq: Freq) -> bool:
     """Do the rows lie on freq's grid from the first, a grid `grid` would build (not too large for the rows), with
-    gaps whose steps have no common divisor above 1?"""
+    gaps whose steps have no common divisor above 1 (or one gap: Friday and Tuesday are business days)?"""
     if len(times) < 2:
         return True
     at = steps_from_first(times, freq)
     if at is None or at[-1] >= MAX_GRID_GROWTH * len(times) + 1000:  # off the grid, or a grid _check_grid_size refuses
         return False
-    return math.gcd(*np.diff(at).tolist()) == 1
+    return len(at) == 2 or math.gcd(*np.diff(at).tolist()) == 1  # two rows: one gap, no frequency of their own
 
 
 def steps_from_first(times: np.ndarray, freq: Freq) -> np.ndarray | None:
