@@ -581,4 +581,4 @@ def test_zone_names_are_refused_without_pandas_warnings() -> None:
         warnings.simplefilter("error")
         with pytest.raises(TimeValueError) as err:
             parse_zoned_times(np.array(["2024-03-10 00:00:00 CET", "2024-03-31 03:00:00 CEST"], dtype=object))
-    assert err.value.index == 1
+    assert err.value.index in (0, 1)  # pandas 2 reads CET (deprecated) and stops at CEST; pandas 3 reads neither
