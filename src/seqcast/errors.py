@@ -95,15 +95,14 @@ def same_but_spacing(name: str, have: list[str]) -> list[str]:
 def same_series(name: str, have: list[str]) -> list[str]:
     """The series names of `have` that are `name` but for case and spacing, or for a number's leading zeros ('101'
     for '0101': a spreadsheet drops them)."""
-    same = same_but_spacing(name, have)
-    if not same and _number(name):
-        same = [h for h in have if _number(h) and h.strip().lstrip("0") == name.strip().lstrip("0")]
-    return same
+    return [h for h in have if _series_key(h) == _series_key(name)]
 
 
-def _number(name: str) -> bool:
-    """A name of ASCII digits only ('0101'; not '²', which str.isdigit takes and int() refuses)."""
-    return name.strip().isascii() and name.strip().isdigit()
+def _series_key(name: str) -> str:
+    """A series name without case, spacing, or a number's leading zeros (a number: ASCII digits only, not '²',
+    which str.isdigit takes): names with one key are the same series written two ways."""
+    k = "".join(name.split()).lower()
+    return (k.lstrip("0") or "0") if k.isascii() and k.isdigit() else k
 
 
 def series_twins(names: list[str]) -> dict[str, list[str]]:
@@ -111,8 +110,7 @@ def series_twins(names: list[str]) -> dict[str, list[str]]:
     others: 'North' and 'north ' in one file are two series, most likely meant as one. One pass over the names."""
     by: dict[str, list[str]] = {}
     for n in names:
-        k = "".join(n.split()).lower()
-        by.setdefault(k.lstrip("0") or "0" if _number(k) else k, []).append(n)
+        by.setdefault(_series_key(n), []).append(n)
     return {n: [m for m in group if m != n] for group in by.values() if len(group) > 1 for n in group}
 
 
