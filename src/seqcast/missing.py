@@ -79,7 +79,7 @@ def handle(values: np.ndarray, ix: np.ndarray, at: Callable[[int], str] | str, l
 
 
 def known_kept(times: np.ndarray, values: np.ndarray, last: object, label: str, notes: list[str]) -> np.ndarray:
-    """update with data.missing: error: which rows to keep, the rows at or before the series' last known row
+    """update, under any data.missing: which rows to keep, the rows at or before the series' last known row
     (`last`) with a missing value left out, as update skips every row already known, and a note counting them;
     every row, when every one is such a row (the error then names them: a series cannot be left without rows)."""
     old = (times <= last) & ~np.isfinite(values).all(axis=1)
