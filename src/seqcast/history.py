@@ -63,11 +63,11 @@ def columns_of(subject: str, verb: str = "has", roles: dict[str, str] | None = N
 def exists(path: Path, option: str) -> None:
     """A file given by an option that is not there: named, with the option (not data.path) as the fix; `-` is
     refused as such: the rows are read twice over (a check, then the read), which a pipe cannot give."""
-    if str(path) == "-" and not path.exists():
-        raise ConfigError(
-            "reads a file, not stdin (-)", where=option, hint="write the rows to a CSV file and pass its path"
-        )
     if not path.exists():
+        if str(path) == "-":
+            raise ConfigError(
+                "reads a file, not stdin (-)", where=option, hint="write the rows to a CSV file and pass its path"
+            )
         raise DataError("file not found", where=str(path), hint=f"check the path given to {option}")
 
 
