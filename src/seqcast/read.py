@@ -180,7 +180,8 @@ def data_files(path: Path) -> list[Path]:
             if p.is_file() and p.suffix.lower() in {".csv", *PARQUET} and not p.name.startswith((".", "~$"))
         )
         if not files:
-            has = f" (it holds {_shown(_others(path))})" if _others(path) else ""
+            others = _others(path)
+            has = f" (it holds {_shown(others)})" if others else ""
             raise DataError(f"the folder holds no .csv or .parquet files{has}", where=str(path))
         return files
     if not path.exists():
