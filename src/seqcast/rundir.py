@@ -32,7 +32,8 @@ RUN_FILES = (
 )  # fmt: skip
 OPTIONAL = {"calibration.json", "state.npz"}  # a run without them forecasts from --data or its data file
 MARKER = ".seqcast-run"
-OWN_FILES = frozenset({*RUN_FILES, MARKER, "updates.csv"})  # what a run directory holds of its own (update's log)
+UPDATES = "updates.csv"  # seqcast update's log: one line per update (update.LOG)
+OWN_FILES = frozenset({*RUN_FILES, MARKER, UPDATES})  # what a run directory holds of its own
 # refit*: the checkpoint of training.refit's second fit, inside the first one's
 CHECKPOINT_FILES = {"model.keras", "state.json", "best.npz", "refit", "refit.tmp", "refit.old", "run.json"}
 CHECKPOINT_FILES |= {"data.json", "command.txt"}  # checkpoint.DATA_STAMP and COMMAND_STAMP, written before training

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from seqcast import engine, files
+from seqcast import engine, files, rundir
 from seqcast.data import Dataset, Series
 from seqcast.errors import DataError
 from seqcast.lead import lead, of_run
@@ -159,14 +159,14 @@ def layer_states(run: Run, st: State) -> list[tuple[np.ndarray, ...]]:
 
 
 def refuse_if_updated(run: Run, ds: Dataset) -> None:
-    """A run without state.npz (trained before runs kept it, or copied without it) whose updates.csv (update.LOG)
+    """A run without state.npz (trained before runs kept it, or copied without it) whose updates.csv (rundir.UPDATES)
     logs rows added to a series whose rows in the run's data file (`ds`) are fewer than training read and update
     added: the file ends before some of them, and a forecast from it would silently start there. A file grown by
     all of them holds them."""
     import csv
     import json
 
-    log, added = run.path / "updates.csv", dict[str, int]()
+    log, added = run.path / rundir.UPDATES, dict[str, int]()
     if not log.is_file():
         return
     for row in csv.DictReader(io.StringIO(log.read_text(errors="replace"))):  # an edited line is no fault here

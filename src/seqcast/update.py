@@ -27,7 +27,7 @@ from seqcast.prepare import new_series_ok
 from seqcast.static import check_known
 from seqcast.timeaxis import TimeKind
 
-LOG = "updates.csv"
+LOG = rundir.UPDATES
 
 
 def new_rows(
