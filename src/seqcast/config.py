@@ -14,7 +14,7 @@ from seqcast.config_data import BIG as BIG
 from seqcast.config_data import DataConfig as DataConfig
 from seqcast.config_data import Resample as Resample
 from seqcast.config_data import Split as Split
-from seqcast.config_data import _KeyedError, _Section
+from seqcast.config_data import _KeyedError, _Section, home
 from seqcast.errors import ConfigError
 from seqcast.transforms import Transform
 
@@ -410,10 +410,9 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
     if cfg.output.dir is None:
         cfg.output.dir = Path("runs") / path.stem
     try:
-        cfg.output.dir = full_path(Path(cfg.output.dir).expanduser())
-    except RuntimeError:  # ~user of no such user
-        raise ConfigError(f"{cfg.output.dir}: no home folder for {str(cfg.output.dir).split('/')[0]!r}",
-                          where="output.dir") from None  # fmt: skip
+        cfg.output.dir = full_path(home(cfg.output.dir))
+    except ValueError as exc:  # ~user of no such user
+        raise ConfigError(str(exc), where="output.dir") from None
     return cfg
 
 

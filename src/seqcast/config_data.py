@@ -112,6 +112,14 @@ class Resample(_Section):
         return f
 
 
+def home(path: str | Path) -> Path:
+    """`path` with `~` as the home folder (data.path, output.dir); a ValueError for `~user` of no such user."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:
+        raise ValueError(f"{str(path)!r}: no home folder for {str(path).split('/')[0]!r}") from None
+
+
 class DataConfig(_Section):
     """data: the file, its columns, missing values, the split, the scaler and the transform."""
 
@@ -168,10 +176,7 @@ class DataConfig(_Section):
         """`~` is the home folder, as in output.dir; an empty path would be the config's own folder, read as data."""
         if isinstance(v, str) and not v.strip():
             raise ValueError("should be the data file or folder, not an empty path")
-        try:
-            return Path(v).expanduser() if isinstance(v, str) else v
-        except RuntimeError:  # ~user of no such user
-            raise ValueError(f"{v!r}: no home folder for {v.split('/')[0]!r}") from None
+        return home(v) if isinstance(v, str) else v
 
     @model_validator(mode="after")
     def _columns_distinct(self) -> DataConfig:
