@@ -6,11 +6,12 @@ from typing import Any
 
 from seqcast import lead, timeaxis
 from seqcast.config import Resample
-from seqcast.data import ID_PREFIX, Dataset
+from seqcast.data import Dataset
 from seqcast.errors import SeqcastError
 from seqcast.layout import Plan, check_backtest, first_row, no_validation, refit_rows, state_shapes
 from seqcast.prepare import new_series_ok
 from seqcast.resample import hows_for
+from seqcast.static import ID_PREFIX
 from seqcast.transforms import auto_candidates
 from seqcast.windows import LookbackWindows, StreamLayout
 

@@ -1,4 +1,5 @@
-"""data.static: columns that hold one value per series, checked as the data is read and as update adds rows."""
+"""data.static: columns that hold one value per series, checked as the data is read and as update adds rows;
+and data.series_id, the static 0/1 columns that name each series to the network."""
 
 from __future__ import annotations
 
@@ -58,3 +59,40 @@ def check_known(
                 where=str(path),
                 hint=f"send the series' own {inputs[j]!r}, or train a new run",
             )
+
+
+ID_PREFIX = "series="  # the identity columns of data.series_id: series=<name>
+MAX_IDS = 200  # one input column per series: past this, data.static columns say more per input
+
+
+def add_series_ids(ds: Any, ids: list[str]) -> Any:
+    """ds (a data.Dataset) with one static 0/1 column per name in `ids` after its inputs ("series=<name>"), 1 in
+    the series' own.
+
+    The first recurrent layer's weights on these columns are a vector learned per series (what an Embedding
+    followed by that layer computes, without a second model input): the network knows which series a window comes
+    from. A series not in `ids` has no column: refused by name.
+    """
+    if len(ids) > MAX_IDS:
+        raise DataError(
+            f"data.series_id gives every series an input column: {len(ids):,} series would add {len(ids):,} inputs "
+            f"(at most {MAX_IDS})",
+            where=ds.source,
+            hint="describe the series with a few data.static columns (a region, a size) instead",
+        )
+    at = {n: k for k, n in enumerate(ids)}
+    unknown = [s.name for s in ds.series if s.name not in at]
+    if unknown:
+        raise DataError(
+            f"series {unknown[:5]} were not in the training data: with data.series_id each training series has an "
+            "input column of its own, and these have none",
+            where=ds.source,
+            hint="leave them out, or train a run that includes them (or without data.series_id)",
+        )
+    for s in ds.series:
+        onehot = np.zeros((len(s.values), len(ids)))
+        onehot[:, at[s.name]] = 1.0
+        s.values = np.ascontiguousarray(np.column_stack([s.values, onehot]))
+    cols = [ID_PREFIX + n for n in ids]
+    ds.features, ds.static = [*ds.features, *cols], [*ds.static, *cols]
+    return ds
