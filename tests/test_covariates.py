@@ -338,3 +338,19 @@ def test_update_refuses_new_rows_whose_static_value_is_not_the_series_own(tmp_pa
     (tmp_path / "good.csv").write_text("t,tank,y,x,size\n60,A,0.5,0.5,3.0\n61,A,0.5,0.5,3.0\n")
     invoke("update", "--run", run, "--data", tmp_path / "good.csv")
     assert (run / "state.npz").read_bytes() != before
+
+
+def test_forecast_data_says_when_a_static_value_is_not_the_run_s(tmp_path: Path) -> None:
+    """update refuses a static value unlike the series' own; forecast --data forecasts with it (a what-if) and
+    says so, naming the series, the column and both values, where it used to change the numbers without a word."""
+    invoke("train", project(tmp_path), "--quiet")
+    run, out = tmp_path / "run", tmp_path / "fc.csv"
+    same = invoke("forecast", "--run", run, "--steps", 2, "--data", tmp_path / "panel.csv", "--output", out)
+    assert "static column" not in same.output
+    lines = panel_csv().splitlines()
+    bigger = [ln[: ln.rindex(",")] + ",9.0" if ",B," in ln else ln for ln in lines]  # B: 7 -> 9 on every row
+    (tmp_path / "what_if.csv").write_text("\n".join(bigger) + "\n")
+    res = invoke("forecast", "--run", run, "--steps", 2, "--data", tmp_path / "what_if.csv", "--output", out)
+    said = " ".join(res.output.split())
+    assert "series 'B': static column 'size' is 9 in the history, 7 in the run: forecast with 9" in said
+    assert "series 'A': static column" not in said

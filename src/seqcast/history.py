@@ -159,6 +159,13 @@ def history_dataset(run: Run, data: Path | None) -> Dataset:
             hint="train with data.scaler_scope: global (one scaling for every series) to forecast series the run "
             "never saw, or leave them out of the history",
         )
+    from seqcast import state, static
+
+    if run.pre.get("static") and (run.path / state.FILE).exists():  # a static value unlike the run's: said
+        with contextlib.suppress(SeqcastError):  # a damaged state.npz: --data needs none
+            st = state.load(run)
+            known = dict(zip(st["series"].tolist(), st["tail"][:, -1], strict=True))
+            ds.notes += static.changed(run.pre["inputs"], run.pre["static"], known, ds.series)
     return ds
 
 

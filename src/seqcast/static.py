@@ -61,6 +61,21 @@ def check_known(
             )
 
 
+def changed(inputs: list[str], static: list[str], known: dict[str, np.ndarray], series: list[Any]) -> list[str]:
+    """forecast --data: a note for each series whose data.static value is not the one the run keeps for it
+    (known: name -> the series' last row in the run's state). The forecast uses the value given, a what-if that
+    update refuses (its state would carry the value into every later forecast); a new series has nothing to differ."""
+    notes = []
+    for s in series:
+        row = known.get(s.name)
+        for c in [c for c in static if not c.startswith(ID_PREFIX)] if row is not None and len(s) else []:
+            j = inputs.index(c)
+            if s.values[-1, j] != row[j]:
+                notes.append(f"{s.label}: static column {c!r} is {s.values[-1, j]:g} in the history, {row[j]:g} in "
+                             f"the run: forecast with {s.values[-1, j]:g} (update would refuse it)")  # fmt: skip
+    return notes
+
+
 ID_PREFIX = "series="  # the identity columns of data.series_id: series=<name>
 MAX_IDS = 200  # one input column per series: past this, data.static columns say more per input
 
