@@ -488,3 +488,20 @@ sys.exit(main())
     assert done.returncode == 130, (done.returncode, done.stderr)
     assert done.stderr == "error: interrupted; nothing that was there before has changed\n"
     assert done.stdout == ""  # --version never ran
+
+
+@pytest.mark.parametrize(
+    ("value", "hint"),
+    [("True", "as 1 and 0"), ("no", "as 1 and 0"), ("north", "pandas.get_dummies"), ("12.5kg", None)],
+    ids=["a boolean as pandas writes it", "a yes/no word", "a category", "a number with a unit"],
+)
+def test_a_word_where_a_number_belongs_gets_the_way_to_encode_it(tmp_path: Path, value: str, hint: str | None) -> None:
+    from seqcast.config import DataConfig
+    from seqcast.data import load_dataset
+
+    (tmp_path / "d.csv").write_text(f"t,y,promo\n1,5,0\n2,6,{value}\n3,7,1\n")
+    with pytest.raises(DataError) as err:
+        load_dataset(DataConfig(path=tmp_path / "d.csv", time_column="t", targets=["y"], features=["promo"]))
+    assert err.value.message == f"column 'promo', line 3: {value!r} is not a number"
+    assert err.value.exit_code == 1
+    assert (hint in err.value.hint) if hint and err.value.hint else (hint is None and err.value.hint is None)

@@ -197,11 +197,23 @@ def _numeric(raw: np.ndarray, col: str, lines: np.ndarray, source: str) -> np.nd
         try:
             out[i] = float(v)
         except (ValueError, TypeError):
-            hint = DECIMAL_COMMA if "," in str(v) else None  # 10,03 in a file separated by semicolons
+            hint = DECIMAL_COMMA if "," in str(v) else _text_hint(str(v))  # 10,03 in a file separated by ';'
             raise DataError(
                 f"column {col!r}, {line_word(source)} {lines[i]}: {v!r} is not a number", where=source, hint=hint
             ) from None
     return out
+
+
+FLAGS = {"true", "false", "yes", "no", "y", "n", "t", "f"}
+
+
+def _text_hint(v: str) -> str | None:
+    """What to do with a word where a number belongs: a flag (pandas writes booleans True/False) or a category."""
+    if v.strip().lower() in FLAGS:
+        return "write a yes/no flag as 1 and 0 (pandas writes booleans as True/False: df[col].astype(int) first)"
+    if not any(ch.isdigit() for ch in v):
+        return "seqcast reads numbers only: write a category as one 0/1 column per value (pandas.get_dummies)"
+    return None
 
 
 def check_columns(table: dict[str, np.ndarray], cfg: DataConfig, source: str) -> None:

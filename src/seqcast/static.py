@@ -68,7 +68,9 @@ def changed(inputs: list[str], static: list[str], known: dict[str, np.ndarray], 
     notes = []
     for s in series:
         row = known.get(s.name)
-        for c in [c for c in static if not c.startswith(ID_PREFIX)] if row is not None and len(s) else []:
+        if row is None or not len(s):
+            continue
+        for c in [c for c in static if not c.startswith(ID_PREFIX)]:
             j = inputs.index(c)
             if s.values[-1, j] != row[j]:
                 notes.append(f"{s.label}: static column {c!r} is {s.values[-1, j]:g} in the history, {row[j]:g} in "
