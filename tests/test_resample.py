@@ -359,8 +359,8 @@ def test_train_forecast_update_evaluate_on_events(tmp_path: Path) -> None:
     res = invoke("update", "--data", "partial.csv", "--json")
     assert res.exit_code == 0, (res.stderr, res.exception)
     said = " ".join(json.loads(res.stdout)["notes"])
-    assert "partial.csv: resampled series 'A'" in said and "the last bin holds 1 event(s) against 3" in said
-    assert "or send them once the period is over" in said and "or train once" not in said
+    assert "partial.csv: resampled series 'A'" in said and "the last new bin holds 1 event(s) against 3" in said
+    assert "or send them once the period is over: a bin is added once" in said and "or train once" not in said
     # the future events are summed per bin: one event of 2 an hour is the same x as two events of 1, one of 1 is not
     for value, same in ((2, True), (1, False)):
         one = tmp_path / f"one_{value}.csv"
@@ -401,7 +401,32 @@ def test_a_partial_first_or_last_period_of_a_sum_is_named(tmp_path: Path, how: s
         return
     assert "the first bin holds 12 event(s) against 29 in the median bin: a partial period" in note, note
     assert "the last bin holds 10 event(s) against 29 in the median bin" in note, note
-    assert "`update` skips new events of a bin already read" in note, note
+    assert "or train once the period is over: `update` adds a bin once" in note, note
     assert ds.resampled[""] == {
         "events": 112, "bins": 5, "empty": 0, "first_events": 12, "last_events": 10, "median_events": 29
     }  # fmt: skip
+
+
+def test_update_names_events_of_bins_the_run_holds_and_a_partial_first_new_bin() -> None:
+    """The run's last hourly bin is 05:00. The new file re-sends two events of it (05:30, 05:45), which are not
+    added to it: said with their count, where they were dropped without a word. Its first new bin, 06:00, holds
+    one event against three in the others (an export that began mid-period): said too, where training's note was
+    filtered out; a new bin, not a known one, is the one looked at."""
+    import tempfile
+
+    rows = ["2024-01-01T05:30,4", "2024-01-01T05:45,4", "2024-01-01T06:50,1"]
+    rows += [f"2024-01-01T{h:02d}:{m:02d},1" for h in (7, 8, 9) for m in (5, 25, 45)]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "new.csv"
+        path.write_text("time,y\n" + "\n".join(rows) + "\n")
+        cfg = data_cfg(path, resample={"freq": "1h", "how": "sum"})
+        ds = load_dataset(cfg, after={"": np.datetime64("2024-01-01T05:00", "ns")})
+        trained = load_dataset(cfg)  # the same rows read for training: no bin is known; 05:00 holds 2 of 3
+    note = next(n for n in ds.notes if n.startswith("resampled"))
+    assert "12 events -> 5 rows at 1h (sum)" in note, note
+    assert "; 2 event(s) fall in 1 bin(s) the run already holds: not added" in note, note
+    assert "the first new bin holds 1 event(s) against 3 in the median bin" in note, note
+    assert "(send every event of its period)" in note and "the last new bin" not in note, note
+    assert ds.resampled[""]["known_events"] == 2 and ds.resampled[""]["first_events"] == 1
+    plain = next(n for n in trained.notes if n.startswith("resampled"))
+    assert plain == "resampled the series: 12 events -> 5 rows at 1h (sum)"  # 2 events of 05:00 are no partial

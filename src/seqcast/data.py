@@ -291,9 +291,11 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
                 order = np.argsort(t, kind="stable")
                 t, vals, ix = t[order], vals[order], ix[order]
             if cfg.resample is not None:  # before the checks below: several events per bin are the point
-                binned, resampled[name] = resample.apply(t, vals, kind, cfg.resample, columns)
+                known = (after or {}).get(name)  # update: the series' last bin in the run
+                known = known if known is not None and np.asarray(known).dtype.kind == t.dtype.kind else None
+                binned, resampled[name] = resample.apply(t, vals, kind, cfg.resample, columns, known)
                 t, vals, ix = binned.times, binned.values, ix[binned.first]
-                notes.append(resample.note(name, resampled[name], cfg.resample, columns))
+                notes.append(resample.note(name, resampled[name], cfg.resample, columns, update=after is not None))
             dup = np.flatnonzero(t[1:] == t[:-1])
             if len(dup):
                 d = dup[0]

@@ -13,7 +13,7 @@ timestamp that data.missing handles (even for `sum`, where pandas would give 0: 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -111,31 +111,40 @@ def describe(hows: list[str], columns: list[str]) -> str:
     return ", ".join(f"{c}: {h}" for c, h in zip(columns, hows, strict=True))
 
 
-def note(name: str, stats: dict[str, int], spec: Resample, columns: list[str]) -> str:
-    """The line Dataset.notes gets: resampled series 'A': 1,234 events -> 96 rows at 1h (mean)."""
+def note(name: str, stats: dict[str, int], spec: Resample, columns: list[str], update: bool = False) -> str:
+    """The line Dataset.notes gets: resampled series 'A': 1,234 events -> 96 rows at 1h (mean); `update`: the new
+    rows of a run (its bins are added once: a period's later events are not)."""
     how = describe(hows_for(spec.how, columns), columns)
     text = f"resampled {'series ' + repr(name) if name else 'the series'}: {stats['events']:,} events -> "
     text += f"{stats['bins']:,} rows at {spec.freq} ({how})"
     text += f"; {stats['empty']:,} empty bin(s) left to data.missing" if stats["empty"] else ""
+    if stats.get("known_events"):  # update: events of a bin already read are not added to it
+        text += (
+            f"; {stats['known_events']:,} event(s) fall in {stats['known_bins']:,} bin(s) the run already holds: "
+            "not added (a bin is added once, with the events read then; send a period's events once it is over)"
+        )
     if "sum" in hows_for(spec.how, columns):  # a sum over part of a period is not that period's total
         ends = [(e, stats[f"{e}_events"]) for e in ("first", "last") if stats.get(f"{e}_events")]
         for end, got in ends:
+            if end == "first":
+                fix = "send every event of its period" if update else "leave its events out of the file"
+            elif update:
+                fix = "leave its events out of the file, or send them once the period is over: a bin is added once"
+            else:
+                fix = "leave its events out of the file, or train once the period is over: `update` adds a bin once"
             text += (
-                f"; the {end} bin holds {got:,} event(s) against {stats['median_events']:,} in the median bin: "
-                "a partial period, whose sum is not the period's total (leave its events out of the file"
-                + (
-                    ", or train once the period is over: `update` skips new events of a bin already read)"
-                    if end == "last"
-                    else ")"
-                )
+                f"; the {end} {'new ' if update else ''}bin holds {got:,} event(s) against {stats['median_events']:,} "
+                f"in the median bin: a partial period, whose sum is not the period's total ({fix})"
             )
     return text
 
 
 def apply(
-    times: np.ndarray, values: np.ndarray, kind: TimeKind, spec: Resample, columns: list[str]
+    times: np.ndarray, values: np.ndarray, kind: TimeKind, spec: Resample, columns: list[str], known: Any = None
 ) -> tuple[Binned, dict[str, int]]:
     """Bin one series sorted by time at data.resample; (the bins, {events, bins, empty}) for notes and the preview.
+    `known`: update's last bin of the series in the run; the events of bins up to it are counted (known_events),
+    and a partial period is looked for among the bins after it only.
 
     Raises ConfigError when the frequency cannot bin this time axis, DataError when the grid would dwarf the events.
     """
@@ -167,9 +176,12 @@ def apply(
             hint="choose a larger data.resample.freq",
         )
     stats = {"events": len(times), "bins": len(b.times), "empty": span - len(b.times)}
-    if len(b.events) >= 3:  # a first or last bin with under half the median bin's events: a partial period
-        median = int(np.median(b.events))
-        short = {f"{end}_events": int(got) for end, got in (("first", b.events[0]), ("last", b.events[-1]))}
+    new = b.times > known if known is not None else np.ones(len(b.times), dtype=bool)  # update: bins not yet read
+    if not new.all():
+        stats |= {"known_events": int(b.events[~new].sum()), "known_bins": int((~new).sum())}
+    if len(b.events) >= 3 and new.any():  # a first or last new bin with under half the median bin's events: a
+        median, ends = int(np.median(b.events)), b.events[new][[0, -1]]  # partial period
+        short = {f"{end}_events": int(got) for end, got in zip(("first", "last"), ends, strict=True)}
         short = {k: v for k, v in short.items() if 2 * v < median}
         stats |= short | ({"median_events": median} if short else {})
     return b, stats

@@ -88,10 +88,13 @@ def new_rows(
     # what the read left out or binned short, which the counts below do not show: rows dropped for missing values
     # (data.missing: drop), and a last bin still filling, whose later events the next update skips as old
     notes = [  # and what it filled (data.missing: interpolate or ffill), or skipped among the rows already known
-        f"{path.name}: {n}".replace("or train once the period is over", "or send them once the period is over")
+        f"{path.name}: {n}"
         for n in ds.notes
         if (n.startswith("dropped ") and not known_holes)
-        or any(w in n for w in ("the last bin holds", "missing: interpolate", "missing: ffill", "already known"))
+        or any(
+            w in n
+            for w in ("bin holds", "the run already holds", "missing: interpolate", "missing: ffill", "already known")
+        )  # fmt: skip
     ] + [f"{path.name}: rows with missing values among the rows already known were skipped with them"] * known_holes
     static = [run.pre["inputs"].index(c) for c in run.pre.get("static", [])]  # positions, for check_known
     for s in ds.series:
