@@ -492,7 +492,7 @@ sys.exit(main())
 
 @pytest.mark.parametrize(
     ("value", "hint"),
-    [("True", "as 1 and 0"), ("no", "as 1 and 0"), ("north", "pandas.get_dummies"), ("12.5kg", None)],
+    [("True", "as 1 and 0"), ("no", "as 1 and 0"), ("north", "(get_dummies)"), ("12.5kg", None)],
     ids=["a boolean as pandas writes it", "a yes/no word", "a category", "a number with a unit"],
 )
 def test_a_word_where_a_number_belongs_gets_the_way_to_encode_it(tmp_path: Path, value: str, hint: str | None) -> None:

@@ -796,3 +796,58 @@ def test_a_tails_gaps_are_found_on_the_runs_grid() -> None:
     assert _breaks(months, Freq("month", 1, "start"), "datetime").tolist() == [2]
     assert _breaks(np.array([2000, 2001, 2002]), Freq("integer", 1), "integer").tolist() == []
     assert _breaks(np.array([0, 1, 5]), None, "none").tolist() == []
+
+
+def hourly_run(tmp: Path, rows: list[str], zoned: str = "") -> Path:
+    """A run on one hourly series of local clock times (or with UTC offsets `zoned`) whose value is its hour index."""
+    (tmp / "h.csv").write_text("time,y\n" + "".join(f"{t}{zoned},{k % 24}\n" for k, t in enumerate(rows)))
+    (tmp / "cfg.yaml").write_text(yaml.safe_dump({
+        "data": {"path": "h.csv", "time_column": "time", "targets": ["y"], "transform": "none"},
+        "windows": {"look_back": 4}, "model": {"units": [3], "ensemble": 1}, "training": {"epochs": 1},
+        "evaluate": {"intervals": []},
+    }))  # fmt: skip
+    return train_run(load_config(tmp / "cfg.yaml"), output_dir=tmp / "run").run_dir
+
+
+def hours(start: str, n: int) -> list[str]:
+    first = np.datetime64(start, "h")
+    return [str(first + k).replace("T", " ") + ":00" for k in range(n)]
+
+
+def test_an_update_file_that_sends_a_known_row_twice_is_read_and_a_new_duplicate_named_in_utc(tmp_path: Path) -> None:
+    """A re-sent export repeats the last known row (twice): those rows are known, so they are skipped with the
+    others, where the update used to fail on a duplicate it would have skipped anyway. A duplicate among the new
+    rows is still refused, and with UTC offsets its time is said in UTC, as every time update names."""
+    run = hourly_run(tmp_path, hours("2024-03-01T00", 60), zoned="+00:00")
+    last = hours("2024-03-01T00", 60)[-1]
+    new = [last, last, *hours("2024-03-03T12", 2)]
+    (tmp_path / "again.csv").write_text("time,y\n" + "".join(f"{t}+00:00,1\n" for t in new))
+    doc = json.loads(CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "again.csv"),
+                                              "--json"]).stdout)  # fmt: skip
+    assert doc["series"][""]["added"] == 2 and doc["series"][""]["skipped"] == 1, doc  # one known timestamp
+    before = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    (tmp_path / "twice.csv").write_text("time,y\n2024-03-03T10:00-04:00,1\n2024-03-03T10:00-04:00,2\n")
+    res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "twice.csv")])
+    assert res.exit_code == 1, res.output
+    assert "duplicate timestamp 2024-03-03 14:00 UTC at lines 2 and 3" in " ".join(res.output.split()), res.output
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before
+
+
+def test_update_and_forecast_data_give_the_daylight_saving_hint_as_train_does(tmp_path: Path) -> None:
+    """Local clock times: the spring-forward hour missing from an update file, and the autumn hour repeated in a
+    --data history, get train's daylight-saving hint, where update and forecast gave their generic hints."""
+    run = hourly_run(tmp_path, hours("2024-03-08T00", 48))  # up to 2024-03-09 23:00, naive local times
+    (tmp_path / "spring.csv").write_text("time,y\n" + "".join(
+        f"2024-03-10 {h:02d}:00,{h}\n" for h in (0, 1, 3, 4)))  # fmt: skip
+    res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "spring.csv")])
+    said = " ".join(res.output.split())
+    assert res.exit_code == 1 and "first 2024-03-10 02:00" in said and "daylight-saving change" in said, said
+    autumn = hours("2024-11-02T00", 26)
+    autumn = autumn[:26] + ["2024-11-03 01:00"] + hours("2024-11-03T02", 3)
+    (tmp_path / "autumn.csv").write_text("time,y\n" + "".join(f"{t},1\n" for t in autumn))
+    res = CliRunner().invoke(
+        app, ["forecast", "--run", str(run), "--steps", "2", "--data", str(tmp_path / "autumn.csv")]
+    )
+    said = " ".join(res.output.split())
+    assert res.exit_code == 1 and "duplicate timestamp 2024-11-03 01:00" in said, said
+    assert "daylight-saving change" in said and "keep one row per timestamp" not in said, said

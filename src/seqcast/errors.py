@@ -53,7 +53,18 @@ class NoRows(DataError):
         super().__init__("the file has a header but no rows", where=where)
 
 
-class MissingValues(DataError):
+class TimesError(DataError):
+    """A data error about a series' times. `clock`: a cause read off the times themselves (timeaxis.clock_hint: an
+    hour a daylight-saving change skips or repeats, years and months written as one number), the hint in every
+    command; else `hint`, for training, which a command reading a file for a trained run replaces with its own
+    (history.columns_of)."""
+
+    def __init__(self, message: str, *, where: str | None = None, hint: str | None = None, clock: str | None = None):
+        self.clock = clock
+        super().__init__(message, where=where, hint=clock or hint)
+
+
+class MissingValues(TimesError):
     """Missing rows or values where data.missing is `error`. Its hint, to set data.missing, is for training: a
     command reading a file for a trained run, which cannot change the key, gives its own (history.columns_of)."""
 
@@ -67,7 +78,7 @@ class OffGrid(DataError):
     reading a file for a trained run gives its own (history.columns_of)."""
 
 
-class DuplicateTimes(DataError):
+class DuplicateTimes(TimesError):
     """Two rows of one series at one timestamp. Its hint names data keys, for training; a command reading a file
     for a trained run gives its own (history.columns_of)."""
 

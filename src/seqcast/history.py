@@ -32,14 +32,16 @@ def columns_of(subject: str, verb: str = "has", roles: dict[str, str] | None = N
         raise MissingValues(
             exc.message,
             where=exc.where,
-            hint=f"fill them in {subject}, or train the run again with data.missing: interpolate, ffill or drop "
+            hint=exc.clock
+            or f"fill them in {subject}, or train the run again with data.missing: interpolate, ffill or drop "
             "(this run's config.yaml holds the setting it was trained with)",
         ) from None
     except DuplicateTimes as exc:
         raise DataError(
             exc.message,
             where=exc.where,
-            hint=f"keep one row per timestamp in {subject}; a run trained with data.resample would bin such rows "
+            hint=exc.clock
+            or f"keep one row per timestamp in {subject}; a run trained with data.resample would bin such rows "
             "(this run's config.yaml holds the settings it was trained with)",
         ) from None
     except OffGrid as exc:  # binning is a training key, and the run's is fixed

@@ -117,7 +117,8 @@ def new_rows(
                     f"{s.label}: {len(gaps)} {holes} between its last known row "
                     f"({at(last)}) and the new rows, first {at(gaps[0])}",
                     where=str(path),
-                    hint="send the missing rows; a run trained with data.missing: interpolate, ffill or drop would "
+                    hint=timeaxis.clock_hint(gaps, ds.utc, full)  # a daylight-saving hour: said, as train says it
+                    or "send the missing rows; a run trained with data.missing: interpolate, ffill or drop would "
                     "fill or skip them (this run's config.yaml holds the setting it was trained with)",
                 )
             if len(gaps) and missing == "drop" and state.stateful(run):  # as train refuses it (layout.refuse_gaps)
