@@ -280,6 +280,8 @@ def test_the_safety_net_names_the_backtest_it_scored_and_tells_autos_trial_score
     ev = SimpleNamespace(season=1, horizon=10)
     assert losing_note({}, ev, auto=True) is None  # no validation backtest: no verdict
     assert losing_note({"origins": 2, "model": 0.9, "seasonal_naive": 1.0}, ev, auto=False) is None
+    nan = float("nan")  # seasonal naive exact on the training part: no MASE scale, no "MASE nan is worse than nan"
+    assert losing_note({"origins": 2, "model": nan, "seasonal_naive": nan}, ev, auto=False) is None
     lost = {"origins": 2, "model": 4.965, "seasonal_naive": 3.599}
     said = losing_note(lost, ev, auto=False)
     assert said is not None and said.startswith("on the validation part (2 origins x horizon 10, as the test part's ")

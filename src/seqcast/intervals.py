@@ -288,14 +288,16 @@ def interval_scores(
     """Coverage (share of truths inside [lo, hi]), mean width and interval score (MSIS, Gneiting and Raftery's
     interval score as the M4 competition scaled it), width and score divided by the MASE scale."""
     alpha = 1 - level / 100
-    ok = np.isfinite(lo) & np.isfinite(hi) & np.isfinite(true) & np.isfinite(scale)
+    lo, hi, true, scale = np.broadcast_arrays(lo, hi, true, scale)
+    ok = np.isfinite(lo) & np.isfinite(hi) & np.isfinite(true)
     if not ok.any():
         return {"coverage": float("nan"), "width": float("nan"), "score": float("nan")}
+    coverage = float(np.mean((true[ok] >= lo[ok]) & (true[ok] <= hi[ok])))  # needs no scale: a series whose
+    ok &= np.isfinite(scale) & (scale > 0)  # seasonal naive is exact (MASE scale 0) still has its coverage
+    if not ok.any():
+        return {"coverage": coverage, "width": float("nan"), "score": float("nan")}
     lo, hi, true, scale = lo[ok], hi[ok], true[ok], scale[ok]
     width = hi - lo
     penalty = 2 / alpha * (np.maximum(lo - true, 0) + np.maximum(true - hi, 0))
-    return {
-        "coverage": float(np.mean((true >= lo) & (true <= hi))),
-        "width": float(np.mean(width / scale)),
-        "score": float(np.mean((width + penalty) / scale)),
-    }
+    score = float(np.mean((width + penalty) / scale))
+    return {"coverage": coverage, "width": float(np.mean(width / scale)), "score": score}

@@ -227,7 +227,7 @@ def losing_note(val: dict[str, Any], evaluate: Any, auto: bool) -> str | None:
     """The safety net's words when the network loses to seasonal naive on the validation part's backtest
     (metrics.json `validation`), else None. auto: the run chose its transform, by trial scores of another
     backtest, which the note tells apart."""
-    if not val or val["model"] <= val["seasonal_naive"]:
+    if not val or not val["model"] > val["seasonal_naive"]:  # NaN (seasonal naive exact: no MASE scale): no verdict
         return None
     season, n = evaluate.season, val["origins"]
     trials = f"; auto's trial scores come from {BRIEF_EPOCHS}-epoch networks on every origin reaching into it"
