@@ -3,6 +3,7 @@ forecast reads no history, the README's plain-Keras recipe works, and bad update
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import re
@@ -851,3 +852,16 @@ def test_update_and_forecast_data_give_the_daylight_saving_hint_as_train_does(tm
     said = " ".join(res.output.split())
     assert res.exit_code == 1 and "duplicate timestamp 2024-11-03 01:00" in said, said
     assert "daylight-saving change" in said and "keep one row per timestamp" not in said, said
+
+
+def test_the_update_log_gets_a_line_of_its_own_after_a_last_line_without_a_line_break(tmp_path: Path) -> None:
+    from seqcast.update import _log
+
+    log = tmp_path / "updates.csv"
+    doc = {"rows_added": 2, "rows_skipped": 1, "series": {"A": {"added": 2, "skipped": 1}}}
+    _log(log, doc)
+    log.write_bytes(log.read_bytes().rstrip(b"\n"))  # saved by an editor that drops the last line break
+    _log(log, doc)
+    rows = list(csv.reader(io.StringIO(log.read_text())))
+    assert rows[0] == ["updated_at", "rows_added", "rows_skipped", "series"] and len(rows) == 3
+    assert [r[1:] for r in rows[1:]] == [["2", "1", '{"A": 2}']] * 2

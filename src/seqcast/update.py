@@ -225,7 +225,8 @@ def _log(path: Path, doc: dict[str, Any]) -> None:
     import csv
     import io
 
-    old = path.read_bytes() if path.is_file() else b"updated_at,rows_added,rows_skipped,series\n"  # as it is
+    old = path.read_bytes() if path.is_file() else b"updated_at,rows_added,rows_skipped,series\n"  # as it is,
+    old += b"\n" * (len(old) > 0 and not old.endswith(b"\n"))  # ended by a line break an editor may have taken
     buf = io.StringIO()
     per = {n: c["added"] for n, c in doc["series"].items()}
     csv.writer(buf, lineterminator="\n").writerow(
