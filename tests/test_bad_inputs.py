@@ -705,7 +705,8 @@ CASES = [
         1,
         (
             "future.csv",
-            "no future values of ['x'] for series 'A' at 2022-02-11 (the forecast needs 2 steps, from 2022-02-10)",
+            "no future values of ['x'] for series 'A' at 2022-02-11 (the forecast reads 2 steps' values, from "
+            "2022-02-10)",
             "the file has missing, NaN or infinite values in column(s) ['x'] of series 'A' at line(s) [3]",
             "give the --future file a row with every value of ['x'] at each of the 2 timestamps",
         ),
@@ -2166,7 +2167,7 @@ def test_a_future_file_is_read_as_far_as_the_forecast_reaches(tmp_path: Path, tr
     assert res.exit_code == 0, res.stderr
     assert len(res.stdout.splitlines()) == 1 + 2 * 2
     res = invoke("forecast", "--run", trained_run, "--steps", 3, "--future", fut)
-    assert_fault(res, 1, "no future values of ['x'] for series 'A' at 2022-02-12 (the forecast needs 3 steps")
+    assert_fault(res, 1, "no future values of ['x'] for series 'A' at 2022-02-12 (the forecast reads 3 steps' values")
     early_gap = ["2022-02-07", "2022-02-09", "2022-02-10", "2022-02-11"]  # 8th missing: not why the 12th is
     fut.write_text("time,series,x\n" + "".join(f"{d},{s},0.5\n" for s in "AB" for d in early_gap))
     res = invoke("forecast", "--run", trained_run, "--steps", 3, "--future", fut)

@@ -143,3 +143,35 @@ def test_window_preview_says_whether_features_are_read_one_row_ahead(tmp_path: P
                                    "--set", "data.features=[]", "--set", "windows.horizon=3"])  # fmt: skip
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["features_lead"] is False  # past_features are never read ahead
+
+
+@pytest.mark.slow
+def test_a_direct_head_needs_and_reads_the_future_rows_of_each_blocks_first_step_only(tmp_path: Path) -> None:
+    """windows.horizon 3: the model answers steps 1-3 from step 1's features, and steps 4-6 from a window that
+    holds those of steps 2-4. So a 3-step forecast needs the first --future row only, a 6-step one the first
+    four; the rows after are read by nothing. They were demanded all the same (a blank in one refused), and a
+    value in them was dropped without a word: now not demanded, and the note says which steps' values are unused."""
+    from typer.testing import CliRunner
+
+    from seqcast.cli import app
+    from seqcast.history import read_steps
+
+    cfg, _ = wave_project(tmp_path, stateful=False)
+    doc = yaml.safe_load(cfg.read_text())
+    doc["windows"]["horizon"] = 3
+    doc["training"]["epochs"] = 3
+    cfg.write_text(yaml.safe_dump(doc))
+    run_dir = train_run(load_config(cfg), output_dir=tmp_path / "run").run_dir
+    run = load_run(run_dir)
+    assert [read_steps(run, n) for n in (1, 2, 3, 4, 6, 7)] == [1, 1, 1, 4, 4, 7]
+    full = future_file(tmp_path / "full.csv", [0, 1, 1, 0, 1, 1])
+    first = future_file(tmp_path / "first.csv", [0])
+    np.testing.assert_array_equal(fc.forecast(run, 3, None, full)[2], fc.forecast(run, 3, None, first)[2])
+    four = future_file(tmp_path / "four.csv", [0, 1, 1, 0])
+    np.testing.assert_array_equal(fc.forecast(run, 6, None, full)[2], fc.forecast(run, 6, None, four)[2])
+    res = CliRunner().invoke(app, ["forecast", "--run", str(run_dir), "--steps", "6", "--future", str(first)])
+    said = " ".join(res.output.split())  # step 2 is read by steps 4-6: refused, naming it
+    assert res.exit_code == 1 and "at 2021-06-11 (the forecast reads 4 steps' values, from 2021-06-10)" in said, said
+    res = CliRunner().invoke(app, ["forecast", "--run", str(run_dir), "--steps", "6", "--future", str(full)])
+    said = " ".join(res.output.split())
+    assert res.exit_code == 0 and "the --future values of steps 5-6 do not change this forecast" in said, said

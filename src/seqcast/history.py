@@ -248,16 +248,33 @@ def read_future(
     if extra:  # a typo in a series name would otherwise pass unseen
         shown = ", ".join(map(repr, extra[:5])) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
         ds.notes.append(f"the --future file has rows of series the forecast does not cover ({shown}): not read")
-    cols = [covs.index(c) for c in known]
+    cols, read = [covs.index(c) for c in known], read_steps(run, steps)
     for rows_out, s, want in zip(out, ds.series, times, strict=True):
         f = by_name.get(s.name)
         have = {} if f is None else {t: k for k, t in enumerate(f.times.tolist())}
         at = [have.get(t) for t in want.tolist()]
-        if None in at:
-            raise _no_future(run, fcfg, fut, f, s.name, want, at.index(None), extra)
+        if None in at[:read]:
+            raise _no_future(run, fcfg, fut, f, s.name, want[:read], at.index(None), extra)
         assert f is not None
+        at = [a if a is not None else at[read - 1] for a in at]  # steps the model never reads: any row will do
         rows_out[:, cols] = f.values[np.asarray(at, dtype=np.int64)]
+    if read < steps:  # a planner's promotion on a later step would be lost without a word
+        h = int(run.pre["horizon"])
+        ds.notes.append(
+            f"the model answers windows.horizon={h} steps at once from the data.features of the first: the --future "
+            f"values of step{'s' if steps - read > 1 else ''} {read + 1}{f'-{steps}' if steps - read > 1 else ''} do "
+            "not change this forecast (a model of windows.horizon: 1 reads every step's)"
+        )
     return out, times
+
+
+def read_steps(run: Run, steps: int) -> int:
+    """How many of a forecast's first steps' data.features the model reads: a direct head answers a block of
+    windows.horizon steps from the features of its first step, and the next block's window holds those of the
+    steps before it; the steps after the last block's first are read by none."""
+    h = int(run.pre["horizon"])
+    direct = run.pre["mode"] == "lookback" and run.pre["kind"] in ("many_to_one", "encoder_decoder") and h > 1
+    return (steps - 1) // h * h + 1 if direct else steps
 
 
 def _no_future(run: Run, fcfg: Any, fut: Dataset, f: Series | None, name: str, want: np.ndarray, k: int,
@@ -288,7 +305,7 @@ def _no_future(run: Run, fcfg: Any, fut: Dataset, f: Series | None, name: str, w
                 why = f": the file has {exc.message}"
     return DataError(
         f"no future values of {known}{' for series ' + repr(name) if name else ''} at {say(want[k])} (the forecast "
-        f"needs {len(want)} steps, from {say(want[0])}){why}",
+        f"reads {len(want)} steps' values, from {say(want[0])}){why}",
         where=str(fcfg.path),
         hint=f"give the --future file a row with every value of {known} at each of the {len(want)} timestamps",
     )
