@@ -52,10 +52,13 @@ def test_the_figure_draws_every_origin_as_scored(run_dir: Path) -> None:
     assert origins == list(range(80, 100, 2))
     actual = ax.lines[0]
     assert list(actual.get_ydata()) == list(range(origins[0] - 24, 100))  # 24 rows of context, then the test part
-    forecasts = [ln for ln in ax.lines if ln.get_color() == "tab:blue"]
-    assert len(forecasts) == len(origins)
-    for n, (line, o) in enumerate(zip(forecasts, origins, strict=True)):
-        assert list(line.get_ydata()) == [o - 1, *kept["model"][n, :, 0]]  # joined to the last known value
+    blue = [ln for ln in ax.lines if ln.get_color() == "tab:blue"]
+    forecasts = [ln for ln in blue if ln.get_linestyle() == "-"]
+    joins = [ln for ln in blue if ln.get_linestyle() == "--"]  # a thin dash from the last known value: the next
+    assert len(forecasts) == len(joins) == len(origins)  # origin's line no longer seems to forecast a peak it read
+    for n, (line, join, o) in enumerate(zip(forecasts, joins, origins, strict=True)):
+        assert list(line.get_ydata()) == list(kept["model"][n, :, 0])
+        assert list(join.get_ydata()) == [o - 1, kept["model"][n, 0, 0]] and join.get_linewidth() < 1
     naive = [ln for ln in ax.lines if ln.get_linestyle() == ":"]
     assert [list(ln.get_ydata()) for ln in naive] == [[o - 1, o - 1] for o in origins]  # season 1: the last value
     assert len(ax.collections) == len(origins) * len(given)  # one band per origin and level
@@ -133,7 +136,7 @@ def test_the_figure_draws_the_first_series_and_the_last_origins_of_many(run_dir:
     assert drawn == 1 and len(fig.axes) == 1
     ax = fig.axes[0]
     assert "10 origins, the last 3 drawn" in ax.get_title()
-    assert [ln.get_ydata()[0] for ln in ax.lines if ln.get_color() == "tab:blue"] == [93, 95, 97]
+    assert [ln.get_ydata()[0] for ln in ax.lines if ln.get_linestyle() == "--"] == [93, 95, 97]
     assert ax.lines[0].get_ydata()[0] == 94 - 24  # the context starts before the first origin drawn
 
 

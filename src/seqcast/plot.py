@@ -73,7 +73,7 @@ def plot_backtest(run: Run, ds: Dataset, kept: dict[str, Any], path: Path, max_s
 
 def backtest_figure(run: Run, ds: Dataset, kept: dict[str, Any], max_series: int = PLOT_SERIES) -> tuple[Any, int]:
     """Small multiples per series and target: the series over its last PLOT_ORIGINS backtest origins, the
-    model's forecast from each origin (joined to the last known value) with its interval bands, the widest
+    model's forecast from each origin (a thin dash from the last known value) with its interval bands, the widest
     palest, and seasonal naive's dotted; the title gives the panel's MASE beside seasonal naive's and the
     coverage of the narrowest interval. Returns (the matplotlib figure, the series drawn)."""
     targets = run.pre["targets"]
@@ -105,9 +105,11 @@ def backtest_figure(run: Run, ds: Dataset, kept: dict[str, Any], max_series: int
             for q, n in enumerate(shown):
                 o = jobs[n][1]
                 when = s.times[o - 1 : o + h]
+                ax.plot(when[:2], [s.values[o - 1, j], kept["model"][n, 0, j]], color="tab:blue", lw=0.6, ls="--",
+                        alpha=0.6)  # fmt: skip  # the origin's last known value: a thin dash, no forecast of its time
                 ax.plot(
-                    when, np.concatenate([s.values[o - 1 : o, j], kept["model"][n, :, j]]), color="tab:blue",
-                    lw=1.2, label="forecast" if q == 0 else None,
+                    when[1:], kept["model"][n, :, j], color="tab:blue", lw=1.2, marker="." if h > 1 else "o", ms=3,
+                    label="forecast" if q == 0 else None,
                 )  # fmt: skip
                 ax.plot(
                     when[1:], kept["seasonal_naive"][n, :, j], color="tab:orange", lw=0.8, ls=":",
