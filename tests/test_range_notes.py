@@ -184,3 +184,10 @@ def test_a_look_back_model_is_told_of_every_row_of_its_window_a_stateful_one_of_
 def test_rows_leaving_both_edges_are_said_at_the_farther_one() -> None:
     (note, _) = range_notes(index_run(), starts_from(-10.0, 5.0, 10.0, 20.0, 28.0))  # 10 below, 1 above
     assert "reach -10, below the lowest training value (0) by 37% of the training range" in note
+
+
+def test_a_level_just_past_the_range_is_said_as_less_than_one_percent_not_zero() -> None:
+    (note, _) = range_notes(index_run(), starts_from(27.1, 20.0))  # 0.1 above 27: 0.4 % of the training range
+    assert note.endswith("reach 27.1, above the highest training value (27) by less than 1% of the training range")
+    (note, _) = range_notes(index_run(), starts_from(27.2, 20.0))  # 0.74 %: rounds to 1 %, said so
+    assert note.endswith("by 1% of the training range"), note

@@ -46,7 +46,8 @@ def outside_training_range(run: Run, rows: list[tuple[str, str, np.ndarray]], wh
             where = f"{high:.4g}, above" if above else f"{low:.4g}, below"
             edge = f"the highest training value ({hi:.4g})" if above else f"the lowest training value ({lo:.4g})"
             gap = max(high - hi, lo - low)
-            by = f"by {gap / (hi - lo):.0%} of the training range" if hi > lo else f"by {gap:.4g} (a constant there)"
+            share = "less than 1%" if gap < 0.005 * (hi - lo) else f"{gap / max(hi - lo, 1e-300):.0%}"  # not "0%"
+            by = f"by {share} of the training range" if hi > lo else f"by {gap:.4g} (a constant there)"
             found.append(f"{label}, target {run.pre['targets'][j]!r}: {what} reach {where} {edge} {by}")
     if not found:
         return []
