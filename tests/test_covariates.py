@@ -354,3 +354,32 @@ def test_forecast_data_says_when_a_static_value_is_not_the_run_s(tmp_path: Path)
     said = " ".join(res.output.split())
     assert "series 'B': static column 'size' is 9 in the history, 7 in the run: forecast with 9" in said
     assert "series 'A': static column" not in said
+
+
+def test_a_covariate_constant_in_one_series_training_part_is_said_once() -> None:
+    """Store B never ran a promotion in its training part: scaled per series, its flag has no spread there, and a
+    later promotion would reach its network in other units than A's. Said once (the scaler is fitted again after
+    a log), naming the column and the series; a global scaling, or a flag constant everywhere, says nothing."""
+    from seqcast.data import Dataset, Parts, Series
+
+    t = np.arange(20)
+    promo_a, promo_b = (t % 5 == 0).astype(float), np.where(t >= 15, 1.0, 0.0)  # B: first promotion in its test part
+    ds = Dataset(
+        [Series("A", t, np.column_stack([t + 1.0, promo_a])), Series("B", t, np.column_stack([t + 2.0, promo_b]))],
+        ["y"], ["promo"], "integer", None, "memory",
+    )  # fmt: skip
+    parts = [Parts(12, 15, 20)] * 2
+    Scaler.fit("standard", ds, parts)
+    Scaler.fit("standard", ds, parts)
+    said = [n for n in ds.notes if "constant in the training part" in n]
+    assert said == [
+        "column 'promo' is constant in the training part of series ['B']: scaled per series, it has no spread there "
+        "to scale by, so a later change reaches the network in other units than where it varied; "
+        "data.scaler_scope: global scales every series alike"
+    ]
+    ds.notes.clear()
+    Scaler.fit("standard", ds, parts, scope="global")
+    for s in ds.series:
+        s.values[:, 1] = 0.0
+    Scaler.fit("standard", ds, parts)
+    assert ds.notes == []

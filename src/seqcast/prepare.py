@@ -118,6 +118,8 @@ class Scaler:
                 where=ds.source,
                 hint="express the column in other units (divide it by a power of ten)",
             )
+        if scope == "series" and kind != "none" and k > 1:
+            _constant_covariates(ds, scale)
         scale[~(scale > 1e-12)] = 1.0  # a constant column is centred, never divided by zero
         return cls(kind, center, scale, scope)
 
@@ -313,6 +315,24 @@ def _drop_times(ds: Dataset) -> None:
 def _drop_values(ds: Dataset) -> None:
     for s in ds.series:
         s.values = np.empty((0, s.values.shape[1]), s.values.dtype)
+
+
+def _constant_covariates(ds: Dataset, scale: np.ndarray) -> None:
+    """A note per covariate constant in the training part of some series but not all (a promotion flag never set in
+    one store's history): scaled per series it has no spread there, so a later change reaches that series' network
+    input in other units than in the series where it varied."""
+    for j in range(len(ds.targets), len(ds.inputs)):
+        flat = [s.name for s, sc in zip(ds.series, scale[:, j], strict=True) if not sc > 1e-12]
+        if not flat or len(flat) == len(ds.series) or ds.inputs[j] in ds.static:
+            continue
+        more = f" and {len(flat) - 5} more" if len(flat) > 5 else ""
+        note = (
+            f"column {ds.inputs[j]!r} is constant in the training part of series {flat[:5]}{more}: scaled per "
+            "series, it has no spread there to scale by, so a later change reaches the network in other units "
+            "than where it varied; data.scaler_scope: global scales every series alike"
+        )
+        if note not in ds.notes:  # fitted again after a log transform
+            ds.notes.append(note)
 
 
 def plan_and_scale(cfg: Config, ds: Dataset | None = None) -> tuple[Plan, Scaler]:
