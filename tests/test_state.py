@@ -865,3 +865,29 @@ def test_the_update_log_gets_a_line_of_its_own_after_a_last_line_without_a_line_
     rows = list(csv.reader(io.StringIO(log.read_text())))
     assert rows[0] == ["updated_at", "rows_added", "rows_skipped", "series"] and len(rows) == 3
     assert [r[1:] for r in rows[1:]] == [["2", "1", '{"A": 2}']] * 2
+
+
+def test_a_new_row_a_stateful_model_would_mask_is_refused_as_training_refuses_it(tmp_path: Path) -> None:
+    """data.scaler none: a value of -10000 is the padding mark in model units, which model.keras's Masking layer
+    skips while the numpy engine read it. Training refused such a row; update and forecast --data took it, and
+    their forecasts were not plain Keras's. Now refused too, naming the series, and the run left as it was."""
+    index_frame(40).to_csv(tmp_path / "data.csv", index=False)
+    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump({
+        "data": {"path": "data.csv", "time_column": "year", "series_column": "s", "targets": ["y"],
+                 "transform": "none", "scaler": "none"},
+        "windows": {"mode": "stateful", "num_steps": 5, "streams": 2}, "model": {"units": [3], "ensemble": 1},
+        "training": {"epochs": 1}, "evaluate": {"intervals": []},
+    }))  # fmt: skip
+    run = train_run(load_config(tmp_path / "cfg.yaml"), output_dir=tmp_path / "run").run_dir
+    before = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    (tmp_path / "pad.csv").write_text("s,year,y\nP,2040,-10000\nQ,2040,40\n")
+    res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "pad.csv")])
+    said = " ".join(res.output.split())
+    assert res.exit_code == 1 and "series 'P' has a row whose every input is -10000" in said, said
+    assert "Masking layer would skip it" in said
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before
+    history = index_frame(41)
+    history.loc[history["year"] == 2040, "y"] = -10000.0
+    history.to_csv(tmp_path / "h.csv", index=False)
+    res = CliRunner().invoke(app, ["forecast", "--run", str(run), "--steps", "2", "--data", str(tmp_path / "h.csv")])
+    assert res.exit_code == 1 and "series 'P' has a row whose every input is -10000" in " ".join(res.output.split())

@@ -75,6 +75,7 @@ class Scaler:
     center: np.ndarray  # (n_series, n_inputs); with scope global every row is the same
     scale: np.ndarray  # (n_series, n_inputs)
     scope: str = "series"  # series | global (data.scaler_scope)
+    names: list[str] = field(default_factory=list)  # the series of the rows, for messages
 
     @classmethod
     def fit(
@@ -121,7 +122,7 @@ class Scaler:
         if scope == "series" and kind != "none" and k > 1:
             _constant_covariates(ds, scale)
         scale[~(scale > 1e-12)] = 1.0  # a constant column is centred, never divided by zero
-        return cls(kind, center, scale, scope)
+        return cls(kind, center, scale, scope, ds.names)
 
     def transform(self, i: int, values: np.ndarray) -> np.ndarray:
         """values (n, inputs) of series i, scaled."""
@@ -158,7 +159,7 @@ class Scaler:
         stats = [doc["series"][n] if same is None else same for n in names]
         center = np.array([[st[c]["center"] for c in columns] for st in stats])
         scale = np.array([[st[c]["scale"] for c in columns] for st in stats])
-        return cls(doc["kind"], center, scale, scope)
+        return cls(doc["kind"], center, scale, scope, list(names))
 
 
 def new_series_ok(doc: dict[str, Any]) -> bool:

@@ -17,6 +17,7 @@ from seqcast.errors import DataError
 from seqcast.prepare import Scaler
 from seqcast.timeaxis import Freq
 from seqcast.transforms import Transform
+from seqcast.windows import PAD_VALUE
 
 
 @dataclass
@@ -51,7 +52,14 @@ class Run:
         """Model units of rows (original units) of series i: the log, the scaling, the seasonal step and the
         difference (the per-window steps aside); the first `steps.lost` rows have none (nan)."""
         tf = self.steps
-        return tf.forward(scaler.transform(i, tf.pre(rows, self.n_targets)))
+        out = tf.forward(scaler.transform(i, tf.pre(rows, self.n_targets)))
+        if self.pre["mode"] == "stateful" and (out == PAD_VALUE).all(axis=-1).any():  # as training refuses it
+            raise DataError(
+                f"{'series ' + repr(scaler.names[i]) if scaler.names else 'a series'} has a row whose every input is "
+                f"{PAD_VALUE} in model units, the value that marks padding: model.keras's Masking layer would skip it",
+                hint="leave the row out, or train a run with data.scaler standard or minmax",
+            )
+        return out
 
     def calibration(self) -> dict[str, Any] | None:
         """calibration.json (the conformal quantiles of the intervals, intervals.py), checked; None if absent.
