@@ -1241,7 +1241,7 @@ HOSTILE = [
         "stateful difference run, forecast --data with one row per series",
         _one_row_history,
         1,
-        ("one.csv", "series 'A' has 1 rows before the forecast origin", "needs at least 2", "difference"),
+        ("one.csv", "series 'A' has 1 row before the forecast origin", "needs at least 2", "difference"),
     ),
     Case(
         "forecast --data with a value past float32 once scaled",

@@ -165,7 +165,8 @@ def forecast_origins(
         if first:
             why += f", plus {first}: data.transform {tf.name} leaves the first {first} row(s) without model units"
         raise DataError(
-            f"series {names[int(series[short[0]])]!r} has {int(origin[short[0]])} rows before the forecast origin; "
+            f"series {names[int(series[short[0]])]!r} has {(n := int(origin[short[0]]))} row{'s' * (n != 1)} before "
+            "the forecast origin; "
             f"the model needs at least {need + first} ({why})"
         )
     scaler = run.scaler(names)
