@@ -135,7 +135,8 @@ def test_a_real_row_equal_to_the_padding_value_is_refused(tmp_path: Path) -> Non
     res = runner.invoke(app, ["train", str(cfg), "--quiet"])
     assert res.exit_code == 1
     text = " ".join(res.stderr.split())
-    assert "series 'long' has a row whose every input is -10000.0" in text and "data.scaler" in text
+    assert "series 'long' has a row (row 5 of the series) whose every input is -10000.0" in text
+    assert "data.scaler" in text
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # no run directory, nothing else touched
 
 

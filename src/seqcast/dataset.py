@@ -178,9 +178,11 @@ def check_pad(arrays: list[np.ndarray], lay: StreamLayout, names: list[str]) -> 
     The real input rows of series i are [real_first, first + chunks * streams * num_steps) of its model units."""
     span = lay.chunks * lay.streams * lay.num_steps
     for i, (a, lo, first) in enumerate(zip(arrays, lay.real_first, lay.first, strict=True)):
-        if (a[lo : first + span] == PAD_VALUE).all(axis=1).any():
+        masked = (a[lo : first + span] == PAD_VALUE).all(axis=1)
+        if masked.any():
+            row = lo + int(np.argmax(masked)) + 1
             raise DataError(
-                f"series {names[i]!r} has a row whose every input is {PAD_VALUE} in model units, the value that "
-                "marks padding in stateful training (it would be masked)",
+                f"series {names[i]!r} has a row (row {row} of the series) whose every input is {PAD_VALUE} in model "
+                "units, the value that marks padding in stateful training (it would be masked)",
                 hint="set data.scaler to standard or minmax, or shift the values",
             )
