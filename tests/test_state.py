@@ -891,3 +891,21 @@ def test_a_new_row_a_stateful_model_would_mask_is_refused_as_training_refuses_it
     history.to_csv(tmp_path / "h.csv", index=False)
     res = CliRunner().invoke(app, ["forecast", "--run", str(run), "--steps", "2", "--data", str(tmp_path / "h.csv")])
     assert res.exit_code == 1 and "series 'P' has a row whose every input is -10000" in " ".join(res.output.split())
+
+
+def test_a_known_row_sent_again_with_another_value_is_said_and_skipped(tmp_path: Path) -> None:
+    """A revised value for a time the run already holds is skipped like every known row, but no longer without a
+    word: the note names the series, how many rows and the first time. The same values again say nothing."""
+    run = index_run(tmp_path, "error")
+    same = "s,year,y\nP,2038,38\nP,2039,39\nP,2040,40\n"
+    (tmp_path / "same.csv").write_text(same)
+    doc = json.loads(CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "same.csv"),
+                                              "--json"]).stdout)  # fmt: skip
+    assert doc["series"]["P"] == {"added": 1, "skipped": 2, "last_time": "2040"} and not doc.get("notes"), doc
+    (tmp_path / "revised.csv").write_text("s,year,y\nP,2039,39\nP,2040,41.5\nP,2041,41\n")
+    doc = json.loads(CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "revised.csv"),
+                                              "--json"]).stdout)  # fmt: skip
+    assert doc["series"]["P"]["added"] == 1 and doc["notes"] == [
+        "revised.csv: series 'P': 1 row(s) already known hold other values than the run keeps (first 2040): "
+        "skipped, as every known row is; train again to learn from revised values"
+    ], doc

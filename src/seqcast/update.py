@@ -105,6 +105,8 @@ def new_rows(
         else:
             keep = s.times > last
             times, values, skipped = s.times[keep], s.values[keep], int((~keep).sum())
+            if skipped and run.cfg.data.resample is None:  # a revised value the run will not take: said
+                notes += _revised(s, ~keep, st["tail_times"][i], st["tail"][i], at, path.name)
         counts[s.name] = {"added": 0, "skipped": skipped}
         if not len(times):
             continue
@@ -155,6 +157,22 @@ def new_rows(
         out[i] = (times, values)
         counts[s.name]["added"] = len(times)
     return out, counts, notes
+
+
+def _revised(s: Any, old: np.ndarray, tail_times: np.ndarray, tail: np.ndarray, at: Any, name: str) -> list[str]:
+    """A note when rows already known (`old`) hold other values than the run keeps for their times (its tail: the
+    last rows it holds): a revision update skips, as it skips every known row."""
+    times, values = s.times[old], s.values[old]
+    pos = np.searchsorted(tail_times, times).clip(0, len(tail_times) - 1)
+    held = tail_times[pos] == times
+    same = np.isclose(values[held], tail[pos[held]], rtol=1e-9, atol=0, equal_nan=True).all(axis=1)
+    if same.all():
+        return []
+    first = times[held][int(np.argmin(same))]
+    return [
+        f"{name}: {s.label}: {int((~same).sum())} row(s) already known hold other values than the run keeps (first "
+        f"{at(first)}): skipped, as every known row is; train again to learn from revised values"
+    ]
 
 
 def update(run_dir: Path | None, data: Path) -> dict[str, Any]:
