@@ -135,7 +135,7 @@ def test_a_real_row_equal_to_the_padding_value_is_refused(tmp_path: Path) -> Non
     res = runner.invoke(app, ["train", str(cfg), "--quiet"])
     assert res.exit_code == 1
     text = " ".join(res.stderr.split())
-    assert "series 'long' has a row (row 5 of the series) whose every input is -10000.0" in text
+    assert "series 'long' has a row (row 5 of the series, from its first) whose every input is -10000.0" in text
     assert "data.scaler" in text
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # no run directory, nothing else touched
 
@@ -146,3 +146,22 @@ def test_evaluate_runs_on_a_padded_stateful_run(tmp_path: Path) -> None:
     invoke("train", cfg, "--quiet")
     doc = json.loads(invoke("evaluate", "--run", tmp_path / "run", "--json").stdout)  # type: ignore[attr-defined]
     assert doc["origins"] > 0 and np.isfinite(doc["model"]["mase"])
+
+
+def test_a_padding_value_in_the_test_part_is_refused_before_the_fit(tmp_path: Path) -> None:
+    """The model's Masking layer would skip the row in the backtest too: train refused it only in the training part
+    and then failed at the end, after every epoch; now refused before the fit, nothing written."""
+    cfg = project(tmp_path)
+    doc = yaml.safe_load(cfg.read_text())
+    doc["data"]["scaler"] = "none"
+    cfg.write_text(yaml.safe_dump(doc))
+    lines = (tmp_path / "panel.csv").read_text().splitlines()
+    last = max(k for k, line in enumerate(lines) if ",long," in f",{line},")  # 'long''s last row: its test part
+    head = lines[last].split(",")
+    lines[last] = ",".join(head[:2] + [str(PAD_VALUE), str(PAD_VALUE)])
+    (tmp_path / "panel.csv").write_text("\n".join(lines) + "\n")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    res = runner.invoke(app, ["train", str(cfg), "--quiet"])
+    text = " ".join(res.stderr.split())
+    assert res.exit_code == 1 and "series 'long' has a row (row" in text and "every input is -10000.0" in text, text
+    assert "epoch" not in res.output.lower() and sorted(p.name for p in tmp_path.iterdir()) == before

@@ -174,15 +174,15 @@ def stateful_batches(prep: Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 
 def check_pad(arrays: list[np.ndarray], lay: StreamLayout, names: list[str]) -> None:
-    """Refuse data with a real input row equal to PAD_VALUE in every column: the Masking layer would skip it.
-    The real input rows of series i are [real_first, first + chunks * streams * num_steps) of its model units."""
-    span = lay.chunks * lay.streams * lay.num_steps
-    for i, (a, lo, first) in enumerate(zip(arrays, lay.real_first, lay.first, strict=True)):
-        masked = (a[lo : first + span] == PAD_VALUE).all(axis=1)
+    """Refuse data with a real input row equal to PAD_VALUE in every column: the Masking layer would skip it, in
+    training and in the backtests and forecasts after it (Run.units refuses it there). Every row of series i from
+    real_first on, its validation and test parts too: refused before the fit, not after it."""
+    for i, (a, lo) in enumerate(zip(arrays, lay.real_first, strict=True)):
+        masked = (a[lo:] == PAD_VALUE).all(axis=1)
         if masked.any():
             row = lo + int(np.argmax(masked)) + 1
             raise DataError(
-                f"series {names[i]!r} has a row (row {row} of the series) whose every input is {PAD_VALUE} in model "
-                "units, the value that marks padding in stateful training (it would be masked)",
+                f"series {names[i]!r} has a row (row {row} of the series, from its first) whose every input is "
+                f"{PAD_VALUE} in model units, the value that marks padding in stateful training (it would be masked)",
                 hint="set data.scaler to standard or minmax, or shift the values",
             )

@@ -57,7 +57,7 @@ class Run:
             raise DataError(
                 f"{'series ' + repr(scaler.names[i]) if scaler.names else 'a series'} has a row whose every input is "
                 f"{PAD_VALUE} in model units, the value that marks padding: model.keras's Masking layer would skip it",
-                hint="leave the row out, or train a run with data.scaler standard or minmax",
+                hint="leave the row out (train refuses such a row too)",
             )
         return out
 

@@ -185,7 +185,10 @@ def update(run_dir: Path | None, data: Path) -> dict[str, Any]:
         new, counts, notes = new_rows(run, st, data)
         _refuse_unreadable(run, st, new, data)
         with np.errstate(over="ignore", invalid="ignore"):  # a value past float32's range: refused just below
-            after = state.advance(run, st, new) if new else st
+            try:
+                after = state.advance(run, st, new) if new else st
+            except DataError as exc:  # a row the model would mask (Run.units): in this file
+                raise DataError(exc.message, where=exc.where or str(data), hint=exc.hint) from None
         _refuse_unreadable(run, st, new, data, after)
         names = st["series"].tolist()
         kind: TimeKind = str(st["time_kind"])  # type: ignore[assignment]
