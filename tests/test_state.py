@@ -909,3 +909,17 @@ def test_a_known_row_sent_again_with_another_value_is_said_and_skipped(tmp_path:
         "revised.csv: series 'P': 1 row(s) already known hold other values than the run keeps (first 2040): "
         "skipped, as every known row is; train again to learn from revised values"
     ], doc
+
+
+def test_a_known_time_sent_twice_with_two_values_is_said(tmp_path: Path) -> None:
+    """A re-sent export that repeats a known year with a revised value: the copies are skipped with the known rows
+    (one time, counted once), and the note says they differ, where the revision was lost without a word."""
+    run = index_run(tmp_path, "error")
+    (tmp_path / "twice.csv").write_text("s,year,y\nP,2038,38\nP,2039,39\nP,2039,41.5\nP,2040,40\n")
+    doc = json.loads(CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "twice.csv"),
+                                              "--json"]).stdout)  # fmt: skip
+    assert doc["series"]["P"] == {"added": 1, "skipped": 2, "last_time": "2040"}, doc
+    assert doc["notes"] == [
+        "twice.csv: rows of series 'P' at 2039, a time already known, appear more than once with different values: "
+        "skipped with the known rows"
+    ], doc

@@ -304,6 +304,12 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
             if len(dup) and held is not None and np.asarray(held).dtype.kind == t.dtype.kind:
                 again = np.zeros(len(t), dtype=bool)
                 again[dup + 1] = t[dup + 1] <= held
+                copies = np.flatnonzero(again)  # each copy against the row before it, another copy of its time
+                other = ~np.isclose(vals[copies], vals[copies - 1], rtol=1e-9, atol=0, equal_nan=True).all(axis=1)
+                if other.any():
+                    when = timeaxis.fmt(t[copies[other][0]], kind) + " UTC" * zoned
+                    notes.append(f"rows{label} at {when}, a time already known, appear more than once with "
+                                 "different values: skipped with the known rows")  # fmt: skip
                 t, vals, ix = t[~again], vals[~again], ix[~again]
                 dup = np.flatnonzero(t[1:] == t[:-1])
             if len(dup):
