@@ -424,7 +424,7 @@ def test_update_names_events_of_bins_the_run_holds_and_a_partial_first_new_bin()
         trained = load_dataset(cfg)  # the same rows read for training: no bin is known; 05:00 holds 2 of 3
     note = next(n for n in ds.notes if n.startswith("resampled"))
     assert "12 events -> 5 rows at 1h (sum)" in note, note
-    assert "; 2 event(s) fall in 1 bin(s) the run already holds: not added" in note, note
+    assert "; 2 event(s) fall in the last bin the run already holds: not added" in note, note
     assert "the first new bin holds 1 event(s) against 3 in the median bin" in note, note
     assert "(send every event of its period)" in note and "the last new bin" not in note, note
     assert ds.resampled[""]["known_events"] == 2 and ds.resampled[""]["first_events"] == 1
@@ -446,3 +446,20 @@ def test_daily_or_longer_bins_of_times_with_offsets_are_said_to_be_utc_days(
     assert ("data.resample's days run from midnight UTC, not local midnight" in note) == said, note
     if freq == "1D":
         assert ds.series[0].values[:, 0].tolist() == [2.0, 2.0]  # 03-02 and 03-03 UTC, not 1, 2, 1 local
+
+
+def test_a_single_new_bin_still_filling_gets_one_note_as_the_last() -> None:
+    """Known up to 05:00; the file re-sends 04:00 and 05:00 (three events each) and one event of 06:00. The one new
+    bin is judged once, as a last bin still filling (it was called first and last, with opposite advice); the
+    events of 05:00 are counted as the last known bin's, those of 04:00 are old and not counted."""
+    import tempfile
+
+    rows = [f"2024-01-01T{h:02d}:{m:02d},1" for h in (4, 5) for m in (5, 25, 45)] + ["2024-01-01T06:10,1"]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "new.csv"
+        path.write_text("time,y\n" + "\n".join(rows) + "\n")
+        cfg = data_cfg(path, resample={"freq": "1h", "how": "sum"})
+        ds = load_dataset(cfg, after={"": np.datetime64("2024-01-01T05:00", "ns")})
+    note = next(n for n in ds.notes if n.startswith("resampled"))
+    assert "; 3 event(s) fall in the last bin the run already holds: not added" in note, note
+    assert "the last new bin holds 1 event(s) against 3 in the median bin" in note and "first" not in note, note

@@ -118,10 +118,10 @@ def note(name: str, stats: dict[str, int], spec: Resample, columns: list[str], u
     text = f"resampled {'series ' + repr(name) if name else 'the series'}: {stats['events']:,} events -> "
     text += f"{stats['bins']:,} rows at {spec.freq} ({how})"
     text += f"; {stats['empty']:,} empty bin(s) left to data.missing" if stats["empty"] else ""
-    if stats.get("known_events"):  # update: events of a bin already read are not added to it
+    if stats.get("known_events"):  # update: events of the last bin the run holds are not added to it
         text += (
-            f"; {stats['known_events']:,} event(s) fall in {stats['known_bins']:,} bin(s) the run already holds: "
-            "not added (a bin is added once, with the events read then; send a period's events once it is over)"
+            f"; {stats['known_events']:,} event(s) fall in the last bin the run already holds: not added (a bin is "
+            "added once, with the events read then; these were sent again, or came late)"
         )
     if "sum" in hows_for(spec.how, columns):  # a sum over part of a period is not that period's total
         ends = [(e, stats[f"{e}_events"]) for e in ("first", "last") if stats.get(f"{e}_events")]
@@ -177,11 +177,12 @@ def apply(
         )
     stats = {"events": len(times), "bins": len(b.times), "empty": span - len(b.times)}
     new = b.times > known if known is not None else np.ones(len(b.times), dtype=bool)  # update: bins not yet read
-    if not new.all():
-        stats |= {"known_events": int(b.events[~new].sum()), "known_bins": int((~new).sum())}
+    if known is not None and (b.times == known).any():  # events of the last bin the run holds, sent again or late
+        stats["known_events"] = int(b.events[b.times == known][0])
     if len(b.events) >= 3 and new.any():  # a first or last new bin with under half the median bin's events: a
-        median, ends = int(np.median(b.events)), b.events[new][[0, -1]]  # partial period
-        short = {f"{end}_events": int(got) for end, got in zip(("first", "last"), ends, strict=True)}
+        median, ends = int(np.median(b.events)), b.events[new]  # partial period (one new bin: the last, filling)
+        ends = {"last": ends[-1]} | ({"first": ends[0]} if len(ends) > 1 else {})
+        short = {f"{end}_events": int(got) for end, got in ends.items()}
         short = {k: v for k, v in short.items() if 2 * v < median}
         stats |= short | ({"median_events": median} if short else {})
     return b, stats
