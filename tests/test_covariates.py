@@ -352,8 +352,8 @@ def test_forecast_data_says_when_a_static_value_is_not_the_run_s(tmp_path: Path)
     (tmp_path / "what_if.csv").write_text("\n".join(bigger) + "\n")
     res = invoke("forecast", "--run", run, "--steps", 2, "--data", tmp_path / "what_if.csv", "--output", out)
     said = " ".join(res.output.split())
-    assert "series 'B': static column 'size' is 9 in the history, 7 in the run: forecast with 9" in said
-    assert "series 'A': static column" not in said
+    assert "static column 'size' differs from the run's value in series 'B': 9 (the run: 7): the forecast uses " in said
+    assert "'A':" not in said
 
 
 def test_a_covariate_constant_in_one_series_training_part_is_said_once() -> None:
@@ -383,3 +383,18 @@ def test_a_covariate_constant_in_one_series_training_part_is_said_once() -> None
         s.values[:, 1] = 0.0
     Scaler.fit("standard", ds, parts)
     assert ds.notes == []
+
+
+def test_the_static_value_note_is_one_per_column_with_five_series_and_full_digits() -> None:
+    from types import SimpleNamespace
+
+    from seqcast.static import changed
+
+    series = [SimpleNamespace(name=f"S{k}", values=np.array([[0.0, 1234567.0 + k]])) for k in range(8)]
+    known = {f"S{k}": np.array([0.0, 1234567.0 + (k != 0)]) for k in range(8)}  # S0 keeps its value
+    said = changed(["y", "size", "series=S0"], ["size", "series=S0"], known, series)
+    assert said == [
+        "static column 'size' differs from the run's value in series 'S2': 1234569 (the run: 1234568); 'S3': "
+        "1234570 (the run: 1234568); 'S4': 1234571 (the run: 1234568); 'S5': 1234572 (the run: 1234568); 'S6': "
+        "1234573 (the run: 1234568) and 1 more: the forecast uses the history's (update would refuse it)"
+    ]

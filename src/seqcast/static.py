@@ -62,19 +62,21 @@ def check_known(
 
 
 def changed(inputs: list[str], static: list[str], known: dict[str, np.ndarray], series: list[Any]) -> list[str]:
-    """forecast --data: a note for each series whose data.static value is not the one the run keeps for it
-    (known: name -> the series' last row in the run's state). The forecast uses the value given, a what-if that
-    update refuses (its state would carry the value into every later forecast); a new series has nothing to differ."""
+    """forecast --data: a note per data.static column whose value, in some series, is not the one the run keeps
+    for it (known: name -> the series' last row in the run's state), naming up to 5 of them. The forecast uses the
+    value given, a what-if that update refuses (its state would carry the value into every later forecast)."""
     notes = []
-    for s in series:
-        row = known.get(s.name)
-        if row is None or not len(s):
-            continue
-        for c in [c for c in static if not c.startswith(ID_PREFIX)]:
-            j = inputs.index(c)
-            if s.values[-1, j] != row[j]:
-                notes.append(f"{s.label}: static column {c!r} is {s.values[-1, j]:g} in the history, {row[j]:g} in "
-                             f"the run: forecast with {s.values[-1, j]:g} (update would refuse it)")  # fmt: skip
+    for c in [c for c in static if not c.startswith(ID_PREFIX)]:
+        j = inputs.index(c)
+        differ = [
+            f"{s.name!r}: {s.values[-1, j]:.10g} (the run: {known[s.name][j]:.10g})"
+            for s in series
+            if s.name in known and len(s.values) and s.values[-1, j] != known[s.name][j]
+        ]
+        if differ:
+            more = f" and {len(differ) - 5} more" if len(differ) > 5 else ""
+            notes.append(f"static column {c!r} differs from the run's value in series {'; '.join(differ[:5])}{more}: "
+                         "the forecast uses the history's (update would refuse it)")  # fmt: skip
     return notes
 
 
