@@ -106,8 +106,8 @@ def test_empty_timestamp_names_its_line(tmp_path: Path) -> None:
 def test_non_numeric_value_names_column_line_and_value(tmp_path: Path) -> None:
     text = data_error(tmp_path, "t,x,y\n1,1,2\n2,3,abc\n3,4,5\n", time_column="t", features=["x"])
     assert text == (
-        f"{tmp_path / 'd.csv'}: column 'y', line 3: 'abc' is not a number\n  hint: seqcast reads numbers only; a "
-        "column of categories goes in as one 0/1 column per value (get_dummies)"
+        f"{tmp_path / 'd.csv'}: column 'y', line 3: 'abc' is not a number\n  hint: a missing value is written "
+        "blank or NA (data.missing handles it)"
     )
 
 

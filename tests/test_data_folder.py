@@ -158,7 +158,7 @@ def test_large_csv_read_in_chunks_equals_one_read(tmp_path: Path, monkeypatch: p
         np.testing.assert_array_equal(a.values, b.values)
 
     path.write_text("year,s,y\n" + rows("A", range(2000, 2007)) + "2007,A,oops\n")  # line 9, in the third chunk
-    assert error(path).startswith(f"{path}: column 'y', line 9: 'oops' is not a number hint: seqcast reads numbers")
+    assert error(path).startswith(f"{path}: column 'y', line 9: 'oops' is not a number hint: a missing value")
     path.write_text("year,s,y\n")
     assert error(path) == f"{path}: the file has a header but no rows"
 

@@ -492,8 +492,13 @@ sys.exit(main())
 
 @pytest.mark.parametrize(
     ("value", "hint"),
-    [("True", "as 1 and 0"), ("no", "as 1 and 0"), ("north", "(get_dummies)"), ("12.5kg", None)],
-    ids=["a boolean as pandas writes it", "a yes/no word", "a category", "a number with a unit"],
+    [
+        ("True", "as 1 and 0"),
+        ("no", "as 1 and 0"),
+        ("north", "(get_dummies); a missing value is written blank"),
+        ("12.5kg", None),
+    ],
+    ids=["a boolean as pandas writes it", "a yes/no word", "a category in a feature", "a number with a unit"],
 )
 def test_a_word_where_a_number_belongs_gets_the_way_to_encode_it(tmp_path: Path, value: str, hint: str | None) -> None:
     from seqcast.config import DataConfig
@@ -505,3 +510,13 @@ def test_a_word_where_a_number_belongs_gets_the_way_to_encode_it(tmp_path: Path,
     assert err.value.message == f"column 'promo', line 3: {value!r} is not a number"
     assert err.value.exit_code == 1
     assert (hint in err.value.hint) if hint and err.value.hint else (hint is None and err.value.hint is None)
+
+
+def test_a_word_in_a_target_column_is_no_category_but_may_be_a_missing_value(tmp_path: Path) -> None:
+    from seqcast.config import DataConfig
+    from seqcast.data import load_dataset
+
+    (tmp_path / "d.csv").write_text("t,y\n1,5\n2,?\n")
+    with pytest.raises(DataError) as err:
+        load_dataset(DataConfig(path=tmp_path / "d.csv", time_column="t", targets=["y"]))
+    assert err.value.hint == "a missing value is written blank or NA (data.missing handles it)"

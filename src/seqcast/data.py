@@ -114,7 +114,7 @@ def _to_rows(table: dict[str, np.ndarray], lines: np.ndarray, cfg: DataConfig, s
     """One file's (or chunk's) rows; `time_format`: read the dates in it (data.time_format, or the format the
     first file or chunk was read in: a later chunk of day-first dates may hold only days up to 12)."""
     check_columns(table, cfg, source)
-    values = np.column_stack([_numeric(table[c], c, lines, source) for c in cfg.inputs])
+    values = np.column_stack([_numeric(table[c], c, lines, source, c not in cfg.targets) for c in cfg.inputs])
     kind: TimeKind = "none"
     times: np.ndarray | None = None
     zoned, said, word = False, list[str](), line_word(source)
@@ -183,7 +183,7 @@ def _gather(files: list[Path], cfg: DataConfig, follow: timeparse.Follow | None)
     return replace(first, **fields), np.concatenate(file_of)  # the first part's time format and notes
 
 
-def _numeric(raw: np.ndarray, col: str, lines: np.ndarray, source: str) -> np.ndarray:
+def _numeric(raw: np.ndarray, col: str, lines: np.ndarray, source: str, covariate: bool = False) -> np.ndarray:
     """Column as float64; empty and NA strings become NaN; anything else that is not a number is an error."""
     try:
         return raw.astype(np.float64)
@@ -197,7 +197,7 @@ def _numeric(raw: np.ndarray, col: str, lines: np.ndarray, source: str) -> np.nd
         try:
             out[i] = float(v)
         except (ValueError, TypeError):
-            hint = DECIMAL_COMMA if "," in str(v) else _text_hint(str(v))  # 10,03 in a file separated by ';'
+            hint = DECIMAL_COMMA if "," in str(v) else _text_hint(str(v), covariate)  # 10,03 in a ';' file
             raise DataError(
                 f"column {col!r}, {line_word(source)} {lines[i]}: {v!r} is not a number", where=source, hint=hint
             ) from None
@@ -205,16 +205,19 @@ def _numeric(raw: np.ndarray, col: str, lines: np.ndarray, source: str) -> np.nd
 
 
 FLAGS = {"true", "false", "yes", "no", "y", "n", "t", "f"}
-CATEGORIES = "seqcast reads numbers only; a column of categories goes in as one 0/1 column per value (get_dummies)"
+BLANK = "a missing value is written blank or NA (data.missing handles it)"
 
 
-def _text_hint(v: str) -> str | None:
-    """What to do with a word where a number belongs: a flag (pandas writes booleans True/False) or a category."""
+def _text_hint(v: str, covariate: bool) -> str | None:
+    """What to do with a word where a number belongs: a flag (pandas writes booleans True/False), a placeholder
+    for a missing value, or in a covariate a category."""
     if v.strip().lower() in FLAGS:
         return "write a yes/no flag as 1 and 0 (pandas writes booleans as True/False: df[col].astype(int) first)"
-    if not any(ch.isdigit() for ch in v):
-        return CATEGORIES
-    return None
+    if any(ch.isdigit() for ch in v):
+        return None
+    if covariate:
+        return f"a column of categories goes in as one 0/1 column per value (get_dummies); {BLANK}"
+    return BLANK
 
 
 def check_columns(table: dict[str, np.ndarray], cfg: DataConfig, source: str) -> None:
