@@ -175,3 +175,5 @@ def test_a_direct_head_needs_and_reads_the_future_rows_of_each_blocks_first_step
     res = CliRunner().invoke(app, ["forecast", "--run", str(run_dir), "--steps", "6", "--future", str(full)])
     said = " ".join(res.output.split())
     assert res.exit_code == 0 and "the --future values of steps 5-6 do not change this forecast" in said, said
+    res = CliRunner().invoke(app, ["forecast", "--run", str(run_dir), "--steps", "6", "--future", str(four)])
+    assert res.exit_code == 0 and "do not change this forecast" not in res.output  # no values given there: no note

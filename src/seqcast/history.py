@@ -248,7 +248,7 @@ def read_future(
     if extra:  # a typo in a series name would otherwise pass unseen
         shown = ", ".join(map(repr, extra[:5])) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
         ds.notes.append(f"the --future file has rows of series the forecast does not cover ({shown}): not read")
-    cols, read = [covs.index(c) for c in known], read_steps(run, steps)
+    cols, read, unread = [covs.index(c) for c in known], read_steps(run, steps), False
     for rows_out, s, want in zip(out, ds.series, times, strict=True):
         f = by_name.get(s.name)
         have = {} if f is None else {t: k for k, t in enumerate(f.times.tolist())}
@@ -256,9 +256,10 @@ def read_future(
         if None in at[:read]:
             raise _no_future(run, fcfg, fut, f, s.name, want[:read], at.index(None), extra)
         assert f is not None
+        unread = unread or any(a is not None for a in at[read:])
         at = [a if a is not None else at[read - 1] for a in at]  # steps the model never reads: any row will do
         rows_out[:, cols] = f.values[np.asarray(at, dtype=np.int64)]
-    if read < steps:  # a planner's promotion on a later step would be lost without a word
+    if unread:  # values given for steps the model never reads: a planner's promotion would be lost without a word
         h = int(run.pre["horizon"])
         ds.notes.append(
             f"the model answers windows.horizon={h} steps at once from the data.features of the first: the --future "
