@@ -432,18 +432,18 @@ def test_update_names_events_of_bins_the_run_holds_and_a_partial_first_new_bin()
     assert plain == "resampled the series: 12 events -> 5 rows at 1h (sum)"  # 2 events of 05:00 are no partial
 
 
-@pytest.mark.parametrize(("freq", "said"), [("1D", True), ("ME", True), ("1h", False)])
+@pytest.mark.parametrize(("freq", "said"), [("1D", True), ("ME", True), ("6h", True), ("1h", False)])
 def test_daily_or_longer_bins_of_times_with_offsets_are_said_to_be_utc_days(
     tmp_path: Path, freq: str, said: bool
 ) -> None:
     """New York events at 20:00 and 21:00 local time fall in the next UTC day: the bins are UTC days, as the
-    times are read in UTC; the note says so where a day bin is drawn, not for hourly bins."""
+    times are read in UTC; the note says so for bins of more than an hour, not for hourly ones."""
     path = tmp_path / "d.csv"
     path.write_text("time,y\n2024-03-01T20:00:00-05:00,1\n2024-03-02T08:00:00-05:00,1\n"
                     "2024-03-02T21:00:00-05:00,1\n2024-03-03T09:00:00-05:00,1\n")  # fmt: skip
     ds = load_dataset(data_cfg(path, resample={"freq": freq, "how": "sum"}, missing="interpolate"))
     note = next(n for n in ds.notes if n.startswith("time column"))
-    assert ("data.resample's days run from midnight UTC, not local midnight" in note) == said, note
+    assert ("data.resample's bins are drawn in UTC: a day runs from midnight UTC" in note) == said, note
     if freq == "1D":
         assert ds.series[0].values[:, 0].tolist() == [2.0, 2.0]  # 03-02 and 03-03 UTC, not 1, 2, 1 local
 

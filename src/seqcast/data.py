@@ -274,8 +274,9 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
     if zoned:
         notes.append(
             f"time column {cfg.time_column!r} has UTC offsets: the times are read, and forecasts stamped, in UTC"
-            + ("; data.resample's days run from midnight UTC, not local midnight (convert the times to local "
-               "times without offsets to bin local days)" if cfg.resample and not cfg.resample.step.sub_daily else "")
+            + ("; data.resample's bins are drawn in UTC: a day runs from midnight UTC, not local midnight (convert "
+               "the times to local times without offsets to bin local days)" if cfg.resample and not (
+                cfg.resample.step.kind == "fixed" and cfg.resample.step.step <= 3_600 * 10**9) else "")
         )  # fmt: skip
     freqs: dict[Freq, str] = {}  # each frequency seen, with the first series that has it
     either: dict[Freq, str] = {}  # daily rows on weekdays within one week: their grid is a business days' grid too
