@@ -458,6 +458,15 @@ def test_a_run_without_calibration_json_forecasts_points_and_refuses_intervals_b
     assert res.exit_code == 1, res.output
     assert f"{run}: the run has no calibration.json" in res.stderr
     assert "forecast without --interval" in res.stderr
+    shown = CliRunner().invoke(app, ["evaluate", "--run", str(run), "--json"])  # its point scores, and every level
+    assert shown.exit_code == 0, shown.output  # of evaluate.intervals said refused, where the section was dropped
+    doc = json.loads(shown.stdout)
+    assert sorted(doc["intervals"]) == ["80", "95"] and doc["model"]["mae"] > 0
+    assert all(v == {"refused": "the run has no calibration.json, which the intervals come from (train writes it)"}
+               for v in doc["intervals"].values())  # fmt: skip
+    assert json.loads((run / "metrics.json").read_text())["intervals"] == doc["intervals"]
+    table = CliRunner().invoke(app, ["evaluate", "--run", str(run)])
+    assert "the run has no calibration.json" in " ".join(table.output.split()), table.output
 
 
 def test_evaluate_scores_intervals_within_the_calibrated_steps_and_refuses_beyond(

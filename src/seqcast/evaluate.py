@@ -259,6 +259,9 @@ def backtest_run(
         values, test_starts, h, cfg.evaluate.season, run.pre["targets"], model_forecast, cal, names,
         breaks, history_rows(run), keep, "evaluate.horizon" if h == cfg.evaluate.horizon else "--horizon",
     )  # fmt: skip
+    if cal is None and cfg.evaluate.intervals:  # train writes calibration.json: gone, its levels are said refused
+        why = "the run has no calibration.json, which the intervals come from (train writes it)"
+        doc["intervals"] = {str(level): {"refused": why} for level in sorted(cfg.evaluate.intervals)}
     if judged is None and run.pre.get("refit"):
         doc["validation"] = _stored_validation(run, h)
     else:
