@@ -56,10 +56,15 @@ def test_interval_score_counts_width_and_misses_scaled() -> None:
     assert got["coverage"] == 0.5  # the truth on a bound is inside
     assert got["width"] == 0.5
     assert got["score"] == pytest.approx(np.mean([1, 1 + 10, 1 + 10, 1]) / 2)
-    # a series whose seasonal naive is exact has no MASE scale (NaN or 0): its coverage still counts, its width and
-    # score are those of the series with a scale
+    # a series whose seasonal naive is exact has no MASE scale (NaN or 0): coverage, width and score rest on the
+    # truths with a scale alike (two of four: one miss, one on the bound)
     got = intervals.interval_scores(lo, hi, true, np.array([np.nan, 0.0, 2.0, 2.0]), 80)
     assert got["coverage"] == 0.5 and got["width"] == 0.5 and got["score"] == pytest.approx((11 + 1) / 2 / 2)
+    got = intervals.interval_scores(lo, hi, true, np.array([2.0, 2.0, np.nan, 0.0]), 80)  # inside and above
+    assert got["coverage"] == 0.5 and got["score"] == pytest.approx((1 + 11) / 2 / 2)
+    got = intervals.interval_scores(lo, hi, true, np.array([2.0, np.nan, np.nan, 2.0]), 80)  # both inside
+    assert got["coverage"] == 1.0 and got["score"] == pytest.approx(0.5)
+    # none with a scale: the coverage on them all
     got = intervals.interval_scores(lo, hi, true, np.full(4, np.nan), 80)
     assert got["coverage"] == 0.5 and np.isnan(got["width"]) and np.isnan(got["score"])
 

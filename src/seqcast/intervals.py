@@ -292,10 +292,12 @@ def interval_scores(
     ok = np.isfinite(lo) & np.isfinite(hi) & np.isfinite(true)
     if not ok.any():
         return {"coverage": float("nan"), "width": float("nan"), "score": float("nan")}
-    coverage = float(np.mean((true[ok] >= lo[ok]) & (true[ok] <= hi[ok])))  # needs no scale: a series whose
-    ok &= np.isfinite(scale) & (scale > 0)  # seasonal naive is exact (MASE scale 0) still has its coverage
-    if not ok.any():
+    scaled = ok & np.isfinite(scale) & (scale > 0)  # the three rest on the same truths: those with a MASE scale,
+    if not scaled.any():  # or, when none has one (seasonal naive exact everywhere), the coverage on them all
+        coverage = float(np.mean((true[ok] >= lo[ok]) & (true[ok] <= hi[ok])))
         return {"coverage": coverage, "width": float("nan"), "score": float("nan")}
+    ok = scaled
+    coverage = float(np.mean((true[ok] >= lo[ok]) & (true[ok] <= hi[ok])))
     lo, hi, true, scale = lo[ok], hi[ok], true[ok], scale[ok]
     width = hi - lo
     penalty = 2 / alpha * (np.maximum(lo - true, 0) + np.maximum(true - hi, 0))
