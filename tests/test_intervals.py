@@ -375,7 +375,13 @@ def test_forecast_interval_arguments_are_checked(
 
 @pytest.mark.parametrize(
     ("damage", "said"),
-    [("quantile", "level '80'"), ("training_errors", "no valid 'training_errors' (a count per step, 1 steps)")],
+    [
+        ("quantile", "level '80'"),
+        ("training_errors", "no valid 'training_errors' (a count per step, 1 steps)"),
+        ("level", "has no 'quantiles' for level 80, one of its 'levels'"),  # was a KeyError
+        ("null", "has a null 'quantiles' quantile for level '80' at a step whose errors suffice"),  # blank bounds
+        ("scale", "has no scale for series '', one the run was trained on"),  # another series' scale
+    ],
 )
 def test_a_damaged_calibration_json_is_named(
     write_project: WriteProject, index_csv: Callable[..., str], tmp_path: Path, damage: str, said: str
@@ -385,6 +391,12 @@ def test_a_damaged_calibration_json_is_named(
     doc = json.loads((run / "calibration.json").read_text())
     if damage == "quantile":
         doc["quantiles"]["80"]["y"][0] = -1.0
+    elif damage == "level":
+        del doc["quantiles"]["80"]
+    elif damage == "null":
+        doc["quantiles"]["80"]["y"][0] = None
+    elif damage == "scale":
+        doc["scales"] = {}
     else:
         doc["training_errors"] = [-1]
     (run / "calibration.json").write_text(json.dumps(doc))

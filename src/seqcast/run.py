@@ -175,6 +175,8 @@ def read_calibration(path: Path, pre: dict[str, Any]) -> dict[str, Any]:
     and target (a number >= 0 per step, or null), a finite positive scale per series and target."""
     import math
 
+    from seqcast.intervals import needed
+
     doc, bad = _json_object(path)
     h, space = doc.get("horizon"), doc.get("space")
     if not isinstance(h, int) or isinstance(h, bool) or h < 1 or space not in ("original", "log"):
@@ -200,6 +202,13 @@ def read_calibration(path: Path, pre: dict[str, Any]) -> dict[str, Any]:
             )
             if not ok:
                 raise bad(f"has no valid {key!r} for level {level!r} (per target {targets}, {h} steps)")
+            enough = [c >= needed(int(level)) for c in doc["errors"]] if str(level).isdigit() else [True] * h
+            if any(q is None and e for qs in per.values() for q, e in zip(qs, enough, strict=True)):
+                raise bad(f"has a null {key!r} quantile for level {level!r} at a step whose errors suffice for it")
+        levels = [lv for lv in doc.get("levels", []) if isinstance(lv, int) and 50 <= lv <= 99]
+        lost = [lv for lv in levels if str(lv) not in table and max(doc["errors"]) >= needed(lv)]
+        if lost:
+            raise bad(f"has no {key!r} for level {lost[0]!r}, one of its 'levels'")
     scales = doc.get("scales")
     if not isinstance(scales, dict):
         raise bad("has no valid 'scales'")
@@ -210,4 +219,7 @@ def read_calibration(path: Path, pre: dict[str, Any]) -> dict[str, Any]:
             and all(isinstance(x, (int, float)) and math.isfinite(x) and x > 0 for x in row)
         ):
             raise bad(f"has no valid scale for series {name!r}")
+    unscaled = [s["name"] for s in pre.get("series", []) if s["name"] not in scales]
+    if unscaled:
+        raise bad(f"has no scale for series {unscaled[0]!r}, one the run was trained on")
     return doc
