@@ -301,7 +301,7 @@ def forecast(
         ),
     ] = None,
     interval: Annotated[
-        list[int] | None,
+        list[float] | None,  # read as numbers, so that 80.5 is refused in the words 49 is
         typer.Option(
             "--interval",
             metavar="LEVEL",
@@ -334,7 +334,7 @@ def forecast(
             files.check_output(table, "--output", owned)
         if plot is not None:
             files.check_output(plot, "--plot", owned, {"--output": table} if table is not None else None)
-        levels = sorted(set(interval or []))
+        levels = sorted(set(interval or []))  # checked as whole percentages by the forecast
         with console.busy(f"forecasting {steps:,} step{'s' if steps != 1 else ''}"):
             frame, ds, pred, bands = fc.forecast(r, steps, data, future, levels)
         warm = history.warm_notes(r, ds) if data is not None else []  # a stateful model's states from few rows

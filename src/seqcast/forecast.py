@@ -389,13 +389,14 @@ class Forecast(NamedTuple):
 
 
 def forecast(
-    run: Run, steps: int, data: Path | None = None, future: Path | None = None, levels: list[int] | None = None
+    run: Run, steps: int, data: Path | None = None, future: Path | None = None, levels: list[float] | None = None
 ) -> Forecast:
     """The forecast of every series; with interval levels, the table holds each level's bounds."""
     from seqcast import history, intervals, state
 
-    levels = sorted(set(levels or []))
-    intervals.check_levels(run.calibration() if levels else None, levels, steps, run.path)  # before any work
+    asked = sorted(set(levels or []))
+    intervals.check_levels(run.calibration() if asked else None, asked, steps, run.path)  # before any work
+    whole = [int(lv) for lv in asked]  # whole percentages (--interval reads 80.0 as 80, and refuses 80.5)
     saved = state.load(run) if data is None and (run.path / state.FILE).exists() else None
     ds = state.dataset(run, saved) if saved is not None else history.history_dataset(run, data)
     if data is None and saved is None:
@@ -414,7 +415,7 @@ def forecast(
             pred = forecast_histories(run, [s.values for s in ds.series], ds.names, steps, fut)
         except DataError as exc:  # a series too short, or values the transform cannot read: in this file
             raise DataError(exc.message, where=exc.where or str(data or run.cfg.data.path), hint=exc.hint) from None
-    bands = forecast_bands(run, ds.names, pred, levels, ds) if levels else {}
+    bands = forecast_bands(run, ds.names, pred, whole, ds) if whole else {}
     return Forecast(forecast_frame(run, ds, times, pred, bands), ds, pred, bands)
 
 

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -240,7 +241,7 @@ def refused(doc: dict[str, Any], level: int, steps: int | None = None) -> str | 
     )
 
 
-def check_levels(doc: dict[str, Any] | None, levels: list[int], steps: int, run: Path | None = None) -> None:
+def check_levels(doc: dict[str, Any] | None, levels: Sequence[float], steps: int, run: Path | None = None) -> None:
     """Refuse, naming the key at fault, levels that the run's calibration cannot give for `steps` steps."""
     if not levels:
         return
@@ -250,9 +251,9 @@ def check_levels(doc: dict[str, Any] | None, levels: list[int], steps: int, run:
             where=None if run is None else str(run),
             hint="forecast without --interval, or train the run again (train writes calibration.json)",
         )
-    bad = [lv for lv in levels if not 50 <= lv <= 99]
+    bad = [lv for lv in levels if not 50 <= lv <= 99 or lv != int(lv)]
     if bad:
-        raise ConfigError(f"interval levels are whole percentages from 50 to 99, not {bad[0]}", where="--interval")
+        raise ConfigError(f"interval levels are whole percentages from 50 to 99, not {bad[0]:g}", where="--interval")
     if steps > doc["horizon"]:
         raise ConfigError(
             f"the intervals are calibrated for {doc['horizon']} steps (evaluate.horizon), not {steps}: the "
@@ -261,7 +262,7 @@ def check_levels(doc: dict[str, Any] | None, levels: list[int], steps: int, run:
             hint=f"forecast at most {doc['horizon']} steps with --interval, or train with a larger evaluate.horizon",
         )
     for lv in levels:
-        why = refused(doc, lv, steps)
+        why = refused(doc, int(lv), steps)
         if why:
             raise ConfigError(
                 why + " in this run",
