@@ -145,7 +145,8 @@ def test_train_names_the_series_whose_intervals_rest_on_another_scale(
     said = " ".join(res.output.split())
     assert res.exit_code == 0, res.output
     assert "the intervals of series 'B' are scaled by the mean absolute value of their training part" in said, said
-    assert "a constant training part" in said and "series 'A' are" not in said, said
+    assert "a constant training part gives no spread to scale by" in said and "series 'A' are" not in said, said
+    assert "wide" not in said  # the width rests on the level: wide for a large level, narrow for a small one
     cal = json.loads((tmp_path / "run" / "calibration.json").read_text())
     assert cal["scale_bases"] == {"B": ["mean absolute value"]} and cal["scales"]["B"] == [7.0]
 
@@ -501,3 +502,11 @@ def test_evaluate_scores_intervals_within_the_calibrated_steps_and_refuses_beyon
     long = CliRunner().invoke(app, ["evaluate", "--run", str(run), "--horizon", "3", "--json"])
     assert long.exit_code == 0, long.output
     assert json.loads(long.stdout)["intervals"]["95"] == {"refused": "calibrated for 2 steps, the backtest has 3"}
+
+
+def test_a_target_scaled_otherwise_is_named_as_a_target_not_as_a_series() -> None:
+    doc = {"horizon": 1, "errors": [100], "scale_bases": {"A": ["seasonal-naive MAE", "1"]}}
+    assert intervals.train_notes(doc, [80], ["level", "flow"]) == [
+        "the intervals of series 'A', target 'flow' are scaled by 1: a training part constant at 0, so their width "
+        "and coverage are a guess"
+    ]

@@ -137,12 +137,13 @@ def train_notes(doc: dict[str, Any], levels: list[int], targets: list[str]) -> l
         for target, basis in zip(targets, bases, strict=True):
             who = f"series {name!r}" if name else "the series"
             if basis != SCALE_BASES[0]:
-                by_basis.setdefault(basis, []).append(who if len(targets) == 1 else f"{who} ({target})")
+                by_basis.setdefault(basis, []).append(who if len(targets) == 1 else f"{who}, target {target!r}")
     reason = {
         "naive MAE": "no seasonal-naive error to scale by (a training part no longer than evaluate.season, or one "
         "that repeats it exactly)",
-        "mean absolute value": "a constant training part, so these intervals are wide",
-        "1": "a training part constant at 0",
+        "mean absolute value": "a constant training part gives no spread to scale by, so their width rests on "
+        "the level alone and their coverage is a guess",
+        "1": "a training part constant at 0, so their width and coverage are a guess",
     }
     return notes + [
         f"the intervals of {', '.join(who[:5])}{f' and {len(who) - 5} more' if len(who) > 5 else ''} are scaled "
