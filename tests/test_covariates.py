@@ -352,7 +352,7 @@ def test_forecast_data_says_when_a_static_value_is_not_the_run_s(tmp_path: Path)
     (tmp_path / "what_if.csv").write_text("\n".join(bigger) + "\n")
     res = invoke("forecast", "--run", run, "--steps", 2, "--data", tmp_path / "what_if.csv", "--output", out)
     said = " ".join(res.output.split())
-    assert "static column 'size' differs from the run's value in series 'B': 9 (the run: 7): the forecast uses " in said
+    assert "static column 'size' differs from the run's value in series 'B': 9 (the run: 7): the forecast uses" in said
     assert "'A':" not in said
 
 
@@ -390,11 +390,18 @@ def test_the_static_value_note_is_one_per_column_with_five_series_and_full_digit
 
     from seqcast.static import changed
 
-    series = [SimpleNamespace(name=f"S{k}", values=np.array([[0.0, 1234567.0 + k]])) for k in range(8)]
+    series = [SimpleNamespace(name=f"S{k}", label=f"series 'S{k}'", values=np.array([[0.0, 1234567.0 + k]]))
+              for k in range(8)]  # fmt: skip
     known = {f"S{k}": np.array([0.0, 1234567.0 + (k != 0)]) for k in range(8)}  # S0 keeps its value
     said = changed(["y", "size", "series=S0"], ["size", "series=S0"], known, series)
     assert said == [
-        "static column 'size' differs from the run's value in series 'S2': 1234569 (the run: 1234568); 'S3': "
-        "1234570 (the run: 1234568); 'S4': 1234571 (the run: 1234568); 'S5': 1234572 (the run: 1234568); 'S6': "
-        "1234573 (the run: 1234568) and 1 more: the forecast uses the history's (update would refuse it)"
+        "static column 'size' differs from the run's value in series 'S2': 1234569 (the run: 1234568); series "
+        "'S3': 1234570 (the run: 1234568); series 'S4': 1234571 (the run: 1234568); series 'S5': 1234572 (the run: "
+        "1234568); series 'S6': 1234573 (the run: 1234568) and 1 more: the forecast uses the history's (update "
+        "would refuse it)"
+    ]
+    alone = SimpleNamespace(name="", label="the series", values=np.array([[0.0, 9.0]]))  # no series column
+    assert changed(["y", "size"], ["size"], {"": np.array([0.0, 7.0])}, [alone]) == [
+        "static column 'size' differs from the run's value in the series: 9 (the run: 7): the forecast uses the "
+        "history's (update would refuse it)"
     ]

@@ -56,14 +56,13 @@ def test_interval_score_counts_width_and_misses_scaled() -> None:
     assert got["coverage"] == 0.5  # the truth on a bound is inside
     assert got["width"] == 0.5
     assert got["score"] == pytest.approx(np.mean([1, 1 + 10, 1 + 10, 1]) / 2)
-    # a series whose seasonal naive is exact has no MASE scale (NaN or 0): coverage, width and score rest on the
-    # truths with a scale alike (two of four: one miss, one on the bound)
+    # a series whose seasonal naive is exact has no MASE scale (NaN or 0): its truths count in the coverage, which
+    # needs none (its intervals are the ones to check), and the width and score say how many they leave out
     got = intervals.interval_scores(lo, hi, true, np.array([np.nan, 0.0, 2.0, 2.0]), 80)
-    assert got["coverage"] == 0.5 and got["width"] == 0.5 and got["score"] == pytest.approx((11 + 1) / 2 / 2)
-    got = intervals.interval_scores(lo, hi, true, np.array([2.0, 2.0, np.nan, 0.0]), 80)  # inside and above
-    assert got["coverage"] == 0.5 and got["score"] == pytest.approx((1 + 11) / 2 / 2)
-    got = intervals.interval_scores(lo, hi, true, np.array([2.0, np.nan, np.nan, 2.0]), 80)  # both inside
-    assert got["coverage"] == 1.0 and got["score"] == pytest.approx(0.5)
+    assert got == pytest.approx({"coverage": 0.5, "width": 0.5, "score": (11 + 1) / 2 / 2, "unscaled": 2})
+    got = intervals.interval_scores(lo, hi, true, np.array([2.0, np.nan, np.nan, 2.0]), 80)  # both scaled inside
+    assert got["coverage"] == 0.5 and got["score"] == pytest.approx(0.5) and got["unscaled"] == 2
+    assert "unscaled" not in intervals.interval_scores(lo, hi, true, np.full(4, 2.0), 80)
     # none with a scale: the coverage on them all
     got = intervals.interval_scores(lo, hi, true, np.full(4, np.nan), 80)
     assert got["coverage"] == 0.5 and np.isnan(got["width"]) and np.isnan(got["score"])
@@ -384,6 +383,8 @@ def test_forecast_interval_arguments_are_checked(
         ("level", "has no 'quantiles' for level 80, one of its 'levels'"),  # was a KeyError
         ("null", "has a null 'quantiles' quantile for level '80' at a step whose errors suffice"),  # blank bounds
         ("scale", "has no scale for series '', one the run was trained on"),  # another series' scale
+        ("key100", "has 'quantiles' for level '100', no whole percentage from 50 to 99"),  # was a ZeroDivisionError
+        ("levels", "has no valid 'levels' (whole percentages from 50 to 99)"),  # was a TypeError
     ],
 )
 def test_a_damaged_calibration_json_is_named(
@@ -400,6 +401,10 @@ def test_a_damaged_calibration_json_is_named(
         doc["quantiles"]["80"]["y"][0] = None
     elif damage == "scale":
         doc["scales"] = {}
+    elif damage == "key100":
+        doc["quantiles"]["100"] = doc["quantiles"]["80"]
+    elif damage == "levels":
+        doc["levels"] = None
     else:
         doc["training_errors"] = [-1]
     (run / "calibration.json").write_text(json.dumps(doc))

@@ -261,7 +261,7 @@ def backtest_run(
     )  # fmt: skip
     if cal is None and cfg.evaluate.intervals:  # train writes calibration.json: gone, its levels are said refused
         why = "the run has no calibration.json, which the intervals come from (train writes it)"
-        doc["intervals"] = {str(level): {"refused": why} for level in sorted(cfg.evaluate.intervals)}
+        doc["intervals"] = {str(level): {"refused": why} for level in cfg.evaluate.intervals}  # calibration's order
     if judged is None and run.pre.get("refit"):
         doc["validation"] = _stored_validation(run, h)
     else:

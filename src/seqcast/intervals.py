@@ -294,14 +294,14 @@ def interval_scores(
     ok = np.isfinite(lo) & np.isfinite(hi) & np.isfinite(true)
     if not ok.any():
         return {"coverage": float("nan"), "width": float("nan"), "score": float("nan")}
-    scaled = ok & np.isfinite(scale) & (scale > 0)  # the three rest on the same truths: those with a MASE scale,
-    if not scaled.any():  # or, when none has one (seasonal naive exact everywhere), the coverage on them all
-        coverage = float(np.mean((true[ok] >= lo[ok]) & (true[ok] <= hi[ok])))
-        return {"coverage": coverage, "width": float("nan"), "score": float("nan")}
+    coverage = float(np.mean((true[ok] >= lo[ok]) & (true[ok] <= hi[ok])))  # needs no scale: every truth
+    scaled = ok & np.isfinite(scale) & (scale > 0)  # width and score: the truths with a MASE scale, and how many
+    unscaled = {"unscaled": int(ok.sum() - scaled.sum())} if scaled.sum() < ok.sum() else {}  # they leave out
+    if not scaled.any():  # (a series whose seasonal naive is exact before the test part has no scale)
+        return {"coverage": coverage, "width": float("nan"), "score": float("nan")} | unscaled
     ok = scaled
-    coverage = float(np.mean((true[ok] >= lo[ok]) & (true[ok] <= hi[ok])))
     lo, hi, true, scale = lo[ok], hi[ok], true[ok], scale[ok]
     width = hi - lo
     penalty = 2 / alpha * (np.maximum(lo - true, 0) + np.maximum(true - hi, 0))
     score = float(np.mean((width + penalty) / scale))
-    return {"coverage": coverage, "width": float(np.mean(width / scale)), "score": score}
+    return {"coverage": coverage, "width": float(np.mean(width / scale)), "score": score} | unscaled

@@ -187,12 +187,16 @@ def read_calibration(path: Path, pre: dict[str, Any]) -> dict[str, Any]:
             continue
         if not isinstance(counts, list) or len(counts) != h or not all(isinstance(c, int) and c >= 0 for c in counts):
             raise bad(f"has no valid {key!r} (a count per step, {h} steps)")
-    targets = pre["targets"]
+    targets, levels = pre["targets"], doc.get("levels", [])
+    if not isinstance(levels, list) or not all(isinstance(lv, int) and 50 <= lv <= 99 for lv in levels):
+        raise bad("has no valid 'levels' (whole percentages from 50 to 99)")
     for key in ("quantiles", "seasonal_naive"):
         table = doc.get(key)
         if not isinstance(table, dict):
             raise bad(f"has no valid {key!r}")
         for level, per in table.items():
+            if not (level.isdigit() and 50 <= int(level) <= 99):
+                raise bad(f"has {key!r} for level {level!r}, no whole percentage from 50 to 99")
             ok = isinstance(per, dict) and set(per) == set(targets)
             ok = ok and all(
                 isinstance(qs, list)
@@ -202,10 +206,9 @@ def read_calibration(path: Path, pre: dict[str, Any]) -> dict[str, Any]:
             )
             if not ok:
                 raise bad(f"has no valid {key!r} for level {level!r} (per target {targets}, {h} steps)")
-            enough = [c >= needed(int(level)) for c in doc["errors"]] if str(level).isdigit() else [True] * h
+            enough = [c >= needed(int(level)) for c in doc["errors"]]
             if any(q is None and e for qs in per.values() for q, e in zip(qs, enough, strict=True)):
                 raise bad(f"has a null {key!r} quantile for level {level!r} at a step whose errors suffice for it")
-        levels = [lv for lv in doc.get("levels", []) if isinstance(lv, int) and 50 <= lv <= 99]
         lost = [lv for lv in levels if str(lv) not in table and max(doc["errors"]) >= needed(lv)]
         if lost:
             raise bad(f"has no {key!r} for level {lost[0]!r}, one of its 'levels'")

@@ -69,13 +69,13 @@ def changed(inputs: list[str], static: list[str], known: dict[str, np.ndarray], 
     for c in [c for c in static if not c.startswith(ID_PREFIX)]:
         j = inputs.index(c)
         differ = [
-            f"{s.name!r}: {s.values[-1, j]:.10g} (the run: {known[s.name][j]:.10g})"
+            f"{s.label}: {s.values[-1, j]:.10g} (the run: {known[s.name][j]:.10g})"
             for s in series
             if s.name in known and len(s.values) and s.values[-1, j] != known[s.name][j]
         ]
         if differ:
             more = f" and {len(differ) - 5} more" if len(differ) > 5 else ""
-            notes.append(f"static column {c!r} differs from the run's value in series {'; '.join(differ[:5])}{more}: "
+            notes.append(f"static column {c!r} differs from the run's value in {'; '.join(differ[:5])}{more}: "
                          "the forecast uses the history's (update would refuse it)")  # fmt: skip
     return notes
 
