@@ -177,3 +177,28 @@ def test_a_direct_head_needs_and_reads_the_future_rows_of_each_blocks_first_step
     assert res.exit_code == 0 and "the --future values of steps 5-6 do not change this forecast" in said, said
     res = CliRunner().invoke(app, ["forecast", "--run", str(run_dir), "--steps", "6", "--future", str(four)])
     assert res.exit_code == 0 and "do not change this forecast" not in res.output  # no values given there: no note
+
+
+def test_future_values_outside_the_training_range_are_noted(tmp_path: Path) -> None:
+    """The weekly flag x is 0 or 1 in training: a --future value of 1000 (a price in cents for one in euros) is
+    forecast all the same, and a note names the series, the column, the value and the range; 0 and 1 say nothing.
+    preprocess.json keeps the range of each known-ahead feature per series (feature_range)."""
+    from typer.testing import CliRunner
+
+    from seqcast.cli import app
+
+    cfg, _ = wave_project(tmp_path, stateful=False)
+    doc = yaml.safe_load(cfg.read_text())
+    doc["training"]["epochs"] = 1
+    cfg.write_text(yaml.safe_dump(doc))
+    run_dir = train_run(load_config(cfg), output_dir=tmp_path / "run").run_dir
+    pre = json.loads((run_dir / "preprocess.json").read_text())
+    assert pre["series"][0]["feature_range"] == {"x": [0.0, 1.0]}
+    inside = future_file(tmp_path / "in.csv", [0, 1, 0])
+    res = CliRunner().invoke(app, ["forecast", "--run", str(run_dir), "--steps", "3", "--future", str(inside)])
+    assert res.exit_code == 0 and "outside" not in res.output, res.output
+    big = future_file(tmp_path / "big.csv", [0, 1000, 0])
+    res = CliRunner().invoke(app, ["forecast", "--run", str(run_dir), "--steps", "3", "--future", str(big)])
+    said = " ".join(res.output.split())
+    assert res.exit_code == 0, said
+    assert "the series: the --future values of 'x' reach 1000, outside the 0 to 1 of its training part" in said

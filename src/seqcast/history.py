@@ -259,6 +259,7 @@ def read_future(
         unread = unread or any(a is not None for a in at[read:])
         at = [a if a is not None else at[read - 1] for a in at]  # steps the model never reads: any row will do
         rows_out[:, cols] = f.values[np.asarray(at, dtype=np.int64)]
+    ds.notes += outside_training(run, ds, known, [rows[:read, cols] for rows in out])
     if unread:  # values given for steps the model never reads: a planner's promotion would be lost without a word
         h = int(run.pre["horizon"])
         ds.notes.append(
@@ -267,6 +268,24 @@ def read_future(
             "not change this forecast (a model of windows.horizon: 1 reads every step's)"
         )
     return out, times
+
+
+def outside_training(run: Run, ds: Dataset, known: list[str], rows: list[np.ndarray]) -> list[str]:
+    """Notes for --future values of data.features outside the range each series' training part held (a price
+    in cents where the training had euros, a flag never set): the network has not seen them. At most 5."""
+    ranges = {d["name"]: d.get("feature_range") or {} for d in run.pre["series"]}
+    found = []
+    for s, r in zip(ds.series, rows, strict=True):
+        for j, c in enumerate(known):
+            span = ranges.get(s.name, {}).get(c)
+            col = r[:, j][np.isfinite(r[:, j])]
+            if span and len(col) and (col.min() < span[0] or col.max() > span[1]):
+                far = col.max() if col.max() - span[1] >= span[0] - col.min() else col.min()
+                was = f"{span[0]:.4g} to {span[1]:.4g}"
+                found.append(f"{s.label}: the --future values of {c!r} reach {far:.4g}, outside the {was} of its "
+                             "training part: values the network has not seen")  # fmt: skip
+    more = [f"(and {len(found) - 5} more --future values outside their training range)"] if len(found) > 5 else []
+    return found[:5] + more
 
 
 def read_steps(run: Run, steps: int) -> int:

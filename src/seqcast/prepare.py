@@ -272,10 +272,13 @@ class Prepared:
 
 def series_doc(ds: Dataset, parts: list[Parts]) -> list[dict[str, Any]]:
     """What preprocess.json records of every series: name, rows, first and last timestamp, split ends, each
-    target's lowest and highest value in the training part (levels.py), and the sha256 of its values
-    (values_sha256: evaluate tells the data a run was trained on from a file changed since)."""
+    target's lowest and highest value in the training part (levels.py) and each known-ahead feature's
+    (feature_range: forecast notes --future values outside it), and the sha256 of its values (values_sha256:
+    evaluate tells the data a run was trained on from a file changed since)."""
     from seqcast import timeaxis
 
+    ahead = [c for c in ds.features if c not in ds.past and c not in ds.static]  # known ahead: --future gives them
+    cols = [ds.inputs.index(c) for c in ahead]
     return [
         {
             "name": s.name,
@@ -287,6 +290,7 @@ def series_doc(ds: Dataset, parts: list[Parts]) -> list[dict[str, Any]]:
             "train_range": train_range(s.values[: p.train_end, : len(ds.targets)]),
             "values_sha256": values_sha256(s.values),
         }
+        | ({"feature_range": dict(zip(ahead, train_range(s.values[: p.train_end, cols]), strict=True))} if cols else {})
         for s, p in zip(ds.series, parts, strict=True)
     ]
 
