@@ -291,21 +291,21 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
             label += f" (not one with {twins[name][0]!r}: names that differ in case, spacing or zeros are two series)"
         whole = len(members) == len(values)  # one series, all rows in file order: its arrays are not copied
         vals, ix = values if whole else values[members], members  # ix: the row's index in the input, -1 if filled
-        if times is not None:
+        held = None  # update: the series' last time in the run, of the file's kind of time (years against dates
+        if times is not None:  # are refused after the read, as a file of another kind: history.same_clock)
             t = times if whole else times[members]
+            held = (after or {}).get(name)
+            held = held if held is not None and np.asarray(held).dtype.kind == t.dtype.kind else None
             if (t[1:] < t[:-1]).any():  # rows out of time order: sorted (stably), a copy; in order: left as they are
                 notes.append(f"rows{label} were not in time order; sorted by {cfg.time_column}")
                 order = np.argsort(t, kind="stable")
                 t, vals, ix = t[order], vals[order], ix[order]
             if cfg.resample is not None:  # before the checks below: several events per bin are the point
-                known = (after or {}).get(name)  # update: the series' last bin in the run
-                known = known if known is not None and np.asarray(known).dtype.kind == t.dtype.kind else None
-                binned, resampled[name] = resample.apply(t, vals, kind, cfg.resample, columns, known)
+                binned, resampled[name] = resample.apply(t, vals, kind, cfg.resample, columns, held)
                 t, vals, ix = binned.times, binned.values, ix[binned.first]
                 notes.append(resample.note(name, resampled[name], cfg.resample, columns, update=after is not None))
             dup = np.flatnonzero(t[1:] == t[:-1])
-            held = (after or {}).get(name)  # update: a row sent twice among those the run holds is skipped with them
-            if len(dup) and held is not None and np.asarray(held).dtype.kind == t.dtype.kind:
+            if len(dup) and held is not None:  # update: a row sent twice among those the run holds is skipped with them
                 again = np.zeros(len(t), dtype=bool)
                 again[dup + 1] = t[dup + 1] <= held
                 copies = np.flatnonzero(again)  # each copy against the row before it, another copy of its time
@@ -329,9 +329,7 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
                 )
         else:
             t = np.arange(len(vals), dtype=np.int64)
-        anchor = (after or {}).get(name) if step is not None and cfg.resample is None and kind != "none" else None
-        if anchor is not None and np.asarray(anchor).dtype.kind != t.dtype.kind:  # years against dates: refused
-            anchor = None  # after the read, as a file of another kind of time (history.same_clock)
+        anchor = held if step is not None and cfg.resample is None else None
         # new rows that go on from the series' last known row count their step from it: 11-22 and 11-24 after 11-21
         nxt = timeaxis.future(anchor, step, 1)[0] if anchor is not None and step is not None else None  # are business
         ran = np.union1d(np.asarray([anchor], dtype=t.dtype), t) if nxt is not None and nxt in t else t  # days, not 2D
