@@ -15,6 +15,7 @@ import numpy as np
 from seqcast import timeaxis
 from seqcast.data import Dataset, Series
 from seqcast.errors import ConfigError, DataError, DuplicateTimes, MissingColumn, MissingValues, OffGrid, SeqcastError
+from seqcast.levels import RANGE_NOTES
 from seqcast.prepare import new_series_ok
 from seqcast.run import Run
 from seqcast.timeaxis import Freq
@@ -284,8 +285,9 @@ def outside_training(run: Run, ds: Dataset, known: list[str], rows: list[np.ndar
                 was = f"{span[0]:.4g} to {span[1]:.4g}"
                 found.append(f"{s.label}: the --future values of {c!r} reach {far:.4g}, outside the {was} of its "
                              "training part: values the network has not seen")  # fmt: skip
-    more = [f"(and {len(found) - 5} more --future values outside their training range)"] if len(found) > 5 else []
-    return found[:5] + more
+    n = RANGE_NOTES
+    more = [f"(and {len(found) - n} more --future values outside their training range)"] if len(found) > n else []
+    return found[:n] + more
 
 
 def read_steps(run: Run, steps: int) -> int:
@@ -293,8 +295,12 @@ def read_steps(run: Run, steps: int) -> int:
     windows.horizon steps from the features of its first step, and the next block's window holds those of the
     steps before it; the steps after the last block's first are read by none."""
     h = int(run.pre["horizon"])
-    direct = run.pre["mode"] == "lookback" and run.pre["kind"] in ("many_to_one", "encoder_decoder") and h > 1
-    return (steps - 1) // h * h + 1 if direct else steps
+    return (steps - 1) // h * h + 1 if direct_head(run) and h > 1 else steps
+
+
+def direct_head(run: Run) -> bool:
+    """Does the model answer windows.horizon steps at once (look-back many_to_one or encoder_decoder)?"""
+    return run.pre["mode"] == "lookback" and run.pre["kind"] in ("many_to_one", "encoder_decoder")
 
 
 def _no_future(run: Run, fcfg: Any, fut: Dataset, f: Series | None, name: str, want: np.ndarray, k: int,
@@ -334,9 +340,8 @@ def _no_future(run: Run, fcfg: Any, fut: Dataset, f: Series | None, name: str, w
 def check_direct(run: Run, steps: int, where: str = "--steps") -> None:
     """data.past_features are known up to the origin only: refuse a forecast that would feed predictions back
     (more steps than the model's direct head answers at once, or a model that answers one step at a time)."""
-    past, kind, h = run.pre.get("past_features", []), run.pre["kind"], int(run.pre["horizon"])
-    direct = run.pre["mode"] == "lookback" and kind in ("many_to_one", "encoder_decoder")
-    if past and (not direct or steps > h):  # the option asks what the run cannot serve: a usage error
+    past, h = run.pre.get("past_features", []), int(run.pre["horizon"])
+    if past and (not direct_head(run) or steps > h):  # the option asks what the run cannot serve: a usage error
         raise ConfigError(
             f"{steps} steps ahead: the model takes data.past_features {past}, known only up to the forecast "
             f"origin, so it forecasts at most windows.horizon={h} steps in one go (more would feed its own "

@@ -277,8 +277,8 @@ def series_doc(ds: Dataset, parts: list[Parts]) -> list[dict[str, Any]]:
     evaluate tells the data a run was trained on from a file changed since)."""
     from seqcast import timeaxis
 
-    ahead = [c for c in ds.features if c not in ds.past and c not in ds.static]  # known ahead: --future gives them
-    cols = [ds.inputs.index(c) for c in ahead]
+    cols = lead.of_data(ds)  # the features known ahead (read one row ahead): --future gives them
+    ahead = [ds.inputs[j] for j in cols]
     return [
         {
             "name": s.name,

@@ -143,8 +143,8 @@ def apply(
     times: np.ndarray, values: np.ndarray, kind: TimeKind, spec: Resample, columns: list[str], known: Any = None
 ) -> tuple[Binned, dict[str, int]]:
     """Bin one series sorted by time at data.resample; (the bins, {events, bins, empty}) for notes and the preview.
-    `known`: update's last bin of the series in the run; the events of bins up to it are counted (known_events),
-    and a partial period is looked for among the bins after it only.
+    `known`: update's last bin of the series in the run; the events the file holds of that bin are counted
+    (known_events), and a partial period is looked for among the bins after it only.
 
     Raises ConfigError when the frequency cannot bin this time axis, DataError when the grid would dwarf the events.
     """
