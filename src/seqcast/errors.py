@@ -22,6 +22,12 @@ class SeqcastError(Exception):
         return text
 
 
+def located(exc: SeqcastError, where: str) -> DataError:
+    """`exc` as a data error placed in `where` (a file) when it named no place of its own: a layout's or an
+    engine's error, which knows the series and row but not the file the command read them from."""
+    return DataError(exc.message, where=exc.where or where, hint=exc.hint)
+
+
 class ConfigError(SeqcastError):
     """A usage or config error: exit status 2."""
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from seqcast import engine, lead
 from seqcast.data import Dataset
-from seqcast.errors import ConfigError, DataError
+from seqcast.errors import ConfigError, DataError, located
 from seqcast.run import Run
 from seqcast.table import Table
 from seqcast.transforms import denormalise, normalise_window
@@ -414,7 +414,7 @@ def forecast(
         try:
             pred = forecast_histories(run, [s.values for s in ds.series], ds.names, steps, fut)
         except DataError as exc:  # a series too short, or values the transform cannot read: in this file
-            raise DataError(exc.message, where=exc.where or str(data or run.cfg.data.path), hint=exc.hint) from None
+            raise located(exc, str(data or run.cfg.data.path)) from None
     bands = forecast_bands(run, ds.names, pred, whole, ds) if whole else {}
     return Forecast(forecast_frame(run, ds, times, pred, bands), ds, pred, bands)
 

@@ -15,7 +15,7 @@ import numpy as np
 from seqcast import timeaxis
 from seqcast.data import Dataset, Series
 from seqcast.errors import ConfigError, DataError, DuplicateTimes, MissingColumn, MissingValues, OffGrid, SeqcastError
-from seqcast.levels import RANGE_NOTES
+from seqcast.levels import RANGE_NOTES, leaves
 from seqcast.prepare import new_series_ok
 from seqcast.run import Run
 from seqcast.timeaxis import Freq
@@ -279,10 +279,9 @@ def outside_training(run: Run, ds: Dataset, known: list[str], rows: list[np.ndar
     for s, r in zip(ds.series, rows, strict=True):
         for j, c in enumerate(known):
             span = ranges.get(s.name, {}).get(c)
-            col = r[:, j][np.isfinite(r[:, j])]
-            if span and len(col) and (col.min() < span[0] or col.max() > span[1]):
-                far = col.max() if col.max() - span[1] >= span[0] - col.min() else col.min()
-                was = f"{span[0]:.4g} to {span[1]:.4g}"
+            out = leaves(r[:, j], span) if span else None
+            if span and out is not None:
+                far, was = out[0], f"{span[0]:.4g} to {span[1]:.4g}"
                 found.append(f"{s.label}: the --future values of {c!r} reach {far:.4g}, outside the {was} of its "
                              "training part: values the network has not seen")  # fmt: skip
     n = RANGE_NOTES

@@ -209,7 +209,7 @@ def lay_out(cfg: Config, ds: Dataset, parts: list[Parts]) -> Plan:
     test = lookback_windows(shape, firsts, [p.bounds("test") for p in parts], breaks=breaks)
     train: LookbackWindows | StreamLayout
     if cfg.stateful:
-        from seqcast.errors import DataError
+        from seqcast.errors import DataError, located
 
         refuse_gaps(ds)
         try:
@@ -223,7 +223,7 @@ def lay_out(cfg: Config, ds: Dataset, parts: list[Parts]) -> Plan:
                 names=ds.names,
             )
         except DataError as exc:  # the layout knows the series, the plan knows the file
-            raise DataError(exc.message, where=exc.where or ds.source, hint=exc.hint) from None
+            raise located(exc, ds.source) from None
     else:
         train = lookback_windows(shape, firsts, [p.bounds("train") for p in parts], cfg.windows.stride, breaks)
         if len(train) == 0:

@@ -26,6 +26,20 @@ def range_notes(run: Run, ds: Dataset) -> list[str]:
     return outside_training_range(run, rows, "the rows this forecast starts from")
 
 
+def leaves(values: np.ndarray, span: list[float] | tuple[float, float]) -> tuple[float, bool] | None:
+    """Where the finite `values` leave the training range `span` = (lowest, highest): the value furthest out and
+    whether it lies above; None when they stay inside (or none is finite). The one range test of the target notes
+    here and the --future feature notes (history.outside_training)."""
+    col = values[np.isfinite(values)]
+    if not len(col):
+        return None
+    (lo, hi), low, high = span, float(col.min()), float(col.max())
+    if low >= lo and high <= hi:
+        return None
+    above = high - hi >= lo - low
+    return (high if above else low), above
+
+
 def outside_training_range(run: Run, rows: list[tuple[str, str, np.ndarray]], what: str) -> list[str]:
     """Notes for each (label, name, values (n, inputs)) whose targets leave their series' training range, when the
     run's transform keeps the level; `what` names the rows (range_notes; the test part at the end of train)."""
@@ -36,16 +50,13 @@ def outside_training_range(run: Run, rows: list[tuple[str, str, np.ndarray]], wh
     for label, name, values in rows:
         spans = known.get(name) or []
         for j, span in enumerate(spans):
-            col = values[:, j][np.isfinite(values[:, j])]
-            if span is None or not len(col):
+            out = leaves(values[:, j], span) if span is not None else None
+            if out is None:
                 continue
-            (lo, hi), low, high = span, float(col.min()), float(col.max())
-            if low >= lo and high <= hi:
-                continue
-            above = high - hi >= lo - low
-            where = f"{high:.4g}, above" if above else f"{low:.4g}, below"
+            (lo, hi), (far, above) = span, out
+            where = f"{far:.4g}, above" if above else f"{far:.4g}, below"
             edge = f"the highest training value ({hi:.4g})" if above else f"the lowest training value ({lo:.4g})"
-            gap = max(high - hi, lo - low)
+            gap = far - hi if above else lo - far
             share = "less than 1%" if gap < 0.005 * (hi - lo) else f"{gap / max(hi - lo, 1e-300):.0%}"  # not "0%"
             by = f"by {share} of the training range" if hi > lo else f"by {gap:.4g} (a constant there)"
             found.append(f"{label}, target {run.pre['targets'][j]!r}: {what} reach {where} {edge} {by}")

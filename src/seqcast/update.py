@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from seqcast import files, rundir, state, timeaxis
-from seqcast.errors import DataError, MissingValues, NoRows, same_series
+from seqcast.errors import DataError, MissingValues, NoRows, located, same_series
 from seqcast.prepare import new_series_ok
 from seqcast.static import check_known
 from seqcast.timeaxis import TimeKind
@@ -188,7 +188,7 @@ def update(run_dir: Path | None, data: Path) -> dict[str, Any]:
             try:
                 after = state.advance(run, st, new) if new else st
             except DataError as exc:  # a row the model would mask (Run.units): in this file
-                raise DataError(exc.message, where=exc.where or str(data), hint=exc.hint) from None
+                raise located(exc, str(data)) from None
         _refuse_unreadable(run, st, new, data, after)
         names = st["series"].tolist()
         kind: TimeKind = str(st["time_kind"])  # type: ignore[assignment]
