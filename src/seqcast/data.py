@@ -136,6 +136,8 @@ def _to_rows(table: dict[str, np.ndarray], lines: np.ndarray, cfg: DataConfig, s
     keys: np.ndarray | None = None
     if cfg.series_column is not None:
         keys = table[cfg.series_column].astype(str)
+        if table[cfg.series_column].dtype == object:  # a parquet file's null: no name, as a blank cell has none
+            keys[table[cfg.series_column] == None] = ""  # noqa: E711 (elementwise)
         names, inverse = np.unique(keys, return_inverse=True)  # names stripped: 'A ' is 'A', as a header's names are
         if any(n != n.strip() for n in names):  # (names, not rows: numpy.char costs 15 ms to import)
             keys = np.asarray([n.strip() for n in names.tolist()])[inverse]

@@ -11,6 +11,7 @@ import itertools
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -164,10 +165,16 @@ def _read_parquet(path: Path) -> Table:
         check_interrupted()
         raise DataError(f"cannot read the file: {exc}", where=str(path)) from None
     check_interrupted()
+    named = [n for n in df.index.names if n is not None and n not in df.columns]
+    if named:  # a column written as the index (df.set_index("date").to_parquet(...)) is a column of the file
+        df = df.reset_index(level=named)
     names = _check_header([str(c) for c in df.columns], path)
     if df.empty:
         raise NoRows(names, str(path))
-    return {n: df[c].to_numpy(dtype=object) for n, c in zip(names, df.columns, strict=True)}, np.arange(len(df)) + 1
+    # a null (pandas' NA in an Int64 or string column, None, NaN) reads as None: a missing value, or a missing name
+    null: Any = None  # (pandas-stubs type na_value without None)
+    table = {n: df[c].to_numpy(dtype=object, na_value=null) for n, c in zip(names, df.columns, strict=True)}
+    return table, np.arange(len(df)) + 1
 
 
 def data_files(path: Path) -> list[Path]:
