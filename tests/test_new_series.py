@@ -334,3 +334,38 @@ def test_window_preview_shows_the_scaler_scope(
     text = invoke("window-preview", cfg, "--limit", 2)
     assert text.exit_code == 0, text.output
     assert line in words(text)
+
+
+@pytest.mark.slow
+def test_new_series_are_said_with_a_level_the_training_never_held_and_a_name_written_otherwise(
+    global_run: Path, tmp_path: Path
+) -> None:
+    frame = waves()
+    big = frame[frame["series"] == "C"].assign(series="Big", y=lambda d: d["y"] * 1000)  # C's rows, x1000
+    lower = frame[frame["series"] == "A"].assign(series="a")  # the run's 'A', written in lower case
+    pd.concat([big, lower], ignore_index=True).to_csv(tmp_path / "new.csv", index=False)
+    res = invoke("forecast", "--run", global_run, "--steps", STEPS, "--data", tmp_path / "new.csv")
+    assert res.exit_code == 0, res.output
+    err = " ".join(res.stderr.split())
+    assert (
+        "series ['Big', 'a'] are new to the run: forecast from their own rows with the scaling every series shares; "
+        "did you mean 'A' for 'a'?"
+    ) in err
+    assert "series 'Big', target 'y': the rows this forecast starts from reach" in err
+    assert "above the highest training value of any series (" in err
+    assert "series 'a', target" not in err  # A's rows lie inside the pooled training range
+
+
+@pytest.mark.slow
+def test_new_series_refused_are_all_counted_and_a_name_written_otherwise_is_the_hint(
+    series_run: Path, tmp_path: Path
+) -> None:
+    frame = waves()
+    renamed = [frame[frame["series"] == "A"].assign(series=f"Z{k}") for k in range(6)]
+    pd.concat([*renamed, frame[frame["series"] == "B"].assign(series=" b ")]).to_csv(tmp_path / "h.csv", index=False)
+    res = invoke("forecast", "--run", series_run, "--steps", STEPS, "--data", tmp_path / "h.csv")
+    assert res.exit_code == 1, res.output
+    assert words(res) == (
+        f"error: {tmp_path / 'h.csv'}: series ['Z0', 'Z1', 'Z2', 'Z3', 'Z4'] and 2 more were not in the training "
+        "data, so the run has no scaling for them (data.scaler_scope: series) hint: did you mean 'B' for 'b'?"
+    )

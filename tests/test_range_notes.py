@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from seqcast.cli import app
-from seqcast.levels import range_notes
+from seqcast.levels import outside_training_range, range_notes
 
 runner = CliRunner()
 WriteProject = Callable[..., Path]
@@ -191,3 +191,31 @@ def test_a_level_just_past_the_range_is_said_as_less_than_one_percent_not_zero()
     assert note.endswith("reach 27.1, above the highest training value (27) by less than 1% of the training range")
     (note, _) = range_notes(index_run(), starts_from(27.2, 20.0))  # 0.74 %: rounds to 1 %, said so
     assert note.endswith("by 1% of the training range"), note
+
+
+def test_a_level_past_the_range_by_less_than_four_digits_show_is_written_with_more() -> None:
+    (note, _) = range_notes(index_run(), starts_from(27.0004, 20.0))  # 27.0004 and 27 are both "27" at 4 digits
+    assert "reach 27.0004, above the highest training value (27) by less than 1%" in note, note
+
+
+def test_a_series_the_run_never_saw_is_measured_against_every_series_range() -> None:
+    from types import SimpleNamespace
+
+    run = SimpleNamespace(
+        steps=SimpleNamespace(keeps_level=True),
+        pre={"series": [{"name": "A", "train_range": [[0.0, 10.0], None]},
+                        {"name": "B", "train_range": [[5.0, 27.0], [1.0, 2.0]]}],
+             "targets": ["y", "z"], "mode": "lookback", "transform": "none"},
+    )  # fmt: skip
+    rows = [
+        ("series 'A'", "A", np.array([[12.0, 0.0]])),  # its own range: 2 above 10; z has none of its own
+        ("series 'N'", "N", np.array([[20.0, 3.0]])),  # new: inside 0 .. 27 for y, 1 above 1 .. 2 for z
+    ]
+    notes = outside_training_range(run, rows, "the rows this forecast starts from")  # type: ignore[arg-type]
+    assert notes[:2] == [
+        "series 'A', target 'y': the rows this forecast starts from reach 12, above the highest training value (10) "
+        "by 20% of the training range",
+        "series 'N', target 'z': the rows this forecast starts from reach 3, above the highest training value of any "
+        "series (2) by 100% of the training range",
+    ]
+    assert len(notes) == 3 and notes[2].startswith("data.transform none keeps the level")

@@ -154,13 +154,22 @@ def history_dataset(run: Run, data: Path | None) -> Dataset:
     """The series to forecast from: --data, or the training file of the run."""
     ds = read_like_run(run, data, "the history", "has")
     unknown = new_series(run, ds.names)
+    shown = f"{unknown[:5]}{f' and {len(unknown) - 5} more' if len(unknown) > 5 else ''}"
+    like = _written_otherwise(run, unknown)
     if unknown and not new_series_ok(run.pre["scaler"]):  # scaled by statistics of their own, which they lack
         raise DataError(
-            f"series {unknown[:5]} were not in the training data, so the run has no scaling for them "
+            f"series {shown} were not in the training data, so the run has no scaling for them "
             f"(data.scaler_scope: {run.pre['scaler'].get('scope', 'series')})",
             where=ds.source,
-            hint="train with data.scaler_scope: global (one scaling for every series) to forecast series the run "
+            hint=like
+            or "train with data.scaler_scope: global (one scaling for every series) to forecast series the run "
             "never saw, or leave them out of the history",
+        )
+    if unknown:  # allowed: said, with the run's series a name may be written another way
+        ds.notes.append(
+            f"series {shown} {'is' if len(unknown) == 1 else 'are'} new to the run: forecast from "
+            f"{'its' if len(unknown) == 1 else 'their'} own rows with the scaling every series shares"
+            + (f"; {like}" if like else "")
         )
     from seqcast import state, static
 
@@ -170,6 +179,16 @@ def history_dataset(run: Run, data: Path | None) -> Dataset:
             known = dict(zip(st["series"].tolist(), st["tail"][:, -1], strict=True))
             ds.notes += static.changed(run.pre["inputs"], run.pre["static"], known, ds.series)
     return ds
+
+
+def _written_otherwise(run: Run, unknown: list[str]) -> str | None:
+    """'did you mean' for new series names that are the run's but for case, spacing or a number's leading zeros
+    ('S0001' for 's0001', '7' for '007'), at most three; None when none is."""
+    from seqcast.errors import same_series
+
+    have = list(run.pre["scaler"]["series"])
+    like = [(n, m[0]) for n in unknown if (m := same_series(n, have))][:3]
+    return f"did you mean {', '.join(f'{m!r} for {n!r}' for n, m in like)}?" if like else None
 
 
 def new_series(run: Run, names: list[str]) -> list[str]:

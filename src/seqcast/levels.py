@@ -40,22 +40,41 @@ def leaves(values: np.ndarray, span: list[float] | tuple[float, float]) -> tuple
     return (high if above else low), above
 
 
+def _pooled(spans: list[list[list[float] | None]]) -> list[list[float] | None] | None:
+    """Per target, the range of every series' training parts together (None where no series has one)."""
+    if not spans:
+        return None
+    cols = zip(*spans, strict=True)
+    return [[min(s[0] for s in c if s), max(s[1] for s in c if s)] if any(c) else None for c in cols]
+
+
+def _apart(x: float, other: float) -> str:
+    """x to 4 significant digits, or as many more as it takes to tell it from `other` (6.0004 beside 6: not "6")."""
+    for digits in range(4, 16):
+        if f"{x:.{digits}g}" != f"{other:.{digits}g}":
+            return f"{x:.{digits}g}"
+    return f"{x:.4g}"
+
+
 def outside_training_range(run: Run, rows: list[tuple[str, str, np.ndarray]], what: str) -> list[str]:
     """Notes for each (label, name, values (n, inputs)) whose targets leave their series' training range, when the
     run's transform keeps the level; `what` names the rows (range_notes; the test part at the end of train)."""
     if not run.steps.keeps_level:
         return []
     known = {d["name"]: d["train_range"] for d in run.pre["series"] if d.get("train_range")}
+    ours = {d["name"] for d in run.pre["series"]}
     found = []
     for label, name, values in rows:
-        spans = known.get(name) or []
+        new = name not in ours  # a series the run never saw (data.scaler_scope: global): every series' range
+        spans = (_pooled(list(known.values())) if new else known.get(name)) or []
         for j, span in enumerate(spans):
             out = leaves(values[:, j], span) if span is not None else None
             if out is None:
                 continue
             (lo, hi), (far, above) = span, out
-            where = f"{far:.4g}, above" if above else f"{far:.4g}, below"
-            edge = f"the highest training value ({hi:.4g})" if above else f"the lowest training value ({lo:.4g})"
+            where = f"{_apart(far, hi if above else lo)}, {'above' if above else 'below'}"
+            edge = f"the {'highest' if above else 'lowest'} training value{' of any series' if new else ''} "
+            edge += f"({_apart(hi if above else lo, far)})"
             gap = far - hi if above else lo - far
             share = "less than 1%" if gap < 0.005 * (hi - lo) else f"{gap / max(hi - lo, 1e-300):.0%}"  # not "0%"
             by = f"by {share} of the training range" if hi > lo else f"by {gap:.4g} (a constant there)"
