@@ -192,8 +192,7 @@ def window_preview(
         if plot is not None:  # first: a plot that cannot be written fails the command before anything is printed
             with files.together():  # an interrupt after it names it
                 plot_preview(p, str(plot), limit=None)
-        for note in doc["notes"]:  # stderr, with --json too
-            console.note(note)
+        console.notes(doc["notes"])  # stderr, with --json too
         if as_json:
             write_stdout(json.dumps(doc) + "\n")
         else:
@@ -271,8 +270,7 @@ def train(
                 report.train_summary(result.rows, result.seconds, result.run_dir, result.metrics, result.refit)
             except Exception as exc:  # a display fault must not fail a written run
                 console.note(f"the run is complete in {result.run_dir}, but its summary could not be shown: {exc}")
-        for note in result.closing:  # what to make of the scores, last (stderr, with --json and --quiet too)
-            console.note(note)
+        console.notes(result.closing)  # what to make of the scores, last (stderr, with --json and --quiet too)
 
     guarded(lambda: contextvars.copy_context().run(go), overrides)  # TRAIN_COMMAND is this command's only
 
@@ -338,8 +336,7 @@ def forecast(
         with console.busy(f"forecasting {steps:,} step{'s' if steps != 1 else ''}"):
             frame, ds, pred, bands = fc.forecast(r, steps, data, future, levels)
         warm = history.warm_notes(r, ds) if data is not None else []  # a stateful model's states from few rows
-        for note in [*ds.notes, *fc.gap_notes(r, ds), *warm, *range_notes(r, ds)]:
-            console.note(note)
+        console.notes([*ds.notes, *fc.gap_notes(r, ds), *warm, *range_notes(r, ds)])
         drawn, before = 0, files.existing(table, plot)
         writing = " and ".join(f"the {w}" for w, p in (("table", table), ("plot", plot)) if p is not None)
         why = None  # seconds for a table of millions of rows, or a plot that reads the data file for its history
@@ -395,8 +392,7 @@ def evaluate(
         before = files.existing(plot)
         with console.busy("backtest on the test part"):  # seconds on a long series
             doc, _, drawn, notes = backtest(run, horizon, draw)
-        for note in notes:  # stderr, with --json too
-            console.note(note)
+        console.notes(notes)  # stderr, with --json too
         if as_json:
             write_stdout(files.strict_json(doc) + "\n")
         else:
@@ -422,8 +418,7 @@ def update(
 
         with console.busy(f"reading {data.name}"):
             doc = advance(run, data)
-        for note in doc.get("notes", []):  # stderr, with --json too
-            console.note(note)
+        console.notes(doc.get("notes", []))  # stderr, with --json too
         if as_json:
             write_stdout(files.strict_json(doc) + "\n")
         else:

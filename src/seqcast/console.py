@@ -16,6 +16,7 @@ from rich.table import Table
 
 from seqcast import table
 from seqcast.files import STDOUT
+from seqcast.notes import grouped
 
 
 class _Console(Console):
@@ -66,6 +67,12 @@ def error(message: str) -> None:
 def note(message: str) -> None:
     """A remark on stderr; `message` is shown as plain text (no markup, no control codes)."""
     err.print(f"[dim]{safe(message)}[/]", highlight=False, soft_wrap=True)
+
+
+def notes(messages: list[str]) -> None:
+    """Notes on stderr, those alike grouped (grouped)."""
+    for message in grouped(messages):
+        note(message)
 
 
 def busy(message: str) -> contextlib.AbstractContextManager[Any]:

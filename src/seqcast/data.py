@@ -428,20 +428,22 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
 
 def split_parts(ds: Dataset, cfg: DataConfig, min_train: int = 1, window: str = "") -> list[Parts]:
     """Chronological train/val/test bounds of every series; `window`: the keys that set min_train, for the hint."""
-    parts = []
-    for s in ds.series:
-        n = len(s)
-        val, test = cfg.split.rows(n)
-        train = n - val - test
-        if train < min_train:
-            left = f"{train} remain" if train >= 0 else f"{val + test} rows are more than it has: none remain"
-            raise DataError(
-                f"{s.label} has {n} rows: after data.split val={val} and test={test} "
-                f"rows, {left} for training, fewer than the {min_train} needed",
-                where=ds.source,
-                hint="lower data.split.val / data.split.test"
-                + (f", or {window}" if window else "")
-                + (f", or leave {s.label} out of the data" if len(ds.series) > 1 else ""),
-            )
-        parts.append(Parts(train_end=train, val_end=train + val, n=n))
+    parts = [Parts(train_end=len(s) - sum(r), val_end=len(s) - r[1], n=len(s)) for s in ds.series
+             for r in [cfg.split.rows(len(s))]]  # fmt: skip
+    short = [i for i, p in enumerate(parts) if p.train_end < min_train]  # every one named: not fixed one by one
+    if short:
+        from seqcast.errors import listed
+
+        (s, p), others = (ds.series[short[0]], parts[short[0]]), [ds.series[i].name for i in short[1:]]
+        val, test, train = p.val_end - p.train_end, p.n - p.val_end, p.train_end
+        left = f"{train} remain" if train >= 0 else f"{val + test} rows are more than it has: none remain"
+        more = f" (so have {len(others)} more series: {listed(others)})" if others else ""
+        raise DataError(
+            f"{s.label} has {p.n} rows: after data.split val={val} and test={test} rows, {left} for training, fewer "
+            f"than the {min_train} needed{more}",
+            where=ds.source,
+            hint="lower data.split.val / data.split.test"
+            + (f", or {window}" if window else "")
+            + (f", or leave {'those series' if others else s.label} out of the data" * (len(short) < len(parts))),
+        )
     return parts

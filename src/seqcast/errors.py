@@ -22,6 +22,11 @@ class SeqcastError(Exception):
         return text
 
 
+def listed(names: list[str], first: int = 5) -> str:
+    """Names as a message lists them: the first few quoted, then how many more ("'a', 'b' and 7 more")."""
+    return ", ".join(map(repr, names[:first])) + (f" and {len(names) - first:,} more" if len(names) > first else "")
+
+
 def located(exc: SeqcastError, where: str) -> DataError:
     """`exc` as a data error placed in `where` (a file) when it named no place of its own: a layout's or an
     engine's error, which knows the series and row but not the file the command read them from."""

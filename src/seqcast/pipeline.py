@@ -25,6 +25,7 @@ from seqcast.data import Dataset
 from seqcast.fit import Interrupted, Note, fit, silent
 from seqcast.layout import Plan, check_backtest, refit_rows
 from seqcast.model import check_size
+from seqcast.notes import grouped
 from seqcast.prepare import Prepared, Scaler, build, plan_and_scale, series_doc
 from seqcast.select import Progress, choose
 
@@ -126,7 +127,7 @@ def train_run(
     # from here on only the model-unit buffer holds the data (the original units are freed: 1.25x the raw data
     # less while training)
     prep = prepare(cfg, release=True, hooks=hooks, planned=planned)
-    for n in prep.ds.notes:
+    for n in grouped(prep.ds.notes):  # those alike (one per series) grouped
         hooks.note(n)
     if not chief:
         return _train_worker(prep, target, resume, hooks)

@@ -197,7 +197,10 @@ def text_lines(doc: dict[str, Any]) -> list[str]:
     if doc["mode"] == "stateful":
         pad = doc["padding"]
         share = f"{pad['fraction']:.1%} of the batches' steps"
-        lines.append(f"{pad['how']}; padded rows per series ({share}): {pad['rows']}")
+        rows = list(pad["rows"].items())  # thousands of series: the first ten (--json has them all)
+        shown = ", ".join(f"{n!r}: {k}" for n, k in rows[:10])
+        shown += f", and {len(rows) - 10:,} more" if len(rows) > 10 else ""
+        lines.append(f"{pad['how']}; padded rows per series ({share}): {{{shown}}}")
     return lines
 
 
