@@ -289,7 +289,9 @@ def forecast(
     output: Annotated[
         Path | None,
         typer.Option(
-            "--output", metavar="FILE", help="Write the forecast to this .csv (.txt) or .parquet file (- for stdout)."
+            "--output",
+            metavar="FILE",
+            help="Write the forecast to this .csv (.txt, no suffix) or .parquet (.pq) file (- for stdout).",
         ),
     ] = None,
     plot: Annotated[
