@@ -369,3 +369,22 @@ def test_new_series_refused_are_all_counted_and_a_name_written_otherwise_is_the_
         f"error: {tmp_path / 'h.csv'}: series ['Z0', 'Z1', 'Z2', 'Z3', 'Z4'] and 2 more were not in the training "
         "data, so the run has no scaling for them (data.scaler_scope: series) hint: did you mean 'B' for 'b'?"
     )
+
+
+@pytest.mark.slow
+def test_a_constant_new_series_is_told_its_interval_width_is_a_guess(global_run: Path, tmp_path: Path) -> None:
+    frame = waves()
+    flat = frame[frame["series"] == "A"].assign(series="K", y=4.0)  # constant: no seasonal-naive or naive error
+    flat.to_csv(tmp_path / "k.csv", index=False)
+    res = invoke("forecast", "--run", global_run, "--steps", STEPS, "--data", tmp_path / "k.csv", "--interval", 80,
+                 "--output", tmp_path / "f.csv")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert (
+        "the intervals of series 'K' are scaled by the mean absolute value of their history: a constant history "
+        "gives no spread to scale by, so their width rests on the level alone and their coverage is a guess"
+    ) in " ".join(res.stderr.split())
+    f = pd.read_csv(tmp_path / "f.csv")
+    q = json.loads((global_run / "calibration.json").read_text())["quantiles"]["80"]["y"][:STEPS]
+    np.testing.assert_allclose(f["y_hi_80"] - f["y"], np.array(q) * 4.0, rtol=1e-9)  # the mean |value|: 4
+    plain = invoke("forecast", "--run", global_run, "--steps", STEPS, "--data", with_z(tmp_path), "--interval", 80)
+    assert plain.exit_code == 0 and "are scaled by" not in plain.stderr  # Z (B's rows) has a seasonal-naive error

@@ -352,9 +352,11 @@ def forecast_bands(run: Run, names: list[str], pred: np.ndarray, levels: list[in
     if new:
         if ds is None:
             raise DataError(f"series {names[new[0]]!r} has no interval scale in the run's calibration.json")
-        season, n_t, space = run.cfg.evaluate.season, run.n_targets, cal["space"]
-        own = {names[i]: intervals.to_space(ds.series[i].values[:, :n_t], space) for i in new}
-        cal = cal | {"scales": cal["scales"] | {n: intervals.scale_of(v, season).tolist() for n, v in own.items()}}
+        season, n_t, space, t = run.cfg.evaluate.season, run.n_targets, cal["space"], run.pre["targets"]
+        own = {names[i]: intervals.scale_basis(intervals.to_space(ds.series[i].values[:, :n_t], space), season)
+               for i in new}  # fmt: skip
+        cal = cal | {"scales": cal["scales"] | {n: v.tolist() for n, (v, _) in own.items()}}
+        ds.notes += intervals.train_notes({"scale_bases": {n: b for n, (_, b) in own.items()}}, [], t, "history")
     return {lv: intervals.bands(cal, pred, names, run.pre["targets"], lv) for lv in levels}
 
 

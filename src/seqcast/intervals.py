@@ -124,9 +124,10 @@ def scale_of(train: np.ndarray, season: int, breaks: np.ndarray | None = None) -
     return scale_basis(train, season, breaks)[0]
 
 
-def train_notes(doc: dict[str, Any], levels: list[int], targets: list[str]) -> list[str]:
+def train_notes(doc: dict[str, Any], levels: list[int], targets: list[str], part: str = "training part") -> list[str]:
     """What `train` says of its calibration.json: each level it cannot give, and each basis other than the
-    seasonal-naive MAE that `scale_bases` records (those series' intervals rest on another scale)."""
+    seasonal-naive MAE that `scale_bases` records (those series' intervals rest on another scale, measured on
+    their `part`: a forecast's new series on their history)."""
     notes = [
         f"no {level} % interval: {why}; forecast --interval {level} will refuse it (data.split.val)"
         for level in levels
@@ -139,15 +140,15 @@ def train_notes(doc: dict[str, Any], levels: list[int], targets: list[str]) -> l
             if basis != SCALE_BASES[0]:
                 by_basis.setdefault(basis, []).append(who if len(targets) == 1 else f"{who}, target {target!r}")
     reason = {
-        "naive MAE": "no seasonal-naive error to scale by (a training part no longer than evaluate.season, or one "
-        "that repeats it exactly)",
-        "mean absolute value": "a constant training part gives no spread to scale by, so their width rests on "
-        "the level alone and their coverage is a guess",
-        "1": "a training part constant at 0, so their width and coverage are a guess",
+        "naive MAE": f"no seasonal-naive error to scale by (a {part} no longer than evaluate.season, or one that "
+        "repeats it exactly)",
+        "mean absolute value": f"a constant {part} gives no spread to scale by, so their width rests on the level "
+        "alone and their coverage is a guess",
+        "1": f"a {part} constant at 0, so their width and coverage are a guess",
     }
     return notes + [
         f"the intervals of {', '.join(who[:5])}{f' and {len(who) - 5} more' if len(who) > 5 else ''} are scaled "
-        f"by {'the ' + basis + ' of their training part' if basis != '1' else '1'}: {reason[basis]}"
+        f"by {'the ' + basis + f' of their {part}' if basis != '1' else '1'}: {reason[basis]}"
         for basis, who in by_basis.items()
     ]
 
