@@ -808,6 +808,8 @@ def test_a_history_too_short_for_the_model_names_the_series(tmp_path: Path) -> N
         match=r"series 'A' has 5 rows before the forecast origin; the model needs at least 6 \(windows.look_back=6\)",
     ):
         forecast.forecast_origins(run, values, ["A"], [(0, 5)], 3)
+    with pytest.raises(DataError, match=r"^the series has 1 row before the forecast origin"):  # a file of one series
+        forecast.forecast_origins(run, values, [""], [(0, 1)], 3)
 
 
 # ---------------------------------------------------------------------------------------------

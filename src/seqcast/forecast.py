@@ -165,8 +165,8 @@ def forecast_origins(
         if first:
             why += f", plus {first}: data.transform {tf.name} leaves the first {first} row(s) without model units"
         raise DataError(
-            f"series {names[int(series[short[0]])]!r} has {(n := int(origin[short[0]]))} row{'s' * (n != 1)} before "
-            "the forecast origin; "
+            f"{f'series {name!r}' if (name := names[int(series[short[0]])]) else 'the series'} has "
+            f"{(n := int(origin[short[0]]))} row{'s' * (n != 1)} before the forecast origin; "
             f"the model needs at least {need + first} ({why})"
         )
     scaler = run.scaler(names)
