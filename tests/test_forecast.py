@@ -759,8 +759,25 @@ def test_log_transform_refuses_a_history_with_values_of_zero_or_below(tmp_path: 
     run = load_run(make_run(tmp_path, write_config(tmp_path / "c.yaml", doc)))
     values = list(series_values(data, ["a"]).values())
     values[0][38, 0] = -1.0  # in the last window: a look-back model reads only those rows
-    with pytest.raises(DataError, match="series 'A' has target values of 0 or below"):
+    with pytest.raises(DataError) as err:
         forecast.forecast_histories(run, values, ["A"], 3)
+    assert err.value.message == (
+        "series 'A', column 'a' has -1 at row 39 of the series: the run's transform (log) reads only values above 0"
+    )
+    values[0][38, 0], values[0][2, 0] = 3.5, 0.0  # before the last window: not read, no fault
+    assert forecast.forecast_histories(run, values, ["A"], 3).shape == (1, 3, 1)
+    # evaluate backtests the run's data file: the error names it
+    import pandas as pd
+
+    frame = pd.read_csv(data)
+    frame.loc[36, "a"] = 0.0  # A's test part (rows 33 to 40)
+    frame.to_csv(data, index=False)
+    res = CliRunner().invoke(app, ["evaluate", "--run", str(run.path)])
+    assert res.exit_code == 1, res.output
+    assert " ".join(res.stderr.split()).startswith(
+        f"error: {data}: series 'A', column 'a' has 0 at row 37 of the series: the run's transform (log) reads only "
+        "values above 0 hint: correct that value, or use a run trained without log"
+    ), res.stderr
 
 
 def test_stateful_origins_equal_a_plain_keras_loop_on_each_truncated_history(tmp_path: Path) -> None:

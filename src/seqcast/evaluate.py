@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from seqcast import files
-from seqcast.errors import ConfigError, DataError
+from seqcast.errors import ConfigError, DataError, located
 from seqcast.intervals import mase_scale  # MASE's scale
 from seqcast.metrics import METRICS, NO_SCALE, by_series, scores
 from seqcast.windows import backtest_origins as origins
@@ -252,7 +252,10 @@ def backtest_run(
 
     def model_forecast(jobs: list[tuple[int, int]]) -> np.ndarray:
         fut = fc.known_future(values, jobs, h, n_t) if run.pre["features"] else None
-        return fc.forecast_origins(run, values, names, jobs, h, fut)
+        try:
+            return fc.forecast_origins(run, values, names, jobs, h, fut)
+        except DataError as exc:  # a value the run's transform cannot read: in its data file
+            raise located(exc, str(cfg.data.path)) from None
 
     cal = calibration if calibration is not None else run.calibration()
     doc = backtest(

@@ -19,6 +19,7 @@ import numpy as np
 from seqcast import engine, lead
 from seqcast.data import Dataset
 from seqcast.errors import ConfigError, DataError, located
+from seqcast.layout import positive_rows
 from seqcast.run import Run
 from seqcast.table import Table
 from seqcast.transforms import denormalise, normalise_window
@@ -179,7 +180,7 @@ def forecast_origins(
     if stateful:
         lo[:] = 0
     if tf.log:
-        _check_positive(values, ids, lo, hi, n_t, names)
+        positive_rows(values, zip(ids.tolist(), lo.tolist(), hi.tolist(), strict=True), run.pre["targets"], names)
 
     with np.errstate(over="ignore", invalid="ignore"):  # a value past float32's range: refused just below
         units = {
@@ -226,17 +227,6 @@ def _to_original(run: Run, scaler: Any, before: list[tuple[int, np.ndarray]], pr
         out = tf.inverse(out, np.stack(rows))
     series = np.array([i for i, _ in before], dtype=np.int64)
     return tf.post(out * scaler.scale[series, None, :n_t] + scaler.center[series, None, :n_t])
-
-
-def _check_positive(
-    values: list[np.ndarray], ids: np.ndarray, lo: np.ndarray, hi: np.ndarray, n_t: int, names: list[str]
-) -> None:
-    """A log transform reads only positive targets: refuse, naming the series, a history that has others."""
-    for i, a, b in zip(ids.tolist(), lo.tolist(), hi.tolist(), strict=True):
-        if (values[i][a:b, :n_t] <= 0).any():
-            raise DataError(
-                f"series {names[i]!r} has target values of 0 or below, which the run's transform (log) cannot read"
-            )
 
 
 def _lookback_origins(

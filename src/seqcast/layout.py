@@ -4,6 +4,7 @@ part. window-preview shows it; training reads its batches through it. The index 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -174,6 +175,31 @@ def _short_validation(p: Plan) -> str | None:
     )
 
 
+def not_positive(values: np.ndarray) -> tuple[int, int] | None:
+    """(row, column) of the first value of `values` (rows, targets) at 0 or below (the first such row, its first
+    such column), what a log cannot read; None when every value is above 0."""
+    low = values <= 0
+    return divmod(int(np.flatnonzero(low)[0]), values.shape[1]) if low.any() else None
+
+
+def positive_rows(
+    values: list[np.ndarray], spans: Iterable[tuple[int, int, int]], targets: list[str], names: list[str]
+) -> None:
+    """A log transform reads only positive targets: refuse the first other value in rows a to b of series i for
+    each (i, a, b) of `spans` (the rows a forecast reads), naming its series, column and row; the caller names the
+    file (a trained run's: check_positive is training's)."""
+    from seqcast.errors import DataError
+
+    for i, a, b in spans:
+        if (at := not_positive(values[i][a:b, : len(targets)])) is not None:
+            (r, j), who = at, f"series {names[i]!r}, " if names[i] else ""
+            raise DataError(
+                f"{who}column {targets[j]!r} has {values[i][a + r, j]:g} at row {a + r + 1} of the series: the "
+                "run's transform (log) reads only values above 0",
+                hint="correct that value, or use a run trained without log",
+            )
+
+
 def check_positive(ds: Dataset) -> None:
     """A log needs every target value above zero: refuse naming the series, column and time of the first that is
     not."""
@@ -182,9 +208,8 @@ def check_positive(ds: Dataset) -> None:
 
     n_t = len(ds.targets)
     for s in ds.series:
-        low = s.values[:, :n_t] <= 0
-        if low.any():
-            row, col = divmod(int(np.flatnonzero(low)[0]), n_t)  # the first row with one, its first such column
+        if (at := not_positive(s.values[:, :n_t])) is not None:
+            row, col = at
             who = f"series {s.name!r}, " if s.name else ""
             if ds.time_kind == "none" or len(s.times) != len(s):  # no time column, or the times were released
                 when = f"row {row + 1} of the series"
