@@ -12,7 +12,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ import yaml
 from typer.testing import CliRunner, Result
 
 from seqcast.cli import app
+from seqcast.metrics import NO_SCALE
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "seqcast"
 WriteProject = Callable[..., Path]
@@ -1747,6 +1748,26 @@ def test_evaluate_json_is_strict_with_null_and_a_reason(tmp_path: Path, trained_
     assert out["model"]["mase"] is None and "constant" in out["model"]["mase_why"]
     assert out["per_target"]["y"]["naive"]["mase"] is None
     json.loads((run / "metrics.json").read_text(), parse_constant=no_constants)
+    # every null says why: no scale to divide by, not "not a number" (each series' MASE, the validation part's)
+    reasons = [v for k, v in _walk(out) if k.endswith("_why")]
+    assert reasons and all(r == NO_SCALE for r in reasons), set(reasons)
+    assert out["per_series"]["A"] == {"model": None, "naive": None, "seasonal_naive": None, "model_why": NO_SCALE,
+                                      "naive_why": NO_SCALE, "seasonal_naive_why": NO_SCALE}  # fmt: skip
+    shown = invoke("evaluate", "--run", run)  # the tables: n/a where a score has no scale, and why, never "nan"
+    assert shown.exit_code == 0, shown.stderr
+    assert "nan" not in shown.stdout and "n/a" in shown.stdout
+    assert f"n/a: {NO_SCALE}" in " ".join(shown.stdout.split())
+
+
+def _walk(doc: Any) -> Iterator[tuple[str, Any]]:
+    """Every (key, value) of a JSON document, at any depth."""
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            yield k, v
+            yield from _walk(v)
+    elif isinstance(doc, list):
+        for v in doc:
+            yield from _walk(v)
 
 
 def test_terminal_control_codes_in_names_are_shown_escaped(tmp_path: Path, write_project: WriteProject) -> None:

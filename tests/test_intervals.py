@@ -20,6 +20,7 @@ from seqcast import calibration, evaluate, intervals
 from seqcast.cli import app
 from seqcast.config import load_config
 from seqcast.errors import ConfigError
+from seqcast.metrics import NO_SCALE
 from seqcast.pipeline import train_run
 
 WriteProject = Callable[..., Path]
@@ -66,6 +67,7 @@ def test_interval_score_counts_width_and_misses_scaled() -> None:
     # none with a scale: the coverage on them all
     got = intervals.interval_scores(lo, hi, true, np.full(4, np.nan), 80)
     assert got["coverage"] == 0.5 and np.isnan(got["width"]) and np.isnan(got["score"])
+    assert got["width_why"] == got["score_why"] == NO_SCALE  # strict JSON's null with the reason, not "not a number"
 
 
 def calibration_doc(space: str, q80: list[float], q95: list[float]) -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""Notes alike but for names and numbers (one per series) are cut to a few, with how many more there are; the
-messages that list series name them all, or count the rest."""
+"""What the commands print stays readable with many series: notes alike but for names and numbers (one per series)
+are cut to a few, with how many more there are; messages that list series count the rest; the MAE table shows a
+few steps of a long horizon."""
 
 from __future__ import annotations
 
@@ -69,3 +70,16 @@ def test_window_preview_lists_the_padding_of_ten_series_and_counts_the_rest() ->
         line = text_lines(doc)[-1]
     shown = ", ".join(f"'s{k}': {k}" for k in range(10))
     assert line == f"padded; padded rows per series (50.0% of the batches' steps): {{{shown}, and 15 more}}"
+
+
+@pytest.mark.parametrize(
+    ("h", "season", "steps"),
+    [(12, 24, [1, 2, 3, 6, 12]), (24, 24, [1, 2, 3, 6, 12, 18, 24]), (48, 24, [1, 2, 3, 12, 24, 36, 48]),
+     (14, 7, [1, 2, 3, 6, 7, 12, 14]), (100, 12, [1, 2, 3, 25, 50, 75, 100]), (2, 1, [1, 2])],
+)  # fmt: skip
+def test_the_mae_table_shows_the_first_steps_regular_ones_the_last_and_season_ends(
+    h: int, season: int, steps: list[int]
+) -> None:
+    from seqcast.report import shown_steps
+
+    assert shown_steps(h, season) == steps

@@ -311,7 +311,8 @@ def _validation(
         )  # fmt: skip
     except DataError:  # too short a history before the validation part (season, look_back): no verdict
         return {}
-    return {"origins": doc["origins"]} | {m: doc[m]["mase"] for m in ("model", "naive", "seasonal_naive")}
+    kept = {m: doc[m]["mase"] for m in ("model", "naive", "seasonal_naive")}
+    return {"origins": doc["origins"]} | kept | {f"{m}_why": NO_SCALE for m, v in kept.items() if not np.isfinite(v)}
 
 
 def data_changes(run: Any, ds: Any) -> list[str]:

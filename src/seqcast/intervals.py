@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from seqcast.errors import ConfigError, DataError
+from seqcast.metrics import NO_SCALE
 
 LEVELS = tuple(range(50, 100))  # whole levels kept in calibration.json
 MAX_ORIGINS = 2000  # validation origins per series at most (evenly spread): errors enough, memory bounded
@@ -285,9 +286,7 @@ def bands(
     return np.minimum(lo, pred), np.maximum(hi, pred)
 
 
-def interval_scores(
-    lo: np.ndarray, hi: np.ndarray, true: np.ndarray, scale: np.ndarray, level: int
-) -> dict[str, float]:
+def interval_scores(lo: np.ndarray, hi: np.ndarray, true: np.ndarray, scale: np.ndarray, level: int) -> dict[str, Any]:
     """Coverage (share of truths inside [lo, hi]), mean width and interval score (MSIS, Gneiting and Raftery's
     interval score as the M4 competition scaled it), width and score divided by the MASE scale."""
     alpha = 1 - level / 100
@@ -299,7 +298,8 @@ def interval_scores(
     scaled = ok & np.isfinite(scale) & (scale > 0)  # width and score: the truths with a MASE scale, and how many
     unscaled = {"unscaled": int(ok.sum() - scaled.sum())} if scaled.sum() < ok.sum() else {}  # they leave out
     if not scaled.any():  # (a series whose seasonal naive is exact before the test part has no scale)
-        return {"coverage": coverage, "width": float("nan"), "score": float("nan")} | unscaled
+        why = {"width_why": NO_SCALE, "score_why": NO_SCALE}
+        return {"coverage": coverage, "width": float("nan"), "score": float("nan")} | unscaled | why
     ok = scaled
     lo, hi, true, scale = lo[ok], hi[ok], true[ok], scale[ok]
     width = hi - lo

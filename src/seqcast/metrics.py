@@ -38,4 +38,5 @@ def by_series(methods: dict[str, np.ndarray], true: np.ndarray, scale: np.ndarra
         count = np.bincount(code, known.sum(axis=1), minlength=len(index))
         for n, j in index.items():
             out[n][k] = float(total[j] / count[j]) if count[j] else float("nan")
+            out[n] |= {} if count[j] else {f"{k}_why": NO_SCALE}  # (strict JSON's null needs a reason)
     return out

@@ -6,6 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from seqcast.console import _Table, out, safe
+from seqcast.metrics import NO_SCALE
+
+NA = "n/a"  # a score without a scale to divide by (metrics.NO_SCALE): said under the table, never "nan"
+
+
+def _cell(v: float | None, spec: str = ".4g") -> str:
+    return NA if v is None or v != v else format(v, spec)
 
 
 def metrics_table(doc: dict[str, Any], by_series: bool = False) -> None:
@@ -31,24 +38,34 @@ def metrics_table(doc: dict[str, Any], by_series: bool = False) -> None:
             t.add_row(
                 name if k == 0 else "",
                 safe(tg),
-                *(f"{v[m]:.4g}" for m in ("mae", "rmse", "smape", "mase")),
+                *(_cell(v[m]) for m in ("mae", "rmse", "smape", "mase")),
                 style=style,
             )
     out.print(t)
     steps = doc.get("by_step", {})
     h = doc["horizon"]
     if steps and h > 1:
-        shown = sorted(k for k in {1, 2, 3, h, *range(6, h + 1, max(6, h // 4))} if k <= h)  # the first and last
+        shown = shown_steps(h, doc["season"])
         s = _Table(title="MAE by horizon step")
         s.add_column("step", justify="right")
         for name in steps:
             s.add_column(name, justify="right")
         for k in shown:
-            s.add_row(str(k), *(f"{steps[name]['mae'][k - 1]:.4g}" for name in steps))
+            s.add_row(str(k), *(_cell(steps[name]["mae"][k - 1]) for name in steps))
         out.print(s)
     if by_series and doc.get("per_series"):
         series_table(doc["per_series"])
     intervals_table(doc.get("intervals") or {})
+    if any(v != v for name in ("model", "naive", "seasonal_naive") for v in doc[name].values() if isinstance(v, float)):
+        out.print(f"{NA}: {NO_SCALE}")
+
+
+def shown_steps(h: int, season: int) -> list[int]:
+    """The horizon steps the MAE table shows: the first three, every sixth (a quarter of a horizon over 24), the
+    last, and each season's end when the horizon holds a few seasons."""
+    every = 6 if h <= 24 else h // 4
+    ends = range(season, h + 1, season) if 1 < season < h and h // season <= 4 else ()
+    return sorted({1, 2, 3, h, *range(every, h + 1, every), *ends} & set(range(1, h + 1)))
 
 
 SHOWN_SERIES = 20
@@ -69,7 +86,7 @@ def series_table(per: dict[str, dict[str, float]]) -> None:
     for m in ("model", "naive", "seasonal_naive"):
         t.add_column(m, justify="right")
     for n in names:
-        t.add_row(safe(n), *(f"{per[n][m]:.4g}" for m in ("model", "naive", "seasonal_naive")))
+        t.add_row(safe(n), *(_cell(per[n][m]) for m in ("model", "naive", "seasonal_naive")))
     out.print(t)
 
 
@@ -94,7 +111,14 @@ def intervals_table(levels: dict[str, Any]) -> None:
             counts = ["", ""]
             if method == "model":  # the errors the level rests on; an older run pooled no training errors
                 counts = [f"{v['errors']:,}", f"{v['training_errors']:,}" if "training_errors" in v else ""]
-            t.add_row(name, f"{level} %", *counts, f"{x['coverage']:.1%}", f"{x['width']:.3g}", f"{x['score']:.3g}")
+            t.add_row(
+                name,
+                f"{level} %",
+                *counts,
+                _cell(x["coverage"], ".1%"),
+                _cell(x["width"], ".3g"),
+                _cell(x["score"], ".3g"),
+            )
         if method == "model" and shown:
             t.add_section()
     out.print(t)
