@@ -68,6 +68,24 @@ def test_the_figure_draws_every_origin_as_scored(run_dir: Path) -> None:
     assert f"{given[0]} %: {100 * covered:.0f} % covered" in ax.get_title()
 
 
+def test_one_step_origins_draw_seasonal_naive_and_the_intervals_visibly(run_dir: Path) -> None:
+    from matplotlib.collections import LineCollection
+
+    run = open_run(run_dir)
+    ds = evaluate.run_dataset(run)
+    kept: dict[str, Any] = {}
+    evaluate.backtest_run(run, data=(ds.names, [s.values for s in ds.series]), horizon=1, keep=kept)
+    ax = backtest_figure(run, ds, kept)[0].axes[0]
+    origins = [o for i, o in kept["jobs"] if i == 0]
+    naive = [ln for ln in ax.lines if ln.get_linestyle() == ":"]
+    assert len(naive) == len(origins) and all(ln.get_marker() == "x" for ln in naive)  # a point each, marked
+    bars = [c for c in ax.collections if isinstance(c, LineCollection)]  # lo to hi at the step's time
+    assert len(bars) == len(origins) * len(kept["bands"]) and len(ax.collections) == len(bars)
+    drawn = sorted(tuple(c.get_segments()[0][:, 1].round(9)) for c in bars[: len(kept["bands"])])  # origin 0's
+    want = sorted((round(lo[0, 0, 0], 9), round(hi[0, 0, 0], 9)) for lo, hi in kept["bands"].values())
+    assert drawn == want
+
+
 def test_evaluate_plot_writes_the_png_and_says_so(run_dir: Path, tmp_path: Path) -> None:
     import matplotlib.image
 

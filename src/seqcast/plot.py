@@ -113,13 +113,18 @@ def backtest_figure(run: Run, ds: Dataset, kept: dict[str, Any], max_series: int
                 )  # fmt: skip
                 ax.plot(
                     when[1:], kept["seasonal_naive"][n, :, j], color="tab:orange", lw=0.8, ls=":",
-                    label="seasonal naive" if q == 0 else None,
-                )  # fmt: skip
+                    marker="x" if h == 1 else None, ms=3, label="seasonal naive" if q == 0 else None,
+                )  # fmt: skip  # one step per origin: a line of one point shows nothing, a marker does
                 for b, (level, (lo, hi)) in enumerate(bands):
-                    ax.fill_between(
-                        when[1:], lo[n, :, j], hi[n, :, j], color="tab:blue", alpha=0.15 + 0.15 * b, lw=0,
-                        label=f"{level} % interval" if q == 0 else None,
-                    )  # fmt: skip
+                    band = {
+                        "color": "tab:blue",
+                        "alpha": 0.15 + 0.15 * b,
+                        "label": f"{level} % interval" if q == 0 else None,
+                    }
+                    if h == 1:  # a band over one time has no width: a bar from lo to hi
+                        ax.vlines(when[1:], lo[n, :, j], hi[n, :, j], lw=3, **band)
+                    else:
+                        ax.fill_between(when[1:], lo[n, :, j], hi[n, :, j], lw=0, **band)
             ax.set_title(_backtest_title(s.name, t, kept, mine, j, scale, len(shown)), fontsize=8)
             ax.tick_params(labelsize=7)
             ax.tick_params(axis="x", labelrotation=25)
