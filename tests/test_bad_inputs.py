@@ -1703,7 +1703,13 @@ def test_evaluate_with_a_horizon_longer_than_the_test_part_names_the_option(tmp_
     shutil.copytree(trained_run, run)
     before = snapshot(run)
     res = invoke("evaluate", "--run", run, "--horizon", 500)
-    assert_fault(res, 2, "--horizon: the test part is shorter than --horizon=500", "lower --horizon")  # usage
+    assert_fault(
+        res,
+        2,
+        "--horizon: the test part is shorter than --horizon=500 in every series (the longest has 8 rows): no "
+        "backtest origin",
+        "lower --horizon",
+    )
     assert "or train again with a larger data.split.test" in res.stderr  # a key of the trained run's
     assert "evaluate.horizon" not in res.stderr  # the user passed an option, not a config key
     assert snapshot(run) == before

@@ -79,7 +79,9 @@ def backtest(
     trained = horizon_from.startswith("--")  # evaluate's option: the config's keys are the trained run's
     if not jobs and not skipped:  # an option or key too large for the data: a usage or config error
         raise ConfigError(
-            f"the test part is shorter than {horizon_from}={horizon} in every series: no backtest origin",
+            f"the test part is shorter than {horizon_from}={horizon} in every series (the longest has "
+            f"{(n := max(len(s) - t0 for s, t0 in zip(series, test_starts, strict=True)))} row{'s' * (n != 1)}): "
+            "no backtest origin",
             where=horizon_from,
             hint=f"lower {horizon_from}, or train again with a larger data.split.test"
             if trained

@@ -333,7 +333,7 @@ def check_backtest(cfg: Config, ds: Dataset, parts: list[Parts]) -> None:
     if longest < h:  # a key too large for the data, as a look_back longer than a series: a config error
         raise ConfigError(
             f"the test part of {ds.source} is shorter than evaluate.horizon={h} in every series (the longest has "
-            f"{longest} rows): the backtest after training would have no origin",
+            f"{longest} row{'s' * (longest != 1)}): the backtest after training would have no origin",
             where="evaluate.horizon",
             hint="raise data.split.test or lower evaluate.horizon",
         )
