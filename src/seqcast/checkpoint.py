@@ -5,6 +5,7 @@ run would have.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,6 @@ class Session:
 def save_checkpoint(path: Path, model: Any, rows: list[dict[str, Any]], session: Session, cfg: Config) -> None:
     """Write the checkpoint folder atomically: model.keras (optimizer included), state.json, best.npz."""
     import json
-    import shutil
 
     tmp = path.parent / (path.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -204,3 +204,34 @@ def check_target(
             hint=f"continue it with: {rundir.resume_command(kept)}; or delete that folder to start afresh",
         )
     rundir.check_target(target, overwrite, protected)  # before training; checked again under the lock
+
+
+def drop_checkpoint(checkpoint: Path) -> str | None:
+    """Remove the run's own checkpoint once the run is complete: what seqcast wrote there; a note, and the folder
+    kept, when it holds anything else too (a user's file)."""
+    if not checkpoint.is_dir():
+        return None
+    ours = rundir.CHECKPOINT_FILES
+    others = sorted(p.name for p in checkpoint.iterdir() if p.name not in ours and not p.name.startswith("member-"))
+    if not others:
+        shutil.rmtree(checkpoint, ignore_errors=True)
+        return None
+    for p in checkpoint.iterdir():
+        if p.name not in others:
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() and not p.is_symlink() else p.unlink(missing_ok=True)
+    return (
+        f"the checkpoint folder {checkpoint} was kept: it holds files seqcast did not write ({', '.join(others[:5])})"
+    )
+
+
+def drop_resumed(resume: Path | None, checkpoint: Path) -> str | None:
+    """Remove a --resume checkpoint once its run is complete, unless it holds anything else (then a note)."""
+    if resume is None or not resume.is_dir() or resume.resolve() == checkpoint.resolve():
+        return None
+    others = sorted(
+        p.name for p in resume.iterdir() if p.name not in rundir.CHECKPOINT_FILES and not p.name.startswith("member-")
+    )
+    if others:
+        return f"the checkpoint {resume} was kept: it holds other files too ({', '.join(others[:5])})"
+    shutil.rmtree(resume, ignore_errors=True)
+    return None

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from seqcast.errors import ConfigError, DataError, check_interrupted, wrote
-from seqcast.rundir import OWN_FILES, contains, is_run, umask
+from seqcast.rundir import OWN_FILES, TMP_SUFFIX, contains, is_run, umask
 
 
 def check_output(path: Path, option: str, protected: dict[str, Path], also: dict[str, Path] | None = None) -> None:
@@ -209,7 +209,7 @@ def atomic_write(path: Path, data: bytes) -> None:
             _made.extend(p for p in reversed(path.parents) if not p.exists())
         path.parent.mkdir(parents=True, exist_ok=True)
         mode = path.stat().st_mode & 0o7777 if path.is_file() else 0o666 & ~umask()
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
     except OSError as exc:
         blocker = next((p for p in path.parents if p.exists() or p.is_symlink()), None)
         why = f"{blocker} is a file, not a folder" if blocker and not blocker.is_dir() else exc.strerror or exc

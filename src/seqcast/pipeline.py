@@ -19,7 +19,15 @@ from typing import Any
 import yaml
 
 from seqcast import distribute, errors, files, rundir
-from seqcast.checkpoint import RUN_STAMP, check_target, is_checkpoint, resumable, stamp_data
+from seqcast.checkpoint import (
+    RUN_STAMP,
+    check_target,
+    drop_checkpoint,
+    drop_resumed,
+    is_checkpoint,
+    resumable,
+    stamp_data,
+)
 from seqcast.config import Config, full_path
 from seqcast.data import Dataset
 from seqcast.fit import Interrupted, Note, fit, silent
@@ -137,8 +145,6 @@ def train_run(
         hooks.prepared(prep)
         metrics, fitted, seconds, closing = _train_and_commit(prep, target, overwrite, protected, resume, hooks)
     # the run is complete and in place: nothing from here on may turn that into a failure
-    for note in filter(None, [_drop_resumed(resume, rundir.checkpoint_dir(target)), rundir.point_latest(target)]):
-        hooks.note(note)
     return TrainResult(target, metrics, fitted.rows, seconds, prep, refit=fitted.refit, closing=closing)
 
 
@@ -161,8 +167,14 @@ def _train_and_commit(
     main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, errors.on_signal) if main else None
     caught = len(errors._signalled)  # an in-process caller's next train starts without this one's signals
+    said: list[str] = []
+
+    def committed(where: Path) -> None:  # the run is whole: its checkpoint has served, and it is the newest
+        said.extend(filter(None, [drop_checkpoint(checkpoint), drop_resumed(resume, checkpoint)]))
+        said.extend(filter(None, [rundir.point_latest(where)]))
+
     try:
-        with rundir.staging(target, overwrite, protected) as work:
+        with rundir.staging(target, overwrite, protected, committed) as work:
             result = _train_into(work, prep, checkpoint, resume, hooks)
             errors.check_interrupted()  # a signal that a library swallowed: nothing is committed
     except BaseException as exc:
@@ -178,7 +190,8 @@ def _train_and_commit(
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
             del errors._signalled[caught:]
-    shutil.rmtree(checkpoint, ignore_errors=True)  # the run is complete: its checkpoint has served
+    for note in said:
+        hooks.note(note)
     return result
 
 
@@ -398,19 +411,6 @@ def _bar(hooks: Hooks, cfg: Config, label: str) -> list[Any] | None:
     if hooks.progress is None:
         return None
     return [hooks.progress(cfg.training.epochs, label)]
-
-
-def _drop_resumed(resume: Path | None, checkpoint: Path) -> str | None:
-    """Remove a --resume checkpoint once its run is complete, unless it holds anything else (then a note)."""
-    if resume is None or not resume.is_dir() or resume.resolve() == checkpoint.resolve():
-        return None
-    others = sorted(
-        p.name for p in resume.iterdir() if p.name not in rundir.CHECKPOINT_FILES and not p.name.startswith("member-")
-    )
-    if others:
-        return f"the checkpoint {resume} was kept: it holds other files too ({', '.join(others[:5])})"
-    shutil.rmtree(resume, ignore_errors=True)
-    return None
 
 
 def _train_worker(prep: Prepared, target: Path, resume: Path | None, hooks: Hooks) -> TrainResult:

@@ -17,12 +17,14 @@ import contextvars
 import ctypes
 import ctypes.util
 import errno
+import itertools
 import json
 import os
+import re
 import shutil
 import signal
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from seqcast.errors import ConfigError, DataError, wrote
@@ -38,6 +40,7 @@ OWN_FILES = frozenset({*RUN_FILES, MARKER, UPDATES})  # what a run directory hol
 CHECKPOINT_FILES = {"model.keras", "state.json", "best.npz", "refit", "refit.tmp", "refit.old", "run.json"}
 CHECKPOINT_FILES |= {"data.json", "command.txt"}  # checkpoint.DATA_STAMP and COMMAND_STAMP, written before training
 LATEST = Path("runs") / "latest"
+TMP_SUFFIX = ".seqcast-tmp"  # an atomic write's temporary file: .<name>.<random>.seqcast-tmp, never a user's name
 
 
 def umask() -> int:
@@ -147,7 +150,7 @@ def check_target(target: Path, overwrite: bool, protected: dict[str, Path] | Non
 
 def _seqcast_file(name: str) -> bool:
     """A file a run directory holds from train, evaluate or update (or a temporary file of their atomic writes)."""
-    return name in OWN_FILES or any(name.startswith(f".{f}.") for f in OWN_FILES)
+    return name in OWN_FILES or (name.endswith(TMP_SUFFIX) and any(name.startswith(f".{f}.") for f in OWN_FILES))
 
 
 def prepare_parent(target: Path) -> None:
@@ -213,14 +216,16 @@ def recover(target: Path) -> None:
     if not target.parent.is_dir():
         return
     for p in _aside(target):  # a process that is still running is mid-swap: its folders are its own
-        if not _pid_gone(p.name):
+        if not re.fullmatch(r".+\.old-\d+", p.name) or not _pid_gone(p.name):  # .run.old-backup: a user's
             continue
         if is_run(p) and not target.exists() and not target.is_symlink():
             p.rename(target)
         else:
             shutil.rmtree(p, ignore_errors=True)
-    for p in target.parent.glob(f".{target.name}.partial-*"):
-        if p.is_dir() and _pid_gone(p.name):
+    for p in target.parent.glob(f".{target.name}.partial-*"):  # staging's: .run.partial-<pid>_<random>, a run
+        if not p.is_dir() or not re.fullmatch(r".+\.partial-\d+_\w+", p.name) or not _pid_gone(p.name):
+            continue
+        if (p / MARKER).is_file() or not any(p.iterdir()):  # begun (the marker is its first file), or empty
             shutil.rmtree(p, ignore_errors=True)
 
 
@@ -287,11 +292,20 @@ def signals_held() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def staging(target: Path, overwrite: bool, protected: dict[str, Path] | None = None) -> Iterator[Path]:
+def staging(
+    target: Path,
+    overwrite: bool,
+    protected: dict[str, Path] | None = None,
+    committed: Callable[[Path], None] | None = None,
+) -> Iterator[Path]:
     """A temporary folder beside target; on success it replaces target as a whole, on failure it is removed.
 
     Call under lock(target). The old run, if any, is replaced only once the new one is complete; a failure to
-    write (a full disk, permissions) is a DataError naming the folder, and leaves the old run as it was.
+    write (a full disk, permissions) is a DataError naming the folder, and leaves the old run as it was. The
+    target is checked again just before the swap (a file saved into the run while it trained, a folder made
+    where none was): refused then, the complete new run is kept beside it under a name of its own (_keep).
+    `committed(where)` runs once the complete run is in place (or kept), with Ctrl-C held as for the swap: what a
+    complete run must do at once (its checkpoint removed, runs/latest).
     """
     check_target(target, overwrite, protected)
     prepare_parent(target)
@@ -315,8 +329,32 @@ def staging(target: Path, overwrite: bool, protected: dict[str, Path] | None = N
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     with signals_held():
-        _commit(tmp, target)
+        try:
+            check_target(target, overwrite, protected)  # again: the folder may have changed while training
+            _commit(tmp, target)
+        except (ConfigError, OSError) as exc:
+            why = exc.message if isinstance(exc, ConfigError) else f"cannot put it in place: {exc.strerror or exc}"
+            kept = _keep(tmp, target)
+            if committed is not None:
+                committed(kept)
+            raise DataError(
+                f"the new run is complete, but {why}; it is kept as {kept}, and {target} is as it was",
+                where=str(target),
+                hint=f"forecast with --run {kept} (runs/latest names it), or move your files away and train again",
+            ) from None
         wrote(target)
+        if committed is not None:
+            committed(target)
+
+
+def _keep(tmp: Path, target: Path) -> Path:
+    """The complete run `tmp` under a visible name beside target (target-2, target-3, ...), for a swap refused."""
+    for k in itertools.count(2):
+        kept = target.with_name(f"{target.name}-{k}")
+        if not kept.exists() and not kept.is_symlink():
+            tmp.rename(kept)
+            return kept
+    raise AssertionError("unreachable")
 
 
 def _commit(tmp: Path, target: Path) -> None:

@@ -1,0 +1,123 @@
+"""The swap that puts a complete run in place never deletes what a user owns: files saved into the run while it
+trained, a folder made where none was, hidden backups named like seqcast's own files or folders; what a complete
+run must do at once (its checkpoint removed, runs/latest) happens with Ctrl-C held, as the swap does."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import pytest
+
+from seqcast import rundir
+from seqcast.checkpoint import drop_checkpoint
+from seqcast.errors import DataError
+
+
+def marked_run(path: Path, text: str) -> Path:
+    path.mkdir(parents=True)
+    (path / "model.keras").write_text(text)
+    (path / rundir.MARKER).write_text("a run seqcast wrote\n")
+    return path
+
+
+def new_run(work: Path) -> None:
+    (work / "model.keras").write_text("today's model")
+
+
+@pytest.mark.parametrize("exchange", [True, False])
+def test_a_file_saved_into_the_run_while_it_trained_keeps_the_old_run_and_the_new_beside_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exchange: bool
+) -> None:
+    if not exchange:  # a file system without RENAME_EXCHANGE
+        monkeypatch.setattr(rundir, "_exchange", lambda a, b: False)
+    target = marked_run(tmp_path / "runs" / "mine", "yesterday's model")
+    done: list[Path] = []
+    with pytest.raises(DataError) as err, rundir.staging(target, True, committed=done.append) as work:
+        new_run(work)
+        (target / "my_forecast.csv").write_text("saved while it trained")  # checked before training: not there yet
+    kept = tmp_path / "runs" / "mine-2"
+    said = " ".join(err.value.render().split())
+    assert said.startswith(
+        f"{target}: the new run is complete, but {target} holds files seqcast did not write (my_forecast.csv): "
+        "--overwrite replaces the run as a whole and would delete them; "
+        f"it is kept as {kept}, and {target} is as it was"
+    ), said
+    assert (target / "my_forecast.csv").read_text() == "saved while it trained"
+    assert (target / "model.keras").read_text() == "yesterday's model"
+    assert (kept / "model.keras").read_text() == "today's model" and (kept / rundir.MARKER).is_file()
+    assert done == [kept]
+    assert sorted(p.name for p in target.parent.iterdir()) == ["mine", "mine-2"]  # no staging folder left
+
+
+def test_a_folder_made_where_the_run_goes_while_it_trained_is_not_replaced(tmp_path: Path) -> None:
+    target = tmp_path / "runs" / "new"
+    with pytest.raises(DataError) as err, rundir.staging(target, False) as work:
+        new_run(work)
+        target.mkdir()
+        (target / "mine.txt").write_text("precious")
+    assert "already exists and is not empty" in err.value.message
+    assert (target / "mine.txt").read_text() == "precious"
+    assert (tmp_path / "runs" / "new-2" / "model.keras").read_text() == "today's model"
+
+
+def test_a_swap_the_system_refuses_is_one_message_and_the_new_run_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = marked_run(tmp_path / "runs" / "mine", "yesterday's model")
+
+    def refuse(tmp: Path, to: Path) -> None:
+        raise PermissionError(1, "Operation not permitted", str(to))
+
+    monkeypatch.setattr(rundir, "_commit", refuse)
+    with pytest.raises(DataError) as err, rundir.staging(target, True) as work:
+        new_run(work)
+    assert "the new run is complete, but cannot put it in place: Operation not permitted" in err.value.message
+    assert (target / "model.keras").read_text() == "yesterday's model"
+    assert (tmp_path / "runs" / "mine-2" / "model.keras").read_text() == "today's model"
+
+
+def test_a_ctrl_c_during_the_swap_waits_until_the_run_is_complete_and_its_aftermath_done(tmp_path: Path) -> None:
+    target = tmp_path / "runs" / "mine"
+    events: list[str] = []
+
+    def committed(where: Path) -> None:
+        signal.raise_signal(signal.SIGINT)  # a Ctrl-C right after the swap
+        events.append(f"committed {where.name}")
+
+    with pytest.raises(KeyboardInterrupt), rundir.staging(target, False, committed=committed) as work:
+        new_run(work)
+    assert events == ["committed mine"]  # the checkpoint and runs/latest are done before the interrupt
+    assert (target / "model.keras").read_text() == "today's model"
+
+
+def test_the_user_s_hidden_backups_are_never_taken_for_seqcast_s_own(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    target = marked_run(runs / "mine", "yesterday's model")
+    (target / ".state.npz.bak").write_text("my backup")
+    with pytest.raises(Exception) as err:  # --overwrite would delete it: refused, naming it
+        rundir.check_target(target, True)
+    assert ".state.npz.bak" in str(err.value)
+    (target / ".state.npz.bak").unlink()
+    (target / ".state.npz.x1y2z3.seqcast-tmp").write_text("")  # an atomic write's leftover is seqcast's
+    rundir.check_target(target, True)
+    backup = marked_run(runs / ".mine.old-backup", "a backup of mine")
+    notes = runs / ".mine.partial-notes"
+    notes.mkdir()
+    (notes / "x.txt").write_text("keep")
+    rundir.recover(target)  # what every command does first: only the swap's own folders are touched
+    assert (backup / "model.keras").read_text() == "a backup of mine" and (notes / "x.txt").read_text() == "keep"
+
+
+def test_a_complete_run_s_checkpoint_keeps_the_user_s_files(tmp_path: Path) -> None:
+    ck = tmp_path / "runs" / ".mine.checkpoint"
+    (ck / "member-0").mkdir(parents=True)
+    for name in ("model.keras", "state.json", "command.txt"):
+        (ck / name).write_text("seqcast's")
+    assert drop_checkpoint(ck) is None and not ck.exists()
+    (ck / "member-0").mkdir(parents=True)
+    (ck / "state.json").write_text("seqcast's")
+    (ck / "notes.txt").write_text("mine")
+    note = drop_checkpoint(ck)
+    assert note == f"the checkpoint folder {ck} was kept: it holds files seqcast did not write (notes.txt)"
+    assert sorted(p.name for p in ck.iterdir()) == ["notes.txt"]
