@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from seqcast.cli import app
 from seqcast.config import load_config
 from seqcast.data import load_dataset, split_parts
-from seqcast.errors import DataError
+from seqcast.errors import ConfigError, DataError
 from seqcast.prepare import Scaler
 
 runner = CliRunner()
@@ -89,6 +89,40 @@ def test_a_static_column_that_varies_is_refused_naming_column_series_and_line(tm
     assert lines[62 - 1].startswith("0,B,") and lines[79 - 1].endswith(",8.0")  # what an editor shows there
     res = invoke("window-preview", cfg, code=1)
     assert "data.features or data.past_features" in " ".join(res.stderr.split())
+
+
+def test_a_static_value_written_with_float_arithmetic_noise_is_the_same_value(tmp_path: Path) -> None:
+    """0.30000000000000004 is 0.3 (a size computed, a re-exported file); a real change is refused with digits
+    enough to see it."""
+    text = panel_csv().replace(",3.0\n", ",0.3\n")  # A's size 0.3, one row written as arithmetic leaves it
+    lines = text.splitlines()
+    lines[5] = lines[5].rsplit(",", 1)[0] + ",0.30000000000000004"
+    cfg = project(tmp_path, csv="\n".join(lines) + "\n")
+    ds = load_dataset(load_config(cfg).data)
+    assert {float(v) for v in ds.series[0].values[:, 1]} == {0.3, 0.30000000000000004}  # kept as read
+    lines[5] = lines[5].rsplit(",", 1)[0] + ",0.3000001"
+    (tmp_path / "panel.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError) as err:
+        load_dataset(load_config(cfg).data)
+    assert "static column 'size' of series 'A' is not constant: 0.3 at line 2 (its first row), 0.3000001 at line 6" in (
+        err.value.message
+    )
+
+
+def test_resampled_static_columns_are_binned_as_they_are(tmp_path: Path) -> None:
+    """A mean of 0.3s is not 0.3 to the last bit and a sum is no size at all: a static column is binned by first
+    unless data.resample.how names first or last; sum or mean for it is refused naming the key."""
+    events = "t,tank,y,size\n" + "".join(f"{k // 3},{n},{k},{size}\n" for n, size in (("A", 0.3), ("B", 0.7))
+                                         for k in range(60))  # fmt: skip  # three events per step
+    doc = {"resample": {"freq": 1, "how": "sum"}, "targets": ["y"], "static": ["size"]}
+    cfg = load_config(project(tmp_path, csv=events, data=doc))
+    assert cfg.data.resample is not None and cfg.data.resample.how == {"y": "sum", "size": "first"}
+    ds = load_dataset(cfg.data)
+    np.testing.assert_array_equal(ds.series[0].values[:4, 0], [0 + 1 + 2, 3 + 4 + 5, 6 + 7 + 8, 9 + 10 + 11])
+    assert [set(s.values[:, 1].tolist()) for s in ds.series] == [{0.3}, {0.7}]
+    with pytest.raises(ConfigError) as err:
+        load_config(project(tmp_path, csv=events, data=doc | {"resample": {"freq": 1, "how": {"size": "mean"}}}))
+    assert "'size' is a data.static column, one value per series: bin it by first or last" in err.value.message
 
 
 def test_static_columns_are_scaled_across_series(tmp_path: Path) -> None:

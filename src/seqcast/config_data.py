@@ -220,13 +220,23 @@ class DataConfig(_Section):
             return self
         if self.time_column is None:
             raise _KeyedError("resample", "resampling bins rows by their time: it needs data.time_column")
-        if isinstance(self.resample.how, dict):
+        how = self.resample.how
+        if isinstance(how, dict):
             columns = self.inputs
-            unknown = [c for c in self.resample.how if c not in columns]
+            unknown = [c for c in how if c not in columns]
             if unknown:
                 raise _KeyedError(
                     "resample.how", f"{unknown[0]!r} is not a target or feature; the columns are {columns}"
                 )
+        summed = [c for c in self.static if isinstance(how, dict) and how.get(c, "first") not in ("first", "last")]
+        if summed:
+            raise _KeyedError(
+                "resample.how", f"{summed[0]!r} is a data.static column, one value per series: bin it by first or last"
+            )
+        if self.static:  # binned as it is (a mean of 0.3s is not 0.3 to the last bit; a sum is no size at all)
+            named = how if isinstance(how, dict) else {}
+            full = {c: named.get(c, how if isinstance(how, str) else "mean") for c in self.inputs}
+            object.__setattr__(self.resample, "how", full | {c: named.get(c, "first") for c in self.static})
         return self
 
 

@@ -12,6 +12,12 @@ from seqcast.errors import DataError
 from seqcast.timeaxis import TimeKind, fmt
 
 
+def _differ(a: Any, b: Any) -> Any:
+    """Static values that differ by more than float arithmetic does (0.30000000000000004 is 0.3: a size computed,
+    or a mean of copies); NaN differs from everything."""
+    return ~np.isclose(a, b, rtol=1e-9, atol=0.0)
+
+
 def check_static(series: list[Any], cfg: Any, source: str, rows_of: list[np.ndarray], at: Callable[[int], str]) -> None:
     """Refuse a data.static column that varies within a series, naming the column, the series and the file lines
     of its first row and of the first row that differs. rows_of[i]: each row of series i's index in the input
@@ -19,18 +25,18 @@ def check_static(series: list[Any], cfg: Any, source: str, rows_of: list[np.ndar
     first_static = len(cfg.targets) + len(cfg.features) + len(cfg.past_features)
     for s, ix in zip(series, rows_of, strict=True):
         block = s.values[:, first_static : first_static + len(cfg.static)]
-        varies = np.flatnonzero((block != block[:1]).any(axis=0))
+        varies = np.flatnonzero(_differ(block, block[:1]).any(axis=0))
         if not len(varies):
             continue
         j = int(varies[0])
-        differ = np.flatnonzero(block[:, j] != block[0, j])
+        differ = np.flatnonzero(_differ(block[:, j], block[0, j]))
         read = differ[ix[differ] >= 0]  # a row of the file rather than one filled between two
         row = int(read[0] if len(read) else differ[0])
         who = f" of series {s.name!r}" if s.name else ""
         where = at(int(ix[row])) if ix[row] >= 0 else "a row data.missing filled"
         first = f" at {at(int(ix[0]))} (its first row)" if ix[0] >= 0 else " in its first row"
         raise DataError(
-            f"static column {cfg.static[j]!r}{who} is not constant: {block[0, j]:g}{first}, {block[row, j]:g} at "
+            f"static column {cfg.static[j]!r}{who} is not constant: {block[0, j]:.12g}{first}, {block[row, j]:.12g} at "
             f"{where}",
             where=source,
             hint="a static column holds one value per series (a region code, a size); list a changing column "
@@ -51,11 +57,11 @@ def check_known(
     """Refuse new rows (update) whose static value is not the series' own, `known` (its last row in the run): the
     state would carry it into every forecast. static: the static inputs' positions in `inputs`."""
     for j in static:
-        off = np.flatnonzero(values[:, j] != known[j])
+        off = np.flatnonzero(_differ(values[:, j], known[j]))
         if len(off):
             raise DataError(
-                f"{label}: static column {inputs[j]!r} is {values[off[0], j]:g} at {fmt(times[off[0]], kind)}, but "
-                f"{known[j]:g} in the run: data.static holds one value per series",
+                f"{label}: static column {inputs[j]!r} is {values[off[0], j]:.12g} at {fmt(times[off[0]], kind)}, "
+                f"but {known[j]:.12g} in the run: data.static holds one value per series",
                 where=str(path),
                 hint=f"send the series' own {inputs[j]!r}, or train a new run",
             )
@@ -71,7 +77,7 @@ def changed(inputs: list[str], static: list[str], known: dict[str, np.ndarray], 
         differ = [
             f"{s.label}: {s.values[-1, j]:.10g} (the run: {known[s.name][j]:.10g})"
             for s in series
-            if s.name in known and len(s.values) and s.values[-1, j] != known[s.name][j]
+            if s.name in known and len(s.values) and _differ(s.values[-1, j], known[s.name][j])
         ]
         if differ:
             more = f" and {len(differ) - 5} more" if len(differ) > 5 else ""
