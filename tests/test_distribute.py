@@ -263,3 +263,21 @@ def test_stateful_rows_must_split_evenly_over_replicas(tmp_path: Path) -> None:
         distribute.replica_rows(cfg, 6, 4)
     assert err.value.where == "training.distribute"
     assert "each row continues itself" in err.value.message
+
+
+@pytest.mark.slow
+def test_mirrored_with_a_batch_smaller_than_its_replicas_is_refused_naming_the_key(tmp_path: Path) -> None:
+    """Look-back windows: a replica without a sample of the batch failed deep in Keras (input shapes [0, 256])."""
+    config = write_config(tmp_path)
+    (tmp_path / "mirrored").mkdir()
+    res = subprocess.run(
+        _cmd(config, "mirrored", "lookback", "--set", "training.batch_size=1"),
+        cwd=tmp_path / "mirrored", env=_env(SEQCAST_LOGICAL_CPUS="2"), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert res.returncode == 2, res.stderr
+    said = " ".join(res.stderr.split())
+    assert (
+        "error: --set: training.batch_size: training.batch_size=1 is smaller than the 2 replicas of "
+        "training.distribute: mirrored, and each replica needs a share of every batch"
+    ) in said, said
+    assert not (tmp_path / "mirrored" / "out").exists()

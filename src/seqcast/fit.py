@@ -67,6 +67,13 @@ def fit(
     n_in, n_t = len(prep.ds.inputs), prep.n_targets
     # stateful: the model of one replica holds its block of rows (the whole batch without a strategy)
     batch = distribute.replica_rows(cfg, p.batch_size, replicas) if cfg.stateful else p.batch_size
+    if not cfg.stateful and p.batch_size < replicas:  # a replica without a sample failed deep in Keras
+        raise ConfigError(
+            f"training.batch_size={p.batch_size} is smaller than the {replicas} replicas of training.distribute: "
+            f"{cfg.training.distribute}, and each replica needs a share of every batch",
+            where="training.batch_size",
+            hint=f"set training.batch_size to at least {replicas}, or training.distribute: none",
+        )
     with strategy.scope(), distribute.per_replica_states():
         if resume is not None:
             model, rows, session = load_checkpoint(resume, cfg)
