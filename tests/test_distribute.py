@@ -253,6 +253,12 @@ def test_chief_and_bad_tf_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     tf_config({"worker": two, "ps": two}, "ps", 0)
     with pytest.raises(ConfigError, match="only 'chief' and 'worker'"):
         distribute.check(cfg)
+    monkeypatch.setenv("TF_CONFIG", "{not json")  # mirrored: TensorFlow's MirroredStrategy reads it too
+    with pytest.raises(ConfigError, match="the TF_CONFIG environment variable is not valid JSON"):
+        distribute.check(load_config(write_config(tmp_path), ["training.distribute=mirrored"]))
+    distribute.check(load_config(write_config(tmp_path)))  # distribute none reads no TF_CONFIG
+    monkeypatch.delenv("TF_CONFIG")
+    distribute.check(load_config(write_config(tmp_path), ["training.distribute=mirrored"]))  # none set: fine
 
 
 def test_stateful_rows_must_split_evenly_over_replicas(tmp_path: Path) -> None:

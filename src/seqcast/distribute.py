@@ -48,7 +48,10 @@ def tf_config() -> dict[str, Any] | None:
 
 
 def check(cfg: Config) -> None:
-    """Refuse a multi_worker run without a usable TF_CONFIG (exit 2), before any data is read."""
+    """Refuse a multi_worker run without a usable TF_CONFIG (exit 2), before any data is read; and a mirrored run
+    with a TF_CONFIG that is not JSON (TensorFlow's MirroredStrategy reads it too, and failed on it)."""
+    if cfg.training.distribute == "mirrored":
+        tf_config()
     if cfg.training.distribute != "multi_worker":
         return
     doc = tf_config()
