@@ -287,3 +287,32 @@ def test_mirrored_with_a_batch_smaller_than_its_replicas_is_refused_naming_the_k
         "training.distribute: mirrored, and each replica needs a share of every batch"
     ) in said, said
     assert not (tmp_path / "mirrored" / "out").exists()
+
+
+@pytest.mark.slow
+def test_a_multi_worker_task_whose_peers_never_start_gives_up_after_the_timeout(tmp_path: Path) -> None:
+    """TensorFlow waits for them in C++ holding the GIL, past its own registration timeout, deaf to Ctrl-C: the
+    watchdog ends the task with one message after SEQCAST_CLUSTER_TIMEOUT, before anything is written."""
+    import socket
+    import time
+
+    config = write_config(tmp_path)
+    with socket.socket() as a, socket.socket() as b:  # two free ports, let go of before the task binds one
+        a.bind(("localhost", 0))
+        b.bind(("localhost", 0))
+        ports = [a.getsockname()[1], b.getsockname()[1]]
+    cluster = {"cluster": {"worker": [f"localhost:{p}" for p in ports]}, "task": {"type": "worker", "index": 0}}
+    (tmp_path / "w0").mkdir()
+    t0 = time.monotonic()
+    res = subprocess.run(
+        _cmd(config, "multi_worker", "lookback"), cwd=tmp_path / "w0", capture_output=True, text=True, timeout=240,
+        env=_env(TF_CONFIG=json.dumps(cluster), SEQCAST_CLUSTER_TIMEOUT="3"),
+    )  # fmt: skip
+    assert res.returncode == 1, res.stderr
+    said = [ln for ln in res.stderr.splitlines() if ln.startswith("error:")]
+    assert said == [
+        "error: training.distribute: multi_worker: the cluster of TF_CONFIG did not come together within 3 s (no "
+        "answer from the other tasks)"
+    ], res.stderr
+    assert time.monotonic() - t0 < 120  # not TensorFlow's hour
+    assert sorted(p.name for p in (tmp_path / "w0").iterdir()) == []  # nothing written: no run, lock or checkpoint

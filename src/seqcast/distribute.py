@@ -112,16 +112,46 @@ def get_strategy(cfg: Config) -> Any:
             check(cfg)
             timeout = cluster_timeout()
             _limit_cluster_wait(tf, timeout)
-            try:
-                _strategies[kind] = tf.distribute.MultiWorkerMirroredStrategy()
-            except (tf.errors.DeadlineExceededError, tf.errors.UnavailableError) as exc:
-                raise DataError(
-                    f"multi_worker: the cluster of TF_CONFIG did not come together within {timeout} s ({_reason(exc)})",
-                    where=KEY,
-                    hint="start the same `seqcast train CONFIG` on every host of TF_CONFIG's cluster; if the chief "
-                    "refused the run (see its messages), fix that first. SEQCAST_CLUSTER_TIMEOUT sets the wait",
-                ) from exc
+            with _watchdog(timeout):
+                try:
+                    _strategies[kind] = tf.distribute.MultiWorkerMirroredStrategy()
+                except (tf.errors.DeadlineExceededError, tf.errors.UnavailableError) as exc:
+                    raise _no_cluster(timeout, _reason(exc)) from exc
     return _strategies[kind]
+
+
+def _no_cluster(timeout: int, why: str) -> DataError:
+    return DataError(
+        f"multi_worker: the cluster of TF_CONFIG did not come together within {timeout} s ({why})",
+        where=KEY,
+        hint="start the same `seqcast train CONFIG` on every host of TF_CONFIG's cluster; if the chief "
+        "refused the run (see its messages), fix that first. SEQCAST_CLUSTER_TIMEOUT sets the wait",
+    )
+
+
+@contextlib.contextmanager
+def _watchdog(timeout: int) -> Iterator[None]:
+    """End the process (exit 1, the error on stderr) when the block outlasts `timeout` seconds. TensorFlow's wait
+    for a peer that never starts (context.ensure_initialized) holds the GIL in C++, past the coordination
+    service's registration timeout: no Python thread, Ctrl-C or SIGTERM handler runs. So the message comes from a
+    child shell that sleeps as long (its stderr is ours), and the exit from faulthandler's watchdog, a C thread,
+    a second later. train asks for the strategy before anything is written (pipeline.train): nothing is left."""
+    import faulthandler
+    import subprocess
+
+    said = "error: " + _no_cluster(timeout, "no answer from the other tasks").render()
+    child = subprocess.Popen(
+        ["sh", "-c", 'sleep "$1" && printf "%s\\n" "$2" >&2', "seqcast-watchdog", str(timeout), said],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    with open(os.devnull, "w") as nowhere:  # faulthandler's tracebacks: the message above says it all
+        faulthandler.dump_traceback_later(timeout + 1, exit=True, file=nowhere)
+        try:
+            yield
+        finally:
+            faulthandler.cancel_dump_traceback_later()
+            child.kill()
+            child.wait()
 
 
 def cluster_timeout() -> int:
