@@ -1365,7 +1365,7 @@ def test_overwrite_replaces_the_run_once_complete(tmp_path: Path, trained_run: P
     cfg = tiny_config(tmp_path)
     old = tmp_path / "run"
     old.mkdir()
-    for name in ("model.keras", "updates.csv", ".metrics.json.x1y2"):  # update's log, a write's temporary file
+    for name in ("model.keras", "updates.csv", ".metrics.json.x1y2.seqcast-tmp"):  # a write's temporary file too
         (old / name).write_text("old")
     (old / ".seqcast-run").write_text("a run seqcast wrote\n")
     res = invoke("train", cfg, "--output-dir", old, "--overwrite", "--quiet")
@@ -1633,17 +1633,17 @@ def test_a_complete_run_is_not_failed_by_runs_latest(tmp_path: Path, write_proje
 
 
 def test_resume_keeps_a_checkpoint_folder_that_holds_a_file_of_the_users(tmp_path: Path) -> None:
-    from seqcast.pipeline import _drop_resumed
+    from seqcast.checkpoint import drop_resumed
 
     mine = tmp_path / "ckpt"
     mine.mkdir()
     for name in ("model.keras", "state.json", "best.npz", "data.json", "command.txt", "notes.txt"):
         (mine / name).write_text(name)
-    note = _drop_resumed(mine, tmp_path / ".run.checkpoint")
+    note = drop_resumed(mine, tmp_path / ".run.checkpoint")
     assert note is not None and "kept" in note and "notes.txt" in note
     assert (mine / "notes.txt").read_text() == "notes.txt"
     (mine / "notes.txt").unlink()
-    assert _drop_resumed(mine, tmp_path / ".run.checkpoint") is None
+    assert drop_resumed(mine, tmp_path / ".run.checkpoint") is None
     assert not mine.exists()  # nothing but the checkpoint's own files: removed once the run is complete
 
 
