@@ -423,3 +423,20 @@ def test_the_resume_command_quotes_its_paths_for_a_shell(tmp_path: Path) -> None
     words = shlex.split(resume_command(checkpoint))
     assert words[words.index("--resume") + 1] == str(checkpoint)
     assert words[words.index("--output-dir") + 1] == str(run) and words[-1] == "--overwrite"
+
+
+def test_the_data_file_may_lie_elsewhere_on_resume_its_content_is_what_is_checked() -> None:
+    """Another host of a multi_worker cluster, or a project folder moved: data.path differs, the data stamp
+    (each series' fingerprint) checks the data itself; any other key still refuses."""
+    from seqcast.checkpoint import _refuse_other_config, resumable
+    from seqcast.config import load_config
+    from seqcast.errors import ConfigError
+
+    cfg = load_config(CONFIG)
+    saved = resumable(cfg)
+    saved["data"]["path"] = "/elsewhere/on/the/chief/tanks.csv"
+    _refuse_other_config(saved, cfg)
+    saved["model"]["units"] = [4]
+    with pytest.raises(ConfigError) as err:
+        _refuse_other_config(saved, cfg)
+    assert "model.units ([4] in the checkpoint" in err.value.message and "data.path" not in err.value.message

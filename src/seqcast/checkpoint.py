@@ -88,7 +88,9 @@ def differences(saved: Any, now: Any, prefix: str = "") -> list[str]:
 
 
 def _refuse_other_config(saved: dict[str, Any], cfg: Config) -> None:
-    diff = differences(saved, resumable(cfg))
+    # where the data file lies may differ (another host of a multi_worker cluster, a project folder moved): what
+    # it holds is checked by its fingerprint (DATA_STAMP)
+    diff = [d for d in differences(saved, resumable(cfg)) if not d.startswith("data.path ")]
     if diff:
         raise ConfigError(
             f"the config differs from the checkpoint's: {'; '.join(diff[:5])}"
