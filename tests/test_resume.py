@@ -199,6 +199,7 @@ def test_a_checkpoint_of_another_config_is_refused_and_kept(tmp_path: Path) -> N
         res = _train(out, "--resume", str(checkpoint), *extra)
         assert res.returncode == 2, res.stderr
         assert words in " ".join(res.stderr.split()), res.stderr
+        assert "the checkpoint of the training so far is kept" not in res.stderr  # one message, the refusal
         assert _files(checkpoint) == before and not out.exists()  # nothing trained, the checkpoint kept
 
 

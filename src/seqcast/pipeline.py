@@ -185,7 +185,8 @@ def _train_and_commit(
     except BaseException as exc:
         if checkpoint.exists() and not is_checkpoint(checkpoint):  # stopped before any epoch was saved: run.json
             shutil.rmtree(checkpoint, ignore_errors=True)  # alone resumes nothing
-        elif checkpoint.exists() and not isinstance(exc, Interrupted):  # Interrupted names it already
+        elif checkpoint.exists() and not isinstance(exc, Interrupted) and getattr(exc, "where", "") != "--resume":
+            # (Interrupted names it already, and a refused --resume is about that very checkpoint)
             hooks.note(
                 f"the checkpoint of the training so far is kept at {checkpoint}: resume with "
                 f"{rundir.resume_command(checkpoint)}, or delete it"
