@@ -669,6 +669,18 @@ CASES = [
         ("future.csv", "series 'B' at 2022-02-10", "the file has no rows of series 'B' (did you mean 'b'?)"),
     ),
     Case(
+        "--future names its series otherwise",
+        _future_missing_series("Tank B"),
+        1,
+        ("future.csv", "series 'B' at 2022-02-10", "the file has no rows of series 'B' (its other series: 'Tank B')"),
+    ),
+    Case(
+        "--future writes integer series ids as decimals",
+        _future_missing_series("B.0"),
+        1,
+        ("future.csv", "the file has no rows of series 'B' (did you mean 'B.0'?)"),
+    ),
+    Case(
         "forecast without --future for a model with features",
         lambda c: ["forecast", "--run", c.run(), "--steps", 2],
         2,

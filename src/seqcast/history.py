@@ -326,12 +326,14 @@ def _no_future(run: Run, fcfg: Any, fut: Dataset, f: Series | None, name: str, w
     """The error for a forecast step `want[k]` of series `name` at which the --future file (`fut`, read with
     data.missing: drop; `f`: the series' rows, `extra`: its series the forecast does not cover) has no row, with
     why where it can tell: the series under another name, another step, rows off the steps, a blank or a gap."""
-    from seqcast.errors import same_series
+    from seqcast.errors import listed, same_series
 
     say, known = when(run, fut.time_kind), fcfg.targets
     if f is None:
-        close = same_series(name, extra)
-        why = f": the file has no rows of series {name!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+        close = same_series(name, extra) or [e for e in extra if e == f"{name}.0"]  # ids written as decimals
+        why = f": the file has no rows of series {name!r}" + (
+            f" (did you mean {close[0]!r}?)" if close else f" (its other series: {listed(extra)})" if extra else ""
+        )
     elif run.freq and fut.freq and fut.freq != run.freq:
         why = f": the file steps at {fut.freq.said}, the run at {run.freq.said}"
     elif len(stray := f.times[(f.times >= want[0]) & (f.times <= want[-1]) & ~np.isin(f.times, want)]):
