@@ -349,11 +349,14 @@ def _no_future(run: Run, fcfg: Any, fut: Dataset, f: Series | None, name: str, w
             ours = not name or f"of series {name!r}" in exc.message
             if ours and (isinstance(exc, BlankValues) or f.times[0] < want[k] < f.times[-1]):
                 why = f": the file has {exc.message}"
+    steps = f"{len(want)} steps'" if len(want) != 1 else "1 step's"
     return DataError(
         f"no future values of {known}{' for series ' + repr(name) if name else ''} at {say(want[k])} (the forecast "
-        f"reads {len(want)} steps' values, from {say(want[0])}){why}",
+        f"reads {steps} values, from "
+        f"{say(want[0])}){why}",
         where=str(fcfg.path),
-        hint=f"give the --future file a row with every value of {known} at each of the {len(want)} timestamps",
+        hint=f"give the --future file a row with every value of {known} at "
+        + (f"each of the {len(want)} timestamps" if len(want) > 1 else "that timestamp"),
     )
 
 
