@@ -121,3 +121,21 @@ def test_a_complete_run_s_checkpoint_keeps_the_user_s_files(tmp_path: Path) -> N
     note = drop_checkpoint(ck)
     assert note == f"the checkpoint folder {ck} was kept: it holds files seqcast did not write (notes.txt)"
     assert sorted(p.name for p in ck.iterdir()) == ["notes.txt"]
+
+
+def test_an_output_inside_a_checkpoint_or_through_a_link_to_nothing_is_refused(tmp_path: Path) -> None:
+    from seqcast.errors import ConfigError
+    from seqcast.files import check_output
+
+    ck = tmp_path / "runs" / ".mine.checkpoint"
+    ck.mkdir(parents=True)
+    (ck / "command.txt").write_text("seqcast train ...")
+    with pytest.raises(ConfigError) as err:
+        check_output(ck / "command.txt", "--output", {})
+    assert "is inside a training's checkpoint" in err.value.message and err.value.where == "--output"
+    (tmp_path / "dangling.csv").symlink_to(tmp_path / "nowhere" / "x.csv")
+    with pytest.raises(ConfigError) as err:
+        check_output(tmp_path / "dangling.csv", "--output", {})
+    assert "is a symbolic link to nothing" in err.value.message
+    assert not (tmp_path / "nowhere").exists()
+    check_output(tmp_path / "fine.csv", "--output", {})  # a new file beside them: fine

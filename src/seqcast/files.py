@@ -34,6 +34,11 @@ def check_output(path: Path, option: str, protected: dict[str, Path], also: dict
             where=option,
             hint="write to a new file",
         )
+    if any(p.name.endswith(".checkpoint") and p.name.startswith(".") for p in real.parents):
+        raise ConfigError(f"{path} is inside a training's checkpoint ({real.parent}): writing there would damage it",
+                          where=option, hint="write to a new file outside it")  # fmt: skip
+    if Path(path).is_symlink() and not real.exists():  # written through, it would make folders where it points
+        raise ConfigError(f"{path} is a symbolic link to nothing ({real})", where=option, hint="name a real file")
     for what, owned in protected.items():
         if contains(owned, real) if owned.is_dir() else real == Path(os.path.realpath(owned)):
             raise ConfigError(f"{path} is {what} ({owned}): writing there would replace it", where=option)
