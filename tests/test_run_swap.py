@@ -139,3 +139,16 @@ def test_an_output_inside_a_checkpoint_or_through_a_link_to_nothing_is_refused(t
     assert "is a symbolic link to nothing" in err.value.message
     assert not (tmp_path / "nowhere").exists()
     check_output(tmp_path / "fine.csv", "--output", {})  # a new file beside them: fine
+
+
+def test_a_crash_between_the_renames_is_recovered_through_runs_latest_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs = tmp_path / "runs"
+    old = marked_run(runs / ".mine.old-999999999", "yesterday's model")  # the pid of no running process
+    for name in rundir.RUN_FILES:
+        (old / name).write_text("x")
+    (runs / "latest").symlink_to("mine")  # names the run that is, for now, aside
+    monkeypatch.chdir(tmp_path)
+    assert rundir.resolve_run(None) == (runs / "mine").resolve()
+    assert (runs / "mine" / "model.keras").is_file() and not old.exists()

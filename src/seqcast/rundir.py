@@ -416,6 +416,8 @@ def resolve_run(run: Path | None) -> Path:
     if path.name == LATEST.name and path.is_file() and not path.is_symlink() and _names_a_run(path):  # the pointer
         path = Path(path.read_text().strip())  # file written where there are no symlinks, by any path to it
     recover(path)
+    if path.is_symlink() and not path.exists():  # the run it names may be the one a crash left aside
+        recover(Path(os.path.realpath(path)))
     if not path.exists():
         if path.is_symlink():  # runs/latest naming a run that was removed (or moved) since
             raise ConfigError(f"{path} points to {os.readlink(path)}, which no longer exists", where="--run",
