@@ -334,7 +334,11 @@ def staging(
             _commit(tmp, target)
         except (ConfigError, OSError) as exc:
             why = exc.message if isinstance(exc, ConfigError) else f"cannot put it in place: {exc.strerror or exc}"
-            kept = _keep(tmp, target)
+            try:
+                kept = _keep(tmp, target)
+            except OSError:  # the folder refuses a rename too: the run stays where it was built
+                kept = tmp
+            wrote(kept)
             if committed is not None:
                 committed(kept)
             raise DataError(
