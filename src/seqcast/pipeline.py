@@ -132,9 +132,7 @@ def train_run(
         check_target(cfg, target, overwrite, protected, resume, lambda: series_doc(laid.ds, laid.parts))
     with hooks.busy("importing TensorFlow"):
         import_tf(quiet=not debug)
-    if (
-        cfg.training.distribute == "multi_worker"
-    ):  # the cluster joined (or the wait given up) before anything is written
+    if cfg.training.distribute == "multi_worker":  # the cluster joined (or given up on) before anything is written
         with hooks.busy(f"waiting for the cluster of TF_CONFIG ({distribute.task_name()})"):
             distribute.get_strategy(cfg)
     # from here on only the model-unit buffer holds the data (the original units are freed: 1.25x the raw data
