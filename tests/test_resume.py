@@ -65,7 +65,9 @@ def _interrupt_after_epoch(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize(
+    "sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["SIGINT", "SIGTERM", "SIGHUP (a terminal closed)"]
+)
 def test_interrupt_keeps_checkpoint_and_resume_matches_uninterrupted(tmp_path: Path, sig: int) -> None:
     full = _train(tmp_path / "full")
     assert full.returncode == 0, full.stderr
@@ -441,3 +443,25 @@ def test_the_data_file_may_lie_elsewhere_on_resume_its_content_is_what_is_checke
     with pytest.raises(ConfigError) as err:
         _refuse_other_config(saved, cfg)
     assert "model.units ([4] in the checkpoint" in err.value.message and "data.path" not in err.value.message
+
+
+@pytest.mark.slow
+def test_a_training_started_under_nohup_keeps_ignoring_sighup(tmp_path: Path) -> None:
+    """nohup's SIGHUP is ignored before seqcast starts: a closed terminal must not stop that training."""
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "seqcast", "train", str(CONFIG), "-q", "--output-dir", str(out), *SETTINGS]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))  # fmt: skip
+    state = tmp_path / ".run.checkpoint" / "state.json"
+    deadline = time.monotonic() + 240
+    try:
+        while time.monotonic() < deadline and proc.poll() is None and not state.exists():
+            time.sleep(0.05)
+        assert proc.poll() is None, "training ended before the signal"
+        os.kill(proc.pid, signal.SIGHUP)
+        stdout, stderr = proc.communicate(timeout=240)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stderr
+    assert (out / "model.keras").is_file() and not state.exists()

@@ -1,6 +1,6 @@
 """The `seqcast` command (its console script) and `python -m seqcast`.
 
-Loading the command line takes a moment (typer, rich, pydantic: ~0.2 s). A Ctrl-C or SIGTERM in it exits 130 with
+Loading the command line takes a moment (typer, rich, pydantic: ~0.2 s). A Ctrl-C, SIGTERM or SIGHUP in it exits 130 with
 one line, as it does once a command runs (cli.guarded), not with a traceback (Ctrl-C) or silently (SIGTERM: 143).
 """
 
@@ -18,7 +18,9 @@ def _interrupted(signum: int, frame: object) -> None:
 
 def main() -> Any:
     """The `seqcast` entry point: seqcast.cli.main, with the signals handled while it loads."""
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    from seqcast.errors import STOP_SIGNALS  # (read before any handler is set: nohup's SIGHUP stays ignored)
+
+    for sig in STOP_SIGNALS:
         signal.signal(sig, _interrupted)
     from seqcast.cli import main as cli_main
 

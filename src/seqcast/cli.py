@@ -20,7 +20,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from seqcast import __version__, files
-from seqcast.errors import ConfigError, SeqcastError
+from seqcast.errors import STOP_SIGNALS, ConfigError, SeqcastError
 from seqcast.files import write_stdout
 from seqcast.helptext import Group, command_options
 
@@ -89,7 +89,7 @@ def guarded(fn: Callable[[], T], overrides: list[str] | None = None) -> T:
     errors._signalled.clear()
     errors.committed.clear()
     held = threading.current_thread() is threading.main_thread()  # signal handlers belong to the main thread
-    saved = {sig: signal.signal(sig, errors.on_signal) for sig in (signal.SIGINT, signal.SIGTERM)} if held else {}
+    saved = {sig: signal.signal(sig, errors.on_signal) for sig in errors.STOP_SIGNALS} if held else {}
     try:
         try:
             return fn()
@@ -441,6 +441,6 @@ def main() -> Any:
         raise SystemExit(1) from None
     except SystemExit as done:
         if done.code in (0, None):  # the work is done and written: a Ctrl-C or SIGTERM while TensorFlow shuts
-            signal.signal(signal.SIGINT, signal.SIG_IGN)  # down changes nothing, and must not turn success into
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # exit 130 or 143
+            for sig in STOP_SIGNALS:  # down changes nothing, and must not turn success into exit 130 or 143
+                signal.signal(sig, signal.SIG_IGN)
         raise

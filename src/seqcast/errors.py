@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 
 class SeqcastError(Exception):
     """A fault the user can fix. `where` names the file, key, column or row at fault."""
@@ -149,6 +151,11 @@ def near(column: str, have: list[str]) -> str | None:
     return f"did you mean {close[0]!r}?" if close else None
 
 
+# The signals that stop a command as Ctrl-C does: SIGTERM, and SIGHUP (a terminal or SSH session closed) unless
+# the command was started ignoring it (nohup), read when seqcast starts
+STOP_SIGNALS: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM) + (
+    (signal.SIGHUP,) if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN else ()
+)
 _signalled: list[int] = []  # the signals the CLI's handler caught (seqcast.cli.guarded), in order
 # The user's outputs the command has written whole so far, in order (the files of files.together, a run directory
 # swapped into place): a Ctrl-C or SIGTERM after that names them (seqcast.cli.guarded), since they stay written.

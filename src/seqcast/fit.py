@@ -16,7 +16,7 @@ import numpy as np
 from seqcast import rundir
 from seqcast.checkpoint import Session, load_checkpoint
 from seqcast.dataset import stateful_batches, window_dataset
-from seqcast.errors import ConfigError, DataError, SeqcastError
+from seqcast.errors import STOP_SIGNALS, ConfigError, DataError, SeqcastError
 from seqcast.prepare import Prepared
 from seqcast.windows import LookbackWindows, StreamLayout
 
@@ -296,7 +296,7 @@ def _stop_on_signals(model: Any, session: Session, note: Note) -> Iterator[None]
         model.stop_training = True
         note("stopping after the current batch (press Ctrl-C again to stop at once)")
 
-    saved = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    saved = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
     try:
         yield
     finally:

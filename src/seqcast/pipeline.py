@@ -168,7 +168,7 @@ def _train_and_commit(
 
     checkpoint = rundir.checkpoint_dir(target)
     main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, errors.on_signal) if main else None
+    previous = {sig: signal.signal(sig, errors.on_signal) for sig in errors.STOP_SIGNALS[1:]} if main else {}
     caught = len(errors._signalled)  # an in-process caller's next train starts without this one's signals
     said: list[str] = []
 
@@ -191,8 +191,9 @@ def _train_and_commit(
             )
         raise
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if previous:
             del errors._signalled[caught:]
     for note in said:
         hooks.note(note)

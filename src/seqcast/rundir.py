@@ -27,7 +27,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from seqcast.errors import ConfigError, DataError, wrote
+from seqcast.errors import STOP_SIGNALS, ConfigError, DataError, wrote
 
 RUN_FILES = (
     "model.keras", "config.yaml", "preprocess.json", "history.csv", "metrics.json", "calibration.json", "state.npz"
@@ -279,9 +279,7 @@ def signals_held() -> Iterator[None]:
         yield
         return
     noted: list[int] = []
-    old = {
-        sig: signal.signal(sig, lambda signum, frame: noted.append(signum)) for sig in (signal.SIGINT, signal.SIGTERM)
-    }
+    old = {sig: signal.signal(sig, lambda signum, frame: noted.append(signum)) for sig in STOP_SIGNALS}
     try:
         yield
     finally:
