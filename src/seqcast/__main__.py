@@ -1,7 +1,7 @@
 """The `seqcast` command (its console script) and `python -m seqcast`.
 
-Loading the command line takes a moment (typer, rich, pydantic: ~0.2 s). A Ctrl-C, SIGTERM or SIGHUP in it exits 130 with
-one line, as it does once a command runs (cli.guarded), not with a traceback (Ctrl-C) or silently (SIGTERM: 143).
+Loading the command line takes a moment (typer, rich, pydantic: ~0.2 s). A Ctrl-C, SIGTERM or SIGHUP in it exits 130
+with one line, as it does once a command runs (cli.guarded), not with a traceback (Ctrl-C) or silently (SIGTERM: 143).
 """
 
 from __future__ import annotations
