@@ -236,6 +236,32 @@ def test_static_forecast_needs_no_future_and_equals_plain_keras(tmp_path: Path) 
     assert doc["origins"] > 0 and np.isfinite(doc["model"]["mase"])
 
 
+def test_future_columns_of_static_and_past_features_are_said_to_be_unread(tmp_path: Path) -> None:
+    """A --future file that carries the static size and the past-only x beside the known feature: the forecast
+    reads neither (size is each series' own, x has no future), and a user who filled them must hear so."""
+    import pandas as pd
+
+    csv = pd.read_csv(io.StringIO(panel_csv()))
+    csv["w"] = csv["t"] % 3  # a known-ahead feature (data.features)
+    csv.to_csv(tmp_path / "panel.csv", index=False)
+    cfg = project(tmp_path, csv=(tmp_path / "panel.csv").read_text(), data={"features": ["w"], "past_features": ["x"]},
+                  windows={"look_back": 6, "horizon": 2}, evaluate={"horizon": 2})  # fmt: skip
+    invoke("train", cfg, "--quiet")
+    run, fut = tmp_path / "run", tmp_path / "future.csv"
+    rows = [f"{t},{name},{t % 3},{99.0},{SIZE[name] + 50}" for name, n in N.items() for t in (n, n + 1)]
+    fut.write_text("t,tank,w,x,size\n" + "\n".join(rows) + "\n")
+    first = invoke("forecast", "--run", run, "--steps", 2, "--future", fut, "--output", tmp_path / "a.csv")
+    said = " ".join(first.stderr.split())
+    assert (
+        "the --future file's columns 'x', 'size' are not read: data.past_features are known up to the forecast "
+        "origin only; data.static values are each series' own, from its history" in said
+    ), said
+    fut.write_text("t,tank,w\n" + "\n".join(r.rsplit(",", 2)[0] for r in rows) + "\n")  # the known column only
+    second = invoke("forecast", "--run", run, "--steps", 2, "--future", fut, "--output", tmp_path / "b.csv")
+    assert "not read" not in second.stderr
+    assert (tmp_path / "a.csv").read_text() == (tmp_path / "b.csv").read_text()  # x and size changed nothing
+
+
 @pytest.mark.slow
 def test_past_features_forecast_directly_and_are_never_read_ahead(tmp_path: Path) -> None:
     cfg = project(

@@ -14,9 +14,19 @@ import numpy as np
 
 from seqcast import timeaxis
 from seqcast.data import Dataset, Series
-from seqcast.errors import ConfigError, DataError, DuplicateTimes, MissingColumn, MissingValues, OffGrid, SeqcastError
+from seqcast.errors import (
+    ConfigError,
+    DataError,
+    DuplicateTimes,
+    MissingColumn,
+    MissingValues,
+    OffGrid,
+    SeqcastError,
+    listed,
+)
 from seqcast.levels import RANGE_NOTES, leaves
 from seqcast.prepare import new_series_ok
+from seqcast.read import header
 from seqcast.run import Run
 from seqcast.timeaxis import Freq
 
@@ -262,6 +272,17 @@ def read_future(
     with columns_of("the --future file", roles={"data.targets": "data.features"}):
         fut = load_dataset(fcfg, step=run.freq, last=max(s.times[-1] for s in ds.series))
     same_clock(run, fut, "the --future file", "has")
+    if aside := [c for c in header(path) if c in past or c in static]:  # a user who thinks they act must hear not
+        why = [
+            text
+            for text, cols in (
+                ("data.past_features are known up to the forecast origin only", past),
+                ("data.static values are each series' own, from its history", static),
+            )
+            if set(cols) & set(aside)
+        ]
+        cols = f"column{'s' if len(aside) > 1 else ''} {listed(aside)} {'are' if len(aside) > 1 else 'is'}"
+        ds.notes.append(f"the --future file's {cols} not read: {'; '.join(why)}")
     by_name = {s.name: s for s in fut.series}
     covered = {s.name for s in ds.series}
     extra = [n for n in by_name if n not in covered]
@@ -326,7 +347,7 @@ def _no_future(run: Run, fcfg: Any, fut: Dataset, f: Series | None, name: str, w
     """The error for a forecast step `want[k]` of series `name` at which the --future file (`fut`, read with
     data.missing: drop; `f`: the series' rows, `extra`: its series the forecast does not cover) has no row, with
     why where it can tell: the series under another name, another step, rows off the steps, a blank or a gap."""
-    from seqcast.errors import listed, same_series
+    from seqcast.errors import same_series
 
     say, known = when(run, fut.time_kind), fcfg.targets
     if f is None:

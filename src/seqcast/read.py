@@ -118,6 +118,20 @@ def _csv_header(path: Path, sep: str) -> list[str]:
         return next(csv.reader(fh, delimiter=sep, skipinitialspace=True), [])
 
 
+def header(path: Path) -> list[str]:
+    """The column names of a data file, or of a folder's first file, stripped as they are read; [] where they
+    cannot be read (for a note: the read itself says what is wrong with the file)."""
+    try:
+        first = data_files(path)[0]
+        if first.suffix.lower() in PARQUET:
+            import pyarrow.parquet as pq
+
+            return [str(n).strip() for n in pq.read_schema(first).names]
+        return [str(h).strip() for h in _csv_header(first, delimiter(first))]
+    except (DataError, OSError, ValueError, csv.Error):  # UnicodeDecodeError is a ValueError
+        return []
+
+
 def _records(reader: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
     """(file line where it starts, fields) of every record after the header; blank lines skipped but counted, and
     a quoted field over several lines counted as all of them, so that an error names the line an editor shows."""
