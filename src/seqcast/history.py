@@ -275,14 +275,14 @@ def read_future(
     if aside := [c for c in header(path) if c in past or c in static]:  # a user who thinks they act must hear not
         why = [
             text
-            for text, cols in (
+            for text, keyed in (
                 ("data.past_features are known up to the forecast origin only", past),
                 ("data.static values are each series' own, from its history", static),
             )
-            if set(cols) & set(aside)
+            if set(keyed) & set(aside)
         ]
-        cols = f"column{'s' if len(aside) > 1 else ''} {listed(aside)} {'are' if len(aside) > 1 else 'is'}"
-        ds.notes.append(f"the --future file's {cols} not read: {'; '.join(why)}")
+        named = f"column{'s' if len(aside) > 1 else ''} {listed(aside)} {'are' if len(aside) > 1 else 'is'}"
+        ds.notes.append(f"the --future file's {named} not read: {'; '.join(why)}")
     by_name = {s.name: s for s in fut.series}
     covered = {s.name for s in ds.series}
     extra = [n for n in by_name if n not in covered]
