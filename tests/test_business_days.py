@@ -119,7 +119,35 @@ def test_train_forecast_and_update_continue_on_weekdays(
             grid = f"the run's time grid (step B, from {weekdays(1, 62)[0]})"
         row = f"{saturday} (line 3)" if args[0] == "update" else saturday  # update names its line too
         assert f"row at {row} is not on {grid}" in said, said
+        weekend = "hint: the run's rows are business days, Monday to Friday: leave out the Saturday and Sunday rows"
+        assert (weekend in said) == (args[0] == "forecast"), said  # update's hint is the grid's own
         assert (run / "state.npz").read_bytes() == state
+
+
+@pytest.mark.slow
+def test_a_future_file_of_every_calendar_day_is_refused_with_the_weekend_hint(
+    write_project: WriteProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A planner's sheet of known-ahead values has a row for every day; the run's forecasts skip weekends."""
+    lines = closes_csv(60).splitlines()
+    csv = "\n".join([lines[0] + ",w"] + [f"{row},{i % 5}" for i, row in enumerate(lines[1:])]) + "\n"
+    cfg = project(write_project, csv, features=["w"])
+    monkeypatch.chdir(cfg.parent)
+    res = invoke("train", cfg, "--quiet")
+    assert res.exit_code == 0, res.output
+    days = np.datetime64(weekdays(1, 60)[0]) + np.arange(7)  # a week of calendar days after the last row
+    saturday = days[~np.is_busday(days)][0]
+    sheet = cfg.parent / "future.csv"
+    sheet.write_text("date,w\n" + "".join(f"{d},{k % 5}\n" for k, d in enumerate(days)))
+    res = invoke("forecast", "--steps", "5", "--future", sheet)
+    assert res.exit_code == 1
+    said = " ".join(res.stderr.split())
+    assert f"{sheet}: the row at {saturday} is not on the run's time grid at frequency B" in said, said
+    assert "hint: the run's rows are business days, Monday to Friday: leave out the Saturday and Sunday rows" in said
+    sheet.write_text("date,w\n" + "".join(f"{d},{k % 5}\n" for k, d in enumerate(days) if np.is_busday(d)))
+    res = invoke("forecast", "--steps", "5", "--future", sheet, "--output", "-")
+    assert res.exit_code == 0, res.output
+    assert [line.split(",")[0] for line in res.stdout.splitlines()[1:]] == weekdays(5, 60)
 
 
 @pytest.mark.parametrize("new_first", [False, True])

@@ -348,11 +348,10 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
                     where=source,
                 )
         stray = timeaxis.rows_off_grid(t, step) if step is not None and cfg.resample is None and freq != step else None
-        if stray is not None and 0 < stray.sum() < len(t) / 2:  # a run's rows, a few off its grid: named (else: a step)
-            when = timeaxis.fmt(t[int(np.argmax(stray))], kind)
-            raise DataError(
-                f"the row{label} at {when} is not on the run's time grid{step and ' at ' + step.said}", where=source
-            )
+        if stray is not None and step and 0 < stray.sum() < len(t) / 2:  # a run's rows, a few off its grid: named
+            when, hint = timeaxis.fmt(t[k := int(np.argmax(stray))], kind), timeaxis.weekend_hint(t[k], step)
+            raise DataError(f"the row{label} at {when} is not on the run's time grid at {step.said}", where=source,
+                            hint=hint)  # fmt: skip
         full = timeaxis.grid(t, freq) if kind != "none" else None
         if full is not None and not (len(full) == len(t) and np.array_equal(full, t)):
             off = np.setdiff1d(t, full)

@@ -247,6 +247,13 @@ def steps_from_first(times: np.ndarray, freq: Freq) -> np.ndarray | None:
     return at if bool(on.all()) else None
 
 
+def weekend_hint(time: np.datetime64, freq: Freq) -> str | None:
+    """The hint for a row off a business-day grid on a Saturday or Sunday (a file with every calendar day)."""
+    if freq.kind != "bday" or bool(np.is_busday(np.asarray(time).astype("datetime64[D]"))):
+        return None
+    return "the run's rows are business days, Monday to Friday: leave out the Saturday and Sunday rows"
+
+
 def rows_off_grid(times: np.ndarray, freq: Freq) -> np.ndarray:
     """Which rows lie off freq's grid drawn from the first row (a Saturday among business days, 01:30 among
     hours)."""
