@@ -388,3 +388,26 @@ def test_a_constant_new_series_is_told_its_interval_width_is_a_guess(global_run:
     np.testing.assert_allclose(f["y_hi_80"] - f["y"], np.array(q) * 4.0, rtol=1e-9)  # the mean |value|: 4
     plain = invoke("forecast", "--run", global_run, "--steps", STEPS, "--data", with_z(tmp_path), "--interval", 80)
     assert plain.exit_code == 0 and "are scaled by" not in plain.stderr  # Z (B's rows) has a seasonal-naive error
+
+
+@pytest.mark.slow
+def test_future_features_of_a_new_series_are_measured_against_every_series_range(tmp_path: Path) -> None:
+    """A new series' --future values have no training part of their own to leave: they are measured against
+    every series' training parts together (x runs 0..3 in each: 3.5 lies outside, 2 inside)."""
+    frame = waves().assign(x=lambda d: (d.index % 4).astype(float))
+    cfg = project(tmp_path, scaler_scope="global", features=["x"])
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    run = train_run(load_config(cfg), output_dir=tmp_path / "run").run_dir
+    frame[frame["series"] == "B"].assign(series="Z").to_csv(tmp_path / "z.csv", index=False)
+    future = tmp_path / "future.csv"
+    for x, outside in ((3.5, True), (2.0, False)):
+        times = pd.date_range("2021-03-22", periods=STEPS).strftime("%Y-%m-%d")
+        pd.DataFrame({"series": "Z", "time": times, "x": x}).to_csv(future, index=False)
+        res = invoke("forecast", "--run", run, "--steps", STEPS, "--data", tmp_path / "z.csv", "--future", future)
+        assert res.exit_code == 0, res.output
+        said = " ".join(res.stderr.split())
+        note = (
+            "series 'Z': the --future values of 'x' reach 3.5, outside the 0 to 3 of every series' training parts "
+            "(a new series): values the network has not seen"
+        )
+        assert (note in said) == outside, said

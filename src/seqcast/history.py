@@ -313,17 +313,21 @@ def read_future(
 
 def outside_training(run: Run, ds: Dataset, known: list[str], rows: list[np.ndarray]) -> list[str]:
     """Notes for --future values of data.features outside the range each series' training part held (a price
-    in cents where the training had euros, a flag never set): the network has not seen them. At most 5."""
+    in cents where the training had euros, a flag never set): the network has not seen them; a series new to a
+    global run, outside every series' range together. At most 5."""
     ranges = {d["name"]: d.get("feature_range") or {} for d in run.pre["series"]}
+    spans = {c: [r[c] for r in ranges.values() if r.get(c)] for c in known}
+    pooled = {c: [min(x[0] for x in v), max(x[1] for x in v)] for c, v in spans.items() if v}  # for a new series
     found = []
     for s, r in zip(ds.series, rows, strict=True):
         for j, c in enumerate(known):
-            span = ranges.get(s.name, {}).get(c)
+            span = ranges[s.name].get(c) if s.name in ranges else pooled.get(c)
             out = leaves(r[:, j], span) if span else None
             if span and out is not None:
                 far, was = out[0], f"{span[0]:.4g} to {span[1]:.4g}"
-                found.append(f"{s.label}: the --future values of {c!r} reach {far:.4g}, outside the {was} of its "
-                             "training part: values the network has not seen")  # fmt: skip
+                part = "its training part" if s.name in ranges else "every series' training parts (a new series)"
+                found.append(f"{s.label}: the --future values of {c!r} reach {far:.4g}, outside the {was} of {part}: "
+                             "values the network has not seen")  # fmt: skip
     n = RANGE_NOTES
     more = [f"(and {len(found) - n} more --future values outside their training range)"] if len(found) > n else []
     return found[:n] + more
