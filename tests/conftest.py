@@ -4,12 +4,21 @@ signal sent to the test's own process."""
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+
+# The suite runs with the signals as a terminal's session has them, whatever started it: a shell script's
+# background job starts with SIGINT ignored and nohup with SIGHUP ignored, which Python and seqcast (errors.
+# STOP_SIGNALS, read when seqcast is imported, after this) keep ignoring, and the tests of Ctrl-C and hangups
+# need them live, in this process and in the commands it starts.
+signal.signal(signal.SIGINT, signal.default_int_handler)
+if hasattr(signal, "SIGHUP"):
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 def index_csv(n: int, series: list[str] | None = None, start: int = 2000) -> str:

@@ -446,19 +446,23 @@ def test_the_data_file_may_lie_elsewhere_on_resume_its_content_is_what_is_checke
 
 
 @pytest.mark.slow
-def test_a_training_started_under_nohup_keeps_ignoring_sighup(tmp_path: Path) -> None:
-    """nohup's SIGHUP is ignored before seqcast starts: a closed terminal must not stop that training."""
+@pytest.mark.parametrize(
+    "sig", [signal.SIGHUP, signal.SIGINT], ids=["SIGHUP under nohup", "SIGINT in a script's background job"]
+)
+def test_a_training_started_ignoring_a_stop_signal_keeps_ignoring_it(tmp_path: Path, sig: int) -> None:
+    """nohup ignores SIGHUP before seqcast starts, and a shell script's background job (`seqcast train c.yaml &`)
+    SIGINT: a closed terminal, or a Ctrl-C meant for the script, must not stop that training."""
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "seqcast", "train", str(CONFIG), "-q", "--output-dir", str(out), *SETTINGS]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))  # fmt: skip
+                            preexec_fn=lambda: signal.signal(sig, signal.SIG_IGN))  # fmt: skip
     state = tmp_path / ".run.checkpoint" / "state.json"
     deadline = time.monotonic() + 240
     try:
         while time.monotonic() < deadline and proc.poll() is None and not state.exists():
             time.sleep(0.05)
         assert proc.poll() is None, "training ended before the signal"
-        os.kill(proc.pid, signal.SIGHUP)
+        os.kill(proc.pid, sig)
         stdout, stderr = proc.communicate(timeout=240)
     finally:
         if proc.poll() is None:

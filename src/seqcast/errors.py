@@ -151,10 +151,13 @@ def near(column: str, have: list[str]) -> str | None:
     return f"did you mean {close[0]!r}?" if close else None
 
 
-# The signals that stop a command as Ctrl-C does: SIGTERM, and SIGHUP (a terminal or SSH session closed) unless
-# the command was started ignoring it (nohup), read when seqcast starts
-STOP_SIGNALS: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM) + (
-    (signal.SIGHUP,) if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN else ()
+# The signals that stop a command: SIGTERM; Ctrl-C's SIGINT and SIGHUP (a terminal or SSH session closed) unless
+# the command was started ignoring them (nohup ignores SIGHUP; a script's background job, `seqcast train &`, SIGINT,
+# which Python too leaves ignored), read when seqcast starts
+STOP_SIGNALS: tuple[int, ...] = tuple(
+    sig
+    for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None))
+    if sig is not None and (sig == signal.SIGTERM or signal.getsignal(sig) is not signal.SIG_IGN)
 )
 _signalled: list[int] = []  # the signals the CLI's handler caught (seqcast.cli.guarded), in order
 # The user's outputs the command has written whole so far, in order (the files of files.together, a run directory

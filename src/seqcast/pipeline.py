@@ -168,7 +168,8 @@ def _train_and_commit(
 
     checkpoint = rundir.checkpoint_dir(target)
     main = threading.current_thread() is threading.main_thread()
-    previous = {sig: signal.signal(sig, errors.on_signal) for sig in errors.STOP_SIGNALS[1:]} if main else {}
+    stops = [sig for sig in errors.STOP_SIGNALS if sig != signal.SIGINT]  # (Ctrl-C is Python's KeyboardInterrupt)
+    previous = {sig: signal.signal(sig, errors.on_signal) for sig in stops} if main else {}
     caught = len(errors._signalled)  # an in-process caller's next train starts without this one's signals
     said: list[str] = []
 
