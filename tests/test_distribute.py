@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -316,3 +317,42 @@ def test_a_multi_worker_task_whose_peers_never_start_gives_up_after_the_timeout(
     ], res.stderr
     assert time.monotonic() - t0 < 120  # not TensorFlow's hour
     assert sorted(p.name for p in (tmp_path / "w0").iterdir()) == []  # nothing written: no run, lock or checkpoint
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGHUP], ids=["SIGINT", "SIGHUP"])
+def test_a_multi_worker_task_waiting_for_its_peers_stops_at_a_signal(tmp_path: Path, sig: int) -> None:
+    """TensorFlow's wait for the cluster holds the GIL, so no Python handler runs: a Ctrl-C or a closed terminal
+    there ends the task at once as the signal's default does (it was ignored until SEQCAST_CLUSTER_TIMEOUT), its
+    watchdog saying why, and nothing is written. (SIGTERM is TensorFlow's there: its preemption notifier.)"""
+    config = write_config(tmp_path)
+    with socket.socket() as a, socket.socket() as b:
+        a.bind(("localhost", 0))
+        b.bind(("localhost", 0))
+        ports = [a.getsockname()[1], b.getsockname()[1]]
+    cluster = {"cluster": {"worker": [f"localhost:{p}" for p in ports]}, "task": {"type": "worker", "index": 0}}
+    (tmp_path / "w0").mkdir()
+    proc = subprocess.Popen(
+        _cmd(config, "multi_worker", "lookback"), cwd=tmp_path / "w0", stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env=_env(TF_CONFIG=json.dumps(cluster), SEQCAST_CLUSTER_TIMEOUT="600"),
+    )  # fmt: skip
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    deadline = time.monotonic() + 120
+    try:
+        while not children.read_text().split() and time.monotonic() < deadline:  # the watchdog: the wait began
+            time.sleep(0.1)
+        time.sleep(1.0)  # into TensorFlow's wait
+        t0 = time.monotonic()
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == -sig, err  # the shell's 130 (Ctrl-C) or 143
+    assert time.monotonic() - t0 < 30  # not the 600 s of the timeout
+    said = [ln for ln in err.splitlines() if ln.startswith("error:")]
+    assert said == [
+        "error: interrupted while this task waited for the other tasks of TF_CONFIG; nothing was written"
+    ], err
+    assert sorted(p.name for p in (tmp_path / "w0").iterdir()) == []

@@ -129,29 +129,56 @@ def _no_cluster(timeout: int, why: str) -> DataError:
     )
 
 
+# The watchdog's child: it waits `timeout` seconds for the task's pipe to close, deaf to the stop signals (a Ctrl-C
+# reaches the whole process group), then says why the task ends: the wait outlasted (argv 2), or the task is gone
+# (argv 3: a signal ended it). On a terminal it first clears the spinner's line and shows the cursor it hid.
+_WATCH = """\
+import os, select, signal, sys
+for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", signal.SIGTERM)):
+    signal.signal(s, signal.SIG_IGN)
+gone = select.select([0], [], [], float(sys.argv[1]))[0]
+sys.stderr.write(("\\r\\x1b[2K\\x1b[?25h" if os.isatty(2) else "") + sys.argv[3 if gone else 2] + "\\n")
+"""
+
+
 @contextlib.contextmanager
 def _watchdog(timeout: int) -> Iterator[None]:
-    """End the process (exit 1, the error on stderr) when the block outlasts `timeout` seconds. TensorFlow's wait
-    for a peer that never starts (context.ensure_initialized) holds the GIL in C++, past the coordination
-    service's registration timeout: no Python thread, Ctrl-C or SIGTERM handler runs. So the message comes from a
-    child shell that sleeps as long (its stderr is ours), and the exit from faulthandler's watchdog, a C thread,
-    a second later. train asks for the strategy before anything is written (pipeline.train): nothing is left."""
+    """End the process (exit 1, the error on stderr) when the block outlasts `timeout` seconds, and let a Ctrl-C,
+    SIGTERM or SIGHUP end it at once. TensorFlow's wait for a peer that never starts (context.ensure_initialized)
+    holds the GIL in C++, past the coordination service's registration timeout: no Python thread or signal
+    handler runs. So the stop signals take their default action meanwhile (the process ends as the signal's:
+    exit 130 on a Ctrl-C, 143 on SIGTERM), the message comes from a child process that outlives the task's pipe
+    (its stderr is ours), and the timeout's exit from faulthandler's watchdog, a C thread, a second after the
+    child's message. train asks for the strategy before anything is written (pipeline.train): nothing is left."""
     import faulthandler
+    import signal
     import subprocess
+    import sys
+
+    from seqcast.errors import STOP_SIGNALS
 
     said = "error: " + _no_cluster(timeout, "no answer from the other tasks").render()
-    child = subprocess.Popen(
-        ["sh", "-c", 'sleep "$1" && printf "%s\\n" "$2" >&2', "seqcast-watchdog", str(timeout), said],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+    gone = "error: interrupted while this task waited for the other tasks of TF_CONFIG; nothing was written"
+    read, write = os.pipe()
+    try:
+        child = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", _WATCH, str(timeout), said, gone],
+            stdin=read, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+    finally:
+        os.close(read)
+    saved = {sig: signal.signal(sig, signal.SIG_DFL) for sig in STOP_SIGNALS}
     with open(os.devnull, "w") as nowhere:  # faulthandler's tracebacks: the message above says it all
         faulthandler.dump_traceback_later(timeout + 1, exit=True, file=nowhere)
         try:
             yield
         finally:
             faulthandler.cancel_dump_traceback_later()
-            child.kill()
+            for sig, handler in saved.items():
+                signal.signal(sig, handler)
+            child.kill()  # before the pipe closes: its closing would say "interrupted"
             child.wait()
+            os.close(write)
 
 
 def cluster_timeout() -> int:
