@@ -12,13 +12,25 @@ from typing import Any
 import pytest
 import yaml
 
-# The suite runs with the signals as a terminal's session has them, whatever started it: a shell script's
-# background job starts with SIGINT ignored and nohup with SIGHUP ignored, which Python and seqcast (errors.
-# STOP_SIGNALS, read when seqcast is imported, after this) keep ignoring, and the tests of Ctrl-C and hangups
-# need them live, in this process and in the commands it starts.
-signal.signal(signal.SIGINT, signal.default_int_handler)
-if hasattr(signal, "SIGHUP"):
-    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+def _terminal_signals() -> None:
+    """The signals as a terminal's session has them, whatever started the suite: a shell script's background job
+    starts with SIGINT ignored and nohup with SIGHUP ignored, which Python and seqcast (errors.STOP_SIGNALS, read
+    when seqcast is imported, after this) keep ignoring, and the tests of Ctrl-C and hangups need them live, in
+    this process and in the commands it starts."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+
+_terminal_signals()
+
+
+@pytest.fixture(autouse=True)
+def terminal_signals() -> None:
+    """Every test starts with them so, whatever the test before left (cli.main ignores them after a success)."""
+    _terminal_signals()
 
 
 def index_csv(n: int, series: list[str] | None = None, start: int = 2000) -> str:

@@ -758,17 +758,20 @@ def test_after_a_successful_command_a_late_ctrl_c_cannot_turn_it_into_exit_130(
         raise SystemExit(code)
 
     monkeypatch.setattr(cli, "app", done)
-    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # (a background job starts with SIGINT ignored)
+    stops = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    assert cli.STOP_SIGNALS == stops  # (conftest: the suite's signals are a terminal's)
+    before = {sig: signal.getsignal(sig) for sig in stops}
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
     try:
         with pytest.raises(SystemExit):
             cli.main()
-        assert (signal.getsignal(signal.SIGINT) is signal.SIG_IGN) is ignored
-        assert (signal.getsignal(signal.SIGTERM) is signal.SIG_IGN) is ignored
-    finally:
-        signal.signal(signal.SIGINT, before[0])
-        signal.signal(signal.SIGTERM, before[1])
+        for sig in stops:
+            assert (signal.getsignal(sig) is signal.SIG_IGN) is ignored, sig
+    finally:  # every one put back: a SIGHUP left ignored here was inherited by every later test's `seqcast` child
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
 
 
 def test_stateful_json_rows_cover_the_training_part_without_limit() -> None:
