@@ -356,3 +356,40 @@ def test_a_multi_worker_task_waiting_for_its_peers_stops_at_a_signal(tmp_path: P
         "error: interrupted while this task waited for the other tasks of TF_CONFIG; nothing was written"
     ], err
     assert sorted(p.name for p in (tmp_path / "w0").iterdir()) == []
+
+
+def test_the_cluster_watchdog_changes_only_the_command_line_s_handlers_and_runs_in_any_thread() -> None:
+    """A notebook's own Ctrl-C handler is left as it is (the default action would end its kernel); the command
+    line's (errors.on_signal) take their default action during the wait and are put back after it; and a train
+    called from another thread, where signal handlers cannot be set, waits all the same."""
+    import threading
+
+    from seqcast import distribute, errors
+
+    def mine(signum: int, frame: object) -> None:
+        raise AssertionError("not sent")
+
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGINT, mine)
+    signal.signal(signal.SIGTERM, errors.on_signal)
+    try:
+        with distribute._watchdog(60):
+            assert signal.getsignal(signal.SIGINT) is mine
+            assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+        assert signal.getsignal(signal.SIGTERM) is errors.on_signal
+        failed: list[BaseException] = []
+
+        def elsewhere() -> None:
+            try:
+                with distribute._watchdog(60):
+                    pass
+            except BaseException as exc:  # (a ValueError: signal only works in main thread)
+                failed.append(exc)
+
+        thread = threading.Thread(target=elsewhere)
+        thread.start()
+        thread.join()
+        assert failed == []
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)

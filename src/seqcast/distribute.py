@@ -146,15 +146,17 @@ def _watchdog(timeout: int) -> Iterator[None]:
     """End the process (exit 1, the error on stderr) when the block outlasts `timeout` seconds, and let a Ctrl-C,
     SIGTERM or SIGHUP end it at once. TensorFlow's wait for a peer that never starts (context.ensure_initialized)
     holds the GIL in C++, past the coordination service's registration timeout: no Python thread or signal
-    handler runs. So the stop signals take their default action meanwhile (the process ends as the signal's:
-    exit 130 on a Ctrl-C, 143 on SIGTERM), the message comes from a child process that outlives the task's pipe
+    handler runs. So the command line's stop signals take their default action meanwhile (the process ends as the
+    signal's: exit 130 on a Ctrl-C, 129 on SIGHUP), the message comes from a child process that outlives the task's pipe
     (its stderr is ours), and the timeout's exit from faulthandler's watchdog, a C thread, a second after the
     child's message. train asks for the strategy before anything is written (pipeline.train): nothing is left."""
     import faulthandler
     import signal
     import subprocess
     import sys
+    import threading
 
+    from seqcast import errors
     from seqcast.errors import STOP_SIGNALS
 
     said = "error: " + _no_cluster(timeout, "no answer from the other tasks").render()
@@ -167,7 +169,10 @@ def _watchdog(timeout: int) -> Iterator[None]:
         )  # fmt: skip
     finally:
         os.close(read)
-    saved = {sig: signal.signal(sig, signal.SIG_DFL) for sig in STOP_SIGNALS}
+    # only the command line's own handlers (a notebook's Ctrl-C must not end its kernel), in the main thread alone
+    ours = [sig for sig in STOP_SIGNALS if signal.getsignal(sig) is errors.on_signal]
+    main = threading.current_thread() is threading.main_thread()
+    saved = {sig: signal.signal(sig, signal.SIG_DFL) for sig in ours} if main else {}
     with open(os.devnull, "w") as nowhere:  # faulthandler's tracebacks: the message above says it all
         faulthandler.dump_traceback_later(timeout + 1, exit=True, file=nowhere)
         try:
