@@ -42,12 +42,20 @@ def _weights(run: Path) -> list[np.ndarray]:
 
 
 def _interrupt_after_epoch(
-    out: Path, sig: int, epoch: int, inside: str = "", extra: tuple[str, ...] = (), config: Path = CONFIG
+    out: Path,
+    sig: int,
+    epoch: int,
+    inside: str = "",
+    extra: tuple[str, ...] = (),
+    config: Path = CONFIG,
+    ignored: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    """Start training (with `extra` arguments), wait until the checkpoint (its folder `inside`: refit,
-    training.refit's) holds `epoch` epochs, send `sig`, wait for the exit."""
+    """Start training (with `extra` arguments; `ignored`: with `sig` ignored, as nohup or a script's background
+    job starts it), wait until the checkpoint (its folder `inside`: refit, training.refit's) holds `epoch` epochs,
+    send `sig`, wait for the exit."""
     cmd = [sys.executable, "-m", "seqcast", "train", str(config), "-q", "--output-dir", str(out), *SETTINGS, *extra]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    start = (lambda: signal.signal(sig, signal.SIG_IGN)) if ignored else None
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=start)
     state = out.parent / f".{out.name}.checkpoint" / inside / "state.json"
     deadline = time.monotonic() + 240
     try:
@@ -453,19 +461,6 @@ def test_a_training_started_ignoring_a_stop_signal_keeps_ignoring_it(tmp_path: P
     """nohup ignores SIGHUP before seqcast starts, and a shell script's background job (`seqcast train c.yaml &`)
     SIGINT: a closed terminal, or a Ctrl-C meant for the script, must not stop that training."""
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "seqcast", "train", str(CONFIG), "-q", "--output-dir", str(out), *SETTINGS]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(sig, signal.SIG_IGN))  # fmt: skip
-    state = tmp_path / ".run.checkpoint" / "state.json"
-    deadline = time.monotonic() + 240
-    try:
-        while time.monotonic() < deadline and proc.poll() is None and not state.exists():
-            time.sleep(0.05)
-        assert proc.poll() is None, "training ended before the signal"
-        os.kill(proc.pid, sig)
-        stdout, stderr = proc.communicate(timeout=240)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 0, stderr
-    assert (out / "model.keras").is_file() and not state.exists()
+    done = _interrupt_after_epoch(out, sig, epoch=1, ignored=True)
+    assert done.returncode == 0, done.stderr
+    assert (out / "model.keras").is_file() and not (tmp_path / ".run.checkpoint").exists()

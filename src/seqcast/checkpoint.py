@@ -208,13 +208,18 @@ def check_target(
     rundir.check_target(target, overwrite, protected)  # before training; checked again under the lock
 
 
+def _not_ours(folder: Path) -> list[str]:
+    """The names in a checkpoint folder that seqcast did not write there (a user's files), sorted."""
+    ours = rundir.CHECKPOINT_FILES
+    return sorted(p.name for p in folder.iterdir() if p.name not in ours and not p.name.startswith("member-"))
+
+
 def drop_checkpoint(checkpoint: Path) -> str | None:
     """Remove the run's own checkpoint once the run is complete: what seqcast wrote there; a note, and the folder
     kept, when it holds anything else too (a user's file)."""
     if not checkpoint.is_dir():
         return None
-    ours = rundir.CHECKPOINT_FILES
-    others = sorted(p.name for p in checkpoint.iterdir() if p.name not in ours and not p.name.startswith("member-"))
+    others = _not_ours(checkpoint)
     if not others:
         shutil.rmtree(checkpoint, ignore_errors=True)
         return None
@@ -230,9 +235,7 @@ def drop_resumed(resume: Path | None, checkpoint: Path) -> str | None:
     """Remove a --resume checkpoint once its run is complete, unless it holds anything else (then a note)."""
     if resume is None or not resume.is_dir() or resume.resolve() == checkpoint.resolve():
         return None
-    others = sorted(
-        p.name for p in resume.iterdir() if p.name not in rundir.CHECKPOINT_FILES and not p.name.startswith("member-")
-    )
+    others = _not_ours(resume)
     if others:
         return f"the checkpoint {resume} was kept: it holds other files too ({', '.join(others[:5])})"
     shutil.rmtree(resume, ignore_errors=True)

@@ -157,7 +157,6 @@ def _watchdog(timeout: int) -> Iterator[None]:
     import threading
 
     from seqcast import errors
-    from seqcast.errors import STOP_SIGNALS
 
     said = "error: " + _no_cluster(timeout, "no answer from the other tasks").render()
     gone = "error: interrupted while this task waited for the other tasks of TF_CONFIG; nothing was written"
@@ -170,7 +169,7 @@ def _watchdog(timeout: int) -> Iterator[None]:
     finally:
         os.close(read)
     # only the command line's own handlers (a notebook's Ctrl-C must not end its kernel), in the main thread alone
-    ours = [sig for sig in STOP_SIGNALS if signal.getsignal(sig) is errors.on_signal]
+    ours = [sig for sig in errors.STOP_SIGNALS if signal.getsignal(sig) is errors.on_signal]
     main = threading.current_thread() is threading.main_thread()
     saved = {sig: signal.signal(sig, signal.SIG_DFL) for sig in ours} if main else {}
     with open(os.devnull, "w") as nowhere:  # faulthandler's tracebacks: the message above says it all

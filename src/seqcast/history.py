@@ -24,7 +24,7 @@ from seqcast.errors import (
     SeqcastError,
     listed,
 )
-from seqcast.levels import RANGE_NOTES, leaves
+from seqcast.levels import RANGE_NOTES, leaves, pooled
 from seqcast.prepare import new_series_ok
 from seqcast.read import header
 from seqcast.run import Run
@@ -316,12 +316,11 @@ def outside_training(run: Run, ds: Dataset, known: list[str], rows: list[np.ndar
     in cents where the training had euros, a flag never set): the network has not seen them; a series new to a
     global run, outside every series' range together. At most 5."""
     ranges = {d["name"]: d.get("feature_range") or {} for d in run.pre["series"]}
-    spans = {c: [r[c] for r in ranges.values() if r.get(c)] for c in known}
-    pooled = {c: [min(x[0] for x in v), max(x[1] for x in v)] for c, v in spans.items() if v}  # for a new series
+    together = {c: pooled([r.get(c) for r in ranges.values()]) for c in known}  # for a series new to the run
     found = []
     for s, r in zip(ds.series, rows, strict=True):
         for j, c in enumerate(known):
-            span = ranges[s.name].get(c) if s.name in ranges else pooled.get(c)
+            span = ranges[s.name].get(c) if s.name in ranges else together[c]
             out = leaves(r[:, j], span) if span else None
             if span and out is not None:
                 far, was = out[0], f"{span[0]:.4g} to {span[1]:.4g}"

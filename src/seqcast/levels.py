@@ -40,12 +40,18 @@ def leaves(values: np.ndarray, span: list[float] | tuple[float, float]) -> tuple
     return (high if above else low), above
 
 
+def pooled(spans: list[list[float] | None]) -> list[float] | None:
+    """The range of several series' training ranges together, one column's (None where no series has one): what
+    a series new to a global run is measured against, its targets here and its --future features (history)."""
+    had = [s for s in spans if s]
+    return [min(s[0] for s in had), max(s[1] for s in had)] if had else None
+
+
 def _pooled(spans: list[list[list[float] | None]]) -> list[list[float] | None] | None:
     """Per target, the range of every series' training parts together (None where no series has one)."""
     if not spans:
         return None
-    cols = zip(*spans, strict=True)
-    return [[min(s[0] for s in c if s), max(s[1] for s in c if s)] if any(c) else None for c in cols]
+    return [pooled(list(c)) for c in zip(*spans, strict=True)]
 
 
 def _apart(x: float, other: float) -> str:
