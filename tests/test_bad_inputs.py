@@ -2255,3 +2255,55 @@ def test_a_wrong_suffix_gets_a_name_with_one_right_suffix(option: str, name: str
     with pytest.raises(ConfigError) as err:
         files.check_output(Path(name), option, {})
     assert err.value.hint == hint
+
+
+def test_a_write_killed_before_its_rename_leaves_nothing_after_the_next_write(tmp_path: Path) -> None:
+    """A forecast write killed by SIGKILL (or the OOM killer) leaves its temporary file; the next write of that file
+    deletes it, and only it: not a live writer's, another host's, another file's, nor a file of the user's."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from seqcast import files
+
+    out = tmp_path / "forecast.csv"
+    out.write_text("the old forecast\n")
+    hang = (  # a writer stopped between its temporary file and the rename
+        "import os, sys, time; from pathlib import Path; from seqcast import files; "
+        "files.os.replace = lambda *a: time.sleep(600); files.atomic_write(Path(sys.argv[1]), b'half')"
+    )
+
+    def stopped_writer() -> subprocess.Popen[bytes]:
+        before = set(tmp_path.iterdir())
+        child = subprocess.Popen([sys.executable, "-c", hang, str(out)])
+        for _ in range(600):
+            if set(tmp_path.iterdir()) - before:
+                return child
+            time.sleep(0.05)
+        child.kill()
+        raise AssertionError("the writer wrote no temporary file")
+
+    killed = stopped_writer()
+    (dead,) = (p for p in tmp_path.iterdir() if p.name.endswith(".seqcast-tmp"))
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    live = stopped_writer()
+    try:
+        (alive,) = (p for p in tmp_path.iterdir() if p.name.endswith(".seqcast-tmp") and p != dead)
+        assert dead.name.startswith(f".forecast.csv.{killed.pid}-")
+        assert alive.name.startswith(f".forecast.csv.{live.pid}-")
+        theirs = [
+            tmp_path / f".forecast.csv.{killed.pid}-0badc0de.x1y2.seqcast-tmp",  # a writer on another host
+            tmp_path / f".other.csv.{dead.name.split('.')[3]}.x1y2.seqcast-tmp",  # another file's leftover
+            tmp_path / ".forecast.csv.notes",  # the user's
+        ]
+        for p in theirs:
+            p.write_text("kept\n")
+        files.atomic_write(out, b"the new forecast\n")
+        assert out.read_text() == "the new forecast\n"
+        assert not dead.exists(), "the killed writer's temporary file is still there"
+        assert alive.exists() and all(p.read_text() == "kept\n" for p in theirs)
+    finally:
+        live.kill()
+        live.wait()

@@ -6,8 +6,10 @@ and, when a write fails, one message naming the file or stdout.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
+import socket
 import sys
 import tempfile
 from collections.abc import Collection, Iterator
@@ -191,6 +193,41 @@ def _finite(value: Any) -> Any:
     return value
 
 
+# whose temporary file a write's is: <pid>-<host> (the host as a short hash, no dots), so that a later write of the
+# same file can tell a leftover of a killed process (SIGKILL, the OOM killer) from another writer's file in flight
+_HOST = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
+
+
+def _drop_stale(path: Path) -> None:
+    """Delete the temporary files that writes of `path` by processes now gone left beside it (a write killed
+    between its temporary file and the rename): only ours (.<name>.<pid>-<host>.<random>.seqcast-tmp), only of
+    this host, and only where the process is no more; a file of a live writer, or of another host sharing the
+    folder, is left alone."""
+    if os.name != "posix":  # os.kill(pid, 0) asks whether a process lives on POSIX only
+        return
+    start = f".{path.name}."
+    with contextlib.suppress(OSError):
+        for leftover in path.parent.iterdir():
+            name = leftover.name
+            if not (name.startswith(start) and name.endswith(TMP_SUFFIX)):
+                continue
+            pid, _, host = name[len(start) :].partition(".")[0].partition("-")
+            if host != _HOST or not pid.isdigit() or int(pid) in (0, os.getpid()) or _alive(int(pid)):
+                continue
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process (EPERM): alive
+        return True
+    return True
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     """Write through a temporary file in the same folder, then rename: `path` is never half written.
 
@@ -214,7 +251,8 @@ def atomic_write(path: Path, data: bytes) -> None:
             _made.extend(p for p in reversed(path.parents) if not p.exists())
         path.parent.mkdir(parents=True, exist_ok=True)
         mode = path.stat().st_mode & 0o7777 if path.is_file() else 0o666 & ~umask()
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
+        _drop_stale(path)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}-{_HOST}.", suffix=TMP_SUFFIX, dir=path.parent)
     except OSError as exc:
         blocker = next((p for p in path.parents if p.exists() or p.is_symlink()), None)
         why = f"{blocker} is a file, not a folder" if blocker and not blocker.is_dir() else exc.strerror or exc

@@ -40,7 +40,7 @@ OWN_FILES = frozenset({*RUN_FILES, MARKER, UPDATES})  # what a run directory hol
 CHECKPOINT_FILES = {"model.keras", "state.json", "best.npz", "refit", "refit.tmp", "refit.old", "run.json"}
 CHECKPOINT_FILES |= {"data.json", "command.txt"}  # checkpoint.DATA_STAMP and COMMAND_STAMP, written before training
 LATEST = Path("runs") / "latest"
-TMP_SUFFIX = ".seqcast-tmp"  # an atomic write's temporary file: .<name>.<random>.seqcast-tmp, never a user's name
+TMP_SUFFIX = ".seqcast-tmp"  # an atomic write's temporary file: .<name>.<pid>-<host>.<random>.seqcast-tmp
 
 
 def umask() -> int:
