@@ -2039,6 +2039,46 @@ def test_update_with_a_missing_timestamp_says_the_run_decides_how_gaps_are_read(
     assert snapshot(tmp_path) == before
 
 
+def test_update_names_every_series_with_a_missing_timestamp_not_the_first_only(
+    tmp_path: Path, write_project: WriteProject
+) -> None:
+    """Three of four series miss rows in the new file: one message names all three, each with its count and first
+    missing time, so that one round of fixing the file is enough; nothing is written."""
+    from seqcast.config import load_config
+    from seqcast.pipeline import train_run
+
+    names = ["A", "B", "C", "D"]
+    csv = "id,year,y\n" + "".join(f"{n},{2000 + t},{t + 10 * k}\n" for k, n in enumerate(names) for t in range(30))
+    cfg = write_project(csv, data={"series_column": "id"})
+    run = train_run(load_config(cfg, ["training.epochs=1"]), output_dir=tmp_path / "run").run_dir
+    new = tmp_path / "new.csv"  # after 2029: A misses 2030, C 2030 and 2031, D 2031; B is whole
+    rows = {"A": [2031, 2032], "B": [2030, 2031, 2032], "C": [2032], "D": [2030, 2032]}
+    new.write_text("id,year,y\n" + "".join(f"{n},{y},{y - 1970}\n" for n, ys in rows.items() for y in ys))
+    before = snapshot(tmp_path)
+    res = invoke("update", "--run", run, "--data", new)
+    assert_fault(
+        res, 1, "new.csv", "series 'A': 1 missing timestamp(s) between its last known row (2029) and the new rows, "
+        "first 2030; also series 'C' (2, first 2030), series 'D' (1, first 2031)", "send the missing rows",
+    )  # fmt: skip
+    assert "'B'" not in res.stderr
+    assert snapshot(tmp_path) == before
+    order = ["D", "A", "B", "C"]  # D first: its hole is among its new rows, not between them and its last known row
+    new.write_text("id,year,y\n" + "".join(f"{n},{y},{y - 1970}\n" for n in order for y in rows[n]))
+    before = snapshot(tmp_path)
+    res = invoke("update", "--run", run, "--data", new)
+    assert_fault(
+        res, 1, "series 'D': 1 missing timestamp(s) after its last known row (2029), first 2031; also series 'A'",
+    )  # fmt: skip
+    assert snapshot(tmp_path) == before
+    # a blank cell is no missing timestamp: B's row 2031 is there, and is not listed as missing with A's hole
+    new.write_text("id,year,y\nA,2030,60\nA,2032,62\nB,2030,60\nB,2031,\nB,2032,62\n")  # A's hole read first
+    before = snapshot(tmp_path)
+    res = invoke("update", "--run", run, "--data", new)
+    assert_fault(res, 1, "new.csv", "1 missing timestamp(s) of series 'A'", "first 2031")
+    assert "'B'" not in res.stderr
+    assert snapshot(tmp_path) == before
+
+
 @pytest.mark.parametrize("failing", ["target.csv", "b.csv", "c.csv"])
 def test_files_written_together_all_come_back_when_a_later_rename_fails(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str

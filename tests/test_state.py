@@ -327,7 +327,8 @@ def test_a_gap_among_a_few_new_rows_is_a_gap_on_the_runs_grid(tmp_path: Path) ->
     res = CliRunner().invoke(app, ["update", "--run", str(strict), "--data", str(tmp_path / "new.csv")])
     assert res.exit_code == 1 and "missing timestamp" in res.output and "2041" in res.output, res.output
     hint = " ".join(res.output.split())  # the run's data.missing can only change by training again
-    assert "hint: fill them in the new rows, or train the run again with data.missing:" in hint, res.output
+    assert "hint: send the missing rows, or train the run again with data.missing:" in hint, res.output
+    assert "series 'P': 1 missing timestamp(s)" in hint and "also series 'Q' (1, first 2041)" in hint, res.output
 
 
 def test_a_forecast_plot_from_the_state_draws_the_history_before_it_from_the_data_file(tmp_path: Path) -> None:
@@ -396,7 +397,12 @@ def test_a_hole_among_rows_already_known_does_not_stop_an_update(tmp_path: Path)
     frame[~frame["year"].isin([2033, 2047])].to_csv(tmp_path / "new.csv", index=False)  # a new row missing
     res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "new.csv")])
     said = " ".join(res.output.split())
-    assert res.exit_code == 1 and "1 missing timestamp(s) of series 'P' at a step of 1, first 2047" in said, said
+    assert (
+        res.exit_code == 1
+        and "series 'P': 1 missing timestamp(s) between its last known row (2046) and the new "
+        "rows, first 2047; also series 'Q' (1, first 2047)"
+        in said
+    ), said
     (tmp_path / "new.csv").write_text("s,year,y\nP,2047,\n")  # the one new row of P, its value missing
     res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(tmp_path / "new.csv")])
     said = " ".join(res.output.split())
@@ -733,6 +739,8 @@ def test_the_readme_recipe_predicts_what_seqcast_does_after_an_update(
     exec(compile(readme_recipe(), "README.md", "exec"), scope)  # noqa: S102 - the README's own code, run as is
     res = CliRunner().invoke(app, ["update", "--run", "runs/tanks_stateful", "--data", "next_row.csv"])
     assert res.exit_code == 0, res.output
+    head = next(line for line in res.output.splitlines() if "added" in line)  # the data's name for its series, as
+    assert head.split()[:3] == ["┃", "tank", "┃"], head  # forecast's table calls them
     seqcast = fc.forecast(load_run(tmp_path / "runs" / "tanks_stateful"), 1)[2][:, 0]
     np.testing.assert_allclose(scope["next_value"], seqcast, atol=1e-5, rtol=0)
     assert isinstance(scope["model"], keras.Model)

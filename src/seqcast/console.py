@@ -344,7 +344,8 @@ def update_table(doc: dict[str, Any]) -> None:
     title = f"update: {doc['rows_added']:,} new rows, {doc['rows_skipped']:,} already known (skipped)"
     t = _Table(title=title)
     last = "last time (UTC)" if doc.get("time_utc") else "last time"  # the data's times had UTC offsets
-    for col, just in (("series", "left"), ("added", "right"), ("skipped", "right"), (last, "left")):
+    named = doc.get("series_column") or "series"  # the data's own name for its series column, as forecast's table
+    for col, just in ((named, "left"), ("added", "right"), ("skipped", "right"), (last, "left")):
         t.add_column(col, justify=just)  # type: ignore[arg-type]
     for name, c in list(doc["series"].items())[:20]:
         t.add_row(safe(name or "(one series)"), f"{c['added']:,}", f"{c['skipped']:,}", safe(c["last_time"]))

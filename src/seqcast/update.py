@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from seqcast import files, rundir, state, timeaxis
-from seqcast.errors import DataError, MissingValues, NoRows, located, same_series
+from seqcast.errors import BlankValues, DataError, MissingValues, NoRows, located, same_series
 from seqcast.prepare import new_series_ok
 from seqcast.static import check_known
 from seqcast.timeaxis import TimeKind
@@ -60,8 +60,9 @@ def new_rows(
         except DataError:  # nothing left of a series once those rows are out: the first read's message names them
             raise strict from None
         if run.cfg.data.resample is None:  # a series the run never saw is refused as such, below, not for a gap
-            if all(n in index for n in ds.names):  # of its own; else the hole is among the new rows
-                raise strict from None
+            blank = isinstance(strict, BlankValues) or any(n.startswith("dropped ") for n in ds.notes)  # a blank
+            if blank and all(n in index for n in ds.names):  # cell among the new rows is named by its line, as the
+                raise strict from None  # first read names it; missing rows, by the gap check below (every series)
         else:
             holes, known_holes = "missing row(s), or rows with missing values,", True  # among new rows: refused below
             if not any(s.name in known and (s.times <= known[s.name]).any() for s in ds.series):
@@ -97,6 +98,8 @@ def new_rows(
         )  # fmt: skip
     ] + [f"{path.name}: rows with missing values among the rows already known were skipped with them"] * known_holes
     static = [run.pre["inputs"].index(c) for c in run.pre.get("static", [])]  # positions, for check_known
+    # data.missing: error's gaps, refused once every series is read: (series, last known time, gaps, grid, whether
+    short: list[tuple[Any, Any, np.ndarray, np.ndarray, bool]] = []  # every gap comes before the first new row)
     for s in ds.series:
         i = index[s.name]
         last = st["last_time"][i]
@@ -114,15 +117,9 @@ def new_rows(
         full = timeaxis.grid(np.concatenate([[last], times]).astype(times.dtype), run.freq) if kind != "none" else None
         if full is not None:  # (a new row off the run's grid was refused as it was read: data.load_dataset's after)
             gaps = np.setdiff1d(full[1:], times)
-            if len(gaps) and missing == "error":
-                raise DataError(
-                    f"{s.label}: {len(gaps)} {holes} between its last known row "
-                    f"({at(last)}) and the new rows, first {at(gaps[0])}",
-                    where=str(path),
-                    hint=timeaxis.clock_hint(gaps, ds.utc, full)  # a daylight-saving hour: said, as train says it
-                    or "send the missing rows; a run trained with data.missing: interpolate, ffill or drop would "
-                    "fill or skip them (this run's config.yaml holds the setting it was trained with)",
-                )
+            if len(gaps) and missing == "error":  # refused below, once every series' gaps are known
+                short.append((s, last, gaps, full, gaps[-1] < times[0]))
+                continue
             if len(gaps) and missing == "drop" and state.stateful(run):  # as train refuses it (layout.refuse_gaps)
                 raise DataError(
                     f"{s.label}: data.missing: drop would leave {len(gaps)} missing row(s) in the new rows, the "
@@ -156,6 +153,19 @@ def new_rows(
                 times, values = grid[1:][ok], filled[ok]
         out[i] = (times, values)
         counts[s.name]["added"] = len(times)
+    if short:  # every series with a gap named, not the first only: one round of fixing the file, not one per series
+        s, last, gaps, full, before = short[0]
+        more = [f"{t.label} ({len(g)}, first {at(g[0])})" for t, _, g, _, _ in short[1:]]
+        also = ", ".join(more[:5]) + (f" and {len(more) - 5} more series" if len(more) > 5 else "")
+        where = "between its last known row ({}) and the new rows" if before else "after its last known row ({})"
+        raise DataError(
+            f"{s.label}: {len(gaps)} {holes} {where.format(at(last))}, first {at(gaps[0])}"
+            + (f"; also {also}" if more else ""),
+            where=str(path),
+            hint=timeaxis.clock_hint(gaps, ds.utc, full)  # a daylight-saving hour: said, as train says it
+            or "send the missing rows, or train the run again with data.missing: interpolate, ffill or drop, which "
+            "fill or skip them (this run's config.yaml holds the setting it was trained with)",
+        )
     return out, counts, notes
 
 
@@ -201,6 +211,7 @@ def update(run_dir: Path | None, data: Path) -> dict[str, Any]:
             "rows_added": sum(c["added"] for c in counts.values()),
             "rows_skipped": sum(c["skipped"] for c in counts.values()),
             "time_utc": bool(run.pre.get("time_utc")),  # the times (last_time) are in UTC: the data had offsets
+            "series_column": run.cfg.data.series_column,  # what the table calls the series, as the data does
             "series": counts,
         } | ({"notes": notes} if notes else {})
         with files.together():  # the state and its log line, or neither
