@@ -205,6 +205,21 @@ def test_missing_years_raise_naming_the_first(tmp_path: Path) -> None:
     assert "1 missing timestamp(s) of series 'B' at a step of 1, first 2003" in text
 
 
+def test_missing_timestamps_in_several_series_are_named_in_one_message(tmp_path: Path) -> None:
+    """Every series with a gap, not the first only: one round of fixing the file, not one per series; the first in
+    full, the others by their count and first missing time, the seventh and later counted."""
+    gappy = {f"S{k}": [2000, 2001, 2004, 2005] if k % 2 else list(range(2000, 2006)) for k in range(16)}
+    gappy["S3"] = [2000, 2003, 2004, 2005]
+    csv = "t,s,y\n" + "".join(f"{t},{n},{t - 1999}\n" for n, ts in gappy.items() for t in ts)
+    text = " ".join(data_error(tmp_path, csv, time_column="t", series_column="s").split())
+    assert (
+        "2 missing timestamp(s) of series 'S1' at a step of 1, first 2002, 2003; also series 'S3' (2, first 2001), "
+        "series 'S5' (2, first 2002), series 'S7' (2, first 2002), series 'S9' (2, first 2002), series 'S11' (2, "
+        "first 2002) and 2 more series" in text
+    ), text
+    assert "'S0'" not in text and "'S2'" not in text and "set data.missing to interpolate or ffill" in text
+
+
 def test_gaps_interpolated_exactly(tmp_path: Path) -> None:
     ds = load(tmp_path, GAPPY, time_column="t", missing="interpolate")
     (s,) = ds.series

@@ -16,7 +16,7 @@ import numpy as np
 
 from seqcast import missing, resample, timeaxis, timeparse
 from seqcast.config import DataConfig
-from seqcast.errors import DataError, DuplicateTimes, MissingColumn, MissingValues, NoRows, OffGrid, series_twins
+from seqcast.errors import DataError, DuplicateTimes, MissingColumn, NoRows, OffGrid, series_twins
 from seqcast.read import DECIMAL_COMMA, data_files, left_out, line_word, read_tables
 from seqcast.static import add_series_ids, check_static
 from seqcast.timeaxis import Freq, TimeKind
@@ -287,6 +287,7 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
     if twins:
         notes.append(f"series {list(twins)[:6]} are names that differ only in case, spacing or leading zeros: read "
                      "as separate series; write each series' name one way if they are one")  # fmt: skip
+    short: list[tuple[Any, ...]] = []  # data.missing: error's series with missing timestamps (missing.rows_missing)
     for name, members in groups:
         label = f" of series {name!r}" if name else ""
         if name in twins:
@@ -362,14 +363,10 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
             holes = np.setdiff1d(full, t)
             holes = holes[holes > anchor] if anchor is not None else holes  # update: a hole among the rows already
             shown = ", ".join(timeaxis.fmt(m, kind, fine) for m in holes[:3])  # known is skipped, and not said
-            if cfg.missing == "error" and len(holes):
-                raise MissingValues(
-                    f"{len(holes)} missing timestamp(s){label} at {freq.said if freq else 'an unknown frequency'}, "
-                    f"first {shown}",
-                    where=source,
-                    clock=timeaxis.clock_hint(holes, zoned, t),
-                    hint="set data.missing to interpolate or ffill to fill them, or drop to ignore the gaps",
-                )
+            if cfg.missing == "error" and len(holes):  # refused after the loop, naming every series with a gap
+                short.append((name, label, holes, shown, timeaxis.fmt(holes[0], kind, fine), freq,
+                              None if short else timeaxis.clock_hint(holes, zoned, t)))  # fmt: skip
+                continue
             at_freq = f" at {freq.said}" if freq else ""  # a step a stray row changed shows here
             notes += [f"{len(holes)} missing timestamp(s){label}{at_freq} (first: {shown}); data.missing: {cfg.missing}"
                       ] if len(holes) else []  # fmt: skip
@@ -404,6 +401,8 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
             (either if weekdays else freqs).setdefault(freq, name)
             timeaxis.one_frequency(freqs, either, source)
 
+    if short:
+        raise missing.rows_missing(short, source)
     common = next(iter(freqs), None) or next(iter(either), None) or step
     common = common or (Freq("integer", 1) if kind != "datetime" else None)
     if cfg.static:

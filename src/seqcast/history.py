@@ -40,7 +40,7 @@ def columns_of(subject: str, verb: str = "has", roles: dict[str, str] | None = N
     try:
         yield
     except MissingValues as exc:
-        raise MissingValues(
+        raise type(exc)(  # BlankValues stays BlankValues: update tells blank cells from missing rows by it
             exc.message,
             where=exc.where,
             hint=exc.clock

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from seqcast import timeaxis
-from seqcast.errors import BlankValues, DataError
+from seqcast.errors import BlankValues, DataError, MissingValues
 from seqcast.timeaxis import TimeKind
 
 
@@ -112,4 +112,20 @@ def dropped_note(values: np.ndarray, keep: np.ndarray, times: np.ndarray, kind: 
     return (
         f"dropped {int((~keep).sum())} row(s){label} that data.missing: {how} cannot fill, as it fills a value "
         f"only {'after a known one' if how == 'ffill' else 'between two known ones'}: {' and '.join(parts)}{ends}"
+    )
+
+
+def rows_missing(found: list[tuple[Any, ...]], source: str) -> MissingValues:
+    """data.missing: error's refusal of missing timestamps, naming every series that has them: the first in full
+    (how many, at which frequency, its first three), the others by their count and first; `found` holds
+    (name, label, holes, first three, first, frequency, daylight-saving hint of the first) per series."""
+    _, label, holes, shown, _, freq, clock = found[0]
+    more = [f"series {name!r} ({len(h)}, first {first})" for name, _, h, _, first, _, _ in found[1:]]
+    also = ", ".join(more[:5]) + (f" and {len(more) - 5} more series" if len(more) > 5 else "")
+    return MissingValues(
+        f"{len(holes)} missing timestamp(s){label} at {freq.said if freq else 'an unknown frequency'}, first {shown}"
+        + (f"; also {also}" if more else ""),
+        where=source,
+        clock=clock,
+        hint="set data.missing to interpolate or ffill to fill them, or drop to ignore the gaps",
     )

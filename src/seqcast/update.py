@@ -60,9 +60,8 @@ def new_rows(
         except DataError:  # nothing left of a series once those rows are out: the first read's message names them
             raise strict from None
         if run.cfg.data.resample is None:  # a series the run never saw is refused as such, below, not for a gap
-            blank = isinstance(strict, BlankValues) or any(n.startswith("dropped ") for n in ds.notes)  # a blank
-            if blank and all(n in index for n in ds.names):  # cell among the new rows is named by its line, as the
-                raise strict from None  # first read names it; missing rows, by the gap check below (every series)
+            if isinstance(strict, BlankValues) and all(n in index for n in ds.names):  # of its own; a blank cell
+                raise strict from None  # is named by its line; missing rows, by the gap check below (every series)
         else:
             holes, known_holes = "missing row(s), or rows with missing values,", True  # among new rows: refused below
             if not any(s.name in known and (s.times <= known[s.name]).any() for s in ds.series):
