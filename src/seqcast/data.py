@@ -16,7 +16,7 @@ import numpy as np
 
 from seqcast import missing, resample, timeaxis, timeparse
 from seqcast.config import DataConfig
-from seqcast.errors import DataError, DuplicateTimes, MissingColumn, NoRows, OffGrid, series_twins
+from seqcast.errors import BlankValues, DataError, DuplicateTimes, MissingColumn, NoRows, OffGrid, series_twins
 from seqcast.read import DECIMAL_COMMA, data_files, left_out, line_word, read_tables
 from seqcast.static import add_series_ids, check_static
 from seqcast.timeaxis import Freq, TimeKind
@@ -287,7 +287,7 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
     if twins:
         notes.append(f"series {list(twins)[:6]} are names that differ only in case, spacing or leading zeros: read "
                      "as separate series; write each series' name one way if they are one")  # fmt: skip
-    short: list[tuple[Any, ...]] = []  # data.missing: error's series with missing timestamps (missing.rows_missing)
+    refused = missing.Refused()  # data.missing: error's series with blanks or missing timestamps, named together
     for name, members in groups:
         label = f" of series {name!r}" if name else ""
         if name in twins:
@@ -364,8 +364,8 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
             holes = holes[holes > anchor] if anchor is not None else holes  # update: a hole among the rows already
             shown = ", ".join(timeaxis.fmt(m, kind, fine) for m in holes[:3])  # known is skipped, and not said
             if cfg.missing == "error" and len(holes):  # refused after the loop, naming every series with a gap
-                short.append((name, label, holes, shown, timeaxis.fmt(holes[0], kind, fine), freq,
-                              None if short else timeaxis.clock_hint(holes, zoned, t)))  # fmt: skip
+                refused.gaps.append((name, label, holes, shown, timeaxis.fmt(holes[0], kind, fine), freq,
+                                     None if refused.gaps else timeaxis.clock_hint(holes, zoned, t)))  # fmt: skip
                 continue
             at_freq = f" at {freq.said}" if freq else ""  # a step a stray row changed shows here
             notes += [f"{len(holes)} missing timestamp(s){label}{at_freq} (first: {shown}); data.missing: {cfg.missing}"
@@ -382,9 +382,12 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
         if anchor is not None:  # update: a blank among the rows already known is skipped with them, in every mode
             kept = missing.known_kept(t, vals, anchor, label, notes)
             t, vals, ix, on_grid = t[kept], vals[kept], ix[kept], on_grid[kept]
-        vals = missing.handle(
-            vals, ix, at if len(files) > 1 else word, lines, cfg.missing, label, columns, source, notes, cfg.static
-        )
+        try:
+            vals = missing.handle(vals, ix, at if len(files) > 1 else word, lines, cfg.missing, label, columns, source,
+                                  notes, cfg.static)  # fmt: skip
+        except BlankValues as exc:
+            refused.blanks.append((name, exc))
+            continue
         keep = np.isfinite(vals).all(axis=1)
         if after is not None and name in after and cfg.missing in ("interpolate", "ffill"):  # new rows of a run's
             keep[: int(np.argmax(keep)) if keep.any() else len(keep)] = True  # series: update fills their first
@@ -401,8 +404,7 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
             (either if weekdays else freqs).setdefault(freq, name)
             timeaxis.one_frequency(freqs, either, source)
 
-    if short:
-        raise missing.rows_missing(short, source)
+    refused.check(source)
     common = next(iter(freqs), None) or next(iter(either), None) or step
     common = common or (Freq("integer", 1) if kind != "datetime" else None)
     if cfg.static:

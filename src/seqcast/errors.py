@@ -83,7 +83,10 @@ class MissingValues(TimesError):
 
 
 class BlankValues(MissingValues):
-    """Missing values in rows that are there (blank, NaN or infinite cells), not missing rows."""
+    """Missing values in rows that are there (blank, NaN or infinite cells), not missing rows; `rows` says where
+    ('at line(s) [5]')."""
+
+    rows = ""
 
 
 class OffGrid(DataError):

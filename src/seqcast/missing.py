@@ -59,12 +59,12 @@ def handle(values: np.ndarray, ix: np.ndarray, at: Callable[[int], str] | str, l
         found = sorted({int(ix[r]) for r in rows if ix[r] >= 0})
         named: list[Any] = sorted({int(lines[i]) for i in found}) if isinstance(at, str) else [at(i) for i in found]
         gaps = len({int(r) for r in rows if ix[r] < 0})
-        what = f"missing, NaN or infinite values in column(s) {sorted({columns[c] for c in cols})}{label}"
-        if named:
-            what += f" at {at + '(s) ' if isinstance(at, str) else ''}{named[:8]}{' ...' if len(named) > 8 else ''}"
-        if gaps:
-            what += f"{' and' if named else ''} at {gaps} missing timestamp(s)"
-        raise BlankValues(what, where=source, hint="set data.missing to interpolate, ffill or drop")
+        where = f"at {at + '(s) ' if isinstance(at, str) else ''}{named[:8]}{' ...' if len(named) > 8 else ''}"
+        where = " and ".join([where] * bool(named) + [f"at {gaps} missing timestamp(s)"] * bool(gaps))
+        what = f"missing, NaN or infinite values in column(s) {sorted({columns[c] for c in cols})}{label} {where}"
+        exc = BlankValues(what.rstrip(), where=source, hint="set data.missing to interpolate, ffill or drop")
+        exc.rows = where  # how Refused names it after another series': series 'B' at line(s) [5]
+        raise exc
     values = np.where(np.isinf(values), np.nan, values)
     if how == "drop":
         return values
@@ -115,17 +115,36 @@ def dropped_note(values: np.ndarray, keep: np.ndarray, times: np.ndarray, kind: 
     )
 
 
-def rows_missing(found: list[tuple[Any, ...]], source: str) -> MissingValues:
-    """data.missing: error's refusal of missing timestamps, naming every series that has them: the first in full
-    (how many, at which frequency, its first three), the others by their count and first; `found` holds
-    (name, label, holes, first three, first, frequency, daylight-saving hint of the first) per series."""
-    _, label, holes, shown, _, freq, clock = found[0]
-    more = [f"series {name!r} ({len(h)}, first {first})" for name, _, h, _, first, _, _ in found[1:]]
-    also = ", ".join(more[:5]) + (f" and {len(more) - 5} more series" if len(more) > 5 else "")
-    return MissingValues(
-        f"{len(holes)} missing timestamp(s){label} at {freq.said if freq else 'an unknown frequency'}, first {shown}"
-        + (f"; also {also}" if more else ""),
-        where=source,
-        clock=clock,
-        hint="set data.missing to interpolate or ffill to fill them, or drop to ignore the gaps",
-    )
+class Refused:
+    """data.missing: error's refusals, gathered over every series and made one message (check): blank cells (each
+    series' BlankValues, in the order read) and missing timestamps (per series: name, label, holes, the first
+    three, the first, frequency, the daylight-saving hint of the first). Blank cells go first: the cell is named
+    by its line, and filling it may be all the file needs; every series with the same fault is named, the first
+    in full, the others by where, past the sixth counted: one round of fixing the file, not one per series."""
+
+    def __init__(self) -> None:
+        self.blanks: list[tuple[str, BlankValues]] = []
+        self.gaps: list[tuple[Any, ...]] = []
+
+    def check(self, source: str) -> None:
+        if self.blanks:
+            first = self.blanks[0][1]
+            more = [f"series {name!r} {exc.rows}" for name, exc in self.blanks[1:]]
+            raise BlankValues(first.message + _also(more), where=first.where, hint=first.hint)
+        if self.gaps:
+            _, label, holes, shown, _, freq, clock = self.gaps[0]
+            more = [f"series {name!r} ({len(h)}, first {first})" for name, _, h, _, first, _, _ in self.gaps[1:]]
+            raise MissingValues(
+                f"{len(holes)} missing timestamp(s){label} at {freq.said if freq else 'an unknown frequency'}, "
+                f"first {shown}" + _also(more),
+                where=source,
+                clock=clock,
+                hint="set data.missing to interpolate or ffill to fill them, or drop to ignore the gaps",
+            )
+
+
+def _also(more: list[str]) -> str:
+    """'; also A, B, C, D, E and 3 more series' after a message: the other series with the same fault."""
+    if not more:
+        return ""
+    return "; also " + ", ".join(more[:5]) + (f" and {len(more) - 5} more series" if len(more) > 5 else "")
