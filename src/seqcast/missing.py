@@ -130,20 +130,20 @@ class Refused:
         if self.blanks:
             first = self.blanks[0][1]
             more = [f"series {name!r} {exc.rows}" for name, exc in self.blanks[1:]]
-            raise BlankValues(first.message + _also(more), where=first.where, hint=first.hint)
+            raise BlankValues(first.message + also(more), where=first.where, hint=first.hint)
         if self.gaps:
             _, label, holes, shown, _, freq, clock = self.gaps[0]
             more = [f"series {name!r} ({len(h)}, first {first})" for name, _, h, _, first, _, _ in self.gaps[1:]]
             raise MissingValues(
                 f"{len(holes)} missing timestamp(s){label} at {freq.said if freq else 'an unknown frequency'}, "
-                f"first {shown}" + _also(more),
+                f"first {shown}" + also(more),
                 where=source,
                 clock=clock,
                 hint="set data.missing to interpolate or ffill to fill them, or drop to ignore the gaps",
             )
 
 
-def _also(more: list[str]) -> str:
+def also(more: list[str]) -> str:
     """'; also A, B, C, D, E and 3 more series' after a message: the other series with the same fault."""
     if not more:
         return ""

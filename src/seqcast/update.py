@@ -36,7 +36,7 @@ def new_rows(
     """({series index: (times, values) of its new rows, gaps handled}, per-series counts, notes) read from `path`;
     a note for each series whose new rows data.missing: drop left gaps in."""
     from seqcast.history import columns_of, read_like_run, when
-    from seqcast.missing import fill_missing
+    from seqcast.missing import also, fill_missing
 
     index = {n: i for i, n in enumerate(st["series"].tolist())}
     known = {n: st["last_time"][i] for n, i in index.items()}  # each series' last known timestamp: its grid's
@@ -155,11 +155,9 @@ def new_rows(
     if short:  # every series with a gap named, not the first only: one round of fixing the file, not one per series
         s, last, gaps, full, before = short[0]
         more = [f"{t.label} ({len(g)}, first {at(g[0])})" for t, _, g, _, _ in short[1:]]
-        also = ", ".join(more[:5]) + (f" and {len(more) - 5} more series" if len(more) > 5 else "")
         where = "between its last known row ({}) and the new rows" if before else "after its last known row ({})"
         raise DataError(
-            f"{s.label}: {len(gaps)} {holes} {where.format(at(last))}, first {at(gaps[0])}"
-            + (f"; also {also}" if more else ""),
+            f"{s.label}: {len(gaps)} {holes} {where.format(at(last))}, first {at(gaps[0])}{also(more)}",
             where=str(path),
             hint=timeaxis.clock_hint(gaps, ds.utc, full)  # a daylight-saving hour: said, as train says it
             or "send the missing rows, or train the run again with data.missing: interpolate, ffill or drop, which "
