@@ -6,6 +6,7 @@ must be set up before TensorFlow initialises, once per process.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -337,10 +338,23 @@ def test_a_multi_worker_task_waiting_for_its_peers_stops_at_a_signal(tmp_path: P
         text=True, env=_env(TF_CONFIG=json.dumps(cluster), SEQCAST_CLUSTER_TIMEOUT="600"),
     )  # fmt: skip
     children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+
+    def watching() -> bool:  # the wait began: the watchdog child runs (not any child of the task's), and the
+        status = Path(f"/proc/{proc.pid}/status").read_text()  # task no longer catches the signal (SigCgt: its
+        caught = int(next(ln.split()[1] for ln in status.splitlines() if ln.startswith("SigCgt:")), 16)  # handlers)
+        if caught & (1 << (sig - 1)):  # a fixed sleep after the child appeared was once too short on a busy machine
+            return False
+        for pid in children.read_text().split():
+            with contextlib.suppress(OSError):
+                if b"select.select" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    return True
+        return False
+
     deadline = time.monotonic() + 120
     try:
-        while not children.read_text().split() and time.monotonic() < deadline:  # the watchdog: the wait began
+        while not watching() and time.monotonic() < deadline:
             time.sleep(0.1)
+        assert watching(), "the task never began to wait for its cluster with the signal's default action"
         time.sleep(1.0)  # into TensorFlow's wait
         t0 = time.monotonic()
         proc.send_signal(sig)
