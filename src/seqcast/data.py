@@ -362,11 +362,12 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
                               where=source, hint=hint)  # fmt: skip
             holes = np.setdiff1d(full, t)
             holes = holes[holes > anchor] if anchor is not None else holes  # update: a hole among the rows already
-            shown = ", ".join(timeaxis.fmt(m, kind, fine) for m in holes[:3])  # known is skipped, and not said
+            written = [timeaxis.fmt(m, kind, fine) for m in holes[:3]]  # known is skipped, and not said
             if cfg.missing == "error" and len(holes):  # refused after the loop, naming every series with a gap
-                refused.gaps.append((name, label, holes, shown, timeaxis.fmt(holes[0], kind, fine), freq,
-                                     None if refused.gaps else timeaxis.clock_hint(holes, zoned, t)))  # fmt: skip
+                clock = None if refused.gaps else timeaxis.clock_hint(holes, zoned, t)  # the first's is said
+                refused.gaps.append(missing.Gap(name, label, holes, written, freq, clock))
                 continue
+            shown = ", ".join(written)
             at_freq = f" at {freq.said}" if freq else ""  # a step a stray row changed shows here
             notes += [f"{len(holes)} missing timestamp(s){label}{at_freq} (first: {shown}); data.missing: {cfg.missing}"
                       ] if len(holes) else []  # fmt: skip

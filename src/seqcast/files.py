@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from seqcast.errors import ConfigError, DataError, check_interrupted, wrote
-from seqcast.rundir import OWN_FILES, TMP_SUFFIX, contains, is_run, umask
+from seqcast.rundir import OWN_FILES, TMP_SUFFIX, contains, is_run, process_gone, umask
 
 
 def check_output(path: Path, option: str, protected: dict[str, Path], also: dict[str, Path] | None = None) -> None:
@@ -212,20 +212,10 @@ def _drop_stale(path: Path) -> None:
             if not (name.startswith(start) and name.endswith(TMP_SUFFIX)):
                 continue
             pid, _, host = name[len(start) :].partition(".")[0].partition("-")
-            if host != _HOST or not pid.isdigit() or int(pid) in (0, os.getpid()) or _alive(int(pid)):
+            if host != _HOST or not pid.isdigit() or int(pid) in (0, os.getpid()) or not process_gone(int(pid)):
                 continue
             with contextlib.suppress(OSError):
                 leftover.unlink()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # another user's process (EPERM): alive
-        return True
-    return True
 
 
 def atomic_write(path: Path, data: bytes) -> None:

@@ -11,7 +11,7 @@ their blanks from the series' last known row (data.load_dataset's `after`, updat
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -115,16 +115,27 @@ def dropped_note(values: np.ndarray, keep: np.ndarray, times: np.ndarray, kind: 
     )
 
 
+class Gap(NamedTuple):
+    """One series' missing timestamps, as Refused names them."""
+
+    name: str
+    label: str  # " of series 'A'", as the series' other messages name it
+    holes: np.ndarray
+    shown: list[str]  # the first three, written out
+    freq: Any  # the series' Freq, or None
+    clock: str | None  # the daylight-saving hint (of the first series only)
+
+
 class Refused:
     """data.missing: error's refusals, gathered over every series and made one message (check): blank cells (each
-    series' BlankValues, in the order read) and missing timestamps (per series: name, label, holes, the first
-    three, the first, frequency, the daylight-saving hint of the first). Blank cells go first: the cell is named
-    by its line, and filling it may be all the file needs; every series with the same fault is named, the first
-    in full, the others by where, past the sixth counted: one round of fixing the file, not one per series."""
+    series' BlankValues, in the order read) and missing timestamps (a Gap per series). Blank cells go first: the
+    cell is named by its line, and filling it may be all the file needs; every series with the same fault is
+    named, the first in full, the others by where, past the sixth counted: one round of fixing the file, not one
+    per series."""
 
     def __init__(self) -> None:
         self.blanks: list[tuple[str, BlankValues]] = []
-        self.gaps: list[tuple[Any, ...]] = []
+        self.gaps: list[Gap] = []
 
     def check(self, source: str) -> None:
         if self.blanks:
@@ -132,13 +143,13 @@ class Refused:
             more = [f"series {name!r} {exc.rows}" for name, exc in self.blanks[1:]]
             raise BlankValues(first.message + also(more), where=first.where, hint=first.hint)
         if self.gaps:
-            _, label, holes, shown, _, freq, clock = self.gaps[0]
-            more = [f"series {name!r} ({len(h)}, first {first})" for name, _, h, _, first, _, _ in self.gaps[1:]]
+            g = self.gaps[0]
+            more = [f"series {o.name!r} ({len(o.holes)}, first {o.shown[0]})" for o in self.gaps[1:]]
             raise MissingValues(
-                f"{len(holes)} missing timestamp(s){label} at {freq.said if freq else 'an unknown frequency'}, "
-                f"first {shown}" + also(more),
+                f"{len(g.holes)} missing timestamp(s){g.label} at {g.freq.said if g.freq else 'an unknown frequency'}"
+                f", first {', '.join(g.shown)}" + also(more),
                 where=source,
-                clock=clock,
+                clock=g.clock,
                 hint="set data.missing to interpolate or ffill to fill them, or drop to ignore the gaps",
             )
 

@@ -232,10 +232,13 @@ def recover(target: Path) -> None:
 def _pid_gone(name: str) -> bool:
     """Does the process whose pid ends a staging or aside folder's name no longer run?"""
     pid = name.rsplit("-", 1)[-1].split("_", 1)[0]
-    if not pid.isdigit():
-        return True
+    return not pid.isdigit() or process_gone(int(pid))
+
+
+def process_gone(pid: int) -> bool:
+    """Does the process `pid` no longer run (here: a pid names a process of this host)?"""
     try:
-        os.kill(int(pid), 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
         return True
     except PermissionError:  # it runs, as another user
