@@ -152,3 +152,34 @@ def test_a_crash_between_the_renames_is_recovered_through_runs_latest_too(
     monkeypatch.chdir(tmp_path)
     assert rundir.resolve_run(None) == (runs / "mine").resolve()
     assert (runs / "mine" / "model.keras").is_file() and not old.exists()
+
+
+def test_a_folder_shared_by_hosts_leaves_another_host_s_swap_to_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The staging and aside folders carry their host beside their pid: a pid that runs nowhere here may run on
+    the host that shares the folder (NFS), mid-training or mid-swap; only this host's dead processes' are undone."""
+    import os
+
+    runs = tmp_path / "runs"
+    other = "0badc0de" if rundir.HOST != "0badc0de" else "0badc0df"
+    theirs_aside = marked_run(runs / f".mine.old-999999999-{other}", "their old run, mid-swap")
+    theirs_staging = marked_run(runs / f".mine.partial-999999999-{other}_ab12", "their run, training")
+    ours_aside = marked_run(runs / f".yours.old-999999999-{rundir.HOST}", "yesterday's model")
+    ours_staging = marked_run(runs / f".yours.partial-999999999-{rundir.HOST}_cd34", "a killed training")
+    rundir.recover(runs / "mine")
+    rundir.recover(runs / "yours")
+    assert (theirs_aside / "model.keras").read_text() == "their old run, mid-swap" and not (runs / "mine").exists()
+    assert (theirs_staging / "model.keras").read_text() == "their run, training"
+    assert (runs / "yours" / "model.keras").read_text() == "yesterday's model"
+    assert not ours_aside.exists() and not ours_staging.exists()
+
+    monkeypatch.setattr(rundir, "_exchange", lambda a, b: False)  # the aside folder's name, where it is used
+    renamed: list[str] = []
+    rename = Path.rename
+    monkeypatch.setattr(Path, "rename", lambda self, to: (renamed.append(Path(to).name), rename(self, to))[1])
+    with rundir.staging(runs / "yours", True) as work:
+        assert work.name.startswith(f".yours.partial-{os.getpid()}-{rundir.HOST}_")
+        new_run(work)
+    assert renamed == [f".yours.old-{os.getpid()}-{rundir.HOST}", "yours"]
+    assert (runs / "yours" / "model.keras").read_text() == "today's model"

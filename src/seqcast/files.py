@@ -6,10 +6,8 @@ and, when a write fails, one message naming the file or stdout.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
-import socket
 import sys
 import tempfile
 from collections.abc import Collection, Iterator
@@ -17,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from seqcast.errors import ConfigError, DataError, check_interrupted, wrote
-from seqcast.rundir import OWN_FILES, TMP_SUFFIX, contains, is_run, process_gone, umask
+from seqcast.rundir import HOST, OWN_FILES, TMP_SUFFIX, contains, is_run, process_gone, umask
 
 
 def check_output(path: Path, option: str, protected: dict[str, Path], also: dict[str, Path] | None = None) -> None:
@@ -193,11 +191,6 @@ def _finite(value: Any) -> Any:
     return value
 
 
-# whose temporary file a write's is: <pid>-<host> (the host as a short hash, no dots), so that a later write of the
-# same file can tell a leftover of a killed process (SIGKILL, the OOM killer) from another writer's file in flight
-_HOST = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
-
-
 def _drop_stale(path: Path) -> None:
     """Delete the temporary files that writes of `path` by processes now gone left beside it (a write killed
     between its temporary file and the rename): only ours (.<name>.<pid>-<host>.<random>.seqcast-tmp), only of
@@ -212,7 +205,7 @@ def _drop_stale(path: Path) -> None:
             if not (name.startswith(start) and name.endswith(TMP_SUFFIX)):
                 continue
             pid, _, host = name[len(start) :].partition(".")[0].partition("-")
-            if host != _HOST or not pid.isdigit() or int(pid) in (0, os.getpid()) or not process_gone(int(pid)):
+            if host != HOST or not pid.isdigit() or int(pid) in (0, os.getpid()) or not process_gone(int(pid)):
                 continue
             with contextlib.suppress(OSError):
                 leftover.unlink()
@@ -242,7 +235,7 @@ def atomic_write(path: Path, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         mode = path.stat().st_mode & 0o7777 if path.is_file() else 0o666 & ~umask()
         _drop_stale(path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}-{_HOST}.", suffix=TMP_SUFFIX, dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}-{HOST}.", suffix=TMP_SUFFIX, dir=path.parent)
     except OSError as exc:
         blocker = next((p for p in path.parents if p.exists() or p.is_symlink()), None)
         why = f"{blocker} is a file, not a folder" if blocker and not blocker.is_dir() else exc.strerror or exc

@@ -17,12 +17,14 @@ import contextvars
 import ctypes
 import ctypes.util
 import errno
+import hashlib
 import itertools
 import json
 import os
 import re
 import shutil
 import signal
+import socket
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -41,6 +43,9 @@ CHECKPOINT_FILES = {"model.keras", "state.json", "best.npz", "refit", "refit.tmp
 CHECKPOINT_FILES |= {"data.json", "command.txt"}  # checkpoint.DATA_STAMP and COMMAND_STAMP, written before training
 LATEST = Path("runs") / "latest"
 TMP_SUFFIX = ".seqcast-tmp"  # an atomic write's temporary file: .<name>.<pid>-<host>.<random>.seqcast-tmp
+# the host in the names of what a process leaves beside a run or file while it writes (a short hash, no dots or
+# dashes): a folder shared by hosts holds other hosts' processes, whose pids mean nothing here
+HOST = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
 
 
 def umask() -> int:
@@ -216,23 +221,24 @@ def recover(target: Path) -> None:
     if not target.parent.is_dir():
         return
     for p in _aside(target):  # a process that is still running is mid-swap: its folders are its own
-        if not re.fullmatch(r".+\.old-\d+", p.name) or not _pid_gone(p.name):  # .run.old-backup: a user's
+        if not _owner_gone(p.name, r".+\.old-(\d+)(?:-([0-9a-f]{8}))?"):  # .run.old-backup: a user's
             continue
         if is_run(p) and not target.exists() and not target.is_symlink():
             p.rename(target)
         else:
             shutil.rmtree(p, ignore_errors=True)
-    for p in target.parent.glob(f".{target.name}.partial-*"):  # staging's: .run.partial-<pid>_<random>, a run
-        if not p.is_dir() or not re.fullmatch(r".+\.partial-\d+_\w+", p.name) or not _pid_gone(p.name):
+    for p in target.parent.glob(f".{target.name}.partial-*"):  # staging's: .run.partial-<pid>-<host>_<random>
+        if not p.is_dir() or not _owner_gone(p.name, r".+\.partial-(\d+)(?:-([0-9a-f]{8}))?_\w+"):
             continue
         if (p / MARKER).is_file() or not any(p.iterdir()):  # begun (the marker is its first file), or empty
             shutil.rmtree(p, ignore_errors=True)
 
 
-def _pid_gone(name: str) -> bool:
-    """Does the process whose pid ends a staging or aside folder's name no longer run?"""
-    pid = name.rsplit("-", 1)[-1].split("_", 1)[0]
-    return not pid.isdigit() or process_gone(int(pid))
+def _owner_gone(name: str, pattern: str) -> bool:
+    """Is `name` a staging or aside folder's (`pattern`: its pid, then its host) whose process no longer runs on
+    this host? Another host's is never gone from here; a name without one (an older seqcast's) is this one's."""
+    match = re.fullmatch(pattern, name)
+    return match is not None and match[2] in (None, HOST) and process_gone(int(match[1]))
 
 
 def process_gone(pid: int) -> bool:
@@ -311,7 +317,7 @@ def staging(
     check_target(target, overwrite, protected)
     prepare_parent(target)
     try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-{os.getpid()}_", dir=target.parent))
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-{os.getpid()}-{HOST}_", dir=target.parent))
         honour_umask(tmp, directory=True)
         (tmp / MARKER).write_text(json.dumps({"seqcast": "run directory", "pid": os.getpid()}) + "\n")
     except OSError as exc:
@@ -373,7 +379,7 @@ def _commit(tmp: Path, target: Path) -> None:
     if not any(target.iterdir()):  # an empty folder: rename replaces it atomically
         tmp.rename(target)
         return
-    old = target.parent / f".{target.name}.old-{os.getpid()}"
+    old = target.parent / f".{target.name}.old-{os.getpid()}-{HOST}"
     target.rename(old)  # a crash here leaves `old` beside no target: recover() puts it back
     tmp.rename(target)
     shutil.rmtree(old, ignore_errors=True)
