@@ -24,9 +24,11 @@ class SeqcastError(Exception):
         return text
 
 
-def listed(names: list[str], first: int = 5) -> str:
-    """Names as a message lists them: the first few quoted, then how many more ("'a', 'b' and 7 more")."""
-    return ", ".join(map(repr, names[:first])) + (f" and {len(names) - first:,} more" if len(names) > first else "")
+def listed(names: list[str], first: int = 5, quote: bool = True, sep: str = ", ") -> str:
+    """Names as a message lists them: the first few (quoted, unless they are phrases or paths already), then how
+    many more ("'a', 'b' and 7 more")."""
+    shown = sep.join(map(repr, names[:first]) if quote else names[:first])
+    return shown + (f" and {len(names) - first:,} more" if len(names) > first else "")
 
 
 def located(exc: SeqcastError, where: str) -> DataError:

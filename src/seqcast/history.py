@@ -287,8 +287,7 @@ def read_future(
     covered = {s.name for s in ds.series}
     extra = [n for n in by_name if n not in covered]
     if extra:  # a typo in a series name would otherwise pass unseen
-        shown = ", ".join(map(repr, extra[:5])) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
-        ds.notes.append(f"the --future file has rows of series the forecast does not cover ({shown}): not read")
+        ds.notes.append(f"the --future file has rows of series the forecast does not cover ({listed(extra)}): not read")
     cols, read, unread = [covs.index(c) for c in known], read_steps(run, steps), False
     for rows_out, s, want in zip(out, ds.series, times, strict=True):
         f = by_name.get(s.name)

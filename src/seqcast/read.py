@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from seqcast.errors import DataError, NoRows, check_interrupted
+from seqcast.errors import DataError, NoRows, check_interrupted, listed
 from seqcast.files import PARQUET
 
 # bytes: past this a CSV is read by pandas' C parser. Below it the csv module is faster, pandas' import included
@@ -202,7 +202,7 @@ def data_files(path: Path) -> list[Path]:
         )
         if not files:
             others = _others(path)
-            has = f" (it holds {_shown(others)})" if others else ""
+            has = f" (it holds {listed(others, quote=False)})" if others else ""
             raise DataError(f"the folder holds no .csv or .parquet files{has}", where=str(path))
         return files
     if not path.exists():
@@ -215,7 +215,9 @@ def left_out(path: Path) -> list[str]:
     """A folder's files and folders that data_files does not read (a .tsv, a .csv.gz, a subfolder), said in a note:
     a series in one of them would be missing without a word. Hidden and lock files are not named."""
     other = _others(path) if path.is_dir() else []
-    return [f"not read, as data.path reads a folder's .csv and .parquet files only: {_shown(other)}"] if other else []
+    if not other:
+        return []
+    return [f"not read, as data.path reads a folder's .csv and .parquet files only: {listed(other, quote=False)}"]
 
 
 def _others(folder: Path) -> list[str]:
@@ -223,10 +225,6 @@ def _others(folder: Path) -> list[str]:
     kept = {".csv", *PARQUET}
     return sorted(p.name + "/" * p.is_dir() for p in folder.iterdir() if not p.name.startswith((".", "~$"))
                   and (not p.is_file() or p.suffix.lower() not in kept))  # fmt: skip
-
-
-def _shown(names: list[str]) -> str:
-    return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
 
 
 def _regular(path: Path) -> None:

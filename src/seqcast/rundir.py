@@ -29,7 +29,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from seqcast.errors import STOP_SIGNALS, ConfigError, DataError, wrote
+from seqcast.errors import STOP_SIGNALS, ConfigError, DataError, listed, wrote
 
 RUN_FILES = (
     "model.keras", "config.yaml", "preprocess.json", "history.csv", "metrics.json", "calibration.json", "state.npz"
@@ -144,7 +144,7 @@ def check_target(target: Path, overwrite: bool, protected: dict[str, Path] | Non
         )
     theirs = sorted(p.name for p in target.iterdir() if not _seqcast_file(p.name))
     if theirs:  # a forecast or plot the user saved into the run: replacing the run would delete it
-        shown = ", ".join(theirs[:5]) + (f" and {len(theirs) - 5} more" if len(theirs) > 5 else "")
+        shown = listed(theirs, quote=False)
         raise ConfigError(
             f"{target} holds files seqcast did not write ({shown}): --overwrite replaces the run as a whole and "
             "would delete them",

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from seqcast.errors import DataError
+from seqcast.errors import DataError, listed
 from seqcast.timeaxis import TimeKind, fmt
 
 
@@ -80,8 +80,8 @@ def changed(inputs: list[str], static: list[str], known: dict[str, np.ndarray], 
             if s.name in known and len(s.values) and _differ(s.values[-1, j], known[s.name][j])
         ]
         if differ:
-            more = f" and {len(differ) - 5} more" if len(differ) > 5 else ""
-            notes.append(f"static column {c!r} differs from the run's value in {'; '.join(differ[:5])}{more}: "
+            where = listed(differ, quote=False, sep="; ")
+            notes.append(f"static column {c!r} differs from the run's value in {where}: "
                          "the forecast uses the history's (update would refuse it)")  # fmt: skip
     return notes
 
