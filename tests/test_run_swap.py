@@ -183,3 +183,25 @@ def test_a_folder_shared_by_hosts_leaves_another_host_s_swap_to_it(
         new_run(work)
     assert renamed == [f".yours.old-{os.getpid()}-{rundir.HOST}", "yours"]
     assert (runs / "yours" / "model.keras").read_text() == "today's model"
+
+
+@pytest.mark.parametrize(
+    ("holder", "said"),
+    [
+        ("4242 update build-server-7", "another seqcast update (process 4242 on build-server-7) is writing"),
+        ("4242 train", "another seqcast train (process 4242) is writing"),  # an older seqcast's lock: no host
+        (None, "another seqcast train (process {pid}) is writing"),  # this host's: no host named
+    ],
+)
+def test_the_lock_names_the_host_of_a_holder_on_another_machine(tmp_path: Path, holder: str | None, said: str) -> None:
+    """On a folder shared by machines the holder's pid alone would send the user looking on the wrong host."""
+    import os
+
+    target = tmp_path / "runs" / "mine"
+    target.parent.mkdir(parents=True)
+    with rundir.lock(target):
+        if holder is not None:
+            (target.parent / ".mine.lock").write_text(holder)  # the same file: the lock holds
+        with pytest.raises(DataError) as err, rundir.lock(target):
+            pass
+    assert said.format(pid=os.getpid()) in err.value.message, err.value.message

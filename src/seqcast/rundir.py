@@ -173,7 +173,7 @@ def prepare_parent(target: Path) -> None:
 @contextlib.contextmanager
 def lock(target: Path, command: str = "train") -> Iterator[None]:
     """Hold the lock of output.dir: a second `seqcast train` (or `update`) into it stops with a message naming the
-    first, its process and command."""
+    first, its process and command (and its host, when it is another machine's: a shared folder)."""
     import fcntl
 
     path = target.parent / f".{target.name}.lock"
@@ -185,10 +185,11 @@ def lock(target: Path, command: str = "train") -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            pid, _, other = os.pread(fd, 64, 0).decode(errors="replace").strip().partition(" ")
+            pid, other, host = [*os.pread(fd, 320, 0).decode(errors="replace").split(None, 2), "", "", ""][:3]
             os.close(fd)
+            on = f" on {host.strip()}" if host.strip() not in ("", socket.gethostname()) else ""  # a shared folder
             raise DataError(
-                f"another seqcast {other or 'train'} (process {pid or '?'}) is writing this run directory",
+                f"another seqcast {other or 'train'} (process {pid or '?'}{on}) is writing this run directory",
                 where=str(target),
                 hint="wait for it to finish" + (", or choose another --output-dir" if command == "train" else ""),
             ) from None
@@ -201,16 +202,12 @@ def lock(target: Path, command: str = "train") -> Iterator[None]:
         os.close(fd)
     try:
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()} {command}".encode(), 0)
+        os.pwrite(fd, f"{os.getpid()} {command} {socket.gethostname()}".encode(), 0)
         yield
     finally:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
         os.close(fd)
-
-
-def _aside(target: Path) -> list[Path]:
-    return sorted(target.parent.glob(f".{target.name}.old-*"))
 
 
 def recover(target: Path) -> None:
@@ -220,7 +217,7 @@ def recover(target: Path) -> None:
     """
     if not target.parent.is_dir():
         return
-    for p in _aside(target):  # a process that is still running is mid-swap: its folders are its own
+    for p in sorted(target.parent.glob(f".{target.name}.old-*")):  # a live process is mid-swap: its folders are its own
         if not _owner_gone(p.name, r".+\.old-(\d+)(?:-([0-9a-f]{8}))?"):  # .run.old-backup: a user's
             continue
         if is_run(p) and not target.exists() and not target.is_symlink():
