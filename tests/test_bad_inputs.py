@@ -827,7 +827,7 @@ CASES = [
 def _days(n: int, start: str = "2021-01-01") -> list[str]:
     import numpy as np
 
-    return [str(np.datetime64(start) + k) for k in range(n)]
+    return [str(np.datetime64(start, "D") + np.timedelta64(k, "D")) for k in range(n)]
 
 
 def _dated(days: list[str], header: str = "day,y") -> str:

@@ -95,9 +95,9 @@ def test_train_forecast_and_update_continue_on_weekdays(
     assert [line.split(",")[0] for line in res.stdout.splitlines()[1:]] == weekdays(2, 63)
 
     state = (run / "state.npz").read_bytes()
-    day = np.busday_offset(FIRST, 62) + 1  # the first weekend day after the rows just added
+    day = np.busday_offset(FIRST, 62) + np.timedelta64(1, "D")  # the first weekend day after the rows just added
     while np.is_busday(day):
-        day += 1
+        day += np.timedelta64(1, "D")
     saturday = str(day)
     (cfg.parent / "weekend.csv").write_text(f"date,close\n{saturday},99\n")
     res = invoke("update", "--data", cfg.parent / "weekend.csv")

@@ -345,7 +345,7 @@ def test_rows_on_one_day_of_their_months_are_named_monthly_with_the_resample_tha
 ) -> None:
     """A month, quarter or year apart on the 15th: not a fixed step in days, and a month's step is on its first or
     last day; the message says so, and the hint's resample is the one for the rows' period."""
-    times = [str(np.datetime64("2020-01", "M") + months * k) + "-15" for k in range(30)]
+    times = [str(np.datetime64("2020-01", "M") + np.timedelta64(months * k, "M")) + "-15" for k in range(30)]
     text = data_error(tmp_path, csv_of(times, list(range(30))), time_column="t")
     assert "irregular timestamps: the rows fall on day 15 of their months" in text, text
     assert f"{{freq: {alias}, how: last}}" in text, text
@@ -398,7 +398,8 @@ def test_one_wrong_date_among_monthly_rows_is_named_by_its_line(tmp_path: Path, 
     it was read as a fixed step of 31 days, a correct row named, and an hourly resample suggested."""
     anchor = "end" if first.endswith("31") else "start"
     months = np.datetime64(first[:7], "M") + np.arange(24)
-    days = (months + 1).astype("datetime64[D]") - 1 if anchor == "end" else months.astype("datetime64[D]")
+    one_month, one_day = np.timedelta64(1, "M"), np.timedelta64(1, "D")
+    days = (months + one_month).astype("datetime64[D]") - one_day if anchor == "end" else months.astype("datetime64[D]")
     times = [typo if str(d)[:7] == typo[:7] else str(d) for d in days]
     text = data_error(tmp_path, csv_of(times, list(range(24))), time_column="t")
     step = "ME" if anchor == "end" else "MS"

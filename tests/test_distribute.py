@@ -49,7 +49,7 @@ def write_config(tmp: Path) -> Path:
         w.writerow(["time", "series", "y", "x"])
         for k, name in enumerate("AB"):
             for t in range(80):
-                day = np.datetime64("2022-01-01") + t
+                day = np.datetime64("2022-01-01") + np.timedelta64(t, "D")
                 w.writerow([str(day), name, round(np.sin(0.4 * t + k), 6), round(np.cos(0.4 * t + 2 * k), 6)])
     doc: dict[str, Any] = {
         "data": {

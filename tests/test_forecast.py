@@ -250,9 +250,9 @@ def test_forecast_with_known_future_features_equals_keras_loop(tmp_path: Path) -
     steps, hist = 5, series_values(data, ["a", "f"])
     future_rows, fut = [], {}
     for name, values in hist.items():
-        last = np.datetime64("2021-01-01") + len(values) - 1
+        last = np.datetime64("2021-01-01") + np.timedelta64(len(values) - 1, "D")
         fut[name] = np.round(np.cos(np.arange(steps) + len(name)), 4)
-        future_rows += [[name, str(last + 1 + k), fut[name][k]] for k in range(steps)]
+        future_rows += [[name, str(last + np.timedelta64(1 + k, "D")), fut[name][k]] for k in range(steps)]
     future_csv = write_csv(tmp_path / "future.csv", ["series", "time", "f"], future_rows)
 
     res = CliRunner().invoke(
@@ -607,7 +607,7 @@ def test_backtest_without_a_full_block_is_a_config_error_naming_the_key() -> Non
 
 def test_backtest_run_uses_the_test_split_of_the_run(tmp_path: Path) -> None:
     """A 40-row series with a 10-row test part and horizon 3: origins 30, 33, 36 (39 is too short)."""
-    rows = [[str(np.datetime64("2021-01-01") + k), float(k)] for k in range(40)]
+    rows = [[str(np.datetime64("2021-01-01") + np.timedelta64(k, "D")), float(k)] for k in range(40)]
     data = write_csv(tmp_path / "d.csv", ["time", "a"], rows)
     doc = config_doc(data, ["a"], windows={"look_back": 4})
     del doc["data"]["series_column"]

@@ -84,8 +84,8 @@ def wave_project(tmp: Path, stateful: bool) -> tuple[Path, Path]:
 
 
 def future_file(path: Path, flags: list[float]) -> Path:
-    last = np.datetime64("2021-01-01") + 159
-    path.write_text("time,x\n" + "".join(f"{last + 1 + k},{f}\n" for k, f in enumerate(flags)))
+    last = np.datetime64("2021-01-01") + np.timedelta64(159, "D")
+    path.write_text("time,x\n" + "".join(f"{last + np.timedelta64(1 + k, 'D')},{f}\n" for k, f in enumerate(flags)))
     return path
 
 

@@ -104,7 +104,11 @@ def test_update_with_features_equals_the_whole_history(tmp_path: Path, mode: str
     res = CliRunner().invoke(app, ["update", "--run", str(run), "--data", str(full)])
     assert res.exit_code == 0, res.output
     future = pd.DataFrame(
-        [{"series": s, "time": str(np.datetime64("2021-03-22") + d), "x": 0.1 * d} for s in "ABC" for d in range(4)]
+        [
+            {"series": s, "time": str(np.datetime64("2021-03-22") + np.timedelta64(d, "D")), "x": 0.1 * d}
+            for s in "ABC"
+            for d in range(4)
+        ]
     )
     future.to_csv(tmp_path / "future.csv", index=False)
     opened = load_run(run)
@@ -820,7 +824,7 @@ def hourly_run(tmp: Path, rows: list[str], zoned: str = "") -> Path:
 
 def hours(start: str, n: int) -> list[str]:
     first = np.datetime64(start, "h")
-    return [str(first + k).replace("T", " ") + ":00" for k in range(n)]
+    return [str(first + np.timedelta64(k, "h")).replace("T", " ") + ":00" for k in range(n)]
 
 
 def test_an_update_file_that_sends_a_known_row_twice_is_read_and_a_new_duplicate_named_in_utc(tmp_path: Path) -> None:

@@ -345,9 +345,10 @@ def test_future_continues_the_grid(start: int, step_hours: int, n: int, steps: i
     month0=st.integers(0, 600), step=st.integers(1, 24), n=st.integers(2, 12), anchor=st.sampled_from(["start", "end"])
 )
 def test_month_grid_round_trip(month0: int, step: int, n: int, anchor: str) -> None:
-    months = (np.datetime64("1970-01", "M") + month0 + step * np.arange(n)).astype("datetime64[M]")
+    months = np.datetime64("1970-01", "M") + (month0 + step * np.arange(n)).astype("timedelta64[M]")
     first_day = months.astype("datetime64[D]")
-    times = (first_day if anchor == "start" else (months + 1).astype("datetime64[D]") - 1).astype("datetime64[ns]")
+    last_day = (months + np.timedelta64(1, "M")).astype("datetime64[D]") - np.timedelta64(1, "D")
+    times = (first_day if anchor == "start" else last_day).astype("datetime64[ns]")
     freq = infer_freq(times, "datetime")
     assert freq == Freq("month", step, anchor)  # type: ignore[arg-type]
     assert grid(times, freq).tolist() == times.tolist()

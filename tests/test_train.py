@@ -39,7 +39,7 @@ def sine_csv(path: Path, rows: int = 80) -> Path:
         w.writerow(["time", "series", "y", "x"])
         for k, name in enumerate("AB"):
             for t in range(rows):
-                day = np.datetime64("2022-01-01") + t
+                day = np.datetime64("2022-01-01") + np.timedelta64(t, "D")
                 w.writerow([str(day), name, round(np.sin(0.4 * t + k), 6), round(np.cos(0.4 * t + 2 * k), 6)])
     return path
 
@@ -682,7 +682,7 @@ def test_auto_without_a_validation_part_decides_by_the_range(
     config = write_config(tmp_path, data={"transform": "auto", "split": {"val": 0, "test": 0.2}})
     if trend:  # y = t; training rows 0-63: its last fifth (51-63) reaches 13 above the rest (0-50): 26 % of 50
         rows = ["time,series,y,x"] + [
-            f"{np.datetime64('2022-01-01') + t},{s},{t},{t % 7}" for s in "AB" for t in range(80)
+            f"{np.datetime64('2022-01-01') + np.timedelta64(t, 'D')},{s},{t},{t % 7}" for s in "AB" for t in range(80)
         ]
         (tmp_path / "sine.csv").write_text("\n".join(rows) + "\n")
     res = CliRunner().invoke(app, ["train", str(config), "--quiet", "--set", f"windows.mode={mode}"])
