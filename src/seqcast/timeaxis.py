@@ -106,13 +106,13 @@ FIRST_DATE = np.datetime64("1677-09-22", "us")
 LAST_DATE = np.datetime64("2262-04-11", "us")
 DATE_RANGE = "1677-09-22 to 2262-04-10"
 # datetime64 arithmetic in explicit units: a bare integer (months + 1) is numpy's 'generic' unit, deprecated in 2.5
-_MONTH, _DAY_ONE = np.timedelta64(1, "M"), np.timedelta64(1, "D")
+_ONE_MONTH, _ONE_DAY = np.timedelta64(1, "M"), np.timedelta64(1, "D")
 
 
 def _month_parts(times: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     months = times.astype("datetime64[M]")
     day = (times.astype("datetime64[D]") - months.astype("datetime64[D]")).astype(np.int64)
-    is_end = (months + _MONTH).astype("datetime64[D]") - _DAY_ONE == times.astype("datetime64[D]")
+    is_end = (months + _ONE_MONTH).astype("datetime64[D]") - _ONE_DAY == times.astype("datetime64[D]")
     tod = (times - times.astype("datetime64[D]")).astype(np.int64)
     return months.astype(np.int64), day, is_end, tod
 
@@ -278,7 +278,7 @@ def _on_grid(times: np.ndarray, freq: Freq) -> tuple[np.ndarray, np.ndarray]:
 
 def _months_to_times(months: np.ndarray, anchor: str) -> np.ndarray:
     m = months.astype("datetime64[M]")
-    days = m.astype("datetime64[D]") if anchor == "start" else (m + _MONTH).astype("datetime64[D]") - _DAY_ONE
+    days = m.astype("datetime64[D]") if anchor == "start" else (m + _ONE_MONTH).astype("datetime64[D]") - _ONE_DAY
     return days.astype("datetime64[ns]")
 
 
@@ -344,7 +344,7 @@ def future(last: np.generic | int, freq: Freq, steps: int) -> np.ndarray:
         m, *_ = _month_parts(np.array([t]))
         end = int(m[0]) + freq.step * steps  # the last month, counted from 1970-01
         after = freq.anchor == "end"  # a month's end: the day before the next month's first
-        month = np.datetime64(end + after, "M").astype("datetime64[D]") - _DAY_ONE * after
+        month = np.datetime64(end + after, "M").astype("datetime64[D]") - _ONE_DAY * after
         if month >= LAST_DATE.astype("datetime64[D]"):  # (in days: nanoseconds would wrap)
             raise ValueError(f"the timestamps would run past {DATE_RANGE[-10:]}, the last date seqcast can hold")
         return _months_to_times(m[0] + freq.step * k, freq.anchor)
@@ -377,7 +377,7 @@ def clock_hint(times: np.ndarray, zoned: bool, series: np.ndarray) -> str | None
     minutes = (t - days).astype(np.int64)
     month_start = days.astype("datetime64[M]")
     dom = (days - month_start.astype("datetime64[D]")).astype(np.int64) + 1
-    length = ((month_start + _MONTH).astype("datetime64[D]") - month_start.astype("datetime64[D]")).astype(np.int64)
+    length = ((month_start + _ONE_MONTH).astype("datetime64[D]") - month_start.astype("datetime64[D]")).astype(np.int64)
     month = month_start.astype(np.int64) % 12 + 1
     last, second, first = dom + 7 > length, (dom >= 8) & (dom <= 14), dom <= 7
     change = (np.isin(month, [3, 9, 10]) & last) | ((month == 3) & second) | (np.isin(month, [4, 10, 11]) & first)
