@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Collection, Iterator
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from seqcast.errors import ConfigError, DataError, check_interrupted, wrote
-from seqcast.rundir import HOST, OWN_FILES, TMP_SUFFIX, contains, is_run, process_gone, umask
+from seqcast.rundir import HOST, OWN_FILES, TMP_SUFFIX, contains, is_run, owner_gone, umask
 
 
 def check_output(path: Path, option: str, protected: dict[str, Path], also: dict[str, Path] | None = None) -> None:
@@ -198,17 +199,12 @@ def _drop_stale(path: Path) -> None:
     folder, is left alone."""
     if os.name != "posix":  # os.kill(pid, 0) asks whether a process lives on POSIX only
         return
-    start = f".{path.name}."
+    ours = re.escape(f".{path.name}.") + r"(\d+)-([0-9a-f]{8})\..*" + re.escape(TMP_SUFFIX)  # the host: required
     with contextlib.suppress(OSError):
         for leftover in path.parent.iterdir():
-            name = leftover.name
-            if not (name.startswith(start) and name.endswith(TMP_SUFFIX)):
-                continue
-            pid, _, host = name[len(start) :].partition(".")[0].partition("-")
-            if host != HOST or not pid.isdigit() or int(pid) in (0, os.getpid()) or not process_gone(int(pid)):
-                continue
-            with contextlib.suppress(OSError):
-                leftover.unlink()
+            if owner_gone(leftover.name, ours):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
 
 
 def atomic_write(path: Path, data: bytes) -> None:

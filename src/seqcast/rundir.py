@@ -218,22 +218,23 @@ def recover(target: Path) -> None:
     if not target.parent.is_dir():
         return
     for p in sorted(target.parent.glob(f".{target.name}.old-*")):  # a live process is mid-swap: its folders are its own
-        if not _owner_gone(p.name, r".+\.old-(\d+)(?:-([0-9a-f]{8}))?"):  # .run.old-backup: a user's
+        if not owner_gone(p.name, r".+\.old-(\d+)(?:-([0-9a-f]{8}))?"):  # .run.old-backup: a user's
             continue
         if is_run(p) and not target.exists() and not target.is_symlink():
             p.rename(target)
         else:
             shutil.rmtree(p, ignore_errors=True)
     for p in target.parent.glob(f".{target.name}.partial-*"):  # staging's: .run.partial-<pid>-<host>_<random>
-        if not p.is_dir() or not _owner_gone(p.name, r".+\.partial-(\d+)(?:-([0-9a-f]{8}))?_\w+"):
+        if not p.is_dir() or not owner_gone(p.name, r".+\.partial-(\d+)(?:-([0-9a-f]{8}))?_\w+"):
             continue
         if (p / MARKER).is_file() or not any(p.iterdir()):  # begun (the marker is its first file), or empty
             shutil.rmtree(p, ignore_errors=True)
 
 
-def _owner_gone(name: str, pattern: str) -> bool:
-    """Is `name` a staging or aside folder's (`pattern`: its pid, then its host) whose process no longer runs on
-    this host? Another host's is never gone from here; a name without one (an older seqcast's) is this one's."""
+def owner_gone(name: str, pattern: str) -> bool:
+    """Is `name` a staging folder's, an aside folder's or a temporary file's (`pattern`: its pid, then its host)
+    whose process no longer runs on this host? Another host's is never gone from here; a name without one (an older
+    seqcast's folder) is this one's."""
     match = re.fullmatch(pattern, name)
     return match is not None and match[2] in (None, HOST) and process_gone(int(match[1]))
 
