@@ -86,9 +86,11 @@ class MissingValues(TimesError):
 
 class BlankValues(MissingValues):
     """Missing values in rows that are there (blank, NaN or infinite cells), not missing rows; `rows` says where
-    ('at line(s) [5]')."""
+    ('at line(s) [5]'), for a message naming several series (missing.Refused)."""
 
-    rows = ""
+    def __init__(self, message: str, *, where: str | None = None, hint: str | None = None, rows: str = ""):
+        self.rows = rows
+        super().__init__(message, where=where, hint=hint)
 
 
 class OffGrid(DataError):

@@ -62,9 +62,8 @@ def handle(values: np.ndarray, ix: np.ndarray, at: Callable[[int], str] | str, l
         where = f"at {at + '(s) ' if isinstance(at, str) else ''}{named[:8]}{' ...' if len(named) > 8 else ''}"
         where = " and ".join([where] * bool(named) + [f"at {gaps} missing timestamp(s)"] * bool(gaps))
         what = f"missing, NaN or infinite values in column(s) {sorted({columns[c] for c in cols})}{label} {where}"
-        exc = BlankValues(what.rstrip(), where=source, hint="set data.missing to interpolate, ffill or drop")
-        exc.rows = where  # how Refused names it after another series': series 'B' at line(s) [5]
-        raise exc
+        hint = "set data.missing to interpolate, ffill or drop"
+        raise BlankValues(what.rstrip(), where=source, hint=hint, rows=where)  # rows: how Refused names it
     values = np.where(np.isinf(values), np.nan, values)
     if how == "drop":
         return values
