@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -28,6 +28,16 @@ from seqcast.static import check_known
 from seqcast.timeaxis import TimeKind
 
 LOG = rundir.UPDATES
+
+
+class _Gaps(NamedTuple):
+    """A series' missing timestamps among its new rows, refused (data.missing: error) once every series is read."""
+
+    series: Any
+    last: Any  # its last known time
+    gaps: np.ndarray
+    grid: np.ndarray  # every timestamp from the last known one to the last new one
+    before: bool  # every gap comes before the first new row
 
 
 def new_rows(
@@ -97,8 +107,7 @@ def new_rows(
         )  # fmt: skip
     ] + [f"{path.name}: rows with missing values among the rows already known were skipped with them"] * known_holes
     static = [run.pre["inputs"].index(c) for c in run.pre.get("static", [])]  # positions, for check_known
-    # data.missing: error's gaps, refused once every series is read: (series, last known time, gaps, grid, whether
-    short: list[tuple[Any, Any, np.ndarray, np.ndarray, bool]] = []  # every gap comes before the first new row)
+    short: list[_Gaps] = []  # data.missing: error's gaps, refused once every series is read
     for s in ds.series:
         i = index[s.name]
         last = st["last_time"][i]
@@ -117,7 +126,7 @@ def new_rows(
         if full is not None:  # (a new row off the run's grid was refused as it was read: data.load_dataset's after)
             gaps = np.setdiff1d(full[1:], times)
             if len(gaps) and missing == "error":  # refused below, once every series' gaps are known
-                short.append((s, last, gaps, full, gaps[-1] < times[0]))
+                short.append(_Gaps(s, last, gaps, full, bool(gaps[-1] < times[0])))
                 continue
             if len(gaps) and missing == "drop" and state.stateful(run):  # as train refuses it (layout.refuse_gaps)
                 raise DataError(
@@ -153,13 +162,14 @@ def new_rows(
         out[i] = (times, values)
         counts[s.name]["added"] = len(times)
     if short:  # every series with a gap named, not the first only: one round of fixing the file, not one per series
-        s, last, gaps, full, before = short[0]
-        more = [f"{t.label} ({len(g)}, first {at(g[0])})" for t, _, g, _, _ in short[1:]]
-        where = "between its last known row ({}) and the new rows" if before else "after its last known row ({})"
+        first = short[0]
+        more = [f"{g.series.label} ({len(g.gaps)}, first {at(g.gaps[0])})" for g in short[1:]]
+        where = "between its last known row ({}) and the new rows" if first.before else "after its last known row ({})"
         raise DataError(
-            f"{s.label}: {len(gaps)} {holes} {where.format(at(last))}, first {at(gaps[0])}{also(more)}",
+            f"{first.series.label}: {len(first.gaps)} {holes} {where.format(at(first.last))}, first "
+            f"{at(first.gaps[0])}{also(more)}",
             where=str(path),
-            hint=timeaxis.clock_hint(gaps, ds.utc, full)  # a daylight-saving hour: said, as train says it
+            hint=timeaxis.clock_hint(first.gaps, ds.utc, first.grid)  # a daylight-saving hour: said, as train says
             or "send the missing rows, or train the run again with data.missing: interpolate, ffill or drop, which "
             "fill or skip them (this run's config.yaml holds the setting it was trained with)",
         )
