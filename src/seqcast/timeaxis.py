@@ -109,10 +109,15 @@ DATE_RANGE = "1677-09-22 to 2262-04-10"
 _ONE_MONTH, _ONE_DAY = np.timedelta64(1, "M"), np.timedelta64(1, "D")
 
 
+def _month_end(months: np.ndarray) -> np.ndarray:
+    """The last day (datetime64[D]) of each month of `months` (datetime64[M])."""
+    return (months + _ONE_MONTH).astype("datetime64[D]") - _ONE_DAY
+
+
 def _month_parts(times: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     months = times.astype("datetime64[M]")
     day = (times.astype("datetime64[D]") - months.astype("datetime64[D]")).astype(np.int64)
-    is_end = (months + _ONE_MONTH).astype("datetime64[D]") - _ONE_DAY == times.astype("datetime64[D]")
+    is_end = _month_end(months) == times.astype("datetime64[D]")
     tod = (times - times.astype("datetime64[D]")).astype(np.int64)
     return months.astype(np.int64), day, is_end, tod
 
@@ -278,7 +283,7 @@ def _on_grid(times: np.ndarray, freq: Freq) -> tuple[np.ndarray, np.ndarray]:
 
 def _months_to_times(months: np.ndarray, anchor: str) -> np.ndarray:
     m = months.astype("datetime64[M]")
-    days = m.astype("datetime64[D]") if anchor == "start" else (m + _ONE_MONTH).astype("datetime64[D]") - _ONE_DAY
+    days = m.astype("datetime64[D]") if anchor == "start" else _month_end(m)
     return days.astype("datetime64[ns]")
 
 
