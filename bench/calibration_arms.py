@@ -18,6 +18,9 @@ it; `ext+train+pool`: those pooled with `ext`'s; `max(ext,train)`: the larger qu
 (`+online`, `+recent`): each test origin calibrated on every error known before it (see `online`).
 With `bench_accuracy.py --validation --long-test --keep DIR` the kept runs' test stand-in is as long as the test
 part (the full split's proportions), over which a network's errors outgrow its validation part's.
+`--signed` (after the folder) runs the default arm (`ext+train256+pool`) beside the ones built on the signed errors
+only: `signed` (each bound its own tail, evaluate.asymmetric_intervals), `centred` and `centred(val)` (the median
+signed error as the centre, of all the pooled errors or of the validation part's).
 Prints, per arm and level, the mean coverage minus the level (points), the worst series and the mean MSIS.
 """
 
@@ -66,6 +69,39 @@ def pooled(errors: np.ndarray, level: int) -> np.ndarray:
     return np.stack(out, axis=-1)
 
 
+def signed_pooled(errors: np.ndarray, level: int) -> tuple[np.ndarray, np.ndarray]:
+    """(lower, upper) offsets (steps, targets) from signed errors (truth - forecast): the steps pooled by the
+    spreads of their absolute errors, each tail's conformal quantile at (100 + level) / 2 on its own."""
+    lo, hi = [], []
+    tail = (100 + level) / 2
+    for j in range(errors.shape[2]):
+        s = spreads(np.abs(errors[:, :, j]))
+        r = errors[:, :, j] / s
+        r = r[np.isfinite(r)]
+        hi.append(_ranked(np.sort(r), tail) * s)
+        lo.append(-_ranked(np.sort(-r), tail) * s)
+    return np.stack(lo, axis=-1), np.stack(hi, axis=-1)
+
+
+def centred_pooled(
+    errors: np.ndarray, level: int, centre_from: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(lower, upper) offsets: the median of the signed ratios (of `centre_from`'s, default the errors') as the
+    centre, then the pooled conformal quantile of the absolute ratios around it."""
+    ref = errors if centre_from is None else centre_from
+    lo, hi = [], []
+    for j in range(errors.shape[2]):
+        s = spreads(np.abs(errors[:, :, j]))
+        r = errors[:, :, j] / s
+        c_r = ref[:, :, j] / s
+        c = float(np.median(c_r[np.isfinite(c_r)]))
+        d = np.abs(r[np.isfinite(r)] - c)
+        q = _ranked(np.sort(d), level)
+        lo.append((c - q) * s)
+        hi.append((c + q) * s)
+    return np.stack(lo, axis=-1), np.stack(hi, axis=-1)
+
+
 def local_scale(v: np.ndarray, o: int, season: int, rows: int) -> np.ndarray:
     """The seasonal-naive MAE of the `rows` rows before origin o (targets,), nan where 0 or undefined."""
     a = max(season, o - rows)
@@ -73,7 +109,7 @@ def local_scale(v: np.ndarray, o: int, season: int, rows: int) -> np.ndarray:
     return np.where(s > 0, s, np.nan)
 
 
-def arms(run_dir: Path) -> dict[str, dict[int, tuple[float, float]]]:
+def arms(run_dir: Path, signed_only: bool = False) -> dict[str, dict[int, tuple[float, float]]]:
     """{arm: {level: (coverage, MSIS)}} of one kept run, on its test part."""
     run = runs.open_run(run_dir)
     ds = run_dataset(run)
@@ -106,7 +142,7 @@ def arms(run_dir: Path) -> dict[str, dict[int, tuple[float, float]]]:
         for j, (i, o) in enumerate(jobs):
             lo, hi = max(parts[i][0], o), min(o + steps, parts[i][1])
             true[j, lo - o : hi - o] = sp[i][lo:hi]
-        return jobs, np.abs(true - pred)
+        return jobs, true - pred  # signed: truth - forecast
 
     test, t_pred, t_true, t_mase = test_forecasts(run, names, values)
 
@@ -119,10 +155,33 @@ def arms(run_dir: Path) -> dict[str, dict[int, tuple[float, float]]]:
             out[lv] = (s["coverage"], s["score"])
         return out
 
+    def score_bounds(q: dict[int, tuple[np.ndarray, np.ndarray]], scale: np.ndarray) -> dict[int, tuple[float, float]]:
+        """score with (lower, upper) offsets per step and target, each added to the forecast in `space`."""
+        z, out = to_space(t_pred, space), {}
+        for lv in LEVELS:
+            lo_q, hi_q = q[lv]
+            lo = from_space(z + lo_q[None] * scale[:, None, :], space)
+            hi = from_space(z + hi_q[None] * scale[:, None, :], space)
+            s = interval_scores(np.minimum(lo, hi), np.maximum(lo, hi), t_true, t_mase, lv)
+            out[lv] = (s["coverage"], s["score"])
+        return out
+
     result: dict[str, dict[int, tuple[float, float]]] = {}
     t_scale = train_scale[[i for i, _ in test]]
+    if signed_only:
+        jobs_v, err_v = validation(True)
+        jobs_c, err_c = validation(True, insample=True, limit=256)
+        sv = err_v / train_scale[[i for i, _ in jobs_v]][:, None, :]
+        sc = err_c / train_scale[[i for i, _ in jobs_c]][:, None, :]
+        both = np.concatenate([sv, sc])
+        result["ext+train256+pool"] = score({lv: pooled(np.abs(both), lv) for lv in LEVELS}, t_scale)
+        result["signed"] = score_bounds({lv: signed_pooled(both, lv) for lv in LEVELS}, t_scale)
+        result["centred"] = score_bounds({lv: centred_pooled(both, lv) for lv in LEVELS}, t_scale)
+        result["centred(val)"] = score_bounds({lv: centred_pooled(both, lv, sv) for lv in LEVELS}, t_scale)
+        return result
     for extended in (False, True):
         jobs, err = validation(extended)
+        err = np.abs(err)
         scaled = err / train_scale[[i for i, _ in jobs]][:, None, :]
         name = "ext" if extended else "val"
         quantile: Callable[[np.ndarray, int], np.ndarray]
@@ -139,15 +198,18 @@ def arms(run_dir: Path) -> dict[str, dict[int, tuple[float, float]]]:
     # part's, or the larger of the two quantiles (a floor under the validation part's)
     jobs_v, err_v = validation(True)
     jobs_t, err_t = validation(True, insample=True)
+    err_v, err_t = np.abs(err_v), np.abs(err_t)
     sv = err_v / train_scale[[i for i, _ in jobs_v]][:, None, :]
     st = err_t / train_scale[[i for i, _ in jobs_t]][:, None, :]
     result["train+pool"] = score({lv: pooled(st, lv) for lv in LEVELS}, t_scale)
     result["ext+train+pool"] = score({lv: pooled(np.concatenate([sv, st]), lv) for lv in LEVELS}, t_scale)
     result["max(ext,train)"] = score({lv: np.maximum(pooled(sv, lv), pooled(st, lv)) for lv in LEVELS}, t_scale)
     jobs_h, err_h = validation(True, insample=True, every=steps)  # one origin every horizon rows: a backtest's
+    err_h = np.abs(err_h)
     sh = err_h / train_scale[[i for i, _ in jobs_h]][:, None, :]
     result["ext+train/h+pool"] = score({lv: pooled(np.concatenate([sv, sh]), lv) for lv in LEVELS}, t_scale)
     jobs_c, err_c = validation(True, insample=True, limit=256)  # at most 256 origins per series, evenly spread
+    err_c = np.abs(err_c)
     sc = err_c / train_scale[[i for i, _ in jobs_c]][:, None, :]
     result["ext+train256+pool"] = score({lv: pooled(np.concatenate([sv, sc]), lv) for lv in LEVELS}, t_scale)
     result.update(online(run, values, names, bounds, sp, train_scale, space, test, (t_pred, t_true, t_mase), future))
@@ -201,11 +263,11 @@ def online(
     return out
 
 
-def main(folder: Path) -> None:
+def main(folder: Path, signed_only: bool = False) -> None:
     table: dict[str, Any] = {}
     for d in sorted(folder.glob("run-*")):
         if (d / "model.keras").exists():
-            table[d.name] = arms(d)
+            table[d.name] = arms(d, signed_only)
             print(d.name, json.dumps(table[d.name]), flush=True)
     for arm in next(iter(table.values())):
         cells = []
@@ -220,4 +282,4 @@ def main(folder: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    main(Path(sys.argv[1]), "--signed" in sys.argv[2:])

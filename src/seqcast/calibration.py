@@ -12,11 +12,13 @@ from seqcast.intervals import (
     MAX_ORIGINS,
     counts,
     needed,
+    needed_for,
     quantiles,
     reaching_jobs,
     scale_basis,
     scaled_errors,
     space_of,
+    tails,
     to_space,
 )
 from seqcast.windows import clear_of_gaps
@@ -35,7 +37,8 @@ def calibrate(
     where its truth lies in the part; intervals.py says why). values[i]: series i (n, inputs) in original units,
     in the run's series order `names`; breaks[i] its Series.breaks: an origin whose history or steps cross one
     gives no error. A level is given when the validation part alone gives the errors it needs (intervals.refused):
-    `errors` counts those, `training_errors` the training part's."""
+    `errors` counts those, `training_errors` the training part's. With evaluate.asymmetric_intervals, `tails`
+    holds each bound's own quantile of the signed errors too (intervals.tails), and `asymmetric` is true."""
     cfg, pre = run.cfg, run.pre
     steps, season, targets = cfg.evaluate.horizon, cfg.evaluate.season, pre["targets"]
     space = space_of(pre["transform"])
@@ -71,19 +74,37 @@ def calibrate(
         }
         | ({"scale_bases": other} if other else {})
     )
+    asymmetric = cfg.evaluate.asymmetric_intervals
+    if asymmetric:
+        doc["asymmetric"] = True
+        doc["method"] += "; with evaluate.asymmetric_intervals each bound from its own tail of the signed errors"
     if not jobs["validation"]:
-        return doc | {"errors": [0] * steps, "quantiles": {}, "seasonal_naive": {}, "origins": 0}
+        return (
+            doc
+            | {"errors": [0] * steps, "quantiles": {}, "seasonal_naive": {}, "origins": 0}
+            | ({"tails": {"quantiles": {}, "seasonal_naive": {}}} if asymmetric else {})
+        )
     model, naive = zip(
         *(_part_errors(run, values, names, jobs[p], parts[p], scales, space) for p in parts), strict=True
     )
-    _, model_q = quantiles(np.concatenate(model), targets)
-    _, naive_q = quantiles(np.concatenate(naive), targets)
+    _, model_q = quantiles(np.abs(np.concatenate(model)), targets)
+    _, naive_q = quantiles(np.abs(np.concatenate(naive)), targets)
     per_step = [int(np.isfinite(model[0][:, k]).all(axis=-1).sum()) for k in range(steps)]
     errors = counts(model[0])
     for q in (model_q, naive_q):  # null where the validation part is too short for the level (intervals.refused)
         for level, per in q.items():
             q[level] = {t: [v if n >= needed(int(level)) else None for v, n in zip(vs, errors, strict=True)]
                         for t, vs in per.items()}  # fmt: skip
+    if asymmetric:
+        doc["tails"] = {}
+        for key, signed in (("quantiles", model), ("seasonal_naive", naive)):
+            both = tails(np.concatenate(signed), targets)
+            doc["tails"][key] = {
+                level: {t: {side: [v if n >= needed_for(doc, int(level)) else None
+                                   for v, n in zip(vs, errors, strict=True)] for side, vs in sides.items()}
+                        for t, sides in per.items()}
+                for level, per in both.items()
+            }  # fmt: skip
     return doc | {
         "origins": len(jobs["validation"]),
         "errors": errors,
@@ -104,8 +125,9 @@ def _part_errors(
     scales: np.ndarray,
     space: str,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The model's and seasonal naive's scaled errors (jobs, steps, targets) in `space` from the origins `jobs`, each
-    forecast from the rows before it, nan where a step's truth lies outside its part bounds[i] = (start, end)."""
+    """The model's and seasonal naive's signed scaled errors (truth - forecast; jobs, steps, targets) in `space` from
+    the origins `jobs`, each forecast from the rows before it, nan where a step's truth lies outside its part
+    bounds[i] = (start, end)."""
     from seqcast import forecast as fc
 
     steps, season, n_t = run.cfg.evaluate.horizon, run.cfg.evaluate.season, run.n_targets
@@ -116,6 +138,6 @@ def _part_errors(
     pred = fc.forecast_origins(run, cut, names, jobs, steps, future)
     naive = np.stack([seasonal_naive(values[i][:, :n_t], o, steps, season) for i, o in jobs])
     return (
-        scaled_errors(pred, values, jobs, bounds, scales, space),
-        scaled_errors(naive, values, jobs, bounds, scales, space),
+        scaled_errors(pred, values, jobs, bounds, scales, space, signed=True),
+        scaled_errors(naive, values, jobs, bounds, scales, space, signed=True),
     )

@@ -110,6 +110,9 @@ class EvaluateConfig(_Section):
     season: int = Field(1, gt=0, le=BIG)
     horizon: int = Field(1, gt=0, le=BIG)
     intervals: list[int] = Field(default_factory=lambda: [80, 95], max_length=50)  # conformal levels (intervals.py)
+    # each bound from its own tail of the signed errors (intervals.py): for one-sided errors; a tie on average on
+    # the development series' validation parts, so off by default (bench/ACCURACY.md)
+    asymmetric_intervals: bool = False
 
     @field_validator("intervals", mode="before")
     @classmethod

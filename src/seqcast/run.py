@@ -170,6 +170,47 @@ def read_preprocess(path: Path) -> dict[str, Any]:
     return pre
 
 
+def _check_tails(doc: dict[str, Any], targets: list[str], h: int, bad: Any) -> None:
+    """An asymmetric calibration's `tails`: per table, level and target how far below ("lo") and above ("hi")
+    the forecast each bound lies, a finite number per step (of either sign) or null where too few errors."""
+    import math
+
+    from seqcast.intervals import needed_for
+
+    tables = doc.get("tails")
+    if not isinstance(tables, dict) or set(tables) != {"quantiles", "seasonal_naive"}:
+        raise bad("has no valid 'tails' ('quantiles' and 'seasonal_naive'), which 'asymmetric' needs")
+    for key, table in tables.items():
+        if not isinstance(table, dict):
+            raise bad(f"has no valid 'tails' {key!r}")
+        for level, per in table.items():
+            if not (level.isdigit() and 50 <= int(level) <= 99):
+                raise bad(f"has 'tails' {key!r} for level {level!r}, no whole percentage from 50 to 99")
+            enough = [c >= needed_for(doc, int(level)) for c in doc["errors"]]
+            ok = isinstance(per, dict) and set(per) == set(targets)
+            ok = ok and all(
+                isinstance(sides, dict)
+                and set(sides) == {"lo", "hi"}
+                and all(
+                    isinstance(qs, list)
+                    and len(qs) == h
+                    and all(
+                        (isinstance(q, (int, float)) and math.isfinite(q)) if e else (q is None)
+                        for q, e in zip(qs, enough, strict=True)
+                    )
+                    for qs in sides.values()
+                )
+                for sides in per.values()
+            )
+            if not ok:
+                raise bad(
+                    f"has no valid 'tails' {key!r} for level {level!r} (per target {targets}, lo and hi, {h} steps)"
+                )
+        lost = [lv for lv in doc["levels"] if str(lv) not in table and max(doc["errors"]) >= needed_for(doc, lv)]
+        if lost:
+            raise bad(f"has no 'tails' {key!r} for level {lost[0]!r}, one of its 'levels'")
+
+
 def read_calibration(path: Path, pre: dict[str, Any]) -> dict[str, Any]:
     """calibration.json, checked against preprocess.json: per-step error counts, quantiles per whole level 50-99
     and target (a number >= 0 per step, or null), a finite positive scale per series and target."""
@@ -212,6 +253,10 @@ def read_calibration(path: Path, pre: dict[str, Any]) -> dict[str, Any]:
         lost = [lv for lv in levels if str(lv) not in table and max(doc["errors"]) >= needed(lv)]
         if lost:
             raise bad(f"has no {key!r} for level {lost[0]!r}, one of its 'levels'")
+    if doc.get("asymmetric", False) not in (False, True):
+        raise bad("has no valid 'asymmetric' (true or false)")
+    if doc.get("asymmetric"):
+        _check_tails(doc, targets, h, bad)
     scales = doc.get("scales")
     if not isinstance(scales, dict):
         raise bad("has no valid 'scales'")
