@@ -40,7 +40,7 @@ forecast, pooled over the steps by the spreads of their absolute values): the up
 (100 + L) / 2 % conformal quantile of the signed ratios times the spread, the lower one f - the same of their
 negatives. Where the errors are one-sided (a tank's pressure, which refills lift by several units and nothing
 lowers as fast) the interval reaches far on that side only and stays narrow on the other; it need not contain
-the forecast. Each tail at (100 + L) / 2 % needs its own errors, n >= (100 + L) / (100 - L) - 1 (9 for 80 %,
+the forecast. Each tail at (100 + L) / 2 % needs its own errors, n >= (100 + L) / (100 - L) (9 for 80 %,
 39 for 95 %). On the development series' validation parts (bench/ACCURACY.md) it tied the symmetric default on
 average and won on the tanks (MSIS at 95 % 18 % lower), so it is a choice, not the default.
 """
