@@ -47,6 +47,7 @@ from seqcast.intervals import (
     scale_of,
     space_of,
     spreads,
+    tails,
     to_space,
 )
 
@@ -70,17 +71,15 @@ def pooled(errors: np.ndarray, level: int) -> np.ndarray:
 
 
 def signed_pooled(errors: np.ndarray, level: int) -> tuple[np.ndarray, np.ndarray]:
-    """(lower, upper) offsets (steps, targets) from signed errors (truth - forecast): the steps pooled by the
-    spreads of their absolute errors, each tail's conformal quantile at (100 + level) / 2 on its own."""
-    lo, hi = [], []
-    tail = (100 + level) / 2
-    for j in range(errors.shape[2]):
-        s = spreads(np.abs(errors[:, :, j]))
-        r = errors[:, :, j] / s
-        r = r[np.isfinite(r)]
-        hi.append(_ranked(np.sort(r), tail) * s)
-        lo.append(-_ranked(np.sort(-r), tail) * s)
-    return np.stack(lo, axis=-1), np.stack(hi, axis=-1)
+    """(lower, upper) offsets (steps, targets) from signed errors (truth - forecast): seqcast.intervals.tails, the
+    steps pooled by the spreads of their absolute errors, each tail's conformal quantile at (100 + level) / 2."""
+    names = [str(j) for j in range(errors.shape[2])]
+    per = tails(errors, names)[str(level)]
+
+    def side(key: str) -> np.ndarray:
+        return np.array([[np.nan if v is None else v for v in per[t][key]] for t in names]).T
+
+    return -side("lo"), side("hi")
 
 
 def centred_pooled(
@@ -126,10 +125,11 @@ def arms(run_dir: Path, signed_only: bool = False) -> dict[str, dict[int, tuple[
         return fc.known_future(values, jobs, steps, n_t) if features else None
 
     def validation(
-        extended: bool, insample: bool = False, every: int = 1, limit: int = MAX_ORIGINS
+        extended: bool, insample: bool = False, every: int = 1, limit: int = MAX_ORIGINS, signed: bool = False
     ) -> tuple[list[tuple[int, int]], np.ndarray]:
-        """(jobs, scaled-free errors in `space`) of the validation origins, nan outside the validation part;
-        insample: the training part's origins instead, nan outside the training part (rows the network fitted)."""
+        """(jobs, scaled-free absolute errors in `space`; truth - forecast if signed) of the validation origins, nan
+        outside the validation part; insample: the training part's origins instead, nan outside the training part
+        (rows the network fitted)."""
         jobs, parts = [], [(max(history_rows(run), season), a) if insample else (a, b) for a, b in bounds]
         for i, (a, b) in enumerate(parts):
             rows = np.arange(max(a - steps + 1 if extended else a, history_rows(run), season), b)[::every]
@@ -142,7 +142,7 @@ def arms(run_dir: Path, signed_only: bool = False) -> dict[str, dict[int, tuple[
         for j, (i, o) in enumerate(jobs):
             lo, hi = max(parts[i][0], o), min(o + steps, parts[i][1])
             true[j, lo - o : hi - o] = sp[i][lo:hi]
-        return jobs, true - pred  # signed: truth - forecast
+        return jobs, true - pred if signed else np.abs(true - pred)
 
     test, t_pred, t_true, t_mase = test_forecasts(run, names, values)
 
@@ -169,8 +169,8 @@ def arms(run_dir: Path, signed_only: bool = False) -> dict[str, dict[int, tuple[
     result: dict[str, dict[int, tuple[float, float]]] = {}
     t_scale = train_scale[[i for i, _ in test]]
     if signed_only:
-        jobs_v, err_v = validation(True)
-        jobs_c, err_c = validation(True, insample=True, limit=256)
+        jobs_v, err_v = validation(True, signed=True)
+        jobs_c, err_c = validation(True, insample=True, limit=256, signed=True)
         sv = err_v / train_scale[[i for i, _ in jobs_v]][:, None, :]
         sc = err_c / train_scale[[i for i, _ in jobs_c]][:, None, :]
         both = np.concatenate([sv, sc])
@@ -181,7 +181,6 @@ def arms(run_dir: Path, signed_only: bool = False) -> dict[str, dict[int, tuple[
         return result
     for extended in (False, True):
         jobs, err = validation(extended)
-        err = np.abs(err)
         scaled = err / train_scale[[i for i, _ in jobs]][:, None, :]
         name = "ext" if extended else "val"
         quantile: Callable[[np.ndarray, int], np.ndarray]
@@ -198,18 +197,15 @@ def arms(run_dir: Path, signed_only: bool = False) -> dict[str, dict[int, tuple[
     # part's, or the larger of the two quantiles (a floor under the validation part's)
     jobs_v, err_v = validation(True)
     jobs_t, err_t = validation(True, insample=True)
-    err_v, err_t = np.abs(err_v), np.abs(err_t)
     sv = err_v / train_scale[[i for i, _ in jobs_v]][:, None, :]
     st = err_t / train_scale[[i for i, _ in jobs_t]][:, None, :]
     result["train+pool"] = score({lv: pooled(st, lv) for lv in LEVELS}, t_scale)
     result["ext+train+pool"] = score({lv: pooled(np.concatenate([sv, st]), lv) for lv in LEVELS}, t_scale)
     result["max(ext,train)"] = score({lv: np.maximum(pooled(sv, lv), pooled(st, lv)) for lv in LEVELS}, t_scale)
     jobs_h, err_h = validation(True, insample=True, every=steps)  # one origin every horizon rows: a backtest's
-    err_h = np.abs(err_h)
     sh = err_h / train_scale[[i for i, _ in jobs_h]][:, None, :]
     result["ext+train/h+pool"] = score({lv: pooled(np.concatenate([sv, sh]), lv) for lv in LEVELS}, t_scale)
     jobs_c, err_c = validation(True, insample=True, limit=256)  # at most 256 origins per series, evenly spread
-    err_c = np.abs(err_c)
     sc = err_c / train_scale[[i for i, _ in jobs_c]][:, None, :]
     result["ext+train256+pool"] = score({lv: pooled(np.concatenate([sv, sc]), lv) for lv in LEVELS}, t_scale)
     result.update(online(run, values, names, bounds, sp, train_scale, space, test, (t_pred, t_true, t_mase), future))

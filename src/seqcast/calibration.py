@@ -87,23 +87,25 @@ def calibrate(
     model, naive = zip(
         *(_part_errors(run, values, names, jobs[p], parts[p], scales, space) for p in parts), strict=True
     )
-    _, model_q = quantiles(np.abs(np.concatenate(model)), targets)
-    _, naive_q = quantiles(np.abs(np.concatenate(naive)), targets)
+    _, model_q = quantiles(np.concatenate(model), targets)  # of the absolute errors
+    _, naive_q = quantiles(np.concatenate(naive), targets)
     per_step = [int(np.isfinite(model[0][:, k]).all(axis=-1).sum()) for k in range(steps)]
     errors = counts(model[0])
-    for q in (model_q, naive_q):  # null where the validation part is too short for the level (intervals.refused)
+
+    def given(vs: list[float | None], need: int) -> list[float | None]:
+        """null where the validation part is too short for the level (intervals.refused)"""
+        return [v if n >= need else None for v, n in zip(vs, errors, strict=True)]
+
+    for q in (model_q, naive_q):
         for level, per in q.items():
-            q[level] = {t: [v if n >= needed(int(level)) else None for v, n in zip(vs, errors, strict=True)]
-                        for t, vs in per.items()}  # fmt: skip
+            q[level] = {t: given(vs, needed(int(level))) for t, vs in per.items()}
     if asymmetric:
         doc["tails"] = {}
         for key, signed in (("quantiles", model), ("seasonal_naive", naive)):
-            both = tails(np.concatenate(signed), targets)
             doc["tails"][key] = {
-                level: {t: {side: [v if n >= needed_for(doc, int(level)) else None
-                                   for v, n in zip(vs, errors, strict=True)] for side, vs in sides.items()}
+                level: {t: {side: given(vs, needed_for(doc, int(level))) for side, vs in sides.items()}
                         for t, sides in per.items()}
-                for level, per in both.items()
+                for level, per in tails(np.concatenate(signed), targets).items()
             }  # fmt: skip
     return doc | {
         "origins": len(jobs["validation"]),

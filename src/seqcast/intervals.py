@@ -229,24 +229,36 @@ def counts(errors: np.ndarray) -> list[int]:
     return [int(whole.sum()) if k else 0 for k in known.tolist()]
 
 
+def _pooled_ratios(errors: np.ndarray, targets: list[str]) -> tuple[int, dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """(how many (job, step) cells have an error of every target, each target's spread per step, and its errors
+    divided by them) of (jobs, steps, targets) scaled errors: a zero error over a zero spread is 0, another one
+    -/+inf; nan outside the pool."""
+    whole = np.isfinite(errors).all(axis=-1)  # (jobs, steps): an error of every target
+    spread, ratio = {}, {}
+    for j, t in enumerate(targets):
+        e = np.where(whole, errors[:, :, j], np.nan)
+        spread[t] = spreads(np.abs(e))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio[t] = np.where(spread[t] > 0, e / spread[t], np.where(e == 0, 0.0, np.sign(e) * np.inf))
+    return int(whole.sum()), spread, ratio
+
+
+def _per_step(q: float, spread: np.ndarray) -> list[float | None]:
+    """A pooled quantile of the ratios times each step's spread; None where that is not a number."""
+    return [float(q * s) if np.isfinite(q * s) else None for s in spread]
+
+
 def quantiles(errors: np.ndarray, targets: list[str]) -> tuple[list[int], dict[str, dict[str, list[float | None]]]]:
     """(errors each step's quantile rests on, {level: {target: [quantile per step, None where too few]}}) of
     (jobs, steps, targets) absolute scaled errors, pooled over the steps by their spreads."""
-    whole = np.isfinite(errors).all(axis=-1)  # (jobs, steps): an error of every target
-    pooled = int(whole.sum())
-    ranked, spread = {}, {}
-    for j, t in enumerate(targets):
-        e = np.where(whole, np.abs(errors[:, :, j]), np.nan)
-        spread[t] = spreads(e)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            ratio = np.where(spread[t] > 0, e / spread[t], np.where(e == 0, 0.0, np.inf))
-        ranked[t] = np.sort(ratio[np.isfinite(ratio)])  # every pooled error once, sorted, for all 50 levels
+    pooled, spread, ratio = _pooled_ratios(np.abs(errors), targets)
+    ranked = {t: np.sort(r[np.isfinite(r)]) for t, r in ratio.items()}  # every pooled error once, for all 50 levels
     out: dict[str, dict[str, list[float | None]]] = {}
     for level in LEVELS:
         per: dict[str, list[float | None]] = {}
         for t in targets:
             q = _ranked(ranked[t], level) if len(ranked[t]) == pooled else float("nan")
-            per[t] = [float(q * s) if np.isfinite(q * s) else None for s in spread[t]]
+            per[t] = _per_step(q, spread[t])
         out[str(level)] = per
     return counts(errors), out
 
@@ -257,27 +269,17 @@ def tails(errors: np.ndarray, targets: list[str]) -> dict[str, dict[str, dict[st
     lower one above it where even the low tail's errors are positive). The steps pool by the spreads of the
     absolute errors, as in `quantiles`; each tail is the conformal quantile at (100 + level) / 2 % of the signed
     ratios (hi) or of their negatives (lo); None where too few."""
-    whole = np.isfinite(errors).all(axis=-1)
-    pooled = int(whole.sum())
-    ranked: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    spread = {}
-    for j, t in enumerate(targets):
-        e = np.where(whole, errors[:, :, j], np.nan)
-        spread[t] = spreads(np.abs(e))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            ratio = np.where(spread[t] > 0, e / spread[t], np.where(e == 0, 0.0, np.sign(e) * np.inf))
-        r = ratio[~np.isnan(ratio)]
-        ranked[t] = (np.sort(-r), np.sort(r))
+    pooled, spread, ratio = _pooled_ratios(errors, targets)
+    ranked = {t: (np.sort(-r[~np.isnan(r)]), np.sort(r[~np.isnan(r)])) for t, r in ratio.items()}
     out: dict[str, dict[str, dict[str, list[float | None]]]] = {}
     for level in LEVELS:
-        per = {}
-        for t in targets:
-            side = {}
-            for name, r in zip(("lo", "hi"), ranked[t], strict=True):
-                q = _ranked(r, tail(level)) if len(r) == pooled else float("nan")
-                side[name] = [float(q * s) if np.isfinite(q * s) else None for s in spread[t]]
-            per[t] = side
-        out[str(level)] = per
+        out[str(level)] = {
+            t: {
+                side: _per_step(_ranked(r, tail(level)) if len(r) == pooled else float("nan"), spread[t])
+                for side, r in zip(("lo", "hi"), ranked[t], strict=True)
+            }
+            for t in targets
+        }
     return out
 
 
