@@ -1,4 +1,5 @@
-"""evaluate.asymmetric_intervals: each bound from its own tail of the signed errors (intervals.tails)."""
+"""evaluate.asymmetric_intervals: each bound from its own tail of the signed errors (intervals.tails); the exact
+calibration of a run with it is in test_intervals, beside the symmetric one's."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from seqcast import calibration, evaluate, intervals
+from seqcast import intervals
 from seqcast.cli import app
 from seqcast.config import load_config
 from seqcast.pipeline import train_run
@@ -83,42 +84,6 @@ def test_asymmetric_bands_are_ordered_and_monotone_in_the_level(signed: list[flo
     lo2, hi2 = intervals.bands(doc, pred, ["a", "b"], ["y"], high)
     assert (lo1 <= hi1).all() and (lo2 <= hi2).all()
     assert (lo2 <= lo1).all() and (hi1 <= hi2).all()
-
-
-def test_a_run_with_asymmetric_intervals_calibrates_each_tail_on_the_signed_errors_exactly(
-    write_project: WriteProject, index_csv: Callable[..., str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """With a forecast of 0 from every origin each error is its truth, the row index, all positive: the tails must
-    be those of the validation and training parts' signed errors pooled, and every lower bound lies above the
-    forecast."""
-    from seqcast import forecast
-    from seqcast.run import open_run
-
-    cfg = write_project(
-        index_csv(50, ["A", "B"]),
-        data={"series_column": "s", "split": {"val": 10, "test": 10}},
-        evaluate={"horizon": 3, "asymmetric_intervals": True},
-        training={"epochs": 1},
-    )
-    run = open_run(train_run(load_config(cfg), output_dir=tmp_path / "run").run_dir)
-    assert run.calibration()["asymmetric"] is True  # what train wrote passes the reader's checks
-    monkeypatch.setattr(forecast, "forecast_origins", lambda r, v, n, jobs, steps, f=None: np.zeros((len(jobs), 3, 1)))
-    ds = evaluate.run_dataset(run)
-    doc = calibration.calibrate(run, [s.values for s in ds.series], ds.names)
-
-    def part(origins: range, start: int, end: int) -> np.ndarray:
-        rows = np.array([[o + k for k in range(3)] for o in origins], dtype=np.float64)
-        return np.where((rows >= start) & (rows < end), rows, np.nan)[:, :, None]
-
-    validation, training = part(range(28, 40), 30, 40), part(range(5, 30), 5, 30)
-    both = np.concatenate([validation, validation, training, training])  # series A and B alike
-    want = intervals.tails(both, ["y"])
-    assert doc["errors"] == [60] * 3 and doc["asymmetric"] is True
-    for level in ("50", "80", "95"):  # 60 validation errors: 95 % needs 39 per tail
-        assert doc["tails"]["quantiles"][level] == want[level]
-        assert all(v is not None and v < 0 for v in want[level]["y"]["lo"])  # above the forecast of 0
-    assert doc["tails"]["quantiles"]["97"]["y"]["hi"] == [None] * 3  # 98.5 % tails need 66
-    assert doc["quantiles"]["80"] == intervals.quantiles(np.abs(both), ["y"])[1]["80"]  # the symmetric ones too
 
 
 def test_too_few_validation_errors_for_both_tails_refuse_a_level_the_symmetric_interval_gives(

@@ -230,36 +230,50 @@ def test_calibration_counts_every_validation_error_per_step_and_nothing_after_th
     assert keras.saving.load_model(run / "model.keras", safe_mode=True) is not None  # plain Keras still loads it
 
 
-def test_the_quantiles_pool_the_validation_and_training_parts_errors_exactly(
-    write_project: WriteProject, index_csv: Callable[..., str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """With a forecast of 0 from every origin, each error is its truth, the row index: the quantiles must be those
-    of the validation part's errors (rows 30-39, from origins 28-39) and the training part's (rows 5-29, from
-    origins 5-29) pooled, for both series, and differ from the validation part's alone."""
+def zero_forecast_run(
+    write_project: WriteProject,
+    index_csv: Callable[..., str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    **evaluate_keys: Any,
+) -> tuple[Any, Any]:
+    """(run, its dataset) of two index series of 50 rows (validation rows 30-39, horizon 3, look_back 5), trained,
+    then forecast as 0 from every origin: each error is its truth, the row index."""
     from seqcast import forecast
     from seqcast.run import open_run
 
     cfg = write_project(
         index_csv(50, ["A", "B"]),
         data={"series_column": "s", "split": {"val": 10, "test": 10}},
-        evaluate={"horizon": 3},
+        evaluate={"horizon": 3, **evaluate_keys},
         training={"epochs": 1},
     )
     run = open_run(train_run(load_config(cfg), output_dir=tmp_path / "run").run_dir)
-    assert evaluate.history_rows(run) == 5
     monkeypatch.setattr(forecast, "forecast_origins", lambda r, v, n, jobs, steps, f=None: np.zeros((len(jobs), 3, 1)))
-    ds = evaluate.run_dataset(run)
-    doc = calibration.calibrate(run, [s.values for s in ds.series], ds.names)
+    return run, evaluate.run_dataset(run)
 
-    def part(origins: range, start: int, end: int) -> np.ndarray:
-        rows = np.array([[o + k for k in range(3)] for o in origins], dtype=np.float64)
-        return np.where((rows >= start) & (rows < end), rows, np.nan)[:, :, None]
+
+def origin_truths(origins: range, start: int, end: int) -> np.ndarray:
+    """A zero_forecast_run's errors from `origins`: each of 3 steps' truth row, nan outside rows [start, end)."""
+    rows = np.array([[o + k for k in range(3)] for o in origins], dtype=np.float64)
+    return np.where((rows >= start) & (rows < end), rows, np.nan)[:, :, None]
+
+
+def test_the_quantiles_pool_the_validation_and_training_parts_errors_exactly(
+    write_project: WriteProject, index_csv: Callable[..., str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a forecast of 0 from every origin, each error is its truth, the row index: the quantiles must be those
+    of the validation part's errors (rows 30-39, from origins 28-39) and the training part's (rows 5-29, from
+    origins 5-29) pooled, for both series, and differ from the validation part's alone."""
+    run, ds = zero_forecast_run(write_project, index_csv, tmp_path, monkeypatch)
+    assert evaluate.history_rows(run) == 5
+    doc = calibration.calibrate(run, [s.values for s in ds.series], ds.names)
 
     def given(q: dict[str, Any]) -> dict[str, Any]:  # null at the levels 60 validation errors cannot give (99 %)
         return {lv: {t: [v if intervals.needed(int(lv)) <= 60 else None for v in vs] for t, vs in per.items()}
                 for lv, per in q.items()}  # fmt: skip
 
-    validation, training = part(range(28, 40), 30, 40), part(range(5, 30), 5, 30)
+    validation, training = origin_truths(range(28, 40), 30, 40), origin_truths(range(5, 30), 5, 30)
     both = np.concatenate([validation, validation, training, training])  # series A and B alike
     assert doc["quantiles"] == given(intervals.quantiles(both, ["y"])[1])
     assert doc["quantiles"]["98"]["y"][0] is not None and doc["quantiles"]["99"]["y"] == [None] * 3
@@ -269,11 +283,30 @@ def test_the_quantiles_pool_the_validation_and_training_parts_errors_exactly(
     # a long training part gives at most MAX_TRAINING_ORIGINS origins per series, evenly spread over it
     monkeypatch.setattr(calibration, "MAX_TRAINING_ORIGINS", 5)
     doc = calibration.calibrate(run, [s.values for s in ds.series], ds.names)
-    training = part(range(5, 30, 6), 5, 30)  # origins 5, 11, 17, 23, 29
+    training = origin_truths(range(5, 30, 6), 5, 30)  # origins 5, 11, 17, 23, 29
     assert doc["training_origins"] == 10 and doc["training_errors"] == [2 * (4 * 3 + 1)] * 3
     assert doc["quantiles"] == given(
         intervals.quantiles(np.concatenate([validation, validation, training, training]), ["y"])[1]
     )
+
+
+def test_a_run_with_asymmetric_intervals_calibrates_each_tail_on_the_signed_errors_exactly(
+    write_project: WriteProject, index_csv: Callable[..., str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """evaluate.asymmetric_intervals: the errors of the run above are all positive; the tails must be those of the
+    validation and training parts' signed errors pooled, and every lower bound lies above the forecast."""
+    run, ds = zero_forecast_run(write_project, index_csv, tmp_path, monkeypatch, asymmetric_intervals=True)
+    assert run.calibration()["asymmetric"] is True  # what train wrote passes the reader's checks
+    doc = calibration.calibrate(run, [s.values for s in ds.series], ds.names)
+    validation, training = origin_truths(range(28, 40), 30, 40), origin_truths(range(5, 30), 5, 30)
+    both = np.concatenate([validation, validation, training, training])  # series A and B alike
+    want = intervals.tails(both, ["y"])
+    assert doc["errors"] == [60] * 3 and doc["asymmetric"] is True
+    for level in ("50", "80", "95"):  # 60 validation errors: 95 % needs 39 per tail
+        assert doc["tails"]["quantiles"][level] == want[level]
+        assert all(v is not None and v < 0 for v in want[level]["y"]["lo"])  # above the forecast of 0
+    assert doc["tails"]["quantiles"]["97"]["y"]["hi"] == [None] * 3  # 98.5 % tails need 66
+    assert doc["quantiles"]["80"] == intervals.quantiles(np.abs(both), ["y"])[1]["80"]  # the symmetric ones too
 
 
 def test_train_shows_the_calibration_and_the_backtest_as_under_way(
