@@ -99,6 +99,7 @@ def test_too_few_validation_errors_for_both_tails_refuse_a_level_the_symmetric_i
     said = " ".join(res.output.split())
     assert "no 95 % interval" in said and "each tail a 97.5 % quantile" in said and "data.split.val" in said
     assert "needs at least 39 validation errors; the validation part gives 25" in said
+    assert "conformal prediction intervals (asymmetric: each bound from its own tail)" in said  # the table's title
     cal = json.loads((tmp_path / "run" / "calibration.json").read_text())
     assert cal["quantiles"]["95"]["y"][0] is not None  # a symmetric 95 % interval needs 19: it would be given
     assert cal["tails"]["quantiles"]["95"]["y"] == {"lo": [None], "hi": [None]}
@@ -130,6 +131,10 @@ def test_the_backtest_scores_the_asymmetric_bands_the_forecast_writes(
     np.testing.assert_allclose(out["y_hi_80"], hi[0, :, 0], rtol=1e-6)
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert set(metrics["intervals"]["80"]) >= {"coverage", "width", "score", "seasonal_naive"}
+    assert metrics["intervals"]["80"]["asymmetric"] is True  # the shape is in metrics.json, beside the scores
+    shown = CliRunner().invoke(app, ["evaluate", "--json"])
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout)["intervals"]["80"]["asymmetric"] is True
 
 
 @pytest.mark.parametrize(

@@ -214,7 +214,9 @@ def test_calibration_counts_every_validation_error_per_step_and_nothing_after_th
     metrics = json.loads((run / "metrics.json").read_text())
     assert set(metrics["intervals"]) == {"50", "80"}
     assert metrics["intervals"]["80"]["errors"] == 60 and metrics["intervals"]["80"]["training_errors"] == 144
+    assert "asymmetric" not in metrics["intervals"]["80"]  # symmetric: the key is only written when true
     shown = CliRunner().invoke(app, ["evaluate", "--run", str(run)])
+    assert "conformal prediction intervals: coverage" in " ".join(shown.stdout.split())
     assert shown.exit_code == 0, shown.output
     header = next(ln for ln in shown.stdout.splitlines() if "val. errors" in ln)
     table = shown.stdout[shown.stdout.index("conformal prediction intervals") :]

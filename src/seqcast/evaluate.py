@@ -169,6 +169,8 @@ def interval_doc(
         entry = intervals.interval_scores(lo, hi, true, full, level) | {"errors": min(cal["errors"][:h])}
         if "training_errors" in cal:  # pooled with the validation part's (older runs have none)
             entry["training_errors"] = min(cal["training_errors"][:h])
+        if cal.get("asymmetric"):  # each bound from its own tail (evaluate.asymmetric_intervals)
+            entry["asymmetric"] = True
         lo, hi = intervals.bands(cal, methods["seasonal_naive"], names, targets, level, "seasonal_naive")
         out[str(level)] = entry | {"seasonal_naive": intervals.interval_scores(lo, hi, true, full, level)}
     return out

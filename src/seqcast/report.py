@@ -96,7 +96,8 @@ def intervals_table(levels: dict[str, Any]) -> None:
     parts each rests on (a level needs enough of the validation part's)."""
     if not levels:
         return
-    t = _Table(title="conformal prediction intervals: coverage should match the level")
+    shape = " (asymmetric: each bound from its own tail)" if any(v.get("asymmetric") for v in levels.values()) else ""
+    t = _Table(title=f"conformal prediction intervals{shape}: coverage should match the level")
     for col in ("method", "level", "val. errors", "train. errors", "coverage", "width", "MSIS"):  # 80 columns
         t.add_column(col, justify="left" if col == "method" else "right")
     refused = [f"{level} %: {v['refused']}" for level, v in levels.items() if "refused" in v]  # below, not in a cell
