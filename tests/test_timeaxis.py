@@ -73,6 +73,19 @@ def test_a_column_mixing_times_with_and_without_offsets_is_refused_at_the_row(te
     assert (caught.value.index, caught.value.why) == (2, why)
 
 
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("pad", [" ", "\t", "  \t"])
+def test_a_space_or_tab_after_a_time_is_not_a_utc_offset(pad: str) -> None:
+    # numpy warns of a time zone at a trailing space or tab: such a column has no offsets, whichever row has one
+    texts = ["2024-01-02 04:00:00", f"2024-01-02 05:00:00{pad}", "2024-01-02 06:00:00"]
+    times, kind, zoned, _ = parse_zoned_times(np.array(texts, dtype=object))
+    assert kind == "datetime" and zoned is False
+    assert times.tolist() == dt("2024-01-02T04:00", "2024-01-02T05:00", "2024-01-02T06:00").tolist()
+    texts = ["2024-03-01T05:00+05:00", f"2024-03-01T06:00+05:00{pad}"]  # an offset before the space still counts
+    times, _, zoned, _ = parse_zoned_times(np.array(texts, dtype=object))
+    assert zoned is True and times.tolist() == dt("2024-03-01T00:00", "2024-03-01T01:00").tolist()
+
+
 def test_parse_other_date_formats_through_pandas() -> None:
     times, kind = parse_times(np.array(["1 Mar 2024", "2 Mar 2024"], dtype=object))
     assert kind == "datetime"

@@ -83,8 +83,9 @@ def parse_zoned_times(
     if len(missing):  # UTC offset either (said as missing, not as an offset that differs)
         raise TimeValueError(int(missing[0]))
     if zoned:  # then every row must have one: a row without would be read as UTC, shifted by the offset
-        has = _has_offset(text)
-        if not has.all():
+        has = _has_offset(np.char.strip(text))
+        zoned = bool(has.any())  # numpy warns of a zone at a trailing space or tab too ("2024-01-02 05:00 "): none
+        if zoned and not has.all():
             raise _offset_mismatch(int(np.flatnonzero(has != has[0])[0]), bool(has[0]))
     outside = np.flatnonzero((wide < FIRST_DATE) | (wide >= LAST_DATE))
     if len(outside):
