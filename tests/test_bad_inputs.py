@@ -2070,12 +2070,16 @@ def test_update_names_every_series_with_a_missing_timestamp_not_the_first_only(
         res, 1, "series 'D': 1 missing timestamp(s) after its last known row (2029), first 2031; also series 'A'",
     )  # fmt: skip
     assert snapshot(tmp_path) == before
-    # a blank cell is no missing timestamp: B's row 2031 is there, named by its line, not listed with A's hole
+    # a blank cell is no missing timestamp: B's row 2031 is there, named by its line, not listed with A's hole,
+    # which the same message names after it
     new.write_text("id,year,y\nA,2030,60\nA,2032,62\nB,2030,60\nB,2031,\nB,2032,62\n")
     before = snapshot(tmp_path)
     res = invoke("update", "--run", run, "--data", new)
-    assert_fault(res, 1, "new.csv", "missing, NaN or infinite values in column(s) ['y'] of series 'B' at line(s) [5]")
-    assert "missing timestamp" not in res.stderr
+    assert_fault(
+        res, 1, "new.csv", "missing, NaN or infinite values in column(s) ['y'] of series 'B' at line(s) [5]; and 1 "
+        "missing timestamp(s) of series 'A' at a step of 1, first 2031", "fill them in the new rows",
+    )  # fmt: skip
+    assert "also series 'B'" not in res.stderr
     assert snapshot(tmp_path) == before
 
 

@@ -221,17 +221,20 @@ def test_missing_timestamps_in_several_series_are_named_in_one_message(tmp_path:
 
 
 def test_blank_cells_in_several_series_are_named_in_one_message_before_missing_timestamps(tmp_path: Path) -> None:
-    """Blank cells of every series named together, by line, and before another series' missing timestamps: the
-    cell is the file's fault, and filling it may be all the file needs."""
+    """Blank cells of every series named together, by line, then every series' missing timestamps, those of a
+    series with blank cells too (E): one round of fixing the file."""
     rows = {"A": [(2000, 1), (2001, 2), (2002, 3)], "B": [(2000, 1), (2001, 2), (2003, 4), (2004, 5)],
-            "C": [(2000, ""), (2001, 2)], "D": [(2000, 1), (2001, "nan"), (2002, "")]}  # fmt: skip
+            "C": [(2000, ""), (2001, 2)], "D": [(2000, 1), (2001, "nan"), (2002, "")],
+            "E": [(2000, 1), (2001, ""), (2003, 4), (2004, 5)]}  # fmt: skip
     csv = "t,s,y\n" + "".join(f"{t},{n},{v}\n" for n, tv in rows.items() for t, v in tv)
     text = " ".join(data_error(tmp_path, csv, time_column="t", series_column="s").split())
     assert (
         f"{tmp_path / 'd.csv'}: missing, NaN or infinite values in column(s) ['y'] of series 'C' at line(s) [9]; "
-        "also series 'D' at line(s) [12, 13] hint: set data.missing to interpolate, ffill or drop" in text
+        "also series 'D' at line(s) [12, 13], series 'E' at line(s) [15]; and 1 missing timestamp(s) of series 'B' "
+        "at a step of 1, first 2002; also series 'E' (1, first 2002) hint: set data.missing to interpolate, ffill "
+        "or drop, which fills or ignores the missing timestamps too" in text
     ), text
-    assert "'B'" not in text and "missing timestamp" not in text
+    assert "'A'" not in text
 
 
 def test_gaps_interpolated_exactly(tmp_path: Path) -> None:

@@ -353,7 +353,7 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
             when, hint = timeaxis.fmt(t[k := int(np.argmax(stray))], kind), timeaxis.weekend_hint(t[k], step)
             raise DataError(f"the row{label} at {when} is not on the run's time grid at {step.said}", where=source,
                             hint=hint)  # fmt: skip
-        full = timeaxis.grid(t, freq) if kind != "none" else None
+        full, gapped = timeaxis.grid(t, freq) if kind != "none" else None, False
         if full is not None and not (len(full) == len(t) and np.array_equal(full, t)):
             off = np.setdiff1d(t, full)
             if len(off):
@@ -363,14 +363,13 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
             holes = np.setdiff1d(full, t)
             holes = holes[holes > anchor] if anchor is not None else holes  # update: a hole among the rows already
             written = [timeaxis.fmt(m, kind, fine) for m in holes[:3]]  # known is skipped, and not said
-            if cfg.missing == "error" and len(holes):  # refused after the loop, naming every series with a gap
-                clock = None if refused.gaps else timeaxis.clock_hint(holes, zoned, t)  # the first's is said
-                refused.gaps.append(missing.Gap(name, label, holes, written, freq, clock))
-                continue
-            shown = ", ".join(written)
-            at_freq = f" at {freq.said}" if freq else ""  # a step a stray row changed shows here
-            notes += [f"{len(holes)} missing timestamp(s){label}{at_freq} (first: {shown}); data.missing: {cfg.missing}"
-                      ] if len(holes) else []  # fmt: skip
+            if gapped := cfg.missing == "error" and len(holes) > 0:  # refused after the loop, naming every series
+                clock = None if refused.gaps else timeaxis.clock_hint(holes, zoned, t)  # with a gap (the first's is
+                refused.gaps.append(missing.Gap(name, label, holes, written, freq, clock))  # said), and its blanks
+            elif len(holes):
+                at_freq = f" at {freq.said}" if freq else ""  # a step a stray row changed shows here
+                notes.append(f"{len(holes)} missing timestamp(s){label}{at_freq} (first: {', '.join(written)}); "
+                             f"data.missing: {cfg.missing}")  # fmt: skip
             if cfg.missing in ("interpolate", "ffill"):
                 pos = np.searchsorted(full, t)
                 grid_vals = np.full((len(full), vals.shape[1]), np.nan)
@@ -388,6 +387,8 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
                                   notes, cfg.static)  # fmt: skip
         except BlankValues as exc:
             refused.blanks.append((name, exc))
+            continue
+        if gapped:
             continue
         keep = np.isfinite(vals).all(axis=1)
         if after is not None and name in after and cfg.missing in ("interpolate", "ffill"):  # new rows of a run's

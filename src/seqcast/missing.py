@@ -137,18 +137,25 @@ class Refused:
         self.gaps: list[Gap] = []
 
     def check(self, source: str) -> None:
-        if self.blanks:
-            first = self.blanks[0][1]
-            more = [f"series {name!r} {exc.rows}" for name, exc in self.blanks[1:]]
-            raise BlankValues(first.message + also(more), where=first.where, hint=first.hint)
+        gaps = ""
         if self.gaps:
             g = self.gaps[0]
             more = [f"series {o.name!r} ({len(o.holes)}, first {o.shown[0]})" for o in self.gaps[1:]]
-            raise MissingValues(
+            gaps = (
                 f"{len(g.holes)} missing timestamp(s){g.label} at {g.freq.said if g.freq else 'an unknown frequency'}"
-                f", first {', '.join(g.shown)}" + also(more),
+                f", first {', '.join(g.shown)}" + also(more)
+            )
+        if self.blanks:  # and the gaps after them, if any: every fault of the file in one message
+            first = self.blanks[0][1]
+            more = [f"series {name!r} {exc.rows}" for name, exc in self.blanks[1:]]
+            hint = (first.hint or "") + (", which fills or ignores the missing timestamps too" if gaps else "")
+            raise BlankValues(first.message + also(more) + (f"; and {gaps}" if gaps else ""), where=first.where,
+                              hint=hint)  # fmt: skip
+        if gaps:
+            raise MissingValues(
+                gaps,
                 where=source,
-                clock=g.clock,
+                clock=self.gaps[0].clock,
                 hint="set data.missing to interpolate or ffill to fill them, or drop to ignore the gaps",
             )
 
