@@ -136,10 +136,16 @@ def test_a_column_named_with_another_case_or_a_typo_is_pointed_at(tmp_path: Path
     assert err.value.hint == hint and err.value.where == "data.targets"
 
 
+HINT = "\n  hint: delete the blank"
+
+
 @pytest.mark.parametrize(
     ("csv", "message"),
     [
         ("", "the file is empty"),
+        ("\n \n", "the file is empty"),
+        ("\nt,y\n1,2\n", f"line 1 is blank, and the column names are on line 2{HINT} line above the column names"),
+        ("\n \nt,y\n1,2\n", f"line 1 is blank, and the column names are on line 3{HINT} lines above the column names"),
         ("t,y\n", "the file has a header but no rows"),
         ("t,y\n1,2\n2,3,4\n", "line 3 has 3 fields, the header has 2"),
     ],

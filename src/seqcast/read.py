@@ -105,6 +105,14 @@ def delimiter(path: Path) -> str:
     or is one name over a number with a decimal comma (a file of one column: no field separator at all)."""
     with path.open(newline="", encoding="utf-8-sig") as fh:
         header = re.sub(r'"[^"]*"', "", fh.readline())
+        if not header.strip():  # the names must be on line 1: every line an error names counts from there
+            below = next((k for k, line in enumerate(fh, start=2) if line.strip()), None)
+            if below is not None:
+                raise DataError(
+                    f"line 1 is blank, and the column names are on line {below}",
+                    where=str(path),
+                    hint=f"delete the blank line{'s' if below > 2 else ''} above the column names",
+                )
         first = fh.readline() if not any(c in header for c in ",;\t|") else ""
     if _COMMA_NUMBER.fullmatch(first):  # one column, of numbers with decimal commas: no separator to split them
         return ";"
