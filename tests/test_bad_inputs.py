@@ -1076,6 +1076,18 @@ HOSTILE = [
     ),
     Case("split.val: .nan", _set("data.split.val=.nan"), 2, ("data.split.val", "must be a finite number")),
     Case("split.val: true", _set("data.split.val=true"), 2, ("data.split.val", "true is a boolean, not a number")),
+    Case(  # a choice among words, one of them "interpolate": no number is asked for
+        "missing: yes",
+        _set("data.missing=yes"),
+        2,
+        ("data.missing", "should be 'error', 'interpolate', 'ffill' or 'drop'"),
+    ),
+    Case(
+        "resample.freq: true",
+        _set("data.resample={freq: true, how: mean}"),
+        2,
+        ("data.resample.freq", "true is a boolean, not a number; a number or a text is needed here"),
+    ),
     Case("seed -1", _set("training.seed=-1"), 2, ("training.seed", "greater than or equal to 0")),
     Case("seed 2**40", _set("training.seed=1099511627776"), 2, ("training.seed", "less than 4294967296")),
     Case(

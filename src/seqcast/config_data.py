@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -26,15 +26,25 @@ class _Section(BaseModel):
         """YAML's true/false are not numbers: `split.val: true` must not mean 1."""
         if isinstance(data, dict):
             for name, field in cls.model_fields.items():
-                kind = str(field.annotation)
-                numeric = ("int" in kind or "float" in kind) and "bool" not in kind
+                kinds = _types(field.annotation)
+                numeric = bool(kinds & {int, float}) and bool not in kinds
                 value = data.get(name)
                 if numeric and (
                     isinstance(value, bool) or isinstance(value, list) and any(isinstance(v, bool) for v in value)
                 ):
                     shown = yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
-                    raise _KeyedError(name, f"{shown} is a boolean, not a number; a number is needed here")
+                    needed = "a number or a text" if str in kinds else "a number"
+                    raise _KeyedError(name, f"{shown} is a boolean, not a number; {needed} is needed here")
         return data
+
+
+def _types(annotation: Any) -> set[Any]:
+    """The types a field's annotation admits (int | None -> {int, NoneType}; list[float] -> {float}); a Literal's
+    values are no types: Literal["error", "interpolate"] admits none of int, float or bool."""
+    if get_origin(annotation) is Literal:
+        return set()
+    args = get_args(annotation)
+    return set().union(*(_types(a) for a in args)) if args else {annotation}
 
 
 class Split(_Section):
