@@ -349,6 +349,11 @@ def test_column_in_targets_and_features(cfg_file: Path) -> None:
     )
     rendered = config_error(cfg_file, "data:\n  path: d.csv\n  targets: [y]\n  static: [v, v]\n")
     assert rendered == f"{cfg_file}: data.static: column 'v' is listed twice: each column has one role"
+    rendered = config_error(cfg_file, "data:\n  path: d.csv\n  targets: [y]\n  time_column: t\n  series_column: t\n")
+    assert rendered == (
+        f"{cfg_file}: data.series_column: 't' is data.time_column too: the times and the series' names need a "
+        "column each"
+    )
 
 
 def test_malformed_yaml_gives_line_and_column(cfg_file: Path) -> None:

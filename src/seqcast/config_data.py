@@ -201,6 +201,11 @@ class DataConfig(_Section):
                 seen[c] = key
         if self.series_id and self.series_column is None:
             raise _KeyedError("series_id", "an input column per series needs data.series_column (the series' names)")
+        if self.series_column is not None and self.series_column == self.time_column:
+            raise _KeyedError(
+                "series_column", f"{self.series_column!r} is data.time_column too: the times and the series' names "
+                "need a column each"
+            )  # fmt: skip
         for key in ("time_column", "series_column"):
             col = getattr(self, key)
             if col is not None and col in self.inputs:
