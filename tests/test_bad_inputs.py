@@ -1985,6 +1985,41 @@ def test_evaluate_on_changed_data_says_how_and_keeps_metrics_json(tmp_path: Path
     assert (run / "metrics.json").read_bytes() == before
 
 
+def test_times_of_another_kind_than_the_runs_are_refused_one_row_per_series_too(
+    tmp_path: Path, write_project: WriteProject
+) -> None:
+    """20240411 is a whole number, not a date: in a dated run's new rows, history or --future file it is refused
+    naming the file and both kinds (a file of one row per series has no step of its own to tell it by: update
+    crashed, forecast --data blamed --steps), and nothing changes; so is a date in a run of years."""
+    from seqcast.config import load_config
+    from seqcast.pipeline import train_run
+
+    days = [f"2024-{1 + k // 31:02d}-{1 + k % 31:02d}" for k in range(93) if k % 31 < (31, 29, 31)[k // 31]]
+    csv = "time,id,y,x\n" + "".join(f"{d},{n},{k % 7 + 10 * j},{k % 3}\n" for j, n in enumerate("AB")
+                                       for k, d in enumerate(days))  # fmt: skip
+    cfg = write_project(csv, data={"time_column": "time", "series_column": "id", "features": ["x"]})
+    run = train_run(load_config(cfg, ["training.epochs=1"]), output_dir=tmp_path / "run").run_dir
+    whole = tmp_path / "whole.csv"  # the next day, written as a number: one row per series
+    whole.write_text("time,id,y,x\n20240401,A,3,1\n20240401,B,13,1\n")
+    before = snapshot(tmp_path)
+    kinds = "times read as whole numbers (20240401 first), but the run was trained on dates (2024-03-31 last)"
+    assert_fault(invoke("update", "--run", run, "--data", whole), 1, "whole.csv", f"the new rows have {kinds}")
+    res = invoke("forecast", "--run", run, "--steps", 1, "--data", whole)
+    assert_fault(res, 1, "whole.csv", f"the history has {kinds}")
+    res = invoke("forecast", "--run", run, "--steps", 1, "--future", whole, "--output", tmp_path / "f.csv")
+    assert_fault(res, 1, "whole.csv", f"the --future file has {kinds}")
+    assert snapshot(tmp_path) == before
+    cfg = write_project()  # years
+    run = train_run(load_config(cfg, ["training.epochs=1"]), output_dir=tmp_path / "years").run_dir
+    dated = tmp_path / "dated.csv"
+    dated.write_text("year,y\n2040-01-01,40\n")
+    before = snapshot(tmp_path)
+    res = invoke("update", "--run", run, "--data", dated)
+    assert_fault(res, 1, "dated.csv", "the new rows have times read as dates (2040-01-01 first), but the run was "
+                 "trained on whole numbers (2039 last)")  # fmt: skip
+    assert snapshot(tmp_path) == before
+
+
 def test_a_history_without_the_runs_utc_offsets_is_refused(tmp_path: Path, write_project: WriteProject) -> None:
     from seqcast.config import load_config
     from seqcast.pipeline import train_run

@@ -84,9 +84,25 @@ def exists(path: Path, option: str) -> None:
         raise DataError("file not found", where=str(path), hint=f"check the path given to {option}")
 
 
+KINDS = {"datetime": "dates", "integer": "whole numbers", "none": "no times"}
+
+
 def same_clock(run: Run, ds: Dataset, subject: str, verb: str) -> None:
-    """Refuse a file whose times have UTC offsets when the run's had none, or the other way: read as UTC and as
-    local time, one would be shifted against the other by the offset, silently."""
+    """Refuse a file whose times are of another kind than the run's (20270731, a whole number, where the run had
+    dates, or dates where it had years): compared, one kind against the other, they mean nothing; and one whose
+    times have UTC offsets when the run's had none, or the other way: read as UTC and as local time, one would be
+    shifted against the other by the offset, silently."""
+    kind = run.pre.get("time_kind")
+    if kind in KINDS and ds.time_kind != kind:
+        first = next((s.times[0] for s in ds.series if len(s.times)), None)
+        read = f" ({timeaxis.fmt(first, ds.time_kind)} first)" if first is not None and ds.time_kind != "none" else ""
+        last = run.pre["series"][0]["last"] if run.pre.get("series") else None
+        raise DataError(
+            f"{subject} {verb} times read as {KINDS[ds.time_kind]}{read}, but the run was trained on "
+            f"{KINDS[kind]}" + (f" ({last} last)" if last else ""),
+            where=ds.source,
+            hint=f"write the times of {subject} as the training data's are",
+        )
     if ds.time_kind != "datetime" or "time_utc" not in run.pre or ds.utc == run.pre["time_utc"]:
         return
     has, had = ("UTC offsets", "none") if ds.utc else ("no UTC offsets", "them")
