@@ -366,10 +366,9 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
             if gapped := cfg.missing == "error" and len(holes) > 0:  # refused after the loop, naming every series
                 clock = None if refused.gaps else timeaxis.clock_hint(holes, zoned, t)  # with a gap (the first's is
                 refused.gaps.append(missing.Gap(name, label, holes, written, freq, clock))  # said), and its blanks
-            elif len(holes):
-                at_freq = f" at {freq.said}" if freq else ""  # a step a stray row changed shows here
-                notes.append(f"{len(holes)} missing timestamp(s){label}{at_freq} (first: {', '.join(written)}); "
-                             f"data.missing: {cfg.missing}")  # fmt: skip
+            elif len(holes):  # at the step, which a stray row may have changed
+                notes.append(f"{len(holes)} missing timestamp(s){label}{f' at {freq.said}' if freq else ''} (first: "
+                             f"{', '.join(written)}); data.missing: {cfg.missing}")  # fmt: skip
             if cfg.missing in ("interpolate", "ffill"):
                 pos = np.searchsorted(full, t)
                 grid_vals = np.full((len(full), vals.shape[1]), np.nan)
@@ -388,7 +387,7 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
         except BlankValues as exc:
             refused.blanks.append((name, exc))
             continue
-        if gapped:
+        if gapped:  # its blanks were looked for: refused with them after the loop
             continue
         keep = np.isfinite(vals).all(axis=1)
         if after is not None and name in after and cfg.missing in ("interpolate", "ffill"):  # new rows of a run's
