@@ -393,6 +393,7 @@ def test_a_level_with_too_few_validation_errors_is_named_at_train_time_and_refus
     [
         (["--steps", "2", "--interval", "40"], 2, ("--interval", "50 to 99")),
         (["--steps", "2", "--interval", "80.5"], 2, ("--interval: interval levels are whole percentages", "not 80.5")),
+        (["--steps", "2", "--interval", "99.99999999999"], 2, ("not 99.99999999999",)),  # not rounded to 100
         (["--steps", "1", "--interval", "80.0", "--output", "-"], 0, ("y_lo_80,y_hi_80",)),  # 80.0 is 80
         (["--steps", "3", "--interval", "80"], 2, ("--steps", "calibrated for 2 steps", "evaluate.horizon")),
     ],

@@ -309,7 +309,8 @@ def check_levels(doc: dict[str, Any] | None, levels: Sequence[float], steps: int
         )
     bad = [lv for lv in levels if not 50 <= lv <= 99 or lv != int(lv)]
     if bad:
-        raise ConfigError(f"interval levels are whole percentages from 50 to 99, not {bad[0]:g}", where="--interval")
+        shown = f"{bad[0]:g}" if float(f"{bad[0]:g}") == bad[0] else repr(bad[0])  # 99.99999999999, not 100
+        raise ConfigError(f"interval levels are whole percentages from 50 to 99, not {shown}", where="--interval")
     if steps > doc["horizon"]:
         raise ConfigError(
             f"the intervals are calibrated for {doc['horizon']} steps (evaluate.horizon), not {steps}: the "
