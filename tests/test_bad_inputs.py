@@ -490,6 +490,16 @@ CASES = [
         ("10 rows", "data.split val=1 and test=5", "4 remain for training"),
     ),
     Case(
+        "a split that leaves too few rows for auto's seasonal candidate",
+        lambda c: preview(c.project(data={"transform": "auto"}, evaluate={"season": 12})),
+        1,
+        (
+            "40 rows",
+            "28 remain for training, fewer than the 30 needed",
+            "data.transform without a seasonal step (it uses up 24 rows)",
+        ),  # fmt: skip
+    ),
+    Case(
         "a split of more rows than the series has",
         lambda c: preview(c.project(csv_rows(*years(10)), data={"split": {"val": 8, "test": 5}})),
         1,

@@ -78,8 +78,10 @@ def plan(cfg: Config, ds: Dataset | None = None) -> Plan:
                 + (", or choose a data.transform without a seasonal step" if lost > 1 else "")
                 + (f", or leave {who} out of the data" if len(short) < len(ds.series) else ""),
             )
-    window = "" if cfg.stateful else "windows.look_back and windows.horizon (one window)"  # what a stateful model
-    parts = split_parts(ds, cfg.data, min_rows(cfg) if not cfg.stateful else 2, window)  # needs: any 2 rows
+    lost = first_row(cfg)  # what sets a look-back model's rows needed (a stateful model needs any 2): the hint's
+    window = "windows.look_back and windows.horizon (one window)"
+    window += f", or choose a data.transform without a seasonal step (it uses up {lost} rows)" if lost > 1 else ""
+    parts = split_parts(ds, cfg.data, min_rows(cfg) if not cfg.stateful else 2, "" if cfg.stateful else window)
     laid = lay_out(cfg, ds, parts)
     if isinstance(laid.train, LookbackWindows):
         for note in gap_notes(ds, laid.train, laid.val, window_shape(cfg).look_back + first_row(cfg)):
