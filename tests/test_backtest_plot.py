@@ -247,3 +247,36 @@ def test_evaluate_places_the_test_part_by_the_first_timestamp_trained_when_rows_
     said = " ".join(res.output.split())
     assert res.exit_code == 1 and "series 'A' no longer holds its first row as trained (2000)" in said, said
     assert (run / "metrics.json").read_bytes() == kept
+
+
+def test_a_one_step_forecast_draws_each_of_many_levels_as_a_bar(
+    run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """forecast --steps 1 with seven levels: a band over one time has no width, so each level is a bar from its lo
+    to its hi (the CSV's bounds), the narrowest darkest but still translucent (seven levels crashed on an opacity
+    over 1, and a one-step band drew nothing)."""
+    from matplotlib.collections import LineCollection
+
+    from seqcast import plot
+
+    figures: list[Any] = []
+    real = plot._save
+    monkeypatch.setattr(plot, "_save", lambda fig, path: (figures.append(fig), real(fig, path))[1])
+    levels = [50, 60, 70, 75, 80, 85, 90]
+    csv, png = tmp_path / "f.csv", tmp_path / "f.png"
+    args = ["forecast", "--run", str(run_dir), "--steps", "1", *(a for lv in levels for a in ("--interval", str(lv)))]
+    res = CliRunner().invoke(app, [*args, "--output", str(csv), "--plot", str(png)])
+
+    assert res.exit_code == 0, res.output
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    import pandas as pd
+
+    row = pd.read_csv(csv).iloc[0]  # series A
+    bars = [c for c in figures[0].axes[0].collections if isinstance(c, LineCollection)]
+    assert len(bars) == len(levels)
+    assert [c.get_label() for c in bars] == [f"{lv} % interval" for lv in sorted(levels, reverse=True)]
+    for bar in bars:
+        level = int(str(bar.get_label()).split()[0])
+        assert tuple(bar.get_segments()[0][:, 1]) == pytest.approx((row[f"y_lo_{level}"], row[f"y_hi_{level}"]))
+    alphas = [bar.get_alpha() for bar in bars]
+    assert alphas == sorted(alphas) and alphas[0] == pytest.approx(0.15) and alphas[-1] == pytest.approx(0.75)

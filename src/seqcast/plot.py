@@ -50,11 +50,8 @@ def plot_forecast(
                 lw=1.4,
                 label="forecast",
             )
-            for n, (level, (lo, hi)) in enumerate(sorted((bands or {}).items(), reverse=True)):
-                ax.fill_between(
-                    times[i], lo[i, :, j], hi[i, :, j], color="tab:blue", alpha=0.15 + 0.15 * n, lw=0,
-                    label=f"{level} % interval",
-                )  # fmt: skip
+            for n, (level, (lo, hi)) in enumerate(shaded := sorted((bands or {}).items(), reverse=True)):
+                _band(ax, times[i], lo[i, :, j], hi[i, :, j], _alpha(n, len(shaded)), f"{level} % interval")
             ax.set_title(f"{s.name + ': ' if s.name else ''}{t}", fontsize=9)
             ax.tick_params(labelsize=7)
             ax.tick_params(axis="x", labelrotation=25)  # every panel keeps its dates (autofmt_xdate hides them)
@@ -62,6 +59,20 @@ def plot_forecast(
                 ax.legend(fontsize=7)
     _save(fig, path)
     return k
+
+
+def _alpha(n: int, count: int) -> float:
+    """The opacity of the n-th of `count` nested bands, widest first: 0.15, 0.30, 0.45, ..., the narrowest at most
+    0.75 however many levels there are (they overlap: the inner ones look darker still)."""
+    return 0.15 + min(0.15, 0.6 / max(count - 1, 1)) * n
+
+
+def _band(ax: Any, x: np.ndarray, lo: np.ndarray, hi: np.ndarray, alpha: float, label: str | None) -> None:
+    """An interval from lo to hi over the times x; over one time a band has no width: a bar from lo to hi."""
+    if len(x) == 1:
+        ax.vlines(x, lo, hi, lw=3, color="tab:blue", alpha=alpha, label=label)
+    else:
+        ax.fill_between(x, lo, hi, lw=0, color="tab:blue", alpha=alpha, label=label)
 
 
 def plot_backtest(run: Run, ds: Dataset, kept: dict[str, Any], path: Path, max_series: int = PLOT_SERIES) -> int:
@@ -116,15 +127,8 @@ def backtest_figure(run: Run, ds: Dataset, kept: dict[str, Any], max_series: int
                     marker="x" if h == 1 else None, ms=3, label="seasonal naive" if q == 0 else None,
                 )  # fmt: skip  # one step per origin: a line of one point shows nothing, a marker does
                 for b, (level, (lo, hi)) in enumerate(bands):
-                    band = {
-                        "color": "tab:blue",
-                        "alpha": 0.15 + 0.15 * b,
-                        "label": f"{level} % interval" if q == 0 else None,
-                    }
-                    if h == 1:  # a band over one time has no width: a bar from lo to hi
-                        ax.vlines(when[1:], lo[n, :, j], hi[n, :, j], lw=3, **band)
-                    else:
-                        ax.fill_between(when[1:], lo[n, :, j], hi[n, :, j], lw=0, **band)
+                    _band(ax, when[1:], lo[n, :, j], hi[n, :, j], _alpha(b, len(bands)),
+                          f"{level} % interval" if q == 0 else None)  # fmt: skip
             ax.set_title(_backtest_title(s.name, t, kept, mine, j, scale, len(shown)), fontsize=8)
             ax.tick_params(labelsize=7)
             ax.tick_params(axis="x", labelrotation=25)
