@@ -144,6 +144,7 @@ def test_the_backtest_scores_the_asymmetric_bands_the_forecast_writes(
         ("null", "has no valid 'tails' 'quantiles' for level '80'"),
         ("lost", "has no 'tails' 'seasonal_naive' for level 80, one of its 'levels'"),
         ("flag", "has no valid 'asymmetric' (true or false)"),
+        ("other level", "calibration.json has no 'tails' 'quantiles' for level 70"),  # not in 'levels': a KeyError
     ],
 )
 def test_a_damaged_asymmetric_calibration_is_named_and_nothing_changes(
@@ -161,11 +162,14 @@ def test_a_damaged_asymmetric_calibration_is_named_and_nothing_changes(
         doc["tails"]["quantiles"]["80"]["y"]["lo"][0] = None
     elif damage == "lost":
         del doc["tails"]["seasonal_naive"]["80"]
+    elif damage == "other level":  # a level forecast may ask for, not one of evaluate.intervals
+        del doc["tails"]["quantiles"]["70"]
     else:
         doc["asymmetric"] = "yes"
     (run / "calibration.json").write_text(json.dumps(doc))
     before = {p.name: p.read_bytes() for p in run.iterdir()}
-    res = CliRunner().invoke(app, ["forecast", "--run", str(run), "--steps", "1", "--interval", "80"])
+    level = "70" if damage == "other level" else "80"
+    res = CliRunner().invoke(app, ["forecast", "--run", str(run), "--steps", "1", "--interval", level])
     assert res.exit_code == 1, res.output
     assert "calibration.json" in res.output and said in " ".join(res.output.split())
     assert {p.name: p.read_bytes() for p in run.iterdir()} == before

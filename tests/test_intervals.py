@@ -423,6 +423,7 @@ def test_forecast_interval_arguments_are_checked(
         ("scale", "has no scale for series '', one the run was trained on"),  # another series' scale
         ("key100", "has 'quantiles' for level '100', no whole percentage from 50 to 99"),  # was a ZeroDivisionError
         ("levels", "has no valid 'levels' (whole percentages from 50 to 99)"),  # was a TypeError
+        ("other level", "calibration.json has no 'quantiles' for level 70"),  # not in 'levels': was a KeyError
     ],
 )
 def test_a_damaged_calibration_json_is_named(
@@ -443,11 +444,14 @@ def test_a_damaged_calibration_json_is_named(
         doc["quantiles"]["100"] = doc["quantiles"]["80"]
     elif damage == "levels":
         doc["levels"] = None
+    elif damage == "other level":  # a level forecast may ask for, not one of evaluate.intervals
+        del doc["quantiles"]["70"]
     else:
         doc["training_errors"] = [-1]
     (run / "calibration.json").write_text(json.dumps(doc))
     before = {p.name: p.read_bytes() for p in run.iterdir()}
-    res = CliRunner().invoke(app, ["forecast", "--run", str(run), "--steps", "1", "--interval", "80"])
+    level = "70" if damage == "other level" else "80"
+    res = CliRunner().invoke(app, ["forecast", "--run", str(run), "--steps", "1", "--interval", level])
     assert res.exit_code == 1, res.output
     assert "calibration.json" in res.output and said in " ".join(res.output.split())
     assert {p.name: p.read_bytes() for p in run.iterdir()} == before
