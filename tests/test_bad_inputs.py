@@ -1995,6 +1995,24 @@ def test_evaluate_on_changed_data_says_how_and_keeps_metrics_json(tmp_path: Path
     assert (run / "metrics.json").read_bytes() == before
 
 
+def test_a_target_without_a_mase_scale_is_explained_under_its_table(
+    tmp_path: Path, write_project: WriteProject
+) -> None:
+    """z is constant before the test part: its MASE is n/a, and the line under the table says why, though the
+    overall scores (over y, which has a scale) are numbers."""
+    from seqcast.config import load_config
+    from seqcast.pipeline import train_run
+
+    csv = "year,y,z\n" + "".join(f"{2000 + k},{k},{5 if k < 32 else k % 3}\n" for k in range(40))
+    cfg = write_project(csv, data={"targets": ["y", "z"]})
+    run = train_run(load_config(cfg, ["training.epochs=1"]), output_dir=tmp_path / "run").run_dir
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["per_target"]["z"]["model"]["mase"] is None and metrics["model"]["mase"] is not None
+    shown = invoke("evaluate", "--run", run)
+    assert shown.exit_code == 0, shown.stderr
+    assert f"n/a: {NO_SCALE}" in " ".join(shown.stdout.split())
+
+
 def test_times_of_another_kind_than_the_runs_are_refused_one_row_per_series_too(
     tmp_path: Path, write_project: WriteProject
 ) -> None:
