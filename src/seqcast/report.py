@@ -56,9 +56,9 @@ def metrics_table(doc: dict[str, Any], by_series: bool = False) -> None:
     if by_series and doc.get("per_series"):
         series_table(doc["per_series"])
     intervals_table(doc.get("intervals") or {})
-    rows = [doc[name] for name in ("model", "naive", "seasonal_naive")]
-    rows += [per[name] for per in doc["per_target"].values() for name in ("model", "naive", "seasonal_naive")]
-    if any(_cell(row.get(m)) == NA for row in rows for m in ("mae", "rmse", "smape", "mase")):  # a target's too
+    scored = [doc[name] for name in ("model", "naive", "seasonal_naive")]
+    scored += [per[name] for per in doc["per_target"].values() for name in ("model", "naive", "seasonal_naive")]
+    if any(_cell(row.get(m)) == NA for row in scored for m in ("mae", "rmse", "smape", "mase")):  # a target's too
         out.print(f"{NA}: {NO_SCALE}")
 
 
