@@ -509,6 +509,28 @@ def test_plot_writes_a_png(write_project: WriteProject, index_csv: IndexCsv, tmp
     assert f"layout drawn to {png}, replacing the file that was there" in " ".join(again.stdout.split())
 
 
+@pytest.mark.parametrize("mode", ["lookback", "stateful"])
+def test_plot_draws_the_first_series_of_many_and_says_so(
+    write_project: WriteProject, index_csv: IndexCsv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """15 series: the plot draws the first 12 (PLOT_SERIES, as forecast's and evaluate's) and a colour bar, and says
+    so (every series' panel took 45 s and a 67,000-pixel PNG at 320 series)."""
+    from seqcast import plot
+
+    figures: list[Any] = []
+    real = plot._save
+    monkeypatch.setattr(plot, "_save", lambda fig, path: (figures.append(fig), real(fig, path))[1])
+    names = [f"S{k:02d}" for k in range(15)]
+    extra = {"windows": {"mode": "stateful", "num_steps": 3}} if mode == "stateful" else {}
+    cfg = write_project(index_csv(30, names), data={"series_column": "s"}, **extra)
+    png = tmp_path / "layout.png"
+    res = invoke("window-preview", cfg, "--plot", png)
+    assert res.exit_code == 0, res.output
+    assert f"layout drawn to {png} (the first 12 of 15 series)" in " ".join(res.stdout.split())
+    assert len(figures[0].axes) == plot.PLOT_SERIES + 1  # 12 panels and the colour bar
+    assert [ax.get_title().split(":")[0] for ax in figures[0].axes[: plot.PLOT_SERIES]] == names[:12]
+
+
 def test_plot_with_json_keeps_stdout_json(write_project: WriteProject, tmp_path: Path) -> None:
     png = tmp_path / "p.png"
     doc = preview_json(write_project(), "--plot", png)

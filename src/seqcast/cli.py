@@ -191,7 +191,7 @@ def window_preview(
         before = files.existing(plot)
         if plot is not None:  # first: a plot that cannot be written fails the command before anything is printed
             with files.together():  # an interrupt after it names it
-                plot_preview(p, str(plot), limit=None)
+                drawn = plot_preview(p, str(plot), limit=None)
         console.notes(doc["notes"])  # stderr, with --json too
         if as_json:
             write_stdout(json.dumps(doc) + "\n")
@@ -202,7 +202,8 @@ def window_preview(
             for line in text_lines(doc):
                 console.out.print(console.safe(line))
         if plot is not None and not as_json:
-            console.out.print(console.safe(f"layout drawn to {plot}{console.replacing(plot, before)}"))
+            more = f" (the first {drawn} of {len(p.ds.series)} series)" if drawn < len(p.ds.series) else ""
+            console.out.print(console.safe(f"layout drawn to {plot}{more}{console.replacing(plot, before)}"))
 
     guarded(go, overrides)
 

@@ -199,9 +199,10 @@ def _save(fig: Any, path: Path) -> None:
     files.atomic_write(path, buf.getvalue())  # the folder is made if missing; a failure names the file
 
 
-def plot_preview(p: Plan, path: str, limit: int | None = None) -> None:
-    """A PNG of each series with its windows or stateful chunks coloured by batch (a sequential map with its
-    scale, so that no two batches look alike and none looks like the split) and the split hatched."""
+def plot_preview(p: Plan, path: str, limit: int | None = None, max_series: int = PLOT_SERIES) -> int:
+    """A PNG of each series (the first `max_series`) with its windows or stateful chunks coloured by batch (a
+    sequential map with its scale, so that no two batches look alike and none looks like the split) and the split
+    hatched; returns the series drawn."""
     plt = pyplot()
     from matplotlib.colors import Normalize
     from matplotlib.lines import Line2D
@@ -211,7 +212,7 @@ def plot_preview(p: Plan, path: str, limit: int | None = None) -> None:
     bs = p.cfg.training.batch_size
     batches = p.train.batches if isinstance(p.train, StreamLayout) else max(1, -(-len(p.train.series) // bs))
     cmap, norm = plt.get_cmap("viridis"), Normalize(0, max(batches - 1, 1))
-    k = len(ds.series)  # and a last, thin row for the batches' colour scale
+    k = min(len(ds.series), max_series)  # and a last, thin row for the batches' colour scale
     fig, axes = plt.subplots(k + 1, 1, figsize=(12, 1.9 * k + 1.4), squeeze=False, height_ratios=[1] * k + [0.07])
     for i, ax in enumerate(axes[:k, 0]):
         s, pt = ds.series[i], p.parts[i]
@@ -265,3 +266,4 @@ def plot_preview(p: Plan, path: str, limit: int | None = None) -> None:
     bar.ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # batches are whole numbers
     bar.ax.tick_params(labelsize=7)
     _save(fig, Path(path))
+    return k
