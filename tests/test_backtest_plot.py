@@ -220,6 +220,38 @@ def test_a_series_whose_test_part_is_shorter_than_the_horizon_is_named_as_left_o
     assert len(b.lines) == 1 and b.lines[0].get_ydata()[-1] == 29
 
 
+def test_a_data_file_cut_since_training_is_named_where_no_origin_is_left(
+    write_project: WriteProject, index_csv: Callable[..., str], tmp_path: Path
+) -> None:
+    """A (60 rows) and B (30) trained with test parts from rows 48 and 24; then the file is cut. B's 20 rows end
+    before its test part: it has none (not '-4 rows'), and its panel says so; with A cut to 50 rows no origin of
+    --horizon 8 is left, and the error names --horizon (not the config's evaluate.horizon, though both are 8) and
+    the changed file."""
+    long, short = index_csv(60, ["A"]), index_csv(30, ["B"]).split("\n", 1)[1]
+    cfg = write_project(long + short, data={"series_column": "s"}, evaluate={"horizon": 8}, training={"epochs": 1})
+    assert CliRunner().invoke(app, ["train", str(cfg), "--output-dir", str(tmp_path / "run")]).exit_code == 0
+    keep = lambda rows: "".join(ln + "\n" for ln in rows)  # noqa: E731
+    lines = (tmp_path / "data.csv").read_text().splitlines()
+    (tmp_path / "data.csv").write_text(keep(lines[: 1 + 60 + 20]))  # B's first 20 rows
+    got: dict[str, Any] = {}
+
+    def draw(run: Any, ds: Any, kept: dict[str, Any]) -> int:
+        got["figure"] = backtest_figure(run, ds, kept)[0]
+        return 2
+
+    _, _, _, notes = evaluate.evaluate(tmp_path / "run", horizon=4, draw=draw)
+    said = " ".join(notes)
+    assert "the data file" in said and "so no origin fits in it: 'B' (none: the data ends before it)" in said, said
+    titles = [ax.get_title() for ax in got["figure"].axes]
+    assert "B: y: no backtest origin (no test part now)" in titles, titles
+    (tmp_path / "data.csv").write_text(keep(lines[: 1 + 50] + lines[61 : 61 + 20]))  # A's first 50 rows too
+    res = CliRunner().invoke(app, ["evaluate", "--run", str(tmp_path / "run"), "--horizon", "8"])
+    said = " ".join(res.output.split())
+    assert res.exit_code == 2, res.output
+    assert "--horizon: the test part is shorter than --horizon=8 in every series (the longest has 2 rows)" in said
+    assert "the data file has changed since training (series 'A' had 60 rows" in said, said
+
+
 def test_evaluate_places_the_test_part_by_the_first_timestamp_trained_when_rows_were_added_before_it(
     write_project: WriteProject, index_csv: Callable[..., str], tmp_path: Path
 ) -> None:

@@ -216,7 +216,8 @@ def unscored(names: list[str], values: list[np.ndarray], ends: dict[str, int], h
     short = [(n, len(v) - ends[n]) for n, v in zip(names, values, strict=True) if len(v) - ends[n] < horizon]
     if not short or len(short) == len(names):
         return []
-    shown = ", ".join(f"{n!r} ({k} rows)" for n, k in short[:5]) + (
+    rows = lambda k: f"{k} rows" if k > 0 else "none: the data ends before it"  # noqa: E731  (a file cut since)
+    shown = ", ".join(f"{n!r} ({rows(k)})" for n, k in short[:5]) + (
         f", and {len(short) - 5} more" if len(short) > 5 else ""
     )
     return [
@@ -233,13 +234,14 @@ def backtest_run(
     breaks: list[np.ndarray] | None = None,
     judged: Any = None,
     keep: dict[str, Any] | None = None,
+    horizon_from: str = "evaluate.horizon",
 ) -> dict[str, Any]:
     """Backtest a (possibly still staging) run directory, or an open run.Run, on its data's test split; data:
     (names, values) already read (run_values) and breaks their Series.breaks; calibration: the run's
     calibration.json unless given; judged: the run.Run whose validation part is scored (train passes the network
     of a training.refit run that never saw it). A refit run's kept model has trained on its validation part: without
     `judged` its validation scores are read from metrics.json as train wrote them, never recomputed. keep: as
-    backtest's, for the test part."""
+    backtest's, for the test part; horizon_from: what set `horizon`, as an error names it (evaluate's --horizon)."""
     from seqcast import forecast as fc
     from seqcast import run as runs
 
@@ -264,7 +266,7 @@ def backtest_run(
     cal = calibration if calibration is not None else run.calibration()
     doc = backtest(
         values, test_starts, h, cfg.evaluate.season, run.pre["targets"], model_forecast, cal, names,
-        breaks, history_rows(run), keep, "evaluate.horizon" if h == cfg.evaluate.horizon else "--horizon",
+        breaks, history_rows(run), keep, horizon_from if horizon is not None else "evaluate.horizon",
     )  # fmt: skip
     if cal is None and cfg.evaluate.intervals:  # train writes calibration.json: gone, its levels are said refused
         why = "the run has no calibration.json, which the intervals come from (train writes it)"
@@ -426,9 +428,15 @@ def evaluate(
         notes += from_first_trained(opened, ds)
     keep: dict[str, Any] = {}
     data = (ds.names, [s.values for s in ds.series])
-    doc = backtest_run(opened, horizon, data, breaks=[s.breaks for s in ds.series], keep=keep)
+    key = "evaluate.horizon" if horizon is None else "--horizon"
+    try:
+        doc = backtest_run(opened, horizon, data, breaks=[s.breaks for s in ds.series], keep=keep, horizon_from=key)
+    except (ConfigError, DataError) as exc:  # no origin, say: the changed data file may be why
+        if changed:
+            exc.hint = f"{exc.hint + '; ' if exc.hint else ''}the data file has changed since training ({shown})"
+        raise
     ends = {s["name"]: int(s["val_end"]) for s in opened.pre["series"]}
-    notes += unscored(*data, ends, doc["horizon"], "evaluate.horizon" if horizon is None else "--horizon")
+    notes += unscored(*data, ends, doc["horizon"], key)
     own = doc["horizon"] == opened.cfg.evaluate.horizon and not changed
     with files.together():  # the plot and metrics.json, or neither
         drawn = draw(opened, ds, keep) if draw is not None else 0

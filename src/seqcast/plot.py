@@ -100,11 +100,13 @@ def backtest_figure(run: Run, ds: Dataset, kept: dict[str, Any], max_series: int
         for j, t in enumerate(targets):
             ax = panel(i, j)
             if not shown:  # the series as it ends, and why nothing is scored there
-                t0 = min(test_start.get(s.name, len(s)), len(s) - 1)
+                start = test_start.get(s.name, len(s))
+                t0 = min(start, len(s) - 1)
                 a = max(0, t0 - max(2 * h, season + h, 24))
                 ax.plot(s.times[a:], s.values[a:, j], color="black", lw=0.9, label="actual")
-                ax.axvspan(s.times[t0], s.times[-1], color="grey", alpha=0.08, lw=0, label="test part")
-                why = f"a test part of {len(s) - t0} rows, horizon {h}"
+                if start < len(s):
+                    ax.axvspan(s.times[t0], s.times[-1], color="grey", alpha=0.08, lw=0, label="test part")
+                why = f"a test part of {len(s) - start} rows, horizon {h}" if start < len(s) else "no test part now"
                 ax.set_title(f"{s.name + ': ' if s.name else ''}{t}: no backtest origin ({why})", fontsize=8)
                 ax.tick_params(labelsize=7)
                 continue
