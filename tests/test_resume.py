@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import keras  # a missing or broken Keras fails these tests: it must never skip them
 import numpy as np
@@ -464,3 +465,51 @@ def test_a_training_started_ignoring_a_stop_signal_keeps_ignoring_it(tmp_path: P
     done = _interrupt_after_epoch(out, sig, epoch=1, ignored=True)
     assert done.returncode == 0, done.stderr
     assert (out / "model.keras").is_file() and not (tmp_path / ".run.checkpoint").exists()
+
+
+def test_a_stop_while_a_finished_network_is_saved_leaves_a_checkpoint_that_resumes(
+    tmp_path: Path, write_project: Callable[..., Path], index_csv: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Ctrl-C while member-0.keras was written (fit had returned) left half a file that every --resume failed to
+    load ('Expected a model.weights.h5'): the file is now written beside its name and renamed, so the stop leaves
+    none, and --resume finishes that network from its own checkpoint, as an uninterrupted run would."""
+    from seqcast.config import load_config
+    from seqcast.pipeline import train_run
+
+    cfg = load_config(
+        write_project(index_csv(60), training={"epochs": 3, "early_stopping": {"patience": None}}),
+        ["model.ensemble=2"],
+    )
+    full = train_run(cfg, output_dir=tmp_path / "full").run_dir
+    real = keras.Model.save
+
+    def stopped(self: keras.Model, path: Any, *args: Any, **kw: Any) -> None:
+        if Path(path).name.endswith("member-0.keras") or Path(path).name.endswith("member-0.partial.keras"):
+            Path(path).write_bytes(b"PK\x03\x04 half a zip")  # as far as the save got
+            raise KeyboardInterrupt
+        real(self, path, *args, **kw)
+
+    monkeypatch.setattr(keras.Model, "save", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        train_run(cfg, output_dir=tmp_path / "part")
+    monkeypatch.setattr(keras.Model, "save", real)
+    checkpoint = tmp_path / ".part.checkpoint"
+    assert (checkpoint / "member-0" / "state.json").exists()  # the member's own checkpoint, its last epoch
+    assert sorted(p.name for p in checkpoint.glob("*member-0*.keras")) == []  # no half file, under any name
+    resumed = train_run(cfg, output_dir=tmp_path / "part", resume=checkpoint).run_dir
+    for a, b in zip(_weights(full), _weights(resumed), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_finished_network_that_cannot_be_loaded_is_named_with_the_way_out(tmp_path: Path) -> None:
+    from seqcast.checkpoint import load_kept
+    from seqcast.errors import ConfigError
+
+    kept = tmp_path / ".run.checkpoint" / "member-1-refit.keras"
+    kept.parent.mkdir()
+    kept.write_bytes(b"PK\x03\x04 half a zip")
+    with pytest.raises(ConfigError) as caught:
+        load_kept(kept)
+    assert caught.value.where == f"--resume {kept}"
+    assert "member-1-refit.keras cannot be loaded safely" in str(caught.value)
+    assert caught.value.hint == f"delete {kept}: --resume then trains that network again from its own checkpoint"

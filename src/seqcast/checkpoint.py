@@ -240,3 +240,32 @@ def drop_resumed(resume: Path | None, checkpoint: Path) -> str | None:
         return f"the checkpoint {resume} was kept: it holds other files too ({', '.join(others[:5])})"
     shutil.rmtree(resume, ignore_errors=True)
     return None
+
+
+def save_whole(model: Any, path: Path) -> None:
+    """model.save to `path` whole or not at all: written beside it, then renamed. A Ctrl-C during the save (fit has
+    returned: the signal stops the command at once) left a half-written member-k.keras that every --resume failed
+    to load; now it leaves the member's own checkpoint, from which --resume finishes it."""
+    import os
+
+    part = path.with_name(f".{path.stem}.partial.keras")
+    try:
+        model.save(part)
+        os.replace(part, path)
+    finally:
+        part.unlink(missing_ok=True)
+
+
+def load_kept(path: Path) -> Any:
+    """A finished network a checkpoint keeps (member-k.keras, member-k-refit.keras), refused by name if it cannot be
+    loaded: deleting it makes --resume train that network again from its own checkpoint."""
+    import keras
+
+    try:
+        return keras.saving.load_model(path, safe_mode=True)
+    except Exception as exc:  # Keras raises ValueError, TypeError, OSError... for a model it will not load
+        raise ConfigError(
+            f"the checkpoint's {path.name} cannot be loaded safely: {exc}",
+            where=f"--resume {path}",
+            hint=f"delete {path}: --resume then trains that network again from its own checkpoint",
+        ) from None

@@ -25,7 +25,9 @@ from seqcast.checkpoint import (
     drop_checkpoint,
     drop_resumed,
     is_checkpoint,
+    load_kept,
     resumable,
+    save_whole,
     stamp_data,
 )
 from seqcast.config import Config, full_path
@@ -295,8 +297,6 @@ def _fit_networks(
     prep: Prepared, refit: bool, work: Path, checkpoint: Path, resume: Path | None, hooks: Hooks
 ) -> Fitted:
     """_fit_ensemble's fits: the networks, each refit after its first fit with training.refit."""
-    import keras
-
     from seqcast.model import merge
 
     cfg, n = prep.cfg, prep.cfg.model.ensemble
@@ -317,7 +317,7 @@ def _fit_networks(
         member = prep.seeded(k)
         done = checkpoint / f"member-{k}.keras"
         if resume is not None and (resume / f"member-{k}.keras").exists():
-            model = keras.saving.load_model(resume / f"member-{k}.keras", safe_mode=True)
+            model = load_kept(resume / f"member-{k}.keras")
             member_rows = _member_rows(resume, k)
         else:
             start = resume / f"member-{k}" if resume is not None and (resume / f"member-{k}").exists() else None
@@ -331,15 +331,15 @@ def _fit_networks(
                 note=hooks.note,
                 info=hooks.info,
             )
-            checkpoint.mkdir(parents=True, exist_ok=True)
-            model.save(done)  # this member is finished: a resumed run loads it instead of training it again
-            (checkpoint / f"member-{k}.csv").write_text(history_csv(member_rows))
+            checkpoint.mkdir(parents=True, exist_ok=True)  # this member is finished: a resumed run loads it instead
+            files.atomic_write(checkpoint / f"member-{k}.csv", history_csv(member_rows).encode())  # of training it
+            save_whole(model, done)  # again, its history first: a member-k.keras always has its member-k.csv
         members.append(model)
         rows += [r | {"member": k} for r in member_rows]
         if refit:
             kept = resume / f"member-{k}-refit.keras" if resume is not None else None
             if kept is not None and kept.exists():
-                finals.append(keras.saving.load_model(kept, safe_mode=True))
+                finals.append(load_kept(kept))
                 counts.append(refit_epochs(member.cfg, member_rows))
                 continue
             again = resume / f"member-{k}-refit" if resume is not None else None
@@ -347,7 +347,7 @@ def _fit_networks(
                 member, member_rows, work, checkpoint / f"member-{k}-refit",
                 again if again is not None and again.exists() else None, hooks, f"refit {k + 1}/{n}", say=k == 0,
             )  # fmt: skip
-            final.save(checkpoint / f"member-{k}-refit.keras")
+            save_whole(final, checkpoint / f"member-{k}-refit.keras")
             finals.append(final)
             counts.append(e)
     batch = prep.plan.batch_size if cfg.stateful else None
