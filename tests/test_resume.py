@@ -513,3 +513,31 @@ def test_a_finished_network_that_cannot_be_loaded_is_named_with_the_way_out(tmp_
     assert caught.value.where == f"--resume {kept}"
     assert "member-1-refit.keras cannot be loaded safely" in str(caught.value)
     assert caught.value.hint == f"delete {kept}: --resume then trains that network again from its own checkpoint"
+
+
+def test_a_checkpoint_left_while_a_training_waited_for_the_lock_is_refused_and_kept(
+    tmp_path: Path, write_project: Callable[..., Path], index_csv: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """B checks the output folder, then a training A that held the lock is stopped and keeps its checkpoint: B,
+    once it has the lock, refuses to replace it (exit 2), as it would have before; it deleted it on success."""
+    from seqcast import rundir
+    from seqcast.config import load_config
+    from seqcast.errors import ConfigError
+    from seqcast.pipeline import train_run
+
+    cfg = load_config(write_project(index_csv(60), training={"epochs": 2}))
+    train_run(cfg, output_dir=tmp_path / "a")  # a checkpoint as an interrupted training keeps it
+    kept = tmp_path / ".b.checkpoint"
+    real = rundir.prepare_parent
+
+    def a_stopped_meanwhile(target: Path) -> None:
+        kept.mkdir(exist_ok=True)
+        (kept / "state.json").write_text("{}")
+        (kept / "model.keras").write_bytes((tmp_path / "a" / "model.keras").read_bytes())
+        real(target)
+
+    monkeypatch.setattr(rundir, "prepare_parent", a_stopped_meanwhile)
+    with pytest.raises(ConfigError) as caught:
+        train_run(cfg, output_dir=tmp_path / "b")
+    assert f"{kept} holds the checkpoint of an interrupted training into {tmp_path / 'b'}" in str(caught.value)
+    assert sorted(p.name for p in kept.iterdir()) == ["model.keras", "state.json"] and not (tmp_path / "b").exists()

@@ -198,14 +198,22 @@ def check_target(
             what = "is not a seqcast checkpoint (no state.json)" if Path(resume).exists() else "not found"
             raise ConfigError(f"{resume} {what}", where="--resume")
         check_resumable(resume, cfg, series())  # another config's or data's: refused before anything
-    elif is_checkpoint(kept := rundir.checkpoint_dir(target)):  # a fresh training would write over it
+    elif is_checkpoint(rundir.checkpoint_dir(target)):  # a fresh training would write over it
         with rundir.lock(target):  # unless it is a running training's own: then that training is named
             pass
+        refuse_interrupted(target, resume)
+    rundir.check_target(target, overwrite, protected)  # before training; checked again under the lock
+
+
+def refuse_interrupted(target: Path, resume: Path | None) -> None:
+    """A fresh training (no --resume) into `target` beside an interrupted one's checkpoint would replace it:
+    refused, naming the folder. check_target says it before anything; train says it again under the lock, which a
+    training stopped meanwhile (its checkpoint kept) may have held while check_target looked."""
+    if resume is None and is_checkpoint(kept := rundir.checkpoint_dir(target)):
         raise ConfigError(  # named by its folder: --resume was not given
             f"{kept} holds the checkpoint of an interrupted training into {target}; a new training would replace it",
             hint=f"continue it with: {rundir.resume_command(kept)}; or delete that folder to start afresh",
         )
-    rundir.check_target(target, overwrite, protected)  # before training; checked again under the lock
 
 
 def _not_ours(folder: Path) -> list[str]:

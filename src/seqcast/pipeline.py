@@ -26,6 +26,7 @@ from seqcast.checkpoint import (
     drop_resumed,
     is_checkpoint,
     load_kept,
+    refuse_interrupted,
     resumable,
     save_whole,
     stamp_data,
@@ -147,6 +148,7 @@ def train_run(
     rundir.prepare_parent(target)
     with rundir.lock(target):  # one train at a time into output.dir; the checkpoint beside it is its own
         rundir.check_target(target, overwrite, protected)
+        refuse_interrupted(target, resume)  # a training that held the lock meanwhile may have left one
         hooks.prepared(prep)
         metrics, fitted, seconds, closing = _train_and_commit(prep, target, overwrite, protected, resume, hooks)
     # the run is complete and in place: nothing from here on may turn that into a failure
