@@ -29,6 +29,8 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import yaml
+
 from seqcast.errors import STOP_SIGNALS, ConfigError, DataError, listed, wrote
 
 RUN_FILES = (
@@ -102,12 +104,9 @@ def contains(folder: Path, path: Path) -> bool:
 
 
 def check_target(target: Path, overwrite: bool, protected: dict[str, Path] | None = None) -> None:
-    """Refuse an output.dir that train must not write (exit 2), before anything is trained.
-
-    A file or a symbolic link is never replaced; a non-empty folder only with --overwrite, only if seqcast wrote
-    it (the marker), and never when it holds one of `protected` ({"the config": path, "the data": path}) or the
-    current directory.
-    """
+    """Refuse an output.dir that train must not write (exit 2), before anything is trained. A file or a symbolic
+    link is never replaced; a non-empty folder only with --overwrite, only if seqcast wrote it (the marker), and
+    never when it holds one of `protected` ({"the config": path, "the data": path}) or the current directory."""
     recover(target)
     if target.is_symlink():
         raise ConfigError(
@@ -142,7 +141,7 @@ def check_target(target: Path, overwrite: bool, protected: dict[str, Path] | Non
             where="output.dir",
             hint="choose another --output-dir, or move the folder's files away first",
         )
-    theirs = sorted(p.name for p in target.iterdir() if not _seqcast_file(p.name))
+    theirs = sorted(p.name for p in target.iterdir() if not _seqcast_file(p.name, target))
     if theirs:  # a forecast or plot the user saved into the run: replacing the run would delete it
         shown = listed(theirs, quote=False)
         raise ConfigError(
@@ -153,9 +152,14 @@ def check_target(target: Path, overwrite: bool, protected: dict[str, Path] | Non
         )
 
 
-def _seqcast_file(name: str) -> bool:
-    """A file a run directory holds from train, evaluate or update (or a temporary file of their atomic writes)."""
-    return name in OWN_FILES or (name.endswith(TMP_SUFFIX) and any(name.startswith(f".{f}.") for f in OWN_FILES))
+def _seqcast_file(name: str, run: Path) -> bool:
+    """A file a run directory holds from train, evaluate or update (or a temporary file of their atomic writes);
+    `logs`, training.tensorboard's; `latest`, runs/latest when the run is runs itself (--output-dir runs)."""
+    if name == "logs" and (run / name).is_dir():
+        with contextlib.suppress(OSError, ValueError, yaml.YAMLError, TypeError, KeyError):  # the run's own config
+            return yaml.safe_load((run / "config.yaml").read_text())["training"]["tensorboard"] is True
+    tmp, link = name.endswith(TMP_SUFFIX) and any(name.startswith(f".{f}.") for f in OWN_FILES), run / name
+    return name in OWN_FILES or tmp or name == "latest" and link.is_symlink() and link.exists() and run.samefile(link)
 
 
 def prepare_parent(target: Path) -> None:
@@ -211,10 +215,8 @@ def lock(target: Path, command: str = "train") -> Iterator[None]:
 
 
 def recover(target: Path) -> None:
-    """Undo a crash in the middle of a swap: put the old run back if the new one never arrived; drop the rest.
-
-    Only folders of the swap's own names beside the target are touched (hidden; the old run holds the marker).
-    """
+    """Undo a crash in the middle of a swap: put the old run back if the new one never arrived; drop the rest. Only
+    folders of the swap's own names beside the target are touched (hidden; the old run holds the marker)."""
     if not target.parent.is_dir():
         return
     for p in sorted(target.parent.glob(f".{target.name}.old-*")):  # a live process is mid-swap: its folders are its own
@@ -273,13 +275,11 @@ def _exchange(a: Path, b: Path) -> bool:
 
 @contextlib.contextmanager
 def signals_held() -> Iterator[None]:
-    """Ctrl-C and SIGTERM wait until the block is over: a swap is never cut in two.
-
-    Their handlers are swapped for one that notes the signal, and the first noted is raised again at the end, to
-    the handlers put back. (Blocking them with pthread_sigmask held nothing once other threads existed, BLAS's or
-    TensorFlow's: the kernel hands a process's signal to any thread that does not block it, and Python runs its
-    handler in the main thread all the same.) Outside the main thread, which alone runs handlers, it holds nothing.
-    """
+    """Ctrl-C and SIGTERM wait until the block is over: a swap is never cut in two. Their handlers are swapped
+    for one that notes the signal, and the first noted is raised again at the end, to the handlers put back.
+    (Blocking them with pthread_sigmask held nothing once other threads existed, BLAS's or TensorFlow's: the kernel
+    hands a process's signal to any thread that does not block it, and Python runs its handler in the main thread
+    all the same.) Outside the main thread, which alone runs handlers, it holds nothing."""
     import threading
 
     if threading.current_thread() is not threading.main_thread():
