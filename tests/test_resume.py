@@ -541,3 +541,38 @@ def test_a_checkpoint_left_while_a_training_waited_for_the_lock_is_refused_and_k
         train_run(cfg, output_dir=tmp_path / "b")
     assert f"{kept} holds the checkpoint of an interrupted training into {tmp_path / 'b'}" in str(caught.value)
     assert sorted(p.name for p in kept.iterdir()) == ["model.keras", "state.json"] and not (tmp_path / "b").exists()
+
+
+def test_a_data_file_changed_while_training_is_refused_and_the_checkpoint_resumes_once_it_is_back(
+    tmp_path: Path, write_project: Callable[..., Path], index_csv: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows appended to the data file while the network trained: the run was written with a preprocess.json of the
+    old rows and a state, metrics and calibration of the new ones (which the model never saw), silently. Now train
+    refuses, naming the change, writes no run, and keeps the checkpoint, which --resume finishes once the file is
+    back as it was."""
+    from seqcast import pipeline
+    from seqcast.config import load_config
+    from seqcast.errors import DataError
+
+    cfg = load_config(write_project(index_csv(60), training={"epochs": 2}))
+    data = tmp_path / "data.csv"
+    before = data.read_text()
+    real = pipeline._fit_ensemble
+
+    def appended_meanwhile(*args: Any, **kw: Any) -> Any:
+        fitted = real(*args, **kw)
+        data.write_text(before + "".join(f"{2000 + k},{k}\n" for k in range(60, 70)))
+        return fitted
+
+    monkeypatch.setattr(pipeline, "_fit_ensemble", appended_meanwhile)
+    with pytest.raises(DataError) as caught:
+        pipeline.train_run(cfg, output_dir=tmp_path / "run")
+    said = caught.value.render()
+    assert "the data file changed while the run trained (the series had 60 rows (2000 to 2059), now 70" in said
+    assert caught.value.where == str(data) and not (tmp_path / "run").exists()
+    checkpoint = tmp_path / ".run.checkpoint"
+    assert (checkpoint / "state.json").exists()
+    monkeypatch.setattr(pipeline, "_fit_ensemble", real)
+    data.write_text(before)
+    resumed = pipeline.train_run(cfg, output_dir=tmp_path / "run", resume=checkpoint).run_dir
+    assert json.loads((resumed / "preprocess.json").read_text())["series"][0]["rows"] == 60

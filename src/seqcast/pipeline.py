@@ -213,6 +213,7 @@ def _train_into(
     from seqcast import run as runs
     from seqcast.evaluate import backtest_run, run_dataset, unscored
     from seqcast.levels import outside_training_range
+    from seqcast.prepare import check_unchanged
     from seqcast.select import losing_note
 
     cfg = prep.cfg
@@ -229,7 +230,7 @@ def _train_into(
         opened = runs.open_run(work)
         # the network that never saw the validation part: the validation scores and the calibration are its
         judged = opened if fitted.judged is fitted.model else runs.Run(work, cfg, doc, engine.from_keras(fitted.judged))
-        ds = run_dataset(opened)
+        check_unchanged(opened, ds := run_dataset(opened))  # read again: the values were released to train
         names, values = data = ds.names, [s.values for s in ds.series]
         state.save(work / state.FILE, state.build(opened, ds))  # where forecast and update start from
     breaks = [s.breaks for s in ds.series]  # data.missing: drop's gaps: no origin is scored across one
