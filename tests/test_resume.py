@@ -179,13 +179,13 @@ def test_resuming_a_finished_fit_trains_nothing_more_and_keeps_its_best_weights(
 
 
 def test_ctrl_c_inside_an_ensemble_or_refit_names_the_runs_checkpoint(tmp_path: Path) -> None:
+    from seqcast.checkpoint import resume_at
     from seqcast.fit import Interrupted
-    from seqcast.pipeline import _resume_at
 
     run_checkpoint = tmp_path / ".run.checkpoint"
     (run_checkpoint / "member-1").mkdir(parents=True)
     (run_checkpoint / "member-1" / "state.json").write_text("{}")  # an epoch of member 1 was saved
-    with pytest.raises(Interrupted) as caught, _resume_at(run_checkpoint):
+    with pytest.raises(Interrupted) as caught, resume_at(run_checkpoint, inside=True):
         raise Interrupted(f"training interrupted; the checkpoint is kept at {run_checkpoint / 'member-1'}")
     run = tmp_path / "run"  # the run the checkpoint belongs to, which --output-dir may have named
     assert caught.value.hint == f"resume with: seqcast train CONFIG --resume {run_checkpoint} --output-dir {run}"
@@ -576,3 +576,33 @@ def test_a_data_file_changed_while_training_is_refused_and_the_checkpoint_resume
     data.write_text(before)
     resumed = pipeline.train_run(cfg, output_dir=tmp_path / "run", resume=checkpoint).run_dir
     assert json.loads((resumed / "preprocess.json").read_text())["series"][0]["rows"] == 60
+
+
+def test_a_resumed_training_stopped_before_it_saved_an_epoch_names_the_folder_it_resumed(
+    tmp_path: Path, write_project: Callable[..., Path], index_csv: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--resume saved/ck --output-dir run, stopped before the first epoch more: the run's own checkpoint holds
+    nothing and is removed, so the message names saved/ck (whole), with a resume command that works; it named the
+    removed folder."""
+    from seqcast import pipeline, rundir
+    from seqcast.config import load_config
+    from seqcast.fit import Interrupted
+
+    cfg = load_config(write_project(index_csv(60), training={"epochs": 2}))
+    pipeline.train_run(cfg, output_dir=tmp_path / "first")
+    saved = tmp_path / "saved" / "ck"  # a checkpoint kept elsewhere: an interrupted one's, moved
+    saved.mkdir(parents=True)
+    for name in ("model.keras", "state.json"):
+        (saved / name).write_bytes(b"")
+    run_checkpoint = rundir.checkpoint_dir(tmp_path / "run")
+
+    def stopped_at_once(*args: Any, checkpoint: Path, **kw: Any) -> Any:
+        raise Interrupted(f"training interrupted; the checkpoint of epoch 2 is kept at {checkpoint}")
+
+    monkeypatch.setattr(pipeline, "fit", stopped_at_once)
+    monkeypatch.setattr(pipeline, "stamp_data", lambda folder, *a: folder.mkdir(parents=True, exist_ok=True))
+    with pytest.raises(Interrupted) as caught:
+        pipeline.train_run(cfg, output_dir=tmp_path / "run", resume=saved)
+    assert f"training interrupted; the checkpoint of the training so far is kept at {saved}\n" in str(caught.value)
+    assert f"--resume {saved} --output-dir {tmp_path / 'run'}" in str(caught.value.hint)
+    assert not run_checkpoint.exists() and sorted(p.name for p in saved.iterdir()) == ["model.keras", "state.json"]

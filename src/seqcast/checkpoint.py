@@ -5,7 +5,9 @@ run would have.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -276,4 +278,26 @@ def load_kept(path: Path) -> Any:
             f"the checkpoint's {path.name} cannot be loaded safely: {exc}",
             where=f"--resume {path}",
             hint=f"delete {path}: --resume then trains that network again from its own checkpoint",
+        ) from None
+
+
+@contextlib.contextmanager
+def resume_at(checkpoint: Path, inside: bool, resume: Path | None = None) -> Iterator[None]:
+    """Ctrl-C in a fit whose checkpoint lies `inside` the run's (an ensemble member, a refit): name the run's, the
+    folder --resume takes; in a resumed training that saved nothing yet (the run's checkpoint is removed), the
+    --resume folder it came from, still whole."""
+    from seqcast.fit import Interrupted
+
+    try:
+        yield
+    except Interrupted:
+        if is_checkpoint(checkpoint) and inside:
+            where, hint = checkpoint, rundir.resume_command(checkpoint)
+        elif not is_checkpoint(checkpoint) and resume is not None and is_checkpoint(resume):
+            where, hint = resume, rundir.resume_command(checkpoint, kept=resume)
+        else:
+            raise
+        raise Interrupted(
+            f"training interrupted; the checkpoint of the training so far is kept at {where}",
+            hint=f"resume with: {hint}",
         ) from None

@@ -11,7 +11,7 @@ import io
 import json
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from seqcast.checkpoint import (
     load_kept,
     refuse_interrupted,
     resumable,
+    resume_at,
     save_whole,
     stamp_data,
 )
@@ -277,23 +278,8 @@ def _fit_ensemble(prep: Prepared, work: Path, checkpoint: Path, resume: Path | N
     refit = refit_rows(prep.plan) > 0
     # one plain fit's checkpoint is the run's and its Ctrl-C message names it; any other fit's lies inside the run's
     inside = prep.cfg.model.ensemble > 1 or refit
-    with _resume_at(checkpoint) if inside else contextlib.nullcontext():
+    with resume_at(checkpoint, inside, resume):
         return _fit_networks(prep, refit, work, checkpoint, resume, hooks)
-
-
-@contextlib.contextmanager
-def _resume_at(checkpoint: Path) -> Iterator[None]:
-    """Ctrl-C in a fit whose checkpoint lies inside the run's (an ensemble member, a refit): name the run's, the
-    folder --resume takes."""
-    try:
-        yield
-    except Interrupted:
-        if not is_checkpoint(checkpoint):
-            raise
-        raise Interrupted(
-            f"training interrupted; the checkpoint of the training so far is kept at {checkpoint}",
-            hint=f"resume with: {rundir.resume_command(checkpoint)}",
-        ) from None
 
 
 def _fit_networks(

@@ -74,18 +74,19 @@ TRAIN_COMMAND: contextvars.ContextVar[str] = contextvars.ContextVar("train_comma
 COMMAND_STAMP = "command.txt"  # in a checkpoint folder: the train command that wrote it (TRAIN_COMMAND)
 
 
-def resume_command(checkpoint: Path) -> str:
+def resume_command(checkpoint: Path, kept: Path | None = None) -> str:
     """The command that continues from a checkpoint: the train command that wrote it (its COMMAND_STAMP, else
-    TRAIN_COMMAND) with --resume. A run's checkpoint names the run it was writing, which may not be the config's
-    output.dir (train --output-dir DIR): --output-dir says it, and --overwrite where an older run is still there
-    (the interrupted one was to replace it)."""
+    TRAIN_COMMAND) with --resume (of `kept` instead: the folder a resumed training resumed, when it saved nothing
+    since). A run's checkpoint names the run it was writing, which may not be the config's output.dir (train
+    --output-dir DIR): --output-dir says it, and --overwrite where an older run is still there (the interrupted one
+    was to replace it)."""
     try:  # the interrupted training's own config and --set options, which a resume must repeat
         given = (checkpoint / COMMAND_STAMP).read_text(encoding="utf-8").strip() or TRAIN_COMMAND.get()
     except (OSError, UnicodeDecodeError):  # a checkpoint from before it: this command's
         given = TRAIN_COMMAND.get()
     import shlex  # the paths as a shell reads them back: spaces, quotes and $ in a folder's name are its own
 
-    command = f"{given} --resume {shlex.quote(str(checkpoint))}"
+    command = f"{given} --resume {shlex.quote(str(kept or checkpoint))}"
     name, suffix = checkpoint.name, ".checkpoint"
     if name.startswith(".") and name.endswith(suffix) and len(name) > len(suffix) + 1:
         target = checkpoint.parent / name[1 : -len(suffix)]
