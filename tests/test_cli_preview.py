@@ -531,6 +531,24 @@ def test_plot_draws_the_first_series_of_many_and_says_so(
     assert [ax.get_title().split(":")[0] for ax in figures[0].axes[: plot.PLOT_SERIES]] == names[:12]
 
 
+def test_plot_names_every_stream_once_a_padded_one_where_its_rows_begin(
+    write_project: WriteProject, index_csv: IndexCsv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A (40 rows) and B (26) in 2 streams of 3 steps: the padding fills stream 0 of each in the first batch, whose
+    label was drawn only in batch 0 and so never; each stream is now named once, at its first real rows."""
+    from seqcast import plot
+
+    figures: list[Any] = []
+    real = plot._save
+    monkeypatch.setattr(plot, "_save", lambda fig, path: (figures.append(fig), real(fig, path))[1])
+    csv = index_csv(40, ["A"]) + index_csv(26, ["B"]).split("\n", 1)[1]
+    cfg = write_project(csv, data={"series_column": "s"}, windows={"mode": "stateful", "num_steps": 3, "streams": 2})
+    res = invoke("window-preview", cfg, "--plot", tmp_path / "p.png")
+    assert res.exit_code == 0, res.output
+    for ax in figures[0].axes[:2]:
+        assert sorted(t.get_text() for t in ax.texts) == [" stream 0", " stream 1"], ax.get_title()
+
+
 def test_plot_with_json_keeps_stdout_json(write_project: WriteProject, tmp_path: Path) -> None:
     png = tmp_path / "p.png"
     doc = preview_json(write_project(), "--plot", png)

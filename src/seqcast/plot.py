@@ -225,7 +225,7 @@ def plot_preview(p: Plan, path: str, limit: int | None = None, max_series: int =
             if hi > lo:
                 ax.axvspan(x[lo], x[hi - 1], facecolor="none", edgecolor="0.7", hatch=hatch, lw=0, label=f"{name} part")
         if isinstance(p.train, StreamLayout):
-            lay = p.train
+            lay, named = p.train, set()
             for b in range(lay.batches):
                 for j in range(lay.streams):
                     a, e = lay.chunk(b, i * lay.streams + j)
@@ -233,7 +233,8 @@ def plot_preview(p: Plan, path: str, limit: int | None = None, max_series: int =
                     if e <= a:  # padding only
                         continue
                     ax.axvspan(x[a], x[e - 1], color=cmap(norm(b)), alpha=0.35, lw=0)
-                    if b == 0:
+                    if j not in named:  # at its first real rows: a padded stream's come in a later batch
+                        named.add(j)
                         ax.text(x[a], 1.0, f" stream {j}", fontsize=7, va="bottom", transform=ax.get_xaxis_transform())
             ax.set_title(
                 f"{s.name or 'the series'}: {lay.batches} batch{'es' if lay.batches != 1 else ''} x {lay.num_steps} "
