@@ -282,7 +282,13 @@ def test_stateful_keys_given_to_look_back_windows_are_said_to_be_unread(write_pr
 
 @pytest.mark.parametrize(
     ("kind", "val", "need"),
-    [("many_to_many", 3, 4), ("many_to_many", 4, None), ("many_to_one", 3, 4), ("many_to_one", 4, None)],
+    [
+        ("many_to_many", 3, 4),
+        ("many_to_many", 4, None),
+        ("many_to_one", 3, 4),
+        ("many_to_one", 4, None),
+        ("many_to_many", 1, 4),
+    ],  # fmt: skip
 )
 def test_a_stateful_validation_part_too_short_to_score_is_said(
     write_project: WriteProject, kind: str, val: int, need: int | None
@@ -299,7 +305,8 @@ def test_a_stateful_validation_part_too_short_to_score_is_said(
         assert not notes
         return
     assert notes == [
-        f"the validation part ({val} rows in the shortest series) is shorter than the {need} rows a stateful {kind} "
+        f"the validation part ({val} row{'s' * (val != 1)} in the shortest series) is shorter than the {need} rows "
+        f"a stateful {kind} "
         "model needs to score it (windows.num_steps=4): training gets no val_loss, and early stopping follows the "
         "training loss; raise data.split.val or lower windows.num_steps"
     ]

@@ -216,7 +216,7 @@ def unscored(names: list[str], values: list[np.ndarray], ends: dict[str, int], h
     short = [(n, len(v) - ends[n]) for n, v in zip(names, values, strict=True) if len(v) - ends[n] < horizon]
     if not short or len(short) == len(names):
         return []
-    rows = lambda k: f"{k} rows" if k > 0 else "none: the data ends before it"  # noqa: E731  (a file cut since)
+    rows = lambda k: f"{k} row{'s' * (k != 1)}" if k > 0 else "none: the data ends before it"  # noqa: E731
     shown = ", ".join(f"{n!r} ({rows(k)})" for n, k in short[:5]) + (
         f", and {len(short) - 5} more" if len(short) > 5 else ""
     )

@@ -164,9 +164,10 @@ def _short_validation(p: Plan) -> str | None:
     if min(lengths) >= need:
         return None
     short = [(s.name, n) for s, n in zip(p.ds.series, lengths, strict=True) if n < need]
-    part, every, leave = f"the validation part ({min(lengths)} rows in the shortest series)", "", ""
+    rows = lambda n: f"{n} row{'s' * (n != 1)}"  # noqa: E731
+    part, every, leave = f"the validation part ({rows(min(lengths))} in the shortest series)", "", ""
     if len(short) < len(lengths):  # the others' are long enough: the few short series cost every one its val_loss
-        named = ", ".join(f"{name!r} ({n} rows)" for name, n in short[:3])
+        named = ", ".join(f"{name!r} ({rows(n)})" for name, n in short[:3])
         part = f"the validation part of series {named}{f' and {len(short) - 3} more' if len(short) > 3 else ''}"
         every = ", and every series is scored on as many rows as the shortest part has"
         leave = f", or leave {'that series' if len(short) == 1 else 'those series'} out of the data"
