@@ -16,7 +16,7 @@ import numpy as np
 
 from seqcast import rundir
 from seqcast.config import Config
-from seqcast.errors import ConfigError, DataError
+from seqcast.errors import ConfigError, DataError, Interrupted
 from seqcast.rundir import COMMAND_STAMP, TRAIN_COMMAND
 
 
@@ -286,8 +286,6 @@ def resume_at(checkpoint: Path, inside: bool, resume: Path | None = None) -> Ite
     """Ctrl-C in a fit whose checkpoint lies `inside` the run's (an ensemble member, a refit): name the run's, the
     folder --resume takes; in a resumed training that saved nothing yet (the run's checkpoint is removed), the
     --resume folder it came from, still whole."""
-    from seqcast.fit import Interrupted
-
     try:
         yield
     except Interrupted:

@@ -24,6 +24,12 @@ class SeqcastError(Exception):
         return text
 
 
+class Interrupted(SeqcastError):
+    """Ctrl-C or SIGTERM: training stopped after the current batch (fit's; seqcast.fit.Interrupted too)."""
+
+    exit_code = 130
+
+
 def listed(names: list[str], first: int = 5, quote: bool = True, sep: str = ", ") -> str:
     """Names as a message lists them: the first few (quoted, unless they are phrases or paths already), then how
     many more ("'a', 'b' and 7 more")."""

@@ -16,7 +16,7 @@ import numpy as np
 from seqcast import rundir
 from seqcast.checkpoint import Session, load_checkpoint
 from seqcast.dataset import stateful_batches, window_dataset
-from seqcast.errors import STOP_SIGNALS, ConfigError, DataError, SeqcastError
+from seqcast.errors import STOP_SIGNALS, ConfigError, DataError, Interrupted
 from seqcast.prepare import Prepared
 from seqcast.windows import LookbackWindows, StreamLayout
 
@@ -25,12 +25,6 @@ Note = Callable[[str], None]
 
 def silent(message: str) -> None:
     """The default note: say nothing (a library prints nothing; the command line passes its own)."""
-
-
-class Interrupted(SeqcastError):
-    """Ctrl-C or SIGTERM: training stopped after the current batch."""
-
-    exit_code = 130
 
 
 def fit(

@@ -318,8 +318,8 @@ def check_levels(doc: dict[str, Any] | None, levels: Sequence[float], steps: int
             where="--steps",
             hint=f"forecast at most {doc['horizon']} steps with --interval, or train with a larger evaluate.horizon",
         )
-    tables = {"'quantiles'": doc["quantiles"]} | ({"'tails' 'quantiles'": doc["tails"]["quantiles"]} if doc.get(
-        "asymmetric") else {})  # fmt: skip
+    tails = {"'tails' 'quantiles'": doc["tails"]["quantiles"]} if doc.get("asymmetric") else {}
+    tables = {"'quantiles'": doc.get("quantiles")} | tails  # (read_calibration checked both; a bare doc has neither)
     for lv in levels:
         why = refused(doc, int(lv), steps)
         if why:
@@ -328,7 +328,7 @@ def check_levels(doc: dict[str, Any] | None, levels: Sequence[float], steps: int
                 where="data.split.val",
                 hint="train with a larger validation part, or ask for a lower level",
             )
-        lost = next((key for key, table in tables.items() if str(int(lv)) not in table), None)
+        lost = next((key for key, table in tables.items() if table is not None and str(int(lv)) not in table), None)
         if lost:  # train writes every level from 50 to 99: a file edited by hand (read_calibration checks its levels)
             file = "calibration.json" if run is None else run / "calibration.json"
             raise DataError(f"calibration.json has no {lost} for level {int(lv)}", where=str(file),

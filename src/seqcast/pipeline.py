@@ -214,7 +214,6 @@ def _train_into(
     from seqcast import run as runs
     from seqcast.evaluate import backtest_run, run_dataset, unscored
     from seqcast.levels import outside_training_range
-    from seqcast.prepare import check_unchanged
     from seqcast.select import losing_note
 
     cfg = prep.cfg
@@ -231,7 +230,7 @@ def _train_into(
         opened = runs.open_run(work)
         # the network that never saw the validation part: the validation scores and the calibration are its
         judged = opened if fitted.judged is fitted.model else runs.Run(work, cfg, doc, engine.from_keras(fitted.judged))
-        check_unchanged(opened, ds := run_dataset(opened))  # read again: the values were released to train
+        _check_unchanged(opened, ds := run_dataset(opened))  # read again: the values were released to train
         names, values = data = ds.names, [s.values for s in ds.series]
         state.save(work / state.FILE, state.build(opened, ds))  # where forecast and update start from
     breaks = [s.breaks for s in ds.series]  # data.missing: drop's gaps: no origin is scored across one
@@ -253,6 +252,22 @@ def _train_into(
         *outside_training_range(opened, tests, "the test part's values"),
     ]
     return metrics, fitted, seconds, closing
+
+
+def _check_unchanged(run: Any, ds: Dataset) -> None:
+    """Refuse the data file read again after training (the original values were released to train) when it is not
+    what the run trained on: its scores, intervals and state would be of rows the model never saw, and preprocess.json
+    would disagree with them. The checkpoint is kept: the file put back, --resume finishes the run."""
+    from seqcast.evaluate import data_changes
+
+    changed = data_changes(run, ds)
+    if changed:
+        raise errors.DataError(
+            f"the data file changed while the run trained ({'; '.join(changed[:3])}): the run would score and "
+            "start its forecasts from other rows than those it trained on",
+            where=str(run.cfg.data.path),
+            hint="put the file back as it was and resume, or train again on the file as it is now",
+        )
 
 
 @dataclass

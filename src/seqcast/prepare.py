@@ -417,19 +417,3 @@ def aligned_empty(shape: tuple[int, int], dtype: Any) -> np.ndarray:
     buf = np.empty(nbytes + 64, np.uint8)
     skip = -buf.ctypes.data % 64
     return buf[skip : skip + nbytes].view(dtype).reshape(shape)
-
-
-def check_unchanged(run: Any, ds: Dataset) -> None:
-    """Refuse the data file read again after training (the original values were released to train) when it is not
-    what the run trained on: its scores, intervals and state would be of rows the model never saw, and preprocess.json
-    would disagree with them. The checkpoint is kept: the file put back, --resume finishes the run."""
-    from seqcast.evaluate import data_changes
-
-    changed = data_changes(run, ds)
-    if changed:
-        raise DataError(
-            f"the data file changed while the run trained ({'; '.join(changed[:3])}): the run would score and "
-            "start its forecasts from other rows than those it trained on",
-            where=str(run.cfg.data.path),
-            hint="put the file back as it was and resume, or train again on the file as it is now",
-        )
