@@ -426,6 +426,8 @@ def test_alias_round_trips(freq: Freq) -> None:
         (np.datetime64("2024-03-01T13:00:03.900", "ns"), "datetime", "2024-03-01 13:00:03.9"),  # a step of 100ms
         (np.datetime64("2024-03-01T00:00:00.000250", "ns"), "datetime", "2024-03-01 00:00:00.00025"),
         (np.datetime64("2024-03-01T00:00:00.000000001", "ns"), "datetime", "2024-03-01 00:00:00.000000001"),
+        (np.datetime64("3000-01-01", "D"), "datetime", "3000-01-01"),  # past the ns range: written in its own unit
+        (np.datetime64("1500-06-01T12:30", "m"), "datetime", "1500-06-01 12:30"),
         (np.int64(1871), "integer", "1871"),
         (7, "none", "7"),
     ],

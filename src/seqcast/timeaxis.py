@@ -408,10 +408,11 @@ def fmt(t: object, kind: TimeKind, fine: bool = False) -> str:
     Freq.sub_daily): midnight as 2024-03-02 00:00, so that a column of times does not mix the two."""
     if kind != "datetime":
         return str(int(t))  # type: ignore[call-overload]
-    ns = np.datetime64(t, "ns")  # type: ignore[call-overload]
-    if ns != ns.astype("datetime64[s]"):  # a fraction of a second (a step of 100ms): 2024-03-01 13:00:03.9
-        return str(ns).replace("T", " ").rstrip("0")
-    s = str(np.datetime64(t, "s")).replace("T", " ")  # type: ignore[call-overload]
+    own = np.datetime64(t)  # type: ignore[call-overload]  # in its own unit: a day of year 3000 fits no ns
+    sec = own.astype("datetime64[s]")
+    if own != sec:  # a fraction of a second (a step of 100ms): 2024-03-01 13:00:03.9
+        return str(own).replace("T", " ").rstrip("0")
+    s = str(sec).replace("T", " ")
     if s.endswith(" 00:00:00") and not fine:
         return s[:-9]
     return s[:-3] if s.endswith(":00") else s
