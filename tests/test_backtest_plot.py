@@ -312,3 +312,34 @@ def test_a_one_step_forecast_draws_each_of_many_levels_as_a_bar(
         assert tuple(bar.get_segments()[0][:, 1]) == pytest.approx((row[f"y_lo_{level}"], row[f"y_hi_{level}"]))
     alphas = [bar.get_alpha() for bar in bars]
     assert alphas == sorted(alphas) and alphas[0] == pytest.approx(0.15) and alphas[-1] == pytest.approx(0.75)
+
+
+def test_an_hourly_runs_first_and_last_times_keep_their_hour_and_old_runs_still_compare(
+    write_project: WriteProject, tmp_path: Path
+) -> None:
+    """preprocess.json writes an hourly series' midnight first time as 2024-03-01 00:00, as its last time (with
+    its hour) and window-preview write it. A run written before, with 2024-03-01, still compares equal to the
+    same data file (no change said) and still places its test part when rows are added before its first time."""
+    hours = lambda n, start: "".join(  # noqa: E731
+        f"{np.datetime64('2024-03-01T00:00') + np.timedelta64(start + i, 'h')},{start + i}\n".replace("T", " ")
+        for i in range(n)
+    )
+    cfg = write_project("time,y\n" + hours(50, 0), data={"time_column": "time"}, evaluate={"horizon": 2})
+    run = tmp_path / "run"
+    assert CliRunner().invoke(app, ["train", str(cfg), "--output-dir", str(run)]).exit_code == 0
+    pre = json.loads((run / "preprocess.json").read_text())
+    assert (pre["series"][0]["first"], pre["series"][0]["last"]) == ("2024-03-01 00:00", "2024-03-03 01:00")
+    trained = json.loads((run / "metrics.json").read_text())
+    pre["series"][0]["first"] = "2024-03-01"  # as a run trained by an earlier version wrote it
+    (run / "preprocess.json").write_text(json.dumps(pre))
+    res = CliRunner().invoke(app, ["evaluate", "--run", str(run), "--json"])
+    assert res.exit_code == 0, res.output
+    assert "changed" not in res.output, res.output
+    (tmp_path / "data.csv").write_text("time,y\n" + hours(6, -6) + hours(50, 0))
+    res = CliRunner().invoke(app, ["evaluate", "--run", str(run), "--json"])
+    said = " ".join(res.output.split())
+    assert res.exit_code == 0, res.output
+    assert "has changed since the run was trained" in said and "the series: 6 rows" in said, said
+    doc = json.loads(res.stdout)
+    assert doc["origins"] == trained["origins"]
+    assert doc["model"] == pytest.approx(trained["model"], rel=1e-6)

@@ -335,8 +335,10 @@ def data_changes(run: Any, ds: Any) -> list[str]:
         if s is None:
             said.append(f"{who} is no longer in it")
             continue
-        first, last = (timeaxis.fmt(s.times[k], ds.time_kind) for k in (0, -1))
-        if (len(s), first, last) != (doc["rows"], doc["first"], doc["last"]):
+        fine = ds.freq is not None and ds.freq.sub_daily
+        first, last = (timeaxis.fmt(s.times[k], ds.time_kind, fine) for k in (0, -1))
+        ends = ((s.times[0], doc["first"]), (s.times[-1], doc["last"]))  # in either form: runs from before, too
+        if len(s) != doc["rows"] or not all(timeaxis.same(t, ds.time_kind, said_t) for t, said_t in ends):
             said.append(
                 f"{who} had {doc['rows']} rows ({doc['first']} to {doc['last']}), now {len(s)} ({first} to {last})"
             )
@@ -364,14 +366,14 @@ def from_first_trained(run: Any, ds: Any) -> list[str]:
     first = {d["name"]: d["first"] for d in run.pre["series"]}
     cut = []
     for j, s in enumerate(ds.series):
-        if s.name not in first or timeaxis.fmt(s.times[0], ds.time_kind) == first[s.name]:
+        if s.name not in first or timeaxis.same(s.times[0], ds.time_kind, first[s.name]):
             continue
         try:
             at = timeparse.parse_times(np.array([first[s.name]]))[0][0].astype(s.times.dtype)
             k = int(np.searchsorted(s.times, at))
         except (ValueError, TypeError):  # a form parse_times does not read back (a time zone): row by row
-            k = next((r for r in range(len(s)) if timeaxis.fmt(s.times[r], ds.time_kind) == first[s.name]), len(s))
-        if k >= len(s) or timeaxis.fmt(s.times[k], ds.time_kind) != first[s.name]:
+            k = next((r for r in range(len(s)) if timeaxis.same(s.times[r], ds.time_kind, first[s.name])), len(s))
+        if k >= len(s) or not timeaxis.same(s.times[k], ds.time_kind, first[s.name]):
             raise DataError(
                 f"{s.label} no longer holds its first row as trained ({first[s.name]}), from which the run counts "
                 "its training, validation and test parts: the test part cannot be placed",

@@ -278,13 +278,14 @@ def series_doc(ds: Dataset, parts: list[Parts]) -> list[dict[str, Any]]:
     from seqcast import timeaxis
 
     cols = lead.of_data(ds)  # the features known ahead (read one row ahead): --future gives them
+    fine = ds.freq is not None and ds.freq.sub_daily  # an hourly series' midnight as 2024-03-01 00:00, as in preview
     ahead = [ds.inputs[j] for j in cols]
     return [
         {
             "name": s.name,
             "rows": len(s),
-            "first": timeaxis.fmt(s.times[0], ds.time_kind),
-            "last": timeaxis.fmt(s.times[-1], ds.time_kind),
+            "first": timeaxis.fmt(s.times[0], ds.time_kind, fine),
+            "last": timeaxis.fmt(s.times[-1], ds.time_kind, fine),
             "train_end": p.train_end,
             "val_end": p.val_end,
             "train_range": train_range(s.values[: p.train_end, : len(ds.targets)]),

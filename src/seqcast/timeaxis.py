@@ -416,3 +416,9 @@ def fmt(t: object, kind: TimeKind, fine: bool = False) -> str:
     if s.endswith(" 00:00:00") and not fine:
         return s[:-9]
     return s[:-3] if s.endswith(":00") else s
+
+
+def same(t: object, kind: TimeKind, written: str) -> bool:
+    """Whether `written` (preprocess.json's first or last) is the timestamp t, in either form fmt gives it: runs
+    trained by earlier versions wrote an hourly series' midnight without its hour (2024-03-01, not 2024-03-01 00:00)."""
+    return written in (fmt(t, kind), fmt(t, kind, fine=True))
