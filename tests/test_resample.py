@@ -463,3 +463,20 @@ def test_a_single_new_bin_still_filling_gets_one_note_as_the_last() -> None:
     note = next(n for n in ds.notes if n.startswith("resampled"))
     assert "; 3 event(s) fall in the last bin the run already holds: not added" in note, note
     assert "the last new bin holds 1 event(s) against 3 in the median bin" in note and "first" not in note, note
+
+
+def test_a_static_value_that_changes_inside_a_bin_is_refused_before_the_bin_keeps_its_first(tmp_path: Path) -> None:
+    """A bin keeps its first event's static value: one that differs in a later event of the bin (line 5, the
+    second event of 01:00) was dropped unseen. It is refused naming both lines; a blank cell (line 3) is not a
+    value, and an unchanged file bins as before."""
+    rows = ["00:10,1,7", "00:40,2,", "01:05,3,7", "01:30,4,7", "02:00,5,7"]
+    path = tmp_path / "s.csv"
+    path.write_text("time,y,size\n" + "".join(f"2024-01-01T{r}\n" for r in rows))
+    cfg = data_cfg(path, static=["size"], missing="interpolate")
+    assert load_dataset(cfg).series[0].values[:, 1].tolist() == [7.0, 7.0, 7.0]
+    path.write_text(path.read_text().replace("01:30,4,7", "01:30,4,8"))
+    with pytest.raises(DataError) as err:
+        load_dataset(cfg)
+    assert "static column 'size' is not constant: 7 at line 2 (its first event), 8 at line 5" in str(
+        err.value
+    ), err.value

@@ -18,7 +18,7 @@ from seqcast import missing, resample, timeaxis, timeparse
 from seqcast.config import DataConfig
 from seqcast.errors import BlankValues, DataError, DuplicateTimes, MissingColumn, NoRows, OffGrid, series_twins
 from seqcast.read import DECIMAL_COMMA, data_files, left_out, line_word, read_tables
-from seqcast.static import add_series_ids, check_static
+from seqcast.static import add_series_ids, check_events, check_static
 from seqcast.timeaxis import Freq, TimeKind
 
 NA_STRINGS = {"", "na", "n/a", "nan", "null", "none", "#n/a", "-"}
@@ -304,6 +304,7 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
                 order = np.argsort(t, kind="stable")
                 t, vals, ix = t[order], vals[order], ix[order]
             if cfg.resample is not None:  # before the checks below: several events per bin are the point
+                check_events(name, vals, ix, cfg, source, at)  # a bin keeps its first event's static values
                 binned, resampled[name] = resample.apply(t, vals, kind, cfg.resample, columns, held)
                 t, vals, ix = binned.times, binned.values, ix[binned.first]
                 notes.append(resample.note(name, resampled[name], cfg.resample, columns, update=after is not None))
@@ -410,20 +411,8 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
     common = common or (Freq("integer", 1) if kind != "datetime" else None)
     if cfg.static:
         check_static(out, cfg, source, rows_of, at)
-    ds = Dataset(
-        out,
-        list(cfg.targets),
-        cfg.covariates,
-        kind,
-        common,
-        source,
-        notes,
-        resampled,
-        cfg.past_features,
-        cfg.static,
-        utc=zoned,
-        time_format=time_format,
-    )
+    ds = Dataset(out, list(cfg.targets), cfg.covariates, kind, common, source, notes, resampled, cfg.past_features,
+                 cfg.static, utc=zoned, time_format=time_format)  # fmt: skip
     return add_series_ids(ds, series_ids if series_ids is not None else ds.names) if cfg.series_id else ds
 
 

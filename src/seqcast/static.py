@@ -32,16 +32,40 @@ def check_static(series: list[Any], cfg: Any, source: str, rows_of: list[np.ndar
         differ = np.flatnonzero(_differ(block[:, j], block[0, j]))
         read = differ[ix[differ] >= 0]  # a row of the file rather than one filled between two
         row = int(read[0] if len(read) else differ[0])
-        who = f" of series {s.name!r}" if s.name else ""
         where = at(int(ix[row])) if ix[row] >= 0 else "a row data.missing filled"
         first = f" at {at(int(ix[0]))} (its first row)" if ix[0] >= 0 else " in its first row"
-        raise DataError(
-            f"static column {cfg.static[j]!r}{who} is not constant: {block[0, j]:.12g}{first}, {block[row, j]:.12g} at "
-            f"{where}",
-            where=source,
-            hint="a static column holds one value per series (a region code, a size); list a changing column "
-            "in data.features or data.past_features",
-        )
+        _not_constant(cfg.static[j], s.name, f"{block[0, j]:.12g}{first}", f"{block[row, j]:.12g} at {where}", source)
+
+
+def check_events(
+    name: str, values: np.ndarray, ix: np.ndarray, cfg: Any, source: str, at: Callable[[int], str]
+) -> None:
+    """check_static on a series' events before data.resample bins them: a bin keeps its first event's static value,
+    so a value that differs in any later event of a bin would be dropped unseen. values: the series' rows in time
+    order (blank cells NaN: data.missing fills them later); ix: each row's index in the input."""
+    first_static = len(cfg.targets) + len(cfg.features) + len(cfg.past_features)
+    for j, column in enumerate(cfg.static):
+        col = values[:, first_static + j]
+        read = np.flatnonzero(~np.isnan(col))
+        if not len(read):
+            continue
+        off = read[_differ(col[read], col[read[0]])]
+        if len(off):
+            first, row = int(read[0]), int(off[0])
+            _not_constant(
+                column, name, f"{col[first]:.12g} at {at(int(ix[first]))} (its first event)",
+                f"{col[row]:.12g} at {at(int(ix[row]))}", source,
+            )  # fmt: skip
+
+
+def _not_constant(column: str, name: str, first: str, other: str, source: str) -> None:
+    who = f" of series {name!r}" if name else ""
+    raise DataError(
+        f"static column {column!r}{who} is not constant: {first}, {other}",
+        where=source,
+        hint="a static column holds one value per series (a region code, a size); list a changing column "
+        "in data.features or data.past_features",
+    )
 
 
 def check_known(
