@@ -202,3 +202,28 @@ def test_future_values_outside_the_training_range_are_noted(tmp_path: Path) -> N
     said = " ".join(res.output.split())
     assert res.exit_code == 0, said
     assert "the series: the --future values of 'x' reach 1000, outside the 0 to 1 of its training part" in said
+
+
+def test_without_a_time_column_the_future_files_kth_row_is_step_k(tmp_path: Path) -> None:
+    """A run without data.time_column counts its rows 0, 1, ...: the forecast's steps continue them (160, 161,
+    162), and a --future file's k-th row is step k, as the reference says (its rows were matched to positions 0,
+    1, 2 and never reached step 160: no such file could work, and the hint asked for a `step` column)."""
+    cfg, data = wave_project(tmp_path, stateful=False)
+    doc = yaml.safe_load(cfg.read_text())
+    del doc["data"]["time_column"]
+    doc["training"]["epochs"] = 2
+    cfg.write_text(yaml.safe_dump(doc, sort_keys=False))
+    rows = [ln.split(",") for ln in data.read_text().splitlines()[1:]]
+    data.write_text("y,x\n" + "".join(f"{y},{x}\n" for _, y, x in rows))
+    run = load_run(train_run(load_config(cfg), output_dir=tmp_path / "run").run_dir)
+    flags = [1.0, 0.0, 1.0]
+    (tmp_path / "f.csv").write_text("x\n" + "".join(f"{f}\n" for f in flags))
+    res = fc.forecast(run, 3, data, tmp_path / "f.csv")
+    got = res.pred
+    assert np.asarray(res.frame.data["step"]).tolist() == [160, 161, 162]
+    history = np.array([[float(y), float(x)] for _, y, x in rows])
+    want = fc.forecast_histories(run, [history], [""], 3, [np.array(flags)[:, None]])
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    (tmp_path / "f.csv").write_text("x\n1\n0\n")
+    with pytest.raises(Exception, match=r"no future values of \['x'\] at 162 .* its rows run from 160 to 161"):
+        fc.forecast(run, 3, data, tmp_path / "f.csv")

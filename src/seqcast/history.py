@@ -273,8 +273,9 @@ def read_future(
         raise ConfigError(
             f"the model also takes the features {known}: their future values are needed",
             where="--future",
-            hint=f"pass --future CSV with columns {run.cfg.data.time_column or 'step'}, {', '.join(known)}"
-            + (f" and {run.cfg.data.series_column}" if run.cfg.data.series_column else ""),
+            hint=f"pass --future CSV with columns {', '.join(filter(None, [run.cfg.data.time_column, *known]))}"
+            + (f" and {run.cfg.data.series_column}" if run.cfg.data.series_column else "")
+            + ("" if run.cfg.data.time_column else ", one row per step"),
         )
     from seqcast.data import load_dataset
 
@@ -307,6 +308,8 @@ def read_future(
     cols, read, unread = [covs.index(c) for c in known], read_steps(run, steps), False
     for rows_out, s, want in zip(out, ds.series, times, strict=True):
         f = by_name.get(s.name)
+        if f is not None and fut.time_kind == "none":  # no time column: a series' k-th row is its step k
+            f = dataclasses.replace(f, times=want[0] + np.arange(len(f), dtype=want.dtype))
         have = {} if f is None else {t: k for k, t in enumerate(f.times.tolist())}
         at = [have.get(t) for t in want.tolist()]
         if None in at[:read]:
@@ -389,13 +392,14 @@ def _no_future(run: Run, fcfg: Any, fut: Dataset, f: Series | None, name: str, w
             if ours and (isinstance(exc, BlankValues) or f.times[0] < want[k] < f.times[-1]):
                 why = f": the file has {exc.message}"
     steps = f"{len(want)} steps'" if len(want) != 1 else "1 step's"
+    unit = "step" if fut.time_kind == "none" else "timestamp"  # without a time column, rows are steps
     return DataError(
         f"no future values of {known}{' for series ' + repr(name) if name else ''} at {say(want[k])} (the forecast "
         f"reads {steps} values, from "
         f"{say(want[0])}){why}",
         where=str(fcfg.path),
         hint=f"give the --future file a row with every value of {known} at "
-        + (f"each of the {len(want)} timestamps" if len(want) > 1 else "that timestamp"),
+        + (f"each of the {len(want)} {unit}s" if len(want) > 1 else f"that {unit}"),
     )
 
 
