@@ -480,3 +480,21 @@ def test_a_static_value_that_changes_inside_a_bin_is_refused_before_the_bin_keep
     assert "static column 'size' is not constant: 7 at line 2 (its first event), 8 at line 5" in str(
         err.value
     ), err.value
+
+
+def test_a_runs_new_rows_with_another_kind_of_time_are_the_files_fault_not_the_configs(tmp_path: Path) -> None:
+    """update, forecast --data and --future read a file for a run (its step given): whole numbers where the run
+    binned dates are the file's fault (DataError naming it, exit 1). They were a ConfigError blaming
+    data.resample.freq (exit 2), a key the run has fixed. Training on such a file still blames the key."""
+    from seqcast.errors import ConfigError
+
+    path = tmp_path / "n.csv"
+    path.write_text("time,y\n1,10\n2,11\n3,12\n")
+    with pytest.raises(DataError) as err:
+        load_dataset(data_cfg(path), step=Freq.parse("1h"))
+    assert str(path) in str(err.value)
+    assert "times read as whole numbers, but the run was trained on dates, binned at data.resample.freq 1h" in str(
+        err.value
+    )
+    with pytest.raises(ConfigError, match="'1h' bins dates, but the time column holds integers"):
+        load_dataset(data_cfg(path))

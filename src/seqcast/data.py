@@ -258,6 +258,11 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
         f = files[file_of[i]]
         return f"{word} {lines[i]}" if len(files) == 1 else f"{f.name} {line_word(f)} {lines[i]}"
 
+    if cfg.resample is not None and step is not None and not resample.fits(kind, cfg.resample.step):  # a run's read
+        said = ["whole numbers" if k else "dates" for k in (kind == "integer", cfg.resample.step.kind == "integer")]
+        raise DataError(f"times read as {said[0]}, but the run was trained on {said[1]}, binned at "
+                        f"data.resample.freq {cfg.resample.freq}", where=source,
+                        hint="write the times as the training data's are")  # fmt: skip
     if rows.keys is not None:
         names, first_seen, inverse = np.unique(rows.keys, return_index=True, return_inverse=True)
         # row numbers grouped by series (file order within each): one sort, not one scan of all rows per series
