@@ -428,6 +428,10 @@ def test_a_missing_column_gets_the_hint_a_user_would_need(column: str, have: lis
         ("101", ["1010", "0110"], []),  # another number
         ("Tank E", ["Tank D"], []),  # no typo guessed: another series may be named so
         ("2", ["²", "02"], ["02"]),  # '²' is a digit to str.isdigit, and no number to int()
+        ("1.0", ["1", "2", "10"], ["1"]),  # an integer id that pandas read as a float (a column with a null)
+        ("01.0", ["1"], ["1"]),
+        ("1.5", ["1", "15"], []),
+        ("a.0", ["a"], []),  # not a number
     ],
 )
 def test_a_series_name_is_matched_but_for_case_spacing_and_leading_zeros(

@@ -277,6 +277,12 @@ def test_update_refuses_a_new_series_and_points_to_forecast_data(global_run: Pat
         res
     ), res.output
     assert (global_run / "state.npz").read_bytes() == before
+    # eight new series: the first five named and how many more (it named five as if they were all)
+    (tmp_path / "new.csv").write_text("series,time,y\n" + "".join(f"Z{k},2021-03-22,1.0\n" for k in range(8)))
+    res = invoke("update", "--run", global_run, "--data", tmp_path / "new.csv")
+    assert res.exit_code == 1, res.output
+    assert "series ['Z0', 'Z1', 'Z2', 'Z3', 'Z4'] and 3 more are not in the run" in words(res), res.output
+    assert (global_run / "state.npz").read_bytes() == before
 
 
 @pytest.mark.slow

@@ -16,7 +16,7 @@ import numpy as np
 
 from seqcast import rundir
 from seqcast.config import Config
-from seqcast.errors import ConfigError, DataError, Interrupted
+from seqcast.errors import ConfigError, DataError, Interrupted, some
 from seqcast.rundir import COMMAND_STAMP, TRAIN_COMMAND
 
 
@@ -131,7 +131,7 @@ def check_resumable(path: Path, cfg: Config, series: list[dict[str, Any]] | None
     other = [n for n in sorted(set(was) | set(now)) if was and was.get(n) != now.get(n)]
     if other:
         raise DataError(
-            f"the data has changed since this checkpoint was trained on it: series {other[:5]} "
+            f"the data has changed since this checkpoint was trained on it: series {some(other)} "
             f"{'is' if len(other) == 1 else 'are'} not as they were (rows or values)",
             where=str(cfg.data.path),
             hint="resume with the data it was trained on, or start afresh (delete the checkpoint folder)",

@@ -16,7 +16,7 @@ import numpy as np
 
 from seqcast import missing, resample, timeaxis, timeparse
 from seqcast.config import DataConfig
-from seqcast.errors import BlankValues, DataError, DuplicateTimes, MissingColumn, NoRows, OffGrid, series_twins
+from seqcast.errors import BlankValues, DataError, DuplicateTimes, MissingColumn, NoRows, OffGrid, series_twins, some
 from seqcast.read import DECIMAL_COMMA, data_files, left_out, line_word, read_tables
 from seqcast.static import add_series_ids, check_events, check_static
 from seqcast.timeaxis import Freq, TimeKind
@@ -290,8 +290,8 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
     resampled: dict[str, dict[str, int]] = {}
     twins = series_twins([g[0] for g in groups])  # named in every message of theirs: a note alone is lost in an error
     if twins:
-        notes.append(f"series {list(twins)[:6]} are names that differ only in case, spacing or leading zeros: read "
-                     "as separate series; write each series' name one way if they are one")  # fmt: skip
+        notes.append(f"series {some(list(twins), 6)} are names that differ only in case, spacing or leading zeros: "
+                     "read as separate series; write each series' name one way if they are one")  # fmt: skip
     refused = missing.Refused()  # data.missing: error's series with blanks or missing timestamps, named together
     for name, members in groups:
         label = f" of series {name!r}" if name else ""

@@ -30,6 +30,12 @@ class Interrupted(SeqcastError):
     exit_code = 130
 
 
+def some(names: list[str], first: int = 5) -> str:
+    """Series names as a list shows them, the first few and how many more ("['a', 'b'] and 7 more"): a message
+    that names five of eight would have them fixed and the command run again, three times."""
+    return f"{names[:first]}" + (f" and {len(names) - first:,} more" if len(names) > first else "")
+
+
 def listed(names: list[str], first: int = 5, quote: bool = True, sep: str = ", ") -> str:
     """Names as a message lists them: the first few (quoted, unless they are phrases or paths already), then how
     many more ("'a', 'b' and 7 more")."""
@@ -136,9 +142,10 @@ def same_series(name: str, have: list[str]) -> list[str]:
 
 
 def _series_key(name: str) -> str:
-    """A series name without case, spacing, or a number's leading zeros (a number: ASCII digits only, not '²',
-    which str.isdigit takes): names with one key are the same series written two ways."""
+    """A series name without case, spacing, a number's leading zeros or a trailing .0 (a number: ASCII digits only,
+    not '²', which str.isdigit takes): names with one key are the same series written two ways."""
     k = "".join(name.split()).lower()
+    k = k[:-2] if k.endswith(".0") and k[:-2].isascii() and k[:-2].isdigit() else k  # 7.0: pandas' float ids
     return (k.lstrip("0") or "0") if k.isascii() and k.isdigit() else k
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from seqcast import files
-from seqcast.errors import ConfigError, DataError, located
+from seqcast.errors import ConfigError, DataError, located, some
 from seqcast.intervals import mase_scale  # MASE's scale
 from seqcast.metrics import METRICS, NO_SCALE, by_series, scores
 from seqcast.windows import backtest_origins as origins
@@ -197,7 +197,7 @@ def run_dataset(run: Any) -> Any:
     unknown = [n for n in ds.names if n not in split]
     if unknown:
         raise DataError(
-            f"series {unknown[:5]} {'is' if len(unknown) == 1 else 'are'} in the data but not in the run: it has no "
+            f"series {some(unknown)} {'is' if len(unknown) == 1 else 'are'} in the data but not in the run: it has no "
             f"test split or scaling for {'it' if len(unknown) == 1 else 'them'}",
             where=str(cfg.data.path),
             hint="train a new run on the data as it is now",

@@ -23,6 +23,7 @@ from seqcast.errors import (
     OffGrid,
     SeqcastError,
     listed,
+    some,
 )
 from seqcast.levels import RANGE_NOTES, leaves, pooled
 from seqcast.prepare import new_series_ok
@@ -171,7 +172,7 @@ def plot_history(run: Run, ds: Dataset, rows: int) -> tuple[Dataset, str | None]
         longer.append(dataclasses.replace(s, times=times, values=values, breaks=s.breaks + len(earlier)))
     if not alone:
         return dataclasses.replace(ds, series=longer), None
-    of = "" if len(alone) == len(ds.series) else f" of series {alone[:5]}{' and more' if len(alone) > 5 else ''}"
+    of = "" if len(alone) == len(ds.series) else f" of series {some(alone)}"
     why = f"{only}{of}: the run's data file ends before them (updated since); {fix}"
     return dataclasses.replace(ds, series=longer), why
 
@@ -180,7 +181,7 @@ def history_dataset(run: Run, data: Path | None) -> Dataset:
     """The series to forecast from: --data, or the training file of the run."""
     ds = read_like_run(run, data, "the history", "has")
     unknown = new_series(run, ds.names)
-    shown = f"{unknown[:5]}{f' and {len(unknown) - 5} more' if len(unknown) > 5 else ''}"
+    shown = some(unknown)
     like = _written_otherwise(run, unknown)
     if unknown and not new_series_ok(run.pre["scaler"]):  # scaled by statistics of their own, which they lack
         raise DataError(

@@ -62,11 +62,11 @@ def plan(cfg: Config, ds: Dataset | None = None) -> Plan:
     if not cfg.stateful:
         short = [s.name for s in ds.series if len(s) < min_rows(cfg)]
         if short:  # a look_back longer than a series: a config error naming the key (exit 2); once resampled, the
-            from seqcast.errors import ConfigError, DataError  # series the bins left is what differs: a data error
+            from seqcast.errors import ConfigError, DataError, some  # the series the bins left: a data error
 
             error = DataError if cfg.data.resample is not None else ConfigError
 
-            who = "the series" if short == [""] else f"series {short[:5]}"
+            who = "the series" if short == [""] else f"series {some(short)}"
             lost = first_row(cfg)  # rows the transform (or an `auto` candidate) uses up: a season, a difference
             season = f" (evaluate.season={cfg.evaluate.season})" if lost > 1 else ""
             used = f" + the {lost} row(s) data.transform uses up{season}" if lost else ""
@@ -329,7 +329,7 @@ def end_gap_notes(ds: Dataset, history: int) -> list[str]:
 def check_backtest(cfg: Config, ds: Dataset, parts: list[Parts]) -> None:
     """Refuse, before anything trains, a split that leaves the end-of-training backtest no origin (train calls it;
     window-preview shows such splits as they are)."""
-    from seqcast.errors import ConfigError, DataError
+    from seqcast.errors import ConfigError, DataError, some
 
     h, season = cfg.evaluate.horizon, cfg.evaluate.season
     longest = max(p.n - p.val_end for p in parts)
@@ -343,7 +343,7 @@ def check_backtest(cfg: Config, ds: Dataset, parts: list[Parts]) -> None:
     short = [s.name for s, p in zip(ds.series, parts, strict=True) if p.n - p.val_end >= h and p.val_end < season]
     if short:
         raise ConfigError(
-            f"evaluate.season={season} is longer than the history before the test part of series {short[:5]} in "
+            f"evaluate.season={season} is longer than the history before the test part of series {some(short)} in "
             f"{ds.source}",
             where="evaluate.season",
             hint="lower evaluate.season or data.split",

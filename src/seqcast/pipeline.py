@@ -263,8 +263,8 @@ def _check_unchanged(run: Any, ds: Dataset) -> None:
     changed = data_changes(run, ds)
     if changed:
         raise errors.DataError(
-            f"the data file changed while the run trained ({'; '.join(changed[:3])}): the run would score and "
-            "start its forecasts from other rows than those it trained on",
+            f"the data file changed while the run trained ({errors.listed(changed, 3, quote=False, sep='; ')}): the "
+            "run would score and start its forecasts from other rows than those it trained on",
             where=str(run.cfg.data.path),
             hint="put the file back as it was and resume, or train again on the file as it is now",
         )

@@ -37,7 +37,7 @@ import numpy as np
 
 from seqcast import engine, files, rundir
 from seqcast.data import Dataset, Series
-from seqcast.errors import DataError
+from seqcast.errors import DataError, some
 from seqcast.lead import lead, of_run
 from seqcast.run import Run
 
@@ -65,7 +65,7 @@ def build(run: Run, ds: Dataset, batch: int = 4096) -> State:
     need = t_len + bool(cols and stateful(run))  # led: the state is after the row before the last
     short = [s.name for s in ds.series if len(s) < need]
     if short:
-        raise DataError(f"series {short[:5]} have fewer than the {need} rows a forecast starts from")
+        raise DataError(f"series {some(short)} have fewer than the {need} rows a forecast starts from")
     scaler = run.scaler(names)
     st: State = {
         "series": np.array(names, dtype=str),
@@ -232,7 +232,7 @@ def load(run: Run, command: str = "forecast") -> State:
     known = set(run.pre["scaler"]["series"])
     foreign = [s for s in st["series"].tolist() if s not in known]
     if foreign:
-        raise bad(f"names series {foreign[:5]} that the run has no scaling for")
+        raise bad(f"names series {some(foreign)} that the run has no scaling for")
     return st
 
 

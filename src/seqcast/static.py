@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from seqcast.errors import DataError, listed
+from seqcast.errors import DataError, listed, some
 from seqcast.timeaxis import TimeKind, fmt
 
 
@@ -133,7 +133,7 @@ def add_series_ids(ds: Any, ids: list[str]) -> Any:
     unknown = [s.name for s in ds.series if s.name not in at]
     if unknown:
         raise DataError(
-            f"series {unknown[:5]} were not in the training data: with data.series_id each training series has an "
+            f"series {some(unknown)} were not in the training data: with data.series_id each training series has an "
             "input column of its own, and these have none",
             where=ds.source,
             hint="leave them out, or train a run that includes them (or without data.series_id)",

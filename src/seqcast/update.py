@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from seqcast import files, rundir, state, timeaxis
-from seqcast.errors import BlankValues, DataError, MissingValues, NoRows, located, same_series
+from seqcast.errors import BlankValues, DataError, MissingValues, NoRows, located, same_series, some
 from seqcast.prepare import new_series_ok
 from seqcast.static import check_known
 from seqcast.timeaxis import TimeKind
@@ -80,7 +80,7 @@ def new_rows(
     if unknown:  # state.npz keeps the run's series only; forecast --data warms a new one on its own rows instead
         scalable = new_series_ok(run.pre["scaler"])
         raise DataError(
-            f"series {unknown[:5]} {'is' if len(unknown) == 1 else 'are'} not in the run: it has no state"
+            f"series {some(unknown)} {'is' if len(unknown) == 1 else 'are'} not in the run: it has no state"
             f"{'' if scalable else ' or scaling'} for {'it' if len(unknown) == 1 else 'them'}"
             # a series of the run the name differs from in case, spacing or leading zeros only ('Tank E' is no typo
             + (f" (did you mean {close[0]!r}?)" if (close := same_series(unknown[0], list(index))) else ""),  # of D)
