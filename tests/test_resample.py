@@ -498,3 +498,22 @@ def test_a_runs_new_rows_with_another_kind_of_time_are_the_files_fault_not_the_c
     )
     with pytest.raises(ConfigError, match="'1h' bins dates, but the time column holds integers"):
         load_dataset(data_cfg(path))
+
+
+def test_a_mistyped_year_among_the_events_is_named_by_its_line_and_series(tmp_path: Path) -> None:
+    """Hourly bins over events whose last is dated 2042 (for 2024): the grid would dwarf the events. The error
+    names the file, the series, the widest gap and the line after it (it named none of them and only said to
+    choose a larger data.resample.freq, which a run's own reads cannot change)."""
+    path = tmp_path / "e.csv"
+    rows = [f"2024-01-01T{h:02d}:30,A,{h}" for h in range(6)] + ["2042-01-01T06:10,A,6", "2024-01-01T00:30,B,0"]
+    path.write_text("time,s,y\n" + "\n".join(rows) + "\n")
+    cfg = data_cfg(path, series_column="s")
+    with pytest.raises(DataError) as err:
+        load_dataset(cfg)
+    said = str(err.value)
+    assert said.startswith(f"{path}: at data.resample.freq 1h the events of series 'A' from 2024-01-01 00:00 to "), said
+    assert "the widest gap runs from 2024-01-01 05:30 to 2042-01-01 06:10 (line 8)" in said, said
+    assert "check the time at line 8 (a mistyped year does this), or choose a larger data.resample.freq" in said
+    with pytest.raises(DataError) as err:  # a run's read: its frequency is fixed, so the hint leaves it out
+        load_dataset(cfg, step=Freq.parse("1h"))
+    assert str(err.value).endswith("hint: check the time at line 8 (a mistyped year does this)"), err.value

@@ -310,7 +310,8 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
                 t, vals, ix = t[order], vals[order], ix[order]
             if cfg.resample is not None:  # before the checks below: several events per bin are the point
                 check_events(name, vals, ix, cfg, source, at)  # a bin keeps its first event's static values
-                binned, resampled[name] = resample.apply(t, vals, kind, cfg.resample, columns, held)
+                place = resample.Where(source, label, at, ix, fixed=step is not None)
+                binned, resampled[name] = resample.apply(t, vals, kind, cfg.resample, columns, held, place)
                 t, vals, ix = binned.times, binned.values, ix[binned.first]
                 notes.append(resample.note(name, resampled[name], cfg.resample, columns, update=after is not None))
             dup = np.flatnonzero(t[1:] == t[:-1])

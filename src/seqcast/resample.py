@@ -12,6 +12,8 @@ timestamp that data.missing handles (even for `sum`, where pandas would give 0: 
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +29,22 @@ HOWS = ("mean", "sum", "last", "first")
 _DAY = 86_400 * 10**9
 _MONDAY = 4 * _DAY  # 1970-01-05, the first Monday after the epoch, in ns
 _THURSDAY = np.datetime64("1970-01-01", "D")  # the epoch, a business day
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where a series' events come from, for apply's errors: the file, the series (" of series 'A'"), each event's
+    row of the input (rows) and the place of a row (at: its index -> 'line 7'), and whether the frequency is a
+    run's (fixed: no hint to change it)."""
+
+    source: str | None = None
+    label: str = ""
+    at: Callable[[int], str] | None = None
+    rows: np.ndarray | None = None
+    fixed: bool = False
+
+    def line(self, i: int) -> str:
+        return self.at(int(self.rows[i])) if self.at is not None and self.rows is not None else ""
 
 
 @dataclass(frozen=True)
@@ -140,11 +158,18 @@ def note(name: str, stats: dict[str, int], spec: Resample, columns: list[str], u
 
 
 def apply(
-    times: np.ndarray, values: np.ndarray, kind: TimeKind, spec: Resample, columns: list[str], known: Any = None
+    times: np.ndarray,
+    values: np.ndarray,
+    kind: TimeKind,
+    spec: Resample,
+    columns: list[str],
+    known: Any = None,
+    where: Where = Where(),
 ) -> tuple[Binned, dict[str, int]]:
     """Bin one series sorted by time at data.resample; (the bins, {events, bins, empty}) for notes and the preview.
     `known`: update's last bin of the series in the run; the events the file holds of that bin are counted
-    (known_events), and a partial period is looked for among the bins after it only.
+    (known_events), and a partial period is looked for among the bins after it only. `where`: the file, the
+    series and each event's line, for an error.
 
     Raises ConfigError when the frequency cannot bin this time axis, DataError when the grid would dwarf the events.
     """
@@ -169,11 +194,18 @@ def apply(
             span = int(np.busday_count(days[0], days[1])) // freq.step + 1
         else:
             span = (int(b.times[-1].astype(np.int64)) - int(b.times[0].astype(np.int64))) // freq.step + 1
-    if span > timeaxis.MAX_GRID_GROWTH * len(b.times) + 1000:
+    if span > timeaxis.MAX_GRID_GROWTH * len(b.times) + 1000:  # a mistyped year, most often: the widest gap named
+        k = int(np.argmax(np.diff(b.times))) + 1 if len(b.times) > 1 else 0
+        after = max(int(np.searchsorted(times, b.times[k])), 1)  # the first event past the widest gap
+        line = where.line(after)
+        fmt = functools.partial(timeaxis.fmt, kind=kind, fine=freq.sub_daily)
         raise DataError(
-            f"at data.resample.freq {alias} the events from {timeaxis.fmt(b.times[0], kind)} to "
-            f"{timeaxis.fmt(b.times[-1], kind)} span {span:,} bins, of which only {len(b.times):,} hold any",
-            hint="choose a larger data.resample.freq",
+            f"at data.resample.freq {alias} the events{where.label} from {fmt(b.times[0])} to "
+            f"{fmt(b.times[-1])} span {span:,} bins, of which only {len(b.times):,} hold any; the "
+            f"widest gap runs from {fmt(times[after - 1])} to {fmt(times[after])}" + (f" ({line})" if line else ""),
+            where=where.source,
+            hint=f"check the time{f' at {line}' if line else ''} (a mistyped year does this)"
+            + ("" if where.fixed else ", or choose a larger data.resample.freq"),
         )
     stats = {"events": len(times), "bins": len(b.times), "empty": span - len(b.times)}
     new = b.times > known if known is not None else np.ones(len(b.times), dtype=bool)  # update: bins not yet read
