@@ -239,6 +239,16 @@ def test_a_bad_resample_is_a_config_error_naming_the_key(
     assert "Traceback" not in res.output
 
 
+def test_a_column_list_set_on_the_command_line_is_blamed_for_a_how_it_leaves_unknown(tmp_path: Path) -> None:
+    """--set data.features=[xx] (a typo for x) leaves data.resample.how's x no column: the fault is the --set
+    value, and the message says so (it blamed data.resample.how in the config file)."""
+    cfg = project(tmp_path, {"resample": {"freq": "1h", "how": {"x": "sum"}}})
+    res = invoke("window-preview", cfg, "--set", "data.features=[xx]")
+    assert res.exit_code == 2, (res.stderr, res.exception)
+    flat = " ".join(res.stderr.split())
+    assert flat.startswith("error: --set: data.features: 'x' is not a target or feature; the columns are ['y', 'xx']")
+
+
 # ---------------------------------------------------------------------------------------------
 # end to end: window-preview, train, forecast (--data, --future), update, evaluate
 

@@ -240,8 +240,10 @@ class DataConfig(_Section):
             columns = self.inputs
             unknown = [c for c in how if c not in columns]
             if unknown:
-                raise _KeyedError(
-                    "resample.how", f"{unknown[0]!r} is not a target or feature; the columns are {columns}"
+                raise _KeyedError(  # also: a typo in a column list (--set data.features=[rainn]) is the fault
+                    "resample.how",
+                    f"{unknown[0]!r} is not a target or feature; the columns are {columns}",
+                    also=("targets", "features", "past_features", "static"),
                 )
         summed = [c for c in self.static if isinstance(how, dict) and how.get(c, "first") not in ("first", "last")]
         if summed:
