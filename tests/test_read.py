@@ -185,6 +185,40 @@ def test_dots_that_may_group_thousands_are_refused_not_read_as_a_thousandth(
     assert err.value.exit_code == 1 and "thousands='.'" in (err.value.hint or "")
 
 
+def test_dots_grouping_thousands_in_one_chunk_or_file_beside_963_in_another_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """1.300 read in one chunk of a large file (or one file of a folder) beside 963 in another is as ambiguous
+    as within one: refused, naming its line and file. Each part was looked at alone, and 1.300 read as 1.3,
+    silently a thousandth of its value. A column whose dots are decimal marks (2.5) in any part is read as is."""
+    from seqcast.config import DataConfig
+    from seqcast.data import load_dataset
+
+    rows = [f"{k};{v}" for k, v in enumerate(["963", "970", "1.300", "1.320"])]
+    (tmp_path / "d.csv").write_text("t;y\n" + "\n".join(rows) + "\n")
+    monkeypatch.setattr(read, "_PANDAS_ABOVE", 0)
+    monkeypatch.setattr(read, "_CHUNK_ROWS", 2)  # 963, 970 in one chunk; 1.300, 1.320 in the next
+    with pytest.raises(DataError) as err:
+        load_dataset(DataConfig(path=tmp_path / "d.csv", time_column="t", targets=["y"]))
+    assert err.value.message.startswith("column 'y', line 4: '1.300' beside values such as '963' may be 1300")
+    monkeypatch.undo()
+    folder = tmp_path / "f"
+    folder.mkdir()
+    (folder / "a.csv").write_text("t;y\n0;1.300\n1;1.320\n")  # the thousands first, 963 in the file after
+    (folder / "b.csv").write_text("t;y\n2;963\n3;970\n")
+    with pytest.raises(DataError) as err:
+        load_dataset(DataConfig(path=folder, time_column="t", targets=["y"]))
+    assert err.value.where == str(folder / "a.csv"), err.value.where
+    assert err.value.message.startswith("column 'y', line 2: '1.300' beside values such as '963' may be 1300")
+    (folder / "b.csv").write_text("t;y\n2;963\n3;2.5\n")  # a dot that groups nothing: '.' is the decimal mark
+    assert load_dataset(DataConfig(path=folder, time_column="t", targets=["y"])).series[0].values[:, 0].tolist() == [
+        1.3,
+        1.32,
+        963.0,
+        2.5,
+    ]
+
+
 @pytest.mark.parametrize(("sep", "said"), [(";", "semicolons"), ("\t", "tabs")])
 def test_a_thousands_dot_among_decimal_commas_is_refused_with_the_files_separator(
     through_pandas: bool, tmp_path: Path, sep: str, said: str

@@ -17,7 +17,7 @@ import numpy as np
 from seqcast import missing, resample, timeaxis, timeparse
 from seqcast.config import DataConfig
 from seqcast.errors import BlankValues, DataError, DuplicateTimes, MissingColumn, NoRows, OffGrid, series_twins, some
-from seqcast.read import DECIMAL_COMMA, data_files, left_out, line_word, read_tables
+from seqcast.read import DECIMAL_COMMA, Dots, data_files, left_out, line_word, read_tables
 from seqcast.static import add_series_ids, check_events, check_static
 from seqcast.timeaxis import Freq, TimeKind
 
@@ -154,9 +154,10 @@ def _gather(files: list[Path], cfg: DataConfig, follow: timeparse.Follow | None)
     parts: list[_Rows] = []
     file_of: list[np.ndarray] = []
     empty: NoRows | None = None  # a folder's file with a header and no rows (today's, not yet filled) adds none
+    dots = Dots()  # each column's dots across the files: 1.120 in one, 963 in another is refused as within one
     for i, f in enumerate(files):
         try:
-            for table, lines in read_tables(f):
+            for table, lines in read_tables(f, dots):
                 rows = _to_rows(table, lines, cfg, str(f), parts[0].time_format if parts else cfg.time_format, follow)
                 del table
                 if parts and (rows.kind, rows.zoned) != (parts[0].kind, parts[0].zoned):

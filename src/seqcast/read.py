@@ -56,7 +56,21 @@ _GROUPED = re.compile(r"\s*[+-]?[1-9]\d{0,2}(\.\d{3})+\s*")  # 1.120: a decimal 
 _HUNDREDS = re.compile(r"\s*[+-]?[1-9]\d{2}\s*")  # 963
 
 
-def _decimal_commas(cols: dict[str, np.ndarray], lines: np.ndarray, path: Path) -> dict[str, np.ndarray]:
+class Dots:
+    """What the parts read so far (a large file's chunks, a folder's files) showed of each column's dots, so that
+    1.120 in one part beside 963 in another is refused as it is within one: the first value whose dots all group
+    thousands (value, line, file), the first 963 or 10,03 beside them, and the columns where a dot groups nothing
+    (2.5: '.' is their decimal mark)."""
+
+    def __init__(self) -> None:
+        self.grouped: dict[str, tuple[str, int, Path]] = {}
+        self.beside: dict[str, str] = {}
+        self.decimal: set[str] = set()
+
+
+def _decimal_commas(
+    cols: dict[str, np.ndarray], lines: np.ndarray, path: Path, dots: Dots | None = None
+) -> dict[str, np.ndarray]:
     """The columns of a file not separated by commas, with '.' for ',' in the values written with a decimal comma
     (10,03: how Excel writes its semicolon-separated CSVs in much of Europe), in every column where most values
     with a comma are such numbers. Other columns (names, dates) are left as they are, and so is a value such as
@@ -70,14 +84,27 @@ def _decimal_commas(cols: dict[str, np.ndarray], lines: np.ndarray, path: Path) 
         numbers = {v for v in comma if _COMMA_NUMBER.fullmatch(v)}
         dotted = {v for v in values if isinstance(v, str) and "." in v and v not in comma}
         decimal = bool(comma) and len(numbers) * 2 > len(comma)  # most values with a comma are decimal commas
-        if (decimal or not comma) and dotted and all(_GROUPED.fullmatch(v) for v in dotted):  # 1.120: beside 10,03
-            # or beside 963 (names are told apart below: no value of a hundred or a decimal comma beside them)
-            beside = next(
-                (v.strip() for v in values if v in numbers or isinstance(v, str) and _HUNDREDS.fullmatch(v)), None
-            )
-            if beside is not None:
-                i = next(i for i, v in enumerate(values) if v in dotted)
-                raise _thousands(name, values[i].strip(), beside, lines[i], path)
+        grouped = (decimal or not comma) and dotted and all(_GROUPED.fullmatch(v) for v in dotted)  # 1.120: beside
+        # 10,03 or 963 (names are told apart: no value of a hundred or a decimal comma beside them)
+        looked = dots is not None and name not in dots.decimal and (name in dots.grouped or name not in dots.beside)
+        beside = None  # a 963 or 10,03 of this part, where it matters: the scan is a regex per value
+        if grouped or looked:
+            beside = next((v.strip() for v in values if v in numbers or isinstance(v, str) and _HUNDREDS.fullmatch(v)),
+                          None)  # fmt: skip
+        if grouped:
+            before = dots.beside.get(name) if dots is not None and name not in dots.decimal else None
+            i = next(i for i, v in enumerate(values) if v in dotted)
+            if beside is not None or before is not None:
+                raise _thousands(name, values[i].strip(), beside or str(before), lines[i], path)
+            if dots is not None:
+                dots.grouped.setdefault(name, (values[i].strip(), int(lines[i]), path))
+        elif dots is not None and dotted and (decimal or not comma):
+            dots.decimal.add(name)  # 2.5: its dots are decimal marks
+        if dots is not None and beside is not None and name not in dots.decimal:
+            if name in dots.grouped:  # 1.120 in a part before, 963 here
+                value, line, where = dots.grouped[name]
+                raise _thousands(name, value, beside, line, where)
+            dots.beside.setdefault(name, beside)
         if decimal:
             cols[name] = np.asarray([v.replace(",", ".") if v in numbers else v for v in values], dtype=object)
     return cols
@@ -150,7 +177,7 @@ def _records(reader: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
         before = reader.line_num  # type: ignore[attr-defined]
 
 
-def _read_csv_light(path: Path) -> Table:
+def _read_csv_light(path: Path, dots: Dots | None = None) -> Table:
     sep = delimiter(path)
     with path.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.reader(fh, delimiter=sep, skipinitialspace=True)
@@ -169,7 +196,7 @@ def _read_csv_light(path: Path) -> Table:
             raise DataError(f"line {lines[i]} has {len(r)} fields, the header has {width}", where=str(path))
     cols = list(zip(*rows, strict=True))
     table = {h: np.asarray(c, dtype=object) for h, c in zip(header, cols, strict=True)}
-    return (_decimal_commas(table, lines, path) if sep != "," else table), lines
+    return (_decimal_commas(table, lines, path, dots) if sep != "," else table), lines
 
 
 def line_word(path: Path | str) -> str:
@@ -244,9 +271,10 @@ def _regular(path: Path) -> None:
 _CHUNK_ROWS = 200_000  # rows per chunk of a large CSV: each chunk becomes numbers before the next is read
 
 
-def _read_pandas_chunks(path: Path) -> Iterator[Table]:
+def _read_pandas_chunks(path: Path, dots: Dots | None = None) -> Iterator[Table]:
     import pandas as pd
 
+    dots = dots if dots is not None else Dots()  # its chunks are one file: 1.120 in one, 963 in another is refused
     sep = delimiter(path)
     names = _check_header(_csv_header(path, sep), path)
     lines, fields = (None, None) if _one_line_per_record(path) else _record_lines(path, sep)
@@ -280,7 +308,7 @@ def _read_pandas_chunks(path: Path) -> Iterator[Table]:
                     if len(short):
                         raise DataError(f"line {short[0]} has {width[short[0] - 1]} fields, the header has "
                                         f"{len(names)}", where=str(path))  # fmt: skip
-                yield (_decimal_commas(cols, at, path) if sep != "," else cols), at
+                yield (_decimal_commas(cols, at, path, dots) if sep != "," else cols), at
                 seen += len(df)
     except pd.errors.EmptyDataError:
         raise DataError("the file is empty", where=str(path)) from None
@@ -373,8 +401,9 @@ def _text(path: Path) -> None:
             raise DataError(f"cannot read the file: it is {what}, not CSV text", where=str(path), hint=hint)
 
 
-def read_tables(path: Path) -> Iterator[Table]:
-    """The columns of one CSV or parquet file, with errors naming the file; a large CSV in chunks of rows."""
+def read_tables(path: Path, dots: Dots | None = None) -> Iterator[Table]:
+    """The columns of one CSV or parquet file, with errors naming the file; a large CSV in chunks of rows. `dots`:
+    what a folder's files before this one showed of their columns' dots (Dots)."""
     if not path.exists():
         raise DataError("data file not found", where=str(path), hint="check data.path in the config")
     _regular(path)
@@ -384,9 +413,9 @@ def read_tables(path: Path) -> Iterator[Table]:
             return
         _text(path)
         if path.stat().st_size > _PANDAS_ABOVE:
-            yield from _read_pandas_chunks(path)
+            yield from _read_pandas_chunks(path, dots)
         else:
-            yield _read_csv_light(path)
+            yield _read_csv_light(path, dots)
     except UnicodeDecodeError as exc:  # named by its line: a large file's position would be its chunk's
         byte, line = _first_non_utf8(path) or (exc.object[exc.start : exc.start + 1], None)
         raise DataError(
