@@ -554,3 +554,35 @@ def test_a_word_in_a_target_column_is_no_category_but_may_be_a_missing_value(tmp
     with pytest.raises(DataError) as err:
         load_dataset(DataConfig(path=tmp_path / "d.csv", time_column="t", targets=["y"]))
     assert err.value.hint == "a missing value is written blank or NA (data.missing handles it)"
+
+
+def test_a_later_file_or_chunk_is_held_to_the_iso_dates_before_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder's first file of ISO dates, then a file of 01/01/2024 (day-first, so meant): the later file was
+    guessed on its own, month-first, and 12 days became 12 months, silently. It is refused, naming its line, as
+    a mixed format within one file is; so is a large file's later chunk."""
+    from seqcast.config import DataConfig
+    from seqcast.data import load_dataset
+
+    folder = tmp_path / "f"
+    folder.mkdir()
+    (folder / "2023-12.csv").write_text("time,y\n2023-12-30,1\n2023-12-31,2\n")
+    (folder / "2024-01.csv").write_text("time,y\n01/01/2024,3\n02/01/2024,4\n")
+    with pytest.raises(DataError) as err:
+        load_dataset(DataConfig(path=folder, time_column="time", targets=["y"]))
+    assert err.value.where == str(folder / "2024-01.csv")
+    assert err.value.message == (
+        "time column 'time', line 2: '01/01/2024' is not an ISO date (2024-03-01, 2024-03-01 13:00), as the times in "
+        "2023-12.csv are"
+    )
+    (folder / "2024-01.csv").write_text("time,y\n2024-01-01,3\n2024-01-02,4\n")  # ISO in both: read as one series
+    assert len(load_dataset(DataConfig(path=folder, time_column="time", targets=["y"])).series[0]) == 4
+    one = tmp_path / "one.csv"
+    one.write_text("time,y\n2023-12-30,1\n2023-12-31,2\n01/01/2024,3\n02/01/2024,4\n")
+    monkeypatch.setattr(read, "_PANDAS_ABOVE", 0)
+    monkeypatch.setattr(read, "_CHUNK_ROWS", 2)
+    with pytest.raises(DataError) as err:
+        load_dataset(DataConfig(path=one, time_column="time", targets=["y"]))
+    assert err.value.message.startswith("time column 'time', line 4: '01/01/2024' is not an ISO date"), err.value
+    assert err.value.message.endswith("as the times before line 4 are")

@@ -158,13 +158,18 @@ def _gather(files: list[Path], cfg: DataConfig, follow: timeparse.Follow | None)
     for i, f in enumerate(files):
         try:
             for table, lines in read_tables(f, dots):
-                rows = _to_rows(table, lines, cfg, str(f), parts[0].time_format if parts else cfg.time_format, follow)
-                del table
+                said = (parts[0].time_format if parts else None) or cfg.time_format  # the first part's, or the key's
+                rows = _to_rows(table, lines, cfg, str(f), said, follow)
+                at_first = f"{line_word(f)} {rows.lines[0]}"
+                before, column = f"in {files[0].name}" if i else f"before {at_first}", cfg.time_column or ""
                 if parts and (rows.kind, rows.zoned) != (parts[0].kind, parts[0].zoned):
-                    before = f"in {files[0].name}" if i else f"before {line_word(f)} {rows.lines[0]}"
                     what = [f"{r.kind} values{' with UTC offsets' if r.zoned else ''}" for r in (rows, parts[0])]
-                    column = f"time column {cfg.time_column!r}"
-                    raise DataError(f"{column} holds {what[0]} here but {what[1]} {before}", where=str(f))
+                    raise DataError(f"time column {column!r} holds {what[0]} here but {what[1]} {before}", where=str(f))
+                if parts and rows.kind == "datetime" and said is None and rows.time_format is not None:  # ISO before
+                    raise DataError(f"time column {column!r}, {at_first}: {str(table[column][0])!r} "
+                                    f"is not an ISO date (2024-03-01, 2024-03-01 13:00), as the times {before} are",
+                                    where=str(f), hint="write every time of the column in one format")  # fmt: skip
+                del table
                 parts.append(rows)
                 file_of.append(np.full(len(rows.lines), i, dtype=np.int32))
         except NoRows as exc:
@@ -182,8 +187,7 @@ def _gather(files: list[Path], cfg: DataConfig, follow: timeparse.Follow | None)
         return None if pieces[0] is None else np.concatenate(pieces)
 
     fields = {f: joined(f) for f in ("values", "times", "keys", "lines")}
-    first = parts[0]
-    return replace(first, **fields), np.concatenate(file_of)  # the first part's time format and notes
+    return replace(parts[0], **fields), np.concatenate(file_of)  # the first part's time format and notes
 
 
 def _numeric(raw: np.ndarray, col: str, lines: np.ndarray, source: str, covariate: bool = False) -> np.ndarray:
