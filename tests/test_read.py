@@ -586,3 +586,17 @@ def test_a_later_file_or_chunk_is_held_to_the_iso_dates_before_it(
         load_dataset(DataConfig(path=one, time_column="time", targets=["y"]))
     assert err.value.message.startswith("time column 'time', line 4: '01/01/2024' is not an ISO date"), err.value
     assert err.value.message.endswith("as the times before line 4 are")
+
+
+def test_columns_without_a_name_are_unnamed_as_pandas_says_not_two_of_one_name(tmp_path: Path) -> None:
+    """Excel writes a sheet's empty columns as unnamed ones (time,y,,): two blank names were refused as 'both
+    named '''. They are 'Unnamed: 2' and 'Unnamed: 3', as pandas calls them, and the file reads."""
+    from seqcast.config import DataConfig
+    from seqcast.data import load_dataset
+
+    (tmp_path / "d.csv").write_text("t,y,,\n1,10,,\n2,11,,\n")
+    table, _ = next(read.read_tables(tmp_path / "d.csv"))
+    assert list(table) == ["t", "y", "Unnamed: 2", "Unnamed: 3"]
+    assert load_dataset(DataConfig(path=tmp_path / "d.csv", time_column="t", targets=["y"])).series[0].values[
+        :, 0
+    ].tolist() == [10.0, 11.0]

@@ -28,8 +28,10 @@ Table = tuple[dict[str, np.ndarray], np.ndarray]
 
 
 def _check_header(header: list[str], path: Path) -> list[str]:
-    """The column names, stripped; two columns of one name (after stripping spaces) would be merged: refused."""
-    names = [str(h).strip() for h in header]
+    """The column names, stripped; two columns of one name (after stripping spaces) would be merged: refused. A
+    column without a name is 'Unnamed: k' (k from 0), as pandas calls it: Excel writes a sheet's empty columns
+    so (time,y,,), and a config cannot name them."""
+    names = [str(h).strip() or f"Unnamed: {k}" for k, h in enumerate(header)]
     seen: dict[str, int] = {}
     for k, name in enumerate(names):
         if name in seen:
