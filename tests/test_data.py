@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from seqcast import timeaxis
 from seqcast.config import DataConfig
 from seqcast.data import Dataset, Series, load_dataset, split_parts
 from seqcast.errors import ConfigError, DataError
@@ -425,6 +426,22 @@ def test_years_and_months_written_as_one_number_get_the_format_that_reads_them(t
     assert "give data.time_format: '%Y%m' to read them as months" in text, text
     ds = load(tmp_path, csv_of(times, list(range(24))), time_column="t", time_format="%Y%m")
     assert ds.freq is not None and ds.freq.alias == "MS" and len(ds.series[0]) == 24
+
+
+def test_dates_written_as_one_number_get_the_format_that_reads_them(tmp_path: Path) -> None:
+    """20240120 to 20240218: whole numbers, a step of 1 apart but for 70 at the month's end. The missing-timestamps
+    error (20240132, ...: no dates) hints data.time_format '%Y%m%d', as does the note of data.missing: interpolate,
+    which fills 69 rows that are no days; the format reads them as 30 days."""
+    days = np.datetime64("2024-01-20") + np.arange(30)
+    times = [str(d).replace("-", "") for d in days]
+    text = data_error(tmp_path, csv_of(times, list(range(30))), time_column="t")
+    assert "69 missing timestamp(s) at a step of 1, first 20240132" in text, text
+    assert "give data.time_format: '%Y%m%d' to read them as dates" in text, text
+    filled = load(tmp_path, csv_of(times, list(range(30))), time_column="t", missing="interpolate")
+    assert any("give data.time_format: '%Y%m%d'" in n for n in filled.notes), filled.notes
+    ds = load(tmp_path, csv_of(times, list(range(30))), time_column="t", time_format="%Y%m%d")
+    assert ds.freq is not None and ds.freq.alias == "D" and len(ds.series[0]) == 30
+    assert not timeaxis.yyyymmdd(np.array([20240230, 20240301]))  # February has no 30th
 
 
 def test_daily_rows_at_local_midnight_with_offsets_across_daylight_saving_get_the_fix(tmp_path: Path) -> None:

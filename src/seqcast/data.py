@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from seqcast import missing, resample, timeaxis, timeparse
+from seqcast import errors, missing, resample, timeaxis, timeparse
 from seqcast.config import DataConfig
 from seqcast.errors import BlankValues, DataError, DuplicateTimes, MissingColumn, NoRows, OffGrid, series_twins, some
 from seqcast.read import DECIMAL_COMMA, Dots, data_files, left_out, line_word, read_tables
@@ -380,7 +380,8 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
                 refused.gaps.append(missing.Gap(name, label, holes, written, freq, clock))  # said), and its blanks
             elif len(holes):  # at the step, which a stray row may have changed
                 notes.append(f"{len(holes)} missing timestamp(s){label}{f' at {freq.said}' if freq else ''} (first: "
-                             f"{', '.join(written)}); data.missing: {cfg.missing}")  # fmt: skip
+                             f"{', '.join(written)}); data.missing: {cfg.missing}"
+                             + (f"; {h}" if (h := timeaxis.clock_hint(holes, zoned, t)) else ""))  # fmt: skip
             if cfg.missing in ("interpolate", "ffill"):
                 pos = np.searchsorted(full, t)
                 grid_vals = np.full((len(full), vals.shape[1]), np.nan)
@@ -433,12 +434,10 @@ def split_parts(ds: Dataset, cfg: DataConfig, min_train: int = 1, window: str = 
              for r in [cfg.split.rows(len(s))]]  # fmt: skip
     short = [i for i, p in enumerate(parts) if p.train_end < min_train]  # every one named: not fixed one by one
     if short:
-        from seqcast.errors import listed
-
         (s, p), others = (ds.series[short[0]], parts[short[0]]), [ds.series[i].name for i in short[1:]]
         val, test, train = p.val_end - p.train_end, p.n - p.val_end, p.train_end
         left = f"{train} remain" if train >= 0 else f"{val + test} rows are more than it has: none remain"
-        more = f" (so have {len(others)} more series: {listed(others)})" if others else ""
+        more = f" (so have {len(others)} more series: {errors.listed(others)})" if others else ""
         raise DataError(
             f"{s.label} has {p.n} rows: after data.split val={val} and test={test} rows, {left} for training, fewer "
             f"than the {min_train} needed{more}",

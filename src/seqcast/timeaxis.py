@@ -373,6 +373,11 @@ def clock_hint(times: np.ndarray, zoned: bool, series: np.ndarray) -> str | None
             "the times look like years and months written as one number (198001 for January 1980): give "
             "data.time_format: '%Y%m' to read them as months"
         )
+    if series.dtype.kind == "i" and len(series) > 1 and yyyymmdd(series):
+        return (
+            "the times look like dates written as one number (20240120 for 2024-01-20): give data.time_format: "
+            "'%Y%m%d' to read them as dates"
+        )
     if zoned or not len(times) or times.dtype.kind != "M" or len(series) < 2:
         return None
     if np.median(np.diff(series.astype(np.int64))) >= _DAY_NS:  # daily or slower: no hour to skip
@@ -401,6 +406,16 @@ def yyyymm(times: np.ndarray) -> bool:
     """Whole numbers that are all a year and a month written as one (198001 to 202412)."""
     year, month = np.divmod(times, 100)
     return bool(((year >= 1000) & (year <= 9999) & (month >= 1) & (month <= 12)).all())
+
+
+def yyyymmdd(times: np.ndarray) -> bool:
+    """Whole numbers that are all a date written as one (20240120), each a day its month has."""
+    rest, day = np.divmod(times, 100)
+    year, month = np.divmod(rest, 100)
+    if not ((year >= 1000) & (year <= 9999) & (month >= 1) & (month <= 12) & (day >= 1)).all():
+        return False
+    start = ((year - 1970) * 12 + month - 1).astype("datetime64[M]")
+    return bool(((start.astype("datetime64[D]") + (day - 1)).astype("datetime64[M]") == start).all())
 
 
 def fmt(t: object, kind: TimeKind, fine: bool = False) -> str:
