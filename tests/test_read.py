@@ -122,8 +122,13 @@ def test_decimal_commas_are_read_in_files_not_separated_by_commas(through_pandas
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [('Datum,Umsatz\n2020-01-01,"10,03"\n', "'10,03'"), ("Datum;Umsatz\n2020-01-01;1.234,5\n", "'1.234,5'")],
-    ids=["quoted in a comma-separated file", "a thousands separator"],
+    [
+        ('Datum,Umsatz\n2020-01-01,"10,03"\n', "'10,03' is not a number"),
+        ("Datum;Umsatz\n2020-01-01;1.234,5\n", "'1.234,5' groups its thousands with '.'"),
+        # among decimal commas, the first grouped one is named, not the first comma (950,25 is a number)
+        ("Datum;Umsatz\n2020-01-01;950,25\n2020-01-02;1.020,50\n2020-01-03;1.105,75\n", "'1.020,50' groups its"),
+    ],
+    ids=["quoted in a comma-separated file", "a thousands separator", "thousands among decimal commas"],
 )
 def test_a_comma_in_a_number_is_refused_with_the_way_to_convert_the_file(tmp_path: Path, text: str, value: str) -> None:
     from seqcast.config import DataConfig
@@ -133,7 +138,8 @@ def test_a_comma_in_a_number_is_refused_with_the_way_to_convert_the_file(tmp_pat
     with pytest.raises(DataError) as err:
         load_dataset(DataConfig(path=tmp_path / "d.csv", time_column="Datum", targets=["Umsatz"]))
     rendered = " ".join(err.value.render().split())
-    assert f"column 'Umsatz', line 2: {value} is not a number" in rendered, rendered
+    line = 3 if "950,25" in text else 2
+    assert f"column 'Umsatz', line {line}: {value}" in rendered, rendered
     assert "'.' as the decimal mark" in rendered and "decimal=','" in rendered and err.value.exit_code == 1
 
 

@@ -17,7 +17,8 @@ import numpy as np
 from seqcast import errors, missing, resample, timeaxis, timeparse
 from seqcast.config import DataConfig
 from seqcast.errors import BlankValues, DataError, DuplicateTimes, MissingColumn, NoRows, OffGrid, series_twins, some
-from seqcast.read import DECIMAL_COMMA, Dots, data_files, left_out, line_word, read_tables
+from seqcast.marks import DECIMAL_COMMA, Dots
+from seqcast.read import data_files, left_out, line_word, read_tables
 from seqcast.static import add_series_ids, check_events, check_static
 from seqcast.timeaxis import Freq, TimeKind
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from seqcast.errors import DataError, NoRows, check_interrupted, listed
 from seqcast.files import PARQUET
+from seqcast.marks import COMMA_NUMBER, Dots, decimal_commas
 
 # bytes: past this a CSV is read by pandas' C parser. Below it the csv module is faster, pandas' import included
 # (bench_cli.py: 0.30 s against 0.36 s at 8.2 MiB, 0.72 s against 0.53 s at 16.3 MiB; they cross near 10 MiB)
@@ -46,88 +47,6 @@ def _check_header(header: list[str], path: Path) -> list[str]:
     return names
 
 
-DECIMAL_COMMA = (  # the hint for a number with a comma in it, or a dot that may group thousands
-    "numbers are read with '.' as the decimal mark and no thousands separator: write the file so (pandas: "
-    "read_csv(path, sep=';', decimal=',', thousands='.') or read_csv(path, thousands=','), then "
-    ".to_csv(new_path, index=False))"
-)
-
-
-_COMMA_NUMBER = re.compile(r"\s*[+-]?(\d+,\d*|,\d+)([eE][+-]?\d+)?\s*")  # 10,03: a decimal comma
-_GROUPED = re.compile(r"\s*[+-]?[1-9]\d{0,2}(\.\d{3})+\s*")  # 1.120: a decimal point, or a dot grouping thousands
-_HUNDREDS = re.compile(r"\s*[+-]?[1-9]\d{2}\s*")  # 963
-
-
-class Dots:
-    """What the parts read so far (a large file's chunks, a folder's files) showed of each column's dots, so that
-    1.120 in one part beside 963 in another is refused as it is within one: the first value whose dots all group
-    thousands (value, line, file), the first 963 or 10,03 beside them, and the columns where a dot groups nothing
-    (2.5: '.' is their decimal mark)."""
-
-    def __init__(self) -> None:
-        self.grouped: dict[str, tuple[str, int, Path]] = {}
-        self.beside: dict[str, str] = {}
-        self.decimal: set[str] = set()
-
-
-def _decimal_commas(
-    cols: dict[str, np.ndarray], lines: np.ndarray, path: Path, dots: Dots | None = None
-) -> dict[str, np.ndarray]:
-    """The columns of a file not separated by commas, with '.' for ',' in the values written with a decimal comma
-    (10,03: how Excel writes its semicolon-separated CSVs in much of Europe), in every column where most values
-    with a comma are such numbers. Other columns (names, dates) are left as they are, and so is a value such as
-    1.234,5 or 7,5 % among decimal commas, for the number check to name by its line.
-
-    A column whose only dots group thousands in the way Excel writes them (1.120 beside 963) is refused, naming
-    the first such line: read with '.' as the decimal mark it would be 1.12, silently a thousandth of its value."""
-    for name, col in cols.items():
-        values = col.tolist()
-        comma = {v for v in values if isinstance(v, str) and "," in v}
-        numbers = {v for v in comma if _COMMA_NUMBER.fullmatch(v)}
-        dotted = {v for v in values if isinstance(v, str) and "." in v and v not in comma}
-        decimal = bool(comma) and len(numbers) * 2 > len(comma)  # most values with a comma are decimal commas
-        grouped = (decimal or not comma) and dotted and all(_GROUPED.fullmatch(v) for v in dotted)  # 1.120: beside
-        # 10,03 or 963 (names are told apart: no value of a hundred or a decimal comma beside them)
-        looked = dots is not None and name not in dots.decimal and (name in dots.grouped or name not in dots.beside)
-        beside = None  # a 963 or 10,03 of this part, where it matters: the scan is a regex per value
-        if grouped or looked:
-            beside = next((v.strip() for v in values if v in numbers or isinstance(v, str) and _HUNDREDS.fullmatch(v)),
-                          None)  # fmt: skip
-        if grouped:
-            before = dots.beside.get(name) if dots is not None and name not in dots.decimal else None
-            i = next(i for i, v in enumerate(values) if v in dotted)
-            if beside is not None or before is not None:
-                raise _thousands(name, values[i].strip(), beside or str(before), lines[i], path)
-            if dots is not None:
-                dots.grouped.setdefault(name, (values[i].strip(), int(lines[i]), path))
-        elif dots is not None and dotted and (decimal or not comma):
-            dots.decimal.add(name)  # 2.5: its dots are decimal marks
-        if dots is not None and beside is not None and name not in dots.decimal:
-            if name in dots.grouped:  # 1.120 in a part before, 963 here
-                value, line, where = dots.grouped[name]
-                raise _thousands(name, value, beside, line, where)
-            dots.beside.setdefault(name, beside)
-        if decimal:
-            cols[name] = np.asarray([v.replace(",", ".") if v in numbers else v for v in values], dtype=object)
-    return cols
-
-
-_SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "bars"}
-
-
-def _thousands(column: str, value: str, beside: str, line: int, path: Path) -> DataError:
-    """The refusal of 1.120 beside 963 or 10,03: a dot that may group thousands, as Excel writes numbers in a file
-    separated by semicolons, which seqcast does not guess at."""
-    sep = delimiter(path)
-    return DataError(
-        f"column {column!r}, {line_word(path)} {line}: {value!r} beside values such as {beside!r} may be "
-        f"{value.replace('.', '')} with '.' grouping its thousands (as Excel writes numbers in a file separated by "
-        f"{_SEPARATORS.get(sep, 'semicolons')}) or {float(value)!r}: seqcast will not guess",
-        where=str(path),
-        hint=DECIMAL_COMMA.replace("sep=';'", f"sep={sep!r}"),
-    )
-
-
 def delimiter(path: Path) -> str:
     """The CSV's field separator: a comma, unless the header (quoted names aside) has none and has semicolons,
     tabs or bars (Excel writes semicolons where the comma is the decimal mark; UCI's household power file too),
@@ -143,7 +62,7 @@ def delimiter(path: Path) -> str:
                     hint=f"delete the blank line{'s' if below > 2 else ''} above the column names",
                 )
         first = fh.readline() if not any(c in header for c in ",;\t|") else ""
-    if _COMMA_NUMBER.fullmatch(first):  # one column, of numbers with decimal commas: no separator to split them
+    if COMMA_NUMBER.fullmatch(first):  # one column, of numbers with decimal commas: no separator to split them
         return ";"
     counts = {d: header.count(d) for d in ";\t|"}
     best = max(counts, key=lambda d: counts[d])
@@ -198,7 +117,7 @@ def _read_csv_light(path: Path, dots: Dots | None = None) -> Table:
             raise DataError(f"line {lines[i]} has {len(r)} fields, the header has {width}", where=str(path))
     cols = list(zip(*rows, strict=True))
     table = {h: np.asarray(c, dtype=object) for h, c in zip(header, cols, strict=True)}
-    return (_decimal_commas(table, lines, path, dots) if sep != "," else table), lines
+    return (decimal_commas(table, lines, path, sep, dots) if sep != "," else table), lines
 
 
 def line_word(path: Path | str) -> str:
@@ -310,7 +229,7 @@ def _read_pandas_chunks(path: Path, dots: Dots | None = None) -> Iterator[Table]
                     if len(short):
                         raise DataError(f"line {short[0]} has {width[short[0] - 1]} fields, the header has "
                                         f"{len(names)}", where=str(path))  # fmt: skip
-                yield (_decimal_commas(cols, at, path, dots) if sep != "," else cols), at
+                yield (decimal_commas(cols, at, path, sep, dots) if sep != "," else cols), at
                 seen += len(df)
     except pd.errors.EmptyDataError:
         raise DataError("the file is empty", where=str(path)) from None
