@@ -255,7 +255,8 @@ def _one_line_per_record(path: Path, block: int = 1 << 20) -> bool:
             text = tail + chunk
             if b'"' in chunk or re.search(rb"\n[ \t]*\r?\n", text):  # a quote, or a blank line (spaces too)
                 return False
-            tail = text[-2:]
+            end = re.search(rb"\n[ \t]*\r?$", text)  # a line of spaces may run on into the next block
+            tail = text[end.start() :] if end else text[-1:]
     return True
 
 
