@@ -131,6 +131,16 @@ def test_empty_folder(tmp_path: Path) -> None:
     assert error(tmp_path) == f"{tmp_path}: the folder holds no .csv or .parquet files (it holds readme.txt)"
 
 
+def test_a_folders_file_of_no_bytes_adds_no_rows_as_one_with_a_header_only(tmp_path: Path) -> None:
+    """A job that creates today's file before it writes it: a file of no bytes in a folder is skipped, as a file
+    with a header only is (it stopped the whole read with 'the file is empty'); alone, it is still refused."""
+    (tmp_path / "a.csv").write_text("year,s,y\n" + rows("A", range(2000, 2003)))
+    (tmp_path / "b.csv").write_bytes(b"")
+    assert load(tmp_path).series[0].values[:, 0].tolist() == [0.0, 1.0, 2.0]
+    (tmp_path / "a.csv").unlink()
+    assert error(tmp_path) == f"{tmp_path / 'b.csv'}: the file is empty"
+
+
 def test_a_folders_files_that_are_not_read_are_named_in_a_note(tmp_path: Path) -> None:
     """A series in a .tsv, a .csv.gz or a subfolder was missing without a word; hidden and lock files are not
     named (they are never data)."""

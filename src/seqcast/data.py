@@ -154,7 +154,7 @@ def _gather(files: list[Path], cfg: DataConfig, follow: timeparse.Follow | None)
     """Every file's rows, read one file (or chunk of a large CSV) at a time, joined; and each row's file index."""
     parts: list[_Rows] = []
     file_of: list[np.ndarray] = []
-    empty: NoRows | None = None  # a folder's file with a header and no rows (today's, not yet filled) adds none
+    empty: DataError | None = None  # a folder's file with no rows or no bytes (today's, not yet filled) adds none
     dots = Dots()  # each column's dots across the files: 1.120 in one, 963 in another is refused as within one
     for i, f in enumerate(files):
         try:
@@ -173,7 +173,7 @@ def _gather(files: list[Path], cfg: DataConfig, follow: timeparse.Follow | None)
                 del table
                 parts.append(rows)
                 file_of.append(np.full(len(rows.lines), i, dtype=np.int32))
-        except NoRows as exc:
+        except (NoRows, errors.EmptyFile) as exc:
             empty = empty or exc
     if not parts:  # no file with a row: the first empty one says so
         assert empty is not None

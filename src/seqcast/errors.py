@@ -80,6 +80,14 @@ class NoRows(DataError):
         super().__init__("the file has a header but no rows", where=where)
 
 
+class EmptyFile(DataError):
+    """A file of no bytes, or blank lines only: in a folder, one not yet written, skipped as one with a header only
+    is (a job that creates today's file before it writes it)."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__("the file is empty", where=where)
+
+
 class TimesError(DataError):
     """A data error about a series' times. `clock`: a cause read off the times themselves (timeaxis.clock_hint: an
     hour a daylight-saving change skips or repeats, years and months written as one number), the hint in every

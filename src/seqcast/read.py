@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from seqcast.errors import DataError, NoRows, check_interrupted, listed
+from seqcast.errors import DataError, EmptyFile, NoRows, check_interrupted, listed
 from seqcast.files import PARQUET
 from seqcast.marks import COMMA_NUMBER, Dots, decimal_commas
 
@@ -104,7 +104,7 @@ def _read_csv_light(path: Path, dots: Dots | None = None) -> Table:
         reader = csv.reader(fh, delimiter=sep, skipinitialspace=True)
         header = next(reader, None)
         if header is None or not any(h.strip() for h in header):
-            raise DataError("the file is empty", where=str(path))
+            raise EmptyFile(str(path))
         header = _check_header(header, path)
         rows = [r for r in reader if r]
         one_line_each = reader.line_num == len(rows) + 1  # no blank line, no field over several lines
@@ -232,7 +232,7 @@ def _read_pandas_chunks(path: Path, dots: Dots | None = None) -> Iterator[Table]
                 yield (decimal_commas(cols, at, path, sep, dots) if sep != "," else cols), at
                 seen += len(df)
     except pd.errors.EmptyDataError:
-        raise DataError("the file is empty", where=str(path)) from None
+        raise EmptyFile(str(path)) from None
     except UnicodeDecodeError:
         raise
     except (ValueError, pd.errors.ParserError) as exc:
