@@ -863,9 +863,9 @@ def _fifo_data(c: Ctx) -> list[object]:
     return preview(cfg)
 
 
-def _set(key_value: str) -> Setup:
+def _set(*key_values: str) -> Setup:
     def setup(c: Ctx) -> list[object]:
-        return preview(c.project(), "--set", key_value)
+        return preview(c.project(), *(a for kv in key_values for a in ("--set", kv)))
 
     return setup
 
@@ -1100,6 +1100,18 @@ HOSTILE = [
     ),
     Case("seed -1", _set("training.seed=-1"), 2, ("training.seed", "greater than or equal to 0")),
     Case("seed 2**40", _set("training.seed=1099511627776"), 2, ("training.seed", "less than 4294967296")),
+    Case(  # network k takes seed + k: the second network's seed is past the last (it crashed after the first)
+        "the last seed with an ensemble of 2",
+        _set("training.seed=4294967295", "model.ensemble=2"),
+        2,
+        ("--set: training.seed", "4294967295 + model.ensemble=2 - 1 is past the last seed, 4294967295"),
+    ),
+    Case(  # 0 stopped before the first epoch: model.keras held the untrained network
+        "patience 0",
+        _set("training.early_stopping.patience=0"),
+        2,
+        ("training.early_stopping.patience", "greater than or equal to 1, not 0"),
+    ),
     Case(
         "epochs 10**19",
         _set("training.epochs=10000000000000000000"),

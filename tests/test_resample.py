@@ -487,9 +487,9 @@ def test_a_static_value_that_changes_inside_a_bin_is_refused_before_the_bin_keep
     path.write_text(path.read_text().replace("01:30,4,7", "01:30,4,8"))
     with pytest.raises(DataError) as err:
         load_dataset(cfg)
-    assert "static column 'size' is not constant: 7 at line 2 (its first event), 8 at line 5" in str(
+    assert "static column 'size' is not constant: 7 at line 2 (its first event), 8 at line 5" in str(err.value), (
         err.value
-    ), err.value
+    )
 
 
 def test_a_runs_new_rows_with_another_kind_of_time_are_the_files_fault_not_the_configs(tmp_path: Path) -> None:

@@ -621,7 +621,8 @@ def test_window_preview_lists_an_encoder_decoders_decoder_layers_as_model_keras_
 
 
 def test_train_says_an_ensemble_is_trained_and_shows_each_networks_best_epoch(tmp_path: Path) -> None:
-    config = write_config(tmp_path, model={"ensemble": 2}, training={"epochs": 3})
+    stopping = {"patience": 3}  # on: each network keeps its best epoch (off, its last: shown as such)
+    config = write_config(tmp_path, model={"ensemble": 2}, training={"epochs": 3, "early_stopping": stopping})
     res = CliRunner().invoke(app, ["train", str(config), "--output-dir", "out"])
     assert res.exit_code == 0, res.output
     assert "LSTM(4) x 2 networks averaged (model.ensemble)" in res.output
@@ -632,8 +633,23 @@ def test_train_says_an_ensemble_is_trained_and_shows_each_networks_best_epoch(tm
     assert re.search(rf"best epochs +│ {best[0]}, {best[1]} \(val_loss", res.output), res.output
 
 
+def test_without_early_stopping_the_summary_shows_the_last_epoch_whose_weights_are_kept(tmp_path: Path) -> None:
+    """patience null keeps the last epoch's weights: the summary named the epoch of the lowest val_loss as the
+    best, beside a model.keras that holds another. It shows the last epoch and its val_loss, as history.csv has."""
+    config = write_config(tmp_path, training={"epochs": 3, "early_stopping": {"patience": None}, "refit": False})
+    res = CliRunner().invoke(app, ["train", str(config), "--output-dir", "out"])
+    assert res.exit_code == 0, res.output
+    with (tmp_path / "out" / "history.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 3
+    loss, val = (format(float(rows[-1][k]), ".4g") for k in ("loss", "val_loss"))
+    assert re.search(rf"last epoch +│ 3 \(loss {loss}, val_loss {val}\)", res.output), res.output
+    assert "best epoch" not in res.output
+
+
 def test_without_a_validation_part_the_summary_shows_the_training_loss_it_chose_by_and_says_so(tmp_path: Path) -> None:
-    config = write_config(tmp_path, model={"ensemble": 2}, training={"epochs": 3}, data={"split": {"val": 0}})
+    training = {"epochs": 3, "early_stopping": {"patience": 3}}
+    config = write_config(tmp_path, model={"ensemble": 2}, training=training, data={"split": {"val": 0}})
     res = CliRunner().invoke(app, ["train", str(config), "--output-dir", "out"])
     assert res.exit_code == 0, res.output
     with (tmp_path / "out" / "history.csv").open() as fh:

@@ -268,7 +268,8 @@ def train(
             write_stdout(f"{result.run_dir}\n")  # for a script: RUN=$(seqcast train CONFIG -q)
         else:
             try:
-                report.train_summary(result.rows, result.seconds, result.run_dir, result.metrics, result.refit)
+                last = result.prep.cfg.training.early_stopping.patience is None  # the last epoch's weights are kept
+                report.train_summary(result.rows, result.seconds, result.run_dir, result.metrics, result.refit, last)
             except Exception as exc:  # a display fault must not fail a written run
                 console.note(f"the run is complete in {result.run_dir}, but its summary could not be shown: {exc}")
         console.notes(result.closing)  # what to make of the scores, last (stderr, with --json and --quiet too)

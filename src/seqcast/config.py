@@ -79,7 +79,7 @@ class EarlyStopping(_Section):
     # null switches early stopping off; 20, not 10: small series plateau for 10+ epochs (bench/ACCURACY.md)
     """training.early_stopping: epochs without improvement before stopping (null: off)."""
 
-    patience: int | None = Field(20, ge=0, le=BIG)
+    patience: int | None = Field(20, ge=1, le=BIG)  # 0 stopped before the first epoch: null switches it off
 
 
 class TrainingConfig(_Section):
@@ -159,6 +159,10 @@ class Config(_Section):
                 "true cannot be used with windows.mode: stateful "
                 "(row r of batch k+1 must continue row r of batch k); remove it or set it false",
             )
+        if self.training.seed + self.model.ensemble > 2**32:  # network k trains with seed + k: each must be a seed
+            raise _KeyedError("training.seed", f"{self.training.seed} + model.ensemble={self.model.ensemble} - 1 is "
+                              f"past the last seed, {2**32 - 1}: the networks take seeds seed, seed + 1, ...",
+                              also=("model.ensemble",))  # fmt: skip
         if stateful and self.model.kind == "encoder_decoder":
             raise _KeyedError("model.kind", "encoder_decoder works on look-back windows; use windows.mode: lookback")
         direct = not stateful and self.model.kind != "many_to_many"  # answers windows.horizon steps at once

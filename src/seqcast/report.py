@@ -135,8 +135,10 @@ def train_summary(
     target: Any,
     metrics: dict[str, Any],
     refit: dict[str, Any] | None = None,
+    last: bool = False,
 ) -> None:
-    """The epochs run, the best one, the refit (training.refit), the time, where the run went, then the backtest."""
+    """The epochs run, the best one (`last`: early stopping is off and the last epoch's weights are kept, so the
+    last), the refit (training.refit), the time, where the run went, then the backtest."""
     import math
 
     members: dict[Any, list[dict[str, Any]]] = {}
@@ -146,7 +148,7 @@ def train_summary(
     bests = []
     for own in members.values():
         finite = [r for r in own if not math.isnan(r[watch])]
-        bests.append(min(finite, key=lambda r: r[watch]) if finite else own[-1])
+        bests.append(min(finite, key=lambda r: r[watch]) if finite and not last else own[-1])
     t = _Table(title="training summary", show_header=False)
     t.add_column("what")
     t.add_column("value")
@@ -155,12 +157,13 @@ def train_summary(
         t.add_row(
             "epochs run", f"{len(rows)} ({len(members)} networks: {', '.join(str(len(m)) for m in members.values())})"
         )
-        t.add_row("best epochs", f"{', '.join(str(b['epoch']) for b in bests)} ({watch} {scores})")
+        which = ", ".join(str(b["epoch"]) for b in bests)
+        t.add_row(f"{'last' if last else 'best'} epochs", f"{which} ({watch} {scores})")
     else:
         t.add_row("epochs run", str(len(rows)))
         val = f", val_loss {scores}" if watch == "val_loss" else ""
         for b in bests:  # one
-            t.add_row("best epoch", f"{b['epoch']} (loss {b['loss']:.4g}{val})")
+            t.add_row("last epoch" if last else "best epoch", f"{b['epoch']} (loss {b['loss']:.4g}{val})")
     if watch == "loss" and rows:
         t.add_row(
             "validation",
