@@ -227,3 +227,6 @@ def test_without_a_time_column_the_future_files_kth_row_is_step_k(tmp_path: Path
     (tmp_path / "f.csv").write_text("x\n1\n0\n")
     with pytest.raises(Exception, match=r"no future values of \['x'\] at 162 .* its rows run from 160 to 161"):
         fc.forecast(run, 3, data, tmp_path / "f.csv")
+    (tmp_path / "f.csv").write_text("x\n1\nNA\n0\n1\n")  # step 161's blank: not the next row's value, silently
+    with pytest.raises(Exception, match=r"no future values of \['x'\] at 161 "):
+        fc.forecast(run, 3, data, tmp_path / "f.csv")

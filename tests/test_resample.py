@@ -527,3 +527,18 @@ def test_a_mistyped_year_among_the_events_is_named_by_its_line_and_series(tmp_pa
     with pytest.raises(DataError) as err:  # a run's read: its frequency is fixed, so the hint leaves it out
         load_dataset(cfg, step=Freq.parse("1h"))
     assert str(err.value).endswith("hint: check the time at line 8 (a mistyped year does this)"), err.value
+
+
+def test_the_widest_gap_of_end_labelled_bins_is_found_by_their_events(tmp_path: Path) -> None:
+    """ME bins are labelled by their month's last day, after most of their events: the gap was looked up by the
+    label, which named the wrong gap, or crashed with an IndexError for a last event far ahead."""
+    path = tmp_path / "m.csv"
+    months = [f"{2023 + k // 12}-{k % 12 + 1:02d}-15,{k}" for k in range(15)]
+    path.write_text("time,y\n" + "\n".join([*months, "2261-01-15,3"]) + "\n")
+    with pytest.raises(DataError) as err:
+        load_dataset(data_cfg(path, resample={"freq": "ME"}))
+    assert "the widest gap runs from 2024-03-15 to 2261-01-15 (line 17)" in str(err.value), err.value
+    path.write_text("time,y\n" + "\n".join(["1700-01-15,3", *months]) + "\n")
+    with pytest.raises(DataError) as err:
+        load_dataset(data_cfg(path, resample={"freq": "ME"}))
+    assert "the widest gap runs from 1700-01-15 to 2023-01-15 (line 3)" in str(err.value), err.value

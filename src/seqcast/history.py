@@ -310,7 +310,7 @@ def read_future(
     for rows_out, s, want in zip(out, ds.series, times, strict=True):
         f = by_name.get(s.name)
         if f is not None and fut.time_kind == "none":  # no time column: a series' k-th row is its step k
-            f = dataclasses.replace(f, times=want[0] + np.arange(len(f), dtype=want.dtype))
+            f = dataclasses.replace(f, times=want[0] + f.times.astype(want.dtype))  # a blank row's step is left out
         have = {} if f is None else {t: k for k, t in enumerate(f.times.tolist())}
         at = [have.get(t) for t in want.tolist()]
         if None in at[:read]:

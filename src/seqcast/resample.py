@@ -195,8 +195,9 @@ def apply(
         else:
             span = (int(b.times[-1].astype(np.int64)) - int(b.times[0].astype(np.int64))) // freq.step + 1
     if span > timeaxis.MAX_GRID_GROWTH * len(b.times) + 1000:  # a mistyped year, most often: the widest gap named
-        k = int(np.argmax(np.diff(b.times))) + 1 if len(b.times) > 1 else 0
-        after = max(int(np.searchsorted(times, b.times[k])), 1)  # the first event past the widest gap
+        ns = b.times.astype(np.int64).astype(np.float64)  # a difference of centuries in ns overflows int64
+        k = int(np.argmax(np.diff(ns))) + 1 if len(b.times) > 1 else 0
+        after = max(int(b.first[k]), 1)  # the first event past the widest gap (ME bins are labelled by their end)
         line = where.line(after)
         fmt = functools.partial(timeaxis.fmt, kind=kind, fine=freq.sub_daily)
         raise DataError(
