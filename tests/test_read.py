@@ -579,19 +579,21 @@ def test_a_later_file_or_chunk_is_held_to_the_iso_dates_before_it(
         load_dataset(DataConfig(path=folder, time_column="time", targets=["y"]))
     assert err.value.where == str(folder / "2024-01.csv")
     assert err.value.message == (
-        "time column 'time', line 2: '01/01/2024' is not an ISO date (2024-03-01, 2024-03-01 13:00), as the times in "
-        "2023-12.csv are"
+        "time column 'time', line 2: '01/01/2024' is read as %m/%d/%Y, but the times in 2023-12.csv as ISO dates "
+        "(2024-03-01 13:00)"
     )
     (folder / "2024-01.csv").write_text("time,y\n2024-01-01,3\n2024-01-02,4\n")  # ISO in both: read as one series
     assert len(load_dataset(DataConfig(path=folder, time_column="time", targets=["y"])).series[0]) == 4
+    (folder / "2024-01.csv").write_text("time,y\n2024-01-01,3\n2024-1-2,4\n")  # unpadded: %Y-%m-%d, as in one file
+    assert len(load_dataset(DataConfig(path=folder, time_column="time", targets=["y"])).series[0]) == 4
     one = tmp_path / "one.csv"
-    one.write_text("time,y\n2023-12-30,1\n2023-12-31,2\n01/01/2024,3\n02/01/2024,4\n")
+    one.write_text("time,y\n2023-12-30,1\n2023-12-31,2\n01/01/2024,3\n01/02/2024,4\n")
     monkeypatch.setattr(read, "_PANDAS_ABOVE", 0)
     monkeypatch.setattr(read, "_CHUNK_ROWS", 2)
     with pytest.raises(DataError) as err:
         load_dataset(DataConfig(path=one, time_column="time", targets=["y"]))
-    assert err.value.message.startswith("time column 'time', line 4: '01/01/2024' is not an ISO date"), err.value
-    assert err.value.message.endswith("as the times before line 4 are")
+    assert err.value.message.startswith("time column 'time', line 4: '01/01/2024' is read as "), err.value
+    assert err.value.message.endswith("but the times before line 4 as ISO dates (2024-03-01 13:00)")
 
 
 def test_columns_without_a_name_are_unnamed_as_pandas_says_not_two_of_one_name(tmp_path: Path) -> None:

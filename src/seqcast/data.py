@@ -161,15 +161,15 @@ def _gather(files: list[Path], cfg: DataConfig, follow: timeparse.Follow | None)
             for table, lines in read_tables(f, dots):
                 said = (parts[0].time_format if parts else None) or cfg.time_format  # the first part's, or the key's
                 rows = _to_rows(table, lines, cfg, str(f), said, follow)
-                at_first = f"{line_word(f)} {rows.lines[0]}"
-                before, column = f"in {files[0].name}" if i else f"before {at_first}", cfg.time_column or ""
-                if parts and (rows.kind, rows.zoned) != (parts[0].kind, parts[0].zoned):
+                before, column = f"in {files[0].name}" if i else f"before line {rows.lines[0]}", str(cfg.time_column)
+                if parts and (rows.kind, rows.zoned) != (parts[0].kind, parts[0].zoned):  # a chunk: a CSV's line
                     what = [f"{r.kind} values{' with UTC offsets' if r.zoned else ''}" for r in (rows, parts[0])]
                     raise DataError(f"time column {column!r} holds {what[0]} here but {what[1]} {before}", where=str(f))
-                if parts and rows.kind == "datetime" and said is None and rows.time_format is not None:  # ISO before
-                    raise DataError(f"time column {column!r}, {at_first}: {str(table[column][0])!r} "
-                                    f"is not an ISO date (2024-03-01, 2024-03-01 13:00), as the times {before} are",
-                                    where=str(f), hint="write every time of the column in one format")  # fmt: skip
+                if parts and rows.kind == "datetime" and said is None and (k := timeparse.not_iso(table, cfg, rows)):
+                    raise DataError(f"time column {column!r}, {line_word(f)} {rows.lines[k - 1]}: "
+                                    f"{str(table[column][k - 1])!r} is read as {rows.time_format}, but "
+                                    f"the times {before} as ISO dates (2024-03-01 13:00)", where=str(f),
+                                    hint="write every time of the column in one format")  # fmt: skip
                 del table
                 parts.append(rows)
                 file_of.append(np.full(len(rows.lines), i, dtype=np.int32))

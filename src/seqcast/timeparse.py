@@ -8,6 +8,7 @@ imported only for the forms numpy cannot read. The frequency, grids and future s
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import numpy as np
 
@@ -91,6 +92,17 @@ def parse_zoned_times(
     if len(outside):
         raise TimeValueError(int(outside[0]), f"is outside the dates seqcast can hold ({DATE_RANGE})")
     return wide.astype("datetime64[ns]"), "datetime", zoned, None
+
+
+def not_iso(table: dict[str, np.ndarray], cfg: Any, rows: Any) -> int:
+    """1 + the row of a later part of a file or folder (its `table`, read as `rows`) whose time is not an ISO date,
+    when the part was read in a guessed format other than ISO's own (01/02/2024: the first part's ISO dates read
+    one way only, and this part's are not to be guessed apart from them); else 0 (2024-2-5 reads as %Y-%m-%d)."""
+    fmt = rows.time_format
+    if fmt is None or fmt.startswith("%Y-%m-%d"):
+        return 0
+    values = table[cfg.time_column].tolist()
+    return next((k + 1 for k, v in enumerate(values) if not _ISO.match(str(v).strip())), 0)
 
 
 def _numpy_dates(text: np.ndarray) -> tuple[np.ndarray, bool]:
