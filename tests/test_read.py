@@ -223,6 +223,9 @@ def test_dots_grouping_thousands_in_one_chunk_or_file_beside_963_in_another_are_
         963.0,
         2.5,
     ]
+    (folder / "a.csv").write_text("t;y\n0;1.125\n1;963\n")  # the doubt within one file, a 2.5 in the next: read,
+    got = load_dataset(DataConfig(path=folder, time_column="t", targets=["y"])).series[0].values[:, 0].tolist()
+    assert got == [1.125, 963.0, 963.0, 2.5]  # as one file of these rows is (it was refused at the first file)
 
 
 @pytest.mark.parametrize(("sep", "said"), [(";", "semicolons"), ("\t", "tabs")])

@@ -152,10 +152,8 @@ def _to_rows(table: dict[str, np.ndarray], lines: np.ndarray, cfg: DataConfig, s
 
 def _gather(files: list[Path], cfg: DataConfig, follow: timeparse.Follow | None) -> tuple[_Rows, np.ndarray]:
     """Every file's rows, read one file (or chunk of a large CSV) at a time, joined; and each row's file index."""
-    parts: list[_Rows] = []
-    file_of: list[np.ndarray] = []
+    parts, file_of, dots = list[_Rows](), list[np.ndarray](), Dots()  # dots: each column's across the files
     empty: DataError | None = None  # a folder's file with no rows or no bytes (today's, not yet filled) adds none
-    dots = Dots()  # each column's dots across the files: 1.120 in one, 963 in another is refused as within one
     for i, f in enumerate(files):
         try:
             for table, lines in read_tables(f, dots):
@@ -175,6 +173,7 @@ def _gather(files: list[Path], cfg: DataConfig, follow: timeparse.Follow | None)
                 file_of.append(np.full(len(rows.lines), i, dtype=np.int32))
         except (NoRows, errors.EmptyFile) as exc:
             empty = empty or exc
+    dots.check()  # 1.120 in one file, 963 in another: refused as within one (unless a 2.5 shows a decimal mark)
     if not parts:  # no file with a row: the first empty one says so
         assert empty is not None
         raise empty

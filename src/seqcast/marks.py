@@ -27,12 +27,20 @@ class Dots:
     """What the parts read so far (a large file's chunks, a folder's files) showed of each column's dots, so that
     1.120 in one part beside 963 in another is refused as it is within one: the first value whose dots all group
     thousands (value, line, file), the first 963 or 10,03 beside them, and the columns where a dot groups nothing
-    (2.5: '.' is their decimal mark)."""
+    (2.5: '.' is their decimal mark). A refusal waits for the last part (check): a 2.5 anywhere in the column
+    shows its dots are decimal marks, as it does within one file."""
 
     def __init__(self) -> None:
         self.grouped: dict[str, tuple[str, int, Path, str]] = {}  # value, line, file, its separator
         self.beside: dict[str, str] = {}
         self.decimal: set[str] = set()
+        self.pending: dict[str, tuple[str, int, str, Path, str]] = {}  # _thousands' value, line, beside, file, sep
+
+    def check(self) -> None:
+        """Refuse the first column whose dots may group thousands, unless a part showed them decimal marks."""
+        for name, (value, line, beside, path, sep) in self.pending.items():
+            if name not in self.decimal:
+                raise _thousands(name, value, line, beside, path, sep)
 
 
 def decimal_commas(
@@ -66,14 +74,18 @@ def decimal_commas(
             before = dots.beside.get(name) if dots is not None and name not in dots.decimal else None
             i = next(i for i, v in enumerate(values) if v in dotted)
             if beside is not None or before is not None:
-                raise _thousands(name, values[i].strip(), lines[i], beside or str(before), path, sep)
+                refusal = (values[i].strip(), int(lines[i]), beside or str(before), path, sep)
+                if dots is None:
+                    raise _thousands(name, *refusal)
+                dots.pending.setdefault(name, refusal)  # said after the last part, unless one shows a 2.5
             if dots is not None:
                 dots.grouped.setdefault(name, (values[i].strip(), int(lines[i]), path, sep))
         elif dots is not None and dotted and (decimal or not comma):
             dots.decimal.add(name)  # 2.5: its dots are decimal marks
         if dots is not None and beside is not None and name not in dots.decimal:
             if name in dots.grouped:  # 1.120 in a part before, 963 here
-                raise _thousands(name, *dots.grouped[name][:2], beside, *dots.grouped[name][2:])
+                value, line, where, its_sep = dots.grouped[name]
+                dots.pending.setdefault(name, (value, line, beside, where, its_sep))
             dots.beside.setdefault(name, beside)
         if decimal:
             cols[name] = np.asarray([v.replace(",", ".") if v in numbers else v for v in values], dtype=object)

@@ -195,7 +195,7 @@ _CHUNK_ROWS = 200_000  # rows per chunk of a large CSV: each chunk becomes numbe
 def _read_pandas_chunks(path: Path, dots: Dots | None = None) -> Iterator[Table]:
     import pandas as pd
 
-    dots = dots if dots is not None else Dots()  # its chunks are one file: 1.120 in one, 963 in another is refused
+    own, dots = dots is None, dots if dots is not None else Dots()  # its chunks are one file, as a folder's files
     sep = delimiter(path)
     names = _check_header(_csv_header(path, sep), path)
     lines, fields = (None, None) if _one_line_per_record(path) else _record_lines(path, sep)
@@ -242,6 +242,8 @@ def _read_pandas_chunks(path: Path, dots: Dots | None = None) -> Iterator[Table]
         why = f"line {wide[2]} has {wide[3]} fields, the header has {wide[1]}" if wide else said
         raise DataError(why, where=str(path), hint=_quote_hint(str(exc))) from None
     check_interrupted()
+    if own:
+        dots.check()  # 1.120 in one chunk, 963 in another (unless a 2.5 in any shows its dots decimal marks)
     if not seen:
         raise NoRows(names, str(path))
 
