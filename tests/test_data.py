@@ -382,8 +382,8 @@ def test_series_names_that_differ_in_case_or_spacing_are_named_together(tmp_path
     ds = load(tmp_path, csv, time_column="t", series_column="store", missing="interpolate")
     assert ds.names == ["North", "north", "0101", "101", "Tank E", "²"]
     assert ds.notes[0] == (
-        "series ['North', 'north', '0101', '101'] are names that differ only in case, spacing or leading zeros: "
-        "read as separate series; write each series' name one way if they are one"
+        "series ['North', 'north', '0101', '101'] are names that differ only in case, spacing, leading zeros or a "
+        "trailing .0: read as separate series; write each name one way if they are one"
     )
     text = data_error(tmp_path, csv, time_column="t", series_column="store")
     assert (

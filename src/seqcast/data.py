@@ -295,8 +295,8 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
     resampled: dict[str, dict[str, int]] = {}
     twins = series_twins([g[0] for g in groups])  # named in every message of theirs: a note alone is lost in an error
     if twins:
-        notes.append(f"series {some(list(twins), 6)} are names that differ only in case, spacing or leading zeros: "
-                     "read as separate series; write each series' name one way if they are one")  # fmt: skip
+        notes.append(f"series {some(list(twins), 6)} are names that differ only in case, spacing, leading zeros or a "
+                     "trailing .0: read as separate series; write each name one way if they are one")  # fmt: skip
     refused = missing.Refused()  # data.missing: error's series with blanks or missing timestamps, named together
     for name, members in groups:
         label = f" of series {name!r}" if name else ""

@@ -167,7 +167,8 @@ def train_summary(
     if watch == "loss" and rows:
         t.add_row(
             "validation",
-            "none (no validation part, or one too short to score): the best epochs are the training loss's",
+            "none (no validation part, or one too short to score)"
+            + ("" if last else ": the best epochs are the training loss's"),
         )
     if refit:
         epochs = refit["epochs"] if isinstance(refit["epochs"], list) else [refit["epochs"]]
