@@ -968,6 +968,12 @@ def _tagged_config(run: Path) -> None:
     (run / "config.yaml").write_text(text + "extra: !!python/object/apply:os.system ['true']\n")
 
 
+def _patience_0_config(run: Path) -> None:  # as a run of an earlier seqcast, which accepted it, may hold
+    text = (run / "config.yaml").read_text()
+    assert "patience:" in text
+    (run / "config.yaml").write_text(re.sub(r"patience: .*", "patience: 0", text))
+
+
 def _gained_series(c: Ctx) -> list[object]:
     more = sine_csv(c.tmp / "more.csv")
     more.write_text(more.read_text() + "".join(f"2022-01-{d:02d},C,0.5,0.5\n" for d in range(1, 31)))
@@ -1257,6 +1263,12 @@ HOSTILE = [
         _forecast_copy(_tagged_config),
         1,
         ("config.yaml", "the run's config is damaged", "python/object/apply:os.system"),
+    ),
+    Case(
+        "a run of an earlier version with patience 0",
+        _forecast_copy(_patience_0_config),
+        1,
+        ("config.yaml", "the run's config is damaged", "greater than or equal to 1", "or train the run again"),
     ),
     Case(
         "a model.keras that is a zip bomb",

@@ -84,7 +84,10 @@ def run_config(p: Path) -> Config:
         return validate(read_yaml(p / "config.yaml"), source=str(p / "config.yaml"), base_dir=p)
     except ConfigError as exc:  # the run's own copy, not the user's config: a damaged run (exit 1)
         raise DataError(
-            f"the run's config is damaged: {exc.message}", where=exc.where or str(p / "config.yaml")
+            f"the run's config is damaged: {exc.message}",
+            where=exc.where or str(p / "config.yaml"),
+            hint="put config.yaml back as train wrote it, or train the run again (a run of an earlier seqcast may "
+            "hold a value this one refuses, such as training.early_stopping.patience: 0, which trained nothing)",
         ) from None
 
 
