@@ -343,3 +343,49 @@ def test_an_hourly_runs_first_and_last_times_keep_their_hour_and_old_runs_still_
     doc = json.loads(res.stdout)
     assert doc["origins"] == trained["origins"]
     assert doc["model"] == pytest.approx(trained["model"], rel=1e-6)
+
+
+def test_an_n_a_in_the_mase_by_series_table_alone_is_explained(run_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A series without a MASE scale shows n/a in evaluate's 'MASE by series' table: the footnote that says why
+    was printed only for an n/a of the overall or a target's scores. The table title says '1 origin', not '1
+    origins'."""
+    import io
+
+    from rich.console import Console
+
+    from seqcast import report
+    from seqcast.metrics import NO_SCALE
+
+    doc = json.loads((run_dir / "metrics.json").read_text())
+    doc["per_series"]["A"] = {m: None for m in ("model", "naive", "seasonal_naive")} | {
+        f"{m}_why": NO_SCALE for m in ("model", "naive", "seasonal_naive")
+    }
+    text = io.StringIO()
+    monkeypatch.setattr(report, "out", Console(file=text, width=200))
+    report.metrics_table(doc | {"origins": 1}, by_series=True)
+    said = " ".join(text.getvalue().split())
+    assert "test backtest: 1 origin x horizon 2" in said, said
+    assert f"n/a: {NO_SCALE}" in said, said
+
+
+def test_the_plots_draw_the_first_targets_of_many_and_say_so(
+    write_project: WriteProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wide file's targets are capped as its series are (260 made a PNG of 68,000 pixels): with PLOT_TARGETS
+    at 1, a run of two targets draws one panel per series, titled 'the first 1 of 2 targets'."""
+    from seqcast import plot
+
+    rows = "".join(f"{2000 + t},{t},{2 * t}\n" for t in range(60))
+    cfg = write_project("year,y,z\n" + rows, data={"targets": ["y", "z"]}, evaluate={"horizon": 2})
+    run = train_run(load_config(cfg), output_dir=tmp_path / "run").run_dir
+    monkeypatch.setattr(plot, "PLOT_TARGETS", 1)
+    got: dict[str, Any] = {}
+
+    def draw(run: Any, ds: Any, kept: dict[str, Any]) -> int:
+        got["figure"] = backtest_figure(run, ds, kept)[0]
+        return 1
+
+    evaluate.evaluate(run, draw=draw)
+    fig = got["figure"]
+    assert [ax.get_title().split(",")[0] for ax in fig.axes if ax.get_visible()] == ["y"]
+    assert fig._suptitle is not None and fig._suptitle.get_text() == "the first 1 of 2 targets"

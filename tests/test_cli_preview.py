@@ -514,6 +514,9 @@ def test_plot_writes_a_png(write_project: WriteProject, index_csv: IndexCsv, tmp
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 1000
     again = invoke("window-preview", cfg, "--plot", png)
     assert f"layout drawn to {png}, replacing the file that was there" in " ".join(again.stdout.split())
+    quiet = invoke("window-preview", cfg, "--plot", png, "--json")  # said on stderr: stdout is the JSON alone
+    assert quiet.exit_code == 0 and json.loads(quiet.stdout)["mode"] == "stateful", quiet.output
+    assert f"layout drawn to {png}, replacing the file that was there" in " ".join(quiet.stderr.split())
 
 
 @pytest.mark.parametrize("mode", ["lookback", "stateful"])

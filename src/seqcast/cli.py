@@ -201,9 +201,10 @@ def window_preview(
                 console.out.print(table)
             for line in text_lines(doc):
                 console.out.print(console.safe(line))
-        if plot is not None and not as_json:
+        if plot is not None:  # with --json on stderr, as evaluate's
             more = f" (the first {drawn} of {len(p.ds.series)} series)" if drawn < len(p.ds.series) else ""
-            console.out.print(console.safe(f"layout drawn to {plot}{more}{console.replacing(plot, before)}"))
+            said = console.safe(f"layout drawn to {plot}{more}{console.replacing(plot, before)}")
+            (console.err if as_json else console.out).print(said)
 
     guarded(go, overrides)
 

@@ -18,6 +18,7 @@ from seqcast.run import Run
 from seqcast.windows import StreamLayout
 
 PLOT_SERIES = 12  # series drawn by --plot: the first ones (thousands of panels take minutes and gigabytes)
+PLOT_TARGETS = 12  # targets drawn per series: the first ones (a wide sensor file's 260 made a 68,000-pixel PNG)
 PLOT_ORIGINS = 30  # backtest origins drawn per series by evaluate --plot: the last ones
 
 
@@ -36,9 +37,10 @@ def plot_forecast(
 ) -> int:
     """History (last `tail` rows) and forecast per series and target, small multiples, the intervals in `bands`
     (level -> (lo, hi)) shaded, the widest palest; returns the series drawn."""
-    targets = run.pre["targets"]
+    targets = run.pre["targets"][:PLOT_TARGETS]
     k = min(len(ds.series), max_series)
     fig, panel = _small_multiples(k, len(targets), 4.2, 2.4)
+    _some_targets(fig, run)
     for i, s in enumerate(ds.series[:k]):
         for j, t in enumerate(targets):
             ax = panel(i, j)
@@ -82,17 +84,24 @@ def plot_backtest(run: Run, ds: Dataset, kept: dict[str, Any], path: Path, max_s
     return drawn
 
 
+def _some_targets(fig: Any, run: Run) -> None:
+    """Say on the figure that it draws the first PLOT_TARGETS targets only, when the run has more."""
+    if (n := len(run.pre["targets"])) > PLOT_TARGETS:
+        fig.suptitle(f"the first {PLOT_TARGETS} of {n} targets", fontsize=9)
+
+
 def backtest_figure(run: Run, ds: Dataset, kept: dict[str, Any], max_series: int = PLOT_SERIES) -> tuple[Any, int]:
     """Small multiples per series and target: the series over its last PLOT_ORIGINS backtest origins, the
     model's forecast from each origin (a thin dash from the last known value) with its interval bands, the widest
     palest, and seasonal naive's dotted; the title gives the panel's MASE beside seasonal naive's and the
     coverage of the narrowest interval. Returns (the matplotlib figure, the series drawn)."""
-    targets = run.pre["targets"]
+    targets = run.pre["targets"][:PLOT_TARGETS]
     jobs, true, scale = kept["jobs"], kept["true"], np.broadcast_to(kept["scale"], kept["true"].shape)
     h, season = true.shape[1], run.cfg.evaluate.season
     test_start = {str(s["name"]): int(s["val_end"]) for s in run.pre["series"]}
     k = min(len(ds.series), max_series)
     fig, panel = _small_multiples(k, len(targets), 4.6, 2.6)
+    _some_targets(fig, run)
     bands = sorted(kept["bands"].items(), reverse=True)  # widest first, palest
     for i, s in enumerate(ds.series[:k]):
         mine = [n for n, (si, _) in enumerate(jobs) if si == i]
@@ -106,7 +115,8 @@ def backtest_figure(run: Run, ds: Dataset, kept: dict[str, Any], max_series: int
                 ax.plot(s.times[a:], s.values[a:, j], color="black", lw=0.9, label="actual")
                 if start < len(s):
                     ax.axvspan(s.times[t0], s.times[-1], color="grey", alpha=0.08, lw=0, label="test part")
-                why = f"a test part of {len(s) - start} rows, horizon {h}" if start < len(s) else "no test part now"
+                why = ("no test part now" if start >= len(s) else f"a test part of {len(s) - start} rows, horizon {h}"
+                       if len(s) - start < h else "every origin crosses a row data.missing: drop removed")  # fmt: skip
                 ax.set_title(f"{s.name + ': ' if s.name else ''}{t}: no backtest origin ({why})", fontsize=8)
                 ax.tick_params(labelsize=7)
                 continue
@@ -152,7 +162,7 @@ def _backtest_title(
         lo, hi = kept["bands"][levels[0]]
         inside = (true >= lo[mine, :, j]) & (true <= hi[mine, :, j])
         score += f", {levels[0]} %: {100 * np.mean(inside):.0f} % covered"
-    origins = f"{len(mine)} origins, the last {shown} drawn" if shown < len(mine) else f"{len(mine)} origins"
+    origins = f"{len(mine)} origin{'s' * (len(mine) != 1)}" + (f", the last {shown} drawn" if shown < len(mine) else "")
     return f"{name + ': ' if name else ''}{target}, {origins}\n{score}"
 
 
@@ -254,7 +264,8 @@ def plot_preview(p: Plan, path: str, limit: int | None = None, max_series: int =
                 ta, te = win.target_range(int(kk))
                 level = y0 + (y1 - y0) * (0.05 + 0.9 * (n % 20) / 20)
                 ax.plot([x[a], x[e - 1]], [level, level], color=cmap(norm(kk // bs)), lw=2)
-                ax.plot([x[ta], x[te - 1]], [level, level], color="tab:red", lw=2, marker="o", ms=2.5)
+                ax.plot([x[ta], x[te - 1]], [level, level], color="tab:red", ls="none", marker="o", ms=2.5)  # dots:
+                # a many_to_many window's targets are its inputs one row on, a line over them would hide their colour
             ax.set_title(
                 f"{s.name or 'the series'}: {len(mine)} training windows of look_back {win.shape.look_back} "
                 f"({'every one' if step == 1 else f'one in {step}'} drawn, at heights of their own)",

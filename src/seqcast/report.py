@@ -18,7 +18,8 @@ def _cell(v: float | None, spec: str = ".4g") -> str:
 def metrics_table(doc: dict[str, Any], by_series: bool = False) -> None:
     """The backtest as a table; the best method stands out. `by_series` (evaluate): each series' MASE too."""
     t = _Table(
-        title=f"test backtest: {doc['origins']} origins x horizon {doc['horizon']} (season {doc['season']})"
+        title=f"test backtest: {doc['origins']} origin{'s' * (doc['origins'] != 1)} x horizon {doc['horizon']} "
+        f"(season {doc['season']})"
         + (
             f"; {doc['origins_skipped_gaps']} origins whose rows cross a dropped row were skipped"
             if doc.get("origins_skipped_gaps")
@@ -58,6 +59,7 @@ def metrics_table(doc: dict[str, Any], by_series: bool = False) -> None:
     intervals_table(doc.get("intervals") or {})
     scored = [doc[name] for name in ("model", "naive", "seasonal_naive")]
     scored += [per[name] for per in doc["per_target"].values() for name in ("model", "naive", "seasonal_naive")]
+    scored += list((doc.get("per_series") or {}).values()) if by_series else []  # its n/a too
     if any(_cell(row.get(m)) == NA for row in scored for m in ("mae", "rmse", "smape", "mase")):  # a target's too
         out.print(f"{NA}: {NO_SCALE}")
 
