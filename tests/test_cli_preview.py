@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -105,6 +106,7 @@ def test_every_command_has_help_with_real_metavars_and_an_example(command: str) 
     for option in METAVARS[command]:
         assert option in res.stdout, option
     assert "list[str]" not in res.stdout and "<int>" not in res.stdout and "{" not in res.stdout
+    assert not re.search(r"[A-Z] <\w+>", res.stdout), res.stdout  # no type tag after a metavar: CONFIG <path>
     import typer.main
 
     example = typer.main.get_command(app).commands[command].epilog  # type: ignore[attr-defined]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from typer.core import TyperCommand, TyperGroup
+from typer.core import TyperArgument, TyperCommand, TyperGroup
 
 # name: (its line in `seqcast --help`, in the order of a run's life; the example its own --help ends with)
 ABOUT = {
@@ -37,6 +37,14 @@ class Command(TyperCommand):
     def collect_usage_pieces(self, ctx: Any) -> list[str]:
         pieces = super().collect_usage_pieces(ctx)
         return [p[1:-1] if p.startswith("{") and p.endswith("}") else p for p in pieces]
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        """The parameters, an argument shown by its name alone: typer adds a type tag (`CONFIG <path>`)."""
+        params = super().get_params(ctx)
+        for p in params:
+            if isinstance(p, TyperArgument):
+                p.display_type_rich = lambda ctx: None  # type: ignore[method-assign]
+        return params
 
     def format_epilog(self, ctx: Any, formatter: Any) -> None:  # the example on a line of its own, to copy whole
         formatter.write(f"\n  Example:\n    {self.epilog}\n" if self.epilog else "")  # (Click would rewrap it)
