@@ -163,7 +163,8 @@ def _gather(files: list[Path], cfg: DataConfig, follow: timeparse.Follow | None)
                 if parts and (rows.kind, rows.zoned) != (parts[0].kind, parts[0].zoned):  # a chunk: a CSV's line
                     what = [f"{r.kind} values{' with UTC offsets' if r.zoned else ''}" for r in (rows, parts[0])]
                     raise DataError(f"time column {column!r} holds {what[0]} here but {what[1]} {before}", where=str(f))
-                if parts and rows.kind == "datetime" and said is None and (k := timeparse.not_iso(table, cfg, rows)):
+                iso_before = parts and rows.kind == "datetime" and said is None  # the first part's dates were ISO
+                if iso_before and (k := timeparse.not_iso(table[column], rows.time_format)):
                     raise DataError(f"time column {column!r}, {line_word(f)} {rows.lines[k - 1]}: "
                                     f"{str(table[column][k - 1])!r} is read as {rows.time_format}, but "
                                     f"the times {before} as ISO dates (2024-03-01 13:00)", where=str(f),
@@ -263,11 +264,6 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
         f = files[file_of[i]]
         return f"{word} {lines[i]}" if len(files) == 1 else f"{f.name} {line_word(f)} {lines[i]}"
 
-    if cfg.resample is not None and step is not None and not resample.fits(kind, cfg.resample.step):  # a run's read
-        said = ["whole numbers" if k else "dates" for k in (kind == "integer", cfg.resample.step.kind == "integer")]
-        raise DataError(f"times read as {said[0]}, but the run was trained on {said[1]}, binned at "
-                        f"data.resample.freq {cfg.resample.freq}", where=source,
-                        hint="write the times as the training data's are")  # fmt: skip
     if rows.keys is not None:
         names, first_seen, inverse = np.unique(rows.keys, return_index=True, return_inverse=True)
         # row numbers grouped by series (file order within each): one sort, not one scan of all rows per series

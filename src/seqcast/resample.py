@@ -171,11 +171,17 @@ def apply(
     (known_events), and a partial period is looked for among the bins after it only. `where`: the file, the
     series and each event's line, for an error.
 
-    Raises ConfigError when the frequency cannot bin this time axis, DataError when the grid would dwarf the events.
+    Raises ConfigError when the frequency cannot bin this time axis (DataError for a run's new rows, where.fixed:
+    the file is at fault), DataError when the grid would dwarf the events.
     """
     from seqcast.errors import ConfigError, DataError
 
     freq, alias = spec.step, spec.freq
+    if not fits(kind, freq) and where.fixed:  # a run's new rows: the file's fault, the run's key being fixed
+        said = ["whole numbers" if k else "dates" for k in (kind == "integer", freq.kind == "integer")]
+        raise DataError(f"times read as {said[0]}, but the run was trained on {said[1]}, binned at "
+                        f"data.resample.freq {alias}", where=where.source,
+                        hint="write the times as the training data's are")  # fmt: skip
     if not fits(kind, freq):
         raise ConfigError(
             f"{alias!r} bins {'integers' if freq.kind == 'integer' else 'dates'}, but the time column holds "

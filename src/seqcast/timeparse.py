@@ -8,7 +8,6 @@ imported only for the forms numpy cannot read. The frequency, grids and future s
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import numpy as np
 
@@ -94,15 +93,13 @@ def parse_zoned_times(
     return wide.astype("datetime64[ns]"), "datetime", zoned, None
 
 
-def not_iso(table: dict[str, np.ndarray], cfg: Any, rows: Any) -> int:
-    """1 + the row of a later part of a file or folder (its `table`, read as `rows`) whose time is not an ISO date,
-    when the part was read in a guessed format other than ISO's own (01/02/2024: the first part's ISO dates read
-    one way only, and this part's are not to be guessed apart from them); else 0 (2024-2-5 reads as %Y-%m-%d)."""
-    fmt = rows.time_format
+def not_iso(times: np.ndarray, fmt: str | None) -> int:
+    """1 + the row of `times` (a later part of a file or folder, read in `fmt`) that is not an ISO date, when fmt
+    is a guessed format other than ISO's own (01/02/2024: the first part's ISO dates read one way only, and this
+    part's are not to be guessed apart from them); else 0 (2024-2-5 reads as %Y-%m-%d)."""
     if fmt is None or fmt.startswith("%Y-%m-%d"):
         return 0
-    values = table[cfg.time_column].tolist()
-    return next((k + 1 for k, v in enumerate(values) if not _ISO.match(str(v).strip())), 0)
+    return next((k + 1 for k, v in enumerate(times.tolist()) if not _ISO.match(str(v).strip())), 0)
 
 
 def _numpy_dates(text: np.ndarray) -> tuple[np.ndarray, bool]:
