@@ -147,12 +147,27 @@ HINT = "\n  hint: delete the blank"
         ("\n \n", "the file is empty"),
         ("\nt,y\n1,2\n", f"line 1 is blank, and the column names are on line 2{HINT} line above the column names"),
         ("\n \nt,y\n1,2\n", f"line 1 is blank, and the column names are on line 3{HINT} lines above the column names"),
+        (
+            "# exported from sensor A\nt,y\n1,2\n",
+            "line 1 is a comment ('# exported from sensor A'), and the column names are on line 2\n  hint: delete "
+            "the line above the column names: seqcast reads line 1 as the header",
+        ),
+        (
+            "# a\n#\n\nt;y\n1;2\n",
+            "line 1 is a comment ('# a'), and the column names are on line 4\n  hint: delete the lines above the "
+            "column names: seqcast reads line 1 as the header",
+        ),
         ("t,y\n", "the file has a header but no rows"),
         ("t,y\n1,2\n2,3,4\n", "line 3 has 3 fields, the header has 2"),
     ],
 )
 def test_malformed_files(tmp_path: Path, csv: str, message: str) -> None:
     assert data_error(tmp_path, csv, time_column="t") == f"{tmp_path / 'd.csv'}: {message}"
+
+
+def test_a_header_that_begins_with_a_hash_is_a_header(tmp_path: Path) -> None:
+    ds = load(tmp_path, "#,t,y\n1,1,5\n2,2,6\n", time_column="t", targets=["y"])
+    assert ds.series[0].values[:, 0].tolist() == [5, 6]
 
 
 def test_data_file_not_found(tmp_path: Path) -> None:

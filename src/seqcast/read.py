@@ -11,7 +11,7 @@ import itertools
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -61,12 +61,32 @@ def delimiter(path: Path) -> str:
                     where=str(path),
                     hint=f"delete the blank line{'s' if below > 2 else ''} above the column names",
                 )
+        if header.lstrip().startswith("#"):  # a comment above the names ('# exported from sensor A'), not a header
+            _refuse_comments(path, header, fh)
         first = fh.readline() if not any(c in header for c in ",;\t|") else ""
     if COMMA_NUMBER.fullmatch(first):  # one column, of numbers with decimal commas: no separator to split them
         return ";"
     counts = {d: header.count(d) for d in ";\t|"}
     best = max(counts, key=lambda d: counts[d])
     return best if "," not in header and counts[best] else ","
+
+
+def _refuse_comments(path: Path, header: str, fh: TextIO) -> None:
+    """Line 1 begins with '#' and the first line that does not has other fields: comment lines above the column
+    names, which would be read as the header (a header '#,time,y' over rows of three fields is one)."""
+    below = next(((k, line) for k, line in enumerate(fh, start=2) if line.strip() and not line.startswith("#")), None)
+    fh.seek(0)
+    fh.readline()
+    if below is None:
+        return
+    k, names = below
+    sep = next((d for d in ",;\t|" if d in names), ",")
+    if header.count(sep) != re.sub(r'"[^"]*"', "", names).count(sep):
+        raise DataError(
+            f"line 1 is a comment ({header.strip()[:60]!r}), and the column names are on line {k}",
+            where=str(path),
+            hint=f"delete the line{'s' if k > 2 else ''} above the column names: seqcast reads line 1 as the header",
+        )
 
 
 def _csv_header(path: Path, sep: str) -> list[str]:
