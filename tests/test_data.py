@@ -612,3 +612,13 @@ def test_a_guessed_reading_of_dates_that_read_both_ways_is_a_note_and_a_given_fo
     ]
     ds = load(tmp_path, csv, time_column="t", time_format="%d/%m/%Y")  # said outright: daily, and nothing to say
     assert ds.freq is not None and ds.freq.alias == "D" and not [n for n in ds.notes if "both" in n]
+
+
+def test_an_unclosed_quote_in_a_small_file_is_named_not_quoted_whole(tmp_path: Path) -> None:
+    rows = "".join(f"{t},1000\n" for t in range(2, 60))
+    message = data_error(tmp_path, f'year,volume\n1,"1000\n{rows}', time_column="year", targets=["volume"])
+    assert message == (
+        f"{tmp_path / 'd.csv'}: column 'volume', line 2: a quoted field of 59 lines ('1000\\n2,1000\\n3,1000\\n4'...) "
+        'is not a number\n  hint: a quote (") that is never closed makes the rest of the file one field: close it, '
+        "or remove it"
+    )

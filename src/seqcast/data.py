@@ -18,7 +18,7 @@ from seqcast import errors, missing, resample, timeaxis, timeparse
 from seqcast.config import DataConfig
 from seqcast.errors import BlankValues, DataError, DuplicateTimes, MissingColumn, NoRows, OffGrid, series_twins, some
 from seqcast.marks import DECIMAL_COMMA, Dots
-from seqcast.read import data_files, left_out, line_word, read_tables
+from seqcast.read import UNCLOSED, data_files, left_out, line_word, read_tables
 from seqcast.static import add_series_ids, check_events, check_static
 from seqcast.timeaxis import Freq, TimeKind
 
@@ -206,9 +206,11 @@ def _numeric(raw: np.ndarray, col: str, lines: np.ndarray, source: str, covariat
             out[i] = float(v)
         except (ValueError, TypeError):
             hint = DECIMAL_COMMA if "," in str(v) else _text_hint(str(v), covariate)  # 10,03 in a ';' file
-            raise DataError(
-                f"column {col!r}, {line_word(source)} {lines[i]}: {v!r} is not a number", where=source, hint=hint
-            ) from None
+            what = repr(v)
+            if "\n" in str(v):  # an unclosed quote: the lines after it are one field (large files: read.py says so)
+                what, hint = f"a quoted field of {len(str(v).splitlines())} lines ({str(v)[:20]!r}...)", UNCLOSED
+            at = f"column {col!r}, {line_word(source)} {lines[i]}"
+            raise DataError(f"{at}: {what} is not a number", where=source, hint=hint) from None
     return out
 
 

@@ -382,9 +382,12 @@ def _first_non_utf8(path: Path) -> tuple[bytes, int] | None:
     return None
 
 
+UNCLOSED = 'a quote (") that is never closed makes the rest of the file one field: close it, or remove it'
+
+
 def _quote_hint(why: str) -> str | None:
     """What an unclosed quote does to a CSV reader: the rest of the file one field (Python's csv: 'field larger
     than field limit'; pandas: 'EOF inside string')."""
     if "field larger than field limit" in why or "EOF inside string" in why:
-        return 'a quote (") that is never closed makes the rest of the file one field: close it, or remove it'
+        return UNCLOSED
     return None
