@@ -177,6 +177,9 @@ def test_apply_overrides_on_raw_mapping() -> None:
         ("data.split={val: 0.1", "hint: close the mapping: --set 'data.split={val: 0.1}'"),
         ("data.time_format=%d.%m.%Y", "value '%d.%m.%Y' is not valid YAML (expected alphabetic or numeric character"),
         ("data.time_format=%d.%m.%Y", """hint: quote a text value: --set 'data.time_format="%d.%m.%Y"'"""),
+        (".model=1", "--set .model: a key with an empty part"),
+        ("model..units=[4]", "--set model..units: a key with an empty part"),
+        ("MODEL.units=[4]", "--set: MODEL: unknown key; did you mean 'model'?"),
     ],
 )
 def test_bad_set_overrides(cfg_file: Path, override: str, message: str) -> None:
@@ -370,6 +373,34 @@ def test_malformed_yaml_gives_line_and_column(cfg_file: Path) -> None:
 )
 def test_empty_or_non_mapping_config(cfg_file: Path, text: str, message: str) -> None:
     assert config_error(cfg_file, text) == f"{cfg_file}: {message}"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            BASE + "model.units: [3]\n",
+            "model.units: unknown key; a file nests its keys (model: {units: ...}); dots are for --set",
+        ),
+        ("data:\n  path: null\n  targets: [y]\n", "data.path: should be a file path, not null"),
+        (
+            BASE + "  split: {val: 1.0}\n",
+            "data.split.val: a fraction must be below 1 (1.0 would be every row; for one row write 1)",
+        ),
+    ],
+)
+def test_keys_a_file_gets_wrong(cfg_file: Path, text: str, message: str) -> None:
+    assert config_error(cfg_file, text) == f"{cfg_file}: {message}"
+
+
+def test_a_config_not_in_utf8_is_named_by_its_line(cfg_file: Path) -> None:
+    cfg_file.write_bytes(b"data:\n  path: d\xe9ta.csv\n  targets: [y]\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(cfg_file)
+    assert err.value.render() == (
+        f"cannot read config file {cfg_file}: it is not UTF-8 text (byte b'\\xe9' on line 2)\n"
+        "  hint: save it as UTF-8, or convert it, e.g. iconv -f cp1252 -t utf-8"
+    )
 
 
 def test_config_file_not_found(tmp_path: Path) -> None:

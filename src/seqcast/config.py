@@ -249,8 +249,14 @@ def _error_text(err: ValidationError, given: list[list[str]] | None = None) -> t
         elif e["type"] == "extra_forbidden":
             prefix, _, last_key = key.rpartition(".")
             siblings = [k for k in ordered if k.rpartition(".")[0] == prefix]
-            near = difflib.get_close_matches(last_key, [k.rpartition(".")[2] for k in siblings], n=1, cutoff=0.6)
-            if near:
+            names = [k.rpartition(".")[2] for k in siblings]  # MODEL: another case first
+            same_case = [n for n in names if n.lower() == last_key.lower()][:1]
+            near = same_case or difflib.get_close_matches(last_key, names, n=1, cutoff=0.6)
+            dotted = str(loc[-1])  # model.units: in a file, --set's way of naming a key
+            if "." in dotted and ".".join([*map(str, loc[:-1]), dotted]) in known:
+                head, _, rest = dotted.partition(".")
+                msg = f"unknown key; a file nests its keys ({head}: {{{rest}: ...}}); dots are for --set"
+            elif near:
                 msg = f"unknown key; did you mean {(prefix + '.' if prefix else '') + near[0]!r}?"
             else:
                 msg = f"unknown key; valid keys here: {', '.join(k.rpartition('.')[2] for k in siblings)}"
@@ -259,7 +265,7 @@ def _error_text(err: ValidationError, given: list[list[str]] | None = None) -> t
         elif e["type"] in ("path_type", "too_short"):  # pydantic's "Input is not a valid path for <class ...>"
             short = f"should have at least {ctx.get('min_length')} entry"
             msg = "should be a file path" if e["type"] == "path_type" else short
-            values[key] = repr(e.get("input"))
+            values[key] = "null" if e.get("input") is None else repr(e.get("input"))
         else:  # pydantic's own words: "Input should be a valid integer, unable to parse string as an integer"
             if e["type"] in ("model_type", "dict_type"):
                 keys = [k.rpartition(".")[2] for k in ordered if k.rpartition(".")[0] == key]
@@ -348,7 +354,10 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         hint = (f"close the {shut[0]}: --set '{key}={raw.strip()}{shut[1]}'" if shut and shut[1] not in raw
                 else f"""quote a text value: --set '{key}="{raw}"'""")  # fmt: skip
         raise ConfigError(f"--set {key}: value {raw!r} is not valid YAML ({why})", hint=hint) from None
-    return key.strip().split("."), value
+    path = key.strip().split(".")
+    if not all(p.strip() for p in path):  # .model, model..units, model.
+        raise ConfigError(f"--set {key.strip()}: a key with an empty part", hint="for example --set model.units=[64]")
+    return path, value
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
@@ -376,7 +385,14 @@ def read_yaml(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:  # named by its line, as a data file's is
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"cannot read config file {path}: it is not UTF-8 text (byte {exc.object[exc.start : exc.start + 1]!r} "
+            f"on line {line})",
+            hint="save it as UTF-8, or convert it, e.g. iconv -f cp1252 -t utf-8",
+        ) from None
+    except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from None
     try:
         raw = _load(text)

@@ -66,6 +66,8 @@ class Split(_Section):
         if v < 0:
             raise ValueError("must be a fraction in [0, 1) or a row count >= 1, not negative")
         if isinstance(v, float) and v >= 1:
+            if v == 1:  # a whole of the rows, as a fraction: none would be left; one row is written 1
+                raise ValueError("a fraction must be below 1 (1.0 would be every row; for one row write 1)")
             if v.is_integer():
                 return int(v)
             raise ValueError("a fraction must be below 1 (or give a whole row count)")
