@@ -107,12 +107,28 @@ def test_every_command_has_help_with_real_metavars_and_an_example(command: str) 
         assert option in res.stdout, option
     assert "list[str]" not in res.stdout and "<int>" not in res.stdout and "{" not in res.stdout
     assert not re.search(r"[A-Z] <\w+>", res.stdout), res.stdout  # no type tag after a metavar: CONFIG <path>
+    assert not re.search(r"\[x?[<>]=?", res.stdout), res.stdout  # nor Click's range tag: [x>=0]
     import typer.main
 
     example = typer.main.get_command(app).commands[command].epilog  # type: ignore[attr-defined]
     assert example.startswith(f"seqcast {command} ")
     assert f"\n  Example:\n    {example}\n" in res.stdout  # on one line, however narrow the terminal: to copy
     assert len(f"    {example}") <= 80  # and that line fits an 80-column terminal
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["forecast", "--steps", "abc"], "Invalid value for '--steps': should be a whole number"),
+        (["forecast", "--steps", "2", "--interval", "abc"], "Invalid value for '--interval': should be a number"),
+        (["window-preview", "c.yaml", "--limit", "x"], "Invalid value for '--limit': should be a whole number"),
+        (["window-preview", "c.yaml", "--limit", "-1"], "error: --limit: must be 0 or more rows, got -1"),
+    ],
+)
+def test_an_option_value_of_the_wrong_kind_is_said_in_words(args: list[str], message: str) -> None:
+    res = invoke(*args)
+    assert res.exit_code == 2
+    assert message in " ".join(res.output.split()), res.output  # not pydantic's 'Input should be a valid integer'
 
 
 def test_the_command_list_is_in_a_runs_order_each_on_one_whole_line() -> None:

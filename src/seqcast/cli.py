@@ -154,7 +154,6 @@ def window_preview(
         typer.Option(
             "--limit",
             metavar="K",
-            min=0,
             help="Rows of the layout to show, and series of the split table. Default: 12; --json in stateful mode: "
             "every row of the training part.",
             show_default=False,
@@ -179,6 +178,8 @@ def window_preview(
     from seqcast.preview import preview_doc, text_lines, train_refusals
 
     def go() -> None:
+        if limit is not None and limit < 0:  # checked here, not by Click: its range shows in --help as [x>=0]
+            raise ConfigError(f"must be 0 or more rows, got {limit}", where="--limit")
         cfg = load_config(config, overrides or [])
         shown_rows = 12 if limit is None else limit
         rows = None if limit is None and as_json and cfg.stateful else shown_rows  # stateful JSON: every row

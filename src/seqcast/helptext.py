@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup
 
 # name: (its line in `seqcast --help`, in the order of a run's life; the example its own --help ends with)
@@ -46,8 +47,25 @@ class Command(TyperCommand):
                 p.display_type_rich = lambda ctx: None  # type: ignore[method-assign]
         return params
 
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """An option's value Click could not convert, in words: typer's are pydantic's ('Input should be a valid
+        integer, unable to parse string as an integer')."""
+        try:
+            return super().parse_args(ctx, args)
+        except typer.BadParameter as exc:
+            exc.message = plain_words(exc.message)
+            raise
+
     def format_epilog(self, ctx: Any, formatter: Any) -> None:  # the example on a line of its own, to copy whole
         formatter.write(f"\n  Example:\n    {self.epilog}\n" if self.epilog else "")  # (Click would rewrap it)
+
+
+def plain_words(message: str) -> str:
+    """'Input should be a valid integer, unable to parse string as an integer' -> 'should be a whole number'."""
+    if not message.startswith("Input should be"):
+        return message
+    said = message[len("Input ") :].split(", unable to")[0]
+    return said.replace("a valid integer", "a whole number").replace("a valid number", "a number")
 
 
 class Group(TyperGroup):
