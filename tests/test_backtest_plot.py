@@ -357,6 +357,11 @@ def test_an_n_a_in_the_mase_by_series_table_alone_is_explained(run_dir: Path, mo
     from seqcast.metrics import NO_SCALE
 
     doc = json.loads((run_dir / "metrics.json").read_text())
+    assert len(doc["per_series"]) > 1
+    text = io.StringIO()
+    monkeypatch.setattr(report, "out", Console(file=text, width=200))
+    report.metrics_table(doc, by_series=True)  # every score finite: no footnote (every run of 2 series had one)
+    assert "n/a" not in text.getvalue(), text.getvalue()
     doc["per_series"]["A"] = {m: None for m in ("model", "naive", "seasonal_naive")} | {
         f"{m}_why": NO_SCALE for m in ("model", "naive", "seasonal_naive")
     }

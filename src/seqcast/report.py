@@ -54,13 +54,11 @@ def metrics_table(doc: dict[str, Any], by_series: bool = False) -> None:
         for k in shown:
             s.add_row(str(k), *(_cell(steps[name]["mae"][k - 1]) for name in steps))
         out.print(s)
-    if by_series and doc.get("per_series"):
-        series_table(doc["per_series"])
+    series_na = series_table(doc["per_series"]) if by_series and doc.get("per_series") else False
     intervals_table(doc.get("intervals") or {})
     scored = [doc[name] for name in ("model", "naive", "seasonal_naive")]
     scored += [per[name] for per in doc["per_target"].values() for name in ("model", "naive", "seasonal_naive")]
-    scored += list((doc.get("per_series") or {}).values()) if by_series else []  # its n/a too
-    if any(_cell(row.get(m)) == NA for row in scored for m in ("mae", "rmse", "smape", "mase")):  # a target's too
+    if series_na or any(_cell(row.get(m)) == NA for row in scored for m in ("mae", "rmse", "smape", "mase")):
         out.print(f"{NA}: {NO_SCALE}")
 
 
@@ -75,9 +73,9 @@ def shown_steps(h: int, season: int) -> list[int]:
 SHOWN_SERIES = 20
 
 
-def series_table(per: dict[str, dict[str, float]]) -> None:
+def series_table(per: dict[str, dict[str, float]]) -> bool:
     """Each series' MASE for every method (metrics.json per_series), in the data's order; over SHOWN_SERIES series,
-    those where the model does worst against seasonal naive."""
+    those where the model does worst against seasonal naive. Whether a cell shown is n/a (the footnote's)."""
     names = list(per)
     title = "MASE by series"
     if len(names) > SHOWN_SERIES:
@@ -89,9 +87,11 @@ def series_table(per: dict[str, dict[str, float]]) -> None:
     t.add_column("series")
     for m in ("model", "naive", "seasonal_naive"):
         t.add_column(m, justify="right")
+    cells = {n: [_cell(per[n][m]) for m in ("model", "naive", "seasonal_naive")] for n in names}
     for n in names:
-        t.add_row(safe(n), *(_cell(per[n][m]) for m in ("model", "naive", "seasonal_naive")))
+        t.add_row(safe(n), *cells[n])
     out.print(t)
+    return any(NA in row for row in cells.values())
 
 
 def intervals_table(levels: dict[str, Any]) -> None:
