@@ -28,6 +28,32 @@ def test_tensorboard_logs_in_run_directory(
     assert list((logs / "train").glob("events.out.tfevents.*"))
 
 
+@pytest.mark.slow
+def test_each_network_and_refit_logs_into_a_folder_of_its_own(
+    write_project: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An ensemble with training.refit made four fits, whose event files all went to logs/train: TensorBoard drew
+    one curve whose steps went 0, 1, 0, 1, ... They are named as the checkpoint's folders are."""
+    monkeypatch.chdir(tmp_path)
+    cfg = write_project(
+        training={"batch_size": 8, "epochs": 2, "tensorboard": True, "refit": True},
+        model={"ensemble": 2},
+        output={"dir": "run"},
+    )
+    res = CliRunner().invoke(app, ["train", str(cfg), "--quiet"])
+    assert res.exit_code == 0, res.output
+    logs = tmp_path / "run" / "logs"
+    made = sorted(str(p.parent.relative_to(logs)) for p in logs.rglob("events.out.tfevents.*"))
+    assert made == [
+        "member-0-refit/train",
+        "member-0/train",
+        "member-0/validation",
+        "member-1-refit/train",
+        "member-1/train",
+        "member-1/validation",
+    ]
+
+
 def test_a_logs_folder_the_user_put_into_a_run_without_tensorboard_is_kept(
     write_project: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -167,8 +167,8 @@ def has_validation(prep: Prepared) -> bool:
     return prep.plan.val is not None and len(prep.plan.val) > 0
 
 
-def make_callbacks(prep: Prepared, rows: Rows, workdir: Path, session: Session) -> list[Any]:
-    """seqcast's callbacks for one run, in the order they must run."""
+def make_callbacks(prep: Prepared, rows: Rows, logs: Path, session: Session) -> list[Any]:
+    """seqcast's callbacks for one fit, in the order they must run; training.tensorboard's logs go to `logs`."""
     cfg = prep.cfg
     callbacks: list[Any] = []
     if cfg.stateful:
@@ -181,5 +181,5 @@ def make_callbacks(prep: Prepared, rows: Rows, workdir: Path, session: Session) 
     callbacks.append(BestKeeper(session, monitor, cfg.training.early_stopping.patience))
     callbacks.append(Checkpointer(session, rows, cfg))
     if cfg.training.tensorboard:
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(workdir / "logs")))
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(logs)))
     return callbacks

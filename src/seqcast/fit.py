@@ -36,11 +36,13 @@ def fit(
     callbacks: list[Any] | None = None,
     note: Note = silent,
     info: Note = silent,
+    logs: str = "",
 ) -> tuple[Any, list[dict[str, Any]]]:
     """Build, compile and train the model under training.distribute; returns it with one history row per epoch.
 
     One custom training loop for every strategy (see _train_loop); the Keras callbacks run as under model.fit.
     checkpoint: folder rewritten after every complete epoch; resume: a checkpoint to continue from.
+    workdir: the run's folder, whose logs/<logs> gets training.tensorboard's logs (logs: member-0, refit, ...).
     callbacks: extra Keras callbacks (a progress bar, say), run after seqcast's own (their logs carry loss and
     val_loss). note: where messages go (a first Ctrl-C); info: where remarks go (how replicas share a batch);
     nowhere by default.
@@ -94,7 +96,7 @@ def fit(
             f"training.distribute {cfg.training.distribute}: {replicas} replicas; each takes {per} "
             f"of every global batch of {p.batch_size}"
         )
-    callbacks = make_callbacks(prep, rows, workdir or Path("."), session) + list(callbacks or [])
+    callbacks = make_callbacks(prep, rows, (workdir or Path(".")) / "logs" / logs, session) + list(callbacks or [])
     lost: Exception | None = None
     patience = cfg.training.early_stopping.patience
     stopped = patience is not None and session.wait >= patience  # a resumed checkpoint early stopping had ended

@@ -331,10 +331,8 @@ def _fit_networks(
                 workdir=work,
                 checkpoint=checkpoint / f"member-{k}",
                 resume=start,
-                callbacks=bar,
-                note=hooks.note,
-                info=hooks.info,
-            )
+                callbacks=bar, note=hooks.note, info=hooks.info, logs=f"member-{k}",
+            )  # fmt: skip
             checkpoint.mkdir(parents=True, exist_ok=True)  # this member is finished: a resumed run loads it instead
             files.atomic_write(checkpoint / f"member-{k}.csv", history_csv(member_rows).encode())  # of training it
             save_whole(model, done)  # again, its history first: a member-k.keras always has its member-k.csv
@@ -401,9 +399,8 @@ def _refit(
         checkpoint=checkpoint,
         resume=resume,
         callbacks=_bar(hooks, joined.cfg, label),
-        note=hooks.note,
-        info=hooks.info,
-    )
+        note=hooks.note, info=hooks.info, logs=checkpoint.name,  # refit, member-k-refit: as the checkpoint's
+    )  # fmt: skip
     return model, epochs
 
 
