@@ -413,11 +413,50 @@ def test_a_signal_while_the_fit_builds_its_batches_trains_no_batch(
 
     monkeypatch.setattr(fitting, build, signalled)
     before = signal.getsignal(signal.SIGTERM)
-    with pytest.raises(fitting.Interrupted, match="training interrupted"):
+    with pytest.raises(fitting.Interrupted) as err:
         fitting.fit(prep, checkpoint=tmp_path / "ck", callbacks=[Batches()])
+    assert str(err.value) == (
+        "training interrupted before an epoch ended: there is no checkpoint; nothing that was there before has changed"
+    )
     assert Batches.seen == 0
     assert signal.getsignal(signal.SIGTERM) is before
     assert not (tmp_path / "ck").exists()  # no epoch: nothing to resume
+
+
+def test_a_signal_in_an_epochs_validation_keeps_that_epoch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signal_self: Callable[..., None]
+) -> None:
+    """Ctrl-C while an epoch's validation loss is computed: the progress line showed the epoch with its val_loss,
+    and the checkpoint dropped it ('training interrupted', nothing to resume). The epoch is whole: it is kept."""
+    from test_train import write_config
+
+    from seqcast import distribute, pipeline
+    from seqcast import fit as fitting
+    from seqcast.config import load_config
+
+    cfg = load_config(write_config(tmp_path, training={"epochs": 30, "early_stopping": {"patience": None}}))
+    prep = pipeline.prepare(cfg)
+    real, made = distribute.distribute_dataset, []
+
+    class Signalled:  # the validation batches: the first epoch's are cut into by a SIGINT
+        def __init__(self, inner: object) -> None:
+            self.inner = inner
+
+        def __iter__(self) -> Any:
+            if len(made) == 2:
+                made.append(0)
+                signal_self(signal.SIGINT, 10**5)  # the fit's handler takes it: "stopping after the current batch"
+            return iter(self.inner)  # type: ignore[call-overload]
+
+    def tracked(strategy: object, ds: object) -> object:
+        made.append(0)
+        return real(strategy, ds) if len(made) == 1 else Signalled(real(strategy, ds))  # training's, then val's
+
+    monkeypatch.setattr(distribute, "distribute_dataset", tracked)
+    with pytest.raises(fitting.Interrupted) as err:
+        fitting.fit(prep, checkpoint=tmp_path / "ck")
+    assert "the checkpoint of epoch 1 is kept" in str(err.value), str(err.value)
+    assert json.loads((tmp_path / "ck" / "state.json").read_text())["epochs_done"] == 1
 
 
 def test_the_resume_command_quotes_its_paths_for_a_shell(tmp_path: Path) -> None:

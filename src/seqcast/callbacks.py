@@ -145,7 +145,8 @@ class BestKeeper(keras.callbacks.Callback):
 
 
 class Checkpointer(keras.callbacks.Callback):
-    """After every complete, finite epoch: model (with optimizer), history and early-stopping state."""
+    """After every complete, finite epoch: model (with optimizer), history and early-stopping state. The loop calls
+    on_epoch_end for an epoch whose every batch ran, a signal in its validation or its last batch included."""
 
     def __init__(self, session: Session, rows: Rows, cfg: Config) -> None:
         super().__init__()
@@ -153,8 +154,8 @@ class Checkpointer(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
         s = self.session
-        if s.interrupted or not self.rows or not np.isfinite(self.rows[-1]["loss"]):
-            return  # a cut-short or diverged epoch is never saved: resume repeats it
+        if not self.rows or not np.isfinite(self.rows[-1]["loss"]):
+            return  # a diverged epoch is never saved: resume repeats it (nor is a cut-short one, which never ends)
         if s.checkpoint is not None:
             save_checkpoint(s.checkpoint, self.model, self.rows, s, self.cfg)
             s.saved_epoch = epoch + 1

@@ -116,7 +116,8 @@ def fit(
         whole.set_weights(model.get_weights())
         model = whole
     ckpt = session.checkpoint if session.saved_epoch else None
-    where = f"; the checkpoint of epoch {session.saved_epoch} is kept at {ckpt}" if ckpt else ""
+    none = " before an epoch ended: there is no checkpoint; nothing that was there before has changed"
+    where = f"; the checkpoint of epoch {session.saved_epoch} is kept at {ckpt}" if ckpt else none
     resume_hint = f"resume with: {rundir.resume_command(ckpt)}" if ckpt else None
     if session.interrupted:
         raise Interrupted(f"training interrupted{where}", hint=resume_hint)
@@ -227,16 +228,16 @@ def _train_loop(prep: Prepared, model: Any, strategy: Any, callbacks: list[Any],
     logs: dict[str, Any] = {}
     for epoch in range(first, epochs):
         cbs.on_epoch_begin(epoch)
-        total, count = 0.0, 0.0
+        total, count, ran = 0.0, 0.0, 0
         for step in range(steps):
             cbs.on_train_batch_begin(step)
             loss, n = train_step(*next(source))
-            total, count = total + float(loss) * float(n), count + float(n)
+            total, count, ran = total + float(loss) * float(n), count + float(n), step + 1
             cbs.on_train_batch_end(step, {"loss": total / count})
-            if model.stop_training or session.interrupted:
+            if (model.stop_training or session.interrupted) and ran < steps:
                 break
-        if session.interrupted:  # cut short: no epoch for any callback (the checkpoint keeps the last whole one)
-            break
+        if session.interrupted and ran < steps:  # cut short: no epoch for any callback (the checkpoint keeps the
+            break  # last whole one); a signal in the last batch or the validation stops after a whole epoch
         logs = {"loss": total / count if count else float("nan")}
         if val_ds is not None:
             v_total, v_count = 0.0, 0.0
