@@ -459,6 +459,27 @@ def test_a_signal_in_an_epochs_validation_keeps_that_epoch(
     assert json.loads((tmp_path / "ck" / "state.json").read_text())["epochs_done"] == 1
 
 
+@pytest.mark.parametrize("policy", ["never", "epoch"])
+def test_a_resumed_stateful_fit_ends_where_an_uninterrupted_one_does(tmp_path: Path, policy: str) -> None:
+    """training.reset_states: never carries the states from one epoch into the next: the checkpoint kept none,
+    and a resumed fit began its epoch from zero states (its losses and weights left the uninterrupted run's)."""
+    from test_train import stateful_cfg
+
+    from seqcast import fit as fitting
+    from seqcast import pipeline
+
+    def fitted(epochs: int, folder: str, resume: Path | None = None) -> tuple[Any, list[dict[str, Any]]]:
+        cfg = stateful_cfg(tmp_path, reset_states=policy, epochs=epochs)
+        return fitting.fit(pipeline.prepare(cfg), checkpoint=tmp_path / folder, resume=resume)
+
+    whole, whole_rows = fitted(4, "whole")
+    fitted(2, "part")
+    resumed, rows = fitted(4, "again", resume=tmp_path / "part")
+    assert [r["loss"] for r in rows] == [r["loss"] for r in whole_rows]
+    for a, b in zip(resumed.get_weights(), whole.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_the_resume_command_quotes_its_paths_for_a_shell(tmp_path: Path) -> None:
     """A folder named with a space, quotes or $ (a shell would split or expand it): the printed command, split as
     a shell splits it, gives back the checkpoint and the run as they are."""

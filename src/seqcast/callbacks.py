@@ -35,12 +35,13 @@ def loss_np(name: str, pred: np.ndarray, true: np.ndarray) -> float:
 class ResetStates(keras.callbacks.Callback):
     """training.reset_states: zero every stateful layer at the start of each epoch (or batch)."""
 
-    def __init__(self, policy: str) -> None:
+    def __init__(self, policy: str, kept: bool = False) -> None:
         super().__init__()
-        self.policy = policy
+        self.policy, self.kept = policy, kept
 
     def on_train_begin(self, logs: Any = None) -> None:
-        reset_states(self.model)
+        if not self.kept:  # a resumed fit of `never` carries on from the states its checkpoint restored
+            reset_states(self.model)
 
     def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
         if self.policy == "epoch":
@@ -173,7 +174,7 @@ def make_callbacks(prep: Prepared, rows: Rows, logs: Path, session: Session) -> 
     cfg = prep.cfg
     callbacks: list[Any] = []
     if cfg.stateful:
-        callbacks.append(ResetStates(cfg.training.reset_states))
+        callbacks.append(ResetStates(cfg.training.reset_states, kept=session.states_kept))
         data = stateful_validation_data(prep)
         if data is not None:
             callbacks.append(StatefulValidation(prep, data))

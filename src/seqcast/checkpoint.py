@@ -32,6 +32,10 @@ class Session:
     best_weights: list[np.ndarray] | None = None
     interrupted: bool = False
     saved_epoch: int = 0  # the last epoch written to the checkpoint
+    states_kept: bool = False  # resumed with the states its last epoch left (training.reset_states: never)
+
+
+STATES = "states.npz"  # training.reset_states: never: the stateful layers' states at the epoch's end
 
 
 def save_checkpoint(path: Path, model: Any, rows: list[dict[str, Any]], session: Session, cfg: Config) -> None:
@@ -53,6 +57,10 @@ def save_checkpoint(path: Path, model: Any, rows: list[dict[str, Any]], session:
     (tmp / "state.json").write_text(json.dumps(state))
     if session.best_weights is not None:
         np.savez(tmp / "best.npz", *session.best_weights)
+    if cfg.stateful and cfg.training.reset_states == "never":  # the states the next epoch starts from (the model
+        from seqcast.model import state_parts  # file keeps none): a resumed fit starts from them
+
+        np.savez(tmp / STATES, *(np.asarray(p) for p in state_parts(model)))
     for stamp in (DATA_STAMP, COMMAND_STAMP):  # written before training (stamp_data): they stay with it
         if (path / stamp).is_file():
             shutil.copy2(path / stamp, tmp / stamp)
@@ -186,6 +194,11 @@ def load_checkpoint(path: Path, cfg: Config) -> tuple[Any, list[dict[str, Any]],
             f"the checkpoint's model cannot be loaded safely: {exc}", where=f"--resume {path / 'model.keras'}"
         ) from None
     session = Session(path, counts[0], best_value, counts[1], counts[2], best)
+    if cfg.stateful and cfg.training.reset_states == "never" and (path / STATES).exists():
+        from seqcast.model import set_states
+
+        with np.load(path / STATES, allow_pickle=False) as z:
+            session.states_kept = set_states(model, [z[f"arr_{i}"] for i in range(len(z.files))])
     return model, rows, session
 
 

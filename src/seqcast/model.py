@@ -20,6 +20,7 @@ from seqcast.windows import PAD_VALUE
 
 if TYPE_CHECKING:
     import keras
+    import numpy as np
 
 CELLS = {"lstm": "LSTM", "gru": "GRU", "simple_rnn": "SimpleRNN"}
 
@@ -174,3 +175,26 @@ def reset_states(model: keras.Model) -> None:
     for layer in recurrent_layers(model):
         if layer.stateful:
             layer.reset_state()
+
+
+def state_parts(model: keras.Model) -> list[Any]:
+    """The variables holding the stateful layers' states, in order: one per state, or per state and replica (a
+    state of training.distribute is created per replica, distribute.per_replica_states)."""
+    parts = []
+    for layer in recurrent_layers(model):
+        for v in layer.states if layer.stateful else ():
+            raw = getattr(v, "value", v)
+            per = getattr(raw, "values", None)
+            parts += list(per) if isinstance(per, tuple) else [raw]
+    return parts
+
+
+def set_states(model: keras.Model, arrays: list[np.ndarray]) -> bool:
+    """Give the stateful layers the states `arrays` (state_parts' order); False, nothing set, when they do not
+    fit (another number of replicas)."""
+    parts = state_parts(model)
+    if len(parts) != len(arrays) or any(tuple(p.shape) != a.shape for p, a in zip(parts, arrays, strict=True)):
+        return False
+    for p, a in zip(parts, arrays, strict=True):
+        p.assign(a)
+    return True
