@@ -509,7 +509,7 @@ CASES = [
         "stateful series too short for one input and its targets",
         _stateful_too_short,
         1,
-        ("has 28 training rows", "not enough for one input row and its 30 target row(s)", "windows.horizon"),
+        ("has 28 training rows", "its 30 target row(s) (needs 31)", "windows.horizon"),
     ),
     Case(
         "stateful series whose training rows the transform uses up",
@@ -522,7 +522,7 @@ CASES = [
             )
         ),
         1,
-        ("has 28 training rows and data.transform uses up the first 28", "needs 2 more", "data.transform that uses"),
+        ("has 28 training rows and data.transform uses up the first 28", "(needs 30)", "(none uses none)"),
     ),
     Case(
         "unknown config key",

@@ -169,8 +169,12 @@ def test_the_training_header_names_each_kind_of_input_and_the_cell_as_keras_does
 @pytest.mark.parametrize(
     ("sections", "says"),
     [
-        ({"windows": {"mode": "stateful"}, "model": {"kind": "many_to_many"}}, "stateful many_to_many answers one"),
-        ({"model": {"kind": "many_to_many"}}, "lookback many_to_many answers one step"),
+        ({"windows": {"mode": "stateful"}, "model": {"kind": "many_to_many"}}, "stateful many_to_many feeds its"),
+        (
+            {"windows": {"mode": "stateful", "horizon": 3}, "model": {"kind": "many_to_one"}},
+            "stateful many_to_one feeds",
+        ),
+        ({"model": {"kind": "many_to_many"}}, "lookback many_to_many feeds its forecasts back as inputs"),
         ({"windows": {"horizon": 2}, "evaluate": {"horizon": 3}}, "windows.horizon >= evaluate.horizon (it is 2 < 3)"),
     ],
 )

@@ -172,8 +172,9 @@ class Config(_Section):
                 "evaluate.horizon steps at once: windows.mode lookback, model.kind many_to_one or encoder_decoder, "
                 f"windows.horizon >= evaluate.horizon (it is {self.windows.horizon} < {self.evaluate.horizon})"
                 if direct
-                else f"past-only inputs need a direct head: {self.windows.mode} {self.model.kind} answers one step "
-                "at a time and would need their future values (use look-back many_to_one or encoder_decoder)"
+                else f"past-only inputs need a direct head: {self.windows.mode} {self.model.kind} feeds its forecasts "
+                "back as inputs, beside their values after the origin, unknown (use look-back many_to_one or "
+                "encoder_decoder)"
             ))  # fmt: skip
         if self.data.transform != "auto":
             try:

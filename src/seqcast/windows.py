@@ -332,10 +332,9 @@ def stream_layout(
         used = f" and data.transform uses up the first {lost}" if lost else ""
         raise DataError(
             f"{who} has {got} training rows{used}: not enough for one input row and its "
-            f"{'next-step target' if many_to_many else f'{horizon} target row(s)'} (needs {extra + 1}"
-            f"{' more' if lost else ''})",
+            f"{'next-step target' if many_to_many else f'{horizon} target row(s)'} (needs {lost + extra + 1})",
             hint="give the training part more rows (data.split)"
-            + (", or choose a data.transform that uses fewer rows (none, difference)" if lost else "")
+            + (", or a data.transform that uses fewer rows (none uses none)" if lost else "")
             + ("" if many_to_many else ", or lower windows.horizon"),
         )
     round_ = streams * num_steps
