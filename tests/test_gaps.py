@@ -584,3 +584,18 @@ def test_a_stateful_run_refuses_gaps_in_update_forecast_and_evaluate(
     (cfg.parent / "data.csv").write_text(gappy_csv(40, dropped=(20,)))  # the run's data file, changed since
     res = invoke("evaluate")
     assert res.exit_code == 1 and "drop left 1 gap(s) in the series" in " ".join(res.stderr.split())
+
+
+def test_a_series_whose_every_origin_crosses_a_gap_is_named_as_left_out() -> None:
+    """A backtest of three series scoring one: 'B' has test rows enough, but every origin crosses a dropped row
+    (it is not in per_series); 'C' has too few test rows. Each is named with its own reason."""
+    values = [np.zeros((20, 1)), np.zeros((20, 1)), np.zeros((14, 1))]
+    doc = {"horizon": 3, "per_series": {"A": {}}}
+    notes = evaluate.unscored(["A", "B", "C"], values, {"A": 12, "B": 12, "C": 12}, doc, "evaluate.horizon")
+    assert notes == [
+        "1 series left out of the backtest's scores: every origin in their test part crosses a row that "
+        "data.missing: drop removed: 'B'",
+        "1 series left out of the backtest's scores: their test part is shorter than evaluate.horizon=3, so no "
+        "origin fits in it: 'C' (2 rows)",
+    ]
+    assert evaluate.unscored(["A"], values[:1], {"A": 12}, {"horizon": 3}, "evaluate.horizon") == []

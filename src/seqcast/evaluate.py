@@ -14,11 +14,13 @@ from typing import Any
 import numpy as np
 
 from seqcast import files
-from seqcast.errors import ConfigError, DataError, located, some
+from seqcast.errors import ConfigError, DataError, listed, located, some
 from seqcast.intervals import mase_scale  # MASE's scale
 from seqcast.metrics import METRICS, NO_SCALE, by_series, scores
 from seqcast.windows import backtest_origins as origins
 from seqcast.windows import clear_of_gaps
+
+Doc = dict[str, Any]  # a backtest's document, as metrics.json holds it
 
 
 def history_rows(run: Any) -> int:
@@ -209,21 +211,21 @@ def run_dataset(run: Any) -> Any:
     return ds
 
 
-def unscored(names: list[str], values: list[np.ndarray], ends: dict[str, int], horizon: int, key: str) -> list[str]:
-    """A note naming the series whose test part (from ends[name], the validation part's end) is shorter than the
-    horizon: the backtest has no origin in them, and its scores leave them out (none: every series is scored, or
-    none is, which backtest refuses)."""
-    short = [(n, len(v) - ends[n]) for n, v in zip(names, values, strict=True) if len(v) - ends[n] < horizon]
+def unscored(names: list[str], vals: list[np.ndarray], ends: dict[str, int], doc: Doc, key: str) -> list[str]:
+    """Notes naming the series the backtest `doc` left out of its scores: a test part (from ends[name], the
+    validation part's end) shorter than the horizon, where no origin fits; or one whose every origin crosses a row
+    data.missing: drop removed (doc's per_series, of two series or more, names those scored)."""
+    horizon, scored = doc["horizon"], doc.get("per_series")
+    short = [(n, len(v) - ends[n]) for n, v in zip(names, vals, strict=True) if len(v) - ends[n] < horizon]
+    gaps = [n for n in names if scored is not None and n not in scored and n not in dict(short)]
+    notes = [f"{len(gaps)} series left out of the backtest's scores: every origin in their test part crosses a row "
+             f"that data.missing: drop removed: {listed(gaps)}"] if gaps else []  # fmt: skip
     if not short or len(short) == len(names):
-        return []
+        return notes
     rows = lambda k: f"{k} row{'s' * (k != 1)}" if k > 0 else "none: the data ends before it"  # noqa: E731
-    shown = ", ".join(f"{n!r} ({rows(k)})" for n, k in short[:5]) + (
-        f", and {len(short) - 5} more" if len(short) > 5 else ""
-    )
-    return [
-        f"{len(short)} series left out of the backtest's scores: their test part is shorter than {key}={horizon}, "
-        f"so no origin fits in it: {shown}"
-    ]
+    shown = listed([f"{n!r} ({rows(k)})" for n, k in short], quote=False)
+    return notes + [f"{len(short)} series left out of the backtest's scores: their test part is shorter than "
+                    f"{key}={horizon}, so no origin fits in it: {shown}"]  # fmt: skip
 
 
 def backtest_run(
@@ -438,7 +440,7 @@ def evaluate(
             exc.hint = f"{exc.hint + '; ' if exc.hint else ''}the data file has changed since training ({shown})"
         raise
     ends = {s["name"]: int(s["val_end"]) for s in opened.pre["series"]}
-    notes += unscored(*data, ends, doc["horizon"], key)
+    notes += unscored(*data, ends, doc, key)
     own = doc["horizon"] == opened.cfg.evaluate.horizon and not changed
     with files.together():  # the plot and metrics.json, or neither
         drawn = draw(opened, ds, keep) if draw is not None else 0

@@ -248,7 +248,7 @@ def _train_into(
     closing = [
         *intervals.train_notes(calibrated, cfg.evaluate.intervals, doc["targets"]),
         *([lost] if lost else []),
-        *unscored(names, values, ends, cfg.evaluate.horizon, "evaluate.horizon"),
+        *unscored(names, values, ends, metrics, "evaluate.horizon"),
         *outside_training_range(opened, tests, "the test part's values"),
     ]
     return metrics, fitted, seconds, closing
