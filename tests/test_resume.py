@@ -423,6 +423,32 @@ def test_a_signal_while_the_fit_builds_its_batches_trains_no_batch(
     assert not (tmp_path / "ck").exists()  # no epoch: nothing to resume
 
 
+def test_a_fit_without_a_checkpoint_says_nothing_of_one_when_interrupted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signal_self: Callable[..., None]
+) -> None:
+    """transform: auto's trials fit without a checkpoint: a stop in one is 'training interrupted', not 'before an
+    epoch ended: there is no checkpoint' (its bar showed epochs ended)."""
+    from test_train import write_config
+
+    from seqcast import fit as fitting
+    from seqcast import pipeline
+    from seqcast.config import load_config
+
+    cfg = load_config(write_config(tmp_path, training={"epochs": 30, "early_stopping": {"patience": None}}))
+    prep, real, sent = pipeline.prepare(cfg), fitting.window_dataset, list[int]()
+
+    def signalled(*args: object, **kwargs: object) -> object:
+        if not sent:  # once: a second signal stops at once, by design
+            sent.append(signal.SIGTERM)
+            signal_self(signal.SIGTERM, 10**5)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fitting, "window_dataset", signalled)
+    with pytest.raises(fitting.Interrupted) as err:
+        fitting.fit(prep)
+    assert str(err.value) == "training interrupted"
+
+
 def test_a_signal_in_an_epochs_validation_keeps_that_epoch(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signal_self: Callable[..., None]
 ) -> None:
@@ -436,7 +462,7 @@ def test_a_signal_in_an_epochs_validation_keeps_that_epoch(
 
     cfg = load_config(write_config(tmp_path, training={"epochs": 30, "early_stopping": {"patience": None}}))
     prep = pipeline.prepare(cfg)
-    real, made = distribute.distribute_dataset, []
+    real, made = distribute.distribute_dataset, list[int]()
 
     class Signalled:  # the validation batches: the first epoch's are cut into by a SIGINT
         def __init__(self, inner: object) -> None:

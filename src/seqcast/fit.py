@@ -88,6 +88,9 @@ def fit(
             model = build_model(cfg, n_in, n_t, batch_size=batch)
             model.compile(optimizer=keras.optimizers.Adam(cfg.training.learning_rate), loss=cfg.training.loss)
             rows, session = [], Session(checkpoint)
+        if resume is not None and cfg.stateful and cfg.training.reset_states == "never" and not session.states_kept:
+            note("the checkpoint keeps no states (an earlier seqcast's, or of another number of replicas): its next "
+                 "epoch starts from zero states, where an uninterrupted training would carry on")  # fmt: skip
         if not model.optimizer.built:  # its slots must exist before the step function is traced
             model.optimizer.build(model.trainable_variables)
     if replicas > 1:
@@ -116,11 +119,11 @@ def fit(
         whole.set_weights(model.get_weights())
         model = whole
     ckpt = session.checkpoint if session.saved_epoch else None
-    none = " before an epoch ended: there is no checkpoint; nothing that was there before has changed"
-    where = f"; the checkpoint of epoch {session.saved_epoch} is kept at {ckpt}" if ckpt else none
+    where = f"; the checkpoint of epoch {session.saved_epoch} is kept at {ckpt}" if ckpt else ""
     resume_hint = f"resume with: {rundir.resume_command(ckpt)}" if ckpt else None
-    if session.interrupted:
-        raise Interrupted(f"training interrupted{where}", hint=resume_hint)
+    if session.interrupted:  # a fit with a checkpoint (train's, not auto's trials) that saved no epoch: say so
+        none = " before an epoch ended: there is no checkpoint; nothing that was there before has changed"
+        raise Interrupted(f"training interrupted{where or none * (session.checkpoint is not None)}", hint=resume_hint)
     if lost is not None:
         raise distribute.lost_peer(lost, where) from lost
     if rows and not np.isfinite(rows[-1]["loss"]):
