@@ -382,6 +382,14 @@ def test_empty_or_non_mapping_config(cfg_file: Path, text: str, message: str) ->
             BASE + "model.units: [3]\n",
             "model.units: unknown key; a file nests its keys (model: {units: ...}); dots are for --set",
         ),
+        (
+            BASE + "model.unitz: [3]\n",
+            "model.unitz: unknown key; a file nests its keys (model: {unitz: ...}); dots are for --set",
+        ),
+        (
+            BASE + "model:\n  units.x: [3]\n",
+            "model.units.x: unknown key; a file nests its keys (units: {x: ...}); dots are for --set",
+        ),
         ("data:\n  path: null\n  targets: [y]\n", "data.path: should be a file path, not null"),
         (
             BASE + "  split: {val: 1.0}\n",
@@ -401,6 +409,20 @@ def test_a_config_not_in_utf8_is_named_by_its_line(cfg_file: Path) -> None:
         f"cannot read config file {cfg_file}: it is not UTF-8 text (byte b'\\xe9' on line 2)\n"
         "  hint: save it as UTF-8, or convert it, e.g. iconv -f cp1252 -t utf-8"
     )
+
+
+def test_a_utf16_config_is_named_as_such(cfg_file: Path) -> None:
+    cfg_file.write_bytes(BASE.encode("utf-16"))
+    with pytest.raises(ConfigError) as err:
+        load_config(cfg_file)
+    assert err.value.render() == (
+        f"cannot read config file {cfg_file}: it is UTF-16 text\n"
+        "  hint: save it as UTF-8, or convert it: iconv -f utf-16 -t utf-8"
+    )
+
+
+def test_set_keys_are_read_as_yaml_reads_them_spaces_around_the_dots_aside() -> None:
+    assert parse_override(" model . units =[3]") == (["model", "units"], [3])
 
 
 def test_config_file_not_found(tmp_path: Path) -> None:

@@ -157,6 +157,12 @@ HINT = "\n  hint: delete the blank"
             "line 1 is a comment ('# a'), and the column names are on line 4\n  hint: delete the lines above the "
             "column names: seqcast reads line 1 as the header",
         ),
+        (
+            "# source: sensor A, exported 2024\ntime,y\n1,2\n",
+            "line 1 is a comment ('# source: sensor A, exported 2024'), and the column names are on line 2\n  hint: "
+            "delete the line above the column names: seqcast reads line 1 as the header",
+        ),
+        ("#id,t,y\n1,2,3,\n", "line 2 has 4 fields, the header has 3"),  # a '#' header over a ragged row
         ("t,y\n", "the file has a header but no rows"),
         ("t,y\n1,2\n2,3,4\n", "line 3 has 3 fields, the header has 2"),
     ],
@@ -621,4 +627,12 @@ def test_an_unclosed_quote_in_a_small_file_is_named_not_quoted_whole(tmp_path: P
         f"{tmp_path / 'd.csv'}: column 'volume', line 2: a quoted field of 59 lines ('1000\\n2,1000\\n3,1000\\n4'...) "
         'is not a number\n  hint: a quote (") that is never closed makes the rest of the file one field: close it, '
         "or remove it"
+    )
+
+
+def test_a_closed_quoted_field_over_lines_is_named_without_the_unclosed_hint(tmp_path: Path) -> None:
+    message = data_error(tmp_path, 'year,volume\n1,"10\n00"\n2,5\n', time_column="year", targets=["volume"])
+    assert (
+        message
+        == f"{tmp_path / 'd.csv'}: column 'volume', line 2: a quoted field of 2 lines ('10\\n00') is not a number"
     )

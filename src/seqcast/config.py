@@ -254,7 +254,7 @@ def _error_text(err: ValidationError, given: list[list[str]] | None = None) -> t
             same_case = [n for n in names if n.lower() == last_key.lower()][:1]
             near = same_case or difflib.get_close_matches(last_key, names, n=1, cutoff=0.6)
             dotted = str(loc[-1])  # model.units: in a file, --set's way of naming a key
-            if "." in dotted and ".".join([*map(str, loc[:-1]), dotted]) in known:
+            if "." in dotted:  # model.units, or model.unitz: nested, it is right or gets its own suggestion
                 head, _, rest = dotted.partition(".")
                 msg = f"unknown key; a file nests its keys ({head}: {{{rest}: ...}}); dots are for --set"
             elif near:
@@ -355,8 +355,8 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         hint = (f"close the {shut[0]}: --set '{key}={raw.strip()}{shut[1]}'" if shut and shut[1] not in raw
                 else f"""quote a text value: --set '{key}="{raw}"'""")  # fmt: skip
         raise ConfigError(f"--set {key}: value {raw!r} is not valid YAML ({why})", hint=hint) from None
-    path = key.strip().split(".")
-    if not all(p.strip() for p in path):  # .model, model..units, model.
+    path = [p.strip() for p in key.split(".")]  # ' model . units': as YAML would read the nested keys
+    if not all(path):  # .model, model..units, model.
         raise ConfigError(f"--set {key.strip()}: a key with an empty part", hint="for example --set model.units=[64]")
     return path, value
 
@@ -387,6 +387,9 @@ def read_yaml(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     except UnicodeDecodeError as exc:  # named by its line, as a data file's is
+        if exc.object[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Windows' "Unicode" text
+            hint = "save it as UTF-8, or convert it: iconv -f utf-16 -t utf-8"
+            raise ConfigError(f"cannot read config file {path}: it is UTF-16 text", hint=hint) from None
         line = path.read_bytes()[: exc.start].count(b"\n") + 1
         raise ConfigError(
             f"cannot read config file {path}: it is not UTF-8 text (byte {exc.object[exc.start : exc.start + 1]!r} "

@@ -72,8 +72,9 @@ def delimiter(path: Path) -> str:
 
 
 def _refuse_comments(path: Path, header: str, fh: TextIO) -> None:
-    """Line 1 begins with '#' and the first line that does not has other fields: comment lines above the column
-    names, which would be read as the header (a header '#,time,y' over rows of three fields is one)."""
+    """Line 1 begins with '#', and the first line that does not reads as column names (no field begins with a
+    digit) with other fields than line 1, or line 1 is '# ' and words: comment lines above the column names, which
+    would be read as the header. A header '#,time,y' or '#id,t,y' over rows of numbers is one."""
     below = next(((k, line) for k, line in enumerate(fh, start=2) if line.strip() and not line.startswith("#")), None)
     fh.seek(0)
     fh.readline()
@@ -81,7 +82,10 @@ def _refuse_comments(path: Path, header: str, fh: TextIO) -> None:
         return
     k, names = below
     sep = next((d for d in ",;\t|" if d in names), ",")
-    if header.count(sep) != re.sub(r'"[^"]*"', "", names).count(sep):
+    fields = [f.strip().lstrip("+-") for f in re.sub(r'"[^"]*"', "n", names).split(sep)]
+    if any(f[:1].isdigit() for f in fields):  # a row of data: line 1 is the header, its width a row's matter
+        return
+    if header.count(sep) != len(fields) - 1 or re.match(r"#\s", header):
         raise DataError(
             f"line 1 is a comment ({header.strip()[:60]!r}), and the column names are on line {k}",
             where=str(path),
