@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from seqcast.timeaxis import Freq, fmt, future, grid, infer_freq
+from seqcast.timeaxis import Freq, fmt, future, grid, infer_freq, not_in
 from seqcast.timeparse import TimeValueError, parse_times, parse_zoned_times
 
 H = 3_600 * 10**9
@@ -601,3 +601,14 @@ def test_zone_names_are_refused_without_pandas_warnings() -> None:
         with pytest.raises(TimeValueError) as err:
             parse_zoned_times(np.array(["2024-03-10 00:00:00 CET", "2024-03-31 03:00:00 CEST"], dtype=object))
     assert err.value.index in (0, 1)  # pandas 2 reads CET (deprecated) and stops at CEST; pandas 3 reads neither
+
+
+@given(st.sets(st.integers(-50, 50)), st.sets(st.integers(-50, 50)))
+def test_not_in_is_setdiff1d_of_sorted_distinct_values(a: set[int], b: set[int]) -> None:
+    x, y = np.array(sorted(a), dtype=np.int64), np.array(sorted(b), dtype=np.int64)
+    np.testing.assert_array_equal(not_in(x, y), np.setdiff1d(x, y))
+    days = x.astype("datetime64[D]").astype("datetime64[ns]")  # the time axes it is given
+    np.testing.assert_array_equal(
+        not_in(days, y.astype("datetime64[D]").astype("datetime64[ns]")),
+        np.setdiff1d(days, y.astype("datetime64[D]").astype("datetime64[ns]")),
+    )

@@ -368,12 +368,12 @@ def load_dataset(cfg: DataConfig, series_ids: list[str] | None = None, step: Fre
                             hint=hint)  # fmt: skip
         full, gapped = timeaxis.grid(t, freq) if kind != "none" else None, False
         if full is not None and not (len(full) == len(t) and np.array_equal(full, t)):
-            off = np.setdiff1d(t, full)
+            off = timeaxis.not_in(t, full)
             if len(off):
                 what, hint = timeaxis.off_grid(t, kind, freq, off[0], zoned)
                 raise OffGrid(f"irregular timestamps{label}: {what} ({at(int(ix[np.searchsorted(t, off[0])]))})",
                               where=source, hint=hint)  # fmt: skip
-            holes = np.setdiff1d(full, t)
+            holes = timeaxis.not_in(full, t)
             holes = holes[holes > anchor] if anchor is not None else holes  # update: a hole among the rows already
             written = [timeaxis.fmt(m, kind, fine) for m in holes[:3]]  # known is skipped, and not said
             if gapped := cfg.missing == "error" and len(holes) > 0:  # refused after the loop, naming every series

@@ -437,3 +437,10 @@ def same(t: object, kind: TimeKind, written: str) -> bool:
     """Whether `written` (preprocess.json's first or last) is the timestamp t, in either form fmt gives it: runs
     trained by earlier versions wrote an hourly series' midnight without its hour (2024-03-01, not 2024-03-01 00:00)."""
     return written in (fmt(t, kind), fmt(t, kind, fine=True))
+
+
+def not_in(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The values of sorted, distinct `a` that sorted `b` lacks: np.setdiff1d in one pass (numpy 2.4's hashes)."""
+    if not len(b):
+        return a
+    return a[b[np.searchsorted(b, a).clip(max=len(b) - 1)] != a]
