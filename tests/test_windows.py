@@ -243,6 +243,30 @@ def test_lookback_starts_hand_made_bounds(
 # ---------------------------------------------------------------- stateful layout, exact
 
 
+@SETTINGS
+@given(
+    lengths=st.lists(st.integers(3, 60), min_size=1, max_size=5),
+    streams=st.integers(1, 3),
+    num_steps=st.integers(1, 7),
+    many=st.booleans(),
+)
+def test_a_rows_chunk_and_padding_are_its_row_of_the_batchs_arrays(
+    lengths: list[int], streams: int, num_steps: int, many: bool
+) -> None:
+    """chunk and padding (window-preview's, one row at a time) read what starts and paddings build for a whole
+    batch: they were those arrays' rows, built again for every row (preview quadratic in the series)."""
+    firsts = [k % 2 for k in range(len(lengths))]
+    try:
+        lay = stream_layout(firsts, lengths, streams, num_steps, many_to_many=many, horizon=2)
+    except DataError:
+        assume(False)
+    for b in range(lay.batches):
+        starts, pads = lay.starts(b), lay.paddings(b)
+        for r in range(lay.batch_size):
+            assert lay.chunk(b, r) == (starts[r], starts[r] + num_steps)
+            assert lay.padding(b, r) == pads[r]
+
+
 def test_stream_layout_exact_many_to_many() -> None:
     # 23 rows, 2 streams of chunks of 5; the last target (next step) is row 22, so rows 0..21 are usable inputs:
     # 22 rows need 3 chunks per stream (30 slots), so 8 steps of padding come before row 0.

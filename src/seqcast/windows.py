@@ -290,8 +290,9 @@ class StreamLayout:
         return first + (stream * self.chunks + batch) * self.num_steps
 
     def chunk(self, batch: int, row: int) -> tuple[int, int]:
-        """(start, end) of the chunk of batch `batch`, row `row` in its series, padding included."""
-        p = int(self.starts(batch)[row])
+        """(start, end) of the chunk of batch `batch`, row `row` in its series, padding included (starts' row)."""
+        i, j = self.locate(row)
+        p = self.first[i] + (j * self.chunks + batch) * self.num_steps
         return p, p + self.num_steps
 
     def paddings(self, batch: int) -> np.ndarray:
@@ -300,8 +301,9 @@ class StreamLayout:
         return np.clip(real - self.starts(batch), 0, self.num_steps)
 
     def padding(self, batch: int, row: int) -> int:
-        """Padded steps at the start of that chunk (num_steps: all padding)."""
-        return int(self.paddings(batch)[row])
+        """Padded steps at the start of that chunk (num_steps: all padding; paddings' row)."""
+        i = self.locate(row)[0]
+        return min(max(self.first[i] + self.padded[i] - self.chunk(batch, row)[0], 0), self.num_steps)
 
     def __repr__(self) -> str:
         return (
