@@ -275,19 +275,50 @@ def test_the_fixed_inputs_pass_through_the_seasonal_step_and_the_difference_exac
 def test_the_safety_net_names_the_backtest_it_scored_and_tells_autos_trial_scores_apart() -> None:
     from types import SimpleNamespace
 
-    from seqcast.select import BRIEF_EPOCHS, losing_note
+    from seqcast.select import losing_note
 
     ev = SimpleNamespace(season=1, horizon=10)
-    assert losing_note({}, ev, auto=True) is None  # no validation backtest: no verdict
-    assert losing_note({"origins": 2, "model": 0.9, "seasonal_naive": 1.0}, ev, auto=False) is None
+    assert losing_note({}, ev, auto=20) is None  # no validation backtest: no verdict
+    assert losing_note({"origins": 2, "model": 0.9, "seasonal_naive": 1.0}, ev, auto=0) is None
     nan = float("nan")  # seasonal naive exact on the training part: no MASE scale, no "MASE nan is worse than nan"
-    assert losing_note({"origins": 2, "model": nan, "seasonal_naive": nan}, ev, auto=False) is None
+    assert losing_note({"origins": 2, "model": nan, "seasonal_naive": nan}, ev, auto=0) is None
     lost = {"origins": 2, "model": 4.965, "seasonal_naive": 3.599}
-    said = losing_note(lost, ev, auto=False)
+    said = losing_note(lost, ev, auto=0)
     assert said is not None and said.startswith("on the validation part (2 origins x horizon 10, as the test part's ")
     assert "(MASE 4.965) is worse than seasonal naive (MASE 3.599, season 1)" in said
     assert "forecasting the last value beats this model" in said and "trial" not in said
-    said = losing_note(lost | {"origins": 1}, SimpleNamespace(season=12, horizon=12), auto=True)
+    said = losing_note(lost | {"origins": 1}, SimpleNamespace(season=12, horizon=12), auto=5)
     assert said is not None and "(1 origin x horizon 12" in said
-    assert f"auto's trial scores come from {BRIEF_EPOCHS}-epoch networks" in said
+    assert "auto's trial scores come from 5-epoch networks" in said  # training.epochs: 5, under BRIEF_EPOCHS
     assert "the value one season earlier" in said
+
+
+def test_a_candidate_that_fails_is_said_to_and_left_out_of_the_scores(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A diverged trial was shown as 'window_trend inf' and written to preprocess.json as a null score beside a
+    'window_trend_why' key, which is no candidate. Its failure is said; the scores hold numbers only."""
+    from pathlib import Path
+
+    from test_train import write_config
+
+    from seqcast import select
+    from seqcast.config import load_config
+    from seqcast.errors import DataError
+    from seqcast.pipeline import plan_and_scale
+
+    cfg = load_config(write_config(Path(str(tmp_path)), data={"transform": "auto", "features": []}))
+    p, scaler = plan_and_scale(cfg, None)
+
+    def score(cfg: object, p: object, scaler: object, candidate: str, *rest: object) -> float:
+        if candidate == "window_trend":
+            raise DataError("the loss became nan in epoch 1: training diverged")
+        return {"none": 0.9, "window_norm": 0.7}[candidate]
+
+    monkeypatch.setattr(select, "candidate_score", score)
+    transform, why, scores = select.choose(cfg, p, scaler)
+    assert (transform, scores) == ("window_norm", {"none": 0.9, "window_norm": 0.7})
+    assert why.startswith(
+        "validation MASE none 0.900 vs window_norm 0.700 vs window_trend failed (the loss became nan in epoch 1: "
+        "training diverged); "
+    ), why

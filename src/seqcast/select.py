@@ -163,7 +163,7 @@ def choose(
     if not jobs:
         transform, why = choose_by_range(p.ds, p.parts, scaler, mode)
         return transform, why + "; no validation part to backtest on", {}
-    scores: dict[str, float] = {}
+    scores, failed = dict[str, float](), dict[str, str]()
     candidates = auto_candidates(mode, cfg.evaluate.season)
     epochs = min(cfg.training.epochs, BRIEF_EPOCHS)
     for k, candidate in enumerate(candidates):
@@ -174,13 +174,15 @@ def choose(
         bar = [progress(epochs, f"trial {k + 1}")] if progress is not None else None
         try:
             scores[candidate] = candidate_score(cfg, p, scaler, candidate, jobs, steps, bar)
-        except DataError:  # this candidate diverged: another one is chosen
-            scores[candidate] = float("inf")
+        except DataError as exc:  # this candidate diverged, say: another one is chosen, and its failure said
+            scores[candidate], failed[candidate] = float("inf"), exc.message
     best = pick(scores)
+    shown = " vs ".join(f"{k} {v:.3f}" if k not in failed else f"{k} failed ({failed[k]})" for k, v in scores.items())
+    scores = {k: v for k, v in scores.items() if k not in failed}  # preprocess.json's: scores, each a number
     if best is None:
         transform, why = choose_by_range(p.ds, p.parts, scaler, mode)
-        return transform, why + "; no candidate could be scored on the validation part", scores
-    shown = " vs ".join(f"{k} {v:.3f}" for k, v in scores.items()) + tie_note(scores, best)
+        return transform, f"{why}; no candidate could be scored on the validation part: {shown}", scores
+    shown += tie_note(scores, best)
     return best, f"validation MASE {shown}; {len(jobs)} origins x {steps} steps, {epochs}-epoch trials", scores
 
 
@@ -223,14 +225,14 @@ def tie_note(scores: dict[str, float], kept: str) -> str:
     return f"; {kept} within {SIMPLER_WITHIN:.0%} of {low}'s: a tie, {rule}"
 
 
-def losing_note(val: dict[str, Any], evaluate: Any, auto: bool) -> str | None:
+def losing_note(val: dict[str, Any], evaluate: Any, auto: int) -> str | None:
     """The safety net's words when the network loses to seasonal naive on the validation part's backtest
-    (metrics.json `validation`), else None. auto: the run chose its transform, by trial scores of another
-    backtest, which the note tells apart."""
+    (metrics.json `validation`), else None. auto: the epochs of the trials by whose scores the run chose its
+    transform, another backtest, which the note tells apart (0: the transform was set)."""
     if not val or not val["model"] > val["seasonal_naive"]:  # NaN (seasonal naive exact: no MASE scale): no verdict
         return None
     season, n = evaluate.season, val["origins"]
-    trials = f"; auto's trial scores come from {BRIEF_EPOCHS}-epoch networks on every origin reaching into it"
+    trials = f"; auto's trial scores come from {auto}-epoch networks on every origin reaching into it"
     trials = trials if auto else ""
     return (
         f"on the validation part ({n} origin{'s' if n != 1 else ''} x horizon {evaluate.horizon}, as the test "
