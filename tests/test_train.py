@@ -709,6 +709,18 @@ def test_auto_without_a_validation_part_decides_by_the_range(
     assert "trial" not in res.stderr  # nothing was trained to choose
 
 
+def test_an_epoch_bar_of_a_diverged_fit_says_so_not_stopped_early(capsys: pytest.CaptureFixture[str]) -> None:
+    from seqcast.console import epoch_progress
+
+    bar = epoch_progress(5, "trial 2")
+    bar.on_train_begin()
+    bar.on_epoch_begin(0)
+    bar.on_epoch_end(0, {"loss": float("inf")})
+    bar.on_train_end({"loss": float("inf")})
+    text = " ".join(capsys.readouterr().err.split())
+    assert "diverged in epoch 1" in text and "stopped early" not in text and "1/1" in text, text
+
+
 def test_an_epoch_bar_stopped_early_ends_whole_and_says_so(capsys: pytest.CaptureFixture[str]) -> None:
     """Early stopping after 7 of 8 epochs: the bar's last state (what a pipe or a log keeps) is 7/7 and says it
     stopped early, not 7/8 with time left."""

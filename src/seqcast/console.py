@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sys
 from collections.abc import Collection
@@ -248,6 +249,9 @@ def epoch_progress(epochs: int, label: str = "epoch") -> Any:
             if (logs or {}).get("interrupted"):  # Ctrl-C: the bar stays at the epochs done, and says so
                 done = int(task.completed)
                 self.bar.update(self.task, stats=f"{task.fields['stats']}  interrupted in epoch {done + 1}".strip())
+            elif not math.isfinite(float((logs or {}).get("loss", 0.0))):  # the loss became NaN or infinite
+                said = f"{task.fields['stats']}  diverged in epoch {int(task.completed)}"  # the error says more
+                self.bar.update(self.task, total=max(task.completed, 1), stats=said)
             elif 0 < task.completed < epochs:  # early stopping ended it: a whole bar that says so, not one left short
                 early = f"{task.fields['stats']}  stopped early ({int(task.completed)} of {epochs})"
                 self.bar.update(self.task, total=task.completed, stats=early)
