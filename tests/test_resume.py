@@ -423,6 +423,31 @@ def test_a_signal_while_the_fit_builds_its_batches_trains_no_batch(
     assert not (tmp_path / "ck").exists()  # no epoch: nothing to resume
 
 
+@pytest.mark.slow
+def test_a_held_ctrl_c_stops_with_one_message_and_exit_130(tmp_path: Path) -> None:
+    """Ctrl-C held down (a SIGINT every 20 ms) from the middle of the training: the first stops after the batch,
+    the second at once, and the rest used to meet the handlers put back as the command ended: a message for
+    each ('Exception ignored in ... __del__', 'SystemExit: 130'), a death by SIGINT, or a hang."""
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "seqcast", "train", str(CONFIG), "-q", "--output-dir", str(out), *SETTINGS]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    state = out.parent / f".{out.name}.checkpoint" / "state.json"
+    deadline = time.monotonic() + 240
+    try:
+        while time.monotonic() < deadline and proc.poll() is None and not state.exists():
+            time.sleep(0.05)
+        assert proc.poll() is None, "training ended before it could be interrupted"
+        while proc.poll() is None and time.monotonic() < deadline:
+            os.kill(proc.pid, signal.SIGINT)
+            time.sleep(0.02)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, stderr
+    assert stderr.count("error:") == 1 and "Traceback" not in stderr and "ignored" not in stderr, stderr
+
+
 def test_a_fit_without_a_checkpoint_says_nothing_of_one_when_interrupted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signal_self: Callable[..., None]
 ) -> None:

@@ -20,7 +20,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from seqcast import __version__, files
-from seqcast.errors import STOP_SIGNALS, ConfigError, SeqcastError
+from seqcast.errors import STOP_SIGNALS, ConfigError, SeqcastError, quiet_unraisable
 from seqcast.files import write_stdout
 from seqcast.helptext import Group, command_options
 
@@ -109,6 +109,8 @@ def guarded(fn: Callable[[], T], overrides: list[str] | None = None) -> T:
         console.error(console.safe(exc.render()))  # file names and cell values are text, never rich markup
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
+        for sig in saved:  # the command stops: more signals (a held Ctrl-C) would only interrupt the message
+            signal.signal(sig, signal.SIG_IGN)
         done = errors.committed  # written whole before the signal: they stay, and the user should know
         console.error(  # a failed command changes nothing that was there before: said, so that no one checks by hand
             f"interrupted after writing {console.safe(', '.join(done))} (complete)"
@@ -434,17 +436,15 @@ def update(
 
 
 def main() -> Any:
-    # pydantic looks up plugins in every installed package's entry points when the first model is built
-    # (~30 ms with TensorFlow installed); the command line validates a config, it has no use for them
     """The `seqcast` entry point."""
-    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")  # its plugin lookup in every package: ~30 ms
+    sys.unraisablehook = quiet_unraisable(sys.unraisablehook)  # a signal in TensorFlow's __del__: no traceback
     try:
         return app()
     except OSError as exc:  # --help or --version into a full disk (the commands' own output is guarded)
         sys.stderr.write(f"error: stdout: cannot write: {exc.strerror or exc}\n")
         raise SystemExit(1) from None
-    except SystemExit as done:
-        if done.code in (0, None):  # the work is done and written: a Ctrl-C or SIGTERM while TensorFlow shuts
-            for sig in STOP_SIGNALS:  # down changes nothing, and must not turn success into exit 130 or 143
-                signal.signal(sig, signal.SIG_IGN)
+    except SystemExit:  # the command has ended and said why: a Ctrl-C or SIGTERM as TensorFlow shuts down changes
+        for sig in STOP_SIGNALS:  # nothing (success stays 0; a held Ctrl-C printed dozens of messages, or hung)
+            signal.signal(sig, signal.SIG_IGN)
         raise

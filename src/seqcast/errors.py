@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable
+from typing import Any
 
 
 class SeqcastError(Exception):
@@ -210,3 +212,16 @@ def check_interrupted() -> None:
     the KeyboardInterrupt of a Ctrl-C into a ParserError, or drops it and reads on."""
     if _signalled:
         raise KeyboardInterrupt
+
+
+def quiet_unraisable(hook: Callable[[Any], object]) -> Callable[[Any], object]:
+    """sys.unraisablehook without the KeyboardInterrupt or SystemExit that a stop signal's handler raised inside a
+    __del__ (TensorFlow's): Python drops it and prints 'Exception ignored in ...' with its traceback, while the
+    signal is seqcast's to handle (a fit stops after its batch; a command says 'interrupted' once)."""
+
+    def quiet(unraisable: Any) -> object:
+        if isinstance(unraisable.exc_value, (KeyboardInterrupt, SystemExit)):
+            return None
+        return hook(unraisable)
+
+    return quiet
