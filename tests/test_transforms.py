@@ -307,18 +307,20 @@ def test_a_candidate_that_fails_is_said_to_and_left_out_of_the_scores(
     from seqcast.errors import DataError
     from seqcast.pipeline import plan_and_scale
 
-    cfg = load_config(write_config(Path(str(tmp_path)), data={"transform": "auto", "features": []}))
+    cfg = load_config(
+        write_config(Path(str(tmp_path)), data={"transform": "auto", "features": []}), ["evaluate.season=4"]
+    )
     p, scaler = plan_and_scale(cfg, None)
 
     def score(cfg: object, p: object, scaler: object, candidate: str, *rest: object) -> float:
         if candidate == "window_trend":
             raise DataError("the loss became nan in epoch 1: training diverged")
-        return {"none": 0.9, "window_norm": 0.7}[candidate]
+        return {"none": 0.9, "window_norm": 0.7, "deseason+window_norm": float("inf")}[candidate]
 
     monkeypatch.setattr(select, "candidate_score", score)
     transform, why, scores = select.choose(cfg, p, scaler)
     assert (transform, scores) == ("window_norm", {"none": 0.9, "window_norm": 0.7})
     assert why.startswith(
         "validation MASE none 0.900 vs window_norm 0.700 vs window_trend failed (the loss became nan in epoch 1: "
-        "training diverged); "
+        "training diverged) vs deseason+window_norm failed (no finite forecast); "
     ), why
