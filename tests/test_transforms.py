@@ -322,5 +322,5 @@ def test_a_candidate_that_fails_is_said_to_and_left_out_of_the_scores(
     assert (transform, scores) == ("window_norm", {"none": 0.9, "window_norm": 0.7})
     assert why.startswith(
         "validation MASE none 0.900 vs window_norm 0.700 vs window_trend failed (the loss became nan in epoch 1: "
-        "training diverged) vs deseason+window_norm failed (no finite forecast); "
+        "training diverged) vs deseason+window_norm failed (forecasts not finite); "
     ), why

@@ -34,7 +34,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-_state = {"debug": False}
+_state = {"debug": False, "process": False}  # process: the seqcast command, not a caller in process (main)
 T = TypeVar("T")
 
 ConfigArg = Annotated[Path, typer.Argument(metavar="CONFIG", help="YAML config file.", show_default=False)]
@@ -80,6 +80,12 @@ def debug_enabled() -> bool:
     return _state["debug"]
 
 
+def ignore_stops(saved: dict[Any, Any]) -> None:
+    """Ignore the stop signals guarded handles (`saved`) while a command says why it stops, and after."""
+    for sig in saved:
+        signal.signal(sig, signal.SIG_IGN)
+
+
 def guarded(fn: Callable[[], T], overrides: list[str] | None = None) -> T:
     """Run fn; a SeqcastError becomes one message on stderr and its exit code. A config error filed under a key
     that --set gave (`overrides`) says --set: it may arise long after the config was read (a column, a size)."""
@@ -92,7 +98,9 @@ def guarded(fn: Callable[[], T], overrides: list[str] | None = None) -> T:
     saved = {sig: signal.signal(sig, errors.on_signal) for sig in errors.STOP_SIGNALS} if held else {}
     try:
         try:
-            return fn()
+            result = fn()
+            errors.check_interrupted()  # a Ctrl-C whose KeyboardInterrupt a __del__ swallowed (quiet_unraisable)
+            return result
         except Exception as exc:  # a library that turned a signal's KeyboardInterrupt into its own error: interrupted
             if errors._signalled and not isinstance(exc, SeqcastError):
                 raise KeyboardInterrupt from None
@@ -102,6 +110,7 @@ def guarded(fn: Callable[[], T], overrides: list[str] | None = None) -> T:
     except SeqcastError as exc:
         from seqcast.config import set_gave
 
+        ignore_stops(saved)  # the command stops: more signals (a held Ctrl-C) would only cut its message short
         if isinstance(exc, ConfigError) and exc.where and set_gave(exc.where, overrides or []):
             exc.where = f"--set: {exc.where}"
         if _state["debug"]:  # the traceback, then the same message and exit code as without --debug
@@ -109,8 +118,7 @@ def guarded(fn: Callable[[], T], overrides: list[str] | None = None) -> T:
         console.error(console.safe(exc.render()))  # file names and cell values are text, never rich markup
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
-        for sig in saved:  # the command stops: more signals (a held Ctrl-C) would only interrupt the message
-            signal.signal(sig, signal.SIG_IGN)
+        ignore_stops(saved)
         done = errors.committed  # written whole before the signal: they stay, and the user should know
         console.error(  # a failed command changes nothing that was there before: said, so that no one checks by hand
             f"interrupted after writing {console.safe(', '.join(done))} (complete)"
@@ -122,30 +130,18 @@ def guarded(fn: Callable[[], T], overrides: list[str] | None = None) -> T:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes stdout
         raise typer.Exit(0) from None
     except Exception as exc:  # an unexpected fault: still one message, traceback with --debug
+        ignore_stops(saved)
         if _state["debug"]:
             traceback.print_exc()
             console.error(console.safe(f"{type(exc).__name__}: {exc}"))
             raise typer.Exit(1) from None
         console.error(console.safe(f"{type(exc).__name__}: {exc}") + "\n  (run with --debug for the traceback)")
         raise typer.Exit(1) from None
-    finally:
+    finally:  # the handlers put back for an in-process caller (tests); the process ends ignoring them (main)
         for sig, handler in saved.items():
-            signal.signal(sig, handler)
+            signal.signal(sig, signal.SIG_IGN if _state["process"] else handler)
         errors._signalled.clear()  # a command run in process after this one (tests, a library user) starts afresh
         errors.committed.clear()
-
-
-def _plain(value: Any) -> Any:
-    """The strings of a document escaped for rich: series names and columns are text, never markup."""
-    from seqcast.console import safe
-
-    if isinstance(value, str):
-        return safe(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
 
 
 @app.command("window-preview", **command_options("window-preview"))
@@ -200,7 +196,7 @@ def window_preview(
             write_stdout(json.dumps(doc) + "\n")
         else:
             shown = doc | {"series": doc["series"][:shown_rows]}  # thousands of series: the first --limit
-            for table in console.preview_tables(_plain(shown), total_series=len(doc["series"])):
+            for table in console.preview_tables(console.plain(shown), total_series=len(doc["series"])):
                 console.out.print(table)
             for line in text_lines(doc):
                 console.out.print(console.safe(line))
@@ -439,6 +435,7 @@ def main() -> Any:
     """The `seqcast` entry point."""
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")  # its plugin lookup in every package: ~30 ms
     sys.unraisablehook = quiet_unraisable(sys.unraisablehook)  # a signal in TensorFlow's __del__: no traceback
+    _state["process"] = True
     try:
         return app()
     except OSError as exc:  # --help or --version into a full disk (the commands' own output is guarded)

@@ -60,6 +60,17 @@ def safe(text: str) -> str:
     return escape(text.translate(_CONTROL))
 
 
+def plain(value: Any) -> Any:
+    """The strings of a document escaped for rich: series names and columns are text, never markup."""
+    if isinstance(value, str):
+        return safe(value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
 def error(message: str) -> None:
     """One error message on stderr."""
     err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True)

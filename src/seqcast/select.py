@@ -20,6 +20,7 @@ Without a validation part, a range rule decides (see choose_by_range()).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -176,7 +177,7 @@ def choose(
             scores[candidate] = candidate_score(cfg, p, scaler, candidate, jobs, steps, bar)
         except DataError as exc:  # this candidate diverged, say: another one is chosen, and its failure said
             scores[candidate], failed[candidate] = float("inf"), exc.message
-    failed |= {k: "no finite forecast" for k, v in scores.items() if v == float("inf") and k not in failed}
+    failed |= {k: "forecasts not finite" for k, v in scores.items() if not math.isfinite(v) and k not in failed}
     best = pick(scores)
     shown = " vs ".join(f"{k} {v:.3f}" if k not in failed else f"{k} failed ({failed[k]})" for k, v in scores.items())
     scores = {k: v for k, v in scores.items() if k not in failed}  # preprocess.json's: scores, each a number
