@@ -38,6 +38,12 @@ class Session:
 STATES = "states.npz"  # training.reset_states: never: the stateful layers' states at the epoch's end
 
 
+def keeps_states(cfg: Config) -> bool:
+    """Does a checkpoint keep the stateful layers' states (STATES)? Only training.reset_states: never carries them
+    from one epoch into the next; every other setting starts an epoch from zero states."""
+    return cfg.stateful and cfg.training.reset_states == "never"
+
+
 def save_checkpoint(path: Path, model: Any, rows: list[dict[str, Any]], session: Session, cfg: Config) -> None:
     """Write the checkpoint folder atomically: model.keras (optimizer included), state.json, best.npz."""
     import json
@@ -57,8 +63,8 @@ def save_checkpoint(path: Path, model: Any, rows: list[dict[str, Any]], session:
     (tmp / "state.json").write_text(json.dumps(state))
     if session.best_weights is not None:
         np.savez(tmp / "best.npz", *session.best_weights)
-    if cfg.stateful and cfg.training.reset_states == "never":  # the states the next epoch starts from (the model
-        from seqcast.model import state_parts  # file keeps none): a resumed fit starts from them
+    if keeps_states(cfg):  # the states the next epoch starts from (the model file keeps none): a resumed fit
+        from seqcast.model import state_parts  # starts from them
 
         np.savez(tmp / STATES, *(np.asarray(p) for p in state_parts(model)))
     for stamp in (DATA_STAMP, COMMAND_STAMP):  # written before training (stamp_data): they stay with it
@@ -194,7 +200,7 @@ def load_checkpoint(path: Path, cfg: Config) -> tuple[Any, list[dict[str, Any]],
             f"the checkpoint's model cannot be loaded safely: {exc}", where=f"--resume {path / 'model.keras'}"
         ) from None
     session = Session(path, counts[0], best_value, counts[1], counts[2], best)
-    if cfg.stateful and cfg.training.reset_states == "never" and (path / STATES).exists():
+    if keeps_states(cfg) and (path / STATES).exists():
         from seqcast.model import set_states
 
         with np.load(path / STATES, allow_pickle=False) as z:

@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -80,9 +80,9 @@ def debug_enabled() -> bool:
     return _state["debug"]
 
 
-def ignore_stops(saved: dict[Any, Any]) -> None:
-    """Ignore the stop signals guarded handles (`saved`) while a command says why it stops, and after."""
-    for sig in saved:
+def ignore_stops(signals: Iterable[int]) -> None:
+    """Ignore these stop signals: while a command says why it stops, and after it has (main)."""
+    for sig in signals:
         signal.signal(sig, signal.SIG_IGN)
 
 
@@ -442,6 +442,5 @@ def main() -> Any:
         sys.stderr.write(f"error: stdout: cannot write: {exc.strerror or exc}\n")
         raise SystemExit(1) from None
     except SystemExit:  # the command has ended and said why: a Ctrl-C or SIGTERM as TensorFlow shuts down changes
-        for sig in STOP_SIGNALS:  # nothing (success stays 0; a held Ctrl-C printed dozens of messages, or hung)
-            signal.signal(sig, signal.SIG_IGN)
+        ignore_stops(STOP_SIGNALS)  # nothing (success stays 0; a held Ctrl-C printed dozens of messages, or hung)
         raise

@@ -390,7 +390,7 @@ def read_yaml(path: Path) -> dict[str, Any]:
         if exc.object[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Windows' "Unicode" text
             hint = "save it as UTF-8, or convert it: iconv -f utf-16 -t utf-8"
             raise ConfigError(f"cannot read config file {path}: it is UTF-16 text", hint=hint) from None
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        line = exc.object[: exc.start].count(b"\n") + 1  # the bytes read_text decoded
         raise ConfigError(
             f"cannot read config file {path}: it is not UTF-8 text (byte {exc.object[exc.start : exc.start + 1]!r} "
             f"on line {line})",

@@ -205,12 +205,10 @@ def _numeric(raw: np.ndarray, col: str, lines: np.ndarray, source: str, covariat
         try:
             out[i] = float(v)
         except (ValueError, TypeError):
-            hint = DECIMAL_COMMA if "," in str(v) else _text_hint(str(v), covariate)  # 10,03 in a ';' file
-            what = repr(v)
-            if "\n" in str(v):  # a quote over lines: never closed, when it runs to the end (large files: read.py)
-                what = (
-                    f"a quoted field of {len(str(v).splitlines())} lines ({str(v)[:20]!r}{'...' * (len(str(v)) > 20)})"
-                )
+            text, what = str(v), repr(v)
+            hint = DECIMAL_COMMA if "," in text else _text_hint(text, covariate)  # 10,03 in a ';' file
+            if "\n" in text:  # a quote over lines: never closed, when it runs to the end (large files: read.py)
+                what = f"a quoted field of {len(text.splitlines())} lines ({text[:20]!r}{'...' * (len(text) > 20)})"
                 hint = UNCLOSED if i == len(raw) - 1 else None
             at = f"column {col!r}, {line_word(source)} {lines[i]}"
             raise DataError(f"{at}: {what} is not a number", where=source, hint=hint) from None

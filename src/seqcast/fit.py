@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from seqcast import rundir
-from seqcast.checkpoint import Session, load_checkpoint
+from seqcast.checkpoint import Session, keeps_states, load_checkpoint
 from seqcast.dataset import stateful_batches, window_dataset
 from seqcast.errors import STOP_SIGNALS, ConfigError, DataError, Interrupted
 from seqcast.prepare import Prepared
@@ -88,7 +88,7 @@ def fit(
             model = build_model(cfg, n_in, n_t, batch_size=batch)
             model.compile(optimizer=keras.optimizers.Adam(cfg.training.learning_rate), loss=cfg.training.loss)
             rows, session = [], Session(checkpoint)
-        if resume is not None and cfg.stateful and cfg.training.reset_states == "never" and not session.states_kept:
+        if resume is not None and keeps_states(cfg) and not session.states_kept:
             note("the checkpoint keeps no states (an earlier seqcast's, or of another number of replicas): its next "
                  "epoch starts from zero states, where an uninterrupted training would carry on")  # fmt: skip
         if not model.optimizer.built:  # its slots must exist before the step function is traced

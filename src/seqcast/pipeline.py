@@ -214,7 +214,7 @@ def _train_into(
     from seqcast import run as runs
     from seqcast.evaluate import backtest_run, run_dataset, unscored
     from seqcast.levels import outside_training_range
-    from seqcast.select import BRIEF_EPOCHS, losing_note
+    from seqcast.select import losing_note, trial_epochs
 
     cfg = prep.cfg
     t0 = time.perf_counter()
@@ -242,7 +242,7 @@ def _train_into(
     files.write_json(work / "calibration.json", calibrated)
     files.write_json(work / "metrics.json", metrics)
     # what to make of the scores: the caller says it after them (TrainResult.closing), the safety net plainly
-    trials = min(cfg.training.epochs, BRIEF_EPOCHS) if doc.get("transform_scores") else 0  # auto's
+    trials = trial_epochs(cfg) if doc.get("transform_scores") else 0  # auto's
     lost = losing_note(metrics.get("validation") or {}, cfg.evaluate, trials)
     ends = {d["name"]: d["val_end"] for d in doc["series"]}
     tests = [(s.label, s.name, s.values[ends[s.name] :]) for s in ds.series if s.name in ends]

@@ -34,7 +34,7 @@ def preview_doc(p: Plan, limit: int | None = None) -> dict[str, Any]:
         t_len = lay.target_len
         doc |= {"x_shape": [lay.batch_size, lay.num_steps, n_in], "y_shape": [lay.batch_size, t_len, n_out]}
         doc |= {"batch_size": lay.batch_size, "batches": lay.batches, "streams": lay.streams}
-        total, real_first = lay.batches * lay.batch_size, lay.real_first  # (a tuple built at each reading)
+        total = lay.batches * lay.batch_size
         for k in range(total if limit is None else min(total, limit)):
             b, r = divmod(k, lay.batch_size)
             i, j = lay.locate(r)
@@ -42,7 +42,7 @@ def preview_doc(p: Plan, limit: int | None = None) -> dict[str, Any]:
             pad = lay.padding(b, r)
             # the real rows of the chunk; a chunk of padding alone is empty at the series' first row, so that
             # row r of batch b + 1 still starts where row r of batch b ends
-            start, end = max(p0, real_first[i]), max(p1, real_first[i])
+            start, end = max(p0, lay.real_first[i]), max(p1, lay.real_first[i])
             t0 = start + 1 if lay.many_to_many else end
             t1 = end + 1 if lay.many_to_many else end + (t_len if end > start else 0)
             rows.append(

@@ -138,7 +138,7 @@ def candidate_score(
     progress: Keras callbacks that show the trial's epochs (none by default).
     """
     brief = cfg.model_copy(deep=True)
-    brief.training.epochs = min(cfg.training.epochs, BRIEF_EPOCHS)
+    brief.training.epochs = trial_epochs(cfg)
     brief.training.tensorboard = False
     prep = build(replace(p, cfg=brief), scaler, transform, "auto candidate")
     doc = prep.preprocess_doc()
@@ -166,7 +166,7 @@ def choose(
         return transform, why + "; no validation part to backtest on", {}
     scores, failed = dict[str, float](), dict[str, str]()
     candidates = auto_candidates(mode, cfg.evaluate.season)
-    epochs = min(cfg.training.epochs, BRIEF_EPOCHS)
+    epochs = trial_epochs(cfg)
     for k, candidate in enumerate(candidates):
         note(
             f"data.transform auto: trial {k + 1} of {len(candidates)}, {candidate}: at most {epochs} epochs, "
@@ -225,6 +225,11 @@ def tie_note(scores: dict[str, float], kept: str) -> str:
         return ""
     rule = "the level-free step before levels" if kept in LEVEL_FREE_FIRST and "none" in tied else "the simplest"
     return f"; {kept} within {SIMPLER_WITHIN:.0%} of {low}'s: a tie, {rule}"
+
+
+def trial_epochs(cfg: Config) -> int:
+    """The epochs each `auto` trial trains at most: BRIEF_EPOCHS, or training.epochs when fewer."""
+    return min(cfg.training.epochs, BRIEF_EPOCHS)
 
 
 def losing_note(val: dict[str, Any], evaluate: Any, auto: int) -> str | None:

@@ -274,9 +274,9 @@ class StreamLayout:
     def batches(self) -> int:
         return self.chunks
 
-    @property
+    @cached_property
     def real_first(self) -> tuple[int, ...]:
-        """First real (unpadded) input row of each series."""
+        """First real (unpadded) input row of each series (built once: window-preview reads it for every row)."""
         return tuple(f + d for f, d in zip(self.first, self.padded, strict=True))
 
     def locate(self, row: int) -> tuple[int, int]:
@@ -302,8 +302,7 @@ class StreamLayout:
 
     def padding(self, batch: int, row: int) -> int:
         """Padded steps at the start of that chunk (num_steps: all padding; paddings' row)."""
-        i = self.locate(row)[0]
-        return min(max(self.first[i] + self.padded[i] - self.chunk(batch, row)[0], 0), self.num_steps)
+        return min(max(self.real_first[self.locate(row)[0]] - self.chunk(batch, row)[0], 0), self.num_steps)
 
     def __repr__(self) -> str:
         return (
